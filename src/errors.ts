@@ -1,0 +1,113 @@
+// Error kinds and the one exit-code table. The table is a documented contract (README "Exit codes").
+
+export const EXIT_CODES = {
+  ok: 0,
+  /** gcloud ran and failed; its own exit code is passed through when it is non-zero. */
+  deployFailed: 1,
+  /** Bad flags, environment, files or passthrough arguments: nothing was changed. */
+  usage: 2,
+  /** The caller may not change the policy, or a confirmation is required and none could be given. */
+  permission: 3,
+  /** The policy kept changing under us (etag conflicts) and we gave up after bounded retries. */
+  conflict: 4,
+  /** A Google API (or the network) failed in a way the user cannot fix with a flag. */
+  external: 5,
+  /** A bug in binauthz. */
+  internal: 70,
+  /** Interrupted (Ctrl-C). */
+  interrupted: 130,
+} as const
+
+export type ExitCodeName = keyof typeof EXIT_CODES
+
+export interface ErrorDetails {
+  /** Stable machine-readable code, part of the --json contract (e.g. PROJECT_MISSING). */
+  code: string
+  exit?: ExitCodeName
+  /** What to do next: each entry names a flag or an exact command. */
+  suggestions?: string[]
+  cause?: unknown
+}
+
+/** Base of every error we raise on purpose; carries its exit code and suggestions. */
+export class BinauthzError extends Error {
+  readonly code: string
+  readonly exitName: ExitCodeName
+  readonly suggestions: readonly string[]
+
+  constructor(message: string, details: ErrorDetails, defaultExit: ExitCodeName) {
+    super(redactSecrets(message), details.cause === undefined ? undefined : {cause: details.cause})
+    this.code = details.code
+    this.exitName = details.exit ?? defaultExit
+    this.suggestions = (details.suggestions ?? []).map((s) => redactSecrets(s))
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.exitName]
+  }
+}
+
+/** Something the user can fix: a flag, an environment variable, a permission, a confirmation. */
+export class UserError extends BinauthzError {
+  override readonly name = 'UserError'
+  constructor(message: string, details: ErrorDetails) {
+    super(message, details, 'usage')
+  }
+}
+
+/** An outside system failed: a Google API, the network, or a gcloud process. */
+export class ExternalError extends BinauthzError {
+  override readonly name = 'ExternalError'
+  /** Evidence of a failed process: command, args, exit code and trimmed, redacted stderr. */
+  readonly process?: {command: string; args: readonly string[]; exitCode?: number; stderr?: string}
+
+  constructor(message: string, details: ErrorDetails & {process?: ExternalError['process']}) {
+    super(message, details, 'external')
+    if (details.process) {
+      this.process = {
+        ...details.process,
+        args: details.process.args.map((a) => redactSecrets(a)),
+        stderr: details.process.stderr === undefined ? undefined : redactSecrets(details.process.stderr.trim().slice(-4000)),
+      }
+    }
+  }
+}
+
+/** A broken assumption inside binauthz. */
+export class BugError extends BinauthzError {
+  override readonly name = 'BugError'
+  constructor(message: string, details: Omit<ErrorDetails, 'exit'> = {code: 'BUG'}) {
+    super(message, details, 'internal')
+  }
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /\bya29\.[\w.-]+/g, // Google OAuth access tokens
+  /\b(Bearer\s+)[\w.~+/=-]+/gi,
+  /\b(access_token["'=:\s]+)[\w.~+/-]+/gi,
+  /\b1\/\/[\w.-]{20,}/g, // Google refresh tokens
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+]
+
+const extraSecrets = new Set<string>()
+
+/** Registers a secret value (e.g. a token we obtained) so it is redacted wherever it would be printed. */
+export function registerSecret(secret: string): void {
+  if (secret.length >= 8) extraSecrets.add(secret)
+}
+
+/** Removes anything that looks like a credential from text that may be printed or logged. */
+export function redactSecrets(text: string): string {
+  let out = text
+  for (const secret of extraSecrets) out = out.split(secret).join('[REDACTED]')
+  for (const pattern of SECRET_PATTERNS) {
+    out = out.replace(pattern, (_match, prefix: unknown) => (typeof prefix === 'string' ? `${prefix}[REDACTED]` : '[REDACTED]'))
+  }
+  return out
+}
+
+/** Maps any thrown value to an exit code following the table above. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof BinauthzError) return error.exitCode
+  return EXIT_CODES.internal
+}

@@ -1,0 +1,67 @@
+// The Binary Authorization v1 project Policy, as far as this tool reads it. Every object keeps an index
+// signature so fields we do not know (including future ones) survive a read-modify-write untouched.
+
+import {ExternalError} from '../errors.js'
+
+export interface AllowlistPattern {
+  namePattern: string
+  [field: string]: unknown
+}
+
+export type EvaluationMode = 'ALWAYS_ALLOW' | 'ALWAYS_DENY' | 'REQUIRE_ATTESTATION' | 'EVALUATION_MODE_UNSPECIFIED'
+
+export interface AdmissionRule {
+  evaluationMode?: EvaluationMode | string
+  enforcementMode?: string
+  requireAttestationsBy?: string[]
+  [field: string]: unknown
+}
+
+export interface Policy {
+  name?: string
+  etag?: string
+  updateTime?: string
+  description?: string
+  globalPolicyEvaluationMode?: string
+  admissionWhitelistPatterns?: AllowlistPattern[]
+  defaultAdmissionRule?: AdmissionRule
+  [field: string]: unknown
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function malformed(reason: string): ExternalError {
+  return new ExternalError(`The Binary Authorization API returned a malformed policy: ${reason}.`, {
+    code: 'POLICY_MALFORMED',
+    suggestions: ['Inspect it with: gcloud container binauthz policy export'],
+  })
+}
+
+/**
+ * Checks that a decoded JSON value has the policy shape this tool relies on, and that it belongs to
+ * `project` when given. Returns the same object (typed); never copies or drops fields.
+ */
+export function parsePolicy(value: unknown, project?: string): Policy {
+  if (!isRecord(value)) throw malformed('expected a JSON object')
+  const {name, etag, admissionWhitelistPatterns: patterns, defaultAdmissionRule: rule} = value
+  if (name !== undefined && typeof name !== 'string') throw malformed('"name" is not a string')
+  if (etag !== undefined && typeof etag !== 'string') throw malformed('"etag" is not a string')
+  if (patterns !== undefined) {
+    if (!Array.isArray(patterns)) throw malformed('"admissionWhitelistPatterns" is not a list')
+    for (const entry of patterns) {
+      if (!isRecord(entry) || typeof entry.namePattern !== 'string') {
+        throw malformed('an "admissionWhitelistPatterns" entry has no string "namePattern"')
+      }
+    }
+  }
+  if (rule !== undefined && !isRecord(rule)) throw malformed('"defaultAdmissionRule" is not an object')
+  if (project !== undefined && typeof name === 'string' && name !== `projects/${project}/policy`) {
+    // A number-form name (projects/123/policy) cannot be checked against an ID without another API; accept it.
+    if (!/^projects\/\d+\/policy$/.test(name)) {
+      throw malformed(`it is named "${name}", not "projects/${project}/policy"`)
+    }
+  }
+  return value as Policy
+}
