@@ -1,0 +1,41 @@
+import {expect} from 'chai'
+import {readFileSync} from 'node:fs'
+
+import {
+  BugError, EXIT_CODES, ExternalError, UserError, exitCodeFor, redactSecrets, registerSecret,
+} from '../src/errors.js'
+
+describe('errors', () => {
+  it('documents every exit code in the README table, and only those', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const section = readme.split('## Exit codes')[1]?.split('\n## ')[0] ?? ''
+    const rows = [...section.matchAll(/^\|\s*(\d+)\s*\|\s*`(\w+)`\s*\|/gm)].map((m) => [m[2], Number(m[1])])
+    expect(Object.fromEntries(rows)).to.deep.equal(EXIT_CODES)
+  })
+
+  it('maps error kinds to their exit codes', () => {
+    expect(exitCodeFor(new UserError('x', {code: 'X'}))).to.equal(2)
+    expect(exitCodeFor(new UserError('x', {code: 'X', exit: 'permission'}))).to.equal(3)
+    expect(exitCodeFor(new ExternalError('x', {code: 'X'}))).to.equal(5)
+    expect(exitCodeFor(new ExternalError('x', {code: 'X', exit: 'conflict'}))).to.equal(4)
+    expect(exitCodeFor(new BugError('x'))).to.equal(70)
+    expect(exitCodeFor(new Error('plain'))).to.equal(70)
+  })
+
+  it('redacts tokens from messages, suggestions and process evidence', () => {
+    const token = 'ya29.a0AfH6SMC-planted-token-value'
+    const error = new ExternalError(`failed with ${token}`, {
+      code: 'X',
+      process: {args: ['--access-token', token], command: 'gcloud', stderr: `Authorization: Bearer ${token}\n`},
+      suggestions: [`retry ${token}`],
+    })
+    const everything = JSON.stringify({args: error.process?.args, m: error.message, s: error.suggestions, stderr: error.process?.stderr})
+    expect(everything).not.to.include('planted-token')
+    expect(everything).to.include('[REDACTED]')
+  })
+
+  it('redacts registered secrets that have no recognisable shape', () => {
+    registerSecret('opaque-secret-1234567')
+    expect(redactSecrets('token=opaque-secret-1234567 end')).to.equal('token=[REDACTED] end')
+  })
+})
