@@ -1,0 +1,112 @@
+// The base of every binauthz command: --json support, error → exit code mapping, secret-free output.
+//
+// Error contract (also the --json error shape, printed on stdout under --json):
+//   {"error": {"name": "UserError", "code": "PROJECT_MISSING", "message": "...", "exitCode": 2, "suggestions": ["..."]}}
+// Errors that carry a partial result (`jsonResult`, e.g. a deploy whose gcloud failed) print that result with an
+// added "error" key instead, so scripts always get the DeployResult.
+import {Command, Errors} from '@oclif/core'
+
+import {BinauthzError, EXIT_CODES, redactSecrets} from '../errors.js'
+
+/** The JSON printed for an error under --json. */
+export interface ErrorJson {
+  name: string
+  code: string
+  message: string
+  exitCode: number
+  suggestions: string[]
+}
+
+/** An error that also carries the (partial) result object to print under --json. */
+export interface HasJsonResult {
+  jsonResult: object
+}
+
+function hasJsonResult(err: unknown): err is HasJsonResult {
+  return typeof err === 'object' && err !== null && 'jsonResult' in err && typeof (err as {jsonResult: unknown}).jsonResult === 'object'
+}
+
+/** Describes any thrown value as the --json error object, secrets redacted. */
+export function describeError(err: unknown): ErrorJson {
+  if (err instanceof BinauthzError) {
+    return {
+      name: err.name,
+      code: err.code,
+      message: redactSecrets(err.message),
+      exitCode: err.exitCode,
+      suggestions: err.suggestions.map((s) => redactSecrets(s)),
+    }
+  }
+
+  if (err instanceof Errors.CLIError) {
+    return {
+      name: err.name,
+      code: typeof err.code === 'string' ? err.code : 'USAGE',
+      message: redactSecrets(err.message),
+      exitCode: err.oclif.exit ?? EXIT_CODES.usage,
+      suggestions: (err.suggestions ?? []).map((s) => redactSecrets(s)),
+    }
+  }
+
+  const message = err instanceof Error ? err.message : String(err)
+  return {
+    name: 'BugError',
+    code: 'BUG',
+    message: redactSecrets(`Unexpected error: ${message}`),
+    exitCode: EXIT_CODES.internal,
+    suggestions: ['Re-run with DEBUG=binauthz* and report the output (it contains no tokens) as a bug.'],
+  }
+}
+
+function isExitError(err: unknown): boolean {
+  return err instanceof Errors.ExitError || (typeof err === 'object' && err !== null && (err as {code?: unknown}).code === 'EEXIT')
+}
+
+export abstract class BinauthzCommand extends Command {
+  static override enableJsonFlag = true
+
+  /** Human output (stdout) — silent under --json. */
+  protected say(message = ''): void {
+    if (!this.jsonEnabled()) this.log(redactSecrets(message))
+  }
+
+  /** Human progress/log output (stderr) — under --json still goes to stderr, never to stdout. */
+  protected note(message = ''): void {
+    this.logToStderr(redactSecrets(message))
+  }
+
+  /** Whether the user can be asked questions. */
+  protected isInteractive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && !this.jsonEnabled()
+  }
+
+  /**
+   * Maps errors to exit codes and messages. BinauthzError → its exit code, code and suggestions; under --json the
+   * error object (or the partial result with an `error` key) goes to stdout and nothing is printed twice.
+   */
+  protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
+    if (isExitError(err)) throw err
+    const described = describeError(err)
+    if (this.jsonEnabled()) {
+      const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
+      this.logJson(json)
+      const silent = new Errors.CLIError(described.message, {exit: described.exitCode, code: described.code})
+      silent.skipOclifErrorHandling = true
+      throw silent
+    }
+
+    if (err instanceof Errors.CLIError && !(err instanceof BinauthzError)) {
+      // oclif's own errors (parse errors etc.): keep them, but never print a secret.
+      err.message = redactSecrets(err.message)
+      throw err
+    }
+
+    if (err instanceof BinauthzError || described.code !== 'BUG') {
+      this.error(described.message, {exit: described.exitCode, code: described.code, suggestions: described.suggestions})
+    }
+
+    // A bug: keep the stack available under DEBUG, print the redacted message.
+    this.debug(redactSecrets(err.stack ?? String(err)))
+    this.error(described.message, {exit: EXIT_CODES.internal, code: 'BUG', suggestions: described.suggestions})
+  }
+}
