@@ -1,0 +1,197 @@
+// The only module that starts processes (and the only one importing execa, lazily).
+// Argument arrays only, never a shell; never mutates the caller's arrays or env.
+
+import {ExternalError, UserError} from '../errors.js'
+
+/** Keep this much of a running gcloud's stderr for error recognition (src/gcloud/output.ts). */
+export const STDERR_TAIL_BYTES = 64 * 1024
+/** Upper bound on what captureGcloud buffers from a short-lived gcloud command. */
+const CAPTURE_MAX_BUFFER = 16 * 1024 * 1024
+const DEFAULT_CAPTURE_TIMEOUT_MS = 60_000
+
+export interface CaptureInvocation {
+  args: readonly string[]
+  /** The complete environment of the child (NOT merged with process.env); default process.env. */
+  env?: NodeJS.ProcessEnv
+  timeoutMs?: number
+}
+
+export interface CaptureResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+export interface RunInvocation {
+  args: readonly string[]
+  /** The complete environment of the child (NOT merged with process.env); default process.env. */
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Where gcloud's stdout goes: our stdout (default), our stderr (e.g. under --json, keeping stdout for the JSON), or nowhere. */
+  stdout?: 'inherit' | 'stderr' | 'ignore'
+  /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
+  stderr?: 'inherit' | 'ignore'
+  /** Our stdin for gcloud's prompts (default), or none. */
+  stdin?: 'inherit' | 'ignore'
+}
+
+export interface RunResult {
+  /** gcloud's exit code; 130 (or 128+n) when it died of a signal. */
+  exitCode: number
+  /** The last STDERR_TAIL_BYTES of gcloud's stderr (it was also streamed to ours). */
+  stderrTail: string
+  /** True when we received SIGINT/SIGTERM (and forwarded it) while gcloud ran, or gcloud died of one. */
+  interrupted: boolean
+  /** Set when gcloud died of a signal. */
+  signal?: string
+}
+
+let spawnCount = 0
+
+/** How many gcloud processes this module started in this process (tests and benchmarks). */
+export function gcloudSpawnCount(): number {
+  return spawnCount
+}
+
+/** The gcloud executable: $BINAUTHZ_GCLOUD, else `gcloud` looked up on the child's PATH. */
+export function gcloudExecutable(env: NodeJS.ProcessEnv): string {
+  const configured = env.BINAUTHZ_GCLOUD?.trim()
+  return configured ? configured : 'gcloud'
+}
+
+function missingGcloud(executable: string, env: NodeJS.ProcessEnv, code: string | undefined): UserError {
+  const viaEnv = Boolean(env.BINAUTHZ_GCLOUD?.trim())
+  if (code === 'EACCES') {
+    return new UserError(`Cannot execute gcloud at "${executable}": permission denied.`, {
+      code: 'GCLOUD_MISSING',
+      suggestions: [
+        viaEnv ? `Point BINAUTHZ_GCLOUD at an executable gcloud, or unset it.` : `Check the gcloud on your PATH: \`which gcloud\``,
+      ],
+    })
+  }
+
+  return new UserError(
+    viaEnv
+      ? `gcloud was not found at "${executable}" (from BINAUTHZ_GCLOUD).`
+      : 'gcloud was not found on PATH; binauthz runs the Google Cloud CLI for deploys and sign-in.',
+    {
+      code: 'GCLOUD_MISSING',
+      suggestions: [
+        'Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install',
+        viaEnv ? 'Fix or unset BINAUTHZ_GCLOUD' : 'Or set BINAUTHZ_GCLOUD=/path/to/gcloud',
+      ],
+    },
+  )
+}
+
+function isSpawnFailure(result: {failed?: boolean; code?: string; exitCode?: number; signal?: string}): boolean {
+  return Boolean(result.failed) && result.exitCode === undefined && result.signal === undefined &&
+    (result.code === 'ENOENT' || result.code === 'EACCES' || result.code === 'ENOTDIR')
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15}
+
+/** Runs a short gcloud command and captures its output (no streaming). Never throws on a non-zero exit. */
+export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResult> {
+  const env = inv.env ?? process.env
+  const executable = gcloudExecutable(env)
+  const args = [...inv.args]
+  const {execa} = await import('execa')
+  spawnCount++
+  const result = await execa(executable, args, {
+    env: {...env},
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    encoding: 'utf8',
+    stripFinalNewline: false,
+    maxBuffer: CAPTURE_MAX_BUFFER,
+    timeout: inv.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
+    windowsHide: true,
+  })
+  if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
+  const stdout = typeof result.stdout === 'string' ? result.stdout : ''
+  const stderr = typeof result.stderr === 'string' ? result.stderr : ''
+  if (result.timedOut) {
+    throw new ExternalError(`gcloud ${args.slice(0, 3).join(' ')} did not finish within ${inv.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS} ms.`, {
+      code: 'GCLOUD_TIMEOUT',
+      process: {command: executable, args, stderr},
+      suggestions: [`Run \`gcloud ${args.join(' ')}\` yourself to see what it waits for.`],
+    })
+  }
+
+  const exitCode = result.exitCode ?? (result.signal ? 128 + (SIGNAL_NUMBERS[result.signal] ?? 0) : 1)
+  return {exitCode, stdout, stderr}
+}
+
+/**
+ * Runs gcloud with its output streamed live to ours (stdout to our stdout or stderr, stderr to our stderr)
+ * while keeping the last 64 KiB of its stderr. SIGINT/SIGTERM we receive meanwhile are forwarded to gcloud
+ * (and do not kill us), and reported as `interrupted`. Never throws on a non-zero exit.
+ */
+export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
+  const env = inv.env ?? process.env
+  const executable = gcloudExecutable(env)
+  const args = [...inv.args]
+  const {execa} = await import('execa')
+
+  let interrupted = false
+  let tail = Buffer.alloc(0)
+  const keep = (chunk: Buffer | string): void => {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    tail = tail.length + data.length <= STDERR_TAIL_BYTES
+      ? Buffer.concat([tail, data])
+      : Buffer.concat([tail, data]).subarray(-STDERR_TAIL_BYTES)
+  }
+
+  spawnCount++
+  const subprocess = execa(executable, args, {
+    env: {...env},
+    extendEnv: false,
+    reject: false,
+    cwd: inv.cwd,
+    stdin: inv.stdin ?? 'inherit',
+    stdout: inv.stdout === 'stderr' ? 2 : inv.stdout === 'ignore' ? 'ignore' : 'inherit',
+    stderr: inv.stderr === 'ignore' ? 'pipe' : ['pipe', 'inherit'],
+    buffer: false,
+    windowsHide: true,
+  })
+
+  const forward = (signal: NodeJS.Signals): void => {
+    interrupted = true
+    try {
+      subprocess.kill(signal)
+    } catch {
+      // the child is already gone
+    }
+  }
+
+  const onSigint = (): void => forward('SIGINT')
+  const onSigterm = (): void => forward('SIGTERM')
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigterm)
+  subprocess.stderr?.on('data', keep)
+
+  let result
+  try {
+    result = await subprocess
+  } finally {
+    process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigterm)
+  }
+
+  if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
+  // Cut at a line start when we dropped the beginning, so no half-character or half-line leads the tail.
+  let stderrTail = tail.toString('utf8')
+  if (tail.length >= STDERR_TAIL_BYTES) {
+    const nl = stderrTail.indexOf('\n')
+    if (nl !== -1 && nl < 1024) stderrTail = stderrTail.slice(nl + 1)
+  }
+
+  const signal = result.signal
+  if (signal === 'SIGINT' || signal === 'SIGTERM') interrupted = true
+  const exitCode = result.exitCode ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 1)
+  return signal ? {exitCode, stderrTail, interrupted, signal} : {exitCode, stderrTail, interrupted}
+}

@@ -1,0 +1,183 @@
+import {expect} from 'chai'
+import {rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {UserError} from '../../src/errors.js'
+import {captureGcloud, gcloudExecutable, gcloudSpawnCount, runGcloud, STDERR_TAIL_BYTES} from '../../src/gcloud/runner.js'
+import {rejectionOf} from '../helpers/assert.js'
+import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
+import {tempDir} from '../helpers/tmp.js'
+
+describe('gcloud runner', () => {
+  let fake: FakeGcloud
+
+  beforeEach(() => {
+    fake = createFakeGcloud()
+  })
+
+  afterEach(() => {
+    fake.cleanup()
+  })
+
+  describe('gcloudExecutable', () => {
+    it('defaults to gcloud on PATH and honours BINAUTHZ_GCLOUD', () => {
+      expect(gcloudExecutable({})).to.equal('gcloud')
+      expect(gcloudExecutable({BINAUTHZ_GCLOUD: '  '})).to.equal('gcloud')
+      expect(gcloudExecutable({BINAUTHZ_GCLOUD: '/opt/sdk/bin/gcloud'})).to.equal('/opt/sdk/bin/gcloud')
+    })
+  })
+
+  describe('captureGcloud', () => {
+    it('captures stdout, stderr and the exit code, with the arguments passed verbatim', async () => {
+      fake.configure({exitCode: 3, stdout: 'out\n', stderr: 'ERROR: (gcloud) nope\n'})
+      const args = ['config', 'get-value', 'project', '--format=value(x)', 'a b', '$HOME', ';rm -rf /']
+      const before = gcloudSpawnCount()
+      const result = await captureGcloud({args, env: fake.env()})
+      expect(result).to.deep.equal({exitCode: 3, stdout: 'out\n', stderr: 'ERROR: (gcloud) nope\n'})
+      expect(await fake.calls()).to.deep.equal([args])
+      expect(gcloudSpawnCount()).to.equal(before + 1)
+    })
+
+    it('prints the configured token for auth print-access-token', async () => {
+      const result = await captureGcloud({args: ['auth', 'print-access-token'], env: fake.env()})
+      expect(result.exitCode).to.equal(0)
+      expect(result.stdout.trim()).to.equal(FAKE_TOKEN)
+    })
+
+    it('passes the given environment, not ours', async () => {
+      await captureGcloud({args: ['info'], env: fake.env({CLOUDSDK_CONFIG: '/tmp/cfg', CLOUDSDK_CORE_PROJECT: 'p1'})})
+      const [record] = await fake.records()
+      expect(record?.env).to.include({CLOUDSDK_CONFIG: '/tmp/cfg', CLOUDSDK_CORE_PROJECT: 'p1'})
+    })
+
+    it('does not mutate the caller arguments or environment', async () => {
+      const args = Object.freeze(['run', 'deploy', 'svc']) as readonly string[]
+      const env = Object.freeze(fake.env())
+      const copy = [...args]
+      await captureGcloud({args, env})
+      expect(args).to.deep.equal(copy)
+    })
+
+    it('uses BINAUTHZ_GCLOUD when set', async () => {
+      const result = await captureGcloud({args: ['version'], env: {PATH: '/nonexistent', BINAUTHZ_GCLOUD: fake.bin}})
+      expect(result.exitCode).to.equal(0)
+      expect(await fake.calls()).to.deep.equal([['version']])
+    })
+
+    it('throws GCLOUD_MISSING with an install hint when gcloud is not on PATH', async () => {
+      const empty = tempDir('no-gcloud')
+      try {
+        const error = await rejectionOf(captureGcloud({args: ['version'], env: {PATH: empty}}))
+        expect(error).to.be.instanceOf(UserError)
+        expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+        expect((error as UserError).suggestions.join('\n')).to.include('https://cloud.google.com/sdk/docs/install')
+      } finally {
+        rmSync(empty, {recursive: true, force: true})
+      }
+    })
+
+    it('throws GCLOUD_MISSING naming BINAUTHZ_GCLOUD when it points nowhere', async () => {
+      const error = await rejectionOf(captureGcloud({args: ['version'], env: {BINAUTHZ_GCLOUD: '/nonexistent/gcloud'}}))
+      expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+      expect((error as UserError).message).to.include('BINAUTHZ_GCLOUD')
+    })
+
+    it('throws GCLOUD_MISSING when the file is not executable', async () => {
+      const dir = tempDir('noexec-gcloud')
+      try {
+        writeFileSync(join(dir, 'gcloud'), '#!/bin/sh\nexit 0\n', {mode: 0o644})
+        const error = await rejectionOf(captureGcloud({args: ['version'], env: {BINAUTHZ_GCLOUD: join(dir, 'gcloud')}}))
+        expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+      } finally {
+        rmSync(dir, {recursive: true, force: true})
+      }
+    })
+
+    it('answers per-argv responses', async () => {
+      fake.configure({
+        exitCode: 9,
+        responses: [
+          {args: ['functions', 'describe'], stdout: '{"environment":"GEN_2"}'},
+          {includes: ['--no-gen2'], exitCode: 2, stderr: 'bad'},
+        ],
+      })
+      const env = fake.env()
+      expect((await captureGcloud({args: ['functions', 'describe', 'f'], env})).stdout).to.equal('{"environment":"GEN_2"}')
+      expect(await captureGcloud({args: ['functions', 'deploy', 'f', '--no-gen2'], env})).to.deep.equal({exitCode: 2, stdout: '', stderr: 'bad'})
+      expect((await captureGcloud({args: ['other'], env})).exitCode).to.equal(9)
+    })
+  })
+
+  describe('runGcloud', () => {
+    it('passes the exit code through and keeps the stderr', async () => {
+      fake.configure({exitCode: 7, stderr: 'ERROR: (gcloud.run.deploy) denied by Binary Authorization\n'})
+      const result = await runGcloud({args: ['run', 'deploy', 'svc'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      expect(result.exitCode).to.equal(7)
+      expect(result.interrupted).to.equal(false)
+      expect(result.stderrTail).to.equal('ERROR: (gcloud.run.deploy) denied by Binary Authorization\n')
+      expect(await fake.calls()).to.deep.equal([['run', 'deploy', 'svc']])
+    })
+
+    it('returns 0 on success and honours cwd', async () => {
+      const cwd = tempDir('runner-cwd')
+      try {
+        const result = await runGcloud({args: ['run', 'deploy'], env: fake.env(), cwd, stdin: 'ignore', stdout: 'stderr', stderr: 'ignore'})
+        expect(result).to.deep.equal({exitCode: 0, stderrTail: '', interrupted: false})
+        const [record] = await fake.records()
+        expect(record?.cwd).to.include('runner-cwd')
+      } finally {
+        rmSync(cwd, {recursive: true, force: true})
+      }
+    })
+
+    it('keeps only the last 64 KiB of a long stderr', async () => {
+      const line = 'x'.repeat(99) + '\n'
+      const long = line.repeat(1500) + 'ERROR: the last line\n'
+      fake.configure({exitCode: 1, stderr: long})
+      const result = await runGcloud({args: ['run', 'deploy'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      expect(result.stderrTail.length).to.be.at.most(STDERR_TAIL_BYTES)
+      expect(result.stderrTail.length).to.be.greaterThan(STDERR_TAIL_BYTES - 1024)
+      expect(result.stderrTail.endsWith('ERROR: the last line\n')).to.equal(true)
+      expect(result.stderrTail.startsWith('x')).to.equal(true)
+    })
+
+    it('echoes stderr to ours by default', async () => {
+      fake.configure({stderr: 'streamed line\n'})
+      const result = await runGcloud({args: ['x'], env: fake.env(), stdin: 'ignore'})
+      expect(result.stderrTail).to.equal('streamed line\n')
+    })
+
+    it('does not mutate the caller arguments', async () => {
+      const args = ['run', 'deploy', '--source=.']
+      await runGcloud({args, env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      expect(args).to.deep.equal(['run', 'deploy', '--source=.'])
+    })
+
+    it('throws GCLOUD_MISSING when gcloud is not on PATH', async () => {
+      const empty = tempDir('no-gcloud')
+      try {
+        const error = await rejectionOf(runGcloud({args: ['run', 'deploy'], env: {PATH: empty}, stdin: 'ignore', stderr: 'ignore'}))
+        expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+      } finally {
+        rmSync(empty, {recursive: true, force: true})
+      }
+    })
+
+    it('forwards SIGINT to gcloud and reports interrupted', async () => {
+      fake.configure({sleepMs: 20_000})
+      const listenersBefore = process.listenerCount('SIGINT')
+      const running = runGcloud({args: ['run', 'deploy'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      await fake.waitForCalls(1)
+      // Give the fake a moment to install its handlers after recording (it records first thing).
+      await new Promise((resolve) => {
+        setTimeout(resolve, 200)
+      })
+      process.kill(process.pid, 'SIGINT')
+      const result = await running
+      expect(result.interrupted).to.equal(true)
+      expect(result.exitCode).to.equal(130)
+      expect(await fake.signals()).to.deep.equal(['SIGINT'])
+      expect(process.listenerCount('SIGINT')).to.equal(listenersBefore)
+    })
+  })
+})

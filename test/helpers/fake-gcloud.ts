@@ -1,0 +1,205 @@
+// A recording fake `gcloud` executable for tests (see createFakeGcloud below).
+//
+// It is a small Node script written into a fresh temp dir as `gcloud` (mode 0755, shebang = this Node).
+// Each invocation appends one JSON line to `calls.jsonl` ({argv, env, cwd, pid}), then prints the
+// configured stderr and stdout, optionally sleeps, and exits with the configured code.
+// Configuration: `fake-gcloud.json` next to it (written by createFakeGcloud/configure), overridden by the
+// environment variables FAKE_GCLOUD_EXIT_CODE, FAKE_GCLOUD_STDOUT, FAKE_GCLOUD_STDERR, FAKE_GCLOUD_TOKEN,
+// FAKE_GCLOUD_SLEEP_MS. `gcloud auth print-access-token` prints the token (exit 0) unless a response matches.
+// While sleeping it records SIGINT/SIGTERM as {signal} lines and exits 130/143 (to test Ctrl-C forwarding).
+
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {delimiter, join} from 'node:path'
+
+/** A canned answer for invocations whose argv matches (first matching response wins). */
+export interface FakeResponse {
+  /** argv must START with these arguments (e.g. ['run', 'deploy']). */
+  args?: string[]
+  /** argv must contain every one of these arguments, anywhere. */
+  includes?: string[]
+  exitCode?: number
+  stdout?: string
+  stderr?: string
+  sleepMs?: number
+}
+
+export interface FakeGcloudOptions {
+  /** Default exit code (0). */
+  exitCode?: number
+  /** Default stdout ('' ). */
+  stdout?: string
+  /** Default stderr (''). */
+  stderr?: string
+  /** What `gcloud auth print-access-token` prints (default FAKE_TOKEN). */
+  token?: string
+  /** Sleep this long before exiting (default 0). */
+  sleepMs?: number
+  /** Per-argv answers, checked in order before the defaults. */
+  responses?: FakeResponse[]
+  /** Extra environment variable names to record (all CLOUDSDK_*, BINAUTHZ_* and GOOGLE_* are always recorded). */
+  recordEnv?: string[]
+}
+
+export interface FakeCall {
+  argv: string[]
+  env: Record<string, string>
+  cwd: string
+  pid: number
+}
+
+export interface FakeGcloud {
+  /** The temp dir holding `gcloud`, its config and its record. */
+  dir: string
+  /** Absolute path of the fake executable (usable as BINAUTHZ_GCLOUD). */
+  bin: string
+  /** `${dir}${delimiter}${process.env.PATH}`: a PATH on which `gcloud` is the fake. */
+  path: string
+  recordFile: string
+  configFile: string
+  /** process.env (or `base`) with PATH = path and BINAUTHZ_GCLOUD removed, plus `extra`. */
+  env(extra?: NodeJS.ProcessEnv, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv
+  /** argv of each invocation so far, in order. */
+  calls(): Promise<string[][]>
+  /** Full records of each invocation so far. */
+  records(): Promise<FakeCall[]>
+  /** Signals the fake received while sleeping (e.g. ['SIGINT']). */
+  signals(): Promise<string[]>
+  /** Replaces the configuration (takes effect for the next invocation). */
+  configure(options: FakeGcloudOptions): void
+  /** Forgets recorded calls. */
+  reset(): void
+  /** Resolves once at least `count` invocations were recorded (polls; rejects after timeoutMs, default 10 s). */
+  waitForCalls(count: number, timeoutMs?: number): Promise<void>
+  /** Removes the temp dir. */
+  cleanup(): void
+}
+
+/** The default token printed by `gcloud auth print-access-token`. */
+export const FAKE_TOKEN = 'ya29.fake-gcloud-access-token-0123456789'
+
+const SCRIPT = String.raw`
+'use strict'
+const fs = require('node:fs')
+const path = require('node:path')
+const dir = __dirname
+const recordFile = process.env.FAKE_GCLOUD_RECORD || path.join(dir, 'calls.jsonl')
+let config = {}
+try { config = JSON.parse(fs.readFileSync(path.join(dir, 'fake-gcloud.json'), 'utf8')) } catch {}
+const argv = process.argv.slice(2)
+const recordEnv = new Set(config.recordEnv || [])
+const env = {}
+for (const [k, v] of Object.entries(process.env)) {
+  if (v !== undefined && (recordEnv.has(k) || /^(CLOUDSDK_|BINAUTHZ_|GOOGLE_)/.test(k))) env[k] = v
+}
+fs.appendFileSync(recordFile, JSON.stringify({argv, env, cwd: process.cwd(), pid: process.pid}) + '\n')
+
+const startsWith = (prefix) => prefix.every((a, i) => argv[i] === a)
+let answer = {exitCode: config.exitCode, stdout: config.stdout, stderr: config.stderr, sleepMs: config.sleepMs}
+const match = (config.responses || []).find((r) =>
+  (!r.args || startsWith(r.args)) && (!r.includes || r.includes.every((a) => argv.includes(a))))
+if (match) {
+  answer = {...answer, ...match}
+} else if (startsWith(['auth', 'print-access-token'])) {
+  answer = {exitCode: 0, stdout: (config.token === undefined ? '${FAKE_TOKEN}' : config.token) + '\n', stderr: '', sleepMs: 0}
+}
+const e = process.env
+if (e.FAKE_GCLOUD_EXIT_CODE !== undefined) answer.exitCode = Number(e.FAKE_GCLOUD_EXIT_CODE)
+if (e.FAKE_GCLOUD_STDOUT !== undefined) answer.stdout = e.FAKE_GCLOUD_STDOUT
+if (e.FAKE_GCLOUD_STDERR !== undefined) answer.stderr = e.FAKE_GCLOUD_STDERR
+if (e.FAKE_GCLOUD_SLEEP_MS !== undefined) answer.sleepMs = Number(e.FAKE_GCLOUD_SLEEP_MS)
+if (e.FAKE_GCLOUD_TOKEN !== undefined && !match && startsWith(['auth', 'print-access-token'])) answer.stdout = e.FAKE_GCLOUD_TOKEN + '\n'
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(signal, () => {
+    fs.appendFileSync(recordFile, JSON.stringify({signal, pid: process.pid}) + '\n')
+    process.exit(code)
+  })
+}
+const finish = () => {
+  const code = Number.isInteger(answer.exitCode) ? answer.exitCode : 0
+  let pending = 0
+  const done = () => { if (--pending <= 0) process.exit(code) }
+  for (const [stream, text] of [[process.stderr, answer.stderr], [process.stdout, answer.stdout]]) {
+    if (text) { pending++; stream.write(text, done) }
+  }
+  if (pending === 0) process.exit(code)
+}
+const sleepMs = Number(answer.sleepMs) || 0
+if (answer.stderr) process.stderr.write(answer.stderr)
+answer.stderr = ''
+if (sleepMs > 0) setTimeout(finish, sleepMs)
+else finish()
+`
+
+/** Writes a recording fake `gcloud` into a fresh temp dir. Call cleanup() in after()/afterEach(). */
+export function createFakeGcloud(options: FakeGcloudOptions = {}): FakeGcloud {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-gcloud-'))
+  const bin = join(dir, 'gcloud')
+  const recordFile = join(dir, 'calls.jsonl')
+  const configFile = join(dir, 'fake-gcloud.json')
+  // No "type": "module" above the temp dir, but be explicit: the extensionless script is CommonJS.
+  writeFileSync(join(dir, 'package.json'), '{"type": "commonjs"}\n')
+  writeFileSync(bin, `#!${process.execPath}\n${SCRIPT}`)
+  chmodSync(bin, 0o755)
+  writeFileSync(recordFile, '')
+
+  const configure = (opts: FakeGcloudOptions): void => {
+    writeFileSync(configFile, JSON.stringify(opts))
+  }
+
+  configure(options)
+
+  const readLines = (): Record<string, unknown>[] => {
+    if (!existsSync(recordFile)) return []
+    return readFileSync(recordFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  }
+
+  const records = (): FakeCall[] => readLines().filter((r) => Array.isArray(r.argv)) as unknown as FakeCall[]
+
+  const path = `${dir}${delimiter}${process.env.PATH ?? ''}`
+
+  return {
+    dir,
+    bin,
+    path,
+    recordFile,
+    configFile,
+    env(extra = {}, base = process.env) {
+      const env: NodeJS.ProcessEnv = {...base, PATH: path, ...extra}
+      if (!('BINAUTHZ_GCLOUD' in extra)) delete env.BINAUTHZ_GCLOUD
+      return env
+    },
+    async calls() {
+      return records().map((r) => r.argv)
+    },
+    async records() {
+      return records()
+    },
+    async signals() {
+      return readLines()
+        .filter((r) => typeof r.signal === 'string')
+        .map((r) => r.signal as string)
+    },
+    configure,
+    reset() {
+      writeFileSync(recordFile, '')
+    },
+    async waitForCalls(count, timeoutMs = 10_000) {
+      const started = Date.now()
+      while (records().length < count) {
+        if (Date.now() - started > timeoutMs) throw new Error(`fake gcloud: expected ${count} call(s) within ${timeoutMs} ms`)
+        // eslint-disable-next-line no-await-in-loop
+        await new Promise((resolve) => {
+          setTimeout(resolve, 10)
+        })
+      }
+    },
+    cleanup() {
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
