@@ -1,0 +1,86 @@
+// Where Binary Authorization API requests go. Mirrors gcloud's `api_endpoint_overrides/binaryauthorization`
+// (an absolute URI ending with '/', to which `v1/projects/P/policy` is appended), but stricter about http:
+// a bearer token only ever travels over https, or over plain http to this machine (a local stand-in), so a
+// stray environment variable cannot send credentials to another host.
+
+import {UserError} from '../errors.js'
+
+export const DEFAULT_BINAUTHZ_ENDPOINT = 'https://binaryauthorization.googleapis.com/'
+
+export const ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION'
+export const ENDPOINT_PROPERTY = 'api_endpoint_overrides/binaryauthorization'
+
+/** True for localhost, 127.0.0.0/8 and ::1 (as `URL.hostname` spells them). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase()
+  if (host === 'localhost' || host === '[::1]' || host === '::1') return true
+  const octets = host.split('.')
+  return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)
+}
+
+/** The value as it may be echoed back: user-info (which could hold a password) masked. */
+function printable(value: string): string {
+  return value.replace(/^([a-z][\w+.-]*:\/\/)[^/@]*@/i, '$1***@')
+}
+
+function fixFor(source: string, example: string): string[] {
+  const isEnv = /^[A-Z][A-Z0-9_]*$/.test(source)
+  if (isEnv) return [`export ${source}=${example}`, `unset ${source}`]
+  if (source.includes(ENDPOINT_PROPERTY) || source.includes('gcloud')) {
+    return [`gcloud config set ${ENDPOINT_PROPERTY} ${example}`, `gcloud config unset ${ENDPOINT_PROPERTY}`]
+  }
+  return [`Set ${source} to ${example}, or remove it to use ${DEFAULT_BINAUTHZ_ENDPOINT}`]
+}
+
+/**
+ * Returns the API base URL: `override` when given (validated), else {@link DEFAULT_BINAUTHZ_ENDPOINT}.
+ * `source` names where the override came from (an env var name or e.g. "gcloud config api_endpoint_overrides/binaryauthorization")
+ * and appears in the error. An empty or blank override counts as unset, like an empty gcloud property.
+ */
+export function resolveBinauthzEndpoint(override: string | undefined, source: string): URL {
+  if (override === undefined || override.trim() === '') return new URL(DEFAULT_BINAUTHZ_ENDPOINT)
+  const value = override.trim()
+  const shown = printable(value)
+  const fail = (why: string, example = DEFAULT_BINAUTHZ_ENDPOINT): never => {
+    throw new UserError(
+      `${source} is set to "${shown}", which is not a usable Binary Authorization endpoint: ${why}. ` +
+        `It must be an absolute URI beginning with https:// (or http:// to a loopback address such as 127.0.0.1) and ending with '/'.`,
+      {code: 'INVALID_ENDPOINT', suggestions: fixFor(source, example)},
+    )
+  }
+
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return fail('it is not an absolute URI')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return fail(`the scheme "${url.protocol.replace(/:$/, '')}" is not supported`)
+  }
+  // Require the '//' authority form: 'https:host/' parses, but is not what gcloud accepts.
+  if (!/^https?:\/\//i.test(value)) return fail('it does not start with http:// or https://')
+  if (url.username !== '' || url.password !== '') return fail('it contains user credentials')
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(value)) return fail('it has a query or fragment')
+  if (!value.endsWith('/')) {
+    const withSlash = `${printable(value)}/`
+    return fail("it does not end with '/'", withSlash)
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return fail(
+      `plain http:// is only allowed to a loopback address, not "${url.hostname}" (the access token would travel unencrypted)`,
+      `https://${url.host}${url.pathname}`,
+    )
+  }
+  return url
+}
+
+/**
+ * The endpoint from the environment, else gcloud's config file value, else the default (gcloud's precedence).
+ * `configValue` is `GcloudConfig.binauthzEndpoint`.
+ */
+export function binauthzEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): URL {
+  const fromEnv = env[ENDPOINT_ENV]
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, ENDPOINT_ENV)
+  return resolveBinauthzEndpoint(configValue, `gcloud config ${ENDPOINT_PROPERTY}`)
+}
