@@ -1,0 +1,122 @@
+// Does a policy already admit what we are about to deploy? Pure: no I/O.
+
+import {patternCovers, patternMatchesImage} from './pattern.js'
+import type {AllowlistPattern, Policy} from './types.js'
+
+export type Coverage =
+  | {covered: true; by: {kind: 'pattern'; pattern: string} | {kind: 'default-rule'; evaluationMode: 'ALWAYS_ALLOW'}}
+  | {covered: false}
+
+export interface ImageVerdict {
+  admitted: boolean
+  rule: 'allowlist' | 'default-rule'
+  pattern?: string
+  evaluationMode?: string
+  enforcementMode?: string
+  /** One sentence for humans explaining the verdict. */
+  reason: string
+}
+
+/** The policy's allowlist entries that have a string namePattern, in order (never throws on odd input). */
+export function allowlistPatterns(policy: Policy): string[] {
+  const entries: unknown = policy.admissionWhitelistPatterns
+  if (!Array.isArray(entries)) return []
+  const out: string[] = []
+  for (const entry of entries as unknown[]) {
+    if (typeof entry === 'object' && entry !== null && typeof (entry as AllowlistPattern).namePattern === 'string') {
+      out.push((entry as AllowlistPattern).namePattern)
+    }
+  }
+  return out
+}
+
+function ruleField(policy: Policy, field: 'evaluationMode' | 'enforcementMode'): string | undefined {
+  const rule: unknown = policy.defaultAdmissionRule
+  if (typeof rule !== 'object' || rule === null) return undefined
+  const value = (rule as Record<string, unknown>)[field]
+  return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * How `policy` already admits every image `required` matches: an allowlist entry equal to it (preferred) or
+ * broader than it, else a default rule that allows everything (ALWAYS_ALLOW), else not covered.
+ */
+export function findCoverage(policy: Policy, required: string): Coverage {
+  const wanted = required.trim()
+  const patterns = allowlistPatterns(policy)
+  const exact = patterns.find((p) => p.trim() === wanted)
+  const broader = exact ?? patterns.find((p) => patternCovers(p, wanted))
+  if (broader !== undefined) return {covered: true, by: {kind: 'pattern', pattern: broader}}
+  if (ruleField(policy, 'evaluationMode') === 'ALWAYS_ALLOW') {
+    return {covered: true, by: {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'}}
+  }
+  return {covered: false}
+}
+
+/** Human wording of a Coverage, e.g. for status output. */
+export function describeCoverage(required: string, coverage: Coverage): string {
+  if (!coverage.covered) return `${required} is not allowlisted`
+  if (coverage.by.kind === 'default-rule') return `${required} is admitted by the default rule (ALWAYS_ALLOW)`
+  return coverage.by.pattern.trim() === required.trim()
+    ? `${required} is allowlisted`
+    : `${required} is covered by the allowlist pattern ${coverage.by.pattern}`
+}
+
+/**
+ * What Binary Authorization would decide for `image` under `policy` (project policy, as Cloud Run uses it):
+ * the first matching allowlist pattern admits it; otherwise the default admission rule decides. ALWAYS_ALLOW
+ * admits; ALWAYS_DENY and REQUIRE_ATTESTATION block, except that enforcementMode DRYRUN_AUDIT_LOG_ONLY only
+ * logs the violation and admits. This tool cannot check attestations, so REQUIRE_ATTESTATION counts as a block.
+ */
+export function evaluateImage(policy: Policy, image: string): ImageVerdict {
+  const target = image.trim()
+  const match = allowlistPatterns(policy).find((p) => patternMatchesImage(p, target))
+  if (match !== undefined) {
+    return {admitted: true, rule: 'allowlist', pattern: match, reason: `The image matches the allowlist pattern ${match}.`}
+  }
+
+  const evaluationMode = ruleField(policy, 'evaluationMode')
+  const enforcementMode = ruleField(policy, 'enforcementMode')
+  const modes = {
+    ...(evaluationMode === undefined ? {} : {evaluationMode}),
+    ...(enforcementMode === undefined ? {} : {enforcementMode}),
+  }
+  const dryRun = enforcementMode === 'DRYRUN_AUDIT_LOG_ONLY'
+  const noMatch = 'The image matches no allowlist pattern'
+
+  if (evaluationMode === 'ALWAYS_ALLOW') {
+    return {admitted: true, rule: 'default-rule', ...modes, reason: `${noMatch}, but the default rule allows every image (ALWAYS_ALLOW).`}
+  }
+
+  let blocked: string
+  if (evaluationMode === 'ALWAYS_DENY') {
+    blocked = 'the default rule denies every image (ALWAYS_DENY)'
+  } else if (evaluationMode === 'REQUIRE_ATTESTATION') {
+    const raw: unknown = (policy.defaultAdmissionRule as Record<string, unknown> | undefined)?.requireAttestationsBy
+    const attestors = Array.isArray(raw) ? raw.filter((a): a is string => typeof a === 'string') : []
+    blocked =
+      'the default rule requires attestations (REQUIRE_ATTESTATION' +
+      (attestors.length > 0 ? ` by ${attestors.join(', ')}` : '') +
+      '), which images built by a source deploy do not have'
+  } else {
+    blocked =
+      evaluationMode === undefined
+        ? 'the policy has no default admission rule evaluation mode, so nothing admits it'
+        : `the default rule's evaluation mode ${evaluationMode} does not admit it`
+  }
+
+  if (dryRun) {
+    return {
+      admitted: true,
+      rule: 'default-rule',
+      ...modes,
+      reason: `${noMatch} and ${blocked}; enforcement is DRYRUN_AUDIT_LOG_ONLY, so the violation is only logged and the image is admitted.`,
+    }
+  }
+  return {
+    admitted: false,
+    rule: 'default-rule',
+    ...modes,
+    reason: `${noMatch} and ${blocked}${enforcementMode === undefined ? '' : ` (enforcement ${enforcementMode})`}.`,
+  }
+}

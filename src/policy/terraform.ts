@@ -1,0 +1,41 @@
+// The Terraform alternative to a policy import: `admission_whitelist_patterns` blocks of the
+// google_binary_authorization_policy resource (hashicorp/google provider). Pure: no I/O.
+
+/** An HCL quoted string: escapes `\`, `"`, newlines/tabs, other control characters, and the `${` / `%{` template openers. */
+export function hclString(value: string): string {
+  let out = ''
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0
+    if (ch === '\\') out += '\\\\'
+    else if (ch === '"') out += '\\"'
+    else if (ch === '\n') out += '\\n'
+    else if (ch === '\r') out += '\\r'
+    else if (ch === '\t') out += '\\t'
+    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) {
+      out += `\\u${code.toString(16).padStart(4, '0')}`
+    } else out += ch
+  }
+  // Literal "${" and "%{" would start an interpolation/directive; HCL escapes them by doubling the sigil.
+  return `"${out.replaceAll('${', '$${').replaceAll('%{', '%%{')}"`
+}
+
+/** Just the `admission_whitelist_patterns { name_pattern = "..." }` blocks, indented by `indent`. */
+export function terraformPatternBlocks(patterns: readonly string[], indent = '  '): string {
+  return patterns
+    .map((pattern) => `${indent}admission_whitelist_patterns {\n${indent}  name_pattern = ${hclString(pattern)}\n${indent}}\n`)
+    .join('')
+}
+
+/**
+ * A `resource "google_binary_authorization_policy"` hint containing one `admission_whitelist_patterns` block per
+ * pattern, for administrators who manage the policy with Terraform (add the blocks to the existing resource).
+ */
+export function terraformAllowlistBlock(patterns: readonly string[], options: {project?: string} = {}): string {
+  const lines = [
+    '# Add these blocks to your existing google_binary_authorization_policy resource',
+    '# (keep its default_admission_rule and other settings as they are).',
+    'resource "google_binary_authorization_policy" "policy" {',
+  ]
+  if (options.project !== undefined) lines.push(`  project = ${hclString(options.project)}`, '')
+  return `${lines.join('\n')}\n${terraformPatternBlocks(patterns)}  # ... existing admission_whitelist_patterns, default_admission_rule, etc.\n}\n`
+}
