@@ -1,0 +1,458 @@
+// The domain calls behind `binauthz policy status|allow|revoke|export|restore`. Each takes an options object,
+// does its I/O through the Binary Authorization client, transaction and backup modules, and returns a plain
+// result object (the --json contract). Nothing here prints: progress and diffs go through the injected Ui.
+
+import type {ImageVerdict} from '../policy/coverage.js'
+import type {PolicyPlan} from '../policy/plan.js'
+import type {Policy} from '../policy/types.js'
+import type {PromptIo} from '../prompts.js'
+
+import {readGcloudConfig} from '../auth/gcloud-config.js'
+import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../binauthz/backup.js'
+import {applyPolicyChange} from '../binauthz/transaction.js'
+import {loadDefaults} from '../config/defaults.js'
+import {resolveContext} from '../context/resolve.js'
+import {UserError} from '../errors.js'
+import {evaluateImage, findCoverage} from '../policy/coverage.js'
+import {renderPolicyDiff} from '../policy/diff.js'
+import {planAllow, planRevoke} from '../policy/plan.js'
+import {terraformAllowlistBlock} from '../policy/terraform.js'
+import {policyToYaml} from '../policy/yaml.js'
+import {selectPrompt} from '../prompts.js'
+import {openClient} from './client.js'
+import {type Ui, confirmPlan, silentUi} from './confirm.js'
+import {type KindChoice, type Target, kindsOf, requiredTargets} from './targets.js'
+
+/** What satisfies a required pattern. */
+export type CoveredBy = {kind: 'pattern'; pattern: string} | {kind: 'default-rule'; evaluationMode: 'ALWAYS_ALLOW'}
+
+export interface CommonInput {
+  env: NodeJS.ProcessEnv
+  project?: string
+  /** Overall deadline for API calls, epoch ms. */
+  deadline?: number
+}
+
+interface Selection {
+  project: string
+  projectSource: string
+  regions: string[]
+  targets: Target[]
+}
+
+interface SelectionInput extends CommonInput {
+  regions?: readonly string[]
+  kind?: KindChoice
+  dockerRepository?: string
+  patterns?: readonly string[]
+  /** Use the saved default kind when --kind is absent. */
+  useSavedKind: boolean
+  /** Whether a missing region is an error (default: unless only explicit patterns/repositories are asked for). */
+  requireRegion?: boolean
+  /** Select only --pattern / --docker-repository (default: when they are given without --kind). */
+  onlyExplicit?: boolean
+}
+
+/**
+ * Which patterns a command is about. Explicit --pattern / --docker-repository alone select only themselves
+ * (no region needed); otherwise the default repositories of --kind (saved default kind, else both) per region.
+ */
+function select(input: SelectionInput): Selection {
+  const explicitOnly =
+    input.onlyExplicit ??
+    (input.kind === undefined && ((input.patterns?.length ?? 0) > 0 || input.dockerRepository !== undefined))
+  const saved = input.useSavedKind ? loadDefaults(input.env).kind : undefined
+  const kind: KindChoice = input.kind ?? saved ?? 'all'
+  const kinds = kindsOf(kind)
+  const ctx = resolveContext({
+    ...(input.project === undefined ? {} : {project: input.project}),
+    ...(input.regions === undefined || input.regions.length === 0 ? {} : {regions: input.regions}),
+    ...(kinds.length === 1 ? {kind: kinds[0]} : {}),
+    env: input.env,
+    requireRegion: input.requireRegion ?? !explicitOnly,
+  })
+  const targets = requiredTargets({
+    project: ctx.project,
+    regions: explicitOnly ? [] : ctx.regions,
+    kinds: explicitOnly ? [] : kinds,
+    ...(input.dockerRepository === undefined ? {} : {dockerRepository: input.dockerRepository}),
+    ...(input.patterns === undefined ? {} : {patterns: input.patterns}),
+  })
+  return {project: ctx.project, projectSource: ctx.projectSource, regions: explicitOnly ? [] : ctx.regions, targets}
+}
+
+function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
+  const coverage = findCoverage(policy, pattern)
+  return coverage.covered ? coverage.by : undefined
+}
+
+export function describeCoverage(by: CoveredBy): string {
+  return by.kind === 'pattern'
+    ? `covered by the allowlist entry ${by.pattern}`
+    : 'not needed: the default rule is ALWAYS_ALLOW (every image is admitted)'
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy status
+
+export interface PathStatus extends Target {
+  covered: boolean
+  /** True when the exact pattern is an entry of the allowlist. */
+  exactEntry: boolean
+  coveredBy?: CoveredBy
+}
+
+export interface DefaultRuleSummary {
+  evaluationMode?: string
+  enforcementMode?: string
+  /** The default rule blocks images that are not allowlisted (and is not in dry-run audit mode). */
+  enforced: boolean
+}
+
+export interface PolicyStatusResult {
+  project: string
+  projectSource: string
+  regions: string[]
+  etag?: string
+  updateTime?: string
+  defaultRule: DefaultRuleSummary
+  globalPolicyEvaluationMode?: string
+  allowlist: string[]
+  paths: PathStatus[]
+  /** Required patterns not covered by anything. */
+  missing: string[]
+  image?: ImageVerdict & {image: string}
+}
+
+export function summarizeDefaultRule(policy: Policy): DefaultRuleSummary {
+  const rule = policy.defaultAdmissionRule
+  const evaluationMode = typeof rule?.evaluationMode === 'string' ? rule.evaluationMode : undefined
+  const enforcementMode = typeof rule?.enforcementMode === 'string' ? rule.enforcementMode : undefined
+  const enforced =
+    evaluationMode !== undefined &&
+    evaluationMode !== 'ALWAYS_ALLOW' &&
+    enforcementMode !== 'DRYRUN_AUDIT_LOG_ONLY'
+  return {
+    ...(evaluationMode === undefined ? {} : {evaluationMode}),
+    ...(enforcementMode === undefined ? {} : {enforcementMode}),
+    enforced,
+  }
+}
+
+export function pathStatuses(policy: Policy, targets: readonly Target[]): PathStatus[] {
+  const entries = new Set((policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern.trim()))
+  return targets.map((target) => {
+    const by = coveredBy(policy, target.pattern)
+    return {...target, covered: by !== undefined, exactEntry: entries.has(target.pattern), ...(by ? {coveredBy: by} : {})}
+  })
+}
+
+export interface PolicyStatusInput extends CommonInput {
+  regions?: readonly string[]
+  kind?: KindChoice
+  dockerRepository?: string
+  image?: string
+}
+
+export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStatusResult> {
+  const dockerRepository = input.dockerRepository ?? loadDefaults(input.env).dockerRepository
+  // `policy status --image IMAGE` or `--docker-repository` alone needs no region.
+  const selection = select({
+    ...input,
+    ...(dockerRepository === undefined ? {} : {dockerRepository}),
+    useSavedKind: false,
+    onlyExplicit: false,
+    requireRegion: input.image === undefined && input.dockerRepository === undefined,
+  })
+  const gcloud = readGcloudConfig(input.env)
+  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const policy = await client.getPolicy(selection.project)
+  const paths = pathStatuses(policy, selection.targets)
+  const result: PolicyStatusResult = {
+    project: selection.project,
+    projectSource: selection.projectSource,
+    regions: selection.regions,
+    ...(policy.etag === undefined ? {} : {etag: policy.etag}),
+    ...(policy.updateTime === undefined ? {} : {updateTime: policy.updateTime}),
+    defaultRule: summarizeDefaultRule(policy),
+    ...(typeof policy.globalPolicyEvaluationMode === 'string' ? {globalPolicyEvaluationMode: policy.globalPolicyEvaluationMode} : {}),
+    allowlist: (policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern),
+    paths,
+    missing: paths.filter((p) => !p.covered).map((p) => p.pattern),
+  }
+  if (input.image !== undefined) result.image = {image: input.image, ...evaluateImage(policy, input.image)}
+  return result
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy allow / revoke
+
+export interface PolicyChangeInput extends CommonInput {
+  action: 'allow' | 'revoke'
+  regions?: readonly string[]
+  kind?: KindChoice
+  dockerRepository?: string
+  patterns?: readonly string[]
+  mode: 'write' | 'dry-run'
+  yes: boolean
+  ui?: Ui
+  io?: PromptIo
+}
+
+export interface PolicyChangeResult {
+  project: string
+  action: 'allow' | 'revoke'
+  mode: 'write' | 'dry-run'
+  regions: string[]
+  targets: Target[]
+  /** The patterns asked for. */
+  requested: string[]
+  added: string[]
+  removed: string[]
+  alreadyCovered: {pattern: string; coveredBy: CoveredBy}[]
+  /** revoke: asked-for patterns that are not entries of the policy (nothing to remove). */
+  notFound: string[]
+  changed: boolean
+  written: boolean
+  declined: boolean
+  etagBefore?: string
+  etagAfter?: string
+  backupFile?: string
+  attempts: number
+  /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
+  diff: string
+  /** Why nothing was written, when nothing was. */
+  skippedReason?: string
+}
+
+function planFor(action: 'allow' | 'revoke', patterns: readonly string[]): (policy: Policy) => PolicyPlan {
+  return action === 'allow' ? (policy) => planAllow(policy, patterns) : (policy) => planRevoke(policy, patterns)
+}
+
+export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): string {
+  if (action === 'allow') {
+    const reasons = plan.alreadyCovered.map(({pattern, coverage}) =>
+      coverage.covered ? `${pattern}: ${describeCoverage(coverage.by)}` : `${pattern}: already present`,
+    )
+    return reasons.length > 0 ? `Nothing to add. ${reasons.join('; ')}.` : 'Nothing to add.'
+  }
+
+  return plan.notFound.length > 0
+    ? `Nothing to remove: ${plan.notFound.join(', ')} ${plan.notFound.length === 1 ? 'is' : 'are'} not an entry of the policy.`
+    : 'Nothing to remove.'
+}
+
+export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChangeResult> {
+  const ui = input.ui ?? silentUi
+  const selection = select({...input, useSavedKind: true})
+  const requested = selection.targets.map((t) => t.pattern)
+  const gcloud = readGcloudConfig(input.env)
+  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const {project} = selection
+  const applied = await applyPolicyChange(client, {
+    project,
+    plan: planFor(input.action, requested),
+    mode: input.mode,
+    confirm: confirmPlan({
+      yes: input.yes,
+      ui,
+      ...(input.io ? {io: input.io} : {}),
+      message: input.action === 'allow' ? 'Add these entries to the policy?' : 'Remove these entries from the policy?',
+    }),
+    backup: (policy) => savePolicyBackup(input.env, project, policy),
+  })
+  const {plan} = applied
+  let skippedReason: string | undefined
+  if (!plan.changed) skippedReason = explainNoChange(input.action, plan)
+  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
+  else if (input.mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
+  return {
+    project,
+    action: input.action,
+    mode: input.mode,
+    regions: selection.regions,
+    targets: selection.targets,
+    requested,
+    added: plan.added,
+    removed: plan.removed,
+    alreadyCovered: plan.alreadyCovered.flatMap(({pattern, coverage}) =>
+      coverage.covered ? [{pattern, coveredBy: coverage.by}] : [],
+    ),
+    notFound: plan.notFound,
+    changed: plan.changed,
+    written: applied.written,
+    declined: applied.declined,
+    ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
+    ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
+    ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
+    attempts: applied.attempts,
+    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    ...(skippedReason === undefined ? {} : {skippedReason}),
+  }
+}
+
+export interface TerraformResult {
+  project: string
+  regions: string[]
+  patterns: string[]
+  terraform: string
+}
+
+/** `policy allow --print terraform`: the block to add to the Terraform configuration; no API call, no write. */
+export function terraformForAllow(input: Omit<PolicyChangeInput, 'mode' | 'yes' | 'action'>): TerraformResult {
+  const selection = select({...input, useSavedKind: true})
+  const patterns = selection.targets.map((t) => t.pattern)
+  return {project: selection.project, regions: selection.regions, patterns, terraform: terraformAllowlistBlock(patterns)}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy export
+
+export interface PolicyExportResult {
+  project: string
+  etag?: string
+  yaml: string
+  policy: Policy
+}
+
+export async function exportPolicy(input: CommonInput): Promise<PolicyExportResult> {
+  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+  const gcloud = readGcloudConfig(input.env)
+  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const policy = await client.getPolicy(ctx.project)
+  return {project: ctx.project, ...(policy.etag === undefined ? {} : {etag: policy.etag}), yaml: policyToYaml(policy), policy}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy restore
+
+const OUTPUT_ONLY = new Set(['etag', 'updateTime', 'name'])
+
+function withoutOutputOnly(policy: Policy): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(policy).filter(([key]) => !OUTPUT_ONLY.has(key)))
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => stableJson(v)).join(',')}]`
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+/** The plan that replaces `current` by the content of `backup`, sent with the CURRENT etag. */
+export function planRestore(current: Policy, backup: Policy): PolicyPlan {
+  const after: Policy = {
+    ...withoutOutputOnly(backup),
+    ...(current.name === undefined ? {} : {name: current.name}),
+    ...(current.etag === undefined ? {} : {etag: current.etag}),
+  }
+  const names = (p: Policy): string[] => (p.admissionWhitelistPatterns ?? []).map((e) => e.namePattern)
+  const beforeNames = new Set(names(current))
+  const afterNames = new Set(names(after))
+  return {
+    before: current,
+    after,
+    added: names(after).filter((n) => !beforeNames.has(n)),
+    removed: names(current).filter((n) => !afterNames.has(n)),
+    alreadyCovered: [],
+    notFound: [],
+    changed: stableJson(withoutOutputOnly(current)) !== stableJson(withoutOutputOnly(after)),
+  }
+}
+
+export interface PolicyRestoreInput extends CommonInput {
+  file?: string
+  latest: boolean
+  mode: 'write' | 'dry-run'
+  yes: boolean
+  ui?: Ui
+  io?: PromptIo
+}
+
+export interface PolicyRestoreResult {
+  project: string
+  mode: 'write' | 'dry-run'
+  /** The backup restored from. */
+  file: string
+  /** The etag the backup was taken at, when it recorded one. */
+  backupEtag?: string
+  added: string[]
+  removed: string[]
+  changed: boolean
+  written: boolean
+  declined: boolean
+  etagBefore?: string
+  etagAfter?: string
+  /** Backup of the policy as it was just before the restore. */
+  backupFile?: string
+  attempts: number
+  diff: string
+  skippedReason?: string
+}
+
+async function chooseBackup(input: PolicyRestoreInput, project: string): Promise<string> {
+  if (input.file !== undefined) return input.file
+  const backups = await listPolicyBackups(input.env, project)
+  if (backups.length === 0) {
+    throw new UserError(`No policy backups of project ${project} were found.`, {
+      code: 'NO_BACKUP',
+      suggestions: ['Backups are saved before every policy write by binauthz; pass --file FILE to restore another file.'],
+    })
+  }
+  const newestFirst = [...backups].sort((a, b) => (a.savedAt < b.savedAt ? 1 : a.savedAt > b.savedAt ? -1 : 0))
+  const newest = newestFirst[0]
+  if (input.latest && newest) return newest.file
+  return selectPrompt(
+    'Which backup should be restored?',
+    newestFirst.map((b) => ({name: `${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`, value: b.file})),
+    {flag: '--latest or --file FILE', ...input.io},
+  )
+}
+
+export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRestoreResult> {
+  const ui = input.ui ?? silentUi
+  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+  const {project} = ctx
+  const file = await chooseBackup(input, project)
+  const backup = await readPolicyBackup(file)
+  if (typeof backup.name === 'string' && backup.name !== `projects/${project}/policy`) {
+    throw new UserError(`The backup ${file} is the policy "${backup.name}", not the policy of project ${project}.`, {
+      code: 'BACKUP_OTHER_PROJECT',
+      suggestions: [`Pass --project matching the backup, or choose a backup of ${project} with --latest.`],
+    })
+  }
+
+  const gcloud = readGcloudConfig(input.env)
+  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const applied = await applyPolicyChange(client, {
+    project,
+    plan: (current) => planRestore(current, backup),
+    mode: input.mode,
+    confirm: confirmPlan({yes: input.yes, ui, ...(input.io ? {io: input.io} : {}), message: 'Restore the policy from this backup?'}),
+    backup: (policy) => savePolicyBackup(input.env, project, policy),
+  })
+  const {plan} = applied
+  let skippedReason: string | undefined
+  if (!plan.changed) skippedReason = 'Nothing to restore: the current policy already has the content of the backup.'
+  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
+  else if (input.mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
+  return {
+    project,
+    mode: input.mode,
+    file,
+    ...(typeof backup.etag === 'string' ? {backupEtag: backup.etag} : {}),
+    added: plan.added,
+    removed: plan.removed,
+    changed: plan.changed,
+    written: applied.written,
+    declined: applied.declined,
+    ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
+    ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
+    ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
+    attempts: applied.attempts,
+    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    ...(skippedReason === undefined ? {} : {skippedReason}),
+  }
+}

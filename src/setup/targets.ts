@@ -1,0 +1,86 @@
+// Which allowlist patterns a project needs: one per region and deploy path (Cloud Run source deploys →
+// cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts), plus a custom build repository. Pure.
+
+import {
+  type DeployKind,
+  defaultRepository,
+  parseDockerRepository,
+  repositoryPattern,
+  repositoryResourceName,
+  validatePattern,
+} from '../policy/pattern.js'
+
+/** `all` means both deploy paths. */
+export type KindChoice = DeployKind | 'all'
+
+export const KIND_CHOICES: readonly KindChoice[] = ['run', 'function', 'all']
+
+/** A build repository this tool would allowlist, and why. */
+export interface Target {
+  /** `run` / `function` for the default repositories, `custom` for --docker-repository, `pattern` for --pattern. */
+  kind: DeployKind | 'custom' | 'pattern'
+  region?: string
+  repository?: string
+  pattern: string
+}
+
+export function kindsOf(choice: KindChoice): DeployKind[] {
+  return choice === 'all' ? ['run', 'function'] : [choice]
+}
+
+export function describeKind(kind: Target['kind']): string {
+  switch (kind) {
+    case 'run': {
+      return 'Cloud Run functions (gcloud run deploy --source)'
+    }
+
+    case 'function': {
+      return 'Cloud Functions 2nd gen (gcloud functions deploy)'
+    }
+
+    case 'custom': {
+      return 'custom build repository (--docker-repository)'
+    }
+
+    case 'pattern': {
+      return 'explicit pattern (--pattern)'
+    }
+  }
+}
+
+export interface TargetInput {
+  project: string
+  regions: readonly string[]
+  kinds: readonly DeployKind[]
+  dockerRepository?: string
+  patterns?: readonly string[]
+}
+
+/** The targets for the given project, regions and kinds, in a stable order, deduplicated by pattern. */
+export function requiredTargets(input: TargetInput): Target[] {
+  const out: Target[] = []
+  const seen = new Set<string>()
+  const push = (target: Target): void => {
+    if (seen.has(target.pattern)) return
+    seen.add(target.pattern)
+    out.push(target)
+  }
+
+  for (const region of input.regions) {
+    for (const kind of input.kinds) {
+      const repo = defaultRepository(kind, input.project, region)
+      push({kind, region, repository: repositoryResourceName(repo), pattern: repositoryPattern(repo)})
+    }
+  }
+
+  if (input.dockerRepository !== undefined) {
+    const repo = parseDockerRepository(input.dockerRepository, '--docker-repository')
+    push({kind: 'custom', region: repo.location, repository: repositoryResourceName(repo), pattern: repositoryPattern(repo)})
+  }
+
+  for (const pattern of input.patterns ?? []) {
+    push({kind: 'pattern', pattern: validatePattern(pattern)})
+  }
+
+  return out
+}

@@ -1,0 +1,351 @@
+// `binauthz setup`: from nothing to a working deploy. Every question has a flag; without a terminal (or with CI
+// set) the answers come from flags and detected defaults, and a needed answer that is missing is a UserError
+// naming its flag. Nothing is written before the end: the policy only after the diff was confirmed, the saved
+// defaults last and atomically — so Ctrl-C at any prompt leaves everything as it was.
+
+import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {CredentialSource} from '../auth/credentials.js'
+import type {BinauthzClient} from '../binauthz/client.js'
+import type {DeployKind} from '../policy/pattern.js'
+import type {Policy} from '../policy/types.js'
+
+import {readGcloudConfig} from '../auth/gcloud-config.js'
+import {savePolicyBackup} from '../binauthz/backup.js'
+import {applyPolicyChange} from '../binauthz/transaction.js'
+import {type SavedDefaults, loadDefaults, saveDefaults} from '../config/defaults.js'
+import {BinauthzError, UserError} from '../errors.js'
+import {adminHandoff} from '../policy/handoff.js'
+import {validateProjectId, validateRegion} from '../policy/names.js'
+import {parseDockerRepository} from '../policy/pattern.js'
+import {planAllow} from '../policy/plan.js'
+import {type PromptIo, canPrompt, inputPrompt, selectPrompt} from '../prompts.js'
+import {type ApiCheck, type Capture, type GcloudCheck, checkApi, checkGcloud} from './checks.js'
+import {type OpenedClient, openClient} from './client.js'
+import {type Ui, confirmPlan} from './confirm.js'
+import {type DefaultRuleSummary, type PathStatus, describeCoverage, pathStatuses, summarizeDefaultRule} from './policy-ops.js'
+import {type KindChoice, type Target, describeKind, kindsOf, requiredTargets} from './targets.js'
+
+export interface SetupAnswers {
+  project?: string
+  regions?: readonly string[]
+  kind?: KindChoice
+  dockerRepository?: string
+  /** --yes: apply the missing entries without asking. */
+  yes: boolean
+  /** --no-apply sets false: never write the policy, print the admin hand-off instead. */
+  apply: boolean
+  /** --no-save sets false: do not save the defaults. */
+  save: boolean
+}
+
+export interface SetupDeps {
+  env: NodeJS.ProcessEnv
+  ui: Ui
+  io?: PromptIo
+  /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
+  capture?: Capture
+  /** Default: openClient from ./client.ts. */
+  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig}) => Promise<OpenedClient>
+}
+
+export interface SetupPolicyResult {
+  /** nothing-missing | applied | declined | not-applied (--no-apply) | permission-denied | skipped (API unusable) */
+  state: 'nothing-missing' | 'applied' | 'declined' | 'not-applied' | 'permission-denied' | 'skipped'
+  added: string[]
+  etagBefore?: string
+  etagAfter?: string
+  backupFile?: string
+  /** What an admin must do, when we could not or were told not to write. */
+  handoff?: string
+}
+
+export interface SetupResult {
+  gcloud: GcloudCheck
+  credentials: CredentialSource & {account?: string}
+  project: string
+  regions: string[]
+  kind: KindChoice
+  dockerRepository?: string
+  api: {state: ApiCheck['state']; message?: string; enableCommand?: string}
+  defaultRule?: DefaultRuleSummary
+  paths: PathStatus[]
+  policy: SetupPolicyResult
+  defaults: {saved: boolean; file?: string; values: SavedDefaults}
+  /** Everything needed for `binauthz deploy` is in place. */
+  ready: boolean
+  nextSteps: string[]
+}
+
+function firstDefined<T>(...values: (T | undefined)[]): T | undefined {
+  return values.find((v) => v !== undefined)
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim()
+  return trimmed ? trimmed : undefined
+}
+
+function validator(check: (value: string) => unknown): (value: string) => true | string {
+  return (value) => {
+    try {
+      check(value)
+      return true
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error)
+    }
+  }
+}
+
+function splitRegions(value: string): string[] {
+  return [...new Set(value.split(/[\s,]+/).map((r) => r.trim()).filter(Boolean))]
+}
+
+class Wizard {
+  private readonly interactive: boolean
+
+  constructor(
+    private readonly answers: SetupAnswers,
+    private readonly deps: SetupDeps,
+    private readonly gcloud: GcloudConfig,
+    private readonly saved: SavedDefaults,
+  ) {
+    this.interactive = canPrompt({env: deps.env, ...deps.io})
+  }
+
+  private get ui(): Ui {
+    return this.deps.ui
+  }
+
+  async project(): Promise<string> {
+    if (this.answers.project !== undefined) return validateProjectId(this.answers.project, '--project')
+    const detected = firstDefined(nonEmpty(this.deps.env.CLOUDSDK_CORE_PROJECT), this.saved.project, this.gcloud.project)
+    if (!this.interactive && detected !== undefined) return validateProjectId(detected, 'the detected default project')
+    const answer = await inputPrompt('Google Cloud project ID', {
+      flag: '--project',
+      ...this.deps.io,
+      ...(detected === undefined ? {} : {default: detected}),
+      validate: validator((v) => validateProjectId(v.trim(), 'the project')),
+    })
+    return validateProjectId(answer.trim(), 'the project')
+  }
+
+  async kind(): Promise<KindChoice> {
+    if (this.answers.kind !== undefined) return this.answers.kind
+    const detected: KindChoice = this.saved.kind ?? 'all'
+    if (!this.interactive) return detected
+    return selectPrompt<KindChoice>(
+      'How do you deploy?',
+      [
+        {name: 'Both', value: 'all', description: 'gcloud run deploy --source and gcloud functions deploy'},
+        {name: describeKind('run'), value: 'run'},
+        {name: describeKind('function'), value: 'function'},
+      ],
+      {flag: '--kind', ...this.deps.io, default: detected},
+    )
+  }
+
+  async regions(kinds: readonly DeployKind[]): Promise<string[]> {
+    if (this.answers.regions !== undefined && this.answers.regions.length > 0) {
+      return [...new Set(this.answers.regions.flatMap((r) => splitRegions(r)))].map((r) => validateRegion(r, '--region'))
+    }
+    const env = this.deps.env
+    const fromEnv = kinds.includes('run') ? nonEmpty(env.CLOUDSDK_RUN_REGION) : nonEmpty(env.CLOUDSDK_FUNCTIONS_REGION)
+    const fromConfig = kinds.includes('run') ? this.gcloud.runRegion : this.gcloud.functionsRegion
+    const detected = firstDefined(
+      fromEnv,
+      this.saved.regions && this.saved.regions.length > 0 ? this.saved.regions.join(',') : undefined,
+      fromConfig,
+      this.gcloud.runRegion,
+      this.gcloud.functionsRegion,
+    )
+    if (!this.interactive && detected !== undefined) {
+      return splitRegions(detected).map((r) => validateRegion(r, 'the detected default region'))
+    }
+    const answer = await inputPrompt('Region(s), comma-separated', {
+      flag: '--region',
+      ...this.deps.io,
+      ...(detected === undefined ? {} : {default: detected}),
+      validate: validator((v) => {
+        const list = splitRegions(v)
+        if (list.length === 0) throw new Error('Enter at least one region, e.g. us-central1')
+        for (const r of list) validateRegion(r, 'the region')
+      }),
+    })
+    return splitRegions(answer).map((r) => validateRegion(r, 'the region'))
+  }
+
+  async dockerRepository(): Promise<string | undefined> {
+    if (this.answers.dockerRepository !== undefined) {
+      parseDockerRepository(this.answers.dockerRepository, '--docker-repository')
+      return this.answers.dockerRepository
+    }
+    const detected = this.saved.dockerRepository
+    if (!this.interactive) return detected
+    const answer = await inputPrompt('Custom build repository (--docker-repository; Enter for none)', {
+      flag: '--docker-repository',
+      ...this.deps.io,
+      ...(detected === undefined ? {} : {default: detected}),
+      validate: validator((v) => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
+    })
+    return nonEmpty(answer)
+  }
+
+  async applyMissing(client: BinauthzClient, project: string, missing: readonly string[]): Promise<SetupPolicyResult> {
+    if (missing.length === 0) return {state: 'nothing-missing', added: []}
+    if (!this.answers.apply) {
+      return {state: 'not-applied', added: [], handoff: adminHandoff(project, missing)}
+    }
+    try {
+      const applied = await applyPolicyChange(client, {
+        project,
+        plan: (policy: Policy) => planAllow(policy, missing),
+        mode: 'write',
+        confirm: confirmPlan({
+          yes: this.answers.yes,
+          ui: this.ui,
+          ...(this.deps.io ? {io: this.deps.io} : {}),
+          message: 'Add the missing entries to the policy?',
+        }),
+        backup: (policy: Policy) => savePolicyBackup(this.deps.env, project, policy),
+      })
+      const common = {
+        ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
+        ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
+        ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
+      }
+      if (applied.declined) return {state: 'declined', added: [], ...common, handoff: adminHandoff(project, missing)}
+      if (!applied.written) return {state: 'nothing-missing', added: [], ...common}
+      return {state: 'applied', added: applied.plan.added, ...common}
+    } catch (error) {
+      if (error instanceof UserError && error.code === 'PERMISSION_DENIED') {
+        return {state: 'permission-denied', added: [], handoff: adminHandoff(project, missing)}
+      }
+      throw error
+    }
+  }
+}
+
+/** Runs the wizard. Throws (having written nothing) on Ctrl-C, a missing answer without a terminal, or an API failure. */
+export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
+  const {env, ui} = deps
+  const gcloudConfig = readGcloudConfig(env)
+  const saved = loadDefaults(env)
+  const wizard = new Wizard(answers, deps, gcloudConfig, saved)
+  const nextSteps: string[] = []
+
+  // 1. gcloud installed and recent enough.
+  const capture = deps.capture ?? (await import('../gcloud/runner.js')).captureGcloud
+  const gcloud = await checkGcloud(env, capture)
+  if (gcloud.problem) {
+    ui.warn(gcloud.problem)
+    nextSteps.push(gcloud.installed ? 'gcloud components update' : 'Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install')
+  } else ui.info(`✔ gcloud ${gcloud.version ?? ''} (minimum ${gcloud.minimum})`)
+
+  // 2. Credentials (and which account).
+  const open = deps.open ?? openClient
+  const opened = await open({env, gcloud: gcloudConfig})
+  const credentials = {...opened.credentials, ...(gcloudConfig.account ? {account: gcloudConfig.account} : {})}
+  ui.info(`✔ Credentials: ${credentials.detail}${credentials.account ? ` (account ${credentials.account})` : ''}`)
+
+  // 3. Project, deploy path, regions, custom repository.
+  const project = await wizard.project()
+  const kind = await wizard.kind()
+  const kinds = kindsOf(kind)
+  const regions = await wizard.regions(kinds)
+  const dockerRepository = await wizard.dockerRepository()
+  ui.info(`✔ Project ${project}, region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}, deploy path: ${kind}`)
+
+  // 4. Binary Authorization API enabled? Enforced?
+  const api = await checkApi(opened.client, project)
+  let paths: PathStatus[] = []
+  let defaultRule: DefaultRuleSummary | undefined
+  let policy: SetupPolicyResult = {state: 'skipped', added: []}
+  const targets: Target[] = requiredTargets({
+    project,
+    regions,
+    kinds,
+    ...(dockerRepository === undefined ? {} : {dockerRepository}),
+  })
+  if (api.state === 'disabled') {
+    ui.warn(`The Binary Authorization API is not enabled in ${project}. Enable it with: ${api.enableCommand}`)
+    nextSteps.push(api.enableCommand, 'binauthz setup')
+  } else if (api.state === 'no-access') {
+    const handoff = adminHandoff(project, targets.map((t) => t.pattern))
+    ui.warn(`Cannot read the Binary Authorization policy of ${project}: ${api.message}`)
+    policy = {state: 'permission-denied', added: [], handoff}
+    nextSteps.push('Ask a policy admin to apply the hand-off below, or grant roles/binaryauthorization.policyViewer.')
+  } else {
+    defaultRule = summarizeDefaultRule(api.policy)
+    ui.info(
+      defaultRule.enforced
+        ? `✔ Binary Authorization is enforced (default rule ${defaultRule.evaluationMode ?? '?'}, ${defaultRule.enforcementMode ?? '?'})`
+        : `ℹ Binary Authorization does not block anything yet (default rule ${defaultRule.evaluationMode ?? 'unset'}, ${defaultRule.enforcementMode ?? 'unset'})`,
+    )
+
+    // 5. Which deploy paths are allowlisted already.
+    paths = pathStatuses(api.policy, targets)
+    for (const p of paths) {
+      const where = `${describeKind(p.kind)}${p.region ? ` in ${p.region}` : ''}`
+      ui.info(p.coveredBy ? `✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy)}` : `✘ ${where}: ${p.pattern} is missing`)
+    }
+
+    // 6. Offer the missing entries.
+    const missing = paths.filter((p) => !p.covered).map((p) => p.pattern)
+    policy = await wizard.applyMissing(opened.client, project, missing)
+    if (policy.state === 'applied') {
+      ui.info(`✔ Added ${policy.added.length} entr${policy.added.length === 1 ? 'y' : 'ies'} to the policy${policy.backupFile ? ` (previous policy saved to ${policy.backupFile})` : ''}`)
+      paths = paths.map((p) => (p.covered ? p : {...p, covered: true, exactEntry: true, coveredBy: {kind: 'pattern', pattern: p.pattern}}))
+    }
+    if (policy.handoff) {
+      ui.warn(
+        policy.state === 'permission-denied'
+          ? 'You may not change the policy. Hand this to a policy admin:'
+          : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:',
+      )
+      for (const line of policy.handoff.split('\n')) ui.info(line)
+      nextSteps.push('binauthz policy allow')
+    }
+  }
+
+  // 7. Save the defaults (last, atomically).
+  const values: SavedDefaults = {
+    project,
+    regions,
+    ...(kind === 'all' ? {} : {kind}),
+    ...(dockerRepository === undefined ? {} : {dockerRepository}),
+  }
+  let defaults: SetupResult['defaults'] = {saved: false, values}
+  if (answers.save) {
+    const file = await saveDefaults(env, values)
+    defaults = {saved: true, file, values}
+    ui.info(`✔ Saved defaults to ${file}`)
+  }
+
+  const ready =
+    gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every((p) => p.covered)
+  if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
+  return {
+    gcloud,
+    credentials,
+    project,
+    regions,
+    kind,
+    ...(dockerRepository === undefined ? {} : {dockerRepository}),
+    api: {
+      state: api.state,
+      ...(api.state === 'enabled' ? {} : {message: api.message}),
+      ...(api.state === 'disabled' ? {enableCommand: api.enableCommand} : {}),
+    },
+    ...(defaultRule === undefined ? {} : {defaultRule}),
+    paths,
+    policy,
+    defaults,
+    ready,
+    nextSteps,
+  }
+}
+
+/** True for the error a Ctrl-C at a prompt becomes. */
+export function isInterrupt(error: unknown): boolean {
+  return error instanceof BinauthzError && error.exitName === 'interrupted'
+}
