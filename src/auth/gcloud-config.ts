@@ -1,0 +1,191 @@
+// Reads gcloud's own configuration files (no gcloud process, sync, bounded reads).
+// Mirrors googlecloudsdk/core/config.py + configurations/named_configs.py + properties_file.py (configparser).
+// Returns FILE values only; environment overrides (CLOUDSDK_CORE_PROJECT, ...) are applied by the callers.
+
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+import {UserError} from '../errors.js'
+
+export interface GcloudConfig {
+  configDir: string
+  activeConfig: string
+  project?: string
+  runRegion?: string
+  functionsRegion?: string
+  account?: string
+  binauthzEndpoint?: string
+  accessTokenFile?: string
+  quotaProject?: string
+}
+
+/** configparser-style sections: section -> (lower-cased key -> value). */
+export type IniSections = Map<string, Map<string, string>>
+
+/** gcloud's named configuration name rule (named_configs.py _VALID_CONFIG_NAME_REGEX). */
+export const CONFIG_NAME_REGEX = /^[a-z][-a-z0-9]*$/
+/** The reserved configuration that has no properties. */
+const NONE_CONFIG = 'NONE'
+/** Config files are tiny; never read more than this from one. */
+export const MAX_CONFIG_FILE_BYTES = 256 * 1024
+const MAX_VALUE_LENGTH = 4096
+
+/** The gcloud config dir: $CLOUDSDK_CONFIG, else ~/.config/gcloud (HOME from `env` when set). */
+export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {
+  const override = env.CLOUDSDK_CONFIG
+  if (override) return resolve(override)
+  return join(homeDir(env), '.config', 'gcloud')
+}
+
+/** HOME from the given environment (so tests can isolate it), else the OS's idea of it. */
+export function homeDir(env: NodeJS.ProcessEnv): string {
+  return env.HOME || homedir()
+}
+
+/**
+ * Reads at most `maxBytes` of a regular file as UTF-8; undefined when it is missing, unreadable,
+ * or not a regular file. Never throws.
+ */
+export function readSmallFile(file: string, maxBytes = MAX_CONFIG_FILE_BYTES): string | undefined {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    if (!fstatSync(fd).isFile()) return undefined
+    const buffer = Buffer.alloc(maxBytes)
+    let length = 0
+    while (length < maxBytes) {
+      const n = readSync(fd, buffer, length, maxBytes - length, null)
+      if (n === 0) break
+      length += n
+    }
+
+    return buffer.subarray(0, length).toString('utf8')
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd)
+      } catch {
+        // ignore
+      }
+    }
+  }
+}
+
+/**
+ * Parses INI text the way Python's configparser reads gcloud's properties files, leniently:
+ * `[section]` headers, `key = value` or `key: value` (keys lower-cased, values trimmed), full-line
+ * `#`/`;` comments, indented continuation lines appended with a newline. Malformed lines are skipped.
+ */
+export function parseIni(text: string): IniSections {
+  const sections: IniSections = new Map()
+  let current: Map<string, string> | undefined
+  let lastKey: string | undefined
+  for (const rawLine of text.split(/\r\n|\n|\r/)) {
+    const line = rawLine.replace(/^\uFEFF/, '')
+    const trimmed = line.trim()
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) {
+      if (trimmed === '') lastKey = undefined
+      continue
+    }
+
+    if (/^\s/.test(line) && current && lastKey !== undefined) {
+      const previous = current.get(lastKey) ?? ''
+      if (previous.length < MAX_VALUE_LENGTH) current.set(lastKey, previous === '' ? trimmed : `${previous}\n${trimmed}`)
+      continue
+    }
+
+    const header = /^\[([^\]]+)\]\s*$/.exec(trimmed)
+    if (header) {
+      const name = header[1]!.trim()
+      current = sections.get(name)
+      if (!current) {
+        current = new Map()
+        sections.set(name, current)
+      }
+
+      lastKey = undefined
+      continue
+    }
+
+    const separator = /[=:]/.exec(trimmed)
+    if (!current || !separator || separator.index === 0) {
+      lastKey = undefined
+      continue
+    }
+
+    const key = trimmed.slice(0, separator.index).trim().toLowerCase()
+    const value = trimmed.slice(separator.index + 1).trim()
+    current.set(key, value)
+    lastKey = key
+  }
+
+  return sections
+}
+
+function value(sections: IniSections, section: string, key: string): string | undefined {
+  const raw = sections.get(section)?.get(key)
+  if (raw === undefined) return undefined
+  const trimmed = raw.trim()
+  if (trimmed === '' || trimmed.length > MAX_VALUE_LENGTH) return undefined
+  return trimmed
+}
+
+/** The active named configuration: CLOUDSDK_ACTIVE_CONFIG_NAME > <dir>/active_config > 'default'. */
+export function activeConfigName(env: NodeJS.ProcessEnv, configDir = gcloudConfigDir(env)): string {
+  const fromEnv = env.CLOUDSDK_ACTIVE_CONFIG_NAME
+  if (fromEnv) {
+    if (fromEnv === NONE_CONFIG || CONFIG_NAME_REGEX.test(fromEnv)) return fromEnv
+    throw new UserError(
+      `CLOUDSDK_ACTIVE_CONFIG_NAME="${fromEnv.slice(0, 80)}" is not a valid gcloud configuration name ` +
+        '(lowercase letters, digits and hyphens, starting with a letter).',
+      {
+        code: 'INVALID_GCLOUD_CONFIGURATION',
+        suggestions: ['Unset CLOUDSDK_ACTIVE_CONFIG_NAME, or set it to a name from `gcloud config configurations list`'],
+      },
+    )
+  }
+
+  // gcloud ignores (and deletes) a corrupt active_config file; we ignore it.
+  const fromFile = readSmallFile(join(configDir, 'active_config'), 1024)?.trim()
+  if (fromFile && (fromFile === NONE_CONFIG || CONFIG_NAME_REGEX.test(fromFile))) return fromFile
+  return 'default'
+}
+
+/**
+ * Reads the active gcloud configuration's explicitly set properties from its file (sync, no spawn).
+ * Missing or unreadable files yield an empty configuration; hostile content never throws.
+ * Throws UserError INVALID_GCLOUD_CONFIGURATION only for an invalid CLOUDSDK_ACTIVE_CONFIG_NAME.
+ */
+export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
+  const configDir = gcloudConfigDir(env)
+  const activeConfig = activeConfigName(env, configDir)
+  const result: GcloudConfig = {configDir, activeConfig}
+  if (activeConfig === NONE_CONFIG) return result
+
+  const text = readSmallFile(join(configDir, 'configurations', `config_${activeConfig}`))
+  if (text === undefined) return result
+  const sections = parseIni(text)
+  const fields: [Exclude<keyof GcloudConfig, 'configDir' | 'activeConfig'>, string, string][] = [
+    ['project', 'core', 'project'],
+    ['account', 'core', 'account'],
+    ['runRegion', 'run', 'region'],
+    ['functionsRegion', 'functions', 'region'],
+    ['binauthzEndpoint', 'api_endpoint_overrides', 'binaryauthorization'],
+    ['accessTokenFile', 'auth', 'access_token_file'],
+    ['quotaProject', 'billing', 'quota_project'],
+  ]
+  for (const [field, section, key] of fields) {
+    const v = value(sections, section, key)
+    if (v !== undefined) result[field] = v
+  }
+
+  return result
+}
+
+/** Human description of where a gcloud config value came from, e.g. "gcloud configuration 'default'". */
+export function gcloudConfigSource(config: GcloudConfig): string {
+  return `gcloud configuration '${config.activeConfig}'`
+}
