@@ -1,0 +1,91 @@
+// What `deploy run` and `deploy function` share: split off the gcloud passthrough, parse our own flags strictly,
+// pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
+import {Args} from '@oclif/core'
+
+import type {DeployKind} from '../policy/pattern.js'
+import type {DeployResult} from '../deploy/pipeline.js'
+import type {StepReporter} from '../deploy/report.js'
+
+import {deployFlags} from '../flags.js'
+import {BinauthzCommand} from './base-command.js'
+import {chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter} from './renderer.js'
+
+/** Splits argv at the first `--`: our own arguments, and everything after it for gcloud (verbatim, never parsed by oclif). */
+export function splitPassthrough(argv: readonly string[]): {own: string[]; passthrough: string[]} {
+  const index = argv.indexOf('--')
+  return index === -1 ? {own: [...argv], passthrough: []} : {own: argv.slice(0, index), passthrough: argv.slice(index + 1)}
+}
+
+export abstract class DeployCommand extends BinauthzCommand {
+  // `--` and what follows go to gcloud; we split them off ourselves before oclif parses (see run()).
+  static override strict = false
+  static override args = {
+    name: Args.string({required: true, description: 'Name of the Cloud Run service / function to deploy.'}),
+  }
+
+  static override flags = {...deployFlags}
+
+  protected abstract readonly kind: DeployKind
+
+  async run(): Promise<DeployResult> {
+    const {own, passthrough} = splitPassthrough(this.argv)
+    const ctor = this.ctor as typeof DeployCommand
+    const {args, flags} = await this.parse(
+      {args: ctor.args, flags: ctor.flags, baseFlags: ctor.baseFlags, enableJsonFlag: ctor.enableJsonFlag, strict: true},
+      own,
+    )
+    const json = this.jsonEnabled()
+    const env = process.env
+    const reporter = await this.reporter(json, flags.verbose)
+    const {runDeploy} = await import('../deploy/pipeline.js')
+    const {canPrompt} = await import('../prompts.js')
+    try {
+      const result = await runDeploy({
+        kind: this.kind,
+        name: args.name,
+        ...(flags.project === undefined ? {} : {project: flags.project}),
+        ...(flags.region === undefined ? {} : {regions: flags.region}),
+        passthrough,
+        yes: flags.yes,
+        dryRun: flags['dry-run'],
+        noPatch: flags['no-patch'],
+        ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
+        json,
+        interactive: !json && canPrompt({env}),
+        env,
+        invocation: [this.config.bin, ...this.id!.split(':'), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
+        reporter,
+        show: (text) => this.say(text),
+      })
+      await reporter.close()
+      this.summarize(result)
+      return result
+    } catch (error) {
+      await reporter.close()
+      throw error
+    }
+  }
+
+  private async reporter(json: boolean, verbose: boolean): Promise<StepReporter> {
+    const choice = chooseRenderer({
+      json,
+      verbose,
+      isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
+      ci: isCiValue(process.env.CI),
+    })
+    if (choice === 'silent') return silentReporter()
+    if (choice === 'default') return listrReporter()
+    return plainReporter((line) => this.note(line), choice === 'verbose')
+  }
+
+  private summarize(result: DeployResult): void {
+    if (result.dryRun) return
+    const where = result.regions.join(', ')
+    const policy = result.policy.written
+      ? `allowlisted ${result.patterns.added.join(', ')}`
+      : result.image === undefined
+        ? 'policy already allowed the build repository'
+        : 'pre-built image, policy unchanged'
+    this.say(`Deployed ${result.name} to ${where} in ${result.project} with --binary-authorization=default (${policy}).`)
+  }
+}

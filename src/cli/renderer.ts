@@ -1,0 +1,125 @@
+// How progress is shown: an animated listr2 task list in a terminal, plain lines otherwise (CI, pipes, --verbose),
+// nothing under --json. Choosing is a pure function; listr2 is imported only when the task list is used.
+import type {StepId, StepReporter} from '../deploy/report.js'
+
+export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent'
+
+export interface RendererInput {
+  json: boolean
+  verbose: boolean
+  isTTY: boolean
+  /** CI is set (any value but '', '0', 'false'). */
+  ci: boolean
+}
+
+/**
+ * --json → silent (stdout holds only the JSON); --verbose → verbose plain lines; no TTY or CI → simple plain lines;
+ * otherwise listr2's default (animated) renderer.
+ */
+export function chooseRenderer(input: RendererInput): RendererChoice {
+  if (input.json) return 'silent'
+  if (input.verbose) return 'verbose'
+  if (!input.isTTY || input.ci) return 'simple'
+  return 'default'
+}
+
+/** Whether an environment variable value counts as "CI is set". */
+export function isCiValue(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false'
+}
+
+/** Plain progress lines (one per event) written through `write` (e.g. the command's logToStderr). */
+export function plainReporter(write: (line: string) => void, verbose: boolean): StepReporter {
+  return {
+    async start(_step, title) {
+      if (verbose) write(`→ ${title}`)
+    },
+    async succeed(_step, title) {
+      write(`✔ ${title}`)
+    },
+    async fail(_step, title) {
+      write(`✖ ${title}`)
+    },
+    async skip(_step, title) {
+      write(`↓ ${title}`)
+    },
+    async detail(message) {
+      if (verbose) write(`  ${message}`)
+    },
+    async close() {},
+  }
+}
+
+/** No progress at all (under --json). */
+export function silentReporter(): StepReporter {
+  return {
+    async start() {},
+    async succeed() {},
+    async fail() {},
+    async skip() {},
+    async detail() {},
+    async close() {},
+  }
+}
+
+interface Pending {
+  resolve: (outcome: {kind: 'succeed' | 'fail' | 'skip'; title: string}) => void
+  done: Promise<unknown>
+  output?: (text: string) => void
+}
+
+/**
+ * A listr2 task list that shows each step while it runs. Each step is a one-task list whose task waits until the
+ * pipeline reports the step finished, so prompts and gcloud run between steps, outside the renderer.
+ */
+export async function listrReporter(): Promise<StepReporter> {
+  const {Listr} = await import('listr2')
+  const pending = new Map<StepId, Pending>()
+
+  const finish = async (step: StepId, kind: 'succeed' | 'fail' | 'skip', title: string): Promise<void> => {
+    const entry = pending.get(step)
+    if (!entry) return
+    pending.delete(step)
+    entry.resolve({kind, title})
+    await entry.done.catch(() => {})
+  }
+
+  return {
+    async start(step, title) {
+      let resolve!: Pending['resolve']
+      const outcome = new Promise<{kind: 'succeed' | 'fail' | 'skip'; title: string}>((r) => {
+        resolve = r
+      })
+      const entry: Pending = {resolve, done: Promise.resolve()}
+      const list = new Listr(
+        [
+          {
+            title,
+            task: async (_ctx, task) => {
+              entry.output = (text: string) => {
+                task.output = text
+              }
+
+              const result = await outcome
+              task.title = result.title
+              if (result.kind === 'skip') task.skip(result.title)
+              if (result.kind === 'fail') throw new Error(result.title)
+            },
+          },
+        ],
+        {exitOnError: false, rendererOptions: {collapseErrors: false}},
+      )
+      entry.done = list.run()
+      pending.set(step, entry)
+    },
+    succeed: (step, title) => finish(step, 'succeed', title),
+    fail: (step, title) => finish(step, 'fail', title),
+    skip: (step, title) => finish(step, 'skip', title),
+    async detail(message) {
+      for (const entry of pending.values()) entry.output?.(message)
+    },
+    async close() {
+      for (const step of [...pending.keys()]) await finish(step, 'fail', 'interrupted')
+    },
+  }
+}

@@ -1,0 +1,66 @@
+// PURE: gcloud argument arrays for the deploys binauthz runs. Running them is src/gcloud/runner.ts's job.
+import {UserError} from '../errors.js'
+import type {DeployKind} from '../policy/pattern.js'
+
+export interface DeployArgvInput {
+  /** Cloud Run service / function name (validated with validateDeployName). */
+  name: string
+  project: string
+  region: string
+  /** Checked passthrough arguments (parsePassthrough().args). */
+  passthrough: readonly string[]
+}
+
+/** The flag binauthz always adds, last, so nothing before it can override it. */
+export const BINARY_AUTHORIZATION_DEFAULT = '--binary-authorization=default'
+
+/** `gcloud run deploy NAME --project=P --region=R ...passthrough --binary-authorization=default` (without "gcloud"). */
+export function runDeployArgv(input: DeployArgvInput): string[] {
+  return ['run', 'deploy', input.name, `--project=${input.project}`, `--region=${input.region}`, ...input.passthrough, BINARY_AUTHORIZATION_DEFAULT]
+}
+
+/** `gcloud functions deploy NAME --gen2 --project=P --region=R ...passthrough --binary-authorization=default` (without "gcloud"). */
+export function functionDeployArgv(input: DeployArgvInput): string[] {
+  return [
+    'functions',
+    'deploy',
+    input.name,
+    '--gen2',
+    `--project=${input.project}`,
+    `--region=${input.region}`,
+    ...input.passthrough,
+    BINARY_AUTHORIZATION_DEFAULT,
+  ]
+}
+
+/** The gcloud arguments (without "gcloud") for a deploy of `kind`. */
+export function deployArgv(kind: DeployKind, input: DeployArgvInput): string[] {
+  return kind === 'run' ? runDeployArgv(input) : functionDeployArgv(input)
+}
+
+// Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen,
+// at most 49 characters. Cloud Functions (gen2) names: gcloud's regex (api_lib/functions/v1/util.py), at most 63.
+const RUN_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/
+const FUNCTION_NAME = /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/
+
+/** Validates the NAME argument so it can never be mistaken for a flag or a path. */
+export function validateDeployName(kind: DeployKind, name: string): string {
+  const ok = kind === 'run' ? RUN_NAME.test(name) : FUNCTION_NAME.test(name)
+  if (!ok) {
+    const rule =
+      kind === 'run'
+        ? 'Cloud Run service names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters'
+        : 'function names use letters, digits, hyphens and underscores, start with a letter, do not end with a hyphen or underscore, and have at most 63 characters'
+    throw new UserError(`Invalid name ${JSON.stringify(name)}: ${rule}.`, {
+      code: 'INVALID_NAME',
+      suggestions: [kind === 'run' ? 'Use a name like my-service.' : 'Use a name like my_function or my-function.'],
+    })
+  }
+
+  return name
+}
+
+/** Renders an argv for display so it can be copied into a POSIX shell (display only: nothing runs through a shell). */
+export function formatCommand(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ')
+}
