@@ -54,7 +54,7 @@ export function adminHandoff(project: string, patterns: readonly string[]): stri
     ...terraformAllowlistBlock(patterns, {project})
       .trimEnd()
       .split('\n')
-      .map((line) => `  ${line}`),
+      .map((line) => (line === '' ? '' : `  ${line}`)),
     '',
   ]
   return lines.join('\n')
