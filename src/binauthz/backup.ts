@@ -4,7 +4,7 @@
 // Data dir: BINAUTHZ_DATA_DIR, else $XDG_DATA_HOME/binauthz, else ~/.local/share/binauthz.
 
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, readdir, readFile, rename, rm} from 'node:fs/promises'
+import {mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {basename, isAbsolute, join} from 'node:path'
 
@@ -76,13 +76,17 @@ function writeFailed(file: string, error: unknown): ExternalError {
 }
 
 /** Saves `policy` (as read, before a write) and returns the file path. */
-export async function savePolicyBackup(env: NodeJS.ProcessEnv, project: string, policy: Policy): Promise<string> {
+export async function savePolicyBackup(
+  env: NodeJS.ProcessEnv,
+  project: string,
+  policy: Policy,
+  options: {now?: Date} = {},
+): Promise<string> {
   const dir = projectBackupDir(env, project)
-  const savedAt = new Date()
-  const record: PolicyBackup = {project, savedAt: savedAt.toISOString(), policy}
-  if (typeof policy.etag === 'string') record.etag = policy.etag
-  const text = `${JSON.stringify({project, etag: record.etag, savedAt: record.savedAt, policy}, null, 2)}\n`
-  const name = `${stamp(savedAt)}-${sanitizeEtag(record.etag)}`
+  const savedAt = options.now ?? new Date()
+  const etag = typeof policy.etag === 'string' ? policy.etag : undefined
+  const text = `${JSON.stringify({project, etag, savedAt: savedAt.toISOString(), policy}, null, 2)}\n`
+  const name = `${stamp(savedAt)}-${sanitizeEtag(etag)}`
   let file = join(dir, `${name}.json`)
   const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
@@ -157,21 +161,24 @@ export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string)
       cause: error,
     })
   }
-  const entries: BackupEntry[] = []
+  const entries: (BackupEntry & {written: bigint})[] = []
   for (const name of names) {
     if (!name.endsWith('.json') || name.startsWith('.')) continue
     const file = join(dir, name)
     try {
       const record = await readBackupRecord(file)
       if (record.project !== project) continue
-      const entry: BackupEntry = {file, savedAt: record.savedAt}
+      // Two backups saved in the same millisecond are ordered by the file's own (nanosecond) mtime.
+      const {mtimeNs} = await stat(file, {bigint: true})
+      const entry: BackupEntry & {written: bigint} = {file, savedAt: record.savedAt, written: mtimeNs}
       if (record.etag !== undefined) entry.etag = record.etag
       entries.push(entry)
     } catch {
       // not one of ours (or damaged): leave it out of the list
     }
   }
-  return entries.sort((a, b) => Date.parse(b.savedAt) - Date.parse(a.savedAt) || b.file.localeCompare(a.file))
+  entries.sort((a, b) => Date.parse(b.savedAt) - Date.parse(a.savedAt) || (b.written > a.written ? 1 : b.written < a.written ? -1 : 0))
+  return entries.map(({written: _written, ...entry}) => entry)
 }
 
 /** Reads and validates a backup file; returns its policy. */
