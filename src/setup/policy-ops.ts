@@ -8,7 +8,7 @@ import type {Policy} from '../policy/types.js'
 import type {PromptIo} from '../prompts.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
-import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../binauthz/backup.js'
+import {type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup} from '../binauthz/backup.js'
 import {applyPolicyChange} from '../binauthz/transaction.js'
 import {loadDefaults} from '../config/defaults.js'
 import {resolveContext} from '../context/resolve.js'
@@ -86,9 +86,10 @@ function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
   return coverage.covered ? coverage.by : undefined
 }
 
-export function describeCoverage(by: CoveredBy): string {
+export function describeCoverage(by: CoveredBy, required?: string): string {
+  if (by.kind === 'pattern' && by.pattern.trim() === required?.trim()) return 'allowlisted'
   return by.kind === 'pattern'
-    ? `covered by the allowlist entry ${by.pattern}`
+    ? `covered by the broader allowlist entry ${by.pattern}`
     : 'not needed: the default rule is ALWAYS_ALLOW (every image is admitted)'
 }
 
@@ -232,7 +233,7 @@ function planFor(action: 'allow' | 'revoke', patterns: readonly string[]): (poli
 export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): string {
   if (action === 'allow') {
     const reasons = plan.alreadyCovered.map(({pattern, coverage}) =>
-      coverage.covered ? `${pattern}: ${describeCoverage(coverage.by)}` : `${pattern}: already present`,
+      coverage.covered ? `${pattern}: ${describeCoverage(coverage.by, pattern)}` : `${pattern}: already present`,
     )
     return reasons.length > 0 ? `Nothing to add. ${reasons.join('; ')}.` : 'Nothing to add.'
   }
@@ -302,7 +303,7 @@ export interface TerraformResult {
 export function terraformForAllow(input: Omit<PolicyChangeInput, 'mode' | 'yes' | 'action'>): TerraformResult {
   const selection = select({...input, useSavedKind: true})
   const patterns = selection.targets.map((t) => t.pattern)
-  return {project: selection.project, regions: selection.regions, patterns, terraform: terraformAllowlistBlock(patterns)}
+  return {project: selection.project, regions: selection.regions, patterns, terraform: terraformAllowlistBlock(patterns, {project: selection.project})}
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -341,12 +342,15 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value)
 }
 
-/** The plan that replaces `current` by the content of `backup`, sent with the CURRENT etag. */
+/**
+ * The plan that replaces `current` by the content of `backup`, sent with the CURRENT etag. Output-only fields
+ * (name, updateTime, etag) are taken from `current` so the diff shows only real changes.
+ */
 export function planRestore(current: Policy, backup: Policy): PolicyPlan {
-  const after: Policy = {
-    ...withoutOutputOnly(backup),
-    ...(current.name === undefined ? {} : {name: current.name}),
-    ...(current.etag === undefined ? {} : {etag: current.etag}),
+  const after: Policy = {...backup}
+  for (const key of OUTPUT_ONLY) {
+    if (current[key] === undefined) delete after[key]
+    else after[key] = current[key]
   }
   const names = (p: Policy): string[] => (p.admissionWhitelistPatterns ?? []).map((e) => e.namePattern)
   const beforeNames = new Set(names(current))
@@ -401,7 +405,7 @@ async function chooseBackup(input: PolicyRestoreInput, project: string): Promise
       suggestions: ['Backups are saved before every policy write by binauthz; pass --file FILE to restore another file.'],
     })
   }
-  const newestFirst = [...backups].sort((a, b) => (a.savedAt < b.savedAt ? 1 : a.savedAt > b.savedAt ? -1 : 0))
+  const newestFirst = backups // listPolicyBackups returns newest first
   const newest = newestFirst[0]
   if (input.latest && newest) return newest.file
   return selectPrompt(
@@ -416,9 +420,11 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
   const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
   const {project} = ctx
   const file = await chooseBackup(input, project)
-  const backup = await readPolicyBackup(file)
-  if (typeof backup.name === 'string' && backup.name !== `projects/${project}/policy`) {
-    throw new UserError(`The backup ${file} is the policy "${backup.name}", not the policy of project ${project}.`, {
+  const record = await readPolicyBackupRecord(file)
+  const backup = record.policy
+  const foreignName = typeof backup.name === 'string' && backup.name !== `projects/${project}/policy` && !/^projects\/\d+\/policy$/.test(backup.name)
+  if (record.project !== project || foreignName) {
+    throw new UserError(`The backup ${file} is a policy of project ${record.project}, not of project ${project}; nothing was changed.`, {
       code: 'BACKUP_OTHER_PROJECT',
       suggestions: [`Pass --project matching the backup, or choose a backup of ${project} with --latest.`],
     })
@@ -442,7 +448,7 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     project,
     mode: input.mode,
     file,
-    ...(typeof backup.etag === 'string' ? {backupEtag: backup.etag} : {}),
+    ...(record.etag === undefined ? {} : {backupEtag: record.etag}),
     added: plan.added,
     removed: plan.removed,
     changed: plan.changed,
@@ -455,4 +461,16 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
     ...(skippedReason === undefined ? {} : {skippedReason}),
   }
+}
+
+export interface BackupListResult {
+  project: string
+  /** Newest first. */
+  backups: BackupEntry[]
+}
+
+/** `policy restore --list`: the saved backups of the project's policy; no API call. */
+export async function listBackups(input: CommonInput): Promise<BackupListResult> {
+  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+  return {project: ctx.project, backups: await listPolicyBackups(input.env, ctx.project)}
 }

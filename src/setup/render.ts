@@ -14,12 +14,12 @@ export function renderStatus(result: PolicyStatusResult): string[] {
       rule.enforced ? 'images that are not allowlisted are blocked' : 'nothing is blocked by the default rule'
     }`,
   )
-  lines.push(`Allowlist: ${result.allowlist.length === 0 ? '(empty)' : ''}`)
+  lines.push(result.allowlist.length === 0 ? 'Allowlist: (empty)' : 'Allowlist:')
   for (const entry of result.allowlist) lines.push(`  ${entry}`)
   if (result.paths.length > 0) lines.push('Deploy paths:')
   for (const p of result.paths) {
     const where = `${describeKind(p.kind)}${p.region ? ` in ${p.region}` : ''}`
-    lines.push(p.coveredBy ? `  ✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy)}` : `  ✘ ${where}: ${p.pattern} — missing`)
+    lines.push(p.coveredBy ? `  ✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy, p.pattern)}` : `  ✘ ${where}: ${p.pattern} — missing`)
   }
   if (result.missing.length > 0) {
     lines.push(`Missing ${result.missing.length}: add with \`binauthz policy allow\` (see --help for --kind/--region).`)
@@ -42,7 +42,7 @@ export function renderChange(result: PolicyChangeResult): string[] {
   } else if (result.mode === 'dry-run' && result.changed) {
     lines.push('Dry run — this change would be written:', ...result.diff.split('\n'))
   }
-  for (const c of result.alreadyCovered) lines.push(`  = ${c.pattern}: ${describeCoverage(c.coveredBy)}`)
+  for (const c of result.alreadyCovered) lines.push(`  = ${c.pattern}: ${describeCoverage(c.coveredBy, c.pattern)}`)
   if (result.action === 'revoke') for (const n of result.notFound) lines.push(`  ? ${n}: not an entry of the policy`)
   if (result.skippedReason) lines.push(result.skippedReason)
   return lines

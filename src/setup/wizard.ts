@@ -286,7 +286,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     paths = pathStatuses(api.policy, targets)
     for (const p of paths) {
       const where = `${describeKind(p.kind)}${p.region ? ` in ${p.region}` : ''}`
-      ui.info(p.coveredBy ? `✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy)}` : `✘ ${where}: ${p.pattern} is missing`)
+      ui.info(p.coveredBy ? `✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy, p.pattern)}` : `✘ ${where}: ${p.pattern} is missing`)
     }
 
     // 6. Offer the missing entries.

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {deadlineFlag, dryRunFlag, projectFlag, yesFlag} from '../../flags.js'
-import {type PolicyRestoreResult, restorePolicy} from '../../setup/policy-ops.js'
+import {type BackupListResult, type PolicyRestoreResult, listBackups, restorePolicy} from '../../setup/policy-ops.js'
 import {renderRestore} from '../../setup/render.js'
 
 export default class PolicyRestore extends BinauthzCommand {
@@ -14,6 +14,7 @@ policy in between, the write is refused by its etag and re-planned. A backup of 
 policy as it was before the restore is itself backed up, so a restore can be undone.`
 
   static override examples = [
+    '<%= config.bin %> <%= command.id %> --list',
     '<%= config.bin %> <%= command.id %> --latest',
     '<%= config.bin %> <%= command.id %> --file ~/.local/share/binauthz/backups/my-proj/….json --yes',
     '<%= config.bin %> <%= command.id %> --latest --dry-run --json',
@@ -31,13 +32,25 @@ policy as it was before the restore is itself backed up, so a restore can be und
       default: false,
       exclusive: ['file'],
     }),
+    list: Flags.boolean({
+      summary: "List the saved backups of the project's policy (newest first) and change nothing.",
+      default: false,
+      exclusive: ['file', 'latest', 'yes', 'dry-run'],
+    }),
     yes: yesFlag,
     'dry-run': dryRunFlag,
     deadline: deadlineFlag,
   }
 
-  async run(): Promise<PolicyRestoreResult> {
+  async run(): Promise<PolicyRestoreResult | BackupListResult> {
     const {flags} = await this.parse(PolicyRestore)
+    if (flags.list) {
+      const listed = await listBackups({env: process.env, ...(flags.project === undefined ? {} : {project: flags.project})})
+      if (listed.backups.length === 0) this.say(`No backups of the policy of ${listed.project}.`)
+      for (const b of listed.backups) this.say(`${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`)
+      return listed
+    }
+
     const result = await restorePolicy({
       env: process.env,
       ...(flags.project === undefined ? {} : {project: flags.project}),
