@@ -1,0 +1,392 @@
+import {expect} from 'chai'
+import fc from 'fast-check'
+
+import {UserError} from '../../src/errors.js'
+import {
+  defaultRepository,
+  parseDockerRepository,
+  parseImageRepository,
+  patternCovers,
+  patternMatchesImage,
+  repositoryDockerPath,
+  repositoryPattern,
+  repositoryResourceName,
+  validatePattern,
+  type BuildRepository,
+} from '../../src/policy/pattern.js'
+import {thrownBy} from '../helpers/assert.js'
+
+function userError(fn: () => unknown): UserError {
+  const error = thrownBy(fn)
+  expect(error).to.be.instanceOf(UserError)
+  return error as UserError
+}
+
+const H = 'us-central1-docker.pkg.dev'
+const REPO = `${H}/my-project/cloud-run-source-deploy`
+const DIGEST = `sha256:${'ab'.repeat(32)}`
+
+describe('policy/pattern', () => {
+  describe('defaultRepository / repositoryPattern', () => {
+    const table: [kind: 'run' | 'function', project: string, region: string, pattern: string][] = [
+      ['run', 'my-project', 'us-central1', `${H}/my-project/cloud-run-source-deploy/**`],
+      ['function', 'my-project', 'europe-west1', 'europe-west1-docker.pkg.dev/my-project/gcf-artifacts/**'],
+      ['run', 'example.com:proj', 'us-east4', 'us-east4-docker.pkg.dev/example.com/proj/cloud-run-source-deploy/**'],
+      ['function', 'example.com:proj', 'asia-northeast1', 'asia-northeast1-docker.pkg.dev/example.com/proj/gcf-artifacts/**'],
+      ['run', '123456', 'me-central2', 'me-central2-docker.pkg.dev/123456/cloud-run-source-deploy/**'],
+    ]
+    for (const [kind, project, region, pattern] of table) {
+      it(`${kind} ${project} ${region} -> ${pattern}`, () => {
+        const repo = defaultRepository(kind, project, region)
+        expect(repo).to.deep.equal({
+          location: region,
+          project,
+          repository: kind === 'run' ? 'cloud-run-source-deploy' : 'gcf-artifacts',
+        })
+        expect(repositoryPattern(repo)).to.equal(pattern)
+        expect(validatePattern(pattern)).to.equal(pattern)
+      })
+    }
+
+    it('rejects invalid projects and regions', () => {
+      expect(userError(() => defaultRepository('run', 'Bad', 'us-central1')).code).to.equal('INVALID_PROJECT')
+      expect(userError(() => defaultRepository('run', 'p', 'us')).code).to.equal('INVALID_REGION')
+    })
+
+    it('renders the docker path and the resource name', () => {
+      const repo: BuildRepository = {location: 'us', project: 'example.com:p', repository: 'r'}
+      expect(repositoryDockerPath(repo)).to.equal('us-docker.pkg.dev/example.com/p/r')
+      expect(repositoryResourceName(repo)).to.equal('projects/example.com:p/locations/us/repositories/r')
+    })
+  })
+
+  describe('parseDockerRepository', () => {
+    const valid: [string, BuildRepository][] = [
+      ['projects/p/locations/us-central1/repositories/r', {project: 'p', location: 'us-central1', repository: 'r'}],
+      ['projects/example.com:p/locations/europe-west1/repositories/my-repo', {project: 'example.com:p', location: 'europe-west1', repository: 'my-repo'}],
+      ['projects/p/locations/us/repositories/r1', {project: 'p', location: 'us', repository: 'r1'}],
+      [`${H}/p/r`, {project: 'p', location: 'us-central1', repository: 'r'}],
+      [`${H}/p/r/`, {project: 'p', location: 'us-central1', repository: 'r'}],
+      [`${H}/example.com/p/r`, {project: 'example.com:p', location: 'us-central1', repository: 'r'}],
+      ['europe-docker.pkg.dev/my-proj/images', {project: 'my-proj', location: 'europe', repository: 'images'}],
+    ]
+    for (const [value, expected] of valid) {
+      it(`parses ${value}`, () => {
+        expect(parseDockerRepository(value, '--docker-repository')).to.deep.equal(expected)
+      })
+    }
+
+    const invalid: [value: string, code: string, reason: RegExp][] = [
+      ['', 'INVALID_DOCKER_REPOSITORY', /empty/],
+      [' projects/p/locations/us-central1/repositories/r', 'INVALID_DOCKER_REPOSITORY', /leading or trailing whitespace/],
+      ['projects/p/locations/us-central1/repositories/R', 'INVALID_DOCKER_REPOSITORY', /not a repository ID/],
+      ['projects/p/locations/us-central1/repositories/r;id', 'INVALID_DOCKER_REPOSITORY', /not a repository ID/],
+      ['projects/p/locations/us-central1/repositories/1r', 'INVALID_DOCKER_REPOSITORY', /not a repository ID/],
+      [`projects/p/locations/us-central1/repositories/${'r'.repeat(64)}`, 'INVALID_DOCKER_REPOSITORY', /not a repository ID/],
+      ['projects/P/locations/us-central1/repositories/r', 'INVALID_PROJECT', /uppercase/],
+      ['projects/p/locations/mars/repositories/r', 'INVALID_DOCKER_REPOSITORY', /not an Artifact Registry location/],
+      ['projects/p/locations/us-central1/repositories/r/extra', 'INVALID_DOCKER_REPOSITORY', /not of the form/],
+      ['projects/p/locations/us-central1', 'INVALID_DOCKER_REPOSITORY', /not of the form/],
+      [`https://${H}/p/r`, 'INVALID_DOCKER_REPOSITORY', /URL scheme/],
+      [`${H}/p`, 'INVALID_DOCKER_REPOSITORY', /no repository/],
+      [`${H}/p/r/image`, 'INVALID_DOCKER_REPOSITORY', /an image inside a repository/],
+      ['gcr.io/p/r', 'INVALID_DOCKER_REPOSITORY', /neither/],
+      [`${H}/p/r\n`, 'INVALID_DOCKER_REPOSITORY', /whitespace/],
+      [`${H}/p/r\u0000`, 'INVALID_DOCKER_REPOSITORY', /U\+0000/],
+      [`${H}/p/rеpo`, 'INVALID_DOCKER_REPOSITORY', /U\+0435/],
+      [`${H}/../r`, 'INVALID_DOCKER_REPOSITORY', /no repository/],
+      [`${H}/../p/r`, 'INVALID_PROJECT', /path separator/],
+      [`${H}/p/..`, 'INVALID_DOCKER_REPOSITORY', /not a repository ID/],
+      [`${H}/p$(id)/r`, 'INVALID_PROJECT', /"\$"/],
+      ['EVIL-docker.pkg.dev/p/r', 'INVALID_DOCKER_REPOSITORY', /not an Artifact Registry location/],
+    ]
+    for (const [value, code, reason] of invalid) {
+      it(`rejects ${JSON.stringify(value)}`, () => {
+        const error = userError(() => parseDockerRepository(value, '--docker-repository'))
+        expect(error.code).to.equal(code)
+        expect(error.message).to.include('--docker-repository')
+        expect(error.message).to.match(reason)
+      })
+    }
+
+    it('suggests the repository when given an image path', () => {
+      const error = userError(() => parseDockerRepository(`${H}/p/r/img/sub`, '--docker-repository'))
+      expect(error.suggestions[0]).to.equal(`Did you mean "${H}/p/r"?`)
+    })
+
+    it('round-trips through both forms', () => {
+      fc.assert(
+        fc.property(repositoryArbitrary(), (repo) => {
+          expect(parseDockerRepository(repositoryResourceName(repo), 'x')).to.deep.equal(repo)
+          expect(parseDockerRepository(repositoryDockerPath(repo), 'x')).to.deep.equal(repo)
+        }),
+      )
+    })
+  })
+
+  describe('parseImageRepository', () => {
+    const repo = {project: 'my-project', location: 'us-central1', repository: 'cloud-run-source-deploy'}
+    const valid: [string, BuildRepository][] = [
+      [REPO, repo],
+      [`${REPO}/svc`, repo],
+      [`${REPO}/svc:latest`, repo],
+      [`${REPO}/svc@${DIGEST}`, repo],
+      [`${REPO}/svc:v1.2@${DIGEST}`, repo],
+      [`${REPO}/a/b/c:tag`, repo],
+      [`${H}/example.com/proj/r/svc`, {project: 'example.com:proj', location: 'us-central1', repository: 'r'}],
+      [`${H}/example.com/proj/r`, {project: 'example.com:proj', location: 'us-central1', repository: 'r'}],
+      [`us-docker.pkg.dev/p/r/my_image.v2--x`, {project: 'p', location: 'us', repository: 'r'}],
+    ]
+    for (const [value, expected] of valid) {
+      it(`parses ${value}`, () => {
+        expect(parseImageRepository(value, '--image')).to.deep.equal(expected)
+      })
+    }
+
+    const invalid: [value: string, code: string, reason: RegExp][] = [
+      ['', 'INVALID_IMAGE', /empty/],
+      ['gcr.io/p/svc', 'INVALID_IMAGE', /not in Artifact Registry/],
+      ['nginx', 'INVALID_IMAGE', /not in Artifact Registry/],
+      ['docker.io/library/nginx:latest', 'INVALID_IMAGE', /not in Artifact Registry/],
+      [`https://${REPO}/svc`, 'INVALID_IMAGE', /URL scheme/],
+      [`${H}/p`, 'INVALID_IMAGE', /no repository/],
+      [`${REPO}/Svc`, 'INVALID_IMAGE', /image path component "Svc"/],
+      [`${REPO}/svc/`, 'INVALID_IMAGE', /image path component ""/],
+      [`${REPO}/svc:bad tag`, 'INVALID_IMAGE', /whitespace/],
+      [`${REPO}/svc:-tag`, 'INVALID_IMAGE', /not a valid tag/],
+      [`${REPO}/svc@sha256:xyz`, 'INVALID_IMAGE', /not a digest/],
+      [`${REPO}/svc;rm`, 'INVALID_IMAGE', /image path component/],
+      [`${REPO}/../../etc`, 'INVALID_IMAGE', /image path component "\.\."/],
+      [`${H}/P/r/svc`, 'INVALID_PROJECT', /uppercase/],
+      [`${H}/p/R/svc`, 'INVALID_IMAGE', /not a repository ID/],
+      [`${REPO}/svc\u202e`, 'INVALID_IMAGE', /U\+202E/],
+      [` ${REPO}/svc`, 'INVALID_IMAGE', /whitespace/],
+    ]
+    for (const [value, code, reason] of invalid) {
+      it(`rejects ${JSON.stringify(value)}`, () => {
+        const error = userError(() => parseImageRepository(value, '--image'))
+        expect(error.code).to.equal(code)
+        expect(error.message).to.include('--image')
+        expect(error.message).to.match(reason)
+      })
+    }
+
+    it('the repository pattern of a parsed image matches the image', () => {
+      fc.assert(
+        fc.property(repositoryArbitrary(), imageTailArbitrary(), (repo, tail) => {
+          const image = `${repositoryDockerPath(repo)}${tail}`
+          const parsed = parseImageRepository(image, '--image')
+          expect(parsed).to.deep.equal(repo)
+          expect(patternMatchesImage(repositoryPattern(parsed), image) || tail === '').to.equal(true)
+        }),
+      )
+    })
+  })
+
+  describe('validatePattern', () => {
+    const valid: [input: string, output: string][] = [
+      [`${REPO}/**`, `${REPO}/**`],
+      [`  ${REPO}/**  `, `${REPO}/**`],
+      [`${REPO}/svc*`, `${REPO}/svc*`],
+      [`${REPO}/svc`, `${REPO}/svc`],
+      [`${REPO}/svc@${DIGEST}`, `${REPO}/svc@${DIGEST}`],
+      [`${REPO}/svc:1.0`, `${REPO}/svc:1.0`],
+      ['gcr.io/nginx**', 'gcr.io/nginx**'],
+      ['gcr.io/*', 'gcr.io/*'],
+      ['gcr.io/**', 'gcr.io/**'],
+      ['gcr.io/google_containers/*', 'gcr.io/google_containers/*'],
+      ['localhost:5000/x/**', 'localhost:5000/x/**'],
+      [`${H}/example.com/p/r/**`, `${H}/example.com/p/r/**`],
+    ]
+    for (const [input, output] of valid) {
+      it(`accepts ${JSON.stringify(input)}`, () => {
+        expect(validatePattern(input)).to.equal(output)
+      })
+    }
+
+    const invalid: [value: string, reason: RegExp, suggestion?: string][] = [
+      ['', /empty/],
+      ['   ', /empty/],
+      ['gcr.io', /no "\/"/, 'Did you mean "gcr.io/**"?'],
+      [`https://${REPO}/**`, /URL scheme/, `Did you mean "${REPO}/**"?`],
+      [`${REPO} /**`, /whitespace/],
+      [`${REPO}/\t**`, /whitespace/],
+      [`${REPO}/svc\u0000`, /U\+0000/],
+      [`${REPO}/svс*`, /U\+0441/],
+      ['*.pkg.dev/p/r/**', /registry host must be literal/],
+      ['*/x', /registry host must be literal/],
+      ['gcr.io*', /no "\/"/],
+      [`${H}/*/r/**`, /only appear once, as a trailing/],
+      [`${REPO}/***`, /only appear once/],
+      [`${REPO}/*svc`, /only appear once/],
+      [`${REPO}/svc?`, /"\?"/],
+      [`${REPO}/svc[@:]*`, /"\["/],
+      [`${REPO}/$(id)`, /"\$"/],
+      [`${REPO}/svc"`, /"\\""/],
+      [`${H}//r/**`, /empty path segment/],
+      [`${H}/p/../r/**`, /"\.\." path segment/],
+      [`${H}/p/./r/**`, /path segment/],
+      [`${REPO}/`, /matches no image/, `Did you mean "${REPO}/**"?`],
+      ['US-central1-docker.pkg.dev/p/r/**', /not a registry host/, 'Did you mean "us-central1-docker.pkg.dev/p/r/**"?'],
+      ['-bad/x/**', /not a registry host/],
+      ['/p/r/**', /not a registry host/],
+      [`${REPO}/${'x'.repeat(1100)}`, /longer than 1024/],
+    ]
+    for (const [value, reason, suggestion] of invalid) {
+      it(`rejects ${JSON.stringify(value.slice(0, 80))}`, () => {
+        const error = userError(() => validatePattern(value))
+        expect(error.code).to.equal('INVALID_PATTERN')
+        expect(error.message).to.match(reason)
+        if (suggestion !== undefined) expect(error.suggestions[0]).to.equal(suggestion)
+      })
+    }
+  })
+
+  describe('patternMatchesImage', () => {
+    const table: [pattern: string, image: string, matches: boolean][] = [
+      [`${REPO}/**`, `${REPO}/svc`, true],
+      [`${REPO}/**`, `${REPO}/svc@${DIGEST}`, true],
+      [`${REPO}/**`, `${REPO}/a/b:tag`, true],
+      [`${REPO}/**`, `${REPO}/svc/cache`, true],
+      [`${REPO}/**`, `${REPO}x/svc`, false],
+      [`${REPO}/**`, `${H}/my-project/other/svc`, false],
+      [`${REPO}/**`, `${H}/other-project/cloud-run-source-deploy/svc`, false],
+      [`${REPO}/**`, `europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/svc`, false],
+      [`${REPO}/svc*`, `${REPO}/svc@${DIGEST}`, true],
+      [`${REPO}/svc*`, `${REPO}/svc:latest`, true],
+      [`${REPO}/svc*`, `${REPO}/svc`, true],
+      [`${REPO}/svc*`, `${REPO}/svc2`, true],
+      [`${REPO}/svc*`, `${REPO}/svc/cache`, false],
+      [`${REPO}/*`, `${REPO}/svc`, true],
+      [`${REPO}/*`, `${REPO}/a/b`, false],
+      ['gcr.io/nginx*', 'gcr.io/nginx@latest', true],
+      ['gcr.io/nginx*', 'gcr.io/nginx/image', false],
+      ['gcr.io/nginx**', 'gcr.io/nginx/image', true],
+      [`${REPO}/svc`, `${REPO}/svc`, true],
+      [`${REPO}/svc`, `${REPO}/svc@${DIGEST}`, false],
+      [`${REPO}/svc`, `${REPO}/svc2`, false],
+      [`${REPO}/SVC`, `${REPO}/svc`, false],
+      [` ${REPO}/** `, ` ${REPO}/svc `, true],
+      [`${H}/*/r`, `${H}/x/r`, false], // a mid-string '*' is literal
+      [`${H}/*/r`, `${H}/*/r`, true],
+    ]
+    for (const [pattern, image, matches] of table) {
+      it(`${pattern} ${matches ? 'matches' : 'does not match'} ${image}`, () => {
+        expect(patternMatchesImage(pattern, image)).to.equal(matches)
+      })
+    }
+  })
+
+  describe('patternCovers', () => {
+    const table: [existing: string, required: string, covers: boolean][] = [
+      ['a/b/**', 'a/b/**', true],
+      ['a/b/**', 'a/b/c/**', true],
+      ['a/**', 'a/b/**', true],
+      ['a/b**', 'a/b/**', true],
+      ['a/**', 'a/b*', true],
+      ['a/**', 'a/b', true],
+      ['a/b*', 'a/b/**', false],
+      ['a/b/*', 'a/b/**', false],
+      ['a/b/*', 'a/b/c*', true],
+      ['a/b/*', 'a/b/c', true],
+      ['a/b/*', 'a/b/c/d', false],
+      ['a/b/*', 'a/b/c/*', false],
+      ['a/b*', 'a/bc*', true],
+      ['a/bc*', 'a/b*', false],
+      ['a/b*', 'a/b*', true],
+      ['a/b/c/**', 'a/b/**', false],
+      ['a/b/**', 'a/bc/**', false],
+      ['a/b', 'a/b', true],
+      [' a/b ', 'a/b', true],
+      ['a/b/**', ' a/b/** ', true],
+      ['a/b', 'a/b*', false],
+      ['a/b', 'a/b/**', false],
+      ['a/b', 'a/c', false],
+      ['a/b*', 'a/b', true],
+      ['a/b/**', 'a/b', false], // a/b is not inside a/b/
+      ['b/**', 'a/b/**', false],
+      [`${H}/my-project/**`, `${REPO}/**`, true],
+      [`${H}/**`, `${REPO}/**`, true],
+      [`${H}/my-project/*`, `${REPO}/**`, false],
+      [`${REPO}/**`, `${REPO}/svc@${DIGEST}`, true],
+      [`europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/**`, `${REPO}/**`, false],
+      [`${H}/example.com/**`, `${H}/example.com/p/r/**`, true],
+    ]
+    for (const [existing, required, covers] of table) {
+      it(`${JSON.stringify(existing)} ${covers ? 'covers' : 'does not cover'} ${JSON.stringify(required)}`, () => {
+        expect(patternCovers(existing, required)).to.equal(covers)
+      })
+    }
+
+    it('is reflexive and transitive', () => {
+      fc.assert(
+        fc.property(patternArbitrary(), patternArbitrary(), patternArbitrary(), (a, b, c) => {
+          expect(patternCovers(a, a)).to.equal(true)
+          if (patternCovers(a, b) && patternCovers(b, c)) expect(patternCovers(a, c)).to.equal(true)
+        }),
+        {numRuns: 3000},
+      )
+    })
+
+    it('is sound: if covers(e, r), every image r matches (generated under r) is matched by e', () => {
+      fc.assert(
+        fc.property(patternArbitrary(), patternArbitrary(), fc.string({unit: fc.constantFrom('a', 'b', '/', ':', '@', 'x'), maxLength: 8}), (e, r, tail) => {
+          const image = `${literalPart(r)}${tail}`
+          if (patternCovers(e, r) && patternMatchesImage(r, image)) {
+            expect(patternMatchesImage(e, image), `${e} should match ${image}`).to.equal(true)
+          }
+        }),
+        {numRuns: 10_000},
+      )
+    })
+
+    it('is exact: if not covers(e, r), some image matched by r is not matched by e', () => {
+      fc.assert(
+        fc.property(patternArbitrary(), patternArbitrary(), (e, r) => {
+          const witnesses = ['', '/', '~', '~~', 'a', '/a'].map((tail) => `${literalPart(r)}${tail}`).filter((image) => patternMatchesImage(r, image))
+          const uncovered = witnesses.some((image) => !patternMatchesImage(e, image))
+          expect(patternCovers(e, r)).to.equal(!uncovered)
+        }),
+        {numRuns: 10_000},
+      )
+    })
+  })
+})
+
+/** The pattern without its trailing wildcard: the shortest image it matches. */
+function literalPart(pattern: string): string {
+  const text = pattern.trim()
+  if (text.endsWith('**')) return text.slice(0, -2)
+  if (text.endsWith('*')) return text.slice(0, -1)
+  return text
+}
+
+/** Small alphabet so that prefixes, equalities and '/' boundaries happen often. */
+function patternArbitrary(): fc.Arbitrary<string> {
+  return fc
+    .tuple(
+      fc.array(fc.constantFrom('a', 'b', 'ab'), {minLength: 0, maxLength: 3}),
+      fc.constantFrom('', '/', 'a', 'b'),
+      fc.constantFrom('', '*', '**'),
+    )
+    .map(([segments, end, wildcard]) => `r/${segments.join('/')}${end}${wildcard}`)
+}
+
+function repositoryArbitrary(): fc.Arbitrary<BuildRepository> {
+  const label = fc.stringMatching(/^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/)
+  return fc.record({
+    location: fc.constantFrom('us-central1', 'europe-west1', 'us', 'asia', 'northamerica-northeast1'),
+    project: fc.oneof(label, fc.tuple(label, label).map(([d, p]) => `${d}.com:${p}`)),
+    repository: label,
+  })
+}
+
+function imageTailArbitrary(): fc.Arbitrary<string> {
+  const component = fc.stringMatching(/^[a-z0-9]{1,6}(?:[._-][a-z0-9]{1,4})?$/)
+  return fc.oneof(
+    fc.constant(''),
+    fc.tuple(fc.array(component, {minLength: 1, maxLength: 3}), fc.constantFrom('', ':latest', ':v1.2', `@${DIGEST}`)).map(
+      ([parts, suffix]) => `/${parts.join('/')}${suffix}`,
+    ),
+  )
+}
