@@ -58,6 +58,8 @@ export type Fault =
   | {kind: 'foreign-policy'; project: string}
   /** Another writer updates the stored policy (new etag, adds `namePattern`) just before this request is handled. */
   | {kind: 'concurrent-write'; namePattern?: string}
+  /** Handles the request normally (a PUT is applied), then destroys the socket instead of answering. */
+  | {kind: 'lost-response'}
   /** Answers with exactly this status, headers and body. */
   | {kind: 'raw'; status: number; headers?: Record<string, string>; body: string}
 
@@ -200,7 +202,12 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
     return undefined
   }
 
+  const lost = new WeakSet<http.ServerResponse>()
   const send = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
+    if (lost.has(res)) {
+      res.socket?.destroy()
+      return
+    }
     res.writeHead(status, {'content-type': 'application/json; charset=UTF-8', ...headers})
     res.end(body)
   }
@@ -240,6 +247,9 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
           res.writeHead(fault.status, fault.headers ?? {})
           res.end(fault.body)
           return
+        case 'lost-response':
+          lost.add(res)
+          break
         case 'slow':
         case 'concurrent-write':
           break // applied before dispatch

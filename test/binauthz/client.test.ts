@@ -1,0 +1,516 @@
+import {expect} from 'chai'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {once} from 'node:events'
+
+import {ApiError, BinauthzClient, type ClientOptions, encodeProject, parseRetryAfter, PolicyConflictError} from '../../src/binauthz/client.js'
+import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
+import type {Policy} from '../../src/policy/types.js'
+import {rejectionOf} from '../helpers/assert.js'
+import {type BinauthzServer, googleError, startBinauthzServer} from '../helpers/binauthz-server.js'
+
+// Deliberately not shaped like a Google token, so only our own scrubbing can hide it.
+const TOKEN = 'planted-Token-7f3a9c1e5b-DO-NOT-PRINT'
+const PROJECT = 'my-proj'
+const DOMAIN_PROJECT = 'example.com:my-proj'
+
+function basePolicy(project: string): Policy {
+  return {
+    name: `projects/${project}/policy`,
+    admissionWhitelistPatterns: [{namePattern: 'gcr.io/google_containers/*'}],
+    defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+    globalPolicyEvaluationMode: 'ENABLE',
+  }
+}
+
+/** Everything an error could print: message, suggestions, string form, and the same for its causes. */
+function printable(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    if (current instanceof Error) {
+      parts.push(String(current), current.message, current.stack ?? '')
+      if (current instanceof BinauthzError) parts.push(...current.suggestions, current.code)
+      current = current.cause
+    } else {
+      parts.push(String(current))
+      break
+    }
+  }
+  return parts.join('\n')
+}
+
+describe('binauthz client', () => {
+  let server: BinauthzServer
+  const clients: BinauthzClient[] = []
+
+  before(async () => {
+    server = await startBinauthzServer({token: TOKEN})
+  })
+  after(async () => {
+    for (const client of clients) client.close()
+    await server.close()
+  })
+  beforeEach(() => {
+    server.clearFaults()
+    server.requests.length = 0
+    server.permissions.clear()
+    server.permissions.add('binaryauthorization.policy.get')
+    server.permissions.add('binaryauthorization.policy.update')
+    server.setPolicy(PROJECT, basePolicy(PROJECT))
+    server.setPolicy(DOMAIN_PROJECT, basePolicy(DOMAIN_PROJECT))
+  })
+
+  function make(extra: Partial<ClientOptions> = {}): {client: BinauthzClient; waits: number[]} {
+    const waits: number[] = []
+    const client = new BinauthzClient({
+      endpoint: server.endpoint,
+      tokens: {getToken: async () => TOKEN},
+      sleep: async (ms) => {
+        waits.push(ms)
+      },
+      random: () => 0.5,
+      ...extra,
+    })
+    clients.push(client)
+    return {client, waits}
+  }
+
+  describe('happy path', () => {
+    it('reads the policy with the expected request', async () => {
+      const {client} = make()
+      const policy = await client.getPolicy(PROJECT)
+      expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
+      expect(policy.etag).to.be.a('string')
+      expect(server.requests).to.have.length(1)
+      const request = server.requests[0]
+      expect(request?.method).to.equal('GET')
+      expect(request?.url).to.equal(`/v1/projects/${PROJECT}/policy`)
+      expect(request?.headers.authorization).to.equal(`Bearer ${TOKEN}`)
+      expect(request?.headers['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
+      expect(request?.headers.accept).to.equal('application/json')
+      expect(request?.headers['x-goog-user-project']).to.equal(undefined)
+      expect(client.stats).to.deep.equal({requests: 1, reads: 1, writes: 0})
+    })
+
+    it('sends X-Goog-User-Project when a quota project is set', async () => {
+      const {client} = make({quotaProject: 'billing-proj'})
+      await client.getPolicy(PROJECT)
+      expect(server.requests[0]?.headers['x-goog-user-project']).to.equal('billing-proj')
+    })
+
+    it('keeps the colon of a domain-scoped project readable in the URL', async () => {
+      expect(encodeProject('example.com:my-proj')).to.equal('example.com:my-proj')
+      expect(encodeProject('a b/c')).to.equal('a%20b%2Fc')
+      const {client} = make()
+      const policy = await client.getPolicy(DOMAIN_PROJECT)
+      expect(policy.name).to.equal(`projects/${DOMAIN_PROJECT}/policy`)
+      expect(server.requests[0]?.url).to.equal('/v1/projects/example.com:my-proj/policy')
+    })
+
+    it('respects a path prefix in the endpoint', async () => {
+      const {client} = make({endpoint: new URL('prefix/', server.endpoint)})
+      const error = await rejectionOf(client.getPolicy(PROJECT))
+      expect(server.requests[0]?.url).to.equal(`/prefix/v1/projects/${PROJECT}/policy`)
+      expect((error as ApiError).status).to.equal(404)
+    })
+
+    it('updates the policy with its etag and JSON headers, returning the new etag', async () => {
+      const {client} = make()
+      const before = await client.getPolicy(PROJECT)
+      const after = await client.updatePolicy(PROJECT, {
+        ...before,
+        admissionWhitelistPatterns: [...(before.admissionWhitelistPatterns ?? []), {namePattern: 'us-docker.pkg.dev/p/r/**'}],
+      })
+      expect(after.etag).to.be.a('string').and.not.equal(before.etag)
+      const put = server.requestsFor('updatePolicy')[0]
+      expect(put?.method).to.equal('PUT')
+      expect(put?.headers['content-type']).to.equal('application/json')
+      expect(put?.headers.authorization).to.equal(`Bearer ${TOKEN}`)
+      expect(JSON.parse(put?.body ?? '{}').etag).to.equal(before.etag)
+      expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
+      expect(client.stats).to.deep.equal({requests: 2, reads: 1, writes: 1})
+    })
+
+    it('rejects a stale etag with PolicyConflictError (exit 4) without retrying', async () => {
+      const {client} = make()
+      const before = await client.getPolicy(PROJECT)
+      server.setPolicy(PROJECT, basePolicy(PROJECT)) // someone else wrote: new etag
+      const error = await rejectionOf(client.updatePolicy(PROJECT, before))
+      expect(error).to.be.instanceOf(PolicyConflictError)
+      expect(error).to.be.instanceOf(ExternalError)
+      expect((error as PolicyConflictError).code).to.equal('POLICY_CONFLICT')
+      expect((error as PolicyConflictError).exitCode).to.equal(4)
+      expect(server.requestsFor('updatePolicy')).to.have.length(1)
+    })
+
+    for (const [status, apiStatus] of [
+      [412, 'FAILED_PRECONDITION'],
+      [400, 'FAILED_PRECONDITION'],
+    ] as const) {
+      it(`treats ${status} ${apiStatus} on PUT as a conflict`, async () => {
+        const {client} = make()
+        server.fault({status, apiStatus}, {method: 'PUT'})
+        const error = await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT)))
+        expect(error).to.be.instanceOf(PolicyConflictError)
+        expect((error as PolicyConflictError).status).to.equal(status)
+      })
+    }
+
+    it('tests IAM permissions', async () => {
+      const {client} = make()
+      const all = ['binaryauthorization.policy.get', 'binaryauthorization.policy.update']
+      expect(await client.testIamPermissions(PROJECT, all)).to.deep.equal(all)
+      server.permissions.delete('binaryauthorization.policy.update')
+      expect(await client.testIamPermissions(PROJECT, all)).to.deep.equal(['binaryauthorization.policy.get'])
+      server.permissions.clear()
+      expect(await client.testIamPermissions(PROJECT, all)).to.deep.equal([])
+      const request = server.requestsFor('testIamPermissions')[0]
+      expect(request?.method).to.equal('POST')
+      expect(request?.url).to.equal(`/v1/projects/${PROJECT}/policy:testIamPermissions`)
+      expect(JSON.parse(request?.body ?? '{}')).to.deep.equal({permissions: all})
+    })
+  })
+
+  describe('error mapping', () => {
+    it('maps 403 PERMISSION_DENIED to ApiError with exit code 3', async () => {
+      const {client} = make()
+      server.fault({status: 403, message: 'Permission denied on resource project my-proj.'})
+      const error = await rejectionOf(client.getPolicy(PROJECT))
+      expect(error).to.be.instanceOf(ApiError)
+      const e = error as ApiError
+      expect(e.name).to.equal('ApiError')
+      expect(e.status).to.equal(403)
+      expect(e.apiStatus).to.equal('PERMISSION_DENIED')
+      expect(e.code).to.equal('PERMISSION_DENIED')
+      expect(e.exitCode).to.equal(3)
+      expect(e.message).to.contain('Permission denied on resource project my-proj.')
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('maps SERVICE_DISABLED to the exact enable command', async () => {
+      const {client} = make()
+      server.fault({status: 403, reason: 'SERVICE_DISABLED', message: 'Binary Authorization API has not been used in project 123 before or it is disabled.'})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
+      expect(error.code).to.equal('SERVICE_DISABLED')
+      expect(error.reason).to.equal('SERVICE_DISABLED')
+      expect(error.exitCode).to.equal(3)
+      expect(error.suggestions).to.include(`gcloud services enable binaryauthorization.googleapis.com --project=${PROJECT}`)
+    })
+
+    it('maps 404 to an ExternalError with a project hint', async () => {
+      const {client} = make()
+      server.fault({status: 404, message: 'Project not found.'})
+      const error = (await rejectionOf(client.getPolicy('no-such-proj'))) as ApiError
+      expect(error).to.be.instanceOf(ExternalError)
+      expect(error.code).to.equal('NOT_FOUND')
+      expect(error.exitCode).to.equal(5)
+      expect(error.message).to.contain('no-such-proj')
+      expect(error.suggestions.join('\n')).to.contain('gcloud projects describe no-such-proj')
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('maps 401 to a UserError suggesting gcloud auth login', async () => {
+      const {client} = make({tokens: {getToken: async () => 'wrong-token-value-123456'}})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as UserError
+      expect(error).to.be.instanceOf(UserError)
+      expect(error.code).to.equal('UNAUTHENTICATED')
+      expect(error.suggestions).to.include('gcloud auth login')
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('maps an HTML error page to an ApiError by status', async () => {
+      const {client} = make({maxRetries: 0})
+      server.fault({kind: 'raw', status: 502, headers: {'content-type': 'text/html'}, body: '<html>Bad Gateway</html>'})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
+      expect(error).to.be.instanceOf(ApiError)
+      expect(error.status).to.equal(502)
+      expect(error.exitCode).to.equal(5)
+    })
+
+    it('rejects malformed JSON without retrying', async () => {
+      const {client} = make()
+      server.fault({kind: 'malformed-json'})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error).to.be.instanceOf(ExternalError)
+      expect(error.code).to.equal('MALFORMED_RESPONSE')
+      expect(error.message).to.match(/malformed JSON/)
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('rejects a non-JSON content type (e.g. a captive portal)', async () => {
+      const {client} = make()
+      server.fault({kind: 'content-type'})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('UNEXPECTED_CONTENT_TYPE')
+      expect(error.message).to.contain('text/html')
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('rejects a policy that belongs to another project', async () => {
+      const {client} = make()
+      server.fault({kind: 'foreign-policy', project: 'someone-else'})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error).to.be.instanceOf(ExternalError)
+      expect(error.code).to.equal('POLICY_MALFORMED')
+      expect(error.message).to.contain('projects/someone-else/policy')
+      expect(error.message).to.contain(PROJECT)
+    })
+
+    it('rejects a body larger than maxResponseBytes', async () => {
+      const {client} = make({maxResponseBytes: 10_000})
+      server.fault({kind: 'huge', bytes: 50_000})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('RESPONSE_TOO_LARGE')
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('rejects a body larger than the default 4 MiB cap, but reads one just below it', async () => {
+      const {client} = make()
+      server.fault({kind: 'huge', bytes: 4 * 1024 * 1024 + 1})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('RESPONSE_TOO_LARGE')
+      server.fault({kind: 'huge', bytes: 4 * 1024 * 1024 - 16})
+      const policy = await client.getPolicy(PROJECT)
+      expect(policy.description).to.have.length.greaterThan(4_000_000)
+    })
+
+    it('rejects a body that exceeds the cap while streaming (no Content-Length)', async () => {
+      const chunked = http.createServer((_req, res) => {
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.write('{"description":"')
+        res.write('y'.repeat(5000))
+        res.end('"}')
+      })
+      chunked.listen(0, '127.0.0.1')
+      await once(chunked, 'listening')
+      try {
+        const other = new BinauthzClient({
+          endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
+          tokens: {getToken: async () => TOKEN},
+          maxResponseBytes: 1000,
+        })
+        clients.push(other)
+        const error = (await rejectionOf(other.getPolicy(PROJECT))) as ExternalError
+        expect(error.code).to.equal('RESPONSE_TOO_LARGE')
+      } finally {
+        chunked.closeAllConnections()
+        chunked.close()
+      }
+    })
+  })
+
+  describe('retries', () => {
+    it('honours Retry-After seconds on 429, then succeeds', async () => {
+      const {client, waits} = make()
+      server.fault({status: 429, retryAfter: '7'})
+      const policy = await client.getPolicy(PROJECT)
+      expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
+      expect(waits).to.deep.equal([7000])
+      expect(server.requests).to.have.length(2)
+    })
+
+    it('honours Retry-After as an HTTP date, and caps huge values', async () => {
+      const now = Date.parse('2026-01-01T00:00:00Z')
+      expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:09 GMT', now)).to.equal(9000)
+      expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now)).to.equal(0)
+      expect(parseRetryAfter('1.5', now)).to.equal(1500)
+      expect(parseRetryAfter('soon', now)).to.equal(undefined)
+      expect(parseRetryAfter(undefined, now)).to.equal(undefined)
+
+      const {client, waits} = make()
+      server.fault({status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString()})
+      server.fault({status: 429, retryAfter: '3600'})
+      await client.getPolicy(PROJECT)
+      expect(waits).to.have.length(2)
+      expect(waits[0]).to.equal(30_000)
+      expect(waits[1]).to.equal(30_000)
+    })
+
+    it('retries 503 with exponential backoff and full jitter, then succeeds', async () => {
+      const {client, waits} = make({random: () => 0.5, backoffBaseMs: 100})
+      server.fault({status: 503}, {times: 3})
+      await client.getPolicy(PROJECT)
+      expect(waits).to.deep.equal([50, 100, 200])
+      expect(client.stats.requests).to.equal(4)
+    })
+
+    it('keeps backoff waits within [0, cap)', async () => {
+      const {client, waits} = make({random: () => 0.999_999, backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4})
+      server.fault({status: 500}, {times: 4})
+      await client.getPolicy(PROJECT)
+      expect(waits).to.deep.equal([999, 1999, 2499, 2499])
+    })
+
+    it('gives up after maxRetries with the last error and the attempt count', async () => {
+      const {client, waits} = make({maxRetries: 2})
+      server.fault({status: 503, message: 'The service is currently unavailable.'}, {times: Infinity})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
+      expect(error).to.be.instanceOf(ApiError)
+      expect(error.status).to.equal(503)
+      expect(error.exitCode).to.equal(5)
+      expect(error.message).to.contain('after 3 attempts')
+      expect(server.requests).to.have.length(3)
+      expect(waits).to.have.length(2)
+    })
+
+    it('does not retry 400, 401, 403, 404', async () => {
+      for (const status of [400, 401, 403, 404]) {
+        server.requests.length = 0
+        const {client} = make()
+        server.fault({status}, {times: Infinity})
+        await rejectionOf(client.getPolicy(PROJECT))
+        server.clearFaults()
+        expect(server.requests, String(status)).to.have.length(1)
+      }
+    })
+
+    it('retries testIamPermissions on 503', async () => {
+      const {client} = make()
+      server.fault({status: 503}, {op: 'testIamPermissions'})
+      expect(await client.testIamPermissions(PROJECT, ['binaryauthorization.policy.get'])).to.deep.equal(['binaryauthorization.policy.get'])
+      expect(server.requestsFor('testIamPermissions')).to.have.length(2)
+    })
+
+    it('retries a PUT that carries an etag; a replay of an applied PUT then conflicts', async () => {
+      const {client} = make()
+      const before = await client.getPolicy(PROJECT)
+      server.fault({status: 503}, {method: 'PUT'})
+      await client.updatePolicy(PROJECT, before)
+      expect(server.requestsFor('updatePolicy')).to.have.length(2)
+
+      // The first PUT was applied but its answer was lost: the replay carries a stale etag and must conflict.
+      const current = await client.getPolicy(PROJECT)
+      const writes = server.writes
+      server.fault({kind: 'lost-response'}, {method: 'PUT'})
+      const error = await rejectionOf(client.updatePolicy(PROJECT, {...current, description: 'mine'}))
+      expect(error).to.be.instanceOf(PolicyConflictError)
+      expect(server.writes).to.equal(writes + 1)
+      expect(server.requestsFor('updatePolicy')).to.have.length(4)
+      expect(server.policy(PROJECT)?.description).to.equal('mine')
+    })
+
+    it('does not retry an etag-less PUT on 503 or a reset, but does on 429', async () => {
+      const {client} = make()
+      const {etag: _etag, ...withoutEtag} = basePolicy(PROJECT)
+      server.fault({status: 503}, {method: 'PUT', times: Infinity})
+      expect(await rejectionOf(client.updatePolicy(PROJECT, withoutEtag))).to.be.instanceOf(ApiError)
+      expect(server.requestsFor('updatePolicy')).to.have.length(1)
+      server.clearFaults()
+
+      server.fault({kind: 'reset'}, {method: 'PUT'})
+      expect(((await rejectionOf(client.updatePolicy(PROJECT, withoutEtag))) as ExternalError).code).to.equal('NETWORK_ERROR')
+      expect(server.requestsFor('updatePolicy')).to.have.length(2)
+
+      server.fault({status: 429, retryAfter: '1'}, {method: 'PUT'})
+      await client.updatePolicy(PROJECT, withoutEtag)
+      expect(server.requestsFor('updatePolicy')).to.have.length(4)
+    })
+
+    it('retries a connection reset, and reports it when retries are exhausted', async () => {
+      const {client} = make()
+      server.fault({kind: 'reset'})
+      await client.getPolicy(PROJECT)
+      expect(server.requests).to.have.length(2)
+
+      const {client: once_} = make({maxRetries: 0})
+      server.fault({kind: 'reset'})
+      const error = (await rejectionOf(once_.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('NETWORK_ERROR')
+      expect(error.exitCode).to.equal(5)
+      expect(error.message).to.contain(server.endpoint.origin)
+    })
+
+    it('reports a refused connection as a network error', async () => {
+      const probe = http.createServer()
+      probe.listen(0, '127.0.0.1')
+      await once(probe, 'listening')
+      const port = (probe.address() as AddressInfo).port
+      await new Promise<void>((resolve) => {
+        probe.close(() => resolve())
+      })
+      const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), maxRetries: 1})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('NETWORK_ERROR')
+      expect(error.message).to.contain('ECONNREFUSED')
+      expect(waits).to.have.length(1)
+    })
+
+    it('times out a slow response and retries it', async () => {
+      const {client} = make({timeoutMs: 100, maxRetries: 0})
+      server.fault({kind: 'slow', delayMs: 10_000})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('TIMEOUT')
+      expect(error.message).to.contain('100 ms')
+
+      const {client: patient} = make({timeoutMs: 100, maxRetries: 1})
+      server.fault({kind: 'slow', delayMs: 10_000})
+      await patient.getPolicy(PROJECT)
+      expect(patient.stats.requests).to.equal(2)
+    })
+  })
+
+  describe('deadline', () => {
+    it('sends nothing once the deadline has passed', async () => {
+      const {client} = make({deadline: Date.now() - 1})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('DEADLINE_EXCEEDED')
+      expect(error.exitCode).to.equal(5)
+      expect(server.requests).to.have.length(0)
+    })
+
+    it('does not wait past the deadline for a Retry-After', async () => {
+      const {client, waits} = make({deadline: Date.now() + 5000})
+      server.fault({status: 503, retryAfter: '20'})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('DEADLINE_EXCEEDED')
+      expect(error.message).to.contain('HTTP 503')
+      expect(waits).to.deep.equal([])
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('cuts a slow request short at the deadline', async () => {
+      const {client} = make({deadline: Date.now() + 150, timeoutMs: 60_000})
+      server.fault({kind: 'slow', delayMs: 10_000})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
+      expect(error.code).to.equal('DEADLINE_EXCEEDED')
+      expect(server.requests).to.have.length(1)
+    })
+  })
+
+  describe('secrets', () => {
+    it('never shows the token in any error, even when the server echoes it', async () => {
+      const errors: unknown[] = []
+      const {client} = make({maxRetries: 0})
+      const faults = [
+        {status: 403, message: `Token ${TOKEN} lacks permission`},
+        {status: 404, message: `nothing for ${TOKEN}`},
+        {status: 400, message: `bad ${TOKEN}`},
+        {status: 503, message: `unavailable ${TOKEN}`},
+        {kind: 'raw', status: 500, headers: {'content-type': 'application/json'}, body: googleError(500, `Authorization: Bearer ${TOKEN}`)},
+        {kind: 'malformed-json'},
+        {kind: 'content-type', body: TOKEN},
+        {kind: 'reset'},
+        {kind: 'foreign-policy', project: 'other'},
+        {kind: 'huge', bytes: 5_000_000},
+      ] as const
+      for (const fault of faults) {
+        server.fault(fault)
+        errors.push(await rejectionOf(client.getPolicy(PROJECT)))
+      }
+      server.fault({status: 409, message: `conflict ${TOKEN}`}, {method: 'PUT'})
+      errors.push(await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT))))
+      errors.push(await rejectionOf(make({tokens: {getToken: async () => `${TOKEN}-x`}}).client.getPolicy(PROJECT)))
+      const {client: slow} = make({timeoutMs: 50, maxRetries: 0})
+      server.fault({kind: 'slow', delayMs: 5000})
+      errors.push(await rejectionOf(slow.getPolicy(PROJECT)))
+
+      expect(errors).to.have.length(faults.length + 3)
+      for (const error of errors) {
+        expect(error).to.be.instanceOf(BinauthzError)
+        expect(printable(error)).not.to.contain(TOKEN)
+        expect(JSON.stringify(error)).not.to.contain(TOKEN)
+      }
+    })
+  })
+})
