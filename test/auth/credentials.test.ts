@@ -1,0 +1,310 @@
+import {expect} from 'chai'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
+import {
+  clearCredentialCache,
+  MAX_TOKEN_LENGTH,
+  metadataServerLikely,
+  resolveTokenProvider,
+  type ResolveTokenOptions,
+} from '../../src/auth/credentials.js'
+import {BinauthzError, redactSecrets, UserError} from '../../src/errors.js'
+import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
+import {rejectionOf} from '../helpers/assert.js'
+import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
+import {tempDir} from '../helpers/tmp.js'
+import {writeGcloudDir} from './fixtures.js'
+
+const TOKEN = 'ya29.test-token-from-file-abcdefghijklmnop'
+const AUTHORIZED_USER = JSON.stringify({
+  type: 'authorized_user',
+  client_id: 'client.apps.googleusercontent.com',
+  client_secret: 'secret',
+  refresh_token: '1//refresh-token-value-abcdefghijklmnopqrstuvwxyz',
+  quota_project_id: 'quota-proj',
+})
+
+describe('credentials', () => {
+  let dir: string
+  let gcloudDir: string
+  let fake: FakeGcloud
+  /** No Google hardware here, whatever machine runs the tests. */
+  const noGoogle: ResolveTokenOptions = {dmiProductNameFile: '/nonexistent/product_name'}
+
+  beforeEach(() => {
+    clearCredentialCache()
+    dir = tempDir('credentials')
+    gcloudDir = join(dir, 'gcloud')
+    writeGcloudDir(gcloudDir, {})
+    fake = createFakeGcloud()
+  })
+
+  afterEach(() => {
+    fake.cleanup()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  /** An isolated environment: its own HOME and gcloud config dir, the fake gcloud first on PATH. */
+  function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return {PATH: fake.path, HOME: dir, CLOUDSDK_CONFIG: gcloudDir, ...extra}
+  }
+
+  async function resolve(e: NodeJS.ProcessEnv) {
+    return resolveTokenProvider(e, readGcloudConfig(e), noGoogle)
+  }
+
+  function withAccount(): void {
+    writeGcloudDir(gcloudDir, {configs: {default: '[core]\naccount = dev@example.com\nproject = my-proj\n'}})
+  }
+
+  describe('access token file', () => {
+    it('reads CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (trimmed) without spawning anything', async () => {
+      const file = join(dir, 'token')
+      writeFileSync(file, `  ${TOKEN}\n`)
+      withAccount()
+      writeFileSync(join(gcloudDir, 'application_default_credentials.json'), AUTHORIZED_USER)
+      const before = gcloudSpawnCount()
+      const provider = await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file}))
+      expect(provider.source.kind).to.equal('access-token-file')
+      expect(provider.source.detail).to.include('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE').and.include(file)
+      expect(await provider.getToken()).to.equal(TOKEN)
+      expect(await provider.getToken()).to.equal(TOKEN)
+      expect(gcloudSpawnCount()).to.equal(before)
+      expect(await fake.calls()).to.deep.equal([])
+    })
+
+    it('registers the token as a secret', async () => {
+      const file = join(dir, 'token')
+      const token = 'opaque-token-without-known-shape-123'
+      writeFileSync(file, token)
+      await (await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file}))).getToken()
+      expect(redactSecrets(`header ${token}`)).to.equal('header [REDACTED]')
+    })
+
+    it('reads auth/access_token_file from the gcloud configuration', async () => {
+      const file = join(dir, 'token')
+      writeFileSync(file, TOKEN)
+      writeGcloudDir(gcloudDir, {configs: {default: `[core]\naccount = a@b.c\n[auth]\naccess_token_file = ${file}\n`}})
+      const provider = await resolve(env())
+      expect(provider.source.kind).to.equal('access-token-file')
+      expect(provider.source.detail).to.include("auth/access_token_file in gcloud configuration 'default'")
+      expect(await provider.getToken()).to.equal(TOKEN)
+    })
+
+    it('prefers the environment variable over the configuration property', async () => {
+      writeFileSync(join(dir, 'a'), 'token-from-env-aaaaaaaa')
+      writeFileSync(join(dir, 'b'), 'token-from-config-bbbbbb')
+      writeGcloudDir(gcloudDir, {configs: {default: `[auth]\naccess_token_file = ${join(dir, 'b')}\n`}})
+      const provider = await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'a')}))
+      expect(await provider.getToken()).to.equal('token-from-env-aaaaaaaa')
+    })
+
+    it('fails with a UserError naming the variable when the file is missing', async () => {
+      const error = await rejectionOf(resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'nope')})))
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).code).to.equal('ACCESS_TOKEN_FILE_MISSING')
+      expect((error as UserError).message).to.include('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE').and.include(join(dir, 'nope'))
+    })
+
+    const bad: {name: string; content: string}[] = [
+      {name: 'empty', content: ''},
+      {name: 'only whitespace', content: ' \n\t\n'},
+      {name: 'multi-line', content: 'ya29.first-line-secret\nya29.second-line-secret\n'},
+      {name: 'over-long', content: 'a'.repeat(MAX_TOKEN_LENGTH + 1)},
+      {name: 'huge', content: 'b'.repeat(5 * 1024 * 1024)},
+      {name: 'with spaces', content: 'Bearer secret-value-xyz'},
+      {name: 'binary', content: 'tok\u0000en-secret-value'},
+    ]
+    for (const c of bad) {
+      it(`rejects a token file that is ${c.name}, naming the file and not echoing the content`, async () => {
+        const file = join(dir, 'token')
+        writeFileSync(file, c.content)
+        const error = await rejectionOf(resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file})))
+        expect(error).to.be.instanceOf(UserError)
+        expect((error as UserError).code).to.equal('INVALID_ACCESS_TOKEN')
+        const message = (error as UserError).message
+        expect(message).to.include(file).and.include('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE')
+        expect(message).not.to.include('secret')
+        expect(message).not.to.include('aaaaaaaaaa')
+      })
+    }
+  })
+
+  describe('Application Default Credentials', () => {
+    it('uses GOOGLE_APPLICATION_CREDENTIALS over a gcloud login, without spawning or importing anything', async () => {
+      const file = join(dir, 'adc.json')
+      writeFileSync(file, AUTHORIZED_USER)
+      withAccount()
+      const before = gcloudSpawnCount()
+      const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
+      expect(provider.source.kind).to.equal('adc')
+      expect(provider.source.detail).to.include('GOOGLE_APPLICATION_CREDENTIALS').and.include(file).and.include('authorized_user')
+      expect(provider.source.detail).not.to.include('refresh')
+      expect(provider.quotaProject).to.equal('quota-proj')
+      expect(gcloudSpawnCount()).to.equal(before)
+    })
+
+    it('uses the well-known file in the gcloud config dir', async () => {
+      const file = join(gcloudDir, 'application_default_credentials.json')
+      writeFileSync(file, JSON.stringify({type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com'}))
+      const provider = await resolve(env())
+      expect(provider.source.kind).to.equal('adc')
+      expect(provider.source.detail).to.include('sa@p.iam.gserviceaccount.com').and.include(file)
+    })
+
+    it('fails with a UserError when GOOGLE_APPLICATION_CREDENTIALS names a missing file', async () => {
+      withAccount()
+      const error = await rejectionOf(resolve(env({GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'missing.json')})))
+      expect((error as UserError).code).to.equal('ADC_FILE_MISSING')
+      expect((error as UserError).message).to.include('GOOGLE_APPLICATION_CREDENTIALS')
+    })
+
+    it('fails with a UserError when the credentials file is not JSON', async () => {
+      const file = join(dir, 'adc.json')
+      writeFileSync(file, '-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n')
+      const error = await rejectionOf(resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file})))
+      expect((error as UserError).code).to.equal('ADC_FILE_INVALID')
+      expect((error as UserError).message).not.to.include('secret')
+    })
+
+    it('reports a library failure as an ADC error without secrets and without network', async () => {
+      const file = join(dir, 'adc.json')
+      writeFileSync(file, JSON.stringify({type: 'no-such-type'}))
+      const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
+      const error = await rejectionOf(provider.getToken())
+      expect(error).to.be.instanceOf(BinauthzError)
+      expect((error as BinauthzError).code).to.equal('ADC_FAILED')
+      expect((error as BinauthzError).suggestions.join('\n')).to.include('gcloud auth application-default login')
+    })
+
+    it('uses a metadata server only with cheap evidence of one, and does not contact it while resolving', async () => {
+      const provider = await resolve(env({GCE_METADATA_HOST: '127.0.0.1:9'}))
+      expect(provider.source).to.deep.equal({kind: 'adc', detail: 'metadata server (attached service account)'})
+    })
+
+    it('prefers an explicit gcloud login over an ambient metadata server', async () => {
+      withAccount()
+      const provider = await resolve(env({GCE_METADATA_HOST: '127.0.0.1:9'}))
+      expect(provider.source.kind).to.equal('gcloud-login')
+    })
+
+    describe('metadataServerLikely', () => {
+      let dmi: string
+      beforeEach(() => {
+        dmi = join(dir, 'product_name')
+      })
+
+      const cases: {name: string; env: NodeJS.ProcessEnv; dmi?: string; expected: boolean}[] = [
+        {name: 'nothing', env: {}, expected: false},
+        {name: 'GCE_METADATA_HOST', env: {GCE_METADATA_HOST: 'metadata.google.internal'}, expected: true},
+        {name: 'GCE_METADATA_IP', env: {GCE_METADATA_IP: '169.254.169.254'}, expected: true},
+        {name: 'assume-present', env: {METADATA_SERVER_DETECTION: 'assume-present'}, expected: true},
+        {name: 'Cloud Run', env: {K_SERVICE: 'svc'}, expected: true},
+        {name: 'Google hardware', env: {}, dmi: 'Google Compute Engine\n', expected: true},
+        {name: 'other hardware', env: {}, dmi: 'KVM\n', expected: false},
+        {name: 'detection none wins', env: {METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: 'x'}, dmi: 'Google', expected: false},
+      ]
+      for (const c of cases) {
+        it(c.name, () => {
+          if (c.dmi !== undefined) writeFileSync(dmi, c.dmi)
+          expect(metadataServerLikely(c.env, dmi)).to.equal(c.expected)
+        })
+      }
+    })
+  })
+
+  describe('gcloud login', () => {
+    it('runs exactly one `gcloud auth print-access-token`, lazily, with our environment', async () => {
+      withAccount()
+      const e = env({CLOUDSDK_ACTIVE_CONFIG_NAME: 'default'})
+      const provider = await resolve(e)
+      expect(provider.source).to.deep.equal({kind: 'gcloud-login', detail: "gcloud account dev@example.com (configuration 'default')"})
+      expect(await fake.calls()).to.deep.equal([])
+      const tokens = await Promise.all([provider.getToken(), provider.getToken()])
+      expect(tokens).to.deep.equal([FAKE_TOKEN, FAKE_TOKEN])
+      expect(await provider.getToken()).to.equal(FAKE_TOKEN)
+      // A second resolution in the same process reuses the cached token.
+      expect(await (await resolve(e)).getToken()).to.equal(FAKE_TOKEN)
+      expect(await fake.calls()).to.deep.equal([['auth', 'print-access-token']])
+      const [record] = await fake.records()
+      expect(record?.env).to.include({CLOUDSDK_CONFIG: gcloudDir, CLOUDSDK_ACTIVE_CONFIG_NAME: 'default', CLOUDSDK_CORE_DISABLE_PROMPTS: '1'})
+    })
+
+    it('fetches again after invalidate()', async () => {
+      withAccount()
+      const provider = await resolve(env())
+      await provider.getToken()
+      provider.invalidate()
+      await provider.getToken()
+      expect(await fake.calls()).to.have.length(2)
+    })
+
+    it('is chosen when gcloud has a credential store even without an account in the configuration', async () => {
+      writeFileSync(join(gcloudDir, 'credentials.db'), '')
+      const provider = await resolve(env())
+      expect(provider.source.kind).to.equal('gcloud-login')
+    })
+
+    it('honours CLOUDSDK_CORE_ACCOUNT', async () => {
+      const provider = await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'ci@example.com'}))
+      expect(provider.source.detail).to.include('ci@example.com')
+    })
+
+    it('turns a gcloud failure into a UserError suggesting `gcloud auth login`', async () => {
+      withAccount()
+      fake.configure({
+        responses: [
+          {args: ['auth', 'print-access-token'], exitCode: 1, stderr: 'ERROR: (gcloud.auth.print-access-token) Reauthentication failed. ya29.leaked-token-value\n'},
+        ],
+      })
+      const provider = await resolve(env())
+      const error = await rejectionOf(provider.getToken())
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).code).to.equal('GCLOUD_AUTH_FAILED')
+      expect((error as UserError).message).to.include('Reauthentication failed')
+      expect((error as UserError).message).not.to.include('leaked-token-value')
+      expect((error as UserError).suggestions.join('\n')).to.include('gcloud auth login')
+      // A failure is not cached: the next call tries again.
+      fake.configure({})
+      expect(await provider.getToken()).to.equal(FAKE_TOKEN)
+    })
+
+    it('rejects output that is not a single token', async () => {
+      withAccount()
+      fake.configure({responses: [{args: ['auth', 'print-access-token'], stdout: 'WARNING: something\nya29.abcdefghijk\n'}]})
+      const error = await rejectionOf((await resolve(env())).getToken())
+      expect((error as UserError).code).to.equal('GCLOUD_AUTH_FAILED')
+      expect((error as UserError).message).not.to.include('abcdefghijk')
+    })
+
+    it('reports a missing gcloud as GCLOUD_MISSING', async () => {
+      withAccount()
+      const empty = join(dir, 'empty-bin')
+      mkdirSync(empty)
+      const error = await rejectionOf((await resolve(env({PATH: empty}))).getToken())
+      expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+    })
+  })
+
+  describe('no credentials', () => {
+    it('fails with NO_CREDENTIALS and the login commands, spawning nothing', async () => {
+      const before = gcloudSpawnCount()
+      const error = await rejectionOf(resolve(env()))
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+      const suggestions = (error as UserError).suggestions.join('\n')
+      expect(suggestions).to.include('gcloud auth login').and.include('gcloud auth application-default login')
+      expect(gcloudSpawnCount()).to.equal(before)
+      expect(await fake.calls()).to.deep.equal([])
+    })
+
+    it('ignores ~/.config/gcloud when CLOUDSDK_CONFIG points elsewhere', async () => {
+      const home = join(dir, 'home')
+      writeGcloudDir(join(home, '.config', 'gcloud'), {configs: {default: '[core]\naccount = other@example.com\n'}})
+      const error = await rejectionOf(resolve(env({HOME: home})))
+      expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+    })
+  })
+})

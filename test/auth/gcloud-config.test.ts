@@ -1,0 +1,184 @@
+import {expect} from 'chai'
+import fc from 'fast-check'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {UserError} from '../../src/errors.js'
+import {
+  activeConfigName,
+  gcloudConfigDir,
+  MAX_CONFIG_FILE_BYTES,
+  parseIni,
+  readGcloudConfig,
+} from '../../src/auth/gcloud-config.js'
+import {thrownBy} from '../helpers/assert.js'
+import {writeGcloudDir} from './fixtures.js'
+import {tempDir} from '../helpers/tmp.js'
+
+describe('gcloud config', () => {
+  let dir: string
+
+  beforeEach(() => {
+    dir = tempDir('gcloud-config')
+  })
+
+  afterEach(() => {
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  describe('gcloudConfigDir', () => {
+    it('uses CLOUDSDK_CONFIG, else ~/.config/gcloud from HOME', () => {
+      expect(gcloudConfigDir({CLOUDSDK_CONFIG: '/x/y', HOME: '/home/u'})).to.equal('/x/y')
+      expect(gcloudConfigDir({HOME: '/home/u'})).to.equal('/home/u/.config/gcloud')
+      expect(gcloudConfigDir({CLOUDSDK_CONFIG: '', HOME: '/home/u'})).to.equal('/home/u/.config/gcloud')
+    })
+  })
+
+  describe('activeConfigName', () => {
+    const cases: {name: string; env?: string; file?: string; expected: string}[] = [
+      {name: 'no file, no env', expected: 'default'},
+      {name: 'file', file: 'work', expected: 'work'},
+      {name: 'file with trailing newline', file: 'work\n', expected: 'work'},
+      {name: 'env wins over file', env: 'prod', file: 'work', expected: 'prod'},
+      {name: 'empty file', file: '', expected: 'default'},
+      {name: 'corrupt file is ignored', file: '../../etc/passwd', expected: 'default'},
+      {name: 'uppercase in file is ignored', file: 'Work', expected: 'default'},
+      {name: 'reserved NONE', file: 'NONE', expected: 'NONE'},
+    ]
+    for (const c of cases) {
+      it(c.name, () => {
+        if (c.file !== undefined) writeFileSync(join(dir, 'active_config'), c.file)
+        const env = {CLOUDSDK_CONFIG: dir, ...(c.env === undefined ? {} : {CLOUDSDK_ACTIVE_CONFIG_NAME: c.env})}
+        expect(activeConfigName(env)).to.equal(c.expected)
+      })
+    }
+
+    it('rejects an invalid CLOUDSDK_ACTIVE_CONFIG_NAME with a UserError', () => {
+      const error = thrownBy(() => activeConfigName({CLOUDSDK_CONFIG: dir, CLOUDSDK_ACTIVE_CONFIG_NAME: '../evil'}))
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).code).to.equal('INVALID_GCLOUD_CONFIGURATION')
+      expect((error as UserError).message).to.include('CLOUDSDK_ACTIVE_CONFIG_NAME')
+    })
+  })
+
+  describe('readGcloudConfig', () => {
+    it('reads every property we use from the active configuration', () => {
+      writeGcloudDir(dir, {
+        active: 'work',
+        configs: {
+          default: '[core]\nproject = wrong\n',
+          work: [
+            '[core]',
+            'account = dev@example.com',
+            'project = example.com:my-proj',
+            'disable_usage_reporting = True',
+            '',
+            '[run]',
+            'region = europe-west1',
+            '',
+            '[functions]',
+            'region = us-east1',
+            '',
+            '[api_endpoint_overrides]',
+            'binaryauthorization = http://127.0.0.1:8080/',
+            '',
+            '[auth]',
+            'access_token_file = /tmp/token',
+            '',
+            '[billing]',
+            'quota_project = billing-proj',
+            '',
+          ].join('\n'),
+        },
+      })
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir})).to.deep.equal({
+        configDir: dir,
+        activeConfig: 'work',
+        account: 'dev@example.com',
+        project: 'example.com:my-proj',
+        runRegion: 'europe-west1',
+        functionsRegion: 'us-east1',
+        binauthzEndpoint: 'http://127.0.0.1:8080/',
+        accessTokenFile: '/tmp/token',
+        quotaProject: 'billing-proj',
+      })
+    })
+
+    it('returns only the directory and name when nothing exists', () => {
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: join(dir, 'missing')})).to.deep.equal({
+        configDir: join(dir, 'missing'),
+        activeConfig: 'default',
+      })
+    })
+
+    it('honours CLOUDSDK_ACTIVE_CONFIG_NAME', () => {
+      writeGcloudDir(dir, {active: 'a', configs: {a: '[core]\nproject = pa\n', b: '[core]\nproject = pb\n'}})
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir, CLOUDSDK_ACTIVE_CONFIG_NAME: 'b'}).project).to.equal('pb')
+    })
+
+    it('reads nothing for the reserved NONE configuration', () => {
+      writeGcloudDir(dir, {active: 'NONE', configs: {NONE: '[core]\nproject = p\n'}})
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir})).to.deep.equal({configDir: dir, activeConfig: 'NONE'})
+    })
+
+    it('ignores environment overrides (file values only)', () => {
+      writeGcloudDir(dir, {configs: {default: '[core]\nproject = from-file\n'}})
+      const config = readGcloudConfig({CLOUDSDK_CONFIG: dir, CLOUDSDK_CORE_PROJECT: 'from-env', CLOUDSDK_RUN_REGION: 'us-east1'})
+      expect(config.project).to.equal('from-file')
+      expect(config.runRegion).to.equal(undefined)
+    })
+
+    const parsing: {name: string; text: string; expected: Record<string, string | undefined>}[] = [
+      {name: 'colon separator and odd spacing', text: '[core]\n  project:my-proj  \n', expected: {project: 'my-proj'}},
+      {name: 'upper-case keys (configparser lower-cases them)', text: '[core]\nPROJECT = p\n', expected: {project: 'p'}},
+      {name: 'comments and blank lines', text: '# c\n; c\n[core]\n# project = no\nproject = yes\n', expected: {project: 'yes'}},
+      {name: 'CRLF line endings', text: '[core]\r\nproject = p\r\n[run]\r\nregion = us-east1\r\n', expected: {project: 'p', runRegion: 'us-east1'}},
+      {name: 'BOM', text: '\uFEFF[core]\nproject = p\n', expected: {project: 'p'}},
+      {name: 'empty value is unset', text: '[core]\nproject =\n', expected: {project: undefined}},
+      {name: 'later duplicate wins', text: '[core]\nproject = a\n[core]\nproject = b\n', expected: {project: 'b'}},
+      {name: 'keys before any section are ignored', text: 'project = x\n[core]\n', expected: {project: undefined}},
+      {name: 'garbage lines are skipped', text: '[core\n=\n]]]\n[core]\n\u0000\u0001\nproject = p\nnot a pair\n', expected: {project: 'p'}},
+      {name: 'sections are case-sensitive', text: '[CORE]\nproject = p\n', expected: {project: undefined}},
+      {name: 'functions region only when explicit', text: '[functions]\ngen2 = true\n', expected: {functionsRegion: undefined}},
+      {name: 'value containing = and :', text: '[api_endpoint_overrides]\nbinaryauthorization = http://h:1/?a=b\n', expected: {binauthzEndpoint: 'http://h:1/?a=b'}},
+    ]
+    for (const c of parsing) {
+      it(`parses: ${c.name}`, () => {
+        writeGcloudDir(dir, {configs: {default: c.text}})
+        const config = readGcloudConfig({CLOUDSDK_CONFIG: dir}) as unknown as Record<string, unknown>
+        for (const [key, value] of Object.entries(c.expected)) expect(config[key], key).to.equal(value)
+      })
+    }
+
+    it('reads at most a bounded prefix of a huge file', () => {
+      const huge = `[core]\nproject = early\n${'x = y\n'.repeat(MAX_CONFIG_FILE_BYTES / 3)}[run]\nregion = us-east1\n`
+      writeGcloudDir(dir, {configs: {default: huge}})
+      const config = readGcloudConfig({CLOUDSDK_CONFIG: dir})
+      expect(config.project).to.equal('early')
+      expect(config.runRegion).to.equal(undefined)
+    })
+
+    it('treats a directory where the file should be as missing', () => {
+      mkdirSync(join(dir, 'configurations', 'config_default'), {recursive: true})
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir}).project).to.equal(undefined)
+    })
+
+    it('never throws on arbitrary file content', () => {
+      fc.assert(
+        fc.property(fc.string({maxLength: 400}), fc.string({unit: 'binary', maxLength: 200}), (a, b) => {
+          writeGcloudDir(dir, {configs: {default: `${a}\n[core]\n${b}`}})
+          const config = readGcloudConfig({CLOUDSDK_CONFIG: dir})
+          expect(config.activeConfig).to.equal('default')
+        }),
+        {numRuns: 100},
+      )
+    })
+  })
+
+  describe('parseIni', () => {
+    it('joins indented continuation lines', () => {
+      const sections = parseIni('[s]\nkey = a\n  b\n')
+      expect(sections.get('s')?.get('key')).to.equal('a\nb')
+    })
+  })
+})
