@@ -2,19 +2,15 @@ import {DeployCommand} from '../../cli/deploy-command.js'
 
 export default class DeployFunction extends DeployCommand {
   static override summary = 'Allowlist the gcf-artifacts repository, then run gcloud functions deploy (2nd gen) with Binary Authorization.'
-  static override description = `Resolves the project and region(s), works out which Artifact Registry repository the build lands in
-(REGION-docker.pkg.dev/PROJECT/gcf-artifacts, or the one given with --docker-repository after --), makes sure the
-project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after
-showing the diff and asking — or with --yes), then runs, per region:
+  static override description = `Resolves the project and region(s), works out which Artifact Registry repository the build lands in (REGION-docker.pkg.dev/PROJECT/gcf-artifacts, or the one given with --docker-repository after --), makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
 
   gcloud functions deploy NAME --gen2 --project=PROJECT --region=REGION [GCLOUD_ARGS...] --binary-authorization=default
 
-Everything after -- goes to gcloud unchanged. Arguments that would undo Binary Authorization
-(--binary-authorization=OTHER, --clear-binary-authorization), 1st gen (--no-gen2), another --project or --region,
---flags-file, a second --, or shell syntax are refused before anything changes.
+Everything after -- goes to gcloud unchanged. Arguments that would undo Binary Authorization (--binary-authorization=OTHER, --clear-binary-authorization), 1st gen (--no-gen2), another --project or --region, --flags-file, a second --, or shell syntax are refused before anything changes.
 
-Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough,
-3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
+Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
+
+  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
 
   static override examples = [
     {
