@@ -1,0 +1,115 @@
+// The environment that points gcloud and binauthz at a running sandbox, and the private gcloud configuration
+// directory it uses (so the user's own gcloud setup is never read or written).
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import type {SandboxIdentity} from './state.js'
+
+/** The gcloud APIs whose endpoint is overridden (CLOUDSDK_API_ENDPOINT_OVERRIDES_<NAME>). */
+export const OVERRIDDEN_APIS = [
+  'RUN',
+  'SERVICEUSAGE',
+  'CLOUDFUNCTIONS',
+  'CLOUDBUILD',
+  'ARTIFACTREGISTRY',
+  'STORAGE',
+  'CLOUDRESOURCEMANAGER',
+  'IAM',
+  'BINARYAUTHORIZATION',
+  'LOGGING',
+] as const
+
+export interface EnvInput {
+  port: number
+  identity: SandboxIdentity
+  /** Private CLOUDSDK_CONFIG directory. */
+  gcloudConfigDir: string
+  tokenFile: string
+  /** Existing NO_PROXY / no_proxy values to keep (default: none). */
+  noProxy?: string
+}
+
+/** Loopback names the tool's own HTTP clients must reach directly, never through a user's proxy. */
+const LOOPBACK = ['127.0.0.1', 'localhost']
+
+function mergeNoProxy(existing: string | undefined): string {
+  const entries = (existing ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+  for (const host of LOOPBACK) if (!entries.includes(host)) entries.push(host)
+  return entries.join(',')
+}
+
+/** The variables that point gcloud (through its proxy settings) and binauthz (directly) at the sandbox. */
+export function sandboxEnv(input: EnvInput): Record<string, string> {
+  const endpoint = `http://127.0.0.1:${input.port}/`
+  const env: Record<string, string> = {
+    CLOUDSDK_CONFIG: input.gcloudConfigDir,
+    CLOUDSDK_ACTIVE_CONFIG_NAME: 'default',
+    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: input.tokenFile,
+    CLOUDSDK_CORE_PROJECT: input.identity.project,
+    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+  }
+  for (const api of OVERRIDDEN_APIS) env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api}`] = endpoint
+  // Cloud Run's regional hosts (REGION-127.0.0.1:PORT) do not resolve: gcloud must send everything via the proxy.
+  env.CLOUDSDK_PROXY_TYPE = 'http'
+  env.CLOUDSDK_PROXY_ADDRESS = '127.0.0.1'
+  env.CLOUDSDK_PROXY_PORT = String(input.port)
+  // binauthz's node:https client connects to the override URL directly; NO_PROXY keeps any HTTP(S)_PROXY of the
+  // user's shell (honoured by some libraries) away from the loopback sandbox.
+  const noProxy = mergeNoProxy(input.noProxy)
+  env.NO_PROXY = noProxy
+  env.no_proxy = noProxy
+  return env
+}
+
+/**
+ * Writes CONFIG_DIR/configurations/config_default and active_config: project, account, prompts off, update checks
+ * and usage reporting off, and the same endpoint/proxy/token settings as the environment (so a shell that only
+ * sets CLOUDSDK_CONFIG still reaches the sandbox).
+ */
+export function writeGcloudConfig(input: EnvInput): void {
+  const dir = input.gcloudConfigDir
+  mkdirSync(join(dir, 'configurations'), {recursive: true})
+  const endpoint = `http://127.0.0.1:${input.port}/`
+  const lines = [
+    '[core]',
+    `project = ${input.identity.project}`,
+    `account = ${input.identity.account}`,
+    'disable_prompts = True',
+    'disable_usage_reporting = True',
+    '',
+    '[auth]',
+    `access_token_file = ${input.tokenFile}`,
+    '',
+    '[component_manager]',
+    'disable_update_check = True',
+    '',
+    '[survey]',
+    'disable_prompts = True',
+    '',
+    '[proxy]',
+    'type = http',
+    'address = 127.0.0.1',
+    `port = ${input.port}`,
+    '',
+    '[api_endpoint_overrides]',
+    ...OVERRIDDEN_APIS.map((api) => `${api.toLowerCase()} = ${endpoint}`),
+    '',
+  ]
+  writeFileSync(join(dir, 'configurations', 'config_default'), lines.join('\n'))
+  writeFileSync(join(dir, 'active_config'), 'default')
+}
+
+/** `export K=V` lines, values single-quoted for POSIX shells. */
+export function exportLines(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `export ${key}=${shellQuote(value)}`)
+    .join('\n')
+}
+
+export function shellQuote(value: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(value)) return value
+  return `'${value.replaceAll("'", `'\\''`)}'`
+}

@@ -1,0 +1,141 @@
+// Programmatic entry point: start a sandbox in this process.
+//
+//   const sandbox = await startSandbox({stateDir})
+//   await execa('gcloud', ['run', 'deploy', ...], {env: {...process.env, ...sandbox.env}})
+//   await sandbox.stop()
+import {existsSync, readFileSync, rmSync} from 'node:fs'
+
+import type {Policy} from '../policy/types.js'
+import type {SandboxContext} from './api.js'
+import {presetPolicy, seedPolicy} from './binauthz.js'
+import {sandboxEnv, writeGcloudConfig} from './env.js'
+import type {Faults} from './faults.js'
+import {startServer} from './server.js'
+import {DEFAULT_IDENTITY, type SandboxIdentity, SandboxState, STATE_FILES, isRecord} from './state.js'
+
+export type PolicySeed = 'allow-all' | 'block-all' | Policy
+
+export interface SandboxOptions {
+  stateDir: string
+  /** 0 or absent: any free port. */
+  port?: number
+  /** Project ID the sandbox serves (default: the one in sandbox.json, else "sandbox-project"). */
+  project?: string
+  projectNumber?: string
+  /** Replace policy.json at start. Absent: keep the existing policy (or Google's default allow-all). */
+  policy?: PolicySeed
+  /** Merged into faults.json at start. */
+  faults?: Partial<Faults>
+  /** Environment whose NO_PROXY entries are kept in `env` (default process.env). */
+  baseEnv?: NodeJS.ProcessEnv
+  /** Fixed clock (tests). */
+  now?: () => Date
+}
+
+export interface Sandbox {
+  /** http://127.0.0.1:PORT/ */
+  url: string
+  port: number
+  stateDir: string
+  project: string
+  /** Variables that point gcloud and binauthz at the sandbox (merge into a child's environment). */
+  env: Record<string, string>
+  stop(): Promise<void>
+}
+
+export interface ServerInfo {
+  pid: number
+  port: number
+  url: string
+  project: string
+  startedAt: string
+}
+
+/** Prepares the state directory (identity, token, policy, faults). Returns the state and identity. */
+export function prepareState(options: SandboxOptions): {state: SandboxState; identity: SandboxIdentity} {
+  const state = new SandboxState(options.stateDir)
+  const stored = state.readJson<Partial<SandboxIdentity>>(STATE_FILES.identity, {})
+  const identity: SandboxIdentity = {
+    ...DEFAULT_IDENTITY,
+    ...stored,
+    ...(options.project ? {project: options.project} : {}),
+    ...(options.projectNumber ? {projectNumber: options.projectNumber} : {}),
+  }
+  state.writeJson(STATE_FILES.identity, identity)
+  state.token()
+  const now = options.now ?? (() => new Date())
+  if (options.policy !== undefined) {
+    const policy = typeof options.policy === 'string' ? presetPolicy(options.policy) : options.policy
+    seedPolicy({state, identity, now} satisfies Pick<SandboxContext, 'identity' | 'state' | 'now'>, policy)
+  }
+
+  if (options.faults) {
+    const current = state.readJson<unknown>(STATE_FILES.faults, {})
+    state.writeJson(STATE_FILES.faults, {...(isRecord(current) ? current : {}), ...options.faults})
+  }
+
+  return {state, identity}
+}
+
+/** Reads server.json; undefined when absent or malformed. */
+export function readServerInfo(stateDir: string): ServerInfo | undefined {
+  const file = `${stateDir}/${STATE_FILES.server}`
+  if (!existsSync(file)) return undefined
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    if (!isRecord(value) || typeof value.pid !== 'number' || typeof value.port !== 'number') return undefined
+    return value as unknown as ServerInfo
+  } catch {
+    return undefined
+  }
+}
+
+/** The env for a sandbox whose state dir and port are known (used by `sandbox env` for a background server). */
+export function envFor(stateDir: string, port: number, baseEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const state = new SandboxState(stateDir)
+  return sandboxEnv({
+    port,
+    identity: state.identity(),
+    gcloudConfigDir: state.file(STATE_FILES.gcloudConfig),
+    tokenFile: state.file(STATE_FILES.token),
+    noProxy: baseEnv.NO_PROXY ?? baseEnv.no_proxy,
+  })
+}
+
+/** Starts a sandbox server in this process and writes its gcloud config and server.json. */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const {state, identity} = prepareState(options)
+  const server = await startServer({state, port: options.port, now: options.now})
+  const baseEnv = options.baseEnv ?? process.env
+  const envInput = {
+    port: server.port,
+    identity,
+    gcloudConfigDir: state.file(STATE_FILES.gcloudConfig),
+    tokenFile: state.file(STATE_FILES.token),
+    noProxy: baseEnv.NO_PROXY ?? baseEnv.no_proxy,
+  }
+  writeGcloudConfig(envInput)
+  const info: ServerInfo = {pid: process.pid, port: server.port, url: server.url, project: identity.project, startedAt: new Date().toISOString()}
+  state.writeJson(STATE_FILES.server, info)
+  let stopped = false
+  return {
+    url: server.url,
+    port: server.port,
+    stateDir: state.dir,
+    project: identity.project,
+    env: sandboxEnv(envInput),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await server.close()
+      const current = readServerInfo(state.dir)
+      if (current && current.pid === info.pid && current.port === info.port) rmSync(state.file(STATE_FILES.server), {force: true})
+    },
+  }
+}
+
+export {SandboxState, STATE_FILES} from './state.js'
+export type {RequestRecord, ImageRecord, SandboxIdentity} from './state.js'
+export type {Faults} from './faults.js'
+export {DEFAULT_FAULTS} from './faults.js'
+export {exportLines, shellQuote} from './env.js'

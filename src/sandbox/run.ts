@@ -1,0 +1,300 @@
+// Cloud Run: the v1 Knative API gcloud's GA `run deploy` speaks on the REGIONAL host (us-central1-HOST), the v1
+// IAM calls on the same host, and the v2 builds:submit used by source deploys. Admission is enforced when the
+// service carries the annotation run.googleapis.com/binary-authorization.
+import {createHash, randomUUID} from 'node:crypto'
+
+import {admitImages, denialText} from './admission.js'
+import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, clone, jsonBody, ok} from './api.js'
+import {putOperation} from './operations.js'
+import {type JsonObject, STATE_FILES, isRecord} from './state.js'
+
+export const BINAUTHZ_ANNOTATION = 'run.googleapis.com/binary-authorization'
+export const BREAKGLASS_ANNOTATION = 'run.googleapis.com/binary-authorization-breakglass'
+
+function obj(value: unknown): JsonObject {
+  return isRecord(value) ? value : {}
+}
+
+function needRegion(req: ApiRequest): string | Reply {
+  if (req.region) return req.region
+  return apiError(
+    400,
+    'Cloud Run requests must use a regional endpoint (REGION-HOST); set the CLOUDSDK_PROXY_* variables from `binauthz sandbox env`.',
+  )
+}
+
+export function serviceKey(region: string, name: string): string {
+  return `${region}/${name}`
+}
+
+function shortHash(text: string, length: number): string {
+  const digest = createHash('sha256').update(text).digest()
+  let out = ''
+  for (let i = 0; i < length; i++) out += String.fromCodePoint(97 + ((digest[i] ?? 0) % 26))
+  return out
+}
+
+/** The images a Knative service's template runs. */
+export function templateImages(service: JsonObject): string[] {
+  const containers = obj(obj(obj(service.spec).template).spec).containers
+  if (!Array.isArray(containers)) return []
+  return containers.map((c) => obj(c).image).filter((image): image is string => typeof image === 'string')
+}
+
+export interface RevisionOutcome {
+  service: JsonObject
+  admitted: boolean
+  message?: string
+}
+
+/**
+ * Stores a new generation of a Knative service (create when `previous` is undefined) and computes its status the
+ * way Cloud Run reports it: Ready/ConfigurationsReady/RoutesReady True, or False with the Binary Authorization
+ * denial when the policy refuses an image. The status is final at once (gcloud then needs no polling).
+ */
+export function deployRevision(
+  ctx: SandboxContext,
+  region: string,
+  namespace: string,
+  body: JsonObject,
+  previous: JsonObject | undefined,
+): RevisionOutcome {
+  const metadata = obj(body.metadata)
+  const name = String(metadata.name)
+  const prevMeta = obj(previous?.metadata)
+  const prevStatus = obj(previous?.status)
+  const generation = (typeof prevMeta.generation === 'number' ? prevMeta.generation : 0) + 1
+  const now = ctx.now().toISOString()
+  const uid = typeof prevMeta.uid === 'string' ? prevMeta.uid : randomUUID()
+  const template = obj(obj(body.spec).template)
+  const templateName = obj(template.metadata).name
+  const revision =
+    typeof templateName === 'string' && templateName !== ''
+      ? templateName
+      : `${name}-${String(generation).padStart(5, '0')}-${shortHash(`${uid}:${generation}`, 3)}`
+  const url = `https://${name}-${ctx.identity.projectNumber}.${region}.run.app`
+  const annotations = obj(metadata.annotations)
+  const policyName = annotations[BINAUTHZ_ANNOTATION]
+  let admitted = true
+  let message: string | undefined
+  if (typeof policyName === 'string' && policyName !== '') {
+    const decision = admitImages(ctx, templateImages(body))
+    const breakglass = annotations[BREAKGLASS_ANNOTATION]
+    if (!decision.admitted && !(typeof breakglass === 'string' && breakglass !== '')) {
+      admitted = false
+      message = `Revision '${revision}' is not ready and cannot serve traffic. ${denialText(ctx, decision)}`
+    }
+  }
+
+  const conditions = (['Ready', 'ConfigurationsReady', 'RoutesReady'] as const).map((type) =>
+    admitted
+      ? {type, status: 'True', lastTransitionTime: now}
+      : {type, status: 'False', reason: 'ContainerImageUnauthorized', message, lastTransitionTime: now},
+  )
+  const status: JsonObject = admitted
+    ? {
+        observedGeneration: generation,
+        conditions,
+        latestReadyRevisionName: revision,
+        latestCreatedRevisionName: revision,
+        traffic: [{revisionName: revision, percent: 100, latestRevision: true}],
+        url,
+        address: {url},
+      }
+    : {
+        ...clone(prevStatus),
+        observedGeneration: generation,
+        conditions,
+        latestCreatedRevisionName: revision,
+      }
+  const service: JsonObject = {
+    ...clone(body),
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: {
+      ...clone(metadata),
+      namespace,
+      uid,
+      generation,
+      resourceVersion: shortHash(`${uid}:${generation}:rv`, 12),
+      creationTimestamp: typeof prevMeta.creationTimestamp === 'string' ? prevMeta.creationTimestamp : now,
+      selfLink: `/apis/serving.knative.dev/v1/namespaces/${ctx.identity.projectNumber}/services/${name}`,
+      labels: {...obj(metadata.labels), 'cloud.googleapis.com/location': region},
+    },
+    status,
+  }
+  ctx.state.putEntry(STATE_FILES.services, serviceKey(region, name), service)
+  return {service, admitted, message}
+}
+
+function checkNamespace(ctx: SandboxContext, namespace: string): Reply | undefined {
+  return checkProject(ctx, namespace)
+}
+
+export function getService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
+  const region = needRegion(req)
+  if (typeof region !== 'string') return region
+  const wrong = checkNamespace(ctx, namespace)
+  if (wrong) return wrong
+  const service = ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))
+  return service ? ok(service) : apiError(404, `Resource '${name}' of kind 'SERVICE' in region '${region}' in project '${namespace}' does not exist.`)
+}
+
+export function listServices(req: ApiRequest, ctx: SandboxContext, [namespace = '']: string[]): Reply {
+  const region = needRegion(req)
+  if (typeof region !== 'string') return region
+  const wrong = checkNamespace(ctx, namespace)
+  if (wrong) return wrong
+  const services = Object.entries(ctx.state.readMap(STATE_FILES.services))
+    .filter(([key]) => key.startsWith(`${region}/`))
+    .map(([, value]) => value)
+  return ok({apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', items: services, metadata: {}})
+}
+
+function validServiceBody(body: JsonObject | undefined, name?: string): string | undefined {
+  if (!body) return 'the request body must be a Knative Service object'
+  const metaName = obj(body.metadata).name
+  if (typeof metaName !== 'string' || !/^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/.test(metaName)) {
+    return `service name "${String(metaName)}" is invalid: use lowercase letters, digits and hyphens, starting with a letter`
+  }
+
+  if (name !== undefined && metaName !== name) return `metadata.name "${metaName}" does not match "${name}"`
+  if (templateImages(body).length === 0) return 'spec.template.spec.containers[].image is required'
+  return undefined
+}
+
+export function createService(req: ApiRequest, ctx: SandboxContext, [namespace = '']: string[]): Reply {
+  const region = needRegion(req)
+  if (typeof region !== 'string') return region
+  const wrong = checkNamespace(ctx, namespace)
+  if (wrong) return wrong
+  const body = jsonBody(req)
+  const problem = validServiceBody(body)
+  if (problem || !body) return apiError(400, problem ?? 'invalid body')
+  const name = String(obj(body.metadata).name)
+  if (ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))) {
+    return apiError(409, `Resource '${name}' already exists.`, 'ALREADY_EXISTS')
+  }
+
+  return ok(deployRevision(ctx, region, namespace, body, undefined).service)
+}
+
+export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
+  const region = needRegion(req)
+  if (typeof region !== 'string') return region
+  const wrong = checkNamespace(ctx, namespace)
+  if (wrong) return wrong
+  const body = jsonBody(req)
+  const problem = validServiceBody(body, name)
+  if (problem || !body) return apiError(400, problem ?? 'invalid body')
+  const previous = ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))
+  if (!previous) return apiError(404, `Resource '${name}' of kind 'SERVICE' in region '${region}' in project '${namespace}' does not exist.`)
+  const sentVersion = obj(body.metadata).resourceVersion
+  if (typeof sentVersion === 'string' && sentVersion !== obj(previous.metadata).resourceVersion) {
+    return apiError(409, `Conflict for resource '${name}': version '${sentVersion}' was specified but current version is '${String(obj(previous.metadata).resourceVersion)}'.`, 'ABORTED')
+  }
+
+  return ok(deployRevision(ctx, region, namespace, body, previous).service)
+}
+
+export function deleteService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
+  const region = needRegion(req)
+  if (typeof region !== 'string') return region
+  const wrong = checkNamespace(ctx, namespace)
+  if (wrong) return wrong
+  const services = ctx.state.readMap(STATE_FILES.services)
+  const key = serviceKey(region, name)
+  if (!services[key]) return apiError(404, `Resource '${name}' of kind 'SERVICE' does not exist.`)
+  const {[key]: _removed, ...rest} = services
+  ctx.state.writeJson(STATE_FILES.services, rest)
+  return ok({status: 'Success', details: {name, kind: 'services'}})
+}
+
+/** v1 projects.locations.services:testIamPermissions / getIamPolicy / setIamPolicy (regional). */
+export function serviceIam(req: ApiRequest, ctx: SandboxContext, [project = '', , , verb = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  const body = jsonBody(req) ?? {}
+  if (verb === 'testIamPermissions') {
+    const permissions = Array.isArray(body.permissions) ? body.permissions : []
+    return ok(permissions.length > 0 ? {permissions} : {})
+  }
+
+  if (verb === 'setIamPolicy') return ok(obj(body.policy))
+  return ok({version: 1, etag: 'BwYAAAAAAAA='})
+}
+
+/** Which Artifact Registry repository a pkg.dev image lives in, as a full resource name. */
+export function repositoryOfImage(image: string): string | undefined {
+  const match = /^([a-z0-9-]+)-docker\.pkg\.dev\/([^/]+)\/([^/@:]+)/.exec(image)
+  if (!match) return undefined
+  return `projects/${match[2]}/locations/${match[1]}/repositories/${match[3]}`
+}
+
+const RUNTIME_BASE = /^[a-z]+\d+$/
+
+/** v2 projects.locations.builds:submit (regional): builds the uploaded source into `imageUri` at once. */
+export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  const body = jsonBody(req)
+  if (!body) return apiError(400, 'Invalid JSON payload received.')
+  const source = obj(body.storageSource)
+  const imageUri = body.imageUri
+  if (typeof imageUri !== 'string' || imageUri === '') return apiError(400, 'imageUri is required.')
+  if (typeof source.bucket !== 'string' || typeof source.object !== 'string') return apiError(400, 'storageSource.bucket and storageSource.object are required.')
+  if (!ctx.state.getEntry(STATE_FILES.objects, `${source.bucket}/${source.object}`)) {
+    return apiError(400, `Source gs://${source.bucket}/${source.object} does not exist.`)
+  }
+
+  const id = randomUUID()
+  const buildName = `projects/${ctx.identity.projectNumber}/locations/${location}/builds/${id}`
+  const logUrl = `https://console.cloud.google.com/cloud-build/builds;region=${location}/${id}?project=${ctx.identity.projectNumber}`
+  const digest = `sha256:${createHash('sha256').update(`${source.bucket}/${source.object}#${String(source.generation)}:${imageUri}`).digest('hex')}`
+  const now = ctx.now().toISOString()
+  const repository = repositoryOfImage(imageUri)
+  const repoMissing = repository === undefined || !ctx.state.getEntry(STATE_FILES.repositories, repository)
+  const failed = ctx.faults.buildFailure || repoMissing
+  const build: JsonObject = {
+    id,
+    name: buildName,
+    projectId: ctx.identity.project,
+    status: failed ? 'FAILURE' : 'SUCCESS',
+    source: {storageSource: source},
+    createTime: now,
+    startTime: now,
+    finishTime: now,
+    logUrl,
+    tags: body.tags ?? [],
+    ...(failed ? {} : {results: {images: [{name: imageUri, digest}]}, images: [imageUri]}),
+  }
+  ctx.state.putEntry(STATE_FILES.builds, id, build)
+  const operationName = `projects/${ctx.identity.project}/locations/${location}/operations/${id}`
+  const metadata = {'@type': 'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata', build}
+  if (failed) {
+    const message = repoMissing
+      ? `Build failed: repository for ${imageUri} does not exist; create it first.`
+      : 'Build failed; check build logs for details'
+    putOperation(ctx, operationName, {name: operationName, metadata, done: true, error: {code: 2, message}})
+  } else {
+    ctx.state.recordImage({image: `${imageUri}@${digest}`, digest, repository: repository ?? '', pushedAt: now})
+    putOperation(ctx, operationName, {
+      name: operationName,
+      metadata,
+      done: true,
+      response: {'@type': 'type.googleapis.com/google.devtools.cloudbuild.v1.Build', ...build},
+    })
+  }
+
+  const pack = obj(body.buildpackBuild)
+  const baseImage = typeof pack.baseImage === 'string' ? pack.baseImage : undefined
+  return ok({
+    buildOperation: {
+      name: `projects/${ctx.identity.projectNumber}/locations/${location}/operations/${id}`,
+      metadata: {...metadata, build: {id, name: buildName, projectId: ctx.identity.project, status: 'QUEUED', logUrl}},
+    },
+    ...(baseImage && RUNTIME_BASE.test(baseImage)
+      ? {baseImageUri: `${location}-docker.pkg.dev/serverless-runtimes/google-22-full/runtimes/${baseImage}`}
+      : {}),
+  })
+}

@@ -1,0 +1,323 @@
+// The sandbox HTTP server: one loopback listener that is both the API endpoint (CLOUDSDK_API_ENDPOINT_OVERRIDES_*)
+// and gcloud's HTTP proxy (CLOUDSDK_PROXY_*), so absolute-URI requests for regional hosts such as
+// `us-central1-127.0.0.1:PORT` (which do not resolve) arrive here too. Routing is by path; the region of Cloud Run
+// calls comes from the host. Every API call needs `Authorization: Bearer <the sandbox token>`; every request is
+// recorded in requests.jsonl (method, host, path, redacted query, status — never headers).
+import {randomBytes, timingSafeEqual} from 'node:crypto'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {type ApiRequest, type Handler, type Reply, type SandboxContext, apiError} from './api.js'
+import {getPolicy, getPolicyIam, testPolicyPermissions, updatePolicy} from './binauthz.js'
+import {consumeCounter} from './binauthz.js'
+import {type Faults, errorStatusFor, injectedBinauthzError, normalizeFaults} from './faults.js'
+import {createFunction, generateUploadUrl, getFunction, getFunctionOperation, listRuntimes, patchFunction} from './functions.js'
+import {
+  createRepository,
+  defaultBuildServiceAccount,
+  getProject,
+  getProjectIamPolicy,
+  getProjectV3,
+  getRepository,
+  getServiceAccount,
+  getServiceUsage,
+  getV1Operation,
+} from './platform.js'
+import {createService, deleteService, getService, listServices, replaceService, serviceIam, submitBuild} from './run.js'
+import {type SandboxState, STATE_FILES} from './state.js'
+import {createBucket, getBucket, getObject, listBuckets, signedUpload, uploadObject} from './storage.js'
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024
+const REGIONAL_HOST = /^([a-z]+(?:-[a-z]+)+\d+)-(.+)$/
+const SEG = '([^/]+)'
+
+interface Route {
+  method: string
+  path: RegExp
+  api: string
+  handler: Handler
+  /** Signed uploads and the health probe need no bearer token. */
+  public?: boolean
+}
+
+function route(method: string, pattern: string, api: string, handler: Handler, isPublic = false): Route {
+  return {method, path: new RegExp(`^${pattern}$`), api, handler, public: isPublic}
+}
+
+const P = `/v1/projects/${SEG}`
+const PL = `${P}/locations/${SEG}`
+const KN = `/apis/serving\\.knative\\.dev/v1/namespaces/${SEG}/services`
+
+export const ROUTES: readonly Route[] = [
+  // Binary Authorization v1
+  route('GET', `${P}/policy`, 'binaryauthorization', getPolicy),
+  route('PUT', `${P}/policy`, 'binaryauthorization', updatePolicy),
+  route('POST', `${P}/policy:testIamPermissions`, 'binaryauthorization', testPolicyPermissions),
+  route('GET', `${P}/policy:getIamPolicy`, 'binaryauthorization', getPolicyIam),
+  // Cloud Run v1 (Knative) + v1 IAM + v2 builds (regional host)
+  route('GET', `${KN}/${SEG}`, 'run', getService),
+  route('PUT', `${KN}/${SEG}`, 'run', replaceService),
+  route('DELETE', `${KN}/${SEG}`, 'run', deleteService),
+  route('GET', KN, 'run', listServices),
+  route('POST', KN, 'run', createService),
+  route('POST', `${PL}/services/${SEG}:(testIamPermissions|getIamPolicy|setIamPolicy)`, 'run', serviceIam),
+  route('GET', `${PL}/services/${SEG}:(getIamPolicy)`, 'run', serviceIam),
+  route('POST', `/v2/projects/${SEG}/locations/${SEG}/builds:submit`, 'run', submitBuild),
+  // Cloud Functions v2
+  route('GET', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', getFunction),
+  route('PATCH', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', patchFunction),
+  route('POST', `/v2/projects/${SEG}/locations/${SEG}/functions`, 'cloudfunctions', createFunction),
+  route('POST', `/v2/projects/${SEG}/locations/${SEG}/functions:generateUploadUrl`, 'cloudfunctions', generateUploadUrl),
+  route('GET', `/v2/projects/${SEG}/locations/${SEG}/runtimes`, 'cloudfunctions', listRuntimes),
+  route('GET', `/v2/projects/${SEG}/locations/${SEG}/operations/${SEG}`, 'cloudfunctions', getFunctionOperation),
+  // Artifact Registry + Cloud Build (operations share one path)
+  route('GET', `${PL}/repositories/${SEG}`, 'artifactregistry', getRepository),
+  route('POST', `${PL}/repositories`, 'artifactregistry', createRepository),
+  route('GET', `${PL}/operations/${SEG}`, 'operations', getV1Operation),
+  route('GET', `${PL}/defaultServiceAccount`, 'cloudbuild', defaultBuildServiceAccount),
+  // Service Usage, IAM, Resource Manager
+  route('GET', `${P}/services/${SEG}`, 'serviceusage', getServiceUsage),
+  route('GET', `${P}/serviceAccounts/${SEG}`, 'iam', getServiceAccount),
+  route('GET', P, 'cloudresourcemanager', getProject),
+  route('POST', `/v1/projects/([^/:]+):getIamPolicy`, 'cloudresourcemanager', getProjectIamPolicy),
+  route('GET', `/v3/projects/${SEG}`, 'cloudresourcemanager', getProjectV3),
+  // Cloud Storage
+  route('GET', '/storage/v1/b', 'storage', listBuckets),
+  route('POST', '/storage/v1/b', 'storage', createBucket),
+  route('GET', `/storage/v1/b/${SEG}`, 'storage', getBucket),
+  route('GET', `/storage/v1/b/${SEG}/o/(.+)`, 'storage', getObject),
+  route('POST', `/upload/storage/v1/b/${SEG}/o`, 'storage', uploadObject),
+  route('PUT', `/__signed/${SEG}/(.+)`, 'storage-signed', signedUpload, true),
+]
+
+export interface ServerOptions {
+  state: SandboxState
+  port?: number
+  /** Fixed clock for tests. */
+  now?: () => Date
+  /** Where unexpected handler errors are reported (default: stderr). */
+  onError?: (error: unknown) => void
+}
+
+export interface RunningServer {
+  port: number
+  url: string
+  close(): Promise<void>
+}
+
+interface Target {
+  host: string
+  path: string
+  query: URLSearchParams
+}
+
+/** Reads the request target in absolute form (proxy requests) or origin form (direct requests). */
+export function requestTarget(rawUrl: string, hostHeader: string | undefined): Target {
+  // Parsed by hand: WHATWG URL rejects hosts such as `us-central1-127.0.0.1` (a numeric last label must be IPv4).
+  const absolute = /^https?:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(rawUrl)
+  if (absolute) {
+    return {host: absolute[1] ?? '', path: absolute[2] || '/', query: new URLSearchParams(absolute[3] ?? '')}
+  }
+
+  const origin = /^([^?#]*)(?:\?([^#]*))?/.exec(rawUrl)
+  return {host: hostHeader ?? '', path: origin?.[1] || '/', query: new URLSearchParams(origin?.[2] ?? '')}
+}
+
+const SECRET_QUERY_KEYS = new Set(['signature', 'googleaccessid', 'access_token', 'key'])
+
+export function redactQuery(query: URLSearchParams): string {
+  const out = new URLSearchParams()
+  for (const [key, value] of query) out.append(key, SECRET_QUERY_KEYS.has(key.toLowerCase()) ? 'REDACTED' : value)
+  return out.toString()
+}
+
+function matchRoute(method: string, path: string): {route: Route; params: string[]} | {allowed: string[]} {
+  const allowed: string[] = []
+  for (const candidate of ROUTES) {
+    const match = candidate.path.exec(path)
+    if (!match) continue
+    if (candidate.method !== method) {
+      allowed.push(candidate.method)
+      continue
+    }
+
+    const params = match.slice(1).map((p) => {
+      try {
+        return decodeURIComponent(p ?? '')
+      } catch {
+        return p ?? ''
+      }
+    })
+    return {route: candidate, params}
+  }
+
+  return {allowed}
+}
+
+function bearerMatches(header: string | undefined, token: Buffer): boolean {
+  if (!header) return false
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (!match) return false
+  const given = Buffer.from(match[1] ?? '')
+  return given.length === token.length && timingSafeEqual(given, token)
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer
+    size += buffer.length
+    if (size > MAX_BODY_BYTES) return undefined
+    chunks.push(buffer)
+  }
+
+  return Buffer.concat(chunks)
+}
+
+function send(res: http.ServerResponse, reply: Reply): void {
+  const headers: Record<string, string> = {...reply.headers}
+  let payload: Buffer
+  if (reply.raw) {
+    payload = reply.raw
+  } else {
+    payload = Buffer.from(reply.body === undefined ? '' : `${JSON.stringify(reply.body)}\n`)
+    headers['content-type'] ??= 'application/json; charset=UTF-8'
+  }
+
+  headers['content-length'] = String(payload.length)
+  res.writeHead(reply.status, headers)
+  res.end(payload)
+}
+
+/** Starts the sandbox server on 127.0.0.1 (port 0 = any free port). */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const {state} = options
+  const now = options.now ?? (() => new Date())
+  const token = Buffer.from(state.token())
+  const signingKey = randomBytes(32).toString('hex')
+  const onError = options.onError ?? ((error: unknown) => process.stderr.write(`sandbox: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`))
+  let binauthzCalls = 0
+  let baseUrl = ''
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET'
+    const target = requestTarget(req.url ?? '/', req.headers.host)
+    const region = REGIONAL_HOST.exec(target.host.replace(/:\d+$/, ''))?.[1]
+    let api = 'unknown'
+    let reply: Reply
+    try {
+      const body = await readBody(req)
+      if (target.path === '/__sandbox/health' && method === 'GET') {
+        api = 'sandbox'
+        reply = {status: 200, body: {ok: true, project: state.identity().project}}
+      } else if (body === undefined) {
+        reply = apiError(413, 'Request body too large for the sandbox.', 'INVALID_ARGUMENT')
+      } else {
+        const found = matchRoute(method, target.path)
+        if ('allowed' in found) {
+          reply =
+            found.allowed.length > 0
+              ? apiError(405, `Method ${method} is not allowed on ${target.path} (allowed: ${found.allowed.join(', ')}).`, 'UNIMPLEMENTED')
+              : apiError(404, `The sandbox does not implement ${method} ${target.path}.`, 'NOT_FOUND')
+        } else {
+          api = found.route.api
+          reply = await dispatch(found.route, found.params, {
+            method,
+            host: target.host,
+            region,
+            path: target.path,
+            query: target.query,
+            headers: req.headers,
+            body,
+          })
+        }
+      }
+    } catch (error: unknown) {
+      onError(error)
+      reply = apiError(500, `Sandbox internal error: ${error instanceof Error ? error.message : String(error)}`, 'INTERNAL')
+    }
+
+    try {
+      state.appendRequest({
+        time: now().toISOString(),
+        method,
+        host: target.host,
+        path: target.path,
+        query: redactQuery(target.query),
+        status: reply.status,
+        api,
+      })
+    } catch (error: unknown) {
+      onError(error)
+    }
+
+    send(res, reply)
+  }
+
+  const dispatch = async (found: Route, params: string[], apiReq: ApiRequest): Promise<Reply> => {
+    if (!found.public && !bearerMatches(apiReq.headers.authorization as string | undefined, token)) {
+      return apiError(
+        401,
+        'Request is missing required authentication credential. Expected the sandbox access token (see `binauthz sandbox env`).',
+        'UNAUTHENTICATED',
+      )
+    }
+
+    const faults: Faults = normalizeFaults(state.readJson<unknown>(STATE_FILES.faults, {}))
+    const ctx: SandboxContext = {state, identity: state.identity(), faults, baseUrl, signingKey, now}
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs)
+    if (found.api === 'binaryauthorization') {
+      const n = binauthzCalls++
+      if (faults.binauthzLatencyMs > 0) await sleep(faults.binauthzLatencyMs)
+      const forced = consumeCounter(ctx, 'binauthzFailNext') ? errorStatusFor(faults, n) : undefined
+      const status = forced ?? injectedBinauthzError(faults, n)
+      if (status !== undefined) {
+        const reply =
+          status === 429
+            ? apiError(429, 'Quota exceeded for quota metric binaryauthorization requests (sandbox fault injection).', 'RESOURCE_EXHAUSTED')
+            : apiError(503, 'The service is currently unavailable (sandbox fault injection).', 'UNAVAILABLE')
+        return faults.retryAfterSeconds >= 0 ? {...reply, headers: {'retry-after': String(faults.retryAfterSeconds)}} : reply
+      }
+    }
+
+    return found.handler(apiReq, ctx, params)
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      onError(error)
+      if (!res.headersSent) send(res, apiError(500, 'Sandbox internal error.', 'INTERNAL'))
+    })
+  })
+  // gcloud only tunnels (CONNECT) for https URLs; the sandbox serves http only and refuses tunnels explicitly.
+  server.on('connect', (req: http.IncomingMessage, socket) => {
+    try {
+      state.appendRequest({time: now().toISOString(), method: 'CONNECT', host: req.url ?? '', path: '', query: '', status: 403, api: 'proxy'})
+    } catch (error: unknown) {
+      onError(error)
+    }
+
+    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n')
+  })
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const {port} = server.address() as AddressInfo
+  baseUrl = `http://127.0.0.1:${port}`
+  return {
+    port,
+    url: `${baseUrl}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}

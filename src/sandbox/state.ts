@@ -1,0 +1,180 @@
+// The sandbox's state directory: small JSON files that tests (and curious users) can seed and inspect while the
+// server runs. Every request re-reads what it needs and writes atomically (tmp file + rename), so a file edited
+// between two gcloud calls is seen by the next one. All I/O is synchronous on purpose: one request's
+// read-modify-write never interleaves with another's inside the single-threaded server.
+//
+//   STATE_DIR/
+//     sandbox.json      identity: {project, projectNumber, account}
+//     server.json       {pid, port, url, startedAt} of the running server (removed on stop)
+//     token             the bearer token gcloud and binauthz must send (mode 0600; never logged)
+//     gcloud/           private CLOUDSDK_CONFIG (configurations/config_default, active_config)
+//     policy.json       the project's Binary Authorization policy (absent: Google's default policy)
+//     faults.json       fault knobs (see faults.ts); re-read on every request
+//     services.json     Cloud Run services, key "REGION/NAME" -> Knative Service object
+//     functions.json    Cloud Functions v2, key "projects/P/locations/R/functions/N" -> Function
+//     operations.json   long-running operations (Artifact Registry, Cloud Build, Functions) by full name
+//     repositories.json Artifact Registry repositories by full name
+//     buckets.json      Cloud Storage buckets by name; objects.json objects by "bucket/name"
+//     builds.json       Cloud Build builds by id; images.json images pushed (and deployed) in order
+//     requests.jsonl    one JSON line per request: {time, method, host, path, query, status, api}
+//     uploads/          uploaded source archives
+import {randomBytes} from 'node:crypto'
+import {appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+export const STATE_FILES = {
+  identity: 'sandbox.json',
+  server: 'server.json',
+  token: 'token',
+  gcloudConfig: 'gcloud',
+  policy: 'policy.json',
+  faults: 'faults.json',
+  services: 'services.json',
+  functions: 'functions.json',
+  operations: 'operations.json',
+  repositories: 'repositories.json',
+  buckets: 'buckets.json',
+  objects: 'objects.json',
+  builds: 'builds.json',
+  images: 'images.json',
+  requests: 'requests.jsonl',
+  uploads: 'uploads',
+  log: 'server.log',
+} as const
+
+export type JsonObject = Record<string, unknown>
+
+export interface SandboxIdentity {
+  project: string
+  projectNumber: string
+  account: string
+}
+
+export const DEFAULT_IDENTITY: SandboxIdentity = {
+  project: 'sandbox-project',
+  projectNumber: '123456789012',
+  account: 'sandbox-user@example.com',
+}
+
+/** One line of requests.jsonl. Never contains headers (so never the token) nor bodies. */
+export interface RequestRecord {
+  time: string
+  method: string
+  host: string
+  path: string
+  /** Query string with signed-URL secrets replaced by "REDACTED". */
+  query: string
+  status: number
+  /** Which API the sandbox routed it to, e.g. "binaryauthorization", "run", "cloudfunctions", "storage". */
+  api: string
+}
+
+/** A pushed image, as recorded in images.json. */
+export interface ImageRecord {
+  image: string
+  digest?: string
+  repository: string
+  pushedAt: string
+}
+
+export function isRecord(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export class SandboxState {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, {recursive: true})
+  }
+
+  file(name: string): string {
+    return join(this.dir, name)
+  }
+
+  exists(name: string): boolean {
+    return existsSync(this.file(name))
+  }
+
+  /** Reads a JSON file; a missing file gives `fallback`. A malformed file throws (a seeding mistake to surface). */
+  readJson<T>(name: string, fallback: T): T {
+    let text: string
+    try {
+      text = readFileSync(this.file(name), 'utf8')
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback
+      throw error
+    }
+
+    if (text.trim() === '') return fallback
+    return JSON.parse(text) as T
+  }
+
+  writeJson(name: string, value: unknown, mode?: number): void {
+    const target = this.file(name)
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, mode === undefined ? undefined : {mode})
+    renameSync(tmp, target)
+  }
+
+  /** Reads a map file (object keyed by name). */
+  readMap(name: string): Record<string, JsonObject> {
+    const value = this.readJson<unknown>(name, {})
+    return isRecord(value) ? (value as Record<string, JsonObject>) : {}
+  }
+
+  getEntry(name: string, key: string): JsonObject | undefined {
+    return this.readMap(name)[key]
+  }
+
+  putEntry(name: string, key: string, value: JsonObject): void {
+    const map = this.readMap(name)
+    this.writeJson(name, {...map, [key]: value})
+  }
+
+  identity(): SandboxIdentity {
+    const stored = this.readJson<Partial<SandboxIdentity>>(STATE_FILES.identity, {})
+    return {...DEFAULT_IDENTITY, ...stored}
+  }
+
+  /** The bearer token, created (0600) on first use. */
+  token(): string {
+    const path = this.file(STATE_FILES.token)
+    if (existsSync(path)) {
+      const value = readFileSync(path, 'utf8').trim()
+      if (value !== '') return value
+    }
+
+    const token = `sandbox-${randomBytes(24).toString('base64url')}`
+    writeFileSync(path, `${token}\n`, {mode: 0o600})
+    chmodSync(path, 0o600)
+    return token
+  }
+
+  appendRequest(record: RequestRecord): void {
+    appendFileSync(this.file(STATE_FILES.requests), `${JSON.stringify(record)}\n`)
+  }
+
+  requests(): RequestRecord[] {
+    let text: string
+    try {
+      text = readFileSync(this.file(STATE_FILES.requests), 'utf8')
+    } catch {
+      return []
+    }
+
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as RequestRecord)
+  }
+
+  recordImage(record: ImageRecord): void {
+    const images = this.readJson<ImageRecord[]>(STATE_FILES.images, [])
+    this.writeJson(STATE_FILES.images, [...images, record])
+  }
+
+  uploadsDir(): string {
+    const dir = this.file(STATE_FILES.uploads)
+    mkdirSync(dir, {recursive: true})
+    return dir
+  }
+}
