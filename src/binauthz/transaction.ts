@@ -44,19 +44,31 @@ function changeKey(plan: PolicyPlan): string {
   return JSON.stringify([plan.added, plan.removed])
 }
 
+function removalHandoff(project: string, patterns: readonly string[]): string {
+  return [
+    `An administrator of project ${project} can remove ${patterns.length === 1 ? 'this entry' : 'these entries'} from admissionWhitelistPatterns:`,
+    ...patterns.map((pattern) => `  - namePattern: ${pattern}`),
+    '',
+    `  gcloud container binauthz policy export --project=${project} > policy.yaml`,
+    '  # delete the lines above from policy.yaml, then:',
+    `  gcloud container binauthz policy import policy.yaml --project=${project}`,
+  ].join('\n')
+}
+
 function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?: unknown): UserError {
-  const patterns = plan.added.length > 0 ? plan.added : plan.removed
-  const verb = plan.added.length > 0 ? 'allowlist' : 'remove'
+  const adding = plan.added.length > 0
+  const patterns = adding ? plan.added : plan.removed
+  const handoff = adding ? adminHandoff(project, plan.added) : removalHandoff(project, plan.removed)
   return new UserError(
-    `You may not update the Binary Authorization policy of project ${project} (${why}), so binauthz cannot ${verb} ` +
-      `${patterns.join(', ')}. Nothing was changed.\n\n${adminHandoff(project, patterns)}`,
+    `You may not update the Binary Authorization policy of project ${project} (${why}), so binauthz cannot ` +
+      `${adding ? 'allowlist' : 'remove'} ${patterns.join(', ')}. Nothing was changed.\n\n${handoff}`,
     {
       code: 'PERMISSION_DENIED',
       exit: 'permission',
       suggestions: [
         `Ask a project admin for roles/binaryauthorization.policyEditor: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=roles/binaryauthorization.policyEditor`,
         'Or have an admin apply the change above, then run the command again',
-        'Use --no-patch to only print what an admin must change',
+        ...(adding ? ['Use --no-patch to only print what an admin must change'] : []),
       ],
       cause,
     },

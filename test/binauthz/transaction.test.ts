@@ -1,0 +1,373 @@
+import {expect} from 'chai'
+import {rmSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../../src/binauthz/backup.js'
+import {BinauthzClient, type ClientOptions} from '../../src/binauthz/client.js'
+import {applyPolicyChange, type ApplyOptions} from '../../src/binauthz/transaction.js'
+import {ExternalError, UserError} from '../../src/errors.js'
+import {planAllow, planRevoke} from '../../src/policy/plan.js'
+import type {Policy} from '../../src/policy/types.js'
+import {rejectionOf} from '../helpers/assert.js'
+import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const TOKEN = 'planted-Token-0b5e77a1-transaction'
+const PROJECT = 'my-proj'
+const PATTERN = 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
+const EXISTING = 'gcr.io/google_containers/*'
+
+/** A policy full of fields this tool does not know, in a deliberate order, including nested unknowns. */
+function richPolicy(): Policy {
+  return {
+    name: `projects/${PROJECT}/policy`,
+    description: 'Managed by hand — ünïcödé ✓',
+    globalPolicyEvaluationMode: 'ENABLE',
+    admissionWhitelistPatterns: [{namePattern: EXISTING, futureEntryField: {a: [1, 2.5, null, true]}}],
+    clusterAdmissionRules: {
+      'us-central1-a.prod': {
+        evaluationMode: 'REQUIRE_ATTESTATION',
+        enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+        requireAttestationsBy: ['projects/my-proj/attestors/built-by-ci'],
+        futureRuleField: 'x',
+      },
+    },
+    defaultAdmissionRule: {
+      evaluationMode: 'ALWAYS_DENY',
+      enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+      requireAttestationsBy: [],
+    },
+    someFutureTopLevelField: {nested: {deeper: ['keep', {me: 'exactly'}]}, big: 12_345_678_901_234},
+    emptyObject: {},
+    emptyList: [],
+  }
+}
+
+function withoutVolatile(policy: Policy): Record<string, unknown> {
+  const {etag: _e, updateTime: _u, admissionWhitelistPatterns: _a, ...rest} = policy
+  return rest
+}
+
+describe('binauthz transaction', () => {
+  let server: BinauthzServer
+  let client: BinauthzClient
+  let waits: number[]
+
+  before(async () => {
+    server = await startBinauthzServer({token: TOKEN})
+  })
+  after(async () => {
+    client.close()
+    await server.close()
+  })
+  beforeEach(() => {
+    server.clearFaults()
+    server.requests.length = 0
+    server.permissions.clear()
+    server.permissions.add('binaryauthorization.policy.get')
+    server.permissions.add('binaryauthorization.policy.update')
+    server.setPolicy(PROJECT, richPolicy())
+    client?.close()
+    client = makeClient()
+  })
+
+  function makeClient(extra: Partial<ClientOptions> = {}): BinauthzClient {
+    waits = []
+    return new BinauthzClient({
+      endpoint: server.endpoint,
+      tokens: {getToken: async () => TOKEN},
+      sleep: async (ms) => {
+        waits.push(ms)
+      },
+      ...extra,
+    })
+  }
+
+  function allow(extra: Partial<ApplyOptions> = {}): ApplyOptions {
+    return {project: PROJECT, plan: (policy) => planAllow(policy, [PATTERN]), mode: 'write', ...extra}
+  }
+
+  it('reads, checks permission, backs up, writes with the etag read, and reports it', async () => {
+    const events: string[] = []
+    const backedUp: Policy[] = []
+    const etagBefore = server.policy(PROJECT)?.etag
+    const result = await applyPolicyChange(
+      client,
+      allow({
+        confirm: async () => true,
+        backup: async (policy) => {
+          backedUp.push(policy)
+          return '/tmp/backup.json'
+        },
+        onAttempt: (event) => events.push(`${event.kind}#${event.attempt}`),
+      }),
+    )
+    expect(result.written).to.equal(true)
+    expect(result.declined).to.equal(false)
+    expect(result.attempts).to.equal(1)
+    expect(result.permission).to.deep.equal({get: true, update: true})
+    expect(result.etagBefore).to.equal(etagBefore)
+    expect(result.etagAfter).to.equal(server.policy(PROJECT)?.etag)
+    expect(result.etagAfter).not.to.equal(etagBefore)
+    expect(result.backupFile).to.equal('/tmp/backup.json')
+    expect(result.plan.added).to.deep.equal([PATTERN])
+    expect(events).to.deep.equal(['read#1', 'write#1'])
+    expect(backedUp).to.have.length(1)
+    expect(backedUp[0]?.etag).to.equal(etagBefore)
+    expect(server.requests.map((r) => r.op)).to.deep.equal(['getPolicy', 'testIamPermissions', 'updatePolicy'])
+    expect(JSON.parse(server.requestsFor('updatePolicy')[0]?.body ?? '{}').etag).to.equal(etagBefore)
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([EXISTING, PATTERN])
+  })
+
+  it('preserves every other field byte-for-byte through a write', async () => {
+    const original = server.policy(PROJECT) as Policy
+    await applyPolicyChange(client, allow())
+    const put = JSON.parse(server.requestsFor('updatePolicy')[0]?.body ?? '{}') as Policy
+    // The PUT body equals the policy as read (same key order, same values), plus one appended entry.
+    expect(JSON.stringify(withoutVolatile(put))).to.equal(JSON.stringify(withoutVolatile(original)))
+    expect(JSON.stringify(put.admissionWhitelistPatterns)).to.equal(
+      JSON.stringify([...(original.admissionWhitelistPatterns ?? []), {namePattern: PATTERN}]),
+    )
+    expect(Object.keys(put)).to.deep.equal(Object.keys(original))
+    const stored = server.policy(PROJECT) as Policy
+    expect(JSON.stringify(withoutVolatile(stored))).to.equal(JSON.stringify(withoutVolatile(original)))
+  })
+
+  it('does nothing (no IAM call, no write, no confirm, no backup) when nothing needs to change', async () => {
+    let asked = 0
+    const result = await applyPolicyChange(
+      client,
+      {
+        project: PROJECT,
+        plan: (policy) => planAllow(policy, [EXISTING]),
+        mode: 'write',
+        confirm: async () => {
+          asked++
+          return true
+        },
+        backup: async () => {
+          asked++
+          return 'x'
+        },
+      },
+    )
+    expect(result.written).to.equal(false)
+    expect(result.plan.changed).to.equal(false)
+    expect(result.permission).to.equal(undefined)
+    expect(asked).to.equal(0)
+    expect(server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+  })
+
+  it('re-reads and re-plans after a 409 conflict, then succeeds with both changes kept', async () => {
+    const events: string[] = []
+    let confirmations = 0
+    server.fault({kind: 'concurrent-write', namePattern: 'europe-docker.pkg.dev/other/repo/**'}, {method: 'PUT'})
+    const result = await applyPolicyChange(
+      client,
+      allow({
+        onAttempt: (event) => events.push(`${event.kind}#${event.attempt}`),
+        confirm: async () => {
+          confirmations++
+          return true
+        },
+      }),
+    )
+    expect(result.written).to.equal(true)
+    expect(result.attempts).to.equal(2)
+    expect(events).to.deep.equal(['read#1', 'write#1', 'conflict#1', 'read#2', 'write#2'])
+    expect(confirmations).to.equal(1)
+    expect(server.requests.map((r) => r.op)).to.deep.equal([
+      'getPolicy',
+      'testIamPermissions',
+      'updatePolicy',
+      'getPolicy',
+      'updatePolicy',
+    ])
+    const puts = server.requestsFor('updatePolicy').map((r) => JSON.parse(r.body) as Policy)
+    expect(puts[1]?.etag).not.to.equal(puts[0]?.etag)
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([
+      EXISTING,
+      'europe-docker.pkg.dev/other/repo/**',
+      PATTERN,
+    ])
+  })
+
+  it('stops re-planning when the concurrent writer already added the pattern', async () => {
+    server.fault({kind: 'concurrent-write', namePattern: PATTERN}, {method: 'PUT'})
+    const result = await applyPolicyChange(client, allow())
+    expect(result.written).to.equal(false)
+    expect(result.attempts).to.equal(2)
+    expect(result.plan.changed).to.equal(false)
+    expect(server.requestsFor('updatePolicy')).to.have.length(1)
+  })
+
+  it('treats a replayed PUT whose first attempt was applied as done (conflict, re-read, nothing to change)', async () => {
+    server.fault({kind: 'lost-response'}, {method: 'PUT'})
+    const result = await applyPolicyChange(client, allow())
+    expect(result.plan.changed).to.equal(false)
+    expect(server.writes).to.be.greaterThan(0)
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([EXISTING, PATTERN])
+  })
+
+  it('gives up with exit code 4 after maxAttempts conflicts', async () => {
+    server.fault({kind: 'concurrent-write'}, {method: 'PUT', times: Infinity})
+    const error = await rejectionOf(applyPolicyChange(client, allow({maxAttempts: 3})))
+    expect(error).to.be.instanceOf(ExternalError)
+    const e = error as ExternalError
+    expect(e.code).to.equal('POLICY_CONFLICT')
+    expect(e.exitCode).to.equal(4)
+    expect(e.message).to.contain('3 times')
+    expect(e.suggestions.join('\n')).to.match(/again/)
+    expect(server.requestsFor('updatePolicy')).to.have.length(3)
+    expect(server.requestsFor('getPolicy')).to.have.length(3)
+    expect(server.requestsFor('testIamPermissions')).to.have.length(1)
+  })
+
+  it('defaults to 5 attempts', async () => {
+    server.fault({kind: 'concurrent-write'}, {method: 'PUT', times: Infinity})
+    const error = (await rejectionOf(applyPolicyChange(client, allow()))) as ExternalError
+    expect(error.exitCode).to.equal(4)
+    expect(server.requestsFor('updatePolicy')).to.have.length(5)
+  })
+
+  it('refuses without the update permission: exit 3 with the admin hand-off, and no write', async () => {
+    server.permissions.delete('binaryauthorization.policy.update')
+    let backups = 0
+    const error = await rejectionOf(
+      applyPolicyChange(
+        client,
+        allow({
+          backup: async () => {
+            backups++
+            return undefined
+          },
+        }),
+      ),
+    )
+    expect(error).to.be.instanceOf(UserError)
+    const e = error as UserError
+    expect(e.code).to.equal('PERMISSION_DENIED')
+    expect(e.exitCode).to.equal(3)
+    expect(e.message).to.contain(PATTERN)
+    expect(e.message).to.contain('gcloud container binauthz policy')
+    expect(e.message).to.contain('binaryauthorization.policy.update')
+    expect(backups).to.equal(0)
+    expect(server.requestsFor('updatePolicy')).to.have.length(0)
+  })
+
+  it('turns a 403 on the PUT (testIamPermissions failed open) into the same permission error', async () => {
+    server.fault({status: 403, message: 'Permission binaryauthorization.policy.update denied (VPC-SC).'}, {method: 'PUT'})
+    const error = (await rejectionOf(applyPolicyChange(client, allow()))) as UserError
+    expect(error).to.be.instanceOf(UserError)
+    expect(error.code).to.equal('PERMISSION_DENIED')
+    expect(error.exitCode).to.equal(3)
+    expect(error.message).to.contain(PATTERN)
+    expect(server.requestsFor('updatePolicy')).to.have.length(1)
+  })
+
+  it('explains a revoke without permission without pretending to allowlist', async () => {
+    server.permissions.delete('binaryauthorization.policy.update')
+    const error = (await rejectionOf(
+      applyPolicyChange(client, {project: PROJECT, plan: (policy) => planRevoke(policy, [EXISTING]), mode: 'write'}),
+    )) as UserError
+    expect(error.code).to.equal('PERMISSION_DENIED')
+    expect(error.message).to.contain('cannot remove')
+    expect(error.message).to.contain(EXISTING)
+  })
+
+  it('writes nothing when the confirmation is declined', async () => {
+    let backups = 0
+    const result = await applyPolicyChange(
+      client,
+      allow({
+        confirm: async () => false,
+        backup: async () => {
+          backups++
+          return undefined
+        },
+      }),
+    )
+    expect(result.declined).to.equal(true)
+    expect(result.written).to.equal(false)
+    expect(backups).to.equal(0)
+    expect(server.requestsFor('updatePolicy')).to.have.length(0)
+  })
+
+  it('dry-run reports the plan and whether a write would be allowed, and never writes', async () => {
+    let asked = 0
+    const confirm = async (): Promise<boolean> => {
+      asked++
+      return true
+    }
+    const full = await applyPolicyChange(client, allow({mode: 'dry-run', confirm}))
+    expect(full.written).to.equal(false)
+    expect(full.plan.added).to.deep.equal([PATTERN])
+    expect(full.permission).to.deep.equal({get: true, update: true})
+
+    server.permissions.delete('binaryauthorization.policy.update')
+    const limited = await applyPolicyChange(client, allow({mode: 'dry-run', confirm}))
+    expect(limited.permission).to.deep.equal({get: true, update: false})
+    expect(asked).to.equal(0)
+    expect(server.requestsFor('updatePolicy')).to.have.length(0)
+  })
+
+  it('dry-run tolerates a failing permission check', async () => {
+    client.close()
+    client = makeClient({maxRetries: 0})
+    server.fault({status: 500}, {op: 'testIamPermissions', times: Infinity})
+    const result = await applyPolicyChange(client, allow({mode: 'dry-run'}))
+    expect(result.permission).to.equal(undefined)
+    expect(result.written).to.equal(false)
+  })
+
+  it('no-patch never calls IAM and never writes', async () => {
+    const result = await applyPolicyChange(client, allow({mode: 'no-patch'}))
+    expect(result.written).to.equal(false)
+    expect(result.plan.added).to.deep.equal([PATTERN])
+    expect(result.permission).to.equal(undefined)
+    expect(server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+  })
+
+  it('propagates read failures (e.g. 404) unchanged', async () => {
+    server.fault({status: 404})
+    const error = (await rejectionOf(applyPolicyChange(client, allow()))) as ExternalError
+    expect(error.code).to.equal('NOT_FOUND')
+    expect(error.exitCode).to.equal(5)
+    expect(server.requestsFor('updatePolicy')).to.have.length(0)
+  })
+
+  it('writes a real backup of the replaced policy that reads back identically', async () => {
+    const dir = tempDir('binauthz-tx-')
+    try {
+      const env = {BINAUTHZ_DATA_DIR: join(dir, 'data')}
+      const before = server.policy(PROJECT) as Policy
+      const result = await applyPolicyChange(client, allow({backup: (policy) => savePolicyBackup(env, PROJECT, policy)}))
+      expect(result.backupFile).to.be.a('string')
+      const restored = await readPolicyBackup(result.backupFile as string)
+      expect(JSON.stringify(restored)).to.equal(JSON.stringify(before))
+      const list = await listPolicyBackups(env, PROJECT)
+      expect(list.map((e) => e.etag)).to.deep.equal([before.etag])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('respects the client deadline across conflict rounds', async () => {
+    client.close()
+    client = makeClient({deadline: Date.now() - 1})
+    const error = (await rejectionOf(applyPolicyChange(client, allow()))) as ExternalError
+    expect(error.code).to.equal('DEADLINE_EXCEEDED')
+    expect(server.requests).to.have.length(0)
+  })
+
+  it('never leaks the token through transaction errors', async () => {
+    server.permissions.delete('binaryauthorization.policy.update')
+    const denied = (await rejectionOf(applyPolicyChange(client, allow()))) as UserError
+    server.permissions.add('binaryauthorization.policy.update')
+    server.fault({kind: 'concurrent-write'}, {method: 'PUT', times: Infinity})
+    const conflict = (await rejectionOf(applyPolicyChange(client, allow({maxAttempts: 2})))) as ExternalError
+    for (const error of [denied, conflict]) {
+      expect(`${error.message}\n${error.suggestions.join('\n')}\n${String(error.cause)}`).not.to.contain(TOKEN)
+    }
+  })
+})
