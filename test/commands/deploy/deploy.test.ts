@@ -1,0 +1,206 @@
+import {runCommand} from '@oclif/test'
+import {expect} from 'chai'
+
+import type {DeployResult} from '../../../src/deploy/pipeline.js'
+
+import {enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness, TOKEN} from '../../setup/harness.js'
+
+const EU = 'europe-west1'
+const FN_PATTERN_EU = `${EU}-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
+
+async function deployCalls(h: Harness): Promise<string[][]> {
+  return (await h.gcloud.calls()).filter((argv) => argv[1] === 'deploy')
+}
+
+describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local Binary Authorization)', () => {
+  let h: Harness
+  afterEach(async () => h.close())
+
+  it('deploy run --yes --json: allowlists once, runs the exact gcloud argv, JSON result on stdout', async () => {
+    h = await startHarness()
+    const before = h.server.policy(PROJECT)
+    const {stdout, stderr, error} = await runCommand(
+      ['deploy', 'run', 'my-fn', '--project', PROJECT, '--region', REGION, '--yes', '--json', '--', '--source', '.', '--function', 'handler'],
+      {root: ROOT},
+    )
+    expect(error).to.equal(undefined)
+    expect(await deployCalls(h)).to.deep.equal([
+      ['run', 'deploy', 'my-fn', `--project=${PROJECT}`, `--region=${REGION}`, '--source=.', '--function', 'handler', '--binary-authorization=default'],
+    ])
+    const result = json<DeployResult>(stdout)
+    expect(result).to.deep.include({command: 'deploy run', name: 'my-fn', project: PROJECT, regions: [REGION], dryRun: false})
+    expect(result.patterns).to.deep.equal({required: [RUN_PATTERN], added: [RUN_PATTERN], alreadyCovered: []})
+    expect(result.policy.written).to.equal(true)
+    expect(result.policy.etagBefore).to.equal(before?.etag)
+    expect(result.policy.etagAfter).to.equal(h.server.policy(PROJECT)?.etag)
+    expect(result.deploys).to.deep.equal([
+      {
+        region: REGION,
+        argv: ['gcloud', 'run', 'deploy', 'my-fn', `--project=${PROJECT}`, `--region=${REGION}`, '--source=.', '--function', 'handler', '--binary-authorization=default'],
+        exitCode: 0,
+      },
+    ])
+
+    // The policy changed only as planned: one entry appended, everything else identical.
+    const after = h.server.policy(PROJECT)
+    expect(after?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
+    const strip = (p: typeof after) => {
+      const {etag: _e, updateTime: _u, admissionWhitelistPatterns: _a, ...rest} = p ?? {}
+      return rest
+    }
+    expect(strip(after)).to.deep.equal(strip(before))
+    expect(h.server.writes).to.equal(1)
+    expect(`${stdout}${stderr}`).not.to.contain(TOKEN)
+  })
+
+  it('deploy function to two regions: one read, one write adding both patterns, two deploys', async () => {
+    h = await startHarness()
+    const {stdout, error} = await runCommand(
+      ['deploy', 'function', 'my_fn', '--project', PROJECT, '--region', `${REGION},${EU}`, '--yes', '--json', '--', '--runtime=nodejs20', '--trigger-http'],
+      {root: ROOT},
+    )
+    expect(error).to.equal(undefined)
+    expect(h.server.requestsFor('getPolicy')).to.have.length(1)
+    expect(h.server.writes).to.equal(1)
+    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([
+      {namePattern: OTHER_PATTERN},
+      {namePattern: FN_PATTERN},
+      {namePattern: FN_PATTERN_EU},
+    ])
+    const calls = await deployCalls(h)
+    expect(calls.sort((a, b) => String(a[5]).localeCompare(String(b[5])))).to.deep.equal([
+      ['functions', 'deploy', 'my_fn', '--gen2', `--project=${PROJECT}`, `--region=${EU}`, '--runtime=nodejs20', '--trigger-http', '--binary-authorization=default'],
+      ['functions', 'deploy', 'my_fn', '--gen2', `--project=${PROJECT}`, `--region=${REGION}`, '--runtime=nodejs20', '--trigger-http', '--binary-authorization=default'],
+    ])
+    expect(json<DeployResult>(stdout).deploys.map((d) => [d.region, d.exitCode])).to.deep.equal([
+      [REGION, 0],
+      [EU, 0],
+    ])
+  })
+
+  it('already allowlisted: no write, deploys (human output)', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([`${REGION}-docker.pkg.dev/${PROJECT}/**`])}})
+    const {stdout, stderr, error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source=.'], {root: ROOT})
+    expect(error).to.equal(undefined)
+    expect(h.server.writes).to.equal(0)
+    expect(await deployCalls(h)).to.have.length(1)
+    expect(stdout).to.contain(`Deployed svc to ${REGION} in ${PROJECT}`)
+    expect(stderr).to.contain('already allowed')
+  })
+
+  it('without --yes and without a terminal: exit 3 with the exact command incl. --yes; nothing written or deployed', async () => {
+    h = await startHarness()
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source', '.'], {root: ROOT})
+    expect(exitOf(error)).to.equal(3)
+    expect((error as {suggestions?: string[]}).suggestions?.[0]).to.equal(
+      `Re-run with --yes: binauthz deploy run svc --project ${PROJECT} --region ${REGION} --yes -- --source .`,
+    )
+    expect(stdout).to.contain(`+ `)
+    expect(h.server.writes).to.equal(0)
+    expect(await deployCalls(h)).to.have.length(0)
+  })
+
+  it('--dry-run: prints the diff and the exact gcloud command; changes nothing', async () => {
+    h = await startHarness()
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--dry-run', '--', '--source', '.'], {root: ROOT})
+    expect(error).to.equal(undefined)
+    expect(stdout).to.contain(RUN_PATTERN)
+    expect(stdout).to.contain(`gcloud run deploy svc --project=${PROJECT} --region=${REGION} --source=. --binary-authorization=default`)
+    expect(h.server.writes).to.equal(0)
+    expect(await deployCalls(h)).to.have.length(0)
+  })
+
+  it('--no-patch with a missing entry: exit 3 with the admin hand-off', async () => {
+    h = await startHarness()
+    const {error} = await runCommand(['deploy', 'function', 'fn', '--project', PROJECT, '--region', REGION, '--no-patch', '--', '--runtime=go122'], {root: ROOT})
+    expect(exitOf(error)).to.equal(3)
+    expect(error?.message).to.contain(FN_PATTERN)
+    expect(h.server.writes).to.equal(0)
+    expect(await deployCalls(h)).to.have.length(0)
+  })
+
+  it('permission denied: exit 3, gcloud never spawned', async () => {
+    h = await startHarness({permissions: ['binaryauthorization.policy.get']})
+    const {error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source=.'], {root: ROOT})
+    expect(exitOf(error)).to.equal(3)
+    expect(h.server.writes).to.equal(0)
+    expect(await h.gcloud.calls()).to.deep.equal([])
+  })
+
+  for (const [title, passthrough] of [
+    ['--binary-authorization=none', ['--binary-authorization=none']],
+    ['--clear-binary-authorization', ['--clear-binary-authorization']],
+    ['--project=other', ['--project=other']],
+    ['--region other', ['--region', 'europe-west1']],
+    ['a second --', ['--source=.', '--', '--x']],
+  ] as const) {
+    it(`refuses ${title} after -- with exit 2 before any API call`, async () => {
+      h = await startHarness()
+      const {error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', ...passthrough], {root: ROOT})
+      expect(exitOf(error)).to.equal(2)
+      expect(h.server.requests).to.have.length(0)
+      expect(await h.gcloud.calls()).to.deep.equal([])
+    })
+  }
+
+  it('refuses --no-gen2 for functions', async () => {
+    h = await startHarness()
+    const {error} = await runCommand(['deploy', 'function', 'fn', '--project', PROJECT, '--region', REGION, '--yes', '--', '--no-gen2'], {root: ROOT})
+    expect(exitOf(error)).to.equal(2)
+    expect(h.server.requests).to.have.length(0)
+  })
+
+  it("passes gcloud's exit code through and explains a Binary Authorization denial", async () => {
+    h = await startHarness()
+    h.gcloud.configure({
+      responses: [
+        {
+          args: ['run', 'deploy'],
+          exitCode: 4,
+          stderr: `ERROR: (gcloud.run.deploy) Container image '${REGION}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/svc@sha256:1' is not authorized by policy.\n`,
+        },
+      ],
+    })
+    const {error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source=.'], {root: ROOT})
+    expect(exitOf(error)).to.equal(4)
+    expect(error?.message).to.contain('binauthz: Binary Authorization denied the deploy')
+  })
+
+  it('--json failure: the DeployResult with an error key on stdout, gcloud exit code', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
+    h.gcloud.configure({responses: [{args: ['run', 'deploy'], exitCode: 9, stdout: 'gcloud says hi\n', stderr: 'constraints/run.allowedBinaryAuthorizationPolicies violated\n'}]})
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--json', '--', '--source=.'], {root: ROOT})
+    expect(exitOf(error)).to.equal(9)
+    const result = json<DeployResult & {error: {code: string; exitCode: number}}>(stdout)
+    expect(result.deploys[0]).to.deep.include({exitCode: 9, denial: result.deploys[0]?.denial})
+    expect(result.deploys[0]?.denial?.kind).to.equal('org-policy')
+    expect(result.error).to.deep.include({code: 'DEPLOY_FAILED', exitCode: 9})
+  })
+
+  it('--json error before anything ran: {"error": ...} on stdout with the exit code', async () => {
+    h = await startHarness()
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--json'], {root: ROOT})
+    expect(exitOf(error)).to.equal(2)
+    expect(json<{error: {code: string}}>(stdout).error.code).to.equal('REGION_MISSING')
+  })
+
+  it('takes project and region from the gcloud configuration', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
+    h.writeGcloudConfig({project: PROJECT, runRegion: REGION})
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--json', '--', '--source=.'], {root: ROOT})
+    expect(error).to.equal(undefined)
+    expect(json<DeployResult>(stdout)).to.deep.include({project: PROJECT, regions: [REGION]})
+    expect((await deployCalls(h))[0]).to.include(`--project=${PROJECT}`)
+  })
+
+  it('plain --image: no pattern added, verdict reported', async () => {
+    h = await startHarness()
+    const image = `${REGION}-docker.pkg.dev/${PROJECT}/prebuilt/svc@sha256:1`
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--json', '--', `--image=${image}`], {root: ROOT})
+    expect(error).to.equal(undefined)
+    const result = json<DeployResult>(stdout)
+    expect(result.patterns.required).to.deep.equal([])
+    expect(result.image).to.deep.include({image, admitted: false})
+    expect(h.server.writes).to.equal(0)
+  })
+})
