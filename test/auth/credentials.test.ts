@@ -1,5 +1,7 @@
 import {expect} from 'chai'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
@@ -177,6 +179,47 @@ describe('credentials', () => {
       expect(error).to.be.instanceOf(BinauthzError)
       expect((error as BinauthzError).code).to.equal('ADC_FAILED')
       expect((error as BinauthzError).suggestions.join('\n')).to.include('gcloud auth application-default login')
+    })
+
+    it('gets a token through google-auth-library from a local token endpoint, once', async () => {
+      const requests: string[] = []
+      const server = createServer((req, res) => {
+        let body = ''
+        req.on('data', (chunk: Buffer) => {
+          body += chunk.toString()
+        })
+        req.on('end', () => {
+          requests.push(`${req.method} ${req.url} ${body.includes('cloud-platform') ? 'cloud-platform' : 'no-scope'}`)
+          res.setHeader('content-type', 'application/json')
+          res.end(JSON.stringify({access_token: 'ya29.from-local-sts-0123456789', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: 3600}))
+        })
+      })
+      await new Promise<void>((done) => {
+        server.listen(0, '127.0.0.1', done)
+      })
+      try {
+        const {port} = server.address() as AddressInfo
+        const subject = join(dir, 'subject-token')
+        writeFileSync(subject, 'subject-token-value')
+        const file = join(dir, 'external.json')
+        writeFileSync(file, JSON.stringify({
+          type: 'external_account',
+          audience: '//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/pool/providers/local',
+          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+          token_url: `http://127.0.0.1:${port}/v1/token`,
+          credential_source: {file: subject},
+        }))
+        const detectionBefore = process.env.METADATA_SERVER_DETECTION
+        const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
+        expect(provider.source.detail).to.include('external_account')
+        expect(await provider.getToken()).to.equal('ya29.from-local-sts-0123456789')
+        expect(await provider.getToken()).to.equal('ya29.from-local-sts-0123456789')
+        expect(requests).to.deep.equal(['POST /v1/token cloud-platform'])
+        expect(process.env.METADATA_SERVER_DETECTION).to.equal(detectionBefore)
+        expect(redactSecrets('x ya29.from-local-sts-0123456789')).not.to.include('from-local')
+      } finally {
+        server.close()
+      }
     })
 
     it('uses a metadata server only with cheap evidence of one, and does not contact it while resolving', async () => {
