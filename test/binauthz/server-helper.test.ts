@@ -1,0 +1,78 @@
+// The local Binary Authorization stand-in is shared by other test suites: pin down its own behaviour.
+import {expect} from 'chai'
+import http from 'node:http'
+
+import {defaultPolicy, startBinauthzServer} from '../helpers/binauthz-server.js'
+
+interface Answer {
+  status: number
+  contentType?: string
+  body: string
+}
+
+function request(url: string, method = 'GET', body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {method, headers, agent: false}, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: Buffer.concat(chunks).toString()}))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('test helper: binauthz server', () => {
+  it('serves default policies, checks tokens and etags, and records requests', async () => {
+    const server = await startBinauthzServer({token: 'helper-token-123'})
+    try {
+      const auth = {authorization: 'Bearer helper-token-123'}
+      expect((await request(`${server.url}v1/projects/p/policy`)).status).to.equal(401)
+      const got = await request(`${server.url}v1/projects/example.com%3Ap/policy`, 'GET', undefined, auth)
+      expect(got.status).to.equal(200)
+      const policy = JSON.parse(got.body) as {etag: string; name: string}
+      expect(policy.name).to.equal(defaultPolicy('example.com:p').name)
+      expect(server.requests[1]?.project).to.equal('example.com:p')
+      expect(server.requests[1]?.op).to.equal('getPolicy')
+
+      const stale = await request(`${server.url}v1/projects/example.com:p/policy`, 'PUT', JSON.stringify({...policy, etag: 'nope'}), auth)
+      expect(stale.status).to.equal(409)
+      expect(JSON.parse(stale.body).error.status).to.equal('ABORTED')
+      const wrongName = await request(`${server.url}v1/projects/example.com:p/policy`, 'PUT', JSON.stringify({name: 'projects/x/policy'}), auth)
+      expect(wrongName.status).to.equal(400)
+      const ok = await request(`${server.url}v1/projects/example.com:p/policy`, 'PUT', JSON.stringify({...policy, description: 'd'}), auth)
+      expect(ok.status).to.equal(200)
+      expect(JSON.parse(ok.body).etag).not.to.equal(policy.etag)
+      expect(server.writes).to.equal(1)
+      expect(server.policy('example.com:p')?.description).to.equal('d')
+
+      const perms = await request(`${server.url}v1/projects/p/policy:testIamPermissions`, 'POST', JSON.stringify({permissions: ['a', 'binaryauthorization.policy.get']}), auth)
+      expect(JSON.parse(perms.body)).to.deep.equal({permissions: ['binaryauthorization.policy.get']})
+      expect((await request(`${server.url}v1/other`, 'GET', undefined, auth)).status).to.equal(404)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('applies faults by method and count, and close() does not wait for slow answers', async () => {
+    const server = await startBinauthzServer()
+    server.fault({status: 503, retryAfter: '3'}, {method: 'GET', times: 2})
+    server.fault({kind: 'content-type', contentType: 'text/plain', body: 'hi'}, {op: 'testIamPermissions'})
+    const first = await request(`${server.url}v1/projects/p/policy`)
+    expect(first.status).to.equal(503)
+    expect(JSON.parse(first.body).error.status).to.equal('UNAVAILABLE')
+    const iam = await request(`${server.url}v1/projects/p/policy:testIamPermissions`, 'POST', '{"permissions":[]}')
+    expect(iam).to.deep.include({status: 200, contentType: 'text/plain', body: 'hi'})
+    expect((await request(`${server.url}v1/projects/p/policy`)).status).to.equal(503)
+    expect((await request(`${server.url}v1/projects/p/policy`)).status).to.equal(200)
+    expect(server.requests.map((r) => r.fault?.kind ?? (r.fault ? 'status' : 'none'))).to.deep.equal(['status', 'content-type', 'status', 'none'])
+
+    server.fault({kind: 'slow', delayMs: 60_000})
+    const pending = request(`${server.url}v1/projects/p/policy`).catch((error: unknown) => error)
+    for (let i = 0; i < 400 && server.requests.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(server.requests).to.have.length(5)
+    await server.close()
+    expect(await pending).to.be.instanceOf(Error)
+  })
+})
