@@ -1,0 +1,40 @@
+import {runCommand} from '@oclif/test'
+import {expect} from 'chai'
+
+import {policyToYaml} from '../../../src/policy/yaml.js'
+import {exitOf, type Harness, json, PROJECT, ROOT, startHarness} from '../../setup/harness.js'
+
+describe('binauthz policy export', () => {
+  let h: Harness
+  afterEach(async () => h.close())
+
+  it('prints only the YAML on stdout, as gcloud would', async () => {
+    h = await startHarness()
+    const {stdout, error} = await runCommand(['policy', 'export', '--project', PROJECT], {root: ROOT})
+    expect(error).to.equal(undefined)
+    const policy = h.server.policy(PROJECT)
+    expect(policy).to.not.equal(undefined)
+    const yaml = policyToYaml(policy ?? {})
+    expect(stdout.trimEnd()).to.equal(yaml.trimEnd())
+    expect(stdout).to.contain('admissionWhitelistPatterns:')
+    expect(stdout).to.contain('futureField:')
+    expect(h.server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+  })
+
+  it('--json carries the YAML, the etag and the policy', async () => {
+    h = await startHarness()
+    const {stdout} = await runCommand(['policy', 'export', '--project', PROJECT, '--json'], {root: ROOT})
+    const result = json<{project: string; etag: string; yaml: string; policy: {etag: string}}>(stdout)
+    expect(result.project).to.equal(PROJECT)
+    expect(result.etag).to.equal(h.server.policy(PROJECT)?.etag)
+    expect(result.policy.etag).to.equal(result.etag)
+    expect(result.yaml).to.contain('defaultAdmissionRule:')
+  })
+
+  it('exits 2 for an invalid --project without any request', async () => {
+    h = await startHarness()
+    const {error} = await runCommand(['policy', 'export', '--project', 'Bad_Project;rm'], {root: ROOT})
+    expect(exitOf(error)).to.equal(2)
+    expect(h.server.requests).to.have.length(0)
+  })
+})
