@@ -146,9 +146,11 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
 
     const present = new Set((updated.admissionWhitelistPatterns ?? []).map((entry) => entry.namePattern))
     const missing = plan.added.filter((pattern) => !present.has(pattern))
-    if (missing.length > 0) {
+    const lingering = plan.removed.filter((pattern) => present.has(pattern))
+    if (missing.length > 0 || lingering.length > 0) {
+      const what = missing.length > 0 ? `lacks ${missing.join(', ')}` : `still has ${lingering.join(', ')}`
       throw new ExternalError(
-        `The Binary Authorization API accepted the update of project ${project} but its answer lacks ${missing.join(', ')}.`,
+        `The Binary Authorization API accepted the update of project ${project} but its answer ${what}.`,
         {code: 'WRITE_NOT_APPLIED', suggestions: [`Inspect the policy: gcloud container binauthz policy export --project=${project}`]},
       )
     }

@@ -275,6 +275,14 @@ describe('binauthz transaction', () => {
     expect(error.message).to.contain(EXISTING)
   })
 
+  it('revokes an entry with the same read-modify-write', async () => {
+    const result = await applyPolicyChange(client, {project: PROJECT, plan: (policy) => planRevoke(policy, [EXISTING]), mode: 'write'})
+    expect(result.written).to.equal(true)
+    expect(result.plan.removed).to.deep.equal([EXISTING])
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns ?? []).to.deep.equal([])
+    expect(server.policy(PROJECT)?.someFutureTopLevelField).to.deep.equal(richPolicy().someFutureTopLevelField)
+  })
+
   it('writes nothing when the confirmation is declined', async () => {
     let backups = 0
     const result = await applyPolicyChange(
