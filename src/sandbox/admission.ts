@@ -26,8 +26,5 @@ export function admitImages(ctx: SandboxContext, images: readonly string[]): Adm
 /** The denial text both Cloud Run and Cloud Functions carry (names Binary Authorization, the image and the policy). */
 export function denialText(ctx: SandboxContext, decision: AdmissionDecision): string {
   const image = decision.deniedImage ?? '(unknown image)'
-  return (
-    `Container image '${image}' is not authorized by policy. Image ${image} denied by Binary Authorization ` +
-    `policy projects/${ctx.identity.project}/policy: ${decision.reason ?? 'not admitted'}`
-  )
+  return `Image ${image} denied by Binary Authorization policy projects/${ctx.identity.project}/policy: ${decision.reason ?? 'not admitted'}`
 }

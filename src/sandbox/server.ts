@@ -240,7 +240,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
 
     try {
-      state.appendRequest({
+      // The health probe (used by `sandbox start/status`) is not an API call: keep it out of the log.
+      if (api !== 'sandbox') state.appendRequest({
         time: now().toISOString(),
         method,
         host: target.host,

@@ -20,7 +20,7 @@
 //     uploads/          uploaded source archives
 import {randomBytes} from 'node:crypto'
 import {appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 export const STATE_FILES = {
   identity: 'sandbox.json',
@@ -82,8 +82,11 @@ export function isRecord(value: unknown): value is JsonObject {
 }
 
 export class SandboxState {
-  constructor(readonly dir: string) {
-    mkdirSync(dir, {recursive: true})
+  readonly dir: string
+
+  constructor(dir: string) {
+    this.dir = resolve(dir)
+    mkdirSync(this.dir, {recursive: true})
   }
 
   file(name: string): string {

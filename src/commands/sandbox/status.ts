@@ -1,0 +1,31 @@
+import {Flags} from '@oclif/core'
+
+import {BinauthzCommand} from '../../cli/base-command.js'
+import {type SandboxStatus, defaultStateDir, sandboxStatus} from '../../sandbox/daemon.js'
+
+export default class SandboxStatusCommand extends BinauthzCommand {
+  static override summary = 'Show whether the sandbox runs, and what it holds.'
+  static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions, and how many requests it has served.'
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
+
+  static override flags = {
+    'state-dir': Flags.directory({
+      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
+      helpValue: 'DIR',
+    }),
+  }
+
+  async run(): Promise<SandboxStatus> {
+    const {flags} = await this.parse(SandboxStatusCommand)
+    const status = await sandboxStatus(flags['state-dir'] ?? defaultStateDir(process.env))
+    this.say(status.running ? `Sandbox running at ${status.url} (pid ${status.pid}).` : 'Sandbox not running.')
+    this.say(`State dir:  ${status.stateDir}`)
+    this.say(`Project:    ${status.project}`)
+    this.say(`Policy:     default rule ${status.policy.defaultRule ?? '(none)'}; ${status.policy.patterns.length} allowlist pattern(s)`)
+    for (const pattern of status.policy.patterns) this.say(`              ${pattern}`)
+    this.say(`Services:   ${status.services.length > 0 ? status.services.join(', ') : '(none)'}`)
+    this.say(`Functions:  ${status.functions.length > 0 ? status.functions.join(', ') : '(none)'}`)
+    this.say(`Requests:   ${status.requests}`)
+    return status
+  }
+}

@@ -1,0 +1,31 @@
+import {Flags} from '@oclif/core'
+
+import {BinauthzCommand} from '../../cli/base-command.js'
+import {defaultStateDir, stopBackground} from '../../sandbox/daemon.js'
+
+export interface SandboxStopResult {
+  stateDir: string
+  stopped: boolean
+  pid?: number
+}
+
+export default class SandboxStop extends BinauthzCommand {
+  static override summary = 'Stop the background sandbox.'
+  static override description = 'Stops the sandbox server started by `sandbox start` for the state directory. The state (policy, services, request log) is kept; delete the directory to start from scratch.'
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --state-dir ./sandbox']
+
+  static override flags = {
+    'state-dir': Flags.directory({
+      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
+      helpValue: 'DIR',
+    }),
+  }
+
+  async run(): Promise<SandboxStopResult> {
+    const {flags} = await this.parse(SandboxStop)
+    const stateDir = flags['state-dir'] ?? defaultStateDir(process.env)
+    const result = await stopBackground(stateDir)
+    this.say(result.stopped ? `Sandbox stopped (pid ${result.pid}).` : `No sandbox was running for ${stateDir}.`)
+    return {stateDir, ...result}
+  }
+}
