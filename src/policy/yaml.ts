@@ -59,7 +59,8 @@ function scalar(value: unknown): string | undefined {
   if (typeof value === 'number') {
     if (Number.isNaN(value)) return '.nan'
     if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf'
-    return String(value)
+    // YAML 1.1 (PyYAML) reads an exponent form as a float only with a "." in the mantissa: 1e+21 -> 1.0e+21.
+    return String(value).replace(/^(-?\d+)e/, '$1.0e')
   }
   if (typeof value === 'bigint') return value.toString()
   if (Array.isArray(value) && value.length === 0) return '[]'
