@@ -55,20 +55,40 @@ function removalHandoff(project: string, patterns: readonly string[]): string {
   ].join('\n')
 }
 
+function genericHandoff(project: string): string {
+  return [
+    `An administrator of project ${project} can apply the change with:`,
+    `  gcloud container binauthz policy export --project=${project} > policy.yaml`,
+    '  # edit policy.yaml, then:',
+    `  gcloud container binauthz policy import policy.yaml --project=${project}`,
+  ].join('\n')
+}
+
 function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?: unknown): UserError {
-  const adding = plan.added.length > 0
-  const patterns = adding ? plan.added : plan.removed
-  const handoff = adding ? adminHandoff(project, plan.added) : removalHandoff(project, plan.removed)
+  const actions: string[] = []
+  const handoffs: string[] = []
+  if (plan.added.length > 0) {
+    actions.push(`allowlist ${plan.added.join(', ')}`)
+    handoffs.push(adminHandoff(project, plan.added))
+  }
+  if (plan.removed.length > 0) {
+    actions.push(`remove ${plan.removed.join(', ')}`)
+    handoffs.push(removalHandoff(project, plan.removed))
+  }
+  if (actions.length === 0) {
+    actions.push('change it')
+    handoffs.push(genericHandoff(project))
+  }
   return new UserError(
     `You may not update the Binary Authorization policy of project ${project} (${why}), so binauthz cannot ` +
-      `${adding ? 'allowlist' : 'remove'} ${patterns.join(', ')}. Nothing was changed.\n\n${handoff}`,
+      `${actions.join(' or ')}. Nothing was changed.\n\n${handoffs.join('\n\n')}`,
     {
       code: 'PERMISSION_DENIED',
       exit: 'permission',
       suggestions: [
         `Ask a project admin for roles/binaryauthorization.policyEditor: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=roles/binaryauthorization.policyEditor`,
         'Or have an admin apply the change above, then run the command again',
-        ...(adding ? ['Use --no-patch to only print what an admin must change'] : []),
+        ...(plan.added.length > 0 ? ['Use --no-patch to only print what an admin must change'] : []),
       ],
       cause,
     },

@@ -272,7 +272,19 @@ describe('binauthz transaction', () => {
     )) as UserError
     expect(error.code).to.equal('PERMISSION_DENIED')
     expect(error.message).to.contain('cannot remove')
+    expect(error.message).not.to.contain('cannot allowlist')
     expect(error.message).to.contain(EXISTING)
+
+    const other = (await rejectionOf(
+      applyPolicyChange(client, {
+        project: PROJECT,
+        plan: (policy) => ({...planAllow(policy, []), after: {...policy, description: 'new'}, changed: true}),
+        mode: 'write',
+      }),
+    )) as UserError
+    expect(other.code).to.equal('PERMISSION_DENIED')
+    expect(other.message).to.contain('cannot change it')
+    expect(other.message).to.contain('gcloud container binauthz policy import')
   })
 
   it('revokes an entry with the same read-modify-write', async () => {
