@@ -1,6 +1,5 @@
 // binauthz's own saved defaults (written by `binauthz setup`): a small JSON file, read sync, written atomically.
 
-import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, open, rename, rm} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
@@ -89,7 +88,7 @@ export async function saveDefaults(env: NodeJS.ProcessEnv, d: SavedDefaults): Pr
     })
   }
 
-  const temp = join(dir, `.${DEFAULTS_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(dir, `.${DEFAULTS_FILE_NAME}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}.tmp`)
   try {
     const handle = await open(temp, 'wx', 0o600)
     try {

@@ -1,6 +1,8 @@
 import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../../src/errors.js'
 import {captureGcloud, gcloudExecutable, gcloudSpawnCount, runGcloud, STDERR_TAIL_BYTES} from '../../src/gcloud/runner.js'
@@ -141,12 +143,6 @@ describe('gcloud runner', () => {
       expect(result.stderrTail.startsWith('x')).to.equal(true)
     })
 
-    it('echoes stderr to ours by default', async () => {
-      fake.configure({stderr: 'streamed line\n'})
-      const result = await runGcloud({args: ['x'], env: fake.env(), stdin: 'ignore'})
-      expect(result.stderrTail).to.equal('streamed line\n')
-    })
-
     it('does not mutate the caller arguments', async () => {
       const args = ['run', 'deploy', '--source=.']
       await runGcloud({args, env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
@@ -161,6 +157,47 @@ describe('gcloud runner', () => {
       } finally {
         rmSync(empty, {recursive: true, force: true})
       }
+    })
+
+    /** Runs runGcloud in a separate Node process so its real stdout/stderr can be inspected. */
+    function streamedBy(stdoutTarget: 'inherit' | 'stderr'): {stdout: string; stderr: string; result: unknown} {
+      const runner = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'gcloud', 'runner.js')
+      const script = `import(${JSON.stringify(runner)}).then(async (r) => {
+        const result = await r.runGcloud({args: ['run', 'deploy'], stdin: 'ignore', stdout: ${JSON.stringify(stdoutTarget)}})
+        process.stdout.write('RESULT' + JSON.stringify(result))
+      })`
+      const child = spawnSync(process.execPath, ['-e', script], {env: fake.env(), encoding: 'utf8', timeout: 20_000})
+      const [stdout, result] = child.stdout.split('RESULT')
+      return {stdout: stdout ?? '', stderr: child.stderr, result: JSON.parse(result ?? 'null')}
+    }
+
+    it('streams gcloud stdout to our stdout and stderr to our stderr', () => {
+      fake.configure({exitCode: 4, stdout: 'deploying...\n', stderr: 'ERROR: denied\n'})
+      const {stdout, stderr, result} = streamedBy('inherit')
+      expect(stdout).to.equal('deploying...\n')
+      expect(stderr).to.equal('ERROR: denied\n')
+      expect(result).to.deep.equal({exitCode: 4, stderrTail: 'ERROR: denied\n', interrupted: false})
+    })
+
+    it('can send gcloud stdout to our stderr (keeping stdout clean for --json)', () => {
+      fake.configure({stdout: 'deploying...\n', stderr: 'progress\n'})
+      const {stdout, stderr} = streamedBy('stderr')
+      expect(stdout).to.equal('')
+      expect(stderr).to.include('deploying...\n').and.include('progress\n')
+    })
+
+    it('forwards SIGTERM to gcloud and reports interrupted', async () => {
+      fake.configure({sleepMs: 20_000})
+      const running = runGcloud({args: ['run', 'deploy'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      await fake.waitForCalls(1)
+      await new Promise((resolve) => {
+        setTimeout(resolve, 200)
+      })
+      process.kill(process.pid, 'SIGTERM')
+      const result = await running
+      expect(result.interrupted).to.equal(true)
+      expect(result.exitCode).to.equal(143)
+      expect(await fake.signals()).to.deep.equal(['SIGTERM'])
     })
 
     it('forwards SIGINT to gcloud and reports interrupted', async () => {
