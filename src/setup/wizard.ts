@@ -324,6 +324,8 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const ready =
     gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every((p) => p.covered)
   if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
+  ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
+  if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
   return {
     gcloud,
     credentials,
