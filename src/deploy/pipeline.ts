@@ -356,8 +356,8 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
     await reporter.succeed(
       'policy',
       missing === 0
-        ? `All ${patterns.length} required pattern${patterns.length === 1 ? ' is' : 's are'} already allowed`
-        : `${missing} of ${patterns.length} required pattern${patterns.length === 1 ? '' : 's'} missing from the allowlist`,
+        ? `Policy read: all ${patterns.length} required pattern${patterns.length === 1 ? ' is' : 's are'} already allowed`
+        : `Policy read: ${missing} of ${patterns.length} required pattern${patterns.length === 1 ? '' : 's'} missing from the allowlist`,
     )
   }
 
