@@ -1,0 +1,69 @@
+// A tiny node:http client for sandbox tests: direct (origin-form) or proxy-style (absolute-URI) requests.
+import {readFileSync} from 'node:fs'
+import http from 'node:http'
+
+import type {Sandbox} from '../../src/sandbox/index.js'
+
+export interface CallOptions {
+  method?: string
+  path: string
+  /** Host to address through the proxy form, e.g. `us-central1-127.0.0.1:PORT`. Absent: direct request. */
+  via?: string
+  body?: unknown
+  rawBody?: Buffer
+  headers?: Record<string, string>
+  /** Bearer token; null sends none. Default: the sandbox's token. */
+  token?: string | null
+}
+
+export interface CallResult {
+  status: number
+  headers: http.IncomingHttpHeaders
+  text: string
+  json: any
+}
+
+export function sandboxToken(sandbox: Sandbox): string {
+  return readFileSync(sandbox.env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE ?? '', 'utf8').trim()
+}
+
+export function call(sandbox: Sandbox, options: CallOptions): Promise<CallResult> {
+  const token = options.token === undefined ? sandboxToken(sandbox) : options.token
+  const payload = options.rawBody ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)))
+  const headers: Record<string, string> = {
+    ...(payload && !options.rawBody ? {'content-type': 'application/json'} : {}),
+    ...(token === null ? {} : {authorization: `Bearer ${token}`}),
+    ...(options.via ? {host: options.via} : {}),
+    ...options.headers,
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: sandbox.port,
+        method: options.method ?? 'GET',
+        path: options.via ? `http://${options.via}${options.path}` : options.path,
+        headers,
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let json: unknown
+          try {
+            json = text ? JSON.parse(text) : undefined
+          } catch {
+            json = undefined
+          }
+
+          resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
+        })
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error('request timed out')))
+    req.on('error', reject)
+    req.end(payload)
+  })
+}

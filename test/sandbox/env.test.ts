@@ -1,0 +1,54 @@
+import {expect} from 'chai'
+import {readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {exportLines, sandboxEnv, shellQuote, writeGcloudConfig} from '../../src/sandbox/env.js'
+import {DEFAULT_IDENTITY} from '../../src/sandbox/state.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const input = {port: 8765, identity: DEFAULT_IDENTITY, gcloudConfigDir: '/s/gcloud', tokenFile: '/s/token'}
+
+describe('sandbox env', () => {
+  it('points every overridden API, the proxy and the token file at the sandbox', () => {
+    const env = sandboxEnv(input)
+    for (const api of ['RUN', 'SERVICEUSAGE', 'CLOUDFUNCTIONS', 'CLOUDBUILD', 'ARTIFACTREGISTRY', 'STORAGE', 'CLOUDRESOURCEMANAGER', 'IAM', 'BINARYAUTHORIZATION', 'LOGGING']) {
+      expect(env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api}`]).to.equal('http://127.0.0.1:8765/')
+    }
+
+    expect(env).to.include({
+      CLOUDSDK_CONFIG: '/s/gcloud',
+      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: '/s/token',
+      CLOUDSDK_CORE_PROJECT: 'sandbox-project',
+      CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+      CLOUDSDK_PROXY_TYPE: 'http',
+      CLOUDSDK_PROXY_ADDRESS: '127.0.0.1',
+      CLOUDSDK_PROXY_PORT: '8765',
+      NO_PROXY: '127.0.0.1,localhost',
+    })
+  })
+
+  it('keeps existing NO_PROXY entries', () => {
+    expect(sandboxEnv({...input, noProxy: 'corp.example, localhost'}).NO_PROXY).to.equal('corp.example,localhost,127.0.0.1')
+  })
+
+  it('shell-quotes values', () => {
+    expect(shellQuote('/a/b')).to.equal('/a/b')
+    expect(shellQuote("it's here")).to.equal(`'it'\\''s here'`)
+    expect(shellQuote('')).to.equal("''")
+    expect(exportLines({A: 'x y', B: 'z'})).to.equal("export A='x y'\nexport B=z")
+  })
+
+  it('writes a private gcloud configuration', () => {
+    const dir = tempDir('binauthz-sandbox-env-')
+    try {
+      writeGcloudConfig({...input, gcloudConfigDir: dir})
+      const config = readFileSync(join(dir, 'configurations', 'config_default'), 'utf8')
+      expect(config).to.include('project = sandbox-project')
+      expect(config).to.include('disable_prompts = True')
+      expect(config).to.include('binaryauthorization = http://127.0.0.1:8765/')
+      expect(readFileSync(join(dir, 'active_config'), 'utf8')).to.equal('default')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
