@@ -1,17 +1,13 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, dockerRepositoryFlag, dryRunFlag, projectFlag, regionFlag, yesFlag} from '../../flags.js'
+import {deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag} from '../../flags.js'
 import {type PolicyChangeResult, type TerraformResult, changePolicy, terraformForAllow} from '../../setup/policy-ops.js'
 import {renderChange} from '../../setup/render.js'
 
 export default class PolicyAllow extends BinauthzCommand {
   static override summary = "Add this tool's allowlist patterns to the Binary Authorization policy."
-  static override description = `Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the
-project policy's admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes
-without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a
-concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a
-pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.`
+  static override description = `Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the project policy's admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
@@ -35,7 +31,7 @@ pattern. Teams that manage the policy in Terraform use --print terraform to get 
       multiple: true,
     }),
     yes: yesFlag,
-    'dry-run': dryRunFlag,
+    'dry-run': Flags.boolean({summary: 'Show the policy diff and change nothing.', default: false}),
     print: Flags.option({
       summary: 'Print the Terraform admission_whitelist_patterns block to add instead of changing the policy.',
       options: ['terraform'] as const,

@@ -4,9 +4,7 @@ import {type PolicyExportResult, exportPolicy} from '../../setup/policy-ops.js'
 
 export default class PolicyExport extends BinauthzCommand {
   static override summary = 'Print the Binary Authorization policy as YAML, in the format gcloud uses.'
-  static override description = `Prints the project's policy exactly as \`gcloud container binauthz policy export\` would, so it can be
-reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the
-YAML, the etag and the policy itself.`
+  static override description = `Prints the project's policy exactly as \`gcloud container binauthz policy export\` would, so it can be reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the YAML, the etag and the policy itself.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj',

@@ -1,17 +1,13 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, dryRunFlag, projectFlag, yesFlag} from '../../flags.js'
+import {deadlineFlag, projectFlag, yesFlag} from '../../flags.js'
 import {type BackupListResult, type PolicyRestoreResult, listBackups, restorePolicy} from '../../setup/policy-ops.js'
 import {renderRestore} from '../../setup/render.js'
 
 export default class PolicyRestore extends BinauthzCommand {
   static override summary = 'Put back a policy saved before one of our writes.'
-  static override description = `binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy
-write. This command writes such a backup's content back, with the etag of the CURRENT policy, after showing the
-diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the
-policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The
-policy as it was before the restore is itself backed up, so a restore can be undone.`
+  static override description = `binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy write. This command writes such a backup's content back, with the etag of the CURRENT policy, after showing the diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The policy as it was before the restore is itself backed up, so a restore can be undone.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --list',
@@ -38,7 +34,7 @@ policy as it was before the restore is itself backed up, so a restore can be und
       exclusive: ['file', 'latest', 'yes', 'dry-run'],
     }),
     yes: yesFlag,
-    'dry-run': dryRunFlag,
+    'dry-run': Flags.boolean({summary: 'Show the policy diff and change nothing.', default: false}),
     deadline: deadlineFlag,
   }
 

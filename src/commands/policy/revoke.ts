@@ -1,16 +1,13 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, dockerRepositoryFlag, dryRunFlag, projectFlag, regionFlag, yesFlag} from '../../flags.js'
+import {deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag} from '../../flags.js'
 import {type PolicyChangeResult, changePolicy} from '../../setup/policy-ops.js'
 import {renderChange} from '../../setup/render.js'
 
 export default class PolicyRevoke extends BinauthzCommand {
   static override summary = "Remove this tool's allowlist patterns from the Binary Authorization policy."
-  static override description = `Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a
---docker-repository, or explicit --pattern values) from the policy's admissionWhitelistPatterns; every other entry
-and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as
-\`binauthz policy allow\`. Asked-for patterns that are not entries are reported and left alone.`
+  static override description = `Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a --docker-repository, or explicit --pattern values) from the policy's admissionWhitelistPatterns; every other entry and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as \`binauthz policy allow\`. Asked-for patterns that are not entries are reported and left alone.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1 --kind run',
@@ -32,7 +29,7 @@ and field stays as it is. Same diff, confirmation (--yes without a terminal), ba
       multiple: true,
     }),
     yes: yesFlag,
-    'dry-run': dryRunFlag,
+    'dry-run': Flags.boolean({summary: 'Show the policy diff and change nothing.', default: false}),
     deadline: deadlineFlag,
   }
 

@@ -7,10 +7,7 @@ import {renderStatus} from '../../setup/render.js'
 
 export default class PolicyStatus extends BinauthzCommand {
   static override summary = "Show which of this tool's allowlist patterns the policy has, per region and deploy path."
-  static override description = `Reads the project's Binary Authorization policy once (read-only) and reports, for each region and deploy path
-(Cloud Run functions → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts, and a custom
---docker-repository), whether the required allowlist pattern is present or covered by a broader entry or an
-ALWAYS_ALLOW default rule. With --image it tells which rule admits or blocks that image, and why.`
+  static override description = `Reads the project's Binary Authorization policy once (read-only) and reports, for each region and deploy path (Cloud Run functions → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts, and a custom --docker-repository), whether the required allowlist pattern is present or covered by a broader entry or an ALWAYS_ALLOW default rule. With --image it tells which rule admits or blocks that image, and why.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
