@@ -36,6 +36,8 @@ export interface ResolvedTokenProvider extends TokenProvider {
 export interface ResolveTokenOptions {
   /** Tests: file whose content reveals Google hardware (default /sys/class/dmi/id/product_name). */
   dmiProductNameFile?: string
+  /** The project being worked on (e.g. from --project), passed to google-auth-library so it never looks one up. */
+  projectId?: string
 }
 
 const SUGGEST_LOGIN = [
@@ -73,8 +75,7 @@ export function validateToken(raw: string, origin: string): string {
     })
   }
 
-  // eslint-disable-next-line no-control-regex
-  if (/[^\x21-\x7E]/.test(token)) {
+  if (!isPrintableAscii(token)) {
     throw new UserError(`${origin} does not hold an access token: it contains spaces or non-printable characters.`, {
       code: 'INVALID_ACCESS_TOKEN',
       suggestions: ['Write just the token on one line, e.g. `gcloud auth print-access-token > FILE`'],
@@ -83,6 +84,16 @@ export function validateToken(raw: string, origin: string): string {
 
   registerSecret(token)
   return token
+}
+
+/** Visible ASCII only (no spaces, controls or non-ASCII): what OAuth access tokens are made of. */
+function isPrintableAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x21 || code > 0x7e) return false
+  }
+
+  return true
 }
 
 function isFile(file: string): boolean {
@@ -313,7 +324,7 @@ export async function resolveTokenProvider(
     )
   }
 
-  const projectId = env.CLOUDSDK_CORE_PROJECT || config.project
+  const projectId = options.projectId || env.CLOUDSDK_CORE_PROJECT || config.project
   const metadataLikely = metadataServerLikely(env, options.dmiProductNameFile)
 
   // 2. Application Default Credentials.

@@ -31,10 +31,15 @@ const NONE_CONFIG = 'NONE'
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024
 const MAX_VALUE_LENGTH = 4096
 
-/** The gcloud config dir: $CLOUDSDK_CONFIG, else ~/.config/gcloud (HOME from `env` when set). */
+/** The gcloud config dir: $CLOUDSDK_CONFIG, else ~/.config/gcloud (HOME from `env` when set; %APPDATA%\\gcloud on Windows). */
 export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {
   const override = env.CLOUDSDK_CONFIG
   if (override) return resolve(override)
+  if (process.platform === 'win32') {
+    if (env.APPDATA) return join(env.APPDATA, 'gcloud')
+    return join(env.SystemDrive ?? 'C:', '\\', 'gcloud')
+  }
+
   return join(homeDir(env), '.config', 'gcloud')
 }
 

@@ -1,6 +1,8 @@
 // The only module that starts processes (and the only one importing execa, lazily).
 // Argument arrays only, never a shell; never mutates the caller's arrays or env.
 
+import {statSync} from 'node:fs'
+
 import {ExternalError, UserError} from '../errors.js'
 
 /** Keep this much of a running gcloud's stderr for error recognition (src/gcloud/output.ts). */
@@ -89,6 +91,14 @@ function isSpawnFailure(result: {failed?: boolean; code?: string; exitCode?: num
     (result.code === 'ENOENT' || result.code === 'EACCES' || result.code === 'ENOTDIR')
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15}
 
 /** Runs a short gcloud command and captures its output (no streaming). Never throws on a non-zero exit. */
@@ -135,6 +145,13 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   const env = inv.env ?? process.env
   const executable = gcloudExecutable(env)
   const args = [...inv.args]
+  if (inv.cwd !== undefined && !isDirectory(inv.cwd)) {
+    throw new UserError(`The directory ${inv.cwd} to run gcloud in does not exist.`, {
+      code: 'CWD_MISSING',
+      suggestions: ['Run binauthz from your source directory, or pass an existing --source directory'],
+    })
+  }
+
   const {execa} = await import('execa')
 
   let interrupted = false

@@ -132,6 +132,12 @@ describe('gcloud runner', () => {
       }
     })
 
+    it('refuses a missing working directory instead of reporting gcloud missing', async () => {
+      const error = await rejectionOf(runGcloud({args: ['run', 'deploy'], env: fake.env(), cwd: '/nonexistent/dir', stdin: 'ignore'}))
+      expect((error as UserError).code).to.equal('CWD_MISSING')
+      expect(await fake.calls()).to.deep.equal([])
+    })
+
     it('keeps only the last 64 KiB of a long stderr', async () => {
       const line = 'x'.repeat(99) + '\n'
       const long = line.repeat(1500) + 'ERROR: the last line\n'

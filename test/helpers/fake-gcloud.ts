@@ -189,14 +189,17 @@ export function createFakeGcloud(options: FakeGcloudOptions = {}): FakeGcloud {
       writeFileSync(recordFile, '')
     },
     async waitForCalls(count, timeoutMs = 10_000) {
-      const started = Date.now()
-      while (records().length < count) {
-        if (Date.now() - started > timeoutMs) throw new Error(`fake gcloud: expected ${count} call(s) within ${timeoutMs} ms`)
-        // eslint-disable-next-line no-await-in-loop
+      const deadline = Date.now() + timeoutMs
+      const poll = async (): Promise<void> => {
+        if (records().length >= count) return
+        if (Date.now() > deadline) throw new Error(`fake gcloud: expected ${count} call(s) within ${timeoutMs} ms`)
         await new Promise((resolve) => {
           setTimeout(resolve, 10)
         })
+        return poll()
       }
+
+      return poll()
     },
     cleanup() {
       rmSync(dir, {recursive: true, force: true})
