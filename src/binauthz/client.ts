@@ -9,7 +9,8 @@
 //   so the transaction re-reads, re-plans and finds nothing left to do. It can never clobber someone else's change.
 //   Without an etag (a project that never had a policy) a replay could overwrite a change another writer made between
 //   the two attempts, so it is retried only when the server certainly did not act on it: 429 (quota refusal) and
-//   connections that were never established (ECONNREFUSED, DNS failures).
+//   connections that were never established (ECONNREFUSED, DNS failures). It also goes over a fresh connection, so
+//   the keep-alive race (the server closing an idle socket just as we reuse it) cannot make it fail spuriously.
 // - Never retried: 400, 401, 403, 404, 409, 412, malformed/oversized/non-JSON answers, and anything past the deadline.
 
 import http from 'node:http'
@@ -320,7 +321,7 @@ export class BinauthzClient {
       registerSecret(token)
       let result: RawResponse | Failure
       try {
-        result = await this.send(op, url, method, body, token)
+        result = await this.send(op, url, method, body, token, replayable)
       } catch (error: unknown) {
         throw scrub(error, token)
       }
@@ -462,7 +463,14 @@ export class BinauthzClient {
   }
 
   /** One HTTP exchange. Resolves with the response or a Failure; rejects only for non-retryable local problems. */
-  private send(op: Operation, url: string, method: string, body: string | undefined, token: string): Promise<RawResponse | Failure> {
+  private send(
+    op: Operation,
+    url: string,
+    method: string,
+    body: string | undefined,
+    token: string,
+    reuseConnection: boolean,
+  ): Promise<RawResponse | Failure> {
     const now = Date.now()
     const remaining = this.deadline === undefined ? Infinity : this.deadline - now
     const limitedByDeadline = remaining < this.timeoutMs
@@ -523,7 +531,7 @@ export class BinauthzClient {
         }
       }
 
-      const req = transport.request(url, {method, headers, agent: this.agent})
+      const req = transport.request(url, {method, headers, agent: reuseConnection ? this.agent : false})
       const timer = setTimeout(() => {
         timedOut = true
         req.destroy(Object.assign(new Error('request timed out'), {code: 'ETIMEDOUT'}))

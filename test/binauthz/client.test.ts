@@ -405,6 +405,10 @@ describe('binauthz client', () => {
       server.fault({status: 429, retryAfter: '1'}, {method: 'PUT'})
       await client.updatePolicy(PROJECT, withoutEtag)
       expect(server.requestsFor('updatePolicy')).to.have.length(4)
+      // A request that cannot be replayed never rides on a reused keep-alive socket (no idle-close race).
+      expect(server.requestsFor('updatePolicy').map((r) => r.headers.connection)).to.deep.equal(['close', 'close', 'close', 'close'])
+      await client.updatePolicy(PROJECT, await client.getPolicy(PROJECT))
+      expect(server.requestsFor('updatePolicy')[4]?.headers.connection).to.equal('keep-alive')
     })
 
     it('retries a connection reset, and reports it when retries are exhausted', async () => {
