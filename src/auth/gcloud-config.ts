@@ -56,11 +56,14 @@ export function readSmallFile(file: string, maxBytes = MAX_CONFIG_FILE_BYTES): s
   let fd: number | undefined
   try {
     fd = openSync(file, 'r')
-    if (!fstatSync(fd).isFile()) return undefined
-    const buffer = Buffer.alloc(maxBytes)
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) return undefined
+    // Size the buffer from the file (plus slack in case it grows), never beyond maxBytes.
+    const limit = Math.min(maxBytes, stat.size + 4096)
+    const buffer = Buffer.alloc(limit)
     let length = 0
-    while (length < maxBytes) {
-      const n = readSync(fd, buffer, length, maxBytes - length, null)
+    while (length < limit) {
+      const n = readSync(fd, buffer, length, limit - length, null)
       if (n === 0) break
       length += n
     }
