@@ -16,7 +16,8 @@ export function hclString(value: string): string {
     } else out += ch
   }
   // Literal "${" and "%{" would start an interpolation/directive; HCL escapes them by doubling the sigil.
-  return `"${out.replaceAll('${', '$${').replaceAll('%{', '%%{')}"`
+  // (Replacer functions: in a replacement string "$$" would itself collapse to "$".)
+  return `"${out.replaceAll('${', () => '$${').replaceAll('%{', () => '%%{')}"`
 }
 
 /** Just the `admission_whitelist_patterns { name_pattern = "..." }` blocks, indented by `indent`. */
