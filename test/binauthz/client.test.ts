@@ -454,6 +454,34 @@ describe('binauthz client', () => {
     })
   })
 
+  describe('stalled body', () => {
+    it('times out a response that stalls after its headers', async () => {
+      const stalling = http.createServer((_req, res) => {
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.write('{"name": ')
+      })
+      stalling.listen(0, '127.0.0.1')
+      await once(stalling, 'listening')
+      try {
+        const stalled = new BinauthzClient({
+          endpoint: new URL(`http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`),
+          tokens: {getToken: async () => TOKEN},
+          timeoutMs: 100,
+          maxRetries: 1,
+          sleep: async () => {},
+        })
+        clients.push(stalled)
+        const error = (await rejectionOf(stalled.getPolicy(PROJECT))) as ExternalError
+        expect(error.code).to.equal('TIMEOUT')
+        expect(error.message).to.contain('after 2 attempts')
+        expect(stalled.stats.requests).to.equal(2)
+      } finally {
+        stalling.closeAllConnections()
+        stalling.close()
+      }
+    })
+  })
+
   describe('deadline', () => {
     it('sends nothing once the deadline has passed', async () => {
       const {client} = make({deadline: Date.now() - 1})
