@@ -1,0 +1,161 @@
+// End to end: the REAL gcloud (528) deploys against the sandbox. Skipped, with the reason shown, when gcloud is not
+// on PATH (or BINAUTHZ_GCLOUD does not name an executable).
+import {expect} from 'chai'
+import {execFile} from 'node:child_process'
+import {accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {delimiter, join} from 'node:path'
+
+import type {Policy} from '../../src/policy/types.js'
+import {type ImageRecord, type Sandbox, SandboxState, STATE_FILES, startSandbox} from '../../src/sandbox/index.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const PROJECT = 'sandbox-project'
+const DENY_ALL = {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}
+
+function findGcloud(): string | undefined {
+  const candidates = process.env.BINAUTHZ_GCLOUD
+    ? [process.env.BINAUTHZ_GCLOUD]
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'gcloud'))
+  return candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+interface GcloudResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+describe('sandbox with the real gcloud', function () {
+  this.timeout(120_000)
+  const gcloud = findGcloud()
+  let dir: string
+  let source: string
+  let sandbox: Sandbox
+  let state: SandboxState
+
+  before(async function () {
+    if (!gcloud) {
+      this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
+    }
+
+    dir = tempDir('binauthz-e2e-sandbox-')
+    source = join(dir, 'src')
+    mkdirSync(source)
+    writeFileSync(join(source, 'package.json'), JSON.stringify({name: 'hello', version: '1.0.0', main: 'index.js'}))
+    writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+    sandbox = await startSandbox({stateDir: join(dir, 'state'), policy: 'block-all'})
+    state = new SandboxState(join(dir, 'state'))
+  })
+
+  after(async () => {
+    await sandbox?.stop()
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  function run(args: string[]): Promise<GcloudResult> {
+    // Only the sandbox's gcloud settings: drop any CLOUDSDK_* of the developer's shell.
+    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_')))
+    return new Promise((resolve) => {
+      execFile(gcloud ?? 'gcloud', args, {env: {...base, ...sandbox.env}, cwd: dir, timeout: 90_000}, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+        resolve({exitCode: code, stdout, stderr})
+      })
+    })
+  }
+
+  function seedPolicy(patterns: string[]): void {
+    const policy: Policy = {
+      globalPolicyEvaluationMode: 'ENABLE',
+      admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern})),
+      defaultAdmissionRule: DENY_ALL,
+    }
+    state.writeJson(STATE_FILES.policy, policy)
+  }
+
+  function service(region: string, name: string): any {
+    return state.readMap(STATE_FILES.services)[`${region}/${name}`]
+  }
+
+  it('run deploy --image: denied (exit 1, Binary Authorization message) until allowlisted, then admitted', async () => {
+    const image = `us-central1-docker.pkg.dev/${PROJECT}/prebuilt/app:1`
+    const args = ['run', 'deploy', 'svc-image', `--image=${image}`, '--region=us-central1', '--binary-authorization=default']
+    seedPolicy([])
+    const denied = await run(args)
+    expect(denied.exitCode, denied.stderr).to.equal(1)
+    expect(denied.stderr).to.match(/binary authorization/i)
+    expect(denied.stderr).to.include(image)
+
+    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/prebuilt/**`])
+    const admitted = await run(args)
+    expect(admitted.exitCode, admitted.stderr).to.equal(0)
+    expect(admitted.stderr).to.include('has been deployed and is serving')
+    const svc = service('us-central1', 'svc-image')
+    expect(svc.metadata.annotations['run.googleapis.com/binary-authorization']).to.equal('default')
+    expect(svc.metadata.generation).to.equal(2)
+    expect(svc.status.conditions[0]).to.include({type: 'Ready', status: 'True'})
+  })
+
+  it('run deploy --source --function: the image lands in cloud-run-source-deploy and is admitted by its pattern', async () => {
+    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
+    const result = await run(['run', 'deploy', 'svc-source', `--source=${source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
+    expect(result.exitCode, result.stderr).to.equal(0)
+    const image = service('us-central1', 'svc-source').spec.template.spec.containers[0].image as string
+    expect(image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/svc-source@sha256:[0-9a-f]{64}$`))
+    const images = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+    expect(images.map((i) => i.image)).to.include(image)
+    const paths = state.requests().map((r) => `${r.method} ${r.path}`)
+    expect(paths).to.include(`POST /v2/projects/${PROJECT}/locations/us-central1/builds:submit`)
+    expect(paths).to.include('POST /upload/storage/v1/b/run-sources-sandbox-project-us-central1/o')
+  })
+
+  it('functions deploy --gen2: denied with OperationError code=9 without gcf-artifacts, admitted with it', async () => {
+    const args = [
+      'functions', 'deploy', 'fn-e2e', '--gen2', `--source=${source}`, '--runtime=nodejs20', '--entry-point=handler',
+      '--trigger-http', '--region=europe-west1', '--binary-authorization=default',
+    ]
+    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
+    const denied = await run(args)
+    expect(denied.exitCode, denied.stderr).to.equal(1)
+    expect(denied.stderr).to.include('OperationError: code=9')
+    expect(denied.stderr).to.match(/binary authorization/i)
+
+    seedPolicy([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
+    const admitted = await run(args)
+    expect(admitted.exitCode, admitted.stderr).to.equal(0)
+    const fn = state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
+    expect(fn).to.include({state: 'ACTIVE'})
+    expect(fn).to.have.nested.property('serviceConfig.binaryAuthorizationPolicy', 'default')
+    const images = state.readJson<ImageRecord[]>(STATE_FILES.images, []).map((i) => i.image)
+    expect(images.at(-1)).to.match(new RegExp(`^europe-west1-docker\\.pkg\\.dev/${PROJECT}/gcf-artifacts/`))
+  })
+
+  it('container binauthz policy export / import round-trips the stored policy', async () => {
+    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`, 'gcr.io/other-team/*'])
+    const exported = await run(['container', 'binauthz', 'policy', 'export'])
+    expect(exported.exitCode, exported.stderr).to.equal(0)
+    expect(exported.stdout).to.include('namePattern: gcr.io/other-team/*')
+    const file = join(dir, 'policy.yaml')
+    writeFileSync(file, exported.stdout.replace('namePattern: gcr.io/other-team/*', 'namePattern: gcr.io/other-team/*\n- namePattern: europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**'))
+    const imported = await run(['container', 'binauthz', 'policy', 'import', file])
+    expect(imported.exitCode, imported.stderr).to.equal(0)
+    const stored = JSON.parse(readFileSync(join(dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
+    expect(stored.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([
+      `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`,
+      'gcr.io/other-team/*',
+      `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`,
+    ])
+    expect(stored.defaultAdmissionRule).to.deep.equal(DENY_ALL)
+
+    const stale = await run(['container', 'binauthz', 'policy', 'import', file])
+    // The file still carries the etag of the export: the sandbox answers 409 ABORTED, which gcloud reports as a conflict.
+    expect(stale.exitCode).to.equal(1)
+    expect(stale.stderr).to.match(/conflict.*stale etag/i)
+  })
+})
