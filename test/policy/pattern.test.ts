@@ -53,6 +53,19 @@ describe('policy/pattern', () => {
       expect(userError(() => defaultRepository('run', 'p', 'us')).code).to.equal('INVALID_REGION')
     })
 
+    it('always produces a valid pattern that covers every image in the repository', () => {
+      fc.assert(
+        fc.property(repositoryArbitrary(), imageTailArbitrary(), (repo, tail) => {
+          const pattern = repositoryPattern(repo)
+          expect(validatePattern(pattern)).to.equal(pattern)
+          expect(pattern.endsWith(`/${repo.repository}/**`)).to.equal(true)
+          expect(pattern).to.not.include(':')
+          if (tail !== '') expect(patternMatchesImage(pattern, `${repositoryDockerPath(repo)}${tail}`)).to.equal(true)
+          expect(patternMatchesImage(pattern, `${repositoryDockerPath(repo)}-other${tail || '/x'}`)).to.equal(false)
+        }),
+      )
+    })
+
     it('renders the docker path and the resource name', () => {
       const repo: BuildRepository = {location: 'us', project: 'example.com:p', repository: 'r'}
       expect(repositoryDockerPath(repo)).to.equal('us-docker.pkg.dev/example.com/p/r')
