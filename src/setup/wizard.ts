@@ -282,6 +282,10 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
         : `ℹ Binary Authorization does not block anything yet (default rule ${defaultRule.evaluationMode ?? 'unset'}, ${defaultRule.enforcementMode ?? 'unset'})`,
     )
 
+    const allowlist = (api.policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern)
+    ui.info(allowlist.length === 0 ? 'ℹ The allowlist is empty.' : `ℹ Current allowlist (${allowlist.length}):`)
+    for (const entry of allowlist) ui.info(`    ${entry}`)
+
     // 5. Which deploy paths are allowlisted already.
     paths = pathStatuses(api.policy, targets)
     for (const p of paths) {
