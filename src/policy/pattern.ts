@@ -210,7 +210,7 @@ export function parseImageRepository(image: string, source: string): BuildReposi
   const split = splitDockerPath(rest)
   if (split === undefined) {
     throw invalidImage(text, source, `it is not in Artifact Registry (the host must be LOCATION${AR_DOCKER_HOST_SUFFIX})`, [
-      'binauthz only allowlists Artifact Registry repositories; pass --docker-repository or an allowlist pattern explicitly.',
+      'binauthz derives patterns for Artifact Registry only; to allow another registry, add a pattern yourself: binauthz policy allow --pattern REGISTRY/PATH/**',
     ])
   }
   if (split === 'short') throw invalidImage(text, source, 'it names no repository after the project')
