@@ -6,6 +6,7 @@ import type {DeployKind} from '../policy/pattern.js'
 import type {DeployResult} from '../deploy/pipeline.js'
 import type {StepReporter} from '../deploy/report.js'
 
+import {EXIT_CODES} from '../errors.js'
 import {deployFlags} from '../flags.js'
 import {BinauthzCommand} from './base-command.js'
 import {chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter} from './renderer.js'
@@ -37,8 +38,18 @@ export abstract class DeployCommand extends BinauthzCommand {
     const json = this.jsonEnabled()
     const env = process.env
     const reporter = await this.reporter(json, flags.verbose)
-    const {runDeploy} = await import('../deploy/pipeline.js')
+    const {gcloudDeployRunning, runDeploy} = await import('../deploy/pipeline.js')
     const {canPrompt} = await import('../prompts.js')
+    // Ctrl-C outside gcloud (while reading/writing the policy): stop with 130. While gcloud runs, the runner has its
+    // own listener, forwards the signal to gcloud and reports it; then we leave it alone.
+    const onSigint = (): void => {
+      if (gcloudDeployRunning()) return
+      if (process.stderr.isTTY) process.stderr.write('\u001B[?25h') // the task list may have hidden the cursor
+      process.stderr.write('\nInterrupted (exit 130).\n')
+      process.exit(EXIT_CODES.interrupted)
+    }
+
+    process.on('SIGINT', onSigint)
     try {
       const result = await runDeploy({
         kind: this.kind,
@@ -63,6 +74,8 @@ export abstract class DeployCommand extends BinauthzCommand {
     } catch (error) {
       await reporter.close()
       throw error
+    } finally {
+      process.off('SIGINT', onSigint)
     }
   }
 

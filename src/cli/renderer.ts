@@ -76,7 +76,36 @@ export async function listrReporter(): Promise<StepReporter> {
   const {Listr} = await import('listr2')
   const pending = new Map<StepId, Pending>()
 
+  const start = (step: StepId, title: string): void => {
+    let resolve!: Pending['resolve']
+    const outcome = new Promise<{kind: 'succeed' | 'fail' | 'skip'; title: string}>((r) => {
+      resolve = r
+    })
+    const entry: Pending = {resolve, done: Promise.resolve()}
+    const list = new Listr(
+      [
+        {
+          title,
+          task: async (_ctx, task) => {
+            entry.output = (text: string) => {
+              task.output = text
+            }
+
+            const result = await outcome
+            task.title = result.title
+            if (result.kind === 'skip') task.skip(result.title)
+            if (result.kind === 'fail') throw new Error(result.title)
+          },
+        },
+      ],
+      {exitOnError: false, registerSignalListeners: false, rendererOptions: {collapseErrors: false}},
+    )
+    entry.done = list.run()
+    pending.set(step, entry)
+  }
+
   const finish = async (step: StepId, kind: 'succeed' | 'fail' | 'skip', title: string): Promise<void> => {
+    if (!pending.has(step)) start(step, title) // a step reported only when done still gets its line
     const entry = pending.get(step)
     if (!entry) return
     pending.delete(step)
@@ -86,31 +115,7 @@ export async function listrReporter(): Promise<StepReporter> {
 
   return {
     async start(step, title) {
-      let resolve!: Pending['resolve']
-      const outcome = new Promise<{kind: 'succeed' | 'fail' | 'skip'; title: string}>((r) => {
-        resolve = r
-      })
-      const entry: Pending = {resolve, done: Promise.resolve()}
-      const list = new Listr(
-        [
-          {
-            title,
-            task: async (_ctx, task) => {
-              entry.output = (text: string) => {
-                task.output = text
-              }
-
-              const result = await outcome
-              task.title = result.title
-              if (result.kind === 'skip') task.skip(result.title)
-              if (result.kind === 'fail') throw new Error(result.title)
-            },
-          },
-        ],
-        {exitOnError: false, rendererOptions: {collapseErrors: false}},
-      )
-      entry.done = list.run()
-      pending.set(step, entry)
+      start(step, title)
     },
     succeed: (step, title) => finish(step, 'succeed', title),
     fail: (step, title) => finish(step, 'fail', title),

@@ -243,6 +243,13 @@ async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, 
 // ---------------------------------------------------------------------------------------------------------------
 // The pipeline
 
+let activeGcloud = 0
+
+/** Whether a gcloud deploy started by runDeploy is running (its runner then owns Ctrl-C: it forwards it to gcloud). */
+export function gcloudDeployRunning(): boolean {
+  return activeGcloud > 0
+}
+
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const adapters = await adaptersFor(options)
   const started = adapters.now()
@@ -312,7 +319,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   let interrupted = false
   const explanations: string[] = []
   await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted, async (deploy, index) => {
-    const run = await adapters.runGcloud({args: deploy.argv.slice(1), env, stdout: options.json ? 'stderr' : 'inherit'})
+    activeGcloud++
+    let run: RunResult
+    try {
+      run = await adapters.runGcloud({args: deploy.argv.slice(1), env, stdout: options.json ? 'stderr' : 'inherit'})
+    } finally {
+      activeGcloud--
+    }
+
     const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {project, patterns: result.patterns.required})
     result.deploys[index] = {
       ...deploy,

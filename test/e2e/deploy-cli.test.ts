@@ -88,4 +88,23 @@ describe('e2e: bin/run.js deploy', function () {
     expect(run.code).to.equal(130)
     expect(await h.gcloud.signals()).to.include('SIGINT')
   })
+
+  it('Ctrl-C while the policy is being read: exit 130, nothing deployed', async () => {
+    h = await startHarness({apply: false})
+    h.server.fault({kind: 'slow', delayMs: 30_000}, {op: 'getPolicy'})
+    const run = await binauthz(h, ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source=.'], {
+      onSpawn(child) {
+        const poll = setInterval(() => {
+          if (h.server.requests.length > 0) {
+            clearInterval(poll)
+            child.kill('SIGINT')
+          }
+        }, 20)
+        child.once('close', () => clearInterval(poll))
+      },
+    })
+    expect(run.code).to.equal(130)
+    expect(h.server.writes).to.equal(0)
+    expect(await h.gcloud.calls()).to.deep.equal([])
+  })
 })
