@@ -1,5 +1,8 @@
 import {expect} from 'chai'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
+import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../src/errors.js'
 import {canPrompt, checkboxPrompt, confirmPrompt, inputPrompt, selectPrompt} from '../src/prompts.js'
@@ -75,6 +78,20 @@ describe('prompts', () => {
       expect(err).to.be.instanceOf(UserError)
       expect((err as UserError).code).to.equal('INTERRUPTED')
       expect((err as UserError).exitCode).to.equal(130)
+    })
+  })
+
+  describe('choke point', () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url))
+    const files = (dir: string): string[] =>
+      readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+
+    it('only src/prompts.ts mentions @inquirer/prompts, and only through a lazy import()', () => {
+      const users = files(src).filter((f) => /['"]@inquirer\/prompts['"]/.test(readFileSync(f, 'utf8')))
+      expect(users.map((f) => f.slice(src.length))).to.deep.equal(['prompts.ts'])
+      const text = readFileSync(join(src, 'prompts.ts'), 'utf8')
+      expect(text).to.not.match(/^import[^(]*['"]@inquirer\/prompts['"]/m)
+      expect(text).to.match(/await import\('@inquirer\/prompts'\)/)
     })
   })
 })

@@ -59,6 +59,9 @@ export async function checkGcloud(env: NodeJS.ProcessEnv, capture: Capture): Pro
         problem: `gcloud was not found: ${error.message} Install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) or set BINAUTHZ_GCLOUD to its path.`,
       }
     }
+    if (error instanceof BinauthzError) {
+      return {installed: true, minimum, recentEnough: false, problem: `\`gcloud version\` failed: ${error.message}`}
+    }
     throw error
   }
 

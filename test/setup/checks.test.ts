@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {BinauthzClient} from '../../src/binauthz/client.js'
-import {UserError} from '../../src/errors.js'
+import {ExternalError, UserError} from '../../src/errors.js'
 import {checkApi, checkGcloud, compareVersions, enableApiCommand, parseGcloudVersion} from '../../src/setup/checks.js'
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {enforcedPolicy, PROJECT} from './harness.js'
@@ -50,6 +50,14 @@ describe('setup checks', () => {
       })
       expect(check).to.deep.include({installed: false, recentEnough: false})
       expect(check.problem).to.contain('BINAUTHZ_GCLOUD')
+    })
+
+    it('reports a gcloud that cannot be run (e.g. timed out) instead of aborting the wizard', async () => {
+      const check = await checkGcloud({}, async () => {
+        throw new ExternalError('gcloud timed out after 30 s.', {code: 'GCLOUD_TIMEOUT'})
+      })
+      expect(check.recentEnough).to.equal(false)
+      expect(check.problem).to.contain('timed out')
     })
 
     it('reports a failing gcloud version', async () => {
