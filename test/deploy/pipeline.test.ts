@@ -273,6 +273,39 @@ describe('deploy/pipeline', () => {
     expect(h.gcloudCalls[0]?.stdout).to.equal('stderr')
   })
 
+  it('--deadline bounds the policy API calls (client deadline = start + seconds)', async () => {
+    const seen: unknown[] = []
+    const options = h.options({deadlineSeconds: 30})
+    const adapters = options.adapters ?? {}
+    await runDeploy({
+      ...options,
+      adapters: {
+        ...adapters,
+        now: () => 1000,
+        client: (clientOptions) => {
+          seen.push(clientOptions.deadline)
+          return new BinauthzClient({...clientOptions, deadline: undefined, maxRetries: 0})
+        },
+      },
+    })
+    expect(seen).to.deep.equal([31_000])
+  })
+
+  it('run --source with --image REPO/...: that repository is allowlisted, argv keeps both', async () => {
+    const result = await runDeploy(h.options({passthrough: ['--source=.', '--image', 'us-central1-docker.pkg.dev/my-proj/builds/svc']}))
+    expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/builds/**'])
+    expect(h.gcloudCalls[0]?.args).to.deep.equal([
+      'run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--image=us-central1-docker.pkg.dev/my-proj/builds/svc',
+      '--binary-authorization=default',
+    ])
+  })
+
+  it('invalid NAME: exit 2 before any API call', async () => {
+    const error = await rejectionOf(runDeploy(h.options({name: '--project=evil'})))
+    expect((error as UserError).exitCode).to.equal(2)
+    expect(server.requests).to.have.length(0)
+  })
+
   describe('buildTargets', () => {
     it('run --source: cloud-run-source-deploy per region', () => {
       expect(buildTargets('run', 'example.com:p', ['us-central1', 'asia-east1'], {source: '.'})).to.deep.equal({

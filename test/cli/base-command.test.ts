@@ -1,0 +1,53 @@
+import {Errors} from '@oclif/core'
+import {expect} from 'chai'
+
+import {describeError} from '../../src/cli/base-command.js'
+import {BugError, ExternalError, registerSecret, UserError} from '../../src/errors.js'
+
+describe('cli/base-command describeError (the --json error object and exit code)', () => {
+  it('UserError: code, exit 2, suggestions', () => {
+    expect(describeError(new UserError('Region missing', {code: 'REGION_MISSING', suggestions: ['Pass --region']}))).to.deep.equal({
+      name: 'UserError',
+      code: 'REGION_MISSING',
+      message: 'Region missing',
+      exitCode: 2,
+      suggestions: ['Pass --region'],
+    })
+  })
+
+  it('UserError with exit permission: 3', () => {
+    expect(describeError(new UserError('no', {code: 'PERMISSION_DENIED', exit: 'permission'})).exitCode).to.equal(3)
+  })
+
+  it('ExternalError: 5, conflict: 4', () => {
+    expect(describeError(new ExternalError('api down', {code: 'API'})).exitCode).to.equal(5)
+    expect(describeError(new ExternalError('etag', {code: 'POLICY_CONFLICT', exit: 'conflict'})).exitCode).to.equal(4)
+  })
+
+  it('BugError: 70', () => {
+    expect(describeError(new BugError('oops')).exitCode).to.equal(70)
+  })
+
+  it("oclif's own errors keep their exit code", () => {
+    const error = new Errors.CLIError('Unexpected argument: x', {exit: 2})
+    expect(describeError(error)).to.deep.include({code: 'USAGE', exitCode: 2, message: 'Unexpected argument: x'})
+  })
+
+  it('anything else is a bug (70) with a redacted message', () => {
+    expect(describeError(new TypeError('Bearer ya29.abcdefghijkl leaked'))).to.deep.equal({
+      name: 'BugError',
+      code: 'BUG',
+      message: 'Unexpected error: Bearer [REDACTED] leaked',
+      exitCode: 70,
+      suggestions: ['Re-run with DEBUG=binauthz* and report the output (it contains no tokens) as a bug.'],
+    })
+  })
+
+  it('never includes a registered secret', () => {
+    const secret = 'opaque-secret-value-123456'
+    registerSecret(secret)
+    const error = new Errors.CLIError(`failed with ${secret}`, {exit: 2, suggestions: [`use ${secret}`]})
+    const described = describeError(error)
+    expect(JSON.stringify(described)).not.to.contain(secret)
+  })
+})
