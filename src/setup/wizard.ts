@@ -228,6 +228,10 @@ class Wizard {
 /** Runs the wizard. Throws (having written nothing) on Ctrl-C, a missing answer without a terminal, or an API failure. */
 export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
   const {env, ui} = deps
+  // Flag values are checked before anything runs (no gcloud, no request for a bad --region).
+  if (answers.project !== undefined) validateProjectId(answers.project, '--project')
+  for (const region of (answers.regions ?? []).flatMap((r) => splitRegions(r))) validateRegion(region, '--region')
+  if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
   const gcloudConfig = readGcloudConfig(env)
   const saved = loadDefaults(env)
   const wizard = new Wizard(answers, deps, gcloudConfig, saved)
