@@ -1,0 +1,215 @@
+// `npm run demo`: the whole job on this machine, against the sandbox, with the real gcloud.
+//
+//   1. start the sandbox with a policy that blocks every image (ALWAYS_DENY)
+//   2. plain `gcloud run deploy --binary-authorization default` fails: the build repository is not allowlisted
+//   3. `binauthz deploy run` shows the policy diff, allowlists cloud-run-source-deploy/**, deploys: success
+//   4. `binauthz deploy function` does the same for gcf-artifacts/** and `gcloud functions deploy --gen2`
+//   5. a second `binauthz deploy run` finds the entry already there: no policy write
+//   6. the final policy, what the sandbox holds, and stop
+//
+// Without gcloud on PATH it says so and shows the policy half (a --dry-run plan) only.
+import {spawn} from 'node:child_process'
+import {accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {delimiter, dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {type Sandbox, SandboxState, STATE_FILES, startSandbox} from './index.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const CLI = join(ROOT, 'bin', 'run.js')
+const REGION = 'us-central1'
+const FUNCTION_REGION = 'europe-west1'
+const tty = process.stdout.isTTY === true
+const bold = (text: string): string => (tty ? `\u001B[1m${text}\u001B[22m` : text)
+const dim = (text: string): string => (tty ? `\u001B[2m${text}\u001B[22m` : text)
+const green = (text: string): string => (tty ? `\u001B[32m${text}\u001B[39m` : text)
+const red = (text: string): string => (tty ? `\u001B[31m${text}\u001B[39m` : text)
+
+function say(text = ''): void {
+  process.stdout.write(`${text}\n`)
+}
+
+function step(n: number, title: string): void {
+  say()
+  say(bold(`── Step ${n}: ${title}`))
+}
+
+function findGcloud(): string | undefined {
+  const candidates = process.env.BINAUTHZ_GCLOUD
+    ? [process.env.BINAUTHZ_GCLOUD]
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'gcloud'))
+  return candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+function commandBuilt(id: string): boolean {
+  return existsSync(join(ROOT, 'dist', 'src', 'commands', ...id.split(' ')) + '.js')
+}
+
+/** Runs a command with output streamed (indented via the child's own output), returns its exit code. */
+function runShown(display: string, file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  say(dim(`$ ${display}`))
+  return new Promise((done) => {
+    const child = spawn(file, args, {env, cwd, stdio: ['ignore', 'inherit', 'inherit']})
+    child.on('error', (error) => {
+      say(red(`could not run ${display}: ${error.message}`))
+      done(127)
+    })
+    child.on('exit', (code, signal) => done(code ?? (signal ? 128 : 1)))
+  })
+}
+
+function childEnv(sandbox: Sandbox, work: string): NodeJS.ProcessEnv {
+  // Only the sandbox's gcloud settings; binauthz's saved defaults and backups go to the demo's temp dir.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
+  return {
+    ...base,
+    ...sandbox.env,
+    BINAUTHZ_CONFIG_DIR: join(work, 'binauthz-config'),
+    BINAUTHZ_DATA_DIR: join(work, 'binauthz-data'),
+    ...(process.env.BINAUTHZ_GCLOUD ? {BINAUTHZ_GCLOUD: process.env.BINAUTHZ_GCLOUD} : {}),
+  }
+}
+
+function writeSource(work: string): string {
+  const source = join(work, 'hello')
+  mkdirSync(source, {recursive: true})
+  writeFileSync(join(source, 'package.json'), `${JSON.stringify({name: 'hello', version: '1.0.0', main: 'index.js'}, null, 2)}\n`)
+  writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('Hello from a Binary Authorization-enforced function')\n")
+  return source
+}
+
+function summary(state: SandboxState): void {
+  const policy = state.readJson<{admissionWhitelistPatterns?: {namePattern: string}[]; defaultAdmissionRule?: {evaluationMode?: string}}>(STATE_FILES.policy, {})
+  say(`Policy default rule: ${policy.defaultAdmissionRule?.evaluationMode ?? '(none)'}`)
+  say('Allowlist:')
+  for (const p of policy.admissionWhitelistPatterns ?? []) say(`  ${p.namePattern}`)
+  const services = state.readMap(STATE_FILES.services)
+  say('Cloud Run services:')
+  for (const [key, svc] of Object.entries(services)) {
+    const status = (svc.status ?? {}) as {conditions?: {type: string; status: string}[]}
+    const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
+    const spec = svc.spec as {template?: {spec?: {containers?: {image?: string}[]}}} | undefined
+    say(`  ${key}  ${ready ? green('Ready') : red('not ready')}  ${spec?.template?.spec?.containers?.[0]?.image ?? ''}`)
+  }
+
+  const counts = new Map<string, number>()
+  for (const r of state.requests()) counts.set(r.api, (counts.get(r.api) ?? 0) + 1)
+  say(`Requests served: ${[...counts.entries()].map(([api, n]) => `${api} ${n}`).join(', ')}`)
+}
+
+async function main(): Promise<number> {
+  const gcloud = findGcloud()
+  const missing = ['deploy run', 'deploy function'].filter((id) => !commandBuilt(id))
+  const work = mkdtempSync(join(tmpdir(), 'binauthz-demo-'))
+  const keep = process.argv.includes('--keep')
+  const problems: string[] = []
+  say(bold('binauthz demo: deploy functions with Binary Authorization enforced, against a local Google Cloud sandbox'))
+  say(dim(`(work dir ${work}${keep ? ', kept' : ', removed at the end; pass --keep to keep it'})`))
+  if (missing.length > 0) {
+    say(red(`The CLI commands ${missing.map((m) => `\`binauthz ${m}\``).join(' and ')} are not built in this checkout, so the demo cannot run them.`))
+    say('Build first (npx tsc -p tsconfig.json) or check that src/commands/deploy/ exists.')
+    rmSync(work, {recursive: true, force: true})
+    return 1
+  }
+
+  step(1, 'start the sandbox with a policy that blocks every image')
+  const sandbox = await startSandbox({stateDir: join(work, 'sandbox'), policy: 'block-all'})
+  const state = new SandboxState(sandbox.stateDir)
+  const env = childEnv(sandbox, work)
+  const source = writeSource(work)
+  say(`Sandbox at ${sandbox.url} serving project ${bold(sandbox.project)}; gcloud uses a private config in ${sandbox.env.CLOUDSDK_CONFIG}.`)
+  try {
+    if (!gcloud) {
+      say()
+      say(red('gcloud is not on PATH, so nothing can be deployed.'))
+      say('With the Google Cloud CLI installed (https://cloud.google.com/sdk/docs/install) this demo runs `gcloud run deploy`')
+      say('and `gcloud functions deploy` for real against the sandbox. Without it, here is the policy half: the plan')
+      say('binauthz would apply before deploying (a --dry-run changes nothing and runs nothing).')
+      step(2, 'what `binauthz deploy run` would change')
+      const code = await runShown(
+        `binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`,
+        process.execPath,
+        [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'],
+        env,
+        work,
+      )
+      if (code !== 0) problems.push(`binauthz deploy run --dry-run exited ${code}`)
+      return problems.length > 0 ? 1 : 0
+    }
+
+    await runShown('gcloud container binauthz policy export', gcloud, ['container', 'binauthz', 'policy', 'export'], env, work)
+
+    step(2, 'plain gcloud with --binary-authorization default: refused, the build repository is not allowlisted')
+    const refused = await runShown(
+      `gcloud run deploy hello --source ${source} --function handler --region ${REGION} --binary-authorization default`,
+      gcloud,
+      ['run', 'deploy', 'hello', `--source=${source}`, '--function=handler', `--region=${REGION}`, '--binary-authorization=default'],
+      env,
+      work,
+    )
+    say(refused === 0 ? red('Unexpected: the deploy was admitted.') : green(`As expected: gcloud exited ${refused} — Binary Authorization refused the image.`))
+    if (refused === 0) problems.push('the un-allowlisted deploy was admitted')
+
+    step(3, 'binauthz deploy run: allowlist cloud-run-source-deploy/**, then deploy')
+    const run = await runShown(
+      `binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`,
+      process.execPath,
+      [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'],
+      env,
+      work,
+    )
+    say(run === 0 ? green('Deployed.') : red(`binauthz deploy run exited ${run}.`))
+    if (run !== 0) problems.push(`binauthz deploy run exited ${run}`)
+
+    step(4, 'binauthz deploy function: allowlist gcf-artifacts/**, then gcloud functions deploy --gen2')
+    const fn = await runShown(
+      `binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`,
+      process.execPath,
+      [CLI, 'deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'],
+      env,
+      work,
+    )
+    say(fn === 0 ? green('Deployed.') : red(`binauthz deploy function exited ${fn}.`))
+    if (fn !== 0) problems.push(`binauthz deploy function exited ${fn}`)
+
+    step(5, 'deploy again: the entry is already there, so the policy is not written')
+    const writesBefore = state.requests().filter((r) => r.api === 'binaryauthorization' && r.method === 'PUT').length
+    const again = await runShown(
+      `binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`,
+      process.execPath,
+      [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'],
+      env,
+      work,
+    )
+    const writesAfter = state.requests().filter((r) => r.api === 'binaryauthorization' && r.method === 'PUT').length
+    say(again === 0 && writesAfter === writesBefore ? green('Deployed, with no policy write.') : red(`exit ${again}, policy writes ${writesAfter - writesBefore}.`))
+    if (again !== 0 || writesAfter !== writesBefore) problems.push('the second deploy did not go through without a policy write')
+
+    step(6, 'what the sandbox holds now')
+    summary(state)
+    return problems.length > 0 ? 1 : 0
+  } finally {
+    await sandbox.stop()
+    say()
+    say(problems.length === 0 ? bold(green('Demo complete: sandbox stopped.')) : bold(red(`Demo finished with problems: ${problems.join('; ')}.`)))
+    if (!keep) rmSync(work, {recursive: true, force: true})
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exitCode = 1
+  },
+)
