@@ -30,6 +30,8 @@ const NONE_CONFIG = 'NONE'
 /** Config files are tiny; never read more than this from one. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024
 const MAX_VALUE_LENGTH = 4096
+/** Special values of billing/quota_project (core/properties.py _SectionBilling). */
+const QUOTA_PROJECT_KEYWORDS = new Set(['LEGACY', 'CURRENT_PROJECT', 'CURRENT_PROJECT_WITH_FALLBACK'])
 
 /** The gcloud config dir: $CLOUDSDK_CONFIG, else ~/.config/gcloud (HOME from `env` when set; %APPDATA%\\gcloud on Windows). */
 export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {
@@ -189,6 +191,9 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
     const v = value(sections, section, key)
     if (v !== undefined) result[field] = v
   }
+
+  // billing/quota_project also takes gcloud keywords, which are not project IDs (never send them as a header).
+  if (result.quotaProject !== undefined && QUOTA_PROJECT_KEYWORDS.has(result.quotaProject)) delete result.quotaProject
 
   return result
 }

@@ -140,6 +140,7 @@ describe('gcloud config', () => {
       {name: 'garbage lines are skipped', text: '[core\n=\n]]]\n[core]\n\u0000\u0001\nproject = p\nnot a pair\n', expected: {project: 'p'}},
       {name: 'sections are case-sensitive', text: '[CORE]\nproject = p\n', expected: {project: undefined}},
       {name: 'functions region only when explicit', text: '[functions]\ngen2 = true\n', expected: {functionsRegion: undefined}},
+      {name: 'quota project keywords are not projects', text: '[billing]\nquota_project = CURRENT_PROJECT\n', expected: {quotaProject: undefined}},
       {name: 'value containing = and :', text: '[api_endpoint_overrides]\nbinaryauthorization = http://h:1/?a=b\n', expected: {binauthzEndpoint: 'http://h:1/?a=b'}},
     ]
     for (const c of parsing) {
