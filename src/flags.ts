@@ -15,6 +15,8 @@ export const regionFlag = Flags.string({
   summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions.',
   helpValue: 'REGION',
   multiple: true,
+  // one value per --region (so `--region us-central1 my-svc` does not swallow NAME); commas split a list
+  multipleNonGreedy: true,
   delimiter: ',',
 })
 

@@ -292,18 +292,18 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   // 2. The policy: one read, at most one write for all regions.
   await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)
-  const tokens = await adapters.tokens(env, context.gcloud)
-  const client = adapters.client({
-    endpoint: adapters.endpoint(env, context.gcloud),
-    tokens,
-    ...(options.deadlineSeconds === undefined ? {} : {deadline: started + options.deadlineSeconds * 1000}),
-    ...(context.gcloud.quotaProject === undefined ? {} : {quotaProject: context.gcloud.quotaProject}),
-  })
+  const connect = async (): Promise<BinauthzClient> =>
+    adapters.client({
+      endpoint: adapters.endpoint(env, context.gcloud),
+      tokens: await adapters.tokens(env, context.gcloud),
+      ...(options.deadlineSeconds === undefined ? {} : {deadline: started + options.deadlineSeconds * 1000}),
+      ...(context.gcloud.quotaProject === undefined ? {} : {quotaProject: context.gcloud.quotaProject}),
+    })
 
   if (targets.prebuiltImage === undefined) {
-    await allowlist(options, adapters, client, result)
+    await allowlist(options, adapters, await connect(), result)
   } else {
-    await evaluatePrebuilt(options, client, result, targets.prebuiltImage)
+    await evaluatePrebuilt(options, connect, result, targets.prebuiltImage)
   }
 
   // 3. The plan (dry run) or the deploys.
@@ -456,12 +456,13 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 }
 
 /** Plain --image deploy: no pattern is added; report whether the policy admits the image. */
-async function evaluatePrebuilt(options: DeployOptions, client: BinauthzClient, result: DeployResult, image: string): Promise<void> {
+async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<BinauthzClient>, result: DeployResult, image: string): Promise<void> {
   const {reporter} = options
   const {evaluateImage} = await import('../policy/coverage.js')
   let verdict: ImageVerdict | undefined
   let reason: string
   try {
+    const client = await connect()
     const policy = await client.getPolicy(result.project)
     verdict = evaluateImage(policy, image)
     reason = verdict.reason

@@ -203,4 +203,12 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     expect(result.image).to.deep.include({image, admitted: false})
     expect(h.server.writes).to.equal(0)
   })
+
+  it('--region before NAME does not swallow NAME; repeated --region flags', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([`${REGION}-docker.pkg.dev/${PROJECT}/**`, `${EU}-docker.pkg.dev/${PROJECT}/**`])}})
+    const {error, stdout} = await runCommand(['deploy', 'run', '--region', REGION, '--region', EU, 'svc', '--project', PROJECT, '--json', '--', '--source=.'], {root: ROOT})
+    expect(error).to.equal(undefined)
+    expect(json<DeployResult>(stdout)).to.deep.include({name: 'svc', regions: [REGION, EU]})
+    expect(await deployCalls(h)).to.have.length(2)
+  })
 })
