@@ -64,7 +64,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         json,
         interactive: !json && canPrompt({env}),
         env,
-        invocation: [this.config.bin, ...this.id!.split(':'), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
+        invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         reporter,
         show: (text) => this.say(text),
       })

@@ -222,6 +222,13 @@ export function withYes(invocation: readonly string[]): string {
   return formatCommand(args)
 }
 
+/** The command line without one of binauthz's own boolean flags (only before `--`). */
+export function withoutOwnFlag(invocation: readonly string[], flag: string): string[] {
+  const dashdash = invocation.indexOf('--')
+  const end = dashdash === -1 ? invocation.length : dashdash
+  return invocation.filter((arg, i) => i >= end || arg !== flag)
+}
+
 function describeCoverage(coverage: PolicyPlan['alreadyCovered'][number]['coverage']): string {
   if (!coverage.covered) return 'not covered'
   return coverage.by.kind === 'pattern' ? coverage.by.pattern : `defaultAdmissionRule: ${coverage.by.evaluationMode}`
@@ -430,7 +437,13 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   if (mode === 'dry-run') {
     result.patterns.added = [...plan.added]
-    options.show(`Dry run: binauthz would add to the policy of ${project}:\n${result.policy.diff}`)
+    const may =
+      applied.permission === undefined
+        ? ''
+        : applied.permission.update
+          ? '\nYou may update the policy (binaryauthorization.policy.update).'
+          : `\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.`
+    options.show(`Dry run: binauthz would add to the policy of ${project}:\n${result.policy.diff}${may}`)
     await reporter.skip('allowlist', `Dry run: would add ${plan.added.join(', ')}`)
     return
   }
@@ -442,7 +455,9 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
       code: 'NOT_ALLOWLISTED',
       exit: 'permission',
       suggestions: [
-        rerun === undefined ? 'Re-run without --no-patch (with --yes) if you may change the policy.' : `Re-run without --no-patch if you may change the policy: ${withYes((options.invocation ?? []).filter((a, i, all) => a !== '--no-patch' || i > all.indexOf('--')))}`,
+        options.invocation === undefined
+          ? 'Re-run without --no-patch (with --yes) if you may change the policy.'
+          : `Re-run without --no-patch if you may change the policy: ${withYes(withoutOwnFlag(options.invocation, '--no-patch'))}`,
       ],
     })
   }

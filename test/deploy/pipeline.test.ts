@@ -6,7 +6,7 @@ import type {Policy} from '../../src/policy/types.js'
 import {BinauthzClient} from '../../src/binauthz/client.js'
 import {applyPolicyChange} from '../../src/binauthz/transaction.js'
 import {BinauthzError, UserError} from '../../src/errors.js'
-import {buildTargets, DeployFailedError, DeployInterruptedError, runDeploy, withYes, type DeployOptions} from '../../src/deploy/pipeline.js'
+import {buildTargets, DeployFailedError, DeployInterruptedError, runDeploy, withoutOwnFlag, withYes, type DeployOptions} from '../../src/deploy/pipeline.js'
 import {silentReporter} from '../../src/cli/renderer.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startBinauthzServer, type BinauthzServer} from '../helpers/binauthz-server.js'
@@ -334,5 +334,17 @@ describe('deploy/pipeline', () => {
   it('withYes inserts --yes before --', () => {
     expect(withYes(['binauthz', 'deploy', 'run', 'svc', '--', '--source', '.'])).to.equal('binauthz deploy run svc --yes -- --source .')
     expect(withYes(['binauthz', 'deploy', 'run', 'svc'])).to.equal('binauthz deploy run svc --yes')
+  })
+
+  it('withoutOwnFlag removes the flag only before --', () => {
+    expect(withoutOwnFlag(['binauthz', 'deploy', 'run', 'svc', '--no-patch'], '--no-patch')).to.deep.equal(['binauthz', 'deploy', 'run', 'svc'])
+    expect(withoutOwnFlag(['b', '--no-patch', '--', '--no-patch'], '--no-patch')).to.deep.equal(['b', '--', '--no-patch'])
+  })
+
+  it('--no-patch error names the command to run instead', async () => {
+    const error = await rejectionOf(runDeploy(h.options({noPatch: true, invocation: ['binauthz', 'deploy', 'run', 'svc', '--no-patch', '--', '--source', '.']})))
+    expect((error as UserError).suggestions[0]).to.equal(
+      'Re-run without --no-patch if you may change the policy: binauthz deploy run svc --yes -- --source .',
+    )
   })
 })
