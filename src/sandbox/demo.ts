@@ -129,7 +129,7 @@ async function main(): Promise<number> {
   try {
     if (!gcloud) {
       say()
-      say(red('gcloud is not on PATH, so nothing can be deployed.'))
+      say(red(`gcloud was not found (${process.env.BINAUTHZ_GCLOUD ? `BINAUTHZ_GCLOUD=${process.env.BINAUTHZ_GCLOUD}` : 'not on PATH'}), so nothing can be deployed.`))
       say('With the Google Cloud CLI installed (https://cloud.google.com/sdk/docs/install) this demo runs `gcloud run deploy`')
       say('and `gcloud functions deploy` for real against the sandbox. Without it, here is the policy half: the plan')
       say('binauthz would apply before deploying (a --dry-run changes nothing and runs nothing).')

@@ -159,3 +159,108 @@ describe('sandbox with the real gcloud', function () {
     expect(stale.stderr).to.match(/conflict.*stale etag/i)
   })
 })
+
+describe('built binauthz CLI + real gcloud against the sandbox', function () {
+  this.timeout(180_000)
+  const gcloud = findGcloud()
+  const root = join(import.meta.dirname, '..', '..', '..')
+  const cli = join(root, 'bin', 'run.js')
+  const otherAdmin = 'gcr.io/other-team/*'
+  const runPattern = `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
+  const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
+  let dir: string
+  let source: string
+  let sandbox: Sandbox
+  let state: SandboxState
+
+  before(function () {
+    if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
+    dir = tempDir('binauthz-e2e-cli-sandbox-')
+    source = join(dir, 'src')
+    mkdirSync(source)
+    writeFileSync(join(source, 'package.json'), JSON.stringify({name: 'hello', version: '1.0.0', main: 'index.js'}))
+    writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+  })
+
+  beforeEach(async function () {
+    if (!gcloud) this.skip()
+    sandbox = await startSandbox({
+      stateDir: join(dir, `state-${Date.now()}`),
+      policy: {globalPolicyEvaluationMode: 'ENABLE', admissionWhitelistPatterns: [{namePattern: otherAdmin}], defaultAdmissionRule: DENY_ALL},
+    })
+    state = new SandboxState(sandbox.stateDir)
+  })
+
+  afterEach(async () => {
+    await sandbox?.stop()
+  })
+
+  after(() => {
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  function binauthz(args: string[]): Promise<GcloudResult> {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
+    const env = {...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {})}
+    return new Promise((resolve) => {
+      execFile(process.execPath, [cli, ...args], {env, cwd: dir, timeout: 150_000}, (error, stdout, stderr) => {
+        resolve({exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr})
+      })
+    })
+  }
+
+  function storedPatterns(): string[] {
+    const policy = state.readJson<Policy>(STATE_FILES.policy, {})
+    return (policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern)
+  }
+
+  function count(predicate: (r: {method: string; api: string}) => boolean): number {
+    return state.requests().filter(predicate).length
+  }
+
+  const isPolicyWrite = (r: {method: string; api: string}): boolean => r.api === 'binaryauthorization' && r.method === 'PUT'
+  const isRun = (r: {api: string}): boolean => r.api === 'run'
+
+  it('deploy run: allowlists cloud-run-source-deploy/** (keeping other entries), deploys; a second deploy writes nothing', async () => {
+    const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler']
+    const first = await binauthz(args)
+    expect(first.exitCode, first.stderr).to.equal(0)
+    expect(storedPatterns()).to.deep.equal([otherAdmin, runPattern])
+    expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
+    expect(count(isPolicyWrite)).to.equal(1)
+
+    const second = await binauthz(args)
+    expect(second.exitCode, second.stderr).to.equal(0)
+    expect(count(isPolicyWrite)).to.equal(1)
+    expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
+  })
+
+  it('deploy function: allowlists gcf-artifacts/** and the gen2 deploy is admitted', async () => {
+    const result = await binauthz([
+      'deploy', 'function', 'hello-fn', '--region', 'europe-west1', '--yes', '--',
+      '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http',
+    ])
+    expect(result.exitCode, result.stderr).to.equal(0)
+    expect(storedPatterns()).to.deep.equal([otherAdmin, fnPattern])
+    expect(state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
+  })
+
+  it('--dry-run changes nothing and deploys nothing', async () => {
+    const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
+    const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${source}`, '--function=handler'])
+    expect(result.exitCode, result.stderr).to.equal(0)
+    expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+    expect(count(isRun)).to.equal(0)
+  })
+
+  it('without binaryauthorization.policy.update: exit 3, policy untouched, nothing deployed', async () => {
+    state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
+    const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
+    const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler'])
+    expect(result.exitCode, result.stderr).to.equal(3)
+    expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+    expect(count(isPolicyWrite)).to.equal(0)
+    expect(count(isRun)).to.equal(0)
+    expect(result.stderr).to.include(runPattern)
+  })
+})
