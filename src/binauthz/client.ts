@@ -45,6 +45,9 @@ export interface ClientOptions {
   backoffBaseMs?: number
   backoffMaxMs?: number
   maxRetryAfterMs?: number
+  /** Backoff before re-reading after an etag conflict (see conflictBackoff): base and cap in ms, default 100 and 2000. */
+  conflictBackoffBaseMs?: number
+  conflictBackoffMaxMs?: number
   /** Overrides the User-Agent product token (default binauthz-deploy/<package version>). */
   userAgent?: string
 }
@@ -88,6 +91,8 @@ const DEFAULTS = {
   backoffBaseMs: 500,
   backoffMaxMs: 10_000,
   maxRetryAfterMs: 30_000,
+  conflictBackoffBaseMs: 100,
+  conflictBackoffMaxMs: 2000,
 }
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504])
@@ -217,6 +222,8 @@ export class BinauthzClient {
   private readonly backoffBaseMs: number
   private readonly backoffMaxMs: number
   private readonly maxRetryAfterMs: number
+  private readonly conflictBackoffBaseMs: number
+  private readonly conflictBackoffMaxMs: number
   private readonly userAgent: string
   private readonly agent: http.Agent
 
@@ -237,6 +244,8 @@ export class BinauthzClient {
     this.backoffBaseMs = options.backoffBaseMs ?? DEFAULTS.backoffBaseMs
     this.backoffMaxMs = options.backoffMaxMs ?? DEFAULTS.backoffMaxMs
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs
+    this.conflictBackoffBaseMs = options.conflictBackoffBaseMs ?? DEFAULTS.conflictBackoffBaseMs
+    this.conflictBackoffMaxMs = options.conflictBackoffMaxMs ?? DEFAULTS.conflictBackoffMaxMs
     this.userAgent = `${options.userAgent ?? `binauthz-deploy/${packageVersion()}`} node/${process.version}`
     // Idle keep-alive sockets are unref'd by node's agent, so they never keep the process alive.
     this.agent = protocol === 'https:' ? new https.Agent({keepAlive: true, maxSockets: 4}) : new http.Agent({keepAlive: true, maxSockets: 4})
@@ -267,6 +276,20 @@ export class BinauthzClient {
       throw this.malformed('testIamPermissions', '"permissions" is not a list of strings')
     }
     return [...(granted as string[])]
+  }
+
+  /**
+   * Waits before the `attempt`-th re-read after an etag conflict (1-based): full jitter, uniformly random in
+   * [0, min(conflictBackoffMaxMs, conflictBackoffBaseMs * 2^(attempt-1))). Concurrent writers that all lost the same
+   * round would otherwise re-read and re-PUT in lockstep, so only one of them could win each round. Resolves false
+   * (without waiting) when the wait would end past the overall deadline: the caller should give up.
+   */
+  async conflictBackoff(attempt: number): Promise<boolean> {
+    const ceiling = Math.min(this.conflictBackoffMaxMs, this.conflictBackoffBaseMs * 2 ** Math.max(0, attempt - 1))
+    const wait = Math.floor(this.random() * ceiling)
+    if (this.deadline !== undefined && Date.now() + wait >= this.deadline) return false
+    await this.sleep(wait)
+    return true
   }
 
   /** Closes idle keep-alive sockets (optional: they never keep the process alive). */

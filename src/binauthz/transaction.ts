@@ -21,7 +21,7 @@ export interface ApplyOptions {
   mode: 'write' | 'dry-run' | 'no-patch'
   /** Asked only when a write would happen; false -> no write (declined). Asked again only if a re-plan changes what is added/removed. */
   confirm?: (plan: PolicyPlan) => Promise<boolean>
-  /** Write attempts before giving up on etag conflicts, default 5. */
+  /** Write attempts before giving up on etag conflicts, default 10 (with jittered backoff between them, see below). */
   maxAttempts?: number
   /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */
   backup?: (policy: Policy) => Promise<string | undefined>
@@ -98,11 +98,15 @@ function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?
 /** Applies `options.plan` to the project policy; see the module comment for the sequence. */
 export async function applyPolicyChange(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult> {
   const {project, mode} = options
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 5)
+  // 10 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
+  // only one can win each round, so immediate retries need up to N attempts; 5 were measurably not enough for 20
+  // concurrent deploys (test/reliability/concurrency.test.ts), and the jitter spreads the re-reads out.
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 10)
   let permission: ApplyResult['permission']
   let confirmedKey: string | undefined
   let backupFile: string | undefined
   let lastConflict: PolicyConflictError | undefined
+  let attemptsMade = 0
 
   for (let attempt = 1; ; attempt++) {
     options.onAttempt?.({attempt, kind: 'read'})
@@ -154,7 +158,10 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     } catch (error: unknown) {
       if (error instanceof PolicyConflictError) {
         lastConflict = error
+        attemptsMade = attempt
         if (attempt >= maxAttempts) break
+        // Out of time for another round: give up with the conflict rather than a deadline error.
+        if (!(await client.conflictBackoff(attempt))) break
         options.onAttempt?.({attempt, kind: 'conflict'})
         continue
       }
@@ -178,7 +185,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
   }
 
   throw new ExternalError(
-    `The Binary Authorization policy of project ${project} changed while binauthz was updating it, ${maxAttempts} ` +
+    `The Binary Authorization policy of project ${project} changed while binauthz was updating it, ${attemptsMade} ` +
       `times in a row (someone else is writing it concurrently). Nothing was changed.`,
     {
       code: 'POLICY_CONFLICT',
