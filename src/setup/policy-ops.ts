@@ -161,7 +161,7 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
   const selection = select({
     ...input,
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
-    useSavedKind: false,
+    useSavedKind: true,
     onlyExplicit: false,
     requireRegion: input.image === undefined && input.dockerRepository === undefined,
   })

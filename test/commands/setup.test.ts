@@ -37,6 +37,8 @@ describe('binauthz setup (non-interactive)', () => {
     const s = json<PolicyStatusResult>(status.stdout)
     expect(s.project).to.equal(PROJECT)
     expect(s.regions).to.deep.equal([REGION])
+    expect(s.paths.map((p) => p.pattern)).to.deep.equal([RUN_PATTERN]) // the saved deploy path
+    expect(s.missing).to.deep.equal([])
   })
 
   it('without --yes and without a terminal exits 3 and writes nothing at all', async () => {

@@ -20,7 +20,7 @@ export default class PolicyStatus extends BinauthzCommand {
     project: projectFlag,
     region: regionFlag,
     kind: Flags.option({
-      summary: 'Deploy path(s) to check: run, function or all (default all).',
+      summary: 'Deploy path(s) to check: run, function or all (default: the saved default, else all).',
       options: ['run', 'function', 'all'] as const,
     })(),
     'docker-repository': dockerRepositoryFlag,
