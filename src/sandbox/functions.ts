@@ -271,3 +271,18 @@ export function getFunctionOperation(_req: ApiRequest, ctx: SandboxContext, [pro
   if (wrong) return wrong
   return readOperation(ctx, `projects/${ctx.identity.project}/locations/${location}/operations/${id}`)
 }
+
+export function listFunctions(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  const prefix = location === '-' ? `projects/${ctx.identity.project}/locations/` : `projects/${ctx.identity.project}/locations/${location}/`
+  const functions = Object.entries(ctx.state.readMap(STATE_FILES.functions))
+    .filter(([name]) => name.startsWith(prefix))
+    .map(([, fn]) => fn)
+  return ok(functions.length > 0 ? {functions} : {})
+}
+
+/** Cloud Functions v1 list (gcloud functions list asks for 1st gen too): the sandbox has none. */
+export function listFunctionsV1(_req: ApiRequest, ctx: SandboxContext, [project = '']: string[]): Reply {
+  return checkProject(ctx, project) ?? ok({})
+}

@@ -125,3 +125,14 @@ export function getProjectIamPolicy(_req: ApiRequest, ctx: SandboxContext, [proj
     ],
   })
 }
+
+export const SANDBOX_LOCATIONS = ['us-central1', 'us-east1', 'europe-west1', 'europe-west4', 'asia-northeast1']
+
+/** GET /v1|v2/projects/P/locations: a fixed list of regions (shared by Run and Functions). */
+export function listLocations(_req: ApiRequest, ctx: SandboxContext, [, project = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  return ok({
+    locations: SANDBOX_LOCATIONS.map((id) => ({name: `projects/${ctx.identity.project}/locations/${id}`, locationId: id, displayName: id})),
+  })
+}

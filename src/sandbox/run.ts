@@ -298,3 +298,13 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
       : {}),
   })
 }
+
+/** Run v1 projects.locations.services.list (global host; location "-" = every region). */
+export function listServicesV1(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  const items = Object.entries(ctx.state.readMap(STATE_FILES.services))
+    .filter(([key]) => location === '-' || key.startsWith(`${location}/`))
+    .map(([, value]) => value)
+  return ok({apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', items, metadata: {}})
+}

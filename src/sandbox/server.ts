@@ -12,7 +12,7 @@ import {type ApiRequest, type Handler, type Reply, type SandboxContext, apiError
 import {getPolicy, getPolicyIam, testPolicyPermissions, updatePolicy} from './binauthz.js'
 import {consumeCounter} from './binauthz.js'
 import {type Faults, errorStatusFor, injectedBinauthzError, normalizeFaults} from './faults.js'
-import {createFunction, generateUploadUrl, getFunction, getFunctionOperation, listRuntimes, patchFunction} from './functions.js'
+import {createFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction} from './functions.js'
 import {
   createRepository,
   defaultBuildServiceAccount,
@@ -23,8 +23,18 @@ import {
   getServiceAccount,
   getServiceUsage,
   getV1Operation,
+  listLocations,
 } from './platform.js'
-import {createService, deleteService, getService, listServices, replaceService, serviceIam, submitBuild} from './run.js'
+import {
+  createService,
+  deleteService,
+  getService,
+  listServices,
+  listServicesV1,
+  replaceService,
+  serviceIam,
+  submitBuild,
+} from './run.js'
 import {type SandboxState, STATE_FILES} from './state.js'
 import {createBucket, getBucket, getObject, listBuckets, signedUpload, uploadObject} from './storage.js'
 
@@ -64,10 +74,14 @@ export const ROUTES: readonly Route[] = [
   route('POST', `${PL}/services/${SEG}:(testIamPermissions|getIamPolicy|setIamPolicy)`, 'run', serviceIam),
   route('GET', `${PL}/services/${SEG}:(getIamPolicy)`, 'run', serviceIam),
   route('POST', `/v2/projects/${SEG}/locations/${SEG}/builds:submit`, 'run', submitBuild),
+  route('GET', `${PL}/services`, 'run', listServicesV1),
+  route('GET', `/(v1|v2)/projects/${SEG}/locations`, 'locations', listLocations),
   // Cloud Functions v2
   route('GET', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', getFunction),
   route('PATCH', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', patchFunction),
   route('POST', `/v2/projects/${SEG}/locations/${SEG}/functions`, 'cloudfunctions', createFunction),
+  route('GET', `/v2/projects/${SEG}/locations/${SEG}/functions`, 'cloudfunctions', listFunctions),
+  route('GET', `${PL}/functions`, 'cloudfunctions', listFunctionsV1),
   route('POST', `/v2/projects/${SEG}/locations/${SEG}/functions:generateUploadUrl`, 'cloudfunctions', generateUploadUrl),
   route('GET', `/v2/projects/${SEG}/locations/${SEG}/runtimes`, 'cloudfunctions', listRuntimes),
   route('GET', `/v2/projects/${SEG}/locations/${SEG}/operations/${SEG}`, 'cloudfunctions', getFunctionOperation),
