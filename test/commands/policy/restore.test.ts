@@ -72,6 +72,21 @@ describe('binauthz policy restore', () => {
     expect(h.server.writes).to.equal(0)
   })
 
+  it('is etag-checked: a concurrent change makes it re-read and re-plan against the new policy', async () => {
+    h = await startHarness()
+    const file = await savePolicyBackup(process.env, PROJECT, enforcedPolicy([OTHER_PATTERN, RUN_PATTERN]))
+    h.server.fault({kind: 'concurrent-write', namePattern: 'gcr.io/racer/**'}, {method: 'PUT'})
+    const {stdout, error} = await runCommand(['policy', 'restore', '--project', PROJECT, '--file', file, '--yes', '--json'], {root: ROOT})
+    expect(error).to.equal(undefined)
+    const result = json<PolicyRestoreResult>(stdout)
+    expect(result.attempts).to.equal(2)
+    expect(result.removed).to.deep.equal(['gcr.io/racer/**']) // the diff of the second plan, against what is there now
+    const puts = h.server.requestsFor('updatePolicy')
+    expect(puts).to.have.length(2)
+    expect(JSON.parse(puts[1]?.body ?? '{}').etag).to.not.equal(JSON.parse(puts[0]?.body ?? '{}').etag)
+    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
+  })
+
   it('--file and --latest are exclusive (exit 2)', async () => {
     h = await startHarness()
     const {error} = await runCommand(['policy', 'restore', '--project', PROJECT, '--latest', '--file', '/tmp/x.json'], {root: ROOT})
