@@ -26,15 +26,19 @@ function findGcloud(): string | undefined {
   })
 }
 
+const GCLOUD = findGcloud()
+/** Shown in the test titles so a skipped run says why. */
+const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+
 interface GcloudResult {
   exitCode: number
   stdout: string
   stderr: string
 }
 
-describe('sandbox with the real gcloud', function () {
+describe(`sandbox with the real gcloud${SKIP_NOTE}`, function () {
   this.timeout(120_000)
-  const gcloud = findGcloud()
+  const gcloud = GCLOUD
   let dir: string
   let source: string
   let sandbox: Sandbox
@@ -160,9 +164,9 @@ describe('sandbox with the real gcloud', function () {
   })
 })
 
-describe('built binauthz CLI + real gcloud against the sandbox', function () {
+describe(`built binauthz CLI + real gcloud against the sandbox${SKIP_NOTE}`, function () {
   this.timeout(180_000)
-  const gcloud = findGcloud()
+  const gcloud = GCLOUD
   const root = join(import.meta.dirname, '..', '..', '..')
   const cli = join(root, 'bin', 'run.js')
   const otherAdmin = 'gcr.io/other-team/*'
