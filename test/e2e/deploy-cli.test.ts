@@ -85,7 +85,7 @@ describe('e2e: bin/run.js deploy', function () {
         void h.gcloud.waitForCalls(1, 20_000).then(() => child.kill('SIGINT'))
       },
     })
-    expect(run.code).to.equal(130)
+    expect(run.code, run.stderr).to.equal(130)
     expect(await h.gcloud.signals()).to.include('SIGINT')
   })
 
@@ -103,7 +103,7 @@ describe('e2e: bin/run.js deploy', function () {
         child.once('close', () => clearInterval(poll))
       },
     })
-    expect(run.code).to.equal(130)
+    expect(run.code, run.stderr).to.equal(130)
     expect(h.server.writes).to.equal(0)
     expect(await h.gcloud.calls()).to.deep.equal([])
   })
