@@ -324,12 +324,16 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   await reporter.start('deploy', `Deploy ${name} to ${regions.join(', ')}`)
   await reporter.succeed('deploy', `Running gcloud (${regions.length} region${regions.length === 1 ? '' : 's'}):\n${commands}`)
   let interrupted = false
+  let failure: {error: unknown} | undefined // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
-  await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted, async (deploy, index) => {
+  await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted || failure !== undefined, async (deploy, index) => {
     activeGcloud++
     let run: RunResult
     try {
       run = await adapters.runGcloud({args: deploy.argv.slice(1), env, stdout: options.json ? 'stderr' : 'inherit'})
+    } catch (error) {
+      failure ??= {error}
+      return
     } finally {
       activeGcloud--
     }
@@ -345,6 +349,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   })
 
   if (interrupted) throw new DeployInterruptedError(finish())
+  if (failure !== undefined) throw failure.error
   const failed = result.deploys.filter((d) => d.exitCode !== 0)
   if (failed.length > 0) {
     const single = regions.length === 1 ? (failed[0]?.exitCode ?? 1) : 1

@@ -347,4 +347,23 @@ describe('deploy/pipeline', () => {
       'Re-run without --no-patch if you may change the policy: binauthz deploy run svc --yes -- --source .',
     )
   })
+
+  it('gcloud missing: the runner error surfaces (exit 2) after no further deploys start', async () => {
+    const options = h.options({regions: ['us-central1', 'europe-west1', 'asia-east1'], concurrency: 1})
+    let calls = 0
+    const error = await rejectionOf(
+      runDeploy({
+        ...options,
+        adapters: {
+          ...options.adapters,
+          runGcloud: async () => {
+            calls++
+            throw new UserError('gcloud was not found on PATH', {code: 'GCLOUD_MISSING'})
+          },
+        },
+      }),
+    )
+    expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+    expect(calls).to.equal(1)
+  })
 })
