@@ -11,7 +11,7 @@ import {presetPolicy, seedPolicy} from './binauthz.js'
 import {sandboxEnv, writeGcloudConfig} from './env.js'
 import type {Faults} from './faults.js'
 import {startServer} from './server.js'
-import {DEFAULT_IDENTITY, type SandboxIdentity, SandboxState, STATE_FILES, isRecord} from './state.js'
+import {DEFAULT_IDENTITY, type RequestRecord, type SandboxIdentity, SandboxState, STATE_FILES, isRecord} from './state.js'
 
 export type PolicySeed = 'allow-all' | 'block-all' | Policy
 
@@ -40,6 +40,10 @@ export interface Sandbox {
   project: string
   /** Variables that point gcloud and binauthz at the sandbox (merge into a child's environment). */
   env: Record<string, string>
+  /** The state directory's files (seed with state.writeJson, inspect with state.readMap / readJson). */
+  state: SandboxState
+  /** Every request served so far (method, host, path, redacted query, status, api), oldest first. */
+  requests(): RequestRecord[]
   stop(): Promise<void>
 }
 
@@ -124,6 +128,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stateDir: state.dir,
     project: identity.project,
     env: sandboxEnv(envInput),
+    state,
+    requests: () => state.requests(),
     async stop() {
       if (stopped) return
       stopped = true
