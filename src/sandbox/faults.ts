@@ -28,6 +28,9 @@ export interface Faults {
   deniedPermissions: string[]
   /** Cloud Build / Functions builds fail (operation error code 2 / 3). */
   buildFailure: boolean
+  /** Org policy constraints/run.allowedBinaryAuthorizationPolicies: Run services and functions deployed without
+   *  Binary Authorization "default" are refused with 400 FAILED_PRECONDITION. */
+  requireBinaryAuthorization: boolean
 }
 
 export const DEFAULT_FAULTS: Faults = {
@@ -41,6 +44,7 @@ export const DEFAULT_FAULTS: Faults = {
   etagConflicts: 0,
   deniedPermissions: [],
   buildFailure: false,
+  requireBinaryAuthorization: false,
 }
 
 function num(value: unknown, fallback: number, min: number, max: number): number {
@@ -65,6 +69,7 @@ export function normalizeFaults(value: unknown): Faults {
       ? value.deniedPermissions.filter((p): p is string => typeof p === 'string')
       : [],
     buildFailure: value.buildFailure === true,
+    requireBinaryAuthorization: value.requireBinaryAuthorization === true,
   }
 }
 

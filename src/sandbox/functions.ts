@@ -8,7 +8,7 @@ import {randomBytes, randomUUID} from 'node:crypto'
 import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, clone, jsonBody, ok} from './api.js'
 import {readOperation, putOperation} from './operations.js'
 import {ensureRepository} from './platform.js'
-import {BINAUTHZ_ANNOTATION, deployRevision, serviceKey} from './run.js'
+import {BINAUTHZ_ANNOTATION, deployRevision, orgPolicyRefusal, serviceKey} from './run.js'
 import {type JsonObject, STATE_FILES, isRecord} from './state.js'
 import {newUploadObjectName, signedUploadUrl} from './storage.js'
 
@@ -117,6 +117,8 @@ function deployFunction(ctx: SandboxContext, location: string, id: string, desir
   const buildUri = `https://console.cloud.google.com/cloud-build/builds;region=${location}/${buildId}?project=${ctx.identity.projectNumber}`
   const runtime = buildConfig.runtime
   const runService = runServiceName(id)
+  const refused = orgPolicyRefusal(ctx, serviceConfig.binaryAuthorizationPolicy, `function ${id}`)
+  if (refused) return refused
   const failure = (code: number, message: string): JsonObject => ({
     name: operationName,
     metadata: operationMetadata(name, verb, stages('COMPLETE', buildUri), now),

@@ -151,6 +151,17 @@ export function listServices(req: ApiRequest, ctx: SandboxContext, [namespace = 
   return ok({apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', items: services, metadata: {}})
 }
 
+/** The org-policy refusal, when the knob requires Binary Authorization and the deploy does not use "default". */
+export function orgPolicyRefusal(ctx: SandboxContext, policy: unknown, resource: string): Reply | undefined {
+  if (!ctx.faults.requireBinaryAuthorization || policy === 'default') return undefined
+  return apiError(
+    400,
+    `Constraint constraints/run.allowedBinaryAuthorizationPolicies violated for ${resource}: the organization policy requires ` +
+      'Binary Authorization policy "default" (deploy with --binary-authorization=default).',
+    'FAILED_PRECONDITION',
+  )
+}
+
 function validServiceBody(body: JsonObject | undefined, name?: string): string | undefined {
   if (!body) return 'the request body must be a Knative Service object'
   const metaName = obj(body.metadata).name
@@ -172,6 +183,8 @@ export function createService(req: ApiRequest, ctx: SandboxContext, [namespace =
   const problem = validServiceBody(body)
   if (problem || !body) return apiError(400, problem ?? 'invalid body')
   const name = String(obj(body.metadata).name)
+  const refused = orgPolicyRefusal(ctx, obj(obj(body.metadata).annotations)[BINAUTHZ_ANNOTATION], `service ${name}`)
+  if (refused) return refused
   if (ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))) {
     return apiError(409, `Resource '${name}' already exists.`, 'ALREADY_EXISTS')
   }
@@ -189,6 +202,8 @@ export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace 
   if (problem || !body) return apiError(400, problem ?? 'invalid body')
   const previous = ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))
   if (!previous) return apiError(404, `Resource '${name}' of kind 'SERVICE' in region '${region}' in project '${namespace}' does not exist.`)
+  const refused = orgPolicyRefusal(ctx, obj(obj(body.metadata).annotations)[BINAUTHZ_ANNOTATION], `service ${name}`)
+  if (refused) return refused
   const sentVersion = obj(body.metadata).resourceVersion
   if (typeof sentVersion === 'string' && sentVersion !== obj(previous.metadata).resourceVersion) {
     return apiError(409, `Conflict for resource '${name}': version '${sentVersion}' was specified but current version is '${String(obj(previous.metadata).resourceVersion)}'.`, 'ABORTED')

@@ -103,6 +103,19 @@ describe('sandbox build, registry and proxy routes', () => {
     expect(res.json.status.conditions[0]).to.include({type: 'Ready', status: 'True'})
   })
 
+  it('requireBinaryAuthorization refuses deploys without the default policy (org policy constraint)', async () => {
+    state.writeJson(STATE_FILES.faults, {requireBinaryAuthorization: true})
+    const res = await call(sandbox, {
+      method: 'POST',
+      path: `/apis/serving.knative.dev/v1/namespaces/${P}/services`,
+      via: `us-central1-127.0.0.1:${sandbox.port}`,
+      body: {metadata: {name: 'plain'}, spec: {template: {spec: {containers: [{image: 'gcr.io/x/y:1'}]}}}},
+    })
+    expect(res.status).to.equal(400)
+    expect(res.json.error.status).to.equal('FAILED_PRECONDITION')
+    expect(res.json.error.message).to.include('constraints/run.allowedBinaryAuthorizationPolicies')
+  })
+
   it('refuses CONNECT tunnels (it serves http only) and logs them', async () => {
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(sandbox.port, '127.0.0.1', () => socket.write('CONNECT storage.googleapis.com:443 HTTP/1.1\r\nHost: storage.googleapis.com:443\r\n\r\n'))
