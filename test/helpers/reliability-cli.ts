@@ -157,10 +157,13 @@ export function unwrap(text: string): string {
   return text.replaceAll(/\s*\n\s*›\s*/g, ' ')
 }
 
-/** The policy without the fields a write legitimately changes (etag, updateTime, the allowlist). */
+/**
+ * The policy as JSON text without the fields a write legitimately changes (etag, updateTime, the allowlist) and
+ * without the output-only `name` (which stand-ins re-append): byte-for-byte comparable.
+ */
 export function otherFields(policy: Policy | undefined): string {
   if (policy === undefined) return 'undefined'
-  const {etag: _etag, updateTime: _updateTime, admissionWhitelistPatterns: _patterns, ...rest} = policy
+  const {etag: _etag, updateTime: _updateTime, admissionWhitelistPatterns: _patterns, name: _name, ...rest} = policy
   return JSON.stringify(rest)
 }
 
