@@ -189,6 +189,8 @@ export function createService(req: ApiRequest, ctx: SandboxContext, [namespace =
     return apiError(409, `Resource '${name}' already exists.`, 'ALREADY_EXISTS')
   }
 
+  // `gcloud beta run deploy` validates first with ?dryRun=all: answer without storing anything.
+  if (req.query.has('dryRun')) return ok({...body, metadata: {...obj(body.metadata), namespace}})
   return ok(deployRevision(ctx, region, namespace, body, undefined).service)
 }
 
@@ -209,6 +211,7 @@ export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace 
     return apiError(409, `Conflict for resource '${name}': version '${sentVersion}' was specified but current version is '${String(obj(previous.metadata).resourceVersion)}'.`, 'ABORTED')
   }
 
+  if (req.query.has('dryRun')) return ok({...body, metadata: {...obj(body.metadata), namespace}})
   return ok(deployRevision(ctx, region, namespace, body, previous).service)
 }
 

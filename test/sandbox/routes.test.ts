@@ -116,6 +116,15 @@ describe('sandbox build, registry and proxy routes', () => {
     expect(res.json.error.message).to.include('constraints/run.allowedBinaryAuthorizationPolicies')
   })
 
+  it('validates without storing on ?dryRun=all (gcloud beta run deploy)', async () => {
+    const path = `/apis/serving.knative.dev/v1/namespaces/${P}/services`
+    const via = `us-central1-127.0.0.1:${sandbox.port}`
+    const body = {metadata: {name: 'dry'}, spec: {template: {spec: {containers: [{image: 'gcr.io/x/y:1'}]}}}}
+    expect((await call(sandbox, {method: 'POST', path: `${path}?dryRun=all`, via, body})).status).to.equal(200)
+    expect(state.readMap(STATE_FILES.services)).to.deep.equal({})
+    expect((await call(sandbox, {method: 'POST', path, via, body})).status).to.equal(200)
+  })
+
   it('refuses CONNECT tunnels (it serves http only) and logs them', async () => {
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(sandbox.port, '127.0.0.1', () => socket.write('CONNECT storage.googleapis.com:443 HTTP/1.1\r\nHost: storage.googleapis.com:443\r\n\r\n'))
