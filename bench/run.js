@@ -1,0 +1,504 @@
+#!/usr/bin/env node
+// `npm run bench`: how much binauthz costs on top of starting Node, measured side by side in ONE run.
+//
+// Rows: `node -e 0` (the floor), `binauthz --help`, `binauthz deploy run x --dry-run` (pattern already allowlisted),
+// the full `deploy run` up to spawning a fake gcloud that exits at once, the same two without the fast start
+// (BINAUTHZ_FAST_START=0: plain oclif from dist/src), the no-credentials error, and what a user would script instead
+// (`gcloud container binauthz policy export | grep` + the deploy) with the real gcloud. Every CLI row talks to a
+// local Binary Authorization stand-in (bench/policy-server.js, 127.0.0.1, its own process).
+//
+// Timing: hyperfine when installed (and not --no-hyperfine), else a Node harness that runs the rows interleaved
+// (round robin, so a change in machine load hits every row alike): N runs after W warm-ups, median and min wall
+// time. CPU time (user+sys) and peak RSS come from separate runs under /usr/bin/time (else, for Node rows, from
+// process.resourceUsage() reported by a preload). NODE_EXTRA_CA_CERTS is removed from every child's environment
+// (on Node 20 it adds ~36 ms to each start); the table says whether it was set here.
+//
+// Before timing, each CLI row runs once to check behaviour and counts: exit code, policy reads/writes/IAM calls
+// seen by the stand-in, gcloud processes started (the fake logs each call).
+//
+// Usage: node bench/run.js [--runs N] [--warmup W] [--no-hyperfine] [--out FILE] [--only name,name]
+//        [--scripted-runs N] [--no-plain]
+import {execFileSync, fork, spawn, spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const node = process.execPath
+const {values: opts} = parseArgs({
+  options: {
+    runs: {type: 'string', default: process.env.BENCH_RUNS ?? '20'},
+    warmup: {type: 'string', default: '3'},
+    'scripted-runs': {type: 'string'},
+    'no-hyperfine': {type: 'boolean', default: false},
+    'no-plain': {type: 'boolean', default: false},
+    out: {type: 'string', default: join(root, 'bench', 'RESULTS.md')},
+    only: {type: 'string'},
+  },
+})
+const RUNS = Math.max(3, Number.parseInt(opts.runs, 10) || 20)
+const WARMUP = Math.max(0, Number.parseInt(opts.warmup, 10) || 0)
+const SCRIPTED_RUNS = Math.max(3, Number.parseInt(opts['scripted-runs'] ?? '', 10) || Math.ceil(RUNS / 4))
+const RESOURCE_RUNS = Math.max(3, Math.ceil(RUNS / 2))
+
+const loadBefore = loadavg()
+const PROJECT = 'bench-proj'
+const REGION = 'us-central1'
+const PATTERN = `${REGION}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
+const FRESH_PROJECT = 'bench-fresh' // not allowlisted: used once to check "one read, one write"
+
+function which(name) {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], {encoding: 'utf8'})
+  return r.status === 0 ? r.stdout.trim() : undefined
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixtures: temp dirs, token file, fake gcloud, the policy stand-in
+
+if (!existsSync(join(root, 'dist', 'src', 'commands'))) {
+  console.error('bench: dist/src/commands is missing; run `npm run build` first (`npm run bench` does).')
+  process.exit(1)
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'binauthz-bench-'))
+const home = join(tmp, 'home')
+const cloudsdk = join(tmp, 'cloudsdk')
+mkdirSync(home)
+mkdirSync(cloudsdk)
+const tokenFile = join(tmp, 'token')
+writeFileSync(tokenFile, 'ya29.bench-access-token\n', {mode: 0o600})
+const gcloudLog = join(tmp, 'gcloud-calls.log')
+const fakeGcloud = join(tmp, 'fake-gcloud')
+// printf is a shell builtin: logging the call starts no extra process.
+writeFileSync(fakeGcloud, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${gcloudLog}'\nexit 0\n`)
+chmodSync(fakeGcloud, 0o755)
+const rusagePreload = join(root, 'bench', 'rusage-preload.js')
+
+const server = fork(join(root, 'bench', 'policy-server.js'), [JSON.stringify({patterns: [PATTERN]})], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+const port = await new Promise((resolvePort, reject) => {
+  server.once('message', (m) => (m?.type === 'listening' ? resolvePort(m.port) : reject(new Error('unexpected message'))))
+  server.once('exit', (code) => reject(new Error(`policy server exited (${code})`)))
+})
+
+function serverStats() {
+  return new Promise((resolveStats) => {
+    const onMessage = (m) => {
+      if (m?.type !== 'stats') return
+      server.off('message', onMessage)
+      resolveStats(m.stats)
+    }
+
+    server.on('message', onMessage)
+    server.send({type: 'stats'})
+  })
+}
+
+function closeServer() {
+  if (!server.connected) return
+  server.send({type: 'close'}, () => {})
+  server.disconnect()
+}
+
+let cleaned = false
+function cleanup() {
+  if (cleaned) return
+  cleaned = true
+  closeServer()
+  rmSync(tmp, {recursive: true, force: true})
+}
+
+process.on('exit', cleanup)
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    cleanup()
+    process.exit(130)
+  })
+}
+
+// The environment of every child: the caller's, minus what would skew or leak into the measurement.
+const baseEnv = {...process.env}
+const extraCaWasSet = baseEnv.NODE_EXTRA_CA_CERTS !== undefined
+for (const key of Object.keys(baseEnv)) {
+  if (
+    key === 'NODE_EXTRA_CA_CERTS' ||
+    key === 'GOOGLE_APPLICATION_CREDENTIALS' ||
+    key.startsWith('CLOUDSDK_') ||
+    key.startsWith('BINAUTHZ_') ||
+    key.startsWith('XDG_') ||
+    key === 'DEBUG' ||
+    key === 'NODE_DEBUG' ||
+    key.startsWith('OCLIF_')
+  ) {
+    delete baseEnv[key]
+  }
+}
+
+Object.assign(baseEnv, {
+  HOME: home,
+  CLOUDSDK_CONFIG: cloudsdk,
+  CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+  CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
+  CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
+})
+delete baseEnv.METADATA_SERVER_DETECTION
+const cliEnv = {
+  ...baseEnv,
+  CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`,
+  BINAUTHZ_GCLOUD: fakeGcloud,
+  BINAUTHZ_CONFIG_DIR: join(tmp, 'binauthz-config'),
+  BINAUTHZ_DATA_DIR: join(tmp, 'binauthz-data'),
+}
+const plainEnv = {...cliEnv, BINAUTHZ_FAST_START: '0'}
+const noCredsEnv = {...cliEnv}
+delete noCredsEnv.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
+
+const bin = join(root, 'bin', 'run.js')
+const deployArgs = ['deploy', 'run', 'x', '--region', REGION, '--project', PROJECT]
+const realGcloud = which('gcloud')
+const scriptedShell =
+  `gcloud container binauthz policy export --project ${PROJECT} --quiet | grep -qF 'namePattern: ${PATTERN}' && ` +
+  `"$BINAUTHZ_GCLOUD" run deploy x --source . --region ${REGION} --project ${PROJECT} --binary-authorization default`
+
+/**
+ * name, label, argv, env, target, expect: the single-run check (exit code, requests, gcloud calls).
+ * target.ratio: ≤ ratio × floor median; target.rss: MiB.
+ */
+const rows = [
+  {name: 'floor', label: '`node -e 0` (floor)', argv: [node, '-e', '0'], env: baseEnv},
+  {
+    name: 'help',
+    label: '`binauthz --help`',
+    argv: [node, bin, '--help'],
+    env: cliEnv,
+    target: {ratio: 4, rss: 70},
+    expect: {exit: 0, requests: 0, gcloud: 0},
+  },
+  {
+    name: 'dry-run',
+    label: '`binauthz deploy run x --dry-run` (allowlisted)',
+    argv: [node, bin, ...deployArgs, '--dry-run'],
+    env: cliEnv,
+    target: {ratio: 6, rss: 70},
+    expect: {exit: 0, reads: 1, writes: 0, gcloud: 0},
+  },
+  {
+    name: 'deploy',
+    label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
+    argv: [node, bin, ...deployArgs],
+    env: cliEnv,
+    target: {ratio: 6, rss: 70},
+    expect: {exit: 0, reads: 1, writes: 0, gcloud: 1},
+  },
+  {
+    name: 'help-plain',
+    label: '`binauthz --help`, plain oclif (BINAUTHZ_FAST_START=0)',
+    argv: [node, bin, '--help'],
+    env: plainEnv,
+    plain: true,
+    expect: {exit: 0, requests: 0, gcloud: 0},
+  },
+  {
+    name: 'deploy-plain',
+    label: '`binauthz deploy run x` → fake gcloud, plain oclif',
+    argv: [node, bin, ...deployArgs],
+    env: plainEnv,
+    plain: true,
+    expect: {exit: 0, reads: 1, writes: 0, gcloud: 1},
+  },
+  {
+    name: 'usage-error',
+    label: '`binauthz deploy run x --project Bad!` (usage error: startup to first error)',
+    argv: [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', 'Bad!', '--dry-run'],
+    env: cliEnv,
+    expect: {exit: 2, requests: 0, gcloud: 0},
+  },
+  {
+    name: 'no-creds',
+    label: '`binauthz deploy run x --dry-run`, no credentials at all',
+    argv: [node, bin, ...deployArgs, '--dry-run'],
+    env: noCredsEnv,
+    target: {extraOver: 'usage-error', ms: 50},
+    expect: {exit: 2, requests: 0, gcloud: 0, stderr: /NO_CREDENTIALS|credential/i},
+  },
+  {
+    name: 'scripted',
+    label: 'scripted: `gcloud container binauthz policy export | grep` + fake deploy',
+    argv: ['sh', '-c', scriptedShell],
+    env: {...baseEnv, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile, CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`, BINAUTHZ_GCLOUD: fakeGcloud},
+    runs: SCRIPTED_RUNS,
+    expect: {exit: 0, reads: 1, writes: 0, gcloud: 1},
+    skip: realGcloud === undefined ? 'gcloud is not installed' : undefined,
+  },
+].filter((row) => {
+  if (opts['no-plain'] && row.plain) return false
+  if (!opts.only) return true
+  const only = opts.only.split(',')
+  return row.name === 'floor' || only.includes(row.name) || (row.name === 'usage-error' && only.includes('no-creds'))
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Behaviour and counts: each row once
+
+function gcloudCalls() {
+  return existsSync(gcloudLog) ? readFileSync(gcloudLog, 'utf8').split('\n').filter(Boolean).length : 0
+}
+
+function runOnce(argv, env) {
+  return new Promise((resolveRun) => {
+    const child = spawn(argv[0], argv.slice(1), {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code, signal) => resolveRun({code: code ?? 128, signal, stdout, stderr}))
+  })
+}
+
+async function check(row, argv = row.argv) {
+  const before = await serverStats()
+  const calls = gcloudCalls()
+  const run = await runOnce(argv, row.env)
+  const after = await serverStats()
+  const counts = {
+    exit: run.code,
+    requests: after.requests - before.requests,
+    reads: after.reads - before.reads,
+    writes: after.writes - before.writes,
+    iam: after.iam - before.iam,
+    gcloud: gcloudCalls() - calls,
+  }
+  const problems = []
+  for (const [key, want] of Object.entries(row.expect ?? {})) {
+    if (key === 'stderr') {
+      if (!want.test(run.stderr)) problems.push(`stderr does not match ${want}`)
+    } else if (counts[key] !== want) {
+      problems.push(`${key} ${counts[key]} (expected ${want})`)
+    }
+  }
+
+  return {counts, problems, run}
+}
+
+const checks = new Map()
+console.error(`bench: policy stand-in on 127.0.0.1:${port}; checking behaviour and counts ...`)
+for (const row of rows) {
+  if (row.skip || !row.expect) continue
+  const result = await check(row)
+  checks.set(row.name, result)
+  if (result.problems.length > 0) {
+    console.error(`bench: ${row.name}: ${result.problems.join('; ')}\n--- stdout\n${result.run.stdout.slice(-2000)}\n--- stderr\n${result.run.stderr.slice(-2000)}`)
+  }
+}
+
+// A deploy that has to allowlist (another project, --yes): one read, one IAM check, one write, one gcloud.
+let writeCheck
+if (rows.some((row) => row.name === 'deploy')) {
+  writeCheck = await check(
+    {env: cliEnv, expect: {exit: 0, reads: 1, writes: 1, gcloud: 1}},
+    [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', FRESH_PROJECT, '--yes'],
+  )
+  if (writeCheck.problems.length > 0) console.error(`bench: deploy needing a write: ${writeCheck.problems.join('; ')}\n${writeCheck.run.stderr.slice(-2000)}`)
+}
+
+// Which start path the CLI takes (bin/run.js reports it with BINAUTHZ_START_TRACE=1).
+function startPath(args, env) {
+  const r = spawnSync(node, [bin, ...args], {env: {...env, BINAUTHZ_START_TRACE: '1'}, encoding: 'utf8'})
+  const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('binauthz start:'))
+  return line ? line.slice('binauthz start:'.length).trim() : 'unknown (no trace)'
+}
+
+const paths = {help: startPath(['--help'], cliEnv), deploy: startPath([...deployArgs, '--dry-run'], cliEnv)}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Wall time
+
+const timed = rows.filter((row) => !row.skip)
+const hyperfine = opts['no-hyperfine'] ? undefined : which('hyperfine')
+const wall = new Map(timed.map((row) => [row.name, []]))
+
+function shellQuote(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`
+}
+
+function timeOnce(row) {
+  const start = process.hrtime.bigint()
+  const r = spawnSync(row.argv[0], row.argv.slice(1), {env: row.env, stdio: 'ignore'})
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (r.error) throw r.error
+  return ms
+}
+
+let method
+if (hyperfine) {
+  method = `hyperfine (${execFileSync(hyperfine, ['--version'], {encoding: 'utf8'}).trim()}), --warmup ${WARMUP}, -N`
+  for (const row of timed) {
+    const json = join(tmp, `hyperfine-${row.name}.json`)
+    // Each row with its own environment; -N: no intermediate shell (hyperfine splits the words itself).
+    const r = spawnSync(
+      hyperfine,
+      ['-N', '--warmup', String(WARMUP), '--runs', String(row.runs ?? RUNS), '-i', '--export-json', json, row.argv.map(shellQuote).join(' ')],
+      {env: row.env, stdio: ['ignore', 'ignore', 'inherit']},
+    )
+    if (r.status !== 0) throw new Error(`hyperfine failed for ${row.name}`)
+    const result = JSON.parse(readFileSync(json, 'utf8')).results[0]
+    wall.set(row.name, result.times.map((s) => s * 1000))
+  }
+} else {
+  method = `Node harness (spawnSync, rows interleaved round robin), ${WARMUP} warm-up round(s)`
+  for (let round = 0; round < WARMUP; round++) for (const row of timed) timeOnce(row)
+  const maxRuns = Math.max(...timed.map((row) => row.runs ?? RUNS))
+  for (let i = 0; i < maxRuns; i++) {
+    for (const row of timed) {
+      if (i < (row.runs ?? RUNS)) wall.get(row.name).push(timeOnce(row))
+    }
+
+    if ((i + 1) % 5 === 0) console.error(`bench: timing round ${i + 1}/${maxRuns}`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. CPU time and peak RSS
+
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+const cpu = new Map(timed.map((row) => [row.name, []]))
+const rss = new Map(timed.map((row) => [row.name, []]))
+const rusageFile = join(tmp, 'rusage.jsonl')
+const resourceMethod = gnuTime
+  ? '/usr/bin/time -f "%U %S %M" (peak RSS of the largest process in the tree)'
+  : 'process.resourceUsage() at exit via a preload (Node rows only)'
+for (let i = 0; i < RESOURCE_RUNS; i++) {
+  for (const row of timed) {
+    if (i >= Math.min(RESOURCE_RUNS, row.runs ?? RUNS)) continue
+    if (gnuTime) {
+      const r = spawnSync(gnuTime, ['-f', '@@rusage %U %S %M', ...row.argv], {env: row.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+      const m = /@@rusage ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '')
+      if (m) {
+        cpu.get(row.name).push((Number(m[1]) + Number(m[2])) * 1000)
+        rss.get(row.name).push(Number(m[3]) / 1024)
+      }
+    } else if (row.argv[0] === node) {
+      rmSync(rusageFile, {force: true})
+      const env = {...row.env, BENCH_RUSAGE_FILE: rusageFile, NODE_OPTIONS: `${row.env.NODE_OPTIONS ?? ''} --import=${rusagePreload}`.trim()}
+      spawnSync(row.argv[0], row.argv.slice(1), {env, stdio: 'ignore'})
+      if (existsSync(rusageFile)) {
+        const usages = readFileSync(rusageFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        cpu.get(row.name).push(usages.reduce((sum, u) => sum + (u.userCPUTime + u.systemCPUTime) / 1000, 0))
+        rss.get(row.name).push(Math.max(...usages.map((u) => u.maxRSS)) / 1024)
+      }
+    }
+  }
+}
+
+const loadAfterTiming = loadavg()
+closeServer()
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. The table
+
+const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(digits))
+const stat = new Map()
+for (const row of timed) {
+  const w = wall.get(row.name)
+  stat.set(row.name, {
+    median: median(w),
+    min: Math.min(...w),
+    runs: w.length,
+    cpu: cpu.get(row.name).length > 0 ? median(cpu.get(row.name)) : undefined,
+    rss: rss.get(row.name).length > 0 ? Math.max(...rss.get(row.name)) : undefined,
+  })
+}
+
+const floor = stat.get('floor')
+const lines = []
+const verdicts = []
+lines.push(
+  '| command | median ms | min ms | × floor | CPU ms (user+sys) | CPU × floor | peak RSS MiB | target | met? |',
+  '|---|---:|---:|---:|---:|---:|---:|---|---|',
+)
+for (const row of rows) {
+  if (row.skip) {
+    lines.push(`| ${row.label} | skipped: ${row.skip} | | | | | | | |`)
+    continue
+  }
+
+  const s = stat.get(row.name)
+  const ratio = s.median / floor.median
+  const cpuRatio = s.cpu !== undefined && floor.cpu ? s.cpu / floor.cpu : undefined
+  let target = ''
+  let met = ''
+  if (row.target?.ratio) {
+    const ok = ratio <= row.target.ratio && (s.rss === undefined || s.rss <= row.target.rss)
+    target = `≤ ${row.target.ratio}× floor, ≤ ${row.target.rss} MiB`
+    met = ok ? 'yes' : 'NO'
+    verdicts.push({name: row.name, ok})
+  } else if (row.target?.extraOver) {
+    const base = stat.get(row.target.extraOver)
+    const extra = s.median - base.median
+    const ok = extra <= row.target.ms
+    target = `≤ ${row.target.ms} ms after startup (${fmt(extra, 1)} ms more than the usage error)`
+    met = ok ? 'yes' : 'NO'
+    verdicts.push({name: row.name, ok})
+  }
+
+  const problems = checks.get(row.name)?.problems ?? []
+  if (problems.length > 0) met = `NO (${problems.join('; ')})`
+  lines.push(
+    `| ${row.label} | ${fmt(s.median, 1)} | ${fmt(s.min, 1)} | ${fmt(ratio, 2)} | ${fmt(s.cpu)} | ${fmt(cpuRatio, 2)} | ${fmt(s.rss, 1)} | ${target} | ${met} |`,
+  )
+}
+
+const countLines = ['| command | exit | policy reads | writes | IAM checks | other requests | gcloud processes | as expected? |', '|---|---:|---:|---:|---:|---:|---:|---|']
+for (const row of rows) {
+  const c = checks.get(row.name)
+  if (!c) continue
+  const k = c.counts
+  countLines.push(`| ${row.name} | ${k.exit} | ${k.reads} | ${k.writes} | ${k.iam} | ${k.requests - k.reads - k.writes - k.iam} | ${k.gcloud} | ${c.problems.length === 0 ? 'yes' : c.problems.join('; ')} |`)
+}
+
+if (writeCheck) {
+  const k = writeCheck.counts
+  countLines.push(
+    `| deploy needing a write (--yes, not yet allowlisted) | ${k.exit} | ${k.reads} | ${k.writes} | ${k.iam} | ${k.requests - k.reads - k.writes - k.iam} | ${k.gcloud} | ${writeCheck.problems.length === 0 ? 'yes' : writeCheck.problems.join('; ')} |`,
+  )
+}
+
+let commit = 'unknown'
+try {
+  commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
+} catch {}
+
+const allCountsOk = [...checks.values()].every((c) => c.problems.length === 0) && (writeCheck?.problems.length ?? 0) === 0
+const md = [
+  '# binauthz benchmark results',
+  '',
+  `Written by \`npm run bench\` (bench/run.js) on ${new Date().toISOString()} at commit ${commit}.`,
+  '',
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadAfterTiming.map((l) => l.toFixed(2)).join(' ')} after the runs.`,
+  `- Node ${process.version}; \`NODE_EXTRA_CA_CERTS\` unset for every measured command (it ${extraCaWasSet ? 'IS set in this environment and was removed' : 'was not set here'}; on Node 20 it adds ~36 ms to each start).`,
+  `- Wall time: ${method}; ${RUNS} runs per row (scripted gcloud row: ${Math.min(SCRIPTED_RUNS, RUNS)}). Ratios compare medians from this one run.`,
+  `- CPU time and peak RSS: ${resourceMethod}; median CPU and max RSS of ${RESOURCE_RUNS} further runs.`,
+  `- Start path taken by bin/run.js: \`--help\`: ${paths.help}; \`deploy run\`: ${paths.deploy}.`,
+  `- Policy API: a local stand-in on 127.0.0.1 (bench/policy-server.js); the pattern \`${PATTERN}\` is already allowlisted; gcloud is a shell script that logs its arguments and exits 0.`,
+  '',
+  ...lines,
+  '',
+  '## Counts per command (one checked run each)',
+  '',
+  ...countLines,
+  '',
+  `Targets: \`--help\` ≤ 4× and deploy paths ≤ 6× the floor, peak RSS ≤ 70 MiB, no gcloud process besides the deploy itself, one policy read and at most one write per command, and the no-credentials error within 50 ms of startup. ${verdicts.every((v) => v.ok) && allCountsOk ? 'All met in this run.' : `Not met in this run: ${[...verdicts.filter((v) => !v.ok).map((v) => v.name), ...(allCountsOk ? [] : ['counts'])].join(', ')}.`}`,
+  '',
+]
+const text = md.join('\n')
+writeFileSync(opts.out, text)
+console.log(text)
+cleanup()
