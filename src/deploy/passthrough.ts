@@ -41,6 +41,14 @@ function refuse(message: string, suggestions: string[], code = 'PASSTHROUGH_REFU
   throw new UserError(message, {code, suggestions})
 }
 
+/** gcloud would print help and deploy nothing, after binauthz had already changed the policy. */
+function refuseHelp(command: string): never {
+  refuse(`--help after -- would make gcloud print its help instead of deploying, after binauthz had changed the policy.`, [
+    `For gcloud's flags: ${command} --help`,
+    'For binauthz: binauthz deploy run --help / binauthz deploy function --help',
+  ])
+}
+
 function printable(arg: string): string {
   return JSON.stringify(arg)
 }
@@ -104,6 +112,7 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
       ])
     }
 
+    if (arg === '-h') refuseHelp(command)
     if (!arg.startsWith('--')) {
       args.push(arg)
       continue
@@ -148,6 +157,10 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
         refuse('--breakglass bypasses Binary Authorization enforcement; binauthz does not run break-glass deploys.', [
           `Run ${command} --breakglass=JUSTIFICATION yourself for an emergency deploy.`,
         ])
+      }
+
+      case '--help': {
+        refuseHelp(command)
       }
 
       case '--flags-file': {

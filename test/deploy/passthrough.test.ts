@@ -46,6 +46,8 @@ describe('deploy/passthrough', () => {
       ['--source followed by a flag instead of a value', run, ['--source', '--image=x']],
       ['--docker-repository and --clear-docker-repository', fn, ['--docker-repository=projects/p/locations/l/repositories/r', '--clear-docker-repository']],
       ['value smuggling a flag', run, ['--set-env-vars', '--binary-authorization=none']],
+      ['--help (gcloud would not deploy)', run, ['--source=.', '--help']],
+      ['-h', fn, ['-h']],
     ]
     for (const [title, context, args] of cases) {
       it(title, () => {

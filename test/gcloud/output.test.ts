@@ -48,6 +48,12 @@ describe('gcloud/output', () => {
       'gen1-function',
       undefined,
     ],
+    [
+      'the local sandbox (real gcloud 528 output)',
+      "Creating Revision.....failed\nDeployment failed\nERROR: (gcloud.run.deploy) Revision 'other-00001-nma' is not ready and cannot serve traffic. Image us-docker.pkg.dev/other/img/app:1 denied by Binary Authorization policy projects/sandbox-project/policy: The image matches no allowlist pattern and the default rule denies every image (ALWAYS_DENY) (enforcement ENFORCED_BLOCK_AND_AUDIT_LOG).\n",
+      'binauthz-denied',
+      'us-docker.pkg.dev/other/img/app:1',
+    ],
     ['an unrelated build failure', 'ERROR: (gcloud.run.deploy) Build failed; check build logs for details', undefined, undefined],
     ['a quota error', 'ERROR: (gcloud.run.deploy) RESOURCE_EXHAUSTED: Quota exceeded for quota metric', undefined, undefined],
     ['empty stderr', '', undefined, undefined],
