@@ -288,3 +288,22 @@ export function listFunctions(_req: ApiRequest, ctx: SandboxContext, [project = 
 export function listFunctionsV1(_req: ApiRequest, ctx: SandboxContext, [project = '']: string[]): Reply {
   return checkProject(ctx, project) ?? ok({})
 }
+
+/** DELETE a function (and its Cloud Run service); the operation is done on its first poll. */
+export function deleteFunction(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '', id = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  const name = functionName(ctx, location, id)
+  const functions = ctx.state.readMap(STATE_FILES.functions)
+  if (!functions[name]) return apiError(404, `Resource '${name}' was not found`)
+  const {[name]: _removed, ...rest} = functions
+  ctx.state.writeJson(STATE_FILES.functions, rest)
+  const services = ctx.state.readMap(STATE_FILES.services)
+  const {[serviceKey(location, runServiceName(id))]: _service, ...otherServices} = services
+  ctx.state.writeJson(STATE_FILES.services, otherServices)
+  const now = ctx.now().toISOString()
+  const operationName = `projects/${ctx.identity.project}/locations/${location}/operations/operation-${ctx.now().getTime()}-${randomBytes(7).toString('hex')}`
+  const metadata = {'@type': OPERATION_METADATA_TYPE, createTime: now, target: name, verb: 'delete', apiVersion: 'v2'}
+  putOperation(ctx, operationName, {name: operationName, metadata, done: true, response: {'@type': 'type.googleapis.com/google.protobuf.Empty'}})
+  return ok({name: operationName, metadata, done: false})
+}

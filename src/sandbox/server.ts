@@ -12,7 +12,7 @@ import {type ApiRequest, type Handler, type Reply, type SandboxContext, apiError
 import {getPolicy, getPolicyIam, testPolicyPermissions, updatePolicy} from './binauthz.js'
 import {consumeCounter} from './binauthz.js'
 import {type Faults, errorStatusFor, injectedBinauthzError, normalizeFaults} from './faults.js'
-import {createFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction} from './functions.js'
+import {createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction} from './functions.js'
 import {
   createRepository,
   defaultBuildServiceAccount,
@@ -79,6 +79,7 @@ export const ROUTES: readonly Route[] = [
   // Cloud Functions v2
   route('GET', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', getFunction),
   route('PATCH', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', patchFunction),
+  route('DELETE', `/v2/projects/${SEG}/locations/${SEG}/functions/${SEG}`, 'cloudfunctions', deleteFunction),
   route('POST', `/v2/projects/${SEG}/locations/${SEG}/functions`, 'cloudfunctions', createFunction),
   route('GET', `/v2/projects/${SEG}/locations/${SEG}/functions`, 'cloudfunctions', listFunctions),
   route('GET', `${PL}/functions`, 'cloudfunctions', listFunctionsV1),
