@@ -8,6 +8,8 @@ export default class DeployFunction extends DeployCommand {
 
 Everything after -- goes to gcloud unchanged. Arguments that would undo Binary Authorization (--binary-authorization=OTHER, --clear-binary-authorization), 1st gen (--no-gen2), another --project or --region, --flags-file, a second --, or shell syntax are refused before anything changes.
 
+With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
+
 Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
 
   static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
