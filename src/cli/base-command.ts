@@ -70,7 +70,7 @@ export abstract class BinauthzCommand extends Command {
     if (!this.jsonEnabled()) this.log(redactSecrets(message))
   }
 
-  /** Human progress/log output (stderr) — under --json still goes to stderr, never to stdout. */
+  /** Human progress/log output on stderr — silent under --json (oclif's logToStderr), so scripts see only the JSON. */
   protected note(message = ''): void {
     this.logToStderr(redactSecrets(message))
   }
