@@ -72,7 +72,7 @@ interface Pending {
  * A listr2 task list that shows each step while it runs. Each step is a one-task list whose task waits until the
  * pipeline reports the step finished, so prompts and gcloud run between steps, outside the renderer.
  */
-export async function listrReporter(): Promise<StepReporter> {
+export async function listrReporter(renderer: 'default' | 'silent' = 'default'): Promise<StepReporter> {
   const {Listr} = await import('listr2')
   const pending = new Map<StepId, Pending>()
 
@@ -98,7 +98,7 @@ export async function listrReporter(): Promise<StepReporter> {
           },
         },
       ],
-      {exitOnError: false, registerSignalListeners: false, rendererOptions: {collapseErrors: false}},
+      {exitOnError: false, registerSignalListeners: false, renderer, rendererOptions: {collapseErrors: false}},
     )
     entry.done = list.run()
     pending.set(step, entry)

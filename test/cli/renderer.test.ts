@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {chooseRenderer, isCiValue, plainReporter, type RendererChoice, type RendererInput} from '../../src/cli/renderer.js'
+import {chooseRenderer, isCiValue, listrReporter, plainReporter, type RendererChoice, type RendererInput} from '../../src/cli/renderer.js'
 
 describe('cli/renderer', () => {
   const table: [RendererInput, RendererChoice][] = [
@@ -40,5 +40,16 @@ describe('cli/renderer', () => {
     await loud.start('resolve', 'Resolve')
     await loud.detail('detail')
     expect(lines).to.deep.equal(['→ Resolve', '  detail'])
+  })
+
+  it('listr reporter: steps finish in order, a step reported only when done works, close() ends open steps', async () => {
+    const reporter = await listrReporter('silent')
+    await reporter.start('resolve', 'Resolve')
+    await reporter.detail('detail')
+    await reporter.succeed('resolve', 'Resolved')
+    await reporter.skip('allowlist', 'Nothing to do') // never started
+    await reporter.start('deploy', 'Deploy')
+    await reporter.close() // must not hang with 'deploy' still open
+    await reporter.fail('policy', 'failed') // a failed step does not throw out of the reporter
   })
 })
