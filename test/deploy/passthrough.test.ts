@@ -1,6 +1,8 @@
 import {expect} from 'chai'
+import fc from 'fast-check'
 
 import {UserError} from '../../src/errors.js'
+import {deployArgv} from '../../src/deploy/argv.js'
 import {parsePassthrough, type PassthroughContext} from '../../src/deploy/passthrough.js'
 import {thrownBy} from '../helpers/assert.js'
 
@@ -96,5 +98,40 @@ describe('deploy/passthrough', () => {
     const input = ['--source', '.']
     parsePassthrough(input, run)
     expect(input).to.deep.equal(['--source', '.'])
+  })
+
+  it('property: whatever is passed, gcloud either never runs (UserError) or gets exactly one --binary-authorization=default, last, on our project and region', () => {
+    const token = fc.oneof(
+      fc.constantFrom(
+        '--', '--binary-authorization', '--binary-authorization=default', '--binary-authorization=none', 'default', 'none',
+        '--clear-binary-authorization', '--project', '--project=my-proj', '--project=evil', 'my-proj', 'evil', '--region',
+        '--region=us-central1', '--region=europe-west1', 'us-central1', '--regions=us-central1', '--gen2', '--no-gen2', '--platform',
+        'managed', 'gke', '--flags-file=f.yaml', '--breakglass=x', '--source', '.', '--image', 'us-docker.pkg.dev/p/r/i', '--quiet',
+        '--help', '-h', '&&', ';', '$(id)', '`id`', 'a\nb', 'a\u0000b', '--memory=512Mi', '--docker-repository', '--clear-docker-repository',
+      ),
+      fc.string({maxLength: 12}),
+    )
+    fc.assert(
+      fc.property(fc.constantFrom(run, fn), fc.array(token, {maxLength: 8}), (context, args) => {
+        let parsed
+        try {
+          parsed = parsePassthrough(args, context)
+        } catch (error) {
+          return error instanceof UserError && error.exitCode === 2
+        }
+
+        const argv = deployArgv(context.kind, {name: 'svc', project: context.project, region: context.regions[0] as string, passthrough: parsed.args})
+        const binauthz = argv.filter((a) => /^--(?:no-|clear-)?binary-auth/.test(a))
+        return (
+          binauthz.length === 1 &&
+          argv.at(-1) === '--binary-authorization=default' &&
+          !argv.includes('--') &&
+          argv.filter((a) => a.startsWith('--project')).length === 1 &&
+          argv.filter((a) => a.startsWith('--region')).length === 1 &&
+          !argv.some((a) => a.startsWith('--flags-file') || a.startsWith('--breakglass') || a === '--no-gen2' || /[\n\r\0]/.test(a))
+        )
+      }),
+      {numRuns: 2000},
+    )
   })
 })
