@@ -48,7 +48,10 @@ const fast = await freshBuild()
 if (typeof fast === 'string') {
   trace(`oclif (${fast})`)
   const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  // userPlugins: false — oclif would otherwise load "user"/"link" plugins listed in $BINAUTHZ_DATA_DIR/package.json
+  // (our backup directory) and run their hooks: code execution, with the access token in reach, for anyone who can
+  // write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
+  await execute({loadOptions: {root: root.slice(0, -1), userPlugins: false}})
 } else {
   let text
   const words = argv.at(-1) === '--help' ? argv.slice(0, -1) : argv

@@ -83,7 +83,8 @@ const entry = [
   'export async function run(argv, root, pjson) {',
   '  await Promise.all(reachable(argv).map(async (id) => { COMMANDS[id] = pick(await loaders[id]()) }))',
   "  const commands = {strategy: 'explicit', target: fileURLToPath(import.meta.url), identifier: 'COMMANDS'}",
-  '  return execute({args: argv, loadOptions: {root, pjson: {...pjson, oclif: {...pjson.oclif, commands}}}})',
+  '  // userPlugins: false: never load plugins named by $BINAUTHZ_DATA_DIR/package.json (see bin/run.js)',
+  '  return execute({args: argv, loadOptions: {root, userPlugins: false, pjson: {...pjson, oclif: {...pjson.oclif, commands}}}})',
   '}',
 ].join('\n')
 
