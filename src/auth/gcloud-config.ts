@@ -2,7 +2,7 @@
 // Mirrors googlecloudsdk/core/config.py + configurations/named_configs.py + properties_file.py (configparser).
 // Returns FILE values only; environment overrides (CLOUDSDK_CORE_PROJECT, ...) are applied by the callers.
 
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {closeSync, fstatSync, openSync, readSync, statSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -167,10 +167,26 @@ export function activeConfigName(env: NodeJS.ProcessEnv, configDir = gcloudConfi
 /**
  * Reads the active gcloud configuration's explicitly set properties from its file (sync, no spawn).
  * Missing or unreadable files yield an empty configuration; hostile content never throws.
- * Throws UserError INVALID_GCLOUD_CONFIGURATION only for an invalid CLOUDSDK_ACTIVE_CONFIG_NAME.
+ * Throws UserError INVALID_GCLOUD_CONFIGURATION only for an invalid CLOUDSDK_ACTIVE_CONFIG_NAME, and for a
+ * CLOUDSDK_CONFIG that exists but is not a directory (gcloud itself crashes on it, so a deploy could only fail
+ * after the policy was changed).
  */
 export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
   const configDir = gcloudConfigDir(env)
+  if (env.CLOUDSDK_CONFIG) {
+    let isDirectory = true
+    try {
+      isDirectory = statSync(configDir).isDirectory()
+    } catch {
+      // missing: gcloud creates it
+    }
+    if (!isDirectory) {
+      throw new UserError(`CLOUDSDK_CONFIG names ${configDir}, which is not a directory: gcloud cannot use it as its configuration directory.`, {
+        code: 'INVALID_GCLOUD_CONFIGURATION',
+        suggestions: ['Unset CLOUDSDK_CONFIG (gcloud then uses ~/.config/gcloud), or point it at a directory'],
+      })
+    }
+  }
   const activeConfig = activeConfigName(env, configDir)
   const result: GcloudConfig = {configDir, activeConfig}
   if (activeConfig === NONE_CONFIG) return result
