@@ -49,6 +49,12 @@ export function resolveBinauthzEndpoint(override: string | undefined, source: st
     )
   }
 
+  // WHATWG URL parsing silently deletes tabs and line breaks, so "http://127.0.0.1:1/\nhttp://evil.example/" would be
+  // taken as a (different) URL than the one shown; refuse any whitespace or control character instead.
+  if (/\s/.test(value) || [...value].some((c) => c < ' ' || c === '\u007F')) {
+    return fail('it contains whitespace or control characters')
+  }
+
   let url: URL
   try {
     url = new URL(value)
