@@ -77,7 +77,7 @@ function checkShellSafety(arg: string, index: number): void {
 
   if (arg.startsWith('--')) {
     const name = flagName(arg)
-    if (/\s/.test(name) || name === '--') {
+    if (/\s/.test(name)) {
       refuse(`${where} is a flag name containing whitespace: it looks like "flag value" was quoted as one word.`, [
         'Write --flag=value, or the flag and its value as two separate words.',
       ])
