@@ -1,0 +1,93 @@
+// House lint config: eslint-config-oclif's flat config plus the choke-point rules (conventions 3 and 13).
+// Zero suppressions: findings are fixed in code; a rule is only turned off below when it fights our conventions.
+import oclif from 'eslint-config-oclif'
+
+// Modules xo's config already restricts; repeated here because each no-restricted-imports block replaces the last.
+const XO_RESTRICTED = ['domain', 'freelist', 'smalloc', 'punycode', 'sys', 'querystring', 'colors']
+
+// One choke point per outside system (DESIGN.md): each group may be imported only in the files that own it.
+const GROUPS = {
+  execa: {modules: ['execa'], message: 'Only src/gcloud/runner.ts runs processes (captureGcloud/runGcloud).'},
+  googleAuth: {modules: ['google-auth-library'], message: 'Only src/auth/credentials.ts talks to google-auth-library.'},
+  inquirer: {
+    modules: ['@inquirer/*', '@listr2/prompt-adapter-inquirer'],
+    message: 'Only src/prompts.ts prompts (confirmPrompt/selectPrompt/inputPrompt/checkboxPrompt).',
+  },
+  childProcess: {
+    modules: ['node:child_process', 'child_process'],
+    message: 'gcloud runs through src/gcloud/runner.ts; only src/sandbox/daemon.ts spawns (itself).',
+  },
+  oclif: {
+    modules: ['@oclif/core', '@oclif/core/*'],
+    message: '@oclif/core belongs in src/commands, src/cli and src/flags.ts; domain and adapter layers stay oclif-free.',
+  },
+  nodeIo: {
+    modules: [
+      'node:*',
+      ...['fs', 'fs/*', 'child_process', 'http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns', 'os', 'process'],
+      ...['readline', 'worker_threads', 'cluster', 'tty', 'path', 'stream', 'stream/*', 'timers', 'timers/*', 'url'],
+    ],
+    message: 'src/policy is pure: no I/O modules.',
+  },
+}
+
+const escape = (text) => text.replaceAll(/[.*+?^${}()|[\]\\/]/g, String.raw`\$&`)
+const toRegExp = (module) => `^${module.split('*').map((part) => escape(part)).join('.*')}$`
+
+/** A config block that forbids the given groups (static imports and `await import(...)`) in `files`. */
+function restrict(files, groupNames) {
+  const groups = groupNames.map((name) => GROUPS[name])
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: XO_RESTRICTED,
+          patterns: groups.map((group) => ({message: group.message, regex: group.modules.map((m) => toRegExp(m)).join('|')})),
+        },
+      ],
+      // no-restricted-imports does not see dynamic import(); our heavy modules are imported lazily.
+      'no-restricted-syntax': [
+        'error',
+        ...groups.flatMap((group) =>
+          group.modules.map((module) => ({
+            message: group.message,
+            selector: `ImportExpression[source.value=/${toRegExp(module)}/]`,
+          })),
+        ),
+      ],
+    },
+  }
+}
+
+const EVERYWHERE = ['execa', 'googleAuth', 'inquirer']
+const SRC = [...EVERYWHERE, 'childProcess', 'oclif']
+const without = (list, ...names) => list.filter((name) => !names.includes(name))
+
+export default [
+  {
+    // summary-reporter.cjs is CommonJS because mocha require()s reporters; the house config is ESM/TypeScript-only.
+    ignores: ['dist/', 'node_modules/', '.bench-tmp/', 'bench/RESULTS*', '**/*.d.ts', 'test/helpers/*.cjs'],
+  },
+  ...oclif,
+  {
+    rules: {
+      // Google's wire formats are snake_case (ADC JSON client_email, OAuth access_token, the no_proxy variable);
+      // identifiers stay camelCase, property names follow the format they describe.
+      camelcase: ['error', {properties: 'never'}],
+      // Bounded retries with backoff, re-read-on-conflict and deadline polls are sequential by design (DESIGN.md:
+      // client.ts, transaction.ts); running those awaits in parallel would be the bug.
+      'no-await-in-loop': 'off',
+    },
+  },
+  // Most specific last: a later block replaces the options of an earlier one for the files it matches.
+  restrict(['**/*.{js,mjs,cjs,ts}'], EVERYWHERE),
+  restrict(['src/**/*.ts'], SRC),
+  restrict(['src/commands/**/*.ts', 'src/cli/**/*.ts', 'src/flags.ts'], without(SRC, 'oclif')),
+  restrict(['src/policy/**/*.ts'], [...SRC, 'nodeIo']),
+  restrict(['src/gcloud/runner.ts'], without(SRC, 'execa', 'childProcess')),
+  restrict(['src/auth/credentials.ts'], without(SRC, 'googleAuth')),
+  restrict(['src/prompts.ts'], without(SRC, 'inquirer')),
+  restrict(['src/sandbox/daemon.ts'], without(SRC, 'childProcess')),
+]
