@@ -7,36 +7,56 @@ const XO_RESTRICTED = ['domain', 'freelist', 'smalloc', 'punycode', 'sys', 'quer
 
 // One choke point per outside system (DESIGN.md): each group may be imported only in the files that own it.
 const GROUPS = {
-  execa: {modules: ['execa'], message: 'Only src/gcloud/runner.ts runs processes (captureGcloud/runGcloud).'},
-  googleAuth: {modules: ['google-auth-library'], message: 'Only src/auth/credentials.ts talks to google-auth-library.'},
-  inquirer: {
-    modules: ['@inquirer/*', '@listr2/prompt-adapter-inquirer'],
-    message: 'Only src/prompts.ts prompts (confirmPrompt/selectPrompt/inputPrompt/checkboxPrompt).',
-  },
   childProcess: {
-    modules: ['node:child_process', 'child_process'],
     message: 'gcloud runs through src/gcloud/runner.ts; only src/sandbox/daemon.ts spawns (itself).',
+    modules: ['node:child_process', 'child_process'],
   },
-  oclif: {
-    modules: ['@oclif/core', '@oclif/core/*'],
-    message: '@oclif/core belongs in src/commands, src/cli and src/flags.ts; domain and adapter layers stay oclif-free.',
+  execa: {message: 'Only src/gcloud/runner.ts runs processes (captureGcloud/runGcloud).', modules: ['execa']},
+  googleAuth: {message: 'Only src/auth/credentials.ts talks to google-auth-library.', modules: ['google-auth-library']},
+  inquirer: {
+    message: 'Only src/prompts.ts prompts (confirmPrompt/selectPrompt/inputPrompt/checkboxPrompt).',
+    modules: ['@inquirer/*', '@listr2/prompt-adapter-inquirer'],
   },
   nodeIo: {
+    message: 'src/policy is pure: no I/O modules.',
     modules: [
       'node:*',
-      ...['fs', 'fs/*', 'child_process', 'http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns', 'os', 'process'],
-      ...['readline', 'worker_threads', 'cluster', 'tty', 'path', 'stream', 'stream/*', 'timers', 'timers/*', 'url'],
+      'fs',
+      'fs/*',
+      'child_process',
+      'http',
+      'https',
+      'http2',
+      'net',
+      'tls',
+      'dgram',
+      'dns',
+      'os',
+      'process',
+      'readline',
+      'worker_threads',
+      'cluster',
+      'tty',
+      'path',
+      'stream',
+      'stream/*',
+      'timers',
+      'timers/*',
+      'url',
     ],
-    message: 'src/policy is pure: no I/O modules.',
+  },
+  oclif: {
+    message: '@oclif/core belongs in src/commands, src/cli and src/flags.ts; domain and adapter layers stay oclif-free.',
+    modules: ['@oclif/core', '@oclif/core/*'],
   },
 }
 
-const escape = (text) => text.replaceAll(/[.*+?^${}()|[\]\\/]/g, String.raw`\$&`)
-const toRegExp = (module) => `^${module.split('*').map((part) => escape(part)).join('.*')}$`
+const escape = text => text.replaceAll(/[.*+?^${}()|[\]\\/]/g, String.raw`\$&`)
+const toRegExp = module => `^${module.split('*').map(part => escape(part)).join('.*')}$`
 
 /** A config block that forbids the given groups (static imports and `await import(...)`) in `files`. */
 function restrict(files, groupNames) {
-  const groups = groupNames.map((name) => GROUPS[name])
+  const groups = groupNames.map(name => GROUPS[name])
   return {
     files,
     rules: {
@@ -44,18 +64,17 @@ function restrict(files, groupNames) {
         'error',
         {
           paths: XO_RESTRICTED,
-          patterns: groups.map((group) => ({message: group.message, regex: group.modules.map((m) => toRegExp(m)).join('|')})),
+          patterns: groups.map(group => ({message: group.message, regex: group.modules.map(m => toRegExp(m)).join('|')})),
         },
       ],
       // no-restricted-imports does not see dynamic import(); our heavy modules are imported lazily.
       'no-restricted-syntax': [
         'error',
-        ...groups.flatMap((group) =>
-          group.modules.map((module) => ({
+        ...groups.flatMap(group =>
+          group.modules.map(module => ({
             message: group.message,
             selector: `ImportExpression[source.value=/${toRegExp(module)}/]`,
-          })),
-        ),
+          }))),
       ],
     },
   }
@@ -63,7 +82,7 @@ function restrict(files, groupNames) {
 
 const EVERYWHERE = ['execa', 'googleAuth', 'inquirer']
 const SRC = [...EVERYWHERE, 'childProcess', 'oclif']
-const without = (list, ...names) => list.filter((name) => !names.includes(name))
+const without = (list, ...names) => list.filter(name => !names.includes(name))
 
 export default [
   {
