@@ -27,30 +27,48 @@ for (const topic of config.topics) {
   if (!commandIds.has(topic.name)) subjects.push({key: topic.name, argv: [...topic.name.split(':'), '--help']})
 }
 
+// oclif's Help rewrites the cached commands' and topics' ids/names as it prints them (':' -> ' '): fine for the one
+// showHelp() of a real run, so each rendering here starts from the state Config.load() left.
+const commandState = config.commands.map((c) => [c, c.id, c.aliases])
+const topicState = config.topics.map((t) => [t, t.name])
+function restore() {
+  for (const [c, id, aliases] of commandState) {
+    c.id = id
+    c.aliases = aliases
+  }
+
+  for (const [t, name] of topicState) t.name = name
+}
+
 const write = process.stdout.write
+async function render(argv, width) {
+  const help = new Help(config, {maxWidth: width, ...helpOptions})
+  let captured = ''
+  process.stdout.write = (chunk, encoding, callback) => {
+    captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    if (typeof encoding === 'function') encoding()
+    else if (typeof callback === 'function') callback()
+    return true
+  }
+
+  try {
+    await help.showHelp(argv)
+  } finally {
+    process.stdout.write = write
+    restore()
+  }
+
+  return captured
+}
+
 const out = {userAgent: config.userAgent, subjects: []}
 for (const subject of subjects) {
   const texts = {}
-  for (let width = minWidth; width <= maxWidth; width++) {
-    const help = new Help(config, {maxWidth: width, ...helpOptions})
-    let captured = ''
-    process.stdout.write = (chunk, encoding, callback) => {
-      captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-      if (typeof encoding === 'function') encoding()
-      else if (typeof callback === 'function') callback()
-      return true
-    }
-
-    try {
-      // eslint-disable-next-line no-await-in-loop
-      await help.showHelp(subject.argv)
-    } finally {
-      process.stdout.write = write
-    }
-
-    texts[width] = captured
-  }
-
+  // eslint-disable-next-line no-await-in-loop
+  for (let width = minWidth; width <= maxWidth; width++) texts[width] = await render(subject.argv, width)
+  // Any state a rendering left behind would show here.
+  // eslint-disable-next-line no-await-in-loop
+  if ((await render(subject.argv, 80)) !== texts[80]) throw new Error(`render-help: help for "${subject.key}" changes from one rendering to the next`)
   out.subjects.push({...subject, texts})
 }
 

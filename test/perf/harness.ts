@@ -1,0 +1,130 @@
+// Shared by the test/perf tests: run the built CLI (bin/run.js) as a user would, in a clean environment, with a
+// fake gcloud that logs its calls and a preload that logs every TCP connection the CLI opens. Counts only — no times.
+import {spawn, spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+export const BIN = join(ROOT, 'bin', 'run.js')
+/** Compiled next to this file (dist/test/perf/net-log-preload.js). */
+export const NET_LOG_PRELOAD = fileURLToPath(new URL('net-log-preload.js', import.meta.url))
+export const FAKE_TOKEN = 'ya29.perf-test-token'
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** The environment minus everything that could point the CLI at real credentials, config or a debugger. */
+export function cleanEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (
+      /^(CLOUDSDK_|BINAUTHZ_|XDG_|OCLIF_|GCE_METADATA|GOOGLE_)/.test(key) ||
+      ['NODE_OPTIONS', 'NODE_ENV', 'DEBUG', 'NODE_DEBUG', 'FORCE_COLOR', 'NO_COLOR', 'CI', 'METADATA_SERVER_DETECTION'].includes(key)
+    ) {
+      continue
+    }
+
+    env[key] = value
+  }
+
+  const home = join(dir, 'home')
+  const gcloud = join(dir, 'gcloud-config')
+  mkdirSync(home, {recursive: true})
+  mkdirSync(gcloud, {recursive: true})
+  return {...env, HOME: home, CLOUDSDK_CONFIG: gcloud, BINAUTHZ_CONFIG_DIR: join(dir, 'cfg'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...extra}
+}
+
+/** Runs `node bin/run.js ...args`; killed after `timeoutMs` (a hang fails the test through its exit code). */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code, signal, stdout, stderr})
+    })
+  })
+}
+
+/** Lines bin/run.js prints with BINAUTHZ_START_TRACE=1, and the output without them. */
+export function splitTrace(stderr: string): {trace: string[]; rest: string} {
+  const lines = stderr.split('\n')
+  return {
+    trace: lines.filter((l) => l.startsWith('binauthz start: ')).map((l) => l.slice('binauthz start: '.length)),
+    rest: lines.filter((l) => !l.startsWith('binauthz start: ')).join('\n'),
+  }
+}
+
+/** 'fresh' when bin/run.js would use dist/bundle, else the reason it would not. */
+export function fastStartState(root = ROOT): string {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), '--version'], {
+    env: {...process.env, BINAUTHZ_START_TRACE: '1', BINAUTHZ_FAST_START: undefined, NODE_ENV: undefined},
+    encoding: 'utf8',
+    timeout: 20_000,
+  })
+  const trace = splitTrace(r.stderr ?? '').trace[0] ?? 'no trace (bin/run.js without BINAUTHZ_START_TRACE support?)'
+  return trace === 'bundle' ? 'fresh' : trace
+}
+
+export interface FakeGcloud {
+  path: string
+  /** Each call's arguments, in order. */
+  calls(): string[][]
+}
+
+/**
+ * A gcloud stand-in (POSIX shell): logs every call (one line, arguments separated by TAB), prints a token for
+ * `auth print-access-token`, exits 0 otherwise. printf is a shell builtin: the fake starts no process of its own.
+ */
+export function fakeGcloud(dir: string): FakeGcloud {
+  mkdirSync(dir, {recursive: true})
+  const log = join(dir, 'gcloud-calls.log')
+  const path = join(dir, 'gcloud')
+  writeFileSync(
+    path,
+    [
+      '#!/bin/sh',
+      `log='${log}'`,
+      'line=""',
+      'for a in "$@"; do line="$line$(printf \'%s\\t\' "$a")"; done',
+      'printf \'%s\\n\' "$line" >> "$log"',
+      `if [ "$1" = auth ] && [ "$2" = print-access-token ]; then printf '%s\\n' '${FAKE_TOKEN}'; fi`,
+      'exit 0',
+      '',
+    ].join('\n'),
+  )
+  chmodSync(path, 0o755)
+  return {
+    path,
+    calls: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => line.split('\t').filter((a, i, all) => i < all.length - 1 || a !== ''))
+        : [],
+  }
+}
+
+/** host:port (or socket path) of every connection the CLI opened, from the net-log preload. */
+export function connections(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
+}
+
+/** Env that loads the preload logging TCP connections into `file`. */
+export function withNetLog(env: NodeJS.ProcessEnv, file: string): NodeJS.ProcessEnv {
+  return {...env, NODE_OPTIONS: `--import=${new URL(`file://${NET_LOG_PRELOAD}`).href}`, BINAUTHZ_TEST_NET_LOG: file}
+}
