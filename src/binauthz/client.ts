@@ -500,7 +500,6 @@ export class BinauthzClient {
     const timeoutMs = Math.max(1, Math.min(this.timeoutMs, remaining))
     const transport = this.endpoint.protocol === 'https:' ? https : http
     const headers: Record<string, string> = {
-      authorization: `Bearer ${token}`,
       accept: 'application/json',
       'user-agent': this.userAgent,
     }
@@ -555,6 +554,9 @@ export class BinauthzClient {
       }
 
       const req = transport.request(url, {method, headers, agent: reuseConnection ? this.agent : false})
+      // Set after creating the request, not in its options: NODE_DEBUG=http prints those options (headers included)
+      // to stderr, which would print the token.
+      req.setHeader('authorization', `Bearer ${token}`)
       const timer = setTimeout(() => {
         timedOut = true
         req.destroy(Object.assign(new Error('request timed out'), {code: 'ETIMEDOUT'}))
