@@ -8,17 +8,19 @@ import http from 'node:http'
 
 const {patterns = []} = JSON.parse(process.argv[2] ?? '{}')
 const policies = new Map()
-let stats = {requests: 0, reads: 0, writes: 0, iam: 0, other: 0}
+let stats = {
+  iam: 0, other: 0, reads: 0, requests: 0, writes: 0,
+}
 let etagCounter = 1
 
 function policyOf(project) {
   if (!policies.has(project)) {
     policies.set(project, {
-      name: `projects/${project}/policy`,
-      globalPolicyEvaluationMode: 'ENABLE',
-      admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern})),
-      defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+      admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
+      defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
       etag: `"e${etagCounter++}"`,
+      globalPolicyEvaluationMode: 'ENABLE',
+      name: `projects/${project}/policy`,
       updateTime: '2026-01-01T00:00:00.000000Z',
     })
   }
@@ -28,7 +30,7 @@ function policyOf(project) {
 
 function send(res, status, body) {
   const text = JSON.stringify(body)
-  res.writeHead(status, {'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text)})
+  res.writeHead(status, {'content-length': Buffer.byteLength(text), 'content-type': 'application/json; charset=UTF-8'})
   res.end(text)
 }
 
@@ -39,9 +41,9 @@ function error(res, status, apiStatus, message) {
 const server = http.createServer((req, res) => {
   const chunks = []
   let size = 0
-  req.on('data', (chunk) => {
+  req.on('data', chunk => {
     size += chunk.length
-    if (size <= 1 << 20) chunks.push(chunk)
+    if (size <= 1_048_576) chunks.push(chunk)
   })
   req.on('end', () => {
     stats.requests++
@@ -88,7 +90,9 @@ const server = http.createServer((req, res) => {
         return
       }
 
-      const stored = {...next, name: `projects/${project}/policy`, etag: `"e${etagCounter++}"`, updateTime: new Date().toISOString()}
+      const stored = {
+        ...next, etag: `"e${etagCounter++}"`, name: `projects/${project}/policy`, updateTime: new Date().toISOString(),
+      }
       policies.set(project, stored)
       send(res, 200, stored)
       return
@@ -103,14 +107,16 @@ server.keepAliveTimeout = 1000
 // PORT env: a fixed port (by hand: `PORT=8765 node bench/policy-server.js '{"patterns": [...]}'`); else any free one.
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const {port} = server.address()
-  if (process.send) process.send({type: 'listening', port})
+  if (process.send) process.send({port, type: 'listening'})
   else console.log(`Binary Authorization stand-in on http://127.0.0.1:${port}/`)
 })
 
-process.on('message', (message) => {
-  if (message?.type === 'stats') process.send?.({type: 'stats', stats: {...stats}})
+process.on('message', message => {
+  if (message?.type === 'stats') process.send?.({stats: {...stats}, type: 'stats'})
   if (message?.type === 'reset') {
-    stats = {requests: 0, reads: 0, writes: 0, iam: 0, other: 0}
+    stats = {
+      iam: 0, other: 0, reads: 0, requests: 0, writes: 0,
+    }
     policies.clear()
   }
 

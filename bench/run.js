@@ -18,8 +18,12 @@
 //
 // Usage: node bench/run.js [--runs N] [--warmup W] [--no-hyperfine] [--out FILE] [--only name,name]
 //        [--scripted-runs N] [--no-plain]
-import {execFileSync, fork, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  execFileSync, fork, spawn, spawnSync,
+} from 'node:child_process'
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -29,13 +33,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const node = process.execPath
 const {values: opts} = parseArgs({
   options: {
-    runs: {type: 'string', default: process.env.BENCH_RUNS ?? '20'},
-    warmup: {type: 'string', default: '3'},
-    'scripted-runs': {type: 'string'},
-    'no-hyperfine': {type: 'boolean', default: false},
-    'no-plain': {type: 'boolean', default: false},
-    out: {type: 'string', default: join(root, 'bench', 'RESULTS.md')},
+    'no-hyperfine': {default: false, type: 'boolean'},
+    'no-plain': {default: false, type: 'boolean'},
     only: {type: 'string'},
+    out: {default: join(root, 'bench', 'RESULTS.md'), type: 'string'},
+    runs: {default: process.env.BENCH_RUNS ?? '20', type: 'string'},
+    'scripted-runs': {type: 'string'},
+    warmup: {default: '3', type: 'string'},
   },
 })
 const RUNS = Math.max(3, Number.parseInt(opts.runs, 10) || 20)
@@ -54,6 +58,10 @@ function which(name) {
   return r.status === 0 ? r.stdout.trim() : undefined
 }
 
+function mean(values) {
+  return values.reduce((sum, v) => sum + v, 0) / values.length
+}
+
 function median(values) {
   const s = [...values].sort((a, b) => a - b)
   const mid = Math.floor(s.length / 2)
@@ -64,8 +72,7 @@ function median(values) {
 // Fixtures: temp dirs, token file, fake gcloud, the policy stand-in
 
 if (!existsSync(join(root, 'dist', 'src', 'commands'))) {
-  console.error('bench: dist/src/commands is missing; run `npm run build` first (`npm run bench` does).')
-  process.exit(1)
+  throw new Error('bench: dist/src/commands is missing; run `npm run build` first (`npm run bench` does).')
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'binauthz-bench-'))
@@ -84,13 +91,13 @@ const rusagePreload = join(root, 'bench', 'rusage-preload.js')
 
 const server = fork(join(root, 'bench', 'policy-server.js'), [JSON.stringify({patterns: [PATTERN]})], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
 const port = await new Promise((resolvePort, reject) => {
-  server.once('message', (m) => (m?.type === 'listening' ? resolvePort(m.port) : reject(new Error('unexpected message'))))
-  server.once('exit', (code) => reject(new Error(`policy server exited (${code})`)))
+  server.once('message', m => (m?.type === 'listening' ? resolvePort(m.port) : reject(new Error('unexpected message'))))
+  server.once('exit', code => reject(new Error(`policy server exited (${code})`)))
 })
 
 function serverStats() {
-  return new Promise((resolveStats) => {
-    const onMessage = (m) => {
+  return new Promise(resolveStats => {
+    const onMessage = m => {
       if (m?.type !== 'stats') return
       server.off('message', onMessage)
       resolveStats(m.stats)
@@ -112,14 +119,14 @@ function cleanup() {
   if (cleaned) return
   cleaned = true
   closeServer()
-  rmSync(tmp, {recursive: true, force: true})
+  rmSync(tmp, {force: true, recursive: true})
 }
 
 process.on('exit', cleanup)
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
+  process.once(signal, () => {
     cleanup()
-    process.exit(130)
+    process.kill(process.pid, signal)
   })
 }
 
@@ -128,34 +135,34 @@ const baseEnv = {...process.env}
 const extraCaWasSet = baseEnv.NODE_EXTRA_CA_CERTS !== undefined
 for (const key of Object.keys(baseEnv)) {
   if (
-    key === 'NODE_EXTRA_CA_CERTS' ||
-    key === 'GOOGLE_APPLICATION_CREDENTIALS' ||
-    key.startsWith('CLOUDSDK_') ||
-    key.startsWith('BINAUTHZ_') ||
-    key.startsWith('XDG_') ||
-    key === 'DEBUG' ||
-    key === 'NODE_DEBUG' ||
-    key.startsWith('OCLIF_')
+    key === 'NODE_EXTRA_CA_CERTS'
+    || key === 'GOOGLE_APPLICATION_CREDENTIALS'
+    || key.startsWith('CLOUDSDK_')
+    || key.startsWith('BINAUTHZ_')
+    || key.startsWith('XDG_')
+    || key === 'DEBUG'
+    || key === 'NODE_DEBUG'
+    || key.startsWith('OCLIF_')
   ) {
     delete baseEnv[key]
   }
 }
 
 Object.assign(baseEnv, {
-  HOME: home,
+  CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
   CLOUDSDK_CONFIG: cloudsdk,
   CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-  CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
   CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
+  HOME: home,
 })
 delete baseEnv.METADATA_SERVER_DETECTION
 const cliEnv = {
   ...baseEnv,
-  CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
-  CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`,
-  BINAUTHZ_GCLOUD: fakeGcloud,
   BINAUTHZ_CONFIG_DIR: join(tmp, 'binauthz-config'),
   BINAUTHZ_DATA_DIR: join(tmp, 'binauthz-data'),
+  BINAUTHZ_GCLOUD: fakeGcloud,
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`,
+  CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
 }
 const plainEnv = {...cliEnv, BINAUTHZ_FAST_START: '0'}
 const noCredsEnv = {...cliEnv}
@@ -164,81 +171,96 @@ delete noCredsEnv.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
 const bin = join(root, 'bin', 'run.js')
 const deployArgs = ['deploy', 'run', 'x', '--region', REGION, '--project', PROJECT]
 const realGcloud = which('gcloud')
-const scriptedShell =
-  `gcloud container binauthz policy export --project ${PROJECT} --quiet | grep -qF 'namePattern: ${PATTERN}' && ` +
-  `"$BINAUTHZ_GCLOUD" run deploy x --source . --region ${REGION} --project ${PROJECT} --binary-authorization default`
+const scriptedShell = [
+  `gcloud container binauthz policy export --project ${PROJECT} --quiet | grep -qF 'namePattern: ${PATTERN}'`,
+  `"$BINAUTHZ_GCLOUD" run deploy x --source . --region ${REGION} --project ${PROJECT} --binary-authorization default`,
+].join(' && ')
 
 /**
  * name, label, argv, env, target, expect: the single-run check (exit code, requests, gcloud calls).
  * target.ratio: ≤ ratio × floor median; target.rss: MiB.
  */
 const rows = [
-  {name: 'floor', label: '`node -e 0` (floor)', argv: [node, '-e', '0'], env: baseEnv},
   {
-    name: 'help',
-    label: '`binauthz --help`',
-    argv: [node, bin, '--help'],
-    env: cliEnv,
-    target: {ratio: 4, rss: 70},
-    expect: {exit: 0, requests: 0, gcloud: 0},
+    argv: [node, '-e', '0'], env: baseEnv, label: '`node -e 0` (floor)', name: 'floor',
   },
   {
-    name: 'dry-run',
-    label: '`binauthz deploy run x --dry-run` (allowlisted)',
+    argv: [node, bin, '--help'],
+    env: cliEnv,
+    expect: {exit: 0, gcloud: 0, requests: 0},
+    label: '`binauthz --help`',
+    name: 'help',
+    target: {ratio: 4, rss: 70},
+  },
+  {
     argv: [node, bin, ...deployArgs, '--dry-run'],
     env: cliEnv,
+    expect: {
+      exit: 0, gcloud: 0, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x --dry-run` (allowlisted)',
+    name: 'dry-run',
     target: {ratio: 6, rss: 70},
-    expect: {exit: 0, reads: 1, writes: 0, gcloud: 0},
   },
   {
-    name: 'deploy',
-    label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
     argv: [node, bin, ...deployArgs],
     env: cliEnv,
+    expect: {
+      exit: 0, gcloud: 1, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
+    name: 'deploy',
     target: {ratio: 6, rss: 70},
-    expect: {exit: 0, reads: 1, writes: 0, gcloud: 1},
   },
   {
-    name: 'help-plain',
-    label: '`binauthz --help`, plain oclif (BINAUTHZ_FAST_START=0)',
     argv: [node, bin, '--help'],
     env: plainEnv,
+    expect: {exit: 0, gcloud: 0, requests: 0},
+    label: '`binauthz --help`, plain oclif (BINAUTHZ_FAST_START=0)',
+    name: 'help-plain',
     plain: true,
-    expect: {exit: 0, requests: 0, gcloud: 0},
   },
   {
-    name: 'deploy-plain',
-    label: '`binauthz deploy run x` → fake gcloud, plain oclif',
     argv: [node, bin, ...deployArgs],
     env: plainEnv,
+    expect: {
+      exit: 0, gcloud: 1, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x` → fake gcloud, plain oclif',
+    name: 'deploy-plain',
     plain: true,
-    expect: {exit: 0, reads: 1, writes: 0, gcloud: 1},
   },
   {
-    name: 'usage-error',
-    label: '`binauthz deploy run x --project Bad!` (usage error: startup to first error)',
     argv: [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', 'Bad!', '--dry-run'],
     env: cliEnv,
-    expect: {exit: 2, requests: 0, gcloud: 0},
+    expect: {exit: 2, gcloud: 0, requests: 0},
+    label: '`binauthz deploy run x --project Bad!` (usage error: startup to first error)',
+    name: 'usage-error',
   },
   {
-    name: 'no-creds',
-    label: '`binauthz deploy run x --dry-run`, no credentials at all',
     argv: [node, bin, ...deployArgs, '--dry-run'],
     env: noCredsEnv,
+    expect: {
+      exit: 2, gcloud: 0, requests: 0, stderr: /NO_CREDENTIALS|credential/i,
+    },
+    label: '`binauthz deploy run x --dry-run`, no credentials at all',
+    name: 'no-creds',
     target: {extraOver: 'usage-error', ms: 50},
-    expect: {exit: 2, requests: 0, gcloud: 0, stderr: /NO_CREDENTIALS|credential/i},
   },
   {
-    name: 'scripted',
-    label: 'scripted: `gcloud container binauthz policy export | grep` + fake deploy',
     argv: ['sh', '-c', scriptedShell],
-    env: {...baseEnv, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile, CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`, BINAUTHZ_GCLOUD: fakeGcloud},
+    env: {
+      ...baseEnv, BINAUTHZ_GCLOUD: fakeGcloud, CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
+    },
+    expect: {
+      exit: 0, gcloud: 1, reads: 1, writes: 0,
+    },
+    label: 'scripted: `gcloud container binauthz policy export | grep` + fake deploy',
+    name: 'scripted',
     runs: SCRIPTED_RUNS,
-    expect: {exit: 0, reads: 1, writes: 0, gcloud: 1},
     skip: realGcloud === undefined ? 'gcloud is not installed' : undefined,
   },
-].filter((row) => {
+].filter(row => {
   if (opts['no-plain'] && row.plain) return false
   if (!opts.only) return true
   const only = opts.only.split(',')
@@ -253,13 +275,19 @@ function gcloudCalls() {
 }
 
 function runOnce(argv, env) {
-  return new Promise((resolveRun) => {
+  return new Promise(resolveRun => {
     const child = spawn(argv[0], argv.slice(1), {env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code, signal) => resolveRun({code: code ?? 128, signal, stdout, stderr}))
+    child.stdout.on('data', d => {
+      stdout += d
+    })
+    child.stderr.on('data', d => {
+      stderr += d
+    })
+    child.on('close', (code, signal) => resolveRun({
+      code: code ?? 128, signal, stderr, stdout,
+    }))
   })
 }
 
@@ -270,11 +298,11 @@ async function check(row, argv = row.argv) {
   const after = await serverStats()
   const counts = {
     exit: run.code,
-    requests: after.requests - before.requests,
-    reads: after.reads - before.reads,
-    writes: after.writes - before.writes,
-    iam: after.iam - before.iam,
     gcloud: gcloudCalls() - calls,
+    iam: after.iam - before.iam,
+    reads: after.reads - before.reads,
+    requests: after.requests - before.requests,
+    writes: after.writes - before.writes,
   }
   const problems = []
   for (const [key, want] of Object.entries(row.expect ?? {})) {
@@ -301,9 +329,13 @@ for (const row of rows) {
 
 // A deploy that has to allowlist (another project, --yes): one read, one IAM check, one write, one gcloud.
 let writeCheck
-if (rows.some((row) => row.name === 'deploy')) {
+if (rows.some(row => row.name === 'deploy')) {
   writeCheck = await check(
-    {env: cliEnv, expect: {exit: 0, reads: 1, writes: 1, gcloud: 1}},
+    {
+      env: cliEnv, expect: {
+        exit: 0, gcloud: 1, reads: 1, writes: 1,
+      },
+    },
     [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', FRESH_PROJECT, '--yes'],
   )
   if (writeCheck.problems.length > 0) console.error(`bench: deploy needing a write: ${writeCheck.problems.join('; ')}\n${writeCheck.run.stderr.slice(-2000)}`)
@@ -311,22 +343,22 @@ if (rows.some((row) => row.name === 'deploy')) {
 
 // Which start path the CLI takes (bin/run.js reports it with BINAUTHZ_START_TRACE=1).
 function startPath(args, env) {
-  const r = spawnSync(node, [bin, ...args], {env: {...env, BINAUTHZ_START_TRACE: '1'}, encoding: 'utf8'})
-  const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('binauthz start:'))
+  const r = spawnSync(node, [bin, ...args], {encoding: 'utf8', env: {...env, BINAUTHZ_START_TRACE: '1'}})
+  const line = (r.stderr ?? '').split('\n').find(l => l.startsWith('binauthz start:'))
   return line ? line.slice('binauthz start:'.length).trim() : 'unknown (no trace)'
 }
 
-const paths = {help: startPath(['--help'], cliEnv), deploy: startPath([...deployArgs, '--dry-run'], cliEnv)}
+const paths = {deploy: startPath([...deployArgs, '--dry-run'], cliEnv), help: startPath(['--help'], cliEnv)}
 
 // ---------------------------------------------------------------------------------------------------------------
 // 2. Wall time
 
-const timed = rows.filter((row) => !row.skip)
+const timed = rows.filter(row => !row.skip)
 const hyperfine = opts['no-hyperfine'] ? undefined : which('hyperfine')
-const wall = new Map(timed.map((row) => [row.name, []]))
+const wall = new Map(timed.map(row => [row.name, []]))
 
 function shellQuote(arg) {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", String.raw`'\''`)}'`
 }
 
 function timeOnce(row) {
@@ -345,17 +377,17 @@ if (hyperfine) {
     // Each row with its own environment; -N: no intermediate shell (hyperfine splits the words itself).
     const r = spawnSync(
       hyperfine,
-      ['-N', '--warmup', String(WARMUP), '--runs', String(row.runs ?? RUNS), '-i', '--export-json', json, row.argv.map(shellQuote).join(' ')],
+      ['-N', '--warmup', String(WARMUP), '--runs', String(row.runs ?? RUNS), '-i', '--export-json', json, row.argv.map(arg => shellQuote(arg)).join(' ')],
       {env: row.env, stdio: ['ignore', 'ignore', 'inherit']},
     )
     if (r.status !== 0) throw new Error(`hyperfine failed for ${row.name}`)
     const result = JSON.parse(readFileSync(json, 'utf8')).results[0]
-    wall.set(row.name, result.times.map((s) => s * 1000))
+    wall.set(row.name, result.times.map(s => s * 1000))
   }
 } else {
   method = `Node harness (spawnSync, rows interleaved round robin), ${WARMUP} warm-up round(s)`
   for (let round = 0; round < WARMUP; round++) for (const row of timed) timeOnce(row)
-  const maxRuns = Math.max(...timed.map((row) => row.runs ?? RUNS))
+  const maxRuns = Math.max(...timed.map(row => row.runs ?? RUNS))
   for (let i = 0; i < maxRuns; i++) {
     for (const row of timed) {
       if (i < (row.runs ?? RUNS)) wall.get(row.name).push(timeOnce(row))
@@ -369,8 +401,8 @@ if (hyperfine) {
 // 3. CPU time and peak RSS
 
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
-const cpu = new Map(timed.map((row) => [row.name, []]))
-const rss = new Map(timed.map((row) => [row.name, []]))
+const cpu = new Map(timed.map(row => [row.name, []]))
+const rss = new Map(timed.map(row => [row.name, []]))
 const rusageFile = join(tmp, 'rusage.jsonl')
 const resourceMethod = gnuTime
   ? '/usr/bin/time -f "%U %S %M" (peak RSS of the largest process in the tree)'
@@ -379,7 +411,7 @@ for (let i = 0; i < RESOURCE_RUNS; i++) {
   for (const row of timed) {
     if (i >= Math.min(RESOURCE_RUNS, row.runs ?? RUNS)) continue
     if (gnuTime) {
-      const r = spawnSync(gnuTime, ['-f', '@@rusage %U %S %M', ...row.argv], {env: row.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+      const r = spawnSync(gnuTime, ['-f', '@@rusage %U %S %M', ...row.argv], {encoding: 'utf8', env: row.env, stdio: ['ignore', 'ignore', 'pipe']})
       const m = /@@rusage ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '')
       if (m) {
         cpu.get(row.name).push((Number(m[1]) + Number(m[2])) * 1000)
@@ -390,9 +422,9 @@ for (let i = 0; i < RESOURCE_RUNS; i++) {
       const env = {...row.env, BENCH_RUSAGE_FILE: rusageFile, NODE_OPTIONS: `${row.env.NODE_OPTIONS ?? ''} --import=${rusagePreload}`.trim()}
       spawnSync(row.argv[0], row.argv.slice(1), {env, stdio: 'ignore'})
       if (existsSync(rusageFile)) {
-        const usages = readFileSync(rusageFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
-        cpu.get(row.name).push(usages.reduce((sum, u) => sum + (u.userCPUTime + u.systemCPUTime) / 1000, 0))
-        rss.get(row.name).push(Math.max(...usages.map((u) => u.maxRSS)) / 1024)
+        const usages = readFileSync(rusageFile, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l))
+        cpu.get(row.name).push(usages.reduce((sum, u) => sum + ((u.userCPUTime + u.systemCPUTime) / 1000), 0))
+        rss.get(row.name).push(Math.max(...usages.map(u => u.maxRSS)) / 1024)
       }
     }
   }
@@ -409,11 +441,11 @@ const stat = new Map()
 for (const row of timed) {
   const w = wall.get(row.name)
   stat.set(row.name, {
+    cpu: cpu.get(row.name).length > 0 ? mean(cpu.get(row.name)) : undefined,
     median: median(w),
     min: Math.min(...w),
-    runs: w.length,
-    cpu: cpu.get(row.name).length > 0 ? median(cpu.get(row.name)) : undefined,
     rss: rss.get(row.name).length > 0 ? Math.max(...rss.get(row.name)) : undefined,
+    runs: w.length,
   })
 }
 
@@ -451,41 +483,46 @@ for (const row of rows) {
 
   const problems = checks.get(row.name)?.problems ?? []
   if (problems.length > 0) met = `NO (${problems.join('; ')})`
-  lines.push(
-    `| ${row.label} | ${fmt(s.median, 1)} | ${fmt(s.min, 1)} | ${fmt(ratio, 2)} | ${fmt(s.cpu)} | ${fmt(cpuRatio, 2)} | ${fmt(s.rss, 1)} | ${target} | ${met} |`,
-  )
+  lines.push(`| ${row.label} | ${fmt(s.median, 1)} | ${fmt(s.min, 1)} | ${fmt(ratio, 2)} | ${fmt(s.cpu)} | ${fmt(cpuRatio, 2)} | ${fmt(s.rss, 1)} | ${target} | ${met} |`)
 }
 
 const countLines = ['| command | exit | policy reads | writes | IAM checks | other requests | gcloud processes | as expected? |', '|---|---:|---:|---:|---:|---:|---:|---|']
-for (const row of rows) {
-  const c = checks.get(row.name)
-  if (!c) continue
-  const k = c.counts
-  countLines.push(`| ${row.name} | ${k.exit} | ${k.reads} | ${k.writes} | ${k.iam} | ${k.requests - k.reads - k.writes - k.iam} | ${k.gcloud} | ${c.problems.length === 0 ? 'yes' : c.problems.join('; ')} |`)
+function countLine(name, check) {
+  const k = check.counts
+  const other = k.requests - k.reads - k.writes - k.iam
+  const ok = check.problems.length === 0 ? 'yes' : check.problems.join('; ')
+  return `| ${name} | ${k.exit} | ${k.reads} | ${k.writes} | ${k.iam} | ${other} | ${k.gcloud} | ${ok} |`
 }
 
-if (writeCheck) {
-  const k = writeCheck.counts
-  countLines.push(
-    `| deploy needing a write (--yes, not yet allowlisted) | ${k.exit} | ${k.reads} | ${k.writes} | ${k.iam} | ${k.requests - k.reads - k.writes - k.iam} | ${k.gcloud} | ${writeCheck.problems.length === 0 ? 'yes' : writeCheck.problems.join('; ')} |`,
-  )
+for (const row of rows) {
+  if (checks.has(row.name)) countLines.push(countLine(row.name, checks.get(row.name)))
 }
+
+if (writeCheck) countLines.push(countLine('deploy needing a write (--yes, not yet allowlisted)', writeCheck))
 
 let commit = 'unknown'
 try {
   commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
 } catch {}
 
-const allCountsOk = [...checks.values()].every((c) => c.problems.length === 0) && (writeCheck?.problems.length ?? 0) === 0
+const allCountsOk = [...checks.values()].every(c => c.problems.length === 0) && (writeCheck?.problems.length ?? 0) === 0
+const loads = values => values.map(l => l.toFixed(2)).join(' ')
+const extraCaNote = extraCaWasSet ? 'it IS set in this environment and was removed' : 'it was not set here'
+const TARGETS = [
+  'Targets: `--help` ≤ 4× and deploy paths ≤ 6× the floor, peak RSS ≤ 70 MiB, no gcloud process besides the deploy itself,',
+  'one policy read and at most one write per command, and the no-credentials error within 50 ms of startup.',
+].join(' ')
+const missed = [...verdicts.filter(v => !v.ok).map(v => v.name), ...(allCountsOk ? [] : ['counts'])]
+const verdictNote = missed.length === 0 ? 'All met in this run.' : `Not met in this run: ${missed.join(', ')}.`
 const md = [
   '# binauthz benchmark results',
   '',
   `Written by \`npm run bench\` (bench/run.js) on ${new Date().toISOString()} at commit ${commit}.`,
   '',
-  `- Machine: ${cpus().length} × ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadAfterTiming.map((l) => l.toFixed(2)).join(' ')} after the runs.`,
-  `- Node ${process.version}; \`NODE_EXTRA_CA_CERTS\` unset for every measured command (it ${extraCaWasSet ? 'IS set in this environment and was removed' : 'was not set here'}; on Node 20 it adds ~36 ms to each start).`,
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}; load average ${loads(loadBefore)} before, ${loads(loadAfterTiming)} after the runs.`,
+  `- Node ${process.version}; \`NODE_EXTRA_CA_CERTS\` unset for every measured command (${extraCaNote}; on Node 20 it adds ~36 ms to each start).`,
   `- Wall time: ${method}; ${RUNS} runs per row (scripted gcloud row: ${Math.min(SCRIPTED_RUNS, RUNS)}). Ratios compare medians from this one run.`,
-  `- CPU time and peak RSS: ${resourceMethod}; median CPU and max RSS of ${RESOURCE_RUNS} further runs.`,
+  `- CPU time and peak RSS: ${resourceMethod}; mean CPU (GNU time counts in 10 ms steps) and max RSS of ${RESOURCE_RUNS} further runs.`,
   `- Start path taken by bin/run.js: \`--help\`: ${paths.help}; \`deploy run\`: ${paths.deploy}.`,
   `- Policy API: a local stand-in on 127.0.0.1 (bench/policy-server.js); the pattern \`${PATTERN}\` is already allowlisted; gcloud is a shell script that logs its arguments and exits 0.`,
   '',
@@ -495,7 +532,7 @@ const md = [
   '',
   ...countLines,
   '',
-  `Targets: \`--help\` ≤ 4× and deploy paths ≤ 6× the floor, peak RSS ≤ 70 MiB, no gcloud process besides the deploy itself, one policy read and at most one write per command, and the no-credentials error within 50 ms of startup. ${verdicts.every((v) => v.ok) && allCountsOk ? 'All met in this run.' : `Not met in this run: ${[...verdicts.filter((v) => !v.ok).map((v) => v.name), ...(allCountsOk ? [] : ['counts'])].join(', ')}.`}`,
+  `${TARGETS} ${verdictNote}`,
   '',
 ]
 const text = md.join('\n')

@@ -5,7 +5,7 @@ import {appendFileSync} from 'node:fs'
 const file = process.env.BENCH_RUSAGE_FILE
 if (file) {
   process.on('exit', () => {
-    const {maxRSS, userCPUTime, systemCPUTime} = process.resourceUsage()
-    appendFileSync(file, `${JSON.stringify({maxRSS, userCPUTime, systemCPUTime})}\n`)
+    const {maxRSS, systemCPUTime, userCPUTime} = process.resourceUsage()
+    appendFileSync(file, `${JSON.stringify({maxRSS, systemCPUTime, userCPUTime})}\n`)
   })
 }

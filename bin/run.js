@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url'
 const argv = process.argv.slice(2)
 const root = fileURLToPath(new URL('..', import.meta.url)) // ends with a separator
 const bundleDir = fileURLToPath(new URL('../dist/bundle/', import.meta.url))
-const trace = process.env.BINAUTHZ_START_TRACE === '1' ? (path) => process.stderr.write(`binauthz start: ${path}\n`) : () => {}
+const trace = process.env.BINAUTHZ_START_TRACE === '1' ? path => process.stderr.write(`binauthz start: ${path}\n`) : () => {}
 
 /** The build's meta.json when every input it lists is unchanged (same size and mtime, or same content), else a reason. */
 async function freshBuild() {
@@ -57,7 +57,7 @@ if (typeof fast === 'string') {
   const words = argv.at(-1) === '--help' ? argv.slice(0, -1) : argv
   if (!fast.helpSkipped && fast.helpSubjects.includes(words.join(':'))) {
     try {
-      const {prerendered} = await import('../dist/bundle/help.js')
+      const {prerendered} = await import(new URL('../dist/bundle/help.js', import.meta.url).href)
       text = prerendered(argv, `${bundleDir}help`, fast.pjson)
     } catch {
       // A damaged pre-rendered help only costs the fast path; oclif below prints the same help.
@@ -66,7 +66,7 @@ if (typeof fast === 'string') {
 
   if (text === undefined) {
     trace('bundle')
-    const {run} = await import('../dist/bundle/binauthz.js')
+    const {run} = await import(new URL('../dist/bundle/binauthz.js', import.meta.url).href)
     await run(argv, root.slice(0, -1), fast.pjson)
   } else {
     trace('pre-rendered help')

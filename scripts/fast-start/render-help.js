@@ -6,31 +6,31 @@
 //
 // argv: root, output JSON file, min width, max width.
 // Output: {userAgent, subjects: [{key, argv, texts: {width: text}}]} (texts deduplicated later by the parent).
-import {writeFileSync} from 'node:fs'
-
 import {Config, loadHelpClass} from '@oclif/core'
+import {writeFileSync} from 'node:fs'
 
 const [root, outFile, minArg, maxArg] = process.argv.slice(2)
 const minWidth = Number(minArg)
 const maxWidth = Number(maxArg)
 
-const config = await Config.load({root})
+// As bin/run.js loads it (userPlugins: false: binauthz never loads oclif user/link plugins).
+const config = await Config.load({root, userPlugins: false})
 const Help = await loadHelpClass(config)
 const helpOptions = config.pjson.oclif.helpOptions ?? config.pjson.helpOptions ?? {}
 
 // What the fast start answers: the root help and each topic's, called as oclif's main.js calls showHelp (with the
 // --help flag still in argv). A command's own help is long and changes at almost every width (hundreds of variants
 // per command); it is left to the bundled oclif, which prints it in about the time of a deploy's start.
-const subjects = [{key: '', argv: ['--help']}]
-const commandIds = new Set(config.commands.map((c) => c.id))
+const subjects = [{argv: ['--help'], key: ''}]
+const commandIds = new Set(config.commands.map(c => c.id))
 for (const topic of config.topics) {
-  if (!commandIds.has(topic.name)) subjects.push({key: topic.name, argv: [...topic.name.split(':'), '--help']})
+  if (!commandIds.has(topic.name)) subjects.push({argv: [...topic.name.split(':'), '--help'], key: topic.name})
 }
 
 // oclif's Help rewrites the cached commands' and topics' ids/names as it prints them (':' -> ' '): fine for the one
 // showHelp() of a real run, so each rendering here starts from the state Config.load() left.
-const commandState = config.commands.map((c) => [c, c.id, c.aliases])
-const topicState = config.topics.map((t) => [t, t.name])
+const commandState = config.commands.map(c => [c, c.id, c.aliases])
+const topicState = config.topics.map(t => [t, t.name])
 function restore() {
   for (const [c, id, aliases] of commandState) {
     c.id = id
@@ -40,7 +40,7 @@ function restore() {
   for (const [t, name] of topicState) t.name = name
 }
 
-const write = process.stdout.write
+const {write} = process.stdout
 async function render(argv, width) {
   const help = new Help(config, {maxWidth: width, ...helpOptions})
   let captured = ''
@@ -61,13 +61,13 @@ async function render(argv, width) {
   return captured
 }
 
-const out = {userAgent: config.userAgent, subjects: []}
+const out = {subjects: [], userAgent: config.userAgent}
 for (const subject of subjects) {
   const texts = {}
-  // eslint-disable-next-line no-await-in-loop
+
   for (let width = minWidth; width <= maxWidth; width++) texts[width] = await render(subject.argv, width)
   // Any state a rendering left behind would show here.
-  // eslint-disable-next-line no-await-in-loop
+
   if ((await render(subject.argv, 80)) !== texts[80]) throw new Error(`render-help: help for "${subject.key}" changes from one rendering to the next`)
   out.subjects.push({...subject, texts})
 }

@@ -9,7 +9,9 @@ import type {Policy} from '../../src/policy/types.js'
 
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {tempDir} from '../helpers/tmp.js'
-import {cleanEnv, connections, fakeGcloud, fastStartState, runCli, withNetLog} from './harness.js'
+import {
+  cleanEnv, connections, fakeGcloud, fastStartState, runCli, withNetLog,
+} from './harness.js'
 
 const PROJECT = 'perf-proj'
 const runPattern = (region: string): string => `${region}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
@@ -17,17 +19,17 @@ const functionPattern = (region: string): string => `${region}-docker.pkg.dev/${
 
 function policy(patterns: string[]): Policy {
   return {
-    name: `projects/${PROJECT}/policy`,
+    admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
     globalPolicyEvaluationMode: 'ENABLE',
-    admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern})),
-    defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+    name: `projects/${PROJECT}/policy`,
   }
 }
 
 const fast = fastStartState()
-const modes: {name: string; env: NodeJS.ProcessEnv}[] = [
-  {name: 'plain oclif', env: {BINAUTHZ_FAST_START: '0'}},
-  ...(fast === 'fresh' ? [{name: 'fast start', env: {}}] : []),
+const modes: {env: NodeJS.ProcessEnv; name: string;}[] = [
+  {env: {BINAUTHZ_FAST_START: '0'}, name: 'plain oclif'},
+  ...(fast === 'fresh' ? [{env: {}, name: 'fast start'}] : []),
 ]
 
 describe('perf: counts per command (built CLI)', function () {
@@ -55,7 +57,7 @@ describe('perf: counts per command (built CLI)', function () {
 
       afterEach(async () => {
         await server.close()
-        rmSync(dir, {recursive: true, force: true})
+        rmSync(dir, {force: true, recursive: true})
       })
 
       const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
@@ -63,9 +65,9 @@ describe('perf: counts per command (built CLI)', function () {
         writeFileSync(token, 'ya29.perf-token-file\n', {mode: 0o600})
         return withNetLog(
           cleanEnv(dir, {
-            CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
-            CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: server.url,
             BINAUTHZ_GCLOUD: gcloud.path,
+            CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: server.url,
+            CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
             ...mode.env,
             ...extra,
           }),
@@ -73,22 +75,24 @@ describe('perf: counts per command (built CLI)', function () {
         )
       }
 
-      const ops = (): {get: number; put: number; iam: number; other: number} => ({
+      const ops = (): {get: number; iam: number; other: number; put: number;} => ({
         get: server.requestsFor('getPolicy').length,
-        put: server.requestsFor('updatePolicy').length,
         iam: server.requestsFor('testIamPermissions').length,
         other: server.requestsFor('other').length,
+        put: server.requestsFor('updatePolicy').length,
       })
 
       const onlyTheStandIn = (): void => {
-        const port = new URL(server.url).port
+        const {port} = new URL(server.url)
         for (const target of connections(netLog)) expect(target, 'connections other than the local stand-in').to.equal(`127.0.0.1:${port}`)
       }
 
       it('deploy run, already allowlisted: one policy read, no write, one gcloud process (the deploy)', async () => {
         const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1'], env())
         expect(r.code, r.stderr).to.equal(0)
-        expect(ops()).to.deep.equal({get: 1, put: 0, iam: 0, other: 0})
+        expect(ops()).to.deep.equal({
+          get: 1, iam: 0, other: 0, put: 0,
+        })
         const calls = gcloud.calls()
         expect(calls).to.have.length(1)
         expect(calls[0]?.slice(0, 3)).to.deep.equal(['run', 'deploy', 'svc'])
@@ -99,7 +103,9 @@ describe('perf: counts per command (built CLI)', function () {
       it('deploy run --dry-run: one policy read, no gcloud process', async () => {
         const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--dry-run'], env())
         expect(r.code, r.stderr).to.equal(0)
-        expect(ops()).to.deep.equal({get: 1, put: 0, iam: 0, other: 0})
+        expect(ops()).to.deep.equal({
+          get: 1, iam: 0, other: 0, put: 0,
+        })
         expect(gcloud.calls()).to.deep.equal([])
         onlyTheStandIn()
       })
@@ -108,19 +114,23 @@ describe('perf: counts per command (built CLI)', function () {
         const regions = ['europe-west1', 'asia-east1', 'us-east1']
         const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', regions.join(','), '--yes'], env())
         expect(r.code, r.stderr).to.equal(0)
-        expect(ops()).to.deep.equal({get: 1, put: 1, iam: 1, other: 0})
+        expect(ops()).to.deep.equal({
+          get: 1, iam: 1, other: 0, put: 1,
+        })
         const calls = gcloud.calls()
-        expect(calls.map((c) => c.slice(0, 2))).to.deep.equal(regions.map(() => ['run', 'deploy']))
-        expect(calls.map((c) => c.find((a) => a.startsWith('--region=')))).to.have.members(regions.map((region) => `--region=${region}`))
-        const written = server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)
-        expect(written).to.include.members(regions.map((region) => runPattern(region)))
+        expect(calls.map(c => c.slice(0, 2))).to.deep.equal(regions.map(() => ['run', 'deploy']))
+        expect(calls.map(c => c.find(a => a.startsWith('--region=')))).to.have.members(regions.map(region => `--region=${region}`))
+        const written = server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)
+        expect(written).to.include.members(regions.map(region => runPattern(region)))
         onlyTheStandIn()
       })
 
       it('deploy function, already allowlisted: one read, no write, one gcloud process', async () => {
         const r = await runCli(['deploy', 'function', 'fn', '--project', PROJECT, '--region', 'us-central1'], env())
         expect(r.code, r.stderr).to.equal(0)
-        expect(ops()).to.deep.equal({get: 1, put: 0, iam: 0, other: 0})
+        expect(ops()).to.deep.equal({
+          get: 1, iam: 0, other: 0, put: 0,
+        })
         const calls = gcloud.calls()
         expect(calls).to.have.length(1)
         expect(calls[0]?.slice(0, 3)).to.deep.equal(['functions', 'deploy', 'fn'])
@@ -136,8 +146,10 @@ describe('perf: counts per command (built CLI)', function () {
         delete e.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
         const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1'], e)
         expect(r.code, r.stderr).to.equal(0)
-        expect(ops()).to.deep.equal({get: 1, put: 0, iam: 0, other: 0})
-        expect(gcloud.calls().map((c) => c.slice(0, 2))).to.deep.equal([
+        expect(ops()).to.deep.equal({
+          get: 1, iam: 0, other: 0, put: 0,
+        })
+        expect(gcloud.calls().map(c => c.slice(0, 2))).to.deep.equal([
           ['auth', 'print-access-token'],
           ['run', 'deploy'],
         ])
@@ -152,7 +164,9 @@ describe('perf: counts per command (built CLI)', function () {
         expect(r.code).to.equal(2)
         expect(r.stderr).to.match(/NO_CREDENTIALS/)
         expect(r.stderr).to.match(/gcloud auth (application-default )?login/)
-        expect(ops()).to.deep.equal({get: 0, put: 0, iam: 0, other: 0})
+        expect(ops()).to.deep.equal({
+          get: 0, iam: 0, other: 0, put: 0,
+        })
         expect(gcloud.calls()).to.deep.equal([])
         expect(connections(netLog)).to.deep.equal([])
       })
@@ -161,7 +175,9 @@ describe('perf: counts per command (built CLI)', function () {
         const r = await runCli(['--help'], env())
         expect(r.code).to.equal(0)
         expect(r.stdout).to.match(/USAGE/)
-        expect(ops()).to.deep.equal({get: 0, put: 0, iam: 0, other: 0})
+        expect(ops()).to.deep.equal({
+          get: 0, iam: 0, other: 0, put: 0,
+        })
         expect(gcloud.calls()).to.deep.equal([])
         expect(connections(netLog)).to.deep.equal([])
       })

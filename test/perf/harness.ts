@@ -1,7 +1,9 @@
 // Shared by the test/perf tests: run the built CLI (bin/run.js) as a user would, in a clean environment, with a
 // fake gcloud that logs its calls and a preload that logs every TCP connection the CLI opens. Counts only — no times.
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync,
+} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -12,10 +14,10 @@ export const NET_LOG_PRELOAD = fileURLToPath(new URL('net-log-preload.js', impor
 export const FAKE_TOKEN = 'ya29.perf-test-token'
 
 export interface CliResult {
-  code: number | null
+  code: null | number
   signal: NodeJS.Signals | null
-  stdout: string
   stderr: string
+  stdout: string
 }
 
 /** The environment minus everything that could point the CLI at real credentials, config or a debugger. */
@@ -23,8 +25,8 @@ export function cleanEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pro
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (
-      /^(CLOUDSDK_|BINAUTHZ_|XDG_|OCLIF_|GCE_METADATA|GOOGLE_)/.test(key) ||
-      ['NODE_OPTIONS', 'NODE_ENV', 'DEBUG', 'NODE_DEBUG', 'FORCE_COLOR', 'NO_COLOR', 'CI', 'METADATA_SERVER_DETECTION'].includes(key)
+      /^(CLOUDSDK_|BINAUTHZ_|XDG_|OCLIF_|GCE_METADATA|GOOGLE_)/.test(key)
+      || ['CI', 'DEBUG', 'FORCE_COLOR', 'METADATA_SERVER_DETECTION', 'NO_COLOR', 'NODE_DEBUG', 'NODE_ENV', 'NODE_OPTIONS'].includes(key)
     ) {
       continue
     }
@@ -36,7 +38,9 @@ export function cleanEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pro
   const gcloud = join(dir, 'gcloud-config')
   mkdirSync(home, {recursive: true})
   mkdirSync(gcloud, {recursive: true})
-  return {...env, HOME: home, CLOUDSDK_CONFIG: gcloud, BINAUTHZ_CONFIG_DIR: join(dir, 'cfg'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...extra}
+  return {
+    ...env, BINAUTHZ_CONFIG_DIR: join(dir, 'cfg'), BINAUTHZ_DATA_DIR: join(dir, 'data'), CLOUDSDK_CONFIG: gcloud, HOME: home, ...extra,
+  }
 }
 
 /** Runs `node bin/run.js ...args`; killed after `timeoutMs` (a hang fails the test through its exit code). */
@@ -45,34 +49,42 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutM
     const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', (error) => {
+    child.on('error', error => {
       clearTimeout(timer)
       reject(error)
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({code, signal, stdout, stderr})
+      resolve({
+        code, signal, stderr, stdout,
+      })
     })
   })
 }
 
 /** Lines bin/run.js prints with BINAUTHZ_START_TRACE=1, and the output without them. */
-export function splitTrace(stderr: string): {trace: string[]; rest: string} {
+export function splitTrace(stderr: string): {rest: string; trace: string[];} {
   const lines = stderr.split('\n')
   return {
-    trace: lines.filter((l) => l.startsWith('binauthz start: ')).map((l) => l.slice('binauthz start: '.length)),
-    rest: lines.filter((l) => !l.startsWith('binauthz start: ')).join('\n'),
+    rest: lines.filter(l => !l.startsWith('binauthz start: ')).join('\n'),
+    trace: lines.filter(l => l.startsWith('binauthz start: ')).map(l => l.slice('binauthz start: '.length)),
   }
 }
 
 /** 'fresh' when bin/run.js would use dist/bundle, else the reason it would not. */
 export function fastStartState(root = ROOT): string {
   const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), '--version'], {
-    env: {...process.env, BINAUTHZ_START_TRACE: '1', BINAUTHZ_FAST_START: undefined, NODE_ENV: undefined},
     encoding: 'utf8',
+    env: {
+      ...process.env, BINAUTHZ_FAST_START: undefined, BINAUTHZ_START_TRACE: '1', NODE_ENV: undefined,
+    },
     timeout: 20_000,
   })
   const trace = splitTrace(r.stderr ?? '').trace[0] ?? 'no trace (bin/run.js without BINAUTHZ_START_TRACE support?)'
@@ -80,9 +92,9 @@ export function fastStartState(root = ROOT): string {
 }
 
 export interface FakeGcloud {
-  path: string
   /** Each call's arguments, in order. */
   calls(): string[][]
+  path: string
 }
 
 /**
@@ -99,8 +111,8 @@ export function fakeGcloud(dir: string): FakeGcloud {
       '#!/bin/sh',
       `log='${log}'`,
       'line=""',
-      'for a in "$@"; do line="$line$(printf \'%s\\t\' "$a")"; done',
-      'printf \'%s\\n\' "$line" >> "$log"',
+      String.raw`for a in "$@"; do line="$line$(printf '%s\t' "$a")"; done`,
+      String.raw`printf '%s\n' "$line" >> "$log"`,
       `if [ "$1" = auth ] && [ "$2" = print-access-token ]; then printf '%s\\n' '${FAKE_TOKEN}'; fi`,
       'exit 0',
       '',
@@ -108,14 +120,14 @@ export function fakeGcloud(dir: string): FakeGcloud {
   )
   chmodSync(path, 0o755)
   return {
-    path,
     calls: () =>
       existsSync(log)
         ? readFileSync(log, 'utf8')
-            .split('\n')
-            .filter((line) => line !== '')
-            .map((line) => line.split('\t').filter((a, i, all) => i < all.length - 1 || a !== ''))
+        .split('\n')
+        .filter(line => line !== '')
+        .map(line => line.split('\t').filter((a, i, all) => i < all.length - 1 || a !== ''))
         : [],
+    path,
   }
 }
 
@@ -126,5 +138,5 @@ export function connections(file: string): string[] {
 
 /** Env that loads the preload logging TCP connections into `file`. */
 export function withNetLog(env: NodeJS.ProcessEnv, file: string): NodeJS.ProcessEnv {
-  return {...env, NODE_OPTIONS: `--import=${new URL(`file://${NET_LOG_PRELOAD}`).href}`, BINAUTHZ_TEST_NET_LOG: file}
+  return {...env, BINAUTHZ_TEST_NET_LOG: file, NODE_OPTIONS: `--import=${new URL(`file://${NET_LOG_PRELOAD}`).href}`}
 }

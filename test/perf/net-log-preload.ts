@@ -13,7 +13,7 @@ function describe(args: unknown[]): string {
   if (typeof first === 'number') return `${typeof args[1] === 'string' ? args[1] : 'localhost'}:${first}`
   if (typeof first === 'string') return first
   if (first && typeof first === 'object') {
-    const options = first as {host?: string; port?: number | string; path?: string}
+    const options = first as {host?: string; path?: string; port?: number | string;}
     if (options.path) return options.path
     return `${options.host ?? 'localhost'}:${options.port}`
   }
