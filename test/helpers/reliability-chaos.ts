@@ -1,3 +1,5 @@
+import type {AddressInfo, Socket} from 'node:net'
+
 // A seeded, deterministic chaos proxy for reliability tests: 127.0.0.1, port 0, in front of a Binary Authorization
 // stand-in (the sandbox or test/helpers/binauthz-server.ts). For each request it decides — from sha256(seed, project,
 // n) where n counts that project's requests, so runs against different projects may proceed in parallel and stay
@@ -15,52 +17,51 @@
 import {createHash} from 'node:crypto'
 import {once} from 'node:events'
 import http from 'node:http'
-import type {AddressInfo, Socket} from 'node:net'
 
 import type {Policy} from '../../src/policy/types.js'
 
-export type ChaosKind = '503' | '429' | 'reset' | 'lost' | 'stall' | 'slow' | 'conflict' | 'pass'
+export type ChaosKind = '429' | '503' | 'conflict' | 'lost' | 'pass' | 'reset' | 'slow' | 'stall'
 
 /** Probability of each fault per request (the rest pass); `conflict` applies to PUTs only. */
 export type ChaosRates = Partial<Record<Exclude<ChaosKind, 'pass'>, number>>
 
 export interface ChaosOptions {
-  /** Base URL of the stand-in, ending with '/'. */
-  upstream: string
-  seed: number
-  rates: ChaosRates
   /** Rates for particular projects instead of `rates` (e.g. a storm on one, every PUT conflicted on another). */
   projectRates?: Record<string, ChaosRates>
+  rates: ChaosRates
+  seed: number
   /** Bearer token for the proxy's own "other admin" writes to the upstream. */
   token: string
+  /** Base URL of the stand-in, ending with '/'. */
+  upstream: string
 }
 
 export interface ChaosRecord {
-  method: string
-  url: string
-  project?: string
-  /** Index among this project's requests. */
-  n: number
-  kind: ChaosKind
   /** ms since the proxy started, when the request arrived (used only for lower bounds: Retry-After). */
   at: number
   body: string
+  kind: ChaosKind
+  method: string
+  /** Index among this project's requests. */
+  n: number
+  project?: string
+  url: string
 }
 
 export interface ChaosProxy {
-  url: string
-  records: ChaosRecord[]
-  /** namePatterns added by the simulated other admin (conflict faults), per project. */
-  writers: Map<string, string[]>
+  close(): Promise<void>
   /** Bodies of PUTs that were forwarded to the upstream (conflict, lost, slow, pass). */
   forwardedPuts(project: string): Policy[]
+  records: ChaosRecord[]
   /** Replaces the rates (e.g. to stop faulting). */
   setRates(rates: ChaosRates): void
-  close(): Promise<void>
+  url: string
+  /** namePatterns added by the simulated other admin (conflict faults), per project. */
+  writers: Map<string, string[]>
 }
 
 function unit(seed: number, project: string, n: number, salt: string): number {
-  return createHash('sha256').update(`${seed}:${project}:${n}:${salt}`).digest().readUInt32BE(0) / 2 ** 32
+  return createHash('sha256').update(`${seed}:${project}:${n}:${salt}`).digest().readUInt32BE(0) / (2 ** 32)
 }
 
 function projectOf(url: string): string | undefined {
@@ -78,19 +79,19 @@ function googleError(status: number, apiStatus: string, message: string): string
 }
 
 interface Upstream {
-  status: number
-  headers: http.IncomingHttpHeaders
   body: Buffer
+  headers: http.IncomingHttpHeaders
+  status: number
 }
 
 function forward(upstream: URL, method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Upstream> {
   return new Promise((resolve, reject) => {
     const target = new URL(path.replace(/^\//, ''), upstream)
-    const {host: _host, connection: _connection, ...rest} = headers
-    const req = http.request(target, {method, headers: rest, agent: false}, (res) => {
+    const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'connection' && name !== 'host'))
+    const req = http.request(target, {agent: false, headers: rest, method}, res => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => resolve({status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks)}))
+      res.on('end', () => resolve({body: Buffer.concat(chunks), headers: res.headers, status: res.statusCode ?? 502}))
       res.on('error', reject)
     })
     req.setTimeout(20_000, () => req.destroy(new Error('upstream timed out')))
@@ -119,6 +120,7 @@ export async function startChaosProxy(options: ChaosOptions): Promise<ChaosProxy
       if (r < p) return kind
       r -= p
     }
+
     return 'pass'
   }
 
@@ -138,68 +140,87 @@ export async function startChaosProxy(options: ChaosOptions): Promise<ChaosProxy
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    const handle = async (): Promise<void> => {
+      const body = Buffer.concat(chunks)
+      const url = req.url ?? '/'
+      const method = req.method ?? 'GET'
+      const project = projectOf(url)
+      const key = project ?? ''
+      const n = counters.get(key) ?? 0
+      counters.set(key, n + 1)
+      const kind = project === undefined ? 'pass' : decide(key, n, method)
+      records.push({
+        at: Date.now() - started, body: body.toString('utf8'), kind, method, n, project, url,
+      })
+
+      const answer = (status: number, apiStatus: string, retryAfter: string | undefined): void => {
+        const headers: Record<string, string> = {'content-type': 'application/json; charset=UTF-8'}
+        if (retryAfter !== undefined) headers['retry-after'] = retryAfter
+        res.writeHead(status, headers)
+        res.end(googleError(status, apiStatus, `Injected ${status} (chaos seed ${options.seed}).`))
+      }
+
+      const pick = <T>(choices: readonly T[]): T => choices[Math.floor(unit(options.seed, key, n, 'choice') * choices.length)] as T
+
+      switch (kind) {
+      case '429': {
+        answer(429, 'RESOURCE_EXHAUSTED', pick(['0', '1'] as const))
+        return
+      }
+
+      case '503': {
+        answer(503, 'UNAVAILABLE', pick(['0', '1', undefined] as const))
+        return
+      }
+
+      case 'conflict': {
+        await otherAdminWrites(key)
+        break
+      }
+
+      case 'reset': {
+        req.socket.destroy()
+        return
+      }
+
+      case 'slow': {
+        await new Promise<void>(resolve => {
+          const timer = setTimeout(() => {
+            timers.delete(timer)
+            resolve()
+          }, 50 + Math.floor(unit(options.seed, key, n, 'delay') * 500))
+          timers.add(timer)
+        })
+        break
+      }
+
+      case 'stall': {
+        return
+      } // never answered; the socket is destroyed by close()
+
+      default: {
+        break
+      }
+      }
+
+      if (res.destroyed) return
+      const up = await forward(upstream, method, url, req.headers, body)
+      if (kind === 'lost') {
+        req.socket.destroy()
+        return
+      }
+
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(up.headers)) {
+        if (typeof value === 'string' && !['connection', 'content-length', 'keep-alive', 'transfer-encoding'].includes(name)) headers[name] = value
+      }
+
+      res.writeHead(up.status, headers)
+      res.end(up.body)
+    }
+
     req.on('end', () => {
-      void (async () => {
-        const body = Buffer.concat(chunks)
-        const url = req.url ?? '/'
-        const method = req.method ?? 'GET'
-        const project = projectOf(url)
-        const key = project ?? ''
-        const n = counters.get(key) ?? 0
-        counters.set(key, n + 1)
-        const kind = project === undefined ? 'pass' : decide(key, n, method)
-        records.push({method, url, project, n, kind, at: Date.now() - started, body: body.toString('utf8')})
-
-        const answer = (status: number, apiStatus: string, retryAfter: string | undefined): void => {
-          const headers: Record<string, string> = {'content-type': 'application/json; charset=UTF-8'}
-          if (retryAfter !== undefined) headers['retry-after'] = retryAfter
-          res.writeHead(status, headers)
-          res.end(googleError(status, apiStatus, `Injected ${status} (chaos seed ${options.seed}).`))
-        }
-        const pick = <T>(choices: readonly T[]): T => choices[Math.floor(unit(options.seed, key, n, 'choice') * choices.length)] as T
-
-        switch (kind) {
-          case '503':
-            answer(503, 'UNAVAILABLE', pick(['0', '1', undefined] as const))
-            return
-          case '429':
-            answer(429, 'RESOURCE_EXHAUSTED', pick(['0', '1'] as const))
-            return
-          case 'reset':
-            req.socket.destroy()
-            return
-          case 'stall':
-            return // never answered; the socket is destroyed by close()
-          case 'slow': {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(() => {
-                timers.delete(timer)
-                resolve()
-              }, 50 + Math.floor(unit(options.seed, key, n, 'delay') * 500))
-              timers.add(timer)
-            })
-            break
-          }
-          case 'conflict':
-            await otherAdminWrites(key)
-            break
-          default:
-            break
-        }
-
-        if (res.destroyed) return
-        const up = await forward(upstream, method, url, req.headers, body)
-        if (kind === 'lost') {
-          req.socket.destroy()
-          return
-        }
-        const headers: Record<string, string> = {}
-        for (const [name, value] of Object.entries(up.headers)) {
-          if (typeof value === 'string' && !['connection', 'transfer-encoding', 'keep-alive', 'content-length'].includes(name)) headers[name] = value
-        }
-        res.writeHead(up.status, headers)
-        res.end(up.body)
-      })().catch(() => {
+      handle().catch(() => {
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(502, {'content-type': 'application/json'})
           res.end(googleError(502, 'UNAVAILABLE', 'chaos proxy: upstream failed'))
@@ -209,7 +230,7 @@ export async function startChaosProxy(options: ChaosOptions): Promise<ChaosProxy
       })
     })
   })
-  server.on('connection', (socket) => {
+  server.on('connection', socket => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
@@ -218,23 +239,23 @@ export async function startChaosProxy(options: ChaosOptions): Promise<ChaosProxy
   const {port} = server.address() as AddressInfo
 
   return {
-    url: `http://127.0.0.1:${port}/`,
-    records,
-    writers,
-    forwardedPuts(project) {
-      return records
-        .filter((r) => r.method === 'PUT' && r.project === project && !['503', '429', 'reset', 'stall'].includes(r.kind))
-        .map((r) => JSON.parse(r.body) as Policy)
-    },
-    setRates(next) {
-      rates = {...next}
-    },
     async close() {
       for (const timer of timers) clearTimeout(timer)
       for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => {
+      await new Promise<void>(resolve => {
         server.close(() => resolve())
       })
     },
+    forwardedPuts(project) {
+      return records
+      .filter(r => r.method === 'PUT' && r.project === project && !['429', '503', 'reset', 'stall'].includes(r.kind))
+      .map(r => JSON.parse(r.body) as Policy)
+    },
+    records,
+    setRates(next) {
+      rates = {...next}
+    },
+    url: `http://127.0.0.1:${port}/`,
+    writers,
   }
 }

@@ -9,13 +9,15 @@
 //   kit.cleanup()
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
-import {mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {type FakeGcloud, createFakeGcloud} from './fake-gcloud.js'
+import {createFakeGcloud, type FakeGcloud} from './fake-gcloud.js'
 import {tempDir} from './tmp.js'
 
 /** bin/run.js of this checkout (dist/test/helpers/x.js → ../../../bin/run.js). */
@@ -29,10 +31,10 @@ export const CANARY_TOKEN = 'CANARYtok-7f3a9c21e4b8d05a6b1c9e2f-reliability-do-n
 
 export interface CliRun {
   args: string[]
-  code: number | null
+  code: null | number
   signal: NodeJS.Signals | null
-  stdout: string
   stderr: string
+  stdout: string
   /** Killed by the kit's timeout (a hang). */
   timedOut: boolean
 }
@@ -40,28 +42,28 @@ export interface CliRun {
 export interface CliKitOptions {
   /** Value of CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION (omitted when undefined). */
   endpoint?: string
-  /** Token planted in the token file (default CANARY_TOKEN). */
-  token?: string
   /** Per-process hard timeout in ms (default 45000). */
   timeoutMs?: number
+  /** Token planted in the token file (default CANARY_TOKEN). */
+  token?: string
 }
 
 export interface CliKit {
-  dir: string
-  tokenFile: string
-  dataDir: string
-  configDir: string
-  gcloudConfigDir: string
-  gcloud: FakeGcloud
-  /** The environment every child gets (PATH, HOME and the tool's variables only). */
-  env: NodeJS.ProcessEnv
-  /** Runs `node bin/run.js ...args`; `env` entries set to undefined are removed. */
-  run(args: readonly string[], options?: {env?: NodeJS.ProcessEnv; timeoutMs?: number}): Promise<CliRun>
-  /** Every file under BINAUTHZ_DATA_DIR (backups), as [path, content]. */
-  dataFiles(): [string, string][]
   /** Backup files of `project` (sorted by name). */
   backups(project: string): string[]
   cleanup(): void
+  configDir: string
+  dataDir: string
+  /** Every file under BINAUTHZ_DATA_DIR (backups), as [path, content]. */
+  dataFiles(): [string, string][]
+  dir: string
+  /** The environment every child gets (PATH, HOME and the tool's variables only). */
+  env: NodeJS.ProcessEnv
+  gcloud: FakeGcloud
+  gcloudConfigDir: string
+  /** Runs `node bin/run.js ...args`; `env` entries set to undefined are removed. */
+  run(args: readonly string[], options?: {env?: NodeJS.ProcessEnv; timeoutMs?: number}): Promise<CliRun>
+  tokenFile: string
 }
 
 export function createCliKit(options: CliKitOptions = {}): CliKit {
@@ -75,16 +77,16 @@ export function createCliKit(options: CliKitOptions = {}): CliKit {
   writeFileSync(tokenFile, `${options.token ?? CANARY_TOKEN}\n`, {mode: 0o600})
   const gcloud = createFakeGcloud({token: 'ya29.fake-gcloud-should-never-be-asked-0000'})
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    CI: 'true',
-    NO_COLOR: '1',
-    CLOUDSDK_CONFIG: gcloudConfigDir,
-    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
-    BINAUTHZ_GCLOUD: gcloud.bin,
-    BINAUTHZ_DATA_DIR: dataDir,
     BINAUTHZ_CONFIG_DIR: configDir,
+    BINAUTHZ_DATA_DIR: dataDir,
+    BINAUTHZ_GCLOUD: gcloud.bin,
+    CI: 'true',
+    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
+    CLOUDSDK_CONFIG: gcloudConfigDir,
+    HOME: home,
+    NO_COLOR: '1',
     NO_PROXY: '127.0.0.1,localhost',
+    PATH: process.env.PATH,
   }
   if (options.endpoint !== undefined) env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION = options.endpoint
   const defaultTimeout = options.timeoutMs ?? 45_000
@@ -96,27 +98,40 @@ export function createCliKit(options: CliKitOptions = {}): CliKit {
     } catch {
       return []
     }
-    return names.flatMap((name) => {
+
+    return names.flatMap(name => {
       const path = join(root, name)
       return statSync(path).isDirectory() ? walk(path) : [path]
     })
   }
 
   return {
-    dir,
-    tokenFile,
-    dataDir,
+    backups(project) {
+      return walk(join(dataDir, 'backups', project.replaceAll(':', '_')))
+      .filter(file => file.endsWith('.json'))
+      .sort()
+    },
+    cleanup() {
+      gcloud.cleanup()
+      rmSync(dir, {force: true, recursive: true})
+    },
     configDir,
-    gcloudConfigDir,
-    gcloud,
+    dataDir,
+    dataFiles() {
+      return walk(dataDir).map(file => [file, readFileSync(file, 'utf8')])
+    },
+    dir,
     env,
+    gcloud,
+    gcloudConfigDir,
     async run(args, runOptions = {}) {
       const childEnv: NodeJS.ProcessEnv = {...env}
       for (const [key, value] of Object.entries(runOptions.env ?? {})) {
         if (value === undefined) delete childEnv[key]
         else childEnv[key] = value
       }
-      const child = spawn(process.execPath, [BIN, ...args], {env: childEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
+
+      const child = spawn(process.execPath, [BIN, ...args], {cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
       const out: Buffer[] = []
       const err: Buffer[] = []
       child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
@@ -126,29 +141,18 @@ export function createCliKit(options: CliKitOptions = {}): CliKit {
         timedOut = true
         child.kill('SIGKILL')
       }, runOptions.timeoutMs ?? defaultTimeout)
-      const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
+      const [code, signal] = (await once(child, 'close')) as [null | number, NodeJS.Signals | null]
       clearTimeout(timer)
       return {
         args: [...args],
         code,
         signal,
-        stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
+        stdout: Buffer.concat(out).toString('utf8'),
         timedOut,
       }
     },
-    dataFiles() {
-      return walk(dataDir).map((file) => [file, readFileSync(file, 'utf8')])
-    },
-    backups(project) {
-      return walk(join(dataDir, 'backups', project.replaceAll(':', '_')))
-        .filter((file) => file.endsWith('.json'))
-        .sort()
-    },
-    cleanup() {
-      gcloud.cleanup()
-      rmSync(dir, {recursive: true, force: true})
-    },
+    tokenFile,
   }
 }
 
@@ -163,13 +167,13 @@ export function unwrap(text: string): string {
  */
 export function otherFields(policy: Policy | undefined): string {
   if (policy === undefined) return 'undefined'
-  const {etag: _etag, updateTime: _updateTime, admissionWhitelistPatterns: _patterns, name: _name, ...rest} = policy
-  return JSON.stringify(rest)
+  const volatile = new Set(['admissionWhitelistPatterns', 'etag', 'name', 'updateTime'])
+  return JSON.stringify(Object.fromEntries(Object.entries(policy).filter(([key]) => !volatile.has(key))))
 }
 
 /** The allowlist entries' namePatterns, in order. */
 export function patternsOf(policy: Policy | undefined): string[] {
-  return (policy?.admissionWhitelistPatterns ?? []).map((entry) => entry.namePattern)
+  return (policy?.admissionWhitelistPatterns ?? []).map(entry => entry.namePattern)
 }
 
 /** Runs `count` tasks with at most `limit` in flight; results in input order. */
@@ -182,6 +186,7 @@ export async function inBatches<T>(count: number, limit: number, task: (index: n
       results[index] = await task(index)
     }
   }
+
   await Promise.all(Array.from({length: Math.min(limit, count)}, () => worker()))
   return results
 }
@@ -220,13 +225,16 @@ export async function fetchPolicy(endpoint: string, project: string, token: stri
   const http = await import('node:http')
   const url = new URL(`v1/projects/${encodeURIComponent(project).replaceAll('%3A', ':')}/policy`, endpoint)
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {method: 'GET', headers: {authorization: `Bearer ${token}`}, agent: false}, (res) => {
+    const req = http.request(url, {agent: false, headers: {authorization: `Bearer ${token}`}, method: 'GET'}, res => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
-        if (res.statusCode !== 200) reject(new Error(`GET ${url.href}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))
-        else resolve(JSON.parse(text) as Policy)
+        if (res.statusCode === 200) {
+          resolve(JSON.parse(text) as Policy)
+        } else {
+          reject(new Error(`GET ${url.href}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))
+        }
       })
     })
     req.setTimeout(10_000, () => req.destroy(new Error('fetchPolicy timed out')))

@@ -11,7 +11,9 @@ import {EXIT_CODES} from '../../src/errors.js'
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
 import {checkPolicy, checkRun, original} from '../helpers/reliability-checks.js'
-import {type CliKit, type CliRun, CANARY_TOKEN, createCliKit, fetchPolicy, inBatches, REGIONS, runPattern} from '../helpers/reliability-cli.js'
+import {
+  CANARY_TOKEN, type CliKit, type CliRun, createCliKit, fetchPolicy, inBatches, REGIONS, runPattern,
+} from '../helpers/reliability-cli.js'
 
 describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/resets/lost answers/stalls + etag conflicts)', function () {
   this.timeout(150_000)
@@ -26,16 +28,20 @@ describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/reset
     let kit: CliKit
 
     before(async () => {
-      server = await startBinauthzServer({token: CANARY_TOKEN, policies: Object.fromEntries(PROJECTS.map((p) => [p, original(p)]))})
+      server = await startBinauthzServer({policies: Object.fromEntries(PROJECTS.map(p => [p, original(p)])), token: CANARY_TOKEN})
       proxy = await startChaosProxy({
-        upstream: server.url,
+        projectRates: {
+          'rel-chaos-contended': {conflict: 1},
+          'rel-chaos-storm': {
+            429: 0.1, 503: 0.25, conflict: 0.5, lost: 0.05, reset: 0.15, stall: 0.06,
+          },
+        },
+        rates: {
+          429: 0.07, 503: 0.1, conflict: 0.2, lost: 0.04, reset: 0.07, slow: 0.05, stall: 0.02,
+        },
         seed: 20_261_129,
         token: CANARY_TOKEN,
-        rates: {'503': 0.1, '429': 0.07, reset: 0.07, lost: 0.04, stall: 0.02, slow: 0.05, conflict: 0.2},
-        projectRates: {
-          'rel-chaos-storm': {'503': 0.25, '429': 0.1, reset: 0.15, lost: 0.05, stall: 0.06, conflict: 0.5},
-          'rel-chaos-contended': {conflict: 1},
-        },
+        upstream: server.url,
       })
       kit = createCliKit({endpoint: proxy.url, timeoutMs: 40_000})
     })
@@ -48,19 +54,18 @@ describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/reset
 
     it('every run succeeds or fails cleanly; no partial write, nothing lost, no deploy after a failed policy step', async () => {
       // Projects in parallel, the runs of one project one after another (so each project's fault sequence is fixed).
-      const runs = await inBatches(PROJECTS.length, PROJECTS.length, async (p) => {
+      const runs = await inBatches(PROJECTS.length, PROJECTS.length, async p => {
         const project = PROJECTS[p] as string
-        const results: {run: CliRun; service: string; pattern: string}[] = []
-        const count = project === 'rel-chaos-contended' ? 2 : project === 'rel-chaos-storm' ? 3 : RUNS_PER_PROJECT
+        const results: {pattern: string; run: CliRun; service: string;}[] = []
+        const count = project === 'rel-chaos-contended' ? 2 : (project === 'rel-chaos-storm' ? 3 : RUNS_PER_PROJECT)
         const deadline = project === 'rel-chaos-storm' ? '5' : '8'
         for (let i = 0; i < count; i++) {
-          const region = REGIONS[p * RUNS_PER_PROJECT + i] as string
+          const region = REGIONS[(p * RUNS_PER_PROJECT) + i] as string
           const service = `svc-${project}-${i}`
-          const run = await kit.run(
-            ['deploy', 'run', service, '--project', project, '--region', region, '--yes', '--json', '--deadline', deadline, '--', '--source=.'],
-          )
-          results.push({run, service, pattern: runPattern(project, region)})
+          const run = await kit.run(['deploy', 'run', service, '--project', project, '--region', region, '--yes', '--json', '--deadline', deadline, '--', '--source=.'])
+          results.push({pattern: runPattern(project, region), run, service})
         }
+
         return results
       })
 
@@ -70,35 +75,33 @@ describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/reset
         const results = runs[p] ?? []
         for (const {run, service} of results) problems.push(...checkRun(run, service, calls))
         const final = await fetchPolicy(server.url, project)
-        problems.push(
-          ...checkPolicy(
-            project,
-            final,
-            proxy.forwardedPuts(project),
-            proxy.writers.get(project) ?? [],
-            results.filter((r) => r.run.code === 0).map((r) => r.pattern),
-            results.map((r) => r.pattern),
-          ),
-        )
+        problems.push(...checkPolicy(
+          project,
+          final,
+          proxy.forwardedPuts(project),
+          proxy.writers.get(project) ?? [],
+          results.filter(r => r.run.code === 0).map(r => r.pattern),
+          results.map(r => r.pattern),
+        ))
       }
 
-      const kinds = new Set(proxy.records.map((r) => r.kind))
+      const kinds = new Set(proxy.records.map(r => r.kind))
       if (process.env.RELIABILITY_VERBOSE) {
-        console.log(runs.flat().map((r) => `${r.service}: ${r.run.code} ${r.run.code === 0 ? '' : r.run.stdout.slice(0, 160)}`).join('\n'))
-        console.log(proxy.records.map((r) => `${r.project ?? '-'}#${r.n} ${r.method} ${r.kind}`).join('\n'))
+        console.log(runs.flat().map(r => `${r.service}: ${r.run.code} ${r.run.code === 0 ? '' : r.run.stdout.slice(0, 160)}`).join('\n'))
+        console.log(proxy.records.map(r => `${r.project ?? '-'}#${r.n} ${r.method} ${r.kind}`).join('\n'))
       }
-      const outcome = runs.flat().map((r) => `${r.service}: ${r.run.code}`)
+
+      const outcome = runs.flat().map(r => `${r.service}: ${r.run.code}`)
       expect(problems, outcome.join('\n')).to.deep.equal([])
       // The seed really exercised the faults it claims to (and most runs still got through).
       for (const kind of ['503', '429', 'reset', 'lost', 'conflict'] as const) expect([...kinds]).to.include(kind)
-      const faulted = proxy.records.filter((r) => r.kind !== 'pass' && r.kind !== 'slow').length
-      const mixed = proxy.records.filter((r) => ['rel-chaos-a', 'rel-chaos-b', 'rel-chaos-c'].includes(r.project ?? ''))
-      const mixedFaulted = mixed.filter((r) => r.kind !== 'pass' && r.kind !== 'slow').length
+      const mixed = proxy.records.filter(r => ['rel-chaos-a', 'rel-chaos-b', 'rel-chaos-c'].includes(r.project ?? ''))
+      const mixedFaulted = mixed.filter(r => r.kind !== 'pass' && r.kind !== 'slow').length
       expect(mixedFaulted / mixed.length).to.be.within(0.2, 0.45)
-      expect(runs.slice(0, 3).flat().filter((r) => r.run.code === 0).length).to.be.greaterThan(6)
+      expect(runs.slice(0, 3).flat().filter(r => r.run.code === 0).length).to.be.greaterThan(6)
       // The storm made some runs fail (cleanly, checked above); every contended run gave up with exit 4.
-      expect(runs[3]?.some((r) => r.run.code === EXIT_CODES.external)).to.equal(true)
-      expect(runs[4]?.map((r) => r.run.code)).to.deep.equal([EXIT_CODES.conflict, EXIT_CODES.conflict])
+      expect(runs[3]?.some(r => r.run.code === EXIT_CODES.external)).to.equal(true)
+      expect(runs[4]?.map(r => r.run.code)).to.deep.equal([EXIT_CODES.conflict, EXIT_CODES.conflict])
       expect(proxy.writers.get('rel-chaos-contended')?.length).to.be.greaterThan(10)
     })
   })

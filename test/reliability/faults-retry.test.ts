@@ -10,7 +10,9 @@ import {rejectionOf} from '../helpers/assert.js'
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
 import {original} from '../helpers/reliability-checks.js'
-import {type CliKit, type CliRun, CANARY_TOKEN, createCliKit, patternsOf, unwrap} from '../helpers/reliability-cli.js'
+import {
+  CANARY_TOKEN, type CliKit, type CliRun, createCliKit, patternsOf, unwrap,
+} from '../helpers/reliability-cli.js'
 
 const PROJECT = 'rel-retry'
 const REGION = 'us-east1'
@@ -19,8 +21,20 @@ function deploy(extra: string[] = []): string[] {
   return ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--json', ...extra, '--', '--source=.']
 }
 
-function errorOf(run: CliRun): {code?: string; message?: string; exitCode?: number; suggestions?: string[]} {
-  return (JSON.parse(run.stdout) as {error?: {code?: string; message?: string; exitCode?: number; suggestions?: string[]}}).error ?? {}
+function errorOf(run: CliRun): {code?: string; exitCode?: number; message?: string; suggestions?: string[]} {
+  return (JSON.parse(run.stdout) as {error?: {code?: string; exitCode?: number; message?: string; suggestions?: string[]}}).error ?? {}
+}
+
+/** A client whose waits are recorded instead of slept, with a pinned jitter source. */
+function recordingClient(endpoint: URL, random: () => number, waits: number[]): BinauthzClient {
+  return new BinauthzClient({
+    endpoint,
+    random,
+    async sleep(ms) {
+      waits.push(ms)
+    },
+    tokens: {getToken: async () => CANARY_TOKEN},
+  })
 }
 
 describe('reliability 2: retries are bounded, back off with jitter, honour Retry-After and --deadline', function () {
@@ -30,9 +44,11 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   let kit: CliKit
 
   beforeEach(async () => {
-    server = await startBinauthzServer({token: CANARY_TOKEN, policies: {[PROJECT]: original(PROJECT)}})
+    server = await startBinauthzServer({policies: {[PROJECT]: original(PROJECT)}, token: CANARY_TOKEN})
     // A proxy that injects nothing: it only records when each request arrived.
-    proxy = await startChaosProxy({upstream: server.url, seed: 1, token: CANARY_TOKEN, rates: {}})
+    proxy = await startChaosProxy({
+      rates: {}, seed: 1, token: CANARY_TOKEN, upstream: server.url,
+    })
     kit = createCliKit({endpoint: proxy.url, timeoutMs: 30_000})
   })
 
@@ -49,7 +65,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   }
 
   it('a persistently failing API: exactly 5 attempts (1 + 4 retries), then exit 5 with a clear error, no deploy', async () => {
-    server.fault({status: 503, retryAfter: '0'}, {op: 'getPolicy', times: Infinity})
+    server.fault({retryAfter: '0', status: 503}, {op: 'getPolicy', times: Infinity})
     const run = await kit.run(deploy())
     expect(run.code, run.stderr).to.equal(5)
     const error = errorOf(run)
@@ -62,10 +78,10 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   })
 
   it('429 on the PUT with Retry-After: 2 waits at least 2 s before the replay, then succeeds', async () => {
-    server.fault({status: 429, retryAfter: '2'}, {op: 'updatePolicy'})
+    server.fault({retryAfter: '2', status: 429}, {op: 'updatePolicy'})
     const run = await kit.run(deploy())
     expect(run.code, run.stdout + run.stderr).to.equal(0)
-    const puts = proxy.records.filter((r) => r.method === 'PUT')
+    const puts = proxy.records.filter(r => r.method === 'PUT')
     expect(puts).to.have.length(2)
     // A lower bound only (never flaky): the replay did not come before the server said it may.
     expect((puts[1]?.at ?? 0) - (puts[0]?.at ?? 0)).to.be.at.least(1950)
@@ -74,16 +90,16 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   })
 
   it('503 with Retry-After: 1 on the read waits at least 1 s, then succeeds', async () => {
-    server.fault({status: 503, retryAfter: '1'}, {op: 'getPolicy'})
+    server.fault({retryAfter: '1', status: 503}, {op: 'getPolicy'})
     const run = await kit.run(deploy())
     expect(run.code, run.stdout + run.stderr).to.equal(0)
-    const gets = proxy.records.filter((r) => r.method === 'GET')
+    const gets = proxy.records.filter(r => r.method === 'GET')
     expect(gets.length).to.be.at.least(2)
     expect((gets[1]?.at ?? 0) - (gets[0]?.at ?? 0)).to.be.at.least(950)
   })
 
   it('--deadline ends a hung API call: exit 5 DEADLINE_EXCEEDED, no write, no deploy', async () => {
-    server.fault({kind: 'slow', delayMs: 120_000}, {op: 'getPolicy'})
+    server.fault({delayMs: 120_000, kind: 'slow'}, {op: 'getPolicy'})
     const run = await kit.run(deploy(['--deadline', '2']), {timeoutMs: 25_000})
     expect(run.timedOut).to.equal(false)
     expect(run.code, run.stderr).to.equal(5)
@@ -95,10 +111,10 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   })
 
   it('a request that never answers times out after 15 s and is retried (deadline permitting): exit 0', async () => {
-    server.fault({kind: 'slow', delayMs: 60_000}, {op: 'getPolicy'})
+    server.fault({delayMs: 60_000, kind: 'slow'}, {op: 'getPolicy'})
     const run = await kit.run(deploy(['--deadline', '50']), {timeoutMs: 45_000})
     expect(run.code, run.stdout + run.stderr).to.equal(0)
-    const gets = proxy.records.filter((r) => r.method === 'GET')
+    const gets = proxy.records.filter(r => r.method === 'GET')
     expect(gets.length).to.be.at.least(2)
     expect((gets[1]?.at ?? 0) - (gets[0]?.at ?? 0)).to.be.at.least(14_900)
     expect(server.writes).to.equal(1)
@@ -106,7 +122,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   })
 
   it('a Retry-After beyond --deadline is not waited for: exit 5 DEADLINE_EXCEEDED after one request', async () => {
-    server.fault({status: 503, retryAfter: '600'}, {op: 'getPolicy', times: Infinity})
+    server.fault({retryAfter: '600', status: 503}, {op: 'getPolicy', times: Infinity})
     const run = await kit.run(deploy(['--deadline', '3']), {timeoutMs: 25_000})
     expect(run.timedOut).to.equal(false)
     expect(run.code).to.equal(5)
@@ -121,26 +137,16 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
       expect(run.code, `--deadline ${value}: ${run.stderr}`).to.equal(2)
       expect(unwrap(run.stderr)).to.match(/deadline/i)
     }
+
     expect(proxy.records).to.deep.equal([])
     await nothingChanged()
   })
 
   describe('the wait schedule (in-process client, injected sleep and jitter source)', () => {
-    const client = (random: () => number, waits: number[], extra: {deadline?: number} = {}): BinauthzClient =>
-      new BinauthzClient({
-        endpoint: server.endpoint,
-        tokens: {getToken: async () => CANARY_TOKEN},
-        random,
-        sleep: async (ms) => {
-          waits.push(ms)
-        },
-        ...extra,
-      })
-
     it('exponential ceilings 500/1000/2000/4000 ms with full jitter, at most 4 retries', async () => {
       server.fault({status: 503}, {op: 'getPolicy', times: Infinity})
       const high: number[] = []
-      const error = await rejectionOf(client(() => 0.999, high).getPolicy(PROJECT))
+      const error = await rejectionOf(recordingClient(server.endpoint, () => 0.999, high).getPolicy(PROJECT))
       expect(error).to.be.instanceOf(ExternalError)
       expect(high).to.deep.equal([499, 999, 1998, 3996])
       expect(server.requestsFor('getPolicy')).to.have.length(5)
@@ -148,15 +154,15 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
       // Jitter: a different random draw gives different waits under the same ceilings.
       const draws = [0.1, 0.7, 0.3, 0.9]
       const jittered: number[] = []
-      await rejectionOf(client(() => draws.shift() ?? 0, jittered).getPolicy(PROJECT))
+      await rejectionOf(recordingClient(server.endpoint, () => draws.shift() ?? 0, jittered).getPolicy(PROJECT))
       expect(jittered).to.deep.equal([50, 700, 600, 3600])
     })
 
     it('Retry-After replaces the jittered wait (capped at 30 s)', async () => {
-      server.fault({status: 429, retryAfter: '7'}, {op: 'getPolicy'})
-      server.fault({status: 503, retryAfter: '86400'}, {op: 'getPolicy'})
+      server.fault({retryAfter: '7', status: 429}, {op: 'getPolicy'})
+      server.fault({retryAfter: '86400', status: 503}, {op: 'getPolicy'})
       const waits: number[] = []
-      await client(() => 0.5, waits).getPolicy(PROJECT)
+      await recordingClient(server.endpoint, () => 0.5, waits).getPolicy(PROJECT)
       expect(waits).to.deep.equal([7000, 30_000])
     })
 
@@ -166,20 +172,18 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
       server.fault({kind: 'concurrent-write'}, {op: 'updatePolicy', times: Infinity})
       const waits: number[] = []
       const c = new BinauthzClient({
-        endpoint: server.endpoint,
-        tokens: {getToken: async () => CANARY_TOKEN},
-        random: () => 0.999,
         deadline: Date.now() + 3000,
-        sleep: async (ms) => {
+        endpoint: server.endpoint,
+        random: () => 0.999,
+        async sleep(ms) {
           waits.push(ms)
-          await new Promise((resolve) => {
+          await new Promise(resolve => {
             setTimeout(resolve, ms)
           })
         },
+        tokens: {getToken: async () => CANARY_TOKEN},
       })
-      const error = (await rejectionOf(
-        applyPolicyChange(c, {project: PROJECT, mode: 'write', plan: (p) => planAllow(p, ['us-east1-docker.pkg.dev/rel-retry/r/**'])}),
-      )) as ExternalError
+      const error = (await rejectionOf(applyPolicyChange(c, {mode: 'write', plan: p => planAllow(p, ['us-east1-docker.pkg.dev/rel-retry/r/**']), project: PROJECT}))) as ExternalError
       expect(error.exitCode).to.equal(4)
       expect(error.code).to.equal('POLICY_CONFLICT')
       // Doubling ceilings from 100 ms; the fifth wait (1599 ms, at ~1.5 s elapsed) would have crossed the deadline.

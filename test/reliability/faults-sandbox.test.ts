@@ -7,7 +7,9 @@ import {join} from 'node:path'
 
 import {type Sandbox, startSandbox} from '../../src/sandbox/index.js'
 import {checkPolicy, checkRun, original} from '../helpers/reliability-checks.js'
-import {type CliKit, type CliRun, CANARY_TOKEN, createCliKit, fetchPolicy, REGIONS, runPattern} from '../helpers/reliability-cli.js'
+import {
+  CANARY_TOKEN, type CliKit, type CliRun, createCliKit, fetchPolicy, REGIONS, runPattern,
+} from '../helpers/reliability-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 describe("reliability 2: the sandbox's own seeded fault knobs (30% mixed 503/429, etag conflicts)", function () {
@@ -21,11 +23,13 @@ describe("reliability 2: the sandbox's own seeded fault knobs (30% mixed 503/429
     stateDir = tempDir('binauthz-rel-sbx-')
     writeFileSync(join(stateDir, 'token'), `${CANARY_TOKEN}\n`, {mode: 0o600})
     sandbox = await startSandbox({
-      stateDir,
-      project: PROJECT,
-      policy: original(PROJECT),
       baseEnv: {},
-      faults: {seed: 11, binauthzErrorRate: 0.3, binauthzErrorStatus: 'mixed', retryAfterSeconds: 0, etagConflicts: 3},
+      faults: {
+        binauthzErrorRate: 0.3, binauthzErrorStatus: 'mixed', etagConflicts: 3, retryAfterSeconds: 0, seed: 11,
+      },
+      policy: original(PROJECT),
+      project: PROJECT,
+      stateDir,
     })
     kit = createCliKit({endpoint: sandbox.url, timeoutMs: 40_000})
   })
@@ -33,32 +37,31 @@ describe("reliability 2: the sandbox's own seeded fault knobs (30% mixed 503/429
   after(async () => {
     await sandbox.stop()
     kit.cleanup()
-    rmSync(stateDir, {recursive: true, force: true})
+    rmSync(stateDir, {force: true, recursive: true})
   })
 
   it('sequential deploys: each succeeds or fails cleanly, the policy stays whole', async () => {
-    const results: {run: CliRun; service: string; pattern: string}[] = []
+    const results: {pattern: string; run: CliRun; service: string;}[] = []
     for (const [i, region] of REGIONS.slice(0, 5).entries()) {
       const service = `svc-sbx-${i}`
       const run = await kit.run(['deploy', 'run', service, '--project', PROJECT, '--region', region, '--yes', '--json', '--deadline', '20', '--', '--source=.'])
-      results.push({run, service, pattern: runPattern(PROJECT, region)})
+      results.push({pattern: runPattern(PROJECT, region), run, service})
     }
+
     const calls = await kit.gcloud.calls()
     const problems = results.flatMap(({run, service}) => checkRun(run, service, calls))
     // Read back without faults.
     writeFileSync(join(stateDir, 'faults.json'), '{}')
     const final = await fetchPolicy(sandbox.url, PROJECT)
-    problems.push(
-      ...checkPolicy(
-        PROJECT,
-        final,
-        [],
-        [],
-        results.filter((r) => r.run.code === 0).map((r) => r.pattern),
-        results.map((r) => r.pattern),
-      ),
-    )
-    expect(problems, results.map((r) => `${r.service}: ${r.run.code} ${r.run.stdout.slice(0, 300)}`).join('\n')).to.deep.equal([])
-    expect(results.filter((r) => r.run.code === 0).length).to.be.greaterThan(2)
+    problems.push(...checkPolicy(
+      PROJECT,
+      final,
+      [],
+      [],
+      results.filter(r => r.run.code === 0).map(r => r.pattern),
+      results.map(r => r.pattern),
+    ))
+    expect(problems, results.map(r => `${r.service}: ${r.run.code} ${r.run.stdout.slice(0, 300)}`).join('\n')).to.deep.equal([])
+    expect(results.filter(r => r.run.code === 0).length).to.be.greaterThan(2)
   })
 })

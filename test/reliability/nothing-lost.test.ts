@@ -10,15 +10,21 @@ import type {Policy} from '../../src/policy/types.js'
 
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {original} from '../helpers/reliability-checks.js'
-import {type CliKit, CANARY_TOKEN, createCliKit, otherFields, patternsOf, REGIONS, runPattern, unwrap} from '../helpers/reliability-cli.js'
+import {
+  CANARY_TOKEN, type CliKit, createCliKit, otherFields, patternsOf, REGIONS, runPattern, unwrap,
+} from '../helpers/reliability-cli.js'
 
 const PROJECT = 'rel-nothing-lost'
 
 interface BackupRecord {
-  project: string
   etag?: string
-  savedAt: string
   policy: Policy
+  project: string
+  savedAt: string
+}
+
+function json<T>(stdout: string): T {
+  return JSON.parse(stdout) as T
 }
 
 function readBackup(file: string): BackupRecord {
@@ -36,7 +42,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
   let kit: CliKit
 
   beforeEach(async () => {
-    server = await startBinauthzServer({token: CANARY_TOKEN, policies: {[PROJECT]: original(PROJECT)}})
+    server = await startBinauthzServer({policies: {[PROJECT]: original(PROJECT)}, token: CANARY_TOKEN})
     kit = createCliKit({endpoint: server.url, timeoutMs: 40_000})
   })
 
@@ -45,18 +51,16 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     kit.cleanup()
   })
 
-  const json = <T>(stdout: string): T => JSON.parse(stdout) as T
-
   it('every write is preceded by a backup of exactly the policy it replaces, named with project and etag', async () => {
     const first = server.policy(PROJECT) as Policy
     const r1 = await kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-east1', '--yes', '--json', '--', '--source=.'])
     expect(r1.code, r1.stderr).to.equal(0)
-    const backupFile = json<{policy: {backupFile: string}}>(r1.stdout).policy.backupFile
+    const {backupFile} = json<{policy: {backupFile: string}}>(r1.stdout).policy
     // <data dir>/backups/<project>/<UTC stamp>-<etag>.json, private to the user.
     expect(dirname(backupFile)).to.equal(join(kit.dataDir, 'backups', PROJECT))
     expect(basename(backupFile)).to.match(/^\d{8}T\d{6}\.\d{3}Z-[\w-]+\.json$/)
     expect(basename(backupFile)).to.contain((first.etag as string).replaceAll(/[^\w-]/g, '_').slice(0, 48))
-    expect(statSync(backupFile).mode & 0o777).to.equal(0o600)
+    expect(statSync(backupFile).mode % 0o1000).to.equal(0o600)
     const record = readBackup(backupFile)
     expect(record.project).to.equal(PROJECT)
     expect(record.etag).to.equal(first.etag)
@@ -72,10 +76,10 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
 
     const puts = server.requestsFor('updatePolicy')
     expect(puts).to.have.length(4)
-    const backups = kit.backups(PROJECT).map(readBackup)
+    const backups = kit.backups(PROJECT).map(file => readBackup(file))
     expect(backups).to.have.length(4)
     // The etag each PUT replaced is the etag of a backup (the backup was taken from the very read the PUT was based on).
-    const backedUpEtags = new Set(backups.map((b) => b.etag))
+    const backedUpEtags = new Set(backups.map(b => b.etag))
     for (const put of puts) expect(backedUpEtags.has((JSON.parse(put.body) as Policy).etag)).to.equal(true)
   })
 
@@ -85,6 +89,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
       const r = await kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', region, '--yes', '--json', '--', '--source=.'])
       expect(r.code, r.stderr).to.equal(0)
     }
+
     const patched = server.policy(PROJECT) as Policy
     expect(patternsOf(patched)).to.include(runPattern(PROJECT, 'us-west1'))
     const oldest = kit.backups(PROJECT)[0] as string
@@ -95,7 +100,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
 
     const restore = await kit.run(['policy', 'restore', '--project', PROJECT, '--file', oldest, '--yes', '--json'])
     expect(restore.code, restore.stderr).to.equal(0)
-    const result = json<{written: boolean; removed: string[]; backupFile: string; etagBefore: string}>(restore.stdout)
+    const result = json<{backupFile: string; etagBefore: string; removed: string[]; written: boolean;}>(restore.stdout)
     expect(result.written).to.equal(true)
     expect(result.removed).to.deep.equal([runPattern(PROJECT, 'us-east1'), runPattern(PROJECT, 'us-west1')])
     expect(content(server.policy(PROJECT))).to.equal(content(before))
@@ -117,21 +122,21 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     const restore = await kit.run(['policy', 'restore', '--project', PROJECT, '--file', oldest, '--yes', '--json'])
     expect(restore.code, restore.stderr).to.equal(0)
     expect(json<{attempts: number}>(restore.stdout).attempts).to.equal(2)
-    const puts = server.requestsFor('updatePolicy').slice(-2).map((p) => JSON.parse(p.body) as Policy)
+    const puts = server.requestsFor('updatePolicy').slice(-2).map(p => JSON.parse(p.body) as Policy)
     expect(puts[1]?.etag).not.to.equal(puts[0]?.etag) // the second PUT carried the re-read etag
     expect(content(server.policy(PROJECT))).to.equal(content(original(PROJECT)))
     // The late writer's entry is not silently gone: the policy it was in was backed up before the winning PUT.
-    const newest = kit.backups(PROJECT).map(readBackup).sort((a, b) => a.savedAt.localeCompare(b.savedAt)).at(-1)
+    const newest = kit.backups(PROJECT).map(file => readBackup(file)).sort((a, b) => a.savedAt.localeCompare(b.savedAt)).at(-1)
     expect(patternsOf(newest?.policy)).to.include(LATE)
   })
 
   it('refuses to restore another project\'s backup or a damaged file: exit 2, nothing written', async () => {
     const r = await kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-east1', '--yes', '--json', '--', '--source=.'])
     expect(r.code, r.stderr).to.equal(0)
-    const writes = server.writes
+    const {writes} = server
     const record = readBackup(kit.backups(PROJECT)[0] as string)
     const foreign = join(kit.dir, 'foreign.json')
-    writeFileSync(foreign, JSON.stringify({...record, project: 'other-proj', policy: {...record.policy, name: 'projects/other-proj/policy'}}))
+    writeFileSync(foreign, JSON.stringify({...record, policy: {...record.policy, name: 'projects/other-proj/policy'}, project: 'other-proj'}))
     const damaged = join(kit.dir, 'damaged.json')
     writeFileSync(damaged, '{"project": "rel-nothing-lost", "savedAt": "2026-01-01T00:00:00Z", "policy": [')
     for (const [file, code] of [
@@ -142,6 +147,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
       expect(restore.code, restore.stdout).to.equal(2)
       expect(unwrap(restore.stdout)).to.contain(code)
     }
+
     expect(server.writes).to.equal(writes)
   })
 
@@ -152,7 +158,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
       env: {BINAUTHZ_DATA_DIR: notADir},
     })
     expect(r.code, r.stderr).to.equal(5)
-    const error = json<{error: {code: string; message: string; suggestions: string[]}}>(r.stdout).error
+    const {error} = json<{error: {code: string; message: string; suggestions: string[]}}>(r.stdout)
     expect(error.code).to.equal('BACKUP_FAILED')
     expect(error.message).to.contain('the policy was not changed')
     expect(error.suggestions.join(' ')).to.contain('BINAUTHZ_DATA_DIR')
@@ -174,11 +180,9 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
 
   it('concurrent writers each keep their own backup', async () => {
     const regions = REGIONS.slice(0, 6)
-    const runs = await Promise.all(
-      regions.map((region) => kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', region, '--yes', '--json', '--', '--source=.'])),
-    )
-    expect(runs.map((r) => r.code)).to.deep.equal(regions.map(() => 0))
-    const reported = runs.map((r) => json<{policy: {backupFile: string}}>(r.stdout).policy.backupFile)
+    const runs = await Promise.all(regions.map(region => kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', region, '--yes', '--json', '--', '--source=.'])))
+    expect(runs.map(r => r.code)).to.deep.equal(regions.map(() => 0))
+    const reported = runs.map(r => json<{policy: {backupFile: string}}>(r.stdout).policy.backupFile)
     expect(new Set(reported).size).to.equal(regions.length)
     for (const file of reported) expect(readBackup(file).project).to.equal(PROJECT)
     // At least one backup per PUT attempt (conflicted attempts included).

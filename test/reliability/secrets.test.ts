@@ -1,3 +1,5 @@
+import type {AddressInfo} from 'node:net'
+
 // Guarantee 4 (secrets): a recognisable access token is planted in CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (it matches none of
 // the generic redaction patterns), then every command is run through the built CLI — successes and failures, human
 // output, --json, --verbose, DEBUG=* and NODE_DEBUG=http,net — including API errors that echo the token back, and a
@@ -8,13 +10,14 @@ import {expect} from 'chai'
 import {once} from 'node:events'
 import {writeFileSync} from 'node:fs'
 import net from 'node:net'
-import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
-import {type CliKit, type CliRun, CANARY_TOKEN, createCliKit, unwrap} from '../helpers/reliability-cli.js'
+import {
+  CANARY_TOKEN, type CliKit, type CliRun, createCliKit, unwrap,
+} from '../helpers/reliability-cli.js'
 
 const PROJECT = 'secret-proj'
 const REGION = 'us-east1'
@@ -24,10 +27,10 @@ const DEBUG_ENV = {DEBUG: '*', NODE_DEBUG: 'http,net,tls'}
 
 function strictPolicy(): Policy {
   return {
-    name: `projects/${PROJECT}/policy`,
-    globalPolicyEvaluationMode: 'ENABLE',
     admissionWhitelistPatterns: [{namePattern: 'gcr.io/keep-me/**'}],
-    defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
+    globalPolicyEvaluationMode: 'ENABLE',
+    name: `projects/${PROJECT}/policy`,
   }
 }
 
@@ -36,10 +39,10 @@ function leaks(text: string): boolean {
 }
 
 /** A plain TCP listener on loopback that records every byte anyone sends it (and never answers). */
-async function startTrap(): Promise<{port: number; received: () => string; close: () => Promise<void>}> {
+async function startTrap(): Promise<{close: () => Promise<void>; port: number; received: () => string;}> {
   const chunks: Buffer[] = []
   const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
+  const server = net.createServer(socket => {
     sockets.add(socket)
     socket.on('data', (chunk: Buffer) => chunks.push(chunk))
     socket.on('error', () => {})
@@ -50,14 +53,14 @@ async function startTrap(): Promise<{port: number; received: () => string; close
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {
-    port: (server.address() as AddressInfo).port,
-    received: () => Buffer.concat(chunks).toString('latin1'),
     async close() {
       for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => {
+      await new Promise<void>(resolve => {
         server.close(() => resolve())
       })
     },
+    port: (server.address() as AddressInfo).port,
+    received: () => Buffer.concat(chunks).toString('latin1'),
   }
 }
 
@@ -74,10 +77,10 @@ describe('reliability 4: the access token never leaks', function () {
   }
 
   before(async () => {
-    server = await startBinauthzServer({token: CANARY_TOKEN, policies: {[PROJECT]: strictPolicy()}})
+    server = await startBinauthzServer({policies: {[PROJECT]: strictPolicy()}, token: CANARY_TOKEN})
     kit = createCliKit({endpoint: server.url, timeoutMs: 40_000})
     kit.gcloud.configure({
-      responses: [{args: ['version'], stdout: JSON.stringify({'Google Cloud SDK': '528.0.0', core: '2025.06.27'})}],
+      responses: [{args: ['version'], stdout: JSON.stringify({core: '2025.06.27', 'Google Cloud SDK': '528.0.0'})}],
     })
   })
 
@@ -102,7 +105,7 @@ describe('reliability 4: the access token never leaks', function () {
       await run(['policy', 'restore', '--project', PROJECT, '--latest', '--yes', '--json'], DEBUG_ENV),
       await run(['setup', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--apply', '--save'], DEBUG_ENV),
     ]
-    expect(ok.map((r) => r.code), ok.map((r) => `${r.args.slice(0, 2).join(' ')}: ${r.code} ${unwrap(r.stderr).slice(-300)}`).join('\n')).to.deep.equal(ok.map(() => 0))
+    expect(ok.map(r => r.code), ok.map(r => `${r.args.slice(0, 2).join(' ')}: ${r.code} ${unwrap(r.stderr).slice(-300)}`).join('\n')).to.deep.equal(ok.map(() => 0))
     expect(server.writes).to.be.greaterThan(3)
     // DEBUG output really was produced (so the grep below covers it).
     expect(ok[0]?.stderr).to.match(/\b(config|binauthz|oclif)/)
@@ -116,7 +119,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         '401 echoing the token',
         async () => {
-          server.fault({status: 401, message: echo}, {op: 'getPolicy'})
+          server.fault({message: echo, status: 401}, {op: 'getPolicy'})
           return run(deploy, DEBUG_ENV)
         },
         2,
@@ -124,7 +127,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         '403 echoing the token',
         async () => {
-          server.fault({status: 403, message: echo}, {op: 'getPolicy'})
+          server.fault({message: echo, status: 403}, {op: 'getPolicy'})
           return run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'asia-east1', '--yes', '--', '--source=.'], DEBUG_ENV)
         },
         3,
@@ -132,7 +135,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         '500s echoing the token until retries run out',
         async () => {
-          server.fault({status: 500, message: echo, retryAfter: '0'}, {op: 'getPolicy', times: 5})
+          server.fault({message: echo, retryAfter: '0', status: 500}, {op: 'getPolicy', times: 5})
           return run(deploy, DEBUG_ENV)
         },
         5,
@@ -140,7 +143,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         'PUT rejected echoing the token',
         async () => {
-          server.fault({status: 400, message: echo}, {op: 'updatePolicy'})
+          server.fault({message: echo, status: 400}, {op: 'updatePolicy'})
           return run(deploy, DEBUG_ENV)
         },
         5,
@@ -148,7 +151,9 @@ describe('reliability 4: the access token never leaks', function () {
       [
         'a JSON answer that is the token itself',
         async () => {
-          server.fault({kind: 'raw', status: 200, headers: {'content-type': 'application/json'}, body: `${CANARY_TOKEN} is not JSON`}, {op: 'getPolicy'})
+          server.fault({
+            body: `${CANARY_TOKEN} is not JSON`, headers: {'content-type': 'application/json'}, kind: 'raw', status: 200,
+          }, {op: 'getPolicy'})
           return run(deploy, DEBUG_ENV)
         },
         5,
@@ -156,7 +161,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         'an HTML page containing the token',
         async () => {
-          server.fault({kind: 'content-type', body: `<html>${CANARY_TOKEN}</html>`}, {op: 'getPolicy'})
+          server.fault({body: `<html>${CANARY_TOKEN}</html>`, kind: 'content-type'}, {op: 'getPolicy'})
           return run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'asia-east1', '--yes', '--verbose', '--', '--source=.'], DEBUG_ENV)
         },
         5,
@@ -197,7 +202,7 @@ describe('reliability 4: the access token never leaks', function () {
       expect(r.code, `${title}: ${unwrap(r.stderr).slice(-400)}`).to.equal(exit)
       expect(leaks(r.stdout + r.stderr), `${title}\n${r.stdout}\n${r.stderr}`).to.equal(false)
       if (r.args.includes('--json')) {
-        const error = (JSON.parse(r.stdout) as {error?: {message?: string}}).error
+        const {error} = (JSON.parse(r.stdout) as {error?: {message?: string}})
         expect(error?.message?.length, title).to.be.greaterThan(10)
       }
     }
@@ -209,7 +214,7 @@ describe('reliability 4: the access token never leaks', function () {
     for (const [name, content] of files) expect(leaks(content), name).to.equal(false)
     const {readdirSync, readFileSync, statSync} = await import('node:fs')
     const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]))
+      readdirSync(dir).flatMap(n => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]))
     const configFiles = walk(kit.configDir)
     expect(configFiles.length).to.be.greaterThan(0) // setup --save wrote the defaults
     for (const name of configFiles) expect(leaks(readFileSync(name, 'utf8')), name).to.equal(false)
@@ -219,29 +224,33 @@ describe('reliability 4: the access token never leaks', function () {
       expect(leaks(JSON.stringify(record.argv)), record.argv.join(' ')).to.equal(false)
       expect(leaks(JSON.stringify(record.env)), 'gcloud environment').to.equal(false)
     }
+
     // Every request carried the token only in the Authorization header, never in the URL or a body.
     for (const request of server.requests) {
       expect(leaks(request.url + request.body)).to.equal(false)
       expect(request.headers.authorization === undefined || request.headers.authorization === `Bearer ${CANARY_TOKEN}`).to.equal(true)
     }
+
     expect(runs.length).to.be.greaterThan(20)
   })
 
   describe('the token only travels over https, or over http to loopback', () => {
     let trap: Awaited<ReturnType<typeof startTrap>>
+
     before(async () => {
       trap = await startTrap()
     })
+
     after(async () => trap.close())
 
     it('http to another host is refused before any connection, even with proxy variables set', async () => {
       const proxy = `http://127.0.0.1:${trap.port}`
       const r = await run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--json', '--', '--source=.'], {
+        ALL_PROXY: proxy,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: 'http://binaryauthorization.evil.example/',
         HTTP_PROXY: proxy,
-        HTTPS_PROXY: proxy,
-        ALL_PROXY: proxy,
         http_proxy: proxy,
+        HTTPS_PROXY: proxy,
       })
       expect(r.code).to.equal(2)
       expect(unwrap(r.stdout)).to.contain('INVALID_ENDPOINT')
