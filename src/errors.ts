@@ -1,32 +1,32 @@
 // Error kinds and the one exit-code table. The table is a documented contract (README "Exit codes").
 
 export const EXIT_CODES = {
-  ok: 0,
-  /** gcloud ran and failed; its own exit code is passed through when it is non-zero. */
-  deployFailed: 1,
-  /** Bad flags, environment, files or passthrough arguments: nothing was changed. */
-  usage: 2,
-  /** The caller may not change the policy, or a confirmation is required and none could be given. */
-  permission: 3,
   /** The policy kept changing under us (etag conflicts) and we gave up after bounded retries. */
   conflict: 4,
+  /** gcloud ran and failed; its own exit code is passed through when it is non-zero. */
+  deployFailed: 1,
   /** A Google API (or the network) failed in a way the user cannot fix with a flag. */
   external: 5,
   /** A bug in binauthz. */
   internal: 70,
   /** Interrupted (Ctrl-C). */
   interrupted: 130,
+  ok: 0,
+  /** The caller may not change the policy, or a confirmation is required and none could be given. */
+  permission: 3,
+  /** Bad flags, environment, files or passthrough arguments: nothing was changed. */
+  usage: 2,
 } as const
 
 export type ExitCodeName = keyof typeof EXIT_CODES
 
 export interface ErrorDetails {
+  cause?: unknown
   /** Stable machine-readable code, part of the --json contract (e.g. PROJECT_MISSING). */
   code: string
   exit?: ExitCodeName
   /** What to do next: each entry names a flag or an exact command. */
   suggestions?: string[]
-  cause?: unknown
 }
 
 /** Base of every error we raise on purpose; carries its exit code and suggestions. */
@@ -39,7 +39,7 @@ export class BinauthzError extends Error {
     super(redactSecrets(message), details.cause === undefined ? undefined : {cause: details.cause})
     this.code = details.code
     this.exitName = details.exit ?? defaultExit
-    this.suggestions = (details.suggestions ?? []).map((s) => redactSecrets(s))
+    this.suggestions = (details.suggestions ?? []).map(s => redactSecrets(s))
   }
 
   get exitCode(): number {
@@ -50,6 +50,7 @@ export class BinauthzError extends Error {
 /** Something the user can fix: a flag, an environment variable, a permission, a confirmation. */
 export class UserError extends BinauthzError {
   override readonly name = 'UserError'
+
   constructor(message: string, details: ErrorDetails) {
     super(message, details, 'usage')
   }
@@ -59,14 +60,14 @@ export class UserError extends BinauthzError {
 export class ExternalError extends BinauthzError {
   override readonly name = 'ExternalError'
   /** Evidence of a failed process: command, args, exit code and trimmed, redacted stderr. */
-  readonly process?: {command: string; args: readonly string[]; exitCode?: number; stderr?: string}
+  readonly process?: {args: readonly string[]; command: string; exitCode?: number; stderr?: string}
 
   constructor(message: string, details: ErrorDetails & {process?: ExternalError['process']}) {
     super(message, details, 'external')
     if (details.process) {
       this.process = {
         ...details.process,
-        args: details.process.args.map((a) => redactSecrets(a)),
+        args: details.process.args.map(a => redactSecrets(a)),
         stderr: details.process.stderr === undefined ? undefined : redactSecrets(details.process.stderr.trim().slice(-4000)),
       }
     }
@@ -76,8 +77,9 @@ export class ExternalError extends BinauthzError {
 /** A broken assumption inside binauthz. */
 export class BugError extends BinauthzError {
   override readonly name = 'BugError'
-  constructor(message: string, details: Omit<ErrorDetails, 'exit'> = {code: 'BUG'}) {
-    super(message, details, 'internal')
+
+  constructor(message: string, details?: Omit<ErrorDetails, 'exit'>) {
+    super(message, details ?? {code: 'BUG'}, 'internal')
   }
 }
 
@@ -103,6 +105,7 @@ export function redactSecrets(text: string): string {
   for (const pattern of SECRET_PATTERNS) {
     out = out.replace(pattern, (_match, prefix: unknown) => (typeof prefix === 'string' ? `${prefix}[REDACTED]` : '[REDACTED]'))
   }
+
   return out
 }
 

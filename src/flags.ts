@@ -6,78 +6,78 @@ import {Flags} from '@oclif/core'
 
 /** --project PROJECT_ID: the Google Cloud project (same meaning as gcloud's --project). */
 export const projectFlag = Flags.string({
-  summary: 'Google Cloud project ID (default: CLOUDSDK_CORE_PROJECT, saved defaults, then the active gcloud configuration).',
   helpValue: 'PROJECT_ID',
+  summary: 'Google Cloud project ID (default: CLOUDSDK_CORE_PROJECT, saved defaults, then the active gcloud configuration).',
 })
 
 /** --region REGION, repeatable and comma-separated (`--region a --region b` or `--region a,b`). */
 export const regionFlag = Flags.string({
-  summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions.',
+  delimiter: ',',
   helpValue: 'REGION',
   multiple: true,
   // one value per --region (so `--region us-central1 my-svc` does not swallow NAME); commas split a list
   multipleNonGreedy: true,
-  delimiter: ',',
+  summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions.',
 })
 
 /** --region REGION taking exactly one value (for commands that work on a single region). */
 export const singleRegionFlag = Flags.string({
-  summary: 'Region (default: CLOUDSDK_RUN_REGION / CLOUDSDK_FUNCTIONS_REGION, saved defaults, then gcloud config).',
   helpValue: 'REGION',
+  summary: 'Region (default: CLOUDSDK_RUN_REGION / CLOUDSDK_FUNCTIONS_REGION, saved defaults, then gcloud config).',
 })
 
 /** --yes / -y: answer yes to the policy-change confirmation (required to patch without a TTY or in CI). */
 export const yesFlag = Flags.boolean({
   char: 'y',
-  summary: 'Change the Binary Authorization policy without asking (required when there is no TTY or CI is set).',
   default: false,
+  summary: 'Change the Binary Authorization policy without asking (required when there is no TTY or CI is set).',
 })
 
 /** --dry-run: show the plan (policy diff and exact gcloud argv) and change nothing. */
 export const dryRunFlag = Flags.boolean({
-  summary: 'Show the policy diff and the exact gcloud command, then stop: change nothing, deploy nothing.',
   default: false,
+  summary: 'Show the policy diff and the exact gcloud command, then stop: change nothing, deploy nothing.',
 })
 
 /** --no-patch: never write the policy; stop with the admin hand-off when an entry is missing. */
 export const noPatchFlag = Flags.boolean({
-  summary: 'Never change the policy; if the build repository is not allowlisted, stop and print what an admin must add.',
   default: false,
+  summary: 'Never change the policy; if the build repository is not allowlisted, stop and print what an admin must add.',
 })
 
 /** --deadline SECONDS: overall time limit for the policy check and update (not for gcloud itself). */
 export const deadlineFlag = Flags.integer({
-  summary: 'Give up on the policy check and update after this many seconds (the gcloud deploy itself is not limited).',
   helpValue: 'SECONDS',
-  min: 1,
   max: 3600,
+  min: 1,
+  summary: 'Give up on the policy check and update after this many seconds (the gcloud deploy itself is not limited).',
 })
 
 /** --verbose: plain line-by-line progress even in a TTY, with more detail. */
 export const verboseFlag = Flags.boolean({
-  summary: 'Print plain progress lines with more detail instead of the animated task list.',
   default: false,
+  summary: 'Print plain progress lines with more detail instead of the animated task list.',
 })
 
 /** --docker-repository for commands that reason about a custom build repository (policy status/allow, setup). */
 export const dockerRepositoryFlag = Flags.string({
-  summary: 'Custom Artifact Registry build repository: projects/P/locations/L/repositories/R or L-docker.pkg.dev/P/R.',
   helpValue: 'REPOSITORY',
+  summary: 'Custom Artifact Registry build repository: projects/P/locations/L/repositories/R or L-docker.pkg.dev/P/R.',
 })
 
 /** The deploy path a pattern is for: Cloud Run source deploys (`run`) or Cloud Functions 2nd gen (`function`). */
 export const kindFlag = Flags.option({
-  summary: 'Deploy path: "run" (gcloud run deploy --source → cloud-run-source-deploy) or "function" (gcloud functions deploy → gcf-artifacts).',
   options: ['run', 'function'] as const,
+  summary: 'Deploy path: "run" (gcloud run deploy --source → cloud-run-source-deploy) or "function" (gcloud functions deploy → gcf-artifacts).',
 })()
 
 /** The flags every policy-changing deploy command shares. */
 export const deployFlags = {
-  project: projectFlag,
-  region: regionFlag,
-  yes: yesFlag,
+  deadline: deadlineFlag,
   'dry-run': dryRunFlag,
   'no-patch': noPatchFlag,
-  deadline: deadlineFlag,
+  project: projectFlag,
+  region: regionFlag,
   verbose: verboseFlag,
+  yes: yesFlag,
 }

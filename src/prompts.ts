@@ -7,10 +7,10 @@ import {UserError} from './errors.js'
 
 /** Where a prompt would be shown; injectable so tests can pretend to be (or not be) a terminal. */
 export interface PromptIo {
-  /** false forbids prompts outright (e.g. under --json); undefined decides from the streams and CI. */
-  interactive?: boolean
   env?: NodeJS.ProcessEnv
   input?: NodeJS.ReadableStream & {isTTY?: boolean}
+  /** false forbids prompts outright (e.g. under --json); undefined decides from the streams and CI. */
+  interactive?: boolean
   output?: NodeJS.WritableStream & {isTTY?: boolean}
 }
 
@@ -20,10 +20,10 @@ export interface PromptOptions extends PromptIo {
 }
 
 export interface Choice<T> {
+  checked?: boolean
+  description?: string
   name: string
   value: T
-  description?: string
-  checked?: boolean
 }
 
 function isCiSet(env: NodeJS.ProcessEnv): boolean {
@@ -66,11 +66,12 @@ function context(options: PromptIo): {input?: NodeJS.ReadableStream; output?: No
 function mapPromptError(error: unknown): unknown {
   if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
     return new UserError('Interrupted: nothing was changed by the unanswered prompt.', {
+      cause: error,
       code: 'INTERRUPTED',
       exit: 'interrupted',
-      cause: error,
     })
   }
+
   return error
 }
 
@@ -86,7 +87,7 @@ async function run<T>(ask: () => Promise<T>): Promise<T> {
 export async function confirmPrompt(message: string, options: PromptOptions & {default?: boolean}): Promise<boolean> {
   requireTty(options, `for confirmation ("${message}")`, true)
   const {confirm} = await import('@inquirer/prompts')
-  return run(() => confirm({message, default: options.default ?? false}, context(options)))
+  return run(() => confirm({default: options.default ?? false, message}, context(options)))
 }
 
 /** Pick one of `choices`. Without a terminal throws UserError PROMPT_UNAVAILABLE naming the flag. */
@@ -100,19 +101,18 @@ export async function selectPrompt<T>(
   return run(() =>
     select<T>(
       {
+        choices: choices.map(c => ({name: c.name, value: c.value, ...(c.description ? {description: c.description} : {})})),
         message,
-        choices: choices.map((c) => ({name: c.name, value: c.value, ...(c.description ? {description: c.description} : {})})),
         ...(options.default === undefined ? {} : {default: options.default}),
       },
       context(options),
-    ),
-  )
+    ))
 }
 
 /** Free text. `validate` returns true or the message to show. Without a terminal throws naming the flag. */
 export async function inputPrompt(
   message: string,
-  options: PromptOptions & {default?: string; validate?: (value: string) => true | string},
+  options: PromptOptions & {default?: string; validate?: (value: string) => string | true},
 ): Promise<string> {
   requireTty(options, `"${message}"`, false)
   const {input} = await import('@inquirer/prompts')
@@ -125,8 +125,7 @@ export async function inputPrompt(
         ...(validate ? {validate: (value: string) => validate(value)} : {}),
       },
       context(options),
-    ),
-  )
+    ))
 }
 
 /** Pick any of `choices`. Without a terminal throws naming the flag. */
@@ -140,11 +139,10 @@ export async function checkboxPrompt<T>(
   return run(() =>
     checkbox<T>(
       {
+        choices: choices.map(c => ({checked: c.checked ?? false, name: c.name, value: c.value})),
         message,
-        choices: choices.map((c) => ({name: c.name, value: c.value, checked: c.checked ?? false})),
         ...(options.required ? {required: true} : {}),
       },
       context(options),
-    ),
-  )
+    ))
 }

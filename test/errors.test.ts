@@ -2,14 +2,14 @@ import {expect} from 'chai'
 import {readFileSync} from 'node:fs'
 
 import {
-  BugError, EXIT_CODES, ExternalError, UserError, exitCodeFor, redactSecrets, registerSecret,
+  BugError, EXIT_CODES, exitCodeFor, ExternalError, redactSecrets, registerSecret, UserError,
 } from '../src/errors.js'
 
 describe('errors', () => {
   it('documents every exit code in the README table, and only those', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
     const section = readme.split('## Exit codes')[1]?.split('\n## ')[0] ?? ''
-    const rows = [...section.matchAll(/^\|\s*(\d+)\s*\|\s*`(\w+)`\s*\|/gm)].map((m) => [m[2], Number(m[1])])
+    const rows = [...section.matchAll(/^\|\s*(\d+)\s*\|\s*`(\w+)`\s*\|/gm)].map(m => [m[2], Number(m[1])])
     expect(Object.fromEntries(rows)).to.deep.equal(EXIT_CODES)
   })
 
@@ -29,7 +29,9 @@ describe('errors', () => {
       process: {args: ['--access-token', token], command: 'gcloud', stderr: `Authorization: Bearer ${token}\n`},
       suggestions: [`retry ${token}`],
     })
-    const everything = JSON.stringify({args: error.process?.args, m: error.message, s: error.suggestions, stderr: error.process?.stderr})
+    const everything = JSON.stringify({
+      args: error.process?.args, m: error.message, s: error.suggestions, stderr: error.process?.stderr,
+    })
     expect(everything).not.to.include('planted-token')
     expect(everything).to.include('[REDACTED]')
   })

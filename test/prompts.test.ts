@@ -5,14 +5,16 @@ import {PassThrough} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../src/errors.js'
-import {canPrompt, checkboxPrompt, confirmPrompt, inputPrompt, selectPrompt} from '../src/prompts.js'
+import {
+  canPrompt, checkboxPrompt, confirmPrompt, inputPrompt, selectPrompt,
+} from '../src/prompts.js'
 import {rejectionOf} from './helpers/assert.js'
 
 function stream(isTTY: boolean): PassThrough & {isTTY: boolean} {
   return Object.assign(new PassThrough(), {isTTY})
 }
 
-const tty = () => ({input: stream(true), output: stream(true), env: {} as NodeJS.ProcessEnv})
+const tty = () => ({env: {} as NodeJS.ProcessEnv, input: stream(true), output: stream(true)})
 
 describe('prompts', () => {
   describe('canPrompt', () => {
@@ -31,7 +33,7 @@ describe('prompts', () => {
   })
 
   describe('without a terminal', () => {
-    const io = {input: stream(false), output: stream(false), env: {}}
+    const io = {env: {}, input: stream(false), output: stream(false)}
 
     it('confirmPrompt throws CONFIRMATION_REQUIRED with the permission exit code, naming the flag', async () => {
       const err = await rejectionOf(confirmPrompt('Write the policy?', {flag: '--yes', ...io}))
@@ -84,11 +86,11 @@ describe('prompts', () => {
   describe('choke point', () => {
     const src = fileURLToPath(new URL('../../src/', import.meta.url))
     const files = (dir: string): string[] =>
-      readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+      readdirSync(dir, {withFileTypes: true}).flatMap(e => (e.isDirectory() ? files(join(dir, e.name)) : (e.name.endsWith('.ts') ? [join(dir, e.name)] : [])))
 
     it('only src/prompts.ts mentions @inquirer/prompts, and only through a lazy import()', () => {
-      const users = files(src).filter((f) => /['"]@inquirer\/prompts['"]/.test(readFileSync(f, 'utf8')))
-      expect(users.map((f) => f.slice(src.length))).to.deep.equal(['prompts.ts'])
+      const users = files(src).filter(f => /['"]@inquirer\/prompts['"]/.test(readFileSync(f, 'utf8')))
+      expect(users.map(f => f.slice(src.length))).to.deep.equal(['prompts.ts'])
       const text = readFileSync(join(src, 'prompts.ts'), 'utf8')
       expect(text).to.not.match(/^import[^(]*['"]@inquirer\/prompts['"]/m)
       expect(text).to.match(/await import\('@inquirer\/prompts'\)/)

@@ -8,7 +8,10 @@ import {statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import type {TokenProvider} from '../binauthz/client.js'
-import {ExternalError, UserError, redactSecrets, registerSecret} from '../errors.js'
+
+import {
+  ExternalError, redactSecrets, registerSecret, UserError,
+} from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
 import {type GcloudConfig, readSmallFile} from './gcloud-config.js'
 
@@ -20,17 +23,17 @@ const DMI_PRODUCT_NAME_FILE = '/sys/class/dmi/id/product_name'
 const GCLOUD_TOKEN_TTL_MS = 45 * 60 * 1000
 
 export interface CredentialSource {
-  kind: 'access-token-file' | 'adc' | 'gcloud-login'
   /** Where the credential comes from, for humans; never a secret. */
   detail: string
+  kind: 'access-token-file' | 'adc' | 'gcloud-login'
 }
 
 export interface ResolvedTokenProvider extends TokenProvider {
-  readonly source: CredentialSource
-  /** Quota project named by the credential itself (ADC `quota_project_id`), if any. */
-  readonly quotaProject?: string
   /** Forgets the cached token (e.g. after a 401) so the next getToken() fetches a fresh one. */
   invalidate(): void
+  /** Quota project named by the credential itself (ADC `quota_project_id`), if any. */
+  readonly quotaProject?: string
+  readonly source: CredentialSource
 }
 
 export interface ResolveTokenOptions {
@@ -47,7 +50,7 @@ const SUGGEST_LOGIN = [
 ]
 
 /** Cached gcloud-login / ADC tokens, so one process spawns gcloud at most once per configuration. */
-const tokenCache = new Map<string, {token: Promise<string>; at: number}>()
+const tokenCache = new Map<string, {at: number; token: Promise<string>;}>()
 
 /** Tests: forget every cached token. */
 export function clearCredentialCache(): void {
@@ -89,8 +92,8 @@ export function validateToken(raw: string, origin: string): string {
 /** Visible ASCII only (no spaces, controls or non-ASCII): what OAuth access tokens are made of. */
 function isPrintableAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code < 0x21 || code > 0x7e) return false
+    const code = text.codePointAt(i) ?? 0
+    if (code < 0x21 || code > 0x7E) return false
   }
 
   return true
@@ -135,7 +138,7 @@ function tokenFileProvider(file: string, origin: string, unsetHint: string): Res
     })
   }
 
-  const content = readSmallFile(path, MAX_TOKEN_LENGTH * 2 + 2)
+  const content = readSmallFile(path, (MAX_TOKEN_LENGTH * 2) + 2)
   if (content === undefined) {
     throw new UserError(`Cannot read the access token file ${path} (from ${origin}).`, {
       code: 'ACCESS_TOKEN_FILE_MISSING',
@@ -145,20 +148,20 @@ function tokenFileProvider(file: string, origin: string, unsetHint: string): Res
 
   const token = validateToken(content, `The access token file ${path} (from ${origin})`)
   return {
-    source: {kind: 'access-token-file', detail: described},
     async getToken() {
       return token
     },
     invalidate() {
       // a token file cannot be refreshed by us
     },
+    source: {detail: described, kind: 'access-token-file'},
   }
 }
 
 interface AdcFileInfo {
-  type?: string
-  quotaProject?: string
   clientEmail?: string
+  quotaProject?: string
+  type?: string
 }
 
 function readAdcFile(file: string, origin: string): AdcFileInfo {
@@ -219,7 +222,7 @@ function adcFailure(error: unknown, detail: string): Error {
   })
 }
 
-type AdcTarget = {kind: 'file'; file: string} | {kind: 'metadata'}
+type AdcTarget = {file: string; kind: 'file';} | {kind: 'metadata'}
 
 async function adcToken(target: AdcTarget, projectId: string | undefined, metadataLikely: boolean, detail: string): Promise<string> {
   // Without cheap evidence of a metadata server, keep google-auth-library from probing it (a slow network timeout).
@@ -228,7 +231,7 @@ async function adcToken(target: AdcTarget, projectId: string | undefined, metada
   if (guard) process.env.METADATA_SERVER_DETECTION = 'none'
   try {
     const lib = await import('google-auth-library')
-    let token: string | null | undefined
+    let token: null | string | undefined
     if (target.kind === 'file') {
       const auth = new lib.GoogleAuth({keyFilename: target.file, scopes: [CLOUD_PLATFORM_SCOPE], ...(projectId ? {projectId} : {})})
       token = await auth.getAccessToken()
@@ -247,20 +250,22 @@ async function adcToken(target: AdcTarget, projectId: string | undefined, metada
   }
 }
 
-function cachedProvider(
-  key: string,
-  source: CredentialSource,
-  fetch: () => Promise<string>,
-  ttlMs: number,
-  quotaProject?: string,
-): ResolvedTokenProvider {
+interface CachedProviderOptions {
+  fetch: () => Promise<string>
+  /** Tokens are cached per process under this key. */
+  key: string
+  quotaProject?: string
+  source: CredentialSource
+  ttlMs: number
+}
+
+function cachedProvider({fetch, key, quotaProject, source, ttlMs}: CachedProviderOptions): ResolvedTokenProvider {
   const provider: ResolvedTokenProvider = {
-    source,
     async getToken() {
       const hit = tokenCache.get(key)
       if (hit && Date.now() - hit.at < ttlMs) return hit.token
       const token = fetch()
-      tokenCache.set(key, {token, at: Date.now()})
+      tokenCache.set(key, {at: Date.now(), token})
       try {
         return await token
       } catch (error: unknown) {
@@ -271,6 +276,7 @@ function cachedProvider(
     invalidate() {
       tokenCache.delete(key)
     },
+    source,
   }
   return quotaProject ? {...provider, quotaProject} : provider
 }
@@ -290,7 +296,7 @@ async function gcloudLoginToken(env: NodeJS.ProcessEnv, detail: string): Promise
     )
   }
 
-  const lines = result.stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '')
+  const lines = result.stdout.split(/\r?\n/).map(l => l.trim()).filter(l => l !== '')
   if (lines.length !== 1) {
     throw new UserError(`\`gcloud auth print-access-token\` printed ${lines.length === 0 ? 'nothing' : 'more than one line'} for ${detail}.`, {
       code: 'GCLOUD_AUTH_FAILED',
@@ -330,7 +336,7 @@ export async function resolveTokenProvider(
   // 2. Application Default Credentials.
   const gac = env.GOOGLE_APPLICATION_CREDENTIALS
   const wellKnown = join(config.configDir, 'application_default_credentials.json')
-  let adcFile: {file: string; origin: string} | undefined
+  let adcFile: undefined | {file: string; origin: string}
   if (gac) {
     const file = resolve(gac)
     if (!isFile(file)) {
@@ -349,14 +355,14 @@ export async function resolveTokenProvider(
     const info = readAdcFile(adcFile.file, adcFile.origin)
     const what = info.clientEmail ?? info.type ?? 'credentials'
     const detail = `${adcFile.origin}: ${what} (${adcFile.file})`
-    const target: AdcTarget = {kind: 'file', file: adcFile.file}
-    return cachedProvider(
-      `adc|${adcFile.file}|${projectId ?? ''}`,
-      {kind: 'adc', detail},
-      async () => adcToken(target, projectId, metadataLikely, detail),
-      GCLOUD_TOKEN_TTL_MS,
-      info.quotaProject,
-    )
+    const target: AdcTarget = {file: adcFile.file, kind: 'file'}
+    return cachedProvider({
+      fetch: async () => adcToken(target, projectId, metadataLikely, detail),
+      key: `adc|${adcFile.file}|${projectId ?? ''}`,
+      quotaProject: info.quotaProject,
+      source: {detail, kind: 'adc'},
+      ttlMs: GCLOUD_TOKEN_TTL_MS,
+    })
   }
 
   // 3. gcloud login (an account in the configuration, or gcloud's credential store exists).
@@ -365,28 +371,28 @@ export async function resolveTokenProvider(
     const detail = account
       ? `gcloud account ${account} (configuration '${config.activeConfig}')`
       : `gcloud credentials in ${config.configDir} (configuration '${config.activeConfig}')`
-    return cachedProvider(
-      `gcloud|${config.configDir}|${config.activeConfig}|${account ?? ''}|${env.BINAUTHZ_GCLOUD ?? ''}`,
-      {kind: 'gcloud-login', detail},
-      async () => gcloudLoginToken(env, detail),
-      GCLOUD_TOKEN_TTL_MS,
-    )
+    return cachedProvider({
+      fetch: async () => gcloudLoginToken(env, detail),
+      key: `gcloud|${config.configDir}|${config.activeConfig}|${account ?? ''}|${env.BINAUTHZ_GCLOUD ?? ''}`,
+      source: {detail, kind: 'gcloud-login'},
+      ttlMs: GCLOUD_TOKEN_TTL_MS,
+    })
   }
 
   // 2b. A metadata server (GCE, Cloud Run, Cloud Build) when there is no local credential at all.
   if (metadataLikely) {
     const detail = 'metadata server (attached service account)'
-    return cachedProvider(
-      'adc|metadata',
-      {kind: 'adc', detail},
-      async () => adcToken({kind: 'metadata'}, projectId, true, detail),
-      GCLOUD_TOKEN_TTL_MS,
-    )
+    return cachedProvider({
+      fetch: async () => adcToken({kind: 'metadata'}, projectId, true, detail),
+      key: 'adc|metadata',
+      source: {detail, kind: 'adc'},
+      ttlMs: GCLOUD_TOKEN_TTL_MS,
+    })
   }
 
   throw new UserError(
-    `No Google Cloud credentials found: no access token file, no Application Default Credentials ` +
-      `(GOOGLE_APPLICATION_CREDENTIALS or ${wellKnown}), and no gcloud login in ${config.configDir}.`,
+    'No Google Cloud credentials found: no access token file, no Application Default Credentials '
+    + `(GOOGLE_APPLICATION_CREDENTIALS or ${wellKnown}), and no gcloud login in ${config.configDir}.`,
     {code: 'NO_CREDENTIALS', suggestions: SUGGEST_LOGIN},
   )
 }

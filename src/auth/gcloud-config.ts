@@ -2,22 +2,24 @@
 // Mirrors googlecloudsdk/core/config.py + configurations/named_configs.py + properties_file.py (configparser).
 // Returns FILE values only; environment overrides (CLOUDSDK_CORE_PROJECT, ...) are applied by the callers.
 
-import {closeSync, fstatSync, openSync, readSync, statSync} from 'node:fs'
+import {
+  closeSync, fstatSync, openSync, readSync, statSync,
+} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {UserError} from '../errors.js'
 
 export interface GcloudConfig {
-  configDir: string
-  activeConfig: string
-  project?: string
-  runRegion?: string
-  functionsRegion?: string
-  account?: string
-  binauthzEndpoint?: string
   accessTokenFile?: string
+  account?: string
+  activeConfig: string
+  binauthzEndpoint?: string
+  configDir: string
+  functionsRegion?: string
+  project?: string
   quotaProject?: string
+  runRegion?: string
 }
 
 /** configparser-style sections: section -> (lower-cased key -> value). */
@@ -31,7 +33,7 @@ const NONE_CONFIG = 'NONE'
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024
 const MAX_VALUE_LENGTH = 4096
 /** Special values of billing/quota_project (core/properties.py _SectionBilling). */
-const QUOTA_PROJECT_KEYWORDS = new Set(['LEGACY', 'CURRENT_PROJECT', 'CURRENT_PROJECT_WITH_FALLBACK'])
+const QUOTA_PROJECT_KEYWORDS = new Set(['CURRENT_PROJECT', 'CURRENT_PROJECT_WITH_FALLBACK', 'LEGACY'])
 
 /** The gcloud config dir: $CLOUDSDK_CONFIG, else ~/.config/gcloud (HOME from `env` when set; %APPDATA%\\gcloud on Windows). */
 export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {
@@ -149,8 +151,8 @@ export function activeConfigName(env: NodeJS.ProcessEnv, configDir = gcloudConfi
   if (fromEnv) {
     if (fromEnv === NONE_CONFIG || CONFIG_NAME_REGEX.test(fromEnv)) return fromEnv
     throw new UserError(
-      `CLOUDSDK_ACTIVE_CONFIG_NAME="${fromEnv.slice(0, 80)}" is not a valid gcloud configuration name ` +
-        '(lowercase letters, digits and hyphens, starting with a letter).',
+      `CLOUDSDK_ACTIVE_CONFIG_NAME="${fromEnv.slice(0, 80)}" is not a valid gcloud configuration name `
+      + '(lowercase letters, digits and hyphens, starting with a letter).',
       {
         code: 'INVALID_GCLOUD_CONFIGURATION',
         suggestions: ['Unset CLOUDSDK_ACTIVE_CONFIG_NAME, or set it to a name from `gcloud config configurations list`'],
@@ -180,6 +182,7 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
     } catch {
       // missing: gcloud creates it
     }
+
     if (!isDirectory) {
       throw new UserError(`CLOUDSDK_CONFIG names ${configDir}, which is not a directory: gcloud cannot use it as its configuration directory.`, {
         code: 'INVALID_GCLOUD_CONFIGURATION',
@@ -187,14 +190,15 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
       })
     }
   }
+
   const activeConfig = activeConfigName(env, configDir)
-  const result: GcloudConfig = {configDir, activeConfig}
+  const result: GcloudConfig = {activeConfig, configDir}
   if (activeConfig === NONE_CONFIG) return result
 
   const text = readSmallFile(join(configDir, 'configurations', `config_${activeConfig}`))
   if (text === undefined) return result
   const sections = parseIni(text)
-  const fields: [Exclude<keyof GcloudConfig, 'configDir' | 'activeConfig'>, string, string][] = [
+  const fields: [Exclude<keyof GcloudConfig, 'activeConfig' | 'configDir'>, string, string][] = [
     ['project', 'core', 'project'],
     ['account', 'core', 'account'],
     ['runRegion', 'run', 'region'],

@@ -4,23 +4,25 @@
 // Data dir: BINAUTHZ_DATA_DIR, else $XDG_DATA_HOME/binauthz, else ~/.local/share/binauthz.
 
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
+import {
+  mkdir, open, readdir, readFile, rename, rm, stat,
+} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {basename, isAbsolute, join} from 'node:path'
 
 import {ExternalError, UserError} from '../errors.js'
-import {type Policy, parsePolicy} from '../policy/types.js'
+import {parsePolicy, type Policy} from '../policy/types.js'
 
 export interface PolicyBackup {
-  project: string
   etag?: string
-  savedAt: string
   policy: Policy
+  project: string
+  savedAt: string
 }
 
 export interface BackupEntry {
-  file: string
   etag?: string
+  file: string
   savedAt: string
 }
 
@@ -47,6 +49,7 @@ export function projectDirName(project: string): string {
       suggestions: ['Pass a valid project id with --project'],
     })
   }
+
   return project.replaceAll(':', '_')
 }
 
@@ -69,9 +72,9 @@ function stamp(date: Date): string {
 function writeFailed(file: string, error: unknown): ExternalError {
   const why = error instanceof Error ? error.message : String(error)
   return new ExternalError(`Could not save a backup of the policy to ${file} (${why}); the policy was not changed.`, {
+    cause: error,
     code: 'BACKUP_FAILED',
     suggestions: ['Set BINAUTHZ_DATA_DIR to a writable directory and run the command again'],
-    cause: error,
   })
 }
 
@@ -85,12 +88,14 @@ export async function savePolicyBackup(
   const dir = projectBackupDir(env, project)
   const savedAt = options.now ?? new Date()
   const etag = typeof policy.etag === 'string' ? policy.etag : undefined
-  const text = `${JSON.stringify({project, etag, savedAt: savedAt.toISOString(), policy}, null, 2)}\n`
+  const text = `${JSON.stringify({
+    etag, policy, project, savedAt: savedAt.toISOString(),
+  }, null, 2)}\n`
   const name = `${stamp(savedAt)}-${sanitizeEtag(etag)}`
   let file = join(dir, `${name}.json`)
   const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
-    await mkdir(dir, {recursive: true, mode: 0o700})
+    await mkdir(dir, {mode: 0o700, recursive: true})
     // Never replace an earlier backup (same millisecond and etag): pick the next free name.
     const existing = new Set(await readdir(dir))
     for (let n = 2; existing.has(basename(file)); n++) file = join(dir, `${name}-${n}.json`)
@@ -101,19 +106,21 @@ export async function savePolicyBackup(
     } finally {
       await handle.close()
     }
+
     await rename(temp, file)
   } catch (error: unknown) {
     await rm(temp, {force: true}).catch(() => {})
     throw writeFailed(file, error)
   }
+
   return file
 }
 
 function invalid(file: string, why: string, cause?: unknown): UserError {
   return new UserError(`${file} is not a binauthz policy backup: ${why}.`, {
+    cause,
     code: 'BACKUP_INVALID',
     suggestions: ['List the backups with: binauthz policy restore --list'],
-    cause,
   })
 }
 
@@ -122,15 +129,17 @@ async function readBackupRecord(file: string): Promise<PolicyBackup> {
   try {
     text = await readFile(file, 'utf8')
   } catch (error: unknown) {
-    const code = (error as NodeJS.ErrnoException).code
+    const {code} = (error as NodeJS.ErrnoException)
     throw invalid(file, code === 'ENOENT' ? 'it does not exist' : `it cannot be read (${code ?? 'error'})`, error)
   }
+
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (error: unknown) {
     throw invalid(file, 'it is not JSON', error)
   }
+
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(file, 'expected a JSON object')
   const record = value as Record<string, unknown>
   if (typeof record.project !== 'string' || record.project === '') throw invalid(file, 'it has no "project"')
@@ -142,7 +151,8 @@ async function readBackupRecord(file: string): Promise<PolicyBackup> {
   } catch (error: unknown) {
     throw invalid(file, `its policy is not valid (${error instanceof Error ? error.message : String(error)})`, error)
   }
-  const out: PolicyBackup = {project: record.project, savedAt: record.savedAt, policy}
+
+  const out: PolicyBackup = {policy, project: record.project, savedAt: record.savedAt}
   if (typeof record.etag === 'string') out.etag = record.etag
   return out
 }
@@ -156,11 +166,12 @@ export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string)
   } catch (error: unknown) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw new ExternalError(`Could not list the policy backups in ${dir}.`, {
+      cause: error,
       code: 'BACKUP_LIST_FAILED',
       suggestions: ['Check the permissions of that directory, or set BINAUTHZ_DATA_DIR'],
-      cause: error,
     })
   }
+
   const entries: (BackupEntry & {written: bigint})[] = []
   for (const name of names) {
     if (!name.endsWith('.json') || name.startsWith('.')) continue
@@ -177,7 +188,8 @@ export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string)
       // not one of ours (or damaged): leave it out of the list
     }
   }
-  entries.sort((a, b) => Date.parse(b.savedAt) - Date.parse(a.savedAt) || (b.written > a.written ? 1 : b.written < a.written ? -1 : 0))
+
+  entries.sort((a, b) => Date.parse(b.savedAt) - Date.parse(a.savedAt) || (b.written > a.written ? 1 : (b.written < a.written ? -1 : 0)))
   return entries.map(({written: _written, ...entry}) => entry)
 }
 

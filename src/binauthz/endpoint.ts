@@ -15,7 +15,7 @@ export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase()
   if (host === 'localhost' || host === '[::1]' || host === '::1') return true
   const octets = host.split('.')
-  return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)
+  return octets.length === 4 && octets[0] === '127' && octets.every(o => /^\d{1,3}$/.test(o) && Number(o) <= 255)
 }
 
 /** The value as it may be echoed back: user-info (which could hold a password) masked. */
@@ -29,6 +29,7 @@ function fixFor(source: string, example: string): string[] {
   if (source.includes(ENDPOINT_PROPERTY) || source.includes('gcloud')) {
     return [`gcloud config set ${ENDPOINT_PROPERTY} ${example}`, `gcloud config unset ${ENDPOINT_PROPERTY}`]
   }
+
   return [`Set ${source} to ${example}, or remove it to use ${DEFAULT_BINAUTHZ_ENDPOINT}`]
 }
 
@@ -43,15 +44,15 @@ export function resolveBinauthzEndpoint(override: string | undefined, source: st
   const shown = printable(value)
   const fail = (why: string, example = DEFAULT_BINAUTHZ_ENDPOINT): never => {
     throw new UserError(
-      `${source} is set to "${shown}", which is not a usable Binary Authorization endpoint: ${why}. ` +
-        `It must be an absolute URI beginning with https:// (or http:// to a loopback address such as 127.0.0.1) and ending with '/'.`,
+      `${source} is set to "${shown}", which is not a usable Binary Authorization endpoint: ${why}. `
+      + 'It must be an absolute URI beginning with https:// (or http:// to a loopback address such as 127.0.0.1) and ending with \'/\'.',
       {code: 'INVALID_ENDPOINT', suggestions: fixFor(source, example)},
     )
   }
 
   // WHATWG URL parsing silently deletes tabs and line breaks, so "http://127.0.0.1:1/\nhttp://evil.example/" would be
   // taken as a (different) URL than the one shown; refuse any whitespace or control character instead.
-  if (/\s/.test(value) || [...value].some((c) => c < ' ' || c === '\u007F')) {
+  if (/\s/.test(value) || [...value].some(c => c < ' ' || c === '\u007F')) {
     return fail('it contains whitespace or control characters')
   }
 
@@ -61,9 +62,11 @@ export function resolveBinauthzEndpoint(override: string | undefined, source: st
   } catch {
     return fail('it is not an absolute URI')
   }
+
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return fail(`the scheme "${url.protocol.replace(/:$/, '')}" is not supported`)
   }
+
   // Require the '//' authority form: 'https:host/' parses, but is not what gcloud accepts.
   if (!/^https?:\/\//i.test(value)) return fail('it does not start with http:// or https://')
   if (url.username !== '' || url.password !== '') return fail('it contains user credentials')
@@ -72,12 +75,14 @@ export function resolveBinauthzEndpoint(override: string | undefined, source: st
     const withSlash = `${printable(value)}/`
     return fail("it does not end with '/'", withSlash)
   }
+
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     return fail(
       `plain http:// is only allowed to a loopback address, not "${url.hostname}" (the access token would travel unencrypted)`,
       `https://${url.host}${url.pathname}`,
     )
   }
+
   return url
 }
 

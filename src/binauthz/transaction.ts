@@ -6,38 +6,39 @@
 // that check is best-effort: when it fails the result says `permission: undefined` instead of failing the dry run.
 // 'no-patch' never calls IAM nor writes: the caller prints the hand-off for an admin.
 
-import {BinauthzError, ExternalError, UserError} from '../errors.js'
-import {adminHandoff} from '../policy/handoff.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
+
+import {BinauthzError, ExternalError, UserError} from '../errors.js'
+import {adminHandoff} from '../policy/handoff.js'
 import {ApiError, type BinauthzClient, PolicyConflictError} from './client.js'
 
 export const PERMISSION_GET = 'binaryauthorization.policy.get'
 export const PERMISSION_UPDATE = 'binaryauthorization.policy.update'
 
 export interface ApplyOptions {
-  project: string
-  plan: (policy: Policy) => PolicyPlan
-  mode: 'write' | 'dry-run' | 'no-patch'
+  /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */
+  backup?: (policy: Policy) => Promise<string | undefined>
   /** Asked only when a write would happen; false -> no write (declined). Asked again only if a re-plan changes what is added/removed. */
   confirm?: (plan: PolicyPlan) => Promise<boolean>
   /** Write attempts before giving up on etag conflicts, default 10 (with jittered backoff between them, see below). */
   maxAttempts?: number
-  /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */
-  backup?: (policy: Policy) => Promise<string | undefined>
-  onAttempt?: (event: {attempt: number; kind: 'read' | 'conflict' | 'write'}) => void
+  mode: 'dry-run' | 'no-patch' | 'write'
+  onAttempt?: (event: {attempt: number; kind: 'conflict' | 'read' | 'write'}) => void
+  plan: (policy: Policy) => PolicyPlan
+  project: string
 }
 
 export interface ApplyResult {
-  plan: PolicyPlan
-  written: boolean
-  declined: boolean
-  permission: {get: boolean; update: boolean} | undefined
-  etagBefore?: string
-  etagAfter?: string
   /** Read/plan rounds performed (1 without conflicts). */
   attempts: number
   backupFile?: string
+  declined: boolean
+  etagAfter?: string
+  etagBefore?: string
+  permission: undefined | {get: boolean; update: boolean}
+  plan: PolicyPlan
+  written: boolean
 }
 
 function changeKey(plan: PolicyPlan): string {
@@ -47,7 +48,7 @@ function changeKey(plan: PolicyPlan): string {
 function removalHandoff(project: string, patterns: readonly string[]): string {
   return [
     `An administrator of project ${project} can remove ${patterns.length === 1 ? 'this entry' : 'these entries'} from admissionWhitelistPatterns:`,
-    ...patterns.map((pattern) => `  - namePattern: ${pattern}`),
+    ...patterns.map(pattern => `  - namePattern: ${pattern}`),
     '',
     `  gcloud container binauthz policy export --project=${project} > policy.yaml`,
     '  # delete the lines above from policy.yaml, then:',
@@ -71,18 +72,22 @@ function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?
     actions.push(`allowlist ${plan.added.join(', ')}`)
     handoffs.push(adminHandoff(project, plan.added))
   }
+
   if (plan.removed.length > 0) {
     actions.push(`remove ${plan.removed.join(', ')}`)
     handoffs.push(removalHandoff(project, plan.removed))
   }
+
   if (actions.length === 0) {
     actions.push('change it')
     handoffs.push(genericHandoff(project))
   }
+
   return new UserError(
-    `You may not update the Binary Authorization policy of project ${project} (${why}), so binauthz cannot ` +
-      `${actions.join(' or ')}. Nothing was changed.\n\n${handoffs.join('\n\n')}`,
+    `You may not update the Binary Authorization policy of project ${project} (${why}), so binauthz cannot `
+    + `${actions.join(' or ')}. Nothing was changed.\n\n${handoffs.join('\n\n')}`,
     {
+      cause,
       code: 'PERMISSION_DENIED',
       exit: 'permission',
       suggestions: [
@@ -90,14 +95,63 @@ function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?
         'Or have an admin apply the change above, then run the command again',
         ...(plan.added.length > 0 ? ['Use --no-patch to only print what an admin must change'] : []),
       ],
-      cause,
     },
   )
 }
 
+async function readPermissions(client: BinauthzClient, project: string): Promise<NonNullable<ApplyResult['permission']>> {
+  const granted = await client.testIamPermissions(project, [PERMISSION_GET, PERMISSION_UPDATE])
+  return {get: granted.includes(PERMISSION_GET), update: granted.includes(PERMISSION_UPDATE)}
+}
+
+/** A dry run reports the permissions when it can; an API failure there only means "unknown". */
+async function dryRunPermissions(client: BinauthzClient, project: string): Promise<ApplyResult['permission']> {
+  try {
+    return await readPermissions(client, project)
+  } catch (error: unknown) {
+    if (!(error instanceof BinauthzError)) throw error
+    return undefined
+  }
+}
+
+/** The policy to PUT: the planned one with exactly the etag we read (the plan's copy carries it too; this makes it explicit). */
+function withEtagRead(after: Policy, read: Policy): Policy {
+  if (read.etag !== undefined) return {...after, etag: read.etag}
+  const {etag: _planned, ...body} = after
+  return body
+}
+
+/** The API's answer must hold what we added and lack what we removed. */
+function checkApplied(project: string, plan: PolicyPlan, updated: Policy): void {
+  const present = new Set((updated.admissionWhitelistPatterns ?? []).map(entry => entry.namePattern))
+  const missing = plan.added.filter(pattern => !present.has(pattern))
+  const lingering = plan.removed.filter(pattern => present.has(pattern))
+  if (missing.length > 0 || lingering.length > 0) {
+    const what = missing.length > 0 ? `lacks ${missing.join(', ')}` : `still has ${lingering.join(', ')}`
+    throw new ExternalError(
+      `The Binary Authorization API accepted the update of project ${project} but its answer ${what}.`,
+      {code: 'WRITE_NOT_APPLIED', suggestions: [`Inspect the policy: gcloud container binauthz policy export --project=${project}`]},
+    )
+  }
+}
+
+/** PUT the policy; a stale etag resolves with the conflict (to re-read), every other failure throws. */
+async function update(client: BinauthzClient, project: string, plan: PolicyPlan, body: Policy): Promise<Policy | PolicyConflictError> {
+  try {
+    return await client.updatePolicy(project, body)
+  } catch (error: unknown) {
+    if (error instanceof PolicyConflictError) return error
+    if (error instanceof ApiError && error.code === 'PERMISSION_DENIED') {
+      throw permissionDenied(project, plan, 'the API answered PERMISSION_DENIED to the update', error)
+    }
+
+    throw error
+  }
+}
+
 /** Applies `options.plan` to the project policy; see the module comment for the sequence. */
 export async function applyPolicyChange(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult> {
-  const {project, mode} = options
+  const {mode, project} = options
   // 10 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
   // only one can win each round, so immediate retries need up to N attempts; 5 were measurably not enough for 20
   // concurrent deploys (test/reliability/concurrency.test.ts), and the jitter spreads the re-reads out.
@@ -112,86 +166,66 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     options.onAttempt?.({attempt, kind: 'read'})
     const policy = await client.getPolicy(project)
     const plan = options.plan(policy)
-    const base = {plan, etagBefore: policy.etag, attempts: attempt}
+    const base = {attempts: attempt, etagBefore: policy.etag, plan}
 
     if (!plan.changed) {
-      return {...base, written: false, declined: false, permission, backupFile}
+      return {
+        ...base, backupFile, declined: false, permission, written: false,
+      }
     }
 
-    if (mode === 'no-patch') return {...base, written: false, declined: false, permission: undefined}
+    if (mode === 'no-patch') return {
+      ...base, declined: false, permission: undefined, written: false,
+    }
 
     if (mode === 'dry-run') {
-      try {
-        const granted = await client.testIamPermissions(project, [PERMISSION_GET, PERMISSION_UPDATE])
-        permission = {get: granted.includes(PERMISSION_GET), update: granted.includes(PERMISSION_UPDATE)}
-      } catch (error: unknown) {
-        if (!(error instanceof BinauthzError)) throw error
-        permission = undefined
+      permission = await dryRunPermissions(client, project)
+      return {
+        ...base, declined: false, permission, written: false,
       }
-      return {...base, written: false, declined: false, permission}
     }
 
-    if (permission === undefined) {
-      const granted = await client.testIamPermissions(project, [PERMISSION_GET, PERMISSION_UPDATE])
-      permission = {get: granted.includes(PERMISSION_GET), update: granted.includes(PERMISSION_UPDATE)}
-    }
+    permission ??= await readPermissions(client, project)
+
     if (!permission.update) throw permissionDenied(project, plan, `you lack ${PERMISSION_UPDATE}`)
 
     const key = changeKey(plan)
     if (options.confirm !== undefined && confirmedKey !== key) {
       const ok = await options.confirm(plan)
-      if (!ok) return {...base, written: false, declined: true, permission, backupFile}
+      if (!ok) return {
+        ...base, backupFile, declined: true, permission, written: false,
+      }
       confirmedKey = key
     }
 
     if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
 
-    // Send back exactly the etag we read (the plan's copy carries it too; this makes it explicit).
-    const body: Policy = {...plan.after}
-    if (policy.etag === undefined) delete body.etag
-    else body.etag = policy.etag
-
     options.onAttempt?.({attempt, kind: 'write'})
-    let updated: Policy
-    try {
-      updated = await client.updatePolicy(project, body)
-    } catch (error: unknown) {
-      if (error instanceof PolicyConflictError) {
-        lastConflict = error
-        attemptsMade = attempt
-        if (attempt >= maxAttempts) break
-        // Out of time for another round: give up with the conflict rather than a deadline error.
-        if (!(await client.conflictBackoff(attempt))) break
-        options.onAttempt?.({attempt, kind: 'conflict'})
-        continue
-      }
-      if (error instanceof ApiError && error.code === 'PERMISSION_DENIED') {
-        throw permissionDenied(project, plan, 'the API answered PERMISSION_DENIED to the update', error)
-      }
-      throw error
+    const updated = await update(client, project, plan, withEtagRead(plan.after, policy))
+    if (updated instanceof PolicyConflictError) {
+      lastConflict = updated
+      attemptsMade = attempt
+      if (attempt >= maxAttempts) break
+      // Out of time for another round: give up with the conflict rather than a deadline error.
+      if (!(await client.conflictBackoff(attempt))) break
+      options.onAttempt?.({attempt, kind: 'conflict'})
+      continue
     }
 
-    const present = new Set((updated.admissionWhitelistPatterns ?? []).map((entry) => entry.namePattern))
-    const missing = plan.added.filter((pattern) => !present.has(pattern))
-    const lingering = plan.removed.filter((pattern) => present.has(pattern))
-    if (missing.length > 0 || lingering.length > 0) {
-      const what = missing.length > 0 ? `lacks ${missing.join(', ')}` : `still has ${lingering.join(', ')}`
-      throw new ExternalError(
-        `The Binary Authorization API accepted the update of project ${project} but its answer ${what}.`,
-        {code: 'WRITE_NOT_APPLIED', suggestions: [`Inspect the policy: gcloud container binauthz policy export --project=${project}`]},
-      )
+    checkApplied(project, plan, updated)
+    return {
+      ...base, backupFile, declined: false, etagAfter: updated.etag, permission, written: true,
     }
-    return {...base, written: true, declined: false, permission, etagAfter: updated.etag, backupFile}
   }
 
   throw new ExternalError(
-    `The Binary Authorization policy of project ${project} changed while binauthz was updating it, ${attemptsMade} ` +
-      `times in a row (someone else is writing it concurrently). Nothing was changed.`,
+    `The Binary Authorization policy of project ${project} changed while binauthz was updating it, ${attemptsMade} `
+    + 'times in a row (someone else is writing it concurrently). Nothing was changed.',
     {
+      cause: lastConflict,
       code: 'POLICY_CONFLICT',
       exit: 'conflict',
       suggestions: ['Run the same command again in a moment: it re-reads the policy and re-plans the change'],
-      cause: lastConflict,
     },
   )
 }

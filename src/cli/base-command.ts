@@ -10,10 +10,10 @@ import {BinauthzError, EXIT_CODES, redactSecrets} from '../errors.js'
 
 /** The JSON printed for an error under --json. */
 export interface ErrorJson {
-  name: string
   code: string
-  message: string
   exitCode: number
+  message: string
+  name: string
   suggestions: string[]
 }
 
@@ -30,30 +30,30 @@ function hasJsonResult(err: unknown): err is HasJsonResult {
 export function describeError(err: unknown): ErrorJson {
   if (err instanceof BinauthzError) {
     return {
-      name: err.name,
       code: err.code,
-      message: redactSecrets(err.message),
       exitCode: err.exitCode,
-      suggestions: err.suggestions.map((s) => redactSecrets(s)),
+      message: redactSecrets(err.message),
+      name: err.name,
+      suggestions: err.suggestions.map(s => redactSecrets(s)),
     }
   }
 
   if (err instanceof Errors.CLIError) {
     return {
-      name: err.name,
       code: typeof err.code === 'string' ? err.code : 'USAGE',
-      message: redactSecrets(err.message),
       exitCode: err.oclif.exit ?? EXIT_CODES.usage,
-      suggestions: (err.suggestions ?? []).map((s) => redactSecrets(s)),
+      message: redactSecrets(err.message),
+      name: err.name,
+      suggestions: (err.suggestions ?? []).map(s => redactSecrets(s)),
     }
   }
 
   const message = err instanceof Error ? err.message : String(err)
   return {
-    name: 'BugError',
     code: 'BUG',
-    message: redactSecrets(`Unexpected error: ${message}`),
     exitCode: EXIT_CODES.internal,
+    message: redactSecrets(`Unexpected error: ${message}`),
+    name: 'BugError',
     suggestions: ['Re-run with DEBUG=binauthz* and report the output (it contains no tokens) as a bug.'],
   }
 }
@@ -65,21 +65,6 @@ function isExitError(err: unknown): boolean {
 export abstract class BinauthzCommand extends Command {
   static override enableJsonFlag = true
 
-  /** Human output (stdout) — silent under --json. */
-  protected say(message = ''): void {
-    if (!this.jsonEnabled()) this.log(redactSecrets(message))
-  }
-
-  /** Human progress/log output on stderr — silent under --json (oclif's logToStderr), so scripts see only the JSON. */
-  protected note(message = ''): void {
-    this.logToStderr(redactSecrets(message))
-  }
-
-  /** Whether the user can be asked questions. */
-  protected isInteractive(): boolean {
-    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && !this.jsonEnabled()
-  }
-
   /**
    * Maps errors to exit codes and messages. BinauthzError → its exit code, code and suggestions; under --json the
    * error object (or the partial result with an `error` key) goes to stdout and nothing is printed twice.
@@ -90,7 +75,7 @@ export abstract class BinauthzCommand extends Command {
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
       this.logJson(json)
-      const silent = new Errors.CLIError(described.message, {exit: described.exitCode, code: described.code})
+      const silent = new Errors.CLIError(described.message, {code: described.code, exit: described.exitCode})
       silent.skipOclifErrorHandling = true
       throw silent
     }
@@ -102,11 +87,26 @@ export abstract class BinauthzCommand extends Command {
     }
 
     if (err instanceof BinauthzError || described.code !== 'BUG') {
-      this.error(described.message, {exit: described.exitCode, code: described.code, suggestions: described.suggestions})
+      this.error(described.message, {code: described.code, exit: described.exitCode, suggestions: described.suggestions})
     }
 
     // A bug: keep the stack available under DEBUG, print the redacted message.
     this.debug(redactSecrets(err.stack ?? String(err)))
-    this.error(described.message, {exit: EXIT_CODES.internal, code: 'BUG', suggestions: described.suggestions})
+    this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
+  }
+
+  /** Whether the user can be asked questions. */
+  protected isInteractive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && !this.jsonEnabled()
+  }
+
+  /** Human progress/log output on stderr — silent under --json (oclif's logToStderr), so scripts see only the JSON. */
+  protected note(message = ''): void {
+    this.logToStderr(redactSecrets(message))
+  }
+
+  /** Human output (stdout) — silent under --json. */
+  protected say(message = ''): void {
+    if (!this.jsonEnabled()) this.log(redactSecrets(message))
   }
 }

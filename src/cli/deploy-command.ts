@@ -2,14 +2,16 @@
 // pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
 import {Args} from '@oclif/core'
 
-import type {DeployKind} from '../policy/pattern.js'
 import type {DeployResult} from '../deploy/pipeline.js'
 import type {StepReporter} from '../deploy/report.js'
+import type {DeployKind} from '../policy/pattern.js'
 
 import {EXIT_CODES} from '../errors.js'
 import {deployFlags} from '../flags.js'
 import {BinauthzCommand} from './base-command.js'
-import {chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter} from './renderer.js'
+import {
+  chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter,
+} from './renderer.js'
 
 /** Splits argv at the first `--`: our own arguments, and everything after it for gcloud (verbatim, never parsed by oclif). */
 export function splitPassthrough(argv: readonly string[]): {own: string[]; passthrough: string[]} {
@@ -18,13 +20,12 @@ export function splitPassthrough(argv: readonly string[]): {own: string[]; passt
 }
 
 export abstract class DeployCommand extends BinauthzCommand {
+  static override args = {
+    name: Args.string({description: 'Name of the Cloud Run service / function to deploy.', required: true}),
+  }
+  static override flags = {...deployFlags}
   // `--` and what follows go to gcloud; we split them off ourselves before oclif parses (see run()).
   static override strict = false
-  static override args = {
-    name: Args.string({required: true, description: 'Name of the Cloud Run service / function to deploy.'}),
-  }
-
-  static override flags = {...deployFlags}
 
   protected abstract readonly kind: DeployKind
 
@@ -32,11 +33,13 @@ export abstract class DeployCommand extends BinauthzCommand {
     const {own, passthrough} = splitPassthrough(this.argv)
     const ctor = this.ctor as typeof DeployCommand
     const {args, flags} = await this.parse(
-      {args: ctor.args, flags: ctor.flags, baseFlags: ctor.baseFlags, enableJsonFlag: ctor.enableJsonFlag, strict: true},
+      {
+        args: ctor.args, baseFlags: ctor.baseFlags, enableJsonFlag: ctor.enableJsonFlag, flags: ctor.flags, strict: true,
+      },
       own,
     )
     const json = this.jsonEnabled()
-    const env = process.env
+    const {env} = process
     const reporter = await this.reporter(json, flags.verbose)
     const {gcloudDeployRunning, runDeploy} = await import('../deploy/pipeline.js')
     const {canPrompt} = await import('../prompts.js')
@@ -56,17 +59,17 @@ export abstract class DeployCommand extends BinauthzCommand {
         name: args.name,
         ...(flags.project === undefined ? {} : {project: flags.project}),
         ...(flags.region === undefined ? {} : {regions: flags.region}),
-        passthrough,
-        yes: flags.yes,
         dryRun: flags['dry-run'],
         noPatch: flags['no-patch'],
+        passthrough,
+        yes: flags.yes,
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
-        json,
-        interactive: !json && canPrompt({env}),
         env,
+        interactive: !json && canPrompt({env}),
         invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
+        json,
         reporter,
-        show: (text) => this.say(text),
+        show: text => this.say(text),
       })
       await reporter.close()
       this.summarize(result)
@@ -81,14 +84,14 @@ export abstract class DeployCommand extends BinauthzCommand {
 
   private async reporter(json: boolean, verbose: boolean): Promise<StepReporter> {
     const choice = chooseRenderer({
+      ci: isCiValue(process.env.CI),
+      isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
       json,
       verbose,
-      isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
-      ci: isCiValue(process.env.CI),
     })
     if (choice === 'silent') return silentReporter()
     if (choice === 'default') return listrReporter()
-    return plainReporter((line) => this.note(line), choice === 'verbose')
+    return plainReporter(line => this.note(line), choice === 'verbose')
   }
 
   private summarize(result: DeployResult): void {
@@ -96,9 +99,9 @@ export abstract class DeployCommand extends BinauthzCommand {
     const where = result.regions.join(', ')
     const policy = result.policy.written
       ? `allowlisted ${result.patterns.added.join(', ')}`
-      : result.image === undefined
+      : (result.image === undefined
         ? 'policy already allowed the build repository'
-        : 'pre-built image, policy unchanged'
+        : 'pre-built image, policy unchanged')
     this.say(`Deployed ${result.name} to ${where} in ${result.project} with --binary-authorization=default (${policy}).`)
   }
 }

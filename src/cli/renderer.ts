@@ -2,14 +2,14 @@
 // nothing under --json. Choosing is a pure function; listr2 is imported only when the task list is used.
 import type {StepId, StepReporter} from '../deploy/report.js'
 
-export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent'
+export type RendererChoice = 'default' | 'silent' | 'simple' | 'verbose'
 
 export interface RendererInput {
-  json: boolean
-  verbose: boolean
-  isTTY: boolean
   /** CI is set (any value but '', '0', 'false'). */
   ci: boolean
+  isTTY: boolean
+  json: boolean
+  verbose: boolean
 }
 
 /**
@@ -31,11 +31,9 @@ export function isCiValue(value: string | undefined): boolean {
 /** Plain progress lines (one per event) written through `write` (e.g. the command's logToStderr). */
 export function plainReporter(write: (line: string) => void, verbose: boolean): StepReporter {
   return {
-    async start(_step, title) {
-      if (verbose) write(`→ ${title}`)
-    },
-    async succeed(_step, title) {
-      write(`✔ ${title}`)
+    async close() {},
+    async detail(message) {
+      if (verbose) write(`  ${message}`)
     },
     async fail(_step, title) {
       write(`✖ ${title}`)
@@ -43,29 +41,31 @@ export function plainReporter(write: (line: string) => void, verbose: boolean): 
     async skip(_step, title) {
       write(`↓ ${title}`)
     },
-    async detail(message) {
-      if (verbose) write(`  ${message}`)
+    async start(_step, title) {
+      if (verbose) write(`→ ${title}`)
     },
-    async close() {},
+    async succeed(_step, title) {
+      write(`✔ ${title}`)
+    },
   }
 }
 
 /** No progress at all (under --json). */
 export function silentReporter(): StepReporter {
   return {
-    async start() {},
-    async succeed() {},
+    async close() {},
+    async detail() {},
     async fail() {},
     async skip() {},
-    async detail() {},
-    async close() {},
+    async start() {},
+    async succeed() {},
   }
 }
 
 interface Pending {
-  resolve: (outcome: {kind: 'succeed' | 'fail' | 'skip'; title: string}) => void
   done: Promise<unknown>
   output?: (text: string) => void
+  resolve: (outcome: {kind: 'fail' | 'skip' | 'succeed'; title: string}) => void
 }
 
 /**
@@ -78,15 +78,14 @@ export async function listrReporter(renderer: 'default' | 'silent' = 'default'):
 
   const start = (step: StepId, title: string): void => {
     let resolve!: Pending['resolve']
-    const outcome = new Promise<{kind: 'succeed' | 'fail' | 'skip'; title: string}>((r) => {
+    const outcome = new Promise<{kind: 'fail' | 'skip' | 'succeed'; title: string}>(r => {
       resolve = r
     })
-    const entry: Pending = {resolve, done: Promise.resolve()}
+    const entry: Pending = {done: Promise.resolve(), resolve}
     const list = new Listr(
       [
         {
-          title,
-          task: async (_ctx, task) => {
+          async task(_ctx, task) {
             entry.output = (text: string) => {
               task.output = text
             }
@@ -96,15 +95,18 @@ export async function listrReporter(renderer: 'default' | 'silent' = 'default'):
             if (result.kind === 'skip') task.skip(result.title)
             if (result.kind === 'fail') throw new Error(result.title)
           },
+          title,
         },
       ],
-      {exitOnError: false, registerSignalListeners: false, renderer, rendererOptions: {collapseErrors: false}},
+      {
+        exitOnError: false, registerSignalListeners: false, renderer, rendererOptions: {collapseErrors: false},
+      },
     )
     entry.done = list.run()
     pending.set(step, entry)
   }
 
-  const finish = async (step: StepId, kind: 'succeed' | 'fail' | 'skip', title: string): Promise<void> => {
+  const finish = async (step: StepId, kind: 'fail' | 'skip' | 'succeed', title: string): Promise<void> => {
     if (!pending.has(step)) start(step, title) // a step reported only when done still gets its line
     const entry = pending.get(step)
     if (!entry) return
@@ -114,17 +116,17 @@ export async function listrReporter(renderer: 'default' | 'silent' = 'default'):
   }
 
   return {
+    async close() {
+      for (const step of pending.keys()) await finish(step, 'fail', 'interrupted')
+    },
+    async detail(message) {
+      for (const entry of pending.values()) entry.output?.(message)
+    },
+    fail: (step, title) => finish(step, 'fail', title),
+    skip: (step, title) => finish(step, 'skip', title),
     async start(step, title) {
       start(step, title)
     },
     succeed: (step, title) => finish(step, 'succeed', title),
-    fail: (step, title) => finish(step, 'fail', title),
-    skip: (step, title) => finish(step, 'skip', title),
-    async detail(message) {
-      for (const entry of pending.values()) entry.output?.(message)
-    },
-    async close() {
-      for (const step of [...pending.keys()]) await finish(step, 'fail', 'interrupted')
-    },
   }
 }

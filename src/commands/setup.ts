@@ -1,41 +1,41 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../cli/base-command.js'
-import {dockerRepositoryFlag, projectFlag, regionFlag, yesFlag} from '../flags.js'
-import {type SetupResult, runSetup} from '../setup/wizard.js'
+import {
+  dockerRepositoryFlag, projectFlag, regionFlag, yesFlag,
+} from '../flags.js'
+import {runSetup, type SetupResult} from '../setup/wizard.js'
 
 export default class Setup extends BinauthzCommand {
-  static override summary = 'Check everything a Binary Authorization deploy needs, allowlist the build repositories, save defaults.'
   static override description = `A first-time wizard: checks that gcloud is installed and recent enough and which credentials and account are used; asks for the project, deploy path and region(s) (defaults from gcloud config); checks that the Binary Authorization API is enabled and whether it is enforced; shows which deploy paths are already allowlisted; offers the missing entries as a diff to apply (or prints what a policy admin must add); and saves the answers as defaults so later \`binauthz deploy\` commands need no flags.
 
 Every question has a flag. Without a terminal (or with CI set) the answers come from flags and detected defaults, and writing the policy needs --yes (or --no-apply). Ctrl-C at any prompt changes nothing.`
-
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1 --kind run --yes',
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1,europe-west1 --no-apply --json',
   ]
-
   static override flags = {
+    apply: Flags.boolean({
+      allowNo: true,
+      default: true,
+      summary: 'Offer to add the missing allowlist entries (--no-apply: never write, print the admin hand-off).',
+    }),
+    'docker-repository': dockerRepositoryFlag,
+    kind: Flags.option({
+      options: ['run', 'function', 'all'] as const,
+      summary: 'Deploy path(s) to prepare: run (gcloud run deploy --source), function (gcloud functions deploy) or all.',
+    })(),
     project: projectFlag,
     region: regionFlag,
-    kind: Flags.option({
-      summary: 'Deploy path(s) to prepare: run (gcloud run deploy --source), function (gcloud functions deploy) or all.',
-      options: ['run', 'function', 'all'] as const,
-    })(),
-    'docker-repository': dockerRepositoryFlag,
-    yes: yesFlag,
-    apply: Flags.boolean({
-      summary: 'Offer to add the missing allowlist entries (--no-apply: never write, print the admin hand-off).',
-      default: true,
-      allowNo: true,
-    }),
     save: Flags.boolean({
-      summary: 'Save project, regions and deploy path as defaults for later commands (--no-save: do not).',
-      default: true,
       allowNo: true,
+      default: true,
+      summary: 'Save project, regions and deploy path as defaults for later commands (--no-save: do not).',
     }),
+    yes: yesFlag,
   }
+  static override summary = 'Check everything a Binary Authorization deploy needs, allowlist the build repositories, save defaults.'
 
   async run(): Promise<SetupResult> {
     const {flags} = await this.parse(Setup)
@@ -45,14 +45,14 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
         ...(flags.region === undefined ? {} : {regions: flags.region}),
         ...(flags.kind === undefined ? {} : {kind: flags.kind}),
         ...(flags['docker-repository'] === undefined ? {} : {dockerRepository: flags['docker-repository']}),
-        yes: flags.yes,
         apply: flags.apply,
         save: flags.save,
+        yes: flags.yes,
       },
       {
         env: process.env,
-        ui: {info: (line) => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: (line) => this.warn(line)},
         io: this.jsonEnabled() ? {interactive: false} : {},
+        ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
       },
     )
   }

@@ -1,17 +1,20 @@
 // binauthz's own saved defaults (written by `binauthz setup`): a small JSON file, read sync, written atomically.
 
-import {chmod, mkdir, open, rename, rm} from 'node:fs/promises'
+import {
+  chmod, mkdir, open, rename, rm,
+} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
+
+import type {DeployKind} from '../policy/pattern.js'
 
 import {homeDir, readSmallFile} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
-import type {DeployKind} from '../policy/pattern.js'
 
 export interface SavedDefaults {
+  dockerRepository?: string
+  kind?: DeployKind
   project?: string
   regions?: string[]
-  kind?: DeployKind
-  dockerRepository?: string
 }
 
 export const DEFAULTS_FILE_NAME = 'defaults.json'
@@ -80,7 +83,7 @@ export async function saveDefaults(env: NodeJS.ProcessEnv, d: SavedDefaults): Pr
   const text = `${JSON.stringify(content, null, 2)}\n`
 
   try {
-    await mkdir(dir, {recursive: true, mode: 0o700})
+    await mkdir(dir, {mode: 0o700, recursive: true})
   } catch (error: unknown) {
     throw new UserError(`Cannot create the binauthz config directory ${dir}: ${(error as Error).message}`, {
       code: 'DEFAULTS_UNWRITABLE',

@@ -2,28 +2,29 @@
 // flags > CLOUDSDK_* environment > binauthz saved defaults > the active gcloud configuration file.
 // Sync and cheap: reads two small files, never runs gcloud.
 
-import {type GcloudConfig, readGcloudConfig} from '../auth/gcloud-config.js'
-import {type SavedDefaults, defaultsFile, loadDefaults} from '../config/defaults.js'
-import {UserError} from '../errors.js'
-import {validateProjectId, validateRegion} from '../policy/names.js'
 import type {DeployKind} from '../policy/pattern.js'
 
+import {type GcloudConfig, readGcloudConfig} from '../auth/gcloud-config.js'
+import {defaultsFile, loadDefaults, type SavedDefaults} from '../config/defaults.js'
+import {UserError} from '../errors.js'
+import {validateProjectId, validateRegion} from '../policy/names.js'
+
 export interface ResolvedContext {
+  gcloud: GcloudConfig
   project: string
   projectSource: string
   /** Deduplicated, validated; empty only when requireRegion is false and no region was found. */
   regions: string[]
   /** Human text, e.g. "--region flag", "CLOUDSDK_RUN_REGION", "binauthz setup defaults", "gcloud configuration 'default'", or "none". */
   regionSource: string
-  gcloud: GcloudConfig
 }
 
 export interface ResolveContextInput {
+  env: NodeJS.ProcessEnv
+  kind?: DeployKind
   project?: string
   /** --region values: repeatable, each may be a comma list. */
   regions?: readonly string[]
-  kind?: DeployKind
-  env: NodeJS.ProcessEnv
   /** Whether a missing region is an error (default true). */
   requireRegion?: boolean
 }
@@ -44,25 +45,25 @@ export function splitRegions(values: readonly string[]): string[] {
 }
 
 interface Candidate {
-  value: string | readonly string[]
   /** For messages about where the value came from. */
   source: string
   /** What validation errors name (a flag or variable when there is one). */
   validationSource: string
+  value: readonly string[] | string
 }
 
 function projectCandidates(input: ResolveContextInput, saved: SavedDefaults, gcloud: GcloudConfig, savedFile: string): Candidate[] {
   const out: Candidate[] = []
   if (input.project !== undefined && input.project.trim() !== '') {
-    out.push({value: input.project.trim(), source: '--project flag', validationSource: '--project'})
+    out.push({source: '--project flag', validationSource: '--project', value: input.project.trim()})
   }
 
   const env = input.env.CLOUDSDK_CORE_PROJECT
-  if (env) out.push({value: env.trim(), source: 'CLOUDSDK_CORE_PROJECT', validationSource: 'CLOUDSDK_CORE_PROJECT'})
-  if (saved.project) out.push({value: saved.project, source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`})
+  if (env) out.push({source: 'CLOUDSDK_CORE_PROJECT', validationSource: 'CLOUDSDK_CORE_PROJECT', value: env.trim()})
+  if (saved.project) out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.project})
   if (gcloud.project) {
     const source = `gcloud configuration '${gcloud.activeConfig}'`
-    out.push({value: gcloud.project, source, validationSource: `core/project in ${source}`})
+    out.push({source, validationSource: `core/project in ${source}`, value: gcloud.project})
   }
 
   return out
@@ -71,32 +72,32 @@ function projectCandidates(input: ResolveContextInput, saved: SavedDefaults, gcl
 function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gcloud: GcloudConfig, savedFile: string): Candidate[] {
   const out: Candidate[] = []
   if (input.regions !== undefined && splitRegions(input.regions).length > 0) {
-    out.push({value: input.regions, source: '--region flag', validationSource: '--region'})
+    out.push({source: '--region flag', validationSource: '--region', value: input.regions})
   }
 
-  const kind = input.kind
-  const env = input.env
+  const {kind} = input
+  const {env} = input
   if (kind !== 'function' && env.CLOUDSDK_RUN_REGION) {
-    out.push({value: [env.CLOUDSDK_RUN_REGION], source: 'CLOUDSDK_RUN_REGION', validationSource: 'CLOUDSDK_RUN_REGION'})
+    out.push({source: 'CLOUDSDK_RUN_REGION', validationSource: 'CLOUDSDK_RUN_REGION', value: [env.CLOUDSDK_RUN_REGION]})
   }
 
   if (kind !== 'run' && env.CLOUDSDK_FUNCTIONS_REGION) {
-    out.push({value: [env.CLOUDSDK_FUNCTIONS_REGION], source: 'CLOUDSDK_FUNCTIONS_REGION', validationSource: 'CLOUDSDK_FUNCTIONS_REGION'})
+    out.push({source: 'CLOUDSDK_FUNCTIONS_REGION', validationSource: 'CLOUDSDK_FUNCTIONS_REGION', value: [env.CLOUDSDK_FUNCTIONS_REGION]})
   }
 
   if (saved.regions && saved.regions.length > 0) {
-    out.push({value: saved.regions, source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`})
+    out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.regions})
   }
 
   const config = `gcloud configuration '${gcloud.activeConfig}'`
   if (kind !== 'function' && gcloud.runRegion) {
-    out.push({value: [gcloud.runRegion], source: config, validationSource: `run/region in ${config}`})
+    out.push({source: config, validationSource: `run/region in ${config}`, value: [gcloud.runRegion]})
   }
 
   // functions/region counts only when explicitly set in the file (gcloud's implicit us-central1 is ignored
   // for 2nd gen functions; readGcloudConfig only ever returns explicit values).
   if (kind !== 'run' && gcloud.functionsRegion) {
-    out.push({value: [gcloud.functionsRegion], source: config, validationSource: `functions/region in ${config}`})
+    out.push({source: config, validationSource: `functions/region in ${config}`, value: [gcloud.functionsRegion]})
   }
 
   return out
@@ -131,13 +132,13 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
   let regions: string[] = []
   let regionSource = 'none'
   if (regionPick) {
-    regions = splitRegions(regionPick.value as readonly string[]).map((r) => validateRegion(r, regionPick.validationSource))
+    regions = splitRegions(regionPick.value as readonly string[]).map(r => validateRegion(r, regionPick.validationSource))
     regionSource = regionPick.source
   }
 
   if (regions.length === 0 && (input.requireRegion ?? true)) {
     const {env, property} = regionFlagAndProperty(input.kind)
-    throw new UserError(`No region given for ${input.kind === 'function' ? 'the function' : input.kind === 'run' ? 'the service' : 'this command'}, and none is configured.`, {
+    throw new UserError(`No region given for ${input.kind === 'function' ? 'the function' : (input.kind === 'run' ? 'the service' : 'this command')}, and none is configured.`, {
       code: 'REGION_MISSING',
       suggestions: [
         'Pass --region=REGION (repeat it or use a comma list for several regions), e.g. --region=us-central1',
@@ -146,5 +147,7 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
     })
   }
 
-  return {project, projectSource: projectPick.source, regions, regionSource, gcloud}
+  return {
+    gcloud, project, projectSource: projectPick.source, regions, regionSource,
+  }
 }

@@ -1,14 +1,15 @@
+import type {DeployKind} from '../policy/pattern.js'
+
 // PURE: gcloud argument arrays for the deploys binauthz runs. Running them is src/gcloud/runner.ts's job.
 import {UserError} from '../errors.js'
-import type {DeployKind} from '../policy/pattern.js'
 
 export interface DeployArgvInput {
   /** Cloud Run service / function name (validated with validateDeployName). */
   name: string
-  project: string
-  region: string
   /** Checked passthrough arguments (parsePassthrough().args). */
   passthrough: readonly string[]
+  project: string
+  region: string
 }
 
 /** The flag binauthz always adds, last, so nothing before it can override it. */
@@ -47,8 +48,8 @@ const FUNCTION_NAME = /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/
 export function validateDeployName(kind: DeployKind, name: string): string {
   const ok = kind === 'run' ? RUN_NAME.test(name) : FUNCTION_NAME.test(name)
   if (!ok) {
-    const rule =
-      kind === 'run'
+    const rule
+      = kind === 'run'
         ? 'Cloud Run service names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters'
         : 'function names use letters, digits, hyphens and underscores, start with a letter, do not end with a hyphen or underscore, and have at most 63 characters'
     throw new UserError(`Invalid name ${JSON.stringify(name)}: ${rule}.`, {
@@ -62,5 +63,5 @@ export function validateDeployName(kind: DeployKind, name: string): string {
 
 /** Renders an argv for display so it can be copied into a POSIX shell (display only: nothing runs through a shell). */
 export function formatCommand(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ')
+  return argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", String.raw`'\''`)}'`)).join(' ')
 }

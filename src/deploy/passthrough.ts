@@ -1,3 +1,5 @@
+import type {DeployKind} from '../policy/pattern.js'
+
 // PURE: reads and polices the arguments given after `--`, which go to gcloud unchanged.
 //
 // We pass them to gcloud as an argument array (never a shell), so metacharacters are not dangerous by themselves;
@@ -6,7 +8,6 @@
 // undo or bypass what this tool guarantees (--binary-authorization default on the right project and region) is refused
 // with a UserError (exit 2) before anything is read or changed.
 import {UserError} from '../errors.js'
-import type {DeployKind} from '../policy/pattern.js'
 
 export interface PassthroughContext {
   kind: DeployKind
@@ -15,35 +16,36 @@ export interface PassthroughContext {
 }
 
 export interface Passthrough {
-  /** The arguments to give gcloud (a new array; flags this tool sets itself — --project, --region, --gen2,
-   *  --binary-authorization=default — are removed when they merely repeat our values). */
+  /**
+   * The arguments to give gcloud (a new array; flags this tool sets itself — --project, --region, --gen2,
+   *  --binary-authorization=default — are removed when they merely repeat our values).
+   */
   args: string[]
-  /** --source value (run: build from source). */
-  source?: string
-  /** --image value. */
-  image?: string
-  /** --docker-repository value (functions). */
-  dockerRepository?: string
   /** --clear-docker-repository was given (functions: back to gcf-artifacts). */
   clearDockerRepository: boolean
+  /** --docker-repository value (functions). */
+  dockerRepository?: string
+  /** --image value. */
+  image?: string
+  /** --source value (run: build from source). */
+  source?: string
 }
 
-const COMMAND = {run: 'gcloud run deploy', function: 'gcloud functions deploy'} as const
+const COMMAND = {function: 'gcloud functions deploy', run: 'gcloud run deploy'} as const
 
 /** Flags whose value we read; a repeated one is refused (gcloud silently keeps the last). */
-const READ_FLAGS = ['--source', '--image', '--docker-repository'] as const
-type ReadFlag = (typeof READ_FLAGS)[number]
+type ReadFlag = '--docker-repository' | '--image' | '--source'
 
 /** Shell operators as whole arguments: the caller pasted a shell line. */
-const SHELL_OPERATORS = new Set([';', '&&', '||', '|', '&', '>', '>>', '<', '<<', '2>', '2>&1', '&>', '(', ')', '`'])
+const SHELL_OPERATORS = new Set(['2>', '2>&1', '&', '&&', '&>', '(', ')', ';', '<', '<<', '>', '>>', '`', '|', '||'])
 
-function refuse(message: string, suggestions: string[], code = 'PASSTHROUGH_REFUSED'): never {
-  throw new UserError(message, {code, suggestions})
+function refusal(message: string, suggestions: string[], code = 'PASSTHROUGH_REFUSED'): UserError {
+  return new UserError(message, {code, suggestions})
 }
 
 /** gcloud would print help and deploy nothing, after binauthz had already changed the policy. */
-function refuseHelp(command: string): never {
-  refuse(`--help after -- would make gcloud print its help instead of deploying, after binauthz had changed the policy.`, [
+function helpRefusal(command: string): UserError {
+  return refusal('--help after -- would make gcloud print its help instead of deploying, after binauthz had changed the policy.', [
     `For gcloud's flags: ${command} --help`,
     'For binauthz: binauthz deploy run --help / binauthz deploy function --help',
   ])
@@ -56,21 +58,21 @@ function printable(arg: string): string {
 /** Refuses arguments that only make sense to a shell. */
 function checkShellSafety(arg: string, index: number): void {
   const where = `gcloud argument ${index + 1} (${printable(arg)})`
-  if (arg.includes('\0')) refuse(`${where} contains a NUL byte, which no process can receive.`, ['Remove the NUL byte from the arguments after --.'])
+  if (arg.includes('\0')) throw refusal(`${where} contains a NUL byte, which no process can receive.`, ['Remove the NUL byte from the arguments after --.'])
   if (/[\n\r]/.test(arg)) {
-    refuse(`${where} contains a line break; gcloud would receive a multi-line argument.`, [
+    throw refusal(`${where} contains a line break; gcloud would receive a multi-line argument.`, [
       'Pass each gcloud argument as its own word after --, without line breaks.',
     ])
   }
 
   if (SHELL_OPERATORS.has(arg)) {
-    refuse(`${where} is a shell operator, but arguments after -- go to gcloud directly, not to a shell.`, [
+    throw refusal(`${where} is a shell operator, but arguments after -- go to gcloud directly, not to a shell.`, [
       'Run other commands separately; put only gcloud flags after --.',
     ])
   }
 
   if (arg.includes('$(') || arg.includes('`') || arg.includes('${')) {
-    refuse(`${where} contains shell substitution syntax, which is not expanded: gcloud would receive it literally.`, [
+    throw refusal(`${where} contains shell substitution syntax, which is not expanded: gcloud would receive it literally.`, [
       'Let your shell expand the value before calling binauthz (use double quotes in the shell, not single quotes).',
     ])
   }
@@ -78,7 +80,7 @@ function checkShellSafety(arg: string, index: number): void {
   if (arg.startsWith('--')) {
     const name = flagName(arg)
     if (/\s/.test(name)) {
-      refuse(`${where} is a flag name containing whitespace: it looks like "flag value" was quoted as one word.`, [
+      throw refusal(`${where} is a flag name containing whitespace: it looks like "flag value" was quoted as one word.`, [
         'Write --flag=value, or the flag and its value as two separate words.',
       ])
     }
@@ -102,17 +104,17 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
   const read: Partial<Record<ReadFlag, string>> = {}
   let clearDockerRepository = false
 
-  input.forEach((arg, index) => checkShellSafety(arg, index))
+  for (const [index, arg] of input.entries()) checkShellSafety(arg, index)
 
   for (let i = 0; i < input.length; i++) {
     const arg = input[i] as string
     if (arg === '--') {
-      refuse('A second -- was given: gcloud would treat every later flag, including --binary-authorization=default, as a plain argument.', [
+      throw refusal('A second -- was given: gcloud would treat every later flag, including --binary-authorization=default, as a plain argument.', [
         'Put all gcloud flags after a single --.',
       ])
     }
 
-    if (arg === '-h') refuseHelp(command)
+    if (arg === '-h') throw helpRefusal(command)
     if (!arg.startsWith('--')) {
       args.push(arg)
       continue
@@ -126,7 +128,7 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
       if (inlineValue !== undefined) return inlineValue
       const next = input[i + 1]
       if (next === undefined || next.startsWith('--')) {
-        refuse(`${name} needs a value.`, [`Write ${name}=VALUE after --.`])
+        throw refusal(`${name} needs a value.`, [`Write ${name}=VALUE after --.`])
       }
 
       i++
@@ -134,124 +136,124 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
     }
 
     switch (name) {
-      case '--binary-authorization': {
-        const value = takeValue()
-        if (value !== 'default') {
-          refuse(`--binary-authorization=${value} was passed to gcloud, but binauthz always deploys with --binary-authorization=default (the project policy it manages).`, [
-            `Remove --binary-authorization=${value} from the arguments after --.`,
-            `To use another policy, run ${command} yourself.`,
-          ])
-        }
-
-        continue // we add it ourselves, last
+    case '--binary-authorization': {
+      const value = takeValue()
+      if (value !== 'default') {
+        throw refusal(`--binary-authorization=${value} was passed to gcloud, but binauthz always deploys with --binary-authorization=default (the project policy it manages).`, [
+          `Remove --binary-authorization=${value} from the arguments after --.`,
+          `To use another policy, run ${command} yourself.`,
+        ])
       }
 
-      case '--clear-binary-authorization':
-      case '--no-binary-authorization': {
-        refuse(`${name} would deploy without Binary Authorization, which is what binauthz exists to prevent.`, [
+      continue // we add it ourselves, last
+    }
+
+    case '--clear-binary-authorization':
+    case '--no-binary-authorization': {
+      throw refusal(`${name} would deploy without Binary Authorization, which is what binauthz exists to prevent.`, [
+        `Remove ${name} from the arguments after --.`,
+      ])
+    }
+
+    case '--breakglass': {
+      throw refusal('--breakglass bypasses Binary Authorization enforcement; binauthz does not run break-glass deploys.', [
+        `Run ${command} --breakglass=JUSTIFICATION yourself for an emergency deploy.`,
+      ])
+    }
+
+    case '--help': {
+      throw helpRefusal(command)
+    }
+
+    case '--flags-file': {
+      throw refusal('--flags-file can set any gcloud flag (including --binary-authorization and --project) out of sight.', [
+        'Write the flags themselves after --.',
+      ])
+    }
+
+    case '--project': {
+      const value = takeValue()
+      if (value !== project) {
+        throw refusal(`--project=${value} after -- differs from the project binauthz resolved (${project}); the policy would be checked in one project and the deploy made in another.`, [
+          `Use binauthz's own flag: --project=${value} (before --).`,
+        ], 'PASSTHROUGH_CONFLICT')
+      }
+
+      continue
+    }
+
+    case '--region':
+    case '--regions': {
+      const value = takeValue()
+      if (name === '--regions' || regions.length !== 1 || value !== regions[0]) {
+        throw refusal(`${name}=${value} after -- conflicts with the region(s) binauthz deploys to (${regions.join(', ')}).`, [
+          `Use binauthz's own flag: --region=${value} (before --; repeat it or use a comma list for several regions).`,
+        ], 'PASSTHROUGH_CONFLICT')
+      }
+
+      continue
+    }
+
+    case '--platform': {
+      const value = takeValue()
+      if (value !== 'managed') {
+        throw refusal(`--platform=${value}: Binary Authorization with --binary-authorization=default only applies to fully managed Cloud Run.`, [
+          'Remove --platform, or use --platform=managed.',
+        ])
+      }
+
+      args.push(`--platform=${value}`)
+      continue
+    }
+
+    case '--gen2': {
+      if (kind === 'function') continue // we add it ourselves
+      args.push(arg)
+      continue
+    }
+
+    case '--no-gen2': {
+      throw refusal('--no-gen2 selects 1st gen Cloud Functions, which do not support Binary Authorization.', [
+        'Remove --no-gen2: binauthz deploys 2nd gen functions (--gen2).',
+      ])
+    }
+
+    case '--docker-repository':
+    case '--image':
+    case '--source': {
+      const value = takeValue()
+      if (value === '') throw refusal(`${name} has an empty value.`, [`Write ${name}=VALUE after --.`])
+      if (read[name] !== undefined) {
+        throw refusal(`${name} was given twice (${printable(read[name])} and ${printable(value)}); gcloud would silently use the last one.`, [
+          `Give ${name} once.`,
+        ])
+      }
+
+      read[name] = value
+      args.push(`${name}=${value}`)
+      continue
+    }
+
+    case '--clear-docker-repository': {
+      clearDockerRepository = true
+      args.push(arg)
+      continue
+    }
+
+    default: {
+      if (name.startsWith('--binary-authorization') || name.startsWith('--no-binary-auth')) {
+        throw refusal(`${name} is not a flag binauthz can pass on: it touches Binary Authorization, which binauthz sets itself.`, [
           `Remove ${name} from the arguments after --.`,
         ])
       }
 
-      case '--breakglass': {
-        refuse('--breakglass bypasses Binary Authorization enforcement; binauthz does not run break-glass deploys.', [
-          `Run ${command} --breakglass=JUSTIFICATION yourself for an emergency deploy.`,
-        ])
-      }
-
-      case '--help': {
-        refuseHelp(command)
-      }
-
-      case '--flags-file': {
-        refuse('--flags-file can set any gcloud flag (including --binary-authorization and --project) out of sight.', [
-          'Write the flags themselves after --.',
-        ])
-      }
-
-      case '--project': {
-        const value = takeValue()
-        if (value !== project) {
-          refuse(`--project=${value} after -- differs from the project binauthz resolved (${project}); the policy would be checked in one project and the deploy made in another.`, [
-            `Use binauthz's own flag: --project=${value} (before --).`,
-          ], 'PASSTHROUGH_CONFLICT')
-        }
-
-        continue
-      }
-
-      case '--region':
-      case '--regions': {
-        const value = takeValue()
-        if (name === '--regions' || regions.length !== 1 || value !== regions[0]) {
-          refuse(`${name}=${value} after -- conflicts with the region(s) binauthz deploys to (${regions.join(', ')}).`, [
-            `Use binauthz's own flag: --region=${value} (before --; repeat it or use a comma list for several regions).`,
-          ], 'PASSTHROUGH_CONFLICT')
-        }
-
-        continue
-      }
-
-      case '--platform': {
-        const value = takeValue()
-        if (value !== 'managed') {
-          refuse(`--platform=${value}: Binary Authorization with --binary-authorization=default only applies to fully managed Cloud Run.`, [
-            'Remove --platform, or use --platform=managed.',
-          ])
-        }
-
-        args.push(`--platform=${value}`)
-        continue
-      }
-
-      case '--gen2': {
-        if (kind === 'function') continue // we add it ourselves
-        args.push(arg)
-        continue
-      }
-
-      case '--no-gen2': {
-        refuse('--no-gen2 selects 1st gen Cloud Functions, which do not support Binary Authorization.', [
-          'Remove --no-gen2: binauthz deploys 2nd gen functions (--gen2).',
-        ])
-      }
-
-      case '--source':
-      case '--image':
-      case '--docker-repository': {
-        const value = takeValue()
-        if (value === '') refuse(`${name} has an empty value.`, [`Write ${name}=VALUE after --.`])
-        if (read[name] !== undefined) {
-          refuse(`${name} was given twice (${printable(read[name])} and ${printable(value)}); gcloud would silently use the last one.`, [
-            `Give ${name} once.`,
-          ])
-        }
-
-        read[name] = value
-        args.push(`${name}=${value}`)
-        continue
-      }
-
-      case '--clear-docker-repository': {
-        clearDockerRepository = true
-        args.push(arg)
-        continue
-      }
-
-      default: {
-        if (name.startsWith('--binary-authorization') || name.startsWith('--no-binary-auth')) {
-          refuse(`${name} is not a flag binauthz can pass on: it touches Binary Authorization, which binauthz sets itself.`, [
-            `Remove ${name} from the arguments after --.`,
-          ])
-        }
-
-        args.push(arg)
-      }
+      args.push(arg)
+    }
     }
   }
 
   if (kind === 'function' && read['--docker-repository'] !== undefined && clearDockerRepository) {
-    refuse('--docker-repository and --clear-docker-repository were both given.', ['Give only one of them.'])
+    throw refusal('--docker-repository and --clear-docker-repository were both given.', ['Give only one of them.'])
   }
 
   return {

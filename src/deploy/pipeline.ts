@@ -1,11 +1,11 @@
+import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {BinauthzClient, ClientOptions, TokenProvider} from '../binauthz/client.js'
 // The deploy pipeline both deploy commands share:
 //   resolve project/regions → check passthrough → required allowlist patterns → ONE policy read (and at most one
 //   write for all regions) → diff + confirmation → gcloud deploy per region (bounded concurrency).
 // Everything that touches the outside world is an injectable adapter, so tests drive the whole flow with fakes.
 // The returned DeployResult is the --json contract of `binauthz deploy run|function` (documented below).
 import type {ApplyOptions, ApplyResult} from '../binauthz/transaction.js'
-import type {BinauthzClient, ClientOptions, TokenProvider} from '../binauthz/client.js'
-import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {ResolvedContext} from '../context/resolve.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {ImageVerdict} from '../policy/coverage.js'
@@ -17,8 +17,8 @@ import {BinauthzError, UserError} from '../errors.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {
   type BuildRepository,
-  type DeployKind,
   defaultRepository,
+  type DeployKind,
   parseDockerRepository,
   parseImageRepository,
   repositoryPattern,
@@ -31,18 +31,18 @@ import {parsePassthrough} from './passthrough.js'
 
 /** A recognised Binary Authorization / org-policy failure in gcloud's output. */
 export interface DeployDenial {
+  fixes: string[]
   kind: string
   summary: string
-  fixes: string[]
 }
 
 export interface RegionDeploy {
-  region: string
   /** The exact command, starting with "gcloud". */
   argv: string[]
-  /** gcloud's exit code; null when it did not run (dry run, or skipped after Ctrl-C). */
-  exitCode: number | null
   denial?: DeployDenial
+  /** gcloud's exit code; null when it did not run (dry run, or skipped after Ctrl-C). */
+  exitCode: null | number
+  region: string
 }
 
 /**
@@ -60,24 +60,24 @@ export interface RegionDeploy {
  * On failure under --json the same object is printed with an added "error" key ({name, code, message, exitCode, suggestions}).
  */
 export interface DeployResult {
-  command: 'deploy run' | 'deploy function'
+  command: 'deploy function' | 'deploy run'
+  deploys: RegionDeploy[]
+  dryRun: boolean
+  durationMs: number
+  image?: {admitted: boolean | null; image: string; reason: string}
   name: string
+  patterns: {added: string[]; alreadyCovered: {by: string; pattern: string;}[]; required: string[];}
+  policy: {backupFile: null | string; diff: string; etagAfter: null | string; etagBefore: null | string; written: boolean;}
   project: string
   projectSource: string
   regions: string[]
   regionSource: string
-  patterns: {required: string[]; added: string[]; alreadyCovered: {pattern: string; by: string}[]}
-  image?: {image: string; admitted: boolean | null; reason: string}
-  policy: {etagBefore: string | null; etagAfter: string | null; written: boolean; backupFile: string | null; diff: string}
-  deploys: RegionDeploy[]
-  dryRun: boolean
-  durationMs: number
 }
 
 /** gcloud failed in at least one region: exit with gcloud's code (one region) or 1 (several). Carries the result. */
 export class DeployFailedError extends BinauthzError {
-  override readonly name = 'DeployFailedError'
   readonly jsonResult: DeployResult
+  override readonly name = 'DeployFailedError'
   private readonly gcloudExitCode: number
 
   constructor(message: string, result: DeployResult, exitCode: number, suggestions: string[]) {
@@ -93,8 +93,8 @@ export class DeployFailedError extends BinauthzError {
 
 /** Ctrl-C while gcloud ran (exit 130). Carries the result so far. */
 export class DeployInterruptedError extends BinauthzError {
-  override readonly name = 'DeployInterruptedError'
   readonly jsonResult: DeployResult
+  override readonly name = 'DeployInterruptedError'
 
   constructor(result: DeployResult) {
     super('Interrupted: gcloud was stopped; deploys that had not started were skipped.', {code: 'INTERRUPTED', exit: 'interrupted'}, 'interrupted')
@@ -106,43 +106,43 @@ export class DeployInterruptedError extends BinauthzError {
 // Options and adapters
 
 export interface DeployAdapters {
-  resolveContext(input: {project?: string; regions?: readonly string[]; kind?: DeployKind; env: NodeJS.ProcessEnv; requireRegion?: boolean}): ResolvedContext
-  tokens(env: NodeJS.ProcessEnv, config: GcloudConfig): Promise<TokenProvider>
-  endpoint(env: NodeJS.ProcessEnv, config: GcloudConfig): URL
-  client(options: ClientOptions): BinauthzClient
   apply(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult>
   backup(env: NodeJS.ProcessEnv, project: string, policy: Policy): Promise<string | undefined>
-  runGcloud(invocation: RunInvocation): Promise<RunResult>
+  client(options: ClientOptions): BinauthzClient
   /** Asks the user (TTY only); called only when neither --yes nor --dry-run/--no-patch decide. */
   confirm(message: string): Promise<boolean>
+  endpoint(env: NodeJS.ProcessEnv, config: GcloudConfig): URL
   now(): number
+  resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
+  runGcloud(invocation: RunInvocation): Promise<RunResult>
+  tokens(env: NodeJS.ProcessEnv, config: GcloudConfig): Promise<TokenProvider>
 }
 
 export interface DeployOptions {
-  kind: DeployKind
-  name: string
-  project?: string
-  regions?: readonly string[]
-  /** Arguments after `--`, for gcloud. */
-  passthrough: readonly string[]
-  yes: boolean
-  dryRun: boolean
-  noPatch: boolean
-  /** Overall limit for the policy API calls, in seconds. */
-  deadlineSeconds?: number
-  /** --json: gcloud's stdout goes to our stderr so stdout holds only the JSON. */
-  json: boolean
-  /** Whether a confirmation prompt can be shown (TTY, CI unset, not --json). */
-  interactive: boolean
-  env: NodeJS.ProcessEnv
-  /** The binauthz command line as typed (bin first), to print the exact re-run command with --yes. */
-  invocation?: readonly string[]
+  adapters?: Partial<DeployAdapters>
   /** Concurrent gcloud deploys (default 2). */
   concurrency?: number
+  /** Overall limit for the policy API calls, in seconds. */
+  deadlineSeconds?: number
+  dryRun: boolean
+  env: NodeJS.ProcessEnv
+  /** Whether a confirmation prompt can be shown (TTY, CI unset, not --json). */
+  interactive: boolean
+  /** The binauthz command line as typed (bin first), to print the exact re-run command with --yes. */
+  invocation?: readonly string[]
+  /** --json: gcloud's stdout goes to our stderr so stdout holds only the JSON. */
+  json: boolean
+  kind: DeployKind
+  name: string
+  noPatch: boolean
+  /** Arguments after `--`, for gcloud. */
+  passthrough: readonly string[]
+  project?: string
+  regions?: readonly string[]
   reporter: StepReporter
   /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
   show: (text: string) => void
-  adapters?: Partial<DeployAdapters>
+  yes: boolean
 }
 
 async function defaultAdapters(): Promise<DeployAdapters> {
@@ -157,22 +157,22 @@ async function defaultAdapters(): Promise<DeployAdapters> {
     import('../prompts.js'),
   ])
   return {
-    resolveContext: (input) => context.resolveContext(input),
-    tokens: (env, config) => credentials.resolveTokenProvider(env, config),
-    endpoint: (env, config) => endpoint.binauthzEndpointFrom(env, config.binauthzEndpoint),
-    client: (options) => new client.BinauthzClient(options),
     apply: (c, options) => transaction.applyPolicyChange(c, options),
     backup: (env, project, policy) => backup.savePolicyBackup(env, project, policy),
-    runGcloud: (invocation) => runner.runGcloud(invocation),
-    confirm: (message) => prompts.confirmPrompt(message, {flag: '--yes', default: false}),
+    client: options => new client.BinauthzClient(options),
+    confirm: message => prompts.confirmPrompt(message, {default: false, flag: '--yes'}),
+    endpoint: (env, config) => endpoint.binauthzEndpointFrom(env, config.binauthzEndpoint),
     now: () => Date.now(),
+    resolveContext: input => context.resolveContext(input),
+    runGcloud: invocation => runner.runGcloud(invocation),
+    tokens: (env, config) => credentials.resolveTokenProvider(env, config),
   }
 }
 
 async function adaptersFor(options: DeployOptions): Promise<DeployAdapters> {
   const given = options.adapters ?? {}
   const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'apply', 'backup', 'runGcloud', 'confirm', 'now']
-  if (keys.every((key) => given[key] !== undefined)) return given as DeployAdapters
+  if (keys.every(key => given[key] !== undefined)) return given as DeployAdapters
   return {...(await defaultAdapters()), ...given}
 }
 
@@ -196,7 +196,7 @@ export function buildTargets(
   kind: DeployKind,
   project: string,
   regions: readonly string[],
-  passthrough: {source?: string; image?: string; dockerRepository?: string},
+  passthrough: {dockerRepository?: string; image?: string; source?: string;},
 ): BuildTargets {
   const repos: BuildRepository[] = []
   if (kind === 'run') {
@@ -212,7 +212,7 @@ export function buildTargets(
     repos.push(parseDockerRepository(passthrough.dockerRepository, '--docker-repository (after --)'))
   }
 
-  return {patterns: [...new Set(repos.map((repo) => repositoryPattern(repo)))]}
+  return {patterns: [...new Set(repos.map(repo => repositoryPattern(repo)))]}
 }
 
 /** The binauthz command line with --yes inserted before `--` (for "re-run with --yes" messages). */
@@ -260,7 +260,7 @@ export function gcloudDeployRunning(): boolean {
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const adapters = await adaptersFor(options)
   const started = adapters.now()
-  const {kind, reporter, env} = options
+  const {env, kind, reporter} = options
   const command = kind === 'run' ? 'deploy run' : 'deploy function'
 
   // 1. Resolve and validate everything before any I/O beyond reading config files.
@@ -276,7 +276,9 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const {project, regions} = context
   const passthrough = parsePassthrough(options.passthrough, {kind, project, regions})
   const targets = buildTargets(kind, project, regions, passthrough)
-  const argvs = regions.map((region) => ['gcloud', ...deployArgv(kind, {name, project, region, passthrough: passthrough.args})])
+  const argvs = regions.map(region => ['gcloud', ...deployArgv(kind, {
+    name, passthrough: passthrough.args, project, region,
+  })])
   await reporter.succeed(
     'resolve',
     `Project ${project} (${context.projectSource}), region${regions.length === 1 ? '' : 's'} ${regions.join(', ')} (${context.regionSource})`,
@@ -284,16 +286,18 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   const result: DeployResult = {
     command,
+    deploys: regions.map((region, i) => ({argv: argvs[i] as string[], exitCode: null, region})),
+    dryRun: options.dryRun,
+    durationMs: 0,
     name,
+    patterns: {added: [], alreadyCovered: [], required: [...targets.patterns]},
+    policy: {
+      backupFile: null, diff: '', etagAfter: null, etagBefore: null, written: false,
+    },
     project,
     projectSource: context.projectSource,
     regions: [...regions],
     regionSource: context.regionSource,
-    patterns: {required: [...targets.patterns], added: [], alreadyCovered: []},
-    policy: {etagBefore: null, etagAfter: null, written: false, backupFile: null, diff: ''},
-    deploys: regions.map((region, i) => ({region, argv: argvs[i] as string[], exitCode: null})),
-    dryRun: options.dryRun,
-    durationMs: 0,
   }
   const finish = (): DeployResult => ({...result, durationMs: Math.max(0, adapters.now() - started)})
 
@@ -303,18 +307,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     adapters.client({
       endpoint: adapters.endpoint(env, context.gcloud),
       tokens: await adapters.tokens(env, context.gcloud),
-      ...(options.deadlineSeconds === undefined ? {} : {deadline: started + options.deadlineSeconds * 1000}),
+      ...(options.deadlineSeconds === undefined ? {} : {deadline: started + (options.deadlineSeconds * 1000)}),
       ...(context.gcloud.quotaProject === undefined ? {} : {quotaProject: context.gcloud.quotaProject}),
     })
 
-  if (targets.prebuiltImage === undefined) {
-    await allowlist(options, adapters, await connect(), result)
-  } else {
-    await evaluatePrebuilt(options, connect, result, targets.prebuiltImage)
-  }
+  await (targets.prebuiltImage === undefined ? allowlist(options, adapters, await connect(), result) : evaluatePrebuilt(options, connect, result, targets.prebuiltImage));
 
   // 3. The plan (dry run) or the deploys.
-  const commands = result.deploys.map((d) => `  ${formatCommand(d.argv)}`).join('\n')
+  const commands = result.deploys.map(d => `  ${formatCommand(d.argv)}`).join('\n')
   if (options.dryRun) {
     options.show(`Dry run: nothing was changed. binauthz would run:\n${commands}`)
     await reporter.skip('deploy', `Dry run: ${result.deploys.length} deploy${result.deploys.length === 1 ? '' : 's'} not run`)
@@ -324,7 +324,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   await reporter.start('deploy', `Deploy ${name} to ${regions.join(', ')}`)
   await reporter.succeed('deploy', `Running gcloud (${regions.length} region${regions.length === 1 ? '' : 's'}):\n${commands}`)
   let interrupted = false
-  let failure: {error: unknown} | undefined // e.g. gcloud missing: no new deploys start, running ones finish
+  let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
   await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted || failure !== undefined, async (deploy, index) => {
     activeGcloud++
@@ -338,11 +338,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       activeGcloud--
     }
 
-    const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {project, patterns: result.patterns.required})
+    const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {patterns: result.patterns.required, project})
     result.deploys[index] = {
       ...deploy,
       exitCode: run.exitCode,
-      ...(denial === undefined ? {} : {denial: {kind: denial.kind, summary: denial.summary, fixes: [...denial.fixes]}}),
+      ...(denial === undefined ? {} : {denial: {fixes: [...denial.fixes], kind: denial.kind, summary: denial.summary}}),
     }
     if (denial !== undefined) explanations.push(`[${deploy.region}] ${explainDenial(denial)}`)
     if (run.interrupted) interrupted = true
@@ -350,16 +350,16 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   if (interrupted) throw new DeployInterruptedError(finish())
   if (failure !== undefined) throw failure.error
-  const failed = result.deploys.filter((d) => d.exitCode !== 0)
+  const failed = result.deploys.filter(d => d.exitCode !== 0)
   if (failed.length > 0) {
     const single = regions.length === 1 ? (failed[0]?.exitCode ?? 1) : 1
-    const where = failed.map((d) => `${d.region} (exit ${d.exitCode})`).join(', ')
+    const where = failed.map(d => `${d.region} (exit ${d.exitCode})`).join(', ')
     const policyNote = result.policy.written ? ' The policy change was kept (it is needed for the next attempt).' : ''
     throw new DeployFailedError(
       `gcloud deploy failed in ${where}.${policyNote}${explanations.length > 0 ? `\n${explanations.join('\n')}` : ''}`,
       finish(),
       single === 0 ? 1 : single,
-      failed.map((d) => `Re-run: ${formatCommand(d.argv)}`),
+      failed.map(d => `Re-run: ${formatCommand(d.argv)}`),
     )
   }
 
@@ -368,12 +368,12 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
 /** Read → plan → (diff, confirm) → write, via the transaction; fills result.patterns/policy. */
 async function allowlist(options: DeployOptions, adapters: DeployAdapters, client: BinauthzClient, result: DeployResult): Promise<void> {
-  const {reporter, env} = options
+  const {env, reporter} = options
   const {project} = result
   const patterns = result.patterns.required
   const {planAllow} = await import('../policy/plan.js')
   const {renderPolicyDiff} = await import('../policy/diff.js')
-  const mode: ApplyOptions['mode'] = options.dryRun ? 'dry-run' : options.noPatch ? 'no-patch' : 'write'
+  const mode: ApplyOptions['mode'] = options.dryRun ? 'dry-run' : (options.noPatch ? 'no-patch' : 'write')
   let policyStepOpen = true
   const closePolicyStep = async (plan: PolicyPlan): Promise<void> => {
     if (!policyStepOpen) return
@@ -405,35 +405,34 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   await reporter.detail(`Required: ${patterns.join(', ')}`)
   const applied = await adapters.apply(client, {
-    project,
-    plan: (policy) => planAllow(policy, patterns),
-    mode,
+    backup: policy => adapters.backup(env, project, policy),
     confirm,
-    backup: (policy) => adapters.backup(env, project, policy),
-    onAttempt: (event) => {
-      void reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`)
-    },
+    mode,
+    // Progress only: the transaction does not wait for the reporter.
+    onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),
+    plan: policy => planAllow(policy, patterns),
+    project,
   })
   await closePolicyStep(applied.plan)
 
   const {plan} = applied
-  result.patterns.alreadyCovered = plan.alreadyCovered.map((entry) => ({pattern: entry.pattern, by: describeCoverage(entry.coverage)}))
+  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: describeCoverage(entry.coverage), pattern: entry.pattern}))
   result.policy = {
-    etagBefore: applied.etagBefore ?? null,
-    etagAfter: applied.etagAfter ?? applied.etagBefore ?? null,
-    written: applied.written,
     backupFile: applied.backupFile ?? null,
     diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    etagAfter: applied.etagAfter ?? applied.etagBefore ?? null,
+    etagBefore: applied.etagBefore ?? null,
+    written: applied.written,
   }
 
   if (!plan.changed) {
-    await reporter.skip('allowlist', `Already allowlisted (${result.patterns.alreadyCovered.map((c) => `${c.pattern} by ${c.by}`).join('; ')})`)
+    await reporter.skip('allowlist', `Already allowlisted (${result.patterns.alreadyCovered.map(c => `${c.pattern} by ${c.by}`).join('; ')})`)
     return
   }
 
   if (applied.declined) {
     await reporter.fail('allowlist', 'Policy change declined')
-    throw new UserError(`The policy change was declined: nothing was changed and nothing was deployed.`, {
+    throw new UserError('The policy change was declined: nothing was changed and nothing was deployed.', {
       code: 'CONFIRMATION_DECLINED',
       exit: 'permission',
       suggestions: ['Ask an administrator to add the entries (binauthz policy allow --print terraform shows the Terraform form), or re-run and confirm.'],
@@ -442,12 +441,12 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   if (mode === 'dry-run') {
     result.patterns.added = [...plan.added]
-    const may =
-      applied.permission === undefined
+    const may
+      = applied.permission === undefined
         ? ''
-        : applied.permission.update
+        : (applied.permission.update
           ? '\nYou may update the policy (binaryauthorization.policy.update).'
-          : `\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.`
+          : '\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.')
     options.show(`Dry run: binauthz would add to the policy of ${project}:\n${result.policy.diff}${may}`)
     await reporter.skip('allowlist', `Dry run: would add ${plan.added.join(', ')}`)
     return
@@ -455,7 +454,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   if (mode === 'no-patch') {
     const {adminHandoff} = await import('../policy/handoff.js')
-    await reporter.fail('allowlist', `Not allowlisted, and --no-patch forbids changing the policy`)
+    await reporter.fail('allowlist', 'Not allowlisted, and --no-patch forbids changing the policy')
     throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added)}`, {
       code: 'NOT_ALLOWLISTED',
       exit: 'permission',
@@ -486,15 +485,15 @@ async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<B
     const policy = await client.getPolicy(result.project)
     verdict = evaluateImage(policy, image)
     reason = verdict.reason
-    result.policy = {...result.policy, etagBefore: policy.etag ?? null, etagAfter: policy.etag ?? null}
+    result.policy = {...result.policy, etagAfter: policy.etag ?? null, etagBefore: policy.etag ?? null}
   } catch (error) {
     // Reading is only advisory here: nothing is changed for a pre-built image.
     if (!(error instanceof BinauthzError)) throw error
     reason = `could not read the policy (${error.message.split('\n')[0]})`
   }
 
-  result.image = {image, admitted: verdict?.admitted ?? null, reason}
-  await reporter.succeed('policy', `Pre-built image ${image}: ${verdict === undefined ? 'unknown' : verdict.admitted ? 'admitted' : 'NOT admitted'} — ${reason}`)
+  result.image = {admitted: verdict?.admitted ?? null, image, reason}
+  await reporter.succeed('policy', `Pre-built image ${image}: ${verdict === undefined ? 'unknown' : (verdict.admitted ? 'admitted' : 'NOT admitted')} — ${reason}`)
   await reporter.skip('allowlist', 'Nothing to allowlist: --image without --source builds nothing (binauthz adds no pattern for pre-built images)')
   if (verdict !== undefined && !verdict.admitted) {
     options.show(`Warning: the policy of ${result.project} does not admit ${image} (${reason}); the deploy will probably be denied.`)

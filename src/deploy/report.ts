@@ -2,17 +2,17 @@
 // (listr2 task list, plain lines, or nothing — see src/cli/renderer.ts). Domain code never prints.
 
 /** The four steps of a deploy, in order. */
-export type StepId = 'resolve' | 'policy' | 'allowlist' | 'deploy'
+export type StepId = 'allowlist' | 'deploy' | 'policy' | 'resolve'
 
 export interface StepReporter {
+  /** Ends any step still shown (e.g. after an error). */
+  close(): Promise<void>
+  /** Extra detail for the running step (shown under --verbose / as task output). */
+  detail(message: string): Promise<void>
+  fail(step: StepId, title: string): Promise<void>
+  skip(step: StepId, title: string): Promise<void>
   /** A step started (`title` says what it does). */
   start(step: StepId, title: string): Promise<void>
   /** The step finished; `title` is the final one-line outcome. */
   succeed(step: StepId, title: string): Promise<void>
-  fail(step: StepId, title: string): Promise<void>
-  skip(step: StepId, title: string): Promise<void>
-  /** Extra detail for the running step (shown under --verbose / as task output). */
-  detail(message: string): Promise<void>
-  /** Ends any step still shown (e.g. after an error). */
-  close(): Promise<void>
 }

@@ -2,22 +2,22 @@
 // Google's exact wording is not stable or fully documented, so we match distinctive substrings, case-insensitively.
 // The explanation is appended to gcloud's own output; gcloud's text is never replaced.
 
-export type DenialKind = 'binauthz-denied' | 'org-policy' | 'api-disabled' | 'gen1-function'
+export type DenialKind = 'api-disabled' | 'binauthz-denied' | 'gen1-function' | 'org-policy'
 
 export interface Denial {
+  /** What to do, each entry an exact command or flag. */
+  fixes: string[]
+  /** The image named in gcloud's message, when there is one. */
+  image?: string
   kind: DenialKind
   /** One line: what happened. */
   summary: string
-  /** The image named in gcloud's message, when there is one. */
-  image?: string
-  /** What to do, each entry an exact command or flag. */
-  fixes: string[]
 }
 
 export interface DenialContext {
-  project: string
   /** The allowlist patterns the deploy relied on (may be empty for a plain --image deploy). */
   patterns: readonly string[]
+  project: string
 }
 
 const ORG_POLICY = /constraints\/run\.allowedBinaryAuthorizationPolicies/i
@@ -49,44 +49,42 @@ function findImage(text: string): string | undefined {
 
 /** Recognises a Binary Authorization related failure in gcloud's stderr, or returns undefined. */
 export function recognizeDenial(stderr: string, context: DenialContext): Denial | undefined {
-  const project = context.project
+  const {project} = context
   if (ORG_POLICY.test(stderr)) {
     return {
-      kind: 'org-policy',
-      summary:
-        'An organization policy (constraints/run.allowedBinaryAuthorizationPolicies) restricts which Binary Authorization policies Cloud Run services may use, and it does not allow "default" here.',
       fixes: [
         `gcloud resource-manager org-policies describe run.allowedBinaryAuthorizationPolicies --project=${project} --effective`,
         'Ask an organization policy administrator to allow the value "default" for this project (or its folder).',
       ],
+      kind: 'org-policy',
+      summary:
+        'An organization policy (constraints/run.allowedBinaryAuthorizationPolicies) restricts which Binary Authorization policies Cloud Run services may use, and it does not allow "default" here.',
     }
   }
 
   if (GEN1.test(stderr)) {
     return {
+      fixes: ['Deploy under a new name (2nd gen), or delete the 1st gen function first: gcloud functions delete NAME --region=REGION'],
       kind: 'gen1-function',
       summary: 'The function already exists as a 1st gen Cloud Function, and 1st gen functions do not support Binary Authorization.',
-      fixes: ['Deploy under a new name (2nd gen), or delete the 1st gen function first: gcloud functions delete NAME --region=REGION'],
     }
   }
 
   if (API_DISABLED.test(stderr)) {
     return {
+      fixes: [`gcloud services enable binaryauthorization.googleapis.com --project=${project}`],
       kind: 'api-disabled',
       summary: `The Binary Authorization API is not enabled in project ${project}.`,
-      fixes: [`gcloud services enable binaryauthorization.googleapis.com --project=${project}`],
     }
   }
 
-  if (DENIED.some((re) => re.test(stderr))) {
+  if (DENIED.some(re => re.test(stderr))) {
     const image = findImage(stderr)
     const fixes = [
       image === undefined ? `binauthz policy status --project=${project}` : `binauthz policy status --project=${project} --image=${image}`,
     ]
     if (context.patterns.length > 0) {
-      fixes.push(
-        `The allowlist now contains ${context.patterns.join(', ')}; policy changes can take a minute to apply: wait and run the same binauthz command again.`,
-      )
+      fixes.push(`The allowlist now contains ${context.patterns.join(', ')}; policy changes can take a minute to apply: wait and run the same binauthz command again.`)
     } else {
       fixes.push('The image does not come from a repository binauthz allowlists (plain --image deploy): have it attested, or allowlist its repository with binauthz policy allow.')
     }
@@ -107,5 +105,5 @@ export function recognizeDenial(stderr: string, context: DenialContext): Denial 
 
 /** The text binauthz appends after gcloud's own output for a recognised denial. */
 export function explainDenial(denial: Denial): string {
-  return [`binauthz: ${denial.summary}`, ...denial.fixes.map((fix) => `  fix: ${fix}`)].join('\n')
+  return [`binauthz: ${denial.summary}`, ...denial.fixes.map(fix => `  fix: ${fix}`)].join('\n')
 }

@@ -20,32 +20,32 @@ export interface CaptureInvocation {
 
 export interface CaptureResult {
   exitCode: number
-  stdout: string
   stderr: string
+  stdout: string
 }
 
 export interface RunInvocation {
   args: readonly string[]
+  cwd?: string
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
-  cwd?: string
-  /** Where gcloud's stdout goes: our stdout (default), our stderr (e.g. under --json, keeping stdout for the JSON), or nowhere. */
-  stdout?: 'inherit' | 'stderr' | 'ignore'
   /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
-  stderr?: 'inherit' | 'ignore'
+  stderr?: 'ignore' | 'inherit'
   /** Our stdin for gcloud's prompts (default), or none. */
-  stdin?: 'inherit' | 'ignore'
+  stdin?: 'ignore' | 'inherit'
+  /** Where gcloud's stdout goes: our stdout (default), our stderr (e.g. under --json, keeping stdout for the JSON), or nowhere. */
+  stdout?: 'ignore' | 'inherit' | 'stderr'
 }
 
 export interface RunResult {
   /** gcloud's exit code; 130 (or 128+n) when it died of a signal. */
   exitCode: number
-  /** The last STDERR_TAIL_BYTES of gcloud's stderr (it was also streamed to ours). */
-  stderrTail: string
   /** True when we received SIGINT/SIGTERM (and forwarded it) while gcloud ran, or gcloud died of one. */
   interrupted: boolean
   /** Set when gcloud died of a signal. */
   signal?: string
+  /** The last STDERR_TAIL_BYTES of gcloud's stderr (it was also streamed to ours). */
+  stderrTail: string
 }
 
 let spawnCount = 0
@@ -58,7 +58,7 @@ export function gcloudSpawnCount(): number {
 /** The gcloud executable: $BINAUTHZ_GCLOUD, else `gcloud` looked up on the child's PATH. */
 export function gcloudExecutable(env: NodeJS.ProcessEnv): string {
   const configured = env.BINAUTHZ_GCLOUD?.trim()
-  return configured ? configured : 'gcloud'
+  return configured || 'gcloud'
 }
 
 function missingGcloud(executable: string, env: NodeJS.ProcessEnv, code: string | undefined): UserError {
@@ -67,7 +67,7 @@ function missingGcloud(executable: string, env: NodeJS.ProcessEnv, code: string 
     return new UserError(`Cannot execute gcloud at "${executable}": permission denied.`, {
       code: 'GCLOUD_MISSING',
       suggestions: [
-        viaEnv ? `Point BINAUTHZ_GCLOUD at an executable gcloud, or unset it.` : `Check the gcloud on your PATH: \`which gcloud\``,
+        viaEnv ? 'Point BINAUTHZ_GCLOUD at an executable gcloud, or unset it.' : 'Check the gcloud on your PATH: `which gcloud`',
       ],
     })
   }
@@ -86,9 +86,9 @@ function missingGcloud(executable: string, env: NodeJS.ProcessEnv, code: string 
   )
 }
 
-function isSpawnFailure(result: {failed?: boolean; code?: string; exitCode?: number; signal?: string}): boolean {
-  return Boolean(result.failed) && result.exitCode === undefined && result.signal === undefined &&
-    (result.code === 'ENOENT' || result.code === 'EACCES' || result.code === 'ENOTDIR')
+function isSpawnFailure(result: {code?: string; exitCode?: number; failed?: boolean; signal?: string}): boolean {
+  return Boolean(result.failed) && result.exitCode === undefined && result.signal === undefined
+    && (result.code === 'ENOENT' || result.code === 'EACCES' || result.code === 'ENOTDIR')
 }
 
 function isDirectory(path: string): boolean {
@@ -99,7 +99,39 @@ function isDirectory(path: string): boolean {
   }
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15}
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGQUIT: 3, SIGTERM: 15,
+}
+
+export interface ProgramInvocation {
+  args: readonly string[]
+  /** The executable (not looked up through BINAUTHZ_GCLOUD): e.g. gcloud found by the caller, or process.execPath. */
+  command: string
+  cwd?: string
+  /** The complete environment of the child (NOT merged with process.env); default process.env. */
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Runs a program with no stdin and its output shown on ours, for scripts that show commands as a user would type
+ * them (the demo). Resolves with its exit code (128 when it died of a signal, 127 with `spawnError` when it could
+ * not start); never throws on a failure of the program.
+ */
+export async function runProgram(inv: ProgramInvocation): Promise<{exitCode: number; spawnError?: string}> {
+  const {execa} = await import('execa')
+  const result = await execa(inv.command, [...inv.args], {
+    cwd: inv.cwd,
+    env: {...(inv.env ?? process.env)},
+    extendEnv: false,
+    reject: false,
+    stderr: 'inherit',
+    stdin: 'ignore',
+    stdout: 'inherit',
+    windowsHide: true,
+  })
+  if (isSpawnFailure(result)) return {exitCode: 127, spawnError: result.shortMessage}
+  return {exitCode: result.exitCode ?? (result.signal ? 128 : 1)}
+}
 
 /** Runs a short gcloud command and captures its output (no streaming). Never throws on a non-zero exit. */
 export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResult> {
@@ -109,15 +141,15 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
   const {execa} = await import('execa')
   spawnCount++
   const result = await execa(executable, args, {
+    encoding: 'utf8',
     env: {...env},
     extendEnv: false,
+    maxBuffer: CAPTURE_MAX_BUFFER,
     reject: false,
+    stderr: 'pipe',
     stdin: 'ignore',
     stdout: 'pipe',
-    stderr: 'pipe',
-    encoding: 'utf8',
     stripFinalNewline: false,
-    maxBuffer: CAPTURE_MAX_BUFFER,
     timeout: inv.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
     windowsHide: true,
   })
@@ -127,13 +159,13 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
   if (result.timedOut) {
     throw new ExternalError(`gcloud ${args.slice(0, 3).join(' ')} did not finish within ${inv.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS} ms.`, {
       code: 'GCLOUD_TIMEOUT',
-      process: {command: executable, args, stderr},
+      process: {args, command: executable, stderr},
       suggestions: [`Run \`gcloud ${args.join(' ')}\` yourself to see what it waits for.`],
     })
   }
 
   const exitCode = result.exitCode ?? (result.signal ? 128 + (SIGNAL_NUMBERS[result.signal] ?? 0) : 1)
-  return {exitCode, stdout, stderr}
+  return {exitCode, stderr, stdout}
 }
 
 /**
@@ -165,14 +197,14 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
 
   spawnCount++
   const subprocess = execa(executable, args, {
+    buffer: false,
+    cwd: inv.cwd,
     env: {...env},
     extendEnv: false,
     reject: false,
-    cwd: inv.cwd,
-    stdin: inv.stdin ?? 'inherit',
-    stdout: inv.stdout === 'stderr' ? 2 : inv.stdout === 'ignore' ? 'ignore' : 'inherit',
     stderr: inv.stderr === 'ignore' ? 'pipe' : ['pipe', 'inherit'],
-    buffer: false,
+    stdin: inv.stdin ?? 'inherit',
+    stdout: inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'),
     windowsHide: true,
   })
 
@@ -207,8 +239,12 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
     if (nl !== -1 && nl < 1024) stderrTail = stderrTail.slice(nl + 1)
   }
 
-  const signal = result.signal
+  const {signal} = result
   if (signal === 'SIGINT' || signal === 'SIGTERM') interrupted = true
   const exitCode = result.exitCode ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 1)
-  return signal ? {exitCode, stderrTail, interrupted, signal} : {exitCode, stderrTail, interrupted}
+  return signal
+    ? {
+      exitCode, interrupted, signal, stderrTail,
+    }
+    : {exitCode, interrupted, stderrTail}
 }

@@ -1,20 +1,21 @@
 // Does a policy already admit what we are about to deploy? Pure: no I/O.
 
-import {patternCovers, patternMatchesImage} from './pattern.js'
 import type {AllowlistPattern, Policy} from './types.js'
 
-export type Coverage =
-  | {covered: true; by: {kind: 'pattern'; pattern: string} | {kind: 'default-rule'; evaluationMode: 'ALWAYS_ALLOW'}}
-  | {covered: false}
+import {patternCovers, patternMatchesImage} from './pattern.js'
+
+export type Coverage
+  = {by: {evaluationMode: 'ALWAYS_ALLOW'; kind: 'default-rule';} | {kind: 'pattern'; pattern: string}; covered: true;}
+    | {covered: false}
 
 export interface ImageVerdict {
   admitted: boolean
-  rule: 'allowlist' | 'default-rule'
-  pattern?: string
-  evaluationMode?: string
   enforcementMode?: string
+  evaluationMode?: string
+  pattern?: string
   /** One sentence for humans explaining the verdict. */
   reason: string
+  rule: 'allowlist' | 'default-rule'
 }
 
 /** The policy's allowlist entries that have a string namePattern, in order (never throws on odd input). */
@@ -27,10 +28,11 @@ export function allowlistPatterns(policy: Policy): string[] {
       out.push((entry as AllowlistPattern).namePattern)
     }
   }
+
   return out
 }
 
-function ruleField(policy: Policy, field: 'evaluationMode' | 'enforcementMode'): string | undefined {
+function ruleField(policy: Policy, field: 'enforcementMode' | 'evaluationMode'): string | undefined {
   const rule: unknown = policy.defaultAdmissionRule
   if (typeof rule !== 'object' || rule === null) return undefined
   const value = (rule as Record<string, unknown>)[field]
@@ -44,12 +46,13 @@ function ruleField(policy: Policy, field: 'evaluationMode' | 'enforcementMode'):
 export function findCoverage(policy: Policy, required: string): Coverage {
   const wanted = required.trim()
   const patterns = allowlistPatterns(policy)
-  const exact = patterns.find((p) => p.trim() === wanted)
-  const broader = exact ?? patterns.find((p) => patternCovers(p, wanted))
-  if (broader !== undefined) return {covered: true, by: {kind: 'pattern', pattern: broader}}
+  const exact = patterns.find(p => p.trim() === wanted)
+  const broader = exact ?? patterns.find(p => patternCovers(p, wanted))
+  if (broader !== undefined) return {by: {kind: 'pattern', pattern: broader}, covered: true}
   if (ruleField(policy, 'evaluationMode') === 'ALWAYS_ALLOW') {
-    return {covered: true, by: {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'}}
+    return {by: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, covered: true}
   }
+
   return {covered: false}
 }
 
@@ -70,9 +73,11 @@ export function describeCoverage(required: string, coverage: Coverage): string {
  */
 export function evaluateImage(policy: Policy, image: string): ImageVerdict {
   const target = image.trim()
-  const match = allowlistPatterns(policy).find((p) => patternMatchesImage(p, target))
+  const match = allowlistPatterns(policy).find(p => patternMatchesImage(p, target))
   if (match !== undefined) {
-    return {admitted: true, rule: 'allowlist', pattern: match, reason: `The image matches the allowlist pattern ${match}.`}
+    return {
+      admitted: true, pattern: match, reason: `The image matches the allowlist pattern ${match}.`, rule: 'allowlist',
+    }
   }
 
   const evaluationMode = ruleField(policy, 'evaluationMode')
@@ -85,7 +90,9 @@ export function evaluateImage(policy: Policy, image: string): ImageVerdict {
   const noMatch = 'The image matches no allowlist pattern'
 
   if (evaluationMode === 'ALWAYS_ALLOW') {
-    return {admitted: true, rule: 'default-rule', ...modes, reason: `${noMatch}, but the default rule allows every image (ALWAYS_ALLOW).`}
+    return {
+      admitted: true, rule: 'default-rule', ...modes, reason: `${noMatch}, but the default rule allows every image (ALWAYS_ALLOW).`,
+    }
   }
 
   let blocked: string
@@ -94,13 +101,13 @@ export function evaluateImage(policy: Policy, image: string): ImageVerdict {
   } else if (evaluationMode === 'REQUIRE_ATTESTATION') {
     const raw: unknown = (policy.defaultAdmissionRule as Record<string, unknown> | undefined)?.requireAttestationsBy
     const attestors = Array.isArray(raw) ? raw.filter((a): a is string => typeof a === 'string') : []
-    blocked =
-      'the default rule requires attestations (REQUIRE_ATTESTATION' +
-      (attestors.length > 0 ? ` by ${attestors.join(', ')}` : '') +
-      '), which images built by a source deploy do not have'
+    blocked
+      = 'the default rule requires attestations (REQUIRE_ATTESTATION'
+        + (attestors.length > 0 ? ` by ${attestors.join(', ')}` : '')
+        + '), which images built by a source deploy do not have'
   } else {
-    blocked =
-      evaluationMode === undefined
+    blocked
+      = evaluationMode === undefined
         ? 'the policy has no default admission rule evaluation mode, so nothing admits it'
         : `the default rule's evaluation mode ${evaluationMode} does not admit it`
   }
@@ -113,6 +120,7 @@ export function evaluateImage(policy: Policy, image: string): ImageVerdict {
       reason: `${noMatch} and ${blocked}; enforcement is DRYRUN_AUDIT_LOG_ONLY, so the violation is only logged and the image is admitted.`,
     }
   }
+
   return {
     admitted: false,
     rule: 'default-rule',

@@ -3,6 +3,7 @@
 // "@@ -a,b +c,d @@" (1-based line numbers of the YAML texts, as in a unified diff). No colour.
 
 import type {Policy} from './types.js'
+
 import {policyToYaml} from './yaml.js'
 
 /** Unchanged lines shown around each change. */
@@ -11,7 +12,7 @@ export const DIFF_CONTEXT = 2
 /** Above this many LCS table cells (16 MiB of memory) the middle is not aligned. */
 const MAX_LCS_CELLS = 4_000_000
 
-export type Op = {kind: ' ' | '-' | '+'; line: string}
+export type Op = {kind: ' ' | '+' | '-'; line: string}
 
 function lines(text: string): string[] {
   const all = text.split('\n')
@@ -29,6 +30,7 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
     endA--
     endB--
   }
+
   const midA = a.slice(start, endA)
   const midB = b.slice(start, endB)
   const n = midA.length
@@ -42,16 +44,18 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
       ...a.slice(endA).map((line): Op => ({kind: ' ', line})),
     ]
   }
+
   // lcs[i][j] = LCS length of midA[i..] and midB[j..], flattened.
   const width = m + 1
   const lcs = new Uint32Array((n + 1) * width)
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      lcs[i * width + j] =
-        midA[i] === midB[j] ? (lcs[(i + 1) * width + j + 1] ?? 0) + 1 : Math.max(lcs[(i + 1) * width + j] ?? 0, lcs[i * width + j + 1] ?? 0)
+      lcs[(i * width) + j]
+        = midA[i] === midB[j] ? (lcs[((i + 1) * width) + j + 1] ?? 0) + 1 : Math.max(lcs[((i + 1) * width) + j] ?? 0, lcs[(i * width) + j + 1] ?? 0)
     }
   }
-  const ops: Op[] = a.slice(0, start).map((line) => ({kind: ' ', line}))
+
+  const ops: Op[] = a.slice(0, start).map(line => ({kind: ' ', line}))
   let i = 0
   let j = 0
   while (i < n || j < m) {
@@ -59,7 +63,7 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
       ops.push({kind: ' ', line: midA[i] ?? ''})
       i++
       j++
-    } else if (j === m || (i < n && (lcs[(i + 1) * width + j] ?? 0) >= (lcs[i * width + j + 1] ?? 0))) {
+    } else if (j === m || (i < n && (lcs[((i + 1) * width) + j] ?? 0) >= (lcs[(i * width) + j + 1] ?? 0))) {
       // Prefer the deletion when both keep the LCS: removed lines come before added ones.
       ops.push({kind: '-', line: midA[i] ?? ''})
       i++
@@ -68,6 +72,7 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
       j++
     }
   }
+
   for (const line of a.slice(endA)) ops.push({kind: ' ', line})
   return ops
 }
@@ -78,7 +83,7 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
  */
 export function renderPolicyDiff(before: Policy, after: Policy): string {
   const ops = diffLines(lines(policyToYaml(before)), lines(policyToYaml(after)))
-  const changed = ops.map((op, index) => (op.kind === ' ' ? -1 : index)).filter((index) => index >= 0)
+  const changed = ops.map((op, index) => (op.kind === ' ' ? -1 : index)).filter(index => index >= 0)
   if (changed.length === 0) return ''
 
   // Group changes whose context windows touch into one hunk.
@@ -106,12 +111,13 @@ export function renderPolicyDiff(before: Policy, after: Policy): string {
   const out: string[] = []
   for (const hunk of hunks) {
     const slice = ops.slice(hunk.from, hunk.to + 1)
-    const oldCount = slice.filter((op) => op.kind !== '+').length
-    const newCount = slice.filter((op) => op.kind !== '-').length
+    const oldCount = slice.filter(op => op.kind !== '+').length
+    const newCount = slice.filter(op => op.kind !== '-').length
     const oldStart = oldCount === 0 ? (oldLine[hunk.from] ?? 1) - 1 : (oldLine[hunk.from] ?? 1)
     const newStart = newCount === 0 ? (newLine[hunk.from] ?? 1) - 1 : (newLine[hunk.from] ?? 1)
     out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@`)
     for (const op of slice) out.push(`${op.kind} ${op.line}`)
   }
+
   return `${out.join('\n')}\n`
 }

@@ -2,7 +2,7 @@
 // commands, the YAML lines to add, the roles that allow the change, and the Terraform alternative. Pure.
 
 import {terraformAllowlistBlock} from './terraform.js'
-import {quoteYamlString, isPlainSafe} from './yaml.js'
+import {isPlainSafe, quoteYamlString} from './yaml.js'
 
 /** Roles that grant binaryauthorization.policy.update (google-cloud-facts §1.4). */
 export const POLICY_UPDATE_ROLES: readonly string[] = [
@@ -20,7 +20,7 @@ export const POLICY_UPDATE_PERMISSION = 'binaryauthorization.policy.update'
 
 /** Quotes a shell argument only when needed (display only: binauthz never runs shell strings). */
 function shellArg(value: string): string {
-  return /^[\w.:@%+=/,-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
+  return /^[\w.:@%+=/,-]+$/.test(value) ? value : `'${value.replaceAll("'", String.raw`'\''`)}'`
 }
 
 /**
@@ -30,18 +30,18 @@ function shellArg(value: string): string {
  */
 export function adminHandoff(project: string, patterns: readonly string[]): string {
   const p = shellArg(`--project=${project}`)
-  const yamlLines = patterns.map((pattern) => `- namePattern: ${isPlainSafe(pattern) ? pattern : quoteYamlString(pattern)}`)
+  const yamlLines = patterns.map(pattern => `- namePattern: ${isPlainSafe(pattern) ? pattern : quoteYamlString(pattern)}`)
   const count = patterns.length === 1 ? 'this entry' : `these ${patterns.length} entries`
   const lines = [
     `The Binary Authorization policy of project ${project} must allowlist ${count}:`,
-    ...patterns.map((pattern) => `  ${isPlainSafe(pattern) ? pattern : quoteYamlString(pattern)}`),
+    ...patterns.map(pattern => `  ${isPlainSafe(pattern) ? pattern : quoteYamlString(pattern)}`),
     '',
     `Someone with the ${POLICY_UPDATE_PERMISSION} permission on the project can add it:`,
     '',
     `  1. gcloud container binauthz policy export ${p} > policy.yaml`,
     '  2. Add under "admissionWhitelistPatterns:" in policy.yaml (create that key at the top level if it is missing):',
     '',
-    ...yamlLines.map((line) => `       ${line}`),
+    ...yamlLines.map(line => `       ${line}`),
     '',
     `  3. gcloud container binauthz policy import policy.yaml ${p}`,
     '',
@@ -52,9 +52,9 @@ export function adminHandoff(project: string, patterns: readonly string[]): stri
     'If the policy is managed with Terraform, add instead:',
     '',
     ...terraformAllowlistBlock(patterns, {project})
-      .trimEnd()
-      .split('\n')
-      .map((line) => (line === '' ? '' : `  ${line}`)),
+    .trimEnd()
+    .split('\n')
+    .map(line => (line === '' ? '' : `  ${line}`)),
     '',
   ]
   return lines.join('\n')

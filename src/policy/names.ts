@@ -5,8 +5,8 @@
 import {UserError} from '../errors.js'
 
 /** gcloud's own project regex (core/properties.py `_VALID_PROJECT_REGEX`), incl. legacy `example.com:proj`. */
-export const PROJECT_ID_REGEX =
-  /^(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$/
+export const PROJECT_ID_REGEX
+  = /^(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$/
 
 /** Cloud Run / Cloud Functions regions, e.g. `us-central1`, `europe-west12`, `northamerica-northeast1`. */
 export const REGION_REGEX = /^[a-z]+(?:-[a-z]+)+[0-9]+$/
@@ -37,14 +37,14 @@ export function displayValue(value: string, limit = DISPLAY_LIMIT): string {
 }
 
 function escapeChar(ch: string): string {
-  if (ch === '"') return '\\"'
+  if (ch === '"') return String.raw`\"`
   if (ch === '\\') return '\\\\'
-  if (ch === '\n') return '\\n'
-  if (ch === '\r') return '\\r'
-  if (ch === '\t') return '\\t'
+  if (ch === '\n') return String.raw`\n`
+  if (ch === '\r') return String.raw`\r`
+  if (ch === '\t') return String.raw`\t`
   const code = ch.codePointAt(0) ?? 0
-  if (code >= 0x20 && code <= 0x7e) return ch
-  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
+  if (code >= 0x20 && code <= 0x7E) return ch
+  return code > 0xFF_FF ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
 }
 
 function codePointLabel(ch: string): string {
@@ -58,16 +58,18 @@ function characterProblem(value: string): string | undefined {
   if (value.length === 0) return 'it is empty'
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0
-    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code <= 0x9f)) {
+    if (code < 0x20 || code === 0x7F || (code >= 0x80 && code <= 0x9F)) {
       return `it contains the control character ${codePointLabel(ch)}`
     }
   }
+
   if (/\s/u.test(value)) return 'it contains whitespace'
   for (const ch of value) {
-    if ((ch.codePointAt(0) ?? 0) > 0x7e) {
+    if ((ch.codePointAt(0) ?? 0) > 0x7E) {
       return `it contains the non-ASCII character ${codePointLabel(ch)} (possibly a look-alike of an ASCII letter)`
     }
   }
+
   if (value.includes('..') || value.includes('/')) return 'it contains a path separator or "..", which is never part of a name'
   const meta = SHELL_METACHARACTERS.exec(value)
   if (meta) return `it contains the character ${JSON.stringify(meta[0])}, which is not allowed`
@@ -109,6 +111,7 @@ function projectProblem(value: string): string {
       return `the domain ${displayValue(domain)} before ":" is not a valid lowercase domain name`
     }
   }
+
   if (id.length === 0) return 'the project ID part is empty'
   if (id.length > MAX_PROJECT_PART_LENGTH) return `it is longer than ${MAX_PROJECT_PART_LENGTH} characters`
   if (id.startsWith('-')) return 'it starts with "-"'
@@ -123,10 +126,10 @@ function projectProblem(value: string): string {
 export function validateProjectId(value: string, source: string): string {
   if (typeof value === 'string' && isValidProjectId(value)) return value
   const text = typeof value === 'string' ? value : String(value)
-  const candidate =
-    normalisedCandidate(text, isValidProjectId) ??
+  const candidate
+    = normalisedCandidate(text, isValidProjectId)
     // `example.com/proj` is how a domain-scoped project appears in registry paths; the ID uses ":".
-    domainScopedCandidate(text)
+      ?? domainScopedCandidate(text)
   const suggestions: string[] = []
   if (candidate !== undefined) suggestions.push(didYouMean(source, candidate))
   suggestions.push(
@@ -166,19 +169,20 @@ export function validateRegion(value: string, source: string): string {
   let problem: string
   const lower = text.trim().toLowerCase()
   if (MULTI_REGIONS.includes(lower)) {
-    problem =
-      `${displayValue(lower)} is an Artifact Registry multi-region; Cloud Run services and Cloud Functions ` +
-      'are deployed to a single region'
-    suggestions.push(`Pass a region such as ${passHint(source, lower === 'us' ? 'us-central1' : lower === 'europe' ? 'europe-west1' : 'asia-east1')}.`)
+    problem
+      = `${displayValue(lower)} is an Artifact Registry multi-region; Cloud Run services and Cloud Functions `
+        + 'are deployed to a single region'
+    suggestions.push(`Pass a region such as ${passHint(source, lower === 'us' ? 'us-central1' : (lower === 'europe' ? 'europe-west1' : 'asia-east1'))}.`)
   } else if (/^[a-z]+(?:-[a-z]+)+[0-9]+-[a-z]$/.test(lower)) {
     const region = lower.slice(0, lower.lastIndexOf('-'))
-    problem = `it is a zone, not a region`
+    problem = 'it is a zone, not a region'
     suggestions.push(`Use the zone's region: ${passHint(source, region)}.`)
   } else {
     problem = characterProblem(text) ?? (text.length > MAX_REGION_LENGTH ? `it is longer than ${MAX_REGION_LENGTH} characters` : 'it does not look like a region (e.g. us-central1, europe-west1)')
     const candidate = normalisedCandidate(text, isValidRegion)
     if (candidate !== undefined) suggestions.push(didYouMean(source, candidate))
   }
+
   suggestions.push("List the regions with: gcloud run regions list --format='value(locationId)'")
   throw new UserError(`Invalid region ${displayValue(text)} from ${source}: ${problem}.`, {code: 'INVALID_REGION', suggestions})
 }

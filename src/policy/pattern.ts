@@ -8,9 +8,11 @@
 //     patterns; validatePattern() does too).
 
 import {UserError} from '../errors.js'
-import {displayValue, MULTI_REGIONS, REGION_REGEX, registryProjectPath, validateProjectId, validateRegion} from './names.js'
+import {
+  displayValue, MULTI_REGIONS, REGION_REGEX, registryProjectPath, validateProjectId, validateRegion,
+} from './names.js'
 
-export type DeployKind = 'run' | 'function'
+export type DeployKind = 'function' | 'run'
 
 export interface BuildRepository {
   /** Region (or Artifact Registry multi-region) of the repository, e.g. `us-central1`. */
@@ -79,6 +81,7 @@ function checkRepositoryParts(
   if (!isLocation(parts.location)) {
     throw fail(value, source, `${displayValue(parts.location)} is not an Artifact Registry location (e.g. us-central1)`)
   }
+
   const project = validateProjectId(parts.project, source)
   if (!REPOSITORY_ID_REGEX.test(parts.repository)) {
     throw fail(
@@ -87,6 +90,7 @@ function checkRepositoryParts(
       `${displayValue(parts.repository)} is not a repository ID (1-63 lowercase letters, digits and hyphens, starting with a letter)`,
     )
   }
+
   return {location: parts.location, project, repository: parts.repository}
 }
 
@@ -95,17 +99,18 @@ function unsafeCharacterProblem(value: string): string | undefined {
   if (value.length === 0) return 'it is empty'
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0
-    if (code <= 0x20 || code >= 0x7f) {
+    if (code <= 0x20 || code >= 0x7F) {
       return code === 0x20 || /\s/u.test(ch)
         ? 'it contains whitespace'
         : `it contains the character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
     }
   }
+
   return undefined
 }
 
 /** Splits `LOCATION-docker.pkg.dev/<project path>/REPO/rest...` into its parts, or undefined for other hosts. */
-function splitDockerPath(value: string): {location: string; project: string; repository: string; rest: string[]} | 'short' | undefined {
+function splitDockerPath(value: string): 'short' | undefined | {location: string; project: string; repository: string; rest: string[]} {
   const segments = value.split('/')
   const host = segments[0] ?? ''
   if (!host.endsWith(AR_DOCKER_HOST_SUFFIX)) return undefined
@@ -117,7 +122,9 @@ function splitDockerPath(value: string): {location: string; project: string; rep
   if (segments.length < 2 + projectSegments) return 'short'
   const project = segments.slice(1, 1 + projectSegments).join(':')
   const repository = segments[1 + projectSegments] ?? ''
-  return {location, project, repository, rest: segments.slice(2 + projectSegments)}
+  return {
+    location, project, repository, rest: segments.slice(2 + projectSegments),
+  }
 }
 
 /**
@@ -130,6 +137,7 @@ export function parseDockerRepository(value: string, source: string): BuildRepos
   if (trimmed !== text && trimmed.length > 0 && unsafeCharacterProblem(trimmed) === undefined) {
     throw invalidRepository(text, source, 'it has leading or trailing whitespace', [`Did you mean ${displayValue(trimmed)}?`])
   }
+
   const unsafe = unsafeCharacterProblem(text)
   if (unsafe) throw invalidRepository(text, source, unsafe)
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)
@@ -142,12 +150,13 @@ export function parseDockerRepository(value: string, source: string): BuildRepos
   const resource = /^projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([^/]+)$/.exec(text)
   if (resource) {
     return checkRepositoryParts(
-      {project: resource[1] ?? '', location: resource[2] ?? '', repository: resource[3] ?? ''},
+      {location: resource[2] ?? '', project: resource[1] ?? '', repository: resource[3] ?? ''},
       text,
       source,
       invalidRepository,
     )
   }
+
   if (text.startsWith('projects/')) {
     throw invalidRepository(text, source, 'it is not of the form projects/PROJECT/locations/LOCATION/repositories/REPOSITORY')
   }
@@ -157,11 +166,13 @@ export function parseDockerRepository(value: string, source: string): BuildRepos
   if (split === undefined) {
     throw invalidRepository(text, source, `it is neither a repository resource name nor an Artifact Registry path (LOCATION${AR_DOCKER_HOST_SUFFIX}/PROJECT/REPOSITORY)`)
   }
+
   if (split === 'short') throw invalidRepository(text, source, 'it names no repository after the project')
   if (split.rest.length > 0) {
     const repoOnly = `${withoutSlash.split('/').slice(0, -split.rest.length).join('/')}`
     throw invalidRepository(text, source, 'it names an image inside a repository, not a repository', [`Did you mean ${displayValue(repoOnly)}?`])
   }
+
   return checkRepositoryParts(split, text, source, invalidRepository)
 }
 
@@ -188,10 +199,12 @@ export function parseImageRepository(image: string, source: string): BuildReposi
     const extra = trimmed !== text && trimmed.length > 0 && unsafeCharacterProblem(trimmed) === undefined ? [`Did you mean ${displayValue(trimmed)}?`] : []
     throw invalidImage(text, source, unsafe, extra)
   }
+
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)
   if (scheme) {
     throw invalidImage(text, source, `it starts with the URL scheme ${displayValue(scheme[0])}`, [`Did you mean ${displayValue(text.slice(scheme[0].length))}?`])
   }
+
   // Separate a digest (`@...`) and then a tag (`:...` after the last '/').
   let rest = text
   const at = rest.indexOf('@')
@@ -200,6 +213,7 @@ export function parseImageRepository(image: string, source: string): BuildReposi
     if (!DIGEST_REGEX.test(digest)) throw invalidImage(text, source, `${displayValue(digest)} is not a digest (e.g. sha256:<64 hex digits>)`)
     rest = rest.slice(0, at)
   }
+
   const lastSlash = rest.lastIndexOf('/')
   const colon = rest.indexOf(':', lastSlash + 1)
   if (colon !== -1 && lastSlash !== -1) {
@@ -207,18 +221,21 @@ export function parseImageRepository(image: string, source: string): BuildReposi
     if (!TAG_REGEX.test(tag)) throw invalidImage(text, source, `${displayValue(tag)} is not a valid tag`)
     rest = rest.slice(0, colon)
   }
+
   const split = splitDockerPath(rest)
   if (split === undefined) {
     throw invalidImage(text, source, `it is not in Artifact Registry (the host must be LOCATION${AR_DOCKER_HOST_SUFFIX})`, [
       'binauthz derives patterns for Artifact Registry only; to allow another registry, add a pattern yourself: binauthz policy allow --pattern REGISTRY/PATH/**',
     ])
   }
+
   if (split === 'short') throw invalidImage(text, source, 'it names no repository after the project')
   for (const component of split.rest) {
     if (!IMAGE_PATH_COMPONENT.test(component)) {
       throw invalidImage(text, source, `the image path component ${displayValue(component)} is not valid (lowercase letters, digits, ".", "_", "-")`)
     }
   }
+
   return checkRepositoryParts(split, text, source, invalidImage)
 }
 
@@ -245,6 +262,7 @@ export function validatePattern(pattern: string): string {
   if (scheme) {
     throw invalidPattern(text, `it starts with the URL scheme ${displayValue(scheme[0])}`, [`Did you mean ${displayValue(text.slice(scheme[0].length))}?`])
   }
+
   const slash = text.indexOf('/')
   if (slash === -1) throw invalidPattern(text, 'it has no "/" after the registry host', [`Did you mean ${displayValue(`${text}/**`)}?`])
   const host = text.slice(0, slash)
@@ -254,10 +272,12 @@ export function validatePattern(pattern: string): string {
     const extra = lower !== host && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(lower) ? [`Did you mean ${displayValue(lower + text.slice(slash))}?`] : []
     throw invalidPattern(text, `${displayValue(host)} is not a registry host name (lowercase)`, extra)
   }
-  const body = text.endsWith('**') ? text.slice(0, -2) : text.endsWith('*') ? text.slice(0, -1) : text
+
+  const body = text.endsWith('**') ? text.slice(0, -2) : (text.endsWith('*') ? text.slice(0, -1) : text)
   if (body.includes('*')) {
     throw invalidPattern(text, 'a wildcard may only appear once, as a trailing "*" or "**"')
   }
+
   const path = body.slice(slash + 1)
   const bad = /[^A-Za-z0-9._/:@+-]/.exec(path)
   if (bad) throw invalidPattern(text, `it contains the character ${JSON.stringify(bad[0])}, which never appears in an image name`)
@@ -267,13 +287,15 @@ export function validatePattern(pattern: string): string {
     if (segment === '' && index < segments.length - 1) throw invalidPattern(text, 'it contains an empty path segment ("//")')
     if (segment === '.' || segment === '..') throw invalidPattern(text, 'it contains a "." or ".." path segment')
   }
+
   if (body === text && text.endsWith('/')) {
     throw invalidPattern(text, 'it ends with "/" and no wildcard, so it matches no image', [`Did you mean ${displayValue(`${text}**`)}?`])
   }
+
   return text
 }
 
-type ParsedPattern = {kind: 'exact'; text: string} | {kind: 'segment' | 'any'; prefix: string}
+type ParsedPattern = {kind: 'any' | 'segment'; prefix: string} | {kind: 'exact'; text: string}
 
 function parsePattern(pattern: string): ParsedPattern {
   const text = pattern.trim()
@@ -295,12 +317,17 @@ export function patternMatchesImage(pattern: string, image: string): boolean {
   const parsed = parsePattern(pattern)
   const target = image.trim()
   switch (parsed.kind) {
-    case 'exact':
-      return target === parsed.text
-    case 'segment':
-      return target.startsWith(parsed.prefix) && noSlash(target.slice(parsed.prefix.length))
-    case 'any':
-      return target.startsWith(parsed.prefix)
+  case 'any': {
+    return target.startsWith(parsed.prefix)
+  }
+
+  case 'exact': {
+    return target === parsed.text
+  }
+
+  case 'segment': {
+    return target.startsWith(parsed.prefix) && noSlash(target.slice(parsed.prefix.length))
+  }
   }
 }
 
@@ -316,6 +343,7 @@ export function patternCovers(existing: string, required: string): boolean {
     // A single string covers only itself; a wildcard pattern matches infinitely many images.
     return r.kind === 'exact' && r.text === e.text
   }
+
   // The shortest image `required` matches: its literal text / its prefix (the wildcard matching nothing).
   const shortest = r.kind === 'exact' ? r.text : r.prefix
   if (!shortest.startsWith(e.prefix)) return false

@@ -2,25 +2,26 @@
 // `before` is the policy as read (same object), `after` is a new deep copy with the change applied. Every
 // other field (unknown ones, output-only name/updateTime, and the etag the PUT must send back) is kept.
 
-import {UserError} from '../errors.js'
-import {allowlistPatterns, findCoverage, type Coverage} from './coverage.js'
-import {validatePattern} from './pattern.js'
 import type {AllowlistPattern, Policy} from './types.js'
 
+import {UserError} from '../errors.js'
+import {allowlistPatterns, type Coverage, findCoverage} from './coverage.js'
+import {validatePattern} from './pattern.js'
+
 export interface PolicyPlan {
-  /** The policy as read (the caller's object, untouched). */
-  before: Policy
-  /** A new policy to PUT (deep copy of `before` plus the change). */
-  after: Policy
   /** Patterns appended to admissionWhitelistPatterns, in order. */
   added: string[]
-  /** Patterns whose entries were removed. */
-  removed: string[]
+  /** A new policy to PUT (deep copy of `before` plus the change). */
+  after: Policy
   /** Requested patterns that needed no entry, and what already admits them. */
-  alreadyCovered: {pattern: string; coverage: Coverage}[]
+  alreadyCovered: {coverage: Coverage; pattern: string;}[]
+  /** The policy as read (the caller's object, untouched). */
+  before: Policy
+  changed: boolean
   /** Requested patterns (revoke) that had no exactly matching entry. */
   notFound: string[]
-  changed: boolean
+  /** Patterns whose entries were removed. */
+  removed: string[]
 }
 
 function dedupe(values: readonly string[]): string[] {
@@ -43,7 +44,7 @@ function currentEntries(policy: Policy): unknown[] {
  * planning the same patterns on `after` changes nothing.
  */
 export function planAllow(policy: Policy, patterns: readonly string[]): PolicyPlan {
-  const wanted = dedupe(patterns.map((p) => validatePattern(p)))
+  const wanted = dedupe(patterns.map(p => validatePattern(p)))
   const added: string[] = []
   const alreadyCovered: PolicyPlan['alreadyCovered'] = []
   const existing = allowlistPatterns(policy)
@@ -52,10 +53,10 @@ export function planAllow(policy: Policy, patterns: readonly string[]): PolicyPl
     // a narrower one planned after it.
     const view: Policy = {
       ...policy,
-      admissionWhitelistPatterns: [...existing, ...added].map((namePattern) => ({namePattern})),
+      admissionWhitelistPatterns: [...existing, ...added].map(namePattern => ({namePattern})),
     }
     const coverage = findCoverage(view, pattern)
-    if (coverage.covered) alreadyCovered.push({pattern, coverage})
+    if (coverage.covered) alreadyCovered.push({coverage, pattern})
     else added.push(pattern)
   }
 
@@ -66,7 +67,10 @@ export function planAllow(policy: Policy, patterns: readonly string[]): PolicyPl
       ...added.map((namePattern): AllowlistPattern => ({namePattern})),
     ]
   }
-  return {before: policy, after, added, removed: [], alreadyCovered, notFound: [], changed: added.length > 0}
+
+  return {
+    added, after, alreadyCovered, before: policy, changed: added.length > 0, notFound: [], removed: [],
+  }
 }
 
 /**
@@ -75,31 +79,33 @@ export function planAllow(policy: Policy, patterns: readonly string[]): PolicyPl
  * reported in `notFound`. When the list becomes empty the field is dropped, as the API itself omits empty lists.
  */
 export function planRevoke(policy: Policy, patterns: readonly string[]): PolicyPlan {
-  const wanted = dedupe(
-    patterns.map((p) => {
-      const trimmed = typeof p === 'string' ? p.trim() : ''
-      if (trimmed.length === 0) {
-        throw new UserError('Cannot revoke an empty allowlist pattern.', {
-          code: 'INVALID_PATTERN',
-          suggestions: ['List the current entries with: binauthz policy status'],
-        })
-      }
-      return trimmed
-    }),
-  )
-  const present = new Set(allowlistPatterns(policy).map((p) => p.trim()))
-  const removed = wanted.filter((p) => present.has(p))
-  const notFound = wanted.filter((p) => !present.has(p))
+  const wanted = dedupe(patterns.map(p => {
+    const trimmed = typeof p === 'string' ? p.trim() : ''
+    if (trimmed.length === 0) {
+      throw new UserError('Cannot revoke an empty allowlist pattern.', {
+        code: 'INVALID_PATTERN',
+        suggestions: ['List the current entries with: binauthz policy status'],
+      })
+    }
+
+    return trimmed
+  }))
+  const present = new Set(allowlistPatterns(policy).map(p => p.trim()))
+  const removed = wanted.filter(p => present.has(p))
+  const notFound = wanted.filter(p => !present.has(p))
 
   const after = copyPolicy(policy)
   if (removed.length > 0) {
     const drop = new Set(removed)
-    const kept = currentEntries(after).filter((entry) => {
+    const kept = currentEntries(after).filter(entry => {
       const name = typeof entry === 'object' && entry !== null ? (entry as AllowlistPattern).namePattern : undefined
       return !(typeof name === 'string' && drop.has(name.trim()))
     }) as AllowlistPattern[]
     if (kept.length > 0) after.admissionWhitelistPatterns = kept
     else delete after.admissionWhitelistPatterns
   }
-  return {before: policy, after, added: [], removed, alreadyCovered: [], notFound, changed: removed.length > 0}
+
+  return {
+    added: [], after, alreadyCovered: [], before: policy, changed: removed.length > 0, notFound, removed,
+  }
 }

@@ -1,20 +1,25 @@
 // The Terraform alternative to a policy import: `admission_whitelist_patterns` blocks of the
 // google_binary_authorization_policy resource (hashicorp/google provider). Pure: no I/O.
 
+const HCL_ESCAPES: Readonly<Record<string, string>> = {
+  '\t': String.raw`\t`,
+  '\n': String.raw`\n`,
+  '\r': String.raw`\r`,
+  '"': String.raw`\"`,
+  '\\': String.raw`\\`,
+}
+
 /** An HCL quoted string: escapes `\`, `"`, newlines/tabs, other control characters, and the `${` / `%{` template openers. */
 export function hclString(value: string): string {
   let out = ''
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0
-    if (ch === '\\') out += '\\\\'
-    else if (ch === '"') out += '\\"'
-    else if (ch === '\n') out += '\\n'
-    else if (ch === '\r') out += '\\r'
-    else if (ch === '\t') out += '\\t'
-    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) {
-      out += `\\u${code.toString(16).padStart(4, '0')}`
-    } else out += ch
+    const escaped = HCL_ESCAPES[ch]
+    if (escaped !== undefined) out += escaped
+    else if (code < 0x20 || (code >= 0x7F && code <= 0x9F) || code === 0x20_28 || code === 0x20_29) out += `\\u${code.toString(16).padStart(4, '0')}`
+    else out += ch
   }
+
   // Literal "${" and "%{" would start an interpolation/directive; HCL escapes them by doubling the sigil.
   // (Replacer functions: in a replacement string "$$" would itself collapse to "$".)
   return `"${out.replaceAll('${', () => '$${').replaceAll('%{', () => '%%{')}"`
@@ -23,8 +28,8 @@ export function hclString(value: string): string {
 /** Just the `admission_whitelist_patterns { name_pattern = "..." }` blocks, indented by `indent`. */
 export function terraformPatternBlocks(patterns: readonly string[], indent = '  '): string {
   return patterns
-    .map((pattern) => `${indent}admission_whitelist_patterns {\n${indent}  name_pattern = ${hclString(pattern)}\n${indent}}\n`)
-    .join('')
+  .map(pattern => `${indent}admission_whitelist_patterns {\n${indent}  name_pattern = ${hclString(pattern)}\n${indent}}\n`)
+  .join('')
 }
 
 /**

@@ -4,28 +4,28 @@
 import {ExternalError} from '../errors.js'
 
 export interface AllowlistPattern {
-  namePattern: string
   [field: string]: unknown
+  namePattern: string
 }
 
-export type EvaluationMode = 'ALWAYS_ALLOW' | 'ALWAYS_DENY' | 'REQUIRE_ATTESTATION' | 'EVALUATION_MODE_UNSPECIFIED'
+export type EvaluationMode = 'ALWAYS_ALLOW' | 'ALWAYS_DENY' | 'EVALUATION_MODE_UNSPECIFIED' | 'REQUIRE_ATTESTATION'
 
 export interface AdmissionRule {
-  evaluationMode?: EvaluationMode | string
-  enforcementMode?: string
-  requireAttestationsBy?: string[]
   [field: string]: unknown
+  enforcementMode?: string
+  evaluationMode?: EvaluationMode | string
+  requireAttestationsBy?: string[]
 }
 
 export interface Policy {
-  name?: string
-  etag?: string
-  updateTime?: string
-  description?: string
-  globalPolicyEvaluationMode?: string
+  [field: string]: unknown
   admissionWhitelistPatterns?: AllowlistPattern[]
   defaultAdmissionRule?: AdmissionRule
-  [field: string]: unknown
+  description?: string
+  etag?: string
+  globalPolicyEvaluationMode?: string
+  name?: string
+  updateTime?: string
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -45,7 +45,7 @@ function malformed(reason: string): ExternalError {
  */
 export function parsePolicy(value: unknown, project?: string): Policy {
   if (!isRecord(value)) throw malformed('expected a JSON object')
-  const {name, etag, admissionWhitelistPatterns: patterns, defaultAdmissionRule: rule} = value
+  const {admissionWhitelistPatterns: patterns, defaultAdmissionRule: rule, etag, name} = value
   if (name !== undefined && typeof name !== 'string') throw malformed('"name" is not a string')
   if (etag !== undefined && typeof etag !== 'string') throw malformed('"etag" is not a string')
   if (patterns !== undefined) {
@@ -56,12 +56,12 @@ export function parsePolicy(value: unknown, project?: string): Policy {
       }
     }
   }
+
   if (rule !== undefined && !isRecord(rule)) throw malformed('"defaultAdmissionRule" is not an object')
-  if (project !== undefined && typeof name === 'string' && name !== `projects/${project}/policy`) {
-    // A number-form name (projects/123/policy) cannot be checked against an ID without another API; accept it.
-    if (!/^projects\/\d+\/policy$/.test(name)) {
-      throw malformed(`it is named "${name}", not "projects/${project}/policy"`)
-    }
+  if (project !== undefined && typeof name === 'string' && name !== `projects/${project}/policy` // A number-form name (projects/123/policy) cannot be checked against an ID without another API; accept it.
+    && !/^projects\/\d+\/policy$/.test(name)) {
+    throw malformed(`it is named "${name}", not "projects/${project}/policy"`)
   }
+
   return value as Policy
 }

@@ -22,20 +22,26 @@ export function isPlainSafe(value: string): boolean {
   return true
 }
 
+const YAML_ESCAPES: Readonly<Record<string, string>> = {
+  '\t': String.raw`\t`,
+  '\n': String.raw`\n`,
+  '\r': String.raw`\r`,
+  '"': String.raw`\"`,
+  '\\': String.raw`\\`,
+}
+
 /** A YAML double-quoted scalar: JSON-style escapes, everything outside printable ASCII as \uXXXX / \UXXXXXXXX. */
 export function quoteYamlString(value: string): string {
   let out = '"'
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0
-    if (ch === '"') out += '\\"'
-    else if (ch === '\\') out += '\\\\'
-    else if (ch === '\n') out += '\\n'
-    else if (ch === '\r') out += '\\r'
-    else if (ch === '\t') out += '\\t'
-    else if (code >= 0x20 && code <= 0x7e) out += ch
-    else if (code > 0xffff) out += `\\U${code.toString(16).padStart(8, '0')}`
+    const escaped = YAML_ESCAPES[ch]
+    if (escaped !== undefined) out += escaped
+    else if (code >= 0x20 && code <= 0x7E) out += ch
+    else if (code > 0xFF_FF) out += `\\U${code.toString(16).padStart(8, '0')}`
     else out += `\\u${code.toString(16).padStart(4, '0')}`
   }
+
   return `${out}"`
 }
 
@@ -62,6 +68,7 @@ function scalar(value: unknown): string | undefined {
     // YAML 1.1 (PyYAML) reads an exponent form as a float only with a "." in the mantissa: 1e+21 -> 1.0e+21.
     return String(value).replace(/^(-?\d+)e/, '$1.0e')
   }
+
   if (typeof value === 'bigint') return value.toString()
   if (Array.isArray(value) && value.length === 0) return '[]'
   if (isRecord(value) && entriesOf(value).length === 0) return '{}'
@@ -82,6 +89,7 @@ function mappingLines(record: Record<string, unknown>, indent: string): string[]
     else if (Array.isArray(value)) lines.push(head, ...sequenceLines(value, indent)) // lists at the key's indentation
     else lines.push(head, ...mappingLines(value as Record<string, unknown>, indent + INDENT))
   }
+
   return lines
 }
 
@@ -95,10 +103,12 @@ function sequenceLines(items: readonly unknown[], indent: string): string[] {
       lines.push(`${indent}- ${inline}`)
       continue
     }
+
     // Nested block: its first line goes after "- ", the rest are indented to line up with it.
     const nested = Array.isArray(item) ? sequenceLines(item, '') : mappingLines(item as Record<string, unknown>, '')
-    nested.forEach((line, index) => lines.push(index === 0 ? `${indent}- ${line}` : `${indent}${INDENT}${line}`))
+    for (const [index, line] of nested.entries()) lines.push(index === 0 ? `${indent}- ${line}` : `${indent}${INDENT}${line}`)
   }
+
   return lines
 }
 

@@ -1,7 +1,8 @@
+import type {SandboxContext} from './api.js'
+
 // Admission enforcement: a deploy with Binary Authorization "default" is admitted only when every image it runs is
 // admitted by the stored project policy, decided by the same evaluateImage() the CLI uses for its checks.
 import {evaluateImage} from '../policy/coverage.js'
-import type {SandboxContext} from './api.js'
 import {currentPolicy} from './binauthz.js'
 
 export interface AdmissionDecision {
@@ -10,17 +11,21 @@ export interface AdmissionDecision {
   deniedImage?: string
   reason?: string
   /** One line per image, for the request log / debugging. */
-  verdicts: {image: string; admitted: boolean; reason: string}[]
+  verdicts: {admitted: boolean; image: string; reason: string}[]
 }
 
 export function admitImages(ctx: SandboxContext, images: readonly string[]): AdmissionDecision {
   const policy = currentPolicy(ctx)
-  const verdicts = images.map((image) => {
+  const verdicts = images.map(image => {
     const verdict = evaluateImage(policy, image)
-    return {image, admitted: verdict.admitted, reason: verdict.reason}
+    return {admitted: verdict.admitted, image, reason: verdict.reason}
   })
-  const first = verdicts.find((v) => !v.admitted)
-  return first ? {admitted: false, deniedImage: first.image, reason: first.reason, verdicts} : {admitted: true, verdicts}
+  const first = verdicts.find(v => !v.admitted)
+  return first
+    ? {
+      admitted: false, deniedImage: first.image, reason: first.reason, verdicts,
+    }
+    : {admitted: true, verdicts}
 }
 
 /** The denial text both Cloud Run and Cloud Functions carry (names Binary Authorization, the image and the policy). */

@@ -3,34 +3,34 @@ import type {Faults} from './faults.js'
 import type {JsonObject, SandboxIdentity, SandboxState} from './state.js'
 
 export interface ApiRequest {
-  method: string
+  body: Buffer
+  headers: Record<string, string | string[] | undefined>
   /** Host as gcloud addressed it, e.g. "127.0.0.1:8765" or "us-central1-127.0.0.1:8765". */
   host: string
-  /** Region prefix of a regional host ("us-central1"), when present. */
-  region?: string
+  method: string
   path: string
   query: URLSearchParams
-  headers: Record<string, string | string[] | undefined>
-  body: Buffer
+  /** Region prefix of a regional host ("us-central1"), when present. */
+  region?: string
 }
 
 export interface Reply {
-  status: number
   body?: unknown
+  headers?: Record<string, string>
   /** Raw bytes instead of JSON. */
   raw?: Buffer
-  headers?: Record<string, string>
+  status: number
 }
 
 export interface SandboxContext {
-  state: SandboxState
-  identity: SandboxIdentity
-  faults: Faults
   /** http://127.0.0.1:PORT (no trailing slash): where signed upload URLs point. */
   baseUrl: string
+  faults: Faults
+  identity: SandboxIdentity
+  now(): Date
   /** Secret used to sign upload URLs (never logged). */
   signingKey: string
-  now(): Date
+  state: SandboxState
 }
 
 export type Handler = (req: ApiRequest, ctx: SandboxContext, params: string[]) => Reply
@@ -51,13 +51,17 @@ export const HTTP_STATUS_NAMES: Record<number, string> = {
 /** A Google JSON error reply: {"error": {"code", "message", "status"}}. */
 export function apiError(status: number, message: string, apiStatus?: string, extra: JsonObject = {}): Reply {
   return {
+    body: {
+      error: {
+        code: status, message, status: apiStatus ?? HTTP_STATUS_NAMES[status] ?? 'UNKNOWN', ...extra,
+      },
+    },
     status,
-    body: {error: {code: status, message, status: apiStatus ?? HTTP_STATUS_NAMES[status] ?? 'UNKNOWN', ...extra}},
   }
 }
 
 export function ok(body: unknown): Reply {
-  return {status: 200, body}
+  return {body, status: 200}
 }
 
 export function notFound(what: string): Reply {

@@ -3,24 +3,27 @@
 import {createHash} from 'node:crypto'
 
 import type {Policy} from '../policy/types.js'
-import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, clone, jsonBody, ok} from './api.js'
+
+import {
+  apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,
+} from './api.js'
 import {normalizeFaults} from './faults.js'
-import {type JsonObject, STATE_FILES, isRecord} from './state.js'
+import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 
 export const PERMISSION_GET = 'binaryauthorization.policy.get'
 export const PERMISSION_UPDATE = 'binaryauthorization.policy.update'
 
 const EVALUATION_MODES = new Set(['ALWAYS_ALLOW', 'ALWAYS_DENY', 'REQUIRE_ATTESTATION'])
-const ENFORCEMENT_MODES = new Set(['ENFORCED_BLOCK_AND_AUDIT_LOG', 'DRYRUN_AUDIT_LOG_ONLY'])
+const ENFORCEMENT_MODES = new Set(['DRYRUN_AUDIT_LOG_ONLY', 'ENFORCED_BLOCK_AND_AUDIT_LOG'])
 
 /** Seed policies for `sandbox start --policy`. */
 export function presetPolicy(preset: 'allow-all' | 'block-all'): Policy {
   return {
-    globalPolicyEvaluationMode: 'ENABLE',
     defaultAdmissionRule: {
-      evaluationMode: preset === 'allow-all' ? 'ALWAYS_ALLOW' : 'ALWAYS_DENY',
       enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+      evaluationMode: preset === 'allow-all' ? 'ALWAYS_ALLOW' : 'ALWAYS_DENY',
     },
+    globalPolicyEvaluationMode: 'ENABLE',
   }
 }
 
@@ -44,7 +47,7 @@ export function currentPolicy(ctx: SandboxContext): Policy {
 }
 
 /** Writes a policy to policy.json as a seed (no etag check); returns the stored policy. */
-export function seedPolicy(ctx: Pick<SandboxContext, 'identity' | 'state' | 'now'>, policy: Policy): Policy {
+export function seedPolicy(ctx: Pick<SandboxContext, 'identity' | 'now' | 'state'>, policy: Policy): Policy {
   const {etag: _etag, name: _name, updateTime: _updateTime, ...rest} = clone(policy) as JsonObject
   const stored: JsonObject = {...rest, name: `projects/${ctx.identity.project}/policy`, updateTime: ctx.now().toISOString()}
   const final = {...stored, etag: contentEtag(stored)}
@@ -65,9 +68,9 @@ function permissionDenied(ctx: SandboxContext, permission: string): Reply {
       details: [
         {
           '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-          reason: 'IAM_PERMISSION_DENIED',
           domain: 'binaryauthorization.googleapis.com',
           metadata: {permission, resource: `projects/${ctx.identity.project}/policy`},
+          reason: 'IAM_PERMISSION_DENIED',
         },
       ],
     },
@@ -113,7 +116,7 @@ function ruleProblem(rule: unknown, where: string): string | undefined {
 /** Why a policy body would be refused with INVALID_ARGUMENT, if it would. */
 export function policyProblem(body: JsonObject, project: string, projectNumber: string): string | undefined {
   if (body.name !== undefined) {
-    const names = new Set([`projects/${project}/policy`, `projects/${projectNumber}/policy`])
+    const names = new Set([`projects/${projectNumber}/policy`, `projects/${project}/policy`])
     if (typeof body.name !== 'string' || !names.has(body.name)) {
       return `Policy name "${String(body.name)}" does not match the requested resource projects/${project}/policy`
     }
@@ -132,7 +135,7 @@ export function policyProblem(body: JsonObject, project: string, projectNumber: 
   }
 
   const mode = body.globalPolicyEvaluationMode
-  if (mode !== undefined && !['ENABLE', 'DISABLE', 'GLOBAL_POLICY_EVALUATION_MODE_UNSPECIFIED'].includes(String(mode))) {
+  if (mode !== undefined && !['DISABLE', 'ENABLE', 'GLOBAL_POLICY_EVALUATION_MODE_UNSPECIFIED'].includes(String(mode))) {
     return 'globalPolicyEvaluationMode must be ENABLE or DISABLE'
   }
 
@@ -167,7 +170,7 @@ export function updatePolicy(req: ApiRequest, ctx: SandboxContext, [project = ''
   if (consumeCounter(ctx, 'etagConflicts')) {
     // As if another admin wrote in between: the stored policy gets a new etag too.
     const etag = createHash('sha256').update(`${current.etag ?? ''}:conflict`).digest('base64url').slice(0, 16)
-    ctx.state.writeJson(STATE_FILES.policy, {...current, updateTime: ctx.now().toISOString(), etag})
+    ctx.state.writeJson(STATE_FILES.policy, {...current, etag, updateTime: ctx.now().toISOString()})
     return apiError(409, 'Policy was modified concurrently (etag mismatch); re-read the policy and retry.', 'ABORTED')
   }
 
@@ -176,7 +179,7 @@ export function updatePolicy(req: ApiRequest, ctx: SandboxContext, [project = ''
   }
 
   // Output-only fields are ignored; everything else (including unknown fields) is kept verbatim.
-  const {etag: _etag, updateTime: _updateTime, name: _name, ...rest} = body
+  const {etag: _etag, name: _name, updateTime: _updateTime, ...rest} = body
   const stored: JsonObject = {...rest, name: `projects/${ctx.identity.project}/policy`, updateTime: ctx.now().toISOString()}
   const final = {...stored, etag: contentEtag(stored)}
   ctx.state.writeJson(STATE_FILES.policy, final)
@@ -188,12 +191,12 @@ export function testPolicyPermissions(req: ApiRequest, ctx: SandboxContext, [pro
   if (!body) return apiError(400, 'Invalid JSON payload received.')
   if (project !== ctx.identity.project && project !== ctx.identity.projectNumber) return ok({})
   const requested = Array.isArray(body.permissions) ? body.permissions.filter((p): p is string => typeof p === 'string') : []
-  const granted = requested.filter((p) => !denied(ctx, p) && p.startsWith('binaryauthorization.'))
+  const granted = requested.filter(p => !denied(ctx, p) && p.startsWith('binaryauthorization.'))
   return ok(granted.length > 0 ? {permissions: granted} : {})
 }
 
 export function getPolicyIam(_req: ApiRequest, ctx: SandboxContext, [project = '']: string[]): Reply {
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
-  return ok({version: 1, etag: 'BwYAAAAAAAA=', bindings: [{role: 'roles/binaryauthorization.policyEditor', members: [`user:${ctx.identity.account}`]}]})
+  return ok({bindings: [{members: [`user:${ctx.identity.account}`], role: 'roles/binaryauthorization.policyEditor'}], etag: 'BwYAAAAAAAA=', version: 1})
 }

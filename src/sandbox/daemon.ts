@@ -3,39 +3,44 @@
 //
 //   node dist/src/sandbox/daemon.js --state-dir DIR [--port N]
 import {spawn} from 'node:child_process'
-import {closeSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {
+  closeSync, openSync, readFileSync, rmSync,
+} from 'node:fs'
 import http from 'node:http'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
-import {UserError} from '../errors.js'
 import type {Policy} from '../policy/types.js'
-import {type PolicySeed, type ServerInfo, prepareState, readServerInfo, startSandbox} from './index.js'
-import {SandboxState, STATE_FILES, isRecord} from './state.js'
+
+import {UserError} from '../errors.js'
+import {
+  type PolicySeed, prepareState, readServerInfo, type ServerInfo, startSandbox,
+} from './index.js'
+import {isRecord, SandboxState, STATE_FILES} from './state.js'
 
 export interface BackgroundStartOptions {
-  stateDir: string
+  policy?: PolicySeed
   port?: number
   project?: string
-  policy?: PolicySeed
+  stateDir: string
   /** How long to wait for the server to answer (default 15 s). */
   timeoutMs?: number
 }
 
 export interface SandboxStatus {
-  running: boolean
-  stateDir: string
-  pid?: number
-  port?: number
-  url?: string
-  project: string
-  /** Allowlist patterns and default rule of the stored policy (a summary, no etag). */
-  policy: {patterns: string[]; defaultRule?: string}
-  requests: number
-  services: string[]
   functions: string[]
+  pid?: number
+  /** Allowlist patterns and default rule of the stored policy (a summary, no etag). */
+  policy: {defaultRule?: string; patterns: string[];}
+  port?: number
+  project: string
+  requests: number
+  running: boolean
+  services: string[]
+  stateDir: string
+  url?: string
 }
 
 /** BINAUTHZ_SANDBOX_DIR > BINAUTHZ_DATA_DIR/sandbox > XDG_DATA_HOME/binauthz/sandbox > ~/.local/share/binauthz/sandbox */
@@ -57,8 +62,10 @@ function processAlive(pid: number): boolean {
 
 /** GET /__sandbox/health; resolves to the project it serves, or undefined when nothing (sandbox-like) answers. */
 export function probe(port: number, timeoutMs = 1000): Promise<string | undefined> {
-  return new Promise((done) => {
-    const req = http.get({host: '127.0.0.1', port, path: '/__sandbox/health', timeout: timeoutMs}, (res) => {
+  return new Promise(done => {
+    const req = http.get({
+      host: '127.0.0.1', path: '/__sandbox/health', port, timeout: timeoutMs,
+    }, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
@@ -142,13 +149,13 @@ export async function startBackground(options: BackgroundStartOptions): Promise<
   }
 
   rmSync(resolve(stateDir, STATE_FILES.server), {force: true})
-  prepareState({stateDir, project: options.project, policy: options.policy})
+  prepareState({policy: options.policy, project: options.project, stateDir})
   const log = openSync(resolve(stateDir, STATE_FILES.log), 'a')
   const args = [daemonScript(), '--state-dir', stateDir, ...(options.port === undefined ? [] : ['--port', String(options.port)])]
   const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', log, log]})
   closeSync(log)
-  let exited: number | null | undefined
-  child.once('exit', (code) => {
+  let exited: null | number | undefined
+  child.once('exit', code => {
     exited = code
   })
   child.unref()
@@ -171,14 +178,14 @@ export async function startBackground(options: BackgroundStartOptions): Promise<
 }
 
 /** Stops the background sandbox of a state dir. */
-export async function stopBackground(stateDir: string, timeoutMs = 10_000): Promise<{stopped: boolean; pid?: number}> {
+export async function stopBackground(stateDir: string, timeoutMs = 10_000): Promise<{pid?: number; stopped: boolean;}> {
   const dir = resolve(stateDir)
   const info = readServerInfo(dir)
   if (!info) return {stopped: false}
   if (!processAlive(info.pid) || (await probe(info.port)) === undefined) {
     // Stale server.json (crashed or rebooted): nothing to stop; never signal a pid we cannot confirm as ours.
     rmSync(resolve(dir, STATE_FILES.server), {force: true})
-    return {stopped: false, pid: info.pid}
+    return {pid: info.pid, stopped: false}
   }
 
   process.kill(info.pid, 'SIGTERM')
@@ -192,7 +199,7 @@ export async function stopBackground(stateDir: string, timeoutMs = 10_000): Prom
   }
 
   rmSync(resolve(dir, STATE_FILES.server), {force: true})
-  return {stopped: true, pid: info.pid}
+  return {pid: info.pid, stopped: true}
 }
 
 export async function sandboxStatus(stateDir: string): Promise<SandboxStatus> {
@@ -200,20 +207,20 @@ export async function sandboxStatus(stateDir: string): Promise<SandboxStatus> {
   const state = new SandboxState(dir)
   const info = await runningServer(dir)
   const policy = state.readJson<unknown>(STATE_FILES.policy, undefined)
-  const patterns =
-    isRecord(policy) && Array.isArray(policy.admissionWhitelistPatterns)
-      ? policy.admissionWhitelistPatterns.map((p) => (isRecord(p) ? String(p.namePattern) : '')).filter(Boolean)
+  const patterns
+    = isRecord(policy) && Array.isArray(policy.admissionWhitelistPatterns)
+      ? policy.admissionWhitelistPatterns.map(p => (isRecord(p) ? String(p.namePattern) : '')).filter(Boolean)
       : []
   const rule = isRecord(policy) && isRecord(policy.defaultAdmissionRule) ? policy.defaultAdmissionRule.evaluationMode : 'ALWAYS_ALLOW'
   return {
     running: info !== undefined,
     stateDir: dir,
     ...(info ? {pid: info.pid, port: info.port, url: info.url} : {}),
-    project: state.identity().project,
+    functions: Object.keys(state.readMap(STATE_FILES.functions)),
     policy: {patterns, ...(typeof rule === 'string' ? {defaultRule: rule} : {})},
+    project: state.identity().project,
     requests: state.requests().length,
     services: Object.keys(state.readMap(STATE_FILES.services)),
-    functions: Object.keys(state.readMap(STATE_FILES.functions)),
   }
 }
 
@@ -223,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
   const stateDir = stateIndex === -1 ? undefined : argv[stateIndex + 1]
   if (!stateDir) throw new Error('usage: daemon.js --state-dir DIR [--port N]')
   const port = portIndex === -1 ? 0 : Number(argv[portIndex + 1])
-  const sandbox = await startSandbox({stateDir, port})
+  const sandbox = await startSandbox({port, stateDir})
   process.stdout.write(`${new Date().toISOString()} sandbox listening on ${sandbox.url} (pid ${process.pid})\n`)
   const stop = (): void => {
     sandbox.stop().then(
@@ -237,8 +244,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
+  try {
+    await main(process.argv.slice(2))
+  } catch (error: unknown) {
     process.stderr.write(`${new Date().toISOString()} sandbox failed: ${error instanceof Error ? error.message : String(error)}\n`)
     process.exit(1)
-  })
+  }
 }

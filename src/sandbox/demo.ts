@@ -8,13 +8,19 @@
 //   6. the final policy, what the sandbox holds, and stop
 //
 // Without gcloud on PATH it says so and shows the policy half (a --dry-run plan) only.
-import {spawn} from 'node:child_process'
-import {accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {delimiter, dirname, join, resolve} from 'node:path'
+import {
+  delimiter, dirname, join, resolve,
+} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {type Sandbox, SandboxState, STATE_FILES, startSandbox} from './index.js'
+import {type ProgramInvocation, runProgram} from '../gcloud/runner.js'
+import {
+  type Sandbox, SandboxState, startSandbox, STATE_FILES,
+} from './index.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const CLI = join(ROOT, 'bin', 'run.js')
@@ -38,8 +44,8 @@ function step(n: number, title: string): void {
 function findGcloud(): string | undefined {
   const candidates = process.env.BINAUTHZ_GCLOUD
     ? [process.env.BINAUTHZ_GCLOUD]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'gcloud'))
-  return candidates.find((file) => {
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map(dir => join(dir, 'gcloud'))
+  return candidates.find(file => {
     try {
       accessSync(file, constants.X_OK)
       return true
@@ -54,16 +60,11 @@ function commandBuilt(id: string): boolean {
 }
 
 /** Runs a command with output streamed (indented via the child's own output), returns its exit code. */
-function runShown(display: string, file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+async function runShown(display: string, inv: ProgramInvocation): Promise<number> {
   say(dim(`$ ${display}`))
-  return new Promise((done) => {
-    const child = spawn(file, args, {env, cwd, stdio: ['ignore', 'inherit', 'inherit']})
-    child.on('error', (error) => {
-      say(red(`could not run ${display}: ${error.message}`))
-      done(127)
-    })
-    child.on('exit', (code, signal) => done(code ?? (signal ? 128 : 1)))
-  })
+  const {exitCode, spawnError} = await runProgram(inv)
+  if (spawnError !== undefined) say(red(`could not run ${display}: ${spawnError}`))
+  return exitCode
 }
 
 function childEnv(sandbox: Sandbox, work: string): NodeJS.ProcessEnv {
@@ -81,7 +82,7 @@ function childEnv(sandbox: Sandbox, work: string): NodeJS.ProcessEnv {
 function writeSource(work: string): string {
   const source = join(work, 'hello')
   mkdirSync(source, {recursive: true})
-  writeFileSync(join(source, 'package.json'), `${JSON.stringify({name: 'hello', version: '1.0.0', main: 'index.js'}, null, 2)}\n`)
+  writeFileSync(join(source, 'package.json'), `${JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}, null, 2)}\n`)
   writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('Hello from a Binary Authorization-enforced function')\n")
   return source
 }
@@ -94,9 +95,9 @@ function summary(state: SandboxState): void {
   const services = state.readMap(STATE_FILES.services)
   say('Cloud Run services:')
   for (const [key, svc] of Object.entries(services)) {
-    const status = (svc.status ?? {}) as {conditions?: {type: string; status: string}[]}
-    const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
-    const spec = svc.spec as {template?: {spec?: {containers?: {image?: string}[]}}} | undefined
+    const status = (svc.status ?? {}) as {conditions?: {status: string; type: string;}[]}
+    const ready = status.conditions?.find(c => c.type === 'Ready')?.status === 'True'
+    const spec = svc.spec as undefined | {template?: {spec?: {containers?: {image?: string}[]}}}
     say(`  ${key}  ${ready ? green('Ready') : red('not ready')}  ${spec?.template?.spec?.containers?.[0]?.image ?? ''}`)
   }
 
@@ -107,21 +108,21 @@ function summary(state: SandboxState): void {
 
 async function main(): Promise<number> {
   const gcloud = findGcloud()
-  const missing = ['deploy run', 'deploy function'].filter((id) => !commandBuilt(id))
+  const missing = ['deploy run', 'deploy function'].filter(id => !commandBuilt(id))
   const work = mkdtempSync(join(tmpdir(), 'binauthz-demo-'))
   const keep = process.argv.includes('--keep')
   const problems: string[] = []
   say(bold('binauthz demo: deploy functions with Binary Authorization enforced, against a local Google Cloud sandbox'))
   say(dim(`(work dir ${work}${keep ? ', kept' : ', removed at the end; pass --keep to keep it'})`))
   if (missing.length > 0) {
-    say(red(`The CLI commands ${missing.map((m) => `\`binauthz ${m}\``).join(' and ')} are not built in this checkout, so the demo cannot run them.`))
+    say(red(`The CLI commands ${missing.map(m => `\`binauthz ${m}\``).join(' and ')} are not built in this checkout, so the demo cannot run them.`))
     say('Build first (npx tsc -p tsconfig.json) or check that src/commands/deploy/ exists.')
-    rmSync(work, {recursive: true, force: true})
+    rmSync(work, {force: true, recursive: true})
     return 1
   }
 
   step(1, 'start the sandbox with a policy that blocks every image')
-  const sandbox = await startSandbox({stateDir: join(work, 'sandbox'), policy: 'block-all'})
+  const sandbox = await startSandbox({policy: 'block-all', stateDir: join(work, 'sandbox')})
   const state = new SandboxState(sandbox.stateDir)
   const env = childEnv(sandbox, work)
   const source = writeSource(work)
@@ -134,62 +135,44 @@ async function main(): Promise<number> {
       say('and `gcloud functions deploy` for real against the sandbox. Without it, here is the policy half: the plan')
       say('binauthz would apply before deploying (a --dry-run changes nothing and runs nothing).')
       step(2, 'what `binauthz deploy run` would change')
-      const code = await runShown(
-        `binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`,
-        process.execPath,
-        [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'],
-        env,
-        work,
-      )
+      const code = await runShown(`binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`, {
+        args: [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'], command: process.execPath, cwd: work, env,
+      })
       if (code !== 0) problems.push(`binauthz deploy run --dry-run exited ${code}`)
       return problems.length > 0 ? 1 : 0
     }
 
-    await runShown('gcloud container binauthz policy export', gcloud, ['container', 'binauthz', 'policy', 'export'], env, work)
+    await runShown('gcloud container binauthz policy export', {
+      args: ['container', 'binauthz', 'policy', 'export'], command: gcloud, cwd: work, env,
+    })
 
     step(2, 'plain gcloud with --binary-authorization default: refused, the build repository is not allowlisted')
-    const refused = await runShown(
-      `gcloud run deploy hello --source ${source} --function handler --region ${REGION} --binary-authorization default`,
-      gcloud,
-      ['run', 'deploy', 'hello', `--source=${source}`, '--function=handler', `--region=${REGION}`, '--binary-authorization=default'],
-      env,
-      work,
-    )
+    const refused = await runShown(`gcloud run deploy hello --source ${source} --function handler --region ${REGION} --binary-authorization default`, {
+      args: ['run', 'deploy', 'hello', `--source=${source}`, '--function=handler', `--region=${REGION}`, '--binary-authorization=default'], command: gcloud, cwd: work, env,
+    })
     say(refused === 0 ? red('Unexpected: the deploy was admitted.') : green(`As expected: gcloud exited ${refused} — Binary Authorization refused the image.`))
     if (refused === 0) problems.push('the un-allowlisted deploy was admitted')
 
     step(3, 'binauthz deploy run: allowlist cloud-run-source-deploy/**, then deploy')
-    const run = await runShown(
-      `binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`,
-      process.execPath,
-      [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'],
-      env,
-      work,
-    )
+    const run = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, {
+      args: [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], command: process.execPath, cwd: work, env,
+    })
     say(run === 0 ? green('Deployed.') : red(`binauthz deploy run exited ${run}.`))
     if (run !== 0) problems.push(`binauthz deploy run exited ${run}`)
 
     step(4, 'binauthz deploy function: allowlist gcf-artifacts/**, then gcloud functions deploy --gen2')
-    const fn = await runShown(
-      `binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`,
-      process.execPath,
-      [CLI, 'deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'],
-      env,
-      work,
-    )
+    const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`, {
+      args: [CLI, 'deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'], command: process.execPath, cwd: work, env,
+    })
     say(fn === 0 ? green('Deployed.') : red(`binauthz deploy function exited ${fn}.`))
     if (fn !== 0) problems.push(`binauthz deploy function exited ${fn}`)
 
     step(5, 'deploy again: the entry is already there, so the policy is not written')
-    const writesBefore = state.requests().filter((r) => r.api === 'binaryauthorization' && r.method === 'PUT').length
-    const again = await runShown(
-      `binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`,
-      process.execPath,
-      [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'],
-      env,
-      work,
-    )
-    const writesAfter = state.requests().filter((r) => r.api === 'binaryauthorization' && r.method === 'PUT').length
+    const writesBefore = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
+    const again = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, {
+      args: [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], command: process.execPath, cwd: work, env,
+    })
+    const writesAfter = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
     say(again === 0 && writesAfter === writesBefore ? green('Deployed, with no policy write.') : red(`exit ${again}, policy writes ${writesAfter - writesBefore}.`))
     if (again !== 0 || writesAfter !== writesBefore) problems.push('the second deploy did not go through without a policy write')
 
@@ -200,16 +183,13 @@ async function main(): Promise<number> {
     await sandbox.stop()
     say()
     say(problems.length === 0 ? bold(green('Demo complete: sandbox stopped.')) : bold(red(`Demo finished with problems: ${problems.join('; ')}.`)))
-    if (!keep) rmSync(work, {recursive: true, force: true})
+    if (!keep) rmSync(work, {force: true, recursive: true})
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
-  },
-)
+try {
+  process.exitCode = await main()
+} catch (error: unknown) {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+}

@@ -20,13 +20,13 @@ export const OVERRIDDEN_APIS = [
 ] as const
 
 export interface EnvInput {
-  port: number
-  identity: SandboxIdentity
   /** Private CLOUDSDK_CONFIG directory. */
   gcloudConfigDir: string
-  tokenFile: string
+  identity: SandboxIdentity
   /** Existing NO_PROXY / no_proxy values to keep (default: none). */
   noProxy?: string
+  port: number
+  tokenFile: string
 }
 
 /** Loopback names the tool's own HTTP clients must reach directly, never through a user's proxy. */
@@ -34,9 +34,9 @@ const LOOPBACK = ['127.0.0.1', 'localhost']
 
 function mergeNoProxy(existing: string | undefined): string {
   const entries = (existing ?? '')
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)
+  .split(',')
+  .map(e => e.trim())
+  .filter(Boolean)
   for (const host of LOOPBACK) if (!entries.includes(host)) entries.push(host)
   return entries.join(',')
 }
@@ -45,11 +45,11 @@ function mergeNoProxy(existing: string | undefined): string {
 export function sandboxEnv(input: EnvInput): Record<string, string> {
   const endpoint = `http://127.0.0.1:${input.port}/`
   const env: Record<string, string> = {
-    CLOUDSDK_CONFIG: input.gcloudConfigDir,
     CLOUDSDK_ACTIVE_CONFIG_NAME: 'default',
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: input.tokenFile,
-    CLOUDSDK_CORE_PROJECT: input.identity.project,
+    CLOUDSDK_CONFIG: input.gcloudConfigDir,
     CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    CLOUDSDK_CORE_PROJECT: input.identity.project,
   }
   for (const api of OVERRIDDEN_APIS) env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api}`] = endpoint
   // Cloud Run's regional hosts (REGION-127.0.0.1:PORT) do not resolve: gcloud must send everything via the proxy.
@@ -95,7 +95,7 @@ export function writeGcloudConfig(input: EnvInput): void {
     `port = ${input.port}`,
     '',
     '[api_endpoint_overrides]',
-    ...OVERRIDDEN_APIS.map((api) => `${api.toLowerCase()} = ${endpoint}`),
+    ...OVERRIDDEN_APIS.map(api => `${api.toLowerCase()} = ${endpoint}`),
     '',
   ]
   writeFileSync(join(dir, 'configurations', 'config_default'), lines.join('\n'))
@@ -105,11 +105,11 @@ export function writeGcloudConfig(input: EnvInput): void {
 /** `export K=V` lines, values single-quoted for POSIX shells. */
 export function exportLines(env: Record<string, string>): string {
   return Object.entries(env)
-    .map(([key, value]) => `export ${key}=${shellQuote(value)}`)
-    .join('\n')
+  .map(([key, value]) => `export ${key}=${shellQuote(value)}`)
+  .join('\n')
 }
 
 export function shellQuote(value: string): string {
   if (/^[\w@%+=:,./-]+$/.test(value)) return value
-  return `'${value.replaceAll("'", `'\\''`)}'`
+  return `'${value.replaceAll("'", String.raw`'\''`)}'`
 }

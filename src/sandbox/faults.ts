@@ -7,44 +7,48 @@ import {createHash} from 'node:crypto'
 import {isRecord} from './state.js'
 
 export interface Faults {
-  /** Seed for the deterministic error decisions (default 1). */
-  seed: number
   /** Fraction 0..1 of Binary Authorization calls answered with `binauthzErrorStatus` (default 0). */
   binauthzErrorRate: number
   /** 503 (UNAVAILABLE), 429 (RESOURCE_EXHAUSTED) or 'mixed' (chosen per call from the seed). Default 503. */
-  binauthzErrorStatus: 503 | 429 | 'mixed'
+  binauthzErrorStatus: 429 | 503 | 'mixed'
   /** The next N Binary Authorization calls fail with `binauthzErrorStatus` (decremented in faults.json). */
   binauthzFailNext: number
-  /** Retry-After header (seconds) sent with injected 503/429 answers (default 0; omitted when negative). */
-  retryAfterSeconds: number
   /** Delay before answering Binary Authorization calls, in ms (default 0). */
   binauthzLatencyMs: number
-  /** Delay before answering every API call, in ms (default 0). */
-  latencyMs: number
-  /** The next N policy PUTs fail with 409 ABORTED as if another admin had just written (decremented). */
-  etagConflicts: number
-  /** Permissions the caller lacks, e.g. ["binaryauthorization.policy.update"]: testIamPermissions omits them,
-   *  and the matching call answers 403 PERMISSION_DENIED. */
-  deniedPermissions: string[]
   /** Cloud Build / Functions builds fail (operation error code 2 / 3). */
   buildFailure: boolean
-  /** Org policy constraints/run.allowedBinaryAuthorizationPolicies: Run services and functions deployed without
-   *  Binary Authorization "default" are refused with 400 FAILED_PRECONDITION. */
+  /**
+   * Permissions the caller lacks, e.g. ["binaryauthorization.policy.update"]: testIamPermissions omits them,
+   *  and the matching call answers 403 PERMISSION_DENIED.
+   */
+  deniedPermissions: string[]
+  /** The next N policy PUTs fail with 409 ABORTED as if another admin had just written (decremented). */
+  etagConflicts: number
+  /** Delay before answering every API call, in ms (default 0). */
+  latencyMs: number
+  /**
+   * Org policy constraints/run.allowedBinaryAuthorizationPolicies: Run services and functions deployed without
+   *  Binary Authorization "default" are refused with 400 FAILED_PRECONDITION.
+   */
   requireBinaryAuthorization: boolean
+  /** Retry-After header (seconds) sent with injected 503/429 answers (default 0; omitted when negative). */
+  retryAfterSeconds: number
+  /** Seed for the deterministic error decisions (default 1). */
+  seed: number
 }
 
 export const DEFAULT_FAULTS: Faults = {
-  seed: 1,
   binauthzErrorRate: 0,
   binauthzErrorStatus: 503,
   binauthzFailNext: 0,
-  retryAfterSeconds: 0,
   binauthzLatencyMs: 0,
-  latencyMs: 0,
-  etagConflicts: 0,
-  deniedPermissions: [],
   buildFailure: false,
+  deniedPermissions: [],
+  etagConflicts: 0,
+  latencyMs: 0,
   requireBinaryAuthorization: false,
+  retryAfterSeconds: 0,
+  seed: 1,
 }
 
 function num(value: unknown, fallback: number, min: number, max: number): number {
@@ -57,26 +61,26 @@ export function normalizeFaults(value: unknown): Faults {
   if (!isRecord(value)) return {...DEFAULT_FAULTS}
   const status = value.binauthzErrorStatus
   return {
-    seed: num(value.seed, DEFAULT_FAULTS.seed, -(2 ** 31), 2 ** 31),
     binauthzErrorRate: num(value.binauthzErrorRate, 0, 0, 1),
     binauthzErrorStatus: status === 429 || status === 'mixed' ? status : 503,
     binauthzFailNext: Math.floor(num(value.binauthzFailNext, 0, 0, 1e6)),
-    retryAfterSeconds: num(value.retryAfterSeconds, 0, -1, 3600),
     binauthzLatencyMs: num(value.binauthzLatencyMs, 0, 0, 60_000),
-    latencyMs: num(value.latencyMs, 0, 0, 60_000),
-    etagConflicts: Math.floor(num(value.etagConflicts, 0, 0, 1e6)),
+    buildFailure: value.buildFailure === true,
     deniedPermissions: Array.isArray(value.deniedPermissions)
       ? value.deniedPermissions.filter((p): p is string => typeof p === 'string')
       : [],
-    buildFailure: value.buildFailure === true,
+    etagConflicts: Math.floor(num(value.etagConflicts, 0, 0, 1e6)),
+    latencyMs: num(value.latencyMs, 0, 0, 60_000),
     requireBinaryAuthorization: value.requireBinaryAuthorization === true,
+    retryAfterSeconds: num(value.retryAfterSeconds, 0, -1, 3600),
+    seed: num(value.seed, DEFAULT_FAULTS.seed, -(2 ** 31), 2 ** 31),
   }
 }
 
 /** A number in [0, 1) that depends only on (seed, n, salt). */
 export function deterministicUnit(seed: number, n: number, salt = ''): number {
   const digest = createHash('sha256').update(`${seed}:${n}:${salt}`).digest()
-  return digest.readUInt32BE(0) / 2 ** 32
+  return digest.readUInt32BE(0) / (2 ** 32)
 }
 
 /** Whether the n-th Binary Authorization call fails under `faults`, and with which status. */

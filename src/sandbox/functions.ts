@@ -5,11 +5,15 @@
 // A refused deploy ends as an operation error with code 9 (FAILED_PRECONDITION).
 import {randomBytes, randomUUID} from 'node:crypto'
 
-import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, clone, jsonBody, ok} from './api.js'
-import {readOperation, putOperation} from './operations.js'
+import {
+  apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,
+} from './api.js'
+import {putOperation, readOperation} from './operations.js'
 import {ensureRepository} from './platform.js'
-import {BINAUTHZ_ANNOTATION, deployRevision, orgPolicyRefusal, serviceKey} from './run.js'
-import {type JsonObject, STATE_FILES, isRecord} from './state.js'
+import {
+  BINAUTHZ_ANNOTATION, deployRevision, orgPolicyRefusal, serviceKey,
+} from './run.js'
+import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 import {newUploadObjectName, signedUploadUrl} from './storage.js'
 
 export const RUNTIMES = [
@@ -44,7 +48,11 @@ export function getFunction(_req: ApiRequest, ctx: SandboxContext, [project = ''
 export function listRuntimes(_req: ApiRequest, ctx: SandboxContext, [project = '']: string[]): Reply {
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
-  return ok({runtimes: RUNTIMES.map(([name, displayName]) => ({name, displayName, environment: 'GEN_2', stage: 'GA'}))})
+  return ok({
+    runtimes: RUNTIMES.map(([name, displayName]) => ({
+      displayName, environment: 'GEN_2', name, stage: 'GA',
+    })),
+  })
 }
 
 export function generateUploadUrl(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
@@ -52,7 +60,7 @@ export function generateUploadUrl(_req: ApiRequest, ctx: SandboxContext, [projec
   if (wrong) return wrong
   const bucket = `gcf-v2-uploads-${ctx.identity.projectNumber}.${location}.cloudfunctions.appspot.com`
   const object = newUploadObjectName()
-  return ok({uploadUrl: signedUploadUrl(ctx, bucket, object), storageSource: {bucket, object}})
+  return ok({storageSource: {bucket, object}, uploadUrl: signedUploadUrl(ctx, bucket, object)})
 }
 
 /** Cloud Run service name GCF gives a function: lower-case, '_' -> '-'. */
@@ -64,20 +72,20 @@ function doubled(text: string): string {
   return text.toLowerCase().replaceAll('-', '--')
 }
 
-function dockerRepositoryOf(ctx: SandboxContext, location: string, buildConfig: JsonObject): {resource: string; host: string} {
+function dockerRepositoryOf(ctx: SandboxContext, location: string, buildConfig: JsonObject): {host: string; resource: string;} {
   const custom = buildConfig.dockerRepository
   const match = typeof custom === 'string' ? /^projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([^/]+)$/.exec(custom) : null
   if (match) {
-    return {resource: custom as string, host: `${match[2]}-docker.pkg.dev/${(match[1] ?? '').replace(':', '/')}/${match[3]}`}
+    return {host: `${match[2]}-docker.pkg.dev/${(match[1] ?? '').replace(':', '/')}/${match[3]}`, resource: custom as string}
   }
 
   return {
-    resource: `projects/${ctx.identity.project}/locations/${location}/repositories/gcf-artifacts`,
     host: `${location}-docker.pkg.dev/${ctx.identity.project.replace(':', '/')}/gcf-artifacts`,
+    resource: `projects/${ctx.identity.project}/locations/${location}/repositories/gcf-artifacts`,
   }
 }
 
-function stages(state: 'NOT_STARTED' | 'IN_PROGRESS' | 'COMPLETE', buildUri?: string): JsonObject[] {
+function stages(state: 'COMPLETE' | 'IN_PROGRESS' | 'NOT_STARTED', buildUri?: string): JsonObject[] {
   return [
     {name: 'BUILD', state: state === 'NOT_STARTED' ? 'NOT_STARTED' : state, ...(buildUri && state !== 'NOT_STARTED' ? {resourceUri: buildUri} : {})},
     {name: 'SERVICE', state: state === 'COMPLETE' ? 'COMPLETE' : 'NOT_STARTED'},
@@ -85,7 +93,9 @@ function stages(state: 'NOT_STARTED' | 'IN_PROGRESS' | 'COMPLETE', buildUri?: st
 }
 
 function operationMetadata(target: string, verb: 'create' | 'update', stageList: JsonObject[], now: string): JsonObject {
-  return {'@type': OPERATION_METADATA_TYPE, createTime: now, target, verb, apiVersion: 'v2', requestedCancellation: false, stages: stageList}
+  return {
+    '@type': OPERATION_METADATA_TYPE, apiVersion: 'v2', createTime: now, requestedCancellation: false, stages: stageList, target, verb,
+  }
 }
 
 function sourceProblem(ctx: SandboxContext, buildConfig: JsonObject): string | undefined {
@@ -115,15 +125,15 @@ function deployFunction(ctx: SandboxContext, location: string, id: string, desir
   const buildId = randomUUID()
   const buildName = `projects/${ctx.identity.projectNumber}/locations/${location}/builds/${buildId}`
   const buildUri = `https://console.cloud.google.com/cloud-build/builds;region=${location}/${buildId}?project=${ctx.identity.projectNumber}`
-  const runtime = buildConfig.runtime
+  const {runtime} = buildConfig
   const runService = runServiceName(id)
   const refused = orgPolicyRefusal(ctx, serviceConfig.binaryAuthorizationPolicy, `function ${id}`)
   if (refused) return refused
   const failure = (code: number, message: string): JsonObject => ({
-    name: operationName,
-    metadata: operationMetadata(name, verb, stages('COMPLETE', buildUri), now),
     done: true,
     error: {code, message},
+    metadata: operationMetadata(name, verb, stages('COMPLETE', buildUri), now),
+    name: operationName,
   })
   let final: JsonObject
   if (typeof runtime !== 'string' || !RUNTIMES.some(([r]) => r === runtime)) {
@@ -141,19 +151,19 @@ function deployFunction(ctx: SandboxContext, location: string, id: string, desir
     const previousRun = ctx.state.getEntry(STATE_FILES.services, serviceKey(location, runService))
     const version = (typeof obj(previousRun?.metadata).generation === 'number' ? (obj(previousRun?.metadata).generation as number) : 0) + 1
     const image = `${repo.host}/${doubled(ctx.identity.project)}__${doubled(location)}__${doubled(id)}:version_${version}`
-    ctx.state.recordImage({image, repository: repo.resource, pushedAt: now})
+    ctx.state.recordImage({image, pushedAt: now, repository: repo.resource})
     const policy = serviceConfig.binaryAuthorizationPolicy
     const knative: JsonObject = {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
       metadata: {
-        name: runService,
         annotations: {
-          'run.googleapis.com/build-function-target': String(buildConfig.entryPoint ?? ''),
           'cloudfunctions.googleapis.com/function-id': id,
+          'run.googleapis.com/build-function-target': String(buildConfig.entryPoint ?? ''),
           ...(typeof policy === 'string' && policy !== '' ? {[BINAUTHZ_ANNOTATION]: policy} : {}),
         },
         labels: {'goog-managed-by': 'cloudfunctions'},
+        name: runService,
       },
       spec: {template: {spec: {containers: [{image}]}}},
     }
@@ -165,53 +175,55 @@ function deployFunction(ctx: SandboxContext, location: string, id: string, desir
       const fn: JsonObject = {
         ...clone(previous ?? {}),
         ...clone(desired),
-        name,
-        environment: 'GEN_2',
-        state: 'ACTIVE',
-        url,
+        buildConfig: {
+          ...buildConfig, build: buildName, dockerRegistry: 'ARTIFACT_REGISTRY', dockerRepository: repo.resource,
+        },
         createTime: typeof previous?.createTime === 'string' ? previous.createTime : now,
-        updateTime: now,
-        buildConfig: {...buildConfig, build: buildName, dockerRegistry: 'ARTIFACT_REGISTRY', dockerRepository: repo.resource},
+        environment: 'GEN_2',
+        name,
         serviceConfig: {
           ...serviceConfig,
-          service: `projects/${ctx.identity.project}/locations/${location}/services/${runService}`,
-          uri: url,
-          revision,
-          serviceAccountEmail: `${ctx.identity.projectNumber}-compute@developer.gserviceaccount.com`,
-          ingressSettings: serviceConfig.ingressSettings ?? 'ALLOW_ALL',
           availableMemory: serviceConfig.availableMemory ?? '256M',
+          ingressSettings: serviceConfig.ingressSettings ?? 'ALLOW_ALL',
+          revision,
+          service: `projects/${ctx.identity.project}/locations/${location}/services/${runService}`,
+          serviceAccountEmail: `${ctx.identity.projectNumber}-compute@developer.gserviceaccount.com`,
           timeoutSeconds: serviceConfig.timeoutSeconds ?? 60,
+          uri: url,
         },
+        state: 'ACTIVE',
+        updateTime: now,
+        url,
       }
       delete fn.stateMessages
       ctx.state.putEntry(STATE_FILES.functions, name, fn)
       final = {
-        name: operationName,
-        metadata: operationMetadata(name, verb, stages('COMPLETE', buildUri), now),
         done: true,
+        metadata: operationMetadata(name, verb, stages('COMPLETE', buildUri), now),
+        name: operationName,
         response: {'@type': 'type.googleapis.com/google.cloud.functions.v2.Function', ...fn},
       }
     } else {
       const message = `Could not create or update Cloud Run service ${runService}. ${outcome.message ?? 'Binary Authorization denied the image.'}`
       final = failure(9, message)
       const failed: JsonObject = previous
-        ? {...clone(previous), stateMessages: [{severity: 'ERROR', type: 'CloudRunServiceDeployment', message}]}
+        ? {...clone(previous), stateMessages: [{message, severity: 'ERROR', type: 'CloudRunServiceDeployment'}]}
         : {
-            ...clone(desired),
-            name,
-            environment: 'GEN_2',
-            state: 'FAILED',
-            createTime: now,
-            updateTime: now,
-            stateMessages: [{severity: 'ERROR', type: 'CloudRunServiceDeployment', message}],
-          }
+          ...clone(desired),
+          createTime: now,
+          environment: 'GEN_2',
+          name,
+          state: 'FAILED',
+          stateMessages: [{message, severity: 'ERROR', type: 'CloudRunServiceDeployment'}],
+          updateTime: now,
+        }
       ctx.state.putEntry(STATE_FILES.functions, name, failed)
     }
   }
 
-  const inProgress: JsonObject = {name: operationName, metadata: operationMetadata(name, verb, stages('IN_PROGRESS', buildUri), now), done: false}
+  const inProgress: JsonObject = {done: false, metadata: operationMetadata(name, verb, stages('IN_PROGRESS', buildUri), now), name: operationName}
   putOperation(ctx, operationName, final, [inProgress])
-  return ok({name: operationName, metadata: operationMetadata(name, verb, stages('NOT_STARTED'), now), done: false})
+  return ok({done: false, metadata: operationMetadata(name, verb, stages('NOT_STARTED'), now), name: operationName})
 }
 
 const FUNCTION_ID = /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/
@@ -236,8 +248,8 @@ function camel(segment: string): string {
 /** Applies a FieldMask (snake_case paths) from `patch` onto `base`; a path absent in `patch` is cleared. */
 export function applyUpdateMask(base: JsonObject, patch: JsonObject, mask: string): JsonObject {
   const out = clone(base)
-  for (const path of mask.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const keys = path.split('.').map(camel)
+  for (const path of mask.split(',').map(p => p.trim()).filter(Boolean)) {
+    const keys = path.split('.').map(segment => camel(segment))
     let target: JsonObject = out
     let source: JsonObject | undefined = patch
     for (const key of keys.slice(0, -1)) {
@@ -263,7 +275,7 @@ export function patchFunction(req: ApiRequest, ctx: SandboxContext, [project = '
   const body = jsonBody(req)
   if (!body) return apiError(400, 'Invalid JSON payload received.')
   const mask = req.query.get('updateMask')
-  const {state: _s, stateMessages: _m, url: _u, updateTime: _t, ...base} = previous
+  const {state: _s, stateMessages: _m, updateTime: _t, url: _u, ...base} = previous
   const desired = mask ? applyUpdateMask(base, body, mask) : {...base, ...body}
   return deployFunction(ctx, location, id, {...desired, name}, previous)
 }
@@ -279,8 +291,8 @@ export function listFunctions(_req: ApiRequest, ctx: SandboxContext, [project = 
   if (wrong) return wrong
   const prefix = location === '-' ? `projects/${ctx.identity.project}/locations/` : `projects/${ctx.identity.project}/locations/${location}/`
   const functions = Object.entries(ctx.state.readMap(STATE_FILES.functions))
-    .filter(([name]) => name.startsWith(prefix))
-    .map(([, fn]) => fn)
+  .filter(([name]) => name.startsWith(prefix))
+  .map(([, fn]) => fn)
   return ok(functions.length > 0 ? {functions} : {})
 }
 
@@ -303,7 +315,11 @@ export function deleteFunction(_req: ApiRequest, ctx: SandboxContext, [project =
   ctx.state.writeJson(STATE_FILES.services, otherServices)
   const now = ctx.now().toISOString()
   const operationName = `projects/${ctx.identity.project}/locations/${location}/operations/operation-${ctx.now().getTime()}-${randomBytes(7).toString('hex')}`
-  const metadata = {'@type': OPERATION_METADATA_TYPE, createTime: now, target: name, verb: 'delete', apiVersion: 'v2'}
-  putOperation(ctx, operationName, {name: operationName, metadata, done: true, response: {'@type': 'type.googleapis.com/google.protobuf.Empty'}})
-  return ok({name: operationName, metadata, done: false})
+  const metadata = {
+    '@type': OPERATION_METADATA_TYPE, apiVersion: 'v2', createTime: now, target: name, verb: 'delete',
+  }
+  putOperation(ctx, operationName, {
+    done: true, metadata, name: operationName, response: {'@type': 'type.googleapis.com/google.protobuf.Empty'},
+  })
+  return ok({done: false, metadata, name: operationName})
 }

@@ -7,56 +7,59 @@ import {existsSync, readFileSync, rmSync} from 'node:fs'
 
 import type {Policy} from '../policy/types.js'
 import type {SandboxContext} from './api.js'
+import type {Faults} from './faults.js'
+
 import {presetPolicy, seedPolicy} from './binauthz.js'
 import {sandboxEnv, writeGcloudConfig} from './env.js'
-import type {Faults} from './faults.js'
 import {startServer} from './server.js'
-import {DEFAULT_IDENTITY, type RequestRecord, type SandboxIdentity, SandboxState, STATE_FILES, isRecord} from './state.js'
+import {
+  DEFAULT_IDENTITY, isRecord, type RequestRecord, type SandboxIdentity, SandboxState, STATE_FILES,
+} from './state.js'
 
 export type PolicySeed = 'allow-all' | 'block-all' | Policy
 
 export interface SandboxOptions {
-  stateDir: string
+  /** Environment whose NO_PROXY entries are kept in `env` (default process.env). */
+  baseEnv?: NodeJS.ProcessEnv
+  /** Merged into faults.json at start. */
+  faults?: Partial<Faults>
+  /** Fixed clock (tests). */
+  now?: () => Date
+  /** Replace policy.json at start. Absent: keep the existing policy (or Google's default allow-all). */
+  policy?: PolicySeed
   /** 0 or absent: any free port. */
   port?: number
   /** Project ID the sandbox serves (default: the one in sandbox.json, else "sandbox-project"). */
   project?: string
   projectNumber?: string
-  /** Replace policy.json at start. Absent: keep the existing policy (or Google's default allow-all). */
-  policy?: PolicySeed
-  /** Merged into faults.json at start. */
-  faults?: Partial<Faults>
-  /** Environment whose NO_PROXY entries are kept in `env` (default process.env). */
-  baseEnv?: NodeJS.ProcessEnv
-  /** Fixed clock (tests). */
-  now?: () => Date
+  stateDir: string
 }
 
 export interface Sandbox {
-  /** http://127.0.0.1:PORT/ */
-  url: string
-  port: number
-  stateDir: string
-  project: string
   /** Variables that point gcloud and binauthz at the sandbox (merge into a child's environment). */
   env: Record<string, string>
-  /** The state directory's files (seed with state.writeJson, inspect with state.readMap / readJson). */
-  state: SandboxState
+  port: number
+  project: string
   /** Every request served so far (method, host, path, redacted query, status, api), oldest first. */
   requests(): RequestRecord[]
+  /** The state directory's files (seed with state.writeJson, inspect with state.readMap / readJson). */
+  state: SandboxState
+  stateDir: string
   stop(): Promise<void>
+  /** http://127.0.0.1:PORT/ */
+  url: string
 }
 
 export interface ServerInfo {
   pid: number
   port: number
-  url: string
   project: string
   startedAt: string
+  url: string
 }
 
 /** Prepares the state directory (identity, token, policy, faults). Returns the state and identity. */
-export function prepareState(options: SandboxOptions): {state: SandboxState; identity: SandboxIdentity} {
+export function prepareState(options: SandboxOptions): {identity: SandboxIdentity; state: SandboxState;} {
   const state = new SandboxState(options.stateDir)
   const stored = state.readJson<Partial<SandboxIdentity>>(STATE_FILES.identity, {})
   const identity: SandboxIdentity = {
@@ -70,7 +73,7 @@ export function prepareState(options: SandboxOptions): {state: SandboxState; ide
   const now = options.now ?? (() => new Date())
   if (options.policy !== undefined) {
     const policy = typeof options.policy === 'string' ? presetPolicy(options.policy) : options.policy
-    seedPolicy({state, identity, now} satisfies Pick<SandboxContext, 'identity' | 'state' | 'now'>, policy)
+    seedPolicy({identity, now, state} satisfies Pick<SandboxContext, 'identity' | 'now' | 'state'>, policy)
   }
 
   if (options.faults) {
@@ -78,7 +81,7 @@ export function prepareState(options: SandboxOptions): {state: SandboxState; ide
     state.writeJson(STATE_FILES.faults, {...(isRecord(current) ? current : {}), ...options.faults})
   }
 
-  return {state, identity}
+  return {identity, state}
 }
 
 /** Reads server.json; undefined when absent or malformed. */
@@ -98,38 +101,39 @@ export function readServerInfo(stateDir: string): ServerInfo | undefined {
 export function envFor(stateDir: string, port: number, baseEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const state = new SandboxState(stateDir)
   return sandboxEnv({
-    port,
-    identity: state.identity(),
     gcloudConfigDir: state.file(STATE_FILES.gcloudConfig),
-    tokenFile: state.file(STATE_FILES.token),
+    identity: state.identity(),
     noProxy: baseEnv.NO_PROXY ?? baseEnv.no_proxy,
+    port,
+    tokenFile: state.file(STATE_FILES.token),
   })
 }
 
 /** Starts a sandbox server in this process and writes its gcloud config and server.json. */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const {state, identity} = prepareState(options)
-  const server = await startServer({state, port: options.port, now: options.now})
+  const {identity, state} = prepareState(options)
+  const server = await startServer({now: options.now, port: options.port, state})
   const baseEnv = options.baseEnv ?? process.env
   const envInput = {
-    port: server.port,
-    identity,
     gcloudConfigDir: state.file(STATE_FILES.gcloudConfig),
-    tokenFile: state.file(STATE_FILES.token),
+    identity,
     noProxy: baseEnv.NO_PROXY ?? baseEnv.no_proxy,
+    port: server.port,
+    tokenFile: state.file(STATE_FILES.token),
   }
   writeGcloudConfig(envInput)
-  const info: ServerInfo = {pid: process.pid, port: server.port, url: server.url, project: identity.project, startedAt: new Date().toISOString()}
+  const info: ServerInfo = {
+    pid: process.pid, port: server.port, project: identity.project, startedAt: new Date().toISOString(), url: server.url,
+  }
   state.writeJson(STATE_FILES.server, info)
   let stopped = false
   return {
-    url: server.url,
-    port: server.port,
-    stateDir: state.dir,
-    project: identity.project,
     env: sandboxEnv(envInput),
-    state,
+    port: server.port,
+    project: identity.project,
     requests: () => state.requests(),
+    state,
+    stateDir: state.dir,
     async stop() {
       if (stopped) return
       stopped = true
@@ -137,11 +141,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       const current = readServerInfo(state.dir)
       if (current && current.pid === info.pid && current.port === info.port) rmSync(state.file(STATE_FILES.server), {force: true})
     },
+    url: server.url,
   }
 }
 
-export {SandboxState, STATE_FILES} from './state.js'
-export type {RequestRecord, ImageRecord, SandboxIdentity} from './state.js'
+export {exportLines, shellQuote} from './env.js'
 export type {Faults} from './faults.js'
 export {DEFAULT_FAULTS} from './faults.js'
-export {exportLines, shellQuote} from './env.js'
+export {SandboxState, STATE_FILES} from './state.js'
+export type {ImageRecord, RequestRecord, SandboxIdentity} from './state.js'

@@ -3,9 +3,9 @@
 // (boundary='===============123=='), and lines end with LF, not CRLF. Both forms (and CRLF) are accepted.
 
 export interface MultipartPart {
+  body: Buffer
   /** Lower-case header names. */
   headers: Record<string, string>
-  body: Buffer
 }
 
 /** Extracts the boundary from a Content-Type value, removing single or double quotes. */
@@ -16,10 +16,10 @@ export function multipartBoundary(contentType: string | undefined): string | und
   return match[2] ?? match[3] ?? match[4]
 }
 
-function indexOfLineEnd(buffer: Buffer, from: number): {at: number; length: number} | undefined {
-  const lf = buffer.indexOf(0x0a, from)
+function indexOfLineEnd(buffer: Buffer, from: number): undefined | {at: number; length: number} {
+  const lf = buffer.indexOf(0x0A, from)
   if (lf === -1) return undefined
-  return lf > from && buffer[lf - 1] === 0x0d ? {at: lf - 1, length: 2} : {at: lf, length: 1}
+  return lf > from && buffer[lf - 1] === 0x0D ? {at: lf - 1, length: 2} : {at: lf, length: 1}
 }
 
 /** Splits a multipart body into parts. Returns [] when the boundary never occurs. */
@@ -30,7 +30,7 @@ export function parseMultipart(body: Buffer, boundary: string): MultipartPart[] 
   while (start !== -1) {
     const afterDelimiter = start + delimiter.length
     // "--boundary--" closes the body.
-    if (body[afterDelimiter] === 0x2d && body[afterDelimiter + 1] === 0x2d) break
+    if (body[afterDelimiter] === 0x2D && body[afterDelimiter + 1] === 0x2D) break
     const firstLineEnd = indexOfLineEnd(body, afterDelimiter)
     if (!firstLineEnd) break
     const partStart = firstLineEnd.at + firstLineEnd.length
@@ -38,8 +38,8 @@ export function parseMultipart(body: Buffer, boundary: string): MultipartPart[] 
     if (next === -1) break
     // The line break before the next delimiter belongs to the delimiter.
     let partEnd = next
-    if (partEnd > partStart && body[partEnd - 1] === 0x0a) partEnd--
-    if (partEnd > partStart && body[partEnd - 1] === 0x0d) partEnd--
+    if (partEnd > partStart && body[partEnd - 1] === 0x0A) partEnd--
+    if (partEnd > partStart && body[partEnd - 1] === 0x0D) partEnd--
     parts.push(parsePart(body.subarray(partStart, partEnd)))
     start = next
   }
@@ -53,7 +53,7 @@ function parsePart(part: Buffer): MultipartPart {
   for (;;) {
     const end = indexOfLineEnd(part, offset)
     if (!end) {
-      return {headers, body: Buffer.alloc(0)}
+      return {body: Buffer.alloc(0), headers}
     }
 
     const line = part.subarray(offset, end.at).toString('latin1')
@@ -63,5 +63,5 @@ function parsePart(part: Buffer): MultipartPart {
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
   }
 
-  return {headers, body: part.subarray(offset)}
+  return {body: part.subarray(offset), headers}
 }

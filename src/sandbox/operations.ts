@@ -1,15 +1,17 @@
 // Long-running operations shared by Artifact Registry, Cloud Build and Cloud Functions, stored in operations.json by
 // full name. An operation can show `pending` intermediate states (one per GET) before its final form.
-import {type Reply, type SandboxContext, apiError, ok} from './api.js'
-import {type JsonObject, STATE_FILES, isRecord} from './state.js'
+import {
+  apiError, ok, type Reply, type SandboxContext,
+} from './api.js'
+import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 
 interface StoredOperation {
-  pending: JsonObject[]
   final: JsonObject
+  pending: JsonObject[]
 }
 
 export function putOperation(ctx: SandboxContext, name: string, final: JsonObject, pending: JsonObject[] = []): void {
-  ctx.state.putEntry(STATE_FILES.operations, name, {pending, final} satisfies StoredOperation as unknown as JsonObject)
+  ctx.state.putEntry(STATE_FILES.operations, name, {final, pending} satisfies StoredOperation as unknown as JsonObject)
 }
 
 /** GET of an operation: the next pending state if any (consumed), else the final one. */
@@ -19,7 +21,7 @@ export function readOperation(ctx: SandboxContext, name: string): Reply {
   const pending = Array.isArray(stored.pending) ? (stored.pending as JsonObject[]) : []
   const [next, ...rest] = pending
   if (next) {
-    ctx.state.putEntry(STATE_FILES.operations, name, {pending: rest, final: stored.final})
+    ctx.state.putEntry(STATE_FILES.operations, name, {final: stored.final, pending: rest})
     return ok(next)
   }
 

@@ -2,13 +2,17 @@
 // Cloud Build's default service account, IAM service accounts, Cloud Resource Manager project + IAM policy.
 import {randomUUID} from 'node:crypto'
 
-import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, jsonBody, ok} from './api.js'
+import {
+  apiError, type ApiRequest, checkProject, jsonBody, ok, type Reply, type SandboxContext,
+} from './api.js'
 import {putOperation, readOperation} from './operations.js'
 import {type JsonObject, STATE_FILES} from './state.js'
 
 export function repositoryResource(ctx: SandboxContext, name: string, description: string): JsonObject {
   const now = ctx.now().toISOString()
-  return {name, format: 'DOCKER', description, mode: 'STANDARD_REPOSITORY', createTime: now, updateTime: now, sizeBytes: '0'}
+  return {
+    createTime: now, description, format: 'DOCKER', mode: 'STANDARD_REPOSITORY', name, sizeBytes: '0', updateTime: now,
+  }
 }
 
 /** Creates a repository unless it exists (used for server-managed repos such as gcf-artifacts). */
@@ -23,7 +27,7 @@ export function getRepository(_req: ApiRequest, ctx: SandboxContext, [project = 
   if (wrong) return wrong
   const name = `projects/${ctx.identity.project}/locations/${location}/repositories/${repo}`
   const stored = ctx.state.getEntry(STATE_FILES.repositories, name)
-  return stored ? ok(stored) : apiError(404, `Requested entity was not found.`)
+  return stored ? ok(stored) : apiError(404, 'Requested entity was not found.')
 }
 
 export function createRepository(req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
@@ -34,18 +38,18 @@ export function createRepository(req: ApiRequest, ctx: SandboxContext, [project 
   const body = jsonBody(req) ?? {}
   if (body.format !== undefined && body.format !== 'DOCKER') return apiError(400, 'The sandbox only serves DOCKER repositories.')
   const name = `projects/${ctx.identity.project}/locations/${location}/repositories/${id}`
-  if (ctx.state.getEntry(STATE_FILES.repositories, name)) return apiError(409, `the repository already exists`, 'ALREADY_EXISTS')
+  if (ctx.state.getEntry(STATE_FILES.repositories, name)) return apiError(409, 'the repository already exists', 'ALREADY_EXISTS')
   const repository = {...repositoryResource(ctx, name, typeof body.description === 'string' ? body.description : ''), ...body, name}
   ctx.state.putEntry(STATE_FILES.repositories, name, repository)
   const operationName = `projects/${ctx.identity.project}/locations/${location}/operations/${randomUUID()}`
   const metadata = {'@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata'}
   putOperation(ctx, operationName, {
-    name: operationName,
-    metadata,
     done: true,
+    metadata,
+    name: operationName,
     response: {'@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.Repository', ...repository},
   })
-  return ok({name: operationName, metadata, done: false})
+  return ok({done: false, metadata, name: operationName})
 }
 
 /** GET /v1/projects/P/locations/L/operations/ID — Artifact Registry and Cloud Build share this path. */
@@ -59,10 +63,10 @@ export function getServiceUsage(_req: ApiRequest, ctx: SandboxContext, [project 
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   return ok({
-    name: `projects/${ctx.identity.projectNumber}/services/${service}`,
     config: {name: service},
-    state: 'ENABLED',
+    name: `projects/${ctx.identity.projectNumber}/services/${service}`,
     parent: `projects/${ctx.identity.projectNumber}`,
+    state: 'ENABLED',
   })
 }
 
@@ -82,11 +86,11 @@ export function defaultBuildServiceAccount(_req: ApiRequest, ctx: SandboxContext
 export function getServiceAccount(_req: ApiRequest, ctx: SandboxContext, [, email = '']: string[]): Reply {
   if (!email.includes('@')) return apiError(404, `Unknown service account ${email}.`)
   return ok({
+    disabled: false,
+    email,
     name: `projects/${ctx.identity.project}/serviceAccounts/${email}`,
     projectId: ctx.identity.project,
     uniqueId: '100000000000000000001',
-    email,
-    disabled: false,
   })
 }
 
@@ -94,11 +98,11 @@ export function getProject(_req: ApiRequest, ctx: SandboxContext, [project = '']
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   return ok({
-    projectNumber: ctx.identity.projectNumber,
-    projectId: ctx.identity.project,
+    createTime: '2024-01-01T00:00:00.000Z',
     lifecycleState: 'ACTIVE',
     name: ctx.identity.project,
-    createTime: '2024-01-01T00:00:00.000Z',
+    projectId: ctx.identity.project,
+    projectNumber: ctx.identity.projectNumber,
   })
 }
 
@@ -106,10 +110,10 @@ export function getProjectV3(_req: ApiRequest, ctx: SandboxContext, [project = '
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   return ok({
+    displayName: ctx.identity.project,
     name: `projects/${ctx.identity.projectNumber}`,
     projectId: ctx.identity.project,
     state: 'ACTIVE',
-    displayName: ctx.identity.project,
   })
 }
 
@@ -117,12 +121,12 @@ export function getProjectIamPolicy(_req: ApiRequest, ctx: SandboxContext, [proj
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   return ok({
-    version: 1,
-    etag: 'BwYAAAAAAAA=',
     bindings: [
-      {role: 'roles/owner', members: [`user:${ctx.identity.account}`]},
-      {role: 'roles/cloudbuild.builds.builder', members: [`serviceAccount:${computeServiceAccount(ctx)}`]},
+      {members: [`user:${ctx.identity.account}`], role: 'roles/owner'},
+      {members: [`serviceAccount:${computeServiceAccount(ctx)}`], role: 'roles/cloudbuild.builds.builder'},
     ],
+    etag: 'BwYAAAAAAAA=',
+    version: 1,
   })
 }
 
@@ -133,6 +137,6 @@ export function listLocations(_req: ApiRequest, ctx: SandboxContext, [, project 
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   return ok({
-    locations: SANDBOX_LOCATIONS.map((id) => ({name: `projects/${ctx.identity.project}/locations/${id}`, locationId: id, displayName: id})),
+    locations: SANDBOX_LOCATIONS.map(id => ({displayName: id, locationId: id, name: `projects/${ctx.identity.project}/locations/${id}`})),
   })
 }

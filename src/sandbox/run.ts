@@ -4,9 +4,11 @@
 import {createHash, randomUUID} from 'node:crypto'
 
 import {admitImages, denialText} from './admission.js'
-import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, clone, jsonBody, ok} from './api.js'
+import {
+  apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,
+} from './api.js'
 import {putOperation} from './operations.js'
-import {type JsonObject, STATE_FILES, isRecord} from './state.js'
+import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 
 export const BINAUTHZ_ANNOTATION = 'run.googleapis.com/binary-authorization'
 export const BREAKGLASS_ANNOTATION = 'run.googleapis.com/binary-authorization-breakglass'
@@ -15,7 +17,7 @@ function obj(value: unknown): JsonObject {
   return isRecord(value) ? value : {}
 }
 
-function needRegion(req: ApiRequest): string | Reply {
+function needRegion(req: ApiRequest): Reply | string {
   if (req.region) return req.region
   return apiError(
     400,
@@ -36,15 +38,15 @@ function shortHash(text: string, length: number): string {
 
 /** The images a Knative service's template runs. */
 export function templateImages(service: JsonObject): string[] {
-  const containers = obj(obj(obj(service.spec).template).spec).containers
+  const {containers} = obj(obj(obj(service.spec).template).spec)
   if (!Array.isArray(containers)) return []
-  return containers.map((c) => obj(c).image).filter((image): image is string => typeof image === 'string')
+  return containers.map(c => obj(c).image).filter((image): image is string => typeof image === 'string')
 }
 
 export interface RevisionOutcome {
-  service: JsonObject
   admitted: boolean
   message?: string
+  service: JsonObject
 }
 
 /**
@@ -68,8 +70,8 @@ export function deployRevision(
   const uid = typeof prevMeta.uid === 'string' ? prevMeta.uid : randomUUID()
   const template = obj(obj(body.spec).template)
   const templateName = obj(template.metadata).name
-  const revision =
-    typeof templateName === 'string' && templateName !== ''
+  const revision
+    = typeof templateName === 'string' && templateName !== ''
       ? templateName
       : `${name}-${String(generation).padStart(5, '0')}-${shortHash(`${uid}:${generation}`, 3)}`
   const url = `https://${name}-${ctx.identity.projectNumber}.${region}.run.app`
@@ -86,45 +88,46 @@ export function deployRevision(
     }
   }
 
-  const conditions = (['Ready', 'ConfigurationsReady', 'RoutesReady'] as const).map((type) =>
+  const conditions = (['Ready', 'ConfigurationsReady', 'RoutesReady'] as const).map(type =>
     admitted
-      ? {type, status: 'True', lastTransitionTime: now}
-      : {type, status: 'False', reason: 'ContainerImageUnauthorized', message, lastTransitionTime: now},
-  )
+      ? {lastTransitionTime: now, status: 'True', type}
+      : {
+        lastTransitionTime: now, message, reason: 'ContainerImageUnauthorized', status: 'False', type,
+      })
   const status: JsonObject = admitted
     ? {
-        observedGeneration: generation,
-        conditions,
-        latestReadyRevisionName: revision,
-        latestCreatedRevisionName: revision,
-        traffic: [{revisionName: revision, percent: 100, latestRevision: true}],
-        url,
-        address: {url},
-      }
+      address: {url},
+      conditions,
+      latestCreatedRevisionName: revision,
+      latestReadyRevisionName: revision,
+      observedGeneration: generation,
+      traffic: [{latestRevision: true, percent: 100, revisionName: revision}],
+      url,
+    }
     : {
-        ...clone(prevStatus),
-        observedGeneration: generation,
-        conditions,
-        latestCreatedRevisionName: revision,
-      }
+      ...clone(prevStatus),
+      conditions,
+      latestCreatedRevisionName: revision,
+      observedGeneration: generation,
+    }
   const service: JsonObject = {
     ...clone(body),
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
     metadata: {
       ...clone(metadata),
-      namespace,
-      uid,
-      generation,
-      resourceVersion: shortHash(`${uid}:${generation}:rv`, 12),
       creationTimestamp: typeof prevMeta.creationTimestamp === 'string' ? prevMeta.creationTimestamp : now,
-      selfLink: `/apis/serving.knative.dev/v1/namespaces/${ctx.identity.projectNumber}/services/${name}`,
+      generation,
       labels: {...obj(metadata.labels), 'cloud.googleapis.com/location': region},
+      namespace,
+      resourceVersion: shortHash(`${uid}:${generation}:rv`, 12),
+      selfLink: `/apis/serving.knative.dev/v1/namespaces/${ctx.identity.projectNumber}/services/${name}`,
+      uid,
     },
     status,
   }
   ctx.state.putEntry(STATE_FILES.services, serviceKey(region, name), service)
-  return {service, admitted, message}
+  return {admitted, message, service}
 }
 
 function checkNamespace(ctx: SandboxContext, namespace: string): Reply | undefined {
@@ -146,9 +149,11 @@ export function listServices(req: ApiRequest, ctx: SandboxContext, [namespace = 
   const wrong = checkNamespace(ctx, namespace)
   if (wrong) return wrong
   const services = Object.entries(ctx.state.readMap(STATE_FILES.services))
-    .filter(([key]) => key.startsWith(`${region}/`))
-    .map(([, value]) => value)
-  return ok({apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', items: services, metadata: {}})
+  .filter(([key]) => key.startsWith(`${region}/`))
+  .map(([, value]) => value)
+  return ok({
+    apiVersion: 'serving.knative.dev/v1', items: services, kind: 'ServiceList', metadata: {},
+  })
 }
 
 /** The org-policy refusal, when the knob requires Binary Authorization and the deploy does not use "default". */
@@ -156,8 +161,8 @@ export function orgPolicyRefusal(ctx: SandboxContext, policy: unknown, resource:
   if (!ctx.faults.requireBinaryAuthorization || policy === 'default') return undefined
   return apiError(
     400,
-    `Constraint constraints/run.allowedBinaryAuthorizationPolicies violated for ${resource}: the organization policy requires ` +
-      'Binary Authorization policy "default" (deploy with --binary-authorization=default).',
+    `Constraint constraints/run.allowedBinaryAuthorizationPolicies violated for ${resource}: the organization policy requires `
+    + 'Binary Authorization policy "default" (deploy with --binary-authorization=default).',
     'FAILED_PRECONDITION',
   )
 }
@@ -225,11 +230,14 @@ export function deleteService(req: ApiRequest, ctx: SandboxContext, [namespace =
   if (!services[key]) return apiError(404, `Resource '${name}' of kind 'SERVICE' does not exist.`)
   const {[key]: _removed, ...rest} = services
   ctx.state.writeJson(STATE_FILES.services, rest)
-  return ok({status: 'Success', details: {name, kind: 'services'}})
+  return ok({details: {kind: 'services', name}, status: 'Success'})
 }
 
 /** v1 projects.locations.services:testIamPermissions / getIamPolicy / setIamPolicy (regional). */
-export function serviceIam(req: ApiRequest, ctx: SandboxContext, [project = '', , , verb = '']: string[]): Reply {
+export function serviceIam(req: ApiRequest, ctx: SandboxContext, params: string[]): Reply {
+  // params: project, location, service, verb
+  const project = params[0] ?? ''
+  const verb = params[3] ?? ''
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   const body = jsonBody(req) ?? {}
@@ -239,7 +247,7 @@ export function serviceIam(req: ApiRequest, ctx: SandboxContext, [project = '', 
   }
 
   if (verb === 'setIamPolicy') return ok(obj(body.policy))
-  return ok({version: 1, etag: 'BwYAAAAAAAA='})
+  return ok({etag: 'BwYAAAAAAAA=', version: 1})
 }
 
 /** Which Artifact Registry repository a pkg.dev image lives in, as a full resource name. */
@@ -258,7 +266,7 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
   const body = jsonBody(req)
   if (!body) return apiError(400, 'Invalid JSON payload received.')
   const source = obj(body.storageSource)
-  const imageUri = body.imageUri
+  const {imageUri} = body
   if (typeof imageUri !== 'string' || imageUri === '') return apiError(400, 'imageUri is required.')
   if (typeof source.bucket !== 'string' || typeof source.object !== 'string') return apiError(400, 'storageSource.bucket and storageSource.object are required.')
   if (!ctx.state.getEntry(STATE_FILES.objects, `${source.bucket}/${source.object}`)) {
@@ -274,17 +282,17 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
   const repoMissing = repository === undefined || !ctx.state.getEntry(STATE_FILES.repositories, repository)
   const failed = ctx.faults.buildFailure || repoMissing
   const build: JsonObject = {
+    createTime: now,
+    finishTime: now,
     id,
+    logUrl,
     name: buildName,
     projectId: ctx.identity.project,
-    status: failed ? 'FAILURE' : 'SUCCESS',
     source: {storageSource: source},
-    createTime: now,
     startTime: now,
-    finishTime: now,
-    logUrl,
+    status: failed ? 'FAILURE' : 'SUCCESS',
     tags: body.tags ?? [],
-    ...(failed ? {} : {results: {images: [{name: imageUri, digest}]}, images: [imageUri]}),
+    ...(failed ? {} : {images: [imageUri], results: {images: [{digest, name: imageUri}]}}),
   }
   ctx.state.putEntry(STATE_FILES.builds, id, build)
   const operationName = `projects/${ctx.identity.project}/locations/${location}/operations/${id}`
@@ -293,13 +301,17 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
     const message = repoMissing
       ? `Build failed: repository for ${imageUri} does not exist; create it first.`
       : 'Build failed; check build logs for details'
-    putOperation(ctx, operationName, {name: operationName, metadata, done: true, error: {code: 2, message}})
-  } else {
-    ctx.state.recordImage({image: `${imageUri}@${digest}`, digest, repository: repository ?? '', pushedAt: now})
     putOperation(ctx, operationName, {
-      name: operationName,
-      metadata,
+      done: true, error: {code: 2, message}, metadata, name: operationName,
+    })
+  } else {
+    ctx.state.recordImage({
+      digest, image: `${imageUri}@${digest}`, pushedAt: now, repository: repository ?? '',
+    })
+    putOperation(ctx, operationName, {
       done: true,
+      metadata,
+      name: operationName,
       response: {'@type': 'type.googleapis.com/google.devtools.cloudbuild.v1.Build', ...build},
     })
   }
@@ -308,8 +320,12 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
   const baseImage = typeof pack.baseImage === 'string' ? pack.baseImage : undefined
   return ok({
     buildOperation: {
+      metadata: {
+        ...metadata, build: {
+          id, logUrl, name: buildName, projectId: ctx.identity.project, status: 'QUEUED',
+        },
+      },
       name: `projects/${ctx.identity.projectNumber}/locations/${location}/operations/${id}`,
-      metadata: {...metadata, build: {id, name: buildName, projectId: ctx.identity.project, status: 'QUEUED', logUrl}},
     },
     ...(baseImage && RUNTIME_BASE.test(baseImage)
       ? {baseImageUri: `${location}-docker.pkg.dev/serverless-runtimes/google-22-full/runtimes/${baseImage}`}
@@ -322,7 +338,9 @@ export function listServicesV1(_req: ApiRequest, ctx: SandboxContext, [project =
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   const items = Object.entries(ctx.state.readMap(STATE_FILES.services))
-    .filter(([key]) => location === '-' || key.startsWith(`${location}/`))
-    .map(([, value]) => value)
-  return ok({apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', items, metadata: {}})
+  .filter(([key]) => location === '-' || key.startsWith(`${location}/`))
+  .map(([, value]) => value)
+  return ok({
+    apiVersion: 'serving.knative.dev/v1', items, kind: 'ServiceList', metadata: {},
+  })
 }

@@ -1,3 +1,5 @@
+import type {AddressInfo} from 'node:net'
+
 // The sandbox HTTP server: one loopback listener that is both the API endpoint (CLOUDSDK_API_ENDPOINT_OVERRIDES_*)
 // and gcloud's HTTP proxy (CLOUDSDK_PROXY_*), so absolute-URI requests for regional hosts such as
 // `us-central1-127.0.0.1:PORT` (which do not resolve) arrive here too. Routing is by path; the region of Cloud Run
@@ -5,14 +7,21 @@
 // recorded in requests.jsonl (method, host, path, redacted query, status — never headers).
 import {randomBytes, timingSafeEqual} from 'node:crypto'
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {type ApiRequest, type Handler, type Reply, type SandboxContext, apiError} from './api.js'
-import {getPolicy, getPolicyIam, testPolicyPermissions, updatePolicy} from './binauthz.js'
-import {consumeCounter} from './binauthz.js'
-import {type Faults, errorStatusFor, injectedBinauthzError, normalizeFaults} from './faults.js'
-import {createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction} from './functions.js'
+import {
+  apiError, type ApiRequest, type Handler, type Reply, type SandboxContext,
+} from './api.js'
+import {
+  consumeCounter, getPolicy, getPolicyIam, testPolicyPermissions,
+  updatePolicy,
+} from './binauthz.js'
+import {
+  errorStatusFor, type Faults, injectedBinauthzError, normalizeFaults,
+} from './faults.js'
+import {
+  createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction,
+} from './functions.js'
 import {
   createRepository,
   defaultBuildServiceAccount,
@@ -36,23 +45,27 @@ import {
   submitBuild,
 } from './run.js'
 import {type SandboxState, STATE_FILES} from './state.js'
-import {createBucket, getBucket, getObject, listBuckets, signedUpload, uploadObject} from './storage.js'
+import {
+  createBucket, getBucket, getObject, listBuckets, signedUpload, uploadObject,
+} from './storage.js'
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024
 const REGIONAL_HOST = /^([a-z]+(?:-[a-z]+)+\d+)-(.+)$/
 const SEG = '([^/]+)'
 
 interface Route {
-  method: string
-  path: RegExp
   api: string
   handler: Handler
+  method: string
+  path: RegExp
   /** Signed uploads and the health probe need no bearer token. */
   public?: boolean
 }
 
 function route(method: string, pattern: string, api: string, handler: Handler, isPublic = false): Route {
-  return {method, path: new RegExp(`^${pattern}$`), api, handler, public: isPublic}
+  return {
+    api, handler, method, path: new RegExp(`^${pattern}$`), public: isPublic,
+  }
 }
 
 const P = `/v1/projects/${SEG}`
@@ -95,7 +108,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', `${P}/services/${SEG}`, 'serviceusage', getServiceUsage),
   route('GET', `${P}/serviceAccounts/${SEG}`, 'iam', getServiceAccount),
   route('GET', P, 'cloudresourcemanager', getProject),
-  route('POST', `/v1/projects/([^/:]+):getIamPolicy`, 'cloudresourcemanager', getProjectIamPolicy),
+  route('POST', '/v1/projects/([^/:]+):getIamPolicy', 'cloudresourcemanager', getProjectIamPolicy),
   route('GET', `/v3/projects/${SEG}`, 'cloudresourcemanager', getProjectV3),
   // Cloud Storage
   route('GET', '/storage/v1/b', 'storage', listBuckets),
@@ -107,18 +120,18 @@ export const ROUTES: readonly Route[] = [
 ]
 
 export interface ServerOptions {
-  state: SandboxState
-  port?: number
   /** Fixed clock for tests. */
   now?: () => Date
   /** Where unexpected handler errors are reported (default: stderr). */
   onError?: (error: unknown) => void
+  port?: number
+  state: SandboxState
 }
 
 export interface RunningServer {
+  close(): Promise<void>
   port: number
   url: string
-  close(): Promise<void>
 }
 
 interface Target {
@@ -139,7 +152,7 @@ export function requestTarget(rawUrl: string, hostHeader: string | undefined): T
   return {host: hostHeader ?? '', path: origin?.[1] || '/', query: new URLSearchParams(origin?.[2] ?? '')}
 }
 
-const SECRET_QUERY_KEYS = new Set(['signature', 'googleaccessid', 'access_token', 'key'])
+const SECRET_QUERY_KEYS = new Set(['access_token', 'googleaccessid', 'key', 'signature'])
 
 export function redactQuery(query: URLSearchParams): string {
   const out = new URLSearchParams()
@@ -147,7 +160,7 @@ export function redactQuery(query: URLSearchParams): string {
   return out.toString()
 }
 
-function matchRoute(method: string, path: string): {route: Route; params: string[]} | {allowed: string[]} {
+function matchRoute(method: string, path: string): {allowed: string[]} | {params: string[]; route: Route;} {
   const allowed: string[] = []
   for (const candidate of ROUTES) {
     const match = candidate.path.exec(path)
@@ -157,14 +170,14 @@ function matchRoute(method: string, path: string): {route: Route; params: string
       continue
     }
 
-    const params = match.slice(1).map((p) => {
+    const params = match.slice(1).map(p => {
       try {
         return decodeURIComponent(p ?? '')
       } catch {
         return p ?? ''
       }
     })
-    return {route: candidate, params}
+    return {params, route: candidate}
   }
 
   return {allowed}
@@ -226,26 +239,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const body = await readBody(req)
       if (target.path === '/__sandbox/health' && method === 'GET') {
         api = 'sandbox'
-        reply = {status: 200, body: {ok: true, project: state.identity().project}}
+        reply = {body: {ok: true, project: state.identity().project}, status: 200}
       } else if (body === undefined) {
         reply = apiError(413, 'Request body too large for the sandbox.', 'INVALID_ARGUMENT')
       } else {
         const found = matchRoute(method, target.path)
         if ('allowed' in found) {
-          reply =
-            found.allowed.length > 0
+          reply
+            = found.allowed.length > 0
               ? apiError(405, `Method ${method} is not allowed on ${target.path} (allowed: ${found.allowed.join(', ')}).`, 'UNIMPLEMENTED')
               : apiError(404, `The sandbox does not implement ${method} ${target.path}.`, 'NOT_FOUND')
         } else {
           api = found.route.api
           reply = await dispatch(found.route, found.params, {
-            method,
+            body,
+            headers: req.headers,
             host: target.host,
-            region,
+            method,
             path: target.path,
             query: target.query,
-            headers: req.headers,
-            body,
+            region,
           })
         }
       }
@@ -257,13 +270,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       // The health probe (used by `sandbox start/status`) is not an API call: keep it out of the log.
       if (api !== 'sandbox') state.appendRequest({
-        time: now().toISOString(),
-        method,
+        api,
         host: target.host,
+        method,
         path: target.path,
         query: redactQuery(target.query),
         status: reply.status,
-        api,
+        time: now().toISOString(),
       })
     } catch (error: unknown) {
       onError(error)
@@ -282,7 +295,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
 
     const faults: Faults = normalizeFaults(state.readJson<unknown>(STATE_FILES.faults, {}))
-    const ctx: SandboxContext = {state, identity: state.identity(), faults, baseUrl, signingKey, now}
+    const ctx: SandboxContext = {
+      baseUrl, faults, identity: state.identity(), now, signingKey, state,
+    }
     if (faults.latencyMs > 0) await sleep(faults.latencyMs)
     if (found.api === 'binaryauthorization') {
       const n = binauthzCalls++
@@ -290,8 +305,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const forced = consumeCounter(ctx, 'binauthzFailNext') ? errorStatusFor(faults, n) : undefined
       const status = forced ?? injectedBinauthzError(faults, n)
       if (status !== undefined) {
-        const reply =
-          status === 429
+        const reply
+          = status === 429
             ? apiError(429, 'Quota exceeded for quota metric binaryauthorization requests (sandbox fault injection).', 'RESOURCE_EXHAUSTED')
             : apiError(503, 'The service is currently unavailable (sandbox fault injection).', 'UNAVAILABLE')
         return faults.retryAfterSeconds >= 0 ? {...reply, headers: {'retry-after': String(faults.retryAfterSeconds)}} : reply
@@ -310,7 +325,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // gcloud only tunnels (CONNECT) for https URLs; the sandbox serves http only and refuses tunnels explicitly.
   server.on('connect', (req: http.IncomingMessage, socket) => {
     try {
-      state.appendRequest({time: now().toISOString(), method: 'CONNECT', host: req.url ?? '', path: '', query: '', status: 403, api: 'proxy'})
+      state.appendRequest({
+        api: 'proxy', host: req.url ?? '', method: 'CONNECT', path: '', query: '', status: 403, time: now().toISOString(),
+      })
     } catch (error: unknown) {
       onError(error)
     }
@@ -328,12 +345,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const {port} = server.address() as AddressInfo
   baseUrl = `http://127.0.0.1:${port}`
   return {
-    port,
-    url: `${baseUrl}/`,
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         server.close(() => resolve())
         server.closeAllConnections()
       }),
+    port,
+    url: `${baseUrl}/`,
   }
 }

@@ -19,62 +19,64 @@
 //     requests.jsonl    one JSON line per request: {time, method, host, path, query, status, api}
 //     uploads/          uploaded source archives
 import {randomBytes} from 'node:crypto'
-import {appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {
+  appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync,
+} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 export const STATE_FILES = {
-  identity: 'sandbox.json',
-  server: 'server.json',
-  token: 'token',
-  gcloudConfig: 'gcloud',
-  policy: 'policy.json',
-  faults: 'faults.json',
-  services: 'services.json',
-  functions: 'functions.json',
-  operations: 'operations.json',
-  repositories: 'repositories.json',
   buckets: 'buckets.json',
-  objects: 'objects.json',
   builds: 'builds.json',
+  faults: 'faults.json',
+  functions: 'functions.json',
+  gcloudConfig: 'gcloud',
+  identity: 'sandbox.json',
   images: 'images.json',
-  requests: 'requests.jsonl',
-  uploads: 'uploads',
   log: 'server.log',
+  objects: 'objects.json',
+  operations: 'operations.json',
+  policy: 'policy.json',
+  repositories: 'repositories.json',
+  requests: 'requests.jsonl',
+  server: 'server.json',
+  services: 'services.json',
+  token: 'token',
+  uploads: 'uploads',
 } as const
 
 export type JsonObject = Record<string, unknown>
 
 export interface SandboxIdentity {
+  account: string
   project: string
   projectNumber: string
-  account: string
 }
 
 export const DEFAULT_IDENTITY: SandboxIdentity = {
+  account: 'sandbox-user@example.com',
   project: 'sandbox-project',
   projectNumber: '123456789012',
-  account: 'sandbox-user@example.com',
 }
 
 /** One line of requests.jsonl. Never contains headers (so never the token) nor bodies. */
 export interface RequestRecord {
-  time: string
-  method: string
+  /** Which API the sandbox routed it to, e.g. "binaryauthorization", "run", "cloudfunctions", "storage". */
+  api: string
   host: string
+  method: string
   path: string
   /** Query string with signed-URL secrets replaced by "REDACTED". */
   query: string
   status: number
-  /** Which API the sandbox routed it to, e.g. "binaryauthorization", "run", "cloudfunctions", "storage". */
-  api: string
+  time: string
 }
 
 /** A pushed image, as recorded in images.json. */
 export interface ImageRecord {
-  image: string
   digest?: string
-  repository: string
+  image: string
   pushedAt: string
+  repository: string
 }
 
 export function isRecord(value: unknown): value is JsonObject {
@@ -89,12 +91,30 @@ export class SandboxState {
     mkdirSync(this.dir, {recursive: true})
   }
 
-  file(name: string): string {
-    return join(this.dir, name)
+  appendRequest(record: RequestRecord): void {
+    appendFileSync(this.file(STATE_FILES.requests), `${JSON.stringify(record)}\n`)
   }
 
   exists(name: string): boolean {
     return existsSync(this.file(name))
+  }
+
+  file(name: string): string {
+    return join(this.dir, name)
+  }
+
+  getEntry(name: string, key: string): JsonObject | undefined {
+    return this.readMap(name)[key]
+  }
+
+  identity(): SandboxIdentity {
+    const stored = this.readJson<Partial<SandboxIdentity>>(STATE_FILES.identity, {})
+    return {...DEFAULT_IDENTITY, ...stored}
+  }
+
+  putEntry(name: string, key: string, value: JsonObject): void {
+    const map = this.readMap(name)
+    this.writeJson(name, {...map, [key]: value})
   }
 
   /** Reads a JSON file; a missing file gives `fallback`. A malformed file throws (a seeding mistake to surface). */
@@ -111,31 +131,29 @@ export class SandboxState {
     return JSON.parse(text) as T
   }
 
-  writeJson(name: string, value: unknown, mode?: number): void {
-    const target = this.file(name)
-    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, mode === undefined ? undefined : {mode})
-    renameSync(tmp, target)
-  }
-
   /** Reads a map file (object keyed by name). */
   readMap(name: string): Record<string, JsonObject> {
     const value = this.readJson<unknown>(name, {})
     return isRecord(value) ? (value as Record<string, JsonObject>) : {}
   }
 
-  getEntry(name: string, key: string): JsonObject | undefined {
-    return this.readMap(name)[key]
+  recordImage(record: ImageRecord): void {
+    const images = this.readJson<ImageRecord[]>(STATE_FILES.images, [])
+    this.writeJson(STATE_FILES.images, [...images, record])
   }
 
-  putEntry(name: string, key: string, value: JsonObject): void {
-    const map = this.readMap(name)
-    this.writeJson(name, {...map, [key]: value})
-  }
+  requests(): RequestRecord[] {
+    let text: string
+    try {
+      text = readFileSync(this.file(STATE_FILES.requests), 'utf8')
+    } catch {
+      return []
+    }
 
-  identity(): SandboxIdentity {
-    const stored = this.readJson<Partial<SandboxIdentity>>(STATE_FILES.identity, {})
-    return {...DEFAULT_IDENTITY, ...stored}
+    return text
+    .split('\n')
+    .filter(line => line.trim() !== '')
+    .map(line => JSON.parse(line) as RequestRecord)
   }
 
   /** The bearer token, created (0600) on first use. */
@@ -152,32 +170,16 @@ export class SandboxState {
     return token
   }
 
-  appendRequest(record: RequestRecord): void {
-    appendFileSync(this.file(STATE_FILES.requests), `${JSON.stringify(record)}\n`)
-  }
-
-  requests(): RequestRecord[] {
-    let text: string
-    try {
-      text = readFileSync(this.file(STATE_FILES.requests), 'utf8')
-    } catch {
-      return []
-    }
-
-    return text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as RequestRecord)
-  }
-
-  recordImage(record: ImageRecord): void {
-    const images = this.readJson<ImageRecord[]>(STATE_FILES.images, [])
-    this.writeJson(STATE_FILES.images, [...images, record])
-  }
-
   uploadsDir(): string {
     const dir = this.file(STATE_FILES.uploads)
     mkdirSync(dir, {recursive: true})
     return dir
+  }
+
+  writeJson(name: string, value: unknown, mode?: number): void {
+    const target = this.file(name)
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, mode === undefined ? undefined : {mode})
+    renameSync(tmp, target)
   }
 }

@@ -1,10 +1,14 @@
 // Cloud Storage: the JSON API calls of `run deploy --source` (bucket get/create/list, multipart upload) and the
 // signed-URL PUT of `functions deploy` (no Authorization header; the signature is checked instead).
-import {createHash, createHmac, randomUUID, timingSafeEqual} from 'node:crypto'
+import {
+  createHash, createHmac, randomUUID, timingSafeEqual,
+} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {type ApiRequest, type Reply, type SandboxContext, apiError, checkProject, jsonBody, ok} from './api.js'
+import {
+  apiError, type ApiRequest, checkProject, jsonBody, ok, type Reply, type SandboxContext,
+} from './api.js'
 import {multipartBoundary, parseMultipart} from './multipart.js'
 import {type JsonObject, STATE_FILES} from './state.js'
 
@@ -12,31 +16,31 @@ let generationCounter = 0
 
 function nextGeneration(ctx: SandboxContext): string {
   generationCounter = (generationCounter + 1) % 1000
-  return String(ctx.now().getTime() * 1000 + generationCounter)
+  return String((ctx.now().getTime() * 1000) + generationCounter)
 }
 
 function bucketResource(ctx: SandboxContext, name: string, location: string): JsonObject {
   const now = ctx.now().toISOString()
   return {
-    kind: 'storage#bucket',
+    etag: 'CAE=',
+    iamConfiguration: {uniformBucketLevelAccess: {enabled: true}},
     id: name,
-    name,
-    selfLink: `${ctx.baseUrl}/storage/v1/b/${name}`,
-    projectNumber: ctx.identity.projectNumber,
+    kind: 'storage#bucket',
     location: location.toUpperCase(),
     locationType: 'region',
+    metageneration: '1',
+    name,
+    projectNumber: ctx.identity.projectNumber,
+    selfLink: `${ctx.baseUrl}/storage/v1/b/${name}`,
     storageClass: 'STANDARD',
-    iamConfiguration: {uniformBucketLevelAccess: {enabled: true}},
     timeCreated: now,
     updated: now,
-    metageneration: '1',
-    etag: 'CAE=',
   }
 }
 
 export function getBucket(_req: ApiRequest, ctx: SandboxContext, [bucket = '']: string[]): Reply {
   const stored = ctx.state.getEntry(STATE_FILES.buckets, bucket)
-  return stored ? ok(stored) : apiError(404, `The specified bucket does not exist.`, 'NOT_FOUND')
+  return stored ? ok(stored) : apiError(404, 'The specified bucket does not exist.', 'NOT_FOUND')
 }
 
 export function createBucket(req: ApiRequest, ctx: SandboxContext): Reply {
@@ -58,7 +62,7 @@ export function createBucket(req: ApiRequest, ctx: SandboxContext): Reply {
 }
 
 function pick(source: JsonObject, keys: string[]): JsonObject {
-  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]))
+  return Object.fromEntries(keys.filter(k => source[k] !== undefined).map(k => [k, source[k]]))
 }
 
 export function listBuckets(req: ApiRequest, ctx: SandboxContext): Reply {
@@ -66,8 +70,8 @@ export function listBuckets(req: ApiRequest, ctx: SandboxContext): Reply {
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong
   const prefix = req.query.get('prefix') ?? ''
-  const items = Object.values(ctx.state.readMap(STATE_FILES.buckets)).filter((b) => String(b.name).startsWith(prefix))
-  return ok(items.length > 0 ? {kind: 'storage#buckets', items} : {kind: 'storage#buckets'})
+  const items = Object.values(ctx.state.readMap(STATE_FILES.buckets)).filter(b => String(b.name).startsWith(prefix))
+  return ok(items.length > 0 ? {items, kind: 'storage#buckets'} : {kind: 'storage#buckets'})
 }
 
 function storeObject(ctx: SandboxContext, bucket: string, name: string, data: Buffer, contentType: string): JsonObject {
@@ -76,19 +80,19 @@ function storeObject(ctx: SandboxContext, bucket: string, name: string, data: Bu
   writeFileSync(join(ctx.state.uploadsDir(), file), data)
   const now = ctx.now().toISOString()
   const object: JsonObject = {
-    kind: 'storage#object',
-    id: `${bucket}/${name}/${generation}`,
     bucket,
-    name,
-    generation,
-    metageneration: '1',
     contentType,
-    size: String(data.length),
+    generation,
+    id: `${bucket}/${name}/${generation}`,
+    kind: 'storage#object',
     md5Hash: createHash('md5').update(data).digest('base64'),
+    metageneration: '1',
+    name,
+    sandboxFile: `${STATE_FILES.uploads}/${file}`,
+    size: String(data.length),
+    storageClass: 'STANDARD',
     timeCreated: now,
     updated: now,
-    storageClass: 'STANDARD',
-    sandboxFile: `${STATE_FILES.uploads}/${file}`,
   }
   ctx.state.putEntry(STATE_FILES.objects, `${bucket}/${name}`, object)
   return object
@@ -137,8 +141,8 @@ function signature(ctx: SandboxContext, bucket: string, object: string, expires:
 export function signedUploadUrl(ctx: SandboxContext, bucket: string, object: string): string {
   const expires = String(Math.floor(ctx.now().getTime() / 1000) + 900)
   const query = new URLSearchParams({
-    GoogleAccessId: `service-${ctx.identity.projectNumber}@gcf-admin-robot.iam.gserviceaccount.com`,
     Expires: expires,
+    GoogleAccessId: `service-${ctx.identity.projectNumber}@gcf-admin-robot.iam.gserviceaccount.com`,
     Signature: signature(ctx, bucket, object, expires),
   })
   return `${ctx.baseUrl}/__signed/${encodeURIComponent(bucket)}/${encodeURIComponent(object)}?${query.toString()}`
@@ -150,11 +154,11 @@ export function signedUpload(req: ApiRequest, ctx: SandboxContext, [bucket = '',
   const given = Buffer.from(req.query.get('Signature') ?? '')
   const expected = Buffer.from(signature(ctx, bucket, object, expires))
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return {status: 403, raw: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code></Error>'), headers: {'content-type': 'application/xml'}}
+    return {headers: {'content-type': 'application/xml'}, raw: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code></Error>'), status: 403}
   }
 
   if (Number(expires) * 1000 < ctx.now().getTime()) {
-    return {status: 400, raw: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code></Error>'), headers: {'content-type': 'application/xml'}}
+    return {headers: {'content-type': 'application/xml'}, raw: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code></Error>'), status: 400}
   }
 
   if (!ctx.state.getEntry(STATE_FILES.buckets, bucket)) {
@@ -162,7 +166,7 @@ export function signedUpload(req: ApiRequest, ctx: SandboxContext, [bucket = '',
   }
 
   storeObject(ctx, bucket, object, req.body, String(req.headers['content-type'] ?? 'application/zip'))
-  return {status: 200, raw: Buffer.alloc(0)}
+  return {raw: Buffer.alloc(0), status: 200}
 }
 
 export function newUploadObjectName(): string {

@@ -1,7 +1,7 @@
 // The wizard's checks, each a function returning data (no printing), so they can be tested one by one.
 
-import type {CaptureInvocation, CaptureResult} from '../gcloud/runner.js'
 import type {BinauthzClient} from '../binauthz/client.js'
+import type {CaptureInvocation, CaptureResult} from '../gcloud/runner.js'
 import type {Policy} from '../policy/types.js'
 
 import {BinauthzError} from '../errors.js'
@@ -11,11 +11,11 @@ export const MINIMUM_GCLOUD_VERSION = '492.0.0'
 
 export interface GcloudCheck {
   installed: boolean
-  version?: string
   minimum: string
-  recentEnough: boolean
   /** What is wrong and how to fix it, when something is. */
   problem?: string
+  recentEnough: boolean
+  version?: string
 }
 
 /** Extracts the Cloud SDK version from `gcloud version --format=json` output; undefined when absent. */
@@ -26,6 +26,7 @@ export function parseGcloudVersion(stdout: string): string | undefined {
   } catch {
     return undefined
   }
+
   if (typeof parsed !== 'object' || parsed === null) return undefined
   const version = (parsed as Record<string, unknown>)['Google Cloud SDK']
   return typeof version === 'string' && /^\d+(\.\d+)*$/.test(version.trim()) ? version.trim() : undefined
@@ -39,6 +40,7 @@ export function compareVersions(a: string, b: string): number {
     const diff = (pa[i] ?? 0) - (pb[i] ?? 0)
     if (diff !== 0) return diff
   }
+
   return 0
 }
 
@@ -55,13 +57,17 @@ export async function checkGcloud(env: NodeJS.ProcessEnv, capture: Capture): Pro
       return {
         installed: false,
         minimum,
-        recentEnough: false,
         problem: `gcloud was not found: ${error.message} Install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) or set BINAUTHZ_GCLOUD to its path.`,
+        recentEnough: false,
       }
     }
+
     if (error instanceof BinauthzError) {
-      return {installed: true, minimum, recentEnough: false, problem: `\`gcloud version\` failed: ${error.message}`}
+      return {
+        installed: true, minimum, problem: `\`gcloud version\` failed: ${error.message}`, recentEnough: false,
+      }
     }
+
     throw error
   }
 
@@ -70,25 +76,25 @@ export async function checkGcloud(env: NodeJS.ProcessEnv, capture: Capture): Pro
     return {
       installed: true,
       minimum,
-      recentEnough: false,
       problem: `\`gcloud version --format=json\` exited ${result.exitCode} without a version: ${result.stderr.trim().slice(-300) || '(no output)'}`,
+      recentEnough: false,
     }
   }
 
   const recentEnough = compareVersions(version, minimum) >= 0
   return {
     installed: true,
-    version,
     minimum,
     recentEnough,
+    version,
     ...(recentEnough ? {} : {problem: `gcloud ${version} is older than ${minimum}. Update it: gcloud components update`}),
   }
 }
 
-export type ApiCheck =
-  | {state: 'enabled'; policy: Policy}
-  | {state: 'disabled'; message: string; enableCommand: string}
-  | {state: 'no-access'; message: string}
+export type ApiCheck
+  = | {enableCommand: string; message: string; state: 'disabled';}
+    | {message: string; state: 'no-access';}
+    | {policy: Policy; state: 'enabled';}
 
 export function enableApiCommand(project: string): string {
   return `gcloud services enable binaryauthorization.googleapis.com --project ${project}`
@@ -97,14 +103,15 @@ export function enableApiCommand(project: string): string {
 /** One GET of the policy: tells whether the API is enabled and whether we may read the policy. */
 export async function checkApi(client: BinauthzClient, project: string): Promise<ApiCheck> {
   try {
-    return {state: 'enabled', policy: await client.getPolicy(project)}
+    return {policy: await client.getPolicy(project), state: 'enabled'}
   } catch (error) {
-    const e = error as {status?: unknown; reason?: unknown; apiStatus?: unknown; message?: unknown}
+    const e = error as {apiStatus?: unknown; message?: unknown; reason?: unknown; status?: unknown;}
     const message = typeof e.message === 'string' ? e.message : String(error)
     if (e.reason === 'SERVICE_DISABLED' || /SERVICE_DISABLED|has not been used in project|it is disabled/i.test(message)) {
-      return {state: 'disabled', message, enableCommand: enableApiCommand(project)}
+      return {enableCommand: enableApiCommand(project), message, state: 'disabled'}
     }
-    if (e.status === 403 || e.apiStatus === 'PERMISSION_DENIED') return {state: 'no-access', message}
+
+    if (e.status === 403 || e.apiStatus === 'PERMISSION_DENIED') return {message, state: 'no-access'}
     throw error
   }
 }

@@ -1,8 +1,9 @@
 // Builds the Binary Authorization client the policy commands and the wizard use: endpoint (gcloud's override
 // property or env, https or loopback http only) and credentials (token file > ADC > gcloud login).
 
-import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {CredentialSource} from '../auth/credentials.js'
+import type {GcloudConfig} from '../auth/gcloud-config.js'
+
 import {BinauthzClient} from '../binauthz/client.js'
 import {resolveBinauthzEndpoint} from '../binauthz/endpoint.js'
 
@@ -13,21 +14,21 @@ export interface OpenedClient {
 }
 
 export interface OpenClientOptions {
-  env: NodeJS.ProcessEnv
-  gcloud: GcloudConfig
   /** Overall deadline, epoch ms. */
   deadline?: number
+  env: NodeJS.ProcessEnv
+  gcloud: GcloudConfig
 }
 
-export function endpointOverride(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): {value: string | undefined; source: string} {
+export function endpointOverride(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): {source: string; value: string | undefined;} {
   const fromEnv = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION
   if (fromEnv !== undefined && fromEnv !== '') {
-    return {value: fromEnv, source: 'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION'}
+    return {source: 'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION', value: fromEnv}
   }
 
   return {
-    value: gcloud.binauthzEndpoint,
     source: `api_endpoint_overrides/binaryauthorization in gcloud configuration "${gcloud.activeConfig}"`,
+    value: gcloud.binauthzEndpoint,
   }
 }
 

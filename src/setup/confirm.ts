@@ -3,7 +3,7 @@
 import type {PolicyPlan} from '../policy/plan.js'
 
 import {renderPolicyDiff} from '../policy/diff.js'
-import {type PromptIo, confirmPrompt} from '../prompts.js'
+import {confirmPrompt, type PromptIo} from '../prompts.js'
 
 /** Where the wizard and the policy commands report progress (stderr under --json, never stdout). */
 export interface Ui {
@@ -17,15 +17,15 @@ export const silentUi: Ui = {
 }
 
 export interface ConfirmOptions {
-  yes: boolean
-  ui: Ui
   io?: PromptIo
   message?: string
+  ui: Ui
+  yes: boolean
 }
 
 /** A confirm callback for applyPolicyChange: prints the diff, then --yes or a terminal prompt (else exit 3 naming --yes). */
 export function confirmPlan(options: ConfirmOptions): (plan: PolicyPlan) => Promise<boolean> {
-  return async (plan) => {
+  return async plan => {
     options.ui.info('Planned change to the Binary Authorization policy:')
     for (const line of renderPolicyDiff(plan.before, plan.after).split('\n')) options.ui.info(line)
     if (options.yes) return true

@@ -8,7 +8,9 @@ import type {Policy} from '../policy/types.js'
 import type {PromptIo} from '../prompts.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
-import {type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup} from '../binauthz/backup.js'
+import {
+  type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup,
+} from '../binauthz/backup.js'
 import {applyPolicyChange} from '../binauthz/transaction.js'
 import {loadDefaults} from '../config/defaults.js'
 import {resolveContext} from '../context/resolve.js'
@@ -20,17 +22,19 @@ import {terraformAllowlistBlock} from '../policy/terraform.js'
 import {policyToYaml} from '../policy/yaml.js'
 import {selectPrompt} from '../prompts.js'
 import {openClient} from './client.js'
-import {type Ui, confirmPlan, silentUi} from './confirm.js'
-import {type KindChoice, type Target, kindsOf, requiredTargets} from './targets.js'
+import {confirmPlan, silentUi, type Ui} from './confirm.js'
+import {
+  type KindChoice, kindsOf, requiredTargets, type Target,
+} from './targets.js'
 
 /** What satisfies a required pattern. */
-export type CoveredBy = {kind: 'pattern'; pattern: string} | {kind: 'default-rule'; evaluationMode: 'ALWAYS_ALLOW'}
+export type CoveredBy = {evaluationMode: 'ALWAYS_ALLOW'; kind: 'default-rule';} | {kind: 'pattern'; pattern: string}
 
 export interface CommonInput {
-  env: NodeJS.ProcessEnv
-  project?: string
   /** Overall deadline for API calls, epoch ms. */
   deadline?: number
+  env: NodeJS.ProcessEnv
+  project?: string
 }
 
 interface Selection {
@@ -41,16 +45,16 @@ interface Selection {
 }
 
 interface SelectionInput extends CommonInput {
-  regions?: readonly string[]
-  kind?: KindChoice
   dockerRepository?: string
-  patterns?: readonly string[]
-  /** Use the saved default kind when --kind is absent. */
-  useSavedKind: boolean
-  /** Whether a missing region is an error (default: unless only explicit patterns/repositories are asked for). */
-  requireRegion?: boolean
+  kind?: KindChoice
   /** Select only --pattern / --docker-repository (default: when they are given without --kind). */
   onlyExplicit?: boolean
+  patterns?: readonly string[]
+  regions?: readonly string[]
+  /** Whether a missing region is an error (default: unless only explicit patterns/repositories are asked for). */
+  requireRegion?: boolean
+  /** Use the saved default kind when --kind is absent. */
+  useSavedKind: boolean
 }
 
 /**
@@ -58,9 +62,9 @@ interface SelectionInput extends CommonInput {
  * (no region needed); otherwise the default repositories of --kind (saved default kind, else both) per region.
  */
 function select(input: SelectionInput): Selection {
-  const explicitOnly =
-    input.onlyExplicit ??
-    (input.kind === undefined && ((input.patterns?.length ?? 0) > 0 || input.dockerRepository !== undefined))
+  const explicitOnly
+    = input.onlyExplicit
+      ?? (input.kind === undefined && ((input.patterns?.length ?? 0) > 0 || input.dockerRepository !== undefined))
   const saved = input.useSavedKind ? loadDefaults(input.env).kind : undefined
   const kind: KindChoice = input.kind ?? saved ?? 'all'
   const kinds = kindsOf(kind)
@@ -72,13 +76,15 @@ function select(input: SelectionInput): Selection {
     requireRegion: input.requireRegion ?? !explicitOnly,
   })
   const targets = requiredTargets({
+    kinds: explicitOnly ? [] : kinds,
     project: ctx.project,
     regions: explicitOnly ? [] : ctx.regions,
-    kinds: explicitOnly ? [] : kinds,
     ...(input.dockerRepository === undefined ? {} : {dockerRepository: input.dockerRepository}),
     ...(input.patterns === undefined ? {} : {patterns: input.patterns}),
   })
-  return {project: ctx.project, projectSource: ctx.projectSource, regions: explicitOnly ? [] : ctx.regions, targets}
+  return {
+    project: ctx.project, projectSource: ctx.projectSource, regions: explicitOnly ? [] : ctx.regions, targets,
+  }
 }
 
 function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
@@ -98,41 +104,41 @@ export function describeCoverage(by: CoveredBy, required?: string): string {
 
 export interface PathStatus extends Target {
   covered: boolean
+  coveredBy?: CoveredBy
   /** True when the exact pattern is an entry of the allowlist. */
   exactEntry: boolean
-  coveredBy?: CoveredBy
 }
 
 export interface DefaultRuleSummary {
-  evaluationMode?: string
-  enforcementMode?: string
   /** The default rule blocks images that are not allowlisted (and is not in dry-run audit mode). */
   enforced: boolean
+  enforcementMode?: string
+  evaluationMode?: string
 }
 
 export interface PolicyStatusResult {
+  allowlist: string[]
+  defaultRule: DefaultRuleSummary
+  etag?: string
+  globalPolicyEvaluationMode?: string
+  image?: ImageVerdict & {image: string}
+  /** Required patterns not covered by anything. */
+  missing: string[]
+  paths: PathStatus[]
   project: string
   projectSource: string
   regions: string[]
-  etag?: string
   updateTime?: string
-  defaultRule: DefaultRuleSummary
-  globalPolicyEvaluationMode?: string
-  allowlist: string[]
-  paths: PathStatus[]
-  /** Required patterns not covered by anything. */
-  missing: string[]
-  image?: ImageVerdict & {image: string}
 }
 
 export function summarizeDefaultRule(policy: Policy): DefaultRuleSummary {
   const rule = policy.defaultAdmissionRule
   const evaluationMode = typeof rule?.evaluationMode === 'string' ? rule.evaluationMode : undefined
   const enforcementMode = typeof rule?.enforcementMode === 'string' ? rule.enforcementMode : undefined
-  const enforced =
-    evaluationMode !== undefined &&
-    evaluationMode !== 'ALWAYS_ALLOW' &&
-    enforcementMode !== 'DRYRUN_AUDIT_LOG_ONLY'
+  const enforced
+    = evaluationMode !== undefined
+      && evaluationMode !== 'ALWAYS_ALLOW'
+      && enforcementMode !== 'DRYRUN_AUDIT_LOG_ONLY'
   return {
     ...(evaluationMode === undefined ? {} : {evaluationMode}),
     ...(enforcementMode === undefined ? {} : {enforcementMode}),
@@ -141,18 +147,20 @@ export function summarizeDefaultRule(policy: Policy): DefaultRuleSummary {
 }
 
 export function pathStatuses(policy: Policy, targets: readonly Target[]): PathStatus[] {
-  const entries = new Set((policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern.trim()))
-  return targets.map((target) => {
+  const entries = new Set((policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern.trim()))
+  return targets.map(target => {
     const by = coveredBy(policy, target.pattern)
-    return {...target, covered: by !== undefined, exactEntry: entries.has(target.pattern), ...(by ? {coveredBy: by} : {})}
+    return {
+      ...target, covered: by !== undefined, exactEntry: entries.has(target.pattern), ...(by ? {coveredBy: by} : {}),
+    }
   })
 }
 
 export interface PolicyStatusInput extends CommonInput {
-  regions?: readonly string[]
-  kind?: KindChoice
   dockerRepository?: string
   image?: string
+  kind?: KindChoice
+  regions?: readonly string[]
 }
 
 export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStatusResult> {
@@ -161,9 +169,9 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
   const selection = select({
     ...input,
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
-    useSavedKind: true,
     onlyExplicit: false,
     requireRegion: input.image === undefined && input.dockerRepository === undefined,
+    useSavedKind: true,
   })
   const gcloud = readGcloudConfig(input.env)
   const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
@@ -177,9 +185,9 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
     ...(policy.updateTime === undefined ? {} : {updateTime: policy.updateTime}),
     defaultRule: summarizeDefaultRule(policy),
     ...(typeof policy.globalPolicyEvaluationMode === 'string' ? {globalPolicyEvaluationMode: policy.globalPolicyEvaluationMode} : {}),
-    allowlist: (policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern),
+    allowlist: (policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern),
+    missing: paths.filter(p => !p.covered).map(p => p.pattern),
     paths,
-    missing: paths.filter((p) => !p.covered).map((p) => p.pattern),
   }
   if (input.image !== undefined) result.image = {image: input.image, ...evaluateImage(policy, input.image)}
   return result
@@ -190,51 +198,50 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
 
 export interface PolicyChangeInput extends CommonInput {
   action: 'allow' | 'revoke'
-  regions?: readonly string[]
-  kind?: KindChoice
   dockerRepository?: string
-  patterns?: readonly string[]
-  mode: 'write' | 'dry-run'
-  yes: boolean
-  ui?: Ui
   io?: PromptIo
+  kind?: KindChoice
+  mode: 'dry-run' | 'write'
+  patterns?: readonly string[]
+  regions?: readonly string[]
+  ui?: Ui
+  yes: boolean
 }
 
 export interface PolicyChangeResult {
-  project: string
   action: 'allow' | 'revoke'
-  mode: 'write' | 'dry-run'
-  regions: string[]
-  targets: Target[]
-  /** The patterns asked for. */
-  requested: string[]
   added: string[]
-  removed: string[]
-  alreadyCovered: {pattern: string; coveredBy: CoveredBy}[]
-  /** revoke: asked-for patterns that are not entries of the policy (nothing to remove). */
-  notFound: string[]
-  changed: boolean
-  written: boolean
-  declined: boolean
-  etagBefore?: string
-  etagAfter?: string
-  backupFile?: string
+  alreadyCovered: {coveredBy: CoveredBy; pattern: string;}[]
   attempts: number
+  backupFile?: string
+  changed: boolean
+  declined: boolean
   /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
   diff: string
+  etagAfter?: string
+  etagBefore?: string
+  mode: 'dry-run' | 'write'
+  /** revoke: asked-for patterns that are not entries of the policy (nothing to remove). */
+  notFound: string[]
+  project: string
+  regions: string[]
+  removed: string[]
+  /** The patterns asked for. */
+  requested: string[]
   /** Why nothing was written, when nothing was. */
   skippedReason?: string
+  targets: Target[]
+  written: boolean
 }
 
 function planFor(action: 'allow' | 'revoke', patterns: readonly string[]): (policy: Policy) => PolicyPlan {
-  return action === 'allow' ? (policy) => planAllow(policy, patterns) : (policy) => planRevoke(policy, patterns)
+  return action === 'allow' ? policy => planAllow(policy, patterns) : policy => planRevoke(policy, patterns)
 }
 
 export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): string {
   if (action === 'allow') {
-    const reasons = plan.alreadyCovered.map(({pattern, coverage}) =>
-      coverage.covered ? `${pattern}: ${describeCoverage(coverage.by, pattern)}` : `${pattern}: already present`,
-    )
+    const reasons = plan.alreadyCovered.map(({coverage, pattern}) =>
+      coverage.covered ? `${pattern}: ${describeCoverage(coverage.by, pattern)}` : `${pattern}: already present`)
     return reasons.length > 0 ? `Nothing to add. ${reasons.join('; ')}.` : 'Nothing to add.'
   }
 
@@ -246,21 +253,21 @@ export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): s
 export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChangeResult> {
   const ui = input.ui ?? silentUi
   const selection = select({...input, useSavedKind: true})
-  const requested = selection.targets.map((t) => t.pattern)
+  const requested = selection.targets.map(t => t.pattern)
   const gcloud = readGcloudConfig(input.env)
   const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
   const {project} = selection
   const applied = await applyPolicyChange(client, {
-    project,
-    plan: planFor(input.action, requested),
-    mode: input.mode,
+    backup: policy => savePolicyBackup(input.env, project, policy),
     confirm: confirmPlan({
-      yes: input.yes,
       ui,
+      yes: input.yes,
       ...(input.io ? {io: input.io} : {}),
       message: input.action === 'allow' ? 'Add these entries to the policy?' : 'Remove these entries from the policy?',
     }),
-    backup: (policy) => savePolicyBackup(input.env, project, policy),
+    mode: input.mode,
+    plan: planFor(input.action, requested),
+    project,
   })
   const {plan} = applied
   let skippedReason: string | undefined
@@ -268,21 +275,20 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
   else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
   else if (input.mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
   return {
-    project,
     action: input.action,
-    mode: input.mode,
-    regions: selection.regions,
-    targets: selection.targets,
-    requested,
     added: plan.added,
-    removed: plan.removed,
-    alreadyCovered: plan.alreadyCovered.flatMap(({pattern, coverage}) =>
-      coverage.covered ? [{pattern, coveredBy: coverage.by}] : [],
-    ),
-    notFound: plan.notFound,
+    alreadyCovered: plan.alreadyCovered.flatMap(({coverage, pattern}) =>
+      coverage.covered ? [{coveredBy: coverage.by, pattern}] : []),
     changed: plan.changed,
-    written: applied.written,
     declined: applied.declined,
+    mode: input.mode,
+    notFound: plan.notFound,
+    project,
+    regions: selection.regions,
+    removed: plan.removed,
+    requested,
+    targets: selection.targets,
+    written: applied.written,
     ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
     ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
     ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
@@ -293,27 +299,29 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
 }
 
 export interface TerraformResult {
+  patterns: string[]
   project: string
   regions: string[]
-  patterns: string[]
   terraform: string
 }
 
 /** `policy allow --print terraform`: the block to add to the Terraform configuration; no API call, no write. */
-export function terraformForAllow(input: Omit<PolicyChangeInput, 'mode' | 'yes' | 'action'>): TerraformResult {
+export function terraformForAllow(input: Omit<PolicyChangeInput, 'action' | 'mode' | 'yes'>): TerraformResult {
   const selection = select({...input, useSavedKind: true})
-  const patterns = selection.targets.map((t) => t.pattern)
-  return {project: selection.project, regions: selection.regions, patterns, terraform: terraformAllowlistBlock(patterns, {project: selection.project})}
+  const patterns = selection.targets.map(t => t.pattern)
+  return {
+    patterns, project: selection.project, regions: selection.regions, terraform: terraformAllowlistBlock(patterns, {project: selection.project}),
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // policy export
 
 export interface PolicyExportResult {
-  project: string
   etag?: string
-  yaml: string
   policy: Policy
+  project: string
+  yaml: string
 }
 
 export async function exportPolicy(input: CommonInput): Promise<PolicyExportResult> {
@@ -321,24 +329,27 @@ export async function exportPolicy(input: CommonInput): Promise<PolicyExportResu
   const gcloud = readGcloudConfig(input.env)
   const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
   const policy = await client.getPolicy(ctx.project)
-  return {project: ctx.project, ...(policy.etag === undefined ? {} : {etag: policy.etag}), yaml: policyToYaml(policy), policy}
+  return {
+    project: ctx.project, ...(policy.etag === undefined ? {} : {etag: policy.etag}), policy, yaml: policyToYaml(policy),
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // policy restore
 
-const OUTPUT_ONLY = new Set(['etag', 'updateTime', 'name'])
+const OUTPUT_ONLY = new Set(['etag', 'name', 'updateTime'])
 
 function withoutOutputOnly(policy: Policy): Record<string, unknown> {
   return Object.fromEntries(Object.entries(policy).filter(([key]) => !OUTPUT_ONLY.has(key)))
 }
 
 function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => stableJson(v)).join(',')}]`
+  if (Array.isArray(value)) return `[${value.map(v => stableJson(v)).join(',')}]`
   if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : (a > b ? 1 : 0)))
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
   }
+
   return JSON.stringify(value)
 }
 
@@ -352,48 +363,49 @@ export function planRestore(current: Policy, backup: Policy): PolicyPlan {
     if (current[key] === undefined) delete after[key]
     else after[key] = current[key]
   }
-  const names = (p: Policy): string[] => (p.admissionWhitelistPatterns ?? []).map((e) => e.namePattern)
+
+  const names = (p: Policy): string[] => (p.admissionWhitelistPatterns ?? []).map(e => e.namePattern)
   const beforeNames = new Set(names(current))
   const afterNames = new Set(names(after))
   return {
-    before: current,
+    added: names(after).filter(n => !beforeNames.has(n)),
     after,
-    added: names(after).filter((n) => !beforeNames.has(n)),
-    removed: names(current).filter((n) => !afterNames.has(n)),
     alreadyCovered: [],
-    notFound: [],
+    before: current,
     changed: stableJson(withoutOutputOnly(current)) !== stableJson(withoutOutputOnly(after)),
+    notFound: [],
+    removed: names(current).filter(n => !afterNames.has(n)),
   }
 }
 
 export interface PolicyRestoreInput extends CommonInput {
   file?: string
-  latest: boolean
-  mode: 'write' | 'dry-run'
-  yes: boolean
-  ui?: Ui
   io?: PromptIo
+  latest: boolean
+  mode: 'dry-run' | 'write'
+  ui?: Ui
+  yes: boolean
 }
 
 export interface PolicyRestoreResult {
-  project: string
-  mode: 'write' | 'dry-run'
-  /** The backup restored from. */
-  file: string
+  added: string[]
+  attempts: number
   /** The etag the backup was taken at, when it recorded one. */
   backupEtag?: string
-  added: string[]
-  removed: string[]
-  changed: boolean
-  written: boolean
-  declined: boolean
-  etagBefore?: string
-  etagAfter?: string
   /** Backup of the policy as it was just before the restore. */
   backupFile?: string
-  attempts: number
+  changed: boolean
+  declined: boolean
   diff: string
+  etagAfter?: string
+  etagBefore?: string
+  /** The backup restored from. */
+  file: string
+  mode: 'dry-run' | 'write'
+  project: string
+  removed: string[]
   skippedReason?: string
+  written: boolean
 }
 
 async function chooseBackup(input: PolicyRestoreInput, project: string): Promise<string> {
@@ -405,12 +417,13 @@ async function chooseBackup(input: PolicyRestoreInput, project: string): Promise
       suggestions: ['Backups are saved before every policy write by binauthz; pass --file FILE to restore another file.'],
     })
   }
+
   const newestFirst = backups // listPolicyBackups returns newest first
   const newest = newestFirst[0]
   if (input.latest && newest) return newest.file
   return selectPrompt(
     'Which backup should be restored?',
-    newestFirst.map((b) => ({name: `${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`, value: b.file})),
+    newestFirst.map(b => ({name: `${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`, value: b.file})),
     {flag: '--latest or --file FILE', ...input.io},
   )
 }
@@ -433,11 +446,13 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
   const gcloud = readGcloudConfig(input.env)
   const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
   const applied = await applyPolicyChange(client, {
-    project,
-    plan: (current) => planRestore(current, backup),
+    backup: policy => savePolicyBackup(input.env, project, policy),
+    confirm: confirmPlan({
+      ui, yes: input.yes, ...(input.io ? {io: input.io} : {}), message: 'Restore the policy from this backup?',
+    }),
     mode: input.mode,
-    confirm: confirmPlan({yes: input.yes, ui, ...(input.io ? {io: input.io} : {}), message: 'Restore the policy from this backup?'}),
-    backup: (policy) => savePolicyBackup(input.env, project, policy),
+    plan: current => planRestore(current, backup),
+    project,
   })
   const {plan} = applied
   let skippedReason: string | undefined
@@ -445,15 +460,15 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
   else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
   else if (input.mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
   return {
-    project,
-    mode: input.mode,
     file,
+    mode: input.mode,
+    project,
     ...(record.etag === undefined ? {} : {backupEtag: record.etag}),
     added: plan.added,
-    removed: plan.removed,
     changed: plan.changed,
-    written: applied.written,
     declined: applied.declined,
+    removed: plan.removed,
+    written: applied.written,
     ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
     ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
     ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
@@ -464,13 +479,13 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
 }
 
 export interface BackupListResult {
-  project: string
   /** Newest first. */
   backups: BackupEntry[]
+  project: string
 }
 
 /** `policy restore --list`: the saved backups of the project's policy; no API call. */
 export async function listBackups(input: CommonInput): Promise<BackupListResult> {
   const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
-  return {project: ctx.project, backups: await listPolicyBackups(input.env, ctx.project)}
+  return {backups: await listPolicyBackups(input.env, ctx.project), project: ctx.project}
 }

@@ -2,8 +2,8 @@
 // cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts), plus a custom build repository. Pure.
 
 import {
-  type DeployKind,
   defaultRepository,
+  type DeployKind,
   parseDockerRepository,
   repositoryPattern,
   repositoryResourceName,
@@ -11,17 +11,17 @@ import {
 } from '../policy/pattern.js'
 
 /** `all` means both deploy paths. */
-export type KindChoice = DeployKind | 'all'
+export type KindChoice = 'all' | DeployKind
 
 export const KIND_CHOICES: readonly KindChoice[] = ['run', 'function', 'all']
 
 /** A build repository this tool would allowlist, and why. */
 export interface Target {
   /** `run` / `function` for the default repositories, `custom` for --docker-repository, `pattern` for --pattern. */
-  kind: DeployKind | 'custom' | 'pattern'
+  kind: 'custom' | 'pattern' | DeployKind
+  pattern: string
   region?: string
   repository?: string
-  pattern: string
 }
 
 export function kindsOf(choice: KindChoice): DeployKind[] {
@@ -30,30 +30,30 @@ export function kindsOf(choice: KindChoice): DeployKind[] {
 
 export function describeKind(kind: Target['kind']): string {
   switch (kind) {
-    case 'run': {
-      return 'Cloud Run functions (gcloud run deploy --source)'
-    }
+  case 'custom': {
+    return 'custom build repository (--docker-repository)'
+  }
 
-    case 'function': {
-      return 'Cloud Functions 2nd gen (gcloud functions deploy)'
-    }
+  case 'function': {
+    return 'Cloud Functions 2nd gen (gcloud functions deploy)'
+  }
 
-    case 'custom': {
-      return 'custom build repository (--docker-repository)'
-    }
+  case 'pattern': {
+    return 'explicit pattern (--pattern)'
+  }
 
-    case 'pattern': {
-      return 'explicit pattern (--pattern)'
-    }
+  case 'run': {
+    return 'Cloud Run functions (gcloud run deploy --source)'
+  }
   }
 }
 
 export interface TargetInput {
+  dockerRepository?: string
+  kinds: readonly DeployKind[]
+  patterns?: readonly string[]
   project: string
   regions: readonly string[]
-  kinds: readonly DeployKind[]
-  dockerRepository?: string
-  patterns?: readonly string[]
 }
 
 /** The targets for the given project, regions and kinds, in a stable order, deduplicated by pattern. */
@@ -69,13 +69,17 @@ export function requiredTargets(input: TargetInput): Target[] {
   for (const region of input.regions) {
     for (const kind of input.kinds) {
       const repo = defaultRepository(kind, input.project, region)
-      push({kind, region, repository: repositoryResourceName(repo), pattern: repositoryPattern(repo)})
+      push({
+        kind, pattern: repositoryPattern(repo), region, repository: repositoryResourceName(repo),
+      })
     }
   }
 
   if (input.dockerRepository !== undefined) {
     const repo = parseDockerRepository(input.dockerRepository, '--docker-repository')
-    push({kind: 'custom', region: repo.location, repository: repositoryResourceName(repo), pattern: repositoryPattern(repo)})
+    push({
+      kind: 'custom', pattern: repositoryPattern(repo), region: repo.location, repository: repositoryResourceName(repo),
+    })
   }
 
   for (const pattern of input.patterns ?? []) {

@@ -3,8 +3,8 @@
 // naming its flag. Nothing is written before the end: the policy only after the diff was confirmed, the saved
 // defaults last and atomically — so Ctrl-C at any prompt leaves everything as it was.
 
-import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {CredentialSource} from '../auth/credentials.js'
+import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {BinauthzClient} from '../binauthz/client.js'
 import type {DeployKind} from '../policy/pattern.js'
 import type {Policy} from '../policy/types.js'
@@ -12,81 +12,89 @@ import type {Policy} from '../policy/types.js'
 import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {savePolicyBackup} from '../binauthz/backup.js'
 import {applyPolicyChange} from '../binauthz/transaction.js'
-import {type SavedDefaults, loadDefaults, saveDefaults} from '../config/defaults.js'
+import {loadDefaults, type SavedDefaults, saveDefaults} from '../config/defaults.js'
 import {BinauthzError, UserError} from '../errors.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
 import {parseDockerRepository} from '../policy/pattern.js'
 import {planAllow} from '../policy/plan.js'
-import {type PromptIo, canPrompt, inputPrompt, selectPrompt} from '../prompts.js'
-import {type ApiCheck, type Capture, type GcloudCheck, checkApi, checkGcloud} from './checks.js'
-import {type OpenedClient, openClient} from './client.js'
-import {type Ui, confirmPlan} from './confirm.js'
-import {type DefaultRuleSummary, type PathStatus, describeCoverage, pathStatuses, summarizeDefaultRule} from './policy-ops.js'
-import {type KindChoice, type Target, describeKind, kindsOf, requiredTargets} from './targets.js'
+import {
+  canPrompt, inputPrompt, type PromptIo, selectPrompt,
+} from '../prompts.js'
+import {
+  type ApiCheck, type Capture, checkApi, checkGcloud, type GcloudCheck,
+} from './checks.js'
+import {openClient, type OpenedClient} from './client.js'
+import {confirmPlan, type Ui} from './confirm.js'
+import {
+  type DefaultRuleSummary, describeCoverage, type PathStatus, pathStatuses, summarizeDefaultRule,
+} from './policy-ops.js'
+import {
+  describeKind, type KindChoice, kindsOf, requiredTargets, type Target,
+} from './targets.js'
 
 export interface SetupAnswers {
-  project?: string
-  regions?: readonly string[]
-  kind?: KindChoice
-  dockerRepository?: string
-  /** --yes: apply the missing entries without asking. */
-  yes: boolean
   /** --no-apply sets false: never write the policy, print the admin hand-off instead. */
   apply: boolean
+  dockerRepository?: string
+  kind?: KindChoice
+  project?: string
+  regions?: readonly string[]
   /** --no-save sets false: do not save the defaults. */
   save: boolean
+  /** --yes: apply the missing entries without asking. */
+  yes: boolean
 }
 
 export interface SetupDeps {
-  env: NodeJS.ProcessEnv
-  ui: Ui
-  io?: PromptIo
   /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
   capture?: Capture
+  env: NodeJS.ProcessEnv
+  io?: PromptIo
   /** Default: openClient from ./client.ts. */
   open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig}) => Promise<OpenedClient>
+  ui: Ui
 }
 
 export interface SetupPolicyResult {
-  /** nothing-missing | applied | declined | not-applied (--no-apply) | permission-denied | skipped (API unusable) */
-  state: 'nothing-missing' | 'applied' | 'declined' | 'not-applied' | 'permission-denied' | 'skipped'
   added: string[]
-  etagBefore?: string
-  etagAfter?: string
   backupFile?: string
+  etagAfter?: string
+  etagBefore?: string
   /** What an admin must do, when we could not or were told not to write. */
   handoff?: string
+  /** nothing-missing | applied | declined | not-applied (--no-apply) | permission-denied | skipped (API unusable) */
+  state: 'applied' | 'declined' | 'not-applied' | 'nothing-missing' | 'permission-denied' | 'skipped'
 }
 
 export interface SetupResult {
-  gcloud: GcloudCheck
+  api: {enableCommand?: string; message?: string; state: ApiCheck['state'];}
   credentials: CredentialSource & {account?: string}
-  project: string
-  regions: string[]
-  kind: KindChoice
-  dockerRepository?: string
-  api: {state: ApiCheck['state']; message?: string; enableCommand?: string}
   defaultRule?: DefaultRuleSummary
+  defaults: {file?: string; saved: boolean; values: SavedDefaults}
+  dockerRepository?: string
+  gcloud: GcloudCheck
+  kind: KindChoice
+  nextSteps: string[]
   paths: PathStatus[]
   policy: SetupPolicyResult
-  defaults: {saved: boolean; file?: string; values: SavedDefaults}
+  project: string
   /** Everything needed for `binauthz deploy` is in place. */
   ready: boolean
-  nextSteps: string[]
+  regions: string[]
 }
 
 function firstDefined<T>(...values: (T | undefined)[]): T | undefined {
-  return values.find((v) => v !== undefined)
+  return values.find(v => v !== undefined)
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim()
-  return trimmed ? trimmed : undefined
+  return trimmed || undefined
 }
 
-function validator(check: (value: string) => unknown): (value: string) => true | string {
-  return (value) => {
+function validator(check: (value: string) => unknown): (value: string) => string | true {
+  return value => {
     try {
       check(value)
       return true
@@ -97,7 +105,7 @@ function validator(check: (value: string) => unknown): (value: string) => true |
 }
 
 function splitRegions(value: string): string[] {
-  return [...new Set(value.split(/[\s,]+/).map((r) => r.trim()).filter(Boolean))]
+  return [...new Set(value.split(/[\s,]+/).map(r => r.trim()).filter(Boolean))]
 }
 
 class Wizard {
@@ -116,17 +124,59 @@ class Wizard {
     return this.deps.ui
   }
 
-  async project(): Promise<string> {
-    if (this.answers.project !== undefined) return validateProjectId(this.answers.project, '--project')
-    const detected = firstDefined(nonEmpty(this.deps.env.CLOUDSDK_CORE_PROJECT), this.saved.project, this.gcloud.project)
-    if (!this.interactive && detected !== undefined) return validateProjectId(detected, 'the detected default project')
-    const answer = await inputPrompt('Google Cloud project ID', {
-      flag: '--project',
+  async applyMissing(client: BinauthzClient, project: string, missing: readonly string[]): Promise<SetupPolicyResult> {
+    if (missing.length === 0) return {added: [], state: 'nothing-missing'}
+    if (!this.answers.apply) {
+      return {added: [], handoff: adminHandoff(project, missing), state: 'not-applied'}
+    }
+
+    try {
+      const applied = await applyPolicyChange(client, {
+        backup: (policy: Policy) => savePolicyBackup(this.deps.env, project, policy),
+        confirm: confirmPlan({
+          ui: this.ui,
+          yes: this.answers.yes,
+          ...(this.deps.io ? {io: this.deps.io} : {}),
+          message: 'Add the missing entries to the policy?',
+        }),
+        mode: 'write',
+        plan: (policy: Policy) => planAllow(policy, missing),
+        project,
+      })
+      const common = {
+        ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
+        ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
+        ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
+      }
+      if (applied.declined) return {
+        added: [], state: 'declined', ...common, handoff: adminHandoff(project, missing),
+      }
+      if (!applied.written) return {added: [], state: 'nothing-missing', ...common}
+      return {added: applied.plan.added, state: 'applied', ...common}
+    } catch (error) {
+      if (error instanceof UserError && error.code === 'PERMISSION_DENIED') {
+        return {added: [], handoff: adminHandoff(project, missing), state: 'permission-denied'}
+      }
+
+      throw error
+    }
+  }
+
+  async dockerRepository(): Promise<string | undefined> {
+    if (this.answers.dockerRepository !== undefined) {
+      parseDockerRepository(this.answers.dockerRepository, '--docker-repository')
+      return this.answers.dockerRepository
+    }
+
+    const detected = this.saved.dockerRepository
+    if (!this.interactive) return detected
+    const answer = await inputPrompt('Custom build repository (--docker-repository; Enter for none)', {
+      flag: '--docker-repository',
       ...this.deps.io,
       ...(detected === undefined ? {} : {default: detected}),
-      validate: validator((v) => validateProjectId(v.trim(), 'the project')),
+      validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
     })
-    return validateProjectId(answer.trim(), 'the project')
+    return nonEmpty(answer)
   }
 
   async kind(): Promise<KindChoice> {
@@ -136,7 +186,7 @@ class Wizard {
     return selectPrompt<KindChoice>(
       'How do you deploy?',
       [
-        {name: 'Both', value: 'all', description: 'gcloud run deploy --source and gcloud functions deploy'},
+        {description: 'gcloud run deploy --source and gcloud functions deploy', name: 'Both', value: 'all'},
         {name: describeKind('run'), value: 'run'},
         {name: describeKind('function'), value: 'function'},
       ],
@@ -144,11 +194,25 @@ class Wizard {
     )
   }
 
+  async project(): Promise<string> {
+    if (this.answers.project !== undefined) return validateProjectId(this.answers.project, '--project')
+    const detected = firstDefined(nonEmpty(this.deps.env.CLOUDSDK_CORE_PROJECT), this.saved.project, this.gcloud.project)
+    if (!this.interactive && detected !== undefined) return validateProjectId(detected, 'the detected default project')
+    const answer = await inputPrompt('Google Cloud project ID', {
+      flag: '--project',
+      ...this.deps.io,
+      ...(detected === undefined ? {} : {default: detected}),
+      validate: validator(v => validateProjectId(v.trim(), 'the project')),
+    })
+    return validateProjectId(answer.trim(), 'the project')
+  }
+
   async regions(kinds: readonly DeployKind[]): Promise<string[]> {
     if (this.answers.regions !== undefined && this.answers.regions.length > 0) {
-      return [...new Set(this.answers.regions.flatMap((r) => splitRegions(r)))].map((r) => validateRegion(r, '--region'))
+      return [...new Set(this.answers.regions.flatMap(r => splitRegions(r)))].map(r => validateRegion(r, '--region'))
     }
-    const env = this.deps.env
+
+    const {env} = this.deps
     const fromEnv = kinds.includes('run') ? nonEmpty(env.CLOUDSDK_RUN_REGION) : nonEmpty(env.CLOUDSDK_FUNCTIONS_REGION)
     const fromConfig = kinds.includes('run') ? this.gcloud.runRegion : this.gcloud.functionsRegion
     const detected = firstDefined(
@@ -159,69 +223,20 @@ class Wizard {
       this.gcloud.functionsRegion,
     )
     if (!this.interactive && detected !== undefined) {
-      return splitRegions(detected).map((r) => validateRegion(r, 'the detected default region'))
+      return splitRegions(detected).map(r => validateRegion(r, 'the detected default region'))
     }
+
     const answer = await inputPrompt('Region(s), comma-separated', {
       flag: '--region',
       ...this.deps.io,
       ...(detected === undefined ? {} : {default: detected}),
-      validate: validator((v) => {
+      validate: validator(v => {
         const list = splitRegions(v)
         if (list.length === 0) throw new Error('Enter at least one region, e.g. us-central1')
         for (const r of list) validateRegion(r, 'the region')
       }),
     })
-    return splitRegions(answer).map((r) => validateRegion(r, 'the region'))
-  }
-
-  async dockerRepository(): Promise<string | undefined> {
-    if (this.answers.dockerRepository !== undefined) {
-      parseDockerRepository(this.answers.dockerRepository, '--docker-repository')
-      return this.answers.dockerRepository
-    }
-    const detected = this.saved.dockerRepository
-    if (!this.interactive) return detected
-    const answer = await inputPrompt('Custom build repository (--docker-repository; Enter for none)', {
-      flag: '--docker-repository',
-      ...this.deps.io,
-      ...(detected === undefined ? {} : {default: detected}),
-      validate: validator((v) => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
-    })
-    return nonEmpty(answer)
-  }
-
-  async applyMissing(client: BinauthzClient, project: string, missing: readonly string[]): Promise<SetupPolicyResult> {
-    if (missing.length === 0) return {state: 'nothing-missing', added: []}
-    if (!this.answers.apply) {
-      return {state: 'not-applied', added: [], handoff: adminHandoff(project, missing)}
-    }
-    try {
-      const applied = await applyPolicyChange(client, {
-        project,
-        plan: (policy: Policy) => planAllow(policy, missing),
-        mode: 'write',
-        confirm: confirmPlan({
-          yes: this.answers.yes,
-          ui: this.ui,
-          ...(this.deps.io ? {io: this.deps.io} : {}),
-          message: 'Add the missing entries to the policy?',
-        }),
-        backup: (policy: Policy) => savePolicyBackup(this.deps.env, project, policy),
-      })
-      const common = {
-        ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
-        ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
-        ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
-      }
-      if (applied.declined) return {state: 'declined', added: [], ...common, handoff: adminHandoff(project, missing)}
-      if (!applied.written) return {state: 'nothing-missing', added: [], ...common}
-      return {state: 'applied', added: applied.plan.added, ...common}
-    } catch (error) {
-      if (error instanceof UserError && error.code === 'PERMISSION_DENIED') {
-        return {state: 'permission-denied', added: [], handoff: adminHandoff(project, missing)}
-      }
-      throw error
-    }
+    return splitRegions(answer).map(r => validateRegion(r, 'the region'))
   }
 }
 
@@ -230,7 +245,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const {env, ui} = deps
   // Flag values are checked before anything runs (no gcloud, no request for a bad --region).
   if (answers.project !== undefined) validateProjectId(answers.project, '--project')
-  for (const region of (answers.regions ?? []).flatMap((r) => splitRegions(r))) validateRegion(region, '--region')
+  for (const region of (answers.regions ?? []).flatMap(r => splitRegions(r))) validateRegion(region, '--region')
   if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
   const gcloudConfig = readGcloudConfig(env)
   const saved = loadDefaults(env)
@@ -263,30 +278,28 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const api = await checkApi(opened.client, project)
   let paths: PathStatus[] = []
   let defaultRule: DefaultRuleSummary | undefined
-  let policy: SetupPolicyResult = {state: 'skipped', added: []}
+  let policy: SetupPolicyResult = {added: [], state: 'skipped'}
   const targets: Target[] = requiredTargets({
+    kinds,
     project,
     regions,
-    kinds,
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
   })
   if (api.state === 'disabled') {
     ui.warn(`The Binary Authorization API is not enabled in ${project}. Enable it with: ${api.enableCommand}`)
     nextSteps.push(api.enableCommand, 'binauthz setup')
   } else if (api.state === 'no-access') {
-    const handoff = adminHandoff(project, targets.map((t) => t.pattern))
+    const handoff = adminHandoff(project, targets.map(t => t.pattern))
     ui.warn(`Cannot read the Binary Authorization policy of ${project}: ${api.message}`)
-    policy = {state: 'permission-denied', added: [], handoff}
+    policy = {added: [], handoff, state: 'permission-denied'}
     nextSteps.push('Ask a policy admin to apply the hand-off below, or grant roles/binaryauthorization.policyViewer.')
   } else {
     defaultRule = summarizeDefaultRule(api.policy)
-    ui.info(
-      defaultRule.enforced
-        ? `✔ Binary Authorization is enforced (default rule ${defaultRule.evaluationMode ?? '?'}, ${defaultRule.enforcementMode ?? '?'})`
-        : `ℹ Binary Authorization does not block anything yet (default rule ${defaultRule.evaluationMode ?? 'unset'}, ${defaultRule.enforcementMode ?? 'unset'})`,
-    )
+    ui.info(defaultRule.enforced
+      ? `✔ Binary Authorization is enforced (default rule ${defaultRule.evaluationMode ?? '?'}, ${defaultRule.enforcementMode ?? '?'})`
+      : `ℹ Binary Authorization does not block anything yet (default rule ${defaultRule.evaluationMode ?? 'unset'}, ${defaultRule.enforcementMode ?? 'unset'})`)
 
-    const allowlist = (api.policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern)
+    const allowlist = (api.policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern)
     ui.info(allowlist.length === 0 ? 'ℹ The allowlist is empty.' : `ℹ Current allowlist (${allowlist.length}):`)
     for (const entry of allowlist) ui.info(`    ${entry}`)
 
@@ -298,18 +311,21 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     }
 
     // 6. Offer the missing entries.
-    const missing = paths.filter((p) => !p.covered).map((p) => p.pattern)
+    const missing = paths.filter(p => !p.covered).map(p => p.pattern)
     policy = await wizard.applyMissing(opened.client, project, missing)
     if (policy.state === 'applied') {
       ui.info(`✔ Added ${policy.added.length} entr${policy.added.length === 1 ? 'y' : 'ies'} to the policy${policy.backupFile ? ` (previous policy saved to ${policy.backupFile})` : ''}`)
-      paths = paths.map((p) => (p.covered ? p : {...p, covered: true, exactEntry: true, coveredBy: {kind: 'pattern', pattern: p.pattern}}))
+      paths = paths.map(p => (p.covered
+        ? p
+        : {
+          ...p, covered: true, coveredBy: {kind: 'pattern', pattern: p.pattern}, exactEntry: true,
+        }))
     }
+
     if (policy.handoff) {
-      ui.warn(
-        policy.state === 'permission-denied'
-          ? 'You may not change the policy. Hand this to a policy admin:'
-          : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:',
-      )
+      ui.warn(policy.state === 'permission-denied'
+        ? 'You may not change the policy. Hand this to a policy admin:'
+        : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:')
       for (const line of policy.handoff.split('\n')) ui.info(line)
       nextSteps.push('binauthz policy allow')
     }
@@ -325,21 +341,21 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   let defaults: SetupResult['defaults'] = {saved: false, values}
   if (answers.save) {
     const file = await saveDefaults(env, values)
-    defaults = {saved: true, file, values}
+    defaults = {file, saved: true, values}
     ui.info(`✔ Saved defaults to ${file}`)
   }
 
-  const ready =
-    gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every((p) => p.covered)
+  const ready
+    = gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every(p => p.covered)
   if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
   ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
   if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
   return {
-    gcloud,
     credentials,
+    gcloud,
+    kind,
     project,
     regions,
-    kind,
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
     api: {
       state: api.state,
@@ -347,11 +363,11 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
       ...(api.state === 'disabled' ? {enableCommand: api.enableCommand} : {}),
     },
     ...(defaultRule === undefined ? {} : {defaultRule}),
+    defaults,
+    nextSteps,
     paths,
     policy,
-    defaults,
     ready,
-    nextSteps,
   }
 }
 

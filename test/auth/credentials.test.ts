@@ -1,31 +1,50 @@
+import type {AddressInfo} from 'node:net'
+
 import {expect} from 'chai'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import {createServer, type RequestListener} from 'node:http'
 import {join} from 'node:path'
 
-import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
 import {
   clearCredentialCache,
   MAX_TOKEN_LENGTH,
   metadataServerLikely,
-  resolveTokenProvider,
   type ResolveTokenOptions,
+  resolveTokenProvider,
 } from '../../src/auth/credentials.js'
+import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
 import {BinauthzError, redactSecrets, UserError} from '../../src/errors.js'
 import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
+
+/** A local STS-style token endpoint that records each request (method, path, whether the scope was asked for). */
+function tokenEndpoint(requests: string[]): RequestListener {
+  return (req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString()
+    })
+    req.on('end', () => {
+      requests.push(`${req.method} ${req.url} ${body.includes('cloud-platform') ? 'cloud-platform' : 'no-scope'}`)
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({
+        access_token: 'ya29.from-local-sts-0123456789', expires_in: 3600, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer',
+      }))
+    })
+  }
+}
+
 import {writeGcloudDir} from './fixtures.js'
 
 const TOKEN = 'ya29.test-token-from-file-abcdefghijklmnop'
 const AUTHORIZED_USER = JSON.stringify({
-  type: 'authorized_user',
   client_id: 'client.apps.googleusercontent.com',
   client_secret: 'secret',
-  refresh_token: '1//refresh-token-value-abcdefghijklmnopqrstuvwxyz',
   quota_project_id: 'quota-proj',
+  refresh_token: '1//refresh-token-value-abcdefghijklmnopqrstuvwxyz',
+  type: 'authorized_user',
 })
 
 describe('credentials', () => {
@@ -45,12 +64,14 @@ describe('credentials', () => {
 
   afterEach(() => {
     fake.cleanup()
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   /** An isolated environment: its own HOME and gcloud config dir, the fake gcloud first on PATH. */
   function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return {PATH: fake.path, HOME: dir, CLOUDSDK_CONFIG: gcloudDir, ...extra}
+    return {
+      CLOUDSDK_CONFIG: gcloudDir, HOME: dir, PATH: fake.path, ...extra,
+    }
   }
 
   async function resolve(e: NodeJS.ProcessEnv) {
@@ -110,14 +131,14 @@ describe('credentials', () => {
       expect((error as UserError).message).to.include('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE').and.include(join(dir, 'nope'))
     })
 
-    const bad: {name: string; content: string}[] = [
-      {name: 'empty', content: ''},
-      {name: 'only whitespace', content: ' \n\t\n'},
-      {name: 'multi-line', content: 'ya29.first-line-secret\nya29.second-line-secret\n'},
-      {name: 'over-long', content: 'a'.repeat(MAX_TOKEN_LENGTH + 1)},
-      {name: 'huge', content: 'b'.repeat(5 * 1024 * 1024)},
-      {name: 'with spaces', content: 'Bearer secret-value-xyz'},
-      {name: 'binary', content: 'tok\u0000en-secret-value'},
+    const bad: {content: string; name: string;}[] = [
+      {content: '', name: 'empty'},
+      {content: ' \n\t\n', name: 'only whitespace'},
+      {content: 'ya29.first-line-secret\nya29.second-line-secret\n', name: 'multi-line'},
+      {content: 'a'.repeat(MAX_TOKEN_LENGTH + 1), name: 'over-long'},
+      {content: 'b'.repeat(5 * 1024 * 1024), name: 'huge'},
+      {content: 'Bearer secret-value-xyz', name: 'with spaces'},
+      {content: 'tok\u0000en-secret-value', name: 'binary'},
     ]
     for (const c of bad) {
       it(`rejects a token file that is ${c.name}, naming the file and not echoing the content`, async () => {
@@ -126,7 +147,7 @@ describe('credentials', () => {
         const error = await rejectionOf(resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file})))
         expect(error).to.be.instanceOf(UserError)
         expect((error as UserError).code).to.equal('INVALID_ACCESS_TOKEN')
-        const message = (error as UserError).message
+        const {message} = (error as UserError)
         expect(message).to.include(file).and.include('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE')
         expect(message).not.to.include('secret')
         expect(message).not.to.include('aaaaaaaaaa')
@@ -150,7 +171,7 @@ describe('credentials', () => {
 
     it('uses the well-known file in the gcloud config dir', async () => {
       const file = join(gcloudDir, 'application_default_credentials.json')
-      writeFileSync(file, JSON.stringify({type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com'}))
+      writeFileSync(file, JSON.stringify({client_email: 'sa@p.iam.gserviceaccount.com', type: 'service_account'}))
       const provider = await resolve(env())
       expect(provider.source.kind).to.equal('adc')
       expect(provider.source.detail).to.include('sa@p.iam.gserviceaccount.com').and.include(file)
@@ -183,18 +204,8 @@ describe('credentials', () => {
 
     it('gets a token through google-auth-library from a local token endpoint, once', async () => {
       const requests: string[] = []
-      const server = createServer((req, res) => {
-        let body = ''
-        req.on('data', (chunk: Buffer) => {
-          body += chunk.toString()
-        })
-        req.on('end', () => {
-          requests.push(`${req.method} ${req.url} ${body.includes('cloud-platform') ? 'cloud-platform' : 'no-scope'}`)
-          res.setHeader('content-type', 'application/json')
-          res.end(JSON.stringify({access_token: 'ya29.from-local-sts-0123456789', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: 3600}))
-        })
-      })
-      await new Promise<void>((done) => {
+      const server = createServer(tokenEndpoint(requests))
+      await new Promise<void>(done => {
         server.listen(0, '127.0.0.1', done)
       })
       try {
@@ -203,11 +214,11 @@ describe('credentials', () => {
         writeFileSync(subject, 'subject-token-value')
         const file = join(dir, 'external.json')
         writeFileSync(file, JSON.stringify({
-          type: 'external_account',
           audience: '//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/pool/providers/local',
+          credential_source: {file: subject},
           subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
           token_url: `http://127.0.0.1:${port}/v1/token`,
-          credential_source: {file: subject},
+          type: 'external_account',
         }))
         const detectionBefore = process.env.METADATA_SERVER_DETECTION
         const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
@@ -224,7 +235,7 @@ describe('credentials', () => {
 
     it('uses a metadata server only with cheap evidence of one, and does not contact it while resolving', async () => {
       const provider = await resolve(env({GCE_METADATA_HOST: '127.0.0.1:9'}))
-      expect(provider.source).to.deep.equal({kind: 'adc', detail: 'metadata server (attached service account)'})
+      expect(provider.source).to.deep.equal({detail: 'metadata server (attached service account)', kind: 'adc'})
     })
 
     it('prefers an explicit gcloud login over an ambient metadata server', async () => {
@@ -235,19 +246,26 @@ describe('credentials', () => {
 
     describe('metadataServerLikely', () => {
       let dmi: string
+
       beforeEach(() => {
         dmi = join(dir, 'product_name')
       })
 
-      const cases: {name: string; env: NodeJS.ProcessEnv; dmi?: string; expected: boolean}[] = [
-        {name: 'nothing', env: {}, expected: false},
-        {name: 'GCE_METADATA_HOST', env: {GCE_METADATA_HOST: 'metadata.google.internal'}, expected: true},
-        {name: 'GCE_METADATA_IP', env: {GCE_METADATA_IP: '169.254.169.254'}, expected: true},
-        {name: 'assume-present', env: {METADATA_SERVER_DETECTION: 'assume-present'}, expected: true},
-        {name: 'Cloud Run', env: {K_SERVICE: 'svc'}, expected: true},
-        {name: 'Google hardware', env: {}, dmi: 'Google Compute Engine\n', expected: true},
-        {name: 'other hardware', env: {}, dmi: 'KVM\n', expected: false},
-        {name: 'detection none wins', env: {METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: 'x'}, dmi: 'Google', expected: false},
+      const cases: {dmi?: string; env: NodeJS.ProcessEnv; expected: boolean; name: string;}[] = [
+        {env: {}, expected: false, name: 'nothing'},
+        {env: {GCE_METADATA_HOST: 'metadata.google.internal'}, expected: true, name: 'GCE_METADATA_HOST'},
+        {env: {GCE_METADATA_IP: '169.254.169.254'}, expected: true, name: 'GCE_METADATA_IP'},
+        {env: {METADATA_SERVER_DETECTION: 'assume-present'}, expected: true, name: 'assume-present'},
+        {env: {K_SERVICE: 'svc'}, expected: true, name: 'Cloud Run'},
+        {
+          dmi: 'Google Compute Engine\n', env: {}, expected: true, name: 'Google hardware',
+        },
+        {
+          dmi: 'KVM\n', env: {}, expected: false, name: 'other hardware',
+        },
+        {
+          dmi: 'Google', env: {GCE_METADATA_HOST: 'x', METADATA_SERVER_DETECTION: 'none'}, expected: false, name: 'detection none wins',
+        },
       ]
       for (const c of cases) {
         it(c.name, () => {
@@ -263,7 +281,7 @@ describe('credentials', () => {
       withAccount()
       const e = env({CLOUDSDK_ACTIVE_CONFIG_NAME: 'default'})
       const provider = await resolve(e)
-      expect(provider.source).to.deep.equal({kind: 'gcloud-login', detail: "gcloud account dev@example.com (configuration 'default')"})
+      expect(provider.source).to.deep.equal({detail: "gcloud account dev@example.com (configuration 'default')", kind: 'gcloud-login'})
       expect(await fake.calls()).to.deep.equal([])
       const tokens = await Promise.all([provider.getToken(), provider.getToken()])
       expect(tokens).to.deep.equal([FAKE_TOKEN, FAKE_TOKEN])
@@ -272,7 +290,7 @@ describe('credentials', () => {
       expect(await (await resolve(e)).getToken()).to.equal(FAKE_TOKEN)
       expect(await fake.calls()).to.deep.equal([['auth', 'print-access-token']])
       const [record] = await fake.records()
-      expect(record?.env).to.include({CLOUDSDK_CONFIG: gcloudDir, CLOUDSDK_ACTIVE_CONFIG_NAME: 'default', CLOUDSDK_CORE_DISABLE_PROMPTS: '1'})
+      expect(record?.env).to.include({CLOUDSDK_ACTIVE_CONFIG_NAME: 'default', CLOUDSDK_CONFIG: gcloudDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'})
     })
 
     it('fetches again after invalidate()', async () => {

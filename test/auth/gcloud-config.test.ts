@@ -1,9 +1,8 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {UserError} from '../../src/errors.js'
 import {
   activeConfigName,
   gcloudConfigDir,
@@ -11,9 +10,10 @@ import {
   parseIni,
   readGcloudConfig,
 } from '../../src/auth/gcloud-config.js'
+import {UserError} from '../../src/errors.js'
 import {thrownBy} from '../helpers/assert.js'
-import {writeGcloudDir} from './fixtures.js'
 import {tempDir} from '../helpers/tmp.js'
+import {writeGcloudDir} from './fixtures.js'
 
 describe('gcloud config', () => {
   let dir: string
@@ -23,7 +23,7 @@ describe('gcloud config', () => {
   })
 
   afterEach(() => {
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   describe('gcloudConfigDir', () => {
@@ -35,15 +35,17 @@ describe('gcloud config', () => {
   })
 
   describe('activeConfigName', () => {
-    const cases: {name: string; env?: string; file?: string; expected: string}[] = [
-      {name: 'no file, no env', expected: 'default'},
-      {name: 'file', file: 'work', expected: 'work'},
-      {name: 'file with trailing newline', file: 'work\n', expected: 'work'},
-      {name: 'env wins over file', env: 'prod', file: 'work', expected: 'prod'},
-      {name: 'empty file', file: '', expected: 'default'},
-      {name: 'corrupt file is ignored', file: '../../etc/passwd', expected: 'default'},
-      {name: 'uppercase in file is ignored', file: 'Work', expected: 'default'},
-      {name: 'reserved NONE', file: 'NONE', expected: 'NONE'},
+    const cases: {env?: string; expected: string; file?: string; name: string;}[] = [
+      {expected: 'default', name: 'no file, no env'},
+      {expected: 'work', file: 'work', name: 'file'},
+      {expected: 'work', file: 'work\n', name: 'file with trailing newline'},
+      {
+        env: 'prod', expected: 'prod', file: 'work', name: 'env wins over file',
+      },
+      {expected: 'default', file: '', name: 'empty file'},
+      {expected: 'default', file: '../../etc/passwd', name: 'corrupt file is ignored'},
+      {expected: 'default', file: 'Work', name: 'uppercase in file is ignored'},
+      {expected: 'NONE', file: 'NONE', name: 'reserved NONE'},
     ]
     for (const c of cases) {
       it(c.name, () => {
@@ -54,7 +56,7 @@ describe('gcloud config', () => {
     }
 
     it('rejects an invalid CLOUDSDK_ACTIVE_CONFIG_NAME with a UserError', () => {
-      const error = thrownBy(() => activeConfigName({CLOUDSDK_CONFIG: dir, CLOUDSDK_ACTIVE_CONFIG_NAME: '../evil'}))
+      const error = thrownBy(() => activeConfigName({CLOUDSDK_ACTIVE_CONFIG_NAME: '../evil', CLOUDSDK_CONFIG: dir}))
       expect(error).to.be.instanceOf(UserError)
       expect((error as UserError).code).to.equal('INVALID_GCLOUD_CONFIGURATION')
       expect((error as UserError).message).to.include('CLOUDSDK_ACTIVE_CONFIG_NAME')
@@ -92,33 +94,33 @@ describe('gcloud config', () => {
         },
       })
       expect(readGcloudConfig({CLOUDSDK_CONFIG: dir})).to.deep.equal({
-        configDir: dir,
-        activeConfig: 'work',
-        account: 'dev@example.com',
-        project: 'example.com:my-proj',
-        runRegion: 'europe-west1',
-        functionsRegion: 'us-east1',
-        binauthzEndpoint: 'http://127.0.0.1:8080/',
         accessTokenFile: '/tmp/token',
+        account: 'dev@example.com',
+        activeConfig: 'work',
+        binauthzEndpoint: 'http://127.0.0.1:8080/',
+        configDir: dir,
+        functionsRegion: 'us-east1',
+        project: 'example.com:my-proj',
         quotaProject: 'billing-proj',
+        runRegion: 'europe-west1',
       })
     })
 
     it('returns only the directory and name when nothing exists', () => {
       expect(readGcloudConfig({CLOUDSDK_CONFIG: join(dir, 'missing')})).to.deep.equal({
-        configDir: join(dir, 'missing'),
         activeConfig: 'default',
+        configDir: join(dir, 'missing'),
       })
     })
 
     it('honours CLOUDSDK_ACTIVE_CONFIG_NAME', () => {
       writeGcloudDir(dir, {active: 'a', configs: {a: '[core]\nproject = pa\n', b: '[core]\nproject = pb\n'}})
-      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir, CLOUDSDK_ACTIVE_CONFIG_NAME: 'b'}).project).to.equal('pb')
+      expect(readGcloudConfig({CLOUDSDK_ACTIVE_CONFIG_NAME: 'b', CLOUDSDK_CONFIG: dir}).project).to.equal('pb')
     })
 
     it('reads nothing for the reserved NONE configuration', () => {
       writeGcloudDir(dir, {active: 'NONE', configs: {NONE: '[core]\nproject = p\n'}})
-      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir})).to.deep.equal({configDir: dir, activeConfig: 'NONE'})
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir})).to.deep.equal({activeConfig: 'NONE', configDir: dir})
     })
 
     it('ignores environment overrides (file values only)', () => {
@@ -128,20 +130,20 @@ describe('gcloud config', () => {
       expect(config.runRegion).to.equal(undefined)
     })
 
-    const parsing: {name: string; text: string; expected: Record<string, string | undefined>}[] = [
-      {name: 'colon separator and odd spacing', text: '[core]\n  project:my-proj  \n', expected: {project: 'my-proj'}},
-      {name: 'upper-case keys (configparser lower-cases them)', text: '[core]\nPROJECT = p\n', expected: {project: 'p'}},
-      {name: 'comments and blank lines', text: '# c\n; c\n[core]\n# project = no\nproject = yes\n', expected: {project: 'yes'}},
-      {name: 'CRLF line endings', text: '[core]\r\nproject = p\r\n[run]\r\nregion = us-east1\r\n', expected: {project: 'p', runRegion: 'us-east1'}},
-      {name: 'BOM', text: '\uFEFF[core]\nproject = p\n', expected: {project: 'p'}},
-      {name: 'empty value is unset', text: '[core]\nproject =\n', expected: {project: undefined}},
-      {name: 'later duplicate wins', text: '[core]\nproject = a\n[core]\nproject = b\n', expected: {project: 'b'}},
-      {name: 'keys before any section are ignored', text: 'project = x\n[core]\n', expected: {project: undefined}},
-      {name: 'garbage lines are skipped', text: '[core\n=\n]]]\n[core]\n\u0000\u0001\nproject = p\nnot a pair\n', expected: {project: 'p'}},
-      {name: 'sections are case-sensitive', text: '[CORE]\nproject = p\n', expected: {project: undefined}},
-      {name: 'functions region only when explicit', text: '[functions]\ngen2 = true\n', expected: {functionsRegion: undefined}},
-      {name: 'quota project keywords are not projects', text: '[billing]\nquota_project = CURRENT_PROJECT\n', expected: {quotaProject: undefined}},
-      {name: 'value containing = and :', text: '[api_endpoint_overrides]\nbinaryauthorization = http://h:1/?a=b\n', expected: {binauthzEndpoint: 'http://h:1/?a=b'}},
+    const parsing: {expected: Record<string, string | undefined>; name: string; text: string;}[] = [
+      {expected: {project: 'my-proj'}, name: 'colon separator and odd spacing', text: '[core]\n  project:my-proj  \n'},
+      {expected: {project: 'p'}, name: 'upper-case keys (configparser lower-cases them)', text: '[core]\nPROJECT = p\n'},
+      {expected: {project: 'yes'}, name: 'comments and blank lines', text: '# c\n; c\n[core]\n# project = no\nproject = yes\n'},
+      {expected: {project: 'p', runRegion: 'us-east1'}, name: 'CRLF line endings', text: '[core]\r\nproject = p\r\n[run]\r\nregion = us-east1\r\n'},
+      {expected: {project: 'p'}, name: 'BOM', text: '\uFEFF[core]\nproject = p\n'},
+      {expected: {project: undefined}, name: 'empty value is unset', text: '[core]\nproject =\n'},
+      {expected: {project: 'b'}, name: 'later duplicate wins', text: '[core]\nproject = a\n[core]\nproject = b\n'},
+      {expected: {project: undefined}, name: 'keys before any section are ignored', text: 'project = x\n[core]\n'},
+      {expected: {project: 'p'}, name: 'garbage lines are skipped', text: '[core\n=\n]]]\n[core]\n\u0000\u0001\nproject = p\nnot a pair\n'},
+      {expected: {project: undefined}, name: 'sections are case-sensitive', text: '[CORE]\nproject = p\n'},
+      {expected: {functionsRegion: undefined}, name: 'functions region only when explicit', text: '[functions]\ngen2 = true\n'},
+      {expected: {quotaProject: undefined}, name: 'quota project keywords are not projects', text: '[billing]\nquota_project = CURRENT_PROJECT\n'},
+      {expected: {binauthzEndpoint: 'http://h:1/?a=b'}, name: 'value containing = and :', text: '[api_endpoint_overrides]\nbinaryauthorization = http://h:1/?a=b\n'},
     ]
     for (const c of parsing) {
       it(`parses: ${c.name}`, () => {
@@ -166,7 +168,7 @@ describe('gcloud config', () => {
 
     it('never throws on arbitrary file content', () => {
       fc.assert(
-        fc.property(fc.string({maxLength: 400}), fc.string({unit: 'binary', maxLength: 200}), (a, b) => {
+        fc.property(fc.string({maxLength: 400}), fc.string({maxLength: 200, unit: 'binary'}), (a, b) => {
           writeGcloudDir(dir, {configs: {default: `${a}\n[core]\n${b}`}})
           const config = readGcloudConfig({CLOUDSDK_CONFIG: dir})
           expect(config.activeConfig).to.equal('default')

@@ -1,6 +1,10 @@
 import {expect} from 'chai'
-import {readdirSync, rmSync, statSync, writeFileSync, mkdirSync} from 'node:fs'
+import {
+  mkdirSync, readdirSync, rmSync, statSync, writeFileSync,
+} from 'node:fs'
 import {join} from 'node:path'
+
+import type {Policy} from '../../src/policy/types.js'
 
 import {
   backupDir,
@@ -12,7 +16,6 @@ import {
   savePolicyBackup,
 } from '../../src/binauthz/backup.js'
 import {UserError} from '../../src/errors.js'
-import type {Policy} from '../../src/policy/types.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -20,9 +23,9 @@ const PROJECT = 'example.com:my-proj'
 
 function policy(etag: string | undefined, pattern: string): Policy {
   const p: Policy = {
+    admissionWhitelistPatterns: [{futureField: {kept: true}, namePattern: pattern}],
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
     name: `projects/${PROJECT}/policy`,
-    admissionWhitelistPatterns: [{namePattern: pattern, futureField: {kept: true}}],
-    defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
     someNewField: [1, {x: null}],
   }
   if (etag !== undefined) p.etag = etag
@@ -37,14 +40,15 @@ describe('binauthz backups', () => {
     root = tempDir('binauthz-backup-')
     env = {BINAUTHZ_DATA_DIR: join(root, 'data')}
   })
+
   afterEach(() => {
-    rmSync(root, {recursive: true, force: true})
+    rmSync(root, {force: true, recursive: true})
   })
 
   it('resolves the data directory like the design says', () => {
-    expect(dataDir({BINAUTHZ_DATA_DIR: '/d', XDG_DATA_HOME: '/x', HOME: '/h'})).to.equal('/d')
-    expect(dataDir({XDG_DATA_HOME: '/x', HOME: '/h'})).to.equal('/x/binauthz')
-    expect(dataDir({XDG_DATA_HOME: 'relative', HOME: '/h'})).to.equal('/h/.local/share/binauthz')
+    expect(dataDir({BINAUTHZ_DATA_DIR: '/d', HOME: '/h', XDG_DATA_HOME: '/x'})).to.equal('/d')
+    expect(dataDir({HOME: '/h', XDG_DATA_HOME: '/x'})).to.equal('/x/binauthz')
+    expect(dataDir({HOME: '/h', XDG_DATA_HOME: 'relative'})).to.equal('/h/.local/share/binauthz')
     expect(dataDir({HOME: '/h'})).to.equal('/h/.local/share/binauthz')
     expect(backupDir({BINAUTHZ_DATA_DIR: '/d'})).to.equal('/d/backups')
     expect(projectBackupDir({BINAUTHZ_DATA_DIR: '/d'}, PROJECT)).to.equal('/d/backups/example.com_my-proj')
@@ -55,7 +59,7 @@ describe('binauthz backups', () => {
     const file = await savePolicyBackup(env, PROJECT, original)
     expect(file.startsWith(join(root, 'data', 'backups', 'example.com_my-proj'))).to.equal(true)
     expect(file).to.match(/\/\d{8}T\d{6}\.\d{3}Z-BwYz___A\.json$/)
-    expect(statSync(file).mode & 0o777).to.equal(0o600)
+    expect(statSync(file).mode % 0o1000).to.equal(0o600)
     expect(readdirSync(join(root, 'data', 'backups', 'example.com_my-proj'))).to.deep.equal([file.split('/').pop()])
 
     const read = await readPolicyBackup(file)
@@ -66,7 +70,7 @@ describe('binauthz backups', () => {
 
     const list = await listPolicyBackups(env, PROJECT)
     expect(list).to.have.length(1)
-    expect(list[0]).to.deep.equal({file, etag: 'BwYz+/=A', savedAt: record.savedAt})
+    expect(list[0]).to.deep.equal({etag: 'BwYz+/=A', file, savedAt: record.savedAt})
   })
 
   it('lists newest first, never overwrites an earlier backup, and handles a missing etag', async () => {
@@ -78,7 +82,7 @@ describe('binauthz backups', () => {
     expect(twin).not.to.equal(older)
     expect(newer).to.match(/-no-etag\.json$/)
     const list = await listPolicyBackups(env, PROJECT)
-    expect(list.map((e) => e.file)).to.deep.equal([newer, twin, older])
+    expect(list.map(e => e.file)).to.deep.equal([newer, twin, older])
     expect(list[0]?.etag).to.equal(undefined)
     expect((await readPolicyBackup(older)).admissionWhitelistPatterns?.[0]?.namePattern).to.equal('a/b/**')
     expect((await readPolicyBackup(twin)).admissionWhitelistPatterns?.[0]?.namePattern).to.equal('e/f/**')
@@ -92,18 +96,18 @@ describe('binauthz backups', () => {
     const file = await savePolicyBackup(env, PROJECT, policy('e1', 'a/b/**'))
     const dir = projectBackupDir(env, PROJECT)
     writeFileSync(join(dir, 'garbage.json'), '{not json')
-    writeFileSync(join(dir, 'other.json'), JSON.stringify({project: 'other', savedAt: new Date().toISOString(), policy: {}}))
+    writeFileSync(join(dir, 'other.json'), JSON.stringify({policy: {}, project: 'other', savedAt: new Date().toISOString()}))
     writeFileSync(join(dir, 'notes.txt'), 'hello')
     const list = await listPolicyBackups(env, PROJECT)
-    expect(list.map((e) => e.file)).to.deep.equal([file])
+    expect(list.map(e => e.file)).to.deep.equal([file])
 
     for (const [name, content, why] of [
       ['garbage.json', undefined, /not JSON/],
       ['array.json', '[]', /JSON object/],
-      ['noproject.json', JSON.stringify({savedAt: new Date().toISOString(), policy: {}}), /no "project"/],
-      ['nodate.json', JSON.stringify({project: PROJECT, policy: {}}), /savedAt/],
-      ['badpolicy.json', JSON.stringify({project: PROJECT, savedAt: new Date().toISOString(), policy: {admissionWhitelistPatterns: 3}}), /policy is not valid/],
-      ['foreign.json', JSON.stringify({project: PROJECT, savedAt: new Date().toISOString(), policy: {name: 'projects/other/policy'}}), /policy is not valid/],
+      ['noproject.json', JSON.stringify({policy: {}, savedAt: new Date().toISOString()}), /no "project"/],
+      ['nodate.json', JSON.stringify({policy: {}, project: PROJECT}), /savedAt/],
+      ['badpolicy.json', JSON.stringify({policy: {admissionWhitelistPatterns: 3}, project: PROJECT, savedAt: new Date().toISOString()}), /policy is not valid/],
+      ['foreign.json', JSON.stringify({policy: {name: 'projects/other/policy'}, project: PROJECT, savedAt: new Date().toISOString()}), /policy is not valid/],
     ] as const) {
       if (content !== undefined) writeFileSync(join(dir, name), content)
       const error = await rejectionOf(readPolicyBackup(join(dir, name)))
@@ -111,6 +115,7 @@ describe('binauthz backups', () => {
       expect((error as UserError).code).to.equal('BACKUP_INVALID')
       expect((error as UserError).message, name).to.match(why)
     }
+
     const missing = await rejectionOf(readPolicyBackup(join(dir, 'nope.json')))
     expect((missing as UserError).message).to.match(/does not exist/)
   })

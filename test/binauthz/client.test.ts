@@ -1,11 +1,15 @@
-import {expect} from 'chai'
-import http from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {once} from 'node:events'
 
-import {ApiError, BinauthzClient, type ClientOptions, encodeProject, parseRetryAfter, PolicyConflictError} from '../../src/binauthz/client.js'
-import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
+import {expect} from 'chai'
+import {once} from 'node:events'
+import http from 'node:http'
+
 import type {Policy} from '../../src/policy/types.js'
+
+import {
+  ApiError, BinauthzClient, type ClientOptions, encodeProject, parseRetryAfter, PolicyConflictError,
+} from '../../src/binauthz/client.js'
+import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {type BinauthzServer, googleError, startBinauthzServer} from '../helpers/binauthz-server.js'
 
@@ -16,10 +20,10 @@ const DOMAIN_PROJECT = 'example.com:my-proj'
 
 function basePolicy(project: string): Policy {
   return {
-    name: `projects/${project}/policy`,
     admissionWhitelistPatterns: [{namePattern: 'gcr.io/google_containers/*'}],
-    defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
     globalPolicyEvaluationMode: 'ENABLE',
+    name: `projects/${project}/policy`,
   }
 }
 
@@ -37,6 +41,7 @@ function printable(error: unknown): string {
       break
     }
   }
+
   return parts.join('\n')
 }
 
@@ -47,10 +52,12 @@ describe('binauthz client', () => {
   before(async () => {
     server = await startBinauthzServer({token: TOKEN})
   })
+
   after(async () => {
     for (const client of clients) client.close()
     await server.close()
   })
+
   beforeEach(() => {
     server.clearFaults()
     server.requests.length = 0
@@ -65,11 +72,11 @@ describe('binauthz client', () => {
     const waits: number[] = []
     const client = new BinauthzClient({
       endpoint: server.endpoint,
-      tokens: {getToken: async () => TOKEN},
-      sleep: async (ms) => {
+      random: () => 0.5,
+      async sleep(ms) {
         waits.push(ms)
       },
-      random: () => 0.5,
+      tokens: {getToken: async () => TOKEN},
       ...extra,
     })
     clients.push(client)
@@ -90,7 +97,7 @@ describe('binauthz client', () => {
       expect(request?.headers['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
       expect(request?.headers.accept).to.equal('application/json')
       expect(request?.headers['x-goog-user-project']).to.equal(undefined)
-      expect(client.stats).to.deep.equal({requests: 1, reads: 1, writes: 0})
+      expect(client.stats).to.deep.equal({reads: 1, requests: 1, writes: 0})
     })
 
     it('sends X-Goog-User-Project when a quota project is set', async () => {
@@ -128,8 +135,8 @@ describe('binauthz client', () => {
       expect(put?.headers['content-type']).to.equal('application/json')
       expect(put?.headers.authorization).to.equal(`Bearer ${TOKEN}`)
       expect(JSON.parse(put?.body ?? '{}').etag).to.equal(before.etag)
-      expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
-      expect(client.stats).to.deep.equal({requests: 2, reads: 1, writes: 1})
+      expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
+      expect(client.stats).to.deep.equal({reads: 1, requests: 2, writes: 1})
     })
 
     it('rejects a stale etag with PolicyConflictError (exit 4) without retrying', async () => {
@@ -150,7 +157,7 @@ describe('binauthz client', () => {
     ] as const) {
       it(`treats ${status} ${apiStatus} on PUT as a conflict`, async () => {
         const {client} = make()
-        server.fault({status, apiStatus}, {method: 'PUT'})
+        server.fault({apiStatus, status}, {method: 'PUT'})
         const error = await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT)))
         expect(error).to.be.instanceOf(PolicyConflictError)
         expect((error as PolicyConflictError).status).to.equal(status)
@@ -175,7 +182,7 @@ describe('binauthz client', () => {
   describe('error mapping', () => {
     it('maps 403 PERMISSION_DENIED to ApiError with exit code 3', async () => {
       const {client} = make()
-      server.fault({status: 403, message: 'Permission denied on resource project my-proj.'})
+      server.fault({message: 'Permission denied on resource project my-proj.', status: 403})
       const error = await rejectionOf(client.getPolicy(PROJECT))
       expect(error).to.be.instanceOf(ApiError)
       const e = error as ApiError
@@ -190,7 +197,7 @@ describe('binauthz client', () => {
 
     it('maps SERVICE_DISABLED to the exact enable command', async () => {
       const {client} = make()
-      server.fault({status: 403, reason: 'SERVICE_DISABLED', message: 'Binary Authorization API has not been used in project 123 before or it is disabled.'})
+      server.fault({message: 'Binary Authorization API has not been used in project 123 before or it is disabled.', reason: 'SERVICE_DISABLED', status: 403})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
       expect(error.code).to.equal('SERVICE_DISABLED')
       expect(error.reason).to.equal('SERVICE_DISABLED')
@@ -200,7 +207,7 @@ describe('binauthz client', () => {
 
     it('maps 404 to an ExternalError with a project hint', async () => {
       const {client} = make()
-      server.fault({status: 404, message: 'Project not found.'})
+      server.fault({message: 'Project not found.', status: 404})
       const error = (await rejectionOf(client.getPolicy('no-such-proj'))) as ApiError
       expect(error).to.be.instanceOf(ExternalError)
       expect(error.code).to.equal('NOT_FOUND')
@@ -221,7 +228,9 @@ describe('binauthz client', () => {
 
     it('maps an HTML error page to an ApiError by status', async () => {
       const {client} = make({maxRetries: 0})
-      server.fault({kind: 'raw', status: 502, headers: {'content-type': 'text/html'}, body: '<html>Bad Gateway</html>'})
+      server.fault({
+        body: '<html>Bad Gateway</html>', headers: {'content-type': 'text/html'}, kind: 'raw', status: 502,
+      })
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
       expect(error).to.be.instanceOf(ApiError)
       expect(error.status).to.equal(502)
@@ -259,7 +268,7 @@ describe('binauthz client', () => {
 
     it('rejects a body larger than maxResponseBytes', async () => {
       const {client} = make({maxResponseBytes: 10_000})
-      server.fault({kind: 'huge', bytes: 50_000})
+      server.fault({bytes: 50_000, kind: 'huge'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('RESPONSE_TOO_LARGE')
       expect(server.requests).to.have.length(1)
@@ -267,10 +276,10 @@ describe('binauthz client', () => {
 
     it('rejects a body larger than the default 4 MiB cap, but reads one just below it', async () => {
       const {client} = make()
-      server.fault({kind: 'huge', bytes: 4 * 1024 * 1024 + 1})
+      server.fault({bytes: (4 * 1024 * 1024) + 1, kind: 'huge'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('RESPONSE_TOO_LARGE')
-      server.fault({kind: 'huge', bytes: 4 * 1024 * 1024 - 16})
+      server.fault({bytes: (4 * 1024 * 1024) - 16, kind: 'huge'})
       const policy = await client.getPolicy(PROJECT)
       expect(policy.description).to.have.length.greaterThan(4_000_000)
     })
@@ -287,8 +296,8 @@ describe('binauthz client', () => {
       try {
         const other = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
-          tokens: {getToken: async () => TOKEN},
           maxResponseBytes: 1000,
+          tokens: {getToken: async () => TOKEN},
         })
         clients.push(other)
         const error = (await rejectionOf(other.getPolicy(PROJECT))) as ExternalError
@@ -303,7 +312,7 @@ describe('binauthz client', () => {
   describe('retries', () => {
     it('honours Retry-After seconds on 429, then succeeds', async () => {
       const {client, waits} = make()
-      server.fault({status: 429, retryAfter: '7'})
+      server.fault({retryAfter: '7', status: 429})
       const policy = await client.getPolicy(PROJECT)
       expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
       expect(waits).to.deep.equal([7000])
@@ -319,8 +328,8 @@ describe('binauthz client', () => {
       expect(parseRetryAfter(undefined, now)).to.equal(undefined)
 
       const {client, waits} = make()
-      server.fault({status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString()})
-      server.fault({status: 429, retryAfter: '3600'})
+      server.fault({retryAfter: new Date(Date.now() + 60_000).toUTCString(), status: 503})
+      server.fault({retryAfter: '3600', status: 429})
       await client.getPolicy(PROJECT)
       expect(waits).to.have.length(2)
       expect(waits[0]).to.equal(30_000)
@@ -328,7 +337,7 @@ describe('binauthz client', () => {
     })
 
     it('retries 503 with exponential backoff and full jitter, then succeeds', async () => {
-      const {client, waits} = make({random: () => 0.5, backoffBaseMs: 100})
+      const {client, waits} = make({backoffBaseMs: 100, random: () => 0.5})
       server.fault({status: 503}, {times: 3})
       await client.getPolicy(PROJECT)
       expect(waits).to.deep.equal([50, 100, 200])
@@ -336,7 +345,9 @@ describe('binauthz client', () => {
     })
 
     it('keeps backoff waits within [0, cap)', async () => {
-      const {client, waits} = make({random: () => 0.999_999, backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4})
+      const {client, waits} = make({
+        backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4, random: () => 0.999_999,
+      })
       server.fault({status: 500}, {times: 4})
       await client.getPolicy(PROJECT)
       expect(waits).to.deep.equal([999, 1999, 2499, 2499])
@@ -344,7 +355,7 @@ describe('binauthz client', () => {
 
     it('gives up after maxRetries with the last error and the attempt count', async () => {
       const {client, waits} = make({maxRetries: 2})
-      server.fault({status: 503, message: 'The service is currently unavailable.'}, {times: Infinity})
+      server.fault({message: 'The service is currently unavailable.', status: 503}, {times: Infinity})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
       expect(error).to.be.instanceOf(ApiError)
       expect(error.status).to.equal(503)
@@ -381,7 +392,7 @@ describe('binauthz client', () => {
 
       // The first PUT was applied but its answer was lost: the replay carries a stale etag and must conflict.
       const current = await client.getPolicy(PROJECT)
-      const writes = server.writes
+      const {writes} = server
       server.fault({kind: 'lost-response'}, {method: 'PUT'})
       const error = await rejectionOf(client.updatePolicy(PROJECT, {...current, description: 'mine'}))
       expect(error).to.be.instanceOf(PolicyConflictError)
@@ -402,11 +413,11 @@ describe('binauthz client', () => {
       expect(((await rejectionOf(client.updatePolicy(PROJECT, withoutEtag))) as ExternalError).code).to.equal('NETWORK_ERROR')
       expect(server.requestsFor('updatePolicy')).to.have.length(2)
 
-      server.fault({status: 429, retryAfter: '1'}, {method: 'PUT'})
+      server.fault({retryAfter: '1', status: 429}, {method: 'PUT'})
       await client.updatePolicy(PROJECT, withoutEtag)
       expect(server.requestsFor('updatePolicy')).to.have.length(4)
       // A request that cannot be replayed never rides on a reused keep-alive socket (no idle-close race).
-      expect(server.requestsFor('updatePolicy').map((r) => r.headers.connection)).to.deep.equal(['close', 'close', 'close', 'close'])
+      expect(server.requestsFor('updatePolicy').map(r => r.headers.connection)).to.deep.equal(['close', 'close', 'close', 'close'])
       await client.updatePolicy(PROJECT, await client.getPolicy(PROJECT))
       expect(server.requestsFor('updatePolicy')[4]?.headers.connection).to.equal('keep-alive')
     })
@@ -429,8 +440,8 @@ describe('binauthz client', () => {
       const probe = http.createServer()
       probe.listen(0, '127.0.0.1')
       await once(probe, 'listening')
-      const port = (probe.address() as AddressInfo).port
-      await new Promise<void>((resolve) => {
+      const {port} = (probe.address() as AddressInfo)
+      await new Promise<void>(resolve => {
         probe.close(() => resolve())
       })
       const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), maxRetries: 1})
@@ -441,14 +452,14 @@ describe('binauthz client', () => {
     })
 
     it('times out a slow response and retries it', async () => {
-      const {client} = make({timeoutMs: 100, maxRetries: 0})
-      server.fault({kind: 'slow', delayMs: 10_000})
+      const {client} = make({maxRetries: 0, timeoutMs: 100})
+      server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('TIMEOUT')
       expect(error.message).to.contain('100 ms')
 
-      const {client: patient} = make({timeoutMs: 100, maxRetries: 1})
-      server.fault({kind: 'slow', delayMs: 10_000})
+      const {client: patient} = make({maxRetries: 1, timeoutMs: 100})
+      server.fault({delayMs: 10_000, kind: 'slow'})
       await patient.getPolicy(PROJECT)
       expect(patient.stats.requests).to.equal(2)
     })
@@ -465,10 +476,10 @@ describe('binauthz client', () => {
       try {
         const stalled = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`),
-          tokens: {getToken: async () => TOKEN},
-          timeoutMs: 100,
           maxRetries: 1,
-          sleep: async () => {},
+          async sleep() {},
+          timeoutMs: 100,
+          tokens: {getToken: async () => TOKEN},
         })
         clients.push(stalled)
         const error = (await rejectionOf(stalled.getPolicy(PROJECT))) as ExternalError
@@ -493,7 +504,7 @@ describe('binauthz client', () => {
 
     it('does not wait past the deadline for a Retry-After', async () => {
       const {client, waits} = make({deadline: Date.now() + 5000})
-      server.fault({status: 503, retryAfter: '20'})
+      server.fault({retryAfter: '20', status: 503})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
       expect(error.message).to.contain('HTTP 503')
@@ -503,7 +514,7 @@ describe('binauthz client', () => {
 
     it('cuts a slow request short at the deadline', async () => {
       const {client} = make({deadline: Date.now() + 150, timeoutMs: 60_000})
-      server.fault({kind: 'slow', delayMs: 10_000})
+      server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
       expect(server.requests).to.have.length(1)
@@ -515,26 +526,31 @@ describe('binauthz client', () => {
       const errors: unknown[] = []
       const {client} = make({maxRetries: 0})
       const faults = [
-        {status: 403, message: `Token ${TOKEN} lacks permission`},
-        {status: 404, message: `nothing for ${TOKEN}`},
-        {status: 400, message: `bad ${TOKEN}`},
-        {status: 503, message: `unavailable ${TOKEN}`},
-        {kind: 'raw', status: 500, headers: {'content-type': 'application/json'}, body: googleError(500, `Authorization: Bearer ${TOKEN}`)},
+        {message: `Token ${TOKEN} lacks permission`, status: 403},
+        {message: `nothing for ${TOKEN}`, status: 404},
+        {message: `bad ${TOKEN}`, status: 400},
+        {message: `unavailable ${TOKEN}`, status: 503},
+        {
+          body: googleError(500, `Authorization: Bearer ${TOKEN}`), headers: {'content-type': 'application/json'}, kind: 'raw', status: 500,
+        },
         {kind: 'malformed-json'},
-        {kind: 'content-type', body: TOKEN},
+        {body: TOKEN, kind: 'content-type'},
         {kind: 'reset'},
         {kind: 'foreign-policy', project: 'other'},
-        {kind: 'huge', bytes: 5_000_000},
+        {bytes: 5_000_000, kind: 'huge'},
       ] as const
       for (const fault of faults) {
         server.fault(fault)
         errors.push(await rejectionOf(client.getPolicy(PROJECT)))
       }
-      server.fault({status: 409, message: `conflict ${TOKEN}`}, {method: 'PUT'})
-      errors.push(await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT))))
-      errors.push(await rejectionOf(make({tokens: {getToken: async () => `${TOKEN}-x`}}).client.getPolicy(PROJECT)))
-      const {client: slow} = make({timeoutMs: 50, maxRetries: 0})
-      server.fault({kind: 'slow', delayMs: 5000})
+
+      server.fault({message: `conflict ${TOKEN}`, status: 409}, {method: 'PUT'})
+      errors.push(
+        await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT))),
+        await rejectionOf(make({tokens: {getToken: async () => `${TOKEN}-x`}}).client.getPolicy(PROJECT)),
+      )
+      const {client: slow} = make({maxRetries: 0, timeoutMs: 50})
+      server.fault({delayMs: 5000, kind: 'slow'})
       errors.push(await rejectionOf(slow.getPolicy(PROJECT)))
 
       expect(errors).to.have.length(faults.length + 3)

@@ -1,21 +1,22 @@
 // The local Binary Authorization stand-in is shared by other test suites: pin down its own behaviour.
 import {expect} from 'chai'
 import http from 'node:http'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {defaultPolicy, startBinauthzServer} from '../helpers/binauthz-server.js'
 
 interface Answer {
-  status: number
-  contentType?: string
   body: string
+  contentType?: string
+  status: number
 }
 
 function request(url: string, method = 'GET', body?: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {method, headers, agent: false}, (res) => {
+    const req = http.request(url, {agent: false, headers, method}, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: Buffer.concat(chunks).toString()}))
+      res.on('end', () => resolve({body: Buffer.concat(chunks).toString(), contentType: res.headers['content-type'], status: res.statusCode ?? 0}))
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -57,20 +58,20 @@ describe('test helper: binauthz server', () => {
 
   it('applies faults by method and count, and close() does not wait for slow answers', async () => {
     const server = await startBinauthzServer()
-    server.fault({status: 503, retryAfter: '3'}, {method: 'GET', times: 2})
-    server.fault({kind: 'content-type', contentType: 'text/plain', body: 'hi'}, {op: 'testIamPermissions'})
+    server.fault({retryAfter: '3', status: 503}, {method: 'GET', times: 2})
+    server.fault({body: 'hi', contentType: 'text/plain', kind: 'content-type'}, {op: 'testIamPermissions'})
     const first = await request(`${server.url}v1/projects/p/policy`)
     expect(first.status).to.equal(503)
     expect(JSON.parse(first.body).error.status).to.equal('UNAVAILABLE')
     const iam = await request(`${server.url}v1/projects/p/policy:testIamPermissions`, 'POST', '{"permissions":[]}')
-    expect(iam).to.deep.include({status: 200, contentType: 'text/plain', body: 'hi'})
+    expect(iam).to.deep.include({body: 'hi', contentType: 'text/plain', status: 200})
     expect((await request(`${server.url}v1/projects/p/policy`)).status).to.equal(503)
     expect((await request(`${server.url}v1/projects/p/policy`)).status).to.equal(200)
-    expect(server.requests.map((r) => r.fault?.kind ?? (r.fault ? 'status' : 'none'))).to.deep.equal(['status', 'content-type', 'status', 'none'])
+    expect(server.requests.map(r => r.fault?.kind ?? (r.fault ? 'status' : 'none'))).to.deep.equal(['status', 'content-type', 'status', 'none'])
 
-    server.fault({kind: 'slow', delayMs: 60_000})
+    server.fault({delayMs: 60_000, kind: 'slow'})
     const pending = request(`${server.url}v1/projects/p/policy`).catch((error: unknown) => error)
-    for (let i = 0; i < 400 && server.requests.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let i = 0; i < 400 && server.requests.length < 5; i++) await sleep(5)
     expect(server.requests).to.have.length(5)
     await server.close()
     expect(await pending).to.be.instanceOf(Error)

@@ -2,12 +2,13 @@ import {expect} from 'chai'
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 
+import type {Policy} from '../../src/policy/types.js'
+
 import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../../src/binauthz/backup.js'
 import {BinauthzClient, type ClientOptions} from '../../src/binauthz/client.js'
-import {applyPolicyChange, type ApplyOptions} from '../../src/binauthz/transaction.js'
+import {type ApplyOptions, applyPolicyChange} from '../../src/binauthz/transaction.js'
 import {ExternalError, UserError} from '../../src/errors.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
-import type {Policy} from '../../src/policy/types.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -20,32 +21,38 @@ const EXISTING = 'gcr.io/google_containers/*'
 /** A policy full of fields this tool does not know, in a deliberate order, including nested unknowns. */
 function richPolicy(): Policy {
   return {
-    name: `projects/${PROJECT}/policy`,
-    description: 'Managed by hand — ünïcödé ✓',
-    globalPolicyEvaluationMode: 'ENABLE',
-    admissionWhitelistPatterns: [{namePattern: EXISTING, futureEntryField: {a: [1, 2.5, null, true]}}],
+    admissionWhitelistPatterns: [{futureEntryField: {a: [1, 2.5, null, true]}, namePattern: EXISTING}],
     clusterAdmissionRules: {
       'us-central1-a.prod': {
-        evaluationMode: 'REQUIRE_ATTESTATION',
         enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
-        requireAttestationsBy: ['projects/my-proj/attestors/built-by-ci'],
+        evaluationMode: 'REQUIRE_ATTESTATION',
         futureRuleField: 'x',
+        requireAttestationsBy: ['projects/my-proj/attestors/built-by-ci'],
       },
     },
     defaultAdmissionRule: {
-      evaluationMode: 'ALWAYS_DENY',
       enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+      evaluationMode: 'ALWAYS_DENY',
       requireAttestationsBy: [],
     },
-    someFutureTopLevelField: {nested: {deeper: ['keep', {me: 'exactly'}]}, big: 12_345_678_901_234},
-    emptyObject: {},
+    description: 'Managed by hand — ünïcödé ✓',
     emptyList: [],
+    emptyObject: {},
+    globalPolicyEvaluationMode: 'ENABLE',
+    name: `projects/${PROJECT}/policy`,
+    someFutureTopLevelField: {big: 12_345_678_901_234, nested: {deeper: ['keep', {me: 'exactly'}]}},
   }
 }
 
 function withoutVolatile(policy: Policy): Record<string, unknown> {
-  const {etag: _e, updateTime: _u, admissionWhitelistPatterns: _a, ...rest} = policy
+  const {admissionWhitelistPatterns: _a, etag: _e, updateTime: _u, ...rest} = policy
   return rest
+}
+
+function allow(extra: Partial<ApplyOptions> = {}): ApplyOptions {
+  return {
+    mode: 'write', plan: policy => planAllow(policy, [PATTERN]), project: PROJECT, ...extra,
+  }
 }
 
 describe('binauthz transaction', () => {
@@ -56,10 +63,12 @@ describe('binauthz transaction', () => {
   before(async () => {
     server = await startBinauthzServer({token: TOKEN})
   })
+
   after(async () => {
     client.close()
     await server.close()
   })
+
   beforeEach(() => {
     server.clearFaults()
     server.requests.length = 0
@@ -75,16 +84,12 @@ describe('binauthz transaction', () => {
     waits = []
     return new BinauthzClient({
       endpoint: server.endpoint,
-      tokens: {getToken: async () => TOKEN},
-      sleep: async (ms) => {
+      async sleep(ms) {
         waits.push(ms)
       },
+      tokens: {getToken: async () => TOKEN},
       ...extra,
     })
-  }
-
-  function allow(extra: Partial<ApplyOptions> = {}): ApplyOptions {
-    return {project: PROJECT, plan: (policy) => planAllow(policy, [PATTERN]), mode: 'write', ...extra}
   }
 
   it('reads, checks permission, backs up, writes with the etag read, and reports it', async () => {
@@ -94,12 +99,12 @@ describe('binauthz transaction', () => {
     const result = await applyPolicyChange(
       client,
       allow({
-        confirm: async () => true,
-        backup: async (policy) => {
+        async backup(policy) {
           backedUp.push(policy)
           return '/tmp/backup.json'
         },
-        onAttempt: (event) => events.push(`${event.kind}#${event.attempt}`),
+        confirm: async () => true,
+        onAttempt: event => events.push(`${event.kind}#${event.attempt}`),
       }),
     )
     expect(result.written).to.equal(true)
@@ -114,9 +119,9 @@ describe('binauthz transaction', () => {
     expect(events).to.deep.equal(['read#1', 'write#1'])
     expect(backedUp).to.have.length(1)
     expect(backedUp[0]?.etag).to.equal(etagBefore)
-    expect(server.requests.map((r) => r.op)).to.deep.equal(['getPolicy', 'testIamPermissions', 'updatePolicy'])
+    expect(server.requests.map(r => r.op)).to.deep.equal(['getPolicy', 'testIamPermissions', 'updatePolicy'])
     expect(JSON.parse(server.requestsFor('updatePolicy')[0]?.body ?? '{}').etag).to.equal(etagBefore)
-    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([EXISTING, PATTERN])
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([EXISTING, PATTERN])
   })
 
   it('preserves every other field byte-for-byte through a write', async () => {
@@ -125,9 +130,7 @@ describe('binauthz transaction', () => {
     const put = JSON.parse(server.requestsFor('updatePolicy')[0]?.body ?? '{}') as Policy
     // The PUT body equals the policy as read (same key order, same values), plus one appended entry.
     expect(JSON.stringify(withoutVolatile(put))).to.equal(JSON.stringify(withoutVolatile(original)))
-    expect(JSON.stringify(put.admissionWhitelistPatterns)).to.equal(
-      JSON.stringify([...(original.admissionWhitelistPatterns ?? []), {namePattern: PATTERN}]),
-    )
+    expect(JSON.stringify(put.admissionWhitelistPatterns)).to.equal(JSON.stringify([...(original.admissionWhitelistPatterns ?? []), {namePattern: PATTERN}]))
     expect(Object.keys(put)).to.deep.equal(Object.keys(original))
     const stored = server.policy(PROJECT) as Policy
     expect(JSON.stringify(withoutVolatile(stored))).to.equal(JSON.stringify(withoutVolatile(original)))
@@ -138,24 +141,24 @@ describe('binauthz transaction', () => {
     const result = await applyPolicyChange(
       client,
       {
-        project: PROJECT,
-        plan: (policy) => planAllow(policy, [EXISTING]),
-        mode: 'write',
-        confirm: async () => {
-          asked++
-          return true
-        },
-        backup: async () => {
+        async backup() {
           asked++
           return 'x'
         },
+        async confirm() {
+          asked++
+          return true
+        },
+        mode: 'write',
+        plan: policy => planAllow(policy, [EXISTING]),
+        project: PROJECT,
       },
     )
     expect(result.written).to.equal(false)
     expect(result.plan.changed).to.equal(false)
     expect(result.permission).to.equal(undefined)
     expect(asked).to.equal(0)
-    expect(server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('re-reads and re-plans after a 409 conflict, then succeeds with both changes kept', async () => {
@@ -165,27 +168,27 @@ describe('binauthz transaction', () => {
     const result = await applyPolicyChange(
       client,
       allow({
-        onAttempt: (event) => events.push(`${event.kind}#${event.attempt}`),
-        confirm: async () => {
+        async confirm() {
           confirmations++
           return true
         },
+        onAttempt: event => events.push(`${event.kind}#${event.attempt}`),
       }),
     )
     expect(result.written).to.equal(true)
     expect(result.attempts).to.equal(2)
     expect(events).to.deep.equal(['read#1', 'write#1', 'conflict#1', 'read#2', 'write#2'])
     expect(confirmations).to.equal(1)
-    expect(server.requests.map((r) => r.op)).to.deep.equal([
+    expect(server.requests.map(r => r.op)).to.deep.equal([
       'getPolicy',
       'testIamPermissions',
       'updatePolicy',
       'getPolicy',
       'updatePolicy',
     ])
-    const puts = server.requestsFor('updatePolicy').map((r) => JSON.parse(r.body) as Policy)
+    const puts = server.requestsFor('updatePolicy').map(r => JSON.parse(r.body) as Policy)
     expect(puts[1]?.etag).not.to.equal(puts[0]?.etag)
-    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([
       EXISTING,
       'europe-docker.pkg.dev/other/repo/**',
       PATTERN,
@@ -206,7 +209,7 @@ describe('binauthz transaction', () => {
     const result = await applyPolicyChange(client, allow())
     expect(result.plan.changed).to.equal(false)
     expect(server.writes).to.be.greaterThan(0)
-    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([EXISTING, PATTERN])
+    expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([EXISTING, PATTERN])
   })
 
   it('gives up with exit code 4 after maxAttempts conflicts', async () => {
@@ -237,17 +240,14 @@ describe('binauthz transaction', () => {
   it('refuses without the update permission: exit 3 with the admin hand-off, and no write', async () => {
     server.permissions.delete('binaryauthorization.policy.update')
     let backups = 0
-    const error = await rejectionOf(
-      applyPolicyChange(
-        client,
-        allow({
-          backup: async () => {
-            backups++
-            return undefined
-          },
-        }),
-      ),
-    )
+    const error = await rejectionOf(applyPolicyChange(
+      client,
+      allow({
+        async backup(): Promise<undefined> {
+          backups++
+        },
+      }),
+    ))
     expect(error).to.be.instanceOf(UserError)
     const e = error as UserError
     expect(e.code).to.equal('PERMISSION_DENIED')
@@ -260,7 +260,7 @@ describe('binauthz transaction', () => {
   })
 
   it('turns a 403 on the PUT (testIamPermissions failed open) into the same permission error', async () => {
-    server.fault({status: 403, message: 'Permission binaryauthorization.policy.update denied (VPC-SC).'}, {method: 'PUT'})
+    server.fault({message: 'Permission binaryauthorization.policy.update denied (VPC-SC).', status: 403}, {method: 'PUT'})
     const error = (await rejectionOf(applyPolicyChange(client, allow()))) as UserError
     expect(error).to.be.instanceOf(UserError)
     expect(error.code).to.equal('PERMISSION_DENIED')
@@ -271,28 +271,24 @@ describe('binauthz transaction', () => {
 
   it('explains a revoke without permission without pretending to allowlist', async () => {
     server.permissions.delete('binaryauthorization.policy.update')
-    const error = (await rejectionOf(
-      applyPolicyChange(client, {project: PROJECT, plan: (policy) => planRevoke(policy, [EXISTING]), mode: 'write'}),
-    )) as UserError
+    const error = (await rejectionOf(applyPolicyChange(client, {mode: 'write', plan: policy => planRevoke(policy, [EXISTING]), project: PROJECT}))) as UserError
     expect(error.code).to.equal('PERMISSION_DENIED')
     expect(error.message).to.contain('cannot remove')
     expect(error.message).not.to.contain('cannot allowlist')
     expect(error.message).to.contain(EXISTING)
 
-    const other = (await rejectionOf(
-      applyPolicyChange(client, {
-        project: PROJECT,
-        plan: (policy) => ({...planAllow(policy, []), after: {...policy, description: 'new'}, changed: true}),
-        mode: 'write',
-      }),
-    )) as UserError
+    const other = (await rejectionOf(applyPolicyChange(client, {
+      mode: 'write',
+      plan: policy => ({...planAllow(policy, []), after: {...policy, description: 'new'}, changed: true}),
+      project: PROJECT,
+    }))) as UserError
     expect(other.code).to.equal('PERMISSION_DENIED')
     expect(other.message).to.contain('cannot change it')
     expect(other.message).to.contain('gcloud container binauthz policy import')
   })
 
   it('revokes an entry with the same read-modify-write', async () => {
-    const result = await applyPolicyChange(client, {project: PROJECT, plan: (policy) => planRevoke(policy, [EXISTING]), mode: 'write'})
+    const result = await applyPolicyChange(client, {mode: 'write', plan: policy => planRevoke(policy, [EXISTING]), project: PROJECT})
     expect(result.written).to.equal(true)
     expect(result.plan.removed).to.deep.equal([EXISTING])
     expect(server.policy(PROJECT)?.admissionWhitelistPatterns ?? []).to.deep.equal([])
@@ -304,11 +300,10 @@ describe('binauthz transaction', () => {
     const result = await applyPolicyChange(
       client,
       allow({
-        confirm: async () => false,
-        backup: async () => {
+        async backup(): Promise<undefined> {
           backups++
-          return undefined
         },
+        confirm: async () => false,
       }),
     )
     expect(result.declined).to.equal(true)
@@ -323,13 +318,14 @@ describe('binauthz transaction', () => {
       asked++
       return true
     }
-    const full = await applyPolicyChange(client, allow({mode: 'dry-run', confirm}))
+
+    const full = await applyPolicyChange(client, allow({confirm, mode: 'dry-run'}))
     expect(full.written).to.equal(false)
     expect(full.plan.added).to.deep.equal([PATTERN])
     expect(full.permission).to.deep.equal({get: true, update: true})
 
     server.permissions.delete('binaryauthorization.policy.update')
-    const limited = await applyPolicyChange(client, allow({mode: 'dry-run', confirm}))
+    const limited = await applyPolicyChange(client, allow({confirm, mode: 'dry-run'}))
     expect(limited.permission).to.deep.equal({get: true, update: false})
     expect(asked).to.equal(0)
     expect(server.requestsFor('updatePolicy')).to.have.length(0)
@@ -349,7 +345,7 @@ describe('binauthz transaction', () => {
     expect(result.written).to.equal(false)
     expect(result.plan.added).to.deep.equal([PATTERN])
     expect(result.permission).to.equal(undefined)
-    expect(server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('propagates read failures (e.g. 404) unchanged', async () => {
@@ -365,14 +361,14 @@ describe('binauthz transaction', () => {
     try {
       const env = {BINAUTHZ_DATA_DIR: join(dir, 'data')}
       const before = server.policy(PROJECT) as Policy
-      const result = await applyPolicyChange(client, allow({backup: (policy) => savePolicyBackup(env, PROJECT, policy)}))
+      const result = await applyPolicyChange(client, allow({backup: policy => savePolicyBackup(env, PROJECT, policy)}))
       expect(result.backupFile).to.be.a('string')
       const restored = await readPolicyBackup(result.backupFile as string)
       expect(JSON.stringify(restored)).to.equal(JSON.stringify(before))
       const list = await listPolicyBackups(env, PROJECT)
-      expect(list.map((e) => e.etag)).to.deep.equal([before.etag])
+      expect(list.map(e => e.etag)).to.deep.equal([before.etag])
     } finally {
-      rmSync(dir, {recursive: true, force: true})
+      rmSync(dir, {force: true, recursive: true})
     }
   })
 

@@ -2,15 +2,17 @@ import {Errors} from '@oclif/core'
 import {expect} from 'chai'
 
 import {describeError} from '../../src/cli/base-command.js'
-import {BugError, ExternalError, registerSecret, UserError} from '../../src/errors.js'
+import {
+  BugError, ExternalError, registerSecret, UserError,
+} from '../../src/errors.js'
 
 describe('cli/base-command describeError (the --json error object and exit code)', () => {
   it('UserError: code, exit 2, suggestions', () => {
     expect(describeError(new UserError('Region missing', {code: 'REGION_MISSING', suggestions: ['Pass --region']}))).to.deep.equal({
-      name: 'UserError',
       code: 'REGION_MISSING',
-      message: 'Region missing',
       exitCode: 2,
+      message: 'Region missing',
+      name: 'UserError',
       suggestions: ['Pass --region'],
     })
   })
@@ -35,10 +37,10 @@ describe('cli/base-command describeError (the --json error object and exit code)
 
   it('anything else is a bug (70) with a redacted message', () => {
     expect(describeError(new TypeError('Bearer ya29.abcdefghijkl leaked'))).to.deep.equal({
-      name: 'BugError',
       code: 'BUG',
-      message: 'Unexpected error: Bearer [REDACTED] leaked',
       exitCode: 70,
+      message: 'Unexpected error: Bearer [REDACTED] leaked',
+      name: 'BugError',
       suggestions: ['Re-run with DEBUG=binauthz* and report the output (it contains no tokens) as a bug.'],
     })
   })

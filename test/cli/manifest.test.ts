@@ -8,15 +8,15 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const COMMANDS = join(ROOT, 'dist', 'src', 'commands')
 
 interface ManifestCommand {
-  flags: Record<string, {name: string; type: string; multiple?: boolean; char?: string}>
   args: Record<string, unknown>
-  summary?: string
-  strict?: boolean
   enableJsonFlag?: boolean
+  flags: Record<string, {char?: string; multiple?: boolean; name: string; type: string;}>
+  strict?: boolean
+  summary?: string
 }
 
 function commandFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
+  return readdirSync(dir).flatMap(entry => {
     const path = join(dir, entry)
     if (statSync(path).isDirectory()) return commandFiles(path)
     return entry.endsWith('.js') ? [path] : []
@@ -26,7 +26,7 @@ function commandFiles(dir: string): string[] {
 describe('oclif.manifest.json', () => {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, ManifestCommand>}
   const files = commandFiles(COMMANDS)
-  const ids = files.map((file) => relative(COMMANDS, file).replace(/\.js$/, '').split(sep).join(':')).filter((id) => !id.endsWith(':index') && id !== 'index')
+  const ids = files.map(file => relative(COMMANDS, file).replace(/\.js$/, '').split(sep).join(':')).filter(id => !id.endsWith(':index') && id !== 'index')
 
   it('lists exactly the built commands', () => {
     expect(Object.keys(manifest.commands).sort()).to.deep.equal([...ids].sort())
@@ -36,7 +36,7 @@ describe('oclif.manifest.json', () => {
     it(`${id}: flags, args, summary and json support match the built command`, async () => {
       const file = join(COMMANDS, ...id.split(':')) + '.js'
       const {default: command} = (await import(pathToFileURL(file).href)) as {
-        default: {flags: Record<string, unknown>; args: Record<string, unknown>; summary?: string; enableJsonFlag: boolean; strict: boolean}
+        default: {args: Record<string, unknown>; enableJsonFlag: boolean; flags: Record<string, unknown>; strict: boolean; summary?: string;}
       }
       const entry = manifest.commands[id]
       expect(entry, `${id} missing from the manifest: run npx oclif manifest`).to.not.equal(undefined)

@@ -1,18 +1,38 @@
 import {expect} from 'chai'
 
-import {chooseRenderer, isCiValue, listrReporter, plainReporter, type RendererChoice, type RendererInput} from '../../src/cli/renderer.js'
+import {
+  chooseRenderer, isCiValue, listrReporter, plainReporter, type RendererChoice, type RendererInput,
+} from '../../src/cli/renderer.js'
 
 describe('cli/renderer', () => {
   const table: [RendererInput, RendererChoice][] = [
-    [{json: true, verbose: false, isTTY: true, ci: false}, 'silent'],
-    [{json: true, verbose: true, isTTY: true, ci: false}, 'silent'],
-    [{json: true, verbose: false, isTTY: false, ci: true}, 'silent'],
-    [{json: false, verbose: true, isTTY: true, ci: false}, 'verbose'],
-    [{json: false, verbose: true, isTTY: false, ci: true}, 'verbose'],
-    [{json: false, verbose: false, isTTY: false, ci: false}, 'simple'],
-    [{json: false, verbose: false, isTTY: true, ci: true}, 'simple'],
-    [{json: false, verbose: false, isTTY: false, ci: true}, 'simple'],
-    [{json: false, verbose: false, isTTY: true, ci: false}, 'default'],
+    [{
+      ci: false, isTTY: true, json: true, verbose: false,
+    }, 'silent'],
+    [{
+      ci: false, isTTY: true, json: true, verbose: true,
+    }, 'silent'],
+    [{
+      ci: true, isTTY: false, json: true, verbose: false,
+    }, 'silent'],
+    [{
+      ci: false, isTTY: true, json: false, verbose: true,
+    }, 'verbose'],
+    [{
+      ci: true, isTTY: false, json: false, verbose: true,
+    }, 'verbose'],
+    [{
+      ci: false, isTTY: false, json: false, verbose: false,
+    }, 'simple'],
+    [{
+      ci: true, isTTY: true, json: false, verbose: false,
+    }, 'simple'],
+    [{
+      ci: true, isTTY: false, json: false, verbose: false,
+    }, 'simple'],
+    [{
+      ci: false, isTTY: true, json: false, verbose: false,
+    }, 'default'],
   ]
   for (const [input, expected] of table) {
     it(`${JSON.stringify(input)} -> ${expected}`, () => {
@@ -21,14 +41,14 @@ describe('cli/renderer', () => {
   }
 
   it('reads CI like the prompts do', () => {
-    expect([undefined, '', '0', 'false', 'FALSE', 'true', '1', 'github'].map((v) => isCiValue(v))).to.deep.equal([
+    expect([undefined, '', '0', 'false', 'FALSE', 'true', '1', 'github'].map(v => isCiValue(v))).to.deep.equal([
       false, false, false, false, false, true, true, true,
     ])
   })
 
   it('plain reporter writes one line per finished step, details only when verbose', async () => {
     const lines: string[] = []
-    const quiet = plainReporter((line) => lines.push(line), false)
+    const quiet = plainReporter(line => lines.push(line), false)
     await quiet.start('resolve', 'Resolve')
     await quiet.detail('detail')
     await quiet.succeed('resolve', 'Project p')
@@ -36,7 +56,7 @@ describe('cli/renderer', () => {
     await quiet.fail('deploy', 'Failed')
     expect(lines).to.deep.equal(['✔ Project p', '↓ Already allowlisted', '✖ Failed'])
     lines.length = 0
-    const loud = plainReporter((line) => lines.push(line), true)
+    const loud = plainReporter(line => lines.push(line), true)
     await loud.start('resolve', 'Resolve')
     await loud.detail('detail')
     expect(lines).to.deep.equal(['→ Resolve', '  detail'])

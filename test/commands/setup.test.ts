@@ -6,30 +6,35 @@ import {join} from 'node:path'
 import type {PolicyStatusResult} from '../../src/setup/policy-ops.js'
 import type {SetupResult} from '../../src/setup/wizard.js'
 
-import {enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness} from '../setup/harness.js'
+import {
+  enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
+} from '../setup/harness.js'
 
 describe('binauthz setup (non-interactive)', () => {
   let h: Harness
+
   afterEach(async () => h.close())
   const defaultsFile = () => join(h.configDir, 'defaults.json')
 
   it('checks everything, applies the missing entries with --yes and saves the defaults', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<SetupResult>(stdout)
-    expect(result.gcloud).to.deep.include({installed: true, version: '528.0.0', recentEnough: true})
+    expect(result.gcloud).to.deep.include({installed: true, recentEnough: true, version: '528.0.0'})
     expect(result.credentials.kind).to.equal('access-token-file')
     expect(JSON.stringify(result)).to.not.contain('binauthz-test-token')
-    expect(result).to.deep.include({project: PROJECT, regions: [REGION], kind: 'run', ready: true})
+    expect(result).to.deep.include({
+      kind: 'run', project: PROJECT, ready: true, regions: [REGION],
+    })
     expect(result.api.state).to.equal('enabled')
     expect(result.defaultRule?.enforced).to.equal(true)
-    expect(result.policy).to.deep.include({state: 'applied', added: [RUN_PATTERN]})
-    expect(result.paths.every((p) => p.covered)).to.equal(true)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.include(RUN_PATTERN)
+    expect(result.policy).to.deep.include({added: [RUN_PATTERN], state: 'applied'})
+    expect(result.paths.every(p => p.covered)).to.equal(true)
+    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.include(RUN_PATTERN)
     expect(result.defaults.saved).to.equal(true)
-    expect(JSON.parse(readFileSync(result.defaults.file ?? '', 'utf8'))).to.deep.include({project: PROJECT, regions: [REGION], kind: 'run'})
-    expect((await h.gcloud.calls()).some((argv) => argv.join(' ') === 'version --format=json')).to.equal(true)
+    expect(JSON.parse(readFileSync(result.defaults.file ?? '', 'utf8'))).to.deep.include({kind: 'run', project: PROJECT, regions: [REGION]})
+    expect((await h.gcloud.calls()).some(argv => argv.join(' ') === 'version --format=json')).to.equal(true)
 
     // Later commands need no flags.
     const status = await runCommand(['policy', 'status', '--json'], {root: ROOT})
@@ -37,7 +42,7 @@ describe('binauthz setup (non-interactive)', () => {
     const s = json<PolicyStatusResult>(status.stdout)
     expect(s.project).to.equal(PROJECT)
     expect(s.regions).to.deep.equal([REGION])
-    expect(s.paths.map((p) => p.pattern)).to.deep.equal([RUN_PATTERN]) // the saved deploy path
+    expect(s.paths.map(p => p.pattern)).to.deep.equal([RUN_PATTERN]) // the saved deploy path
     expect(s.missing).to.deep.equal([])
   })
 
@@ -52,7 +57,7 @@ describe('binauthz setup (non-interactive)', () => {
 
   it('--no-apply prints the admin hand-off instead of writing, and still saves defaults', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--no-apply', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--no-apply', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<SetupResult>(stdout)
     expect(result.policy.state).to.equal('not-applied')
@@ -65,7 +70,7 @@ describe('binauthz setup (non-interactive)', () => {
 
   it('without the update permission hands off to an admin', async () => {
     h = await startHarness({permissions: ['binaryauthorization.policy.get']})
-    const {stdout, error} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<SetupResult>(stdout)
     expect(result.policy.state).to.equal('permission-denied')
@@ -75,11 +80,11 @@ describe('binauthz setup (non-interactive)', () => {
 
   it('reports a disabled API with the exact enable command', async () => {
     h = await startHarness()
-    h.server.fault({status: 403, reason: 'SERVICE_DISABLED', message: 'Binary Authorization API has not been used in project my-proj before or it is disabled.'})
-    const {stdout, error} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
+    h.server.fault({message: 'Binary Authorization API has not been used in project my-proj before or it is disabled.', reason: 'SERVICE_DISABLED', status: 403})
+    const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<SetupResult>(stdout)
-    expect(result.api).to.deep.include({state: 'disabled', enableCommand: `gcloud services enable binaryauthorization.googleapis.com --project ${PROJECT}`})
+    expect(result.api).to.deep.include({enableCommand: `gcloud services enable binaryauthorization.googleapis.com --project ${PROJECT}`, state: 'disabled'})
     expect(result.ready).to.equal(false)
     expect(result.nextSteps[0]).to.equal(result.api.enableCommand)
   })
@@ -87,14 +92,16 @@ describe('binauthz setup (non-interactive)', () => {
   it('takes project and region from the gcloud configuration; nothing to do when covered; --no-save', async () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([`${REGION}-docker.pkg.dev/${PROJECT}/**`])}})
     h.writeGcloudConfig({project: PROJECT, runRegion: REGION})
-    const {stdout, error} = await runCommand(['setup', '--no-save', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['setup', '--no-save', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<SetupResult>(stdout)
-    expect(result).to.deep.include({project: PROJECT, regions: [REGION], kind: 'all', ready: true})
+    expect(result).to.deep.include({
+      kind: 'all', project: PROJECT, ready: true, regions: [REGION],
+    })
     expect(result.policy.state).to.equal('nothing-missing')
     expect(result.defaults.saved).to.equal(false)
     expect(existsSync(defaultsFile())).to.equal(false)
-    expect(h.server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('exits 2 naming --project when no project is known', async () => {
@@ -108,7 +115,7 @@ describe('binauthz setup (non-interactive)', () => {
   it('reports a missing gcloud but goes on', async () => {
     h = await startHarness()
     process.env.BINAUTHZ_GCLOUD = join(h.dir, 'no-such-gcloud')
-    const {stdout, error} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--no-apply', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--no-apply', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<SetupResult>(stdout)
     expect(result.gcloud.installed).to.equal(false)

@@ -1,8 +1,12 @@
 import {expect} from 'chai'
-import {mkdirSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  mkdirSync, readdirSync, rmSync, statSync, writeFileSync,
+} from 'node:fs'
 import {join} from 'node:path'
 
-import {configDir, defaultsFile, loadDefaults, saveDefaults, type SavedDefaults} from '../../src/config/defaults.js'
+import {
+  configDir, defaultsFile, loadDefaults, type SavedDefaults, saveDefaults,
+} from '../../src/config/defaults.js'
 import {UserError} from '../../src/errors.js'
 import {rejectionOf, thrownBy} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -15,20 +19,22 @@ describe('saved defaults', () => {
   })
 
   afterEach(() => {
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   describe('configDir', () => {
     it('uses BINAUTHZ_CONFIG_DIR, then XDG_CONFIG_HOME, then ~/.config', () => {
-      expect(configDir({BINAUTHZ_CONFIG_DIR: '/a/b', XDG_CONFIG_HOME: '/x', HOME: '/h'})).to.equal('/a/b')
-      expect(configDir({XDG_CONFIG_HOME: '/x', HOME: '/h'})).to.equal('/x/binauthz')
+      expect(configDir({BINAUTHZ_CONFIG_DIR: '/a/b', HOME: '/h', XDG_CONFIG_HOME: '/x'})).to.equal('/a/b')
+      expect(configDir({HOME: '/h', XDG_CONFIG_HOME: '/x'})).to.equal('/x/binauthz')
       expect(configDir({HOME: '/h'})).to.equal('/h/.config/binauthz')
     })
   })
 
   it('round-trips through save and load', async () => {
     const env = {BINAUTHZ_CONFIG_DIR: join(dir, 'nested', 'cfg')}
-    const values: SavedDefaults = {project: 'example.com:proj', regions: ['us-central1', 'europe-west1'], kind: 'function', dockerRepository: 'us-docker.pkg.dev/p/r'}
+    const values: SavedDefaults = {
+      dockerRepository: 'us-docker.pkg.dev/p/r', kind: 'function', project: 'example.com:proj', regions: ['us-central1', 'europe-west1'],
+    }
     const file = await saveDefaults(env, values)
     expect(file).to.equal(defaultsFile(env))
     expect(loadDefaults(env)).to.deep.equal(values)
@@ -37,7 +43,7 @@ describe('saved defaults', () => {
   it('writes the file with mode 0600 and leaves no temp files behind', async () => {
     const env = {BINAUTHZ_CONFIG_DIR: dir}
     const file = await saveDefaults(env, {project: 'p1'})
-    expect(statSync(file).mode & 0o777).to.equal(0o600)
+    expect(statSync(file).mode % 0o1000).to.equal(0o600)
     await saveDefaults(env, {project: 'p2'})
     expect(readdirSync(dir)).to.deep.equal(['defaults.json'])
     expect(loadDefaults(env)).to.deep.equal({project: 'p2'})
@@ -56,7 +62,9 @@ describe('saved defaults', () => {
   })
 
   it('ignores fields of the wrong type', () => {
-    writeFileSync(join(dir, 'defaults.json'), JSON.stringify({project: 5, regions: ['us-east1', 7, 'us-east1'], kind: 'vm', extra: true}))
+    writeFileSync(join(dir, 'defaults.json'), JSON.stringify({
+      extra: true, kind: 'vm', project: 5, regions: ['us-east1', 7, 'us-east1'],
+    }))
     expect(loadDefaults({BINAUTHZ_CONFIG_DIR: dir})).to.deep.equal({regions: ['us-east1']})
   })
 

@@ -2,10 +2,11 @@ import {expect} from 'chai'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {type ResolveContextInput, resolveContext, splitRegions} from '../../src/context/resolve.js'
+import type {DeployKind} from '../../src/policy/pattern.js'
+
+import {resolveContext, type ResolveContextInput, splitRegions} from '../../src/context/resolve.js'
 import {UserError} from '../../src/errors.js'
 import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
-import type {DeployKind} from '../../src/policy/pattern.js'
 import {thrownBy} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -23,24 +24,26 @@ describe('resolveContext', () => {
   })
 
   afterEach(() => {
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   interface Setup {
+    env?: NodeJS.ProcessEnv
     flagProject?: string
     flagRegions?: string[]
-    kind?: DeployKind
-    env?: NodeJS.ProcessEnv
-    saved?: Record<string, unknown>
     gcloud?: string
+    kind?: DeployKind
     requireRegion?: boolean
+    saved?: Record<string, unknown>
   }
 
   function run(setup: Setup) {
     if (setup.saved) writeFileSync(join(binauthzDir, 'defaults.json'), JSON.stringify(setup.saved))
     if (setup.gcloud !== undefined) writeFileSync(join(gcloudDir, 'configurations', 'config_default'), setup.gcloud)
     const input: ResolveContextInput = {
-      env: {HOME: dir, CLOUDSDK_CONFIG: gcloudDir, BINAUTHZ_CONFIG_DIR: binauthzDir, ...setup.env},
+      env: {
+        BINAUTHZ_CONFIG_DIR: binauthzDir, CLOUDSDK_CONFIG: gcloudDir, HOME: dir, ...setup.env,
+      },
       ...(setup.flagProject === undefined ? {} : {project: setup.flagProject}),
       ...(setup.flagRegions === undefined ? {} : {regions: setup.flagRegions}),
       ...(setup.kind === undefined ? {} : {kind: setup.kind}),
@@ -50,86 +53,94 @@ describe('resolveContext', () => {
   }
 
   const all: Setup = {
+    env: {CLOUDSDK_CORE_PROJECT: 'env-proj', CLOUDSDK_FUNCTIONS_REGION: 'us-west2', CLOUDSDK_RUN_REGION: 'us-west1'},
     flagProject: 'flag-proj',
     flagRegions: ['us-east1'],
-    env: {CLOUDSDK_CORE_PROJECT: 'env-proj', CLOUDSDK_RUN_REGION: 'us-west1', CLOUDSDK_FUNCTIONS_REGION: 'us-west2'},
-    saved: {project: 'saved-proj', regions: ['europe-west1']},
     gcloud: '[core]\nproject = gcloud-proj\n[run]\nregion = asia-east1\n[functions]\nregion = asia-east2\n',
+    saved: {project: 'saved-proj', regions: ['europe-west1']},
   }
 
-  const table: {name: string; setup: Setup; project: [string, string]; regions: [string[], string]}[] = [
-    {name: 'flags win over everything', setup: {...all, kind: 'run'}, project: ['flag-proj', '--project flag'], regions: [['us-east1'], '--region flag']},
+  const table: {name: string; project: [string, string]; regions: [string[], string]; setup: Setup;}[] = [
+    {
+      name: 'flags win over everything', project: ['flag-proj', '--project flag'], regions: [['us-east1'], '--region flag'], setup: {...all, kind: 'run'},
+    },
     {
       name: 'env is next (run)',
-      setup: {...all, kind: 'run', flagProject: undefined, flagRegions: undefined},
       project: ['env-proj', 'CLOUDSDK_CORE_PROJECT'],
       regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
+      setup: {
+        ...all, flagProject: undefined, flagRegions: undefined, kind: 'run',
+      },
     },
     {
       name: 'env is next (function)',
-      setup: {...all, kind: 'function', flagProject: undefined, flagRegions: undefined},
       project: ['env-proj', 'CLOUDSDK_CORE_PROJECT'],
       regions: [['us-west2'], 'CLOUDSDK_FUNCTIONS_REGION'],
+      setup: {
+        ...all, flagProject: undefined, flagRegions: undefined, kind: 'function',
+      },
     },
     {
       name: 'saved defaults come before gcloud config',
-      setup: {...all, kind: 'run', flagProject: undefined, flagRegions: undefined, env: {}},
       project: ['saved-proj', 'binauthz setup defaults'],
       regions: [['europe-west1'], 'binauthz setup defaults'],
+      setup: {
+        ...all, env: {}, flagProject: undefined, flagRegions: undefined, kind: 'run',
+      },
     },
     {
       name: 'gcloud config last (run)',
-      setup: {kind: 'run', gcloud: all.gcloud},
       project: ['gcloud-proj', "gcloud configuration 'default'"],
       regions: [['asia-east1'], "gcloud configuration 'default'"],
+      setup: {gcloud: all.gcloud, kind: 'run'},
     },
     {
       name: 'gcloud config last (function uses functions/region)',
-      setup: {kind: 'function', gcloud: all.gcloud},
       project: ['gcloud-proj', "gcloud configuration 'default'"],
       regions: [['asia-east2'], "gcloud configuration 'default'"],
+      setup: {gcloud: all.gcloud, kind: 'function'},
     },
     {
       name: 'a function never uses run/region',
-      setup: {kind: 'function', gcloud: '[core]\nproject = p\n[run]\nregion = asia-east1\n', requireRegion: false},
       project: ['p', "gcloud configuration 'default'"],
       regions: [[], 'none'],
+      setup: {gcloud: '[core]\nproject = p\n[run]\nregion = asia-east1\n', kind: 'function', requireRegion: false},
     },
     {
       name: 'a service never uses CLOUDSDK_FUNCTIONS_REGION',
-      setup: {kind: 'run', env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2'}, requireRegion: false},
       project: ['p', 'CLOUDSDK_CORE_PROJECT'],
       regions: [[], 'none'],
+      setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2'}, kind: 'run', requireRegion: false},
     },
     {
       name: 'without a kind, run settings come before functions settings',
-      setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2', CLOUDSDK_RUN_REGION: 'us-west1'}},
       project: ['p', 'CLOUDSDK_CORE_PROJECT'],
       regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
+      setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2', CLOUDSDK_RUN_REGION: 'us-west1'}},
     },
     {
       name: 'repeated and comma-separated region flags are split, trimmed and deduplicated',
-      setup: {flagProject: 'p', flagRegions: ['us-east1, europe-west1', 'us-east1', ',asia-east1,']},
       project: ['p', '--project flag'],
       regions: [['us-east1', 'europe-west1', 'asia-east1'], '--region flag'],
+      setup: {flagProject: 'p', flagRegions: ['us-east1, europe-west1', 'us-east1', ',asia-east1,']},
     },
     {
       name: 'an empty region flag list falls through',
-      setup: {flagProject: 'p', flagRegions: [' , '], env: {CLOUDSDK_RUN_REGION: 'us-west1'}},
       project: ['p', '--project flag'],
       regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
+      setup: {env: {CLOUDSDK_RUN_REGION: 'us-west1'}, flagProject: 'p', flagRegions: [' , ']},
     },
     {
       name: 'an empty CLOUDSDK_CORE_PROJECT is unset',
-      setup: {env: {CLOUDSDK_CORE_PROJECT: ''}, saved: {project: 'saved-proj', regions: ['us-east1']}},
       project: ['saved-proj', 'binauthz setup defaults'],
       regions: [['us-east1'], 'binauthz setup defaults'],
+      setup: {env: {CLOUDSDK_CORE_PROJECT: ''}, saved: {project: 'saved-proj', regions: ['us-east1']}},
     },
     {
       name: 'domain-scoped projects',
-      setup: {flagProject: 'example.com:proj', flagRegions: ['us-east1']},
       project: ['example.com:proj', '--project flag'],
       regions: [['us-east1'], '--region flag'],
+      setup: {flagProject: 'example.com:proj', flagRegions: ['us-east1']},
     },
   ]
 
@@ -184,14 +195,28 @@ describe('resolveContext', () => {
     expect(ctx.regionSource).to.equal('none')
   })
 
-  const invalid: {name: string; setup: Setup; code: string; mentions: string}[] = [
-    {name: 'bad --project', setup: {flagProject: 'My Project', flagRegions: ['us-east1']}, code: 'INVALID_PROJECT', mentions: '--project'},
-    {name: 'bad CLOUDSDK_CORE_PROJECT', setup: {env: {CLOUDSDK_CORE_PROJECT: 'Bad_Proj'}, flagRegions: ['us-east1']}, code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT'},
-    {name: 'bad saved project', setup: {saved: {project: 'UPPER'}, flagRegions: ['us-east1']}, code: 'INVALID_PROJECT', mentions: 'binauthz setup defaults'},
-    {name: 'bad gcloud project', setup: {gcloud: '[core]\nproject = bad proj\n', flagRegions: ['us-east1']}, code: 'INVALID_PROJECT', mentions: "gcloud configuration 'default'"},
-    {name: 'bad --region', setup: {flagProject: 'p', flagRegions: ['us-east1', 'us']}, code: 'INVALID_REGION', mentions: '--region'},
-    {name: 'bad CLOUDSDK_RUN_REGION', setup: {flagProject: 'p', env: {CLOUDSDK_RUN_REGION: 'nowhere'}}, code: 'INVALID_REGION', mentions: 'CLOUDSDK_RUN_REGION'},
-    {name: 'bad gcloud run/region', setup: {flagProject: 'p', kind: 'run', gcloud: '[run]\nregion = us-central1-a\n'}, code: 'INVALID_REGION', mentions: 'run/region'},
+  const invalid: {code: string; mentions: string; name: string; setup: Setup;}[] = [
+    {
+      code: 'INVALID_PROJECT', mentions: '--project', name: 'bad --project', setup: {flagProject: 'My Project', flagRegions: ['us-east1']},
+    },
+    {
+      code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', name: 'bad CLOUDSDK_CORE_PROJECT', setup: {env: {CLOUDSDK_CORE_PROJECT: 'Bad_Proj'}, flagRegions: ['us-east1']},
+    },
+    {
+      code: 'INVALID_PROJECT', mentions: 'binauthz setup defaults', name: 'bad saved project', setup: {flagRegions: ['us-east1'], saved: {project: 'UPPER'}},
+    },
+    {
+      code: 'INVALID_PROJECT', mentions: "gcloud configuration 'default'", name: 'bad gcloud project', setup: {flagRegions: ['us-east1'], gcloud: '[core]\nproject = bad proj\n'},
+    },
+    {
+      code: 'INVALID_REGION', mentions: '--region', name: 'bad --region', setup: {flagProject: 'p', flagRegions: ['us-east1', 'us']},
+    },
+    {
+      code: 'INVALID_REGION', mentions: 'CLOUDSDK_RUN_REGION', name: 'bad CLOUDSDK_RUN_REGION', setup: {env: {CLOUDSDK_RUN_REGION: 'nowhere'}, flagProject: 'p'},
+    },
+    {
+      code: 'INVALID_REGION', mentions: 'run/region', name: 'bad gcloud run/region', setup: {flagProject: 'p', gcloud: '[run]\nregion = us-central1-a\n', kind: 'run'},
+    },
   ]
   for (const c of invalid) {
     it(`validates: ${c.name}`, () => {

@@ -1,40 +1,58 @@
 import {expect} from 'chai'
 
+import {
+  deployArgv, formatCommand, functionDeployArgv, runDeployArgv, validateDeployName,
+} from '../../src/deploy/argv.js'
 import {UserError} from '../../src/errors.js'
-import {deployArgv, formatCommand, functionDeployArgv, runDeployArgv, validateDeployName} from '../../src/deploy/argv.js'
 import {thrownBy} from '../helpers/assert.js'
 
 describe('deploy/argv', () => {
   it('builds gcloud run deploy with project, region, passthrough, and --binary-authorization=default last', () => {
-    expect(runDeployArgv({name: 'my-fn', project: 'my-proj', region: 'us-central1', passthrough: ['--source=.', '--function', 'handler']})).to.deep.equal([
+    expect(runDeployArgv({
+      name: 'my-fn', passthrough: ['--source=.', '--function', 'handler'], project: 'my-proj', region: 'us-central1',
+    })).to.deep.equal([
       'run', 'deploy', 'my-fn', '--project=my-proj', '--region=us-central1', '--source=.', '--function', 'handler', '--binary-authorization=default',
     ])
   })
 
   it('builds gcloud run deploy without passthrough', () => {
-    expect(runDeployArgv({name: 'svc', project: 'p-1', region: 'europe-west1', passthrough: []})).to.deep.equal([
+    expect(runDeployArgv({
+      name: 'svc', passthrough: [], project: 'p-1', region: 'europe-west1',
+    })).to.deep.equal([
       'run', 'deploy', 'svc', '--project=p-1', '--region=europe-west1', '--binary-authorization=default',
     ])
   })
 
   it('builds gcloud functions deploy with --gen2', () => {
-    expect(
-      functionDeployArgv({name: 'my_fn', project: 'example.com:proj', region: 'europe-west1', passthrough: ['--runtime', 'nodejs20', '--trigger-http']}),
-    ).to.deep.equal([
-      'functions', 'deploy', 'my_fn', '--gen2', '--project=example.com:proj', '--region=europe-west1', '--runtime', 'nodejs20', '--trigger-http',
+    expect(functionDeployArgv({
+      name: 'my_fn', passthrough: ['--runtime', 'nodejs20', '--trigger-http'], project: 'example.com:proj', region: 'europe-west1',
+    })).to.deep.equal([
+      'functions',
+      'deploy',
+      'my_fn',
+      '--gen2',
+      '--project=example.com:proj',
+      '--region=europe-west1',
+      '--runtime',
+      'nodejs20',
+      '--trigger-http',
       '--binary-authorization=default',
     ])
   })
 
   it('deployArgv dispatches on kind', () => {
-    const input = {name: 'a1', project: 'p-1', region: 'us-east1', passthrough: []}
+    const input = {
+      name: 'a1', passthrough: [], project: 'p-1', region: 'us-east1',
+    }
     expect(deployArgv('run', input)).to.deep.equal(runDeployArgv(input))
     expect(deployArgv('function', input)).to.deep.equal(functionDeployArgv(input))
   })
 
   it('does not mutate the passthrough array', () => {
     const passthrough = Object.freeze(['--source=.'])
-    const argv = runDeployArgv({name: 'svc', project: 'p-1', region: 'us-east1', passthrough})
+    const argv = runDeployArgv({
+      name: 'svc', passthrough, project: 'p-1', region: 'us-east1',
+    })
     argv.push('x')
     expect(passthrough).to.deep.equal(['--source=.'])
   })
@@ -73,8 +91,6 @@ describe('deploy/argv', () => {
   }
 
   it('formats a command for copying into a shell', () => {
-    expect(formatCommand(['gcloud', 'run', 'deploy', 'svc', '--set-env-vars=A=b c', "it's"])).to.equal(
-      `gcloud run deploy svc '--set-env-vars=A=b c' 'it'\\''s'`,
-    )
+    expect(formatCommand(['gcloud', 'run', 'deploy', 'svc', '--set-env-vars=A=b c', "it's"])).to.equal(String.raw`gcloud run deploy svc '--set-env-vars=A=b c' 'it'\''s'`)
   })
 })

@@ -1,14 +1,17 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 
-import {UserError} from '../../src/errors.js'
 import {deployArgv} from '../../src/deploy/argv.js'
 import {parsePassthrough, type PassthroughContext} from '../../src/deploy/passthrough.js'
+import {UserError} from '../../src/errors.js'
 import {thrownBy} from '../helpers/assert.js'
 
 const run: PassthroughContext = {kind: 'run', project: 'my-proj', regions: ['us-central1']}
 const fn: PassthroughContext = {kind: 'function', project: 'my-proj', regions: ['europe-west1']}
 const multi: PassthroughContext = {kind: 'run', project: 'my-proj', regions: ['us-central1', 'europe-west1']}
+
+/** Builds the literal text `${...}` (shell/template syntax under test) without writing it as a string. */
+const DOLLAR = '$'
 
 describe('deploy/passthrough', () => {
   describe('refuses hostile or conflicting arguments (exit 2, before anything changes)', () => {
@@ -38,7 +41,7 @@ describe('deploy/passthrough', () => {
       ['| operator', run, ['|', 'sh']],
       ['$(...) substitution', run, ['--set-env-vars=A=$(cat /etc/passwd)']],
       ['backticks', run, ['--description=`id`']],
-      ['${VAR} substitution', run, ['--image=${IMAGE}']],
+      [`${DOLLAR}{VAR} substitution`, run, [`--image=${DOLLAR}{IMAGE}`]],
       ['newline in a value', run, ['--set-env-vars=A=1\n--binary-authorization=none']],
       ['carriage return', run, ['--source=.\r']],
       ['NUL byte', run, ['--source=.\0--clear-binary-authorization']],
@@ -81,9 +84,7 @@ describe('deploy/passthrough', () => {
   })
 
   it('drops flags that merely repeat what binauthz sets', () => {
-    expect(
-      parsePassthrough(['--binary-authorization=default', '--project=my-proj', '--region', 'europe-west1', '--gen2', '--trigger-http'], fn).args,
-    ).to.deep.equal(['--trigger-http'])
+    expect(parsePassthrough(['--binary-authorization=default', '--project=my-proj', '--region', 'europe-west1', '--gen2', '--trigger-http'], fn).args).to.deep.equal(['--trigger-http'])
     expect(parsePassthrough(['--binary-authorization', 'default', '--platform', 'managed'], run).args).to.deep.equal(['--platform=managed'])
   })
 
@@ -102,13 +103,7 @@ describe('deploy/passthrough', () => {
 
   it('property: whatever is passed, gcloud either never runs (UserError) or gets exactly one --binary-authorization=default, last, on our project and region', () => {
     const token = fc.oneof(
-      fc.constantFrom(
-        '--', '--binary-authorization', '--binary-authorization=default', '--binary-authorization=none', 'default', 'none',
-        '--clear-binary-authorization', '--project', '--project=my-proj', '--project=evil', 'my-proj', 'evil', '--region',
-        '--region=us-central1', '--region=europe-west1', 'us-central1', '--regions=us-central1', '--gen2', '--no-gen2', '--platform',
-        'managed', 'gke', '--flags-file=f.yaml', '--breakglass=x', '--source', '.', '--image', 'us-docker.pkg.dev/p/r/i', '--quiet',
-        '--help', '-h', '&&', ';', '$(id)', '`id`', 'a\nb', 'a\u0000b', '--memory=512Mi', '--docker-repository', '--clear-docker-repository',
-      ),
+      fc.constantFrom('--', '--binary-authorization', '--binary-authorization=default', '--binary-authorization=none', 'default', 'none', '--clear-binary-authorization', '--project', '--project=my-proj', '--project=evil', 'my-proj', 'evil', '--region', '--region=us-central1', '--region=europe-west1', 'us-central1', '--regions=us-central1', '--gen2', '--no-gen2', '--platform', 'managed', 'gke', '--flags-file=f.yaml', '--breakglass=x', '--source', '.', '--image', 'us-docker.pkg.dev/p/r/i', '--quiet', '--help', '-h', '&&', ';', '$(id)', '`id`', 'a\nb', 'a\u0000b', '--memory=512Mi', '--docker-repository', '--clear-docker-repository'),
       fc.string({maxLength: 12}),
     )
     fc.assert(
@@ -120,15 +115,17 @@ describe('deploy/passthrough', () => {
           return error instanceof UserError && error.exitCode === 2
         }
 
-        const argv = deployArgv(context.kind, {name: 'svc', project: context.project, region: context.regions[0] as string, passthrough: parsed.args})
-        const binauthz = argv.filter((a) => /^--(?:no-|clear-)?binary-auth/.test(a))
+        const argv = deployArgv(context.kind, {
+          name: 'svc', passthrough: parsed.args, project: context.project, region: context.regions[0] as string,
+        })
+        const binauthz = argv.filter(a => /^--(?:no-|clear-)?binary-auth/.test(a))
         return (
-          binauthz.length === 1 &&
-          argv.at(-1) === '--binary-authorization=default' &&
-          !argv.includes('--') &&
-          argv.filter((a) => a.startsWith('--project')).length === 1 &&
-          argv.filter((a) => a.startsWith('--region')).length === 1 &&
-          !argv.some((a) => a.startsWith('--flags-file') || a.startsWith('--breakglass') || a === '--no-gen2' || /[\n\r\0]/.test(a))
+          binauthz.length === 1
+          && argv.at(-1) === '--binary-authorization=default'
+          && !argv.includes('--')
+          && argv.filter(a => a.startsWith('--project')).length === 1
+          && argv.filter(a => a.startsWith('--region')).length === 1
+          && !argv.some(a => a.startsWith('--flags-file') || a.startsWith('--breakglass') || a === '--no-gen2' || /[\n\r\0]/.test(a))
         )
       }),
       {numRuns: 2000},

@@ -5,11 +5,13 @@ import type {Policy} from '../../src/policy/types.js'
 
 import {BinauthzClient} from '../../src/binauthz/client.js'
 import {applyPolicyChange} from '../../src/binauthz/transaction.js'
-import {BinauthzError, UserError} from '../../src/errors.js'
-import {buildTargets, DeployFailedError, DeployInterruptedError, runDeploy, withoutOwnFlag, withYes, type DeployOptions} from '../../src/deploy/pipeline.js'
 import {silentReporter} from '../../src/cli/renderer.js'
+import {
+  buildTargets, DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
+} from '../../src/deploy/pipeline.js'
+import {BinauthzError, UserError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
-import {startBinauthzServer, type BinauthzServer} from '../helpers/binauthz-server.js'
+import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 
 const PROJECT = 'my-proj'
 const RUN_US = 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
@@ -17,20 +19,20 @@ const RUN_EU = 'europe-west1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
 
 function denyingPolicy(patterns: string[] = []): Policy {
   return {
-    name: `projects/${PROJECT}/policy`,
-    globalPolicyEvaluationMode: 'ENABLE',
-    admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern})),
-    defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+    admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
     futureField: {kept: [1, 2, 3]},
+    globalPolicyEvaluationMode: 'ENABLE',
+    name: `projects/${PROJECT}/policy`,
   }
 }
 
 interface Harness {
-  server: BinauthzServer
-  gcloudCalls: RunInvocation[]
-  shown: string[]
   confirms: string[]
-  options(overrides?: Partial<DeployOptions> & {gcloud?: (args: readonly string[]) => Partial<RunResult>; confirmAnswer?: boolean}): DeployOptions
+  gcloudCalls: RunInvocation[]
+  options(overrides?: Partial<DeployOptions> & {confirmAnswer?: boolean; gcloud?: (args: readonly string[]) => Partial<RunResult>;}): DeployOptions
+  server: BinauthzServer
+  shown: string[]
 }
 
 describe('deploy/pipeline', () => {
@@ -43,53 +45,58 @@ describe('deploy/pipeline', () => {
     const shown: string[] = []
     const confirms: string[] = []
     h = {
-      server,
-      gcloudCalls,
-      shown,
       confirms,
+      gcloudCalls,
       options(overrides = {}) {
-        const {gcloud, confirmAnswer, ...rest} = overrides
+        const {confirmAnswer, gcloud, ...rest} = overrides
         let clock = 1000
         return {
-          kind: 'run',
-          name: 'svc',
-          regions: ['us-central1'],
-          passthrough: ['--source', '.'],
-          yes: true,
-          dryRun: false,
-          noPatch: false,
-          json: false,
-          interactive: false,
-          env: {},
-          invocation: ['binauthz', 'deploy', 'run', 'svc', '--region', 'us-central1', '--', '--source', '.'],
-          reporter: silentReporter(),
-          show: (text) => shown.push(text),
           adapters: {
-            resolveContext: (input) => ({
+            apply: (client, options) => applyPolicyChange(client, options),
+            backup: async () => '/tmp/backup.json',
+            client: options => new BinauthzClient({...options, maxRetries: 0}),
+            async confirm(message) {
+              confirms.push(message)
+              return confirmAnswer ?? true
+            },
+            endpoint: () => server.endpoint,
+            now() {
+              clock += 5
+              return clock
+            },
+            resolveContext: input => ({
+              gcloud: {activeConfig: 'default', configDir: '/nonexistent'},
               project: input.project ?? PROJECT,
               projectSource: input.project === undefined ? 'gcloud config' : '--project flag',
               regions: [...(input.regions ?? ['us-central1'])],
               regionSource: '--region flag',
-              gcloud: {configDir: '/nonexistent', activeConfig: 'default'},
             }),
-            tokens: async () => ({getToken: async () => 'test-token'}),
-            endpoint: () => server.endpoint,
-            client: (options) => new BinauthzClient({...options, maxRetries: 0}),
-            apply: (client, options) => applyPolicyChange(client, options),
-            backup: async () => '/tmp/backup.json',
-            runGcloud: async (invocation) => {
+            async runGcloud(invocation) {
               gcloudCalls.push(invocation)
-              return {exitCode: 0, stderrTail: '', interrupted: false, ...gcloud?.(invocation.args)}
+              return {
+                exitCode: 0, interrupted: false, stderrTail: '', ...gcloud?.(invocation.args),
+              }
             },
-            confirm: async (message) => {
-              confirms.push(message)
-              return confirmAnswer ?? true
-            },
-            now: () => (clock += 5),
+            tokens: async () => ({getToken: async () => 'test-token'}),
           },
+          dryRun: false,
+          env: {},
+          interactive: false,
+          invocation: ['binauthz', 'deploy', 'run', 'svc', '--region', 'us-central1', '--', '--source', '.'],
+          json: false,
+          kind: 'run',
+          name: 'svc',
+          noPatch: false,
+          passthrough: ['--source', '.'],
+          regions: ['us-central1'],
+          reporter: silentReporter(),
+          show: text => shown.push(text),
+          yes: true,
           ...rest,
         }
       },
+      server,
+      shown,
     }
   })
 
@@ -103,24 +110,24 @@ describe('deploy/pipeline', () => {
     expect(server.writes).to.equal(0)
     expect(server.requestsFor('testIamPermissions')).to.have.length(0)
     expect(result.patterns).to.deep.equal({
-      required: [RUN_US],
       added: [],
-      alreadyCovered: [{pattern: RUN_US, by: 'us-central1-docker.pkg.dev/my-proj/**'}],
+      alreadyCovered: [{by: 'us-central1-docker.pkg.dev/my-proj/**', pattern: RUN_US}],
+      required: [RUN_US],
     })
     expect(result.policy.written).to.equal(false)
-    expect(h.gcloudCalls.map((c) => c.args)).to.deep.equal([
+    expect(h.gcloudCalls.map(c => c.args)).to.deep.equal([
       ['run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--binary-authorization=default'],
     ])
     expect(result.deploys).to.deep.equal([
-      {region: 'us-central1', argv: ['gcloud', 'run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--binary-authorization=default'], exitCode: 0},
+      {argv: ['gcloud', 'run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--binary-authorization=default'], exitCode: 0, region: 'us-central1'},
     ])
   })
 
   it('default rule ALWAYS_ALLOW counts as covered', async () => {
-    server.setPolicy(PROJECT, {...denyingPolicy(), defaultAdmissionRule: {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}})
+    server.setPolicy(PROJECT, {...denyingPolicy(), defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}})
     const result = await runDeploy(h.options())
     expect(server.writes).to.equal(0)
-    expect(result.patterns.alreadyCovered).to.deep.equal([{pattern: RUN_US, by: 'defaultAdmissionRule: ALWAYS_ALLOW'}])
+    expect(result.patterns.alreadyCovered).to.deep.equal([{by: 'defaultAdmissionRule: ALWAYS_ALLOW', pattern: RUN_US}])
   })
 
   it('uncovered + --yes: exactly one write adding the pattern, other fields kept, then deploys', async () => {
@@ -132,8 +139,10 @@ describe('deploy/pipeline', () => {
     expect(after?.futureField).to.deep.equal({kept: [1, 2, 3]})
     expect(after?.defaultAdmissionRule).to.deep.equal(before?.defaultAdmissionRule)
     expect(result.patterns.added).to.deep.equal([RUN_US])
-    expect(result.policy).to.include({etagBefore: before?.etag, etagAfter: after?.etag, written: true, backupFile: '/tmp/backup.json'})
-    expect(result.policy.diff).to.contain(`+ `).and.contain(RUN_US)
+    expect(result.policy).to.include({
+      backupFile: '/tmp/backup.json', etagAfter: after?.etag, etagBefore: before?.etag, written: true,
+    })
+    expect(result.policy.diff).to.contain('+ ').and.contain(RUN_US)
     expect(h.shown.join('\n')).to.contain(RUN_US)
     expect(h.confirms).to.deep.equal([])
     expect(h.gcloudCalls).to.have.length(1)
@@ -141,13 +150,13 @@ describe('deploy/pipeline', () => {
   })
 
   it('uncovered, interactive, confirmed: asks once and writes', async () => {
-    await runDeploy(h.options({yes: false, interactive: true, confirmAnswer: true}))
+    await runDeploy(h.options({confirmAnswer: true, interactive: true, yes: false}))
     expect(h.confirms).to.have.length(1)
     expect(server.writes).to.equal(1)
   })
 
   it('uncovered, interactive, declined: no write, no deploy, exit 3', async () => {
-    const error = await rejectionOf(runDeploy(h.options({yes: false, interactive: true, confirmAnswer: false})))
+    const error = await rejectionOf(runDeploy(h.options({confirmAnswer: false, interactive: true, yes: false})))
     expect(error).to.be.instanceOf(UserError)
     expect((error as UserError).exitCode).to.equal(3)
     expect(server.writes).to.equal(0)
@@ -155,13 +164,11 @@ describe('deploy/pipeline', () => {
   })
 
   it('uncovered, no TTY, no --yes: exit 3 with the exact command including --yes', async () => {
-    const error = await rejectionOf(runDeploy(h.options({yes: false, interactive: false})))
+    const error = await rejectionOf(runDeploy(h.options({interactive: false, yes: false})))
     expect(error).to.be.instanceOf(UserError)
     expect((error as UserError).code).to.equal('CONFIRMATION_REQUIRED')
     expect((error as UserError).exitCode).to.equal(3)
-    expect((error as UserError).suggestions[0]).to.equal(
-      'Re-run with --yes: binauthz deploy run svc --region us-central1 --yes -- --source .',
-    )
+    expect((error as UserError).suggestions[0]).to.equal('Re-run with --yes: binauthz deploy run svc --region us-central1 --yes -- --source .')
     expect(server.writes).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
@@ -174,7 +181,7 @@ describe('deploy/pipeline', () => {
     expect(result.patterns.added).to.deep.equal([RUN_US])
     expect(result.deploys[0]?.exitCode).to.equal(null)
     const text = h.shown.join('\n')
-    expect(text).to.contain(`+ `)
+    expect(text).to.contain('+ ')
     expect(text).to.contain('gcloud run deploy svc --project=my-proj --region=us-central1 --source=. --binary-authorization=default')
   })
 
@@ -210,20 +217,18 @@ describe('deploy/pipeline', () => {
     expect(server.requestsFor('getPolicy')).to.have.length(1)
     expect(server.writes).to.equal(1)
     expect(server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_US}, {namePattern: RUN_EU}])
-    expect(h.gcloudCalls.map((c) => c.args[4]).sort()).to.deep.equal(['--region=europe-west1', '--region=us-central1'])
-    expect(result.deploys.map((d) => [d.region, d.exitCode])).to.deep.equal([
+    expect(h.gcloudCalls.map(c => c.args[4]).sort()).to.deep.equal(['--region=europe-west1', '--region=us-central1'])
+    expect(result.deploys.map(d => [d.region, d.exitCode])).to.deep.equal([
       ['us-central1', 0],
       ['europe-west1', 0],
     ])
   })
 
   it('multi-region with one failure: DeployFailedError exit 1 carrying per-region results', async () => {
-    const error = await rejectionOf(
-      runDeploy(h.options({regions: ['us-central1', 'europe-west1'], gcloud: (args) => (args.includes('--region=europe-west1') ? {exitCode: 7} : {})})),
-    )
+    const error = await rejectionOf(runDeploy(h.options({gcloud: args => (args.includes('--region=europe-west1') ? {exitCode: 7} : {}), regions: ['us-central1', 'europe-west1']})))
     expect(error).to.be.instanceOf(DeployFailedError)
     expect((error as DeployFailedError).exitCode).to.equal(1)
-    expect((error as DeployFailedError).jsonResult.deploys.map((d) => d.exitCode)).to.deep.equal([0, 7])
+    expect((error as DeployFailedError).jsonResult.deploys.map(d => d.exitCode)).to.deep.equal([0, 7])
   })
 
   it('single region: gcloud exit code passed through, denial recognised and explained', async () => {
@@ -254,7 +259,7 @@ describe('deploy/pipeline', () => {
     const result = await runDeploy(h.options({passthrough: [`--image=${image}`]}))
     expect(result.patterns.required).to.deep.equal([])
     expect(server.writes).to.equal(0)
-    expect(result.image).to.deep.include({image, admitted: false})
+    expect(result.image).to.deep.include({admitted: false, image})
     expect(h.gcloudCalls).to.have.length(1)
   })
 
@@ -281,11 +286,11 @@ describe('deploy/pipeline', () => {
       ...options,
       adapters: {
         ...adapters,
-        now: () => 1000,
-        client: (clientOptions) => {
+        client(clientOptions) {
           seen.push(clientOptions.deadline)
           return new BinauthzClient({...clientOptions, deadline: undefined, maxRetries: 0})
         },
+        now: () => 1000,
       },
     })
     expect(seen).to.deep.equal([31_000])
@@ -295,7 +300,13 @@ describe('deploy/pipeline', () => {
     const result = await runDeploy(h.options({passthrough: ['--source=.', '--image', 'us-central1-docker.pkg.dev/my-proj/builds/svc']}))
     expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/builds/**'])
     expect(h.gcloudCalls[0]?.args).to.deep.equal([
-      'run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--image=us-central1-docker.pkg.dev/my-proj/builds/svc',
+      'run',
+      'deploy',
+      'svc',
+      '--project=my-proj',
+      '--region=us-central1',
+      '--source=.',
+      '--image=us-central1-docker.pkg.dev/my-proj/builds/svc',
       '--binary-authorization=default',
     ])
   })
@@ -312,17 +323,21 @@ describe('deploy/pipeline', () => {
         patterns: ['us-central1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**', 'asia-east1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**'],
       })
     })
+
     it('run with neither --source nor --image: source deploy', () => {
       expect(buildTargets('run', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
     })
+
     it('run --source + --image REPO/...: that repository once', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1', 'europe-west1'], {source: '.', image: 'us-docker.pkg.dev/p-1/builds/svc'})).to.deep.equal({
+      expect(buildTargets('run', 'p-1', ['us-central1', 'europe-west1'], {image: 'us-docker.pkg.dev/p-1/builds/svc', source: '.'})).to.deep.equal({
         patterns: ['us-docker.pkg.dev/p-1/builds/**'],
       })
     })
+
     it('run plain --image: no pattern', () => {
       expect(buildTargets('run', 'p-1', ['us-central1'], {image: 'gcr.io/p/x'})).to.deep.equal({patterns: [], prebuiltImage: 'gcr.io/p/x'})
     })
+
     it('function: gcf-artifacts or --docker-repository', () => {
       expect(buildTargets('function', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/gcf-artifacts/**'])
       expect(buildTargets('function', 'p-1', ['us-central1'], {dockerRepository: 'projects/p-1/locations/us-central1/repositories/r'}).patterns).to.deep.equal([
@@ -342,27 +357,23 @@ describe('deploy/pipeline', () => {
   })
 
   it('--no-patch error names the command to run instead', async () => {
-    const error = await rejectionOf(runDeploy(h.options({noPatch: true, invocation: ['binauthz', 'deploy', 'run', 'svc', '--no-patch', '--', '--source', '.']})))
-    expect((error as UserError).suggestions[0]).to.equal(
-      'Re-run without --no-patch if you may change the policy: binauthz deploy run svc --yes -- --source .',
-    )
+    const error = await rejectionOf(runDeploy(h.options({invocation: ['binauthz', 'deploy', 'run', 'svc', '--no-patch', '--', '--source', '.'], noPatch: true})))
+    expect((error as UserError).suggestions[0]).to.equal('Re-run without --no-patch if you may change the policy: binauthz deploy run svc --yes -- --source .')
   })
 
   it('gcloud missing: the runner error surfaces (exit 2) after no further deploys start', async () => {
-    const options = h.options({regions: ['us-central1', 'europe-west1', 'asia-east1'], concurrency: 1})
+    const options = h.options({concurrency: 1, regions: ['us-central1', 'europe-west1', 'asia-east1']})
     let calls = 0
-    const error = await rejectionOf(
-      runDeploy({
-        ...options,
-        adapters: {
-          ...options.adapters,
-          runGcloud: async () => {
-            calls++
-            throw new UserError('gcloud was not found on PATH', {code: 'GCLOUD_MISSING'})
-          },
+    const error = await rejectionOf(runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        async runGcloud() {
+          calls++
+          throw new UserError('gcloud was not found on PATH', {code: 'GCLOUD_MISSING'})
         },
-      }),
-    )
+      },
+    }))
     expect((error as UserError).code).to.equal('GCLOUD_MISSING')
     expect(calls).to.equal(1)
   })

@@ -7,30 +7,37 @@ import {fileURLToPath} from 'node:url'
 
 import type {DeployResult} from '../../src/deploy/pipeline.js'
 
-import {enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness, TOKEN} from '../setup/harness.js'
+import {
+  enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness, TOKEN,
+} from '../setup/harness.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 
 interface Run {
-  code: number | null
-  stdout: string
+  code: null | number
   stderr: string
+  stdout: string
 }
 
 function binauthz(h: Harness, args: string[], options: {onSpawn?: (child: ReturnType<typeof spawn>) => void} = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {PATH: process.env.PATH, HOME: h.dir, ...h.env}
+  const env: NodeJS.ProcessEnv = {HOME: h.dir, PATH: process.env.PATH, ...h.env}
   const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
   options.onSpawn?.(child)
-  return once(child, 'close').then(([code]) => ({code: code as number | null, stdout, stderr}))
+  return once(child, 'close').then(([code]) => ({code: code as null | number, stderr, stdout}))
 }
 
 describe('e2e: bin/run.js deploy', function () {
   this.timeout(60_000)
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('deploy run --yes --json: exit 0, JSON only on stdout, policy patched once, exact gcloud argv', async () => {
@@ -81,9 +88,7 @@ describe('e2e: bin/run.js deploy', function () {
     h = await startHarness({apply: false, policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
     h.gcloud.configure({responses: [{args: ['run', 'deploy'], sleepMs: 30_000}]})
     const run = await binauthz(h, ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source=.'], {
-      onSpawn(child) {
-        void h.gcloud.waitForCalls(1, 20_000).then(() => child.kill('SIGINT'))
-      },
+      onSpawn: child => h.gcloud.waitForCalls(1, 20_000).then(() => child.kill('SIGINT')),
     })
     expect(run.code, run.stderr).to.equal(130)
     expect(await h.gcloud.signals()).to.include('SIGINT')
@@ -91,7 +96,7 @@ describe('e2e: bin/run.js deploy', function () {
 
   it('Ctrl-C while the policy is being read: exit 130, nothing deployed', async () => {
     h = await startHarness({apply: false})
-    h.server.fault({kind: 'slow', delayMs: 30_000}, {op: 'getPolicy'})
+    h.server.fault({delayMs: 30_000, kind: 'slow'}, {op: 'getPolicy'})
     const run = await binauthz(h, ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source=.'], {
       onSpawn(child) {
         const poll = setInterval(() => {

@@ -4,12 +4,13 @@
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  mkdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs'
 import {delimiter, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {DeployResult} from '../../src/deploy/pipeline.js'
-
 import type {Policy} from '../../src/policy/types.js'
 
 import {startSandbox, STATE_FILES} from '../../src/sandbox/index.js'
@@ -24,7 +25,7 @@ const PROJECT = 'my-project'
 function documentedCommand(section: string): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   const body = readme.split(`### ${section}\n`)[1]?.split('\n#')[0] ?? ''
-  const lines = body.split('\n').map((line) => /^\s*(?:- run: )?binauthz (.*)$/.exec(line)?.[1]).filter((l) => l !== undefined)
+  const lines = body.split('\n').map(line => /^\s*(?:- run: )?binauthz (.*)$/.exec(line)?.[1]).filter(l => l !== undefined)
   expect(lines, `one binauthz command in README section "${section}"`).to.have.length(1)
   const line = (lines[0] ?? '').replace(/\s*>\s*\S+\s*$/, '').replaceAll('$PROJECT_ID', PROJECT)
   expect(line, 'documented commands use no shell quoting').not.to.match(/["'`\\]/)
@@ -32,7 +33,7 @@ function documentedCommand(section: string): string[] {
 }
 
 function gcloudOnPath(): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+  return (process.env.PATH ?? '').split(delimiter).some(dir => {
     try {
       readFileSync(join(dir, 'gcloud'))
       return true
@@ -48,8 +49,12 @@ async function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise
   const child = spawn(process.execPath, [BIN, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
   const [code] = await once(child, 'close')
   return {code: code as null | number, stderr, stdout}
 }
@@ -98,14 +103,25 @@ describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 
     expect(result.code, result.stderr).to.equal(0)
     const json = JSON.parse(result.stdout) as DeployResult
     expect(json.patterns.added).to.deep.equal([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
-    expect(json.deploys.map((d) => d.exitCode)).to.deep.equal([0])
+    expect(json.deploys.map(d => d.exitCode)).to.deep.equal([0])
     expect(storedPolicy().admissionWhitelistPatterns).to.deep.equal([
       {namePattern: `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`},
     ])
     if (fake) {
       expect(await fake.calls()).to.deep.equal([[
-        'functions', 'deploy', 'my-fn', '--gen2', `--project=${PROJECT}`, '--region=europe-west1', '--runtime', 'nodejs20',
-        '--source=.', '--entry-point', 'handler', '--trigger-http', '--binary-authorization=default',
+        'functions',
+        'deploy',
+        'my-fn',
+        '--gen2',
+        `--project=${PROJECT}`,
+        '--region=europe-west1',
+        '--runtime',
+        'nodejs20',
+        '--source=.',
+        '--entry-point',
+        'handler',
+        '--trigger-http',
+        '--binary-authorization=default',
       ]])
     }
   })
@@ -119,7 +135,14 @@ describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 
     ])
     if (fake) {
       expect(await fake.calls()).to.deep.equal([[
-        'run', 'deploy', 'my-fn', `--project=${PROJECT}`, '--region=us-central1', '--source=.', '--function', 'handler',
+        'run',
+        'deploy',
+        'my-fn',
+        `--project=${PROJECT}`,
+        '--region=us-central1',
+        '--source=.',
+        '--function',
+        'handler',
         '--binary-authorization=default',
       ]])
     }

@@ -2,21 +2,27 @@
 // on PATH (or BINAUTHZ_GCLOUD does not name an executable).
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
-import {accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {delimiter, join} from 'node:path'
+import {
+  accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs'
+import {delimiter, dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import type {Policy} from '../../src/policy/types.js'
-import {type ImageRecord, type Sandbox, SandboxState, STATE_FILES, startSandbox} from '../../src/sandbox/index.js'
+
+import {
+  type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
+} from '../../src/sandbox/index.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
-const DENY_ALL = {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}
+const DENY_ALL = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}
 
 function findGcloud(): string | undefined {
   const candidates = process.env.BINAUTHZ_GCLOUD
     ? [process.env.BINAUTHZ_GCLOUD]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'gcloud'))
-  return candidates.find((file) => {
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map(dir => join(dir, 'gcloud'))
+  return candidates.find(file => {
     try {
       accessSync(file, constants.X_OK)
       return true
@@ -32,239 +38,260 @@ const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in B
 
 interface GcloudResult {
   exitCode: number
-  stdout: string
   stderr: string
+  stdout: string
 }
 
-describe(`sandbox with the real gcloud${SKIP_NOTE}`, function () {
-  this.timeout(120_000)
-  const gcloud = GCLOUD
-  let dir: string
-  let source: string
-  let sandbox: Sandbox
-  let state: SandboxState
+const isPolicyWrite = (r: {api: string; method: string;}): boolean => r.api === 'binaryauthorization' && r.method === 'PUT'
+const isRun = (r: {api: string}): boolean => r.api === 'run'
 
-  before(async function () {
-    if (!gcloud) {
-      this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-    }
+describe('e2e: the sandbox with the real gcloud', () => {
+  describe(`sandbox with the real gcloud${SKIP_NOTE}`, function () {
+    this.timeout(120_000)
+    const gcloud = GCLOUD
+    let dir: string
+    let source: string
+    let sandbox: Sandbox
+    let state: SandboxState
 
-    dir = tempDir('binauthz-e2e-sandbox-')
-    source = join(dir, 'src')
-    mkdirSync(source)
-    writeFileSync(join(source, 'package.json'), JSON.stringify({name: 'hello', version: '1.0.0', main: 'index.js'}))
-    writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
-    sandbox = await startSandbox({stateDir: join(dir, 'state'), policy: 'block-all'})
-    state = new SandboxState(join(dir, 'state'))
-  })
+    before(async function () {
+      if (!gcloud) {
+        this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
+      }
 
-  after(async () => {
-    await sandbox?.stop()
-    if (dir) rmSync(dir, {recursive: true, force: true})
-  })
+      dir = tempDir('binauthz-e2e-sandbox-')
+      source = join(dir, 'src')
+      mkdirSync(source)
+      writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
+      writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+      sandbox = await startSandbox({policy: 'block-all', stateDir: join(dir, 'state')})
+      state = new SandboxState(join(dir, 'state'))
+    })
 
-  function run(args: string[]): Promise<GcloudResult> {
+    after(async () => {
+      await sandbox?.stop()
+      if (dir) rmSync(dir, {force: true, recursive: true})
+    })
+
+    function run(args: string[]): Promise<GcloudResult> {
     // Only the sandbox's gcloud settings: drop any CLOUDSDK_* of the developer's shell.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_')))
-    return new Promise((resolve) => {
-      execFile(gcloud ?? 'gcloud', args, {env: {...base, ...sandbox.env}, cwd: dir, timeout: 90_000}, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-        resolve({exitCode: code, stdout, stderr})
+      const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_')))
+      return new Promise(resolve => {
+        execFile(gcloud ?? 'gcloud', args, {cwd: dir, env: {...base, ...sandbox.env}, timeout: 90_000}, (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+          resolve({exitCode: code, stderr, stdout})
+        })
       })
-    })
-  }
-
-  function seedPolicy(patterns: string[]): void {
-    const policy: Policy = {
-      globalPolicyEvaluationMode: 'ENABLE',
-      admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern})),
-      defaultAdmissionRule: DENY_ALL,
     }
-    state.writeJson(STATE_FILES.policy, policy)
-  }
 
-  function service(region: string, name: string): any {
-    return state.readMap(STATE_FILES.services)[`${region}/${name}`]
-  }
+    function seedPolicy(patterns: string[]): void {
+      const policy: Policy = {
+        admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
+        defaultAdmissionRule: DENY_ALL,
+        globalPolicyEvaluationMode: 'ENABLE',
+      }
+      state.writeJson(STATE_FILES.policy, policy)
+    }
 
-  it('run deploy --image: denied (exit 1, Binary Authorization message) until allowlisted, then admitted', async () => {
-    const image = `us-central1-docker.pkg.dev/${PROJECT}/prebuilt/app:1`
-    const args = ['run', 'deploy', 'svc-image', `--image=${image}`, '--region=us-central1', '--binary-authorization=default']
-    seedPolicy([])
-    const denied = await run(args)
-    expect(denied.exitCode, denied.stderr).to.equal(1)
-    expect(denied.stderr).to.match(/binary authorization/i)
-    expect(denied.stderr).to.include(image)
+    function service(region: string, name: string): any {
+      return state.readMap(STATE_FILES.services)[`${region}/${name}`]
+    }
 
-    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/prebuilt/**`])
-    const admitted = await run(args)
-    expect(admitted.exitCode, admitted.stderr).to.equal(0)
-    expect(admitted.stderr).to.include('has been deployed and is serving')
-    const svc = service('us-central1', 'svc-image')
-    expect(svc.metadata.annotations['run.googleapis.com/binary-authorization']).to.equal('default')
-    expect(svc.metadata.generation).to.equal(2)
-    expect(svc.status.conditions[0]).to.include({type: 'Ready', status: 'True'})
-  })
+    it('run deploy --image: denied (exit 1, Binary Authorization message) until allowlisted, then admitted', async () => {
+      const image = `us-central1-docker.pkg.dev/${PROJECT}/prebuilt/app:1`
+      const args = ['run', 'deploy', 'svc-image', `--image=${image}`, '--region=us-central1', '--binary-authorization=default']
+      seedPolicy([])
+      const denied = await run(args)
+      expect(denied.exitCode, denied.stderr).to.equal(1)
+      expect(denied.stderr).to.match(/binary authorization/i)
+      expect(denied.stderr).to.include(image)
 
-  it('run deploy --source --function: the image lands in cloud-run-source-deploy and is admitted by its pattern', async () => {
-    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
-    const result = await run(['run', 'deploy', 'svc-source', `--source=${source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
-    expect(result.exitCode, result.stderr).to.equal(0)
-    const image = service('us-central1', 'svc-source').spec.template.spec.containers[0].image as string
-    expect(image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/svc-source@sha256:[0-9a-f]{64}$`))
-    const images = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
-    expect(images.map((i) => i.image)).to.include(image)
-    const paths = state.requests().map((r) => `${r.method} ${r.path}`)
-    expect(paths).to.include(`POST /v2/projects/${PROJECT}/locations/us-central1/builds:submit`)
-    expect(paths).to.include('POST /upload/storage/v1/b/run-sources-sandbox-project-us-central1/o')
-  })
-
-  it('functions deploy --gen2: denied with OperationError code=9 without gcf-artifacts, admitted with it', async () => {
-    const args = [
-      'functions', 'deploy', 'fn-e2e', '--gen2', `--source=${source}`, '--runtime=nodejs20', '--entry-point=handler',
-      '--trigger-http', '--region=europe-west1', '--binary-authorization=default',
-    ]
-    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
-    const denied = await run(args)
-    expect(denied.exitCode, denied.stderr).to.equal(1)
-    expect(denied.stderr).to.include('OperationError: code=9')
-    expect(denied.stderr).to.match(/binary authorization/i)
-
-    seedPolicy([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
-    const admitted = await run(args)
-    expect(admitted.exitCode, admitted.stderr).to.equal(0)
-    const fn = state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
-    expect(fn).to.include({state: 'ACTIVE'})
-    expect(fn).to.have.nested.property('serviceConfig.binaryAuthorizationPolicy', 'default')
-    const images = state.readJson<ImageRecord[]>(STATE_FILES.images, []).map((i) => i.image)
-    expect(images.at(-1)).to.match(new RegExp(`^europe-west1-docker\\.pkg\\.dev/${PROJECT}/gcf-artifacts/`))
-  })
-
-  it('container binauthz policy export / import round-trips the stored policy', async () => {
-    seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`, 'gcr.io/other-team/*'])
-    const exported = await run(['container', 'binauthz', 'policy', 'export'])
-    expect(exported.exitCode, exported.stderr).to.equal(0)
-    expect(exported.stdout).to.include('namePattern: gcr.io/other-team/*')
-    const file = join(dir, 'policy.yaml')
-    writeFileSync(file, exported.stdout.replace('namePattern: gcr.io/other-team/*', 'namePattern: gcr.io/other-team/*\n- namePattern: europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**'))
-    const imported = await run(['container', 'binauthz', 'policy', 'import', file])
-    expect(imported.exitCode, imported.stderr).to.equal(0)
-    const stored = JSON.parse(readFileSync(join(dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
-    expect(stored.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([
-      `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`,
-      'gcr.io/other-team/*',
-      `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`,
-    ])
-    expect(stored.defaultAdmissionRule).to.deep.equal(DENY_ALL)
-
-    const stale = await run(['container', 'binauthz', 'policy', 'import', file])
-    // The file still carries the etag of the export: the sandbox answers 409 ABORTED, which gcloud reports as a conflict.
-    expect(stale.exitCode).to.equal(1)
-    expect(stale.stderr).to.match(/conflict.*stale etag/i)
-  })
-})
-
-describe(`built binauthz CLI + real gcloud against the sandbox${SKIP_NOTE}`, function () {
-  this.timeout(180_000)
-  const gcloud = GCLOUD
-  const root = join(import.meta.dirname, '..', '..', '..')
-  const cli = join(root, 'bin', 'run.js')
-  const otherAdmin = 'gcr.io/other-team/*'
-  const runPattern = `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
-  const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
-  let dir: string
-  let source: string
-  let sandbox: Sandbox
-  let state: SandboxState
-
-  before(function () {
-    if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-    dir = tempDir('binauthz-e2e-cli-sandbox-')
-    source = join(dir, 'src')
-    mkdirSync(source)
-    writeFileSync(join(source, 'package.json'), JSON.stringify({name: 'hello', version: '1.0.0', main: 'index.js'}))
-    writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
-  })
-
-  beforeEach(async function () {
-    if (!gcloud) this.skip()
-    sandbox = await startSandbox({
-      stateDir: join(dir, `state-${Date.now()}`),
-      policy: {globalPolicyEvaluationMode: 'ENABLE', admissionWhitelistPatterns: [{namePattern: otherAdmin}], defaultAdmissionRule: DENY_ALL},
+      seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/prebuilt/**`])
+      const admitted = await run(args)
+      expect(admitted.exitCode, admitted.stderr).to.equal(0)
+      expect(admitted.stderr).to.include('has been deployed and is serving')
+      const svc = service('us-central1', 'svc-image')
+      expect(svc.metadata.annotations['run.googleapis.com/binary-authorization']).to.equal('default')
+      expect(svc.metadata.generation).to.equal(2)
+      expect(svc.status.conditions[0]).to.include({status: 'True', type: 'Ready'})
     })
-    state = new SandboxState(sandbox.stateDir)
+
+    it('run deploy --source --function: the image lands in cloud-run-source-deploy and is admitted by its pattern', async () => {
+      seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
+      const result = await run(['run', 'deploy', 'svc-source', `--source=${source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
+      expect(result.exitCode, result.stderr).to.equal(0)
+      const image = service('us-central1', 'svc-source').spec.template.spec.containers[0].image as string
+      expect(image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/svc-source@sha256:[0-9a-f]{64}$`))
+      const images = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+      expect(images.map(i => i.image)).to.include(image)
+      const paths = state.requests().map(r => `${r.method} ${r.path}`)
+      expect(paths).to.include(`POST /v2/projects/${PROJECT}/locations/us-central1/builds:submit`)
+      expect(paths).to.include('POST /upload/storage/v1/b/run-sources-sandbox-project-us-central1/o')
+    })
+
+    it('functions deploy --gen2: denied with OperationError code=9 without gcf-artifacts, admitted with it', async () => {
+      const args = [
+        'functions',
+        'deploy',
+        'fn-e2e',
+        '--gen2',
+        `--source=${source}`,
+        '--runtime=nodejs20',
+        '--entry-point=handler',
+        '--trigger-http',
+        '--region=europe-west1',
+        '--binary-authorization=default',
+      ]
+      seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
+      const denied = await run(args)
+      expect(denied.exitCode, denied.stderr).to.equal(1)
+      expect(denied.stderr).to.include('OperationError: code=9')
+      expect(denied.stderr).to.match(/binary authorization/i)
+
+      seedPolicy([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
+      const admitted = await run(args)
+      expect(admitted.exitCode, admitted.stderr).to.equal(0)
+      const fn = state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
+      expect(fn).to.include({state: 'ACTIVE'})
+      expect(fn).to.have.nested.property('serviceConfig.binaryAuthorizationPolicy', 'default')
+      const images = state.readJson<ImageRecord[]>(STATE_FILES.images, []).map(i => i.image)
+      expect(images.at(-1)).to.match(new RegExp(`^europe-west1-docker\\.pkg\\.dev/${PROJECT}/gcf-artifacts/`))
+    })
+
+    it('container binauthz policy export / import round-trips the stored policy', async () => {
+      seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`, 'gcr.io/other-team/*'])
+      const exported = await run(['container', 'binauthz', 'policy', 'export'])
+      expect(exported.exitCode, exported.stderr).to.equal(0)
+      expect(exported.stdout).to.include('namePattern: gcr.io/other-team/*')
+      const file = join(dir, 'policy.yaml')
+      writeFileSync(file, exported.stdout.replace('namePattern: gcr.io/other-team/*', 'namePattern: gcr.io/other-team/*\n- namePattern: europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**'))
+      const imported = await run(['container', 'binauthz', 'policy', 'import', file])
+      expect(imported.exitCode, imported.stderr).to.equal(0)
+      const stored = JSON.parse(readFileSync(join(dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
+      expect(stored.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([
+        `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`,
+        'gcr.io/other-team/*',
+        `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`,
+      ])
+      expect(stored.defaultAdmissionRule).to.deep.equal(DENY_ALL)
+
+      const stale = await run(['container', 'binauthz', 'policy', 'import', file])
+      // The file still carries the etag of the export: the sandbox answers 409 ABORTED, which gcloud reports as a conflict.
+      expect(stale.exitCode).to.equal(1)
+      expect(stale.stderr).to.match(/conflict.*stale etag/i)
+    })
   })
 
-  afterEach(async () => {
-    await sandbox?.stop()
-  })
+  describe(`built binauthz CLI + real gcloud against the sandbox${SKIP_NOTE}`, function () {
+    this.timeout(180_000)
+    const gcloud = GCLOUD
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+    const cli = join(root, 'bin', 'run.js')
+    const otherAdmin = 'gcr.io/other-team/*'
+    const runPattern = `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
+    const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
+    let dir: string
+    let source: string
+    let sandbox: Sandbox
+    let state: SandboxState
 
-  after(() => {
-    if (dir) rmSync(dir, {recursive: true, force: true})
-  })
+    before(function () {
+      if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
+      dir = tempDir('binauthz-e2e-cli-sandbox-')
+      source = join(dir, 'src')
+      mkdirSync(source)
+      writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
+      writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+    })
 
-  function binauthz(args: string[]): Promise<GcloudResult> {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
-    const env = {...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {})}
-    return new Promise((resolve) => {
-      execFile(process.execPath, [cli, ...args], {env, cwd: dir, timeout: 150_000}, (error, stdout, stderr) => {
-        resolve({exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr})
+    beforeEach(async function () {
+      if (!gcloud) this.skip()
+      sandbox = await startSandbox({
+        policy: {admissionWhitelistPatterns: [{namePattern: otherAdmin}], defaultAdmissionRule: DENY_ALL, globalPolicyEvaluationMode: 'ENABLE'},
+        stateDir: join(dir, `state-${Date.now()}`),
       })
+      state = new SandboxState(sandbox.stateDir)
     })
-  }
 
-  function storedPatterns(): string[] {
-    const policy = state.readJson<Policy>(STATE_FILES.policy, {})
-    return (policy.admissionWhitelistPatterns ?? []).map((p) => p.namePattern)
-  }
+    afterEach(async () => {
+      await sandbox?.stop()
+    })
 
-  function count(predicate: (r: {method: string; api: string}) => boolean): number {
-    return state.requests().filter(predicate).length
-  }
+    after(() => {
+      if (dir) rmSync(dir, {force: true, recursive: true})
+    })
 
-  const isPolicyWrite = (r: {method: string; api: string}): boolean => r.api === 'binaryauthorization' && r.method === 'PUT'
-  const isRun = (r: {api: string}): boolean => r.api === 'run'
+    function binauthz(args: string[]): Promise<GcloudResult> {
+      const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
+      const env = {
+        ...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {}),
+      }
+      return new Promise(resolve => {
+        execFile(process.execPath, [cli, ...args], {cwd: dir, env, timeout: 150_000}, (error, stdout, stderr) => {
+          resolve({exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr, stdout})
+        })
+      })
+    }
 
-  it('deploy run: allowlists cloud-run-source-deploy/** (keeping other entries), deploys; a second deploy writes nothing', async () => {
-    const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler']
-    const first = await binauthz(args)
-    expect(first.exitCode, first.stderr).to.equal(0)
-    expect(storedPatterns()).to.deep.equal([otherAdmin, runPattern])
-    expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
-    expect(count(isPolicyWrite)).to.equal(1)
+    function storedPatterns(): string[] {
+      const policy = state.readJson<Policy>(STATE_FILES.policy, {})
+      return (policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern)
+    }
 
-    const second = await binauthz(args)
-    expect(second.exitCode, second.stderr).to.equal(0)
-    expect(count(isPolicyWrite)).to.equal(1)
-    expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
-  })
+    function count(predicate: (r: {api: string; method: string;}) => boolean): number {
+      return state.requests().filter(r => predicate(r)).length
+    }
 
-  it('deploy function: allowlists gcf-artifacts/** and the gen2 deploy is admitted', async () => {
-    const result = await binauthz([
-      'deploy', 'function', 'hello-fn', '--region', 'europe-west1', '--yes', '--',
-      '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http',
-    ])
-    expect(result.exitCode, result.stderr).to.equal(0)
-    expect(storedPatterns()).to.deep.equal([otherAdmin, fnPattern])
-    expect(state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
-  })
+    it('deploy run: allowlists cloud-run-source-deploy/** (keeping other entries), deploys; a second deploy writes nothing', async () => {
+      const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler']
+      const first = await binauthz(args)
+      expect(first.exitCode, first.stderr).to.equal(0)
+      expect(storedPatterns()).to.deep.equal([otherAdmin, runPattern])
+      expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
+      expect(count(isPolicyWrite)).to.equal(1)
 
-  it('--dry-run changes nothing and deploys nothing', async () => {
-    const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
-    const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${source}`, '--function=handler'])
-    expect(result.exitCode, result.stderr).to.equal(0)
-    expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
-    expect(count(isRun)).to.equal(0)
-  })
+      const second = await binauthz(args)
+      expect(second.exitCode, second.stderr).to.equal(0)
+      expect(count(isPolicyWrite)).to.equal(1)
+      expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
+    })
 
-  it('without binaryauthorization.policy.update: exit 3, policy untouched, nothing deployed', async () => {
-    state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
-    const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
-    const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler'])
-    expect(result.exitCode, result.stderr).to.equal(3)
-    expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
-    expect(count(isPolicyWrite)).to.equal(0)
-    expect(count(isRun)).to.equal(0)
-    expect(result.stderr).to.include(runPattern)
+    it('deploy function: allowlists gcf-artifacts/** and the gen2 deploy is admitted', async () => {
+      const result = await binauthz([
+        'deploy',
+        'function',
+        'hello-fn',
+        '--region',
+        'europe-west1',
+        '--yes',
+        '--',
+        '--runtime=nodejs20',
+        `--source=${source}`,
+        '--entry-point=handler',
+        '--trigger-http',
+      ])
+      expect(result.exitCode, result.stderr).to.equal(0)
+      expect(storedPatterns()).to.deep.equal([otherAdmin, fnPattern])
+      expect(state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
+    })
+
+    it('--dry-run changes nothing and deploys nothing', async () => {
+      const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
+      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${source}`, '--function=handler'])
+      expect(result.exitCode, result.stderr).to.equal(0)
+      expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(count(isRun)).to.equal(0)
+    })
+
+    it('without binaryauthorization.policy.update: exit 3, policy untouched, nothing deployed', async () => {
+      state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
+      const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
+      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler'])
+      expect(result.exitCode, result.stderr).to.equal(3)
+      expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(count(isPolicyWrite)).to.equal(0)
+      expect(count(isRun)).to.equal(0)
+      expect(result.stderr).to.include(runPattern)
+    })
   })
 })

@@ -7,7 +7,9 @@ import {execFile, spawnSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {FN_PATTERN, type Harness, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness} from '../setup/harness.js'
+import {
+  FN_PATTERN, type Harness, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
+} from '../setup/harness.js'
 
 const DRIVER = String.raw`
 import json, os, pty, re, select, signal, sys, time
@@ -70,8 +72,8 @@ interface Step {
 }
 
 interface PtyResult {
-  failedStep: number | null
   exitCode: number
+  failedStep: null | number
   screen: string
 }
 
@@ -91,13 +93,16 @@ function drive(args: string[], env: NodeJS.ProcessEnv, steps: Step[]): Promise<P
   const childEnv: Record<string, string> = {}
   for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== 'CI') childEnv[k] = v
   childEnv.TERM = 'xterm-256color'
-  const spec = JSON.stringify({argv: [process.execPath, RUN_JS, ...args], env: childEnv, steps, stepTimeout: 20, exitTimeout: 30})
+  const spec = JSON.stringify({
+    argv: [process.execPath, RUN_JS, ...args], env: childEnv, exitTimeout: 30, steps, stepTimeout: 20,
+  })
   return new Promise((resolve, reject) => {
-    const child = execFile('python3', ['-c', DRIVER], {timeout: 120_000, maxBuffer: 16 * 1024 * 1024}, (error, stdout, stderr) => {
+    const child = execFile('python3', ['-c', DRIVER], {maxBuffer: 16 * 1024 * 1024, timeout: 120_000}, (error, stdout, stderr) => {
       if (error) {
         reject(new Error(`pty driver failed: ${error.message}\n${stderr}`))
         return
       }
+
       resolve(JSON.parse(stdout) as PtyResult)
     })
     child.stdin?.end(spec)
@@ -121,11 +126,11 @@ describe(title, function () {
     h = await startHarness()
     const result = await drive(['setup'], {...process.env, ...h.env}, [
       {expect: 'Google Cloud project ID', send: `${PROJECT}\r`},
-      {expect: 'How do you deploy\\?', send: '\u001B[B'}, // down: "Cloud Run functions"
+      {expect: String.raw`How do you deploy\?`, send: '\u001B[B'}, // down: "Cloud Run functions"
       {expect: 'Cloud Run functions', send: '\r'},
-      {expect: 'Region\\(s\\)', send: `${REGION}\r`},
+      {expect: String.raw`Region\(s\)`, send: `${REGION}\r`},
       {expect: 'Custom build repository', send: '\r'},
-      {expect: 'Add the missing entries to the policy\\?', send: 'y\r'},
+      {expect: String.raw`Add the missing entries to the policy\?`, send: 'y\r'},
       {expect: 'Saved defaults to'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)
@@ -136,8 +141,8 @@ describe(title, function () {
     expect(result.screen).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
 
     const saved = JSON.parse(readFileSync(join(h.configDir, 'defaults.json'), 'utf8')) as Record<string, unknown>
-    expect(saved).to.deep.include({project: PROJECT, regions: [REGION], kind: 'run'})
-    const patterns = h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)
+    expect(saved).to.deep.include({kind: 'run', project: PROJECT, regions: [REGION]})
+    const patterns = h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)
     expect(patterns).to.include(RUN_PATTERN)
     expect(patterns).to.not.include(FN_PATTERN)
     expect(h.server.writes).to.equal(1)
@@ -148,9 +153,9 @@ describe(title, function () {
     h.writeGcloudConfig({project: PROJECT, runRegion: REGION})
     const result = await drive(['setup', '--kind', 'run', '--no-save'], {...process.env, ...h.env}, [
       {expect: 'Google Cloud project ID', send: '\r'}, // accept the default from gcloud config
-      {expect: 'Region\\(s\\)', send: '\r'},
+      {expect: String.raw`Region\(s\)`, send: '\r'},
       {expect: 'Custom build repository', send: '\r'},
-      {expect: 'Add the missing entries to the policy\\?', send: 'n\r'},
+      {expect: String.raw`Add the missing entries to the policy\?`, send: 'n\r'},
       {expect: 'binauthz policy allow'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)
@@ -163,8 +168,8 @@ describe(title, function () {
     h = await startHarness()
     const result = await drive(['setup'], {...process.env, ...h.env}, [
       {expect: 'Google Cloud project ID', send: `${PROJECT}\r`},
-      {expect: 'How do you deploy\\?', send: '\r'},
-      {expect: 'Region\\(s\\)', send: '\u0003'},
+      {expect: String.raw`How do you deploy\?`, send: '\r'},
+      {expect: String.raw`Region\(s\)`, send: '\u0003'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)
     expect(result.exitCode, result.screen).to.equal(130)

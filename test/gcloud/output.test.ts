@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 
-import {explainDenial, recognizeDenial, type DenialKind} from '../../src/gcloud/output.js'
+import {type DenialKind, explainDenial, recognizeDenial} from '../../src/gcloud/output.js'
 
-const context = {project: 'my-proj', patterns: ['us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**']}
+const context = {patterns: ['us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'], project: 'my-proj'}
 
 describe('gcloud/output', () => {
   const cases: [string, string, DenialKind | undefined, string?][] = [
@@ -44,7 +44,7 @@ describe('gcloud/output', () => {
     ],
     [
       '1st gen function',
-      "ERROR: (gcloud.functions.deploy) Invalid value for [--binary_authorization]: Binary authorization is not supported for 1st gen Cloud Functions.",
+      'ERROR: (gcloud.functions.deploy) Invalid value for [--binary_authorization]: Binary authorization is not supported for 1st gen Cloud Functions.',
       'gen1-function',
       undefined,
     ],
@@ -75,7 +75,7 @@ describe('gcloud/output', () => {
   })
 
   it('explains with a binauthz: prefix and one fix per line', () => {
-    const text = explainDenial({kind: 'org-policy', summary: 'S', fixes: ['a', 'b']})
+    const text = explainDenial({fixes: ['a', 'b'], kind: 'org-policy', summary: 'S'})
     expect(text).to.equal('binauthz: S\n  fix: a\n  fix: b')
   })
 

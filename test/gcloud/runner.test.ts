@@ -5,7 +5,9 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../../src/errors.js'
-import {captureGcloud, gcloudExecutable, gcloudSpawnCount, runGcloud, STDERR_TAIL_BYTES} from '../../src/gcloud/runner.js'
+import {
+  captureGcloud, gcloudExecutable, gcloudSpawnCount, runGcloud, STDERR_TAIL_BYTES,
+} from '../../src/gcloud/runner.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -31,11 +33,11 @@ describe('gcloud runner', () => {
 
   describe('captureGcloud', () => {
     it('captures stdout, stderr and the exit code, with the arguments passed verbatim', async () => {
-      fake.configure({exitCode: 3, stdout: 'out\n', stderr: 'ERROR: (gcloud) nope\n'})
+      fake.configure({exitCode: 3, stderr: 'ERROR: (gcloud) nope\n', stdout: 'out\n'})
       const args = ['config', 'get-value', 'project', '--format=value(x)', 'a b', '$HOME', ';rm -rf /']
       const before = gcloudSpawnCount()
       const result = await captureGcloud({args, env: fake.env()})
-      expect(result).to.deep.equal({exitCode: 3, stdout: 'out\n', stderr: 'ERROR: (gcloud) nope\n'})
+      expect(result).to.deep.equal({exitCode: 3, stderr: 'ERROR: (gcloud) nope\n', stdout: 'out\n'})
       expect(await fake.calls()).to.deep.equal([args])
       expect(gcloudSpawnCount()).to.equal(before + 1)
     })
@@ -61,7 +63,7 @@ describe('gcloud runner', () => {
     })
 
     it('uses BINAUTHZ_GCLOUD when set', async () => {
-      const result = await captureGcloud({args: ['version'], env: {PATH: '/nonexistent', BINAUTHZ_GCLOUD: fake.bin}})
+      const result = await captureGcloud({args: ['version'], env: {BINAUTHZ_GCLOUD: fake.bin, PATH: '/nonexistent'}})
       expect(result.exitCode).to.equal(0)
       expect(await fake.calls()).to.deep.equal([['version']])
     })
@@ -74,7 +76,7 @@ describe('gcloud runner', () => {
         expect((error as UserError).code).to.equal('GCLOUD_MISSING')
         expect((error as UserError).suggestions.join('\n')).to.include('https://cloud.google.com/sdk/docs/install')
       } finally {
-        rmSync(empty, {recursive: true, force: true})
+        rmSync(empty, {force: true, recursive: true})
       }
     })
 
@@ -91,7 +93,7 @@ describe('gcloud runner', () => {
         const error = await rejectionOf(captureGcloud({args: ['version'], env: {BINAUTHZ_GCLOUD: join(dir, 'gcloud')}}))
         expect((error as UserError).code).to.equal('GCLOUD_MISSING')
       } finally {
-        rmSync(dir, {recursive: true, force: true})
+        rmSync(dir, {force: true, recursive: true})
       }
     })
 
@@ -100,20 +102,34 @@ describe('gcloud runner', () => {
         exitCode: 9,
         responses: [
           {args: ['functions', 'describe'], stdout: '{"environment":"GEN_2"}'},
-          {includes: ['--no-gen2'], exitCode: 2, stderr: 'bad'},
+          {exitCode: 2, includes: ['--no-gen2'], stderr: 'bad'},
         ],
       })
       const env = fake.env()
       expect((await captureGcloud({args: ['functions', 'describe', 'f'], env})).stdout).to.equal('{"environment":"GEN_2"}')
-      expect(await captureGcloud({args: ['functions', 'deploy', 'f', '--no-gen2'], env})).to.deep.equal({exitCode: 2, stdout: '', stderr: 'bad'})
+      expect(await captureGcloud({args: ['functions', 'deploy', 'f', '--no-gen2'], env})).to.deep.equal({exitCode: 2, stderr: 'bad', stdout: ''})
       expect((await captureGcloud({args: ['other'], env})).exitCode).to.equal(9)
     })
   })
 
+  /** Runs runGcloud in a separate Node process so its real stdout/stderr can be inspected. */
+  function streamedBy(stdoutTarget: 'inherit' | 'stderr'): {result: unknown; stderr: string; stdout: string;} {
+    const runner = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'gcloud', 'runner.js')
+    const script = `import(${JSON.stringify(runner)}).then(async (r) => {
+      const result = await r.runGcloud({args: ['run', 'deploy'], stdin: 'ignore', stdout: ${JSON.stringify(stdoutTarget)}})
+      process.stdout.write('RESULT' + JSON.stringify(result))
+    })`
+    const child = spawnSync(process.execPath, ['-e', script], {encoding: 'utf8', env: fake.env(), timeout: 20_000})
+    const [stdout, result] = child.stdout.split('RESULT')
+    return {result: JSON.parse(result ?? 'null'), stderr: child.stderr, stdout: stdout ?? ''}
+  }
+
   describe('runGcloud', () => {
     it('passes the exit code through and keeps the stderr', async () => {
       fake.configure({exitCode: 7, stderr: 'ERROR: (gcloud.run.deploy) denied by Binary Authorization\n'})
-      const result = await runGcloud({args: ['run', 'deploy', 'svc'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      const result = await runGcloud({
+        args: ['run', 'deploy', 'svc'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
+      })
       expect(result.exitCode).to.equal(7)
       expect(result.interrupted).to.equal(false)
       expect(result.stderrTail).to.equal('ERROR: (gcloud.run.deploy) denied by Binary Authorization\n')
@@ -123,17 +139,21 @@ describe('gcloud runner', () => {
     it('returns 0 on success and honours cwd', async () => {
       const cwd = tempDir('runner-cwd')
       try {
-        const result = await runGcloud({args: ['run', 'deploy'], env: fake.env(), cwd, stdin: 'ignore', stdout: 'stderr', stderr: 'ignore'})
-        expect(result).to.deep.equal({exitCode: 0, stderrTail: '', interrupted: false})
+        const result = await runGcloud({
+          args: ['run', 'deploy'], cwd, env: fake.env(), stderr: 'ignore', stdin: 'ignore', stdout: 'stderr',
+        })
+        expect(result).to.deep.equal({exitCode: 0, interrupted: false, stderrTail: ''})
         const [record] = await fake.records()
         expect(record?.cwd).to.include('runner-cwd')
       } finally {
-        rmSync(cwd, {recursive: true, force: true})
+        rmSync(cwd, {force: true, recursive: true})
       }
     })
 
     it('refuses a missing working directory instead of reporting gcloud missing', async () => {
-      const error = await rejectionOf(runGcloud({args: ['run', 'deploy'], env: fake.env(), cwd: '/nonexistent/dir', stdin: 'ignore'}))
+      const error = await rejectionOf(runGcloud({
+        args: ['run', 'deploy'], cwd: '/nonexistent/dir', env: fake.env(), stdin: 'ignore',
+      }))
       expect((error as UserError).code).to.equal('CWD_MISSING')
       expect(await fake.calls()).to.deep.equal([])
     })
@@ -142,7 +162,9 @@ describe('gcloud runner', () => {
       const line = 'x'.repeat(99) + '\n'
       const long = line.repeat(1500) + 'ERROR: the last line\n'
       fake.configure({exitCode: 1, stderr: long})
-      const result = await runGcloud({args: ['run', 'deploy'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      const result = await runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
+      })
       expect(result.stderrTail.length).to.be.at.most(STDERR_TAIL_BYTES)
       expect(result.stderrTail.length).to.be.greaterThan(STDERR_TAIL_BYTES - 1024)
       expect(result.stderrTail.endsWith('ERROR: the last line\n')).to.equal(true)
@@ -151,52 +173,46 @@ describe('gcloud runner', () => {
 
     it('does not mutate the caller arguments', async () => {
       const args = ['run', 'deploy', '--source=.']
-      await runGcloud({args, env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      await runGcloud({
+        args, env: fake.env(), stderr: 'ignore', stdin: 'ignore',
+      })
       expect(args).to.deep.equal(['run', 'deploy', '--source=.'])
     })
 
     it('throws GCLOUD_MISSING when gcloud is not on PATH', async () => {
       const empty = tempDir('no-gcloud')
       try {
-        const error = await rejectionOf(runGcloud({args: ['run', 'deploy'], env: {PATH: empty}, stdin: 'ignore', stderr: 'ignore'}))
+        const error = await rejectionOf(runGcloud({
+          args: ['run', 'deploy'], env: {PATH: empty}, stderr: 'ignore', stdin: 'ignore',
+        }))
         expect((error as UserError).code).to.equal('GCLOUD_MISSING')
       } finally {
-        rmSync(empty, {recursive: true, force: true})
+        rmSync(empty, {force: true, recursive: true})
       }
     })
 
-    /** Runs runGcloud in a separate Node process so its real stdout/stderr can be inspected. */
-    function streamedBy(stdoutTarget: 'inherit' | 'stderr'): {stdout: string; stderr: string; result: unknown} {
-      const runner = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'gcloud', 'runner.js')
-      const script = `import(${JSON.stringify(runner)}).then(async (r) => {
-        const result = await r.runGcloud({args: ['run', 'deploy'], stdin: 'ignore', stdout: ${JSON.stringify(stdoutTarget)}})
-        process.stdout.write('RESULT' + JSON.stringify(result))
-      })`
-      const child = spawnSync(process.execPath, ['-e', script], {env: fake.env(), encoding: 'utf8', timeout: 20_000})
-      const [stdout, result] = child.stdout.split('RESULT')
-      return {stdout: stdout ?? '', stderr: child.stderr, result: JSON.parse(result ?? 'null')}
-    }
-
     it('streams gcloud stdout to our stdout and stderr to our stderr', () => {
-      fake.configure({exitCode: 4, stdout: 'deploying...\n', stderr: 'ERROR: denied\n'})
-      const {stdout, stderr, result} = streamedBy('inherit')
+      fake.configure({exitCode: 4, stderr: 'ERROR: denied\n', stdout: 'deploying...\n'})
+      const {result, stderr, stdout} = streamedBy('inherit')
       expect(stdout).to.equal('deploying...\n')
       expect(stderr).to.equal('ERROR: denied\n')
-      expect(result).to.deep.equal({exitCode: 4, stderrTail: 'ERROR: denied\n', interrupted: false})
+      expect(result).to.deep.equal({exitCode: 4, interrupted: false, stderrTail: 'ERROR: denied\n'})
     })
 
     it('can send gcloud stdout to our stderr (keeping stdout clean for --json)', () => {
-      fake.configure({stdout: 'deploying...\n', stderr: 'progress\n'})
-      const {stdout, stderr} = streamedBy('stderr')
+      fake.configure({stderr: 'progress\n', stdout: 'deploying...\n'})
+      const {stderr, stdout} = streamedBy('stderr')
       expect(stdout).to.equal('')
       expect(stderr).to.include('deploying...\n').and.include('progress\n')
     })
 
     it('forwards SIGTERM to gcloud and reports interrupted', async () => {
       fake.configure({sleepMs: 20_000})
-      const running = runGcloud({args: ['run', 'deploy'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      const running = runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
+      })
       await fake.waitForCalls(1)
-      await new Promise((resolve) => {
+      await new Promise(resolve => {
         setTimeout(resolve, 200)
       })
       process.kill(process.pid, 'SIGTERM')
@@ -209,10 +225,12 @@ describe('gcloud runner', () => {
     it('forwards SIGINT to gcloud and reports interrupted', async () => {
       fake.configure({sleepMs: 20_000})
       const listenersBefore = process.listenerCount('SIGINT')
-      const running = runGcloud({args: ['run', 'deploy'], env: fake.env(), stdin: 'ignore', stderr: 'ignore'})
+      const running = runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
+      })
       await fake.waitForCalls(1)
       // Give the fake a moment to install its handlers after recording (it records first thing).
-      await new Promise((resolve) => {
+      await new Promise(resolve => {
         setTimeout(resolve, 200)
       })
       process.kill(process.pid, 'SIGINT')

@@ -18,54 +18,55 @@
 // - anything else -> 404 NOT_FOUND (Google JSON error)
 // The project path segment is percent-decoded, so `example.com:p` and `example.com%3Ap` are the same project.
 
+import type {AddressInfo} from 'node:net'
+
 import {once} from 'node:events'
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 
 import type {Policy} from '../../src/policy/types.js'
 
 export interface RecordedRequest {
-  method: string
-  /** Path and query as sent, e.g. `/v1/projects/example.com:p/policy`. */
-  url: string
-  /** Percent-decoded project from the path, when the path names one. */
-  project?: string
-  /** Which API method the path addresses. */
-  op: Operation
-  /** Lower-case header names, as node parses them. */
-  headers: http.IncomingHttpHeaders
   body: string
   /** The fault applied to this request, if any. */
   fault?: Fault
+  /** Lower-case header names, as node parses them. */
+  headers: http.IncomingHttpHeaders
+  method: string
+  /** Which API method the path addresses. */
+  op: Operation
+  /** Percent-decoded project from the path, when the path names one. */
+  project?: string
+  /** Path and query as sent, e.g. `/v1/projects/example.com:p/policy`. */
+  url: string
 }
 
-export type Operation = 'getPolicy' | 'updatePolicy' | 'testIamPermissions' | 'other'
+export type Operation = 'getPolicy' | 'other' | 'testIamPermissions' | 'updatePolicy'
 
-export type Fault =
+export type Fault
   /** A Google JSON error: {"error": {code, message, status, details: [{@type ErrorInfo, reason}]}}. */
-  | {kind?: 'status'; status: number; apiStatus?: string; message?: string; reason?: string; retryAfter?: string}
+  = | {apiStatus?: string; kind?: 'status'; message?: string; reason?: string; retryAfter?: string; status: number;}
   /** 200 with `application/json` but a truncated body. */
-  | {kind: 'malformed-json'}
+    | {body: string; headers?: Record<string, string>; kind: 'raw'; status: number;}
   /** 200 with this content type (default text/html) and this body (default a small HTML page). */
-  | {kind: 'content-type'; contentType?: string; body?: string}
+    | {body?: string; contentType?: string; kind: 'content-type';}
   /** Waits `delayMs` before answering normally (the timer is cleared by close()). */
-  | {kind: 'slow'; delayMs: number}
+    | {bytes: number; kind: 'huge';}
   /** Destroys the socket without any response (the client sees ECONNRESET / socket hang up). */
-  | {kind: 'reset'}
+    | {delayMs: number; kind: 'slow';}
   /** 200 JSON whose body is `bytes` long (a valid policy padded with a long description). */
-  | {kind: 'huge'; bytes: number}
+    | {kind: 'concurrent-write'; namePattern?: string}
   /** 200 with a valid policy named after `project` instead of the requested one. */
-  | {kind: 'foreign-policy'; project: string}
+    | {kind: 'foreign-policy'; project: string}
   /** Another writer updates the stored policy (new etag, adds `namePattern`) just before this request is handled. */
-  | {kind: 'concurrent-write'; namePattern?: string}
+    | {kind: 'lost-response'}
   /** Handles the request normally (a PUT is applied), then destroys the socket instead of answering. */
-  | {kind: 'lost-response'}
+    | {kind: 'malformed-json'}
   /** Answers with exactly this status, headers and body. */
-  | {kind: 'raw'; status: number; headers?: Record<string, string>; body: string}
+    | {kind: 'reset'}
 
 export interface FaultOptions {
   /** Only requests with this method (default: any). */
-  method?: 'GET' | 'PUT' | 'POST'
+  method?: 'GET' | 'POST' | 'PUT'
   /** Only requests to this API method (default: any). */
   op?: Operation
   /** How many matching requests it applies to (default 1; Infinity for all). */
@@ -73,35 +74,35 @@ export interface FaultOptions {
 }
 
 export interface BinauthzServerOptions {
-  /** Initial policies by project id; etags are assigned when missing. */
-  policies?: Record<string, Policy>
   /** Permissions testIamPermissions grants (default: policy.get and policy.update). */
   permissions?: readonly string[]
+  /** Initial policies by project id; etags are assigned when missing. */
+  policies?: Record<string, Policy>
   /** When set, requests must carry `Authorization: Bearer <token>`. */
   token?: string
 }
 
 export interface BinauthzServer {
-  /** Base endpoint with a trailing slash, e.g. http://127.0.0.1:41234/ (what the client and the env override take). */
-  readonly endpoint: URL
-  readonly url: string
-  /** Every request received, in order. */
-  readonly requests: RecordedRequest[]
-  /** Granted permissions; mutate freely. */
-  readonly permissions: Set<string>
-  /** Adds a fault rule; rules are matched in the order added, each consumed `times` times. */
-  fault(fault: Fault, options?: FaultOptions): void
   /** Drops all pending fault rules. */
   clearFaults(): void
+  close(): Promise<void>
+  /** Base endpoint with a trailing slash, e.g. http://127.0.0.1:41234/ (what the client and the env override take). */
+  readonly endpoint: URL
+  /** Adds a fault rule; rules are matched in the order added, each consumed `times` times. */
+  fault(fault: Fault, options?: FaultOptions): void
+  /** Granted permissions; mutate freely. */
+  readonly permissions: Set<string>
   /** The stored policy of a project (a deep copy), or undefined when never set/written. */
   policy(project: string): Policy | undefined
-  /** Replaces a project's stored policy (deep-copied); assigns a fresh etag unless `policy.etag` is given. */
-  setPolicy(project: string, policy: Policy): void
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[]
   /** Requests filtered by operation. */
   requestsFor(op: Operation): RecordedRequest[]
+  /** Replaces a project's stored policy (deep-copied); assigns a fresh etag unless `policy.etag` is given. */
+  setPolicy(project: string, policy: Policy): void
+  readonly url: string
   /** Number of successful writes. */
   readonly writes: number
-  close(): Promise<void>
 }
 
 const DEFAULT_PERMISSIONS = ['binaryauthorization.policy.get', 'binaryauthorization.policy.update']
@@ -109,9 +110,9 @@ const DEFAULT_PERMISSIONS = ['binaryauthorization.policy.get', 'binaryauthorizat
 /** The default policy Google returns for a project that never had one. */
 export function defaultPolicy(project: string): Policy {
   return {
-    name: `projects/${project}/policy`,
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'},
     globalPolicyEvaluationMode: 'ENABLE',
-    defaultAdmissionRule: {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+    name: `projects/${project}/policy`,
   }
 }
 
@@ -136,12 +137,13 @@ export function googleError(status: number, message: string, apiStatus?: string,
     error.details = [
       {
         '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-        reason,
         domain: 'googleapis.com',
         metadata: {service: 'binaryauthorization.googleapis.com'},
+        reason,
       },
     ]
   }
+
   return JSON.stringify({error})
 }
 
@@ -151,7 +153,7 @@ interface Rule {
   remaining: number
 }
 
-function parsePath(url: string): {project?: string; op: Operation} {
+function parsePath(url: string): {op: Operation; project?: string;} {
   const path = url.split('?')[0] ?? ''
   const match = /^\/v1\/projects\/([^/]+)\/policy(:testIamPermissions)?$/.exec(path)
   if (!match?.[1]) return {op: 'other'}
@@ -161,7 +163,8 @@ function parsePath(url: string): {project?: string; op: Operation} {
   } catch {
     return {op: 'other'}
   }
-  return {project, op: match[2] ? 'testIamPermissions' : 'other'}
+
+  return {op: match[2] ? 'testIamPermissions' : 'other', project}
 }
 
 export async function startBinauthzServer(options: BinauthzServerOptions = {}): Promise<BinauthzServer> {
@@ -174,9 +177,8 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
   let writes = 0
 
   const nextEtag = (): string => Buffer.from(`etag-${++etagCounter}-${Date.now()}`).toString('base64')
-  const copy = <T>(value: T): T => structuredClone(value)
   const store = (project: string, policy: Policy, etag?: string): void => {
-    policies.set(project, {...copy(policy), etag: etag ?? nextEtag()})
+    policies.set(project, {...structuredClone(policy), etag: etag ?? nextEtag()})
   }
 
   for (const [project, policy] of Object.entries(options.policies ?? {})) store(project, policy, policy.etag)
@@ -188,6 +190,7 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
       store(project, defaultPolicy(project))
       policy = policies.get(project) as Policy
     }
+
     return policy
   }
 
@@ -199,6 +202,7 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
       rule.remaining -= 1
       return rule.fault
     }
+
     return undefined
   }
 
@@ -208,51 +212,67 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
       res.socket?.destroy()
       return
     }
+
     res.writeHead(status, {'content-type': 'application/json; charset=UTF-8', ...headers})
     res.end(body)
   }
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse, record: RecordedRequest): void => {
-    const {project, op} = record
-    const fault = record.fault
+    const {op, project} = record
+    const {fault} = record
     if (fault !== undefined) {
       switch (fault.kind) {
-        case undefined:
-        case 'status': {
-          const headers: Record<string, string> = {}
-          if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter
-          send(res, fault.status, googleError(fault.status, fault.message ?? `Injected HTTP ${fault.status}.`, fault.apiStatus, fault.reason), headers)
-          return
-        }
-        case 'malformed-json':
-          send(res, 200, '{"name": "projects/')
-          return
-        case 'content-type':
-          res.writeHead(200, {'content-type': fault.contentType ?? 'text/html; charset=UTF-8'})
-          res.end(fault.body ?? '<html><body>Sign in to continue</body></html>')
-          return
-        case 'reset':
-          req.socket.destroy()
-          return
-        case 'huge': {
-          const base = JSON.stringify({...current(project ?? 'unknown'), description: ''})
-          const pad = Math.max(0, fault.bytes - base.length)
-          send(res, 200, base.replace('"description":""', `"description":"${'x'.repeat(pad)}"`))
-          return
-        }
-        case 'foreign-policy':
-          send(res, 200, JSON.stringify({...defaultPolicy(fault.project), etag: nextEtag()}))
-          return
-        case 'raw':
-          res.writeHead(fault.status, fault.headers ?? {})
-          res.end(fault.body)
-          return
-        case 'lost-response':
-          lost.add(res)
-          break
-        case 'slow':
-        case 'concurrent-write':
-          break // applied before dispatch
+      case 'concurrent-write':
+      case 'slow': {
+        break
+      } // applied before dispatch
+
+      case 'content-type': {
+        res.writeHead(200, {'content-type': fault.contentType ?? 'text/html; charset=UTF-8'})
+        res.end(fault.body ?? '<html><body>Sign in to continue</body></html>')
+        return
+      }
+
+      case 'foreign-policy': {
+        send(res, 200, JSON.stringify({...defaultPolicy(fault.project), etag: nextEtag()}))
+        return
+      }
+
+      case 'huge': {
+        const base = JSON.stringify({...current(project ?? 'unknown'), description: ''})
+        const pad = Math.max(0, fault.bytes - base.length)
+        send(res, 200, base.replace('"description":""', `"description":"${'x'.repeat(pad)}"`))
+        return
+      }
+
+      case 'lost-response': {
+        lost.add(res)
+        break
+      }
+
+      case 'malformed-json': {
+        send(res, 200, '{"name": "projects/')
+        return
+      }
+
+      case 'raw': {
+        res.writeHead(fault.status, fault.headers ?? {})
+        res.end(fault.body)
+        return
+      }
+
+      case 'reset': {
+        req.socket.destroy()
+        return
+      }
+
+      case 'status':
+      case undefined: {
+        const headers: Record<string, string> = {}
+        if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter
+        send(res, fault.status, googleError(fault.status, fault.message ?? `Injected HTTP ${fault.status}.`, fault.apiStatus, fault.reason), headers)
+        return
+      }
       }
     }
 
@@ -260,14 +280,17 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
       send(res, 401, googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.'))
       return
     }
+
     if (project === undefined) {
       send(res, 404, googleError(404, `The requested URL ${record.url.split('?')[0]} was not found.`))
       return
     }
+
     if (op === 'getPolicy' && req.method === 'GET') {
       send(res, 200, JSON.stringify(current(project)))
       return
     }
+
     if (op === 'updatePolicy' && req.method === 'PUT') {
       let body: unknown
       try {
@@ -276,26 +299,31 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
         send(res, 400, googleError(400, 'Invalid JSON payload received.'))
         return
       }
+
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         send(res, 400, googleError(400, 'Invalid JSON payload received. Expected an object.'))
         return
       }
+
       const incoming = body as Policy
       if (incoming.name !== undefined && incoming.name !== `projects/${project}/policy`) {
         send(res, 400, googleError(400, `Policy name "${String(incoming.name)}" does not match projects/${project}/policy.`))
         return
       }
+
       const stored = current(project)
       if (incoming.etag !== undefined && incoming.etag !== stored.etag) {
         send(res, 409, googleError(409, 'Concurrent policy update; the etag does not match.', 'ABORTED'))
         return
       }
+
       const {etag: _etag, updateTime: _updateTime, ...fields} = incoming
       store(project, {...fields, name: `projects/${project}/policy`, updateTime: new Date().toISOString()})
       writes += 1
       send(res, 200, JSON.stringify(policies.get(project)))
       return
     }
+
     if (op === 'testIamPermissions' && req.method === 'POST') {
       let requested: unknown
       try {
@@ -304,11 +332,13 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
         send(res, 400, googleError(400, 'Invalid JSON payload received.'))
         return
       }
+
       const list = Array.isArray(requested) ? requested.filter((p): p is string => typeof p === 'string') : []
-      const granted = list.filter((p) => permissions.has(p))
+      const granted = list.filter(p => permissions.has(p))
       send(res, 200, JSON.stringify(granted.length > 0 ? {permissions: granted} : {}))
       return
     }
+
     send(res, 404, googleError(404, `Method ${req.method ?? '?'} ${record.url} is not supported.`))
   }
 
@@ -317,26 +347,27 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       const parsed = parsePath(req.url ?? '/')
-      let op = parsed.op
+      let {op} = parsed
       if (parsed.project !== undefined && op === 'other') op = req.method === 'PUT' ? 'updatePolicy' : 'getPolicy'
       const method = req.method ?? 'GET'
       const record: RecordedRequest = {
-        method,
-        url: req.url ?? '/',
-        project: parsed.project,
-        op,
-        headers: {...req.headers},
         body: Buffer.concat(chunks).toString('utf8'),
         fault: takeFault(method, op),
+        headers: {...req.headers},
+        method,
+        op,
+        project: parsed.project,
+        url: req.url ?? '/',
       }
       requests.push(record)
-      const fault = record.fault
+      const {fault} = record
       if (fault?.kind === 'concurrent-write' && parsed.project !== undefined) {
         const before = current(parsed.project)
         const patterns = [...(before.admissionWhitelistPatterns ?? [])]
         patterns.push({namePattern: fault.namePattern ?? `gcr.io/other-writer-${etagCounter}/**`})
         store(parsed.project, {...before, admissionWhitelistPatterns: patterns, updateTime: new Date().toISOString()})
       }
+
       if (fault?.kind === 'slow') {
         const timer = setTimeout(() => {
           timers.delete(timer)
@@ -345,6 +376,7 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
         timers.add(timer)
         return
       }
+
       handle(req, res, record)
     })
   })
@@ -354,37 +386,37 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
   const endpoint = new URL(`http://127.0.0.1:${port}/`)
 
   return {
-    endpoint,
-    url: endpoint.href,
-    requests,
-    permissions,
-    fault(fault, faultOptions = {}) {
-      rules.push({fault, options: faultOptions, remaining: faultOptions.times ?? 1})
-    },
     clearFaults() {
       rules.length = 0
-    },
-    policy(project) {
-      const policy = policies.get(project)
-      return policy === undefined ? undefined : copy(policy)
-    },
-    setPolicy(project, policy) {
-      store(project, policy, policy.etag)
-    },
-    requestsFor(op) {
-      return requests.filter((r) => r.op === op)
-    },
-    get writes() {
-      return writes
     },
     async close() {
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
-      const closed = new Promise<void>((resolve) => {
+      const closed = new Promise<void>(resolve => {
         server.close(() => resolve())
       })
       server.closeAllConnections()
       await closed
+    },
+    endpoint,
+    fault(fault, faultOptions = {}) {
+      rules.push({fault, options: faultOptions, remaining: faultOptions.times ?? 1})
+    },
+    permissions,
+    policy(project) {
+      const policy = policies.get(project)
+      return policy === undefined ? undefined : structuredClone(policy)
+    },
+    requests,
+    requestsFor(op) {
+      return requests.filter(r => r.op === op)
+    },
+    setPolicy(project, policy) {
+      store(project, policy, policy.etag)
+    },
+    url: endpoint.href,
+    get writes() {
+      return writes
     },
   }
 }

@@ -8,7 +8,9 @@
 // FAKE_GCLOUD_SLEEP_MS. `gcloud auth print-access-token` prints the token (exit 0) unless a response matches.
 // While sleeping it records SIGINT/SIGTERM as {signal} lines and exits 130/143 (to test Ctrl-C forwarding).
 
-import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 
@@ -16,63 +18,63 @@ import {delimiter, join} from 'node:path'
 export interface FakeResponse {
   /** argv must START with these arguments (e.g. ['run', 'deploy']). */
   args?: string[]
+  exitCode?: number
   /** argv must contain every one of these arguments, anywhere. */
   includes?: string[]
-  exitCode?: number
-  stdout?: string
-  stderr?: string
   sleepMs?: number
+  stderr?: string
+  stdout?: string
 }
 
 export interface FakeGcloudOptions {
   /** Default exit code (0). */
   exitCode?: number
-  /** Default stdout ('' ). */
-  stdout?: string
-  /** Default stderr (''). */
-  stderr?: string
-  /** What `gcloud auth print-access-token` prints (default FAKE_TOKEN). */
-  token?: string
-  /** Sleep this long before exiting (default 0). */
-  sleepMs?: number
-  /** Per-argv answers, checked in order before the defaults. */
-  responses?: FakeResponse[]
   /** Extra environment variable names to record (all CLOUDSDK_*, BINAUTHZ_* and GOOGLE_* are always recorded). */
   recordEnv?: string[]
+  /** Per-argv answers, checked in order before the defaults. */
+  responses?: FakeResponse[]
+  /** Sleep this long before exiting (default 0). */
+  sleepMs?: number
+  /** Default stderr (''). */
+  stderr?: string
+  /** Default stdout ('' ). */
+  stdout?: string
+  /** What `gcloud auth print-access-token` prints (default FAKE_TOKEN). */
+  token?: string
 }
 
 export interface FakeCall {
   argv: string[]
-  env: Record<string, string>
   cwd: string
+  env: Record<string, string>
   pid: number
 }
 
 export interface FakeGcloud {
-  /** The temp dir holding `gcloud`, its config and its record. */
-  dir: string
   /** Absolute path of the fake executable (usable as BINAUTHZ_GCLOUD). */
   bin: string
+  /** argv of each invocation so far, in order. */
+  calls(): Promise<string[][]>
+  /** Removes the temp dir. */
+  cleanup(): void
+  configFile: string
+  /** Replaces the configuration (takes effect for the next invocation). */
+  configure(options: FakeGcloudOptions): void
+  /** The temp dir holding `gcloud`, its config and its record. */
+  dir: string
+  /** process.env (or `base`) with PATH = path and BINAUTHZ_GCLOUD removed, plus `extra`. */
+  env(extra?: NodeJS.ProcessEnv, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv
   /** `${dir}${delimiter}${process.env.PATH}`: a PATH on which `gcloud` is the fake. */
   path: string
   recordFile: string
-  configFile: string
-  /** process.env (or `base`) with PATH = path and BINAUTHZ_GCLOUD removed, plus `extra`. */
-  env(extra?: NodeJS.ProcessEnv, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv
-  /** argv of each invocation so far, in order. */
-  calls(): Promise<string[][]>
   /** Full records of each invocation so far. */
   records(): Promise<FakeCall[]>
-  /** Signals the fake received while sleeping (e.g. ['SIGINT']). */
-  signals(): Promise<string[]>
-  /** Replaces the configuration (takes effect for the next invocation). */
-  configure(options: FakeGcloudOptions): void
   /** Forgets recorded calls. */
   reset(): void
+  /** Signals the fake received while sleeping (e.g. ['SIGINT']). */
+  signals(): Promise<string[]>
   /** Resolves once at least `count` invocations were recorded (polls; rejects after timeoutMs, default 10 s). */
   waitForCalls(count: number, timeoutMs?: number): Promise<void>
-  /** Removes the temp dir. */
-  cleanup(): void
 }
 
 /** The default token printed by `gcloud auth print-access-token`. */
@@ -153,56 +155,56 @@ export function createFakeGcloud(options: FakeGcloudOptions = {}): FakeGcloud {
   const readLines = (): Record<string, unknown>[] => {
     if (!existsSync(recordFile)) return []
     return readFileSync(recordFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .split('\n')
+    .filter(line => line.trim() !== '')
+    .map(line => JSON.parse(line) as Record<string, unknown>)
   }
 
-  const records = (): FakeCall[] => readLines().filter((r) => Array.isArray(r.argv)) as unknown as FakeCall[]
+  const records = (): FakeCall[] => readLines().filter(r => Array.isArray(r.argv)) as unknown as FakeCall[]
 
   const path = `${dir}${delimiter}${process.env.PATH ?? ''}`
 
   return {
-    dir,
     bin,
-    path,
-    recordFile,
+    async calls() {
+      return records().map(r => r.argv)
+    },
+    cleanup() {
+      rmSync(dir, {force: true, recursive: true})
+    },
     configFile,
+    configure,
+    dir,
     env(extra = {}, base = process.env) {
       const env: NodeJS.ProcessEnv = {...base, PATH: path, ...extra}
       if (!('BINAUTHZ_GCLOUD' in extra)) delete env.BINAUTHZ_GCLOUD
       return env
     },
-    async calls() {
-      return records().map((r) => r.argv)
-    },
+    path,
+    recordFile,
     async records() {
       return records()
     },
-    async signals() {
-      return readLines()
-        .filter((r) => typeof r.signal === 'string')
-        .map((r) => r.signal as string)
-    },
-    configure,
     reset() {
       writeFileSync(recordFile, '')
+    },
+    async signals() {
+      return readLines()
+      .filter(r => typeof r.signal === 'string')
+      .map(r => r.signal as string)
     },
     async waitForCalls(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs
       const poll = async (): Promise<void> => {
         if (records().length >= count) return
         if (Date.now() > deadline) throw new Error(`fake gcloud: expected ${count} call(s) within ${timeoutMs} ms`)
-        await new Promise((resolve) => {
+        await new Promise(resolve => {
           setTimeout(resolve, 10)
         })
         return poll()
       }
 
       return poll()
-    },
-    cleanup() {
-      rmSync(dir, {recursive: true, force: true})
     },
   }
 }

@@ -1,7 +1,10 @@
 import {expect} from 'chai'
 
-import {allowlistPatterns, describeCoverage, evaluateImage, findCoverage} from '../../src/policy/coverage.js'
 import type {Policy} from '../../src/policy/types.js'
+
+import {
+  allowlistPatterns, describeCoverage, evaluateImage, findCoverage,
+} from '../../src/policy/coverage.js'
 
 const H = 'us-central1-docker.pkg.dev'
 const REPO = `${H}/my-project/cloud-run-source-deploy`
@@ -11,16 +14,16 @@ const IMAGE = `${REPO}/svc@sha256:${'0f'.repeat(32)}`
 function policy(patterns: string[], rule?: Policy['defaultAdmissionRule']): Policy {
   return {
     name: 'projects/my-project/policy',
-    ...(patterns.length > 0 ? {admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern}))} : {}),
+    ...(patterns.length > 0 ? {admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern}))} : {}),
     ...(rule === undefined ? {} : {defaultAdmissionRule: rule}),
   }
 }
 
-const DENY = {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}
-const ALLOW = {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}
+const DENY = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}
+const ALLOW = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}
 const ATTEST = {
-  evaluationMode: 'REQUIRE_ATTESTATION',
   enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+  evaluationMode: 'REQUIRE_ATTESTATION',
   requireAttestationsBy: ['projects/my-project/attestors/built-by-ci'],
 }
 
@@ -29,17 +32,17 @@ describe('policy/coverage', () => {
     const table: [name: string, policy: Policy, expected: ReturnType<typeof findCoverage>][] = [
       ['empty policy, deny', policy([], DENY), {covered: false}],
       ['no default rule at all', policy([]), {covered: false}],
-      ['exact entry', policy(['gcr.io/x/**', REQUIRED], DENY), {covered: true, by: {kind: 'pattern', pattern: REQUIRED}}],
-      ['exact entry with whitespace', policy([` ${REQUIRED} `], DENY), {covered: true, by: {kind: 'pattern', pattern: ` ${REQUIRED} `}}],
-      ['broader project entry', policy([`${H}/my-project/**`], DENY), {covered: true, by: {kind: 'pattern', pattern: `${H}/my-project/**`}}],
-      ['broader host entry', policy([`${H}/**`], ATTEST), {covered: true, by: {kind: 'pattern', pattern: `${H}/**`}}],
-      ['exact entry preferred over an earlier broader one', policy([`${H}/**`, REQUIRED], DENY), {covered: true, by: {kind: 'pattern', pattern: REQUIRED}}],
+      ['exact entry', policy(['gcr.io/x/**', REQUIRED], DENY), {by: {kind: 'pattern', pattern: REQUIRED}, covered: true}],
+      ['exact entry with whitespace', policy([` ${REQUIRED} `], DENY), {by: {kind: 'pattern', pattern: ` ${REQUIRED} `}, covered: true}],
+      ['broader project entry', policy([`${H}/my-project/**`], DENY), {by: {kind: 'pattern', pattern: `${H}/my-project/**`}, covered: true}],
+      ['broader host entry', policy([`${H}/**`], ATTEST), {by: {kind: 'pattern', pattern: `${H}/**`}, covered: true}],
+      ['exact entry preferred over an earlier broader one', policy([`${H}/**`, REQUIRED], DENY), {by: {kind: 'pattern', pattern: REQUIRED}, covered: true}],
       ['narrower entry does not cover', policy([`${REPO}/svc*`, `${REPO}/svc/**`], DENY), {covered: false}],
       ['single * does not cover **', policy([`${REPO}/*`], DENY), {covered: false}],
-      ['other region', policy([`europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/**`], DENY), {covered: false}],
-      ['ALWAYS_ALLOW default rule', policy([], ALLOW), {covered: true, by: {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'}}],
-      ['ALWAYS_ALLOW in dry run', policy([], {...ALLOW, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}), {covered: true, by: {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'}}],
-      ['a pattern wins over ALWAYS_ALLOW', policy([REQUIRED], ALLOW), {covered: true, by: {kind: 'pattern', pattern: REQUIRED}}],
+      ['other region', policy(['europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/**'], DENY), {covered: false}],
+      ['ALWAYS_ALLOW default rule', policy([], ALLOW), {by: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, covered: true}],
+      ['ALWAYS_ALLOW in dry run', policy([], {...ALLOW, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}), {by: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, covered: true}],
+      ['a pattern wins over ALWAYS_ALLOW', policy([REQUIRED], ALLOW), {by: {kind: 'pattern', pattern: REQUIRED}, covered: true}],
       ['deny in dry run is not coverage', policy([], {...DENY, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}), {covered: false}],
       ['require attestation', policy([], ATTEST), {covered: false}],
     ]
@@ -61,22 +64,24 @@ describe('policy/coverage', () => {
   describe('describeCoverage', () => {
     it('words each kind', () => {
       expect(describeCoverage(REQUIRED, {covered: false})).to.equal(`${REQUIRED} is not allowlisted`)
-      expect(describeCoverage(REQUIRED, {covered: true, by: {kind: 'pattern', pattern: REQUIRED}})).to.equal(`${REQUIRED} is allowlisted`)
-      expect(describeCoverage(REQUIRED, {covered: true, by: {kind: 'pattern', pattern: `${H}/**`}})).to.include(`covered by the allowlist pattern ${H}/**`)
-      expect(describeCoverage(REQUIRED, {covered: true, by: {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'}})).to.include('ALWAYS_ALLOW')
+      expect(describeCoverage(REQUIRED, {by: {kind: 'pattern', pattern: REQUIRED}, covered: true})).to.equal(`${REQUIRED} is allowlisted`)
+      expect(describeCoverage(REQUIRED, {by: {kind: 'pattern', pattern: `${H}/**`}, covered: true})).to.include(`covered by the allowlist pattern ${H}/**`)
+      expect(describeCoverage(REQUIRED, {by: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, covered: true})).to.include('ALWAYS_ALLOW')
     })
   })
 
   describe('evaluateImage', () => {
     const table: [name: string, policy: Policy, image: string, expected: Partial<ReturnType<typeof evaluateImage>>, reason: RegExp][] = [
-      ['allowlisted by a repo pattern', policy([REQUIRED], DENY), IMAGE, {admitted: true, rule: 'allowlist', pattern: REQUIRED}, /matches the allowlist pattern/],
-      ['first matching pattern is reported', policy(['gcr.io/**', `${H}/**`, REQUIRED], DENY), IMAGE, {admitted: true, rule: 'allowlist', pattern: `${H}/**`}, /pattern us-central1-docker\.pkg\.dev\/\*\*/],
-      ['single * does not reach into sub-paths', policy([`${REPO}/*`], DENY), `${REPO}/svc/cache`, {admitted: false, rule: 'default-rule', evaluationMode: 'ALWAYS_DENY'}, /denies every image/],
+      ['allowlisted by a repo pattern', policy([REQUIRED], DENY), IMAGE, {admitted: true, pattern: REQUIRED, rule: 'allowlist'}, /matches the allowlist pattern/],
+      ['first matching pattern is reported', policy(['gcr.io/**', `${H}/**`, REQUIRED], DENY), IMAGE, {admitted: true, pattern: `${H}/**`, rule: 'allowlist'}, /pattern us-central1-docker\.pkg\.dev\/\*\*/],
+      ['single * does not reach into sub-paths', policy([`${REPO}/*`], DENY), `${REPO}/svc/cache`, {admitted: false, evaluationMode: 'ALWAYS_DENY', rule: 'default-rule'}, /denies every image/],
       ['single * admits a digest reference', policy([`${REPO}/svc*`], DENY), IMAGE, {admitted: true, rule: 'allowlist'}, /allowlist/],
       ['exact pattern does not match a digest', policy([`${REPO}/svc`], DENY), IMAGE, {admitted: false}, /matches no allowlist pattern/],
-      ['ALWAYS_ALLOW', policy([], ALLOW), IMAGE, {admitted: true, rule: 'default-rule', evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}, /allows every image/],
-      ['ALWAYS_DENY enforced', policy([], DENY), IMAGE, {admitted: false, rule: 'default-rule', evaluationMode: 'ALWAYS_DENY'}, /denies every image \(ALWAYS_DENY\) \(enforcement ENFORCED_BLOCK_AND_AUDIT_LOG\)/],
-      ['ALWAYS_DENY dry run', policy([], {...DENY, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}), IMAGE, {admitted: true, rule: 'default-rule', enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}, /only logged/],
+      ['ALWAYS_ALLOW', policy([], ALLOW), IMAGE, {
+        admitted: true, enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW', rule: 'default-rule',
+      }, /allows every image/],
+      ['ALWAYS_DENY enforced', policy([], DENY), IMAGE, {admitted: false, evaluationMode: 'ALWAYS_DENY', rule: 'default-rule'}, /denies every image \(ALWAYS_DENY\) \(enforcement ENFORCED_BLOCK_AND_AUDIT_LOG\)/],
+      ['ALWAYS_DENY dry run', policy([], {...DENY, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}), IMAGE, {admitted: true, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY', rule: 'default-rule'}, /only logged/],
       ['REQUIRE_ATTESTATION', policy([], ATTEST), IMAGE, {admitted: false, evaluationMode: 'REQUIRE_ATTESTATION'}, /requires attestations \(REQUIRE_ATTESTATION by projects\/my-project\/attestors\/built-by-ci\)/],
       ['REQUIRE_ATTESTATION dry run', policy([], {...ATTEST, enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}), IMAGE, {admitted: true}, /DRYRUN_AUDIT_LOG_ONLY/],
       ['no default rule', policy([]), IMAGE, {admitted: false, rule: 'default-rule'}, /no default admission rule/],

@@ -1,51 +1,50 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
+
+import type {Policy} from '../../src/policy/types.js'
 
 import {diffLines, renderPolicyDiff} from '../../src/policy/diff.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
-import type {Policy} from '../../src/policy/types.js'
 import {policyToYaml} from '../../src/policy/yaml.js'
 
 const RUN = 'us-central1-docker.pkg.dev/my-project/cloud-run-source-deploy/**'
 
-const READ: Policy = {
-  name: 'projects/my-project/policy',
-  admissionWhitelistPatterns: [{namePattern: 'gcr.io/google_containers/*'}, {namePattern: 'gcr.io/other/*'}],
-  defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
-  etag: 'e1',
-}
+// Parsed from JSON like the API's answer, so the keys keep the API's order (the diff is of the YAML in that order).
+const READ = JSON.parse(`{
+  "name": "projects/my-project/policy",
+  "admissionWhitelistPatterns": [{"namePattern": "gcr.io/google_containers/*"}, {"namePattern": "gcr.io/other/*"}],
+  "defaultAdmissionRule": {"evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"},
+  "etag": "e1"
+}`) as Policy
+
+/** A policy of n allowlist entries, those at the `changed` indexes altered. */
+const many = (n: number, changed: number[]): Policy => ({
+  admissionWhitelistPatterns: Array.from({length: n}, (_, i) => ({namePattern: `gcr.io/p${i}${changed.includes(i) ? 'x' : ''}/*`})),
+})
 
 describe('policy/diff', () => {
   it('shows an appended pattern with two lines of context', () => {
     const plan = planAllow(READ, [RUN])
-    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(
-      [
-        '@@ -3,4 +3,5 @@',
-        '  - namePattern: gcr.io/google_containers/*',
-        '  - namePattern: gcr.io/other/*',
-        `+ - namePattern: ${RUN}`,
-        '  defaultAdmissionRule:',
-        '    evaluationMode: ALWAYS_DENY',
-        '',
-      ].join('\n'),
-    )
+    expect(renderPolicyDiff(plan.before, plan.after)).to.equal([
+      '@@ -3,4 +3,5 @@',
+      '  - namePattern: gcr.io/google_containers/*',
+      '  - namePattern: gcr.io/other/*',
+      `+ - namePattern: ${RUN}`,
+      '  defaultAdmissionRule:',
+      '    evaluationMode: ALWAYS_DENY',
+      '',
+    ].join('\n'))
   })
 
   it('shows a removed pattern', () => {
     const plan = planRevoke(READ, ['gcr.io/google_containers/*'])
-    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(
-      ['@@ -1,5 +1,4 @@', '  name: projects/my-project/policy', '  admissionWhitelistPatterns:', '- - namePattern: gcr.io/google_containers/*', '  - namePattern: gcr.io/other/*', '  defaultAdmissionRule:', ''].join(
-        '\n',
-      ),
-    )
+    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(['@@ -1,5 +1,4 @@', '  name: projects/my-project/policy', '  admissionWhitelistPatterns:', '- - namePattern: gcr.io/google_containers/*', '  - namePattern: gcr.io/other/*', '  defaultAdmissionRule:', ''].join('\n'))
   })
 
   it('shows the list appearing in a policy that had none', () => {
     const before: Policy = {defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY'}}
     const plan = planAllow(before, [RUN])
-    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(
-      ['@@ -1,2 +1,4 @@', '  defaultAdmissionRule:', '    evaluationMode: ALWAYS_DENY', '+ admissionWhitelistPatterns:', `+ - namePattern: ${RUN}`, ''].join('\n'),
-    )
+    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(['@@ -1,2 +1,4 @@', '  defaultAdmissionRule:', '    evaluationMode: ALWAYS_DENY', '+ admissionWhitelistPatterns:', `+ - namePattern: ${RUN}`, ''].join('\n'))
   })
 
   it('returns an empty string when nothing changes', () => {
@@ -54,26 +53,20 @@ describe('policy/diff', () => {
   })
 
   it('separates distant changes into hunks', () => {
-    const many = (n: number, changed: number[]): Policy => ({
-      admissionWhitelistPatterns: Array.from({length: n}, (_, i) => ({namePattern: `gcr.io/p${i}${changed.includes(i) ? 'x' : ''}/*`})),
-    })
     const text = renderPolicyDiff(many(20, []), many(20, [2, 15]))
-    const headers = text.split('\n').filter((line) => line.startsWith('@@'))
+    const headers = text.split('\n').filter(line => line.startsWith('@@'))
     expect(headers).to.deep.equal(['@@ -2,5 +2,5 @@', '@@ -15,5 +15,5 @@'])
     expect(text).to.include('- - namePattern: gcr.io/p2/*\n+ - namePattern: gcr.io/p2x/*\n')
   })
 
   it('merges changes whose context touches', () => {
-    const many = (changed: number[]): Policy => ({
-      admissionWhitelistPatterns: Array.from({length: 12}, (_, i) => ({namePattern: `gcr.io/p${i}${changed.includes(i) ? 'x' : ''}/*`})),
-    })
-    const headers = renderPolicyDiff(many([]), many([3, 8])).split('\n').filter((line) => line.startsWith('@@'))
+    const headers = renderPolicyDiff(many(12, []), many(12, [3, 8])).split('\n').filter(line => line.startsWith('@@'))
     expect(headers).to.have.length(1)
   })
 
   it('does not mutate its inputs', () => {
     const before = structuredClone(READ)
-    const after = planAllow(READ, [RUN]).after
+    const {after} = planAllow(READ, [RUN])
     const afterCopy = structuredClone(after)
     renderPolicyDiff(before, after)
     expect(before).to.deep.equal(READ)
@@ -87,10 +80,10 @@ describe('policy/diff', () => {
       fc.assert(
         fc.property(lineArray, lineArray, (a, b) => {
           const ops = diffLines(a, b)
-          expect(ops.filter((op) => op.kind !== '+').map((op) => op.line)).to.deep.equal(a)
-          expect(ops.filter((op) => op.kind !== '-').map((op) => op.line)).to.deep.equal(b)
-          const edits = ops.filter((op) => op.kind !== ' ').length
-          expect(edits).to.equal(a.length + b.length - 2 * lcsLength(a, b))
+          expect(ops.filter(op => op.kind !== '+').map(op => op.line)).to.deep.equal(a)
+          expect(ops.filter(op => op.kind !== '-').map(op => op.line)).to.deep.equal(b)
+          const edits = ops.filter(op => op.kind !== ' ').length
+          expect(edits).to.equal(a.length + b.length - (2 * lcsLength(a, b)))
         }),
         {numRuns: 2000},
       )
@@ -108,7 +101,7 @@ describe('policy/diff', () => {
 
   it('its hunks applied to the old YAML give the new YAML', () => {
     const policyArb = fc.record({
-      admissionWhitelistPatterns: fc.array(fc.constantFrom('gcr.io/a/*', 'gcr.io/b/**', 'h.io/c').map((namePattern) => ({namePattern})), {maxLength: 8}),
+      admissionWhitelistPatterns: fc.array(fc.constantFrom('gcr.io/a/*', 'gcr.io/b/**', 'h.io/c').map(namePattern => ({namePattern})), {maxLength: 8}),
       etag: fc.constantFrom('e1', 'e2'),
       extra: fc.array(fc.constantFrom('x', 'y'), {maxLength: 4}),
     })
@@ -132,6 +125,7 @@ function lcsLength(a: readonly string[], b: readonly string[]): number {
       row[j] = a[i - 1] === b[j - 1] ? (table[i - 1]?.[j - 1] ?? 0) + 1 : Math.max(table[i - 1]?.[j] ?? 0, row[j - 1] ?? 0)
     }
   }
+
   return table[a.length]?.[b.length] ?? 0
 }
 
@@ -148,6 +142,7 @@ function applyHunks(oldLines: string[], diff: string): string[] {
       expect(out.length).to.equal(Number(header[4]) === 0 ? Number(header[3]) : Number(header[3]) - 1)
       continue
     }
+
     const kind = line.slice(0, 2)
     const text = line.slice(2)
     if (kind === '+ ') out.push(text)
@@ -157,6 +152,7 @@ function applyHunks(oldLines: string[], diff: string): string[] {
       if (kind === '  ') out.push(text)
     }
   }
+
   while (cursor < oldLines.length) out.push(oldLines[cursor++] ?? '')
   return out
 }

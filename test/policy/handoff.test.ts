@@ -34,6 +34,7 @@ describe('policy/handoff', () => {
       expect(text).to.include(role)
       expect(POLICY_UPDATE_ROLES).to.include(role)
     }
+
     expect(text).to.include('gcloud projects add-iam-policy-binding my-project --member=user:EMAIL --role=roles/binaryauthorization.policyEditor')
   })
 
@@ -56,13 +57,13 @@ describe('policy/handoff', () => {
 
   it('has no trailing whitespace and only printable text', () => {
     for (const line of text.split('\n')) expect(line).to.not.match(/\s$/)
-    expect(text).to.match(/^[\u0020-\u007e\n]*$/)
+    expect(text).to.match(/^[\u0020-\u007E\n]*$/)
   })
 
   it('quotes odd values instead of printing them raw', () => {
-    const odd = adminHandoff("p'x", ['gcr.io/a b\u001b[2J'])
-    expect(odd).to.not.include('\u001b')
-    expect(odd).to.include("'--project=p'\\''x'")
-    expect(odd).to.include('- namePattern: "gcr.io/a b\\u001b[2J"')
+    const odd = adminHandoff("p'x", ['gcr.io/a b\u001B[2J'])
+    expect(odd).to.not.include('\u001B')
+    expect(odd).to.include(String.raw`'--project=p'\''x'`)
+    expect(odd).to.include(String.raw`- namePattern: "gcr.io/a b\u001b[2J"`)
   })
 })

@@ -1,8 +1,10 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 
 import {UserError} from '../../src/errors.js'
-import {displayValue, registryProjectPath, validateProjectId, validateRegion} from '../../src/policy/names.js'
+import {
+  displayValue, registryProjectPath, validateProjectId, validateRegion,
+} from '../../src/policy/names.js'
 import {thrownBy} from '../helpers/assert.js'
 
 function userError(fn: () => unknown): UserError {
@@ -41,7 +43,7 @@ describe('policy/names', () => {
       ['my-project\n', /control character U\+000A/],
       ['my-project\t', /control character/],
       ['my\u0000project', /control character U\+0000/],
-      ['my\u001b[31mproject', /control character U\+001B/],
+      ['my\u001B[31mproject', /control character U\+001B/],
       ['my_project', /"_"/],
       ['-project', /starts with "-"/],
       ['project-', /ends with "-"/],
@@ -60,8 +62,8 @@ describe('policy/names', () => {
       ['a..b', /path separator/],
       ['my-prоject', /non-ASCII character U\+043E/], // Cyrillic o
       ['mу-project', /non-ASCII character U\+0443/], // Cyrillic u
-      ['my-project\u202e', /U\+202E/], // bidi override
-      ['my-project\u200b', /U\+200B/], // zero-width space
+      ['my-project\u202E', /U\+202E/], // bidi override
+      ['my-project\u200B', /U\+200B/], // zero-width space
       ['ｍｙ-project', /non-ASCII/], // full-width
       ['example.com:', /project ID part is empty/],
       [':proj', /domain before ":" is empty/],
@@ -100,20 +102,20 @@ describe('policy/names', () => {
     })
 
     it('shows hostile values escaped and truncated', () => {
-      const hostile = `\u001b[2J${'x'.repeat(500)}\u202e`
+      const hostile = `\u001B[2J${'x'.repeat(500)}\u202E`
       const error = userError(() => validateProjectId(hostile, '--project'))
-      expect(error.message).to.not.include('\u001b')
-      expect(error.message).to.not.include('\u202e')
-      expect(error.message).to.include('\\u001b[2J')
+      expect(error.message).to.not.include('\u001B')
+      expect(error.message).to.not.include('\u202E')
+      expect(error.message).to.include(String.raw`\u001b[2J`)
       expect(error.message).to.include('(505 characters)')
       expect(error.message.length).to.be.lessThan(400)
     })
 
     it('agrees with the gcloud regex on arbitrary strings', () => {
-      const gcloud =
-        /^(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$/
+      const gcloud
+        = /^(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$/
       fc.assert(
-        fc.property(fc.string({unit: fc.constantFrom('a', 'z', '0', '9', '-', '.', ':', 'A', '_', ' ', '/'), maxLength: 20}), (value) => {
+        fc.property(fc.string({maxLength: 20, unit: fc.constantFrom('a', 'z', '0', '9', '-', '.', ':', 'A', '_', ' ', '/')}), value => {
           let accepted: boolean
           try {
             validateProjectId(value, '--project')
@@ -121,6 +123,7 @@ describe('policy/names', () => {
           } catch {
             accepted = false
           }
+
           expect(accepted).to.equal(gcloud.test(value))
         }),
         {numRuns: 2000},
@@ -187,12 +190,12 @@ describe('policy/names', () => {
   describe('displayValue', () => {
     const table: [string, string][] = [
       ['abc', '"abc"'],
-      ['a"b', '"a\\"b"'],
-      ['a\\b', '"a\\\\b"'],
-      ['a\nb', '"a\\nb"'],
-      ['\u0007', '"\\u0007"'],
-      ['é', '"\\u00e9"'],
-      ['😀', '"\\u{1f600}"'],
+      ['a"b', String.raw`"a\"b"`],
+      [String.raw`a\b`, String.raw`"a\\b"`],
+      ['a\nb', String.raw`"a\nb"`],
+      ['\u0007', String.raw`"\u0007"`],
+      ['é', String.raw`"\u00e9"`],
+      ['😀', String.raw`"\u{1f600}"`],
     ]
     for (const [input, expected] of table) {
       it(`${JSON.stringify(input)} -> ${expected}`, () => {
@@ -205,11 +208,9 @@ describe('policy/names', () => {
     })
 
     it('only ever outputs printable ASCII (plus the ellipsis)', () => {
-      fc.assert(
-        fc.property(fc.string({unit: 'binary', maxLength: 200}), (value) => {
-          expect(displayValue(value)).to.match(/^[\u0020-\u007e]*(… \(\d+ characters\))?$/)
-        }),
-      )
+      fc.assert(fc.property(fc.string({maxLength: 200, unit: 'binary'}), value => {
+        expect(displayValue(value)).to.match(/^[\u0020-\u007E]*(… \(\d+ characters\))?$/)
+      }))
     })
   })
 })

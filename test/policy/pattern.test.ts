@@ -1,8 +1,9 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 
 import {UserError} from '../../src/errors.js'
 import {
+  type BuildRepository,
   defaultRepository,
   parseDockerRepository,
   parseImageRepository,
@@ -12,7 +13,6 @@ import {
   repositoryPattern,
   repositoryResourceName,
   validatePattern,
-  type BuildRepository,
 } from '../../src/policy/pattern.js'
 import {thrownBy} from '../helpers/assert.js'
 
@@ -28,7 +28,7 @@ const DIGEST = `sha256:${'ab'.repeat(32)}`
 
 describe('policy/pattern', () => {
   describe('defaultRepository / repositoryPattern', () => {
-    const table: [kind: 'run' | 'function', project: string, region: string, pattern: string][] = [
+    const table: [kind: 'function' | 'run', project: string, region: string, pattern: string][] = [
       ['run', 'my-project', 'us-central1', `${H}/my-project/cloud-run-source-deploy/**`],
       ['function', 'my-project', 'europe-west1', 'europe-west1-docker.pkg.dev/my-project/gcf-artifacts/**'],
       ['run', 'example.com:proj', 'us-east4', 'us-east4-docker.pkg.dev/example.com/proj/cloud-run-source-deploy/**'],
@@ -54,16 +54,14 @@ describe('policy/pattern', () => {
     })
 
     it('always produces a valid pattern that covers every image in the repository', () => {
-      fc.assert(
-        fc.property(repositoryArbitrary(), imageTailArbitrary(), (repo, tail) => {
-          const pattern = repositoryPattern(repo)
-          expect(validatePattern(pattern)).to.equal(pattern)
-          expect(pattern.endsWith(`/${repo.repository}/**`)).to.equal(true)
-          expect(pattern).to.not.include(':')
-          if (tail !== '') expect(patternMatchesImage(pattern, `${repositoryDockerPath(repo)}${tail}`)).to.equal(true)
-          expect(patternMatchesImage(pattern, `${repositoryDockerPath(repo)}-other${tail || '/x'}`)).to.equal(false)
-        }),
-      )
+      fc.assert(fc.property(repositoryArbitrary(), imageTailArbitrary(), (repo, tail) => {
+        const pattern = repositoryPattern(repo)
+        expect(validatePattern(pattern)).to.equal(pattern)
+        expect(pattern.endsWith(`/${repo.repository}/**`)).to.equal(true)
+        expect(pattern).to.not.include(':')
+        if (tail !== '') expect(patternMatchesImage(pattern, `${repositoryDockerPath(repo)}${tail}`)).to.equal(true)
+        expect(patternMatchesImage(pattern, `${repositoryDockerPath(repo)}-other${tail || '/x'}`)).to.equal(false)
+      }))
     })
 
     it('renders the docker path and the resource name', () => {
@@ -75,13 +73,13 @@ describe('policy/pattern', () => {
 
   describe('parseDockerRepository', () => {
     const valid: [string, BuildRepository][] = [
-      ['projects/p/locations/us-central1/repositories/r', {project: 'p', location: 'us-central1', repository: 'r'}],
-      ['projects/example.com:p/locations/europe-west1/repositories/my-repo', {project: 'example.com:p', location: 'europe-west1', repository: 'my-repo'}],
-      ['projects/p/locations/us/repositories/r1', {project: 'p', location: 'us', repository: 'r1'}],
-      [`${H}/p/r`, {project: 'p', location: 'us-central1', repository: 'r'}],
-      [`${H}/p/r/`, {project: 'p', location: 'us-central1', repository: 'r'}],
-      [`${H}/example.com/p/r`, {project: 'example.com:p', location: 'us-central1', repository: 'r'}],
-      ['europe-docker.pkg.dev/my-proj/images', {project: 'my-proj', location: 'europe', repository: 'images'}],
+      ['projects/p/locations/us-central1/repositories/r', {location: 'us-central1', project: 'p', repository: 'r'}],
+      ['projects/example.com:p/locations/europe-west1/repositories/my-repo', {location: 'europe-west1', project: 'example.com:p', repository: 'my-repo'}],
+      ['projects/p/locations/us/repositories/r1', {location: 'us', project: 'p', repository: 'r1'}],
+      [`${H}/p/r`, {location: 'us-central1', project: 'p', repository: 'r'}],
+      [`${H}/p/r/`, {location: 'us-central1', project: 'p', repository: 'r'}],
+      [`${H}/example.com/p/r`, {location: 'us-central1', project: 'example.com:p', repository: 'r'}],
+      ['europe-docker.pkg.dev/my-proj/images', {location: 'europe', project: 'my-proj', repository: 'images'}],
     ]
     for (const [value, expected] of valid) {
       it(`parses ${value}`, () => {
@@ -128,17 +126,15 @@ describe('policy/pattern', () => {
     })
 
     it('round-trips through both forms', () => {
-      fc.assert(
-        fc.property(repositoryArbitrary(), (repo) => {
-          expect(parseDockerRepository(repositoryResourceName(repo), 'x')).to.deep.equal(repo)
-          expect(parseDockerRepository(repositoryDockerPath(repo), 'x')).to.deep.equal(repo)
-        }),
-      )
+      fc.assert(fc.property(repositoryArbitrary(), repo => {
+        expect(parseDockerRepository(repositoryResourceName(repo), 'x')).to.deep.equal(repo)
+        expect(parseDockerRepository(repositoryDockerPath(repo), 'x')).to.deep.equal(repo)
+      }))
     })
   })
 
   describe('parseImageRepository', () => {
-    const repo = {project: 'my-project', location: 'us-central1', repository: 'cloud-run-source-deploy'}
+    const repo = {location: 'us-central1', project: 'my-project', repository: 'cloud-run-source-deploy'}
     const valid: [string, BuildRepository][] = [
       [REPO, repo],
       [`${REPO}/svc`, repo],
@@ -146,9 +142,9 @@ describe('policy/pattern', () => {
       [`${REPO}/svc@${DIGEST}`, repo],
       [`${REPO}/svc:v1.2@${DIGEST}`, repo],
       [`${REPO}/a/b/c:tag`, repo],
-      [`${H}/example.com/proj/r/svc`, {project: 'example.com:proj', location: 'us-central1', repository: 'r'}],
-      [`${H}/example.com/proj/r`, {project: 'example.com:proj', location: 'us-central1', repository: 'r'}],
-      [`us-docker.pkg.dev/p/r/my_image.v2--x`, {project: 'p', location: 'us', repository: 'r'}],
+      [`${H}/example.com/proj/r/svc`, {location: 'us-central1', project: 'example.com:proj', repository: 'r'}],
+      [`${H}/example.com/proj/r`, {location: 'us-central1', project: 'example.com:proj', repository: 'r'}],
+      ['us-docker.pkg.dev/p/r/my_image.v2--x', {location: 'us', project: 'p', repository: 'r'}],
     ]
     for (const [value, expected] of valid) {
       it(`parses ${value}`, () => {
@@ -172,7 +168,7 @@ describe('policy/pattern', () => {
       [`${REPO}/../../etc`, 'INVALID_IMAGE', /image path component "\.\."/],
       [`${H}/P/r/svc`, 'INVALID_PROJECT', /uppercase/],
       [`${H}/p/R/svc`, 'INVALID_IMAGE', /not a repository ID/],
-      [`${REPO}/svc\u202e`, 'INVALID_IMAGE', /U\+202E/],
+      [`${REPO}/svc\u202E`, 'INVALID_IMAGE', /U\+202E/],
       [` ${REPO}/svc`, 'INVALID_IMAGE', /whitespace/],
     ]
     for (const [value, code, reason] of invalid) {
@@ -185,14 +181,12 @@ describe('policy/pattern', () => {
     }
 
     it('the repository pattern of a parsed image matches the image', () => {
-      fc.assert(
-        fc.property(repositoryArbitrary(), imageTailArbitrary(), (repo, tail) => {
-          const image = `${repositoryDockerPath(repo)}${tail}`
-          const parsed = parseImageRepository(image, '--image')
-          expect(parsed).to.deep.equal(repo)
-          expect(patternMatchesImage(repositoryPattern(parsed), image) || tail === '').to.equal(true)
-        }),
-      )
+      fc.assert(fc.property(repositoryArbitrary(), imageTailArbitrary(), (repo, tail) => {
+        const image = `${repositoryDockerPath(repo)}${tail}`
+        const parsed = parseImageRepository(image, '--image')
+        expect(parsed).to.deep.equal(repo)
+        expect(patternMatchesImage(repositoryPattern(parsed), image) || tail === '').to.equal(true)
+      }))
     })
   })
 
@@ -264,7 +258,7 @@ describe('policy/pattern', () => {
       [`${REPO}/**`, `${REPO}x/svc`, false],
       [`${REPO}/**`, `${H}/my-project/other/svc`, false],
       [`${REPO}/**`, `${H}/other-project/cloud-run-source-deploy/svc`, false],
-      [`${REPO}/**`, `europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/svc`, false],
+      [`${REPO}/**`, 'europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/svc', false],
       [`${REPO}/svc*`, `${REPO}/svc@${DIGEST}`, true],
       [`${REPO}/svc*`, `${REPO}/svc:latest`, true],
       [`${REPO}/svc*`, `${REPO}/svc`, true],
@@ -322,7 +316,7 @@ describe('policy/pattern', () => {
       [`${H}/**`, `${REPO}/**`, true],
       [`${H}/my-project/*`, `${REPO}/**`, false],
       [`${REPO}/**`, `${REPO}/svc@${DIGEST}`, true],
-      [`europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/**`, `${REPO}/**`, false],
+      ['europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/**', `${REPO}/**`, false],
       [`${H}/example.com/**`, `${H}/example.com/p/r/**`, true],
     ]
     for (const [existing, required, covers] of table) {
@@ -343,7 +337,7 @@ describe('policy/pattern', () => {
 
     it('is sound: if covers(e, r), every image r matches (generated under r) is matched by e', () => {
       fc.assert(
-        fc.property(patternArbitrary(), patternArbitrary(), fc.string({unit: fc.constantFrom('a', 'b', '/', ':', '@', 'x'), maxLength: 8}), (e, r, tail) => {
+        fc.property(patternArbitrary(), patternArbitrary(), fc.string({maxLength: 8, unit: fc.constantFrom('a', 'b', '/', ':', '@', 'x')}), (e, r, tail) => {
           const image = `${literalPart(r)}${tail}`
           if (patternCovers(e, r) && patternMatchesImage(r, image)) {
             expect(patternMatchesImage(e, image), `${e} should match ${image}`).to.equal(true)
@@ -356,8 +350,8 @@ describe('policy/pattern', () => {
     it('is exact: if not covers(e, r), some image matched by r is not matched by e', () => {
       fc.assert(
         fc.property(patternArbitrary(), patternArbitrary(), (e, r) => {
-          const witnesses = ['', '/', '~', '~~', 'a', '/a'].map((tail) => `${literalPart(r)}${tail}`).filter((image) => patternMatchesImage(r, image))
-          const uncovered = witnesses.some((image) => !patternMatchesImage(e, image))
+          const witnesses = ['', '/', '~', '~~', 'a', '/a'].map(tail => `${literalPart(r)}${tail}`).filter(image => patternMatchesImage(r, image))
+          const uncovered = witnesses.some(image => !patternMatchesImage(e, image))
           expect(patternCovers(e, r)).to.equal(!uncovered)
         }),
         {numRuns: 10_000},
@@ -377,12 +371,12 @@ function literalPart(pattern: string): string {
 /** Small alphabet so that prefixes, equalities and '/' boundaries happen often. */
 function patternArbitrary(): fc.Arbitrary<string> {
   return fc
-    .tuple(
-      fc.array(fc.constantFrom('a', 'b', 'ab'), {minLength: 0, maxLength: 3}),
-      fc.constantFrom('', '/', 'a', 'b'),
-      fc.constantFrom('', '*', '**'),
-    )
-    .map(([segments, end, wildcard]) => `r/${segments.join('/')}${end}${wildcard}`)
+  .tuple(
+    fc.array(fc.constantFrom('a', 'b', 'ab'), {maxLength: 3, minLength: 0}),
+    fc.constantFrom('', '/', 'a', 'b'),
+    fc.constantFrom('', '*', '**'),
+  )
+  .map(([segments, end, wildcard]) => `r/${segments.join('/')}${end}${wildcard}`)
 }
 
 function repositoryArbitrary(): fc.Arbitrary<BuildRepository> {
@@ -398,8 +392,6 @@ function imageTailArbitrary(): fc.Arbitrary<string> {
   const component = fc.stringMatching(/^[a-z0-9]{1,6}(?:[._-][a-z0-9]{1,4})?$/)
   return fc.oneof(
     fc.constant(''),
-    fc.tuple(fc.array(component, {minLength: 1, maxLength: 3}), fc.constantFrom('', ':latest', ':v1.2', `@${DIGEST}`)).map(
-      ([parts, suffix]) => `/${parts.join('/')}${suffix}`,
-    ),
+    fc.tuple(fc.array(component, {maxLength: 3, minLength: 1}), fc.constantFrom('', ':latest', ':v1.2', `@${DIGEST}`)).map(([parts, suffix]) => `/${parts.join('/')}${suffix}`),
   )
 }

@@ -1,11 +1,12 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
+
+import type {Policy} from '../../src/policy/types.js'
 
 import {UserError} from '../../src/errors.js'
 import {findCoverage} from '../../src/policy/coverage.js'
 import {validatePattern} from '../../src/policy/pattern.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
-import type {Policy} from '../../src/policy/types.js'
 import {thrownBy} from '../helpers/assert.js'
 
 const H = 'us-central1-docker.pkg.dev'
@@ -17,11 +18,12 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value)
     for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
   }
+
   return value
 }
 
 function namePatterns(policy: Policy): string[] {
-  return (policy.admissionWhitelistPatterns ?? []).map((entry) => entry.namePattern)
+  return (policy.admissionWhitelistPatterns ?? []).map(entry => entry.namePattern)
 }
 
 function withoutPatterns(policy: Policy): Record<string, unknown> {
@@ -30,22 +32,22 @@ function withoutPatterns(policy: Policy): Record<string, unknown> {
 }
 
 const READ: Policy = deepFreeze({
-  name: 'projects/my-project/policy',
-  globalPolicyEvaluationMode: 'ENABLE',
   admissionWhitelistPatterns: [
-    {namePattern: 'gcr.io/google_containers/*', comment: 'kept', nested: {a: [1, 2]}},
+    {comment: 'kept', namePattern: 'gcr.io/google_containers/*', nested: {a: [1, 2]}},
     {namePattern: `${H}/other/repo/**`},
   ],
+  clusterAdmissionRules: {'us-central1-a.prod': {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}},
   defaultAdmissionRule: {
-    evaluationMode: 'REQUIRE_ATTESTATION',
     enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
-    requireAttestationsBy: ['projects/my-project/attestors/a'],
+    evaluationMode: 'REQUIRE_ATTESTATION',
     futureRuleField: true,
+    requireAttestationsBy: ['projects/my-project/attestors/a'],
   },
-  clusterAdmissionRules: {'us-central1-a.prod': {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}},
+  etag: '"etag-1"',
+  globalPolicyEvaluationMode: 'ENABLE',
+  name: 'projects/my-project/policy',
   someFutureField: {x: null, y: [{z: 'w'}]},
   updateTime: '2026-01-02T03:04:05.123456Z',
-  etag: '"etag-1"',
 })
 
 describe('policy/plan', () => {
@@ -82,7 +84,7 @@ describe('policy/plan', () => {
 
     it('creates the list when the policy has none', () => {
       const plan = planAllow({defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY'}}, [RUN])
-      expect(plan.after).to.deep.equal({defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY'}, admissionWhitelistPatterns: [{namePattern: RUN}]})
+      expect(plan.after).to.deep.equal({admissionWhitelistPatterns: [{namePattern: RUN}], defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY'}})
     })
 
     it('does nothing when the pattern is already there (exactly or after trimming)', () => {
@@ -91,7 +93,7 @@ describe('policy/plan', () => {
         const plan = planAllow(input, [RUN])
         expect(plan.changed).to.equal(false)
         expect(plan.added).to.deep.equal([])
-        expect(plan.alreadyCovered).to.deep.equal([{pattern: RUN, coverage: {covered: true, by: {kind: 'pattern', pattern: existing}}}])
+        expect(plan.alreadyCovered).to.deep.equal([{coverage: {by: {kind: 'pattern', pattern: existing}, covered: true}, pattern: RUN}])
         expect(plan.after).to.deep.equal(input)
       }
     })
@@ -100,14 +102,14 @@ describe('policy/plan', () => {
       const input = deepFreeze({admissionWhitelistPatterns: [{namePattern: `${H}/my-project/**`}]})
       const plan = planAllow(input, [RUN, GCF])
       expect(plan.changed).to.equal(false)
-      expect(plan.alreadyCovered.map((c) => c.pattern)).to.deep.equal([RUN, GCF])
+      expect(plan.alreadyCovered.map(c => c.pattern)).to.deep.equal([RUN, GCF])
     })
 
     it('does nothing when the default rule is ALWAYS_ALLOW', () => {
-      const input = deepFreeze({defaultAdmissionRule: {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}})
+      const input = deepFreeze({defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}})
       const plan = planAllow(input, [RUN])
       expect(plan.changed).to.equal(false)
-      expect(plan.alreadyCovered[0]?.coverage).to.deep.equal({covered: true, by: {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'}})
+      expect(plan.alreadyCovered[0]?.coverage).to.deep.equal({by: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, covered: true})
       expect(plan.after).to.deep.equal(input)
       expect('admissionWhitelistPatterns' in plan.after).to.equal(false)
     })
@@ -115,7 +117,7 @@ describe('policy/plan', () => {
     it('lets a broader pattern planned first cover a narrower one planned after it', () => {
       const plan = planAllow({}, [`${H}/my-project/**`, RUN])
       expect(plan.added).to.deep.equal([`${H}/my-project/**`])
-      expect(plan.alreadyCovered).to.deep.equal([{pattern: RUN, coverage: {covered: true, by: {kind: 'pattern', pattern: `${H}/my-project/**`}}}])
+      expect(plan.alreadyCovered).to.deep.equal([{coverage: {by: {kind: 'pattern', pattern: `${H}/my-project/**`}, covered: true}, pattern: RUN}])
       expect(planAllow({}, [RUN, `${H}/my-project/**`]).added).to.deep.equal([RUN, `${H}/my-project/**`])
     })
 
@@ -143,7 +145,7 @@ describe('policy/plan', () => {
   describe('planRevoke', () => {
     it('removes only the exact entry', () => {
       const input = deepFreeze({
-        admissionWhitelistPatterns: [{namePattern: `${H}/my-project/**`}, {namePattern: RUN, extra: 1}, {namePattern: `${RUN.slice(0, -1)}`}, {namePattern: 'gcr.io/x'}],
+        admissionWhitelistPatterns: [{namePattern: `${H}/my-project/**`}, {extra: 1, namePattern: RUN}, {namePattern: `${RUN.slice(0, -1)}`}, {namePattern: 'gcr.io/x'}],
         etag: 'e',
       })
       const plan = planRevoke(input, [RUN])
@@ -203,11 +205,11 @@ describe('policy/plan', () => {
           const before = input.admissionWhitelistPatterns ?? []
           const after = plan.after.admissionWhitelistPatterns ?? []
           expect(after.slice(0, before.length)).to.deep.equal(before)
-          expect(after.slice(before.length)).to.deep.equal(plan.added.map((namePattern) => ({namePattern})))
+          expect(after.slice(before.length)).to.deep.equal(plan.added.map(namePattern => ({namePattern})))
           expect(withoutPatterns(plan.after)).to.deep.equal(withoutPatterns(input))
           expect(plan.changed).to.equal(plan.added.length > 0)
           expect(new Set(plan.added).size).to.equal(plan.added.length)
-          expect(plan.added.length + plan.alreadyCovered.length).to.equal(new Set(patterns.map((p) => p.trim())).size)
+          expect(plan.added.length + plan.alreadyCovered.length).to.equal(new Set(patterns.map(p => p.trim())).size)
           if (!plan.changed) expect(plan.after).to.deep.equal(input)
 
           const again = planAllow(deepFreeze(plan.after), patterns)
@@ -221,10 +223,10 @@ describe('policy/plan', () => {
 
     it('planRevoke after planAllow restores the original pattern list when the patterns were absent', () => {
       fc.assert(
-        fc.property(policyArbitrary(), fc.array(validPatternArbitrary(), {minLength: 1, maxLength: 3}), (raw, patterns) => {
+        fc.property(policyArbitrary(), fc.array(validPatternArbitrary(), {maxLength: 3, minLength: 1}), (raw, patterns) => {
           const input = deepFreeze(raw)
-          const present = new Set(namePatterns(input).map((p) => p.trim()))
-          fc.pre(patterns.every((p) => !present.has(p.trim())))
+          const present = new Set(namePatterns(input).map(p => p.trim()))
+          fc.pre(patterns.every(p => !present.has(p.trim())))
           const allowed = planAllow(input, patterns)
           const revoked = planRevoke(deepFreeze(allowed.after), patterns)
           expect(revoked.after.admissionWhitelistPatterns ?? []).to.deep.equal(input.admissionWhitelistPatterns ?? [])
@@ -237,12 +239,12 @@ describe('policy/plan', () => {
 
     it('planRevoke removes exactly the entries equal to a requested pattern and keeps the rest in order', () => {
       fc.assert(
-        fc.property(policyArbitrary(), fc.array(anyPatternArbitrary(), {minLength: 1, maxLength: 3}), (raw, requested) => {
+        fc.property(policyArbitrary(), fc.array(anyPatternArbitrary(), {maxLength: 3, minLength: 1}), (raw, requested) => {
           const input = deepFreeze(raw)
-          const wanted = requested.map((p) => p.trim()).filter((p) => p.length > 0)
+          const wanted = requested.map(p => p.trim()).filter(p => p.length > 0)
           fc.pre(wanted.length === requested.length)
           const plan = planRevoke(input, requested)
-          const expected = (input.admissionWhitelistPatterns ?? []).filter((entry) => !wanted.includes(entry.namePattern.trim()))
+          const expected = (input.admissionWhitelistPatterns ?? []).filter(entry => !wanted.includes(entry.namePattern.trim()))
           expect(plan.after.admissionWhitelistPatterns ?? []).to.deep.equal(expected)
           expect(withoutPatterns(plan.after)).to.deep.equal(withoutPatterns(input))
           expect([...plan.removed, ...plan.notFound].sort()).to.deep.equal([...new Set(wanted)].sort())
@@ -255,18 +257,18 @@ describe('policy/plan', () => {
 
 function anyPatternArbitrary(): fc.Arbitrary<string> {
   return fc
-    .tuple(
-      fc.constantFrom('', ' '),
-      fc.constantFrom('h.io', 'g.io'),
-      fc.array(fc.constantFrom('a', 'b', 'ab'), {maxLength: 3}),
-      fc.constantFrom('', '/', '*', '**', '/**', '/*'),
-      fc.constantFrom('', ' '),
-    )
-    .map(([lead, host, segments, end, trail]) => `${lead}${host}/${segments.join('/')}${end}${trail}`)
+  .tuple(
+    fc.constantFrom('', ' '),
+    fc.constantFrom('h.io', 'g.io'),
+    fc.array(fc.constantFrom('a', 'b', 'ab'), {maxLength: 3}),
+    fc.constantFrom('', '/', '*', '**', '/**', '/*'),
+    fc.constantFrom('', ' '),
+  )
+  .map(([lead, host, segments, end, trail]) => `${lead}${host}/${segments.join('/')}${end}${trail}`)
 }
 
 function validPatternArbitrary(): fc.Arbitrary<string> {
-  return anyPatternArbitrary().filter((pattern) => {
+  return anyPatternArbitrary().filter(pattern => {
     try {
       validatePattern(pattern)
       return true
@@ -279,21 +281,19 @@ function validPatternArbitrary(): fc.Arbitrary<string> {
 const jsonValue = fc.jsonValue({maxDepth: 2})
 
 function policyArbitrary(): fc.Arbitrary<Policy> {
-  const entry = fc.tuple(anyPatternArbitrary(), fc.dictionary(fc.constantFrom('comment', 'x', 'y'), jsonValue, {maxKeys: 2})).map(
-    ([namePattern, extra]) => ({...extra, namePattern}),
-  )
+  const entry = fc.tuple(anyPatternArbitrary(), fc.dictionary(fc.constantFrom('comment', 'x', 'y'), jsonValue, {maxKeys: 2})).map(([namePattern, extra]) => ({...extra, namePattern}))
   return fc.record(
     {
-      name: fc.constant('projects/p/policy'),
-      etag: fc.string({maxLength: 8}),
-      updateTime: fc.constant('2026-01-01T00:00:00Z'),
       admissionWhitelistPatterns: fc.array(entry, {maxLength: 6}),
       defaultAdmissionRule: fc.record({
-        evaluationMode: fc.constantFrom('ALWAYS_ALLOW', 'ALWAYS_DENY', 'REQUIRE_ATTESTATION'),
         enforcementMode: fc.constantFrom('ENFORCED_BLOCK_AND_AUDIT_LOG', 'DRYRUN_AUDIT_LOG_ONLY'),
+        evaluationMode: fc.constantFrom('ALWAYS_ALLOW', 'ALWAYS_DENY', 'REQUIRE_ATTESTATION'),
       }),
-      globalPolicyEvaluationMode: fc.constantFrom('ENABLE', 'DISABLE'),
+      etag: fc.string({maxLength: 8}),
       futureField: jsonValue,
+      globalPolicyEvaluationMode: fc.constantFrom('ENABLE', 'DISABLE'),
+      name: fc.constant('projects/p/policy'),
+      updateTime: fc.constant('2026-01-01T00:00:00Z'),
     },
     {requiredKeys: ['defaultAdmissionRule']},
   ) as fc.Arbitrary<Policy>

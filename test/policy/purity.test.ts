@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/policy')
 
 describe('policy core purity', () => {
-  const files = readdirSync(SOURCE_DIR).filter((name) => name.endsWith('.ts'))
+  const files = readdirSync(SOURCE_DIR).filter(name => name.endsWith('.ts'))
 
   it('finds the modules', () => {
     expect(files).to.include.members(['names.ts', 'pattern.ts', 'coverage.ts', 'plan.ts', 'diff.ts', 'yaml.ts', 'terraform.ts', 'handoff.ts', 'types.ts'])
@@ -18,11 +18,12 @@ describe('policy core purity', () => {
     it(`${file} imports only policy modules and errors.ts, and does no I/O`, () => {
       const text = readFileSync(join(SOURCE_DIR, file), 'utf8')
       const specifiers = [...text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]/gm)]
-        .filter((match) => match[2] === undefined)
-        .map((match) => match[3] ?? '')
+      .filter(match => match[2] === undefined)
+      .map(match => match[3] ?? '')
       for (const specifier of specifiers) {
         expect(/^\.\/[\w-]+\.js$/.test(specifier) || specifier === '../errors.js', `${file} imports ${specifier}`).to.equal(true)
       }
+
       expect(text).to.not.match(/\bimport\(/)
       expect(text).to.not.match(/\b(process\.|console\.|require\(|fetch\(|setTimeout\(|Date\.now\(|Math\.random\()/)
     })

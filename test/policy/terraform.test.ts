@@ -1,29 +1,30 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 
 import {hclString, terraformAllowlistBlock, terraformPatternBlocks} from '../../src/policy/terraform.js'
 
 const RUN = 'us-central1-docker.pkg.dev/my-project/cloud-run-source-deploy/**'
 const GCF = 'us-central1-docker.pkg.dev/example.com/p/gcf-artifacts/**'
 
+/** Builds the literal text `${...}` (HCL interpolation under test) without writing it as a string. */
+const DOLLAR = '$'
+
 describe('policy/terraform', () => {
   it('renders one admission_whitelist_patterns block per pattern inside the resource', () => {
-    expect(terraformAllowlistBlock([RUN, GCF])).to.equal(
-      [
-        '# Add these blocks to your existing google_binary_authorization_policy resource',
-        '# (keep its default_admission_rule and other settings as they are).',
-        'resource "google_binary_authorization_policy" "policy" {',
-        '  admission_whitelist_patterns {',
-        `    name_pattern = "${RUN}"`,
-        '  }',
-        '  admission_whitelist_patterns {',
-        `    name_pattern = "${GCF}"`,
-        '  }',
-        '  # ... existing admission_whitelist_patterns, default_admission_rule, etc.',
-        '}',
-        '',
-      ].join('\n'),
-    )
+    expect(terraformAllowlistBlock([RUN, GCF])).to.equal([
+      '# Add these blocks to your existing google_binary_authorization_policy resource',
+      '# (keep its default_admission_rule and other settings as they are).',
+      'resource "google_binary_authorization_policy" "policy" {',
+      '  admission_whitelist_patterns {',
+      `    name_pattern = "${RUN}"`,
+      '  }',
+      '  admission_whitelist_patterns {',
+      `    name_pattern = "${GCF}"`,
+      '  }',
+      '  # ... existing admission_whitelist_patterns, default_admission_rule, etc.',
+      '}',
+      '',
+    ].join('\n'))
   })
 
   it('names the project when given', () => {
@@ -38,14 +39,14 @@ describe('policy/terraform', () => {
   describe('hclString', () => {
     const table: [string, string][] = [
       ['plain', '"plain"'],
-      ['a"b', '"a\\"b"'],
-      ['a\\b', '"a\\\\b"'],
-      ['a\nb\r\t', '"a\\nb\\r\\t"'],
-      ['${var.x}', '"$${var.x}"'],
+      ['a"b', String.raw`"a\"b"`],
+      [String.raw`a\b`, String.raw`"a\\b"`],
+      ['a\nb\r\t', String.raw`"a\nb\r\t"`],
+      [`${DOLLAR}{var.x}`, `"${DOLLAR}${DOLLAR}{var.x}"`],
       ['%{ if x }', '"%%{ if x }"'],
       ['$x and %x', '"$x and %x"'],
-      ['\u0000\u001b\u007f', '"\\u0000\\u001b\\u007f"'],
-      ['\u2028', '"\\u2028"'],
+      ['\u0000\u001B\u007F', String.raw`"\u0000\u001b\u007f"`],
+      ['\u2028', String.raw`"\u2028"`],
       ['é', '"é"'],
       ['', '""'],
     ]
@@ -57,7 +58,7 @@ describe('policy/terraform', () => {
 
     it('decodes back to the original value with no live quote, newline or template opener', () => {
       fc.assert(
-        fc.property(fc.string({unit: fc.constantFrom('a', '"', '\\', '$', '%', '{', '}', '\n', '\u0001', 'u'), maxLength: 30}), (value) => {
+        fc.property(fc.string({maxLength: 30, unit: fc.constantFrom('a', '"', '\\', '$', '%', '{', '}', '\n', '\u0001', 'u')}), value => {
           expect(decodeHcl(hclString(value))).to.equal(value)
         }),
         {numRuns: 2000},
@@ -75,7 +76,9 @@ function decodeHcl(quoted: string): string {
     const ch = body[i] ?? ''
     const next = body[i + 1]
     if (ch === '\\') {
-      const escapes: Record<string, string> = {n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\'}
+      const escapes: Record<string, string> = {
+        '"': '"', '\\': '\\', n: '\n', r: '\r', t: '\t',
+      }
       if (next === 'u') {
         out += String.fromCodePoint(Number.parseInt(body.slice(i + 2, i + 6), 16))
         i += 5
@@ -93,5 +96,6 @@ function decodeHcl(quoted: string): string {
       out += ch
     }
   }
+
   return out
 }

@@ -5,22 +5,22 @@ import http from 'node:http'
 import type {Sandbox} from '../../src/sandbox/index.js'
 
 export interface CallOptions {
+  body?: unknown
+  headers?: Record<string, string>
   method?: string
   path: string
+  rawBody?: Buffer
+  /** Bearer token; null sends none. Default: the sandbox's token. */
+  token?: null | string
   /** Host to address through the proxy form, e.g. `us-central1-127.0.0.1:PORT`. Absent: direct request. */
   via?: string
-  body?: unknown
-  rawBody?: Buffer
-  headers?: Record<string, string>
-  /** Bearer token; null sends none. Default: the sandbox's token. */
-  token?: string | null
 }
 
 export interface CallResult {
-  status: number
   headers: http.IncomingHttpHeaders
-  text: string
   json: any
+  status: number
+  text: string
 }
 
 export function sandboxToken(sandbox: Sandbox): string {
@@ -39,14 +39,14 @@ export function call(sandbox: Sandbox, options: CallOptions): Promise<CallResult
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
+        headers,
         host: '127.0.0.1',
-        port: sandbox.port,
         method: options.method ?? 'GET',
         path: options.via ? `http://${options.via}${options.path}` : options.path,
-        headers,
+        port: sandbox.port,
         timeout: 10_000,
       },
-      (res) => {
+      res => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
@@ -58,7 +58,9 @@ export function call(sandbox: Sandbox, options: CallOptions): Promise<CallResult
             json = undefined
           }
 
-          resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
+          resolve({
+            headers: res.headers, json, status: res.statusCode ?? 0, text,
+          })
         })
       },
     )

@@ -18,13 +18,13 @@ describe('binauthz sandbox start / env / status / stop (runCommand)', function (
 
   after(async () => {
     await stopBackground(dir)
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   it('runs the whole lifecycle with --json results', async () => {
     const start = await runCommand(['sandbox', 'start', '--state-dir', dir, '--policy', 'block-all', '--json'], {root: ROOT})
     expect(start.error).to.equal(undefined)
-    const started = JSON.parse(start.stdout) as {port: number; pid: number; env: Record<string, string>}
+    const started = JSON.parse(start.stdout) as {env: Record<string, string>; pid: number; port: number;}
     expect(started.env.CLOUDSDK_PROXY_PORT).to.equal(String(started.port))
 
     const env = await runCommand(['sandbox', 'env', '--state-dir', dir], {root: ROOT})
@@ -34,7 +34,7 @@ describe('binauthz sandbox start / env / status / stop (runCommand)', function (
     expect(JSON.parse(envJson.stdout)).to.deep.equal(started.env)
 
     const status = await runCommand(['sandbox', 'status', '--state-dir', dir, '--json'], {root: ROOT})
-    expect(JSON.parse(status.stdout)).to.deep.include({running: true, pid: started.pid, policy: {patterns: [], defaultRule: 'ALWAYS_DENY'}})
+    expect(JSON.parse(status.stdout)).to.deep.include({pid: started.pid, policy: {defaultRule: 'ALWAYS_DENY', patterns: []}, running: true})
 
     const stop = await runCommand(['sandbox', 'stop', '--state-dir', dir], {root: ROOT})
     expect(stop.stdout).to.include(`Sandbox stopped (pid ${started.pid})`)

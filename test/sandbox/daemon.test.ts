@@ -3,7 +3,9 @@ import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {UserError} from '../../src/errors.js'
-import {defaultStateDir, probe, readPolicyFile, sandboxStatus, startBackground, stopBackground} from '../../src/sandbox/daemon.js'
+import {
+  defaultStateDir, probe, readPolicyFile, sandboxStatus, startBackground, stopBackground,
+} from '../../src/sandbox/daemon.js'
 import {STATE_FILES} from '../../src/sandbox/index.js'
 import {rejectionOf, thrownBy} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -18,31 +20,33 @@ describe('sandbox background server', function () {
 
   afterEach(async () => {
     await stopBackground(dir)
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   it('starts detached, reports status, refuses a second start with another policy, and stops', async () => {
-    const info = await startBackground({stateDir: dir, policy: 'block-all'})
+    const info = await startBackground({policy: 'block-all', stateDir: dir})
     expect(info.alreadyRunning).to.equal(false)
     expect(await probe(info.port)).to.equal('sandbox-project')
     const status = await sandboxStatus(dir)
-    expect(status).to.include({running: true, port: info.port, pid: info.pid})
+    expect(status).to.include({pid: info.pid, port: info.port, running: true})
     expect(status.policy.defaultRule).to.equal('ALWAYS_DENY')
 
     const again = await startBackground({stateDir: dir})
     expect(again).to.include({alreadyRunning: true, pid: info.pid})
-    const refused = await rejectionOf(startBackground({stateDir: dir, policy: 'allow-all'}))
+    const refused = await rejectionOf(startBackground({policy: 'allow-all', stateDir: dir}))
     expect(refused).to.be.instanceOf(UserError)
     expect((refused as UserError).code).to.equal('SANDBOX_RUNNING')
 
-    expect(await stopBackground(dir)).to.deep.equal({stopped: true, pid: info.pid})
+    expect(await stopBackground(dir)).to.deep.equal({pid: info.pid, stopped: true})
     expect(existsSync(join(dir, STATE_FILES.server))).to.equal(false)
     expect((await sandboxStatus(dir)).running).to.equal(false)
   })
 
   it('treats a stale server.json as not running and never signals its pid', async () => {
-    writeFileSync(join(dir, STATE_FILES.server), JSON.stringify({pid: process.pid, port: 1, url: 'http://127.0.0.1:1/', project: 'p', startedAt: ''}))
-    expect(await stopBackground(dir)).to.deep.equal({stopped: false, pid: process.pid})
+    writeFileSync(join(dir, STATE_FILES.server), JSON.stringify({
+      pid: process.pid, port: 1, project: 'p', startedAt: '', url: 'http://127.0.0.1:1/',
+    }))
+    expect(await stopBackground(dir)).to.deep.equal({pid: process.pid, stopped: false})
     expect(existsSync(join(dir, STATE_FILES.server))).to.equal(false)
   })
 

@@ -9,7 +9,7 @@ describe('npm run demo without gcloud', function () {
 
   it('says that gcloud is missing, shows the dry-run plan against the sandbox, and exits 0', async () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_')))
-    const result = await new Promise<{code: number; stdout: string}>((resolve) => {
+    const result = await new Promise<{code: number; stdout: string}>(resolve => {
       execFile(process.execPath, [DEMO], {env: {...env, BINAUTHZ_GCLOUD: '/nonexistent/gcloud'}, timeout: 50_000}, (error, stdout) => {
         resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout})
       })

@@ -2,11 +2,15 @@ import {expect} from 'chai'
 import {readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {exportLines, sandboxEnv, shellQuote, writeGcloudConfig} from '../../src/sandbox/env.js'
+import {
+  exportLines, sandboxEnv, shellQuote, writeGcloudConfig,
+} from '../../src/sandbox/env.js'
 import {DEFAULT_IDENTITY} from '../../src/sandbox/state.js'
 import {tempDir} from '../helpers/tmp.js'
 
-const input = {port: 8765, identity: DEFAULT_IDENTITY, gcloudConfigDir: '/s/gcloud', tokenFile: '/s/token'}
+const input = {
+  gcloudConfigDir: '/s/gcloud', identity: DEFAULT_IDENTITY, port: 8765, tokenFile: '/s/token',
+}
 
 describe('sandbox env', () => {
   it('points every overridden API, the proxy and the token file at the sandbox', () => {
@@ -16,13 +20,13 @@ describe('sandbox env', () => {
     }
 
     expect(env).to.include({
-      CLOUDSDK_CONFIG: '/s/gcloud',
       CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: '/s/token',
-      CLOUDSDK_CORE_PROJECT: 'sandbox-project',
+      CLOUDSDK_CONFIG: '/s/gcloud',
       CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-      CLOUDSDK_PROXY_TYPE: 'http',
+      CLOUDSDK_CORE_PROJECT: 'sandbox-project',
       CLOUDSDK_PROXY_ADDRESS: '127.0.0.1',
       CLOUDSDK_PROXY_PORT: '8765',
+      CLOUDSDK_PROXY_TYPE: 'http',
       NO_PROXY: '127.0.0.1,localhost',
     })
   })
@@ -33,7 +37,7 @@ describe('sandbox env', () => {
 
   it('shell-quotes values', () => {
     expect(shellQuote('/a/b')).to.equal('/a/b')
-    expect(shellQuote("it's here")).to.equal(`'it'\\''s here'`)
+    expect(shellQuote("it's here")).to.equal(String.raw`'it'\''s here'`)
     expect(shellQuote('')).to.equal("''")
     expect(exportLines({A: 'x y', B: 'z'})).to.equal("export A='x y'\nexport B=z")
   })
@@ -48,7 +52,7 @@ describe('sandbox env', () => {
       expect(config).to.include('binaryauthorization = http://127.0.0.1:8765/')
       expect(readFileSync(join(dir, 'active_config'), 'utf8')).to.equal('default')
     } finally {
-      rmSync(dir, {recursive: true, force: true})
+      rmSync(dir, {force: true, recursive: true})
     }
   })
 })

@@ -1,12 +1,16 @@
 import {expect} from 'chai'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 
-import {DEFAULT_FAULTS, deterministicUnit, injectedBinauthzError, normalizeFaults} from '../../src/sandbox/faults.js'
+import {
+  DEFAULT_FAULTS, deterministicUnit, injectedBinauthzError, normalizeFaults,
+} from '../../src/sandbox/faults.js'
 
 describe('sandbox faults', () => {
   it('normalizes untrusted JSON: wrong types ignored, ranges clamped', () => {
     expect(normalizeFaults('x')).to.deep.equal(DEFAULT_FAULTS)
-    const faults = normalizeFaults({binauthzErrorRate: 7, etagConflicts: -3, deniedPermissions: ['a', 1], binauthzErrorStatus: 429, buildFailure: 'yes'})
+    const faults = normalizeFaults({
+      binauthzErrorRate: 7, binauthzErrorStatus: 429, buildFailure: 'yes', deniedPermissions: ['a', 1], etagConflicts: -3,
+    })
     expect(faults.binauthzErrorRate).to.equal(1)
     expect(faults.etagConflicts).to.equal(0)
     expect(faults.deniedPermissions).to.deep.equal(['a'])
@@ -15,14 +19,14 @@ describe('sandbox faults', () => {
   })
 
   it('decides errors deterministically from (seed, n)', () => {
-    fc.assert(
-      fc.property(fc.integer(), fc.nat(10_000), fc.double({min: 0, max: 1, noNaN: true}), (seed, n, rate) => {
-        const faults = {...DEFAULT_FAULTS, seed, binauthzErrorRate: rate, binauthzErrorStatus: 'mixed' as const}
-        expect(injectedBinauthzError(faults, n)).to.equal(injectedBinauthzError(faults, n))
-        const unit = deterministicUnit(seed, n)
-        expect(unit >= 0 && unit < 1).to.equal(true)
-      }),
-    )
+    fc.assert(fc.property(fc.integer(), fc.nat(10_000), fc.double({max: 1, min: 0, noNaN: true}), (seed, n, rate) => {
+      const faults = {
+        ...DEFAULT_FAULTS, binauthzErrorRate: rate, binauthzErrorStatus: 'mixed' as const, seed,
+      }
+      expect(injectedBinauthzError(faults, n)).to.equal(injectedBinauthzError(faults, n))
+      const unit = deterministicUnit(seed, n)
+      expect(unit >= 0 && unit < 1).to.equal(true)
+    }))
   })
 
   it('never fails at rate 0 and always fails at rate 1', () => {

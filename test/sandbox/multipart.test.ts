@@ -11,7 +11,7 @@ describe('sandbox multipart parser', () => {
   })
 
   it('splits an LF body (gcloud) keeping binary content intact', () => {
-    const binary = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x0a, 0x0d, 0x0a, 0x00, 0xff])
+    const binary = Buffer.from([0x50, 0x4B, 0x03, 0x04, 0x0A, 0x0D, 0x0A, 0x00, 0xFF])
     const body = Buffer.concat([
       Buffer.from('--==b==\nContent-Type: application/json\nMIME-Version: 1.0\n\n{"size":"9"}\n--==b==\nContent-Type: application/zip\nContent-Transfer-Encoding: binary\n\n'),
       binary,
@@ -28,7 +28,7 @@ describe('sandbox multipart parser', () => {
   it('splits a CRLF body', () => {
     const body = Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\n\r\nworld\r\n--b--\r\n')
     const parts = parseMultipart(body, 'b')
-    expect(parts.map((p) => p.body.toString())).to.deep.equal(['hello', 'world'])
+    expect(parts.map(p => p.body.toString())).to.deep.equal(['hello', 'world'])
   })
 
   it('returns no parts when the boundary is absent', () => {

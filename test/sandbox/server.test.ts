@@ -1,8 +1,12 @@
 import {expect} from 'chai'
-import {readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs'
 import {join} from 'node:path'
 
-import {type Sandbox, SandboxState, STATE_FILES, startSandbox} from '../../src/sandbox/index.js'
+import {
+  type Sandbox, SandboxState, startSandbox, STATE_FILES,
+} from '../../src/sandbox/index.js'
 import {tempDir} from '../helpers/tmp.js'
 import {call, sandboxToken} from './client.js'
 
@@ -10,7 +14,7 @@ const P = 'sandbox-project'
 const POLICY = `/v1/projects/${P}/policy`
 
 function allFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
+  return readdirSync(dir).flatMap(name => {
     const path = join(dir, name)
     return statSync(path).isDirectory() ? allFiles(path) : [path]
   })
@@ -29,7 +33,7 @@ describe('sandbox server', () => {
 
   afterEach(async () => {
     await sandbox.stop()
-    rmSync(dir, {recursive: true, force: true})
+    rmSync(dir, {force: true, recursive: true})
   })
 
   function setFaults(faults: object): void {
@@ -54,14 +58,14 @@ describe('sandbox server', () => {
       await call(sandbox, {path: POLICY})
       await call(sandbox, {path: `/apis/serving.knative.dev/v1/namespaces/${P}/services/x`, via: `us-central1-127.0.0.1:${sandbox.port}`})
       const records = state.requests()
-      expect(records.map((r) => [r.method, r.host, r.path, r.status])).to.deep.equal([
+      expect(records.map(r => [r.method, r.host, r.path, r.status])).to.deep.equal([
         ['GET', `127.0.0.1:${sandbox.port}`, POLICY, 200],
         ['GET', `us-central1-127.0.0.1:${sandbox.port}`, `/apis/serving.knative.dev/v1/namespaces/${P}/services/x`, 404],
       ])
       const token = sandboxToken(sandbox)
-      const leaks = allFiles(dir).filter((f) => !f.endsWith(`/${STATE_FILES.token}`) && readFileSync(f, 'utf8').includes(token))
+      const leaks = allFiles(dir).filter(f => !f.endsWith(`/${STATE_FILES.token}`) && readFileSync(f, 'utf8').includes(token))
       expect(leaks).to.deep.equal([])
-      expect(statSync(join(dir, STATE_FILES.token)).mode & 0o077).to.equal(0)
+      expect(statSync(join(dir, STATE_FILES.token)).mode % 0o100).to.equal(0)
     })
 
     it('answers unknown paths with a Google-style 404', async () => {
@@ -84,10 +88,10 @@ describe('sandbox server', () => {
       const before = (await call(sandbox, {path: POLICY})).json
       const body = {
         ...before,
-        admissionWhitelistPatterns: [{namePattern: 'us-central1-docker.pkg.dev/p/cloud-run-source-deploy/**', futureField: {a: [1]}}],
+        admissionWhitelistPatterns: [{futureField: {a: [1]}, namePattern: 'us-central1-docker.pkg.dev/p/cloud-run-source-deploy/**'}],
         futureTopLevel: {nested: true},
       }
-      const put = await call(sandbox, {method: 'PUT', path: POLICY, body})
+      const put = await call(sandbox, {body, method: 'PUT', path: POLICY})
       expect(put.status).to.equal(200)
       expect(put.json.etag).to.not.equal(before.etag)
       const after = (await call(sandbox, {path: POLICY})).json
@@ -99,21 +103,21 @@ describe('sandbox server', () => {
 
     it('refuses a stale etag with 409 ABORTED and accepts a missing etag', async () => {
       const before = (await call(sandbox, {path: POLICY})).json
-      await call(sandbox, {method: 'PUT', path: POLICY, body: {...before, description: 'first'}})
-      const stale = await call(sandbox, {method: 'PUT', path: POLICY, body: {...before, description: 'second'}})
+      await call(sandbox, {body: {...before, description: 'first'}, method: 'PUT', path: POLICY})
+      const stale = await call(sandbox, {body: {...before, description: 'second'}, method: 'PUT', path: POLICY})
       expect(stale.status).to.equal(409)
       expect(stale.json.error.status).to.equal('ABORTED')
       const {etag: _etag, ...noEtag} = before
-      const lastWriter = await call(sandbox, {method: 'PUT', path: POLICY, body: {...noEtag, description: 'third'}})
+      const lastWriter = await call(sandbox, {body: {...noEtag, description: 'third'}, method: 'PUT', path: POLICY})
       expect(lastWriter.status).to.equal(200)
       expect(lastWriter.json.description).to.equal('third')
     })
 
     it('refuses malformed policies with 400 INVALID_ARGUMENT', async () => {
       const before = (await call(sandbox, {path: POLICY})).json
-      const badPattern = await call(sandbox, {method: 'PUT', path: POLICY, body: {...before, admissionWhitelistPatterns: [{namePattern: 'gcr.io/*/x'}]}})
-      const noRule = await call(sandbox, {method: 'PUT', path: POLICY, body: {name: before.name}})
-      const otherName = await call(sandbox, {method: 'PUT', path: POLICY, body: {...before, name: 'projects/other/policy'}})
+      const badPattern = await call(sandbox, {body: {...before, admissionWhitelistPatterns: [{namePattern: 'gcr.io/*/x'}]}, method: 'PUT', path: POLICY})
+      const noRule = await call(sandbox, {body: {name: before.name}, method: 'PUT', path: POLICY})
+      const otherName = await call(sandbox, {body: {...before, name: 'projects/other/policy'}, method: 'PUT', path: POLICY})
       expect([badPattern.status, noRule.status, otherName.status]).to.deep.equal([400, 400, 400])
       expect(badPattern.json.error.status).to.equal('INVALID_ARGUMENT')
     })
@@ -126,13 +130,13 @@ describe('sandbox server', () => {
 
     it('testIamPermissions grants both permissions, or omits denied ones (and PUT then answers 403)', async () => {
       const permissions = ['binaryauthorization.policy.get', 'binaryauthorization.policy.update']
-      const granted = await call(sandbox, {method: 'POST', path: `${POLICY}:testIamPermissions`, body: {permissions}})
+      const granted = await call(sandbox, {body: {permissions}, method: 'POST', path: `${POLICY}:testIamPermissions`})
       expect(granted.json).to.deep.equal({permissions})
       setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
-      const limited = await call(sandbox, {method: 'POST', path: `${POLICY}:testIamPermissions`, body: {permissions}})
+      const limited = await call(sandbox, {body: {permissions}, method: 'POST', path: `${POLICY}:testIamPermissions`})
       expect(limited.json).to.deep.equal({permissions: ['binaryauthorization.policy.get']})
       const before = (await call(sandbox, {path: POLICY})).json
-      const put = await call(sandbox, {method: 'PUT', path: POLICY, body: before})
+      const put = await call(sandbox, {body: before, method: 'PUT', path: POLICY})
       expect(put.status).to.equal(403)
       expect(put.json.error.message).to.include('binaryauthorization.policy.update')
     })
@@ -142,7 +146,7 @@ describe('sandbox server', () => {
       const statuses: number[] = []
       for (let i = 0; i < 3; i++) {
         const current = (await call(sandbox, {path: POLICY})).json
-        statuses.push((await call(sandbox, {method: 'PUT', path: POLICY, body: {...current, description: `try ${i}`}})).status)
+        statuses.push((await call(sandbox, {body: {...current, description: `try ${i}`}, method: 'PUT', path: POLICY})).status)
       }
 
       expect(statuses).to.deep.equal([409, 409, 200])
@@ -150,7 +154,7 @@ describe('sandbox server', () => {
     })
 
     it('injects 429/503 with Retry-After, deterministically', async () => {
-      setFaults({binauthzFailNext: 1, binauthzErrorStatus: 429, retryAfterSeconds: 3})
+      setFaults({binauthzErrorStatus: 429, binauthzFailNext: 1, retryAfterSeconds: 3})
       const limited = await call(sandbox, {path: POLICY})
       expect(limited.status).to.equal(429)
       expect(limited.headers['retry-after']).to.equal('3')
@@ -167,23 +171,26 @@ describe('sandbox server', () => {
     })
   })
 
+  const via = (): string => `us-central1-127.0.0.1:${sandbox.port}`
+
   describe('Cloud Run (Knative v1 on the regional host)', () => {
-    const via = (): string => `us-central1-127.0.0.1:${sandbox.port}`
     const services = `/apis/serving.knative.dev/v1/namespaces/${P}/services`
     const body = (image: string): object => ({
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
-      metadata: {name: 'svc1', namespace: P, annotations: {'run.googleapis.com/binary-authorization': 'default'}},
+      metadata: {annotations: {'run.googleapis.com/binary-authorization': 'default'}, name: 'svc1', namespace: P},
       spec: {template: {spec: {containers: [{image}]}}},
     })
 
     it('refuses a denied image with Ready=False and a ConfigurationsReady message naming Binary Authorization', async () => {
       await sandbox.stop()
-      sandbox = await startSandbox({stateDir: dir, policy: 'block-all'})
-      const res = await call(sandbox, {method: 'POST', path: services, via: via(), body: body('us-central1-docker.pkg.dev/p/repo/app:1')})
+      sandbox = await startSandbox({policy: 'block-all', stateDir: dir})
+      const res = await call(sandbox, {
+        body: body('us-central1-docker.pkg.dev/p/repo/app:1'), method: 'POST', path: services, via: via(),
+      })
       expect(res.status).to.equal(200)
-      const conditions = res.json.status.conditions as {type: string; status: string; message?: string}[]
-      expect(conditions.map((c) => [c.type, c.status])).to.deep.equal([
+      const conditions = res.json.status.conditions as {message?: string; status: string; type: string;}[]
+      expect(conditions.map(c => [c.type, c.status])).to.deep.equal([
         ['Ready', 'False'],
         ['ConfigurationsReady', 'False'],
         ['RoutesReady', 'False'],
@@ -195,20 +202,22 @@ describe('sandbox server', () => {
     it('admits an allowlisted image, and a replace bumps generation and observedGeneration', async () => {
       await sandbox.stop()
       sandbox = await startSandbox({
-        stateDir: dir,
         policy: {
           admissionWhitelistPatterns: [{namePattern: 'us-central1-docker.pkg.dev/p/repo/**'}],
-          defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'},
+          defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
         },
+        stateDir: dir,
       })
-      const created = await call(sandbox, {method: 'POST', path: services, via: via(), body: body('us-central1-docker.pkg.dev/p/repo/app:1')})
-      expect(created.json.status.conditions[0]).to.include({type: 'Ready', status: 'True'})
+      const created = await call(sandbox, {
+        body: body('us-central1-docker.pkg.dev/p/repo/app:1'), method: 'POST', path: services, via: via(),
+      })
+      expect(created.json.status.conditions[0]).to.include({status: 'True', type: 'Ready'})
       const existing = (await call(sandbox, {path: `${services}/svc1`, via: via()})).json
       const replaced = await call(sandbox, {
+        body: {...existing, spec: {template: {spec: {containers: [{image: 'us-central1-docker.pkg.dev/p/repo/app:2'}]}}}},
         method: 'PUT',
         path: `${services}/svc1`,
         via: via(),
-        body: {...existing, spec: {template: {spec: {containers: [{image: 'us-central1-docker.pkg.dev/p/repo/app:2'}]}}}},
       })
       expect(replaced.json.metadata.generation).to.equal(2)
       expect(replaced.json.status.observedGeneration).to.equal(2)
@@ -226,9 +235,11 @@ describe('sandbox server', () => {
     const base = `/v2/projects/${P}/locations/europe-west1`
 
     async function upload(): Promise<{bucket: string; object: string}> {
-      const url = (await call(sandbox, {method: 'POST', path: `${base}/functions:generateUploadUrl`, body: {}})).json
+      const url = (await call(sandbox, {body: {}, method: 'POST', path: `${base}/functions:generateUploadUrl`})).json
       const target = new URL(url.uploadUrl as string)
-      const put = await call(sandbox, {method: 'PUT', path: `${target.pathname}${target.search}`, rawBody: Buffer.from('PK zip'), token: null, headers: {'content-type': 'application/zip'}})
+      const put = await call(sandbox, {
+        headers: {'content-type': 'application/zip'}, method: 'PUT', path: `${target.pathname}${target.search}`, rawBody: Buffer.from('PK zip'), token: null,
+      })
       expect(put.status).to.equal(200)
       return url.storageSource
     }
@@ -236,13 +247,13 @@ describe('sandbox server', () => {
     async function deploy(): Promise<any[]> {
       const source = await upload()
       const op = await call(sandbox, {
-        method: 'POST',
-        path: `${base}/functions?functionId=fn1`,
         body: {
-          name: `projects/${P}/locations/europe-west1/functions/fn1`,
           buildConfig: {entryPoint: 'handler', runtime: 'nodejs20', source: {storageSource: source}},
+          name: `projects/${P}/locations/europe-west1/functions/fn1`,
           serviceConfig: {binaryAuthorizationPolicy: 'default'},
         },
+        method: 'POST',
+        path: `${base}/functions?functionId=fn1`,
       })
       const name = op.json.name as string
       const polls = [op.json]
@@ -251,9 +262,11 @@ describe('sandbox server', () => {
     }
 
     it('refuses a tampered signed URL', async () => {
-      const url = (await call(sandbox, {method: 'POST', path: `${base}/functions:generateUploadUrl`, body: {}})).json
+      const url = (await call(sandbox, {body: {}, method: 'POST', path: `${base}/functions:generateUploadUrl`})).json
       const target = new URL((url.uploadUrl as string).replace(/Signature=[^&]+/, 'Signature=forged'))
-      const put = await call(sandbox, {method: 'PUT', path: `${target.pathname}${target.search}`, rawBody: Buffer.from('x'), token: null})
+      const put = await call(sandbox, {
+        method: 'PUT', path: `${target.pathname}${target.search}`, rawBody: Buffer.from('x'), token: null,
+      })
       expect(put.status).to.equal(403)
     })
 
@@ -269,7 +282,7 @@ describe('sandbox server', () => {
 
     it('fails a denied function with operation error code 9 naming Binary Authorization', async () => {
       await sandbox.stop()
-      sandbox = await startSandbox({stateDir: dir, policy: 'block-all'})
+      sandbox = await startSandbox({policy: 'block-all', stateDir: dir})
       const polls = await deploy()
       expect(polls[1].error).to.equal(undefined)
       expect(polls[2].error.code).to.equal(9)
@@ -277,16 +290,16 @@ describe('sandbox server', () => {
     })
 
     it('creates, lists and uploads into buckets (multipart, quoted boundary, LF)', async () => {
-      const created = await call(sandbox, {method: 'POST', path: `/storage/v1/b?project=${P}`, body: {name: 'run-sources-x', location: 'us-central1'}})
+      const created = await call(sandbox, {body: {location: 'us-central1', name: 'run-sources-x'}, method: 'POST', path: `/storage/v1/b?project=${P}`})
       expect(created.status).to.equal(200)
       const listed = await call(sandbox, {path: `/storage/v1/b?project=${P}&prefix=run-sources`})
       expect(listed.json.items.map((b: {name: string}) => b.name)).to.deep.equal(['run-sources-x'])
-      const multipart = Buffer.from("--==7==\nContent-Type: application/json\n\n{\"size\":\"3\"}\n--==7==\nContent-Type: application/zip\n\nabc\n--==7==--")
+      const multipart = Buffer.from('--==7==\nContent-Type: application/json\n\n{"size":"3"}\n--==7==\nContent-Type: application/zip\n\nabc\n--==7==--')
       const uploaded = await call(sandbox, {
+        headers: {'content-type': "multipart/related; boundary='==7=='"},
         method: 'POST',
         path: '/upload/storage/v1/b/run-sources-x/o?uploadType=multipart&name=services%2Fsvc%2Fa.zip',
         rawBody: multipart,
-        headers: {'content-type': "multipart/related; boundary='==7=='"},
       })
       expect(uploaded.status).to.equal(200)
       expect(uploaded.json).to.include({bucket: 'run-sources-x', name: 'services/svc/a.zip', size: '3'})

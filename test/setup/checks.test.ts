@@ -2,9 +2,14 @@ import {expect} from 'chai'
 
 import {BinauthzClient} from '../../src/binauthz/client.js'
 import {ExternalError, UserError} from '../../src/errors.js'
-import {checkApi, checkGcloud, compareVersions, enableApiCommand, parseGcloudVersion} from '../../src/setup/checks.js'
+import {
+  checkApi, checkGcloud, compareVersions, enableApiCommand, parseGcloudVersion,
+} from '../../src/setup/checks.js'
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {enforcedPolicy, PROJECT} from './harness.js'
+
+/** A fake captureGcloud answering with `stdout` and `exitCode`. */
+const ok = (stdout: string, exitCode = 0) => async () => ({exitCode, stderr: exitCode === 0 ? '' : 'boom', stdout})
 
 describe('setup checks', () => {
   describe('parseGcloudVersion / compareVersions', () => {
@@ -25,22 +30,20 @@ describe('setup checks', () => {
   })
 
   describe('checkGcloud', () => {
-    const ok = (stdout: string, exitCode = 0) => async () => ({exitCode, stdout, stderr: exitCode === 0 ? '' : 'boom'})
-
     it('accepts a recent gcloud, running exactly `gcloud version --format=json`', async () => {
       const seen: string[][] = []
-      const check = await checkGcloud({}, async (inv) => {
+      const check = await checkGcloud({}, async inv => {
         seen.push([...inv.args])
         return ok('{"Google Cloud SDK": "528.0.0"}')()
       })
-      expect(check).to.deep.include({installed: true, version: '528.0.0', recentEnough: true})
+      expect(check).to.deep.include({installed: true, recentEnough: true, version: '528.0.0'})
       expect(check.problem).to.equal(undefined)
       expect(seen).to.deep.equal([['version', '--format=json']])
     })
 
     it('reports an old gcloud with the update command', async () => {
       const check = await checkGcloud({}, ok('{"Google Cloud SDK": "400.0.0"}'))
-      expect(check).to.deep.include({installed: true, version: '400.0.0', recentEnough: false})
+      expect(check).to.deep.include({installed: true, recentEnough: false, version: '400.0.0'})
       expect(check.problem).to.contain('gcloud components update')
     })
 
@@ -70,10 +73,12 @@ describe('setup checks', () => {
   describe('checkApi', () => {
     let server: BinauthzServer
     let client: BinauthzClient
+
     beforeEach(async () => {
       server = await startBinauthzServer({policies: {[PROJECT]: enforcedPolicy()}})
-      client = new BinauthzClient({endpoint: server.endpoint, tokens: {getToken: async () => 'tok-12345678'}, maxRetries: 0})
+      client = new BinauthzClient({endpoint: server.endpoint, maxRetries: 0, tokens: {getToken: async () => 'tok-12345678'}})
     })
+
     afterEach(async () => server.close())
 
     it('returns the policy when the API is enabled', async () => {
@@ -83,7 +88,7 @@ describe('setup checks', () => {
     })
 
     it('recognises SERVICE_DISABLED and gives the exact enable command', async () => {
-      server.fault({status: 403, reason: 'SERVICE_DISABLED', message: 'Binary Authorization API has not been used in project my-proj before or it is disabled.'})
+      server.fault({message: 'Binary Authorization API has not been used in project my-proj before or it is disabled.', reason: 'SERVICE_DISABLED', status: 403})
       const api = await checkApi(client, PROJECT)
       expect(api.state).to.equal('disabled')
       expect(api.state === 'disabled' && api.enableCommand).to.equal('gcloud services enable binaryauthorization.googleapis.com --project my-proj')
@@ -91,7 +96,7 @@ describe('setup checks', () => {
     })
 
     it('reports a 403 without SERVICE_DISABLED as no access', async () => {
-      server.fault({status: 403, message: 'The caller does not have permission'})
+      server.fault({message: 'The caller does not have permission', status: 403})
       const api = await checkApi(client, PROJECT)
       expect(api.state).to.equal('no-access')
     })

@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 import type {Policy} from '../../src/policy/types.js'
 
 import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
-import {type FakeGcloud, createFakeGcloud} from '../helpers/fake-gcloud.js'
+import {createFakeGcloud, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /** Repository root (dist/test/setup/harness.js → ../../../). */
@@ -25,16 +25,16 @@ export const OTHER_PATTERN = 'gcr.io/someone-else/**'
 /** A policy that blocks what is not allowlisted, with fields we must never touch. */
 export function enforcedPolicy(patterns: readonly string[] = [OTHER_PATTERN]): Policy {
   return {
-    name: `projects/${PROJECT}/policy`,
-    description: 'Team policy — do not lose me',
-    globalPolicyEvaluationMode: 'ENABLE',
-    admissionWhitelistPatterns: patterns.map((namePattern) => ({namePattern})),
+    admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
     defaultAdmissionRule: {
-      evaluationMode: 'REQUIRE_ATTESTATION',
       enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+      evaluationMode: 'REQUIRE_ATTESTATION',
       requireAttestationsBy: [`projects/${PROJECT}/attestors/built-by-ci`],
     },
+    description: 'Team policy — do not lose me',
     futureField: {kept: true},
+    globalPolicyEvaluationMode: 'ENABLE',
+    name: `projects/${PROJECT}/policy`,
   }
 }
 
@@ -56,26 +56,26 @@ const VARS = [
 ] as const
 
 export interface Harness {
-  server: BinauthzServer
-  gcloud: FakeGcloud
-  dir: string
-  gcloudConfigDir: string
-  dataDir: string
-  configDir: string
-  tokenFile: string
-  /** The environment the harness set (also applied to process.env). */
-  env: NodeJS.ProcessEnv
-  /** Writes `[core] project` / `[run] region` into the temp gcloud configuration. */
-  writeGcloudConfig(values: {project?: string; runRegion?: string; functionsRegion?: string}): void
   /** Restores process.env and removes temp dirs; closes the server. */
   close(): Promise<void>
+  configDir: string
+  dataDir: string
+  dir: string
+  /** The environment the harness set (also applied to process.env). */
+  env: NodeJS.ProcessEnv
+  gcloud: FakeGcloud
+  gcloudConfigDir: string
+  server: BinauthzServer
+  tokenFile: string
+  /** Writes `[core] project` / `[run] region` into the temp gcloud configuration. */
+  writeGcloudConfig(values: {functionsRegion?: string; project?: string; runRegion?: string;}): void
 }
 
 export interface HarnessOptions {
-  policies?: Record<string, Policy>
-  permissions?: readonly string[]
   /** Apply to process.env (default true). */
   apply?: boolean
+  permissions?: readonly string[]
+  policies?: Record<string, Policy>
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -85,7 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     token: TOKEN,
   })
   const gcloud = createFakeGcloud({
-    responses: [{args: ['version'], stdout: JSON.stringify({'Google Cloud SDK': '528.0.0', core: '2025.06.27'})}],
+    responses: [{args: ['version'], stdout: JSON.stringify({core: '2025.06.27', 'Google Cloud SDK': '528.0.0'})}],
   })
   const dir = tempDir('binauthz-cmd-')
   const gcloudConfigDir = join(dir, 'gcloud')
@@ -95,13 +95,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const tokenFile = join(dir, 'token')
   writeFileSync(tokenFile, `${TOKEN}\n`, {mode: 0o600})
   const env: NodeJS.ProcessEnv = {
-    CI: '1',
-    CLOUDSDK_CONFIG: gcloudConfigDir,
-    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: server.url,
-    BINAUTHZ_DATA_DIR: dataDir,
     BINAUTHZ_CONFIG_DIR: configDir,
+    BINAUTHZ_DATA_DIR: dataDir,
     BINAUTHZ_GCLOUD: gcloud.bin,
+    CI: '1',
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: server.url,
+    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
+    CLOUDSDK_CONFIG: gcloudConfigDir,
   }
 
   const saved = new Map<string, string | undefined>()
@@ -110,18 +110,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       saved.set(name, process.env[name])
       delete process.env[name]
     }
+
     Object.assign(process.env, env)
   }
 
   return {
-    server,
-    gcloud,
-    dir,
-    gcloudConfigDir,
-    dataDir,
+    async close() {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+
+      await server.close()
+      gcloud.cleanup()
+      rmSync(dir, {force: true, recursive: true})
+    },
     configDir,
-    tokenFile,
+    dataDir,
+    dir,
     env,
+    gcloud,
+    gcloudConfigDir,
+    server,
+    tokenFile,
     writeGcloudConfig(values) {
       mkdirSync(join(gcloudConfigDir, 'configurations'), {recursive: true})
       writeFileSync(join(gcloudConfigDir, 'active_config'), 'default')
@@ -131,22 +142,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (values.functionsRegion) lines.push('[functions]', `region = ${values.functionsRegion}`, '')
       writeFileSync(join(gcloudConfigDir, 'configurations', 'config_default'), lines.join('\n'))
     },
-    async close() {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name]
-        else process.env[name] = value
-      }
-      await server.close()
-      gcloud.cleanup()
-      rmSync(dir, {recursive: true, force: true})
-    },
   }
 }
 
 /** The exit code of an error returned by runCommand (undefined when there was none). */
 export function exitOf(error: unknown): number | undefined {
   if (error === undefined) return undefined
-  const oclif = (error as {oclif?: {exit?: number}}).oclif
+  const {oclif} = (error as {oclif?: {exit?: number}})
   return oclif?.exit
 }
 

@@ -2,17 +2,19 @@
 // TTYs): confirmation yes/no, and picking a backup to restore. The real pseudo-terminal test is test/e2e/setup-pty.test.ts.
 
 import {expect} from 'chai'
-import {stripVTControlCharacters} from 'node:util'
 import {PassThrough} from 'node:stream'
+import {stripVTControlCharacters} from 'node:util'
 
 import {savePolicyBackup} from '../../src/binauthz/backup.js'
 import {changePolicy, restorePolicy} from '../../src/setup/policy-ops.js'
-import {enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness} from './harness.js'
+import {
+  enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness,
+} from './harness.js'
 
 interface Scripted {
-  io: {input: PassThrough & {isTTY: boolean}; output: PassThrough & {isTTY: boolean}; env: NodeJS.ProcessEnv}
-  screen(): string
   finished(): boolean
+  io: {env: NodeJS.ProcessEnv; input: PassThrough & {isTTY: boolean}; output: PassThrough & {isTTY: boolean};}
+  screen(): string
 }
 
 /** A fake terminal that types `send` each time `expect` shows up on its screen, in order. */
@@ -36,7 +38,7 @@ function terminal(script: {expect: RegExp; send: string}[]): Scripted {
       setImmediate(() => input.write(next.send))
     }
   })
-  return {io: {input, output, env: {}}, screen: () => screen, finished: () => step === script.length}
+  return {finished: () => step === script.length, io: {env: {}, input, output}, screen: () => screen}
 }
 
 const lines: string[] = []
@@ -44,17 +46,21 @@ const ui = {info: (l: string) => lines.push(l), warn: (l: string) => lines.push(
 
 describe('interactive policy operations (scripted terminal)', () => {
   let h: Harness
+
   beforeEach(() => {
     lines.length = 0
   })
+
   afterEach(async () => h.close())
 
   it('writes after "y" at the confirmation, having shown the diff first', async () => {
     h = await startHarness()
     const t = terminal([{expect: /Add these entries to the policy\?/, send: 'y\r'}])
-    const result = await changePolicy({env: process.env, action: 'allow', project: PROJECT, regions: [REGION], kind: 'run', mode: 'write', yes: false, ui, io: t.io})
+    const result = await changePolicy({
+      action: 'allow', env: process.env, io: t.io, kind: 'run', mode: 'write', project: PROJECT, regions: [REGION], ui, yes: false,
+    })
     expect(t.finished()).to.equal(true)
-    expect(result).to.deep.include({written: true, declined: false, added: [RUN_PATTERN]})
+    expect(result).to.deep.include({added: [RUN_PATTERN], declined: false, written: true})
     expect(lines.join('\n')).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
     expect(h.server.writes).to.equal(1)
   })
@@ -62,8 +68,10 @@ describe('interactive policy operations (scripted terminal)', () => {
   it('writes nothing after "n" and says so', async () => {
     h = await startHarness()
     const t = terminal([{expect: /Remove these entries from the policy\?/, send: 'n\r'}])
-    const result = await changePolicy({env: process.env, action: 'revoke', project: PROJECT, patterns: [OTHER_PATTERN], mode: 'write', yes: false, ui, io: t.io})
-    expect(result).to.deep.include({written: false, declined: true})
+    const result = await changePolicy({
+      action: 'revoke', env: process.env, io: t.io, mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, ui, yes: false,
+    })
+    expect(result).to.deep.include({declined: true, written: false})
     expect(result.skippedReason).to.contain('Declined')
     expect(h.server.writes).to.equal(0)
   })
@@ -76,9 +84,11 @@ describe('interactive policy operations (scripted terminal)', () => {
       {expect: /Which backup should be restored\?/, send: '\r'},
       {expect: /Restore the policy from this backup\?/, send: 'y\r'},
     ])
-    const result = await restorePolicy({env: process.env, project: PROJECT, latest: false, mode: 'write', yes: false, ui, io: t.io})
+    const result = await restorePolicy({
+      env: process.env, io: t.io, latest: false, mode: 'write', project: PROJECT, ui, yes: false,
+    })
     expect(t.screen()).to.match(/2026-02-01T00:00:00\.000Z[\s\S]*2026-01-01T00:00:00\.000Z/)
-    expect(result).to.deep.include({file: newest, written: true, added: [RUN_PATTERN]})
+    expect(result).to.deep.include({added: [RUN_PATTERN], file: newest, written: true})
     expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
   })
 })

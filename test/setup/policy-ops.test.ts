@@ -37,8 +37,8 @@ describe('policy operations (pure parts)', () => {
   describe('summarizeDefaultRule', () => {
     it('is enforced only when the default rule blocks and is not in dry-run', () => {
       expect(summarizeDefaultRule(enforcedPolicy()).enforced).to.equal(true)
-      expect(summarizeDefaultRule({defaultAdmissionRule: {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}}).enforced).to.equal(false)
-      expect(summarizeDefaultRule({defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY', enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY'}}).enforced).to.equal(false)
+      expect(summarizeDefaultRule({defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}}).enforced).to.equal(false)
+      expect(summarizeDefaultRule({defaultAdmissionRule: {enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY', evaluationMode: 'ALWAYS_DENY'}}).enforced).to.equal(false)
       expect(summarizeDefaultRule({}).enforced).to.equal(false)
     })
   })

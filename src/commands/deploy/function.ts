@@ -1,7 +1,6 @@
 import {DeployCommand} from '../../cli/deploy-command.js'
 
 export default class DeployFunction extends DeployCommand {
-  static override summary = 'Allowlist the gcf-artifacts repository, then run gcloud functions deploy (2nd gen) with Binary Authorization.'
   static override description = `Resolves the project and region(s), works out which Artifact Registry repository the build lands in (REGION-docker.pkg.dev/PROJECT/gcf-artifacts, or the one given with --docker-repository after --), makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
 
   gcloud functions deploy NAME --gen2 --project=PROJECT --region=REGION [GCLOUD_ARGS...] --binary-authorization=default
@@ -11,25 +10,23 @@ Everything after -- goes to gcloud unchanged. Arguments that would undo Binary A
 With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
 
 Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
-
-  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
-
   static override examples = [
     {
-      description: 'Deploy an HTTP function (2nd gen).',
       command:
         '<%= config.bin %> <%= command.id %> my-fn --region europe-west1 -- --runtime nodejs20 --source . --entry-point handler --trigger-http',
+      description: 'Deploy an HTTP function (2nd gen).',
     },
     {
-      description: 'Build into a custom repository (the allowlist entry follows it).',
       command:
         '<%= config.bin %> <%= command.id %> my-fn --region europe-west1 --yes -- --runtime nodejs20 --source . --entry-point handler --trigger-http --docker-repository projects/my-proj/locations/europe-west1/repositories/builds',
+      description: 'Build into a custom repository (the allowlist entry follows it).',
     },
     {
-      description: 'CI: no prompts, JSON result on stdout, gcloud output on stderr.',
       command: '<%= config.bin %> <%= command.id %> my-fn --project my-proj --region us-central1 --yes --json -- --runtime python312 --source . --entry-point main --trigger-http',
+      description: 'CI: no prompts, JSON result on stdout, gcloud output on stderr.',
     },
   ]
-
+  static override summary = 'Allowlist the gcf-artifacts repository, then run gcloud functions deploy (2nd gen) with Binary Authorization.'
+  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
   protected readonly kind = 'function' as const
 }

@@ -1,7 +1,6 @@
 import {DeployCommand} from '../../cli/deploy-command.js'
 
 export default class DeployRun extends DeployCommand {
-  static override summary = 'Allowlist the Cloud Run source-deploy repository, then run gcloud run deploy with Binary Authorization.'
   static override description = `Resolves the project and region(s), works out which Artifact Registry repository the build lands in (REGION-docker.pkg.dev/PROJECT/cloud-run-source-deploy, or the repository of --image when it is combined with --source), makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
 
   gcloud run deploy NAME --project=PROJECT --region=REGION [GCLOUD_ARGS...] --binary-authorization=default
@@ -11,27 +10,25 @@ Everything after -- goes to gcloud unchanged. Arguments that would undo Binary A
 With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
 
 Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
-
-  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
-
   static override examples = [
     {
-      description: 'Deploy a Cloud Run function from source (asks before changing the policy in a terminal).',
       command: '<%= config.bin %> <%= command.id %> my-fn --region us-central1 -- --source . --function handler',
+      description: 'Deploy a Cloud Run function from source (asks before changing the policy in a terminal).',
     },
     {
-      description: 'Scripted release to two regions: patch without asking, JSON result on stdout.',
       command: '<%= config.bin %> <%= command.id %> my-svc --region us-central1,europe-west1 --yes --json -- --source .',
+      description: 'Scripted release to two regions: patch without asking, JSON result on stdout.',
     },
     {
-      description: 'Show the policy diff and the exact gcloud command, change nothing.',
       command: '<%= config.bin %> <%= command.id %> my-svc --project my-proj --region us-central1 --dry-run -- --source .',
+      description: 'Show the policy diff and the exact gcloud command, change nothing.',
     },
     {
-      description: 'Never change the policy; stop with the admin hand-off if the repository is not allowlisted.',
       command: '<%= config.bin %> <%= command.id %> my-svc --region us-central1 --no-patch -- --source .',
+      description: 'Never change the policy; stop with the admin hand-off if the repository is not allowlisted.',
     },
   ]
-
+  static override summary = 'Allowlist the Cloud Run source-deploy repository, then run gcloud run deploy with Binary Authorization.'
+  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
   protected readonly kind = 'run' as const
 }

@@ -1,14 +1,16 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag} from '../../flags.js'
-import {type PolicyChangeResult, type TerraformResult, changePolicy, terraformForAllow} from '../../setup/policy-ops.js'
+import {
+  deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag,
+} from '../../flags.js'
+import {
+  changePolicy, type PolicyChangeResult, terraformForAllow, type TerraformResult,
+} from '../../setup/policy-ops.js'
 import {renderChange} from '../../setup/render.js'
 
 export default class PolicyAllow extends BinauthzCommand {
-  static override summary = "Add this tool's allowlist patterns to the Binary Authorization policy."
-  static override description = `Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the project policy's admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.`
-
+  static override description = 'Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the project policy\'s admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
     '<%= config.bin %> <%= command.id %> --kind function --region us-central1,europe-west1 --yes',
@@ -16,29 +18,29 @@ export default class PolicyAllow extends BinauthzCommand {
     '<%= config.bin %> <%= command.id %> --pattern us-central1-docker.pkg.dev/my-proj/images/** --yes --json',
     '<%= config.bin %> <%= command.id %> --region us-central1 --print terraform',
   ]
-
   static override flags = {
-    project: projectFlag,
-    region: regionFlag,
-    kind: Flags.option({
-      summary: 'Deploy path(s): run, function or all (default: the saved default, else all).',
-      options: ['run', 'function', 'all'] as const,
-    })(),
+    deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
+    'dry-run': Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'}),
+    kind: Flags.option({
+      options: ['run', 'function', 'all'] as const,
+      summary: 'Deploy path(s): run, function or all (default: the saved default, else all).',
+    })(),
     pattern: Flags.string({
-      summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
       helpValue: 'PATTERN',
       multiple: true,
+      summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
     }),
-    yes: yesFlag,
-    'dry-run': Flags.boolean({summary: 'Show the policy diff and change nothing.', default: false}),
     print: Flags.option({
-      summary: 'Print the Terraform admission_whitelist_patterns block to add instead of changing the policy.',
-      options: ['terraform'] as const,
       exclusive: ['yes', 'dry-run'],
+      options: ['terraform'] as const,
+      summary: 'Print the Terraform admission_whitelist_patterns block to add instead of changing the policy.',
     })(),
-    deadline: deadlineFlag,
+    project: projectFlag,
+    region: regionFlag,
+    yes: yesFlag,
   }
+  static override summary = "Add this tool's allowlist patterns to the Binary Authorization policy."
 
   async run(): Promise<PolicyChangeResult | TerraformResult> {
     const {flags} = await this.parse(PolicyAllow)
@@ -59,11 +61,11 @@ export default class PolicyAllow extends BinauthzCommand {
     const result = await changePolicy({
       ...selection,
       action: 'allow',
-      mode: flags['dry-run'] ? 'dry-run' : 'write',
-      yes: flags.yes,
-      ui: {info: (line) => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: (line) => this.warn(line)},
       io: this.jsonEnabled() ? {interactive: false} : {},
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + flags.deadline * 1000}),
+      mode: flags['dry-run'] ? 'dry-run' : 'write',
+      ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
+      yes: flags.yes,
+      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })
     for (const line of renderChange(result)) this.say(line)
     return result

@@ -1,27 +1,25 @@
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {deadlineFlag, projectFlag} from '../../flags.js'
-import {type PolicyExportResult, exportPolicy} from '../../setup/policy-ops.js'
+import {exportPolicy, type PolicyExportResult} from '../../setup/policy-ops.js'
 
 export default class PolicyExport extends BinauthzCommand {
-  static override summary = 'Print the Binary Authorization policy as YAML, in the format gcloud uses.'
-  static override description = `Prints the project's policy exactly as \`gcloud container binauthz policy export\` would, so it can be reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the YAML, the etag and the policy itself.`
-
+  static override description = 'Prints the project\'s policy exactly as `gcloud container binauthz policy export` would, so it can be reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the YAML, the etag and the policy itself.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj',
     '<%= config.bin %> <%= command.id %> > policy.yaml',
   ]
-
   static override flags = {
-    project: projectFlag,
     deadline: deadlineFlag,
+    project: projectFlag,
   }
+  static override summary = 'Print the Binary Authorization policy as YAML, in the format gcloud uses.'
 
   async run(): Promise<PolicyExportResult> {
     const {flags} = await this.parse(PolicyExport)
     const result = await exportPolicy({
       env: process.env,
       ...(flags.project === undefined ? {} : {project: flags.project}),
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + flags.deadline * 1000}),
+      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })
     this.say(result.yaml.replace(/\n$/, ''))
     return result

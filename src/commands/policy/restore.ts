@@ -2,43 +2,43 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {deadlineFlag, projectFlag, yesFlag} from '../../flags.js'
-import {type BackupListResult, type PolicyRestoreResult, listBackups, restorePolicy} from '../../setup/policy-ops.js'
+import {
+  type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
+} from '../../setup/policy-ops.js'
 import {renderRestore} from '../../setup/render.js'
 
 export default class PolicyRestore extends BinauthzCommand {
-  static override summary = 'Put back a policy saved before one of our writes.'
-  static override description = `binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy write. This command writes such a backup's content back, with the etag of the CURRENT policy, after showing the diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The policy as it was before the restore is itself backed up, so a restore can be undone.`
-
+  static override description = 'binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy write. This command writes such a backup\'s content back, with the etag of the CURRENT policy, after showing the diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The policy as it was before the restore is itself backed up, so a restore can be undone.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --list',
     '<%= config.bin %> <%= command.id %> --latest',
     '<%= config.bin %> <%= command.id %> --file ~/.local/share/binauthz/backups/my-proj/….json --yes',
     '<%= config.bin %> <%= command.id %> --latest --dry-run --json',
   ]
-
   static override flags = {
-    project: projectFlag,
+    deadline: deadlineFlag,
+    'dry-run': Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'}),
     file: Flags.string({
-      summary: 'The backup file to restore.',
-      helpValue: 'FILE',
       exclusive: ['latest'],
+      helpValue: 'FILE',
+      summary: 'The backup file to restore.',
     }),
     latest: Flags.boolean({
-      summary: "Restore the newest backup of the project's policy.",
       default: false,
       exclusive: ['file'],
+      summary: "Restore the newest backup of the project's policy.",
     }),
     list: Flags.boolean({
-      summary: "List the saved backups of the project's policy (newest first) and change nothing.",
       default: false,
       exclusive: ['file', 'latest', 'yes', 'dry-run'],
+      summary: "List the saved backups of the project's policy (newest first) and change nothing.",
     }),
+    project: projectFlag,
     yes: yesFlag,
-    'dry-run': Flags.boolean({summary: 'Show the policy diff and change nothing.', default: false}),
-    deadline: deadlineFlag,
   }
+  static override summary = 'Put back a policy saved before one of our writes.'
 
-  async run(): Promise<PolicyRestoreResult | BackupListResult> {
+  async run(): Promise<BackupListResult | PolicyRestoreResult> {
     const {flags} = await this.parse(PolicyRestore)
     if (flags.list) {
       const listed = await listBackups({env: process.env, ...(flags.project === undefined ? {} : {project: flags.project})})
@@ -51,12 +51,12 @@ export default class PolicyRestore extends BinauthzCommand {
       env: process.env,
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...(flags.file === undefined ? {} : {file: flags.file}),
+      io: this.jsonEnabled() ? {interactive: false} : {},
       latest: flags.latest,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
+      ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
       yes: flags.yes,
-      ui: {info: (line) => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: (line) => this.warn(line)},
-      io: this.jsonEnabled() ? {interactive: false} : {},
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + flags.deadline * 1000}),
+      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })
     for (const line of renderRestore(result)) this.say(line)
     return result

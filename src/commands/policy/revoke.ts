@@ -1,37 +1,37 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag} from '../../flags.js'
-import {type PolicyChangeResult, changePolicy} from '../../setup/policy-ops.js'
+import {
+  deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag,
+} from '../../flags.js'
+import {changePolicy, type PolicyChangeResult} from '../../setup/policy-ops.js'
 import {renderChange} from '../../setup/render.js'
 
 export default class PolicyRevoke extends BinauthzCommand {
-  static override summary = "Remove this tool's allowlist patterns from the Binary Authorization policy."
-  static override description = `Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a --docker-repository, or explicit --pattern values) from the policy's admissionWhitelistPatterns; every other entry and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as \`binauthz policy allow\`. Asked-for patterns that are not entries are reported and left alone.`
-
+  static override description = 'Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a --docker-repository, or explicit --pattern values) from the policy\'s admissionWhitelistPatterns; every other entry and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as `binauthz policy allow`. Asked-for patterns that are not entries are reported and left alone.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1 --kind run',
     '<%= config.bin %> <%= command.id %> --pattern us-central1-docker.pkg.dev/my-proj/images/** --yes',
     '<%= config.bin %> <%= command.id %> --region europe-west1 --dry-run --json',
   ]
-
   static override flags = {
-    project: projectFlag,
-    region: regionFlag,
-    kind: Flags.option({
-      summary: 'Deploy path(s) whose entries to remove: run, function or all (default: the saved default, else all).',
-      options: ['run', 'function', 'all'] as const,
-    })(),
+    deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
+    'dry-run': Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'}),
+    kind: Flags.option({
+      options: ['run', 'function', 'all'] as const,
+      summary: 'Deploy path(s) whose entries to remove: run, function or all (default: the saved default, else all).',
+    })(),
     pattern: Flags.string({
-      summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
       helpValue: 'PATTERN',
       multiple: true,
+      summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
     }),
+    project: projectFlag,
+    region: regionFlag,
     yes: yesFlag,
-    'dry-run': Flags.boolean({summary: 'Show the policy diff and change nothing.', default: false}),
-    deadline: deadlineFlag,
   }
+  static override summary = "Remove this tool's allowlist patterns from the Binary Authorization policy."
 
   async run(): Promise<PolicyChangeResult> {
     const {flags} = await this.parse(PolicyRevoke)
@@ -46,11 +46,11 @@ export default class PolicyRevoke extends BinauthzCommand {
     const result = await changePolicy({
       ...selection,
       action: 'revoke',
-      mode: flags['dry-run'] ? 'dry-run' : 'write',
-      yes: flags.yes,
-      ui: {info: (line) => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: (line) => this.warn(line)},
       io: this.jsonEnabled() ? {interactive: false} : {},
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + flags.deadline * 1000}),
+      mode: flags['dry-run'] ? 'dry-run' : 'write',
+      ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
+      yes: flags.yes,
+      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })
     for (const line of renderChange(result)) this.say(line)
     return result

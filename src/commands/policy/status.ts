@@ -1,35 +1,35 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag} from '../../flags.js'
-import {type PolicyStatusResult, policyStatus} from '../../setup/policy-ops.js'
+import {
+  deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag,
+} from '../../flags.js'
+import {policyStatus, type PolicyStatusResult} from '../../setup/policy-ops.js'
 import {renderStatus} from '../../setup/render.js'
 
 export default class PolicyStatus extends BinauthzCommand {
-  static override summary = "Show which of this tool's allowlist patterns the policy has, per region and deploy path."
-  static override description = `Reads the project's Binary Authorization policy once (read-only) and reports, for each region and deploy path (Cloud Run functions → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts, and a custom --docker-repository), whether the required allowlist pattern is present or covered by a broader entry or an ALWAYS_ALLOW default rule. With --image it tells which rule admits or blocks that image, and why.`
-
+  static override description = 'Reads the project\'s Binary Authorization policy once (read-only) and reports, for each region and deploy path (Cloud Run functions → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts, and a custom --docker-repository), whether the required allowlist pattern is present or covered by a broader entry or an ALWAYS_ALLOW default rule. With --image it tells which rule admits or blocks that image, and why.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
     '<%= config.bin %> <%= command.id %> --region us-central1,europe-west1 --kind run',
     '<%= config.bin %> <%= command.id %> --image us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/svc@sha256:0123…',
     '<%= config.bin %> <%= command.id %> --json',
   ]
-
   static override flags = {
-    project: projectFlag,
-    region: regionFlag,
-    kind: Flags.option({
-      summary: 'Deploy path(s) to check: run, function or all (default: the saved default, else all).',
-      options: ['run', 'function', 'all'] as const,
-    })(),
+    deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
     image: Flags.string({
-      summary: 'Also tell whether this image would be admitted, and by which rule.',
       helpValue: 'IMAGE',
+      summary: 'Also tell whether this image would be admitted, and by which rule.',
     }),
-    deadline: deadlineFlag,
+    kind: Flags.option({
+      options: ['run', 'function', 'all'] as const,
+      summary: 'Deploy path(s) to check: run, function or all (default: the saved default, else all).',
+    })(),
+    project: projectFlag,
+    region: regionFlag,
   }
+  static override summary = "Show which of this tool's allowlist patterns the policy has, per region and deploy path."
 
   async run(): Promise<PolicyStatusResult> {
     const {flags} = await this.parse(PolicyStatus)
@@ -40,7 +40,7 @@ export default class PolicyStatus extends BinauthzCommand {
       ...(flags.kind === undefined ? {} : {kind: flags.kind}),
       ...(flags['docker-repository'] === undefined ? {} : {dockerRepository: flags['docker-repository']}),
       ...(flags.image === undefined ? {} : {image: flags.image}),
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + flags.deadline * 1000}),
+      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })
     for (const line of renderStatus(result)) this.say(line)
     return result

@@ -1,25 +1,23 @@
 import {Flags} from '@oclif/core'
 
-import {UserError} from '../../errors.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {UserError} from '../../errors.js'
 import {defaultStateDir, runningServer} from '../../sandbox/daemon.js'
 import {envFor, exportLines} from '../../sandbox/index.js'
 
 export default class SandboxEnv extends BinauthzCommand {
-  static override summary = 'Print the environment that points gcloud and binauthz at the running sandbox.'
   static override description = `Prints \`export NAME=value\` lines (shell-quoted) for a private gcloud configuration (CLOUDSDK_CONFIG), the
 sandbox access token file, the API endpoint overrides, gcloud's proxy settings (Cloud Run's regional hosts only
 resolve through it) and NO_PROXY for the loopback address. Evaluate them in your shell; --json prints the same
 variables as an object.`
-
   static override examples = ['eval "$(<%= config.bin %> <%= command.id %>)"', '<%= config.bin %> <%= command.id %> --json']
-
   static override flags = {
     'state-dir': Flags.directory({
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
       helpValue: 'DIR',
+      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
     }),
   }
+  static override summary = 'Print the environment that points gcloud and binauthz at the running sandbox.'
 
   async run(): Promise<Record<string, string>> {
     const {flags} = await this.parse(SandboxEnv)

@@ -2,59 +2,59 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {defaultStateDir, readPolicyFile, startBackground} from '../../sandbox/daemon.js'
-import {type PolicySeed, envFor} from '../../sandbox/index.js'
+import {envFor, type PolicySeed} from '../../sandbox/index.js'
 
 export interface SandboxStartResult {
-  stateDir: string
-  pid: number
-  port: number
-  url: string
-  project: string
   alreadyRunning: boolean
   env: Record<string, string>
+  pid: number
+  port: number
+  project: string
+  stateDir: string
+  url: string
 }
 
 export default class SandboxStart extends BinauthzCommand {
-  static override summary = 'Start the local Google Cloud stand-in in the background.'
   static override description = `Starts a loopback HTTP server (127.0.0.1) that stands in for the Google APIs a Binary Authorization deploy
 touches: the Binary Authorization policy, Cloud Run, Cloud Functions (2nd gen), Cloud Build, Artifact Registry and
 Cloud Storage. The real gcloud deploys against it through a private gcloud configuration (your own gcloud setup is
 never read or changed), and deploys with --binary-authorization default are admitted or refused by the stored
 policy, as Google would. State (policy.json, services, functions, a request log, fault knobs) lives in --state-dir.
 Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`
-
   static override examples = [
     '<%= config.bin %> <%= command.id %> --policy block-all',
     '<%= config.bin %> <%= command.id %> --state-dir ./sandbox --port 8765 --policy ./policy.json',
   ]
-
   static override flags = {
-    'state-dir': Flags.directory({
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
-      helpValue: 'DIR',
-    }),
-    port: Flags.integer({summary: 'Port on 127.0.0.1 to listen on (default: any free port).', min: 1, max: 65_535}),
     policy: Flags.string({
-      summary: 'Replace the stored policy: block-all (ALWAYS_DENY), allow-all (ALWAYS_ALLOW), or a JSON policy file.',
       helpValue: 'block-all|allow-all|FILE',
+      summary: 'Replace the stored policy: block-all (ALWAYS_DENY), allow-all (ALWAYS_ALLOW), or a JSON policy file.',
     }),
-    project: Flags.string({summary: 'Project ID the sandbox serves (default: sandbox-project, or the one already in the state dir).', helpValue: 'PROJECT_ID'}),
+    port: Flags.integer({max: 65_535, min: 1, summary: 'Port on 127.0.0.1 to listen on (default: any free port).'}),
+    project: Flags.string({helpValue: 'PROJECT_ID', summary: 'Project ID the sandbox serves (default: sandbox-project, or the one already in the state dir).'}),
+    'state-dir': Flags.directory({
+      helpValue: 'DIR',
+      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
+    }),
   }
+  static override summary = 'Start the local Google Cloud stand-in in the background.'
 
   async run(): Promise<SandboxStartResult> {
     const {flags} = await this.parse(SandboxStart)
     const stateDir = flags['state-dir'] ?? defaultStateDir(process.env)
-    const policy: PolicySeed | undefined =
-      flags.policy === undefined || flags.policy === 'block-all' || flags.policy === 'allow-all' ? flags.policy : readPolicyFile(flags.policy)
-    const info = await startBackground({stateDir, port: flags.port, project: flags.project, policy})
+    const policy: PolicySeed | undefined
+      = flags.policy === undefined || flags.policy === 'block-all' || flags.policy === 'allow-all' ? flags.policy : readPolicyFile(flags.policy)
+    const info = await startBackground({
+      policy, port: flags.port, project: flags.project, stateDir,
+    })
     const result = {
-      stateDir,
-      pid: info.pid,
-      port: info.port,
-      url: info.url,
-      project: info.project,
       alreadyRunning: info.alreadyRunning,
       env: envFor(stateDir, info.port),
+      pid: info.pid,
+      port: info.port,
+      project: info.project,
+      stateDir,
+      url: info.url,
     }
     const stateFlag = flags['state-dir'] === undefined ? '' : ` --state-dir ${flags['state-dir']}`
     this.say(`${info.alreadyRunning ? 'Sandbox already running' : 'Sandbox started'} at ${info.url} (pid ${info.pid}, project ${info.project}).`)

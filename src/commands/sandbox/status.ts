@@ -1,19 +1,18 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {type SandboxStatus, defaultStateDir, sandboxStatus} from '../../sandbox/daemon.js'
+import {defaultStateDir, type SandboxStatus, sandboxStatus} from '../../sandbox/daemon.js'
 
 export default class SandboxStatusCommand extends BinauthzCommand {
-  static override summary = 'Show whether the sandbox runs, and what it holds.'
   static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions, and how many requests it has served.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
-
   static override flags = {
     'state-dir': Flags.directory({
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
       helpValue: 'DIR',
+      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
     }),
   }
+  static override summary = 'Show whether the sandbox runs, and what it holds.'
 
   async run(): Promise<SandboxStatus> {
     const {flags} = await this.parse(SandboxStatusCommand)

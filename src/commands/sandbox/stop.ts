@@ -4,22 +4,21 @@ import {BinauthzCommand} from '../../cli/base-command.js'
 import {defaultStateDir, stopBackground} from '../../sandbox/daemon.js'
 
 export interface SandboxStopResult {
+  pid?: number
   stateDir: string
   stopped: boolean
-  pid?: number
 }
 
 export default class SandboxStop extends BinauthzCommand {
-  static override summary = 'Stop the background sandbox.'
   static override description = 'Stops the sandbox server started by `sandbox start` for the state directory. The state (policy, services, request log) is kept; delete the directory to start from scratch.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --state-dir ./sandbox']
-
   static override flags = {
     'state-dir': Flags.directory({
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
       helpValue: 'DIR',
+      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
     }),
   }
+  static override summary = 'Stop the background sandbox.'
 
   async run(): Promise<SandboxStopResult> {
     const {flags} = await this.parse(SandboxStop)

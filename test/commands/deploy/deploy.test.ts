@@ -3,23 +3,26 @@ import {expect} from 'chai'
 
 import type {DeployResult} from '../../../src/deploy/pipeline.js'
 
-import {enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness, TOKEN} from '../../setup/harness.js'
+import {
+  enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness, TOKEN,
+} from '../../setup/harness.js'
 
 const EU = 'europe-west1'
 const FN_PATTERN_EU = `${EU}-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
 
 async function deployCalls(h: Harness): Promise<string[][]> {
-  return (await h.gcloud.calls()).filter((argv) => argv[1] === 'deploy')
+  return (await h.gcloud.calls()).filter(argv => argv[1] === 'deploy')
 }
 
 describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local Binary Authorization)', () => {
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('deploy run --yes --json: allowlists once, runs the exact gcloud argv, JSON result on stdout', async () => {
     h = await startHarness()
     const before = h.server.policy(PROJECT)
-    const {stdout, stderr, error} = await runCommand(
+    const {error, stderr, stdout} = await runCommand(
       ['deploy', 'run', 'my-fn', '--project', PROJECT, '--region', REGION, '--yes', '--json', '--', '--source', '.', '--function', 'handler'],
       {root: ROOT},
     )
@@ -28,16 +31,18 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
       ['run', 'deploy', 'my-fn', `--project=${PROJECT}`, `--region=${REGION}`, '--source=.', '--function', 'handler', '--binary-authorization=default'],
     ])
     const result = json<DeployResult>(stdout)
-    expect(result).to.deep.include({command: 'deploy run', name: 'my-fn', project: PROJECT, regions: [REGION], dryRun: false})
-    expect(result.patterns).to.deep.equal({required: [RUN_PATTERN], added: [RUN_PATTERN], alreadyCovered: []})
+    expect(result).to.deep.include({
+      command: 'deploy run', dryRun: false, name: 'my-fn', project: PROJECT, regions: [REGION],
+    })
+    expect(result.patterns).to.deep.equal({added: [RUN_PATTERN], alreadyCovered: [], required: [RUN_PATTERN]})
     expect(result.policy.written).to.equal(true)
     expect(result.policy.etagBefore).to.equal(before?.etag)
     expect(result.policy.etagAfter).to.equal(h.server.policy(PROJECT)?.etag)
     expect(result.deploys).to.deep.equal([
       {
-        region: REGION,
         argv: ['gcloud', 'run', 'deploy', 'my-fn', `--project=${PROJECT}`, `--region=${REGION}`, '--source=.', '--function', 'handler', '--binary-authorization=default'],
         exitCode: 0,
+        region: REGION,
       },
     ])
 
@@ -45,9 +50,10 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     const after = h.server.policy(PROJECT)
     expect(after?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
     const strip = (p: typeof after) => {
-      const {etag: _e, updateTime: _u, admissionWhitelistPatterns: _a, ...rest} = p ?? {}
+      const {admissionWhitelistPatterns: _a, etag: _e, updateTime: _u, ...rest} = p ?? {}
       return rest
     }
+
     expect(strip(after)).to.deep.equal(strip(before))
     expect(h.server.writes).to.equal(1)
     expect(`${stdout}${stderr}`).not.to.contain(TOKEN)
@@ -55,7 +61,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
 
   it('deploy function to two regions: one read, one write adding both patterns, two deploys', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(
+    const {error, stdout} = await runCommand(
       ['deploy', 'function', 'my_fn', '--project', PROJECT, '--region', `${REGION},${EU}`, '--yes', '--json', '--', '--runtime=nodejs20', '--trigger-http'],
       {root: ROOT},
     )
@@ -72,7 +78,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
       ['functions', 'deploy', 'my_fn', '--gen2', `--project=${PROJECT}`, `--region=${EU}`, '--runtime=nodejs20', '--trigger-http', '--binary-authorization=default'],
       ['functions', 'deploy', 'my_fn', '--gen2', `--project=${PROJECT}`, `--region=${REGION}`, '--runtime=nodejs20', '--trigger-http', '--binary-authorization=default'],
     ])
-    expect(json<DeployResult>(stdout).deploys.map((d) => [d.region, d.exitCode])).to.deep.equal([
+    expect(json<DeployResult>(stdout).deploys.map(d => [d.region, d.exitCode])).to.deep.equal([
       [REGION, 0],
       [EU, 0],
     ])
@@ -80,7 +86,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
 
   it('already allowlisted: no write, deploys (human output)', async () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([`${REGION}-docker.pkg.dev/${PROJECT}/**`])}})
-    const {stdout, stderr, error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source=.'], {root: ROOT})
+    const {error, stderr, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source=.'], {root: ROOT})
     expect(error).to.equal(undefined)
     expect(h.server.writes).to.equal(0)
     expect(await deployCalls(h)).to.have.length(1)
@@ -92,10 +98,8 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     h = await startHarness()
     const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source', '.'], {root: ROOT})
     expect(exitOf(error)).to.equal(3)
-    expect((error as {suggestions?: string[]}).suggestions?.[0]).to.equal(
-      `Re-run with --yes: binauthz deploy run svc --project ${PROJECT} --region ${REGION} --yes -- --source .`,
-    )
-    expect(stdout).to.contain(`+ `)
+    expect((error as {suggestions?: string[]}).suggestions?.[0]).to.equal(`Re-run with --yes: binauthz deploy run svc --project ${PROJECT} --region ${REGION} --yes -- --source .`)
+    expect(stdout).to.contain('+ ')
     expect(h.server.writes).to.equal(0)
     expect(await deployCalls(h)).to.have.length(0)
   })
@@ -168,11 +172,15 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
 
   it('--json failure: the DeployResult with an error key on stdout, gcloud exit code', async () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
-    h.gcloud.configure({responses: [{args: ['run', 'deploy'], exitCode: 9, stdout: 'gcloud says hi\n', stderr: 'constraints/run.allowedBinaryAuthorizationPolicies violated\n'}]})
+    h.gcloud.configure({
+      responses: [{
+        args: ['run', 'deploy'], exitCode: 9, stderr: 'constraints/run.allowedBinaryAuthorizationPolicies violated\n', stdout: 'gcloud says hi\n',
+      }],
+    })
     const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--json', '--', '--source=.'], {root: ROOT})
     expect(exitOf(error)).to.equal(9)
     const result = json<DeployResult & {error: {code: string; exitCode: number}}>(stdout)
-    expect(result.deploys[0]).to.deep.include({exitCode: 9, denial: result.deploys[0]?.denial})
+    expect(result.deploys[0]).to.deep.include({denial: result.deploys[0]?.denial, exitCode: 9})
     expect(result.deploys[0]?.denial?.kind).to.equal('org-policy')
     expect(result.error).to.deep.include({code: 'DEPLOY_FAILED', exitCode: 9})
   })
@@ -200,7 +208,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     expect(error).to.equal(undefined)
     const result = json<DeployResult>(stdout)
     expect(result.patterns.required).to.deep.equal([])
-    expect(result.image).to.deep.include({image, admitted: false})
+    expect(result.image).to.deep.include({admitted: false, image})
     expect(h.server.writes).to.equal(0)
   })
 

@@ -20,15 +20,18 @@ import {
 
 describe('binauthz policy allow', () => {
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('adds the missing patterns with --yes, keeping every other field, with a backup and etags', async () => {
     h = await startHarness()
     const before = h.server.policy(PROJECT)
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
-    expect(result).to.deep.include({project: PROJECT, action: 'allow', mode: 'write', changed: true, written: true, declined: false})
+    expect(result).to.deep.include({
+      action: 'allow', changed: true, declined: false, mode: 'write', project: PROJECT, written: true,
+    })
     expect(result.requested).to.deep.equal([RUN_PATTERN, FN_PATTERN])
     expect(result.added).to.deep.equal([RUN_PATTERN, FN_PATTERN])
     expect(result.etagBefore).to.equal(before?.etag)
@@ -38,8 +41,8 @@ describe('binauthz policy allow', () => {
 
     const after = h.server.policy(PROJECT)
     expect(after?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}, {namePattern: FN_PATTERN}])
-    const {etag: _a, updateTime: _b, admissionWhitelistPatterns: _c, ...rest} = after ?? {}
-    const {etag: _d, updateTime: _e, admissionWhitelistPatterns: _f, ...restBefore} = before ?? {}
+    const {admissionWhitelistPatterns: _c, etag: _a, updateTime: _b, ...rest} = after ?? {}
+    const {admissionWhitelistPatterns: _f, etag: _d, updateTime: _e, ...restBefore} = before ?? {}
     expect(rest).to.deep.equal(restBefore)
 
     expect(result.backupFile).to.be.a('string')
@@ -59,10 +62,12 @@ describe('binauthz policy allow', () => {
 
   it('--dry-run shows the diff and writes nothing', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'function', '--dry-run', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'function', '--dry-run', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
-    expect(result).to.deep.include({mode: 'dry-run', changed: true, written: false, added: [FN_PATTERN]})
+    expect(result).to.deep.include({
+      added: [FN_PATTERN], changed: true, mode: 'dry-run', written: false,
+    })
     expect(result.skippedReason).to.contain('Dry run')
     expect(h.server.writes).to.equal(0)
   })
@@ -70,18 +75,18 @@ describe('binauthz policy allow', () => {
   it('skips the write and says why when a broader entry covers the repository', async () => {
     const broad = `${REGION}-docker.pkg.dev/${PROJECT}/**`
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([broad])}})
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
-    expect(result).to.deep.include({changed: false, written: false, added: []})
-    expect(result.alreadyCovered).to.deep.equal([{pattern: RUN_PATTERN, coveredBy: {kind: 'pattern', pattern: broad}}])
+    expect(result).to.deep.include({added: [], changed: false, written: false})
+    expect(result.alreadyCovered).to.deep.equal([{coveredBy: {kind: 'pattern', pattern: broad}, pattern: RUN_PATTERN}])
     expect(result.skippedReason).to.contain(`covered by the broader allowlist entry ${broad}`)
-    expect(h.server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('skips the write when the default rule is ALWAYS_ALLOW', async () => {
-    h = await startHarness({policies: {[PROJECT]: {defaultAdmissionRule: {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}}}})
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--yes'], {root: ROOT})
+    h = await startHarness({policies: {[PROJECT]: {defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}}}})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--yes'], {root: ROOT})
     expect(error).to.equal(undefined)
     expect(stdout).to.contain('ALWAYS_ALLOW')
     expect(stdout).to.contain('Nothing to add')
@@ -91,7 +96,7 @@ describe('binauthz policy allow', () => {
   it('takes explicit --pattern values without a region', async () => {
     h = await startHarness()
     const pattern = `${REGION}-docker.pkg.dev/${PROJECT}/images/**`
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--pattern', pattern, '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--pattern', pattern, '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     expect(json<PolicyChangeResult>(stdout).added).to.deep.equal([pattern])
   })
@@ -116,7 +121,7 @@ describe('binauthz policy allow', () => {
 
   it('--print terraform prints the admission_whitelist_patterns block and calls no API', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--print', 'terraform'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--print', 'terraform'], {root: ROOT})
     expect(error).to.equal(undefined)
     expect(stdout).to.contain('admission_whitelist_patterns {')
     expect(stdout).to.contain(`name_pattern = "${RUN_PATTERN}"`)
@@ -132,10 +137,10 @@ describe('binauthz policy allow', () => {
   it('re-reads and re-plans after a concurrent write (etag conflict), keeping the other writer’s entry', async () => {
     h = await startHarness()
     h.server.fault({kind: 'concurrent-write', namePattern: 'gcr.io/racer/**'}, {method: 'PUT'})
-    const {stdout, error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
     expect(result.attempts).to.equal(2)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([OTHER_PATTERN, 'gcr.io/racer/**', RUN_PATTERN])
+    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([OTHER_PATTERN, 'gcr.io/racer/**', RUN_PATTERN])
   })
 })

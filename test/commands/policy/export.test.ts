@@ -2,15 +2,18 @@ import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
 import {policyToYaml} from '../../../src/policy/yaml.js'
-import {exitOf, type Harness, json, PROJECT, ROOT, startHarness} from '../../setup/harness.js'
+import {
+  exitOf, type Harness, json, PROJECT, ROOT, startHarness,
+} from '../../setup/harness.js'
 
 describe('binauthz policy export', () => {
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('prints only the YAML on stdout, as gcloud would', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(['policy', 'export', '--project', PROJECT], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'export', '--project', PROJECT], {root: ROOT})
     expect(error).to.equal(undefined)
     const policy = h.server.policy(PROJECT)
     expect(policy).to.not.equal(undefined)
@@ -18,13 +21,13 @@ describe('binauthz policy export', () => {
     expect(stdout.trimEnd()).to.equal(yaml.trimEnd())
     expect(stdout).to.contain('admissionWhitelistPatterns:')
     expect(stdout).to.contain('futureField:')
-    expect(h.server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('--json carries the YAML, the etag and the policy', async () => {
     h = await startHarness()
     const {stdout} = await runCommand(['policy', 'export', '--project', PROJECT, '--json'], {root: ROOT})
-    const result = json<{project: string; etag: string; yaml: string; policy: {etag: string}}>(stdout)
+    const result = json<{etag: string; policy: {etag: string}; project: string; yaml: string;}>(stdout)
     expect(result.project).to.equal(PROJECT)
     expect(result.etag).to.equal(h.server.policy(PROJECT)?.etag)
     expect(result.policy.etag).to.equal(result.etag)

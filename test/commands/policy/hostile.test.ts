@@ -1,7 +1,9 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import {exitOf, type Harness, PROJECT, REGION, ROOT, startHarness, TOKEN} from '../../setup/harness.js'
+import {
+  exitOf, type Harness, PROJECT, REGION, ROOT, startHarness, TOKEN,
+} from '../../setup/harness.js'
 
 // Hostile or malformed input to the policy commands and setup: each is refused with exit 2 before any request.
 const CASES: [string, string[]][] = [
@@ -28,15 +30,17 @@ const CASES: [string, string[]][] = [
 
 describe('policy commands and setup refuse hostile input', () => {
   let h: Harness
+
   before(async () => {
     h = await startHarness()
   })
+
   after(async () => h.close())
 
   for (const [name, args] of CASES) {
     it(`${name}: exit 2, no request, no write`, async () => {
       const before = h.server.requests.length
-      const {error, stdout, stderr} = await runCommand(args, {root: ROOT})
+      const {error, stderr, stdout} = await runCommand(args, {root: ROOT})
       expect(exitOf(error), `${error?.message}`).to.equal(2)
       expect(h.server.requests.length).to.equal(before)
       expect(h.server.writes).to.equal(0)
@@ -55,10 +59,11 @@ describe('policy commands and setup refuse hostile input', () => {
       ['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'],
     ]
     for (const args of runs) {
-      const {stdout, stderr, error} = await runCommand(args, {root: ROOT})
+      const {error, stderr, stdout} = await runCommand(args, {root: ROOT})
       expect(error, args.join(' ')).to.equal(undefined)
       expect(`${stdout}${stderr}`).to.not.contain(TOKEN)
     }
-    expect(h.server.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).to.equal(true)
+
+    expect(h.server.requests.every(r => r.headers.authorization === `Bearer ${TOKEN}`)).to.equal(true)
   })
 })

@@ -4,10 +4,16 @@ import {expect} from 'chai'
 import type {BackupListResult, PolicyChangeResult, PolicyRestoreResult} from '../../../src/setup/policy-ops.js'
 
 import {savePolicyBackup} from '../../../src/binauthz/backup.js'
-import {enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness} from '../../setup/harness.js'
+import {
+  enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
+} from '../../setup/harness.js'
+
+/** A policy without the fields every write changes. */
+const strip = ({etag: _e, updateTime: _u, ...rest}: Record<string, unknown>): Record<string, unknown> => rest
 
 describe('binauthz policy restore', () => {
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('puts back the policy saved before an allow, with the current etag, after --yes', async () => {
@@ -20,18 +26,19 @@ describe('binauthz policy restore', () => {
 
     const listed = await runCommand(['policy', 'restore', '--project', PROJECT, '--list', '--json'], {root: ROOT})
     const list = json<BackupListResult>(listed.stdout)
-    expect(list.backups.map((b) => b.file)).to.deep.equal([change.backupFile])
+    expect(list.backups.map(b => b.file)).to.deep.equal([change.backupFile])
 
-    const {stdout, error} = await runCommand(['policy', 'restore', '--project', PROJECT, '--latest', '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'restore', '--project', PROJECT, '--latest', '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyRestoreResult>(stdout)
-    expect(result).to.deep.include({project: PROJECT, file: change.backupFile, written: true, removed: [RUN_PATTERN, FN_PATTERN], added: []})
+    expect(result).to.deep.include({
+      added: [], file: change.backupFile, project: PROJECT, removed: [RUN_PATTERN, FN_PATTERN], written: true,
+    })
     expect(result.etagBefore).to.equal(etagNow)
     const puts = h.server.requestsFor('updatePolicy')
     expect(JSON.parse(puts.at(-1)?.body ?? '{}').etag).to.equal(etagNow)
 
     const restored = h.server.policy(PROJECT)
-    const strip = ({etag: _e, updateTime: _u, ...rest}: Record<string, unknown>) => rest
     expect(strip(restored ?? {})).to.deep.equal(strip(original ?? {}))
     // The policy as it was before the restore was itself saved.
     expect(result.backupFile).to.be.a('string').and.not.equal(change.backupFile)
@@ -76,7 +83,7 @@ describe('binauthz policy restore', () => {
     h = await startHarness()
     const file = await savePolicyBackup(process.env, PROJECT, enforcedPolicy([OTHER_PATTERN, RUN_PATTERN]))
     h.server.fault({kind: 'concurrent-write', namePattern: 'gcr.io/racer/**'}, {method: 'PUT'})
-    const {stdout, error} = await runCommand(['policy', 'restore', '--project', PROJECT, '--file', file, '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'restore', '--project', PROJECT, '--file', file, '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyRestoreResult>(stdout)
     expect(result.attempts).to.equal(2)

@@ -3,34 +3,39 @@ import {expect} from 'chai'
 
 import type {PolicyChangeResult} from '../../../src/setup/policy-ops.js'
 
-import {enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness} from '../../setup/harness.js'
+import {
+  enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
+} from '../../setup/harness.js'
 
 describe('binauthz policy revoke', () => {
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('removes only the entries asked for and leaves everyone else’s', async () => {
     const broad = `${REGION}-docker.pkg.dev/${PROJECT}/**`
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([OTHER_PATTERN, RUN_PATTERN, broad, FN_PATTERN])}})
-    const {stdout, error} = await runCommand(['policy', 'revoke', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'revoke', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
-    expect(result).to.deep.include({action: 'revoke', written: true, removed: [RUN_PATTERN], added: []})
+    expect(result).to.deep.include({
+      action: 'revoke', added: [], removed: [RUN_PATTERN], written: true,
+    })
     expect(result.backupFile).to.be.a('string')
     const after = h.server.policy(PROJECT)
-    expect(after?.admissionWhitelistPatterns?.map((p) => p.namePattern)).to.deep.equal([OTHER_PATTERN, broad, FN_PATTERN])
+    expect(after?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([OTHER_PATTERN, broad, FN_PATTERN])
     expect(after?.description).to.equal(enforcedPolicy().description)
     expect(after?.futureField).to.deep.equal({kept: true})
   })
 
   it('reports patterns that are not entries and writes nothing', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(['policy', 'revoke', '--project', PROJECT, '--region', REGION, '--yes'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'revoke', '--project', PROJECT, '--region', REGION, '--yes'], {root: ROOT})
     expect(error).to.equal(undefined)
     expect(stdout).to.contain('Nothing to remove')
     expect(stdout).to.contain(RUN_PATTERN)
     expect(h.server.writes).to.equal(0)
-    expect(h.server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('revokes an explicit --pattern (even one of another team) only when asked, needing --yes without a terminal', async () => {
@@ -48,7 +53,9 @@ describe('binauthz policy revoke', () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
     const {stdout} = await runCommand(['policy', 'revoke', '--project', PROJECT, '--region', REGION, '--dry-run', '--json'], {root: ROOT})
     const result = json<PolicyChangeResult>(stdout)
-    expect(result).to.deep.include({changed: true, written: false, removed: [RUN_PATTERN], notFound: [FN_PATTERN]})
+    expect(result).to.deep.include({
+      changed: true, notFound: [FN_PATTERN], removed: [RUN_PATTERN], written: false,
+    })
     expect(h.server.writes).to.equal(0)
   })
 })

@@ -3,21 +3,24 @@ import {expect} from 'chai'
 
 import type {PolicyStatusResult} from '../../../src/setup/policy-ops.js'
 
-import {enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness} from '../../setup/harness.js'
+import {
+  enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
+} from '../../setup/harness.js'
 
 describe('binauthz policy status', () => {
   let h: Harness
+
   afterEach(async () => h.close())
 
   it('reports each deploy path per region with one GET and no write', async () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
-    const {stdout, error} = await runCommand(['policy', 'status', '--project', PROJECT, '--region', `${REGION},europe-west1`, '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'status', '--project', PROJECT, '--region', `${REGION},europe-west1`, '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyStatusResult>(stdout)
     expect(result.project).to.equal(PROJECT)
     expect(result.regions).to.deep.equal([REGION, 'europe-west1'])
-    expect(result.defaultRule).to.deep.equal({evaluationMode: 'REQUIRE_ATTESTATION', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', enforced: true})
-    expect(result.paths.map((p) => [p.kind, p.region, p.covered, p.exactEntry])).to.deep.equal([
+    expect(result.defaultRule).to.deep.equal({enforced: true, enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'REQUIRE_ATTESTATION'})
+    expect(result.paths.map(p => [p.kind, p.region, p.covered, p.exactEntry])).to.deep.equal([
       ['run', REGION, true, true],
       ['function', REGION, false, false],
       ['run', 'europe-west1', false, false],
@@ -25,7 +28,7 @@ describe('binauthz policy status', () => {
     ])
     expect(result.paths[0]?.coveredBy).to.deep.equal({kind: 'pattern', pattern: RUN_PATTERN})
     expect(result.missing).to.have.length(3)
-    expect(h.server.requests.map((r) => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('names a broader entry or an ALWAYS_ALLOW default rule as the cover', async () => {
@@ -33,16 +36,16 @@ describe('binauthz policy status', () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([broad])}})
     let out = await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION, '--json'], {root: ROOT})
     let result = json<PolicyStatusResult>(out.stdout)
-    expect(result.paths.every((p) => p.covered && !p.exactEntry)).to.equal(true)
+    expect(result.paths.every(p => p.covered && !p.exactEntry)).to.equal(true)
     expect(result.paths[1]?.coveredBy).to.deep.equal({kind: 'pattern', pattern: broad})
 
-    h.server.setPolicy(PROJECT, {defaultAdmissionRule: {evaluationMode: 'ALWAYS_ALLOW', enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG'}})
+    h.server.setPolicy(PROJECT, {defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}})
     out = await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION, '--json'], {root: ROOT})
     result = json<PolicyStatusResult>(out.stdout)
     expect(result.defaultRule.enforced).to.equal(false)
-    expect(result.paths.map((p) => p.coveredBy)).to.deep.equal([
-      {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'},
-      {kind: 'default-rule', evaluationMode: 'ALWAYS_ALLOW'},
+    expect(result.paths.map(p => p.coveredBy)).to.deep.equal([
+      {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'},
+      {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'},
     ])
   })
 
@@ -53,20 +56,22 @@ describe('binauthz policy status', () => {
     expect(out.error).to.equal(undefined)
     let result = json<PolicyStatusResult>(out.stdout)
     expect(result.paths).to.deep.equal([])
-    expect(result.image).to.deep.include({image: admitted, admitted: true, rule: 'allowlist', pattern: RUN_PATTERN})
+    expect(result.image).to.deep.include({
+      admitted: true, image: admitted, pattern: RUN_PATTERN, rule: 'allowlist',
+    })
 
     const blocked = `${REGION}-docker.pkg.dev/${PROJECT}/gcf-artifacts/fn:version_1`
     out = await runCommand(['policy', 'status', '--project', PROJECT, '--image', blocked], {root: ROOT})
     expect(out.stdout).to.match(/BLOCKED by the default rule REQUIRE_ATTESTATION/)
     out = await runCommand(['policy', 'status', '--project', PROJECT, '--image', blocked, '--json'], {root: ROOT})
     result = json<PolicyStatusResult>(out.stdout)
-    expect(result.image).to.deep.include({admitted: false, rule: 'default-rule', evaluationMode: 'REQUIRE_ATTESTATION'})
+    expect(result.image).to.deep.include({admitted: false, evaluationMode: 'REQUIRE_ATTESTATION', rule: 'default-rule'})
     expect(result.image?.reason).to.be.a('string').and.not.equal('')
   })
 
   it('includes a custom --docker-repository and prints readable lines', async () => {
     h = await startHarness()
-    const {stdout, error} = await runCommand(
+    const {error, stdout} = await runCommand(
       ['policy', 'status', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--docker-repository', `${REGION}-docker.pkg.dev/${PROJECT}/builds`],
       {root: ROOT},
     )
@@ -80,11 +85,11 @@ describe('binauthz policy status', () => {
   it('uses project and region from the gcloud configuration', async () => {
     h = await startHarness()
     h.writeGcloudConfig({project: PROJECT, runRegion: REGION})
-    const {stdout, error} = await runCommand(['policy', 'status', '--kind', 'run', '--json'], {root: ROOT})
+    const {error, stdout} = await runCommand(['policy', 'status', '--kind', 'run', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyStatusResult>(stdout)
     expect(result.project).to.equal(PROJECT)
-    expect(result.paths.map((p) => p.pattern)).to.deep.equal([RUN_PATTERN])
+    expect(result.paths.map(p => p.pattern)).to.deep.equal([RUN_PATTERN])
   })
 
   it('exits 2 naming --project when no project is known, without any request', async () => {
@@ -101,7 +106,7 @@ describe('binauthz policy status', () => {
     let out = await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION, '--deadline', '2'], {root: ROOT})
     expect(exitOf(out.error)).to.equal(5)
     h.server.clearFaults()
-    h.server.fault({status: 403, message: 'The caller does not have permission'})
+    h.server.fault({message: 'The caller does not have permission', status: 403})
     out = await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION], {root: ROOT})
     expect(exitOf(out.error)).to.equal(3)
   })
