@@ -42,6 +42,13 @@ interface GcloudResult {
   stdout: string
 }
 
+/** The parts of a stored Cloud Run service these tests read. */
+interface ServiceRecord {
+  metadata: {annotations: Record<string, string>; generation: number}
+  spec: {template: {spec: {containers: {image: string}[]}}}
+  status: {conditions: {status: string; type: string}[]}
+}
+
 const isPolicyWrite = (r: {api: string; method: string;}): boolean => r.api === 'binaryauthorization' && r.method === 'PUT'
 const isRun = (r: {api: string}): boolean => r.api === 'run'
 
@@ -93,8 +100,8 @@ describe('e2e: the sandbox with the real gcloud', () => {
       state.writeJson(STATE_FILES.policy, policy)
     }
 
-    function service(region: string, name: string): any {
-      return state.readMap(STATE_FILES.services)[`${region}/${name}`]
+    function service(region: string, name: string): ServiceRecord {
+      return state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
     }
 
     it('run deploy --image: denied (exit 1, Binary Authorization message) until allowlisted, then admitted', async () => {
@@ -120,7 +127,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
       seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
       const result = await run(['run', 'deploy', 'svc-source', `--source=${source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
       expect(result.exitCode, result.stderr).to.equal(0)
-      const image = service('us-central1', 'svc-source').spec.template.spec.containers[0].image as string
+      const image = service('us-central1', 'svc-source').spec.template.spec.containers[0]?.image
       expect(image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/svc-source@sha256:[0-9a-f]{64}$`))
       const images = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
       expect(images.map(i => i.image)).to.include(image)

@@ -50,6 +50,56 @@ const READ: Policy = deepFreeze({
   updateTime: '2026-01-02T03:04:05.123456Z',
 })
 
+/** planAllow covers every pattern, keeps the other entries in order, leaves its input intact and is idempotent. */
+function allowIsSafeAndIdempotent(raw: Policy, patterns: string[]): void {
+  const snapshot = structuredClone(raw)
+  const input = deepFreeze(raw)
+  const plan = planAllow(input, patterns)
+
+  expect(input).to.deep.equal(snapshot)
+  expect(plan.before).to.equal(input)
+  for (const pattern of patterns) expect(findCoverage(plan.after, pattern).covered, pattern).to.equal(true)
+
+  const before = input.admissionWhitelistPatterns ?? []
+  const after = plan.after.admissionWhitelistPatterns ?? []
+  expect(after.slice(0, before.length)).to.deep.equal(before)
+  expect(after.slice(before.length)).to.deep.equal(plan.added.map(namePattern => ({namePattern})))
+  expect(withoutPatterns(plan.after)).to.deep.equal(withoutPatterns(input))
+  expect(plan.changed).to.equal(plan.added.length > 0)
+  expect(new Set(plan.added).size).to.equal(plan.added.length)
+  expect(plan.added.length + plan.alreadyCovered.length).to.equal(new Set(patterns.map(p => p.trim())).size)
+  if (!plan.changed) expect(plan.after).to.deep.equal(input)
+
+  const again = planAllow(deepFreeze(plan.after), patterns)
+  expect(again.changed).to.equal(false)
+  expect(again.added).to.deep.equal([])
+  expect(again.after).to.deep.equal(plan.after)
+}
+
+/** planRevoke after planAllow of absent patterns restores the original list. */
+function revokeUndoesAllow(raw: Policy, patterns: string[]): void {
+  const input = deepFreeze(raw)
+  const present = new Set(namePatterns(input).map(p => p.trim()))
+  fc.pre(patterns.every(p => !present.has(p.trim())))
+  const allowed = planAllow(input, patterns)
+  const revoked = planRevoke(deepFreeze(allowed.after), patterns)
+  expect(revoked.after.admissionWhitelistPatterns ?? []).to.deep.equal(input.admissionWhitelistPatterns ?? [])
+  expect(withoutPatterns(revoked.after)).to.deep.equal(withoutPatterns(input))
+  expect(revoked.removed).to.deep.equal(allowed.added)
+}
+
+/** planRevoke removes exactly the entries equal to a requested pattern and keeps the rest in order. */
+function revokeRemovesExactly(raw: Policy, requested: string[]): void {
+  const input = deepFreeze(raw)
+  const wanted = requested.map(p => p.trim()).filter(p => p.length > 0)
+  fc.pre(wanted.length === requested.length)
+  const plan = planRevoke(input, requested)
+  const expected = (input.admissionWhitelistPatterns ?? []).filter(entry => !wanted.includes(entry.namePattern.trim()))
+  expect(plan.after.admissionWhitelistPatterns ?? []).to.deep.equal(expected)
+  expect(withoutPatterns(plan.after)).to.deep.equal(withoutPatterns(input))
+  expect([...plan.removed, ...plan.notFound].sort()).to.deep.equal([...new Set(wanted)].sort())
+}
+
 describe('policy/plan', () => {
   describe('planAllow', () => {
     it('appends an uncovered pattern and keeps everything else, including output-only fields and the etag', () => {
@@ -193,62 +243,21 @@ describe('policy/plan', () => {
   describe('properties', () => {
     it('planAllow covers every requested pattern, keeps the other entries in order, leaves the input untouched and is idempotent', () => {
       fc.assert(
-        fc.property(policyArbitrary(), fc.array(validPatternArbitrary(), {maxLength: 4}), (raw, patterns) => {
-          const snapshot = structuredClone(raw)
-          const input = deepFreeze(raw)
-          const plan = planAllow(input, patterns)
-
-          expect(input).to.deep.equal(snapshot)
-          expect(plan.before).to.equal(input)
-          for (const pattern of patterns) expect(findCoverage(plan.after, pattern).covered, pattern).to.equal(true)
-
-          const before = input.admissionWhitelistPatterns ?? []
-          const after = plan.after.admissionWhitelistPatterns ?? []
-          expect(after.slice(0, before.length)).to.deep.equal(before)
-          expect(after.slice(before.length)).to.deep.equal(plan.added.map(namePattern => ({namePattern})))
-          expect(withoutPatterns(plan.after)).to.deep.equal(withoutPatterns(input))
-          expect(plan.changed).to.equal(plan.added.length > 0)
-          expect(new Set(plan.added).size).to.equal(plan.added.length)
-          expect(plan.added.length + plan.alreadyCovered.length).to.equal(new Set(patterns.map(p => p.trim())).size)
-          if (!plan.changed) expect(plan.after).to.deep.equal(input)
-
-          const again = planAllow(deepFreeze(plan.after), patterns)
-          expect(again.changed).to.equal(false)
-          expect(again.added).to.deep.equal([])
-          expect(again.after).to.deep.equal(plan.after)
-        }),
+        fc.property(policyArbitrary(), fc.array(validPatternArbitrary(), {maxLength: 4}), allowIsSafeAndIdempotent),
         {numRuns: 500},
       )
     })
 
     it('planRevoke after planAllow restores the original pattern list when the patterns were absent', () => {
       fc.assert(
-        fc.property(policyArbitrary(), fc.array(validPatternArbitrary(), {maxLength: 3, minLength: 1}), (raw, patterns) => {
-          const input = deepFreeze(raw)
-          const present = new Set(namePatterns(input).map(p => p.trim()))
-          fc.pre(patterns.every(p => !present.has(p.trim())))
-          const allowed = planAllow(input, patterns)
-          const revoked = planRevoke(deepFreeze(allowed.after), patterns)
-          expect(revoked.after.admissionWhitelistPatterns ?? []).to.deep.equal(input.admissionWhitelistPatterns ?? [])
-          expect(withoutPatterns(revoked.after)).to.deep.equal(withoutPatterns(input))
-          expect(revoked.removed).to.deep.equal(allowed.added)
-        }),
+        fc.property(policyArbitrary(), fc.array(validPatternArbitrary(), {maxLength: 3, minLength: 1}), revokeUndoesAllow),
         {numRuns: 500},
       )
     })
 
     it('planRevoke removes exactly the entries equal to a requested pattern and keeps the rest in order', () => {
       fc.assert(
-        fc.property(policyArbitrary(), fc.array(anyPatternArbitrary(), {maxLength: 3, minLength: 1}), (raw, requested) => {
-          const input = deepFreeze(raw)
-          const wanted = requested.map(p => p.trim()).filter(p => p.length > 0)
-          fc.pre(wanted.length === requested.length)
-          const plan = planRevoke(input, requested)
-          const expected = (input.admissionWhitelistPatterns ?? []).filter(entry => !wanted.includes(entry.namePattern.trim()))
-          expect(plan.after.admissionWhitelistPatterns ?? []).to.deep.equal(expected)
-          expect(withoutPatterns(plan.after)).to.deep.equal(withoutPatterns(input))
-          expect([...plan.removed, ...plan.notFound].sort()).to.deep.equal([...new Set(wanted)].sort())
-        }),
+        fc.property(policyArbitrary(), fc.array(anyPatternArbitrary(), {maxLength: 3, minLength: 1}), revokeRemovesExactly),
         {numRuns: 500},
       )
     })

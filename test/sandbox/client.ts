@@ -18,9 +18,20 @@ export interface CallOptions {
 
 export interface CallResult {
   headers: http.IncomingHttpHeaders
-  json: any
+  json: unknown
   status: number
   text: string
+}
+
+/** The value at a dotted path ('status.conditions.0.type') of a parsed JSON answer; undefined when absent. */
+export function at(json: unknown, path: string): unknown {
+  let value = json
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<string, unknown>)[key]
+  }
+
+  return value
 }
 
 export function sandboxToken(sandbox: Sandbox): string {

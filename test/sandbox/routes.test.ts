@@ -8,7 +8,7 @@ import {
 } from '../../src/sandbox/index.js'
 import {redactQuery, requestTarget} from '../../src/sandbox/server.js'
 import {tempDir} from '../helpers/tmp.js'
-import {call} from './client.js'
+import {at, call, type CallResult} from './client.js'
 
 const P = 'sandbox-project'
 
@@ -55,10 +55,10 @@ describe('sandbox routes', () => {
       const base = `/v1/projects/${P}/locations/us-central1`
       expect((await call(sandbox, {path: `${base}/repositories/cloud-run-source-deploy`})).status).to.equal(404)
       const op = await call(sandbox, {body: {format: 'DOCKER'}, method: 'POST', path: `${base}/repositories?repositoryId=cloud-run-source-deploy`})
-      expect(op.json.done).to.equal(false)
-      const done = await call(sandbox, {path: `/v1/${op.json.name}`})
-      expect(done.json.done).to.equal(true)
-      expect(done.json.response.name).to.equal(`projects/${P}/locations/us-central1/repositories/cloud-run-source-deploy`)
+      expect(at(op.json, 'done')).to.equal(false)
+      const done = await call(sandbox, {path: `/v1/${at(op.json, 'name')}`})
+      expect(at(done.json, 'done')).to.equal(true)
+      expect(at(done.json, 'response.name')).to.equal(`projects/${P}/locations/us-central1/repositories/cloud-run-source-deploy`)
       expect((await call(sandbox, {path: `${base}/repositories/cloud-run-source-deploy`})).status).to.equal(200)
     })
 
@@ -66,7 +66,7 @@ describe('sandbox routes', () => {
       const via = `us-central1-127.0.0.1:${sandbox.port}`
       await call(sandbox, {body: {name: 'bucket-1'}, method: 'POST', path: `/storage/v1/b?project=${P}`})
       await call(sandbox, {method: 'POST', path: '/upload/storage/v1/b/bucket-1/o?uploadType=media&name=s.zip', rawBody: Buffer.from('zip')})
-      const submit = (repo: string): Promise<any> =>
+      const submit = (repo: string): Promise<CallResult> =>
         call(sandbox, {
           body: {buildpackBuild: {baseImage: 'nodejs20'}, imageUri: `us-central1-docker.pkg.dev/${P}/${repo}/svc`, storageSource: {bucket: 'bucket-1', object: 's.zip'}},
           method: 'POST',
@@ -74,20 +74,20 @@ describe('sandbox routes', () => {
           via,
         })
       const missing = (await submit('cloud-run-source-deploy')).json
-      const {build} = missing.buildOperation.metadata
+      const build = at(missing, 'buildOperation.metadata.build') as {id: string; projectId: string}
       const failed = await call(sandbox, {path: `/v1/projects/${build.projectId}/locations/us-central1/operations/${build.id}`})
-      expect(failed.json.error.code).to.equal(2)
+      expect(at(failed.json, 'error.code')).to.equal(2)
 
       await call(sandbox, {body: {}, method: 'POST', path: `/v1/projects/${P}/locations/us-central1/repositories?repositoryId=cloud-run-source-deploy`})
       const ok = (await submit('cloud-run-source-deploy')).json
-      expect(ok.baseImageUri).to.equal('us-central1-docker.pkg.dev/serverless-runtimes/google-22-full/runtimes/nodejs20')
-      const id = ok.buildOperation.metadata.build.id as string
+      expect(at(ok, 'baseImageUri')).to.equal('us-central1-docker.pkg.dev/serverless-runtimes/google-22-full/runtimes/nodejs20')
+      const id = at(ok, 'buildOperation.metadata.build.id') as string
       const op = await call(sandbox, {path: `/v1/projects/${P}/locations/us-central1/operations/${id}`})
-      expect(op.json.done).to.equal(true)
-      expect(op.json.response.status).to.equal('SUCCESS')
-      expect(op.json.response.results.images[0].digest).to.match(/^sha256:[0-9a-f]{64}$/)
+      expect(at(op.json, 'done')).to.equal(true)
+      expect(at(op.json, 'response.status')).to.equal('SUCCESS')
+      expect(at(op.json, 'response.results.images.0.digest')).to.match(/^sha256:[0-9a-f]{64}$/)
       const images = state.readJson<{image: string}[]>(STATE_FILES.images, [])
-      expect(images.map(i => i.image)).to.deep.equal([`us-central1-docker.pkg.dev/${P}/cloud-run-source-deploy/svc@${op.json.response.results.images[0].digest}`])
+      expect(images.map(i => i.image)).to.deep.equal([`us-central1-docker.pkg.dev/${P}/cloud-run-source-deploy/svc@${at(op.json, 'response.results.images.0.digest')}`])
     })
 
     it('admits a denied image when a breakglass justification is set', async () => {
@@ -103,7 +103,7 @@ describe('sandbox routes', () => {
         path: `/apis/serving.knative.dev/v1/namespaces/${P}/services`,
         via: `europe-west1-127.0.0.1:${sandbox.port}`,
       })
-      expect(res.json.status.conditions[0]).to.include({status: 'True', type: 'Ready'})
+      expect(at(res.json, 'status.conditions.0')).to.include({status: 'True', type: 'Ready'})
     })
 
     it('requireBinaryAuthorization refuses deploys without the default policy (org policy constraint)', async () => {
@@ -115,8 +115,8 @@ describe('sandbox routes', () => {
         via: `us-central1-127.0.0.1:${sandbox.port}`,
       })
       expect(res.status).to.equal(400)
-      expect(res.json.error.status).to.equal('FAILED_PRECONDITION')
-      expect(res.json.error.message).to.include('constraints/run.allowedBinaryAuthorizationPolicies')
+      expect(at(res.json, 'error.status')).to.equal('FAILED_PRECONDITION')
+      expect(at(res.json, 'error.message')).to.include('constraints/run.allowedBinaryAuthorizationPolicies')
     })
 
     it('validates without storing on ?dryRun=all (gcloud beta run deploy)', async () => {

@@ -8,7 +8,7 @@ import {
   type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
 import {tempDir} from '../helpers/tmp.js'
-import {call, sandboxToken} from './client.js'
+import {at, call, sandboxToken} from './client.js'
 
 const P = 'sandbox-project'
 const POLICY = `/v1/projects/${P}/policy`
@@ -45,7 +45,7 @@ describe('sandbox server', () => {
       const none = await call(sandbox, {path: POLICY, token: null})
       const wrong = await call(sandbox, {path: POLICY, token: 'nope'})
       expect(none.status).to.equal(401)
-      expect(none.json.error.status).to.equal('UNAUTHENTICATED')
+      expect(at(none.json, 'error.status')).to.equal('UNAUTHENTICATED')
       expect(wrong.status).to.equal(401)
     })
 
@@ -71,7 +71,7 @@ describe('sandbox server', () => {
     it('answers unknown paths with a Google-style 404', async () => {
       const res = await call(sandbox, {path: '/v9/nothing'})
       expect(res.status).to.equal(404)
-      expect(res.json.error.message).to.include('does not implement GET /v9/nothing')
+      expect(at(res.json, 'error.message')).to.include('does not implement GET /v9/nothing')
     })
   })
 
@@ -79,13 +79,13 @@ describe('sandbox server', () => {
     it('returns a default ALWAYS_ALLOW policy with name and etag', async () => {
       const res = await call(sandbox, {path: POLICY})
       expect(res.status).to.equal(200)
-      expect(res.json.name).to.equal(`projects/${P}/policy`)
-      expect(res.json.defaultAdmissionRule.evaluationMode).to.equal('ALWAYS_ALLOW')
-      expect(res.json.etag).to.be.a('string')
+      expect(at(res.json, 'name')).to.equal(`projects/${P}/policy`)
+      expect(at(res.json, 'defaultAdmissionRule.evaluationMode')).to.equal('ALWAYS_ALLOW')
+      expect(at(res.json, 'etag')).to.be.a('string')
     })
 
     it('replaces the whole policy with a matching etag, keeping unknown fields verbatim', async () => {
-      const before = (await call(sandbox, {path: POLICY})).json
+      const before = (await call(sandbox, {path: POLICY})).json as Record<string, unknown>
       const body = {
         ...before,
         admissionWhitelistPatterns: [{futureField: {a: [1]}, namePattern: 'us-central1-docker.pkg.dev/p/cloud-run-source-deploy/**'}],
@@ -93,39 +93,39 @@ describe('sandbox server', () => {
       }
       const put = await call(sandbox, {body, method: 'PUT', path: POLICY})
       expect(put.status).to.equal(200)
-      expect(put.json.etag).to.not.equal(before.etag)
-      const after = (await call(sandbox, {path: POLICY})).json
+      expect(at(put.json, 'etag')).to.not.equal(before.etag)
+      const after = (await call(sandbox, {path: POLICY})).json as Record<string, unknown>
       expect(after.futureTopLevel).to.deep.equal({nested: true})
       expect(after.admissionWhitelistPatterns).to.deep.equal(body.admissionWhitelistPatterns)
-      expect(after.etag).to.equal(put.json.etag)
+      expect(after.etag).to.equal(at(put.json, 'etag'))
       expect(after.updateTime).to.be.a('string')
     })
 
     it('refuses a stale etag with 409 ABORTED and accepts a missing etag', async () => {
-      const before = (await call(sandbox, {path: POLICY})).json
+      const before = (await call(sandbox, {path: POLICY})).json as Record<string, unknown>
       await call(sandbox, {body: {...before, description: 'first'}, method: 'PUT', path: POLICY})
       const stale = await call(sandbox, {body: {...before, description: 'second'}, method: 'PUT', path: POLICY})
       expect(stale.status).to.equal(409)
-      expect(stale.json.error.status).to.equal('ABORTED')
+      expect(at(stale.json, 'error.status')).to.equal('ABORTED')
       const {etag: _etag, ...noEtag} = before
       const lastWriter = await call(sandbox, {body: {...noEtag, description: 'third'}, method: 'PUT', path: POLICY})
       expect(lastWriter.status).to.equal(200)
-      expect(lastWriter.json.description).to.equal('third')
+      expect(at(lastWriter.json, 'description')).to.equal('third')
     })
 
     it('refuses malformed policies with 400 INVALID_ARGUMENT', async () => {
-      const before = (await call(sandbox, {path: POLICY})).json
+      const before = (await call(sandbox, {path: POLICY})).json as Record<string, unknown>
       const badPattern = await call(sandbox, {body: {...before, admissionWhitelistPatterns: [{namePattern: 'gcr.io/*/x'}]}, method: 'PUT', path: POLICY})
       const noRule = await call(sandbox, {body: {name: before.name}, method: 'PUT', path: POLICY})
       const otherName = await call(sandbox, {body: {...before, name: 'projects/other/policy'}, method: 'PUT', path: POLICY})
       expect([badPattern.status, noRule.status, otherName.status]).to.deep.equal([400, 400, 400])
-      expect(badPattern.json.error.status).to.equal('INVALID_ARGUMENT')
+      expect(at(badPattern.json, 'error.status')).to.equal('INVALID_ARGUMENT')
     })
 
     it('answers 403 for another project', async () => {
       const res = await call(sandbox, {path: '/v1/projects/someone-else/policy'})
       expect(res.status).to.equal(403)
-      expect(res.json.error.status).to.equal('PERMISSION_DENIED')
+      expect(at(res.json, 'error.status')).to.equal('PERMISSION_DENIED')
     })
 
     it('testIamPermissions grants both permissions, or omits denied ones (and PUT then answers 403)', async () => {
@@ -135,17 +135,17 @@ describe('sandbox server', () => {
       setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
       const limited = await call(sandbox, {body: {permissions}, method: 'POST', path: `${POLICY}:testIamPermissions`})
       expect(limited.json).to.deep.equal({permissions: ['binaryauthorization.policy.get']})
-      const before = (await call(sandbox, {path: POLICY})).json
+      const before = (await call(sandbox, {path: POLICY})).json as Record<string, unknown>
       const put = await call(sandbox, {body: before, method: 'PUT', path: POLICY})
       expect(put.status).to.equal(403)
-      expect(put.json.error.message).to.include('binaryauthorization.policy.update')
+      expect(at(put.json, 'error.message')).to.include('binaryauthorization.policy.update')
     })
 
     it('forces etag conflicts on the next N PUTs and counts them down in faults.json', async () => {
       setFaults({etagConflicts: 2, seed: 5})
       const statuses: number[] = []
       for (let i = 0; i < 3; i++) {
-        const current = (await call(sandbox, {path: POLICY})).json
+        const current = (await call(sandbox, {path: POLICY})).json as Record<string, unknown>
         statuses.push((await call(sandbox, {body: {...current, description: `try ${i}`}, method: 'PUT', path: POLICY})).status)
       }
 
@@ -162,7 +162,7 @@ describe('sandbox server', () => {
       setFaults({binauthzErrorRate: 1})
       const unavailable = await call(sandbox, {path: POLICY})
       expect(unavailable.status).to.equal(503)
-      expect(unavailable.json.error.status).to.equal('UNAVAILABLE')
+      expect(at(unavailable.json, 'error.status')).to.equal('UNAVAILABLE')
       setFaults({binauthzErrorRate: 0.5, seed: 42})
       const first: number[] = []
       for (let i = 0; i < 20; i++) first.push((await call(sandbox, {path: POLICY})).status)
@@ -189,14 +189,14 @@ describe('sandbox server', () => {
         body: body('us-central1-docker.pkg.dev/p/repo/app:1'), method: 'POST', path: services, via: via(),
       })
       expect(res.status).to.equal(200)
-      const conditions = res.json.status.conditions as {message?: string; status: string; type: string;}[]
+      const conditions = at(res.json, 'status.conditions') as {message?: string; status: string; type: string;}[]
       expect(conditions.map(c => [c.type, c.status])).to.deep.equal([
         ['Ready', 'False'],
         ['ConfigurationsReady', 'False'],
         ['RoutesReady', 'False'],
       ])
       expect(conditions[1]?.message).to.include('denied by Binary Authorization')
-      expect(res.json.status.observedGeneration).to.equal(res.json.metadata.generation)
+      expect(at(res.json, 'status.observedGeneration')).to.equal(at(res.json, 'metadata.generation'))
     })
 
     it('admits an allowlisted image, and a replace bumps generation and observedGeneration', async () => {
@@ -211,17 +211,17 @@ describe('sandbox server', () => {
       const created = await call(sandbox, {
         body: body('us-central1-docker.pkg.dev/p/repo/app:1'), method: 'POST', path: services, via: via(),
       })
-      expect(created.json.status.conditions[0]).to.include({status: 'True', type: 'Ready'})
-      const existing = (await call(sandbox, {path: `${services}/svc1`, via: via()})).json
+      expect(at(created.json, 'status.conditions.0')).to.include({status: 'True', type: 'Ready'})
+      const existing = (await call(sandbox, {path: `${services}/svc1`, via: via()})).json as Record<string, unknown>
       const replaced = await call(sandbox, {
         body: {...existing, spec: {template: {spec: {containers: [{image: 'us-central1-docker.pkg.dev/p/repo/app:2'}]}}}},
         method: 'PUT',
         path: `${services}/svc1`,
         via: via(),
       })
-      expect(replaced.json.metadata.generation).to.equal(2)
-      expect(replaced.json.status.observedGeneration).to.equal(2)
-      expect(replaced.json.status.latestReadyRevisionName).to.match(/^svc1-00002-[a-z]{3}$/)
+      expect(at(replaced.json, 'metadata.generation')).to.equal(2)
+      expect(at(replaced.json, 'status.observedGeneration')).to.equal(2)
+      expect(at(replaced.json, 'status.latestReadyRevisionName')).to.match(/^svc1-00002-[a-z]{3}$/)
       expect(state.readMap(STATE_FILES.services)['us-central1/svc1']).to.have.nested.property('metadata.generation', 2)
     })
 
@@ -235,16 +235,16 @@ describe('sandbox server', () => {
     const base = `/v2/projects/${P}/locations/europe-west1`
 
     async function upload(): Promise<{bucket: string; object: string}> {
-      const url = (await call(sandbox, {body: {}, method: 'POST', path: `${base}/functions:generateUploadUrl`})).json
+      const url = (await call(sandbox, {body: {}, method: 'POST', path: `${base}/functions:generateUploadUrl`})).json as Record<string, unknown>
       const target = new URL(url.uploadUrl as string)
       const put = await call(sandbox, {
         headers: {'content-type': 'application/zip'}, method: 'PUT', path: `${target.pathname}${target.search}`, rawBody: Buffer.from('PK zip'), token: null,
       })
       expect(put.status).to.equal(200)
-      return url.storageSource
+      return url.storageSource as {bucket: string; object: string}
     }
 
-    async function deploy(): Promise<any[]> {
+    async function deploy(): Promise<unknown[]> {
       const source = await upload()
       const op = await call(sandbox, {
         body: {
@@ -255,14 +255,14 @@ describe('sandbox server', () => {
         method: 'POST',
         path: `${base}/functions?functionId=fn1`,
       })
-      const name = op.json.name as string
+      const name = at(op.json, 'name') as string
       const polls = [op.json]
       for (let i = 0; i < 2; i++) polls.push((await call(sandbox, {path: `/v2/${name}`})).json)
       return polls
     }
 
     it('refuses a tampered signed URL', async () => {
-      const url = (await call(sandbox, {body: {}, method: 'POST', path: `${base}/functions:generateUploadUrl`})).json
+      const url = (await call(sandbox, {body: {}, method: 'POST', path: `${base}/functions:generateUploadUrl`})).json as Record<string, unknown>
       const target = new URL((url.uploadUrl as string).replace(/Signature=[^&]+/, 'Signature=forged'))
       const put = await call(sandbox, {
         method: 'PUT', path: `${target.pathname}${target.search}`, rawBody: Buffer.from('x'), token: null,
@@ -272,10 +272,10 @@ describe('sandbox server', () => {
 
     it('deploys an admitted function: stages first, then done with the function', async () => {
       const polls = await deploy()
-      expect(polls[1].done).to.equal(false)
-      expect(polls[1].metadata.stages.map((s: {name: string}) => s.name)).to.deep.equal(['BUILD', 'SERVICE'])
-      expect(polls[2].done).to.equal(true)
-      expect(polls[2].response.state).to.equal('ACTIVE')
+      expect(at(polls[1], 'done')).to.equal(false)
+      expect((at(polls[1], 'metadata.stages') as {name: string}[]).map(stage => stage.name)).to.deep.equal(['BUILD', 'SERVICE'])
+      expect(at(polls[2], 'done')).to.equal(true)
+      expect(at(polls[2], 'response.state')).to.equal('ACTIVE')
       const images = state.readJson<{image: string}[]>(STATE_FILES.images, [])
       expect(images[0]?.image).to.match(/^europe-west1-docker\.pkg\.dev\/sandbox-project\/gcf-artifacts\//)
     })
@@ -284,16 +284,16 @@ describe('sandbox server', () => {
       await sandbox.stop()
       sandbox = await startSandbox({policy: 'block-all', stateDir: dir})
       const polls = await deploy()
-      expect(polls[1].error).to.equal(undefined)
-      expect(polls[2].error.code).to.equal(9)
-      expect(polls[2].error.message).to.include('Binary Authorization')
+      expect(at(polls[1], 'error')).to.equal(undefined)
+      expect(at(polls[2], 'error.code')).to.equal(9)
+      expect(at(polls[2], 'error.message')).to.include('Binary Authorization')
     })
 
     it('creates, lists and uploads into buckets (multipart, quoted boundary, LF)', async () => {
       const created = await call(sandbox, {body: {location: 'us-central1', name: 'run-sources-x'}, method: 'POST', path: `/storage/v1/b?project=${P}`})
       expect(created.status).to.equal(200)
       const listed = await call(sandbox, {path: `/storage/v1/b?project=${P}&prefix=run-sources`})
-      expect(listed.json.items.map((b: {name: string}) => b.name)).to.deep.equal(['run-sources-x'])
+      expect((at(listed.json, 'items') as {name: string}[]).map(b => b.name)).to.deep.equal(['run-sources-x'])
       const multipart = Buffer.from('--==7==\nContent-Type: application/json\n\n{"size":"3"}\n--==7==\nContent-Type: application/zip\n\nabc\n--==7==--')
       const uploaded = await call(sandbox, {
         headers: {'content-type': "multipart/related; boundary='==7=='"},
@@ -303,7 +303,7 @@ describe('sandbox server', () => {
       })
       expect(uploaded.status).to.equal(200)
       expect(uploaded.json).to.include({bucket: 'run-sources-x', name: 'services/svc/a.zip', size: '3'})
-      expect(uploaded.json.generation).to.match(/^\d+$/)
+      expect(at(uploaded.json, 'generation')).to.match(/^\d+$/)
     })
   })
 })
