@@ -112,6 +112,8 @@ export interface DeployAdapters {
   /** Asks the user (TTY only); called only when neither --yes nor --dry-run/--no-patch decide. */
   confirm(message: string): Promise<boolean>
   endpoint(env: NodeJS.ProcessEnv, config: GcloudConfig): URL
+  /** Finds gcloud without starting it (throws GCLOUD_MISSING), before the policy is touched. */
+  locateGcloud(env: NodeJS.ProcessEnv): string
   now(): number
   resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
   runGcloud(invocation: RunInvocation): Promise<RunResult>
@@ -162,6 +164,7 @@ async function defaultAdapters(): Promise<DeployAdapters> {
     client: options => new client.BinauthzClient(options),
     confirm: message => prompts.confirmPrompt(message, {default: false, flag: '--yes'}),
     endpoint: (env, config) => endpoint.binauthzEndpointFrom(env, config.binauthzEndpoint),
+    locateGcloud: env => runner.locateGcloud(env),
     now: () => Date.now(),
     resolveContext: input => context.resolveContext(input),
     runGcloud: invocation => runner.runGcloud(invocation),
@@ -171,7 +174,7 @@ async function defaultAdapters(): Promise<DeployAdapters> {
 
 async function adaptersFor(options: DeployOptions): Promise<DeployAdapters> {
   const given = options.adapters ?? {}
-  const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'apply', 'backup', 'runGcloud', 'confirm', 'now']
+  const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'apply', 'backup', 'locateGcloud', 'runGcloud', 'confirm', 'now']
   if (keys.every(key => given[key] !== undefined)) return given as DeployAdapters
   return {...(await defaultAdapters()), ...given}
 }
@@ -257,6 +260,11 @@ export function gcloudDeployRunning(): boolean {
   return activeGcloud > 0
 }
 
+/** A deploy that cannot run must not be preceded by a policy write: find gcloud first (a dry run needs none). */
+function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters): void {
+  if (!options.dryRun) adapters.locateGcloud(options.env)
+}
+
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const adapters = await adaptersFor(options)
   const started = adapters.now()
@@ -300,6 +308,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     regionSource: context.regionSource,
   }
   const finish = (): DeployResult => ({...result, durationMs: Math.max(0, adapters.now() - started)})
+  assertGcloudRunnable(options, adapters)
 
   // 2. The policy: one read, at most one write for all regions.
   await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)

@@ -1,7 +1,8 @@
 // The only module that starts processes (and the only one importing execa, lazily).
 // Argument arrays only, never a shell; never mutates the caller's arrays or env.
 
-import {statSync} from 'node:fs'
+import {accessSync, constants, statSync} from 'node:fs'
+import {delimiter, join} from 'node:path'
 
 import {ExternalError, UserError} from '../errors.js'
 
@@ -84,6 +85,30 @@ function missingGcloud(executable: string, env: NodeJS.ProcessEnv, code: string 
       ],
     },
   )
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Finds the gcloud a deploy will run, without starting it: $BINAUTHZ_GCLOUD must be an executable file, else `gcloud`
+ * must be on the child's PATH. Called before the policy is touched, so a missing gcloud never follows a policy write.
+ */
+export function locateGcloud(env: NodeJS.ProcessEnv): string {
+  const executable = gcloudExecutable(env)
+  const names = process.platform === 'win32' ? [`${executable}.cmd`, `${executable}.exe`, executable] : [executable]
+  const candidates = executable.includes('/') || executable.includes('\\')
+    ? [executable]
+    : (env.PATH ?? '').split(delimiter).filter(Boolean).flatMap(dir => names.map(name => join(dir, name)))
+  const found = candidates.find(candidate => isExecutableFile(candidate))
+  if (found === undefined) throw missingGcloud(executable, env, 'ENOENT')
+  return found
 }
 
 function isSpawnFailure(result: {code?: string; exitCode?: number; failed?: boolean; signal?: string}): boolean {

@@ -60,6 +60,7 @@ describe('deploy/pipeline', () => {
               return confirmAnswer ?? true
             },
             endpoint: () => server.endpoint,
+            locateGcloud: () => '/usr/bin/gcloud',
             now() {
               clock += 5
               return clock
@@ -376,5 +377,22 @@ describe('deploy/pipeline', () => {
     }))
     expect((error as UserError).code).to.equal('GCLOUD_MISSING')
     expect(calls).to.equal(1)
+  })
+
+  it('gcloud missing before the policy step: nothing read, nothing written, exit 2', async () => {
+    const options = h.options()
+    const error = await rejectionOf(runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        locateGcloud() {
+          throw new UserError('gcloud was not found on PATH', {code: 'GCLOUD_MISSING'})
+        },
+      },
+    }))
+    expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+    expect((error as UserError).exitCode).to.equal(2)
+    expect(server.requests).to.have.length(0)
+    expect(h.gcloudCalls).to.have.length(0)
   })
 })

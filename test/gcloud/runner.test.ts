@@ -6,9 +6,9 @@ import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../../src/errors.js'
 import {
-  captureGcloud, gcloudExecutable, gcloudSpawnCount, runGcloud, STDERR_TAIL_BYTES,
+  captureGcloud, gcloudExecutable, gcloudSpawnCount, locateGcloud, runGcloud, STDERR_TAIL_BYTES,
 } from '../../src/gcloud/runner.js'
-import {rejectionOf} from '../helpers/assert.js'
+import {rejectionOf, thrownBy} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -28,6 +28,27 @@ describe('gcloud runner', () => {
       expect(gcloudExecutable({})).to.equal('gcloud')
       expect(gcloudExecutable({BINAUTHZ_GCLOUD: '  '})).to.equal('gcloud')
       expect(gcloudExecutable({BINAUTHZ_GCLOUD: '/opt/sdk/bin/gcloud'})).to.equal('/opt/sdk/bin/gcloud')
+    })
+  })
+
+  describe('locateGcloud', () => {
+    it('finds gcloud on PATH or at BINAUTHZ_GCLOUD without starting a process', () => {
+      const before = gcloudSpawnCount()
+      expect(locateGcloud({PATH: `/nonexistent${':'}${fake.dir}`})).to.equal(fake.bin)
+      expect(locateGcloud({BINAUTHZ_GCLOUD: fake.bin, PATH: ''})).to.equal(fake.bin)
+      expect(gcloudSpawnCount()).to.equal(before)
+    })
+
+    it('throws GCLOUD_MISSING for a missing, non-executable or directory gcloud', () => {
+      const notExecutable = join(tempDir('binauthz-locate-'), 'gcloud')
+      writeFileSync(notExecutable, '#!/bin/sh\n', {mode: 0o644})
+      for (const env of [{PATH: '/nonexistent'}, {BINAUTHZ_GCLOUD: '/nonexistent/gcloud'}, {BINAUTHZ_GCLOUD: notExecutable}, {BINAUTHZ_GCLOUD: fake.dir}]) {
+        const error = thrownBy(() => locateGcloud(env))
+        expect(error, JSON.stringify(env)).to.be.instanceOf(UserError)
+        expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+      }
+
+      rmSync(dirname(notExecutable), {force: true, recursive: true})
     })
   })
 
