@@ -71,10 +71,16 @@ export const kindFlag = Flags.option({
   summary: 'Deploy path: "run" (gcloud run deploy --source → cloud-run-source-deploy) or "function" (gcloud functions deploy → gcf-artifacts).',
 })()
 
+/** --kind run|function|all for commands that work on several deploy paths; each command says what the paths are for. */
+export function kindsFlag(summary: string) {
+  return Flags.option({options: ['run', 'function', 'all'] as const, summary})()
+}
+
 /** The flags every policy-changing deploy command shares. */
 export const deployFlags = {
   deadline: deadlineFlag,
-  'dry-run': dryRunFlag,
+  // --dry-run already changes nothing; with --no-patch as well the intent is unclear, so say so instead of guessing.
+  'dry-run': Flags.boolean({...dryRunFlag, exclusive: ['no-patch']}),
   'no-patch': noPatchFlag,
   project: projectFlag,
   region: regionFlag,

@@ -100,13 +100,24 @@ export abstract class BinauthzCommand extends Command {
     return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && !this.jsonEnabled()
   }
 
-  /** Human progress/log output on stderr — silent under --json (oclif's logToStderr), so scripts see only the JSON. */
+  /**
+   * Progress and log lines on stderr, also under --json (where stdout holds only the JSON): oclif's logToStderr is
+   * silent under --json, so this writes to stderr itself.
+   */
   protected note(message = ''): void {
-    this.logToStderr(redactSecrets(message))
+    process.stderr.write(`${redactSecrets(message)}\n`)
   }
 
   /** Human output (stdout) — silent under --json. */
   protected say(message = ''): void {
     if (!this.jsonEnabled()) this.log(redactSecrets(message))
+  }
+
+  /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
+  protected ui(): {info(line: string): void; warn(line: string): void} {
+    return {
+      info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
+      warn: line => this.warn(line),
+    }
   }
 }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../cli/base-command.js'
 import {
-  dockerRepositoryFlag, projectFlag, regionFlag, yesFlag,
+  dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag, yesFlag,
 } from '../flags.js'
 import {runSetup, type SetupResult} from '../setup/wizard.js'
 
@@ -22,10 +22,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
       summary: 'Offer to add the missing allowlist entries (--no-apply: never write, print the admin hand-off).',
     }),
     'docker-repository': dockerRepositoryFlag,
-    kind: Flags.option({
-      options: ['run', 'function', 'all'] as const,
-      summary: 'Deploy path(s) to prepare: run (gcloud run deploy --source), function (gcloud functions deploy) or all.',
-    })(),
+    kind: kindsFlag('Deploy path(s) to prepare: run (gcloud run deploy --source), function (gcloud functions deploy) or all.'),
     project: projectFlag,
     region: regionFlag,
     save: Flags.boolean({
@@ -52,7 +49,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
       {
         env: process.env,
         io: this.jsonEnabled() ? {interactive: false} : {},
-        ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
+        ui: this.ui(),
       },
     )
   }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {
-  deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag, yesFlag,
+  deadlineFlag, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag, yesFlag,
 } from '../../flags.js'
 import {
   changePolicy, type PolicyChangeResult, terraformForAllow, type TerraformResult,
@@ -22,10 +22,7 @@ export default class PolicyAllow extends BinauthzCommand {
     deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
     'dry-run': Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'}),
-    kind: Flags.option({
-      options: ['run', 'function', 'all'] as const,
-      summary: 'Deploy path(s): run, function or all (default: the saved default, else all).',
-    })(),
+    kind: kindsFlag('Deploy path(s): run, function or all (default: the saved default, else all).'),
     pattern: Flags.string({
       helpValue: 'PATTERN',
       multiple: true,
@@ -63,7 +60,7 @@ export default class PolicyAllow extends BinauthzCommand {
       action: 'allow',
       io: this.jsonEnabled() ? {interactive: false} : {},
       mode: flags['dry-run'] ? 'dry-run' : 'write',
-      ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
+      ui: this.ui(),
       yes: flags.yes,
       ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })

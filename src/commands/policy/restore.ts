@@ -54,7 +54,7 @@ export default class PolicyRestore extends BinauthzCommand {
       io: this.jsonEnabled() ? {interactive: false} : {},
       latest: flags.latest,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
-      ui: {info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)), warn: line => this.warn(line)},
+      ui: this.ui(),
       yes: flags.yes,
       ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
     })

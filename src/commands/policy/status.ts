@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {
-  deadlineFlag, dockerRepositoryFlag, projectFlag, regionFlag,
+  deadlineFlag, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag,
 } from '../../flags.js'
 import {policyStatus, type PolicyStatusResult} from '../../setup/policy-ops.js'
 import {renderStatus} from '../../setup/render.js'
@@ -22,10 +22,7 @@ export default class PolicyStatus extends BinauthzCommand {
       helpValue: 'IMAGE',
       summary: 'Also tell whether this image would be admitted, and by which rule.',
     }),
-    kind: Flags.option({
-      options: ['run', 'function', 'all'] as const,
-      summary: 'Deploy path(s) to check: run, function or all (default: the saved default, else all).',
-    })(),
+    kind: kindsFlag('Deploy path(s) to check: run, function or all (default: the saved default, else all).'),
     project: projectFlag,
     region: regionFlag,
   }
