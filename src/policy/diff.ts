@@ -20,6 +20,49 @@ function lines(text: string): string[] {
   return all
 }
 
+/** lcs[(i * (b.length + 1)) + j] = length of the longest common subsequence of a[i..] and b[j..]. */
+function lcsTable(a: readonly string[], b: readonly string[]): Uint32Array {
+  const n = a.length
+  const m = b.length
+  const width = m + 1
+  const lcs = new Uint32Array((n + 1) * width)
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[(i * width) + j]
+        = a[i] === b[j] ? (lcs[((i + 1) * width) + j + 1] ?? 0) + 1 : Math.max(lcs[((i + 1) * width) + j] ?? 0, lcs[(i * width) + j + 1] ?? 0)
+    }
+  }
+
+  return lcs
+}
+
+/** The shortest edit script from midA to midB, walking their LCS table. */
+function middleOps(midA: readonly string[], midB: readonly string[]): Op[] {
+  const n = midA.length
+  const m = midB.length
+  const width = m + 1
+  const lcs = lcsTable(midA, midB)
+  const ops: Op[] = []
+  let i = 0
+  let j = 0
+  while (i < n || j < m) {
+    if (i < n && j < m && midA[i] === midB[j]) {
+      ops.push({kind: ' ', line: midA[i] ?? ''})
+      i++
+      j++
+    } else if (j === m || (i < n && (lcs[((i + 1) * width) + j] ?? 0) >= (lcs[(i * width) + j + 1] ?? 0))) {
+      // Prefer the deletion when both keep the LCS: removed lines come before added ones.
+      ops.push({kind: '-', line: midA[i] ?? ''})
+      i++
+    } else {
+      ops.push({kind: '+', line: midB[j] ?? ''})
+      j++
+    }
+  }
+
+  return ops
+}
+
 /** Shortest edit script via LCS, after trimming the common prefix and suffix (the usual case: an append). */
 export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
   let start = 0
@@ -45,36 +88,11 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
     ]
   }
 
-  // lcs[i][j] = LCS length of midA[i..] and midB[j..], flattened.
-  const width = m + 1
-  const lcs = new Uint32Array((n + 1) * width)
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[(i * width) + j]
-        = midA[i] === midB[j] ? (lcs[((i + 1) * width) + j + 1] ?? 0) + 1 : Math.max(lcs[((i + 1) * width) + j] ?? 0, lcs[(i * width) + j + 1] ?? 0)
-    }
-  }
-
-  const ops: Op[] = a.slice(0, start).map(line => ({kind: ' ', line}))
-  let i = 0
-  let j = 0
-  while (i < n || j < m) {
-    if (i < n && j < m && midA[i] === midB[j]) {
-      ops.push({kind: ' ', line: midA[i] ?? ''})
-      i++
-      j++
-    } else if (j === m || (i < n && (lcs[((i + 1) * width) + j] ?? 0) >= (lcs[(i * width) + j + 1] ?? 0))) {
-      // Prefer the deletion when both keep the LCS: removed lines come before added ones.
-      ops.push({kind: '-', line: midA[i] ?? ''})
-      i++
-    } else {
-      ops.push({kind: '+', line: midB[j] ?? ''})
-      j++
-    }
-  }
-
-  for (const line of a.slice(endA)) ops.push({kind: ' ', line})
-  return ops
+  return [
+    ...a.slice(0, start).map((line): Op => ({kind: ' ', line})),
+    ...middleOps(midA, midB),
+    ...a.slice(endA).map((line): Op => ({kind: ' ', line})),
+  ]
 }
 
 /**

@@ -246,6 +246,29 @@ function invalidPattern(value: string, problem: string, extra: string[] = []): U
   })
 }
 
+/** The registry host (before the first '/') must be a literal, lowercase host name with an optional port. */
+function checkRegistryHost(text: string, slash: number): void {
+  const host = text.slice(0, slash)
+  if (host.includes('*')) throw invalidPattern(text, 'wildcards are only allowed after "registry/"; the registry host must be literal')
+  if (!/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(host)) {
+    const lower = host.toLowerCase()
+    const extra = lower !== host && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(lower) ? [`Did you mean ${displayValue(lower + text.slice(slash))}?`] : []
+    throw invalidPattern(text, `${displayValue(host)} is not a registry host name (lowercase)`, extra)
+  }
+}
+
+/** The path after the host: image-name characters only, no empty, "." or ".." segments. */
+function checkPatternPath(text: string, path: string): void {
+  const bad = /[^A-Za-z0-9._/:@+-]/.exec(path)
+  if (bad) throw invalidPattern(text, `it contains the character ${JSON.stringify(bad[0])}, which never appears in an image name`)
+  const segments = path.split('/')
+  // The last segment may be empty (a wildcard right after '/', or an exact pattern ending in '/': see below).
+  for (const [index, segment] of segments.entries()) {
+    if (segment === '' && index < segments.length - 1) throw invalidPattern(text, 'it contains an empty path segment ("//")')
+    if (segment === '.' || segment === '..') throw invalidPattern(text, 'it contains a "." or ".." path segment')
+  }
+}
+
 /**
  * Checks that `pattern` is something the Binary Authorization API accepts as an allowlist entry and this tool
  * can reason about: non-empty, printable ASCII without whitespace, no URL scheme, a literal registry host, a
@@ -265,28 +288,14 @@ export function validatePattern(pattern: string): string {
 
   const slash = text.indexOf('/')
   if (slash === -1) throw invalidPattern(text, 'it has no "/" after the registry host', [`Did you mean ${displayValue(`${text}/**`)}?`])
-  const host = text.slice(0, slash)
-  if (host.includes('*')) throw invalidPattern(text, 'wildcards are only allowed after "registry/"; the registry host must be literal')
-  if (!/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(host)) {
-    const lower = host.toLowerCase()
-    const extra = lower !== host && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(lower) ? [`Did you mean ${displayValue(lower + text.slice(slash))}?`] : []
-    throw invalidPattern(text, `${displayValue(host)} is not a registry host name (lowercase)`, extra)
-  }
+  checkRegistryHost(text, slash)
 
   const body = text.endsWith('**') ? text.slice(0, -2) : (text.endsWith('*') ? text.slice(0, -1) : text)
   if (body.includes('*')) {
     throw invalidPattern(text, 'a wildcard may only appear once, as a trailing "*" or "**"')
   }
 
-  const path = body.slice(slash + 1)
-  const bad = /[^A-Za-z0-9._/:@+-]/.exec(path)
-  if (bad) throw invalidPattern(text, `it contains the character ${JSON.stringify(bad[0])}, which never appears in an image name`)
-  const segments = path.split('/')
-  // The last segment may be empty (a wildcard right after '/', or an exact pattern ending in '/': see below).
-  for (const [index, segment] of segments.entries()) {
-    if (segment === '' && index < segments.length - 1) throw invalidPattern(text, 'it contains an empty path segment ("//")')
-    if (segment === '.' || segment === '..') throw invalidPattern(text, 'it contains a "." or ".." path segment')
-  }
+  checkPatternPath(text, body.slice(slash + 1))
 
   if (body === text && text.endsWith('/')) {
     throw invalidPattern(text, 'it ends with "/" and no wildcard, so it matches no image', [`Did you mean ${displayValue(`${text}**`)}?`])

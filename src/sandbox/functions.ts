@@ -115,7 +115,32 @@ function sourceProblem(ctx: SandboxContext, buildConfig: JsonObject): string | u
  * Runs the server-side part of a deploy (build, push, Cloud Run service) and returns the long-running operation
  * name. The first GET of the operation shows the BUILD stage in progress, the second the final result.
  */
-function deployFunction(ctx: SandboxContext, location: string, id: string, desired: JsonObject, previous: JsonObject | undefined): Reply {
+/** The Cloud Run service's generation (0 when there is none yet). */
+function generationOf(service: JsonObject | undefined): number {
+  const {generation} = obj(service?.metadata)
+  return typeof generation === 'number' ? generation : 0
+}
+
+/** The Knative service a 2nd gen function deploys as. */
+function knativeServiceFor(fn: {buildConfig: JsonObject; id: string; image: string; policy: unknown; runService: string}): JsonObject {
+  const {buildConfig, id, image, policy, runService} = fn
+  return {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: {
+      annotations: {
+        'cloudfunctions.googleapis.com/function-id': id,
+        'run.googleapis.com/build-function-target': String(buildConfig.entryPoint ?? ''),
+        ...(typeof policy === 'string' && policy !== '' ? {[BINAUTHZ_ANNOTATION]: policy} : {}),
+      },
+      labels: {'goog-managed-by': 'cloudfunctions'},
+      name: runService,
+    },
+    spec: {template: {spec: {containers: [{image}]}}},
+  }
+}
+
+function deployFunction(ctx: SandboxContext, {id, location}: {id: string; location: string}, desired: JsonObject, previous: JsonObject | undefined): Reply {
   const name = functionName(ctx, location, id)
   const now = ctx.now().toISOString()
   const verb = previous ? 'update' : 'create'
@@ -149,25 +174,13 @@ function deployFunction(ctx: SandboxContext, location: string, id: string, desir
     const repo = dockerRepositoryOf(ctx, location, buildConfig)
     ensureRepository(ctx, repo.resource, 'This repository is created and used by Cloud Functions for storing function docker images.')
     const previousRun = ctx.state.getEntry(STATE_FILES.services, serviceKey(location, runService))
-    const version = (typeof obj(previousRun?.metadata).generation === 'number' ? (obj(previousRun?.metadata).generation as number) : 0) + 1
+    const version = generationOf(previousRun) + 1
     const image = `${repo.host}/${doubled(ctx.identity.project)}__${doubled(location)}__${doubled(id)}:version_${version}`
     ctx.state.recordImage({image, pushedAt: now, repository: repo.resource})
-    const policy = serviceConfig.binaryAuthorizationPolicy
-    const knative: JsonObject = {
-      apiVersion: 'serving.knative.dev/v1',
-      kind: 'Service',
-      metadata: {
-        annotations: {
-          'cloudfunctions.googleapis.com/function-id': id,
-          'run.googleapis.com/build-function-target': String(buildConfig.entryPoint ?? ''),
-          ...(typeof policy === 'string' && policy !== '' ? {[BINAUTHZ_ANNOTATION]: policy} : {}),
-        },
-        labels: {'goog-managed-by': 'cloudfunctions'},
-        name: runService,
-      },
-      spec: {template: {spec: {containers: [{image}]}}},
-    }
-    const outcome = deployRevision(ctx, location, ctx.identity.project, knative, previousRun)
+    const knative = knativeServiceFor({
+      buildConfig, id, image, policy: serviceConfig.binaryAuthorizationPolicy, runService,
+    })
+    const outcome = deployRevision(ctx, {namespace: ctx.identity.project, region: location}, knative, previousRun)
     const status = obj(outcome.service.status)
     const revision = String(status.latestCreatedRevisionName ?? '')
     if (outcome.admitted) {
@@ -238,7 +251,7 @@ export function createFunction(req: ApiRequest, ctx: SandboxContext, [project = 
   if (body.environment !== undefined && body.environment !== 'GEN_2') return apiError(400, 'The sandbox serves 2nd gen functions only.')
   const name = functionName(ctx, location, id)
   if (ctx.state.getEntry(STATE_FILES.functions, name)) return apiError(409, `Function ${id} in region ${location} in project ${project} already exists`, 'ALREADY_EXISTS')
-  return deployFunction(ctx, location, id, {...body, name}, undefined)
+  return deployFunction(ctx, {id, location}, {...body, name}, undefined)
 }
 
 function camel(segment: string): string {
@@ -277,7 +290,7 @@ export function patchFunction(req: ApiRequest, ctx: SandboxContext, [project = '
   const mask = req.query.get('updateMask')
   const {state: _s, stateMessages: _m, updateTime: _t, url: _u, ...base} = previous
   const desired = mask ? applyUpdateMask(base, body, mask) : {...base, ...body}
-  return deployFunction(ctx, location, id, {...desired, name}, previous)
+  return deployFunction(ctx, {id, location}, {...desired, name}, previous)
 }
 
 export function getFunctionOperation(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '', id = '']: string[]): Reply {

@@ -56,8 +56,7 @@ export interface RevisionOutcome {
  */
 export function deployRevision(
   ctx: SandboxContext,
-  region: string,
-  namespace: string,
+  {namespace, region}: {namespace: string; region: string},
   body: JsonObject,
   previous: JsonObject | undefined,
 ): RevisionOutcome {
@@ -196,7 +195,7 @@ export function createService(req: ApiRequest, ctx: SandboxContext, [namespace =
 
   // `gcloud beta run deploy` validates first with ?dryRun=all: answer without storing anything.
   if (req.query.has('dryRun')) return ok({...body, metadata: {...obj(body.metadata), namespace}})
-  return ok(deployRevision(ctx, region, namespace, body, undefined).service)
+  return ok(deployRevision(ctx, {namespace, region}, body, undefined).service)
 }
 
 export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
@@ -217,7 +216,7 @@ export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace 
   }
 
   if (req.query.has('dryRun')) return ok({...body, metadata: {...obj(body.metadata), namespace}})
-  return ok(deployRevision(ctx, region, namespace, body, previous).service)
+  return ok(deployRevision(ctx, {namespace, region}, body, previous).service)
 }
 
 export function deleteService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
@@ -259,6 +258,16 @@ export function repositoryOfImage(image: string): string | undefined {
 
 const RUNTIME_BASE = /^[a-z]+\d+$/
 
+/** storageSource must name an uploaded object. */
+function missingSource(ctx: SandboxContext, source: JsonObject): Reply | undefined {
+  if (typeof source.bucket !== 'string' || typeof source.object !== 'string') return apiError(400, 'storageSource.bucket and storageSource.object are required.')
+  if (!ctx.state.getEntry(STATE_FILES.objects, `${source.bucket}/${source.object}`)) {
+    return apiError(400, `Source gs://${source.bucket}/${source.object} does not exist.`)
+  }
+
+  return undefined
+}
+
 /** v2 projects.locations.builds:submit (regional): builds the uploaded source into `imageUri` at once. */
 export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
   const wrong = checkProject(ctx, project)
@@ -268,10 +277,8 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
   const source = obj(body.storageSource)
   const {imageUri} = body
   if (typeof imageUri !== 'string' || imageUri === '') return apiError(400, 'imageUri is required.')
-  if (typeof source.bucket !== 'string' || typeof source.object !== 'string') return apiError(400, 'storageSource.bucket and storageSource.object are required.')
-  if (!ctx.state.getEntry(STATE_FILES.objects, `${source.bucket}/${source.object}`)) {
-    return apiError(400, `Source gs://${source.bucket}/${source.object} does not exist.`)
-  }
+  const sourceProblem = missingSource(ctx, source)
+  if (sourceProblem) return sourceProblem
 
   const id = randomUUID()
   const buildName = `projects/${ctx.identity.projectNumber}/locations/${location}/builds/${id}`

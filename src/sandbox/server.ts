@@ -62,10 +62,15 @@ interface Route {
   public?: boolean
 }
 
-function route(method: string, pattern: string, api: string, handler: Handler, isPublic = false): Route {
+function route(method: string, pattern: string, api: string, handler: Handler): Route {
   return {
-    api, handler, method, path: new RegExp(`^${pattern}$`), public: isPublic,
+    api, handler, method, path: new RegExp(`^${pattern}$`), public: false,
   }
+}
+
+/** A route served without the bearer token (e.g. signed upload URLs carry their own signature). */
+function publicRoute(method: string, pattern: string, api: string, handler: Handler): Route {
+  return {...route(method, pattern, api, handler), public: true}
 }
 
 const P = `/v1/projects/${SEG}`
@@ -116,7 +121,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', `/storage/v1/b/${SEG}`, 'storage', getBucket),
   route('GET', `/storage/v1/b/${SEG}/o/(.+)`, 'storage', getObject),
   route('POST', `/upload/storage/v1/b/${SEG}/o`, 'storage', uploadObject),
-  route('PUT', `/__signed/${SEG}/(.+)`, 'storage-signed', signedUpload, true),
+  publicRoute('PUT', `/__signed/${SEG}/(.+)`, 'storage-signed', signedUpload),
 ]
 
 export interface ServerOptions {

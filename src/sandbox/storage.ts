@@ -74,7 +74,14 @@ export function listBuckets(req: ApiRequest, ctx: SandboxContext): Reply {
   return ok(items.length > 0 ? {items, kind: 'storage#buckets'} : {kind: 'storage#buckets'})
 }
 
-function storeObject(ctx: SandboxContext, bucket: string, name: string, data: Buffer, contentType: string): JsonObject {
+interface StoredObject {
+  bucket: string
+  contentType: string
+  data: Buffer
+  name: string
+}
+
+function storeObject(ctx: SandboxContext, {bucket, contentType, data, name}: StoredObject): JsonObject {
   const generation = nextGeneration(ctx)
   const file = `${createHash('sha256').update(`${bucket}/${name}#${generation}`).digest('hex').slice(0, 32)}.bin`
   writeFileSync(join(ctx.state.uploadsDir(), file), data)
@@ -125,7 +132,9 @@ export function uploadObject(req: ApiRequest, ctx: SandboxContext, [bucket = '']
   }
 
   if (!name) return apiError(400, 'Object name is required.')
-  return ok(storeObject(ctx, bucket, name, data, contentType))
+  return ok(storeObject(ctx, {
+    bucket, contentType, data, name,
+  }))
 }
 
 export function getObject(_req: ApiRequest, ctx: SandboxContext, [bucket = '', name = '']: string[]): Reply {
@@ -165,7 +174,9 @@ export function signedUpload(req: ApiRequest, ctx: SandboxContext, [bucket = '',
     ctx.state.putEntry(STATE_FILES.buckets, bucket, bucketResource(ctx, bucket, 'US'))
   }
 
-  storeObject(ctx, bucket, object, req.body, String(req.headers['content-type'] ?? 'application/zip'))
+  storeObject(ctx, {
+    bucket, contentType: String(req.headers['content-type'] ?? 'application/zip'), data: req.body, name: object,
+  })
   return {raw: Buffer.alloc(0), status: 200}
 }
 
