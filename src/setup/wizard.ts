@@ -240,13 +240,100 @@ class Wizard {
   }
 }
 
-/** Runs the wizard. Throws (having written nothing) on Ctrl-C, a missing answer without a terminal, or an API failure. */
-export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
-  const {env, ui} = deps
-  // Flag values are checked before anything runs (no gcloud, no request for a bad --region).
+interface PolicyReview {
+  client: Parameters<Wizard['applyMissing']>[0]
+  nextSteps: string[]
+  policy: Policy
+  project: string
+  targets: Target[]
+  ui: Ui
+  wizard: Wizard
+}
+
+/** Steps 4-6 when the policy could be read: enforcement, the allowlist, each deploy path, then the missing entries. */
+async function reviewPolicy(review: PolicyReview): Promise<{defaultRule: DefaultRuleSummary; paths: PathStatus[]; policy: SetupPolicyResult}> {
+  const {client, nextSteps, policy: read, project, targets, ui, wizard} = review
+  const defaultRule = summarizeDefaultRule(read)
+  ui.info(defaultRule.enforced
+    ? `✔ Binary Authorization is enforced (default rule ${defaultRule.evaluationMode ?? '?'}, ${defaultRule.enforcementMode ?? '?'})`
+    : `ℹ Binary Authorization does not block anything yet (default rule ${defaultRule.evaluationMode ?? 'unset'}, ${defaultRule.enforcementMode ?? 'unset'})`)
+
+  const allowlist = (read.admissionWhitelistPatterns ?? []).map(p => p.namePattern)
+  ui.info(allowlist.length === 0 ? 'ℹ The allowlist is empty.' : `ℹ Current allowlist (${allowlist.length}):`)
+  for (const entry of allowlist) ui.info(`    ${entry}`)
+
+  // 5. Which deploy paths are allowlisted already.
+  let paths = pathStatuses(read, targets)
+  for (const p of paths) {
+    const where = `${describeKind(p.kind)}${p.region ? ` in ${p.region}` : ''}`
+    ui.info(p.coveredBy ? `✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy, p.pattern)}` : `✘ ${where}: ${p.pattern} is missing`)
+  }
+
+  // 6. Offer the missing entries.
+  const missing = paths.filter(p => !p.covered).map(p => p.pattern)
+  const policy = await wizard.applyMissing(client, project, missing)
+  if (policy.state === 'applied') {
+    ui.info(`✔ Added ${policy.added.length} entr${policy.added.length === 1 ? 'y' : 'ies'} to the policy${policy.backupFile ? ` (previous policy saved to ${policy.backupFile})` : ''}`)
+    paths = paths.map(p => (p.covered
+      ? p
+      : {
+        ...p, covered: true, coveredBy: {kind: 'pattern', pattern: p.pattern}, exactEntry: true,
+      }))
+  }
+
+  if (policy.handoff) {
+    ui.warn(policy.state === 'permission-denied'
+      ? 'You may not change the policy. Hand this to a policy admin:'
+      : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:')
+    for (const line of policy.handoff.split('\n')) ui.info(line)
+    nextSteps.push('binauthz policy allow')
+  }
+
+  return {defaultRule, paths, policy}
+}
+
+/** Step 1's outcome: fine, or what to do about gcloud. */
+function reportGcloud(gcloud: GcloudCheck, ui: Ui, nextSteps: string[]): void {
+  if (gcloud.problem) {
+    ui.warn(gcloud.problem)
+    nextSteps.push(gcloud.installed ? 'gcloud components update' : 'Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install')
+  } else ui.info(`✔ gcloud ${gcloud.version ?? ''} (minimum ${gcloud.minimum})`)
+}
+
+/** The API check as the result reports it. */
+function apiSummary(api: ApiCheck): SetupResult['api'] {
+  return {
+    state: api.state,
+    ...(api.state === 'enabled' ? {} : {message: api.message}),
+    ...(api.state === 'disabled' ? {enableCommand: api.enableCommand} : {}),
+  }
+}
+
+/** Step 7 with --save: writes the defaults and says where. */
+async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui): Promise<SetupResult['defaults']> {
+  const file = await saveDefaults(env, values)
+  ui.info(`✔ Saved defaults to ${file}`)
+  return {file, saved: true, values}
+}
+
+/** Flag values are checked before anything runs (no gcloud, no request for a bad --region). */
+function validateAnswers(answers: SetupAnswers): void {
   if (answers.project !== undefined) validateProjectId(answers.project, '--project')
   for (const region of (answers.regions ?? []).flatMap(r => splitRegions(r))) validateRegion(region, '--region')
   if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
+}
+
+/** The closing lines: ready or not, and the next commands. */
+function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployKind[]; nextSteps: string[]; ready: boolean; ui: Ui}): void {
+  if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
+  ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
+  if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
+}
+
+/** Runs the wizard. Throws (having written nothing) on Ctrl-C, a missing answer without a terminal, or an API failure. */
+export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
+  const {env, ui} = deps
+  validateAnswers(answers)
   const gcloudConfig = readGcloudConfig(env)
   const saved = loadDefaults(env)
   const wizard = new Wizard(answers, deps, gcloudConfig, saved)
@@ -255,10 +342,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   // 1. gcloud installed and recent enough.
   const capture = deps.capture ?? (await import('../gcloud/runner.js')).captureGcloud
   const gcloud = await checkGcloud(env, capture)
-  if (gcloud.problem) {
-    ui.warn(gcloud.problem)
-    nextSteps.push(gcloud.installed ? 'gcloud components update' : 'Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install')
-  } else ui.info(`✔ gcloud ${gcloud.version ?? ''} (minimum ${gcloud.minimum})`)
+  reportGcloud(gcloud, ui, nextSteps)
 
   // 2. Credentials (and which account).
   const open = deps.open ?? openClient
@@ -294,41 +378,9 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     policy = {added: [], handoff, state: 'permission-denied'}
     nextSteps.push('Ask a policy admin to apply the hand-off below, or grant roles/binaryauthorization.policyViewer.')
   } else {
-    defaultRule = summarizeDefaultRule(api.policy)
-    ui.info(defaultRule.enforced
-      ? `✔ Binary Authorization is enforced (default rule ${defaultRule.evaluationMode ?? '?'}, ${defaultRule.enforcementMode ?? '?'})`
-      : `ℹ Binary Authorization does not block anything yet (default rule ${defaultRule.evaluationMode ?? 'unset'}, ${defaultRule.enforcementMode ?? 'unset'})`)
-
-    const allowlist = (api.policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern)
-    ui.info(allowlist.length === 0 ? 'ℹ The allowlist is empty.' : `ℹ Current allowlist (${allowlist.length}):`)
-    for (const entry of allowlist) ui.info(`    ${entry}`)
-
-    // 5. Which deploy paths are allowlisted already.
-    paths = pathStatuses(api.policy, targets)
-    for (const p of paths) {
-      const where = `${describeKind(p.kind)}${p.region ? ` in ${p.region}` : ''}`
-      ui.info(p.coveredBy ? `✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy, p.pattern)}` : `✘ ${where}: ${p.pattern} is missing`)
-    }
-
-    // 6. Offer the missing entries.
-    const missing = paths.filter(p => !p.covered).map(p => p.pattern)
-    policy = await wizard.applyMissing(opened.client, project, missing)
-    if (policy.state === 'applied') {
-      ui.info(`✔ Added ${policy.added.length} entr${policy.added.length === 1 ? 'y' : 'ies'} to the policy${policy.backupFile ? ` (previous policy saved to ${policy.backupFile})` : ''}`)
-      paths = paths.map(p => (p.covered
-        ? p
-        : {
-          ...p, covered: true, coveredBy: {kind: 'pattern', pattern: p.pattern}, exactEntry: true,
-        }))
-    }
-
-    if (policy.handoff) {
-      ui.warn(policy.state === 'permission-denied'
-        ? 'You may not change the policy. Hand this to a policy admin:'
-        : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:')
-      for (const line of policy.handoff.split('\n')) ui.info(line)
-      nextSteps.push('binauthz policy allow')
-    }
+    ({defaultRule, paths, policy} = await reviewPolicy({
+      client: opened.client, nextSteps, policy: api.policy, project, targets, ui, wizard,
+    }))
   }
 
   // 7. Save the defaults (last, atomically).
@@ -338,18 +390,12 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     ...(kind === 'all' ? {} : {kind}),
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
   }
-  let defaults: SetupResult['defaults'] = {saved: false, values}
-  if (answers.save) {
-    const file = await saveDefaults(env, values)
-    defaults = {file, saved: true, values}
-    ui.info(`✔ Saved defaults to ${file}`)
-  }
+  const defaults = answers.save ? await saveStep(env, values, ui) : {saved: false, values}
 
-  const ready
-    = gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every(p => p.covered)
-  if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
-  ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
-  if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
+  const ready = gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every(p => p.covered)
+  reportReadiness({
+    kinds, nextSteps, ready, ui,
+  })
   return {
     credentials,
     gcloud,
@@ -357,11 +403,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     project,
     regions,
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
-    api: {
-      state: api.state,
-      ...(api.state === 'enabled' ? {} : {message: api.message}),
-      ...(api.state === 'disabled' ? {enableCommand: api.enableCommand} : {}),
-    },
+    api: apiSummary(api),
     ...(defaultRule === undefined ? {} : {defaultRule}),
     defaults,
     nextSteps,
