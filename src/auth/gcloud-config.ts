@@ -33,7 +33,8 @@ const NONE_CONFIG = 'NONE'
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024
 const MAX_VALUE_LENGTH = 4096
 /** Special values of billing/quota_project (core/properties.py _SectionBilling). */
-const QUOTA_PROJECT_KEYWORDS = new Set(['CURRENT_PROJECT', 'CURRENT_PROJECT_WITH_FALLBACK', 'LEGACY'])
+/** Values of billing/quota_project that name no project (gcloud decides per request). */
+export const QUOTA_PROJECT_KEYWORDS: ReadonlySet<string> = new Set(['CURRENT_PROJECT', 'CURRENT_PROJECT_WITH_FALLBACK', 'LEGACY'])
 
 /** The gcloud config dir: $CLOUDSDK_CONFIG, else ~/.config/gcloud (HOME from `env` when set; %APPDATA%\\gcloud on Windows). */
 export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {

@@ -376,10 +376,17 @@ export class BinauthzClient {
 
   private deadlineError(op: Operation, last?: Error): ExternalError {
     const after = last === undefined ? '' : ` Last error: ${last.message}`
-    return new ExternalError(`Ran out of time trying to ${DOING[op]}: the overall deadline passed.${after}`, {
+    // A write whose answer was lost may still have been applied: say so, and how to find out.
+    const maybeApplied = op === 'updatePolicy' && last !== undefined
+      ? ' The last write may have reached the server before its answer was lost.'
+      : ''
+    return new ExternalError(`Ran out of time trying to ${DOING[op]}: the overall deadline passed.${after}${maybeApplied}`, {
       cause: last,
       code: 'DEADLINE_EXCEEDED',
-      suggestions: ['Retry the command later, or allow more time with --deadline'],
+      suggestions: [
+        ...(maybeApplied ? ['Check whether the entry is there before retrying: binauthz policy status'] : []),
+        'Retry the command later, or allow more time with --deadline',
+      ],
     })
   }
 

@@ -4,7 +4,7 @@
 
 import type {DeployKind} from '../policy/pattern.js'
 
-import {type GcloudConfig, readGcloudConfig} from '../auth/gcloud-config.js'
+import {type GcloudConfig, QUOTA_PROJECT_KEYWORDS, readGcloudConfig} from '../auth/gcloud-config.js'
 import {defaultsFile, loadDefaults, type SavedDefaults} from '../config/defaults.js'
 import {UserError} from '../errors.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
@@ -150,4 +150,20 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
   return {
     gcloud, project, projectSource: projectPick.source, regions, regionSource,
   }
+}
+
+/**
+ * The project billed for API quota (sent as X-Goog-User-Project): CLOUDSDK_BILLING_QUOTA_PROJECT > gcloud's
+ * billing/quota_project > the credential's own (ADC `quota_project_id`), as gcloud and google-auth-library do.
+ * Keywords such as CURRENT_PROJECT or LEGACY name no project: no header is sent. Values are validated like project IDs
+ * because they end up in a request header.
+ */
+export function resolveQuotaProject(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, credentialQuota?: string): string | undefined {
+  const fromEnv = env.CLOUDSDK_BILLING_QUOTA_PROJECT?.trim()
+  if (fromEnv) return QUOTA_PROJECT_KEYWORDS.has(fromEnv) ? undefined : validateProjectId(fromEnv, 'CLOUDSDK_BILLING_QUOTA_PROJECT')
+  if (gcloud.quotaProject) {
+    return validateProjectId(gcloud.quotaProject, `billing/quota_project in gcloud configuration '${gcloud.activeConfig}'`)
+  }
+
+  return credentialQuota ? validateProjectId(credentialQuota, 'quota_project_id of the Application Default Credentials') : undefined
 }

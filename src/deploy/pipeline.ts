@@ -6,13 +6,13 @@ import type {BinauthzClient, ClientOptions, TokenProvider} from '../binauthz/cli
 // Everything that touches the outside world is an injectable adapter, so tests drive the whole flow with fakes.
 // The returned DeployResult is the --json contract of `binauthz deploy run|function` (documented below).
 import type {ApplyOptions, ApplyResult} from '../binauthz/transaction.js'
-import type {ResolvedContext} from '../context/resolve.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 import type {StepReporter} from './report.js'
 
+import {type ResolvedContext, resolveQuotaProject} from '../context/resolve.js'
 import {BinauthzError, UserError} from '../errors.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {
@@ -117,7 +117,8 @@ export interface DeployAdapters {
   now(): number
   resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
   runGcloud(invocation: RunInvocation): Promise<RunResult>
-  tokens(env: NodeJS.ProcessEnv, config: GcloudConfig): Promise<TokenProvider>
+  /** The access token source; `quotaProject` when the credential names one (ADC quota_project_id). */
+  tokens(env: NodeJS.ProcessEnv, config: GcloudConfig): Promise<TokenProvider & {readonly quotaProject?: string}>
 }
 
 export interface DeployOptions {
@@ -312,13 +313,17 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   // 2. The policy: one read, at most one write for all regions.
   await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)
-  const connect = async (): Promise<BinauthzClient> =>
-    adapters.client({
-      endpoint: adapters.endpoint(env, context.gcloud),
-      tokens: await adapters.tokens(env, context.gcloud),
+  const connect = async (): Promise<BinauthzClient> => {
+    const endpoint = adapters.endpoint(env, context.gcloud)
+    const tokens = await adapters.tokens(env, context.gcloud)
+    const quotaProject = resolveQuotaProject(env, context.gcloud, tokens.quotaProject)
+    return adapters.client({
+      endpoint,
+      tokens,
       ...(options.deadlineSeconds === undefined ? {} : {deadline: started + (options.deadlineSeconds * 1000)}),
-      ...(context.gcloud.quotaProject === undefined ? {} : {quotaProject: context.gcloud.quotaProject}),
+      ...(quotaProject === undefined ? {} : {quotaProject}),
     })
+  }
 
   await (targets.prebuiltImage === undefined ? allowlist(options, adapters, await connect(), result) : evaluatePrebuilt(options, connect, result, targets.prebuiltImage));
 

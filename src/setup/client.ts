@@ -5,7 +5,8 @@ import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 
 import {BinauthzClient} from '../binauthz/client.js'
-import {resolveBinauthzEndpoint} from '../binauthz/endpoint.js'
+import {binauthzEndpointFrom} from '../binauthz/endpoint.js'
+import {resolveQuotaProject} from '../context/resolve.js'
 
 export interface OpenedClient {
   client: BinauthzClient
@@ -20,27 +21,15 @@ export interface OpenClientOptions {
   gcloud: GcloudConfig
 }
 
-export function endpointOverride(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): {source: string; value: string | undefined;} {
-  const fromEnv = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION
-  if (fromEnv !== undefined && fromEnv !== '') {
-    return {source: 'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION', value: fromEnv}
-  }
-
-  return {
-    source: `api_endpoint_overrides/binaryauthorization in gcloud configuration "${gcloud.activeConfig}"`,
-    value: gcloud.binauthzEndpoint,
-  }
-}
-
 export async function openClient(options: OpenClientOptions): Promise<OpenedClient> {
-  const override = endpointOverride(options.env, options.gcloud)
-  const endpoint = resolveBinauthzEndpoint(override.value, override.source)
+  const endpoint = binauthzEndpointFrom(options.env, options.gcloud.binauthzEndpoint)
   const {resolveTokenProvider} = await import('../auth/credentials.js')
   const tokens = await resolveTokenProvider(options.env, options.gcloud)
+  const quotaProject = resolveQuotaProject(options.env, options.gcloud, tokens.quotaProject)
   const client = new BinauthzClient({
     endpoint,
     tokens,
-    ...(options.gcloud.quotaProject ? {quotaProject: options.gcloud.quotaProject} : {}),
+    ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),
   })
   return {client, credentials: tokens.source, endpoint: endpoint.toString()}

@@ -4,7 +4,9 @@ import {join} from 'node:path'
 
 import type {DeployKind} from '../../src/policy/pattern.js'
 
-import {resolveContext, type ResolveContextInput, splitRegions} from '../../src/context/resolve.js'
+import {
+  resolveContext, type ResolveContextInput, resolveQuotaProject, splitRegions,
+} from '../../src/context/resolve.js'
 import {UserError} from '../../src/errors.js'
 import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
 import {thrownBy} from '../helpers/assert.js'
@@ -230,6 +232,36 @@ describe('resolveContext', () => {
   describe('splitRegions', () => {
     it('splits, trims and dedupes', () => {
       expect(splitRegions(['a,b', ' c ', 'a', ''])).to.deep.equal(['a', 'b', 'c'])
+    })
+  })
+
+  describe('resolveQuotaProject', () => {
+    const gcloud = {activeConfig: 'default', configDir: '/nonexistent'}
+    const cases: {credential?: string; env: NodeJS.ProcessEnv; expected: string | undefined; file?: string; title: string}[] = [
+      {env: {}, expected: undefined, title: 'nothing configured: no header'},
+      {
+        credential: 'adc-quota', env: {}, expected: 'adc-quota', title: "the credential's own quota project",
+      },
+      {
+        credential: 'adc-quota', env: {}, expected: 'config-quota', file: 'config-quota', title: 'gcloud config beats the credential',
+      },
+      {
+        credential: 'adc-quota', env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'env-quota'}, expected: 'env-quota', file: 'config-quota', title: 'the environment beats both',
+      },
+      {
+        credential: 'adc-quota', env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'CURRENT_PROJECT'}, expected: undefined, title: 'a keyword names no project',
+      },
+    ]
+    for (const c of cases) {
+      it(c.title, () => {
+        expect(resolveQuotaProject(c.env, {...gcloud, ...(c.file ? {quotaProject: c.file} : {})}, c.credential)).to.equal(c.expected)
+      })
+    }
+
+    it('refuses a value that is no project ID (it would become a request header)', () => {
+      const error = thrownBy(() => resolveQuotaProject({CLOUDSDK_BILLING_QUOTA_PROJECT: 'bad\r\nX-Injected: 1'}, gcloud))
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).message).to.contain('CLOUDSDK_BILLING_QUOTA_PROJECT')
     })
   })
 })

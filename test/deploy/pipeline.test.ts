@@ -395,4 +395,11 @@ describe('deploy/pipeline', () => {
     expect(server.requests).to.have.length(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
+
+  it("sends the credential's quota project as X-Goog-User-Project", async () => {
+    const options = h.options()
+    await runDeploy({...options, adapters: {...options.adapters, tokens: async () => ({getToken: async () => 'test-token', quotaProject: 'billing-proj'})}})
+    expect(server.requests.length).to.be.greaterThan(0)
+    expect(server.requests.map(r => r.headers['x-goog-user-project'])).to.satisfy((values: unknown[]) => values.every(v => v === 'billing-proj'))
+  })
 })
