@@ -39,6 +39,16 @@ export const dryRunFlag = Flags.boolean({
   summary: 'Show the policy diff and the exact gcloud command, then stop: change nothing, deploy nothing.',
 })
 
+/** --dry-run for the policy commands (allow, revoke, restore): show the policy diff, write nothing. */
+export const policyDryRunFlag = Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'})
+
+/** --pattern PATTERN, repeatable: an explicit allowlist entry for `policy allow` / `policy revoke`. */
+export const patternFlag = Flags.string({
+  helpValue: 'PATTERN',
+  multiple: true,
+  summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
+})
+
 /** --no-patch: never write the policy; stop with the admin hand-off when an entry is missing. */
 export const noPatchFlag = Flags.boolean({
   default: false,

@@ -1,15 +1,12 @@
 import {Flags} from '@oclif/core'
 
-import {BinauthzCommand} from '../../cli/base-command.js'
+import {PolicyChangeCommand, policySelection} from '../../cli/policy-change-command.js'
 import {
-  deadlineFlag, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag, yesFlag,
+  deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, regionFlag, yesFlag,
 } from '../../flags.js'
-import {
-  changePolicy, type PolicyChangeResult, terraformForAllow, type TerraformResult,
-} from '../../setup/policy-ops.js'
-import {renderChange} from '../../setup/render.js'
+import {type PolicyChangeResult, terraformForAllow, type TerraformResult} from '../../setup/policy-ops.js'
 
-export default class PolicyAllow extends BinauthzCommand {
+export default class PolicyAllow extends PolicyChangeCommand {
   static override description = 'Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the project policy\'s admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
@@ -21,13 +18,9 @@ export default class PolicyAllow extends BinauthzCommand {
   static override flags = {
     deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
-    'dry-run': Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'}),
+    'dry-run': policyDryRunFlag,
     kind: kindsFlag('Deploy path(s): run, function or all (default: the saved default, else all).'),
-    pattern: Flags.string({
-      helpValue: 'PATTERN',
-      multiple: true,
-      summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
-    }),
+    pattern: patternFlag,
     print: Flags.option({
       exclusive: ['yes', 'dry-run'],
       options: ['terraform'] as const,
@@ -41,30 +34,12 @@ export default class PolicyAllow extends BinauthzCommand {
 
   async run(): Promise<PolicyChangeResult | TerraformResult> {
     const {flags} = await this.parse(PolicyAllow)
-    const selection = {
-      env: process.env,
-      ...(flags.project === undefined ? {} : {project: flags.project}),
-      ...(flags.region === undefined ? {} : {regions: flags.region}),
-      ...(flags.kind === undefined ? {} : {kind: flags.kind}),
-      ...(flags['docker-repository'] === undefined ? {} : {dockerRepository: flags['docker-repository']}),
-      ...(flags.pattern === undefined ? {} : {patterns: flags.pattern}),
-    }
     if (flags.print === 'terraform') {
-      const result = terraformForAllow(selection)
+      const result = terraformForAllow(policySelection(flags))
       this.say(result.terraform.replace(/\n$/, ''))
       return result
     }
 
-    const result = await changePolicy({
-      ...selection,
-      action: 'allow',
-      io: this.jsonEnabled() ? {interactive: false} : {},
-      mode: flags['dry-run'] ? 'dry-run' : 'write',
-      ui: this.ui(),
-      yes: flags.yes,
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
-    })
-    for (const line of renderChange(result)) this.say(line)
-    return result
+    return this.changePolicy('allow', flags)
   }
 }

@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, projectFlag, yesFlag} from '../../flags.js'
+import {
+  deadlineFlag, policyDryRunFlag, projectFlag, yesFlag,
+} from '../../flags.js'
 import {
   type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
 } from '../../setup/policy-ops.js'
@@ -17,7 +19,7 @@ export default class PolicyRestore extends BinauthzCommand {
   ]
   static override flags = {
     deadline: deadlineFlag,
-    'dry-run': Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'}),
+    'dry-run': policyDryRunFlag,
     file: Flags.string({
       exclusive: ['latest'],
       helpValue: 'FILE',
