@@ -27,6 +27,6 @@ Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions
     },
   ]
   static override summary = 'Allowlist the gcf-artifacts repository, then run gcloud functions deploy (2nd gen) with Binary Authorization.'
-  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
+  static override usage = 'deploy function NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
   protected readonly kind = 'function' as const
 }

@@ -29,6 +29,6 @@ Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions
     },
   ]
   static override summary = 'Allowlist the Cloud Run source-deploy repository, then run gcloud run deploy with Binary Authorization.'
-  static override usage = '<%= command.id %> NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
+  static override usage = 'deploy run NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
   protected readonly kind = 'run' as const
 }
