@@ -2,6 +2,7 @@
 // does its I/O through the Binary Authorization client, transaction and backup modules, and returns a plain
 // result object (the --json contract). Nothing here prints: progress and diffs go through the injected Ui.
 
+import type {BinauthzClient} from '../binauthz/client.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
@@ -11,7 +12,7 @@ import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {
   type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup,
 } from '../binauthz/backup.js'
-import {applyPolicyChange} from '../binauthz/transaction.js'
+import {applyPolicyChange, type ApplyResult} from '../binauthz/transaction.js'
 import {loadDefaults} from '../config/defaults.js'
 import {resolveContext} from '../context/resolve.js'
 import {UserError} from '../errors.js'
@@ -99,6 +100,40 @@ export function describeCoverage(by: CoveredBy, required?: string): string {
     : 'not needed: the default rule is ALWAYS_ALLOW (every image is admitted)'
 }
 
+/** The Binary Authorization client for the input's environment and deadline. */
+async function clientFor(input: CommonInput): Promise<BinauthzClient> {
+  const gcloud = readGcloudConfig(input.env)
+  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  return client
+}
+
+/** What every policy write reports (allow, revoke, restore): etags, backup, attempts, the diff, why nothing was written. */
+interface WriteOutcome {
+  attempts: number
+  backupFile?: string
+  diff: string
+  etagAfter?: string
+  etagBefore?: string
+  skippedReason?: string
+}
+
+/** The outcome of an applied change; `noChange` says why when the plan changed nothing. */
+function writeOutcome(applied: ApplyResult, mode: 'dry-run' | 'write', noChange: string): WriteOutcome {
+  const {plan} = applied
+  let skippedReason: string | undefined
+  if (!plan.changed) skippedReason = noChange
+  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
+  else if (mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
+  return {
+    ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
+    ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
+    ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
+    attempts: applied.attempts,
+    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    ...(skippedReason === undefined ? {} : {skippedReason}),
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // policy status
 
@@ -173,8 +208,7 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
     requireRegion: input.image === undefined && input.dockerRepository === undefined,
     useSavedKind: true,
   })
-  const gcloud = readGcloudConfig(input.env)
-  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const client = await clientFor(input)
   const policy = await client.getPolicy(selection.project)
   const paths = pathStatuses(policy, selection.targets)
   const result: PolicyStatusResult = {
@@ -254,8 +288,7 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
   const ui = input.ui ?? silentUi
   const selection = select({...input, useSavedKind: true})
   const requested = selection.targets.map(t => t.pattern)
-  const gcloud = readGcloudConfig(input.env)
-  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const client = await clientFor(input)
   const {project} = selection
   const applied = await applyPolicyChange(client, {
     backup: policy => savePolicyBackup(input.env, project, policy),
@@ -270,10 +303,6 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
     project,
   })
   const {plan} = applied
-  let skippedReason: string | undefined
-  if (!plan.changed) skippedReason = explainNoChange(input.action, plan)
-  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
-  else if (input.mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
   return {
     action: input.action,
     added: plan.added,
@@ -289,12 +318,7 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
     requested,
     targets: selection.targets,
     written: applied.written,
-    ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
-    ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
-    ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
-    attempts: applied.attempts,
-    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
-    ...(skippedReason === undefined ? {} : {skippedReason}),
+    ...writeOutcome(applied, input.mode, explainNoChange(input.action, plan)),
   }
 }
 
@@ -326,8 +350,7 @@ export interface PolicyExportResult {
 
 export async function exportPolicy(input: CommonInput): Promise<PolicyExportResult> {
   const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
-  const gcloud = readGcloudConfig(input.env)
-  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const client = await clientFor(input)
   const policy = await client.getPolicy(ctx.project)
   return {
     project: ctx.project, ...(policy.etag === undefined ? {} : {etag: policy.etag}), policy, yaml: policyToYaml(policy),
@@ -443,8 +466,7 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     })
   }
 
-  const gcloud = readGcloudConfig(input.env)
-  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const client = await clientFor(input)
   const applied = await applyPolicyChange(client, {
     backup: policy => savePolicyBackup(input.env, project, policy),
     confirm: confirmPlan({
@@ -455,10 +477,6 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     project,
   })
   const {plan} = applied
-  let skippedReason: string | undefined
-  if (!plan.changed) skippedReason = 'Nothing to restore: the current policy already has the content of the backup.'
-  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
-  else if (input.mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
   return {
     file,
     mode: input.mode,
@@ -469,12 +487,7 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     declined: applied.declined,
     removed: plan.removed,
     written: applied.written,
-    ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
-    ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
-    ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
-    attempts: applied.attempts,
-    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
-    ...(skippedReason === undefined ? {} : {skippedReason}),
+    ...writeOutcome(applied, input.mode, 'Nothing to restore: the current policy already has the content of the backup.'),
   }
 }
 
