@@ -3,15 +3,15 @@
 // atomically (temp file in the same directory + rename). Content: {project, etag, savedAt, policy}.
 // Data dir: BINAUTHZ_DATA_DIR, else $XDG_DATA_HOME/binauthz, else ~/.local/share/binauthz.
 
-import {randomBytes} from 'node:crypto'
 import {
-  mkdir, open, readdir, readFile, rename, rm, stat,
+  mkdir, readdir, readFile, stat,
 } from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {basename, isAbsolute, join} from 'node:path'
 
 import {ExternalError, UserError} from '../errors.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
+import {writePrivateFile} from '../private-file.js'
 
 export interface PolicyBackup {
   etag?: string
@@ -93,23 +93,13 @@ export async function savePolicyBackup(
   }, null, 2)}\n`
   const name = `${stamp(savedAt)}-${sanitizeEtag(etag)}`
   let file = join(dir, `${name}.json`)
-  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
     await mkdir(dir, {mode: 0o700, recursive: true})
     // Never replace an earlier backup (same millisecond and etag): pick the next free name.
     const existing = new Set(await readdir(dir))
     for (let n = 2; existing.has(basename(file)); n++) file = join(dir, `${name}-${n}.json`)
-    const handle = await open(temp, 'wx', 0o600)
-    try {
-      await handle.writeFile(text, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-
-    await rename(temp, file)
+    await writePrivateFile(file, text)
   } catch (error: unknown) {
-    await rm(temp, {force: true}).catch(() => {})
     throw writeFailed(file, error)
   }
 

@@ -1,14 +1,13 @@
 // binauthz's own saved defaults (written by `binauthz setup`): a small JSON file, read sync, written atomically.
 
-import {
-  chmod, mkdir, open, rename, rm,
-} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {DeployKind} from '../policy/pattern.js'
 
 import {homeDir, readSmallFile} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
+import {writePrivateFile} from '../private-file.js'
 
 export interface SavedDefaults {
   dockerRepository?: string
@@ -91,20 +90,9 @@ export async function saveDefaults(env: NodeJS.ProcessEnv, d: SavedDefaults): Pr
     })
   }
 
-  const temp = join(dir, `.${DEFAULTS_FILE_NAME}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}.tmp`)
   try {
-    const handle = await open(temp, 'wx', 0o600)
-    try {
-      await handle.writeFile(text, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-
-    await chmod(temp, 0o600)
-    await rename(temp, file)
+    await writePrivateFile(file, text)
   } catch (error: unknown) {
-    await rm(temp, {force: true}).catch(() => {})
     throw new UserError(`Cannot write the binauthz defaults file ${file}: ${(error as Error).message}`, {
       code: 'DEFAULTS_UNWRITABLE',
       suggestions: ['Set BINAUTHZ_CONFIG_DIR to a writable directory'],
