@@ -59,13 +59,7 @@ describe('binauthz client', () => {
   })
 
   beforeEach(() => {
-    server.clearFaults()
-    server.requests.length = 0
-    server.permissions.clear()
-    server.permissions.add('binaryauthorization.policy.get')
-    server.permissions.add('binaryauthorization.policy.update')
-    server.setPolicy(PROJECT, basePolicy(PROJECT))
-    server.setPolicy(DOMAIN_PROJECT, basePolicy(DOMAIN_PROJECT))
+    server.reset({[DOMAIN_PROJECT]: basePolicy(DOMAIN_PROJECT), [PROJECT]: basePolicy(PROJECT)})
   })
 
   function make(extra: Partial<ClientOptions> = {}): {client: BinauthzClient; waits: number[]} {

@@ -76,4 +76,22 @@ describe('test helper: binauthz server', () => {
     await server.close()
     expect(await pending).to.be.instanceOf(Error)
   })
+
+  it('reset() drops faults and requests, grants the starting permissions again and stores the given policies', async () => {
+    const server = await startBinauthzServer({permissions: ['binaryauthorization.policy.get']})
+    try {
+      server.fault({status: 503}, {times: 5})
+      server.permissions.clear()
+      server.permissions.add('binaryauthorization.policy.update')
+      expect((await request(`${server.url}v1/projects/p/policy`)).status).to.equal(503)
+      server.reset({p: {...defaultPolicy('p'), description: 'after reset'}})
+      expect(server.requests).to.deep.equal([])
+      expect([...server.permissions]).to.deep.equal(['binaryauthorization.policy.get'])
+      const got = await request(`${server.url}v1/projects/p/policy`)
+      expect(got.status).to.equal(200)
+      expect(JSON.parse(got.body)).to.include({description: 'after reset'})
+    } finally {
+      await server.close()
+    }
+  })
 })

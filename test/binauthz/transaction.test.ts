@@ -70,12 +70,7 @@ describe('binauthz transaction', () => {
   })
 
   beforeEach(() => {
-    server.clearFaults()
-    server.requests.length = 0
-    server.permissions.clear()
-    server.permissions.add('binaryauthorization.policy.get')
-    server.permissions.add('binaryauthorization.policy.update')
-    server.setPolicy(PROJECT, richPolicy())
+    server.reset({[PROJECT]: richPolicy()})
     client?.close()
     client = makeClient()
   })

@@ -98,6 +98,11 @@ export interface BinauthzServer {
   readonly requests: RecordedRequest[]
   /** Requests filtered by operation. */
   requestsFor(op: Operation): RecordedRequest[]
+  /**
+   * Between tests: drops fault rules and recorded requests, grants the permissions the server started with again,
+   * and stores `policies` (other stored policies and the write count are kept).
+   */
+  reset(policies?: Record<string, Policy>): void
   /** Replaces a project's stored policy (deep-copied); assigns a fresh etag unless `policy.etag` is given. */
   setPolicy(project: string, policy: Policy): void
   readonly url: string
@@ -410,6 +415,13 @@ export async function startBinauthzServer(options: BinauthzServerOptions = {}): 
     requests,
     requestsFor(op) {
       return requests.filter(r => r.op === op)
+    },
+    reset(resetPolicies = {}) {
+      rules.length = 0
+      requests.length = 0
+      permissions.clear()
+      for (const permission of options.permissions ?? DEFAULT_PERMISSIONS) permissions.add(permission)
+      for (const [project, policy] of Object.entries(resetPolicies)) store(project, policy, policy.etag)
     },
     setPolicy(project, policy) {
       store(project, policy, policy.etag)
