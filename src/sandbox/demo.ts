@@ -9,15 +9,14 @@
 //
 // Without gcloud on PATH it says so and shows the policy half (a --dry-run plan) only.
 import {
-  accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync,
+  existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {tmpdir} from 'node:os'
-import {
-  delimiter, dirname, join, resolve,
-} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {type ProgramInvocation, runProgram} from '../gcloud/runner.js'
+import {BinauthzError} from '../errors.js'
+import {locateGcloud, type ProgramInvocation, runProgram} from '../gcloud/runner.js'
 import {
   type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from './index.js'
@@ -41,18 +40,14 @@ function step(n: number, title: string): void {
   say(bold(`── Step ${n}: ${title}`))
 }
 
+/** The gcloud the deploys will run (found as binauthz finds it), or undefined: then only the policy half is shown. */
 function findGcloud(): string | undefined {
-  const candidates = process.env.BINAUTHZ_GCLOUD
-    ? [process.env.BINAUTHZ_GCLOUD]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map(dir => join(dir, 'gcloud'))
-  return candidates.find(file => {
-    try {
-      accessSync(file, constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
+  try {
+    return locateGcloud(process.env)
+  } catch (error: unknown) {
+    if (error instanceof BinauthzError && error.code === 'GCLOUD_MISSING') return undefined
+    throw error
+  }
 }
 
 function commandBuilt(id: string): boolean {

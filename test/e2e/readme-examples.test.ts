@@ -7,7 +7,7 @@ import {once} from 'node:events'
 import {
   mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
-import {delimiter, join} from 'node:path'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {DeployResult} from '../../src/deploy/pipeline.js'
@@ -15,6 +15,7 @@ import type {Policy} from '../../src/policy/types.js'
 
 import {startSandbox, STATE_FILES} from '../../src/sandbox/index.js'
 import {createFakeGcloud} from '../helpers/fake-gcloud.js'
+import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -32,18 +33,7 @@ function documentedCommand(section: string): string[] {
   return line.split(/\s+/)
 }
 
-function gcloudOnPath(): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some(dir => {
-    try {
-      readFileSync(join(dir, 'gcloud'))
-      return true
-    } catch {
-      return false
-    }
-  })
-}
-
-const REAL_GCLOUD = gcloudOnPath()
+const REAL_GCLOUD = installedGcloud() !== undefined
 
 async function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{code: null | number; stderr: string; stdout: string}> {
   const child = spawn(process.execPath, [BIN, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})

@@ -3,9 +3,9 @@
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
 import {
-  accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync,
+  mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
-import {delimiter, dirname, join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {Policy} from '../../src/policy/types.js'
@@ -13,26 +13,13 @@ import type {Policy} from '../../src/policy/types.js'
 import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
+import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
 const DENY_ALL = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}
 
-function findGcloud(): string | undefined {
-  const candidates = process.env.BINAUTHZ_GCLOUD
-    ? [process.env.BINAUTHZ_GCLOUD]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map(dir => join(dir, 'gcloud'))
-  return candidates.find(file => {
-    try {
-      accessSync(file, constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
-}
-
-const GCLOUD = findGcloud()
+const GCLOUD = installedGcloud()
 /** Shown in the test titles so a skipped run says why. */
 const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
 
