@@ -1,37 +1,16 @@
 // End to end: the built bin/run.js as a child process, against the local Binary Authorization stand-in and the
 // recording fake gcloud (no process.env changes in this process: the child gets its own environment).
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
-import {once} from 'node:events'
-import {fileURLToPath} from 'node:url'
 
 import type {DeployResult} from '../../src/deploy/pipeline.js'
 
+import {type CliRun, type CliRunOptions, runCli} from '../helpers/cli-process.js'
 import {
   enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness, TOKEN,
 } from '../setup/harness.js'
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
-
-interface Run {
-  code: null | number
-  stderr: string
-  stdout: string
-}
-
-function binauthz(h: Harness, args: string[], options: {onSpawn?: (child: ReturnType<typeof spawn>) => void} = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {HOME: h.dir, PATH: process.env.PATH, ...h.env}
-  const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  options.onSpawn?.(child)
-  return once(child, 'close').then(([code]) => ({code: code as null | number, stderr, stdout}))
+function binauthz(h: Harness, args: string[], options: Pick<CliRunOptions, 'onSpawn'> = {}): Promise<CliRun> {
+  return runCli(args, {env: {HOME: h.dir, PATH: process.env.PATH, ...h.env}, ...options})
 }
 
 describe('e2e: bin/run.js deploy', function () {

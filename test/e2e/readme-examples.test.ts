@@ -2,8 +2,6 @@
 // against the sandbox: with the real gcloud when it is installed, else with the recording fake gcloud (then only
 // the argv binauthz hands to gcloud is checked).
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
-import {once} from 'node:events'
 import {
   mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
@@ -14,12 +12,12 @@ import type {DeployResult} from '../../src/deploy/pipeline.js'
 import type {Policy} from '../../src/policy/types.js'
 
 import {startSandbox, STATE_FILES} from '../../src/sandbox/index.js'
+import {type CliRun, runCli} from '../helpers/cli-process.js'
 import {createFakeGcloud} from '../helpers/fake-gcloud.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, 'bin/run.js')
 const PROJECT = 'my-project'
 
 /** The `binauthz …` command line of a README section, with shell redirections removed and substitutions applied. */
@@ -35,18 +33,8 @@ function documentedCommand(section: string): string[] {
 
 const REAL_GCLOUD = installedGcloud() !== undefined
 
-async function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{code: null | number; stderr: string; stdout: string}> {
-  const child = spawn(process.execPath, [BIN, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  const [code] = await once(child, 'close')
-  return {code: code as null | number, stderr, stdout}
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliRun> {
+  return runCli(args, {cwd, env})
 }
 
 describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 'fake gcloud: gcloud is not installed'})`, function () {

@@ -7,37 +7,24 @@
 //   const run = await kit.run(['deploy', 'run', 'svc', '--project', P, '--region', R, '--yes'])
 //   expect(run.code).to.equal(0); expect(run.timedOut).to.equal(false)
 //   kit.cleanup()
-import {spawn} from 'node:child_process'
-import {once} from 'node:events'
 import {
   mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
 } from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import type {Policy} from '../../src/policy/types.js'
 
+import {type CliRun, runCli} from './cli-process.js'
 import {createFakeGcloud, type FakeGcloud} from './fake-gcloud.js'
 import {tempDir} from './tmp.js'
 
-/** bin/run.js of this checkout (dist/test/helpers/x.js → ../../../bin/run.js). */
-export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
+export {BIN, type CliRun} from './cli-process.js'
 
 /**
  * A recognisable access token that matches none of the generic redaction patterns (not ya29., no "Bearer " prefix
  * in the file), so only a real "never print the token" guarantee keeps it out of the output.
  */
 export const CANARY_TOKEN = 'CANARYtok-7f3a9c21e4b8d05a6b1c9e2f-reliability-do-not-print'
-
-export interface CliRun {
-  args: string[]
-  code: null | number
-  signal: NodeJS.Signals | null
-  stderr: string
-  stdout: string
-  /** Killed by the kit's timeout (a hang). */
-  timedOut: boolean
-}
 
 export interface CliKitOptions {
   /** Value of CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION (omitted when undefined). */
@@ -131,26 +118,7 @@ export function createCliKit(options: CliKitOptions = {}): CliKit {
         else childEnv[key] = value
       }
 
-      const child = spawn(process.execPath, [BIN, ...args], {cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
-      const out: Buffer[] = []
-      const err: Buffer[] = []
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-      let timedOut = false
-      const timer = setTimeout(() => {
-        timedOut = true
-        child.kill('SIGKILL')
-      }, runOptions.timeoutMs ?? defaultTimeout)
-      const [code, signal] = (await once(child, 'close')) as [null | number, NodeJS.Signals | null]
-      clearTimeout(timer)
-      return {
-        args: [...args],
-        code,
-        signal,
-        stderr: Buffer.concat(err).toString('utf8'),
-        stdout: Buffer.concat(out).toString('utf8'),
-        timedOut,
-      }
+      return runCli(args, {cwd: dir, env: childEnv, timeoutMs: runOptions.timeoutMs ?? defaultTimeout})
     },
     tokenFile,
   }
