@@ -86,6 +86,12 @@ export function kindsFlag(summary: string) {
   return Flags.option({options: ['run', 'function', 'all'] as const, summary})()
 }
 
+/** --state-dir DIR for the sandbox commands (start, stop, status, env). */
+export const stateDirFlag = Flags.directory({
+  helpValue: 'DIR',
+  summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
+})
+
 /** The flags every policy-changing deploy command shares. */
 export const deployFlags = {
   deadline: deadlineFlag,

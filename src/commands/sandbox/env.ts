@@ -1,7 +1,6 @@
-import {Flags} from '@oclif/core'
-
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {UserError} from '../../errors.js'
+import {stateDirFlag} from '../../flags.js'
 import {defaultStateDir, runningServer} from '../../sandbox/daemon.js'
 import {envFor, exportLines} from '../../sandbox/index.js'
 
@@ -12,10 +11,7 @@ resolve through it) and NO_PROXY for the loopback address. Evaluate them in your
 variables as an object.`
   static override examples = ['eval "$(<%= config.bin %> <%= command.id %>)"', '<%= config.bin %> <%= command.id %> --json']
   static override flags = {
-    'state-dir': Flags.directory({
-      helpValue: 'DIR',
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
-    }),
+    'state-dir': stateDirFlag,
   }
   static override summary = 'Print the environment that points gcloud and binauthz at the running sandbox.'
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {stateDirFlag} from '../../flags.js'
 import {defaultStateDir, readPolicyFile, startBackground} from '../../sandbox/daemon.js'
 import {envFor, type PolicySeed} from '../../sandbox/index.js'
 
@@ -32,10 +33,7 @@ Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`
     }),
     port: Flags.integer({max: 65_535, min: 1, summary: 'Port on 127.0.0.1 to listen on (default: any free port).'}),
     project: Flags.string({helpValue: 'PROJECT_ID', summary: 'Project ID the sandbox serves (default: sandbox-project, or the one already in the state dir).'}),
-    'state-dir': Flags.directory({
-      helpValue: 'DIR',
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
-    }),
+    'state-dir': stateDirFlag,
   }
   static override summary = 'Start the local Google Cloud stand-in in the background.'
 

@@ -1,16 +1,12 @@
-import {Flags} from '@oclif/core'
-
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {stateDirFlag} from '../../flags.js'
 import {defaultStateDir, type SandboxStatus, sandboxStatus} from '../../sandbox/daemon.js'
 
 export default class SandboxStatusCommand extends BinauthzCommand {
   static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions, and how many requests it has served.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
   static override flags = {
-    'state-dir': Flags.directory({
-      helpValue: 'DIR',
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
-    }),
+    'state-dir': stateDirFlag,
   }
   static override summary = 'Show whether the sandbox runs, and what it holds.'
 

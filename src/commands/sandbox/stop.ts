@@ -1,6 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {stateDirFlag} from '../../flags.js'
 import {defaultStateDir, stopBackground} from '../../sandbox/daemon.js'
 
 export interface SandboxStopResult {
@@ -13,10 +12,7 @@ export default class SandboxStop extends BinauthzCommand {
   static override description = 'Stops the sandbox server started by `sandbox start` for the state directory. The state (policy, services, request log) is kept; delete the directory to start from scratch.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --state-dir ./sandbox']
   static override flags = {
-    'state-dir': Flags.directory({
-      helpValue: 'DIR',
-      summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
-    }),
+    'state-dir': stateDirFlag,
   }
   static override summary = 'Stop the background sandbox.'
 
