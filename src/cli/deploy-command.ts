@@ -13,6 +13,11 @@ import {
   chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter,
 } from './renderer.js'
 
+/** The end of both deploy commands' help: the --json result and the exit codes (the contract run() keeps). */
+export const DEPLOY_OUTPUT_HELP = `With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
+
+Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
+
 /** Splits argv at the first `--`: our own arguments, and everything after it for gcloud (verbatim, never parsed by oclif). */
 export function splitPassthrough(argv: readonly string[]): {own: string[]; passthrough: string[]} {
   const index = argv.indexOf('--')

@@ -1,4 +1,4 @@
-import {DeployCommand} from '../../cli/deploy-command.js'
+import {DEPLOY_OUTPUT_HELP, DeployCommand} from '../../cli/deploy-command.js'
 
 export default class DeployRun extends DeployCommand {
   static override description = `Resolves the project and region(s), works out which Artifact Registry repository the build lands in (REGION-docker.pkg.dev/PROJECT/cloud-run-source-deploy, or the repository of --image when it is combined with --source), makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
@@ -7,9 +7,7 @@ export default class DeployRun extends DeployCommand {
 
 Everything after -- goes to gcloud unchanged. Arguments that would undo Binary Authorization (--binary-authorization=OTHER, --clear-binary-authorization, --breakglass), another --project or --region, a non-managed --platform, --flags-file, a second --, or shell syntax are refused before anything changes. A plain --image deploy (no --source) builds nothing: binauthz adds no pattern and only reports whether the policy admits the image.
 
-With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
-
-Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
+${DEPLOY_OUTPUT_HELP}`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> my-fn --region us-central1 -- --source . --function handler',
