@@ -107,15 +107,55 @@ async function clientFor(input: CommonInput): Promise<BinauthzClient> {
   return client
 }
 
-/** What every policy write reports (allow, revoke, restore): etags, backup, attempts, the diff, why nothing was written. */
-interface WriteOutcome {
+/** What a policy-writing command (allow, revoke, restore) is given besides what to change. */
+interface WriteInput extends CommonInput {
+  io?: PromptIo
+  mode: 'dry-run' | 'write'
+  ui?: Ui
+  yes: boolean
+}
+
+/**
+ * Applies a change the way every policy command writes: read, plan, show the diff and confirm (unless --yes), back up
+ * the policy read, write with its etag (re-planning on a concurrent change).
+ */
+async function applyConfirmed(
+  input: WriteInput,
+  change: {message: string; plan: (policy: Policy) => PolicyPlan; project: string},
+): Promise<ApplyResult> {
+  const client = await clientFor(input)
+  return applyPolicyChange(client, {
+    backup: policy => savePolicyBackup(input.env, change.project, policy),
+    confirm: confirmPlan({
+      ui: input.ui ?? silentUi, yes: input.yes, ...(input.io ? {io: input.io} : {}), message: change.message,
+    }),
+    mode: input.mode,
+    plan: change.plan,
+    project: change.project,
+  })
+}
+
+/** What every policy write reports (allow, revoke, restore). */
+export interface PolicyWriteReport {
+  added: string[]
   attempts: number
+  /** Backup of the policy as it was just before the write. */
   backupFile?: string
+  changed: boolean
+  declined: boolean
+  /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
   diff: string
   etagAfter?: string
   etagBefore?: string
+  mode: 'dry-run' | 'write'
+  project: string
+  removed: string[]
+  /** Why nothing was written, when nothing was. */
   skippedReason?: string
+  written: boolean
 }
+
+type WriteOutcome = Pick<PolicyWriteReport, 'attempts' | 'backupFile' | 'diff' | 'etagAfter' | 'etagBefore' | 'skippedReason'>
 
 /** The outcome of an applied change; `noChange` says why when the plan changed nothing. */
 function writeOutcome(applied: ApplyResult, mode: 'dry-run' | 'write', noChange: string): WriteOutcome {
@@ -230,42 +270,23 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
 // ---------------------------------------------------------------------------------------------------------------
 // policy allow / revoke
 
-export interface PolicyChangeInput extends CommonInput {
+export interface PolicyChangeInput extends WriteInput {
   action: 'allow' | 'revoke'
   dockerRepository?: string
-  io?: PromptIo
   kind?: KindChoice
-  mode: 'dry-run' | 'write'
   patterns?: readonly string[]
   regions?: readonly string[]
-  ui?: Ui
-  yes: boolean
 }
 
-export interface PolicyChangeResult {
+export interface PolicyChangeResult extends PolicyWriteReport {
   action: 'allow' | 'revoke'
-  added: string[]
   alreadyCovered: {coveredBy: CoveredBy; pattern: string;}[]
-  attempts: number
-  backupFile?: string
-  changed: boolean
-  declined: boolean
-  /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
-  diff: string
-  etagAfter?: string
-  etagBefore?: string
-  mode: 'dry-run' | 'write'
   /** revoke: asked-for patterns that are not entries of the policy (nothing to remove). */
   notFound: string[]
-  project: string
   regions: string[]
-  removed: string[]
   /** The patterns asked for. */
   requested: string[]
-  /** Why nothing was written, when nothing was. */
-  skippedReason?: string
   targets: Target[]
-  written: boolean
 }
 
 function planFor(action: 'allow' | 'revoke', patterns: readonly string[]): (policy: Policy) => PolicyPlan {
@@ -285,20 +306,11 @@ export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): s
 }
 
 export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChangeResult> {
-  const ui = input.ui ?? silentUi
   const selection = select({...input, useSavedKind: true})
   const requested = selection.targets.map(t => t.pattern)
-  const client = await clientFor(input)
   const {project} = selection
-  const applied = await applyPolicyChange(client, {
-    backup: policy => savePolicyBackup(input.env, project, policy),
-    confirm: confirmPlan({
-      ui,
-      yes: input.yes,
-      ...(input.io ? {io: input.io} : {}),
-      message: input.action === 'allow' ? 'Add these entries to the policy?' : 'Remove these entries from the policy?',
-    }),
-    mode: input.mode,
+  const applied = await applyConfirmed(input, {
+    message: input.action === 'allow' ? 'Add these entries to the policy?' : 'Remove these entries from the policy?',
     plan: planFor(input.action, requested),
     project,
   })
@@ -401,34 +413,16 @@ export function planRestore(current: Policy, backup: Policy): PolicyPlan {
   }
 }
 
-export interface PolicyRestoreInput extends CommonInput {
+export interface PolicyRestoreInput extends WriteInput {
   file?: string
-  io?: PromptIo
   latest: boolean
-  mode: 'dry-run' | 'write'
-  ui?: Ui
-  yes: boolean
 }
 
-export interface PolicyRestoreResult {
-  added: string[]
-  attempts: number
+export interface PolicyRestoreResult extends PolicyWriteReport {
   /** The etag the backup was taken at, when it recorded one. */
   backupEtag?: string
-  /** Backup of the policy as it was just before the restore. */
-  backupFile?: string
-  changed: boolean
-  declined: boolean
-  diff: string
-  etagAfter?: string
-  etagBefore?: string
   /** The backup restored from. */
   file: string
-  mode: 'dry-run' | 'write'
-  project: string
-  removed: string[]
-  skippedReason?: string
-  written: boolean
 }
 
 async function chooseBackup(input: PolicyRestoreInput, project: string): Promise<string> {
@@ -452,7 +446,6 @@ async function chooseBackup(input: PolicyRestoreInput, project: string): Promise
 }
 
 export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRestoreResult> {
-  const ui = input.ui ?? silentUi
   const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
   const {project} = ctx
   const file = await chooseBackup(input, project)
@@ -466,13 +459,8 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     })
   }
 
-  const client = await clientFor(input)
-  const applied = await applyPolicyChange(client, {
-    backup: policy => savePolicyBackup(input.env, project, policy),
-    confirm: confirmPlan({
-      ui, yes: input.yes, ...(input.io ? {io: input.io} : {}), message: 'Restore the policy from this backup?',
-    }),
-    mode: input.mode,
+  const applied = await applyConfirmed(input, {
+    message: 'Restore the policy from this backup?',
     plan: current => planRestore(current, backup),
     project,
   })
