@@ -5,14 +5,14 @@ import {execFile} from 'node:child_process'
 import {
   mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
 import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
+import {runCli} from '../helpers/cli-process.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -179,8 +179,6 @@ describe('e2e: the sandbox with the real gcloud', () => {
   describe(`built binauthz CLI + real gcloud against the sandbox${SKIP_NOTE}`, function () {
     this.timeout(180_000)
     const gcloud = GCLOUD
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-    const cli = join(root, 'bin', 'run.js')
     const otherAdmin = 'gcr.io/other-team/*'
     const runPattern = `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
     const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
@@ -215,16 +213,13 @@ describe('e2e: the sandbox with the real gcloud', () => {
       if (dir) rmSync(dir, {force: true, recursive: true})
     })
 
-    function binauthz(args: string[]): Promise<GcloudResult> {
+    async function binauthz(args: string[]): Promise<GcloudResult> {
       const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
       const env = {
         ...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {}),
       }
-      return new Promise(resolve => {
-        execFile(process.execPath, [cli, ...args], {cwd: dir, env, timeout: 150_000}, (error, stdout, stderr) => {
-          resolve({exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr, stdout})
-        })
-      })
+      const run = await runCli(args, {cwd: dir, env, timeoutMs: 150_000})
+      return {exitCode: run.code ?? 1, stderr: run.stderr, stdout: run.stdout}
     }
 
     function storedPatterns(): string[] {

@@ -1,11 +1,13 @@
 // Shared by the test/perf tests: run the built CLI (bin/run.js) as a user would, in a clean environment, with a
 // fake gcloud that logs its calls and a preload that logs every TCP connection the CLI opens. Counts only — no times.
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {
   chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync,
 } from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {runCli as runBuiltCli} from '../helpers/cli-process.js'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -44,29 +46,11 @@ export function cleanEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pro
 }
 
 /** Runs `node bin/run.js ...args`; killed after `timeoutMs` (a hang fails the test through its exit code). */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', error => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({
-        code, signal, stderr, stdout,
-      })
-    })
-  })
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<CliResult> {
+  const {code, signal, stderr, stdout} = await runBuiltCli(args, {env, timeoutMs})
+  return {
+    code, signal, stderr, stdout,
+  }
 }
 
 /** Lines bin/run.js prints with BINAUTHZ_START_TRACE=1, and the output without them. */
