@@ -63,6 +63,11 @@ export const deadlineFlag = Flags.integer({
   summary: 'Give up on the policy check and update after this many seconds (the gcloud deploy itself is not limited).',
 })
 
+/** The overall API deadline (epoch ms) a --deadline value sets, counted from now; nothing when the flag is absent. */
+export function deadlineFrom(seconds: number | undefined): {deadline?: number} {
+  return seconds === undefined ? {} : {deadline: Date.now() + (seconds * 1000)}
+}
+
 /** --verbose: plain line-by-line progress even in a TTY, with more detail. */
 export const verboseFlag = Flags.boolean({
   default: false,

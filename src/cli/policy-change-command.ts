@@ -3,6 +3,7 @@
 // object is the --json output. The commands keep their own flags and help text.
 import type {KindChoice} from '../setup/targets.js'
 
+import {deadlineFrom} from '../flags.js'
 import {changePolicy, type PolicyChangeResult} from '../setup/policy-ops.js'
 import {renderChange} from '../setup/render.js'
 import {BinauthzCommand} from './base-command.js'
@@ -45,7 +46,7 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
       mode: flags['dry-run'] ? 'dry-run' : 'write',
       ui: this.ui(),
       yes: flags.yes,
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
+      ...deadlineFrom(flags.deadline),
     })
     for (const line of renderChange(result)) this.say(line)
     return result

@@ -1,5 +1,5 @@
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {deadlineFlag, projectFlag} from '../../flags.js'
+import {deadlineFlag, deadlineFrom, projectFlag} from '../../flags.js'
 import {exportPolicy, type PolicyExportResult} from '../../setup/policy-ops.js'
 
 export default class PolicyExport extends BinauthzCommand {
@@ -19,7 +19,7 @@ export default class PolicyExport extends BinauthzCommand {
     const result = await exportPolicy({
       env: process.env,
       ...(flags.project === undefined ? {} : {project: flags.project}),
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
+      ...deadlineFrom(flags.deadline),
     })
     this.say(result.yaml.replace(/\n$/, ''))
     return result

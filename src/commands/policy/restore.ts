@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {
-  deadlineFlag, policyDryRunFlag, projectFlag, yesFlag,
+  deadlineFlag, deadlineFrom, policyDryRunFlag, projectFlag, yesFlag,
 } from '../../flags.js'
 import {
   type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
@@ -58,7 +58,7 @@ export default class PolicyRestore extends BinauthzCommand {
       mode: flags['dry-run'] ? 'dry-run' : 'write',
       ui: this.ui(),
       yes: flags.yes,
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
+      ...deadlineFrom(flags.deadline),
     })
     for (const line of renderRestore(result)) this.say(line)
     return result

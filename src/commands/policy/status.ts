@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {
-  deadlineFlag, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag,
+  deadlineFlag, deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag,
 } from '../../flags.js'
 import {policyStatus, type PolicyStatusResult} from '../../setup/policy-ops.js'
 import {renderStatus} from '../../setup/render.js'
@@ -37,7 +37,7 @@ export default class PolicyStatus extends BinauthzCommand {
       ...(flags.kind === undefined ? {} : {kind: flags.kind}),
       ...(flags['docker-repository'] === undefined ? {} : {dockerRepository: flags['docker-repository']}),
       ...(flags.image === undefined ? {} : {image: flags.image}),
-      ...(flags.deadline === undefined ? {} : {deadline: Date.now() + (flags.deadline * 1000)}),
+      ...deadlineFrom(flags.deadline),
     })
     for (const line of renderStatus(result)) this.say(line)
     return result
