@@ -41,7 +41,7 @@ export interface RunInvocation {
 export interface RunResult {
   /** gcloud's exit code; 130 (or 128+n) when it died of a signal. */
   exitCode: number
-  /** True when we received SIGINT/SIGTERM (and forwarded it) while gcloud ran, or gcloud died of one. */
+  /** True when we received SIGINT/SIGTERM while gcloud ran (forwarded), before it started (then it never started), or gcloud died of one. */
   interrupted: boolean
   /** Set when gcloud died of a signal. */
   signal?: string
@@ -193,10 +193,26 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
   return {exitCode, stderr, stdout}
 }
 
+/** execa options for runGcloud: gcloud's output streamed to ours (as asked), its stderr also piped to us for the tail. */
+function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
+  return {
+    buffer: false,
+    cwd: inv.cwd,
+    env: {...env},
+    extendEnv: false,
+    reject: false,
+    stderr: inv.stderr === 'ignore' ? 'pipe' : ['pipe', 'inherit'] as const,
+    stdin: inv.stdin ?? 'inherit',
+    stdout: inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'),
+    windowsHide: true,
+  } as const
+}
+
 /**
  * Runs gcloud with its output streamed live to ours (stdout to our stdout or stderr, stderr to our stderr)
  * while keeping the last 64 KiB of its stderr. SIGINT/SIGTERM we receive meanwhile are forwarded to gcloud
- * (and do not kill us), and reported as `interrupted`. Never throws on a non-zero exit.
+ * (and do not kill us), and reported as `interrupted`; one received before gcloud started means it is not started
+ * (`interrupted`, exit 130/143). Never throws on a non-zero exit.
  */
 export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   const env = inv.env ?? process.env
@@ -209,8 +225,6 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
     })
   }
 
-  const {execa} = await import('execa')
-
   let interrupted = false
   let tail = Buffer.alloc(0)
   const keep = (chunk: Buffer | string): void => {
@@ -220,23 +234,20 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
       : Buffer.concat([tail, data]).subarray(-STDERR_TAIL_BYTES)
   }
 
-  spawnCount++
-  const subprocess = execa(executable, args, {
-    buffer: false,
-    cwd: inv.cwd,
-    env: {...env},
-    extendEnv: false,
-    reject: false,
-    stderr: inv.stderr === 'ignore' ? 'pipe' : ['pipe', 'inherit'],
-    stdin: inv.stdin ?? 'inherit',
-    stdout: inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'),
-    windowsHide: true,
-  })
-
+  // Ctrl-C is ours from the first moment, before any await: the deploy command leaves SIGINT to us as soon as the
+  // pipeline counts a deploy as running, so a signal that came while execa was still loading used to be neither
+  // forwarded nor turned into 130 (and gcloud then ran to the end). One that comes before the spawn: no gcloud at all.
+  let kill: ((signal: NodeJS.Signals) => void) | undefined
+  let early: NodeJS.Signals | undefined
   const forward = (signal: NodeJS.Signals): void => {
     interrupted = true
+    if (kill === undefined) {
+      early ??= signal
+      return
+    }
+
     try {
-      subprocess.kill(signal)
+      kill(signal)
     } catch {
       // the child is already gone
     }
@@ -246,10 +257,15 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   const onSigterm = (): void => forward('SIGTERM')
   process.on('SIGINT', onSigint)
   process.on('SIGTERM', onSigterm)
-  subprocess.stderr?.on('data', keep)
 
   let result
   try {
+    const {execa} = await import('execa')
+    if (early !== undefined) return {exitCode: 128 + (SIGNAL_NUMBERS[early] ?? 0), interrupted: true, stderrTail: ''}
+    spawnCount++
+    const subprocess = execa(executable, args, streamingOptions(inv, env))
+    kill = signal => subprocess.kill(signal)
+    subprocess.stderr?.on('data', keep)
     result = await subprocess
   } finally {
     process.off('SIGINT', onSigint)

@@ -232,10 +232,7 @@ describe('gcloud runner', () => {
       const running = runGcloud({
         args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
       })
-      await fake.waitForCalls(1)
-      await new Promise(resolve => {
-        setTimeout(resolve, 200)
-      })
+      await fake.waitForCalls(1) // recorded only once its signal handlers are in place
       process.kill(process.pid, 'SIGTERM')
       const result = await running
       expect(result.interrupted).to.equal(true)
@@ -249,16 +246,30 @@ describe('gcloud runner', () => {
       const running = runGcloud({
         args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
       })
-      await fake.waitForCalls(1)
-      // Give the fake a moment to install its handlers after recording (it records first thing).
-      await new Promise(resolve => {
-        setTimeout(resolve, 200)
-      })
+      await fake.waitForCalls(1) // recorded only once its signal handlers are in place
       process.kill(process.pid, 'SIGINT')
       const result = await running
       expect(result.interrupted).to.equal(true)
       expect(result.exitCode).to.equal(130)
       expect(await fake.signals()).to.deep.equal(['SIGINT'])
+      expect(process.listenerCount('SIGINT')).to.equal(listenersBefore)
+    })
+
+    it('a Ctrl-C that comes before gcloud started: gcloud is never started, interrupted with 130', async () => {
+      fake.configure({sleepMs: 20_000})
+      const listenersBefore = process.listenerCount('SIGINT')
+      const spawnsBefore = gcloudSpawnCount()
+      const running = runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
+      })
+      // runGcloud has not reached its first await's continuation yet (execa still loading): deliver SIGINT to the
+      // listeners now, as Node would. Before, nobody owned it in this window (the deploy command defers to the runner).
+      expect(process.listenerCount('SIGINT')).to.equal(listenersBefore + 1)
+      process.emit('SIGINT', 'SIGINT')
+      const result = await running
+      expect(result).to.deep.equal({exitCode: 130, interrupted: true, stderrTail: ''})
+      expect(gcloudSpawnCount()).to.equal(spawnsBefore)
+      expect(await fake.calls()).to.deep.equal([])
       expect(process.listenerCount('SIGINT')).to.equal(listenersBefore)
     })
   })

@@ -6,7 +6,8 @@
 // Configuration: `fake-gcloud.json` next to it (written by createFakeGcloud/configure), overridden by the
 // environment variables FAKE_GCLOUD_EXIT_CODE, FAKE_GCLOUD_STDOUT, FAKE_GCLOUD_STDERR, FAKE_GCLOUD_TOKEN,
 // FAKE_GCLOUD_SLEEP_MS. `gcloud auth print-access-token` prints the token (exit 0) unless a response matches.
-// While sleeping it records SIGINT/SIGTERM as {signal} lines and exits 130/143 (to test Ctrl-C forwarding).
+// It records SIGINT/SIGTERM as {signal} lines and exits 130/143 (to test Ctrl-C forwarding); its handlers are in place
+// before the call is recorded, so once waitForCalls() resolved, a signal it receives is always recorded.
 
 import {
   chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
@@ -71,7 +72,7 @@ export interface FakeGcloud {
   records(): Promise<FakeCall[]>
   /** Forgets recorded calls. */
   reset(): void
-  /** Signals the fake received while sleeping (e.g. ['SIGINT']). */
+  /** Signals the fake received (e.g. ['SIGINT']); recorded for any signal sent after its call was recorded. */
   signals(): Promise<string[]>
   /** Resolves once at least `count` invocations were recorded (polls; rejects after timeoutMs, default 10 s). */
   waitForCalls(count: number, timeoutMs?: number): Promise<void>
@@ -94,6 +95,14 @@ const env = {}
 for (const [k, v] of Object.entries(process.env)) {
   if (v !== undefined && (recordEnv.has(k) || /^(CLOUDSDK_|BINAUTHZ_|GOOGLE_)/.test(k))) env[k] = v
 }
+// The signal handlers come BEFORE the call is recorded: a recorded call is the readiness signal tests wait for
+// (waitForCalls) before sending Ctrl-C, so a signal forwarded after it is always recorded, never the default death.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(signal, () => {
+    fs.appendFileSync(recordFile, JSON.stringify({signal, pid: process.pid}) + '\n')
+    process.exit(code)
+  })
+}
 fs.appendFileSync(recordFile, JSON.stringify({argv, env, cwd: process.cwd(), pid: process.pid}) + '\n')
 
 const startsWith = (prefix) => prefix.every((a, i) => argv[i] === a)
@@ -112,12 +121,6 @@ if (e.FAKE_GCLOUD_STDERR !== undefined) answer.stderr = e.FAKE_GCLOUD_STDERR
 if (e.FAKE_GCLOUD_SLEEP_MS !== undefined) answer.sleepMs = Number(e.FAKE_GCLOUD_SLEEP_MS)
 if (e.FAKE_GCLOUD_TOKEN !== undefined && !match && startsWith(['auth', 'print-access-token'])) answer.stdout = e.FAKE_GCLOUD_TOKEN + '\n'
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
-  process.on(signal, () => {
-    fs.appendFileSync(recordFile, JSON.stringify({signal, pid: process.pid}) + '\n')
-    process.exit(code)
-  })
-}
 const finish = () => {
   const code = Number.isInteger(answer.exitCode) ? answer.exitCode : 0
   let pending = 0
