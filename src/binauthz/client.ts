@@ -21,6 +21,7 @@ import {
   BugError, ExternalError, registerSecret, UserError,
 } from '../errors.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
+import {isLoopbackHost} from './endpoint.js'
 
 export interface TokenProvider {
   getToken(): Promise<string>
@@ -47,6 +48,11 @@ export interface ClientOptions {
   random?: () => number
   /** Injected in tests to record waits instead of waiting. */
   sleep?: (ms: number) => Promise<void>
+  /**
+   * What to do when a loopback endpoint refuses the connection (nothing listens there: a stopped local sandbox).
+   * Such a refusal is final, not retried. Default: start the sandbox.
+   */
+  refusedSuggestions?: string[]
   /** Per request, default 15000. */
   timeoutMs?: number
   tokens: TokenProvider
@@ -238,6 +244,7 @@ export class BinauthzClient {
   private readonly maxRetryAfterMs: number
   private readonly quotaProject?: string
   private readonly random: () => number
+  private readonly refusedSuggestions: string[]
   private readonly sleep: (ms: number) => Promise<void>
   private readonly timeoutMs: number
   private readonly tokens: TokenProvider
@@ -260,6 +267,7 @@ export class BinauthzClient {
     }))
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes
     this.random = options.random ?? Math.random
+    this.refusedSuggestions = options.refusedSuggestions ?? ['binauthz sandbox start']
     this.backoffBaseMs = options.backoffBaseMs ?? DEFAULTS.backoffBaseMs
     this.backoffMaxMs = options.backoffMaxMs ?? DEFAULTS.backoffMaxMs
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs
@@ -566,6 +574,20 @@ export class BinauthzClient {
         }
 
         const code = error.code ?? 'ECONNRESET'
+        // Nothing listens on this machine's port: a stopped sandbox, not a network glitch. Say so at once.
+        if (code === 'ECONNREFUSED' && isLoopbackHost(this.endpoint.hostname)) {
+          const [first] = this.refusedSuggestions
+          return {
+            error: new ExternalError(`No sandbox answers at ${this.endpoint.href}${first === undefined ? '' : `: ${first}`}`, {
+              cause: error,
+              code: 'SANDBOX_NOT_ANSWERING',
+              suggestions: this.refusedSuggestions,
+            }),
+            neverSent: false,
+            transient: false,
+          }
+        }
+
         return {
           error: new ExternalError(
             `Could not reach the Binary Authorization API at ${this.endpoint.origin} while trying to ${DOING[op]} (${code}: ${scrubText(error.message, token)}).`,

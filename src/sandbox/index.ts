@@ -109,6 +109,13 @@ export function envFor(stateDir: string, port: number, baseEnv: NodeJS.ProcessEn
   })
 }
 
+/** The names of the variables `envFor` sets (so a shell can unset them again). */
+export function sandboxVariableNames(): string[] {
+  return Object.keys(sandboxEnv({
+    gcloudConfigDir: '', identity: DEFAULT_IDENTITY, port: 1, tokenFile: '',
+  }))
+}
+
 /** Starts a sandbox server in this process and writes its gcloud config and server.json. */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {identity, state} = prepareState(options)
@@ -148,5 +155,5 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 export {exportLines, shellQuote} from './env.js'
 export type {Faults} from './faults.js'
 export {DEFAULT_FAULTS} from './faults.js'
-export {SandboxState, STATE_FILES} from './state.js'
+export {isRecord, SandboxState, STATE_FILES} from './state.js'
 export type {ImageRecord, RequestRecord, SandboxIdentity} from './state.js'

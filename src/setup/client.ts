@@ -4,6 +4,7 @@
 import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 
+import {sandboxRefusedSuggestions} from '../app/sandbox-control.js'
 import {BinauthzClient} from '../binauthz/client.js'
 import {binauthzEndpointFrom} from '../binauthz/endpoint.js'
 import {resolveQuotaProject} from '../context/resolve.js'
@@ -28,6 +29,7 @@ export async function openClient(options: OpenClientOptions): Promise<OpenedClie
   const quotaProject = resolveQuotaProject(options.env, options.gcloud, tokens.quotaProject)
   const client = new BinauthzClient({
     endpoint,
+    refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),

@@ -430,7 +430,7 @@ describe('binauthz client', () => {
       expect(error.message).to.contain(server.endpoint.origin)
     })
 
-    it('reports a refused connection as a network error', async () => {
+    it('reports a refused loopback connection as a stopped sandbox, at once (no retries)', async () => {
       const probe = http.createServer()
       probe.listen(0, '127.0.0.1')
       await once(probe, 'listening')
@@ -440,9 +440,10 @@ describe('binauthz client', () => {
       })
       const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), maxRetries: 1})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
-      expect(error.code).to.equal('NETWORK_ERROR')
-      expect(error.message).to.contain('ECONNREFUSED')
-      expect(waits).to.have.length(1)
+      expect(error.code).to.equal('SANDBOX_NOT_ANSWERING')
+      expect(error.message).to.equal(`No sandbox answers at http://127.0.0.1:${port}/: binauthz sandbox start`)
+      expect(error.suggestions).to.deep.equal(['binauthz sandbox start'])
+      expect(waits).to.have.length(0)
     })
 
     it('times out a slow response and retries it', async () => {

@@ -2,8 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {stateDirFlag} from '../../flags.js'
-import {defaultStateDir, readPolicyFile, startBackground} from '../../sandbox/daemon.js'
-import {envFor, type PolicySeed} from '../../sandbox/index.js'
+import {resolve} from 'node:path'
+
+import {
+  defaultStateDir, readPolicyFile, shellEnvFor, startBackground,
+} from '../../app/sandbox-control.js'
+import {formatCommand} from '../../deploy/argv.js'
+import {type PolicySeed} from '../../sandbox/index.js'
 
 export interface SandboxStartResult {
   alreadyRunning: boolean
@@ -37,28 +42,35 @@ Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`
   }
   static override summary = 'Start the local Google Cloud stand-in in the background.'
 
+  /** This CLI's own entry point, from package.json "bin" (the same file the user ran, bundled or not). */
+  private binPath(): string {
+    const {bin} = this.config.pjson as {bin?: Record<string, string> | string}
+    const file = typeof bin === 'string' ? bin : bin?.[this.config.bin]
+    return resolve(this.config.root, file ?? 'bin/run.js')
+  }
+
   async run(): Promise<SandboxStartResult> {
     const {flags} = await this.parse(SandboxStart)
     const stateDir = flags['state-dir'] ?? defaultStateDir(process.env)
     const policy: PolicySeed | undefined
       = flags.policy === undefined || flags.policy === 'block-all' || flags.policy === 'allow-all' ? flags.policy : readPolicyFile(flags.policy)
     const info = await startBackground({
-      policy, port: flags.port, project: flags.project, stateDir,
+      bin: this.binPath(), policy, port: flags.port, project: flags.project, stateDir,
     })
     const result = {
       alreadyRunning: info.alreadyRunning,
-      env: envFor(stateDir, info.port),
+      env: shellEnvFor(stateDir, info.port),
       pid: info.pid,
       port: info.port,
       project: info.project,
       stateDir,
       url: info.url,
     }
-    const stateFlag = flags['state-dir'] === undefined ? '' : ` --state-dir ${flags['state-dir']}`
+    const stateFlag = flags['state-dir'] === undefined ? [] : ['--state-dir', flags['state-dir']]
     this.say(`${info.alreadyRunning ? 'Sandbox already running' : 'Sandbox started'} at ${info.url} (pid ${info.pid}, project ${info.project}).`)
     this.say(`State: ${stateDir}`)
-    this.say(`Point gcloud and binauthz at it:  eval "$(${this.config.bin} sandbox env${stateFlag})"`)
-    this.say(`Stop it:                          ${this.config.bin} sandbox stop${stateFlag}`)
+    this.say(`Point gcloud and binauthz at it:  eval "$(${formatCommand([this.config.bin, 'sandbox', 'env', ...stateFlag])})"`)
+    this.say(`Stop it:                          ${formatCommand([this.config.bin, 'sandbox', 'stop', ...stateFlag])}`)
     return result
   }
 }

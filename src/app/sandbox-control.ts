@@ -1,7 +1,9 @@
-// A sandbox in the background: `binauthz sandbox start` spawns this file as a detached node process that serves
-// until SIGTERM; server.json in the state dir tells `stop`, `status` and `env` where it is.
+// The sandbox in the background, as the CLI controls it: `binauthz sandbox start` starts the hidden
+// `binauthz sandbox serve` command as a detached process through the CLI's own bin (never a module's own file
+// path: inside the fast-start bundle that path is the bundle), and server.json in the state dir tells `stop`,
+// `status` and `env` where it is. The sandbox itself (src/sandbox) knows nothing of the CLI.
 //
-//   node dist/src/sandbox/daemon.js --state-dir DIR [--port N]
+//   node <package>/bin/run.js sandbox serve --state-dir DIR [--port N]
 import {spawn} from 'node:child_process'
 import {
   closeSync, openSync, readFileSync, rmSync,
@@ -10,17 +12,17 @@ import http from 'node:http'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {fileURLToPath, pathToFileURL} from 'node:url'
 
-import type {Policy} from '../policy/types.js'
-
-import {UserError} from '../errors.js'
+import {formatCommand} from '../deploy/argv.js'
+import {ExternalError, UserError} from '../errors.js'
 import {
-  type PolicySeed, prepareState, readServerInfo, type ServerInfo, startSandbox,
-} from './index.js'
-import {isRecord, SandboxState, STATE_FILES} from './state.js'
+  envFor, exportLines, isRecord, type PolicySeed, prepareState, readServerInfo, SandboxState, sandboxVariableNames, type ServerInfo,
+  STATE_FILES,
+} from '../sandbox/index.js'
 
 export interface BackgroundStartOptions {
+  /** The CLI's own entry point (package.json "bin"): the server runs as `node BIN sandbox serve ...`. */
+  bin: string
   policy?: PolicySeed
   port?: number
   project?: string
@@ -49,6 +51,49 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.BINAUTHZ_DATA_DIR) return join(resolve(env.BINAUTHZ_DATA_DIR), 'sandbox')
   const data = env.XDG_DATA_HOME ? resolve(env.XDG_DATA_HOME) : join(homedir(), '.local', 'share')
   return join(data, 'binauthz', 'sandbox')
+}
+
+/** The variables that point gcloud and binauthz at a running sandbox (what `sandbox env` prints). */
+export function shellEnvFor(stateDir: string, port: number): Record<string, string> {
+  // BINAUTHZ_SANDBOX_DIR: later `sandbox stop/status/env` and error hints find this state dir without --state-dir.
+  return {...envFor(stateDir, port), BINAUTHZ_SANDBOX_DIR: resolve(stateDir)}
+}
+
+/** What undoes `eval "$(binauthz sandbox env)"`. */
+export interface EnvUndo {
+  /** Variables to set again: NO_PROXY / no_proxy with the entries other than the loopback ones the sandbox added. */
+  export: Record<string, string>
+  unset: string[]
+}
+
+/** How to undo `sandbox env` in a shell whose environment is `env`. */
+export function envUndo(env: NodeJS.ProcessEnv): EnvUndo {
+  const undo: EnvUndo = {export: {}, unset: []}
+  for (const name of [...sandboxVariableNames(), 'BINAUTHZ_SANDBOX_DIR']) {
+    const kept = name === 'NO_PROXY' || name === 'no_proxy'
+      ? (env[name] ?? '').split(',').map(e => e.trim()).filter(e => e !== '' && e !== '127.0.0.1' && e !== 'localhost')
+      : []
+    if (kept.length > 0) undo.export[name] = kept.join(',')
+    else undo.unset.push(name)
+  }
+
+  return undo
+}
+
+/** The shell lines of an {@link EnvUndo}. */
+export function undoLines(undo: EnvUndo): string {
+  return [...undo.unset.map(name => `unset ${name}`), ...Object.keys(undo.export).length > 0 ? [exportLines(undo.export)] : []].join('\n')
+}
+
+/** What to run when a loopback endpoint refuses connections: start the sandbox where the environment expects it. */
+export function sandboxRefusedSuggestions(env: NodeJS.ProcessEnv, endpoint: URL): string[] {
+  const stateDir = env.BINAUTHZ_SANDBOX_DIR
+  return [
+    formatCommand([
+      'binauthz', 'sandbox', 'start', ...(stateDir ? ['--state-dir', stateDir] : []), ...(endpoint.port ? ['--port', endpoint.port] : []),
+    ]),
+    'Or stop pointing gcloud and binauthz at the sandbox: eval "$(binauthz sandbox env --unset)"',
+  ]
 }
 
 function processAlive(pid: number): boolean {
@@ -90,7 +135,7 @@ export async function runningServer(stateDir: string): Promise<ServerInfo | unde
 }
 
 /** Reads a policy seed file (JSON, e.g. `gcloud container binauthz policy export --format=json`). */
-export function readPolicyFile(file: string): Policy {
+export function readPolicyFile(file: string): Exclude<PolicySeed, string> {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -118,11 +163,8 @@ export function readPolicyFile(file: string): Policy {
     throw new UserError(`The policy file ${file} does not hold a JSON object.`, {code: 'SANDBOX_POLICY_FILE'})
   }
 
-  return value as Policy
-}
-
-function daemonScript(): string {
-  return fileURLToPath(import.meta.url)
+  // The sandbox validates the policy as Google would when it is seeded.
+  return value as Exclude<PolicySeed, string>
 }
 
 function logTail(stateDir: string): string {
@@ -150,13 +192,21 @@ export async function startBackground(options: BackgroundStartOptions): Promise<
 
   rmSync(resolve(stateDir, STATE_FILES.server), {force: true})
   prepareState({policy: options.policy, project: options.project, stateDir})
-  const log = openSync(resolve(stateDir, STATE_FILES.log), 'a')
-  const args = [daemonScript(), '--state-dir', stateDir, ...(options.port === undefined ? [] : ['--port', String(options.port)])]
-  const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', log, log]})
+  const logFile = resolve(stateDir, STATE_FILES.log)
+  const log = openSync(logFile, 'a')
+  const args = [options.bin, 'sandbox', 'serve', '--state-dir', stateDir, ...(options.port === undefined ? [] : ['--port', String(options.port)])]
+  const child = spawn(process.execPath, args, {
+    cwd: stateDir, detached: true, env: process.env, stdio: ['ignore', log, log],
+  })
   closeSync(log)
   let exited: null | number | undefined
+  let spawnError: Error | undefined
   child.once('exit', code => {
     exited = code
+  })
+  child.once('error', error => {
+    spawnError = error
+    exited = null
   })
   child.unref()
   const deadline = Date.now() + (options.timeoutMs ?? 15_000)
@@ -168,11 +218,36 @@ export async function startBackground(options: BackgroundStartOptions): Promise<
   }
 
   if (exited === undefined && child.pid !== undefined) process.kill(child.pid, 'SIGTERM')
+  throw startFailure({
+    exited, logFile, options, spawnError, stateDir,
+  })
+}
+
+interface StartFailure {
+  exited: null | number | undefined
+  logFile: string
+  options: BackgroundStartOptions
+  spawnError: Error | undefined
+  stateDir: string
+}
+
+/** Why the background server did not come up, with its log's tail and retry commands that keep the user's flags. */
+function startFailure({exited, logFile, options, spawnError, stateDir}: StartFailure): ExternalError {
   const tail = logTail(stateDir)
-  throw new UserError(`The sandbox server did not start${tail ? `:\n${tail}` : '.'}`, {
+  const why = spawnError === undefined
+    ? exited === undefined ? `it did not answer within ${(options.timeoutMs ?? 15_000) / 1000} s` : `it exited${exited === null ? '' : ` with code ${exited}`}`
+    : `it could not be started (${spawnError.message})`
+  const stateFlag = ['--state-dir', stateDir]
+  const retry = ['binauthz', 'sandbox', 'start', ...stateFlag, ...(options.port === undefined ? [] : ['--port', String(options.port)])]
+  const portInUse = /EADDRINUSE/.test(tail)
+  return new ExternalError(`The sandbox server did not start: ${why}.${tail ? `\nLast lines of ${logFile}:\n${tail}` : ''}`, {
     code: 'SANDBOX_START_FAILED',
     suggestions: [
-      options.port === undefined ? 'Retry: binauthz sandbox start' : `Choose another port (--port) or omit it; ${options.port} may be in use.`,
+      ...(portInUse && options.port !== undefined
+        ? [`Port ${options.port} is in use: choose another, or omit --port for any free one: ${formatCommand(['binauthz', 'sandbox', 'start', ...stateFlag])}`]
+        : []),
+      `Retry: ${formatCommand(retry)}`,
+      `Read the whole log: ${formatCommand(['cat', logFile])}`,
     ],
   })
 }
@@ -221,33 +296,5 @@ export async function sandboxStatus(stateDir: string): Promise<SandboxStatus> {
     project: state.identity().project,
     requests: state.requests().length,
     services: Object.keys(state.readMap(STATE_FILES.services)),
-  }
-}
-
-async function main(argv: string[]): Promise<void> {
-  const stateIndex = argv.indexOf('--state-dir')
-  const portIndex = argv.indexOf('--port')
-  const stateDir = stateIndex === -1 ? undefined : argv[stateIndex + 1]
-  if (!stateDir) throw new Error('usage: daemon.js --state-dir DIR [--port N]')
-  const port = portIndex === -1 ? 0 : Number(argv[portIndex + 1])
-  const sandbox = await startSandbox({port, stateDir})
-  process.stdout.write(`${new Date().toISOString()} sandbox listening on ${sandbox.url} (pid ${process.pid})\n`)
-  const stop = (): void => {
-    sandbox.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
-  }
-
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  try {
-    await main(process.argv.slice(2))
-  } catch (error: unknown) {
-    process.stderr.write(`${new Date().toISOString()} sandbox failed: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exit(1)
   }
 }

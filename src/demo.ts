@@ -1,11 +1,11 @@
 // `npm run demo`: the whole job on this machine, against the sandbox, with the real gcloud.
 //
-//   1. start the sandbox with a policy that blocks every image (ALWAYS_DENY)
+//   1. `binauthz sandbox start` (the background server users get) with a policy that blocks every image (ALWAYS_DENY)
 //   2. plain `gcloud run deploy --binary-authorization default` fails: the build repository is not allowlisted
 //   3. `binauthz deploy run` shows the policy diff, allowlists cloud-run-source-deploy/**, deploys: success
 //   4. `binauthz deploy function` does the same for gcf-artifacts/** and `gcloud functions deploy --gen2`
 //   5. a second `binauthz deploy run` finds the entry already there: no policy write
-//   6. the final policy, what the sandbox holds, and stop
+//   6. the final policy, what the sandbox holds (`binauthz sandbox status`), and `binauthz sandbox stop`
 //
 // Without gcloud on PATH it says so and shows the policy half (a --dry-run plan) only.
 import {
@@ -15,13 +15,12 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {BinauthzError} from '../errors.js'
-import {locateGcloud, type ProgramInvocation, runProgram} from '../gcloud/runner.js'
-import {
-  type Sandbox, SandboxState, startSandbox, STATE_FILES,
-} from './index.js'
+import {shellEnvFor} from './app/sandbox-control.js'
+import {BinauthzError} from './errors.js'
+import {locateGcloud, type ProgramInvocation, runProgram} from './gcloud/runner.js'
+import {readServerInfo, SandboxState} from './sandbox/index.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLI = join(ROOT, 'bin', 'run.js')
 const REGION = 'us-central1'
 const FUNCTION_REGION = 'europe-west1'
@@ -62,15 +61,21 @@ async function runShown(display: string, inv: ProgramInvocation): Promise<number
   return exitCode
 }
 
-function childEnv(sandbox: Sandbox, work: string): NodeJS.ProcessEnv {
-  // Only the sandbox's gcloud settings; binauthz's saved defaults and backups go to the demo's temp dir.
+/** The demo's own environment: none of the user's gcloud or binauthz settings; saved defaults and backups in `work`. */
+function baseEnv(work: string): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
   return {
     ...base,
-    ...sandbox.env,
     BINAUTHZ_CONFIG_DIR: join(work, 'binauthz-config'),
     BINAUTHZ_DATA_DIR: join(work, 'binauthz-data'),
     ...(process.env.BINAUTHZ_GCLOUD ? {BINAUTHZ_GCLOUD: process.env.BINAUTHZ_GCLOUD} : {}),
+  }
+}
+
+/** `binauthz ...args` as the demo runs it: the built CLI's bin, on its default start path. */
+function cli(args: string[], env: NodeJS.ProcessEnv, cwd: string): ProgramInvocation {
+  return {
+    args: [CLI, ...args], command: process.execPath, cwd, env,
   }
 }
 
@@ -82,20 +87,7 @@ function writeSource(work: string): string {
   return source
 }
 
-function summary(state: SandboxState): void {
-  const policy = state.readJson<{admissionWhitelistPatterns?: {namePattern: string}[]; defaultAdmissionRule?: {evaluationMode?: string}}>(STATE_FILES.policy, {})
-  say(`Policy default rule: ${policy.defaultAdmissionRule?.evaluationMode ?? '(none)'}`)
-  say('Allowlist:')
-  for (const p of policy.admissionWhitelistPatterns ?? []) say(`  ${p.namePattern}`)
-  const services = state.readMap(STATE_FILES.services)
-  say('Cloud Run services:')
-  for (const [key, svc] of Object.entries(services)) {
-    const status = (svc.status ?? {}) as {conditions?: {status: string; type: string;}[]}
-    const ready = status.conditions?.find(c => c.type === 'Ready')?.status === 'True'
-    const spec = svc.spec as undefined | {template?: {spec?: {containers?: {image?: string}[]}}}
-    say(`  ${key}  ${ready ? green('Ready') : red('not ready')}  ${spec?.template?.spec?.containers?.[0]?.image ?? ''}`)
-  }
-
+function requestsByApi(state: SandboxState): void {
   const counts = new Map<string, number>()
   for (const r of state.requests()) counts.set(r.api, (counts.get(r.api) ?? 0) + 1)
   say(`Requests served: ${[...counts.entries()].map(([api, n]) => `${api} ${n}`).join(', ')}`)
@@ -117,11 +109,21 @@ async function main(): Promise<number> {
   }
 
   step(1, 'start the sandbox with a policy that blocks every image')
-  const sandbox = await startSandbox({policy: 'block-all', stateDir: join(work, 'sandbox')})
-  const state = new SandboxState(sandbox.stateDir)
-  const env = childEnv(sandbox, work)
+  const stateDir = join(work, 'sandbox')
+  const plain = baseEnv(work)
+  const started = await runShown(`binauthz sandbox start --state-dir ${stateDir} --policy block-all`, cli(['sandbox', 'start', '--state-dir', stateDir, '--policy', 'block-all'], plain, work))
+  const server = readServerInfo(stateDir)
+  if (started !== 0 || server === undefined) {
+    say(red(`binauthz sandbox start exited ${started}.`))
+    if (!keep) rmSync(work, {force: true, recursive: true})
+    return 1
+  }
+
+  const state = new SandboxState(stateDir)
+  // What `eval "$(binauthz sandbox env --state-dir DIR)"` would put in a shell.
+  const env = {...plain, ...shellEnvFor(stateDir, server.port)}
   const source = writeSource(work)
-  say(`Sandbox at ${sandbox.url} serving project ${bold(sandbox.project)}; gcloud uses a private config in ${sandbox.env.CLOUDSDK_CONFIG}.`)
+  say(`gcloud uses a private config in ${env.CLOUDSDK_CONFIG}, as \`eval "$(binauthz sandbox env)"\` would set it.`)
   try {
     if (!gcloud) {
       say()
@@ -130,9 +132,7 @@ async function main(): Promise<number> {
       say('and `gcloud functions deploy` for real against the sandbox. Without it, here is the policy half: the plan')
       say('binauthz would apply before deploying (a --dry-run changes nothing and runs nothing).')
       step(2, 'what `binauthz deploy run` would change')
-      const code = await runShown(`binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`, {
-        args: [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'], command: process.execPath, cwd: work, env,
-      })
+      const code = await runShown(`binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'], env, work))
       if (code !== 0) problems.push(`binauthz deploy run --dry-run exited ${code}`)
       return problems.length > 0 ? 1 : 0
     }
@@ -149,33 +149,29 @@ async function main(): Promise<number> {
     if (refused === 0) problems.push('the un-allowlisted deploy was admitted')
 
     step(3, 'binauthz deploy run: allowlist cloud-run-source-deploy/**, then deploy')
-    const run = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, {
-      args: [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], command: process.execPath, cwd: work, env,
-    })
+    const run = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], env, work))
     say(run === 0 ? green('Deployed.') : red(`binauthz deploy run exited ${run}.`))
     if (run !== 0) problems.push(`binauthz deploy run exited ${run}`)
 
     step(4, 'binauthz deploy function: allowlist gcf-artifacts/**, then gcloud functions deploy --gen2')
-    const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`, {
-      args: [CLI, 'deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'], command: process.execPath, cwd: work, env,
-    })
+    const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`, cli(['deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'], env, work))
     say(fn === 0 ? green('Deployed.') : red(`binauthz deploy function exited ${fn}.`))
     if (fn !== 0) problems.push(`binauthz deploy function exited ${fn}`)
 
     step(5, 'deploy again: the entry is already there, so the policy is not written')
     const writesBefore = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
-    const again = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, {
-      args: [CLI, 'deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], command: process.execPath, cwd: work, env,
-    })
+    const again = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], env, work))
     const writesAfter = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
     say(again === 0 && writesAfter === writesBefore ? green('Deployed, with no policy write.') : red(`exit ${again}, policy writes ${writesAfter - writesBefore}.`))
     if (again !== 0 || writesAfter !== writesBefore) problems.push('the second deploy did not go through without a policy write')
 
     step(6, 'what the sandbox holds now')
-    summary(state)
+    await runShown('binauthz sandbox status', cli(['sandbox', 'status'], env, work))
+    requestsByApi(state)
     return problems.length > 0 ? 1 : 0
   } finally {
-    await sandbox.stop()
+    const stopped = await runShown('binauthz sandbox stop', cli(['sandbox', 'stop'], env, work))
+    if (stopped !== 0) problems.push(`binauthz sandbox stop exited ${stopped}`)
     say()
     say(problems.length === 0 ? bold(green('Demo complete: sandbox stopped.')) : bold(red(`Demo finished with problems: ${problems.join('; ')}.`)))
     if (!keep) rmSync(work, {force: true, recursive: true})

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {execFile} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-const DEMO = fileURLToPath(new URL('../../src/sandbox/demo.js', import.meta.url))
+const DEMO = fileURLToPath(new URL('../src/demo.js', import.meta.url))
 
 describe('npm run demo without gcloud', function () {
   this.timeout(60_000)
