@@ -93,6 +93,57 @@ function requestsByApi(state: SandboxState): void {
   say(`Requests served: ${[...counts.entries()].map(([api, n]) => `${api} ${n}`).join(', ')}`)
 }
 
+interface DemoRun {
+  env: NodeJS.ProcessEnv
+  /** What went wrong, for the closing line. */
+  problems: string[]
+  source: string
+  work: string
+}
+
+/** Without gcloud: the plan binauthz would apply (a --dry-run), against the sandbox's policy. */
+async function policyHalf({env, problems, source, work}: DemoRun): Promise<void> {
+  say()
+  say(red(`gcloud was not found (${process.env.BINAUTHZ_GCLOUD ? `BINAUTHZ_GCLOUD=${process.env.BINAUTHZ_GCLOUD}` : 'not on PATH'}), so nothing can be deployed.`))
+  say('With the Google Cloud CLI installed (https://cloud.google.com/sdk/docs/install) this demo runs `gcloud run deploy`')
+  say('and `gcloud functions deploy` for real against the sandbox. Without it, here is the policy half: the plan')
+  say('binauthz would apply before deploying (a --dry-run changes nothing and runs nothing).')
+  step(2, 'what `binauthz deploy run` would change')
+  const code = await runShown(`binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'], env, work))
+  if (code !== 0) problems.push(`binauthz deploy run --dry-run exited ${code}`)
+}
+
+/** Steps 2-5 with the real gcloud: refused, allowlisted and deployed twice (run and function), then no write. */
+async function deploySteps({env, gcloud, problems, source, state, work}: DemoRun & {gcloud: string; state: SandboxState}): Promise<void> {
+  await runShown('gcloud container binauthz policy export', {
+    args: ['container', 'binauthz', 'policy', 'export'], command: gcloud, cwd: work, env,
+  })
+
+  step(2, 'plain gcloud with --binary-authorization default: refused, the build repository is not allowlisted')
+  const refused = await runShown(`gcloud run deploy hello --source ${source} --function handler --region ${REGION} --binary-authorization default`, {
+    args: ['run', 'deploy', 'hello', `--source=${source}`, '--function=handler', `--region=${REGION}`, '--binary-authorization=default'], command: gcloud, cwd: work, env,
+  })
+  say(refused === 0 ? red('Unexpected: the deploy was admitted.') : green(`As expected: gcloud exited ${refused} — Binary Authorization refused the image.`))
+  if (refused === 0) problems.push('the un-allowlisted deploy was admitted')
+
+  step(3, 'binauthz deploy run: allowlist cloud-run-source-deploy/**, then deploy')
+  const run = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], env, work))
+  say(run === 0 ? green('Deployed.') : red(`binauthz deploy run exited ${run}.`))
+  if (run !== 0) problems.push(`binauthz deploy run exited ${run}`)
+
+  step(4, 'binauthz deploy function: allowlist gcf-artifacts/**, then gcloud functions deploy --gen2')
+  const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`, cli(['deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'], env, work))
+  say(fn === 0 ? green('Deployed.') : red(`binauthz deploy function exited ${fn}.`))
+  if (fn !== 0) problems.push(`binauthz deploy function exited ${fn}`)
+
+  step(5, 'deploy again: the entry is already there, so the policy is not written')
+  const writesBefore = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
+  const again = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], env, work))
+  const writesAfter = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
+  say(again === 0 && writesAfter === writesBefore ? green('Deployed, with no policy write.') : red(`exit ${again}, policy writes ${writesAfter - writesBefore}.`))
+  if (again !== 0 || writesAfter !== writesBefore) problems.push('the second deploy did not go through without a policy write')
+}
+
 async function main(): Promise<number> {
   const gcloud = findGcloud()
   const missing = ['deploy run', 'deploy function'].filter(id => !commandBuilt(id))
@@ -125,46 +176,13 @@ async function main(): Promise<number> {
   const source = writeSource(work)
   say(`gcloud uses a private config in ${env.CLOUDSDK_CONFIG}, as \`eval "$(binauthz sandbox env)"\` would set it.`)
   try {
-    if (!gcloud) {
-      say()
-      say(red(`gcloud was not found (${process.env.BINAUTHZ_GCLOUD ? `BINAUTHZ_GCLOUD=${process.env.BINAUTHZ_GCLOUD}` : 'not on PATH'}), so nothing can be deployed.`))
-      say('With the Google Cloud CLI installed (https://cloud.google.com/sdk/docs/install) this demo runs `gcloud run deploy`')
-      say('and `gcloud functions deploy` for real against the sandbox. Without it, here is the policy half: the plan')
-      say('binauthz would apply before deploying (a --dry-run changes nothing and runs nothing).')
-      step(2, 'what `binauthz deploy run` would change')
-      const code = await runShown(`binauthz deploy run hello --region ${REGION} --dry-run -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--dry-run', '--', `--source=${source}`, '--function=handler'], env, work))
-      if (code !== 0) problems.push(`binauthz deploy run --dry-run exited ${code}`)
-      return problems.length > 0 ? 1 : 0
-    }
-
-    await runShown('gcloud container binauthz policy export', {
-      args: ['container', 'binauthz', 'policy', 'export'], command: gcloud, cwd: work, env,
-    })
-
-    step(2, 'plain gcloud with --binary-authorization default: refused, the build repository is not allowlisted')
-    const refused = await runShown(`gcloud run deploy hello --source ${source} --function handler --region ${REGION} --binary-authorization default`, {
-      args: ['run', 'deploy', 'hello', `--source=${source}`, '--function=handler', `--region=${REGION}`, '--binary-authorization=default'], command: gcloud, cwd: work, env,
-    })
-    say(refused === 0 ? red('Unexpected: the deploy was admitted.') : green(`As expected: gcloud exited ${refused} — Binary Authorization refused the image.`))
-    if (refused === 0) problems.push('the un-allowlisted deploy was admitted')
-
-    step(3, 'binauthz deploy run: allowlist cloud-run-source-deploy/**, then deploy')
-    const run = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], env, work))
-    say(run === 0 ? green('Deployed.') : red(`binauthz deploy run exited ${run}.`))
-    if (run !== 0) problems.push(`binauthz deploy run exited ${run}`)
-
-    step(4, 'binauthz deploy function: allowlist gcf-artifacts/**, then gcloud functions deploy --gen2')
-    const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`, cli(['deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'], env, work))
-    say(fn === 0 ? green('Deployed.') : red(`binauthz deploy function exited ${fn}.`))
-    if (fn !== 0) problems.push(`binauthz deploy function exited ${fn}`)
-
-    step(5, 'deploy again: the entry is already there, so the policy is not written')
-    const writesBefore = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
-    const again = await runShown(`binauthz deploy run hello --region ${REGION} --yes -- --source ${source} --function handler`, cli(['deploy', 'run', 'hello', '--region', REGION, '--yes', '--', `--source=${source}`, '--function=handler'], env, work))
-    const writesAfter = state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
-    say(again === 0 && writesAfter === writesBefore ? green('Deployed, with no policy write.') : red(`exit ${again}, policy writes ${writesAfter - writesBefore}.`))
-    if (again !== 0 || writesAfter !== writesBefore) problems.push('the second deploy did not go through without a policy write')
-
+    await (gcloud
+      ? deploySteps({
+        env, gcloud, problems, source, state, work,
+      })
+      : policyHalf({
+        env, problems, source, work,
+      }));
     step(6, 'what the sandbox holds now')
     await runShown('binauthz sandbox status', cli(['sandbox', 'status'], env, work))
     requestsByApi(state)

@@ -235,7 +235,7 @@ interface StartFailure {
 function startFailure({exited, logFile, options, spawnError, stateDir}: StartFailure): ExternalError {
   const tail = logTail(stateDir)
   const why = spawnError === undefined
-    ? exited === undefined ? `it did not answer within ${(options.timeoutMs ?? 15_000) / 1000} s` : `it exited${exited === null ? '' : ` with code ${exited}`}`
+    ? (exited === undefined ? `it did not answer within ${(options.timeoutMs ?? 15_000) / 1000} s` : `it exited${exited === null ? '' : ` with code ${exited}`}`)
     : `it could not be started (${spawnError.message})`
   const stateFlag = ['--state-dir', stateDir]
   const retry = ['binauthz', 'sandbox', 'start', ...stateFlag, ...(options.port === undefined ? [] : ['--port', String(options.port)])]

@@ -46,13 +46,13 @@ export interface ClientOptions {
   quotaProject?: string
   /** Jitter source in [0, 1), default Math.random (tests pin it). */
   random?: () => number
-  /** Injected in tests to record waits instead of waiting. */
-  sleep?: (ms: number) => Promise<void>
   /**
    * What to do when a loopback endpoint refuses the connection (nothing listens there: a stopped local sandbox).
    * Such a refusal is final, not retried. Default: start the sandbox.
    */
   refusedSuggestions?: string[]
+  /** Injected in tests to record waits instead of waiting. */
+  sleep?: (ms: number) => Promise<void>
   /** Per request, default 15000. */
   timeoutMs?: number
   tokens: TokenProvider

@@ -76,8 +76,13 @@ describe('sandbox background server', function () {
     const undo = envUndo({NO_PROXY: 'corp.example,127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost'})
     expect(undo.export).to.deep.equal({NO_PROXY: 'corp.example'})
     expect(undo.unset).to.include.members([
-      'CLOUDSDK_CONFIG', 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION', 'CLOUDSDK_PROXY_PORT',
-      'CLOUDSDK_CORE_PROJECT', 'BINAUTHZ_SANDBOX_DIR', 'no_proxy',
+      'CLOUDSDK_CONFIG',
+      'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE',
+      'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION',
+      'CLOUDSDK_PROXY_PORT',
+      'CLOUDSDK_CORE_PROJECT',
+      'BINAUTHZ_SANDBOX_DIR',
+      'no_proxy',
     ])
     expect(undoLines(undo).split('\n')).to.include.members(['unset CLOUDSDK_CONFIG', 'export NO_PROXY=corp.example'])
   })

@@ -52,7 +52,7 @@ describe('binauthz sandbox start / env / status / stop (built CLI)', function ()
 
     // The shell still points at the stopped sandbox: the first request says so, with no retries.
     const stale = await cli(['policy', 'status', '--region', 'us-central1', '--json'], started.env)
-    const error = (JSON.parse(stale.stdout) as {error: {code: string; exitCode: number; message: string; suggestions: string[]}}).error
+    const {error} = (JSON.parse(stale.stdout) as {error: {code: string; exitCode: number; message: string; suggestions: string[]}})
     expect(error.code).to.equal('SANDBOX_NOT_ANSWERING')
     expect(error.message).to.equal(`No sandbox answers at http://127.0.0.1:${started.port}/: binauthz sandbox start --state-dir ${state} --port ${started.port}`)
     expect(error.suggestions.join('\n')).to.include('binauthz sandbox env --unset')

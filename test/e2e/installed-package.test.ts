@@ -59,7 +59,9 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
 
   before(async () => {
     dir = tempDir('binauthz-installed-')
-    const npmEnv = {...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false'}
+    const npmEnv = {
+      ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
+    }
     const pack = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
     expect(pack.code, pack.stderr).to.equal(0)
     packed = (JSON.parse(pack.stdout) as PackResult[])[0] as PackResult
@@ -84,7 +86,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
       HOME: home,
       NO_COLOR: '1',
       PATH: [join(prefix, 'bin'), process.env.PATH].join(delimiter),
-      ...(fake ? {BINAUTHZ_GCLOUD: fake.bin} : REAL_GCLOUD ? {BINAUTHZ_GCLOUD: REAL_GCLOUD} : {}),
+      ...(fake ? {BINAUTHZ_GCLOUD: fake.bin} : (REAL_GCLOUD ? {BINAUTHZ_GCLOUD: REAL_GCLOUD} : {})),
     }
     stateDir = join(dir, 'sandbox')
     source = join(dir, 'hello')

@@ -11,10 +11,11 @@ import {fileURLToPath} from 'node:url'
 import type {DeployResult} from '../../src/deploy/pipeline.js'
 import type {Policy} from '../../src/policy/types.js'
 
-import {startSandbox, STATE_FILES} from '../../src/sandbox/index.js'
+import {STATE_FILES} from '../../src/sandbox/index.js'
 import {type CliRun, runCli} from '../helpers/cli-process.js'
 import {createFakeGcloud} from '../helpers/fake-gcloud.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -40,7 +41,7 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliRu
 describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 'fake gcloud: gcloud is not installed'})`, function () {
   this.timeout(180_000)
   let dir: string
-  let sandbox: Awaited<ReturnType<typeof startSandbox>>
+  let sandbox: CliSandbox
   let fake: ReturnType<typeof createFakeGcloud> | undefined
 
   beforeEach(async () => {
@@ -49,7 +50,7 @@ describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 
     mkdirSync(source)
     writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
     writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
-    sandbox = await startSandbox({policy: 'block-all', project: PROJECT, stateDir: join(dir, 'state')})
+    sandbox = await startSandboxCli({policy: 'block-all', project: PROJECT, stateDir: join(dir, 'state')})
     fake = REAL_GCLOUD ? undefined : createFakeGcloud({})
   })
 

@@ -1,12 +1,12 @@
-import {BinauthzCommand} from '../../cli/base-command.js'
-import {UserError} from '../../errors.js'
-import {stateDirFlag} from '../../flags.js'
 import {Flags} from '@oclif/core'
 
 import {
   defaultStateDir, type EnvUndo, envUndo, runningServer, shellEnvFor, undoLines,
 } from '../../app/sandbox-control.js'
+import {BinauthzCommand} from '../../cli/base-command.js'
 import {formatCommand} from '../../deploy/argv.js'
+import {UserError} from '../../errors.js'
+import {stateDirFlag} from '../../flags.js'
 import {exportLines} from '../../sandbox/index.js'
 
 export default class SandboxEnv extends BinauthzCommand {

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
+import {defaultStateDir} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {stateDirFlag} from '../../flags.js'
-import {defaultStateDir} from '../../app/sandbox-control.js'
 import {startSandbox} from '../../sandbox/index.js'
 
 /**

@@ -1,13 +1,12 @@
 import {Flags} from '@oclif/core'
-
-import {BinauthzCommand} from '../../cli/base-command.js'
-import {stateDirFlag} from '../../flags.js'
 import {resolve} from 'node:path'
 
 import {
   defaultStateDir, readPolicyFile, shellEnvFor, startBackground,
 } from '../../app/sandbox-control.js'
+import {BinauthzCommand} from '../../cli/base-command.js'
 import {formatCommand} from '../../deploy/argv.js'
+import {stateDirFlag} from '../../flags.js'
 import {type PolicySeed} from '../../sandbox/index.js'
 
 export interface SandboxStartResult {
@@ -42,13 +41,6 @@ Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`
   }
   static override summary = 'Start the local Google Cloud stand-in in the background.'
 
-  /** This CLI's own entry point, from package.json "bin" (the same file the user ran, bundled or not). */
-  private binPath(): string {
-    const {bin} = this.config.pjson as {bin?: Record<string, string> | string}
-    const file = typeof bin === 'string' ? bin : bin?.[this.config.bin]
-    return resolve(this.config.root, file ?? 'bin/run.js')
-  }
-
   async run(): Promise<SandboxStartResult> {
     const {flags} = await this.parse(SandboxStart)
     const stateDir = flags['state-dir'] ?? defaultStateDir(process.env)
@@ -72,5 +64,12 @@ Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`
     this.say(`Point gcloud and binauthz at it:  eval "$(${formatCommand([this.config.bin, 'sandbox', 'env', ...stateFlag])})"`)
     this.say(`Stop it:                          ${formatCommand([this.config.bin, 'sandbox', 'stop', ...stateFlag])}`)
     return result
+  }
+
+  /** This CLI's own entry point, from package.json "bin" (the same file the user ran, bundled or not). */
+  private binPath(): string {
+    const {bin} = this.config.pjson as {bin?: Record<string, string> | string}
+    const file = typeof bin === 'string' ? bin : bin?.[this.config.bin]
+    return resolve(this.config.root, file ?? 'bin/run.js')
   }
 }
