@@ -1,3 +1,6 @@
+// In-process on purpose (@oclif/test runCommand): these check flags, results and exit codes command by command,
+// with a stand-in and temp dirs wired through process.env. The built CLI on its default start path is driven by
+// test/e2e (the installed package included) and test/reliability.
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
