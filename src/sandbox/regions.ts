@@ -6,9 +6,11 @@
 //
 // The refusal is the one Cloud Run's API returns for a region it does not serve, as reported by its users
 // (turbot/steampipe-plugin-gcp#696): HTTP 400 INVALID_ARGUMENT, message `region: Unsupported region R`, with a
-// google.rpc.BadRequest field violation on `region`. gcloud 528 turns such a body into
-// `ERROR: (gcloud.run.deploy) INVALID_ARGUMENT: region: Unsupported region R` (googlecloudsdk/api_lib/util/exceptions.py,
-// HttpException's default `{status_code}: {status_message}` format... the error payload's status and message).
+// google.rpc.BadRequest field violation on `region`. gcloud 528 prints it through
+// googlecloudsdk/api_lib/util/exceptions.py HttpException (status, message, then the details as YAML), seen as
+// `ERROR: (gcloud.run.deploy) INVALID_ARGUMENT: region: Unsupported region mars-north1` followed by the fieldViolations;
+// `gcloud functions deploy` prints the same body through api_lib/functions/v1/util.py GetHttpErrorMessage as
+// `ResponseError: status=[400], ..., message=[location: Unsupported region R\nProblems:\nlocation:\n...]`.
 import {apiError, type Reply} from './api.js'
 
 /** Tier 1 pricing regions. */
