@@ -181,7 +181,6 @@ describe('sandbox state read back on redeploy', () => {
       return call(sandbox, {path: `/v2/${name}`})
     }
 
-
     it('keeps buildConfig.dockerRepository across a redeploy whose mask omits it, pushing into that repository each time', async () => {
       const repo = seedRepository('europe-west1', 'fn-repo')
       const created = await deploy({dockerRepository: repo})
