@@ -9,7 +9,9 @@ import {
 } from './api.js'
 import {putOperation} from './operations.js'
 import {unsupportedRegion} from './regions.js'
-import {isRecord, type JsonObject, STATE_FILES} from './state.js'
+import {
+  type ImageRecord, isRecord, type JsonObject, STATE_FILES,
+} from './state.js'
 
 export const BINAUTHZ_ANNOTATION = 'run.googleapis.com/binary-authorization'
 export const BREAKGLASS_ANNOTATION = 'run.googleapis.com/binary-authorization-breakglass'
@@ -52,6 +54,23 @@ export function templateImages(service: JsonObject): string[] {
   return containers.map(c => obj(c).image).filter((image): image is string => typeof image === 'string')
 }
 
+/**
+ * The image a revision really runs: Cloud Run resolves a tag to the digest it points at when it creates the revision
+ * (https://cloud.google.com/artifact-registry/docs/integrate-cloud-run: "If you deploy from a container image tag, it
+ * will be resolved to a digest"), and Binary Authorization judges that. A digest reference is kept; a tag the sandbox's own registry pushed (images.json, e.g. a
+ * function build `...gcf-artifacts/...:version_2`) becomes `NAME@sha256:...`; any other tag (an image outside the
+ * sandbox, such as a public sidecar) is judged as given, since the sandbox cannot resolve it.
+ */
+export function resolvedImage(ctx: Pick<SandboxContext, 'state'>, image: string): string {
+  if (image.includes('@')) return image
+  const pushed = ctx.state.readJson<ImageRecord[]>(STATE_FILES.images, []).findLast(record => record.image === image && record.digest)
+  if (!pushed?.digest) return image
+  const slash = image.lastIndexOf('/')
+  const colon = image.lastIndexOf(':')
+  const name = colon > slash ? image.slice(0, colon) : image
+  return `${name}@${pushed.digest}`
+}
+
 export interface RevisionOutcome {
   admitted: boolean
   message?: string
@@ -88,7 +107,7 @@ export function deployRevision(
   let admitted = true
   let message: string | undefined
   if (typeof policyName === 'string' && policyName !== '') {
-    const decision = admitImages(ctx, templateImages(body))
+    const decision = admitImages(ctx, templateImages(body).map(image => resolvedImage(ctx, image)))
     const breakglass = annotations[BREAKGLASS_ANNOTATION]
     if (!decision.admitted && !(typeof breakglass === 'string' && breakglass !== '')) {
       admitted = false

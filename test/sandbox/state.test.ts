@@ -250,6 +250,18 @@ describe('sandbox state read back on redeploy', () => {
       expect(at(service.json, 'status.conditions.0')).to.include({status: 'True', type: 'Ready'})
     })
 
+    it('asks admission for the digest the function revision really runs (the pushed tag resolved, as Cloud Run does)', async () => {
+      await restartWith(allowing([`us-central1-docker.pkg.dev/${P}/custom-repo/**`]))
+      const denied = await deploy({})
+      const [pushed] = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+      expect(pushed?.image).to.match(/:version_1$/)
+      const resolved = `${(pushed?.image ?? '').replace(/:version_1$/, '')}@${pushed?.digest ?? ''}`
+      expect(at(denied.json, 'error.code')).to.equal(9)
+      expect(at(denied.json, 'error.message')).to.include(`Image ${resolved} denied by Binary Authorization`)
+      const service = (await call(sandbox, {path: `${KN}/fn1`, via: via('europe-west1')})).json
+      expect(at(service, 'spec.template.spec.containers.0.image')).to.equal(pushed?.image)
+    })
+
     it('keeps annotations a `gcloud run deploy` wrote on the function service when the function is redeployed', async () => {
       await deploy({})
       const current = (await call(sandbox, {path: `${KN}/fn1`, via: via('europe-west1')})).json as {metadata: {annotations: Record<string, string>}}
