@@ -3,15 +3,16 @@
 // REGION-docker.pkg.dev/PROJECT/gcf-artifacts/... (or buildConfig.dockerRepository) and, with
 // serviceConfig.binaryAuthorizationPolicy "default", the Run service is admitted or refused by the stored policy.
 // A refused deploy ends as an operation error with code 9 (FAILED_PRECONDITION).
-import {randomBytes, randomUUID} from 'node:crypto'
+import {createHash, randomBytes, randomUUID} from 'node:crypto'
 
 import {
   apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {putOperation, readOperation} from './operations.js'
 import {ensureRepository} from './platform.js'
+import {unsupportedRegion} from './regions.js'
 import {
-  BINAUTHZ_ANNOTATION, deployRevision, orgPolicyRefusal, serviceKey,
+  BINAUTHZ_ANNOTATION, deployRevision, orgPolicyRefusal, serviceKey, templateImages,
 } from './run.js'
 import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 import {newUploadObjectName, signedUploadUrl} from './storage.js'
@@ -38,15 +39,15 @@ function functionName(ctx: SandboxContext, location: string, id: string): string
 }
 
 export function getFunction(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '', id = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(location, 'location')
   if (wrong) return wrong
   const name = functionName(ctx, location, id)
   const stored = ctx.state.getEntry(STATE_FILES.functions, name)
   return stored ? ok(stored) : apiError(404, `Resource '${name}' was not found`)
 }
 
-export function listRuntimes(_req: ApiRequest, ctx: SandboxContext, [project = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+export function listRuntimes(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(location, 'location')
   if (wrong) return wrong
   return ok({
     runtimes: RUNTIMES.map(([name, displayName]) => ({
@@ -56,7 +57,7 @@ export function listRuntimes(_req: ApiRequest, ctx: SandboxContext, [project = '
 }
 
 export function generateUploadUrl(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(location, 'location')
   if (wrong) return wrong
   const bucket = `gcf-v2-uploads-${ctx.identity.projectNumber}.${location}.cloudfunctions.appspot.com`
   const object = newUploadObjectName()
@@ -72,17 +73,67 @@ function doubled(text: string): string {
   return text.toLowerCase().replaceAll('-', '--')
 }
 
-function dockerRepositoryOf(ctx: SandboxContext, location: string, buildConfig: JsonObject): {host: string; resource: string;} {
-  const custom = buildConfig.dockerRepository
-  const match = typeof custom === 'string' ? /^projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([^/]+)$/.exec(custom) : null
-  if (match) {
-    return {host: `${match[2]}-docker.pkg.dev/${(match[1] ?? '').replace(':', '/')}/${match[3]}`, resource: custom as string}
-  }
+/** The pattern Google documents for buildConfig.dockerRepository (and gcloud's own flag check, command_lib/functions/flags.py). */
+const DOCKER_REPOSITORY = /^projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([a-z](?:[a-z0-9-]*[a-z0-9])?)$/
 
+interface DockerRepository {
+  /** REGION-docker.pkg.dev/PROJECT/REPO */
+  host: string
+  /** Whether Cloud Functions manages it (gcf-artifacts, created on first use) or the user does. */
+  managed: boolean
+  /** projects/PROJECT/locations/REGION/repositories/REPO, as Google returns it in buildConfig.dockerRepository. */
+  resource: string
+}
+
+function defaultDockerRepository(ctx: SandboxContext, location: string): DockerRepository {
   return {
     host: `${location}-docker.pkg.dev/${ctx.identity.project.replace(':', '/')}/gcf-artifacts`,
+    managed: true,
     resource: `projects/${ctx.identity.project}/locations/${location}/repositories/gcf-artifacts`,
   }
+}
+
+function dockerRepositoryRefusal(description: string): Reply {
+  const field = 'build_config.docker_repository'
+  return apiError(400, `Invalid value for field '${field}': ${description}`, 'INVALID_ARGUMENT', {
+    details: [{'@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{description, field}]}],
+  })
+}
+
+/**
+ * The repository a function's image is pushed to, or Google's refusal. Google documents buildConfig.dockerRepository
+ * (cloudfunctions v2 BuildConfig, generated_clients/apis/cloudfunctions/v2/cloudfunctions_v2_messages.py) as: "It must
+ * match the pattern projects/{project}/locations/{location}/repositories/{repository}. Repository format must be
+ * 'DOCKER'", and `gcloud functions deploy --docker-repository` (command_lib/functions/flags.py) as "an Artifact
+ * Registry Docker repository present in the same project and location as the Cloud Function" (other projects and
+ * locations only as a Preview with extra requirements, which the sandbox does not model). The repository must exist:
+ * Cloud Functions creates only its own gcf-artifacts.
+ */
+export function dockerRepositoryFor(ctx: SandboxContext, location: string, buildConfig: JsonObject): DockerRepository | Reply {
+  const custom = buildConfig.dockerRepository
+  if (custom === undefined || custom === null || custom === '') return defaultDockerRepository(ctx, location)
+  const match = typeof custom === 'string' ? DOCKER_REPOSITORY.exec(custom) : null
+  if (!match || typeof custom !== 'string') {
+    return dockerRepositoryRefusal(`'${String(custom)}' must match the pattern projects/{project}/locations/{location}/repositories/{repository}.`)
+  }
+
+  const [, project = '', repoLocation = '', repo = ''] = match
+  if (project !== ctx.identity.project && project !== ctx.identity.projectNumber) {
+    return dockerRepositoryRefusal(`repository ${custom} is in project ${project}; cross-project repositories are not supported, use one in project ${ctx.identity.project}.`)
+  }
+
+  if (repoLocation !== location) {
+    return dockerRepositoryRefusal(`repository ${custom} is in location ${repoLocation}; cross-location repositories are not supported, use one in ${location} (the function's location).`)
+  }
+
+  const resource = `projects/${ctx.identity.project}/locations/${repoLocation}/repositories/${repo}`
+  const stored = ctx.state.getEntry(STATE_FILES.repositories, resource)
+  if (!stored) return dockerRepositoryRefusal(`repository ${custom} does not exist; create it with \`gcloud artifacts repositories create ${repo} --repository-format=docker --location=${repoLocation}\`.`)
+  if (stored.format !== undefined && stored.format !== 'DOCKER') {
+    return dockerRepositoryRefusal(`repository ${custom} has format ${String(stored.format)}; the repository format must be 'DOCKER'.`)
+  }
+
+  return {host: `${repoLocation}-docker.pkg.dev/${ctx.identity.project.replace(':', '/')}/${repo}`, managed: false, resource: custom}
 }
 
 function stages(state: 'COMPLETE' | 'IN_PROGRESS' | 'NOT_STARTED', buildUri?: string): JsonObject[] {
@@ -121,23 +172,58 @@ function generationOf(service: JsonObject | undefined): number {
   return typeof generation === 'number' ? generation : 0
 }
 
-/** The Knative service a 2nd gen function deploys as. */
-function knativeServiceFor(fn: {buildConfig: JsonObject; id: string; image: string; policy: unknown; runService: string}): JsonObject {
-  const {buildConfig, id, image, policy, runService} = fn
+export const FUNCTION_ID_ANNOTATION = 'cloudfunctions.googleapis.com/function-id'
+export const MANAGED_BY_LABEL = 'goog-managed-by'
+
+/**
+ * The Knative service a 2nd gen function runs as, as Cloud Run shows it (GET
+ * /apis/serving.knative.dev/v1/namespaces/P/services/NAME): label goog-managed-by=cloudfunctions and
+ * goog-cloudfunctions-runtime, annotation cloudfunctions.googleapis.com/function-id, one container named "worker"
+ * (surface/run/deploy.py `_BuildFromSource`: "If service exists and it's GCF's worker container, use the name"). No
+ * run.googleapis.com/build-* annotations: Cloud Functions builds the image itself, so `gcloud run deploy FUNCTION
+ * --source .` finds no build-image-uri and builds into cloud-run-source-deploy, as it does against Google. Annotations
+ * and labels a previous `gcloud run deploy` wrote on the service are kept, as Cloud Run keeps them.
+ */
+function knativeServiceFor(fn: {
+  buildConfig: JsonObject; id: string; image: string; policy: unknown; previous: JsonObject | undefined; runService: string
+}): JsonObject {
+  const {buildConfig, id, image, policy, previous, runService} = fn
+  const prevMeta = obj(previous?.metadata)
+  const {[BINAUTHZ_ANNOTATION]: _policy, ...keptAnnotations} = obj(prevMeta.annotations)
+  const runtime = typeof buildConfig.runtime === 'string' ? buildConfig.runtime : ''
+  const labels = {'goog-cloudfunctions-runtime': runtime, [MANAGED_BY_LABEL]: 'cloudfunctions'}
   return {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
     metadata: {
       annotations: {
-        'cloudfunctions.googleapis.com/function-id': id,
-        'run.googleapis.com/build-function-target': String(buildConfig.entryPoint ?? ''),
+        ...keptAnnotations,
+        [FUNCTION_ID_ANNOTATION]: id,
+        'run.googleapis.com/ingress': 'all',
         ...(typeof policy === 'string' && policy !== '' ? {[BINAUTHZ_ANNOTATION]: policy} : {}),
       },
-      labels: {'goog-managed-by': 'cloudfunctions'},
+      labels: {...obj(prevMeta.labels), ...labels},
       name: runService,
+      ...(typeof prevMeta.resourceVersion === 'string' ? {resourceVersion: prevMeta.resourceVersion} : {}),
     },
-    spec: {template: {spec: {containers: [{image}]}}},
+    spec: {
+      template: {
+        metadata: {
+          annotations: {'cloudfunctions.googleapis.com/trigger-type': buildConfig.eventTrigger ? 'EVENT_TRIGGER' : 'HTTP_TRIGGER', [FUNCTION_ID_ANNOTATION]: id},
+          labels,
+        },
+        spec: {containers: [{image, name: 'worker', ports: [{containerPort: 8080, name: 'http1'}]}]},
+      },
+    },
   }
+}
+
+/** The images of the Cloud Run service behind a function (what inventory and tests read). */
+export function functionImages(ctx: Pick<SandboxContext, 'state'>, fn: JsonObject): string[] {
+  const match = /^projects\/[^/]+\/locations\/([^/]+)\/services\/([^/]+)$/.exec(String(obj(fn.serviceConfig).service ?? ''))
+  if (!match) return []
+  const service = ctx.state.getEntry(STATE_FILES.services, serviceKey(match[1] ?? '', match[2] ?? ''))
+  return service ? templateImages(service) : []
 }
 
 function deployFunction(ctx: SandboxContext, {id, location}: {id: string; location: string}, desired: JsonObject, previous: JsonObject | undefined): Reply {
@@ -165,20 +251,25 @@ function deployFunction(ctx: SandboxContext, {id, location}: {id: string; locati
     return apiError(400, `Invalid runtime "${String(runtime)}"; supported: ${RUNTIMES.map(([r]) => r).join(', ')}.`)
   }
 
+  // Checked when the request arrives, before any build: Google refuses an unusable repository synchronously.
+  const repo = dockerRepositoryFor(ctx, location, buildConfig)
+  if (!('host' in repo)) return repo
   const source = sourceProblem(ctx, buildConfig)
   if (source) {
     final = failure(3, source)
   } else if (ctx.faults.buildFailure) {
     final = failure(3, `Build failed with status: FAILURE and message: sandbox fault knob buildFailure is set. For more details see the logs at ${buildUri}`)
   } else {
-    const repo = dockerRepositoryOf(ctx, location, buildConfig)
-    ensureRepository(ctx, repo.resource, 'This repository is created and used by Cloud Functions for storing function docker images.')
+    if (repo.managed) ensureRepository(ctx, repo.resource, 'This repository is created and used by Cloud Functions for storing function docker images.')
     const previousRun = ctx.state.getEntry(STATE_FILES.services, serviceKey(location, runService))
     const version = generationOf(previousRun) + 1
     const image = `${repo.host}/${doubled(ctx.identity.project)}__${doubled(location)}__${doubled(id)}:version_${version}`
-    ctx.state.recordImage({image, pushedAt: now, repository: repo.resource})
+    const digest = `sha256:${createHash('sha256').update(`${image}:${buildId}`).digest('hex')}`
+    ctx.state.recordImage({
+      digest, image, pushedAt: now, repository: repo.resource,
+    })
     const knative = knativeServiceFor({
-      buildConfig, id, image, policy: serviceConfig.binaryAuthorizationPolicy, runService,
+      buildConfig, id, image, policy: serviceConfig.binaryAuthorizationPolicy, previous: previousRun, runService,
     })
     const outcome = deployRevision(ctx, {namespace: ctx.identity.project, region: location}, knative, previousRun)
     const status = obj(outcome.service.status)
@@ -242,7 +333,7 @@ function deployFunction(ctx: SandboxContext, {id, location}: {id: string; locati
 const FUNCTION_ID = /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/
 
 export function createFunction(req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(location, 'location')
   if (wrong) return wrong
   const id = req.query.get('functionId') ?? ''
   if (!FUNCTION_ID.test(id)) return apiError(400, `Invalid function id "${id}".`)
@@ -280,7 +371,7 @@ export function applyUpdateMask(base: JsonObject, patch: JsonObject, mask: strin
 }
 
 export function patchFunction(req: ApiRequest, ctx: SandboxContext, [project = '', location = '', id = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(location, 'location')
   if (wrong) return wrong
   const name = functionName(ctx, location, id)
   const previous = ctx.state.getEntry(STATE_FILES.functions, name)

@@ -6,6 +6,7 @@ import {
   apiError, type ApiRequest, checkProject, jsonBody, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {putOperation, readOperation} from './operations.js'
+import {CLOUD_RUN_REGIONS} from './regions.js'
 import {type JsonObject, STATE_FILES} from './state.js'
 
 export function repositoryResource(ctx: SandboxContext, name: string, description: string): JsonObject {
@@ -130,9 +131,10 @@ export function getProjectIamPolicy(_req: ApiRequest, ctx: SandboxContext, [proj
   })
 }
 
-export const SANDBOX_LOCATIONS = ['us-central1', 'us-east1', 'europe-west1', 'europe-west4', 'asia-northeast1']
+/** The regions the sandbox lists: those Cloud Run serves (regions.ts, from Google's documented list). */
+export const SANDBOX_LOCATIONS = CLOUD_RUN_REGIONS
 
-/** GET /v1|v2/projects/P/locations: a fixed list of regions (shared by Run and Functions). */
+/** GET /v1|v2/projects/P/locations: the Cloud Run regions (shared by Run and Functions). */
 export function listLocations(_req: ApiRequest, ctx: SandboxContext, [, project = '']: string[]): Reply {
   const wrong = checkProject(ctx, project)
   if (wrong) return wrong

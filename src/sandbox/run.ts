@@ -8,7 +8,10 @@ import {
   apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {putOperation} from './operations.js'
-import {isRecord, type JsonObject, STATE_FILES} from './state.js'
+import {unsupportedRegion} from './regions.js'
+import {
+  type ImageRecord, isRecord, type JsonObject, STATE_FILES,
+} from './state.js'
 
 export const BINAUTHZ_ANNOTATION = 'run.googleapis.com/binary-authorization'
 export const BREAKGLASS_ANNOTATION = 'run.googleapis.com/binary-authorization-breakglass'
@@ -17,8 +20,9 @@ function obj(value: unknown): JsonObject {
   return isRecord(value) ? value : {}
 }
 
+/** The region of a regional Cloud Run call; a region Cloud Run does not serve is refused as Google refuses it. */
 function needRegion(req: ApiRequest): Reply | string {
-  if (req.region) return req.region
+  if (req.region) return unsupportedRegion(req.region) ?? req.region
   return apiError(
     400,
     'Cloud Run requests must use a regional endpoint (REGION-HOST); set the CLOUDSDK_PROXY_* variables from `binauthz sandbox env`.',
@@ -36,11 +40,35 @@ function shortHash(text: string, length: number): string {
   return out
 }
 
-/** The images a Knative service's template runs. */
+/**
+ * The images a Knative service's template runs: EVERY container of spec.template.spec.containers, sidecars included,
+ * in order. gcloud 528 sends the image each container really runs: for the one container it may build from source
+ * (surface/run/deploy.py `_ValidateAndGetBuildFromSource`: "At most one container can be deployed from source") it
+ * writes `<build-image-uri>@<digest>` from the build result (command_lib/run/serverless_operations.py), the others
+ * keep their `--image` as given. Traced with `gcloud run deploy S --container app --source . --container sidecar
+ * --image X`: containers [{name: app, image: REPO/S@sha256:..., ports}, {name: sidecar, image: X}].
+ */
 export function templateImages(service: JsonObject): string[] {
   const {containers} = obj(obj(obj(service.spec).template).spec)
   if (!Array.isArray(containers)) return []
   return containers.map(c => obj(c).image).filter((image): image is string => typeof image === 'string')
+}
+
+/**
+ * The image a revision really runs: Cloud Run resolves a tag to the digest it points at when it creates the revision
+ * (https://cloud.google.com/artifact-registry/docs/integrate-cloud-run: "If you deploy from a container image tag, it
+ * will be resolved to a digest"), and Binary Authorization judges that. A digest reference is kept; a tag the sandbox's own registry pushed (images.json, e.g. a
+ * function build `...gcf-artifacts/...:version_2`) becomes `NAME@sha256:...`; any other tag (an image outside the
+ * sandbox, such as a public sidecar) is judged as given, since the sandbox cannot resolve it.
+ */
+export function resolvedImage(ctx: Pick<SandboxContext, 'state'>, image: string): string {
+  if (image.includes('@')) return image
+  const pushed = ctx.state.readJson<ImageRecord[]>(STATE_FILES.images, []).findLast(record => record.image === image && record.digest)
+  if (!pushed?.digest) return image
+  const slash = image.lastIndexOf('/')
+  const colon = image.lastIndexOf(':')
+  const name = colon > slash ? image.slice(0, colon) : image
+  return `${name}@${pushed.digest}`
 }
 
 export interface RevisionOutcome {
@@ -79,7 +107,7 @@ export function deployRevision(
   let admitted = true
   let message: string | undefined
   if (typeof policyName === 'string' && policyName !== '') {
-    const decision = admitImages(ctx, templateImages(body))
+    const decision = admitImages(ctx, templateImages(body).map(image => resolvedImage(ctx, image)))
     const breakglass = annotations[BREAKGLASS_ANNOTATION]
     if (!decision.admitted && !(typeof breakglass === 'string' && breakglass !== '')) {
       admitted = false
@@ -109,6 +137,10 @@ export function deployRevision(
       latestCreatedRevisionName: revision,
       observedGeneration: generation,
     }
+  // The body is stored as gcloud sent it: service annotations such as run.googleapis.com/build-image-uri (written by
+  // command_lib/run/serverless_operations.py `_AddRunFunctionsAnnotations`, read back on the next `run deploy
+  // --source` by surface/run/deploy.py `_GetArtifactRegistryRepository` through Service.run_functions_annotations in
+  // api_lib/run/service.py) and every container's name and image survive into the GET that gcloud's redeploy reads.
   const service: JsonObject = {
     ...clone(body),
     apiVersion: 'serving.knative.dev/v1',
@@ -237,7 +269,7 @@ export function serviceIam(req: ApiRequest, ctx: SandboxContext, params: string[
   // params: project, location, service, verb
   const project = params[0] ?? ''
   const verb = params[3] ?? ''
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(params[1] ?? '')
   if (wrong) return wrong
   const body = jsonBody(req) ?? {}
   if (verb === 'testIamPermissions') {
@@ -270,7 +302,7 @@ function missingSource(ctx: SandboxContext, source: JsonObject): Reply | undefin
 
 /** v2 projects.locations.builds:submit (regional): builds the uploaded source into `imageUri` at once. */
 export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? unsupportedRegion(location)
   if (wrong) return wrong
   const body = jsonBody(req)
   if (!body) return apiError(400, 'Invalid JSON payload received.')
@@ -342,7 +374,7 @@ export function submitBuild(req: ApiRequest, ctx: SandboxContext, [project = '',
 
 /** Run v1 projects.locations.services.list (global host; location "-" = every region). */
 export function listServicesV1(_req: ApiRequest, ctx: SandboxContext, [project = '', location = '']: string[]): Reply {
-  const wrong = checkProject(ctx, project)
+  const wrong = checkProject(ctx, project) ?? (location === '-' ? undefined : unsupportedRegion(location))
   if (wrong) return wrong
   const items = Object.entries(ctx.state.readMap(STATE_FILES.services))
   .filter(([key]) => location === '-' || key.startsWith(`${location}/`))

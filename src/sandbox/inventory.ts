@@ -1,0 +1,88 @@
+// What the sandbox runs, and whether it is healthy: Cloud Run services and Cloud Functions (2nd gen) read from the
+// state directory, judged the way gcloud judges them.
+//
+// - A service is ready when its `Ready` condition is "True" (gcloud's readiness rule, command_lib/run/
+//   serverless_operations.py / api_lib/run/condition.py). Its message is the one gcloud would print for a failed
+//   deploy: the ConfigurationsReady message when that condition is False, else the Ready message.
+// - A function is ready when its `state` is ACTIVE and no stateMessages entry has severity ERROR (a refused redeploy
+//   leaves the function ACTIVE on its old revision but with an ERROR state message, as Cloud Functions does).
+//   Its images are those of the Cloud Run service behind it (serviceConfig.service).
+// - The Cloud Run service behind a function is listed once, as the function (kind "function"), not again as a service.
+import {functionImages} from './functions.js'
+import {serviceKey, templateImages} from './run.js'
+import {
+  isRecord, type JsonObject, type SandboxState, STATE_FILES,
+} from './state.js'
+
+export interface InventoryEntry {
+  /** Cloud Run images of the revision template (every container), or of the function's service. */
+  images: string[]
+  kind: 'function' | 'service'
+  /** Why it is not ready (or the Ready message when there is one). */
+  message?: string
+  /** Service name, or function id. */
+  name: string
+  ready: boolean
+  region: string
+}
+
+function obj(value: unknown): JsonObject {
+  return isRecord(value) ? value : {}
+}
+
+interface Condition {
+  message?: string
+  status?: string
+  type?: string
+}
+
+function conditionsOf(service: JsonObject): Condition[] {
+  const {conditions} = obj(service.status)
+  return Array.isArray(conditions) ? conditions.filter(c => isRecord(c)).map(c => c as Condition) : []
+}
+
+function serviceHealth(service: JsonObject): {message?: string; ready: boolean} {
+  const conditions = conditionsOf(service)
+  const ready = conditions.find(c => c.type === 'Ready')
+  const configurations = conditions.find(c => c.type === 'ConfigurationsReady')
+  const isReady = ready?.status === 'True'
+  const message = !isReady && configurations?.status === 'False' && configurations.message ? configurations.message : ready?.message
+  return message ? {message, ready: isReady} : {ready: isReady}
+}
+
+function functionHealth(fn: JsonObject): {message?: string; ready: boolean} {
+  const messages = Array.isArray(fn.stateMessages) ? fn.stateMessages.filter(m => isRecord(m)) : []
+  const error = messages.find(m => m.severity === 'ERROR')
+  const ready = fn.state === 'ACTIVE' && !error
+  const text = error?.message ?? (ready ? undefined : `state ${String(fn.state ?? 'unknown')}`)
+  return typeof text === 'string' ? {message: text, ready} : {ready}
+}
+
+/** Every service and function in the sandbox state with its health, services first, each group sorted by region and name. */
+export function listInventory(state: SandboxState): InventoryEntry[] {
+  const functions = Object.entries(state.readMap(STATE_FILES.functions))
+  const backing = new Set<string>()
+  const functionEntries: InventoryEntry[] = functions.map(([fullName, fn]) => {
+    const match = /^projects\/[^/]+\/locations\/([^/]+)\/functions\/([^/]+)$/.exec(fullName)
+    const region = match?.[1] ?? ''
+    const service = /\/services\/([^/]+)$/.exec(String(obj(fn.serviceConfig).service ?? ''))?.[1]
+    if (service) backing.add(serviceKey(region, service))
+    return {
+      images: functionImages({state}, fn), kind: 'function', name: match?.[2] ?? fullName, region, ...functionHealth(fn),
+    }
+  })
+  const serviceEntries: InventoryEntry[] = Object.entries(state.readMap(STATE_FILES.services))
+  .filter(([key]) => !backing.has(key))
+  .map(([key, service]) => {
+    const slash = key.indexOf('/')
+    return {
+      images: templateImages(service),
+      kind: 'service',
+      name: key.slice(slash + 1),
+      region: key.slice(0, slash),
+      ...serviceHealth(service),
+    }
+  })
+  const byPlace = (a: InventoryEntry, b: InventoryEntry): number => a.region.localeCompare(b.region) || a.name.localeCompare(b.name)
+  return [...serviceEntries.sort(byPlace), ...functionEntries.sort(byPlace)]
+}
