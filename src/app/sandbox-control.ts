@@ -19,6 +19,7 @@ import {
   envFor, exportLines, isRecord, type PolicySeed, prepareState, readServerInfo, SandboxState, sandboxVariableNames, type ServerInfo,
   STATE_FILES,
 } from '../sandbox/index.js'
+import {type InventoryEntry, listInventory} from '../sandbox/inventory.js'
 
 export interface BackgroundStartOptions {
   /** The CLI's own entry point (package.json "bin"): the server runs as `node BIN sandbox serve ...`. */
@@ -33,6 +34,8 @@ export interface BackgroundStartOptions {
 
 export interface SandboxStatus {
   functions: string[]
+  /** Every service and function with its health (ready, or why not) and the images it runs. */
+  inventory: InventoryEntry[]
   pid?: number
   /** Allowlist patterns and default rule of the stored policy (a summary, no etag). */
   policy: {defaultRule?: string; patterns: string[];}
@@ -292,6 +295,7 @@ export async function sandboxStatus(stateDir: string): Promise<SandboxStatus> {
     stateDir: dir,
     ...(info ? {pid: info.pid, port: info.port, url: info.url} : {}),
     functions: Object.keys(state.readMap(STATE_FILES.functions)),
+    inventory: listInventory(state),
     policy: {patterns, ...(typeof rule === 'string' ? {defaultRule: rule} : {})},
     project: state.identity().project,
     requests: state.requests().length,

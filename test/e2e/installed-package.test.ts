@@ -148,6 +148,14 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     const project = sandboxEnv.CLOUDSDK_CORE_PROJECT
     const region = 'us-central1'
 
+    if (REAL_GCLOUD) {
+      // A plain gcloud deploy the policy blocks: `sandbox status` must tell it from the healthy ones below.
+      const blocked = await run(REAL_GCLOUD, [
+        'run', 'deploy', 'blocked', '--image=us-docker.pkg.dev/cloudrun/container/hello', `--region=${region}`, '--binary-authorization=default',
+      ], {cwd: dir, env: {...env, ...sandboxEnv}})
+      expect(blocked.code, blocked.stderr).to.equal(1)
+    }
+
     const deployRun = await inSandbox(['deploy', 'run', 'hello', '--region', region, '--yes', '--', `--source=${source}`, '--function=handler'])
     expect(deployRun.code, deployRun.stderr).to.equal(0)
     const deployFunction = await inSandbox([
@@ -185,6 +193,13 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     const held = JSON.parse(sandboxStatus.stdout) as {policy: {patterns: string[]}; running: boolean}
     expect(held.running).to.equal(true)
     expect(held.policy.patterns).to.include(`${region}-docker.pkg.dev/${project}/cloud-run-source-deploy/**`)
+    if (REAL_GCLOUD) {
+      const shownStatus = (await inSandbox(['sandbox', 'status'])).stdout
+      expect(shownStatus).to.match(/ready {3}us-central1\/hello\n/)
+      expect(shownStatus).to.match(/ready {3}europe-west1\/hello-fn\n/)
+      expect(shownStatus).to.match(/FAILED {2}us-central1\/blocked: .*Binary Authorization/)
+    }
+
 
     const stop = await inSandbox(['sandbox', 'stop'])
     expect(stop.code, stop.stderr).to.equal(0)

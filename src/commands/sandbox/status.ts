@@ -3,7 +3,7 @@ import {BinauthzCommand} from '../../cli/base-command.js'
 import {stateDirFlag} from '../../flags.js'
 
 export default class SandboxStatusCommand extends BinauthzCommand {
-  static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions, and how many requests it has served.'
+  static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions — each ready, or FAILED with the reason gcloud printed (e.g. a Binary Authorization denial) — and how many requests it has served.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
   static override flags = {
     'state-dir': stateDirFlag,
@@ -18,8 +18,14 @@ export default class SandboxStatusCommand extends BinauthzCommand {
     this.say(`Project:    ${status.project}`)
     this.say(`Policy:     default rule ${status.policy.defaultRule ?? '(none)'}; ${status.policy.patterns.length} allowlist pattern(s)`)
     for (const pattern of status.policy.patterns) this.say(`              ${pattern}`)
-    this.say(`Services:   ${status.services.length > 0 ? status.services.join(', ') : '(none)'}`)
-    this.say(`Functions:  ${status.functions.length > 0 ? status.functions.join(', ') : '(none)'}`)
+    for (const kind of ['service', 'function'] as const) {
+      const entries = status.inventory.filter(entry => entry.kind === kind)
+      this.say(`${kind === 'service' ? 'Services:  ' : 'Functions: '} ${entries.length === 0 ? '(none)' : ''}`.trimEnd())
+      for (const entry of entries) {
+        this.say(`  ${entry.ready ? 'ready ' : 'FAILED'}  ${entry.region}/${entry.name}${entry.ready ? '' : `: ${entry.message ?? 'not ready'}`}`)
+      }
+    }
+
     this.say(`Requests:   ${status.requests}`)
     return status
   }
