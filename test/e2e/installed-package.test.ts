@@ -200,7 +200,6 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
       expect(shownStatus).to.match(/FAILED {2}us-central1\/blocked: .*Binary Authorization/)
     }
 
-
     const stop = await inSandbox(['sandbox', 'stop'])
     expect(stop.code, stop.stderr).to.equal(0)
     expect(stop.stdout).to.include('Sandbox stopped')

@@ -1,5 +1,6 @@
 // End to end: the REAL gcloud (528) deploys against the sandbox. Skipped, with the reason shown, when gcloud is not
-// on PATH (or BINAUTHZ_GCLOUD does not name an executable).
+// on PATH (or BINAUTHZ_GCLOUD does not name an executable). The first part judges the sandbox itself, so it starts it
+// in this process (startSandbox) to seed and read its state directly; the binauthz part starts it the way users do.
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
 import {
@@ -14,6 +15,7 @@ import {
 } from '../../src/sandbox/index.js'
 import {runCli} from '../helpers/cli-process.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
@@ -184,7 +186,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
     const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
     let dir: string
     let source: string
-    let sandbox: Sandbox
+    let sandbox: CliSandbox
     let state: SandboxState
 
     before(function () {
@@ -198,11 +200,11 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
     beforeEach(async function () {
       if (!gcloud) this.skip()
-      sandbox = await startSandbox({
-        policy: {admissionWhitelistPatterns: [{namePattern: otherAdmin}], defaultAdmissionRule: DENY_ALL, globalPolicyEvaluationMode: 'ENABLE'},
-        stateDir: join(dir, `state-${Date.now()}`),
-      })
-      state = new SandboxState(sandbox.stateDir)
+      // Started as users start it (`binauthz sandbox start --policy FILE`), since binauthz itself is under test here.
+      const policyFile = join(dir, 'policy.json')
+      writeFileSync(policyFile, JSON.stringify({admissionWhitelistPatterns: [{namePattern: otherAdmin}], defaultAdmissionRule: DENY_ALL, globalPolicyEvaluationMode: 'ENABLE'}))
+      sandbox = await startSandboxCli({policy: policyFile, stateDir: join(dir, `state-${Date.now()}`)})
+      state = sandbox.state
     })
 
     afterEach(async () => {

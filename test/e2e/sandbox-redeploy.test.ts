@@ -2,7 +2,8 @@
 // run.googleapis.com/build-image-uri (surface/run/deploy.py _GetArtifactRegistryRepository), a function's
 // buildConfig.dockerRepository (command_lib/functions/v2/deploy/command.py _SetDockerRepositoryConfig), the Cloud Run
 // service behind a function, every container of a multi-container service — and prints Google's refusals for
-// regions and repositories. Skipped, with the reason shown, when gcloud is not installed.
+// regions and repositories. Skipped, with the reason shown, when gcloud is not installed. The sandbox itself is under
+// test (binauthz is not run), so it is started in this process.
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
