@@ -242,10 +242,16 @@ function isDryRun(rule: unknown): boolean {
   return isRecord(rule) && rule.enforcementMode === 'DRYRUN_AUDIT_LOG_ONLY'
 }
 
-/** A container image reference the judge can evaluate at all (not empty, no whitespace). */
+/**
+ * A container image reference the judge can evaluate at all. Not Docker's full grammar: just what would make a
+ * match meaningless (empty, whitespace, an empty path segment, an empty tag or digest). Such a deploy is denied.
+ */
 function imageProblem(image: string): string | undefined {
   if (image === '') return 'empty image reference'
   if (/\s/.test(image)) return 'image reference contains whitespace'
+  const {digest, name, tag} = parseImageReference(image)
+  if (name === '' || name.split('/').includes('')) return 'image reference has an empty path segment'
+  if (tag === '' || digest === '') return 'image reference has an empty tag or digest'
   return undefined
 }
 

@@ -587,12 +587,15 @@ describe('sandbox admission (the independent judge)', () => {
       ])
     })
 
-    it('refuses a deploy that names no image, and an empty or blank image reference', () => {
+    it('refuses a deploy that names no image, and an empty, blank or malformed image reference', () => {
       expect(judge(DENY_ALL, []).admitted).to.equal(false)
       const allowAll: Policy = {defaultAdmissionRule: {enforcementMode: ENFORCED, evaluationMode: 'ALWAYS_ALLOW'}}
       expect(judge(allowAll, []).admitted).to.equal(false)
       expect(judge(allowAll, ['']).admitted).to.equal(false)
       expect(judge(allowAll, ['gcr.io/p/app :1']).admitted).to.equal(false)
+      for (const malformed of ['gcr.io/p/app:', 'gcr.io/p/app@', 'gcr.io/p/', 'gcr.io//app', '/app']) {
+        expect(judge(allowAll, [malformed]).verdicts[0], malformed).to.include({admitted: false, decidedBy: 'image'})
+      }
     })
 
     it('ignores malformed allowlist entries (they exempt nothing) without throwing', () => {
