@@ -49,6 +49,12 @@ const GROUPS = {
     message: '@oclif/core belongs in src/commands, src/cli and src/flags.ts; domain and adapter layers stay oclif-free.',
     modules: ['@oclif/core', '@oclif/core/*'],
   },
+  // Convention 19: the sandbox judges with code of its own. src/sandbox is one flat directory, so any "../" path
+  // leaves it (the CLI's policy logic, errors, gcloud runner...). Keep the sandbox flat or widen this with care.
+  sandboxOwn: {
+    message: 'src/sandbox imports nothing of the CLI: write (or move) the code into src/sandbox instead.',
+    modules: ['../*'],
+  },
 }
 
 const escape = text => text.replaceAll(/[.*+?^${}()|[\]\\/]/g, String.raw`\$&`)
@@ -127,5 +133,7 @@ export default [
   restrict(['src/gcloud/runner.ts'], without(SRC, 'execa', 'childProcess')),
   restrict(['src/auth/credentials.ts'], without(SRC, 'googleAuth')),
   restrict(['src/prompts.ts'], without(SRC, 'inquirer')),
+  // After src/** (it adds a group): nothing under src/sandbox imports outside it.
+  restrict(['src/sandbox/**/*.ts'], [...SRC, 'sandboxOwn']),
   restrict(['src/app/sandbox-control.ts'], without(SRC, 'childProcess')),
 ]

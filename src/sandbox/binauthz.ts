@@ -2,7 +2,7 @@
 // getIamPolicy. Fields the sandbox does not know are stored and returned verbatim.
 import {createHash} from 'node:crypto'
 
-import type {Policy} from '../policy/types.js'
+import type {Policy} from './policy-model.js'
 
 import {
   apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,

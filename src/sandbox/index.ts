@@ -5,9 +5,9 @@
 //   await sandbox.stop()
 import {existsSync, readFileSync, rmSync} from 'node:fs'
 
-import type {Policy} from '../policy/types.js'
 import type {SandboxContext} from './api.js'
 import type {Faults} from './faults.js'
+import type {Policy} from './policy-model.js'
 
 import {presetPolicy, seedPolicy} from './binauthz.js'
 import {sandboxEnv, writeGcloudConfig} from './env.js'
