@@ -8,7 +8,7 @@ import {
   apiError, type ApiRequest, clone, jsonBody, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {
-  type BinauthzFault, type BinauthzOp, faultMatches, normalizeFaultRule, normalizeFaults,
+  type BinauthzFault, type BinauthzFaultKind, type BinauthzOp, faultMatches, normalizeFaultRule, normalizeFaults,
 } from './faults.js'
 import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 
@@ -324,71 +324,59 @@ export interface FaultOutcome {
   reply: Reply
 }
 
-/** Applies a rule to a call whose normal handling is `handle` (run at most once, and only when the rule lets it). */
-export function applyFault(rule: BinauthzFault, ctx: SandboxContext, project: string, n: number, handle: () => Reply): FaultOutcome {
-  const jsonType = {'content-type': 'application/json; charset=UTF-8'}
-  switch (rule.kind ?? 'status') {
-  case 'concurrent-write': {
+/** The call a fault applies to: its normal handling `handle` runs at most once, and only when the rule lets it. */
+export interface FaultedCall {
+  ctx: SandboxContext
+  handle: () => Reply
+  /** n-th Binary Authorization call since the server started. */
+  n: number
+  project: string
+}
+
+const JSON_TYPE = {'content-type': 'application/json; charset=UTF-8'}
+
+/** The real answer with `fields` rewritten, when it is a JSON object. */
+function rewritten(call: FaultedCall, rewrite: (body: JsonObject, reply: Reply) => Reply): FaultOutcome {
+  const reply = call.handle()
+  return {reply: isRecord(reply.body) ? rewrite(reply.body, reply) : reply}
+}
+
+const FAULTS: Record<BinauthzFaultKind, (rule: BinauthzFault, call: FaultedCall) => FaultOutcome> = {
+  'concurrent-write'(rule, {ctx, handle, n, project}) {
     if (servesProject(ctx, project)) concurrentWrite(ctx, project, rule.namePattern ?? `gcr.io/other-writer-${n}/**`)
     return {reply: handle()}
-  }
-
-  case 'foreign-policy': {
-    const foreign = rule.foreignProject ?? 'someone-else'
-    const policy = {...defaultPolicy(), name: `projects/${foreign}/policy`}
+  },
+  'foreign-policy'(rule, {n}) {
+    const policy = {...defaultPolicy(), name: `projects/${rule.foreignProject ?? 'someone-else'}/policy`}
     return {reply: ok({...policy, etag: contentEtag(policy as JsonObject, String(n))})}
-  }
-
-  case 'html': {
+  },
+  html(rule) {
     const body = typeof rule.body === 'string' ? rule.body : '<html><body>Sign in to continue</body></html>'
     return {reply: {headers: {'content-type': rule.contentType ?? 'text/html; charset=UTF-8'}, raw: Buffer.from(body), status: 200}}
-  }
-
-  case 'huge': {
-    const reply = handle()
-    if (!isRecord(reply.body)) return {reply}
-    const base = JSON.stringify({...reply.body, description: ''})
+  },
+  huge: (rule, call) => rewritten(call, (body, reply) => {
+    const base = JSON.stringify({...body, description: ''})
     const pad = Math.max(0, (rule.bytes ?? 5 * 1024 * 1024) - Buffer.byteLength(base))
-    const raw = Buffer.from(base.replace('"description":""', `"description":"${'x'.repeat(pad)}"`))
-    return {reply: {headers: jsonType, raw, status: reply.status}}
-  }
-
-  case 'lost-response': {
-    return {delivery: 'lost', reply: handle()}
-  }
-
-  case 'missing-etag': {
-    const reply = handle()
-    if (!isRecord(reply.body)) return {reply}
-    const {etag: _etag, ...rest} = reply.body
-    return {reply: {...reply, body: rest}}
-  }
-
-  case 'not-policy': {
-    return {reply: ok(rule.body ?? {})}
-  }
-
-  case 'raw': {
+    return {headers: JSON_TYPE, raw: Buffer.from(base.replace('"description":""', `"description":"${'x'.repeat(pad)}"`)), status: reply.status}
+  }),
+  'lost-response': (_rule, {handle}) => ({delivery: 'lost', reply: handle()}),
+  'missing-etag': (_rule, call) => rewritten(call, ({etag: _etag, ...rest}, reply) => ({...reply, body: rest})),
+  'not-policy': rule => ({reply: ok(rule.body ?? {})}),
+  raw(rule) {
     const body = typeof rule.body === 'string' ? rule.body : JSON.stringify(rule.body ?? '')
     return {reply: {headers: rule.headers ?? {}, raw: Buffer.from(body), status: rule.status ?? 200}}
-  }
-
-  case 'reset': {
-    return {delivery: 'reset', reply: {status: 0}}
-  }
-
-  case 'slow': {
-    return {delayMs: rule.delayMs ?? 0, reply: handle()}
-  }
-
-  case 'status': {
-    return {reply: faultError(rule)}
-  }
-
-  case 'truncated': {
+  },
+  reset: () => ({delivery: 'reset', reply: {status: 0}}),
+  slow: (rule, {handle}) => ({delayMs: rule.delayMs ?? 0, reply: handle()}),
+  status: rule => ({reply: faultError(rule)}),
+  truncated(rule, {handle}) {
     const reply = handle()
     const full = json(reply)
-    return {reply: {headers: jsonType, raw: full.subarray(0, rule.bytes ?? Math.floor(full.length / 2)), status: reply.status}}
-  }
-  }
+    return {reply: {headers: JSON_TYPE, raw: full.subarray(0, rule.bytes ?? Math.floor(full.length / 2)), status: reply.status}}
+  },
+}
+
+/** Applies a rule to a call. */
+export function applyFault(rule: BinauthzFault, call: FaultedCall): FaultOutcome {
+  return FAULTS[rule.kind ?? 'status'](rule, call)
 }

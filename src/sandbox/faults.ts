@@ -10,8 +10,18 @@ import {isRecord, type JsonObject} from './state.js'
 export type BinauthzOp = 'getIamPolicy' | 'getPolicy' | 'testIamPermissions' | 'updatePolicy'
 
 export const BINAUTHZ_FAULT_KINDS = [
-  'concurrent-write', 'foreign-policy', 'html', 'huge', 'lost-response', 'missing-etag', 'not-policy', 'raw', 'reset', 'slow',
-  'status', 'truncated',
+  'concurrent-write',
+  'foreign-policy',
+  'html',
+  'huge',
+  'lost-response',
+  'missing-etag',
+  'not-policy',
+  'raw',
+  'reset',
+  'slow',
+  'status',
+  'truncated',
 ] as const
 
 export type BinauthzFaultKind = (typeof BINAUTHZ_FAULT_KINDS)[number]

@@ -28,15 +28,15 @@ export interface SandboxOptions {
   faults?: Partial<Faults>
   /** Fixed clock (tests). */
   now?: () => Date
-  /** Replace policy.json at start. Absent: keep the existing policy (or Google's default allow-all). */
-  policy?: PolicySeed
-  /** 0 or absent: any free port. */
-  port?: number
   /**
    * Policies of further projects by ID (policies.json), merged with those already there; the sandbox serves these
    *  projects' Binary Authorization policies too. A non-empty `etag` is kept as given.
    */
   policies?: Record<string, Policy>
+  /** Replace policy.json at start. Absent: keep the existing policy (or Google's default allow-all). */
+  policy?: PolicySeed
+  /** 0 or absent: any free port. */
+  port?: number
   /** Project ID the sandbox serves (default: the one in sandbox.json, else "sandbox-project"). */
   project?: string
   projectNumber?: string
@@ -229,9 +229,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 }
 
-export {exportLines, shellQuote} from './env.js'
 export type {Policy} from './binauthz.js'
-export type {BinauthzFault, BinauthzFaultKind, BinauthzOp, Faults} from './faults.js'
+export {exportLines, shellQuote} from './env.js'
+export type {
+  BinauthzFault, BinauthzFaultKind, BinauthzOp, Faults,
+} from './faults.js'
 export {DEFAULT_FAULTS} from './faults.js'
 export {SandboxState, STATE_FILES} from './state.js'
 export type {ImageRecord, RequestRecord, SandboxIdentity} from './state.js'

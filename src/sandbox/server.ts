@@ -203,6 +203,15 @@ interface Outcome extends Partial<Omit<FaultOutcome, 'reply'>> {
   reply: Reply
 }
 
+interface LogEntry {
+  api: string
+  body: Buffer | undefined
+  method: string
+  outcome: Outcome
+  routed: undefined | {params: string[]; route: Route}
+  target: Target
+}
+
 const MAX_LOGGED_BODY = 1024 * 1024
 
 /** Of Authorization, only whether it was the sandbox token, else a fingerprint: never the credential. */
@@ -281,7 +290,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let api = 'unknown'
     let outcome: Outcome
     let body: Buffer | undefined
-    let routed: {params: string[]; route: Route} | undefined
+    let routed: undefined | {params: string[]; route: Route}
     try {
       body = await readBody(req)
       if (target.path === '/__sandbox/health' && method === 'GET') {
@@ -316,30 +325,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       outcome = {reply: apiError(500, `Sandbox internal error: ${error instanceof Error ? error.message : String(error)}`, 'INTERNAL')}
     }
 
+    // The health probe (used by `sandbox start/status`) is not an API call: keep it out of the log.
+    if (api !== 'sandbox') log(req, {
+      api, body, method, outcome, routed, target,
+    })
+    await deliver(req, res, outcome)
+  }
+
+  const log = (req: http.IncomingMessage, entry: LogEntry): void => {
+    const {api, body, outcome, routed, target} = entry
+    const op = routed?.route.op
     try {
-      // The health probe (used by `sandbox start/status`) is not an API call: keep it out of the log.
-      if (api !== 'sandbox') {
-        const op = routed?.route.op
-        state.appendRequest({
-          api,
-          ...authOf(req.headers.authorization, token),
-          ...(api === 'binaryauthorization' && body !== undefined ? loggedBody(body) : {}),
-          ...(outcome.delayMs === undefined ? {} : {delayMs: outcome.delayMs}),
-          ...(outcome.fault === undefined ? {} : {fault: outcome.fault}),
-          headers: loggedHeaders(req.headers),
-          host: target.host,
-          method,
-          ...(op === undefined ? {} : {op, project: routed?.params[0] ?? ''}),
-          path: target.path,
-          query: redactQuery(target.query),
-          status: outcome.reply.status,
-          time: now().toISOString(),
-        })
-      }
+      state.appendRequest({
+        api,
+        ...authOf(req.headers.authorization, token),
+        ...(api === 'binaryauthorization' && body !== undefined ? loggedBody(body) : {}),
+        ...(outcome.delayMs === undefined ? {} : {delayMs: outcome.delayMs}),
+        ...(outcome.fault === undefined ? {} : {fault: outcome.fault}),
+        headers: loggedHeaders(req.headers),
+        host: target.host,
+        method: entry.method,
+        ...(op === undefined ? {} : {op, project: routed?.params[0] ?? ''}),
+        path: target.path,
+        query: redactQuery(target.query),
+        status: outcome.reply.status,
+        time: now().toISOString(),
+      })
     } catch (error: unknown) {
       onError(error)
     }
+  }
 
+  const deliver = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome): Promise<void> => {
     if (outcome.delivery === 'reset') {
       req.socket.destroy()
       return
@@ -403,7 +420,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
       const project = params[0] ?? ''
       const rule = takeFault(ctx, {method: apiReq.method, op: found.op, project})
-      if (rule) return {...applyFault(rule, ctx, project, n, () => found.handler(apiReq, ctx, params)), fault: rule.kind ?? 'status'}
+      if (rule) {
+        return {
+          ...applyFault(rule, {
+            ctx, handle: () => found.handler(apiReq, ctx, params), n, project,
+          }),
+          fault: rule.kind ?? 'status',
+        }
+      }
     }
 
     return {reply: found.handler(apiReq, ctx, params)}

@@ -97,8 +97,15 @@ export interface RequestRecord {
 
 /** Headers recorded in requests.jsonl (an allowlist: anything else may carry a secret). */
 export const LOGGED_HEADERS = [
-  'accept', 'accept-encoding', 'connection', 'content-length', 'content-type', 'user-agent', 'x-goog-api-client',
-  'x-goog-request-params', 'x-goog-user-project',
+  'accept',
+  'accept-encoding',
+  'connection',
+  'content-length',
+  'content-type',
+  'user-agent',
+  'x-goog-api-client',
+  'x-goog-request-params',
+  'x-goog-user-project',
 ] as const
 
 /** A pushed image, as recorded in images.json. */
@@ -123,6 +130,11 @@ export class SandboxState {
 
   appendRequest(record: RequestRecord): void {
     appendFileSync(this.file(STATE_FILES.requests), `${JSON.stringify(record)}\n`)
+  }
+
+  /** Empties the request log. */
+  clearRequests(): void {
+    writeFileSync(this.file(STATE_FILES.requests), '')
   }
 
   exists(name: string): boolean {
@@ -170,11 +182,6 @@ export class SandboxState {
   recordImage(record: ImageRecord): void {
     const images = this.readJson<ImageRecord[]>(STATE_FILES.images, [])
     this.writeJson(STATE_FILES.images, [...images, record])
-  }
-
-  /** Empties the request log. */
-  clearRequests(): void {
-    writeFileSync(this.file(STATE_FILES.requests), '')
   }
 
   requests(): RequestRecord[] {
