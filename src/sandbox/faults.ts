@@ -155,7 +155,7 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-/** One rule from untrusted JSON ([] when it is not an object or names an unknown kind). */
+/** One rule from untrusted JSON ([] when it is not an object, names an unknown kind or op, or is used up). */
 export function normalizeFaultRule(value: unknown): BinauthzFault[] {
   if (!isRecord(value)) return []
   const kind = value.kind === undefined ? 'status' : value.kind
@@ -168,6 +168,8 @@ export function normalizeFaultRule(value: unknown): BinauthzFault[] {
   const op = value.op === 'getPolicy' || value.op === 'updatePolicy' || value.op === 'testIamPermissions' || value.op === 'getIamPolicy'
     ? value.op
     : undefined
+  // A rule naming an op that does not exist would otherwise match every call: drop it instead.
+  if (value.op !== undefined && op === undefined) return []
   const rule: JsonObject = {
     apiStatus: str(value.apiStatus),
     body: value.body,

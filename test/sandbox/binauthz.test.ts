@@ -228,6 +228,7 @@ describe('sandbox Binary Authorization API', () => {
     it('reads rules from untrusted JSON: unknown kinds and used-up rules are dropped', () => {
       expect(normalizeFaultRule({kind: 'explode'})).to.deep.equal([])
       expect(normalizeFaultRule({status: 503, times: 0})).to.deep.equal([])
+      expect(normalizeFaultRule({op: 'other', status: 503})).to.deep.equal([])
       expect(normalizeFaultRule('x')).to.deep.equal([])
       expect(normalizeFaultRule({method: 'put', status: 503, times: 'always'})).to.deep.equal([{
         kind: 'status', method: 'PUT', status: 503, times: 'always',
