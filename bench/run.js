@@ -5,7 +5,7 @@
 // the full `deploy run` up to spawning a fake gcloud that exits at once, the same two without the fast start
 // (BINAUTHZ_FAST_START=0: plain oclif from dist/src), the no-credentials error, and what a user would script instead
 // (`gcloud container binauthz policy export | grep` + the deploy) with the real gcloud. Every CLI row talks to a
-// local Binary Authorization stand-in (bench/policy-server.js, 127.0.0.1, its own process).
+// local Binary Authorization API: the sandbox (src/sandbox, 127.0.0.1, its own process).
 //
 // Timing: hyperfine when installed (and not --no-hyperfine), else a Node harness that runs the rows interleaved
 // (round robin, so a change in machine load hits every row alike): N runs after W warm-ups, median and min wall
@@ -14,19 +14,19 @@
 // (on Node 20 it adds ~36 ms to each start); the table says whether it was set here.
 //
 // Before timing, each CLI row runs once to check behaviour and counts: exit code, policy reads/writes/IAM calls
-// seen by the stand-in, gcloud processes started (the fake logs each call).
+// seen by the sandbox, gcloud processes started (the fake logs each call).
 //
 // Usage: node bench/run.js [--runs N] [--warmup W] [--no-hyperfine] [--out FILE] [--only name,name]
 //        [--scripted-runs N] [--no-plain]
 import {
-  execFileSync, fork, spawn, spawnSync,
+  execFileSync, spawn, spawnSync,
 } from 'node:child_process'
 import {
   chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -73,7 +73,7 @@ function median(values) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Fixtures: temp dirs, token file, fake gcloud, the policy stand-in
+// Fixtures: temp dirs, token file, fake gcloud, the sandbox
 
 if (!existsSync(join(root, 'dist', 'src', 'commands'))) {
   throw new Error('bench: dist/src/commands is missing; run `npm run build` first (`npm run bench` does).')
@@ -85,7 +85,8 @@ const cloudsdk = join(tmp, 'cloudsdk')
 mkdirSync(home)
 mkdirSync(cloudsdk)
 const tokenFile = join(tmp, 'token')
-writeFileSync(tokenFile, 'ya29.bench-access-token\n', {mode: 0o600})
+const BENCH_TOKEN = 'ya29.bench-access-token'
+writeFileSync(tokenFile, `${BENCH_TOKEN}\n`, {mode: 0o600})
 const gcloudLog = join(tmp, 'gcloud-calls.log')
 const fakeGcloud = join(tmp, 'fake-gcloud')
 // printf is a shell builtin: logging the call starts no extra process.
@@ -93,28 +94,55 @@ writeFileSync(fakeGcloud, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${gcloudLog}'\nexi
 chmodSync(fakeGcloud, 0o755)
 const rusagePreload = join(root, 'bench', 'rusage-preload.js')
 
-const server = fork(join(root, 'bench', 'policy-server.js'), [JSON.stringify({patterns: [PATTERN]})], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+// The policy API: the sandbox (src/sandbox, built to dist/src/sandbox), in its own Node process so the timed
+// commands never wait on this harness's event loop. It serves PROJECT (pattern allowlisted) and FRESH_PROJECT (not),
+// accepts only the bench token, and logs every request to STATE/requests.jsonl, from which the counts are read.
+const sandboxDir = join(tmp, 'sandbox')
+const benchPolicy = (project, patterns) => ({
+  admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
+  defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
+  globalPolicyEvaluationMode: 'ENABLE',
+  name: `projects/${project}/policy`,
+})
+const sandboxOptions = {
+  policies: {[FRESH_PROJECT]: benchPolicy(FRESH_PROJECT, [PATTERN])},
+  policy: benchPolicy(PROJECT, [PATTERN]),
+  project: PROJECT,
+  stateDir: sandboxDir,
+  token: BENCH_TOKEN,
+}
+const sandboxMain = `
+const [entry, options] = process.argv.slice(1)
+const {startSandbox} = await import(entry)
+const sandbox = await startSandbox(JSON.parse(options))
+process.send({port: sandbox.port, type: 'listening'})
+// The harness going away (even abruptly) ends the sandbox.
+process.on('disconnect', () => sandbox.stop())
+`
+const server = spawn(node, ['--input-type=module', '-e', sandboxMain, pathToFileURL(join(root, 'dist', 'src', 'sandbox', 'index.js')).href, JSON.stringify(sandboxOptions)], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+})
 const port = await new Promise((resolvePort, reject) => {
   server.once('message', m => (m?.type === 'listening' ? resolvePort(m.port) : reject(new Error('unexpected message'))))
-  server.once('exit', code => reject(new Error(`policy server exited (${code})`)))
+  server.once('exit', code => reject(new Error(`sandbox exited (${code})`)))
 })
 
+/** Counts from the sandbox's request log (every request is appended before it is answered). */
 function serverStats() {
-  return new Promise(resolveStats => {
-    const onMessage = m => {
-      if (m?.type !== 'stats') return
-      server.off('message', onMessage)
-      resolveStats(m.stats)
-    }
-
-    server.on('message', onMessage)
-    server.send({type: 'stats'})
-  })
+  const file = join(sandboxDir, 'requests.jsonl')
+  const records = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line)) : []
+  const count = op => records.filter(r => r.op === op).length
+  return {
+    iam: count('testIamPermissions'),
+    other: records.filter(r => r.op === undefined).length,
+    reads: count('getPolicy'),
+    requests: records.length,
+    writes: count('updatePolicy'),
+  }
 }
 
 function closeServer() {
   if (!server.connected) return
-  server.send({type: 'close'}, () => {})
   server.disconnect()
 }
 
@@ -320,10 +348,10 @@ function runOnce(argv, env) {
 }
 
 async function check(row, argv = row.argv) {
-  const before = await serverStats()
+  const before = serverStats()
   const calls = gcloudCalls()
   const run = await runOnce(argv, row.env)
-  const after = await serverStats()
+  const after = serverStats()
   const counts = {
     exit: run.code,
     gcloud: gcloudCalls() - calls,
@@ -345,7 +373,7 @@ async function check(row, argv = row.argv) {
 }
 
 const checks = new Map()
-console.error(`bench: policy stand-in on 127.0.0.1:${port}; checking behaviour and counts ...`)
+console.error(`bench: sandbox on 127.0.0.1:${port}; checking behaviour and counts ...`)
 for (const row of rows) {
   if (row.skip || !row.expect) continue
   const result = await check(row)
@@ -550,7 +578,7 @@ const md = [
   `- Wall time: ${method}; ${RUNS} runs per row (scripted gcloud row: ${Math.min(SCRIPTED_RUNS, RUNS)}). Ratios compare medians from this one run.`,
   `- CPU time and peak RSS: ${resourceMethod}; mean CPU (GNU time counts in 10 ms steps) and max RSS of ${RESOURCE_RUNS} further runs.`,
   `- Start path taken by bin/run.js: \`--help\`: ${paths.help}; \`deploy run\`: ${paths.deploy}.`,
-  `- Policy API: a local stand-in on 127.0.0.1 (bench/policy-server.js); the pattern \`${PATTERN}\` is already allowlisted; gcloud is a shell script that logs its arguments and exits 0.`,
+  `- Policy API: the sandbox (src/sandbox) on 127.0.0.1 in its own process; the pattern \`${PATTERN}\` is already allowlisted; gcloud is a shell script that logs its arguments and exits 0.`,
   '',
   ...lines,
   '',

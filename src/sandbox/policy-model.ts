@@ -18,6 +18,7 @@ export const GLOBAL_POLICY_EVALUATION_MODES = ['DISABLE', 'ENABLE', 'GLOBAL_POLI
 
 /** Both modes are "Required." by the reference, optional here: a seeded file may lack them and the judge decides then. */
 export interface AdmissionRule {
+  [field: string]: unknown
   enforcementMode?: string
   evaluationMode?: string
   /** `projects/*\/attestors/*`; "must be non-empty when the evaluationMode field specifies REQUIRE_ATTESTATION". */
@@ -25,11 +26,14 @@ export interface AdmissionRule {
 }
 
 export interface AdmissionWhitelistPattern {
+  [field: string]: unknown
   /** "An image name pattern to allowlist, in the form `registry/path/to/image`." */
   namePattern: string
 }
 
 export interface Policy {
+  /** Fields the sandbox does not know are stored and returned verbatim. */
+  [field: string]: unknown
   admissionWhitelistPatterns?: AdmissionWhitelistPattern[]
   clusterAdmissionRules?: Record<string, AdmissionRule>
   /** "Required." A stored file may still lack it (a seed); the judge then denies. */

@@ -4,8 +4,9 @@ import type {AddressInfo} from 'node:net'
 // and gcloud's HTTP proxy (CLOUDSDK_PROXY_*), so absolute-URI requests for regional hosts such as
 // `us-central1-127.0.0.1:PORT` (which do not resolve) arrive here too. Routing is by path; the region of Cloud Run
 // calls comes from the host. Every API call needs `Authorization: Bearer <the sandbox token>`; every request is
-// recorded in requests.jsonl (method, host, path, redacted query, status — never headers).
-import {randomBytes, timingSafeEqual} from 'node:crypto'
+// recorded in requests.jsonl (method, host, path, redacted query, status, allowlisted headers, whether the sandbox
+// token was sent — never a credential; Binary Authorization calls also their op, project and body).
+import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
 import http from 'node:http'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -13,11 +14,11 @@ import {
   apiError, type ApiRequest, type Handler, type Reply, type SandboxContext,
 } from './api.js'
 import {
-  consumeCounter, getPolicy, getPolicyIam, testPolicyPermissions,
+  applyFault, consumeCounter, type FaultOutcome, getPolicy, getPolicyIam, takeFault, testPolicyPermissions,
   updatePolicy,
 } from './binauthz.js'
 import {
-  errorStatusFor, type Faults, injectedBinauthzError, normalizeFaults,
+  type BinauthzOp, errorStatusFor, type Faults, injectedBinauthzError, normalizeFaults,
 } from './faults.js'
 import {
   createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction,
@@ -44,7 +45,9 @@ import {
   serviceIam,
   submitBuild,
 } from './run.js'
-import {type SandboxState, STATE_FILES} from './state.js'
+import {
+  LOGGED_HEADERS, type RequestRecord, type SandboxState, STATE_FILES,
+} from './state.js'
 import {
   createBucket, getBucket, getObject, listBuckets, signedUpload, uploadObject,
 } from './storage.js'
@@ -57,6 +60,8 @@ interface Route {
   api: string
   handler: Handler
   method: string
+  /** Binary Authorization routes: the API method, recorded in the request log and matched by targeted faults. */
+  op?: BinauthzOp
   path: RegExp
   /** Signed uploads and the health probe need no bearer token. */
   public?: boolean
@@ -66,6 +71,10 @@ function route(method: string, pattern: string, api: string, handler: Handler): 
   return {
     api, handler, method, path: new RegExp(`^${pattern}$`), public: false,
   }
+}
+
+function binauthzRoute(method: string, pattern: string, op: BinauthzOp, handler: Handler): Route {
+  return {...route(method, pattern, 'binaryauthorization', handler), op}
 }
 
 /** A route served without the bearer token (e.g. signed upload URLs carry their own signature). */
@@ -79,10 +88,10 @@ const KN = `/apis/serving\\.knative\\.dev/v1/namespaces/${SEG}/services`
 
 export const ROUTES: readonly Route[] = [
   // Binary Authorization v1
-  route('GET', `${P}/policy`, 'binaryauthorization', getPolicy),
-  route('PUT', `${P}/policy`, 'binaryauthorization', updatePolicy),
-  route('POST', `${P}/policy:testIamPermissions`, 'binaryauthorization', testPolicyPermissions),
-  route('GET', `${P}/policy:getIamPolicy`, 'binaryauthorization', getPolicyIam),
+  binauthzRoute('GET', `${P}/policy`, 'getPolicy', getPolicy),
+  binauthzRoute('PUT', `${P}/policy`, 'updatePolicy', updatePolicy),
+  binauthzRoute('POST', `${P}/policy:testIamPermissions`, 'testIamPermissions', testPolicyPermissions),
+  binauthzRoute('GET', `${P}/policy:getIamPolicy`, 'getIamPolicy', getPolicyIam),
   // Cloud Run v1 (Knative) + v1 IAM + v2 builds (regional host)
   route('GET', `${KN}/${SEG}`, 'run', getService),
   route('PUT', `${KN}/${SEG}`, 'run', replaceService),
@@ -188,6 +197,44 @@ function matchRoute(method: string, path: string): {allowed: string[]} | {params
   return {allowed}
 }
 
+/** What the server decided for one request: the reply, plus how it is delivered (targeted faults). */
+interface Outcome extends Partial<Omit<FaultOutcome, 'reply'>> {
+  fault?: string
+  reply: Reply
+}
+
+interface LogEntry {
+  api: string
+  body: Buffer | undefined
+  method: string
+  outcome: Outcome
+  routed: undefined | {params: string[]; route: Route}
+  target: Target
+}
+
+const MAX_LOGGED_BODY = 1024 * 1024
+
+/** Of Authorization, only whether it was the sandbox token, else a fingerprint: never the credential. */
+function authOf(header: string | undefined, token: Buffer): Pick<RequestRecord, 'auth' | 'authFingerprint'> {
+  if (header === undefined || header === '') return {auth: 'none'}
+  if (bearerMatches(header, token)) return {auth: 'sandbox-token'}
+  return {auth: 'other', authFingerprint: createHash('sha256').update(header).digest('hex').slice(0, 12)}
+}
+
+function loggedHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of LOGGED_HEADERS) {
+    const value = headers[name]
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+
+  return out
+}
+
+function loggedBody(body: Buffer): Pick<RequestRecord, 'body' | 'bodyBytes'> {
+  return body.length > MAX_LOGGED_BODY ? {bodyBytes: body.length} : {body: body.toString('utf8'), bodyBytes: body.length}
+}
+
 function bearerMatches(header: string | undefined, token: Buffer): boolean {
   if (!header) return false
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
@@ -234,29 +281,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let binauthzCalls = 0
   let baseUrl = ''
 
+  const pending = new Set<AbortController>()
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET'
     const target = requestTarget(req.url ?? '/', req.headers.host)
     const region = REGIONAL_HOST.exec(target.host.replace(/:\d+$/, ''))?.[1]
     let api = 'unknown'
-    let reply: Reply
+    let outcome: Outcome
+    let body: Buffer | undefined
+    let routed: undefined | {params: string[]; route: Route}
     try {
-      const body = await readBody(req)
+      body = await readBody(req)
       if (target.path === '/__sandbox/health' && method === 'GET') {
         api = 'sandbox'
-        reply = {body: {ok: true, project: state.identity().project}, status: 200}
+        outcome = {reply: {body: {ok: true, project: state.identity().project}, status: 200}}
       } else if (body === undefined) {
-        reply = apiError(413, 'Request body too large for the sandbox.', 'INVALID_ARGUMENT')
+        outcome = {reply: apiError(413, 'Request body too large for the sandbox.', 'INVALID_ARGUMENT')}
       } else {
         const found = matchRoute(method, target.path)
         if ('allowed' in found) {
-          reply
-            = found.allowed.length > 0
+          outcome = {
+            reply: found.allowed.length > 0
               ? apiError(405, `Method ${method} is not allowed on ${target.path} (allowed: ${found.allowed.join(', ')}).`, 'UNIMPLEMENTED')
-              : apiError(404, `The sandbox does not implement ${method} ${target.path}.`, 'NOT_FOUND')
+              : apiError(404, `The sandbox does not implement ${method} ${target.path}.`, 'NOT_FOUND'),
+          }
         } else {
+          routed = found
           api = found.route.api
-          reply = await dispatch(found.route, found.params, {
+          outcome = await dispatch(found.route, found.params, {
             body,
             headers: req.headers,
             host: target.host,
@@ -269,34 +322,79 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     } catch (error: unknown) {
       onError(error)
-      reply = apiError(500, `Sandbox internal error: ${error instanceof Error ? error.message : String(error)}`, 'INTERNAL')
+      outcome = {reply: apiError(500, `Sandbox internal error: ${error instanceof Error ? error.message : String(error)}`, 'INTERNAL')}
     }
 
+    // The health probe (used by `sandbox start/status`) is not an API call: keep it out of the log.
+    if (api !== 'sandbox') log(req, {
+      api, body, method, outcome, routed, target,
+    })
+    await deliver(req, res, outcome)
+  }
+
+  const log = (req: http.IncomingMessage, entry: LogEntry): void => {
+    const {api, body, outcome, routed, target} = entry
+    const op = routed?.route.op
     try {
-      // The health probe (used by `sandbox start/status`) is not an API call: keep it out of the log.
-      if (api !== 'sandbox') state.appendRequest({
+      state.appendRequest({
         api,
+        ...authOf(req.headers.authorization, token),
+        ...(api === 'binaryauthorization' && body !== undefined ? loggedBody(body) : {}),
+        ...(outcome.delayMs === undefined ? {} : {delayMs: outcome.delayMs}),
+        ...(outcome.fault === undefined ? {} : {fault: outcome.fault}),
+        headers: loggedHeaders(req.headers),
         host: target.host,
-        method,
+        method: entry.method,
+        ...(op === undefined ? {} : {op, project: routed?.params[0] ?? ''}),
         path: target.path,
         query: redactQuery(target.query),
-        status: reply.status,
+        status: outcome.reply.status,
         time: now().toISOString(),
       })
     } catch (error: unknown) {
       onError(error)
     }
-
-    send(res, reply)
   }
 
-  const dispatch = async (found: Route, params: string[], apiReq: ApiRequest): Promise<Reply> => {
+  const deliver = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome): Promise<void> => {
+    if (outcome.delivery === 'reset') {
+      req.socket.destroy()
+      return
+    }
+
+    if (outcome.delayMs !== undefined && outcome.delayMs > 0) {
+      // The answer is decided (and logged); it is held, and dropped if the client goes away or the server closes.
+      const abort = new AbortController()
+      pending.add(abort)
+      const gone = (): void => abort.abort()
+      res.once('close', gone)
+      try {
+        await sleep(outcome.delayMs, undefined, {signal: abort.signal})
+      } catch {
+        return
+      } finally {
+        pending.delete(abort)
+        res.off('close', gone)
+      }
+    }
+
+    if (outcome.delivery === 'lost') {
+      req.socket.destroy()
+      return
+    }
+
+    send(res, outcome.reply)
+  }
+
+  const dispatch = async (found: Route, params: string[], apiReq: ApiRequest): Promise<Outcome> => {
     if (!found.public && !bearerMatches(apiReq.headers.authorization as string | undefined, token)) {
-      return apiError(
-        401,
-        'Request is missing required authentication credential. Expected the sandbox access token (see `binauthz sandbox env`).',
-        'UNAUTHENTICATED',
-      )
+      return {
+        reply: apiError(
+          401,
+          'Request is missing required authentication credential. Expected the sandbox access token (see `binauthz sandbox env`).',
+          'UNAUTHENTICATED',
+        ),
+      }
     }
 
     const faults: Faults = normalizeFaults(state.readJson<unknown>(STATE_FILES.faults, {}))
@@ -314,11 +412,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           = status === 429
             ? apiError(429, 'Quota exceeded for quota metric binaryauthorization requests (sandbox fault injection).', 'RESOURCE_EXHAUSTED')
             : apiError(503, 'The service is currently unavailable (sandbox fault injection).', 'UNAVAILABLE')
-        return faults.retryAfterSeconds >= 0 ? {...reply, headers: {'retry-after': String(faults.retryAfterSeconds)}} : reply
+        return {
+          fault: forced === undefined ? 'binauthzErrorRate' : 'binauthzFailNext',
+          reply: faults.retryAfterSeconds >= 0 ? {...reply, headers: {'retry-after': String(faults.retryAfterSeconds)}} : reply,
+        }
+      }
+
+      const project = params[0] ?? ''
+      const rule = takeFault(ctx, {method: apiReq.method, op: found.op, project})
+      if (rule) {
+        return {
+          ...applyFault(rule, {
+            ctx, handle: () => found.handler(apiReq, ctx, params), n, project,
+          }),
+          fault: rule.kind ?? 'status',
+        }
       }
     }
 
-    return found.handler(apiReq, ctx, params)
+    return {reply: found.handler(apiReq, ctx, params)}
   }
 
   const server = http.createServer((req, res) => {
@@ -352,6 +464,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     close: () =>
       new Promise<void>(resolve => {
+        for (const abort of pending) abort.abort()
         server.close(() => resolve())
         server.closeAllConnections()
       }),

@@ -9,6 +9,7 @@
 //     token             the bearer token gcloud and binauthz must send (mode 0600; never logged)
 //     gcloud/           private CLOUDSDK_CONFIG (configurations/config_default, active_config)
 //     policy.json       the project's Binary Authorization policy (absent: Google's default policy)
+//     policies.json     policies of further projects the sandbox serves, by project ID
 //     faults.json       fault knobs (see faults.ts); re-read on every request
 //     services.json     Cloud Run services, key "REGION/NAME" -> Knative Service object
 //     functions.json    Cloud Functions v2, key "projects/P/locations/R/functions/N" -> Function
@@ -16,7 +17,7 @@
 //     repositories.json Artifact Registry repositories by full name
 //     buckets.json      Cloud Storage buckets by name; objects.json objects by "bucket/name"
 //     builds.json       Cloud Build builds by id; images.json images pushed (and deployed) in order
-//     requests.jsonl    one JSON line per request: {time, method, host, path, query, status, api}
+//     requests.jsonl    one JSON line per request: {time, method, host, path, query, status, api, ...} (RequestRecord)
 //     uploads/          uploaded source archives
 import {randomBytes} from 'node:crypto'
 import {
@@ -35,6 +36,7 @@ export const STATE_FILES = {
   log: 'server.log',
   objects: 'objects.json',
   operations: 'operations.json',
+  policies: 'policies.json',
   policy: 'policy.json',
   repositories: 'repositories.json',
   requests: 'requests.jsonl',
@@ -58,18 +60,53 @@ export const DEFAULT_IDENTITY: SandboxIdentity = {
   projectNumber: '123456789012',
 }
 
-/** One line of requests.jsonl. Never contains headers (so never the token) nor bodies. */
+/**
+ * One line of requests.jsonl. Never contains a credential: of Authorization only whether it carried the sandbox
+ * token (`auth`) and otherwise a fingerprint; of the other headers only those in LOGGED_HEADERS.
+ */
 export interface RequestRecord {
   /** Which API the sandbox routed it to, e.g. "binaryauthorization", "run", "cloudfunctions", "storage". */
   api: string
+  /** "sandbox-token": `Bearer <the sandbox token>`; "other": another credential; "none": no Authorization. */
+  auth?: 'none' | 'other' | 'sandbox-token'
+  /** sha256 of an Authorization header that was not the sandbox token, first 12 hex digits. */
+  authFingerprint?: string
+  /** Binary Authorization calls only: the request body as sent (up to 1 MiB; see bodyBytes). */
+  body?: string
+  bodyBytes?: number
+  /** slow: how long the answer was held. */
+  delayMs?: number
+  /** The targeted fault (binauthzFaults kind) or knob ("binauthzFailNext", "binauthzErrorRate") that shaped the answer. */
+  fault?: string
+  /** Non-secret request headers (LOGGED_HEADERS), lower-case names. */
+  headers?: Record<string, string>
   host: string
   method: string
+  /** Binary Authorization calls: the API method (getPolicy, updatePolicy, testIamPermissions, getIamPolicy). */
+  op?: string
+  /** Raw path as sent, e.g. /v1/projects/example.com:p/policy. */
   path: string
+  /** Binary Authorization calls: the percent-decoded project of the path. */
+  project?: string
   /** Query string with signed-URL secrets replaced by "REDACTED". */
   query: string
+  /** The status answered (0: the connection was reset without an answer). */
   status: number
   time: string
 }
+
+/** Headers recorded in requests.jsonl (an allowlist: anything else may carry a secret). */
+export const LOGGED_HEADERS = [
+  'accept',
+  'accept-encoding',
+  'connection',
+  'content-length',
+  'content-type',
+  'user-agent',
+  'x-goog-api-client',
+  'x-goog-request-params',
+  'x-goog-user-project',
+] as const
 
 /** A pushed image, as recorded in images.json. */
 export interface ImageRecord {
@@ -93,6 +130,11 @@ export class SandboxState {
 
   appendRequest(record: RequestRecord): void {
     appendFileSync(this.file(STATE_FILES.requests), `${JSON.stringify(record)}\n`)
+  }
+
+  /** Empties the request log. */
+  clearRequests(): void {
+    writeFileSync(this.file(STATE_FILES.requests), '')
   }
 
   exists(name: string): boolean {

@@ -11,7 +11,7 @@ import {
 } from '../../src/binauthz/client.js'
 import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
-import {type BinauthzServer, googleError, startBinauthzServer} from '../helpers/binauthz-server.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 // Deliberately not shaped like a Google token, so only our own scrubbing can hide it.
 const TOKEN = 'planted-Token-7f3a9c1e5b-DO-NOT-PRINT'
@@ -45,21 +45,21 @@ function printable(error: unknown): string {
   return parts.join('\n')
 }
 
-describe('binauthz client', () => {
-  let server: BinauthzServer
+describe('binauthz client (against the sandbox)', () => {
+  let server: TestSandbox
   const clients: BinauthzClient[] = []
 
   before(async () => {
-    server = await startBinauthzServer({token: TOKEN})
+    server = await startTestSandbox({project: PROJECT, token: TOKEN})
   })
 
   after(async () => {
     for (const client of clients) client.close()
-    await server.close()
+    await server.stop()
   })
 
   beforeEach(() => {
-    server.reset({[DOMAIN_PROJECT]: basePolicy(DOMAIN_PROJECT), [PROJECT]: basePolicy(PROJECT)})
+    server.reset({policies: {[DOMAIN_PROJECT]: basePolicy(DOMAIN_PROJECT), [PROJECT]: basePolicy(PROJECT)}})
   })
 
   function make(extra: Partial<ClientOptions> = {}): {client: BinauthzClient; waits: number[]} {
@@ -83,21 +83,25 @@ describe('binauthz client', () => {
       const policy = await client.getPolicy(PROJECT)
       expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
       expect(policy.etag).to.be.a('string')
-      expect(server.requests).to.have.length(1)
-      const request = server.requests[0]
+      expect(server.requests()).to.have.length(1)
+      const request = server.requests()[0]
       expect(request?.method).to.equal('GET')
-      expect(request?.url).to.equal(`/v1/projects/${PROJECT}/policy`)
-      expect(request?.headers.authorization).to.equal(`Bearer ${TOKEN}`)
-      expect(request?.headers['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
-      expect(request?.headers.accept).to.equal('application/json')
-      expect(request?.headers['x-goog-user-project']).to.equal(undefined)
+      expect(request?.path).to.equal(`/v1/projects/${PROJECT}/policy`)
+      expect(request?.query).to.equal('')
+      expect(request?.op).to.equal('getPolicy')
+      expect(request?.project).to.equal(PROJECT)
+      expect(request?.auth).to.equal('sandbox-token')
+      expect(JSON.stringify(request)).not.to.contain(TOKEN)
+      expect(request?.headers?.['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
+      expect(request?.headers?.accept).to.equal('application/json')
+      expect(request?.headers?.['x-goog-user-project']).to.equal(undefined)
       expect(client.stats).to.deep.equal({reads: 1, requests: 1, writes: 0})
     })
 
     it('sends X-Goog-User-Project when a quota project is set', async () => {
       const {client} = make({quotaProject: 'billing-proj'})
       await client.getPolicy(PROJECT)
-      expect(server.requests[0]?.headers['x-goog-user-project']).to.equal('billing-proj')
+      expect(server.requests()[0]?.headers?.['x-goog-user-project']).to.equal('billing-proj')
     })
 
     it('keeps the colon of a domain-scoped project readable in the URL', async () => {
@@ -106,13 +110,14 @@ describe('binauthz client', () => {
       const {client} = make()
       const policy = await client.getPolicy(DOMAIN_PROJECT)
       expect(policy.name).to.equal(`projects/${DOMAIN_PROJECT}/policy`)
-      expect(server.requests[0]?.url).to.equal('/v1/projects/example.com:my-proj/policy')
+      expect(server.requests()[0]?.path).to.equal('/v1/projects/example.com:my-proj/policy')
+      expect(server.requests()[0]?.project).to.equal(DOMAIN_PROJECT)
     })
 
     it('respects a path prefix in the endpoint', async () => {
       const {client} = make({endpoint: new URL('prefix/', server.endpoint)})
       const error = await rejectionOf(client.getPolicy(PROJECT))
-      expect(server.requests[0]?.url).to.equal(`/prefix/v1/projects/${PROJECT}/policy`)
+      expect(server.requests()[0]?.path).to.equal(`/prefix/v1/projects/${PROJECT}/policy`)
       expect((error as ApiError).status).to.equal(404)
     })
 
@@ -124,12 +129,12 @@ describe('binauthz client', () => {
         admissionWhitelistPatterns: [...(before.admissionWhitelistPatterns ?? []), {namePattern: 'us-docker.pkg.dev/p/r/**'}],
       })
       expect(after.etag).to.be.a('string').and.not.equal(before.etag)
-      const put = server.requestsFor('updatePolicy')[0]
+      const put = server.requests('updatePolicy')[0]
       expect(put?.method).to.equal('PUT')
-      expect(put?.headers['content-type']).to.equal('application/json')
-      expect(put?.headers.authorization).to.equal(`Bearer ${TOKEN}`)
+      expect(put?.headers?.['content-type']).to.equal('application/json')
+      expect(put?.auth).to.equal('sandbox-token')
       expect(JSON.parse(put?.body ?? '{}').etag).to.equal(before.etag)
-      expect(server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
+      expect(server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
       expect(client.stats).to.deep.equal({reads: 1, requests: 2, writes: 1})
     })
 
@@ -142,7 +147,7 @@ describe('binauthz client', () => {
       expect(error).to.be.instanceOf(ExternalError)
       expect((error as PolicyConflictError).code).to.equal('POLICY_CONFLICT')
       expect((error as PolicyConflictError).exitCode).to.equal(4)
-      expect(server.requestsFor('updatePolicy')).to.have.length(1)
+      expect(server.requests('updatePolicy')).to.have.length(1)
     })
 
     for (const [status, apiStatus] of [
@@ -151,7 +156,7 @@ describe('binauthz client', () => {
     ] as const) {
       it(`treats ${status} ${apiStatus} on PUT as a conflict`, async () => {
         const {client} = make()
-        server.fault({apiStatus, status}, {method: 'PUT'})
+        server.fault({apiStatus, method: 'PUT', status})
         const error = await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT)))
         expect(error).to.be.instanceOf(PolicyConflictError)
         expect((error as PolicyConflictError).status).to.equal(status)
@@ -162,13 +167,13 @@ describe('binauthz client', () => {
       const {client} = make()
       const all = ['binaryauthorization.policy.get', 'binaryauthorization.policy.update']
       expect(await client.testIamPermissions(PROJECT, all)).to.deep.equal(all)
-      server.permissions.delete('binaryauthorization.policy.update')
+      server.setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
       expect(await client.testIamPermissions(PROJECT, all)).to.deep.equal(['binaryauthorization.policy.get'])
-      server.permissions.clear()
+      server.setFaults({grantedPermissions: []})
       expect(await client.testIamPermissions(PROJECT, all)).to.deep.equal([])
-      const request = server.requestsFor('testIamPermissions')[0]
+      const request = server.requests('testIamPermissions')[0]
       expect(request?.method).to.equal('POST')
-      expect(request?.url).to.equal(`/v1/projects/${PROJECT}/policy:testIamPermissions`)
+      expect(request?.path).to.equal(`/v1/projects/${PROJECT}/policy:testIamPermissions`)
       expect(JSON.parse(request?.body ?? '{}')).to.deep.equal({permissions: all})
     })
   })
@@ -186,7 +191,7 @@ describe('binauthz client', () => {
       expect(e.code).to.equal('PERMISSION_DENIED')
       expect(e.exitCode).to.equal(3)
       expect(e.message).to.contain('Permission denied on resource project my-proj.')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('maps SERVICE_DISABLED to the exact enable command', async () => {
@@ -208,7 +213,7 @@ describe('binauthz client', () => {
       expect(error.exitCode).to.equal(5)
       expect(error.message).to.contain('no-such-proj')
       expect(error.suggestions.join('\n')).to.contain('gcloud projects describe no-such-proj')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('maps 401 to a UserError suggesting gcloud auth login', async () => {
@@ -217,7 +222,7 @@ describe('binauthz client', () => {
       expect(error).to.be.instanceOf(UserError)
       expect(error.code).to.equal('UNAUTHENTICATED')
       expect(error.suggestions).to.include('gcloud auth login')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('maps an HTML error page to an ApiError by status', async () => {
@@ -233,26 +238,26 @@ describe('binauthz client', () => {
 
     it('rejects malformed JSON without retrying', async () => {
       const {client} = make()
-      server.fault({kind: 'malformed-json'})
+      server.fault({kind: 'truncated'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error).to.be.instanceOf(ExternalError)
       expect(error.code).to.equal('MALFORMED_RESPONSE')
       expect(error.message).to.match(/malformed JSON/)
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('rejects a non-JSON content type (e.g. a captive portal)', async () => {
       const {client} = make()
-      server.fault({kind: 'content-type'})
+      server.fault({kind: 'html'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('UNEXPECTED_CONTENT_TYPE')
       expect(error.message).to.contain('text/html')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('rejects a policy that belongs to another project', async () => {
       const {client} = make()
-      server.fault({kind: 'foreign-policy', project: 'someone-else'})
+      server.fault({foreignProject: 'someone-else', kind: 'foreign-policy'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error).to.be.instanceOf(ExternalError)
       expect(error.code).to.equal('POLICY_MALFORMED')
@@ -265,7 +270,7 @@ describe('binauthz client', () => {
       server.fault({bytes: 50_000, kind: 'huge'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('RESPONSE_TOO_LARGE')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('rejects a body larger than the default 4 MiB cap, but reads one just below it', async () => {
@@ -310,7 +315,7 @@ describe('binauthz client', () => {
       const policy = await client.getPolicy(PROJECT)
       expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
       expect(waits).to.deep.equal([7000])
-      expect(server.requests).to.have.length(2)
+      expect(server.requests()).to.have.length(2)
     })
 
     it('honours Retry-After as an HTTP date, and caps huge values', async () => {
@@ -332,7 +337,7 @@ describe('binauthz client', () => {
 
     it('retries 503 with exponential backoff and full jitter, then succeeds', async () => {
       const {client, waits} = make({backoffBaseMs: 100, random: () => 0.5})
-      server.fault({status: 503}, {times: 3})
+      server.fault({status: 503, times: 3})
       await client.getPolicy(PROJECT)
       expect(waits).to.deep.equal([50, 100, 200])
       expect(client.stats.requests).to.equal(4)
@@ -342,85 +347,85 @@ describe('binauthz client', () => {
       const {client, waits} = make({
         backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4, random: () => 0.999_999,
       })
-      server.fault({status: 500}, {times: 4})
+      server.fault({status: 500, times: 4})
       await client.getPolicy(PROJECT)
       expect(waits).to.deep.equal([999, 1999, 2499, 2499])
     })
 
     it('gives up after maxRetries with the last error and the attempt count', async () => {
       const {client, waits} = make({maxRetries: 2})
-      server.fault({message: 'The service is currently unavailable.', status: 503}, {times: Infinity})
+      server.fault({message: 'The service is currently unavailable.', status: 503, times: Infinity})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
       expect(error).to.be.instanceOf(ApiError)
       expect(error.status).to.equal(503)
       expect(error.exitCode).to.equal(5)
       expect(error.message).to.contain('after 3 attempts')
-      expect(server.requests).to.have.length(3)
+      expect(server.requests()).to.have.length(3)
       expect(waits).to.have.length(2)
     })
 
     it('does not retry 400, 401, 403, 404', async () => {
       for (const status of [400, 401, 403, 404]) {
-        server.requests.length = 0
+        server.state.clearRequests()
         const {client} = make()
-        server.fault({status}, {times: Infinity})
+        server.fault({status, times: Infinity})
         await rejectionOf(client.getPolicy(PROJECT))
         server.clearFaults()
-        expect(server.requests, String(status)).to.have.length(1)
+        expect(server.requests(), String(status)).to.have.length(1)
       }
     })
 
     it('retries testIamPermissions on 503', async () => {
       const {client} = make()
-      server.fault({status: 503}, {op: 'testIamPermissions'})
+      server.fault({op: 'testIamPermissions', status: 503})
       expect(await client.testIamPermissions(PROJECT, ['binaryauthorization.policy.get'])).to.deep.equal(['binaryauthorization.policy.get'])
-      expect(server.requestsFor('testIamPermissions')).to.have.length(2)
+      expect(server.requests('testIamPermissions')).to.have.length(2)
     })
 
     it('retries a PUT that carries an etag; a replay of an applied PUT then conflicts', async () => {
       const {client} = make()
       const before = await client.getPolicy(PROJECT)
-      server.fault({status: 503}, {method: 'PUT'})
+      server.fault({method: 'PUT', status: 503})
       await client.updatePolicy(PROJECT, before)
-      expect(server.requestsFor('updatePolicy')).to.have.length(2)
+      expect(server.requests('updatePolicy')).to.have.length(2)
 
       // The first PUT was applied but its answer was lost: the replay carries a stale etag and must conflict.
       const current = await client.getPolicy(PROJECT)
-      const {writes} = server
-      server.fault({kind: 'lost-response'}, {method: 'PUT'})
+      const writes = server.writes()
+      server.fault({kind: 'lost-response', method: 'PUT'})
       const error = await rejectionOf(client.updatePolicy(PROJECT, {...current, description: 'mine'}))
       expect(error).to.be.instanceOf(PolicyConflictError)
-      expect(server.writes).to.equal(writes + 1)
-      expect(server.requestsFor('updatePolicy')).to.have.length(4)
-      expect(server.policy(PROJECT)?.description).to.equal('mine')
+      expect(server.writes()).to.equal(writes + 1)
+      expect(server.requests('updatePolicy')).to.have.length(4)
+      expect(server.policy(PROJECT).description).to.equal('mine')
     })
 
     it('does not retry an etag-less PUT on 503 or a reset, but does on 429', async () => {
       const {client} = make()
       const {etag: _etag, ...withoutEtag} = basePolicy(PROJECT)
-      server.fault({status: 503}, {method: 'PUT', times: Infinity})
+      server.fault({method: 'PUT', status: 503, times: Infinity})
       expect(await rejectionOf(client.updatePolicy(PROJECT, withoutEtag))).to.be.instanceOf(ApiError)
-      expect(server.requestsFor('updatePolicy')).to.have.length(1)
+      expect(server.requests('updatePolicy')).to.have.length(1)
       server.clearFaults()
 
-      server.fault({kind: 'reset'}, {method: 'PUT'})
+      server.fault({kind: 'reset', method: 'PUT'})
       expect(((await rejectionOf(client.updatePolicy(PROJECT, withoutEtag))) as ExternalError).code).to.equal('NETWORK_ERROR')
-      expect(server.requestsFor('updatePolicy')).to.have.length(2)
+      expect(server.requests('updatePolicy')).to.have.length(2)
 
-      server.fault({retryAfter: '1', status: 429}, {method: 'PUT'})
+      server.fault({method: 'PUT', retryAfter: '1', status: 429})
       await client.updatePolicy(PROJECT, withoutEtag)
-      expect(server.requestsFor('updatePolicy')).to.have.length(4)
+      expect(server.requests('updatePolicy')).to.have.length(4)
       // A request that cannot be replayed never rides on a reused keep-alive socket (no idle-close race).
-      expect(server.requestsFor('updatePolicy').map(r => r.headers.connection)).to.deep.equal(['close', 'close', 'close', 'close'])
+      expect(server.requests('updatePolicy').map(r => r.headers?.connection)).to.deep.equal(['close', 'close', 'close', 'close'])
       await client.updatePolicy(PROJECT, await client.getPolicy(PROJECT))
-      expect(server.requestsFor('updatePolicy')[4]?.headers.connection).to.equal('keep-alive')
+      expect(server.requests('updatePolicy')[4]?.headers?.connection).to.equal('keep-alive')
     })
 
     it('retries a connection reset, and reports it when retries are exhausted', async () => {
       const {client} = make()
       server.fault({kind: 'reset'})
       await client.getPolicy(PROJECT)
-      expect(server.requests).to.have.length(2)
+      expect(server.requests()).to.have.length(2)
 
       const {client: once_} = make({maxRetries: 0})
       server.fault({kind: 'reset'})
@@ -494,7 +499,7 @@ describe('binauthz client', () => {
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
       expect(error.exitCode).to.equal(5)
-      expect(server.requests).to.have.length(0)
+      expect(server.requests()).to.have.length(0)
     })
 
     it('does not wait past the deadline for a Retry-After', async () => {
@@ -504,7 +509,7 @@ describe('binauthz client', () => {
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
       expect(error.message).to.contain('HTTP 503')
       expect(waits).to.deep.equal([])
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('cuts a slow request short at the deadline', async () => {
@@ -512,7 +517,7 @@ describe('binauthz client', () => {
       server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
   })
 
@@ -526,12 +531,12 @@ describe('binauthz client', () => {
         {message: `bad ${TOKEN}`, status: 400},
         {message: `unavailable ${TOKEN}`, status: 503},
         {
-          body: googleError(500, `Authorization: Bearer ${TOKEN}`), headers: {'content-type': 'application/json'}, kind: 'raw', status: 500,
+          body: JSON.stringify({error: {code: 500, message: `Authorization: Bearer ${TOKEN}`, status: 'INTERNAL'}}), headers: {'content-type': 'application/json'}, kind: 'raw', status: 500,
         },
-        {kind: 'malformed-json'},
-        {body: TOKEN, kind: 'content-type'},
+        {kind: 'truncated'},
+        {body: TOKEN, kind: 'html'},
         {kind: 'reset'},
-        {kind: 'foreign-policy', project: 'other'},
+        {foreignProject: 'other', kind: 'foreign-policy'},
         {bytes: 5_000_000, kind: 'huge'},
       ] as const
       for (const fault of faults) {
@@ -539,7 +544,7 @@ describe('binauthz client', () => {
         errors.push(await rejectionOf(client.getPolicy(PROJECT)))
       }
 
-      server.fault({message: `conflict ${TOKEN}`, status: 409}, {method: 'PUT'})
+      server.fault({message: `conflict ${TOKEN}`, method: 'PUT', status: 409})
       errors.push(
         await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT))),
         await rejectionOf(make({tokens: {getToken: async () => `${TOKEN}-x`}}).client.getPolicy(PROJECT)),
@@ -554,6 +559,11 @@ describe('binauthz client', () => {
         expect(printable(error)).not.to.contain(TOKEN)
         expect(JSON.stringify(error)).not.to.contain(TOKEN)
       }
+
+      // The sandbox's request log keeps whether the sandbox token was sent, or a fingerprint; never a credential.
+      const log = server.requests()
+      expect(log.map(r => r.auth)).to.include('other').and.include('sandbox-token')
+      expect(JSON.stringify(log)).not.to.contain(TOKEN)
     })
   })
 })

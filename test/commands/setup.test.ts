@@ -34,7 +34,7 @@ describe('binauthz setup (non-interactive)', () => {
     expect(result.defaultRule?.enforced).to.equal(true)
     expect(result.policy).to.deep.include({added: [RUN_PATTERN], state: 'applied'})
     expect(result.paths.every(p => p.covered)).to.equal(true)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.include(RUN_PATTERN)
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.include(RUN_PATTERN)
     expect(result.defaults.saved).to.equal(true)
     expect(JSON.parse(readFileSync(result.defaults.file ?? '', 'utf8'))).to.deep.include({kind: 'run', project: PROJECT, regions: [REGION]})
     expect((await h.gcloud.calls()).some(argv => argv.join(' ') === 'version --format=json')).to.equal(true)
@@ -54,7 +54,7 @@ describe('binauthz setup (non-interactive)', () => {
     const {error} = await runCommand(['setup', '--project', PROJECT, '--region', REGION], {root: ROOT})
     expect(exitOf(error)).to.equal(3)
     expect(error?.message).to.contain('--yes')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(existsSync(defaultsFile())).to.equal(false)
   })
 
@@ -67,7 +67,7 @@ describe('binauthz setup (non-interactive)', () => {
     expect(result.policy.handoff).to.contain(RUN_PATTERN).and.contain(FN_PATTERN)
     expect(result.ready).to.equal(false)
     expect(result.nextSteps).to.include('binauthz policy allow')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(existsSync(defaultsFile())).to.equal(true)
   })
 
@@ -78,7 +78,7 @@ describe('binauthz setup (non-interactive)', () => {
     const result = json<SetupResult>(stdout)
     expect(result.policy.state).to.equal('permission-denied')
     expect(result.policy.handoff).to.contain('gcloud container binauthz policy import')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('reports a disabled API with the exact enable command', async () => {
@@ -104,7 +104,7 @@ describe('binauthz setup (non-interactive)', () => {
     expect(result.policy.state).to.equal('nothing-missing')
     expect(result.defaults.saved).to.equal(false)
     expect(existsSync(defaultsFile())).to.equal(false)
-    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('exits 2 naming --project when no project is known', async () => {

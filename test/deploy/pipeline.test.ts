@@ -11,7 +11,7 @@ import {
 } from '../../src/deploy/pipeline.js'
 import {BinauthzError, UserError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 const PROJECT = 'my-proj'
 const RUN_US = 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
@@ -31,16 +31,16 @@ interface Harness {
   confirms: string[]
   gcloudCalls: RunInvocation[]
   options(overrides?: Partial<DeployOptions> & {confirmAnswer?: boolean; gcloud?: (args: readonly string[]) => Partial<RunResult>;}): DeployOptions
-  server: BinauthzServer
+  server: TestSandbox
   shown: string[]
 }
 
 describe('deploy/pipeline', () => {
-  let server: BinauthzServer
+  let server: TestSandbox
   let h: Harness
 
   beforeEach(async () => {
-    server = await startBinauthzServer({policies: {[PROJECT]: denyingPolicy()}})
+    server = await startTestSandbox({policy: denyingPolicy(), project: PROJECT, token: 'test-token'})
     const gcloudCalls: RunInvocation[] = []
     const shown: string[] = []
     const confirms: string[] = []
@@ -102,14 +102,14 @@ describe('deploy/pipeline', () => {
   })
 
   afterEach(async () => {
-    await server.close()
+    await server.stop()
   })
 
   it('already covered: no write, no IAM call, deploys', async () => {
     server.setPolicy(PROJECT, denyingPolicy(['us-central1-docker.pkg.dev/my-proj/**']))
     const result = await runDeploy(h.options())
-    expect(server.writes).to.equal(0)
-    expect(server.requestsFor('testIamPermissions')).to.have.length(0)
+    expect(server.writes()).to.equal(0)
+    expect(server.requests('testIamPermissions')).to.have.length(0)
     expect(result.patterns).to.deep.equal({
       added: [],
       alreadyCovered: [{by: 'us-central1-docker.pkg.dev/my-proj/**', pattern: RUN_US}],
@@ -127,14 +127,14 @@ describe('deploy/pipeline', () => {
   it('default rule ALWAYS_ALLOW counts as covered', async () => {
     server.setPolicy(PROJECT, {...denyingPolicy(), defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}})
     const result = await runDeploy(h.options())
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(result.patterns.alreadyCovered).to.deep.equal([{by: 'defaultAdmissionRule: ALWAYS_ALLOW', pattern: RUN_US}])
   })
 
   it('uncovered + --yes: exactly one write adding the pattern, other fields kept, then deploys', async () => {
     const before = server.policy(PROJECT)
     const result = await runDeploy(h.options())
-    expect(server.writes).to.equal(1)
+    expect(server.writes()).to.equal(1)
     const after = server.policy(PROJECT)
     expect(after?.admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_US}])
     expect(after?.futureField).to.deep.equal({kept: [1, 2, 3]})
@@ -153,14 +153,14 @@ describe('deploy/pipeline', () => {
   it('uncovered, interactive, confirmed: asks once and writes', async () => {
     await runDeploy(h.options({confirmAnswer: true, interactive: true, yes: false}))
     expect(h.confirms).to.have.length(1)
-    expect(server.writes).to.equal(1)
+    expect(server.writes()).to.equal(1)
   })
 
   it('uncovered, interactive, declined: no write, no deploy, exit 3', async () => {
     const error = await rejectionOf(runDeploy(h.options({confirmAnswer: false, interactive: true, yes: false})))
     expect(error).to.be.instanceOf(UserError)
     expect((error as UserError).exitCode).to.equal(3)
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
 
@@ -170,13 +170,13 @@ describe('deploy/pipeline', () => {
     expect((error as UserError).code).to.equal('CONFIRMATION_REQUIRED')
     expect((error as UserError).exitCode).to.equal(3)
     expect((error as UserError).suggestions[0]).to.equal('Re-run with --yes: binauthz deploy run svc --region us-central1 --yes -- --source .')
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
 
   it('--dry-run: no write, no deploy, plan and exact argv shown', async () => {
     const result = await runDeploy(h.options({dryRun: true}))
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
     expect(result.dryRun).to.equal(true)
     expect(result.patterns.added).to.deep.equal([RUN_US])
@@ -192,7 +192,7 @@ describe('deploy/pipeline', () => {
     expect((error as UserError).exitCode).to.equal(3)
     expect((error as UserError).code).to.equal('NOT_ALLOWLISTED')
     expect((error as UserError).message).to.contain(RUN_US)
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
 
@@ -200,24 +200,24 @@ describe('deploy/pipeline', () => {
     server.setPolicy(PROJECT, denyingPolicy([RUN_US]))
     const result = await runDeploy(h.options({noPatch: true}))
     expect(result.deploys[0]?.exitCode).to.equal(0)
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
   })
 
   it('permission denied: exit 3, gcloud not spawned, nothing written', async () => {
-    server.permissions.delete('binaryauthorization.policy.update')
+    server.setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
     const error = await rejectionOf(runDeploy(h.options()))
     expect(error).to.be.instanceOf(UserError)
     expect((error as UserError).exitCode).to.equal(3)
     expect((error as UserError).code).to.equal('PERMISSION_DENIED')
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
 
   it('multi-region: one read, one write with both patterns, one deploy per region', async () => {
     const result = await runDeploy(h.options({regions: ['us-central1', 'europe-west1']}))
-    expect(server.requestsFor('getPolicy')).to.have.length(1)
-    expect(server.writes).to.equal(1)
-    expect(server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_US}, {namePattern: RUN_EU}])
+    expect(server.requests('getPolicy')).to.have.length(1)
+    expect(server.writes()).to.equal(1)
+    expect(server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_US}, {namePattern: RUN_EU}])
     expect(h.gcloudCalls.map(c => c.args[4]).sort()).to.deep.equal(['--region=europe-west1', '--region=us-central1'])
     expect(result.deploys.map(d => [d.region, d.exitCode])).to.deep.equal([
       ['us-central1', 0],
@@ -251,7 +251,7 @@ describe('deploy/pipeline', () => {
   it('refuses hostile passthrough before reading the policy', async () => {
     const error = await rejectionOf(runDeploy(h.options({passthrough: ['--binary-authorization=none']})))
     expect((error as UserError).exitCode).to.equal(2)
-    expect(server.requests).to.have.length(0)
+    expect(server.requests()).to.have.length(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
 
@@ -259,7 +259,7 @@ describe('deploy/pipeline', () => {
     const image = 'us-docker.pkg.dev/other/images/app@sha256:1'
     const result = await runDeploy(h.options({passthrough: [`--image=${image}`]}))
     expect(result.patterns.required).to.deep.equal([])
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(result.image).to.deep.include({admitted: false, image})
     expect(h.gcloudCalls).to.have.length(1)
   })
@@ -315,7 +315,7 @@ describe('deploy/pipeline', () => {
   it('invalid NAME: exit 2 before any API call', async () => {
     const error = await rejectionOf(runDeploy(h.options({name: '--project=evil'})))
     expect((error as UserError).exitCode).to.equal(2)
-    expect(server.requests).to.have.length(0)
+    expect(server.requests()).to.have.length(0)
   })
 
   describe('buildTargets', () => {
@@ -392,14 +392,14 @@ describe('deploy/pipeline', () => {
     }))
     expect((error as UserError).code).to.equal('GCLOUD_MISSING')
     expect((error as UserError).exitCode).to.equal(2)
-    expect(server.requests).to.have.length(0)
+    expect(server.requests()).to.have.length(0)
     expect(h.gcloudCalls).to.have.length(0)
   })
 
   it("sends the credential's quota project as X-Goog-User-Project", async () => {
     const options = h.options()
     await runDeploy({...options, adapters: {...options.adapters, tokens: async () => ({getToken: async () => 'test-token', quotaProject: 'billing-proj'})}})
-    expect(server.requests.length).to.be.greaterThan(0)
-    expect(server.requests.map(r => r.headers['x-goog-user-project'])).to.satisfy((values: unknown[]) => values.every(v => v === 'billing-proj'))
+    expect(server.requests().length).to.be.greaterThan(0)
+    expect(server.requests().map(r => r.headers?.['x-goog-user-project'])).to.satisfy((values: unknown[]) => values.every(v => v === 'billing-proj'))
   })
 })

@@ -27,8 +27,8 @@ describe('e2e: bin/run.js deploy', function () {
     const result = JSON.parse(run.stdout) as DeployResult
     expect(result.patterns.added).to.deep.equal([RUN_PATTERN])
     expect(run.stderr).to.contain('Service URL') // gcloud's stdout went to stderr
-    expect(h.server.writes).to.equal(1)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
+    expect(h.server.writes()).to.equal(1)
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
     expect(await h.gcloud.calls()).to.deep.equal([
       ['run', 'deploy', 'svc', `--project=${PROJECT}`, `--region=${REGION}`, '--source=.', '--binary-authorization=default'],
     ])
@@ -42,7 +42,7 @@ describe('e2e: bin/run.js deploy', function () {
     expect(run.code).to.equal(7)
     expect(run.stderr).to.contain('ERROR: (gcloud.run.deploy) boom')
     expect(run.stderr.replaceAll(/\s*\n ›\s*/g, ' ')).to.contain('gcloud deploy failed in us-central1 (exit 7)')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('refused passthrough: exit 2, nothing called', async () => {
@@ -50,7 +50,7 @@ describe('e2e: bin/run.js deploy', function () {
     const run = await binauthz(h, ['deploy', 'function', 'fn', '--project', PROJECT, '--region', REGION, '--yes', '--', '--binary-authorization=none'])
     expect(run.code).to.equal(2)
     expect(run.stderr).to.contain('--binary-authorization=none')
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
     expect(await h.gcloud.calls()).to.deep.equal([])
   })
 
@@ -60,7 +60,7 @@ describe('e2e: bin/run.js deploy', function () {
     expect(run.code).to.equal(3)
     const unwrapped = run.stderr.replaceAll(/\s*\n ›\s*/g, ' ') // oclif wraps long error lines
     expect(unwrapped).to.contain(`binauthz deploy run svc --project ${PROJECT} --region ${REGION} --yes -- --source=.`)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('Ctrl-C while gcloud runs: forwarded, exit 130', async () => {
@@ -75,11 +75,11 @@ describe('e2e: bin/run.js deploy', function () {
 
   it('Ctrl-C while the policy is being read: exit 130, nothing deployed', async () => {
     h = await startHarness({apply: false})
-    h.server.fault({delayMs: 30_000, kind: 'slow'}, {op: 'getPolicy'})
+    h.server.fault({delayMs: 30_000, kind: 'slow', op: 'getPolicy'})
     const run = await binauthz(h, ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source=.'], {
       onSpawn(child) {
         const poll = setInterval(() => {
-          if (h.server.requests.length > 0) {
+          if (h.server.requests().length > 0) {
             clearInterval(poll)
             child.kill('SIGINT')
           }
@@ -88,7 +88,7 @@ describe('e2e: bin/run.js deploy', function () {
       },
     })
     expect(run.code, run.stderr).to.equal(130)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(await h.gcloud.calls()).to.deep.equal([])
   })
 })

@@ -142,10 +142,10 @@ describe(title, function () {
 
     const saved = JSON.parse(readFileSync(join(h.configDir, 'defaults.json'), 'utf8')) as Record<string, unknown>
     expect(saved).to.deep.include({kind: 'run', project: PROJECT, regions: [REGION]})
-    const patterns = h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)
+    const patterns = h.server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)
     expect(patterns).to.include(RUN_PATTERN)
     expect(patterns).to.not.include(FN_PATTERN)
-    expect(h.server.writes).to.equal(1)
+    expect(h.server.writes()).to.equal(1)
   })
 
   it('answering "no" at the diff leaves the policy alone', async () => {
@@ -160,7 +160,7 @@ describe(title, function () {
     ])
     expect(result.failedStep, result.screen).to.equal(null)
     expect(result.exitCode, result.screen).to.equal(0)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(existsSync(join(h.configDir, 'defaults.json'))).to.equal(false)
   })
 
@@ -173,8 +173,8 @@ describe(title, function () {
     ])
     expect(result.failedStep, result.screen).to.equal(null)
     expect(result.exitCode, result.screen).to.equal(130)
-    expect(h.server.writes).to.equal(0)
-    expect(h.server.requestsFor('updatePolicy')).to.have.length(0)
+    expect(h.server.writes()).to.equal(0)
+    expect(h.server.requests('updatePolicy')).to.have.length(0)
     expect(existsSync(join(h.configDir, 'defaults.json'))).to.equal(false)
     expect(existsSync(h.dataDir)).to.equal(false)
   })

@@ -1,7 +1,8 @@
 import type {AddressInfo, Socket} from 'node:net'
 
-// A seeded, deterministic chaos proxy for reliability tests: 127.0.0.1, port 0, in front of a Binary Authorization
-// stand-in (the sandbox or test/helpers/binauthz-server.ts). For each request it decides — from sha256(seed, project,
+// A seeded, deterministic chaos proxy for reliability tests: 127.0.0.1, port 0, in front of the sandbox's Binary
+// Authorization API (src/sandbox; the proxy is no stand-in of its own: every answer that is not a fault comes from
+// the sandbox, and its "other admin" writes through the sandbox too). For each request it decides — from sha256(seed, project,
 // n) where n counts that project's requests, so runs against different projects may proceed in parallel and stay
 // deterministic — whether to:
 //   503       answer 503 UNAVAILABLE (Retry-After 0, 1 or none, chosen from the seed)

@@ -7,13 +7,15 @@ import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
 import {
-  cleanEnv, connections, fakeGcloud, fastStartState, runCli, withNetLog,
+  cleanEnv, connections, FAKE_TOKEN, fakeGcloud, fastStartState, runCli, withNetLog,
 } from './harness.js'
 
 const PROJECT = 'perf-proj'
+const FILE_TOKEN = 'ya29.perf-token-file'
+const GCLOUD_TOKEN = FAKE_TOKEN // what the fake gcloud's `auth print-access-token` prints
 const runPattern = (region: string): string => `${region}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
 const functionPattern = (region: string): string => `${region}-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
 
@@ -44,7 +46,7 @@ describe('perf: counts per command (built CLI)', function () {
   for (const mode of modes) {
     describe(mode.name, () => {
       let dir: string
-      let server: BinauthzServer
+      let server: TestSandbox
       let netLog: string
       let gcloud: ReturnType<typeof fakeGcloud>
 
@@ -52,17 +54,21 @@ describe('perf: counts per command (built CLI)', function () {
         dir = tempDir('binauthz-perf-')
         netLog = join(dir, 'net.log')
         gcloud = fakeGcloud(join(dir, 'bin'))
-        server = await startBinauthzServer({policies: {[PROJECT]: policy([runPattern('us-central1'), functionPattern('us-central1')])}})
+        server = await startSandboxWith(FILE_TOKEN)
       })
 
+      /** The sandbox accepts only `token`: a request with any other credential is answered 401. */
+      const startSandboxWith = (token: string): Promise<TestSandbox> =>
+        startTestSandbox({policy: policy([runPattern('us-central1'), functionPattern('us-central1')]), project: PROJECT, token})
+
       afterEach(async () => {
-        await server.close()
+        await server.stop()
         rmSync(dir, {force: true, recursive: true})
       })
 
       const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
         const token = join(dir, 'token')
-        writeFileSync(token, 'ya29.perf-token-file\n', {mode: 0o600})
+        writeFileSync(token, `${FILE_TOKEN}\n`, {mode: 0o600})
         return withNetLog(
           cleanEnv(dir, {
             BINAUTHZ_GCLOUD: gcloud.path,
@@ -76,10 +82,10 @@ describe('perf: counts per command (built CLI)', function () {
       }
 
       const ops = (): {get: number; iam: number; other: number; put: number;} => ({
-        get: server.requestsFor('getPolicy').length,
-        iam: server.requestsFor('testIamPermissions').length,
-        other: server.requestsFor('other').length,
-        put: server.requestsFor('updatePolicy').length,
+        get: server.requests('getPolicy').length,
+        iam: server.requests('testIamPermissions').length,
+        other: server.requests().filter(r => r.op === undefined).length,
+        put: server.requests('updatePolicy').length,
       })
 
       const onlyTheStandIn = (): void => {
@@ -120,7 +126,7 @@ describe('perf: counts per command (built CLI)', function () {
         const calls = gcloud.calls()
         expect(calls.map(c => c.slice(0, 2))).to.deep.equal(regions.map(() => ['run', 'deploy']))
         expect(calls.map(c => c.find(a => a.startsWith('--region=')))).to.have.members(regions.map(region => `--region=${region}`))
-        const written = server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)
+        const written = server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)
         expect(written).to.include.members(regions.map(region => runPattern(region)))
         onlyTheStandIn()
       })
@@ -142,6 +148,9 @@ describe('perf: counts per command (built CLI)', function () {
         mkdirSync(join(config, 'configurations'), {recursive: true})
         writeFileSync(join(config, 'active_config'), 'default')
         writeFileSync(join(config, 'configurations', 'config_default'), '[core]\naccount = dev@example.com\n')
+        // Only gcloud's token is accepted now: the token file's would get 401 (and the deploy would fail).
+        await server.stop()
+        server = await startSandboxWith(GCLOUD_TOKEN)
         const e = env()
         delete e.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
         const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1'], e)
@@ -153,7 +162,7 @@ describe('perf: counts per command (built CLI)', function () {
           ['auth', 'print-access-token'],
           ['run', 'deploy'],
         ])
-        expect(server.requestsFor('getPolicy')[0]?.headers.authorization).to.equal('Bearer ya29.perf-test-token')
+        expect(server.requests('getPolicy')[0]?.auth).to.equal('sandbox-token')
         onlyTheStandIn()
       })
 

@@ -8,27 +8,27 @@
 import {expect} from 'chai'
 
 import {EXIT_CODES} from '../../src/errors.js'
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
 import {checkPolicy, checkRun, original} from '../helpers/reliability-checks.js'
 import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, fetchPolicy, inBatches, REGIONS, runPattern,
 } from '../helpers/reliability-cli.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/resets/lost answers/stalls + etag conflicts)', function () {
   this.timeout(150_000)
 
-  describe('in front of the Binary Authorization test server', () => {
+  describe('in front of the sandbox', () => {
     // a-c: the ~30% mix. storm: ~65% faults incl. stalls (runs will fail). contended: EVERY PUT loses to another
     // admin (runs must give up with exit 4, and all of that admin's entries must survive).
     const PROJECTS = ['rel-chaos-a', 'rel-chaos-b', 'rel-chaos-c', 'rel-chaos-storm', 'rel-chaos-contended']
     const RUNS_PER_PROJECT = 4
-    let server: BinauthzServer
+    let server: TestSandbox
     let proxy: ChaosProxy
     let kit: CliKit
 
     before(async () => {
-      server = await startBinauthzServer({policies: Object.fromEntries(PROJECTS.map(p => [p, original(p)])), token: CANARY_TOKEN})
+      server = await startTestSandbox({policies: Object.fromEntries(PROJECTS.map(p => [p, original(p)])), token: CANARY_TOKEN})
       proxy = await startChaosProxy({
         projectRates: {
           'rel-chaos-contended': {conflict: 1},
@@ -48,7 +48,7 @@ describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/reset
 
     after(async () => {
       await proxy.close()
-      await server.close()
+      await server.stop()
       kit.cleanup()
     })
 

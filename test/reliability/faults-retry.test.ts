@@ -7,12 +7,12 @@ import {expect} from 'chai'
 import {BinauthzClient} from '../../src/binauthz/client.js'
 import {ExternalError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
 import {original} from '../helpers/reliability-checks.js'
 import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, patternsOf, unwrap,
 } from '../helpers/reliability-cli.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 const PROJECT = 'rel-retry'
 const REGION = 'us-east1'
@@ -39,12 +39,12 @@ function recordingClient(endpoint: URL, random: () => number, waits: number[]): 
 
 describe('reliability 2: retries are bounded, back off with jitter, honour Retry-After and --deadline', function () {
   this.timeout(60_000)
-  let server: BinauthzServer
+  let server: TestSandbox
   let proxy: ChaosProxy
   let kit: CliKit
 
   beforeEach(async () => {
-    server = await startBinauthzServer({policies: {[PROJECT]: original(PROJECT)}, token: CANARY_TOKEN})
+    server = await startTestSandbox({policy: original(PROJECT), project: PROJECT, token: CANARY_TOKEN})
     // A proxy that injects nothing: it only records when each request arrived.
     proxy = await startChaosProxy({
       rates: {}, seed: 1, token: CANARY_TOKEN, upstream: server.url,
@@ -54,18 +54,20 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
 
   afterEach(async () => {
     await proxy.close()
-    await server.close()
+    await server.stop()
     kit.cleanup()
   })
 
   const nothingChanged = async (): Promise<void> => {
-    expect(server.writes).to.equal(0)
+    expect(server.writes()).to.equal(0)
     expect(patternsOf(server.policy(PROJECT))).to.deep.equal(patternsOf(original(PROJECT)))
     expect(await kit.gcloud.calls()).to.deep.equal([])
   }
 
   it('a persistently failing API: exactly 5 attempts (1 + 4 retries), then exit 5 with a clear error, no deploy', async () => {
-    server.fault({retryAfter: '0', status: 503}, {op: 'getPolicy', times: Infinity})
+    server.fault({
+      op: 'getPolicy', retryAfter: '0', status: 503, times: Infinity,
+    })
     const run = await kit.run(deploy())
     expect(run.code, run.stderr).to.equal(5)
     const error = errorOf(run)
@@ -73,24 +75,24 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
     expect(error.code).to.equal('UNAVAILABLE')
     expect(error.message).to.match(/unavailable.*read the Binary Authorization policy.*Gave up after 5 attempts/s)
     expect(error.suggestions?.length).to.be.greaterThan(0)
-    expect(server.requestsFor('getPolicy')).to.have.length(5)
+    expect(server.requests('getPolicy')).to.have.length(5)
     await nothingChanged()
   })
 
   it('429 on the PUT with Retry-After: 2 waits at least 2 s before the replay, then succeeds', async () => {
-    server.fault({retryAfter: '2', status: 429}, {op: 'updatePolicy'})
+    server.fault({op: 'updatePolicy', retryAfter: '2', status: 429})
     const run = await kit.run(deploy())
     expect(run.code, run.stdout + run.stderr).to.equal(0)
     const puts = proxy.records.filter(r => r.method === 'PUT')
     expect(puts).to.have.length(2)
     // A lower bound only (never flaky): the replay did not come before the server said it may.
     expect((puts[1]?.at ?? 0) - (puts[0]?.at ?? 0)).to.be.at.least(1950)
-    expect(server.writes).to.equal(1)
+    expect(server.writes()).to.equal(1)
     expect(await kit.gcloud.calls()).to.have.length(1)
   })
 
   it('503 with Retry-After: 1 on the read waits at least 1 s, then succeeds', async () => {
-    server.fault({retryAfter: '1', status: 503}, {op: 'getPolicy'})
+    server.fault({op: 'getPolicy', retryAfter: '1', status: 503})
     const run = await kit.run(deploy())
     expect(run.code, run.stdout + run.stderr).to.equal(0)
     const gets = proxy.records.filter(r => r.method === 'GET')
@@ -99,7 +101,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   })
 
   it('--deadline ends a hung API call: exit 5 DEADLINE_EXCEEDED, no write, no deploy', async () => {
-    server.fault({delayMs: 120_000, kind: 'slow'}, {op: 'getPolicy'})
+    server.fault({delayMs: 120_000, kind: 'slow', op: 'getPolicy'})
     const run = await kit.run(deploy(['--deadline', '2']), {timeoutMs: 25_000})
     expect(run.timedOut).to.equal(false)
     expect(run.code, run.stderr).to.equal(5)
@@ -111,23 +113,25 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
   })
 
   it('a request that never answers times out after 15 s and is retried (deadline permitting): exit 0', async () => {
-    server.fault({delayMs: 60_000, kind: 'slow'}, {op: 'getPolicy'})
+    server.fault({delayMs: 60_000, kind: 'slow', op: 'getPolicy'})
     const run = await kit.run(deploy(['--deadline', '50']), {timeoutMs: 45_000})
     expect(run.code, run.stdout + run.stderr).to.equal(0)
     const gets = proxy.records.filter(r => r.method === 'GET')
     expect(gets.length).to.be.at.least(2)
     expect((gets[1]?.at ?? 0) - (gets[0]?.at ?? 0)).to.be.at.least(14_900)
-    expect(server.writes).to.equal(1)
+    expect(server.writes()).to.equal(1)
     expect(await kit.gcloud.calls()).to.have.length(1)
   })
 
   it('a Retry-After beyond --deadline is not waited for: exit 5 DEADLINE_EXCEEDED after one request', async () => {
-    server.fault({retryAfter: '600', status: 503}, {op: 'getPolicy', times: Infinity})
+    server.fault({
+      op: 'getPolicy', retryAfter: '600', status: 503, times: Infinity,
+    })
     const run = await kit.run(deploy(['--deadline', '3']), {timeoutMs: 25_000})
     expect(run.timedOut).to.equal(false)
     expect(run.code).to.equal(5)
     expect(errorOf(run).code).to.equal('DEADLINE_EXCEEDED')
-    expect(server.requestsFor('getPolicy')).to.have.length(1)
+    expect(server.requests('getPolicy')).to.have.length(1)
     await nothingChanged()
   })
 
@@ -144,12 +148,12 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
 
   describe('the wait schedule (in-process client, injected sleep and jitter source)', () => {
     it('exponential ceilings 500/1000/2000/4000 ms with full jitter, at most 4 retries', async () => {
-      server.fault({status: 503}, {op: 'getPolicy', times: Infinity})
+      server.fault({op: 'getPolicy', status: 503, times: Infinity})
       const high: number[] = []
       const error = await rejectionOf(recordingClient(server.endpoint, () => 0.999, high).getPolicy(PROJECT))
       expect(error).to.be.instanceOf(ExternalError)
       expect(high).to.deep.equal([499, 999, 1998, 3996])
-      expect(server.requestsFor('getPolicy')).to.have.length(5)
+      expect(server.requests('getPolicy')).to.have.length(5)
 
       // Jitter: a different random draw gives different waits under the same ceilings.
       const draws = [0.1, 0.7, 0.3, 0.9]
@@ -159,8 +163,8 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
     })
 
     it('Retry-After replaces the jittered wait (capped at 30 s)', async () => {
-      server.fault({retryAfter: '7', status: 429}, {op: 'getPolicy'})
-      server.fault({retryAfter: '86400', status: 503}, {op: 'getPolicy'})
+      server.fault({op: 'getPolicy', retryAfter: '7', status: 429})
+      server.fault({op: 'getPolicy', retryAfter: '86400', status: 503})
       const waits: number[] = []
       await recordingClient(server.endpoint, () => 0.5, waits).getPolicy(PROJECT)
       expect(waits).to.deep.equal([7000, 30_000])
@@ -169,7 +173,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
     it('etag conflicts back off with jitter too, and give up with exit 4 rather than sleep past the deadline', async () => {
       const {applyPolicyChange} = await import('../../src/binauthz/transaction.js')
       const {planAllow} = await import('../../src/policy/plan.js')
-      server.fault({kind: 'concurrent-write'}, {op: 'updatePolicy', times: Infinity})
+      server.fault({kind: 'concurrent-write', op: 'updatePolicy', times: Infinity})
       const waits: number[] = []
       const c = new BinauthzClient({
         deadline: Date.now() + 3000,

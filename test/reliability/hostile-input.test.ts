@@ -9,14 +9,13 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
+import type {FaultRule} from '../../src/sandbox/index.js'
 
 import {EXIT_CODES} from '../../src/errors.js'
 import {
-  type BinauthzServer, type Fault, type FaultOptions, startBinauthzServer,
-} from '../helpers/binauthz-server.js'
-import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, inBatches, unwrap,
 } from '../helpers/reliability-cli.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 const PROJECT = 'hostile-proj'
 const REGION = 'us-east1'
@@ -33,7 +32,7 @@ function strictPolicy(project = PROJECT): Policy {
 
 interface Context {
   kit: CliKit
-  server: BinauthzServer
+  server: TestSandbox
 }
 
 interface Case {
@@ -41,7 +40,8 @@ interface Case {
   args: ((c: Context) => string[]) | string[]
   env?: (c: Context) => NodeJS.ProcessEnv
   exit: number
-  fault?: [Fault, FaultOptions]
+  /** A targeted sandbox fault (binauthzFaults rule). */
+  fault?: FaultRule
   /** Must appear in stdout+stderr (oclif's line wrapping undone). */
   message: RegExp
   /** The stand-in must not even have been asked (bad input caught before any request). */
@@ -231,51 +231,48 @@ const CASES: Case[] = [
   },
   // --- what the server answers ---
   {
-    args: deploy(), exit: EXTERNAL, fault: [{kind: 'malformed-json'}, {op: 'getPolicy'}], message: /MALFORMED_RESPONSE/, title: 'server: malformed policy JSON',
+    args: deploy(), exit: EXTERNAL, fault: {kind: 'truncated', op: 'getPolicy'}, message: /MALFORMED_RESPONSE/, title: 'server: malformed policy JSON',
   },
   {
-    args: deploy(), exit: EXTERNAL, fault: [{kind: 'foreign-policy', project: 'evil-proj'}, {op: 'getPolicy'}], message: /projects\/evil-proj\/policy/, title: "server: another project's policy",
+    args: deploy(), exit: EXTERNAL, fault: {foreignProject: 'evil-proj', kind: 'foreign-policy', op: 'getPolicy'}, message: /projects\/evil-proj\/policy/, title: "server: another project's policy",
   },
   {
-    args: deploy(), exit: EXTERNAL, fault: [{bytes: 5 * 1024 * 1024, kind: 'huge'}, {op: 'getPolicy'}], message: /RESPONSE_TOO_LARGE/, title: 'server: a 5 MiB answer',
+    args: deploy(), exit: EXTERNAL, fault: {bytes: 5 * 1024 * 1024, kind: 'huge', op: 'getPolicy'}, message: /RESPONSE_TOO_LARGE/, title: 'server: a 5 MiB answer',
   },
   {
-    args: deploy(), exit: EXTERNAL, fault: [{kind: 'content-type'}, {op: 'getPolicy'}], message: /UNEXPECTED_CONTENT_TYPE/, title: 'server: HTML instead of JSON (captive portal)',
+    args: deploy(), exit: EXTERNAL, fault: {kind: 'html', op: 'getPolicy'}, message: /UNEXPECTED_CONTENT_TYPE/, title: 'server: HTML instead of JSON (captive portal)',
   },
   {
     args: deploy(),
     exit: EXTERNAL,
-    fault: [{
-      body: '[1,2,3]', headers: {'content-type': 'application/json'}, kind: 'raw', status: 200,
-    }, {op: 'getPolicy'}],
+    fault: {
+      body: '[1,2,3]', headers: {'content-type': 'application/json'}, kind: 'raw', op: 'getPolicy', status: 200,
+    },
     message: /POLICY_MALFORMED/,
     title: 'server: a JSON array instead of a policy',
   },
   {
     args: deploy(),
     exit: EXTERNAL,
-    fault: [
-      {
-        body: JSON.stringify({...strictPolicy(), admissionWhitelistPatterns: 'gcr.io/**'}), headers: {'content-type': 'application/json'}, kind: 'raw', status: 200,
-      },
-      {op: 'getPolicy'},
-    ],
+    fault: {
+      body: JSON.stringify({...strictPolicy(), admissionWhitelistPatterns: 'gcr.io/**'}), headers: {'content-type': 'application/json'}, kind: 'raw', op: 'getPolicy', status: 200,
+    },
     message: /POLICY_MALFORMED/,
     title: 'server: allowlist of the wrong type',
   },
   {
     args: deploy(),
     exit: EXTERNAL,
-    fault: [{
-      body: '{"permissions": "all"}', headers: {'content-type': 'application/json'}, kind: 'raw', status: 200,
-    }, {op: 'testIamPermissions'}],
+    fault: {
+      body: '{"permissions": "all"}', headers: {'content-type': 'application/json'}, kind: 'raw', op: 'testIamPermissions', status: 200,
+    },
     message: /MALFORMED_RESPONSE/,
     title: 'server: testIamPermissions answers garbage',
   },
   {
     args: deploy(),
     exit: EXTERNAL,
-    fault: [{message: `\u001B[2J\u001B[31mYou are hacked\u0007 ${CANARY_TOKEN}`, status: 400}, {op: 'getPolicy'}],
+    fault: {message: `\u001B[2J\u001B[31mYou are hacked\u0007 ${CANARY_TOKEN}`, op: 'getPolicy', status: 400},
     message: /INVALID_ARGUMENT/,
     title: 'server: an error message with terminal escapes that echoes the token',
   },
@@ -390,22 +387,22 @@ describe('reliability 3: hostile input through the built CLI', function () {
   before(async () => {
     await inBatches(CASES.length, 4, async i => {
       const c = CASES[i] as Case
-      const server = await startBinauthzServer({policies: {[PROJECT]: strictPolicy()}, token: CANARY_TOKEN})
+      const server = await startTestSandbox({policy: strictPolicy(), project: PROJECT, token: CANARY_TOKEN})
       const kit = createCliKit({endpoint: server.url, timeoutMs: 30_000})
       try {
-        if (c.fault) server.fault(...c.fault)
+        if (c.fault) server.fault(c.fault)
         const context = {kit, server}
         const args = typeof c.args === 'function' ? c.args(context) : c.args
         const run = await kit.run(args, {env: c.env?.(context) ?? {}})
         outcomes.set(c.title, {
           gcloud: await kit.gcloud.calls(),
-          requests: server.requests.length,
+          requests: server.requests().length,
           run,
           text: unwrap(`${run.stdout}\n${run.stderr}`),
-          writes: server.writes,
+          writes: server.writes(),
         })
       } finally {
-        await server.close()
+        await server.stop()
         kit.cleanup()
       }
     })
@@ -440,16 +437,16 @@ describe('reliability 3: hostile input through the built CLI', function () {
   }
 
   describe('what does reach gcloud', () => {
-    let server: BinauthzServer
+    let server: TestSandbox
     let kit: CliKit
 
     before(async () => {
-      server = await startBinauthzServer({policies: {[PROJECT]: strictPolicy()}, token: CANARY_TOKEN})
+      server = await startTestSandbox({policy: strictPolicy(), project: PROJECT, token: CANARY_TOKEN})
       kit = createCliKit({endpoint: server.url, timeoutMs: 30_000})
     })
 
     after(async () => {
-      await server.close()
+      await server.stop()
       kit.cleanup()
     })
 
@@ -460,7 +457,7 @@ describe('reliability 3: hostile input through the built CLI', function () {
       expect(await kit.gcloud.calls()).to.deep.equal([
         ['run', 'deploy', 'svc', `--project=${PROJECT}`, `--region=${REGION}`, ...scary, '--binary-authorization=default'],
       ])
-      expect(server.writes).to.equal(1)
+      expect(server.writes()).to.equal(1)
     })
 
     it('a package.json with a linked oclif plugin in BINAUTHZ_DATA_DIR is never loaded', async () => {

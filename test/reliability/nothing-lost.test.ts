@@ -8,11 +8,11 @@ import {basename, dirname, join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {original} from '../helpers/reliability-checks.js'
 import {
   CANARY_TOKEN, type CliKit, createCliKit, otherFields, patternsOf, REGIONS, runPattern, unwrap,
 } from '../helpers/reliability-cli.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 const PROJECT = 'rel-nothing-lost'
 
@@ -38,21 +38,21 @@ function content(policy: Policy | undefined): string {
 
 describe('reliability 5: nothing lost — backups before every write, etag-checked restore', function () {
   this.timeout(120_000)
-  let server: BinauthzServer
+  let server: TestSandbox
   let kit: CliKit
 
   beforeEach(async () => {
-    server = await startBinauthzServer({policies: {[PROJECT]: original(PROJECT)}, token: CANARY_TOKEN})
+    server = await startTestSandbox({policy: original(PROJECT), project: PROJECT, token: CANARY_TOKEN})
     kit = createCliKit({endpoint: server.url, timeoutMs: 40_000})
   })
 
   afterEach(async () => {
-    await server.close()
+    await server.stop()
     kit.cleanup()
   })
 
   it('every write is preceded by a backup of exactly the policy it replaces, named with project and etag', async () => {
-    const first = server.policy(PROJECT) as Policy
+    const first = server.policy(PROJECT)
     const r1 = await kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-east1', '--yes', '--json', '--', '--source=.'])
     expect(r1.code, r1.stderr).to.equal(0)
     const {backupFile} = json<{policy: {backupFile: string}}>(r1.stdout).policy
@@ -74,29 +74,29 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     const r4 = await kit.run(['policy', 'revoke', '--project', PROJECT, '--pattern', 'us-docker.pkg.dev/rel-nothing-lost/extra/**', '--yes', '--json'])
     expect(r4.code, r4.stderr).to.equal(0)
 
-    const puts = server.requestsFor('updatePolicy')
+    const puts = server.requests('updatePolicy')
     expect(puts).to.have.length(4)
     const backups = kit.backups(PROJECT).map(file => readBackup(file))
     expect(backups).to.have.length(4)
     // The etag each PUT replaced is the etag of a backup (the backup was taken from the very read the PUT was based on).
     const backedUpEtags = new Set(backups.map(b => b.etag))
-    for (const put of puts) expect(backedUpEtags.has((JSON.parse(put.body) as Policy).etag)).to.equal(true)
+    for (const put of puts) expect(backedUpEtags.has((JSON.parse(put.body ?? '{}') as Policy).etag)).to.equal(true)
   })
 
   it('policy restore puts a backup back (all fields), and the restore itself is backed up so it can be undone', async () => {
-    const before = server.policy(PROJECT) as Policy
+    const before = server.policy(PROJECT)
     for (const region of ['us-east1', 'us-west1']) {
       const r = await kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', region, '--yes', '--json', '--', '--source=.'])
       expect(r.code, r.stderr).to.equal(0)
     }
 
-    const patched = server.policy(PROJECT) as Policy
+    const patched = server.policy(PROJECT)
     expect(patternsOf(patched)).to.include(runPattern(PROJECT, 'us-west1'))
     const oldest = kit.backups(PROJECT)[0] as string
 
     const dry = await kit.run(['policy', 'restore', '--project', PROJECT, '--file', oldest, '--dry-run', '--json'])
     expect(dry.code, dry.stderr).to.equal(0)
-    expect(server.writes).to.equal(2)
+    expect(server.writes()).to.equal(2)
 
     const restore = await kit.run(['policy', 'restore', '--project', PROJECT, '--file', oldest, '--yes', '--json'])
     expect(restore.code, restore.stderr).to.equal(0)
@@ -104,7 +104,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     expect(result.written).to.equal(true)
     expect(result.removed).to.deep.equal([runPattern(PROJECT, 'us-east1'), runPattern(PROJECT, 'us-west1')])
     expect(content(server.policy(PROJECT))).to.equal(content(before))
-    expect(server.policy(PROJECT)?.etag).not.to.equal(before.etag) // a real (etag-checked) write, not a rollback of the etag
+    expect(server.policy(PROJECT).etag).not.to.equal(before.etag) // a real (etag-checked) write, not a rollback of the etag
 
     // The policy the restore replaced was saved first: restoring that backup undoes the restore.
     expect(content(readBackup(result.backupFile).policy)).to.equal(content(patched))
@@ -118,11 +118,11 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     expect(r.code, r.stderr).to.equal(0)
     const oldest = kit.backups(PROJECT)[0] as string
     const LATE = 'gcr.io/late-writer/**'
-    server.fault({kind: 'concurrent-write', namePattern: LATE}, {op: 'updatePolicy'})
+    server.fault({kind: 'concurrent-write', namePattern: LATE, op: 'updatePolicy'})
     const restore = await kit.run(['policy', 'restore', '--project', PROJECT, '--file', oldest, '--yes', '--json'])
     expect(restore.code, restore.stderr).to.equal(0)
     expect(json<{attempts: number}>(restore.stdout).attempts).to.equal(2)
-    const puts = server.requestsFor('updatePolicy').slice(-2).map(p => JSON.parse(p.body) as Policy)
+    const puts = server.requests('updatePolicy').slice(-2).map(p => JSON.parse(p.body ?? '{}') as Policy)
     expect(puts[1]?.etag).not.to.equal(puts[0]?.etag) // the second PUT carried the re-read etag
     expect(content(server.policy(PROJECT))).to.equal(content(original(PROJECT)))
     // The late writer's entry is not silently gone: the policy it was in was backed up before the winning PUT.
@@ -133,7 +133,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
   it('refuses to restore another project\'s backup or a damaged file: exit 2, nothing written', async () => {
     const r = await kit.run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-east1', '--yes', '--json', '--', '--source=.'])
     expect(r.code, r.stderr).to.equal(0)
-    const {writes} = server
+    const writes = server.writes()
     const record = readBackup(kit.backups(PROJECT)[0] as string)
     const foreign = join(kit.dir, 'foreign.json')
     writeFileSync(foreign, JSON.stringify({...record, policy: {...record.policy, name: 'projects/other-proj/policy'}, project: 'other-proj'}))
@@ -148,7 +148,7 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
       expect(unwrap(restore.stdout)).to.contain(code)
     }
 
-    expect(server.writes).to.equal(writes)
+    expect(server.writes()).to.equal(writes)
   })
 
   it('no backup, no write: an unusable data dir stops the deploy before the PUT (exit 5), gcloud never runs', async () => {
@@ -162,8 +162,8 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     expect(error.code).to.equal('BACKUP_FAILED')
     expect(error.message).to.contain('the policy was not changed')
     expect(error.suggestions.join(' ')).to.contain('BINAUTHZ_DATA_DIR')
-    expect(server.writes).to.equal(0)
-    expect(server.requestsFor('updatePolicy')).to.have.length(0)
+    expect(server.writes()).to.equal(0)
+    expect(server.requests('updatePolicy')).to.have.length(0)
     expect(await kit.gcloud.calls()).to.deep.equal([])
   })
 
@@ -186,6 +186,6 @@ describe('reliability 5: nothing lost — backups before every write, etag-check
     expect(new Set(reported).size).to.equal(regions.length)
     for (const file of reported) expect(readBackup(file).project).to.equal(PROJECT)
     // At least one backup per PUT attempt (conflicted attempts included).
-    expect(kit.backups(PROJECT).length).to.be.at.least(server.requestsFor('updatePolicy').length)
+    expect(kit.backups(PROJECT).length).to.be.at.least(server.requests('updatePolicy').length)
   })
 })

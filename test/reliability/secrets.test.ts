@@ -14,10 +14,11 @@ import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
+import {STATE_FILES} from '../../src/sandbox/index.js'
 import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, unwrap,
 } from '../helpers/reliability-cli.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
 const PROJECT = 'secret-proj'
 const REGION = 'us-east1'
@@ -66,7 +67,7 @@ async function startTrap(): Promise<{close: () => Promise<void>; port: number; r
 
 describe('reliability 4: the access token never leaks', function () {
   this.timeout(120_000)
-  let server: BinauthzServer
+  let server: TestSandbox
   let kit: CliKit
   const runs: CliRun[] = []
 
@@ -77,7 +78,7 @@ describe('reliability 4: the access token never leaks', function () {
   }
 
   before(async () => {
-    server = await startBinauthzServer({policies: {[PROJECT]: strictPolicy()}, token: CANARY_TOKEN})
+    server = await startTestSandbox({policy: strictPolicy(), project: PROJECT, token: CANARY_TOKEN})
     kit = createCliKit({endpoint: server.url, timeoutMs: 40_000})
     kit.gcloud.configure({
       responses: [{args: ['version'], stdout: JSON.stringify({core: '2025.06.27', 'Google Cloud SDK': '528.0.0'})}],
@@ -85,7 +86,7 @@ describe('reliability 4: the access token never leaks', function () {
   })
 
   after(async () => {
-    await server.close()
+    await server.stop()
     kit.cleanup()
   })
 
@@ -106,7 +107,7 @@ describe('reliability 4: the access token never leaks', function () {
       await run(['setup', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--apply', '--save'], DEBUG_ENV),
     ]
     expect(ok.map(r => r.code), ok.map(r => `${r.args.slice(0, 2).join(' ')}: ${r.code} ${unwrap(r.stderr).slice(-300)}`).join('\n')).to.deep.equal(ok.map(() => 0))
-    expect(server.writes).to.be.greaterThan(3)
+    expect(server.writes()).to.be.greaterThan(3)
     // DEBUG output really was produced (so the grep below covers it).
     expect(ok[0]?.stderr).to.match(/\b(config|binauthz|oclif)/)
     for (const r of ok) expect(leaks(r.stdout + r.stderr), r.args.join(' ')).to.equal(false)
@@ -119,7 +120,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         '401 echoing the token',
         async () => {
-          server.fault({message: echo, status: 401}, {op: 'getPolicy'})
+          server.fault({message: echo, op: 'getPolicy', status: 401})
           return run(deploy, DEBUG_ENV)
         },
         2,
@@ -127,7 +128,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         '403 echoing the token',
         async () => {
-          server.fault({message: echo, status: 403}, {op: 'getPolicy'})
+          server.fault({message: echo, op: 'getPolicy', status: 403})
           return run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'asia-east1', '--yes', '--', '--source=.'], DEBUG_ENV)
         },
         3,
@@ -135,7 +136,9 @@ describe('reliability 4: the access token never leaks', function () {
       [
         '500s echoing the token until retries run out',
         async () => {
-          server.fault({message: echo, retryAfter: '0', status: 500}, {op: 'getPolicy', times: 5})
+          server.fault({
+            message: echo, op: 'getPolicy', retryAfter: '0', status: 500, times: 5,
+          })
           return run(deploy, DEBUG_ENV)
         },
         5,
@@ -143,7 +146,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         'PUT rejected echoing the token',
         async () => {
-          server.fault({message: echo, status: 400}, {op: 'updatePolicy'})
+          server.fault({message: echo, op: 'updatePolicy', status: 400})
           return run(deploy, DEBUG_ENV)
         },
         5,
@@ -152,8 +155,8 @@ describe('reliability 4: the access token never leaks', function () {
         'a JSON answer that is the token itself',
         async () => {
           server.fault({
-            body: `${CANARY_TOKEN} is not JSON`, headers: {'content-type': 'application/json'}, kind: 'raw', status: 200,
-          }, {op: 'getPolicy'})
+            body: `${CANARY_TOKEN} is not JSON`, headers: {'content-type': 'application/json'}, kind: 'raw', op: 'getPolicy', status: 200,
+          })
           return run(deploy, DEBUG_ENV)
         },
         5,
@@ -161,7 +164,7 @@ describe('reliability 4: the access token never leaks', function () {
       [
         'an HTML page containing the token',
         async () => {
-          server.fault({body: `<html>${CANARY_TOKEN}</html>`, kind: 'content-type'}, {op: 'getPolicy'})
+          server.fault({body: `<html>${CANARY_TOKEN}</html>`, kind: 'html', op: 'getPolicy'})
           return run(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'asia-east1', '--yes', '--verbose', '--', '--source=.'], DEBUG_ENV)
         },
         5,
@@ -225,11 +228,17 @@ describe('reliability 4: the access token never leaks', function () {
       expect(leaks(JSON.stringify(record.env)), 'gcloud environment').to.equal(false)
     }
 
-    // Every request carried the token only in the Authorization header, never in the URL or a body.
-    for (const request of server.requests) {
-      expect(leaks(request.url + request.body)).to.equal(false)
-      expect(request.headers.authorization === undefined || request.headers.authorization === `Bearer ${CANARY_TOKEN}`).to.equal(true)
+    // Every request carried the token only in the Authorization header, never in the URL or a body (the sandbox
+    // records of Authorization only whether it was `Bearer <the sandbox token>`, which is CANARY_TOKEN).
+    const requests = server.requests()
+    expect(requests.length).to.be.greaterThan(20)
+    for (const request of requests) {
+      expect(leaks(request.path + request.query + (request.body ?? ''))).to.equal(false)
+      expect(request.auth === 'none' || request.auth === 'sandbox-token', JSON.stringify(request)).to.equal(true)
     }
+
+    // ...and the sandbox's own request log never holds it.
+    expect(leaks(readFileSync(server.state.file(STATE_FILES.requests), 'utf8'))).to.equal(false)
 
     expect(runs.length).to.be.greaterThan(20)
   })

@@ -5,7 +5,7 @@ import {ExternalError, UserError} from '../../src/errors.js'
 import {
   checkApi, checkGcloud, compareVersions, enableApiCommand, parseGcloudVersion,
 } from '../../src/setup/checks.js'
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {enforcedPolicy, PROJECT} from './harness.js'
 
 /** A fake captureGcloud answering with `stdout` and `exitCode`. */
@@ -71,20 +71,20 @@ describe('setup checks', () => {
   })
 
   describe('checkApi', () => {
-    let server: BinauthzServer
+    let server: TestSandbox
     let client: BinauthzClient
 
     beforeEach(async () => {
-      server = await startBinauthzServer({policies: {[PROJECT]: enforcedPolicy()}})
+      server = await startTestSandbox({policy: enforcedPolicy(), project: PROJECT, token: 'tok-12345678'})
       client = new BinauthzClient({endpoint: server.endpoint, maxRetries: 0, tokens: {getToken: async () => 'tok-12345678'}})
     })
 
-    afterEach(async () => server.close())
+    afterEach(async () => server.stop())
 
     it('returns the policy when the API is enabled', async () => {
       const api = await checkApi(client, PROJECT)
       expect(api.state).to.equal('enabled')
-      expect(server.requests).to.have.length(1)
+      expect(server.requests()).to.have.length(1)
     })
 
     it('recognises SERVICE_DISABLED and gives the exact enable command', async () => {

@@ -1,4 +1,4 @@
-// Shared by the policy command, setup command and wizard tests: a local Binary Authorization stand-in, temp
+// Shared by the policy command, setup command and wizard tests: the sandbox (Binary Authorization only), temp
 // gcloud config / data / config dirs, a token file and a fake gcloud, wired up through process.env (restored
 // by `restore()`). CI=1 so no test can ever block on a prompt.
 
@@ -8,8 +8,8 @@ import {fileURLToPath} from 'node:url'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {type BinauthzServer, startBinauthzServer} from '../helpers/binauthz-server.js'
 import {createFakeGcloud, type FakeGcloud} from '../helpers/fake-gcloud.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /** Repository root (dist/test/setup/harness.js → ../../../). */
@@ -56,7 +56,7 @@ const VARS = [
 ] as const
 
 export interface Harness {
-  /** Restores process.env and removes temp dirs; closes the server. */
+  /** Restores process.env and removes temp dirs; stops the sandbox. */
   close(): Promise<void>
   configDir: string
   dataDir: string
@@ -65,7 +65,8 @@ export interface Harness {
   env: NodeJS.ProcessEnv
   gcloud: FakeGcloud
   gcloudConfigDir: string
-  server: BinauthzServer
+  /** The sandbox serving PROJECT (and any further project in `policies`), token TOKEN. */
+  server: TestSandbox
   tokenFile: string
   /** Writes `[core] project` / `[run] region` into the temp gcloud configuration. */
   writeGcloudConfig(values: {functionsRegion?: string; project?: string; runRegion?: string;}): void
@@ -74,14 +75,17 @@ export interface Harness {
 export interface HarnessOptions {
   /** Apply to process.env (default true). */
   apply?: boolean
+  /** The permissions the caller holds (the sandbox's grantedPermissions knob; default every binaryauthorization.*). */
   permissions?: readonly string[]
+  /** Policies by project (default PROJECT: enforcedPolicy()); PROJECT is the sandbox's own project. */
   policies?: Record<string, Policy>
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const server = await startBinauthzServer({
+  const server = await startTestSandbox({
+    ...(options.permissions ? {faults: {grantedPermissions: [...options.permissions]}} : {}),
     policies: options.policies ?? {[PROJECT]: enforcedPolicy()},
-    ...(options.permissions ? {permissions: options.permissions} : {}),
+    project: PROJECT,
     token: TOKEN,
   })
   const gcloud = createFakeGcloud({
@@ -121,7 +125,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         else process.env[name] = value
       }
 
-      await server.close()
+      await server.stop()
       gcloud.cleanup()
       rmSync(dir, {force: true, recursive: true})
     },

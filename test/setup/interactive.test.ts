@@ -62,7 +62,7 @@ describe('interactive policy operations (scripted terminal)', () => {
     expect(t.finished()).to.equal(true)
     expect(result).to.deep.include({added: [RUN_PATTERN], declined: false, written: true})
     expect(lines.join('\n')).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
-    expect(h.server.writes).to.equal(1)
+    expect(h.server.writes()).to.equal(1)
   })
 
   it('writes nothing after "n" and says so', async () => {
@@ -73,7 +73,7 @@ describe('interactive policy operations (scripted terminal)', () => {
     })
     expect(result).to.deep.include({declined: true, written: false})
     expect(result.skippedReason).to.contain('Declined')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('restore without --file/--latest lets the user pick a backup, newest first', async () => {
@@ -89,6 +89,6 @@ describe('interactive policy operations (scripted terminal)', () => {
     })
     expect(t.screen()).to.match(/2026-02-01T00:00:00\.000Z[\s\S]*2026-01-01T00:00:00\.000Z/)
     expect(result).to.deep.include({added: [RUN_PATTERN], file: newest, written: true})
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
   })
 })

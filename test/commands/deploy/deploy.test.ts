@@ -40,7 +40,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     expect(result.patterns).to.deep.equal({added: [RUN_PATTERN], alreadyCovered: [], required: [RUN_PATTERN]})
     expect(result.policy.written).to.equal(true)
     expect(result.policy.etagBefore).to.equal(before?.etag)
-    expect(result.policy.etagAfter).to.equal(h.server.policy(PROJECT)?.etag)
+    expect(result.policy.etagAfter).to.equal(h.server.policy(PROJECT).etag)
     expect(result.deploys).to.deep.equal([
       {
         argv: ['gcloud', 'run', 'deploy', 'my-fn', `--project=${PROJECT}`, `--region=${REGION}`, '--source=.', '--function', 'handler', '--binary-authorization=default'],
@@ -58,7 +58,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     }
 
     expect(strip(after)).to.deep.equal(strip(before))
-    expect(h.server.writes).to.equal(1)
+    expect(h.server.writes()).to.equal(1)
     expect(`${stdout}${stderr}`).not.to.contain(TOKEN)
   })
 
@@ -69,9 +69,9 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
       {root: ROOT},
     )
     expect(error).to.equal(undefined)
-    expect(h.server.requestsFor('getPolicy')).to.have.length(1)
-    expect(h.server.writes).to.equal(1)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([
+    expect(h.server.requests('getPolicy')).to.have.length(1)
+    expect(h.server.writes()).to.equal(1)
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([
       {namePattern: OTHER_PATTERN},
       {namePattern: FN_PATTERN},
       {namePattern: FN_PATTERN_EU},
@@ -91,7 +91,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([`${REGION}-docker.pkg.dev/${PROJECT}/**`])}})
     const {error, stderr, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source=.'], {root: ROOT})
     expect(error).to.equal(undefined)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(await deployCalls(h)).to.have.length(1)
     expect(stdout).to.contain(`Deployed svc to ${REGION} in ${PROJECT}`)
     expect(stderr).to.contain('already allowed')
@@ -103,7 +103,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     expect(exitOf(error)).to.equal(3)
     expect((error as {suggestions?: string[]}).suggestions?.[0]).to.equal(`Re-run with --yes: binauthz deploy run svc --project ${PROJECT} --region ${REGION} --yes -- --source .`)
     expect(stdout).to.contain('+ ')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(await deployCalls(h)).to.have.length(0)
   })
 
@@ -113,7 +113,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     expect(error).to.equal(undefined)
     expect(stdout).to.contain(RUN_PATTERN)
     expect(stdout).to.contain(`gcloud run deploy svc --project=${PROJECT} --region=${REGION} --source=. --binary-authorization=default`)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(await deployCalls(h)).to.have.length(0)
   })
 
@@ -122,7 +122,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     const {error} = await runCommand(['deploy', 'function', 'fn', '--project', PROJECT, '--region', REGION, '--no-patch', '--', '--runtime=go122'], {root: ROOT})
     expect(exitOf(error)).to.equal(3)
     expect(error?.message).to.contain(FN_PATTERN)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(await deployCalls(h)).to.have.length(0)
   })
 
@@ -130,7 +130,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     h = await startHarness({permissions: ['binaryauthorization.policy.get']})
     const {error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source=.'], {root: ROOT})
     expect(exitOf(error)).to.equal(3)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     expect(await h.gcloud.calls()).to.deep.equal([])
   })
 
@@ -145,7 +145,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
       h = await startHarness()
       const {error} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--', ...passthrough], {root: ROOT})
       expect(exitOf(error)).to.equal(2)
-      expect(h.server.requests).to.have.length(0)
+      expect(h.server.requests()).to.have.length(0)
       expect(await h.gcloud.calls()).to.deep.equal([])
     })
   }
@@ -154,7 +154,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     h = await startHarness()
     const {error} = await runCommand(['deploy', 'function', 'fn', '--project', PROJECT, '--region', REGION, '--yes', '--', '--no-gen2'], {root: ROOT})
     expect(exitOf(error)).to.equal(2)
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
   })
 
   it("passes gcloud's exit code through and explains a Binary Authorization denial", async () => {
@@ -212,7 +212,7 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     const result = json<DeployResult>(stdout)
     expect(result.patterns.required).to.deep.equal([])
     expect(result.image).to.deep.include({admitted: false, image})
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('--region before NAME does not swallow NAME; repeated --region flags', async () => {

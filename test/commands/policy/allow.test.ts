@@ -38,7 +38,7 @@ describe('binauthz policy allow', () => {
     expect(result.requested).to.deep.equal([RUN_PATTERN, FN_PATTERN])
     expect(result.added).to.deep.equal([RUN_PATTERN, FN_PATTERN])
     expect(result.etagBefore).to.equal(before?.etag)
-    expect(result.etagAfter).to.equal(h.server.policy(PROJECT)?.etag)
+    expect(result.etagAfter).to.equal(h.server.policy(PROJECT).etag)
     expect(result.diff).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
     expect(stdout).to.not.contain('Planned change') // stdout holds only the JSON
 
@@ -51,7 +51,7 @@ describe('binauthz policy allow', () => {
     expect(result.backupFile).to.be.a('string')
     expect(existsSync(result.backupFile ?? '')).to.equal(true)
     expect(JSON.parse(readFileSync(result.backupFile ?? '', 'utf8')).policy.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}])
-    expect(h.server.requestsFor('updatePolicy')).to.have.length(1)
+    expect(h.server.requests('updatePolicy')).to.have.length(1)
   })
 
   it('without --yes and without a terminal exits 3 naming --yes, and writes nothing', async () => {
@@ -60,7 +60,7 @@ describe('binauthz policy allow', () => {
     expect(exitOf(error)).to.equal(3)
     expect(error?.message).to.contain('--yes')
     expect(stdout).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('--dry-run shows the diff and writes nothing', async () => {
@@ -72,7 +72,7 @@ describe('binauthz policy allow', () => {
       added: [FN_PATTERN], changed: true, mode: 'dry-run', written: false,
     })
     expect(result.skippedReason).to.contain('Dry run')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('skips the write and says why when a broader entry covers the repository', async () => {
@@ -84,7 +84,7 @@ describe('binauthz policy allow', () => {
     expect(result).to.deep.include({added: [], changed: false, written: false})
     expect(result.alreadyCovered).to.deep.equal([{coveredBy: {kind: 'pattern', pattern: broad}, pattern: RUN_PATTERN}])
     expect(result.skippedReason).to.contain(`covered by the broader allowlist entry ${broad}`)
-    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('skips the write when the default rule is ALWAYS_ALLOW', async () => {
@@ -93,7 +93,7 @@ describe('binauthz policy allow', () => {
     expect(error).to.equal(undefined)
     expect(stdout).to.contain('ALWAYS_ALLOW')
     expect(stdout).to.contain('Nothing to add')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('takes explicit --pattern values without a region', async () => {
@@ -108,7 +108,7 @@ describe('binauthz policy allow', () => {
     h = await startHarness()
     const {error} = await runCommand(['policy', 'allow', '--project', PROJECT, '--pattern', '*/x/**', '--yes'], {root: ROOT})
     expect(exitOf(error)).to.equal(2)
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
   })
 
   it('without the update permission exits 3 with the admin hand-off and writes nothing', async () => {
@@ -119,7 +119,7 @@ describe('binauthz policy allow', () => {
     expect(body.error.code).to.equal('PERMISSION_DENIED')
     expect(body.error.message).to.contain('gcloud container binauthz policy export')
     expect(body.error.message).to.contain(RUN_PATTERN)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('--print terraform prints the admission_whitelist_patterns block and calls no API', async () => {
@@ -129,7 +129,7 @@ describe('binauthz policy allow', () => {
     expect(stdout).to.contain('admission_whitelist_patterns {')
     expect(stdout).to.contain(`name_pattern = "${RUN_PATTERN}"`)
     expect(stdout).to.contain(`name_pattern = "${FN_PATTERN}"`)
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
 
     const out = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--print', 'terraform', '--json'], {root: ROOT})
     const result = json<TerraformResult>(out.stdout)
@@ -139,11 +139,11 @@ describe('binauthz policy allow', () => {
 
   it('re-reads and re-plans after a concurrent write (etag conflict), keeping the other writer’s entry', async () => {
     h = await startHarness()
-    h.server.fault({kind: 'concurrent-write', namePattern: 'gcr.io/racer/**'}, {method: 'PUT'})
+    h.server.fault({kind: 'concurrent-write', method: 'PUT', namePattern: 'gcr.io/racer/**'})
     const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
     expect(result.attempts).to.equal(2)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([OTHER_PATTERN, 'gcr.io/racer/**', RUN_PATTERN])
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([OTHER_PATTERN, 'gcr.io/racer/**', RUN_PATTERN])
   })
 })

@@ -24,7 +24,7 @@ describe('binauthz policy export', () => {
     expect(stdout.trimEnd()).to.equal(yaml.trimEnd())
     expect(stdout).to.contain('admissionWhitelistPatterns:')
     expect(stdout).to.contain('futureField:')
-    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('--json carries the YAML, the etag and the policy', async () => {
@@ -32,7 +32,7 @@ describe('binauthz policy export', () => {
     const {stdout} = await runCommand(['policy', 'export', '--project', PROJECT, '--json'], {root: ROOT})
     const result = json<{etag: string; policy: {etag: string}; project: string; yaml: string;}>(stdout)
     expect(result.project).to.equal(PROJECT)
-    expect(result.etag).to.equal(h.server.policy(PROJECT)?.etag)
+    expect(result.etag).to.equal(h.server.policy(PROJECT).etag)
     expect(result.policy.etag).to.equal(result.etag)
     expect(result.yaml).to.contain('defaultAdmissionRule:')
   })
@@ -41,6 +41,6 @@ describe('binauthz policy export', () => {
     h = await startHarness()
     const {error} = await runCommand(['policy', 'export', '--project', 'Bad_Project;rm'], {root: ROOT})
     expect(exitOf(error)).to.equal(2)
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
   })
 })

@@ -42,11 +42,11 @@ describe('policy commands and setup refuse hostile input', () => {
 
   for (const [name, args] of CASES) {
     it(`${name}: exit 2, no request, no write`, async () => {
-      const before = h.server.requests.length
+      const before = h.server.requests().length
       const {error, stderr, stdout} = await runCommand(args, {root: ROOT})
       expect(exitOf(error), `${error?.message}`).to.equal(2)
-      expect(h.server.requests.length).to.equal(before)
-      expect(h.server.writes).to.equal(0)
+      expect(h.server.requests().length).to.equal(before)
+      expect(h.server.writes()).to.equal(0)
       expect(`${stdout}${stderr}${error?.message ?? ''}`).to.not.contain(TOKEN)
       if (args[0] === 'setup') expect(await h.gcloud.calls()).to.deep.equal([]) // refused before even checking gcloud
     })
@@ -67,6 +67,7 @@ describe('policy commands and setup refuse hostile input', () => {
       expect(`${stdout}${stderr}`).to.not.contain(TOKEN)
     }
 
-    expect(h.server.requests.every(r => r.headers.authorization === `Bearer ${TOKEN}`)).to.equal(true)
+    expect(h.server.requests().every(r => r.auth === 'sandbox-token')).to.equal(true)
+    expect(JSON.stringify(h.server.requests())).not.to.contain(TOKEN)
   })
 })

@@ -25,7 +25,7 @@ describe('binauthz policy restore', () => {
     const allowed = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
     const change = json<PolicyChangeResult>(allowed.stdout)
     expect(change.written).to.equal(true)
-    const etagNow = h.server.policy(PROJECT)?.etag
+    const etagNow = h.server.policy(PROJECT).etag
 
     const listed = await runCommand(['policy', 'restore', '--project', PROJECT, '--list', '--json'], {root: ROOT})
     const list = json<BackupListResult>(listed.stdout)
@@ -38,7 +38,7 @@ describe('binauthz policy restore', () => {
       added: [], file: change.backupFile, project: PROJECT, removed: [RUN_PATTERN, FN_PATTERN], written: true,
     })
     expect(result.etagBefore).to.equal(etagNow)
-    const puts = h.server.requestsFor('updatePolicy')
+    const puts = h.server.requests('updatePolicy')
     expect(JSON.parse(puts.at(-1)?.body ?? '{}').etag).to.equal(etagNow)
 
     const restored = h.server.policy(PROJECT)
@@ -54,7 +54,7 @@ describe('binauthz policy restore', () => {
     expect(exitOf(error)).to.equal(3)
     expect(stdout).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
     expect(stdout).to.contain(`- - namePattern: ${OTHER_PATTERN}`)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('refuses a backup of another project (exit 2) without any request', async () => {
@@ -64,7 +64,7 @@ describe('binauthz policy restore', () => {
     const {error, stdout} = await runCommand(['policy', 'restore', '--project', PROJECT, '--file', file, '--yes', '--json'], {root: ROOT})
     expect(exitOf(error)).to.equal(2)
     expect(json<{error: {code: string}}>(stdout).error.code).to.equal('BACKUP_OTHER_PROJECT')
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
   })
 
   it('says when there is no backup (exit 2), and that nothing changes for an identical one', async () => {
@@ -79,22 +79,22 @@ describe('binauthz policy restore', () => {
     const result = json<PolicyRestoreResult>(out.stdout)
     expect(result).to.deep.include({changed: false, written: false})
     expect(result.skippedReason).to.contain('Nothing to restore')
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 
   it('is etag-checked: a concurrent change makes it re-read and re-plan against the new policy', async () => {
     h = await startHarness()
     const file = await savePolicyBackup(process.env, PROJECT, enforcedPolicy([OTHER_PATTERN, RUN_PATTERN]))
-    h.server.fault({kind: 'concurrent-write', namePattern: 'gcr.io/racer/**'}, {method: 'PUT'})
+    h.server.fault({kind: 'concurrent-write', method: 'PUT', namePattern: 'gcr.io/racer/**'})
     const {error, stdout} = await runCommand(['policy', 'restore', '--project', PROJECT, '--file', file, '--yes', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<PolicyRestoreResult>(stdout)
     expect(result.attempts).to.equal(2)
     expect(result.removed).to.deep.equal(['gcr.io/racer/**']) // the diff of the second plan, against what is there now
-    const puts = h.server.requestsFor('updatePolicy')
+    const puts = h.server.requests('updatePolicy')
     expect(puts).to.have.length(2)
     expect(JSON.parse(puts[1]?.body ?? '{}').etag).to.not.equal(JSON.parse(puts[0]?.body ?? '{}').etag)
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([{namePattern: OTHER_PATTERN}, {namePattern: RUN_PATTERN}])
   })
 
   it('--file and --latest are exclusive (exit 2)', async () => {

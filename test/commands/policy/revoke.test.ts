@@ -37,19 +37,19 @@ describe('binauthz policy revoke', () => {
     expect(error).to.equal(undefined)
     expect(stdout).to.contain('Nothing to remove')
     expect(stdout).to.contain(RUN_PATTERN)
-    expect(h.server.writes).to.equal(0)
-    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.writes()).to.equal(0)
+    expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('revokes an explicit --pattern (even one of another team) only when asked, needing --yes without a terminal', async () => {
     h = await startHarness({policies: {[PROJECT]: enforcedPolicy([OTHER_PATTERN, RUN_PATTERN])}})
     let out = await runCommand(['policy', 'revoke', '--project', PROJECT, '--pattern', OTHER_PATTERN], {root: ROOT})
     expect(exitOf(out.error)).to.equal(3)
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
     out = await runCommand(['policy', 'revoke', '--project', PROJECT, '--pattern', OTHER_PATTERN, '--yes', '--json'], {root: ROOT})
     expect(out.error).to.equal(undefined)
     expect(json<PolicyChangeResult>(out.stdout).removed).to.deep.equal([OTHER_PATTERN])
-    expect(h.server.policy(PROJECT)?.admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_PATTERN}])
+    expect(h.server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_PATTERN}])
   })
 
   it('--dry-run writes nothing', async () => {
@@ -59,6 +59,6 @@ describe('binauthz policy revoke', () => {
     expect(result).to.deep.include({
       changed: true, notFound: [FN_PATTERN], removed: [RUN_PATTERN], written: false,
     })
-    expect(h.server.writes).to.equal(0)
+    expect(h.server.writes()).to.equal(0)
   })
 })

@@ -31,7 +31,7 @@ describe('binauthz policy status', () => {
     ])
     expect(result.paths[0]?.coveredBy).to.deep.equal({kind: 'pattern', pattern: RUN_PATTERN})
     expect(result.missing).to.have.length(3)
-    expect(h.server.requests.map(r => r.op)).to.deep.equal(['getPolicy'])
+    expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
   it('names a broader entry or an ALWAYS_ALLOW default rule as the cover', async () => {
@@ -100,12 +100,12 @@ describe('binauthz policy status', () => {
     const {error, stdout} = await runCommand(['policy', 'status', '--region', REGION, '--json'], {root: ROOT})
     expect(exitOf(error)).to.equal(2)
     expect(json<{error: {code: string; message: string}}>(stdout).error.code).to.equal('PROJECT_MISSING')
-    expect(h.server.requests).to.have.length(0)
+    expect(h.server.requests()).to.have.length(0)
   })
 
   it('exits 5 when the API fails, and 3 on a permission error', async () => {
     h = await startHarness()
-    h.server.fault({status: 500}, {times: Infinity})
+    h.server.fault({status: 500, times: Infinity})
     let out = await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION, '--deadline', '2'], {root: ROOT})
     expect(exitOf(out.error)).to.equal(5)
     h.server.clearFaults()
