@@ -13,8 +13,8 @@ import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {formatCommand} from '../deploy/argv.js'
 import {ExternalError, UserError} from '../errors.js'
+import {formatCommand} from '../gcloud/argv.js'
 import {
   envFor, exportLines, isRecord, type PolicySeed, prepareState, readServerInfo, SandboxState, sandboxVariableNames, type ServerInfo,
   STATE_FILES,

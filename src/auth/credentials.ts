@@ -7,7 +7,7 @@
 import {statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
-import type {TokenProvider} from '../binauthz/client.js'
+import type {TokenProvider} from '../google/binauthz-client.js'
 
 import {
   ExternalError, redactSecrets, registerSecret, UserError,

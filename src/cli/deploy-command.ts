@@ -2,13 +2,13 @@
 // pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
 import {Args} from '@oclif/core'
 
-import type {DeployResult} from '../deploy/pipeline.js'
-import type {StepReporter} from '../deploy/report.js'
+import type {DeployResult} from '../app/deploy.js'
+import type {StepReporter} from '../app/progress.js'
 import type {DeployKind} from '../policy/pattern.js'
 
 import {EXIT_CODES} from '../errors.js'
-import {deployFlags} from '../flags.js'
 import {BinauthzCommand} from './base-command.js'
+import {deployFlags} from './flags.js'
 import {
   chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter,
 } from './renderer.js'
@@ -46,8 +46,8 @@ export abstract class DeployCommand extends BinauthzCommand {
     const json = this.jsonEnabled()
     const {env} = process
     const reporter = await this.reporter(json, flags.verbose)
-    const {gcloudDeployRunning, runDeploy} = await import('../deploy/pipeline.js')
-    const {canPrompt} = await import('../prompts.js')
+    const {gcloudDeployRunning, runDeploy} = await import('../app/deploy.js')
+    const {canPrompt} = await import('./prompts.js')
     // Ctrl-C outside gcloud (while reading/writing the policy): stop with 130. While gcloud runs, the runner has its
     // own listener, forwards the signal to gcloud and reports it; then we leave it alone.
     const onSigint = (): void => {

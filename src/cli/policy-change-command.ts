@@ -1,12 +1,12 @@
 // What `policy allow` and `policy revoke` share: their flags become the policy selection, the change goes through
 // changePolicy (diff, confirmation, backup, etag-checked write) and its human summary is printed; the returned
 // object is the --json output. The commands keep their own flags and help text.
-import type {KindChoice} from '../setup/targets.js'
+import type {KindChoice} from '../app/targets.js'
 
-import {deadlineFrom} from '../flags.js'
-import {changePolicy, type PolicyChangeResult} from '../setup/policy-ops.js'
-import {renderChange} from '../setup/render.js'
+import {changePolicy, type PolicyChangeResult} from '../app/policy-ops.js'
 import {BinauthzCommand} from './base-command.js'
+import {deadlineFrom} from './flags.js'
+import {renderChange} from './policy-presenter.js'
 
 /** The parsed flags both commands have. */
 export interface PolicyChangeFlags {

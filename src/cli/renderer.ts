@@ -1,6 +1,6 @@
 // How progress is shown: an animated listr2 task list in a terminal, plain lines otherwise (CI, pipes, --verbose),
 // nothing under --json. Choosing is a pure function; listr2 is imported only when the task list is used.
-import type {StepId, StepReporter} from '../deploy/report.js'
+import type {StepId, StepReporter} from '../app/progress.js'
 
 export type RendererChoice = 'default' | 'silent' | 'simple' | 'verbose'
 

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
+import {runSetup, type SetupResult} from '../app/setup-wizard.js'
 import {BinauthzCommand} from '../cli/base-command.js'
 import {
   dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag, yesFlag,
-} from '../flags.js'
-import {runSetup, type SetupResult} from '../setup/wizard.js'
+} from '../cli/flags.js'
 
 export default class Setup extends BinauthzCommand {
   static override description = `A first-time wizard: checks that gcloud is installed and recent enough and which credentials and account are used; asks for the project, deploy path and region(s) (defaults from gcloud config); checks that the Binary Authorization API is enabled and whether it is enforced; shows which deploy paths are already allowlisted; offers the missing entries as a diff to apply (or prints what a policy admin must add); and saves the answers as defaults so later \`binauthz deploy\` commands need no flags.

@@ -6,12 +6,12 @@ import {expect} from 'chai'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {PolicyStatusResult} from '../../src/setup/policy-ops.js'
-import type {SetupResult} from '../../src/setup/wizard.js'
+import type {PolicyStatusResult} from '../../src/app/policy-ops.js'
+import type {SetupResult} from '../../src/app/setup-wizard.js'
 
 import {
   enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
-} from '../setup/harness.js'
+} from '../app/harness.js'
 
 describe('binauthz setup (non-interactive)', () => {
   let h: Harness

@@ -2,12 +2,12 @@
 // recording fake gcloud (no process.env changes in this process: the child gets its own environment).
 import {expect} from 'chai'
 
-import type {DeployResult} from '../../src/deploy/pipeline.js'
+import type {DeployResult} from '../../src/app/deploy.js'
 
-import {type CliRun, type CliRunOptions, runCli} from '../helpers/cli-process.js'
 import {
   enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness, TOKEN,
-} from '../setup/harness.js'
+} from '../app/harness.js'
+import {type CliRun, type CliRunOptions, runCli} from '../helpers/cli-process.js'
 
 function binauthz(h: Harness, args: string[], options: Pick<CliRunOptions, 'onSpawn'> = {}): Promise<CliRun> {
   return runCli(args, {env: {HOME: h.dir, PATH: process.env.PATH, ...h.env}, ...options})

@@ -8,7 +8,7 @@ import {
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import type {DeployResult} from '../../src/deploy/pipeline.js'
+import type {DeployResult} from '../../src/app/deploy.js'
 import type {Policy} from '../../src/policy/types.js'
 
 import {STATE_FILES} from '../../src/sandbox/index.js'

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import {
   FN_PATTERN, type Harness, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
-} from '../setup/harness.js'
+} from '../app/harness.js'
 
 const DRIVER = String.raw`
 import json, os, pty, re, select, signal, sys, time

@@ -4,8 +4,8 @@
 // schedule is (the client's injectable sleep/random).
 import {expect} from 'chai'
 
-import {BinauthzClient} from '../../src/binauthz/client.js'
 import {ExternalError} from '../../src/errors.js'
+import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
 import {original} from '../helpers/reliability-checks.js'
@@ -171,7 +171,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
     })
 
     it('etag conflicts back off with jitter too, and give up with exit 4 rather than sleep past the deadline', async () => {
-      const {applyPolicyChange} = await import('../../src/binauthz/transaction.js')
+      const {applyPolicyChange} = await import('../../src/app/policy-change.js')
       const {planAllow} = await import('../../src/policy/plan.js')
       server.fault({kind: 'concurrent-write', op: 'updatePolicy', times: Infinity})
       const waits: number[] = []

@@ -1,13 +1,13 @@
 import {Flags} from '@oclif/core'
 
+import {
+  type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
+} from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {
   deadlineFlag, deadlineFrom, policyDryRunFlag, projectFlag, yesFlag,
-} from '../../flags.js'
-import {
-  type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
-} from '../../setup/policy-ops.js'
-import {renderRestore} from '../../setup/render.js'
+} from '../../cli/flags.js'
+import {renderRestore} from '../../cli/policy-presenter.js'
 
 export default class PolicyRestore extends BinauthzCommand {
   static override description = 'binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy write. This command writes such a backup\'s content back, with the etag of the CURRENT policy, after showing the diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The policy as it was before the restore is itself backed up, so a restore can be undone.'

@@ -1,9 +1,9 @@
-import type {PolicyChangeResult} from '../../setup/policy-ops.js'
+import type {PolicyChangeResult} from '../../app/policy-ops.js'
 
-import {PolicyChangeCommand} from '../../cli/policy-change-command.js'
 import {
   deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, regionFlag, yesFlag,
-} from '../../flags.js'
+} from '../../cli/flags.js'
+import {PolicyChangeCommand} from '../../cli/policy-change-command.js'
 
 export default class PolicyRevoke extends PolicyChangeCommand {
   static override description = 'Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a --docker-repository, or explicit --pattern values) from the policy\'s admissionWhitelistPatterns; every other entry and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as `binauthz policy allow`. Asked-for patterns that are not entries are reported and left alone.'

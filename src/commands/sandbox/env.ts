@@ -4,9 +4,9 @@ import {
   defaultStateDir, type EnvUndo, envUndo, runningServer, shellEnvFor, undoLines,
 } from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {formatCommand} from '../../deploy/argv.js'
+import {stateDirFlag} from '../../cli/flags.js'
 import {UserError} from '../../errors.js'
-import {stateDirFlag} from '../../flags.js'
+import {formatCommand} from '../../gcloud/argv.js'
 import {exportLines} from '../../sandbox/index.js'
 
 export default class SandboxEnv extends BinauthzCommand {

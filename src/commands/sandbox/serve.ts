@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {defaultStateDir} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {stateDirFlag} from '../../flags.js'
+import {stateDirFlag} from '../../cli/flags.js'
 import {startSandbox} from '../../sandbox/index.js'
 
 /**

@@ -5,8 +5,8 @@ import {
   defaultStateDir, readPolicyFile, shellEnvFor, startBackground,
 } from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {formatCommand} from '../../deploy/argv.js'
-import {stateDirFlag} from '../../flags.js'
+import {stateDirFlag} from '../../cli/flags.js'
+import {formatCommand} from '../../gcloud/argv.js'
 import {type PolicySeed} from '../../sandbox/index.js'
 
 export interface SandboxStartResult {

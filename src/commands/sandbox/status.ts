@@ -1,6 +1,6 @@
 import {defaultStateDir, type SandboxStatus, sandboxStatus} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {stateDirFlag} from '../../flags.js'
+import {stateDirFlag} from '../../cli/flags.js'
 
 export default class SandboxStatusCommand extends BinauthzCommand {
   static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions — each ready, or FAILED with the reason gcloud printed (e.g. a Binary Authorization denial) — and how many requests it has served.'

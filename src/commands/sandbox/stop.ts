@@ -1,6 +1,6 @@
 import {defaultStateDir, stopBackground} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
-import {stateDirFlag} from '../../flags.js'
+import {stateDirFlag} from '../../cli/flags.js'
 
 export interface SandboxStopResult {
   pid?: number

@@ -4,11 +4,11 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import type {DeployResult} from '../../../src/deploy/pipeline.js'
+import type {DeployResult} from '../../../src/app/deploy.js'
 
 import {
   enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness, TOKEN,
-} from '../../setup/harness.js'
+} from '../../app/harness.js'
 
 const EU = 'europe-west1'
 const FN_PATTERN_EU = `${EU}-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`

@@ -5,7 +5,7 @@ import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 import {existsSync, readFileSync} from 'node:fs'
 
-import type {PolicyChangeResult, TerraformResult} from '../../../src/setup/policy-ops.js'
+import type {PolicyChangeResult, TerraformResult} from '../../../src/app/policy-ops.js'
 
 import {
   enforcedPolicy,
@@ -19,7 +19,7 @@ import {
   ROOT,
   RUN_PATTERN,
   startHarness,
-} from '../../setup/harness.js'
+} from '../../app/harness.js'
 
 describe('binauthz policy allow', () => {
   let h: Harness

@@ -7,7 +7,7 @@ import {expect} from 'chai'
 import {policyToYaml} from '../../../src/policy/yaml.js'
 import {
   exitOf, type Harness, json, PROJECT, ROOT, startHarness,
-} from '../../setup/harness.js'
+} from '../../app/harness.js'
 
 describe('binauthz policy export', () => {
   let h: Harness

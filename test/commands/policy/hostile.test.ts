@@ -6,7 +6,7 @@ import {expect} from 'chai'
 
 import {
   exitOf, type Harness, PROJECT, REGION, ROOT, startHarness, TOKEN,
-} from '../../setup/harness.js'
+} from '../../app/harness.js'
 
 // Hostile or malformed input to the policy commands and setup: each is refused with exit 2 before any request.
 const CASES: [string, string[]][] = [

@@ -4,12 +4,12 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import type {BackupListResult, PolicyChangeResult, PolicyRestoreResult} from '../../../src/setup/policy-ops.js'
+import type {BackupListResult, PolicyChangeResult, PolicyRestoreResult} from '../../../src/app/policy-ops.js'
 
-import {savePolicyBackup} from '../../../src/binauthz/backup.js'
+import {savePolicyBackup} from '../../../src/store/backups.js'
 import {
   enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
-} from '../../setup/harness.js'
+} from '../../app/harness.js'
 
 /** A policy without the fields every write changes. */
 const strip = ({etag: _e, updateTime: _u, ...rest}: Record<string, unknown>): Record<string, unknown> => rest

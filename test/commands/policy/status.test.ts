@@ -4,11 +4,11 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import type {PolicyStatusResult} from '../../../src/setup/policy-ops.js'
+import type {PolicyStatusResult} from '../../../src/app/policy-ops.js'
 
 import {
   enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,
-} from '../../setup/harness.js'
+} from '../../app/harness.js'
 
 describe('binauthz policy status', () => {
   let h: Harness

@@ -1,0 +1,169 @@
+// Which project and regions a command works on, and where each came from:
+// flags > CLOUDSDK_* environment > binauthz saved defaults > the active gcloud configuration file.
+// Sync and cheap: reads two small files, never runs gcloud.
+
+import type {DeployKind} from '../policy/pattern.js'
+
+import {type GcloudConfig, QUOTA_PROJECT_KEYWORDS, readGcloudConfig} from '../auth/gcloud-config.js'
+import {UserError} from '../errors.js'
+import {validateProjectId, validateRegion} from '../policy/names.js'
+import {defaultsFile, loadDefaults, type SavedDefaults} from '../store/defaults.js'
+
+export interface ResolvedContext {
+  gcloud: GcloudConfig
+  project: string
+  projectSource: string
+  /** Deduplicated, validated; empty only when requireRegion is false and no region was found. */
+  regions: string[]
+  /** Human text, e.g. "--region flag", "CLOUDSDK_RUN_REGION", "binauthz setup defaults", "gcloud configuration 'default'", or "none". */
+  regionSource: string
+}
+
+export interface ResolveContextInput {
+  env: NodeJS.ProcessEnv
+  kind?: DeployKind
+  project?: string
+  /** --region values: repeatable, each may be a comma list. */
+  regions?: readonly string[]
+  /** Whether a missing region is an error (default true). */
+  requireRegion?: boolean
+}
+
+export const SAVED_DEFAULTS_SOURCE = 'binauthz setup defaults'
+
+/** Splits comma lists, trims, drops empties, dedupes (first occurrence wins). Never mutates its input. */
+export function splitRegions(values: readonly string[]): string[] {
+  const out: string[] = []
+  for (const value of values) {
+    for (const part of value.split(',')) {
+      const region = part.trim()
+      if (region !== '' && !out.includes(region)) out.push(region)
+    }
+  }
+
+  return out
+}
+
+interface Candidate {
+  /** For messages about where the value came from. */
+  source: string
+  /** What validation errors name (a flag or variable when there is one). */
+  validationSource: string
+  value: readonly string[] | string
+}
+
+function projectCandidates(input: ResolveContextInput, saved: SavedDefaults, gcloud: GcloudConfig, savedFile: string): Candidate[] {
+  const out: Candidate[] = []
+  if (input.project !== undefined && input.project.trim() !== '') {
+    out.push({source: '--project flag', validationSource: '--project', value: input.project.trim()})
+  }
+
+  const env = input.env.CLOUDSDK_CORE_PROJECT
+  if (env) out.push({source: 'CLOUDSDK_CORE_PROJECT', validationSource: 'CLOUDSDK_CORE_PROJECT', value: env.trim()})
+  if (saved.project) out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.project})
+  if (gcloud.project) {
+    const source = `gcloud configuration '${gcloud.activeConfig}'`
+    out.push({source, validationSource: `core/project in ${source}`, value: gcloud.project})
+  }
+
+  return out
+}
+
+function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gcloud: GcloudConfig, savedFile: string): Candidate[] {
+  const out: Candidate[] = []
+  if (input.regions !== undefined && splitRegions(input.regions).length > 0) {
+    out.push({source: '--region flag', validationSource: '--region', value: input.regions})
+  }
+
+  const {kind} = input
+  const {env} = input
+  if (kind !== 'function' && env.CLOUDSDK_RUN_REGION) {
+    out.push({source: 'CLOUDSDK_RUN_REGION', validationSource: 'CLOUDSDK_RUN_REGION', value: [env.CLOUDSDK_RUN_REGION]})
+  }
+
+  if (kind !== 'run' && env.CLOUDSDK_FUNCTIONS_REGION) {
+    out.push({source: 'CLOUDSDK_FUNCTIONS_REGION', validationSource: 'CLOUDSDK_FUNCTIONS_REGION', value: [env.CLOUDSDK_FUNCTIONS_REGION]})
+  }
+
+  if (saved.regions && saved.regions.length > 0) {
+    out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.regions})
+  }
+
+  const config = `gcloud configuration '${gcloud.activeConfig}'`
+  if (kind !== 'function' && gcloud.runRegion) {
+    out.push({source: config, validationSource: `run/region in ${config}`, value: [gcloud.runRegion]})
+  }
+
+  // functions/region counts only when explicitly set in the file (gcloud's implicit us-central1 is ignored
+  // for 2nd gen functions; readGcloudConfig only ever returns explicit values).
+  if (kind !== 'run' && gcloud.functionsRegion) {
+    out.push({source: config, validationSource: `functions/region in ${config}`, value: [gcloud.functionsRegion]})
+  }
+
+  return out
+}
+
+function regionFlagAndProperty(kind: DeployKind | undefined): {env: string; property: string} {
+  return kind === 'function'
+    ? {env: 'CLOUDSDK_FUNCTIONS_REGION', property: 'functions/region'}
+    : {env: 'CLOUDSDK_RUN_REGION', property: 'run/region'}
+}
+
+/** Resolves project and regions with their sources; validates every value; throws UserError when missing. */
+export function resolveContext(input: ResolveContextInput): ResolvedContext {
+  const gcloud = readGcloudConfig(input.env)
+  const saved = loadDefaults(input.env)
+  const savedFile = defaultsFile(input.env)
+
+  const projectPick = projectCandidates(input, saved, gcloud, savedFile)[0]
+  if (!projectPick) {
+    throw new UserError('No Google Cloud project given, and none is configured.', {
+      code: 'PROJECT_MISSING',
+      suggestions: [
+        'Pass --project=PROJECT_ID',
+        'Or set a default: `gcloud config set project PROJECT_ID` (or `binauthz setup`)',
+      ],
+    })
+  }
+
+  const project = validateProjectId(projectPick.value as string, projectPick.validationSource)
+
+  const regionPick = regionCandidates(input, saved, gcloud, savedFile)[0]
+  let regions: string[] = []
+  let regionSource = 'none'
+  if (regionPick) {
+    regions = splitRegions(regionPick.value as readonly string[]).map(r => validateRegion(r, regionPick.validationSource))
+    regionSource = regionPick.source
+  }
+
+  if (regions.length === 0 && (input.requireRegion ?? true)) {
+    const {env, property} = regionFlagAndProperty(input.kind)
+    throw new UserError(`No region given for ${input.kind === 'function' ? 'the function' : (input.kind === 'run' ? 'the service' : 'this command')}, and none is configured.`, {
+      code: 'REGION_MISSING',
+      suggestions: [
+        'Pass --region=REGION (repeat it or use a comma list for several regions), e.g. --region=us-central1',
+        `Or set a default: \`gcloud config set ${property} REGION\` (or ${env}=REGION, or \`binauthz setup\`)`,
+      ],
+    })
+  }
+
+  return {
+    gcloud, project, projectSource: projectPick.source, regions, regionSource,
+  }
+}
+
+/**
+ * The project billed for API quota (sent as X-Goog-User-Project): CLOUDSDK_BILLING_QUOTA_PROJECT > gcloud's
+ * billing/quota_project > the credential's own (ADC `quota_project_id`), as gcloud and google-auth-library do.
+ * Keywords such as CURRENT_PROJECT or LEGACY name no project: no header is sent. Values are validated like project IDs
+ * because they end up in a request header.
+ */
+export function resolveQuotaProject(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, credentialQuota?: string): string | undefined {
+  const fromEnv = env.CLOUDSDK_BILLING_QUOTA_PROJECT?.trim()
+  if (fromEnv) return QUOTA_PROJECT_KEYWORDS.has(fromEnv) ? undefined : validateProjectId(fromEnv, 'CLOUDSDK_BILLING_QUOTA_PROJECT')
+  if (gcloud.quotaProject) {
+    return validateProjectId(gcloud.quotaProject, `billing/quota_project in gcloud configuration '${gcloud.activeConfig}'`)
+  }
+
+  return credentialQuota ? validateProjectId(credentialQuota, 'quota_project_id of the Application Default Credentials') : undefined
+}

@@ -1,0 +1,515 @@
+import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {RunInvocation, RunResult} from '../gcloud/runner.js'
+import type {BinauthzClient, ClientOptions, TokenProvider} from '../google/binauthz-client.js'
+import type {ImageVerdict} from '../policy/coverage.js'
+import type {PolicyPlan} from '../policy/plan.js'
+import type {Policy} from '../policy/types.js'
+// The deploy pipeline both deploy commands share:
+//   resolve project/regions → check passthrough → required allowlist patterns → ONE policy read (and at most one
+//   write for all regions) → diff + confirmation → gcloud deploy per region (bounded concurrency).
+// Everything that touches the outside world is an injectable adapter, so tests drive the whole flow with fakes.
+// The returned DeployResult is the --json contract of `binauthz deploy run|function` (documented below).
+import type {ApplyOptions, ApplyResult} from './policy-change.js'
+import type {StepReporter} from './progress.js'
+
+import {BinauthzError, UserError} from '../errors.js'
+import {deployArgv, formatCommand, validateDeployName} from '../gcloud/argv.js'
+import {explainDenial, recognizeDenial} from '../gcloud/output.js'
+import {parsePassthrough} from '../gcloud/passthrough.js'
+import {
+  type BuildRepository,
+  defaultRepository,
+  type DeployKind,
+  parseDockerRepository,
+  parseImageRepository,
+  repositoryPattern,
+} from '../policy/pattern.js'
+import {type ResolvedContext, resolveQuotaProject} from './context.js'
+
+// ---------------------------------------------------------------------------------------------------------------
+// The --json contract
+
+/** A recognised Binary Authorization / org-policy failure in gcloud's output. */
+export interface DeployDenial {
+  fixes: string[]
+  kind: string
+  summary: string
+}
+
+export interface RegionDeploy {
+  /** The exact command, starting with "gcloud". */
+  argv: string[]
+  denial?: DeployDenial
+  /** gcloud's exit code; null when it did not run (dry run, or skipped after Ctrl-C). */
+  exitCode: null | number
+  region: string
+}
+
+/**
+ * The result of `binauthz deploy run|function` and its `--json` output (stable; new fields may be added):
+ * - command: "deploy run" | "deploy function"; name: the service/function name
+ * - project, regions: what was resolved (and from where: projectSource, regionSource)
+ * - patterns.required: the allowlist patterns the deploy needs (empty for a plain --image deploy);
+ *   patterns.added: the ones written (or, with --dry-run, that would be); patterns.alreadyCovered: [{pattern, by}]
+ *   where `by` is the covering entry or "defaultAdmissionRule: ALWAYS_ALLOW"
+ * - image: for a plain --image run deploy, whether the policy admits that image and why
+ * - policy: etagBefore/etagAfter (null when unknown), written (a PUT happened), backupFile (the saved previous
+ *   policy, or null), diff (the policy change as unified-style lines, "" when none)
+ * - deploys: one entry per region: argv, gcloud exit code (null when not run), denial when recognised
+ * - dryRun: nothing was changed or deployed; durationMs: wall time
+ * On failure under --json the same object is printed with an added "error" key ({name, code, message, exitCode, suggestions}).
+ */
+export interface DeployResult {
+  command: 'deploy function' | 'deploy run'
+  deploys: RegionDeploy[]
+  dryRun: boolean
+  durationMs: number
+  image?: {admitted: boolean | null; image: string; reason: string}
+  name: string
+  patterns: {added: string[]; alreadyCovered: {by: string; pattern: string;}[]; required: string[];}
+  policy: {backupFile: null | string; diff: string; etagAfter: null | string; etagBefore: null | string; written: boolean;}
+  project: string
+  projectSource: string
+  regions: string[]
+  regionSource: string
+}
+
+/** gcloud failed in at least one region: exit with gcloud's code (one region) or 1 (several). Carries the result. */
+export class DeployFailedError extends BinauthzError {
+  readonly jsonResult: DeployResult
+  override readonly name = 'DeployFailedError'
+  private readonly gcloudExitCode: number
+
+  constructor(message: string, result: DeployResult, exitCode: number, suggestions: string[]) {
+    super(message, {code: 'DEPLOY_FAILED', suggestions}, 'deployFailed')
+    this.jsonResult = result
+    this.gcloudExitCode = exitCode
+  }
+
+  override get exitCode(): number {
+    return this.gcloudExitCode
+  }
+}
+
+/** Ctrl-C while gcloud ran (exit 130). Carries the result so far. */
+export class DeployInterruptedError extends BinauthzError {
+  readonly jsonResult: DeployResult
+  override readonly name = 'DeployInterruptedError'
+
+  constructor(result: DeployResult) {
+    super('Interrupted: gcloud was stopped; deploys that had not started were skipped.', {code: 'INTERRUPTED', exit: 'interrupted'}, 'interrupted')
+    this.jsonResult = result
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options and adapters
+
+export interface DeployAdapters {
+  apply(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult>
+  backup(env: NodeJS.ProcessEnv, project: string, policy: Policy): Promise<string | undefined>
+  client(options: ClientOptions): BinauthzClient
+  /** Asks the user (TTY only); called only when neither --yes nor --dry-run/--no-patch decide. */
+  confirm(message: string): Promise<boolean>
+  endpoint(env: NodeJS.ProcessEnv, config: GcloudConfig): URL
+  /** Finds gcloud without starting it (throws GCLOUD_MISSING), before the policy is touched. */
+  locateGcloud(env: NodeJS.ProcessEnv): string
+  now(): number
+  resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
+  runGcloud(invocation: RunInvocation): Promise<RunResult>
+  /** The access token source; `quotaProject` when the credential names one (ADC quota_project_id). */
+  tokens(env: NodeJS.ProcessEnv, config: GcloudConfig): Promise<TokenProvider & {readonly quotaProject?: string}>
+}
+
+export interface DeployOptions {
+  adapters?: Partial<DeployAdapters>
+  /** Concurrent gcloud deploys (default 2). */
+  concurrency?: number
+  /** Overall limit for the policy API calls, in seconds. */
+  deadlineSeconds?: number
+  dryRun: boolean
+  env: NodeJS.ProcessEnv
+  /** Whether a confirmation prompt can be shown (TTY, CI unset, not --json). */
+  interactive: boolean
+  /** The binauthz command line as typed (bin first), to print the exact re-run command with --yes. */
+  invocation?: readonly string[]
+  /** --json: gcloud's stdout goes to our stderr so stdout holds only the JSON. */
+  json: boolean
+  kind: DeployKind
+  name: string
+  noPatch: boolean
+  /** Arguments after `--`, for gcloud. */
+  passthrough: readonly string[]
+  project?: string
+  regions?: readonly string[]
+  reporter: StepReporter
+  /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
+  show: (text: string) => void
+  yes: boolean
+}
+
+async function defaultAdapters(): Promise<DeployAdapters> {
+  const [context, credentials, endpoint, client, transaction, backup, runner, prompts] = await Promise.all([
+    import('./context.js'),
+    import('../auth/credentials.js'),
+    import('../google/endpoint.js'),
+    import('../google/binauthz-client.js'),
+    import('./policy-change.js'),
+    import('../store/backups.js'),
+    import('../gcloud/runner.js'),
+    import('../cli/prompts.js'),
+  ])
+  return {
+    apply: (c, options) => transaction.applyPolicyChange(c, options),
+    backup: (env, project, policy) => backup.savePolicyBackup(env, project, policy),
+    client: options => new client.BinauthzClient(options),
+    confirm: message => prompts.confirmPrompt(message, {default: false, flag: '--yes'}),
+    endpoint: (env, config) => endpoint.binauthzEndpointFrom(env, config.binauthzEndpoint),
+    locateGcloud: env => runner.locateGcloud(env),
+    now: () => Date.now(),
+    resolveContext: input => context.resolveContext(input),
+    runGcloud: invocation => runner.runGcloud(invocation),
+    tokens: (env, config) => credentials.resolveTokenProvider(env, config),
+  }
+}
+
+async function adaptersFor(options: DeployOptions): Promise<DeployAdapters> {
+  const given = options.adapters ?? {}
+  const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'apply', 'backup', 'locateGcloud', 'runGcloud', 'confirm', 'now']
+  if (keys.every(key => given[key] !== undefined)) return given as DeployAdapters
+  return {...(await defaultAdapters()), ...given}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pure helpers
+
+/** What the deploy will build, and therefore which repositories must be allowlisted (one entry per region). */
+export interface BuildTargets {
+  /** Allowlist patterns needed, deduplicated, in region order. */
+  patterns: string[]
+  /** For a plain --image run deploy: the image to evaluate against the policy (no pattern is added). */
+  prebuiltImage?: string
+}
+
+/**
+ * run: --source (or neither --source nor --image) builds into cloud-run-source-deploy in each region, or with
+ * --source + --image REPO/... into that repository; a plain --image deploys a pre-built image: NO pattern.
+ * function: gcf-artifacts in each region, or --docker-repository.
+ */
+export function buildTargets(
+  kind: DeployKind,
+  project: string,
+  regions: readonly string[],
+  passthrough: {dockerRepository?: string; image?: string; source?: string;},
+): BuildTargets {
+  const repos: BuildRepository[] = []
+  if (kind === 'run') {
+    if (passthrough.image !== undefined && passthrough.source === undefined) return {patterns: [], prebuiltImage: passthrough.image}
+    if (passthrough.image === undefined) {
+      for (const region of regions) repos.push(defaultRepository('run', project, region))
+    } else {
+      repos.push(parseImageRepository(passthrough.image, '--image (after --)'))
+    }
+  } else if (passthrough.dockerRepository === undefined) {
+    for (const region of regions) repos.push(defaultRepository('function', project, region))
+  } else {
+    repos.push(parseDockerRepository(passthrough.dockerRepository, '--docker-repository (after --)'))
+  }
+
+  return {patterns: [...new Set(repos.map(repo => repositoryPattern(repo)))]}
+}
+
+/** The binauthz command line with --yes inserted before `--` (for "re-run with --yes" messages). */
+export function withYes(invocation: readonly string[]): string {
+  const dashdash = invocation.indexOf('--')
+  const args = dashdash === -1 ? [...invocation, '--yes'] : [...invocation.slice(0, dashdash), '--yes', ...invocation.slice(dashdash)]
+  return formatCommand(args)
+}
+
+/** The command line without one of binauthz's own boolean flags (only before `--`). */
+export function withoutOwnFlag(invocation: readonly string[], flag: string): string[] {
+  const dashdash = invocation.indexOf('--')
+  const end = dashdash === -1 ? invocation.length : dashdash
+  return invocation.filter((arg, i) => i >= end || arg !== flag)
+}
+
+function describeCoverage(coverage: PolicyPlan['alreadyCovered'][number]['coverage']): string {
+  if (!coverage.covered) return 'not covered'
+  return coverage.by.kind === 'pattern' ? coverage.by.pattern : `defaultAdmissionRule: ${coverage.by.evaluationMode}`
+}
+
+/** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
+async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !stop()) {
+      const index = next++
+      await work(items[index] as T, index)
+    }
+  }
+
+  await Promise.all(Array.from({length: Math.max(1, Math.min(limit, items.length))}, () => worker()))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The pipeline
+
+let activeGcloud = 0
+
+/** Whether a gcloud deploy started by runDeploy is running (its runner then owns Ctrl-C: it forwards it to gcloud). */
+export function gcloudDeployRunning(): boolean {
+  return activeGcloud > 0
+}
+
+/** A deploy that cannot run must not be preceded by a policy write: find gcloud first (a dry run needs none). */
+function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters): void {
+  if (!options.dryRun) adapters.locateGcloud(options.env)
+}
+
+export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
+  const adapters = await adaptersFor(options)
+  const started = adapters.now()
+  const {env, kind, reporter} = options
+  const command = kind === 'run' ? 'deploy run' : 'deploy function'
+
+  // 1. Resolve and validate everything before any I/O beyond reading config files.
+  await reporter.start('resolve', 'Resolve project and regions')
+  const name = validateDeployName(kind, options.name)
+  const context = adapters.resolveContext({
+    env,
+    kind,
+    requireRegion: true,
+    ...(options.project === undefined ? {} : {project: options.project}),
+    ...(options.regions === undefined || options.regions.length === 0 ? {} : {regions: options.regions}),
+  })
+  const {project, regions} = context
+  const passthrough = parsePassthrough(options.passthrough, {kind, project, regions})
+  const targets = buildTargets(kind, project, regions, passthrough)
+  const argvs = regions.map(region => ['gcloud', ...deployArgv(kind, {
+    name, passthrough: passthrough.args, project, region,
+  })])
+  await reporter.succeed(
+    'resolve',
+    `Project ${project} (${context.projectSource}), region${regions.length === 1 ? '' : 's'} ${regions.join(', ')} (${context.regionSource})`,
+  )
+
+  const result: DeployResult = {
+    command,
+    deploys: regions.map((region, i) => ({argv: argvs[i] as string[], exitCode: null, region})),
+    dryRun: options.dryRun,
+    durationMs: 0,
+    name,
+    patterns: {added: [], alreadyCovered: [], required: [...targets.patterns]},
+    policy: {
+      backupFile: null, diff: '', etagAfter: null, etagBefore: null, written: false,
+    },
+    project,
+    projectSource: context.projectSource,
+    regions: [...regions],
+    regionSource: context.regionSource,
+  }
+  const finish = (): DeployResult => ({...result, durationMs: Math.max(0, adapters.now() - started)})
+  assertGcloudRunnable(options, adapters)
+
+  // 2. The policy: one read, at most one write for all regions.
+  await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)
+  const connect = async (): Promise<BinauthzClient> => {
+    const endpoint = adapters.endpoint(env, context.gcloud)
+    const tokens = await adapters.tokens(env, context.gcloud)
+    const quotaProject = resolveQuotaProject(env, context.gcloud, tokens.quotaProject)
+    return adapters.client({
+      endpoint,
+      tokens,
+      ...(options.deadlineSeconds === undefined ? {} : {deadline: started + (options.deadlineSeconds * 1000)}),
+      ...(quotaProject === undefined ? {} : {quotaProject}),
+    })
+  }
+
+  await (targets.prebuiltImage === undefined ? allowlist(options, adapters, await connect(), result) : evaluatePrebuilt(options, connect, result, targets.prebuiltImage));
+
+  // 3. The plan (dry run) or the deploys.
+  const commands = result.deploys.map(d => `  ${formatCommand(d.argv)}`).join('\n')
+  if (options.dryRun) {
+    options.show(`Dry run: nothing was changed. binauthz would run:\n${commands}`)
+    await reporter.skip('deploy', `Dry run: ${result.deploys.length} deploy${result.deploys.length === 1 ? '' : 's'} not run`)
+    return finish()
+  }
+
+  await reporter.start('deploy', `Deploy ${name} to ${regions.join(', ')}`)
+  await reporter.succeed('deploy', `Running gcloud (${regions.length} region${regions.length === 1 ? '' : 's'}):\n${commands}`)
+  let interrupted = false
+  let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
+  const explanations: string[] = []
+  await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted || failure !== undefined, async (deploy, index) => {
+    activeGcloud++
+    let run: RunResult
+    try {
+      run = await adapters.runGcloud({args: deploy.argv.slice(1), env, stdout: options.json ? 'stderr' : 'inherit'})
+    } catch (error) {
+      failure ??= {error}
+      return
+    } finally {
+      activeGcloud--
+    }
+
+    const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {patterns: result.patterns.required, project})
+    result.deploys[index] = {
+      ...deploy,
+      exitCode: run.exitCode,
+      ...(denial === undefined ? {} : {denial: {fixes: [...denial.fixes], kind: denial.kind, summary: denial.summary}}),
+    }
+    if (denial !== undefined) explanations.push(`[${deploy.region}] ${explainDenial(denial)}`)
+    if (run.interrupted) interrupted = true
+  })
+
+  if (interrupted) throw new DeployInterruptedError(finish())
+  if (failure !== undefined) throw failure.error
+  const failed = result.deploys.filter(d => d.exitCode !== 0)
+  if (failed.length > 0) {
+    const single = regions.length === 1 ? (failed[0]?.exitCode ?? 1) : 1
+    const where = failed.map(d => `${d.region} (exit ${d.exitCode})`).join(', ')
+    const policyNote = result.policy.written ? ' The policy change was kept (it is needed for the next attempt).' : ''
+    throw new DeployFailedError(
+      `gcloud deploy failed in ${where}.${policyNote}${explanations.length > 0 ? `\n${explanations.join('\n')}` : ''}`,
+      finish(),
+      single === 0 ? 1 : single,
+      failed.map(d => `Re-run: ${formatCommand(d.argv)}`),
+    )
+  }
+
+  return finish()
+}
+
+/** Read → plan → (diff, confirm) → write, via the transaction; fills result.patterns/policy. */
+async function allowlist(options: DeployOptions, adapters: DeployAdapters, client: BinauthzClient, result: DeployResult): Promise<void> {
+  const {env, reporter} = options
+  const {project} = result
+  const patterns = result.patterns.required
+  const {planAllow} = await import('../policy/plan.js')
+  const {renderPolicyDiff} = await import('../policy/diff.js')
+  const mode: ApplyOptions['mode'] = options.dryRun ? 'dry-run' : (options.noPatch ? 'no-patch' : 'write')
+  let policyStepOpen = true
+  const closePolicyStep = async (plan: PolicyPlan): Promise<void> => {
+    if (!policyStepOpen) return
+    policyStepOpen = false
+    const missing = plan.added.length
+    await reporter.succeed(
+      'policy',
+      missing === 0
+        ? `Policy read: all ${patterns.length} required pattern${patterns.length === 1 ? ' is' : 's are'} already allowed`
+        : `Policy read: ${missing} of ${patterns.length} required pattern${patterns.length === 1 ? '' : 's'} missing from the allowlist`,
+    )
+  }
+
+  const rerun = options.invocation === undefined ? undefined : withYes(options.invocation)
+  const confirm = async (plan: PolicyPlan): Promise<boolean> => {
+    await closePolicyStep(plan)
+    options.show(`Binary Authorization policy of ${project} (adds ${plan.added.join(', ')}):\n${renderPolicyDiff(plan.before, plan.after)}`)
+    if (options.yes) return true
+    if (!options.interactive) {
+      throw new UserError(`Changing the Binary Authorization policy of ${project} needs confirmation, and none can be asked here (no terminal, CI set, or --json).`, {
+        code: 'CONFIRMATION_REQUIRED',
+        exit: 'permission',
+        suggestions: [rerun === undefined ? 'Re-run with --yes' : `Re-run with --yes: ${rerun}`, 'Or preview first with --dry-run.'],
+      })
+    }
+
+    return adapters.confirm(`Add ${plan.added.length === 1 ? 'this entry' : `these ${plan.added.length} entries`} to the policy and deploy?`)
+  }
+
+  await reporter.detail(`Required: ${patterns.join(', ')}`)
+  const applied = await adapters.apply(client, {
+    backup: policy => adapters.backup(env, project, policy),
+    confirm,
+    mode,
+    // Progress only: the transaction does not wait for the reporter.
+    onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),
+    plan: policy => planAllow(policy, patterns),
+    project,
+  })
+  await closePolicyStep(applied.plan)
+
+  const {plan} = applied
+  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: describeCoverage(entry.coverage), pattern: entry.pattern}))
+  result.policy = {
+    backupFile: applied.backupFile ?? null,
+    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    etagAfter: applied.etagAfter ?? applied.etagBefore ?? null,
+    etagBefore: applied.etagBefore ?? null,
+    written: applied.written,
+  }
+
+  if (!plan.changed) {
+    await reporter.skip('allowlist', `Already allowlisted (${result.patterns.alreadyCovered.map(c => `${c.pattern} by ${c.by}`).join('; ')})`)
+    return
+  }
+
+  if (applied.declined) {
+    await reporter.fail('allowlist', 'Policy change declined')
+    throw new UserError('The policy change was declined: nothing was changed and nothing was deployed.', {
+      code: 'CONFIRMATION_DECLINED',
+      exit: 'permission',
+      suggestions: ['Ask an administrator to add the entries (binauthz policy allow --print terraform shows the Terraform form), or re-run and confirm.'],
+    })
+  }
+
+  if (mode === 'dry-run') {
+    result.patterns.added = [...plan.added]
+    const may
+      = applied.permission === undefined
+        ? ''
+        : (applied.permission.update
+          ? '\nYou may update the policy (binaryauthorization.policy.update).'
+          : '\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.')
+    options.show(`Dry run: binauthz would add to the policy of ${project}:\n${result.policy.diff}${may}`)
+    await reporter.skip('allowlist', `Dry run: would add ${plan.added.join(', ')}`)
+    return
+  }
+
+  if (mode === 'no-patch') {
+    const {adminHandoff} = await import('../policy/handoff.js')
+    await reporter.fail('allowlist', 'Not allowlisted, and --no-patch forbids changing the policy')
+    throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added)}`, {
+      code: 'NOT_ALLOWLISTED',
+      exit: 'permission',
+      suggestions: [
+        options.invocation === undefined
+          ? 'Re-run without --no-patch (with --yes) if you may change the policy.'
+          : `Re-run without --no-patch if you may change the policy: ${withYes(withoutOwnFlag(options.invocation, '--no-patch'))}`,
+      ],
+    })
+  }
+
+  if (!applied.written) throw new UserError('The policy was not changed, so the deploy was not run.', {code: 'NOT_ALLOWLISTED', exit: 'permission'})
+  result.patterns.added = [...plan.added]
+  await reporter.succeed(
+    'allowlist',
+    `Added ${plan.added.join(', ')} (etag ${applied.etagBefore ?? 'none'} → ${applied.etagAfter ?? 'unknown'}${applied.backupFile ? `; previous policy saved to ${applied.backupFile}` : ''})`,
+  )
+}
+
+/** Plain --image deploy: no pattern is added; report whether the policy admits the image. */
+async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<BinauthzClient>, result: DeployResult, image: string): Promise<void> {
+  const {reporter} = options
+  const {evaluateImage} = await import('../policy/coverage.js')
+  let verdict: ImageVerdict | undefined
+  let reason: string
+  try {
+    const client = await connect()
+    const policy = await client.getPolicy(result.project)
+    verdict = evaluateImage(policy, image)
+    reason = verdict.reason
+    result.policy = {...result.policy, etagAfter: policy.etag ?? null, etagBefore: policy.etag ?? null}
+  } catch (error) {
+    // Reading is only advisory here: nothing is changed for a pre-built image.
+    if (!(error instanceof BinauthzError)) throw error
+    reason = `could not read the policy (${error.message.split('\n')[0]})`
+  }
+
+  result.image = {admitted: verdict?.admitted ?? null, image, reason}
+  await reporter.succeed('policy', `Pre-built image ${image}: ${verdict === undefined ? 'unknown' : (verdict.admitted ? 'admitted' : 'NOT admitted')} — ${reason}`)
+  await reporter.skip('allowlist', 'Nothing to allowlist: --image without --source builds nothing (binauthz adds no pattern for pre-built images)')
+  if (verdict !== undefined && !verdict.admitted) {
+    options.show(`Warning: the policy of ${result.project} does not admit ${image} (${reason}); the deploy will probably be denied.`)
+  }
+}

@@ -1,0 +1,231 @@
+// Read-modify-write of the project policy with optimistic concurrency:
+//   read → plan → (nothing to change: return, no IAM call, no write)
+//   → mode 'write': testIamPermissions → (no update permission: PERMISSION_DENIED with the admin hand-off)
+//     → confirm → backup(policy as read) → PUT with the etag read → on a stale etag: re-read, re-plan (bounded).
+// 'dry-run' also asks testIamPermissions (it needs no permission) so it can report whether a real run could write;
+// that check is best-effort: when it fails the result says `permission: undefined` instead of failing the dry run.
+// 'no-patch' never calls IAM nor writes: the caller prints the hand-off for an admin.
+
+import type {PolicyPlan} from '../policy/plan.js'
+import type {Policy} from '../policy/types.js'
+
+import {BinauthzError, ExternalError, UserError} from '../errors.js'
+import {ApiError, type BinauthzClient, PolicyConflictError} from '../google/binauthz-client.js'
+import {adminHandoff} from '../policy/handoff.js'
+
+export const PERMISSION_GET = 'binaryauthorization.policy.get'
+export const PERMISSION_UPDATE = 'binaryauthorization.policy.update'
+
+export interface ApplyOptions {
+  /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */
+  backup?: (policy: Policy) => Promise<string | undefined>
+  /** Asked only when a write would happen; false -> no write (declined). Asked again only if a re-plan changes what is added/removed. */
+  confirm?: (plan: PolicyPlan) => Promise<boolean>
+  /** Write attempts before giving up on etag conflicts, default 10 (with jittered backoff between them, see below). */
+  maxAttempts?: number
+  mode: 'dry-run' | 'no-patch' | 'write'
+  onAttempt?: (event: {attempt: number; kind: 'conflict' | 'read' | 'write'}) => void
+  plan: (policy: Policy) => PolicyPlan
+  project: string
+}
+
+export interface ApplyResult {
+  /** Read/plan rounds performed (1 without conflicts). */
+  attempts: number
+  backupFile?: string
+  declined: boolean
+  etagAfter?: string
+  etagBefore?: string
+  permission: undefined | {get: boolean; update: boolean}
+  plan: PolicyPlan
+  written: boolean
+}
+
+function changeKey(plan: PolicyPlan): string {
+  return JSON.stringify([plan.added, plan.removed])
+}
+
+function removalHandoff(project: string, patterns: readonly string[]): string {
+  return [
+    `An administrator of project ${project} can remove ${patterns.length === 1 ? 'this entry' : 'these entries'} from admissionWhitelistPatterns:`,
+    ...patterns.map(pattern => `  - namePattern: ${pattern}`),
+    '',
+    `  gcloud container binauthz policy export --project=${project} > policy.yaml`,
+    '  # delete the lines above from policy.yaml, then:',
+    `  gcloud container binauthz policy import policy.yaml --project=${project}`,
+  ].join('\n')
+}
+
+function genericHandoff(project: string): string {
+  return [
+    `An administrator of project ${project} can apply the change with:`,
+    `  gcloud container binauthz policy export --project=${project} > policy.yaml`,
+    '  # edit policy.yaml, then:',
+    `  gcloud container binauthz policy import policy.yaml --project=${project}`,
+  ].join('\n')
+}
+
+function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?: unknown): UserError {
+  const actions: string[] = []
+  const handoffs: string[] = []
+  if (plan.added.length > 0) {
+    actions.push(`allowlist ${plan.added.join(', ')}`)
+    handoffs.push(adminHandoff(project, plan.added))
+  }
+
+  if (plan.removed.length > 0) {
+    actions.push(`remove ${plan.removed.join(', ')}`)
+    handoffs.push(removalHandoff(project, plan.removed))
+  }
+
+  if (actions.length === 0) {
+    actions.push('change it')
+    handoffs.push(genericHandoff(project))
+  }
+
+  return new UserError(
+    `You may not update the Binary Authorization policy of project ${project} (${why}), so binauthz cannot `
+    + `${actions.join(' or ')}. Nothing was changed.\n\n${handoffs.join('\n\n')}`,
+    {
+      cause,
+      code: 'PERMISSION_DENIED',
+      exit: 'permission',
+      suggestions: [
+        `Ask a project admin for roles/binaryauthorization.policyEditor: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=roles/binaryauthorization.policyEditor`,
+        'Or have an admin apply the change above, then run the command again',
+        ...(plan.added.length > 0 ? ['Use --no-patch to only print what an admin must change'] : []),
+      ],
+    },
+  )
+}
+
+async function readPermissions(client: BinauthzClient, project: string): Promise<NonNullable<ApplyResult['permission']>> {
+  const granted = await client.testIamPermissions(project, [PERMISSION_GET, PERMISSION_UPDATE])
+  return {get: granted.includes(PERMISSION_GET), update: granted.includes(PERMISSION_UPDATE)}
+}
+
+/** A dry run reports the permissions when it can; an API failure there only means "unknown". */
+async function dryRunPermissions(client: BinauthzClient, project: string): Promise<ApplyResult['permission']> {
+  try {
+    return await readPermissions(client, project)
+  } catch (error: unknown) {
+    if (!(error instanceof BinauthzError)) throw error
+    return undefined
+  }
+}
+
+/** The policy to PUT: the planned one with exactly the etag we read (the plan's copy carries it too; this makes it explicit). */
+function withEtagRead(after: Policy, read: Policy): Policy {
+  if (read.etag !== undefined) return {...after, etag: read.etag}
+  const {etag: _planned, ...body} = after
+  return body
+}
+
+/** The API's answer must hold what we added and lack what we removed. */
+function checkApplied(project: string, plan: PolicyPlan, updated: Policy): void {
+  const present = new Set((updated.admissionWhitelistPatterns ?? []).map(entry => entry.namePattern))
+  const missing = plan.added.filter(pattern => !present.has(pattern))
+  const lingering = plan.removed.filter(pattern => present.has(pattern))
+  if (missing.length > 0 || lingering.length > 0) {
+    const what = missing.length > 0 ? `lacks ${missing.join(', ')}` : `still has ${lingering.join(', ')}`
+    throw new ExternalError(
+      `The Binary Authorization API accepted the update of project ${project} but its answer ${what}.`,
+      {code: 'WRITE_NOT_APPLIED', suggestions: [`Inspect the policy: gcloud container binauthz policy export --project=${project}`]},
+    )
+  }
+}
+
+/** PUT the policy; a stale etag resolves with the conflict (to re-read), every other failure throws. */
+async function update(client: BinauthzClient, project: string, plan: PolicyPlan, body: Policy): Promise<Policy | PolicyConflictError> {
+  try {
+    return await client.updatePolicy(project, body)
+  } catch (error: unknown) {
+    if (error instanceof PolicyConflictError) return error
+    if (error instanceof ApiError && error.code === 'PERMISSION_DENIED') {
+      throw permissionDenied(project, plan, 'the API answered PERMISSION_DENIED to the update', error)
+    }
+
+    throw error
+  }
+}
+
+/** Applies `options.plan` to the project policy; see the module comment for the sequence. */
+export async function applyPolicyChange(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult> {
+  const {mode, project} = options
+  // 10 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
+  // only one can win each round, so immediate retries need up to N attempts; 5 were measurably not enough for 20
+  // concurrent deploys (test/reliability/concurrency.test.ts), and the jitter spreads the re-reads out.
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 10)
+  let permission: ApplyResult['permission']
+  let confirmedKey: string | undefined
+  let backupFile: string | undefined
+  let lastConflict: PolicyConflictError | undefined
+  let attemptsMade = 0
+
+  for (let attempt = 1; ; attempt++) {
+    options.onAttempt?.({attempt, kind: 'read'})
+    const policy = await client.getPolicy(project)
+    const plan = options.plan(policy)
+    const base = {attempts: attempt, etagBefore: policy.etag, plan}
+
+    if (!plan.changed) {
+      return {
+        ...base, backupFile, declined: false, permission, written: false,
+      }
+    }
+
+    if (mode === 'no-patch') return {
+      ...base, declined: false, permission: undefined, written: false,
+    }
+
+    if (mode === 'dry-run') {
+      permission = await dryRunPermissions(client, project)
+      return {
+        ...base, declined: false, permission, written: false,
+      }
+    }
+
+    permission ??= await readPermissions(client, project)
+
+    if (!permission.update) throw permissionDenied(project, plan, `you lack ${PERMISSION_UPDATE}`)
+
+    const key = changeKey(plan)
+    if (options.confirm !== undefined && confirmedKey !== key) {
+      const ok = await options.confirm(plan)
+      if (!ok) return {
+        ...base, backupFile, declined: true, permission, written: false,
+      }
+      confirmedKey = key
+    }
+
+    if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
+
+    options.onAttempt?.({attempt, kind: 'write'})
+    const updated = await update(client, project, plan, withEtagRead(plan.after, policy))
+    if (updated instanceof PolicyConflictError) {
+      lastConflict = updated
+      attemptsMade = attempt
+      if (attempt >= maxAttempts) break
+      // Out of time for another round: give up with the conflict rather than a deadline error.
+      if (!(await client.conflictBackoff(attempt))) break
+      options.onAttempt?.({attempt, kind: 'conflict'})
+      continue
+    }
+
+    checkApplied(project, plan, updated)
+    return {
+      ...base, backupFile, declined: false, etagAfter: updated.etag, permission, written: true,
+    }
+  }
+
+  throw new ExternalError(
+    `The Binary Authorization policy of project ${project} changed while binauthz was updating it, ${attemptsMade} `
+    + 'times in a row (someone else is writing it concurrently). Nothing was changed.',
+    {
+      cause: lastConflict,
+      code: 'POLICY_CONFLICT',
+      exit: 'conflict',
+      suggestions: ['Run the same command again in a moment: it re-reads the policy and re-plans the change'],
+    },
+  )
+}

@@ -1,0 +1,492 @@
+// The domain calls behind `binauthz policy status|allow|revoke|export|restore`. Each takes an options object,
+// does its I/O through the Binary Authorization client, transaction and backup modules, and returns a plain
+// result object (the --json contract). Nothing here prints: progress and diffs go through the injected Ui.
+
+import type {PromptIo} from '../cli/prompts.js'
+import type {BinauthzClient} from '../google/binauthz-client.js'
+import type {ImageVerdict} from '../policy/coverage.js'
+import type {PolicyPlan} from '../policy/plan.js'
+import type {Policy} from '../policy/types.js'
+
+import {readGcloudConfig} from '../auth/gcloud-config.js'
+import {confirmPlan, silentUi, type Ui} from '../cli/confirm.js'
+import {selectPrompt} from '../cli/prompts.js'
+import {UserError} from '../errors.js'
+import {evaluateImage, findCoverage} from '../policy/coverage.js'
+import {renderPolicyDiff} from '../policy/diff.js'
+import {planAllow, planRevoke} from '../policy/plan.js'
+import {terraformAllowlistBlock} from '../policy/terraform.js'
+import {policyToYaml} from '../policy/yaml.js'
+import {
+  type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup,
+} from '../store/backups.js'
+import {loadDefaults} from '../store/defaults.js'
+import {resolveContext} from './context.js'
+import {openClient} from './open-client.js'
+import {applyPolicyChange, type ApplyResult} from './policy-change.js'
+import {
+  type KindChoice, kindsOf, requiredTargets, type Target,
+} from './targets.js'
+
+/** What satisfies a required pattern. */
+export type CoveredBy = {evaluationMode: 'ALWAYS_ALLOW'; kind: 'default-rule';} | {kind: 'pattern'; pattern: string}
+
+export interface CommonInput {
+  /** Overall deadline for API calls, epoch ms. */
+  deadline?: number
+  env: NodeJS.ProcessEnv
+  project?: string
+}
+
+interface Selection {
+  project: string
+  projectSource: string
+  regions: string[]
+  targets: Target[]
+}
+
+interface SelectionInput extends CommonInput {
+  dockerRepository?: string
+  kind?: KindChoice
+  /** Select only --pattern / --docker-repository (default: when they are given without --kind). */
+  onlyExplicit?: boolean
+  patterns?: readonly string[]
+  regions?: readonly string[]
+  /** Whether a missing region is an error (default: unless only explicit patterns/repositories are asked for). */
+  requireRegion?: boolean
+  /** Use the saved default kind when --kind is absent. */
+  useSavedKind: boolean
+}
+
+/**
+ * Which patterns a command is about. Explicit --pattern / --docker-repository alone select only themselves
+ * (no region needed); otherwise the default repositories of --kind (saved default kind, else both) per region.
+ */
+function select(input: SelectionInput): Selection {
+  const explicitOnly
+    = input.onlyExplicit
+      ?? (input.kind === undefined && ((input.patterns?.length ?? 0) > 0 || input.dockerRepository !== undefined))
+  const saved = input.useSavedKind ? loadDefaults(input.env).kind : undefined
+  const kind: KindChoice = input.kind ?? saved ?? 'all'
+  const kinds = kindsOf(kind)
+  const ctx = resolveContext({
+    ...(input.project === undefined ? {} : {project: input.project}),
+    ...(input.regions === undefined || input.regions.length === 0 ? {} : {regions: input.regions}),
+    ...(kinds.length === 1 ? {kind: kinds[0]} : {}),
+    env: input.env,
+    requireRegion: input.requireRegion ?? !explicitOnly,
+  })
+  const targets = requiredTargets({
+    kinds: explicitOnly ? [] : kinds,
+    project: ctx.project,
+    regions: explicitOnly ? [] : ctx.regions,
+    ...(input.dockerRepository === undefined ? {} : {dockerRepository: input.dockerRepository}),
+    ...(input.patterns === undefined ? {} : {patterns: input.patterns}),
+  })
+  return {
+    project: ctx.project, projectSource: ctx.projectSource, regions: explicitOnly ? [] : ctx.regions, targets,
+  }
+}
+
+function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
+  const coverage = findCoverage(policy, pattern)
+  return coverage.covered ? coverage.by : undefined
+}
+
+export function describeCoverage(by: CoveredBy, required?: string): string {
+  if (by.kind === 'pattern' && by.pattern.trim() === required?.trim()) return 'allowlisted'
+  return by.kind === 'pattern'
+    ? `covered by the broader allowlist entry ${by.pattern}`
+    : 'not needed: the default rule is ALWAYS_ALLOW (every image is admitted)'
+}
+
+/** The Binary Authorization client for the input's environment and deadline. */
+async function clientFor(input: CommonInput): Promise<BinauthzClient> {
+  const gcloud = readGcloudConfig(input.env)
+  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  return client
+}
+
+/** What a policy-writing command (allow, revoke, restore) is given besides what to change. */
+interface WriteInput extends CommonInput {
+  io?: PromptIo
+  mode: 'dry-run' | 'write'
+  ui?: Ui
+  yes: boolean
+}
+
+/**
+ * Applies a change the way every policy command writes: read, plan, show the diff and confirm (unless --yes), back up
+ * the policy read, write with its etag (re-planning on a concurrent change).
+ */
+async function applyConfirmed(
+  input: WriteInput,
+  change: {message: string; plan: (policy: Policy) => PolicyPlan; project: string},
+): Promise<ApplyResult> {
+  const client = await clientFor(input)
+  return applyPolicyChange(client, {
+    backup: policy => savePolicyBackup(input.env, change.project, policy),
+    confirm: confirmPlan({
+      ui: input.ui ?? silentUi, yes: input.yes, ...(input.io ? {io: input.io} : {}), message: change.message,
+    }),
+    mode: input.mode,
+    plan: change.plan,
+    project: change.project,
+  })
+}
+
+/** What every policy write reports (allow, revoke, restore). */
+export interface PolicyWriteReport {
+  added: string[]
+  attempts: number
+  /** Backup of the policy as it was just before the write. */
+  backupFile?: string
+  changed: boolean
+  declined: boolean
+  /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
+  diff: string
+  etagAfter?: string
+  etagBefore?: string
+  mode: 'dry-run' | 'write'
+  project: string
+  removed: string[]
+  /** Why nothing was written, when nothing was. */
+  skippedReason?: string
+  written: boolean
+}
+
+type WriteOutcome = Pick<PolicyWriteReport, 'attempts' | 'backupFile' | 'diff' | 'etagAfter' | 'etagBefore' | 'skippedReason'>
+
+/** The outcome of an applied change; `noChange` says why when the plan changed nothing. */
+function writeOutcome(applied: ApplyResult, mode: 'dry-run' | 'write', noChange: string): WriteOutcome {
+  const {plan} = applied
+  let skippedReason: string | undefined
+  if (!plan.changed) skippedReason = noChange
+  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
+  else if (mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
+  return {
+    ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
+    ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
+    ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
+    attempts: applied.attempts,
+    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    ...(skippedReason === undefined ? {} : {skippedReason}),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy status
+
+export interface PathStatus extends Target {
+  covered: boolean
+  coveredBy?: CoveredBy
+  /** True when the exact pattern is an entry of the allowlist. */
+  exactEntry: boolean
+}
+
+export interface DefaultRuleSummary {
+  /** The default rule blocks images that are not allowlisted (and is not in dry-run audit mode). */
+  enforced: boolean
+  enforcementMode?: string
+  evaluationMode?: string
+}
+
+export interface PolicyStatusResult {
+  allowlist: string[]
+  defaultRule: DefaultRuleSummary
+  etag?: string
+  globalPolicyEvaluationMode?: string
+  image?: ImageVerdict & {image: string}
+  /** Required patterns not covered by anything. */
+  missing: string[]
+  paths: PathStatus[]
+  project: string
+  projectSource: string
+  regions: string[]
+  updateTime?: string
+}
+
+export function summarizeDefaultRule(policy: Policy): DefaultRuleSummary {
+  const rule = policy.defaultAdmissionRule
+  const evaluationMode = typeof rule?.evaluationMode === 'string' ? rule.evaluationMode : undefined
+  const enforcementMode = typeof rule?.enforcementMode === 'string' ? rule.enforcementMode : undefined
+  const enforced
+    = evaluationMode !== undefined
+      && evaluationMode !== 'ALWAYS_ALLOW'
+      && enforcementMode !== 'DRYRUN_AUDIT_LOG_ONLY'
+  return {
+    ...(evaluationMode === undefined ? {} : {evaluationMode}),
+    ...(enforcementMode === undefined ? {} : {enforcementMode}),
+    enforced,
+  }
+}
+
+export function pathStatuses(policy: Policy, targets: readonly Target[]): PathStatus[] {
+  const entries = new Set((policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern.trim()))
+  return targets.map(target => {
+    const by = coveredBy(policy, target.pattern)
+    return {
+      ...target, covered: by !== undefined, exactEntry: entries.has(target.pattern), ...(by ? {coveredBy: by} : {}),
+    }
+  })
+}
+
+export interface PolicyStatusInput extends CommonInput {
+  dockerRepository?: string
+  image?: string
+  kind?: KindChoice
+  regions?: readonly string[]
+}
+
+export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStatusResult> {
+  const dockerRepository = input.dockerRepository ?? loadDefaults(input.env).dockerRepository
+  // `policy status --image IMAGE` or `--docker-repository` alone needs no region.
+  const selection = select({
+    ...input,
+    ...(dockerRepository === undefined ? {} : {dockerRepository}),
+    onlyExplicit: false,
+    requireRegion: input.image === undefined && input.dockerRepository === undefined,
+    useSavedKind: true,
+  })
+  const client = await clientFor(input)
+  const policy = await client.getPolicy(selection.project)
+  const paths = pathStatuses(policy, selection.targets)
+  const result: PolicyStatusResult = {
+    project: selection.project,
+    projectSource: selection.projectSource,
+    regions: selection.regions,
+    ...(policy.etag === undefined ? {} : {etag: policy.etag}),
+    ...(policy.updateTime === undefined ? {} : {updateTime: policy.updateTime}),
+    defaultRule: summarizeDefaultRule(policy),
+    ...(typeof policy.globalPolicyEvaluationMode === 'string' ? {globalPolicyEvaluationMode: policy.globalPolicyEvaluationMode} : {}),
+    allowlist: (policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern),
+    missing: paths.filter(p => !p.covered).map(p => p.pattern),
+    paths,
+  }
+  if (input.image !== undefined) result.image = {image: input.image, ...evaluateImage(policy, input.image)}
+  return result
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy allow / revoke
+
+export interface PolicyChangeInput extends WriteInput {
+  action: 'allow' | 'revoke'
+  dockerRepository?: string
+  kind?: KindChoice
+  patterns?: readonly string[]
+  regions?: readonly string[]
+}
+
+export interface PolicyChangeResult extends PolicyWriteReport {
+  action: 'allow' | 'revoke'
+  alreadyCovered: {coveredBy: CoveredBy; pattern: string;}[]
+  /** revoke: asked-for patterns that are not entries of the policy (nothing to remove). */
+  notFound: string[]
+  regions: string[]
+  /** The patterns asked for. */
+  requested: string[]
+  targets: Target[]
+}
+
+function planFor(action: 'allow' | 'revoke', patterns: readonly string[]): (policy: Policy) => PolicyPlan {
+  return action === 'allow' ? policy => planAllow(policy, patterns) : policy => planRevoke(policy, patterns)
+}
+
+export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): string {
+  if (action === 'allow') {
+    const reasons = plan.alreadyCovered.map(({coverage, pattern}) =>
+      coverage.covered ? `${pattern}: ${describeCoverage(coverage.by, pattern)}` : `${pattern}: already present`)
+    return reasons.length > 0 ? `Nothing to add. ${reasons.join('; ')}.` : 'Nothing to add.'
+  }
+
+  return plan.notFound.length > 0
+    ? `Nothing to remove: ${plan.notFound.join(', ')} ${plan.notFound.length === 1 ? 'is' : 'are'} not an entry of the policy.`
+    : 'Nothing to remove.'
+}
+
+export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChangeResult> {
+  const selection = select({...input, useSavedKind: true})
+  const requested = selection.targets.map(t => t.pattern)
+  const {project} = selection
+  const applied = await applyConfirmed(input, {
+    message: input.action === 'allow' ? 'Add these entries to the policy?' : 'Remove these entries from the policy?',
+    plan: planFor(input.action, requested),
+    project,
+  })
+  const {plan} = applied
+  return {
+    action: input.action,
+    added: plan.added,
+    alreadyCovered: plan.alreadyCovered.flatMap(({coverage, pattern}) =>
+      coverage.covered ? [{coveredBy: coverage.by, pattern}] : []),
+    changed: plan.changed,
+    declined: applied.declined,
+    mode: input.mode,
+    notFound: plan.notFound,
+    project,
+    regions: selection.regions,
+    removed: plan.removed,
+    requested,
+    targets: selection.targets,
+    written: applied.written,
+    ...writeOutcome(applied, input.mode, explainNoChange(input.action, plan)),
+  }
+}
+
+export interface TerraformResult {
+  patterns: string[]
+  project: string
+  regions: string[]
+  terraform: string
+}
+
+/** `policy allow --print terraform`: the block to add to the Terraform configuration; no API call, no write. */
+export function terraformForAllow(input: Omit<PolicyChangeInput, 'action' | 'mode' | 'yes'>): TerraformResult {
+  const selection = select({...input, useSavedKind: true})
+  const patterns = selection.targets.map(t => t.pattern)
+  return {
+    patterns, project: selection.project, regions: selection.regions, terraform: terraformAllowlistBlock(patterns, {project: selection.project}),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy export
+
+export interface PolicyExportResult {
+  etag?: string
+  policy: Policy
+  project: string
+  yaml: string
+}
+
+export async function exportPolicy(input: CommonInput): Promise<PolicyExportResult> {
+  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+  const client = await clientFor(input)
+  const policy = await client.getPolicy(ctx.project)
+  return {
+    project: ctx.project, ...(policy.etag === undefined ? {} : {etag: policy.etag}), policy, yaml: policyToYaml(policy),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// policy restore
+
+const OUTPUT_ONLY = new Set(['etag', 'name', 'updateTime'])
+
+function withoutOutputOnly(policy: Policy): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(policy).filter(([key]) => !OUTPUT_ONLY.has(key)))
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(v => stableJson(v)).join(',')}]`
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : (a > b ? 1 : 0)))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
+  }
+
+  return JSON.stringify(value)
+}
+
+/**
+ * The plan that replaces `current` by the content of `backup`, sent with the CURRENT etag. Output-only fields
+ * (name, updateTime, etag) are taken from `current` so the diff shows only real changes.
+ */
+export function planRestore(current: Policy, backup: Policy): PolicyPlan {
+  const after: Policy = {...backup}
+  for (const key of OUTPUT_ONLY) {
+    if (current[key] === undefined) delete after[key]
+    else after[key] = current[key]
+  }
+
+  const names = (p: Policy): string[] => (p.admissionWhitelistPatterns ?? []).map(e => e.namePattern)
+  const beforeNames = new Set(names(current))
+  const afterNames = new Set(names(after))
+  return {
+    added: names(after).filter(n => !beforeNames.has(n)),
+    after,
+    alreadyCovered: [],
+    before: current,
+    changed: stableJson(withoutOutputOnly(current)) !== stableJson(withoutOutputOnly(after)),
+    notFound: [],
+    removed: names(current).filter(n => !afterNames.has(n)),
+  }
+}
+
+export interface PolicyRestoreInput extends WriteInput {
+  file?: string
+  latest: boolean
+}
+
+export interface PolicyRestoreResult extends PolicyWriteReport {
+  /** The etag the backup was taken at, when it recorded one. */
+  backupEtag?: string
+  /** The backup restored from. */
+  file: string
+}
+
+async function chooseBackup(input: PolicyRestoreInput, project: string): Promise<string> {
+  if (input.file !== undefined) return input.file
+  const backups = await listPolicyBackups(input.env, project)
+  if (backups.length === 0) {
+    throw new UserError(`No policy backups of project ${project} were found.`, {
+      code: 'NO_BACKUP',
+      suggestions: ['Backups are saved before every policy write by binauthz; pass --file FILE to restore another file.'],
+    })
+  }
+
+  const newestFirst = backups // listPolicyBackups returns newest first
+  const newest = newestFirst[0]
+  if (input.latest && newest) return newest.file
+  return selectPrompt(
+    'Which backup should be restored?',
+    newestFirst.map(b => ({name: `${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`, value: b.file})),
+    {flag: '--latest or --file FILE', ...input.io},
+  )
+}
+
+export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRestoreResult> {
+  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+  const {project} = ctx
+  const file = await chooseBackup(input, project)
+  const record = await readPolicyBackupRecord(file)
+  const backup = record.policy
+  const foreignName = typeof backup.name === 'string' && backup.name !== `projects/${project}/policy` && !/^projects\/\d+\/policy$/.test(backup.name)
+  if (record.project !== project || foreignName) {
+    throw new UserError(`The backup ${file} is a policy of project ${record.project}, not of project ${project}; nothing was changed.`, {
+      code: 'BACKUP_OTHER_PROJECT',
+      suggestions: [`Pass --project matching the backup, or choose a backup of ${project} with --latest.`],
+    })
+  }
+
+  const applied = await applyConfirmed(input, {
+    message: 'Restore the policy from this backup?',
+    plan: current => planRestore(current, backup),
+    project,
+  })
+  const {plan} = applied
+  return {
+    file,
+    mode: input.mode,
+    project,
+    ...(record.etag === undefined ? {} : {backupEtag: record.etag}),
+    added: plan.added,
+    changed: plan.changed,
+    declined: applied.declined,
+    removed: plan.removed,
+    written: applied.written,
+    ...writeOutcome(applied, input.mode, 'Nothing to restore: the current policy already has the content of the backup.'),
+  }
+}
+
+export interface BackupListResult {
+  /** Newest first. */
+  backups: BackupEntry[]
+  project: string
+}
+
+/** `policy restore --list`: the saved backups of the project's policy; no API call. */
+export async function listBackups(input: CommonInput): Promise<BackupListResult> {
+  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+  return {backups: await listPolicyBackups(input.env, ctx.project), project: ctx.project}
+}

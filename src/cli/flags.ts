@@ -1,0 +1,110 @@
+// Shared flag definitions: one definition per flag, used by every command that takes it.
+// Use them as values: `static flags = {project: projectFlag, region: regionFlag, yes: yesFlag}`.
+// Validation of project/region values happens in resolveContext (src/app/context.ts), which
+// knows where a value came from (flag, environment, saved defaults, gcloud config).
+import {Flags} from '@oclif/core'
+
+/** --project PROJECT_ID: the Google Cloud project (same meaning as gcloud's --project). */
+export const projectFlag = Flags.string({
+  helpValue: 'PROJECT_ID',
+  summary: 'Google Cloud project ID (default: CLOUDSDK_CORE_PROJECT, saved defaults, then the active gcloud configuration).',
+})
+
+/** --region REGION, repeatable and comma-separated (`--region a --region b` or `--region a,b`). */
+export const regionFlag = Flags.string({
+  delimiter: ',',
+  helpValue: 'REGION',
+  multiple: true,
+  // one value per --region (so `--region us-central1 my-svc` does not swallow NAME); commas split a list
+  multipleNonGreedy: true,
+  summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions.',
+})
+
+/** --region REGION taking exactly one value (for commands that work on a single region). */
+export const singleRegionFlag = Flags.string({
+  helpValue: 'REGION',
+  summary: 'Region (default: CLOUDSDK_RUN_REGION / CLOUDSDK_FUNCTIONS_REGION, saved defaults, then gcloud config).',
+})
+
+/** --yes / -y: answer yes to the policy-change confirmation (required to patch without a TTY or in CI). */
+export const yesFlag = Flags.boolean({
+  char: 'y',
+  default: false,
+  summary: 'Change the Binary Authorization policy without asking (required when there is no TTY or CI is set).',
+})
+
+/** --dry-run: show the plan (policy diff and exact gcloud argv) and change nothing. */
+export const dryRunFlag = Flags.boolean({
+  default: false,
+  summary: 'Show the policy diff and the exact gcloud command, then stop: change nothing, deploy nothing.',
+})
+
+/** --dry-run for the policy commands (allow, revoke, restore): show the policy diff, write nothing. */
+export const policyDryRunFlag = Flags.boolean({default: false, summary: 'Show the policy diff and change nothing.'})
+
+/** --pattern PATTERN, repeatable: an explicit allowlist entry for `policy allow` / `policy revoke`. */
+export const patternFlag = Flags.string({
+  helpValue: 'PATTERN',
+  multiple: true,
+  summary: 'An explicit allowlist pattern (repeatable), e.g. us-central1-docker.pkg.dev/my-proj/repo/**.',
+})
+
+/** --no-patch: never write the policy; stop with the admin hand-off when an entry is missing. */
+export const noPatchFlag = Flags.boolean({
+  default: false,
+  summary: 'Never change the policy; if the build repository is not allowlisted, stop and print what an admin must add.',
+})
+
+/** --deadline SECONDS: overall time limit for the policy check and update (not for gcloud itself). */
+export const deadlineFlag = Flags.integer({
+  helpValue: 'SECONDS',
+  max: 3600,
+  min: 1,
+  summary: 'Give up on the policy check and update after this many seconds (the gcloud deploy itself is not limited).',
+})
+
+/** The overall API deadline (epoch ms) a --deadline value sets, counted from now; nothing when the flag is absent. */
+export function deadlineFrom(seconds: number | undefined): {deadline?: number} {
+  return seconds === undefined ? {} : {deadline: Date.now() + (seconds * 1000)}
+}
+
+/** --verbose: plain line-by-line progress even in a TTY, with more detail. */
+export const verboseFlag = Flags.boolean({
+  default: false,
+  summary: 'Print plain progress lines with more detail instead of the animated task list.',
+})
+
+/** --docker-repository for commands that reason about a custom build repository (policy status/allow, setup). */
+export const dockerRepositoryFlag = Flags.string({
+  helpValue: 'REPOSITORY',
+  summary: 'Custom Artifact Registry build repository: projects/P/locations/L/repositories/R or L-docker.pkg.dev/P/R.',
+})
+
+/** The deploy path a pattern is for: Cloud Run source deploys (`run`) or Cloud Functions 2nd gen (`function`). */
+export const kindFlag = Flags.option({
+  options: ['run', 'function'] as const,
+  summary: 'Deploy path: "run" (gcloud run deploy --source → cloud-run-source-deploy) or "function" (gcloud functions deploy → gcf-artifacts).',
+})()
+
+/** --kind run|function|all for commands that work on several deploy paths; each command says what the paths are for. */
+export function kindsFlag(summary: string) {
+  return Flags.option({options: ['run', 'function', 'all'] as const, summary})()
+}
+
+/** --state-dir DIR for the sandbox commands (start, stop, status, env). */
+export const stateDirFlag = Flags.directory({
+  helpValue: 'DIR',
+  summary: 'Directory holding the sandbox state (default: BINAUTHZ_SANDBOX_DIR, else ~/.local/share/binauthz/sandbox).',
+})
+
+/** The flags every policy-changing deploy command shares. */
+export const deployFlags = {
+  deadline: deadlineFlag,
+  // --dry-run already changes nothing; with --no-patch as well the intent is unclear, so say so instead of guessing.
+  'dry-run': Flags.boolean({...dryRunFlag, exclusive: ['no-patch']}),
+  'no-patch': noPatchFlag,
+  project: projectFlag,
+  region: regionFlag,
+  verbose: verboseFlag,
+  yes: yesFlag,
+}

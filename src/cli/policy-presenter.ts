@@ -1,0 +1,66 @@
+// Human-readable lines for the policy command results (pure; the commands print them unless --json).
+
+import type {PolicyChangeResult, PolicyRestoreResult, PolicyStatusResult} from '../app/policy-ops.js'
+
+import {describeCoverage} from '../app/policy-ops.js'
+import {describeKind} from '../app/targets.js'
+
+export function renderStatus(result: PolicyStatusResult): string[] {
+  const lines: string[] = []
+  const rule = result.defaultRule
+  lines.push(
+    `Project ${result.project} (from ${result.projectSource})${result.etag ? `, policy etag ${result.etag}` : ''}`,
+    `Default rule: ${rule.evaluationMode ?? 'unset'} / ${rule.enforcementMode ?? 'unset'} — ${
+      rule.enforced ? 'images that are not allowlisted are blocked' : 'nothing is blocked by the default rule'
+    }`,
+    result.allowlist.length === 0 ? 'Allowlist: (empty)' : 'Allowlist:',
+  )
+  for (const entry of result.allowlist) lines.push(`  ${entry}`)
+  if (result.paths.length > 0) lines.push('Deploy paths:')
+  for (const p of result.paths) {
+    const where = `${describeKind(p.kind)}${p.region ? ` in ${p.region}` : ''}`
+    lines.push(p.coveredBy ? `  ✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy, p.pattern)}` : `  ✘ ${where}: ${p.pattern} — missing`)
+  }
+
+  if (result.missing.length > 0) {
+    lines.push(`Missing ${result.missing.length}: add with \`binauthz policy allow\` (see --help for --kind/--region).`)
+  }
+
+  if (result.image) {
+    const v = result.image
+    const by = v.rule === 'allowlist' ? `allowlist entry ${v.pattern ?? ''}` : `default rule ${v.evaluationMode ?? ''}`
+    lines.push(`Image ${v.image}: ${v.admitted ? 'ADMITTED' : 'BLOCKED'} by the ${by} — ${v.reason}`)
+  }
+
+  return lines
+}
+
+export function renderChange(result: PolicyChangeResult): string[] {
+  const lines: string[] = []
+  if (result.written) {
+    if (result.added.length > 0) lines.push(`Added to the policy of ${result.project}:`, ...result.added.map(p => `  + ${p}`))
+    if (result.removed.length > 0) lines.push(`Removed from the policy of ${result.project}:`, ...result.removed.map(p => `  - ${p}`))
+    lines.push(`Policy etag ${result.etagBefore ?? '(none)'} → ${result.etagAfter ?? '(none)'}`)
+    if (result.backupFile) lines.push(`Previous policy saved to ${result.backupFile} (undo: binauthz policy restore --file ${result.backupFile})`)
+  } else if (result.mode === 'dry-run' && result.changed) {
+    lines.push('Dry run — this change would be written:', ...result.diff.split('\n'))
+  }
+
+  for (const c of result.alreadyCovered) lines.push(`  = ${c.pattern}: ${describeCoverage(c.coveredBy, c.pattern)}`)
+  if (result.action === 'revoke') for (const n of result.notFound) lines.push(`  ? ${n}: not an entry of the policy`)
+  if (result.skippedReason) lines.push(result.skippedReason)
+  return lines
+}
+
+export function renderRestore(result: PolicyRestoreResult): string[] {
+  const lines: string[] = []
+  if (result.written) {
+    lines.push(`Restored the policy of ${result.project} from ${result.file}`, `Policy etag ${result.etagBefore ?? '(none)'} → ${result.etagAfter ?? '(none)'}`)
+    if (result.backupFile) lines.push(`The policy as it was before the restore is saved to ${result.backupFile}`)
+  } else if (result.mode === 'dry-run' && result.changed) {
+    lines.push('Dry run — restoring would write:', ...result.diff.split('\n'))
+  }
+
+  if (result.skippedReason) lines.push(result.skippedReason)
+  return lines
+}

@@ -1,0 +1,103 @@
+// binauthz's own saved defaults (written by `binauthz setup`): a small JSON file, read sync, written atomically.
+
+import {mkdir} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+
+import type {DeployKind} from '../policy/pattern.js'
+
+import {homeDir, readSmallFile} from '../auth/gcloud-config.js'
+import {UserError} from '../errors.js'
+import {writePrivateFile} from './private-file.js'
+
+export interface SavedDefaults {
+  dockerRepository?: string
+  kind?: DeployKind
+  project?: string
+  regions?: string[]
+}
+
+export const DEFAULTS_FILE_NAME = 'defaults.json'
+const MAX_DEFAULTS_BYTES = 64 * 1024
+const MAX_REGIONS = 50
+
+/** $BINAUTHZ_CONFIG_DIR, else $XDG_CONFIG_HOME/binauthz, else ~/.config/binauthz. */
+export function configDir(env: NodeJS.ProcessEnv): string {
+  if (env.BINAUTHZ_CONFIG_DIR) return resolve(env.BINAUTHZ_CONFIG_DIR)
+  if (env.XDG_CONFIG_HOME) return join(resolve(env.XDG_CONFIG_HOME), 'binauthz')
+  return join(homeDir(env), '.config', 'binauthz')
+}
+
+/** Where the defaults live. */
+export function defaultsFile(env: NodeJS.ProcessEnv): string {
+  return join(configDir(env), DEFAULTS_FILE_NAME)
+}
+
+/**
+ * Reads the saved defaults (sync, bounded). A missing file means no defaults; fields of the wrong type are
+ * ignored. Throws UserError DEFAULTS_INVALID when the file is not a JSON object.
+ * Values are NOT validated here: resolveContext validates them, naming the file.
+ */
+export function loadDefaults(env: NodeJS.ProcessEnv): SavedDefaults {
+  const file = defaultsFile(env)
+  const text = readSmallFile(file, MAX_DEFAULTS_BYTES + 1)
+  if (text === undefined || text.trim() === '') return {}
+  let json: unknown
+  try {
+    json = text.length > MAX_DEFAULTS_BYTES ? undefined : JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new UserError(`The binauthz defaults file ${file} is not valid JSON.`, {
+      code: 'DEFAULTS_INVALID',
+      suggestions: ['Recreate it with `binauthz setup`', `Or remove it: \`rm ${file}\``],
+    })
+  }
+
+  const record = json as Record<string, unknown>
+  const out: SavedDefaults = {}
+  if (typeof record.project === 'string' && record.project !== '') out.project = record.project
+  if (Array.isArray(record.regions)) {
+    const regions = record.regions.filter((r): r is string => typeof r === 'string' && r !== '').slice(0, MAX_REGIONS)
+    if (regions.length > 0) out.regions = [...new Set(regions)]
+  } else if (typeof record.region === 'string' && record.region !== '') {
+    out.regions = [record.region]
+  }
+
+  if (record.kind === 'run' || record.kind === 'function') out.kind = record.kind
+  if (typeof record.dockerRepository === 'string' && record.dockerRepository !== '') out.dockerRepository = record.dockerRepository
+  return out
+}
+
+/** Writes the defaults atomically (temp file + rename) with mode 0600 in a 0700 directory; returns the file. */
+export async function saveDefaults(env: NodeJS.ProcessEnv, d: SavedDefaults): Promise<string> {
+  const dir = configDir(env)
+  const file = join(dir, DEFAULTS_FILE_NAME)
+  const content: Record<string, unknown> = {}
+  if (d.project !== undefined) content.project = d.project
+  if (d.regions !== undefined) content.regions = [...d.regions]
+  if (d.kind !== undefined) content.kind = d.kind
+  if (d.dockerRepository !== undefined) content.dockerRepository = d.dockerRepository
+  const text = `${JSON.stringify(content, null, 2)}\n`
+
+  try {
+    await mkdir(dir, {mode: 0o700, recursive: true})
+  } catch (error: unknown) {
+    throw new UserError(`Cannot create the binauthz config directory ${dir}: ${(error as Error).message}`, {
+      code: 'DEFAULTS_UNWRITABLE',
+      suggestions: ['Set BINAUTHZ_CONFIG_DIR to a writable directory'],
+    })
+  }
+
+  try {
+    await writePrivateFile(file, text)
+  } catch (error: unknown) {
+    throw new UserError(`Cannot write the binauthz defaults file ${file}: ${(error as Error).message}`, {
+      code: 'DEFAULTS_UNWRITABLE',
+      suggestions: ['Set BINAUTHZ_CONFIG_DIR to a writable directory'],
+    })
+  }
+
+  return file
+}

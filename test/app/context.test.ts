@@ -1,0 +1,267 @@
+import {expect} from 'chai'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import type {DeployKind} from '../../src/policy/pattern.js'
+
+import {
+  resolveContext, type ResolveContextInput, resolveQuotaProject, splitRegions,
+} from '../../src/app/context.js'
+import {UserError} from '../../src/errors.js'
+import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
+import {thrownBy} from '../helpers/assert.js'
+import {tempDir} from '../helpers/tmp.js'
+
+describe('resolveContext', () => {
+  let dir: string
+  let gcloudDir: string
+  let binauthzDir: string
+
+  beforeEach(() => {
+    dir = tempDir('context')
+    gcloudDir = join(dir, 'gcloud')
+    binauthzDir = join(dir, 'binauthz')
+    mkdirSync(join(gcloudDir, 'configurations'), {recursive: true})
+    mkdirSync(binauthzDir)
+  })
+
+  afterEach(() => {
+    rmSync(dir, {force: true, recursive: true})
+  })
+
+  interface Setup {
+    env?: NodeJS.ProcessEnv
+    flagProject?: string
+    flagRegions?: string[]
+    gcloud?: string
+    kind?: DeployKind
+    requireRegion?: boolean
+    saved?: Record<string, unknown>
+  }
+
+  function run(setup: Setup) {
+    if (setup.saved) writeFileSync(join(binauthzDir, 'defaults.json'), JSON.stringify(setup.saved))
+    if (setup.gcloud !== undefined) writeFileSync(join(gcloudDir, 'configurations', 'config_default'), setup.gcloud)
+    const input: ResolveContextInput = {
+      env: {
+        BINAUTHZ_CONFIG_DIR: binauthzDir, CLOUDSDK_CONFIG: gcloudDir, HOME: dir, ...setup.env,
+      },
+      ...(setup.flagProject === undefined ? {} : {project: setup.flagProject}),
+      ...(setup.flagRegions === undefined ? {} : {regions: setup.flagRegions}),
+      ...(setup.kind === undefined ? {} : {kind: setup.kind}),
+      ...(setup.requireRegion === undefined ? {} : {requireRegion: setup.requireRegion}),
+    }
+    return resolveContext(input)
+  }
+
+  const all: Setup = {
+    env: {CLOUDSDK_CORE_PROJECT: 'env-proj', CLOUDSDK_FUNCTIONS_REGION: 'us-west2', CLOUDSDK_RUN_REGION: 'us-west1'},
+    flagProject: 'flag-proj',
+    flagRegions: ['us-east1'],
+    gcloud: '[core]\nproject = gcloud-proj\n[run]\nregion = asia-east1\n[functions]\nregion = asia-east2\n',
+    saved: {project: 'saved-proj', regions: ['europe-west1']},
+  }
+
+  const table: {name: string; project: [string, string]; regions: [string[], string]; setup: Setup;}[] = [
+    {
+      name: 'flags win over everything', project: ['flag-proj', '--project flag'], regions: [['us-east1'], '--region flag'], setup: {...all, kind: 'run'},
+    },
+    {
+      name: 'env is next (run)',
+      project: ['env-proj', 'CLOUDSDK_CORE_PROJECT'],
+      regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
+      setup: {
+        ...all, flagProject: undefined, flagRegions: undefined, kind: 'run',
+      },
+    },
+    {
+      name: 'env is next (function)',
+      project: ['env-proj', 'CLOUDSDK_CORE_PROJECT'],
+      regions: [['us-west2'], 'CLOUDSDK_FUNCTIONS_REGION'],
+      setup: {
+        ...all, flagProject: undefined, flagRegions: undefined, kind: 'function',
+      },
+    },
+    {
+      name: 'saved defaults come before gcloud config',
+      project: ['saved-proj', 'binauthz setup defaults'],
+      regions: [['europe-west1'], 'binauthz setup defaults'],
+      setup: {
+        ...all, env: {}, flagProject: undefined, flagRegions: undefined, kind: 'run',
+      },
+    },
+    {
+      name: 'gcloud config last (run)',
+      project: ['gcloud-proj', "gcloud configuration 'default'"],
+      regions: [['asia-east1'], "gcloud configuration 'default'"],
+      setup: {gcloud: all.gcloud, kind: 'run'},
+    },
+    {
+      name: 'gcloud config last (function uses functions/region)',
+      project: ['gcloud-proj', "gcloud configuration 'default'"],
+      regions: [['asia-east2'], "gcloud configuration 'default'"],
+      setup: {gcloud: all.gcloud, kind: 'function'},
+    },
+    {
+      name: 'a function never uses run/region',
+      project: ['p', "gcloud configuration 'default'"],
+      regions: [[], 'none'],
+      setup: {gcloud: '[core]\nproject = p\n[run]\nregion = asia-east1\n', kind: 'function', requireRegion: false},
+    },
+    {
+      name: 'a service never uses CLOUDSDK_FUNCTIONS_REGION',
+      project: ['p', 'CLOUDSDK_CORE_PROJECT'],
+      regions: [[], 'none'],
+      setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2'}, kind: 'run', requireRegion: false},
+    },
+    {
+      name: 'without a kind, run settings come before functions settings',
+      project: ['p', 'CLOUDSDK_CORE_PROJECT'],
+      regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
+      setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2', CLOUDSDK_RUN_REGION: 'us-west1'}},
+    },
+    {
+      name: 'repeated and comma-separated region flags are split, trimmed and deduplicated',
+      project: ['p', '--project flag'],
+      regions: [['us-east1', 'europe-west1', 'asia-east1'], '--region flag'],
+      setup: {flagProject: 'p', flagRegions: ['us-east1, europe-west1', 'us-east1', ',asia-east1,']},
+    },
+    {
+      name: 'an empty region flag list falls through',
+      project: ['p', '--project flag'],
+      regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
+      setup: {env: {CLOUDSDK_RUN_REGION: 'us-west1'}, flagProject: 'p', flagRegions: [' , ']},
+    },
+    {
+      name: 'an empty CLOUDSDK_CORE_PROJECT is unset',
+      project: ['saved-proj', 'binauthz setup defaults'],
+      regions: [['us-east1'], 'binauthz setup defaults'],
+      setup: {env: {CLOUDSDK_CORE_PROJECT: ''}, saved: {project: 'saved-proj', regions: ['us-east1']}},
+    },
+    {
+      name: 'domain-scoped projects',
+      project: ['example.com:proj', '--project flag'],
+      regions: [['us-east1'], '--region flag'],
+      setup: {flagProject: 'example.com:proj', flagRegions: ['us-east1']},
+    },
+  ]
+
+  for (const c of table) {
+    it(c.name, () => {
+      const ctx = run(c.setup)
+      expect([ctx.project, ctx.projectSource]).to.deep.equal(c.project)
+      expect([ctx.regions, ctx.regionSource]).to.deep.equal(c.regions)
+    })
+  }
+
+  it('uses the active named configuration', () => {
+    writeFileSync(join(gcloudDir, 'active_config'), 'work')
+    writeFileSync(join(gcloudDir, 'configurations', 'config_work'), '[core]\nproject = work-proj\n[run]\nregion = us-east4\n')
+    const ctx = run({kind: 'run'})
+    expect(ctx.projectSource).to.equal("gcloud configuration 'work'")
+    expect(ctx.project).to.equal('work-proj')
+    expect(ctx.gcloud.activeConfig).to.equal('work')
+  })
+
+  it('never spawns gcloud', () => {
+    const before = gcloudSpawnCount()
+    run({...all})
+    expect(gcloudSpawnCount()).to.equal(before)
+  })
+
+  it('does not mutate the region flags', () => {
+    const regions = Object.freeze(['us-east1,europe-west1'])
+    run({flagProject: 'p', flagRegions: regions as unknown as string[]})
+    expect(regions).to.deep.equal(['us-east1,europe-west1'])
+  })
+
+  it('throws PROJECT_MISSING naming the flag and the gcloud command', () => {
+    const error = thrownBy(() => run({flagRegions: ['us-east1']}))
+    expect(error).to.be.instanceOf(UserError)
+    expect((error as UserError).code).to.equal('PROJECT_MISSING')
+    const hints = (error as UserError).suggestions.join('\n')
+    expect(hints).to.include('--project').and.include('gcloud config set project')
+  })
+
+  it('throws REGION_MISSING naming the flag and the right gcloud property', () => {
+    const run1 = thrownBy(() => run({flagProject: 'p', kind: 'run'})) as UserError
+    expect(run1.code).to.equal('REGION_MISSING')
+    expect(run1.suggestions.join('\n')).to.include('--region').and.include('gcloud config set run/region')
+    const fn = thrownBy(() => run({flagProject: 'p', kind: 'function'})) as UserError
+    expect(fn.suggestions.join('\n')).to.include('gcloud config set functions/region')
+  })
+
+  it('allows no region when requireRegion is false', () => {
+    const ctx = run({flagProject: 'p', requireRegion: false})
+    expect(ctx.regions).to.deep.equal([])
+    expect(ctx.regionSource).to.equal('none')
+  })
+
+  const invalid: {code: string; mentions: string; name: string; setup: Setup;}[] = [
+    {
+      code: 'INVALID_PROJECT', mentions: '--project', name: 'bad --project', setup: {flagProject: 'My Project', flagRegions: ['us-east1']},
+    },
+    {
+      code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', name: 'bad CLOUDSDK_CORE_PROJECT', setup: {env: {CLOUDSDK_CORE_PROJECT: 'Bad_Proj'}, flagRegions: ['us-east1']},
+    },
+    {
+      code: 'INVALID_PROJECT', mentions: 'binauthz setup defaults', name: 'bad saved project', setup: {flagRegions: ['us-east1'], saved: {project: 'UPPER'}},
+    },
+    {
+      code: 'INVALID_PROJECT', mentions: "gcloud configuration 'default'", name: 'bad gcloud project', setup: {flagRegions: ['us-east1'], gcloud: '[core]\nproject = bad proj\n'},
+    },
+    {
+      code: 'INVALID_REGION', mentions: '--region', name: 'bad --region', setup: {flagProject: 'p', flagRegions: ['us-east1', 'us']},
+    },
+    {
+      code: 'INVALID_REGION', mentions: 'CLOUDSDK_RUN_REGION', name: 'bad CLOUDSDK_RUN_REGION', setup: {env: {CLOUDSDK_RUN_REGION: 'nowhere'}, flagProject: 'p'},
+    },
+    {
+      code: 'INVALID_REGION', mentions: 'run/region', name: 'bad gcloud run/region', setup: {flagProject: 'p', gcloud: '[run]\nregion = us-central1-a\n', kind: 'run'},
+    },
+  ]
+  for (const c of invalid) {
+    it(`validates: ${c.name}`, () => {
+      const error = thrownBy(() => run(c.setup)) as UserError
+      expect(error).to.be.instanceOf(UserError)
+      expect(error.code).to.equal(c.code)
+      expect(error.message).to.include(c.mentions)
+    })
+  }
+
+  describe('splitRegions', () => {
+    it('splits, trims and dedupes', () => {
+      expect(splitRegions(['a,b', ' c ', 'a', ''])).to.deep.equal(['a', 'b', 'c'])
+    })
+  })
+
+  describe('resolveQuotaProject', () => {
+    const gcloud = {activeConfig: 'default', configDir: '/nonexistent'}
+    const cases: {credential?: string; env: NodeJS.ProcessEnv; expected: string | undefined; file?: string; title: string}[] = [
+      {env: {}, expected: undefined, title: 'nothing configured: no header'},
+      {
+        credential: 'adc-quota', env: {}, expected: 'adc-quota', title: "the credential's own quota project",
+      },
+      {
+        credential: 'adc-quota', env: {}, expected: 'config-quota', file: 'config-quota', title: 'gcloud config beats the credential',
+      },
+      {
+        credential: 'adc-quota', env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'env-quota'}, expected: 'env-quota', file: 'config-quota', title: 'the environment beats both',
+      },
+      {
+        credential: 'adc-quota', env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'CURRENT_PROJECT'}, expected: undefined, title: 'a keyword names no project',
+      },
+    ]
+    for (const c of cases) {
+      it(c.title, () => {
+        expect(resolveQuotaProject(c.env, {...gcloud, ...(c.file ? {quotaProject: c.file} : {})}, c.credential)).to.equal(c.expected)
+      })
+    }
+
+    it('refuses a value that is no project ID (it would become a request header)', () => {
+      const error = thrownBy(() => resolveQuotaProject({CLOUDSDK_BILLING_QUOTA_PROJECT: 'bad\r\nX-Injected: 1'}, gcloud))
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).message).to.contain('CLOUDSDK_BILLING_QUOTA_PROJECT')
+    })
+  })
+})

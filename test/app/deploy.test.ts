@@ -1,0 +1,405 @@
+import {expect} from 'chai'
+
+import type {RunInvocation, RunResult} from '../../src/gcloud/runner.js'
+import type {Policy} from '../../src/policy/types.js'
+
+import {
+  buildTargets, DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
+} from '../../src/app/deploy.js'
+import {applyPolicyChange} from '../../src/app/policy-change.js'
+import {silentReporter} from '../../src/cli/renderer.js'
+import {BinauthzError, UserError} from '../../src/errors.js'
+import {BinauthzClient} from '../../src/google/binauthz-client.js'
+import {rejectionOf} from '../helpers/assert.js'
+import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+
+const PROJECT = 'my-proj'
+const RUN_US = 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
+const RUN_EU = 'europe-west1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
+
+function denyingPolicy(patterns: string[] = []): Policy {
+  return {
+    admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
+    defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
+    futureField: {kept: [1, 2, 3]},
+    globalPolicyEvaluationMode: 'ENABLE',
+    name: `projects/${PROJECT}/policy`,
+  }
+}
+
+interface Harness {
+  confirms: string[]
+  gcloudCalls: RunInvocation[]
+  options(overrides?: Partial<DeployOptions> & {confirmAnswer?: boolean; gcloud?: (args: readonly string[]) => Partial<RunResult>;}): DeployOptions
+  server: TestSandbox
+  shown: string[]
+}
+
+describe('app/deploy', () => {
+  let server: TestSandbox
+  let h: Harness
+
+  beforeEach(async () => {
+    server = await startTestSandbox({policy: denyingPolicy(), project: PROJECT, token: 'test-token'})
+    const gcloudCalls: RunInvocation[] = []
+    const shown: string[] = []
+    const confirms: string[] = []
+    h = {
+      confirms,
+      gcloudCalls,
+      options(overrides = {}) {
+        const {confirmAnswer, gcloud, ...rest} = overrides
+        let clock = 1000
+        return {
+          adapters: {
+            apply: (client, options) => applyPolicyChange(client, options),
+            backup: async () => '/tmp/backup.json',
+            client: options => new BinauthzClient({...options, maxRetries: 0}),
+            async confirm(message) {
+              confirms.push(message)
+              return confirmAnswer ?? true
+            },
+            endpoint: () => server.endpoint,
+            locateGcloud: () => '/usr/bin/gcloud',
+            now() {
+              clock += 5
+              return clock
+            },
+            resolveContext: input => ({
+              gcloud: {activeConfig: 'default', configDir: '/nonexistent'},
+              project: input.project ?? PROJECT,
+              projectSource: input.project === undefined ? 'gcloud config' : '--project flag',
+              regions: [...(input.regions ?? ['us-central1'])],
+              regionSource: '--region flag',
+            }),
+            async runGcloud(invocation) {
+              gcloudCalls.push(invocation)
+              return {
+                exitCode: 0, interrupted: false, stderrTail: '', ...gcloud?.(invocation.args),
+              }
+            },
+            tokens: async () => ({getToken: async () => 'test-token'}),
+          },
+          dryRun: false,
+          env: {},
+          interactive: false,
+          invocation: ['binauthz', 'deploy', 'run', 'svc', '--region', 'us-central1', '--', '--source', '.'],
+          json: false,
+          kind: 'run',
+          name: 'svc',
+          noPatch: false,
+          passthrough: ['--source', '.'],
+          regions: ['us-central1'],
+          reporter: silentReporter(),
+          show: text => shown.push(text),
+          yes: true,
+          ...rest,
+        }
+      },
+      server,
+      shown,
+    }
+  })
+
+  afterEach(async () => {
+    await server.stop()
+  })
+
+  it('already covered: no write, no IAM call, deploys', async () => {
+    server.setPolicy(PROJECT, denyingPolicy(['us-central1-docker.pkg.dev/my-proj/**']))
+    const result = await runDeploy(h.options())
+    expect(server.writes()).to.equal(0)
+    expect(server.requests('testIamPermissions')).to.have.length(0)
+    expect(result.patterns).to.deep.equal({
+      added: [],
+      alreadyCovered: [{by: 'us-central1-docker.pkg.dev/my-proj/**', pattern: RUN_US}],
+      required: [RUN_US],
+    })
+    expect(result.policy.written).to.equal(false)
+    expect(h.gcloudCalls.map(c => c.args)).to.deep.equal([
+      ['run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--binary-authorization=default'],
+    ])
+    expect(result.deploys).to.deep.equal([
+      {argv: ['gcloud', 'run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--source=.', '--binary-authorization=default'], exitCode: 0, region: 'us-central1'},
+    ])
+  })
+
+  it('default rule ALWAYS_ALLOW counts as covered', async () => {
+    server.setPolicy(PROJECT, {...denyingPolicy(), defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}})
+    const result = await runDeploy(h.options())
+    expect(server.writes()).to.equal(0)
+    expect(result.patterns.alreadyCovered).to.deep.equal([{by: 'defaultAdmissionRule: ALWAYS_ALLOW', pattern: RUN_US}])
+  })
+
+  it('uncovered + --yes: exactly one write adding the pattern, other fields kept, then deploys', async () => {
+    const before = server.policy(PROJECT)
+    const result = await runDeploy(h.options())
+    expect(server.writes()).to.equal(1)
+    const after = server.policy(PROJECT)
+    expect(after?.admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_US}])
+    expect(after?.futureField).to.deep.equal({kept: [1, 2, 3]})
+    expect(after?.defaultAdmissionRule).to.deep.equal(before?.defaultAdmissionRule)
+    expect(result.patterns.added).to.deep.equal([RUN_US])
+    expect(result.policy).to.include({
+      backupFile: '/tmp/backup.json', etagAfter: after?.etag, etagBefore: before?.etag, written: true,
+    })
+    expect(result.policy.diff).to.contain('+ ').and.contain(RUN_US)
+    expect(h.shown.join('\n')).to.contain(RUN_US)
+    expect(h.confirms).to.deep.equal([])
+    expect(h.gcloudCalls).to.have.length(1)
+    expect(result.durationMs).to.be.greaterThan(0)
+  })
+
+  it('uncovered, interactive, confirmed: asks once and writes', async () => {
+    await runDeploy(h.options({confirmAnswer: true, interactive: true, yes: false}))
+    expect(h.confirms).to.have.length(1)
+    expect(server.writes()).to.equal(1)
+  })
+
+  it('uncovered, interactive, declined: no write, no deploy, exit 3', async () => {
+    const error = await rejectionOf(runDeploy(h.options({confirmAnswer: false, interactive: true, yes: false})))
+    expect(error).to.be.instanceOf(UserError)
+    expect((error as UserError).exitCode).to.equal(3)
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('uncovered, no TTY, no --yes: exit 3 with the exact command including --yes', async () => {
+    const error = await rejectionOf(runDeploy(h.options({interactive: false, yes: false})))
+    expect(error).to.be.instanceOf(UserError)
+    expect((error as UserError).code).to.equal('CONFIRMATION_REQUIRED')
+    expect((error as UserError).exitCode).to.equal(3)
+    expect((error as UserError).suggestions[0]).to.equal('Re-run with --yes: binauthz deploy run svc --region us-central1 --yes -- --source .')
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('--dry-run: no write, no deploy, plan and exact argv shown', async () => {
+    const result = await runDeploy(h.options({dryRun: true}))
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+    expect(result.dryRun).to.equal(true)
+    expect(result.patterns.added).to.deep.equal([RUN_US])
+    expect(result.deploys[0]?.exitCode).to.equal(null)
+    const text = h.shown.join('\n')
+    expect(text).to.contain('+ ')
+    expect(text).to.contain('gcloud run deploy svc --project=my-proj --region=us-central1 --source=. --binary-authorization=default')
+  })
+
+  it('--no-patch with a missing entry: exit 3 with the admin hand-off, nothing written or deployed', async () => {
+    const error = await rejectionOf(runDeploy(h.options({noPatch: true})))
+    expect(error).to.be.instanceOf(UserError)
+    expect((error as UserError).exitCode).to.equal(3)
+    expect((error as UserError).code).to.equal('NOT_ALLOWLISTED')
+    expect((error as UserError).message).to.contain(RUN_US)
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('--no-patch when already covered deploys', async () => {
+    server.setPolicy(PROJECT, denyingPolicy([RUN_US]))
+    const result = await runDeploy(h.options({noPatch: true}))
+    expect(result.deploys[0]?.exitCode).to.equal(0)
+    expect(server.writes()).to.equal(0)
+  })
+
+  it('permission denied: exit 3, gcloud not spawned, nothing written', async () => {
+    server.setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
+    const error = await rejectionOf(runDeploy(h.options()))
+    expect(error).to.be.instanceOf(UserError)
+    expect((error as UserError).exitCode).to.equal(3)
+    expect((error as UserError).code).to.equal('PERMISSION_DENIED')
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('multi-region: one read, one write with both patterns, one deploy per region', async () => {
+    const result = await runDeploy(h.options({regions: ['us-central1', 'europe-west1']}))
+    expect(server.requests('getPolicy')).to.have.length(1)
+    expect(server.writes()).to.equal(1)
+    expect(server.policy(PROJECT).admissionWhitelistPatterns).to.deep.equal([{namePattern: RUN_US}, {namePattern: RUN_EU}])
+    expect(h.gcloudCalls.map(c => c.args[4]).sort()).to.deep.equal(['--region=europe-west1', '--region=us-central1'])
+    expect(result.deploys.map(d => [d.region, d.exitCode])).to.deep.equal([
+      ['us-central1', 0],
+      ['europe-west1', 0],
+    ])
+  })
+
+  it('multi-region with one failure: DeployFailedError exit 1 carrying per-region results', async () => {
+    const error = await rejectionOf(runDeploy(h.options({gcloud: args => (args.includes('--region=europe-west1') ? {exitCode: 7} : {}), regions: ['us-central1', 'europe-west1']})))
+    expect(error).to.be.instanceOf(DeployFailedError)
+    expect((error as DeployFailedError).exitCode).to.equal(1)
+    expect((error as DeployFailedError).jsonResult.deploys.map(d => d.exitCode)).to.deep.equal([0, 7])
+  })
+
+  it('single region: gcloud exit code passed through, denial recognised and explained', async () => {
+    const stderr = "ERROR: (gcloud.run.deploy) Container image 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/svc@sha256:1' is not authorized by policy."
+    const error = await rejectionOf(runDeploy(h.options({gcloud: () => ({exitCode: 3, stderrTail: stderr})})))
+    expect(error).to.be.instanceOf(DeployFailedError)
+    const failed = error as DeployFailedError
+    expect(failed.exitCode).to.equal(3)
+    expect(failed.message).to.contain('binauthz: Binary Authorization denied the deploy')
+    expect(failed.jsonResult.deploys[0]?.denial?.kind).to.equal('binauthz-denied')
+  })
+
+  it('Ctrl-C during gcloud: exit 130', async () => {
+    const error = await rejectionOf(runDeploy(h.options({gcloud: () => ({exitCode: 130, interrupted: true})})))
+    expect(error).to.be.instanceOf(DeployInterruptedError)
+    expect((error as BinauthzError).exitCode).to.equal(130)
+  })
+
+  it('refuses hostile passthrough before reading the policy', async () => {
+    const error = await rejectionOf(runDeploy(h.options({passthrough: ['--binary-authorization=none']})))
+    expect((error as UserError).exitCode).to.equal(2)
+    expect(server.requests()).to.have.length(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('plain --image (no --source): no pattern, no write, verdict reported, deploys', async () => {
+    const image = 'us-docker.pkg.dev/other/images/app@sha256:1'
+    const result = await runDeploy(h.options({passthrough: [`--image=${image}`]}))
+    expect(result.patterns.required).to.deep.equal([])
+    expect(server.writes()).to.equal(0)
+    expect(result.image).to.deep.include({admitted: false, image})
+    expect(h.gcloudCalls).to.have.length(1)
+  })
+
+  it('functions: gcf-artifacts pattern, --gen2 argv', async () => {
+    const result = await runDeploy(h.options({kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20', '--trigger-http']}))
+    expect(result.command).to.equal('deploy function')
+    expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/gcf-artifacts/**'])
+    expect(h.gcloudCalls[0]?.args).to.deep.equal([
+      'functions', 'deploy', 'fn', '--gen2', '--project=my-proj', '--region=us-central1', '--runtime=nodejs20', '--trigger-http', '--binary-authorization=default',
+    ])
+  })
+
+  it('--json: gcloud stdout goes to stderr', async () => {
+    server.setPolicy(PROJECT, denyingPolicy([RUN_US]))
+    await runDeploy(h.options({json: true}))
+    expect(h.gcloudCalls[0]?.stdout).to.equal('stderr')
+  })
+
+  it('--deadline bounds the policy API calls (client deadline = start + seconds)', async () => {
+    const seen: unknown[] = []
+    const options = h.options({deadlineSeconds: 30})
+    const adapters = options.adapters ?? {}
+    await runDeploy({
+      ...options,
+      adapters: {
+        ...adapters,
+        client(clientOptions) {
+          seen.push(clientOptions.deadline)
+          return new BinauthzClient({...clientOptions, deadline: undefined, maxRetries: 0})
+        },
+        now: () => 1000,
+      },
+    })
+    expect(seen).to.deep.equal([31_000])
+  })
+
+  it('run --source with --image REPO/...: that repository is allowlisted, argv keeps both', async () => {
+    const result = await runDeploy(h.options({passthrough: ['--source=.', '--image', 'us-central1-docker.pkg.dev/my-proj/builds/svc']}))
+    expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/builds/**'])
+    expect(h.gcloudCalls[0]?.args).to.deep.equal([
+      'run',
+      'deploy',
+      'svc',
+      '--project=my-proj',
+      '--region=us-central1',
+      '--source=.',
+      '--image=us-central1-docker.pkg.dev/my-proj/builds/svc',
+      '--binary-authorization=default',
+    ])
+  })
+
+  it('invalid NAME: exit 2 before any API call', async () => {
+    const error = await rejectionOf(runDeploy(h.options({name: '--project=evil'})))
+    expect((error as UserError).exitCode).to.equal(2)
+    expect(server.requests()).to.have.length(0)
+  })
+
+  describe('buildTargets', () => {
+    it('run --source: cloud-run-source-deploy per region', () => {
+      expect(buildTargets('run', 'example.com:p', ['us-central1', 'asia-east1'], {source: '.'})).to.deep.equal({
+        patterns: ['us-central1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**', 'asia-east1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**'],
+      })
+    })
+
+    it('run with neither --source nor --image: source deploy', () => {
+      expect(buildTargets('run', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
+    })
+
+    it('run --source + --image REPO/...: that repository once', () => {
+      expect(buildTargets('run', 'p-1', ['us-central1', 'europe-west1'], {image: 'us-docker.pkg.dev/p-1/builds/svc', source: '.'})).to.deep.equal({
+        patterns: ['us-docker.pkg.dev/p-1/builds/**'],
+      })
+    })
+
+    it('run plain --image: no pattern', () => {
+      expect(buildTargets('run', 'p-1', ['us-central1'], {image: 'gcr.io/p/x'})).to.deep.equal({patterns: [], prebuiltImage: 'gcr.io/p/x'})
+    })
+
+    it('function: gcf-artifacts or --docker-repository', () => {
+      expect(buildTargets('function', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/gcf-artifacts/**'])
+      expect(buildTargets('function', 'p-1', ['us-central1'], {dockerRepository: 'projects/p-1/locations/us-central1/repositories/r'}).patterns).to.deep.equal([
+        'us-central1-docker.pkg.dev/p-1/r/**',
+      ])
+    })
+  })
+
+  it('withYes inserts --yes before --', () => {
+    expect(withYes(['binauthz', 'deploy', 'run', 'svc', '--', '--source', '.'])).to.equal('binauthz deploy run svc --yes -- --source .')
+    expect(withYes(['binauthz', 'deploy', 'run', 'svc'])).to.equal('binauthz deploy run svc --yes')
+  })
+
+  it('withoutOwnFlag removes the flag only before --', () => {
+    expect(withoutOwnFlag(['binauthz', 'deploy', 'run', 'svc', '--no-patch'], '--no-patch')).to.deep.equal(['binauthz', 'deploy', 'run', 'svc'])
+    expect(withoutOwnFlag(['b', '--no-patch', '--', '--no-patch'], '--no-patch')).to.deep.equal(['b', '--', '--no-patch'])
+  })
+
+  it('--no-patch error names the command to run instead', async () => {
+    const error = await rejectionOf(runDeploy(h.options({invocation: ['binauthz', 'deploy', 'run', 'svc', '--no-patch', '--', '--source', '.'], noPatch: true})))
+    expect((error as UserError).suggestions[0]).to.equal('Re-run without --no-patch if you may change the policy: binauthz deploy run svc --yes -- --source .')
+  })
+
+  it('gcloud missing: the runner error surfaces (exit 2) after no further deploys start', async () => {
+    const options = h.options({concurrency: 1, regions: ['us-central1', 'europe-west1', 'asia-east1']})
+    let calls = 0
+    const error = await rejectionOf(runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        async runGcloud() {
+          calls++
+          throw new UserError('gcloud was not found on PATH', {code: 'GCLOUD_MISSING'})
+        },
+      },
+    }))
+    expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+    expect(calls).to.equal(1)
+  })
+
+  it('gcloud missing before the policy step: nothing read, nothing written, exit 2', async () => {
+    const options = h.options()
+    const error = await rejectionOf(runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        locateGcloud() {
+          throw new UserError('gcloud was not found on PATH', {code: 'GCLOUD_MISSING'})
+        },
+      },
+    }))
+    expect((error as UserError).code).to.equal('GCLOUD_MISSING')
+    expect((error as UserError).exitCode).to.equal(2)
+    expect(server.requests()).to.have.length(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it("sends the credential's quota project as X-Goog-User-Project", async () => {
+    const options = h.options()
+    await runDeploy({...options, adapters: {...options.adapters, tokens: async () => ({getToken: async () => 'test-token', quotaProject: 'billing-proj'})}})
+    expect(server.requests().length).to.be.greaterThan(0)
+    expect(server.requests().map(r => r.headers?.['x-goog-user-project'])).to.satisfy((values: unknown[]) => values.every(v => v === 'billing-proj'))
+  })
+})

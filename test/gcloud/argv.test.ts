@@ -1,0 +1,96 @@
+import {expect} from 'chai'
+
+import {UserError} from '../../src/errors.js'
+import {
+  deployArgv, formatCommand, functionDeployArgv, runDeployArgv, validateDeployName,
+} from '../../src/gcloud/argv.js'
+import {thrownBy} from '../helpers/assert.js'
+
+describe('deploy/argv', () => {
+  it('builds gcloud run deploy with project, region, passthrough, and --binary-authorization=default last', () => {
+    expect(runDeployArgv({
+      name: 'my-fn', passthrough: ['--source=.', '--function', 'handler'], project: 'my-proj', region: 'us-central1',
+    })).to.deep.equal([
+      'run', 'deploy', 'my-fn', '--project=my-proj', '--region=us-central1', '--source=.', '--function', 'handler', '--binary-authorization=default',
+    ])
+  })
+
+  it('builds gcloud run deploy without passthrough', () => {
+    expect(runDeployArgv({
+      name: 'svc', passthrough: [], project: 'p-1', region: 'europe-west1',
+    })).to.deep.equal([
+      'run', 'deploy', 'svc', '--project=p-1', '--region=europe-west1', '--binary-authorization=default',
+    ])
+  })
+
+  it('builds gcloud functions deploy with --gen2', () => {
+    expect(functionDeployArgv({
+      name: 'my_fn', passthrough: ['--runtime', 'nodejs20', '--trigger-http'], project: 'example.com:proj', region: 'europe-west1',
+    })).to.deep.equal([
+      'functions',
+      'deploy',
+      'my_fn',
+      '--gen2',
+      '--project=example.com:proj',
+      '--region=europe-west1',
+      '--runtime',
+      'nodejs20',
+      '--trigger-http',
+      '--binary-authorization=default',
+    ])
+  })
+
+  it('deployArgv dispatches on kind', () => {
+    const input = {
+      name: 'a1', passthrough: [], project: 'p-1', region: 'us-east1',
+    }
+    expect(deployArgv('run', input)).to.deep.equal(runDeployArgv(input))
+    expect(deployArgv('function', input)).to.deep.equal(functionDeployArgv(input))
+  })
+
+  it('does not mutate the passthrough array', () => {
+    const passthrough = Object.freeze(['--source=.'])
+    const argv = runDeployArgv({
+      name: 'svc', passthrough, project: 'p-1', region: 'us-east1',
+    })
+    argv.push('x')
+    expect(passthrough).to.deep.equal(['--source=.'])
+  })
+
+  for (const [kind, name] of [
+    ['run', '-svc'],
+    ['run', '--project=x'],
+    ['run', 'Svc'],
+    ['run', 'svc_1'],
+    ['run', 'svc-'],
+    ['run', ''],
+    ['run', 'a'.repeat(50)],
+    ['function', '1fn'],
+    ['function', 'fn-'],
+    ['function', 'fn/..'],
+    ['function', 'a'.repeat(64)],
+  ] as const) {
+    it(`refuses the ${kind} name ${JSON.stringify(name.slice(0, 20))}`, () => {
+      const error = thrownBy(() => validateDeployName(kind, name))
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).code).to.equal('INVALID_NAME')
+      expect((error as UserError).exitCode).to.equal(2)
+    })
+  }
+
+  for (const [kind, name] of [
+    ['run', 'svc'],
+    ['run', 'my-svc-2'],
+    ['run', 'a'.repeat(49)],
+    ['function', 'My_Fn'],
+    ['function', 'fn-2'],
+  ] as const) {
+    it(`accepts the ${kind} name ${name.slice(0, 20)}`, () => {
+      expect(validateDeployName(kind, name)).to.equal(name)
+    })
+  }
+
+  it('formats a command for copying into a shell', () => {
+    expect(formatCommand(['gcloud', 'run', 'deploy', 'svc', '--set-env-vars=A=b c', "it's"])).to.equal(String.raw`gcloud run deploy svc '--set-env-vars=A=b c' 'it'\''s'`)
+  })
+})
