@@ -9,13 +9,16 @@ import type {Policy} from '../policy/types.js'
 //   write for all regions) → diff + confirmation → gcloud deploy per region (bounded concurrency).
 // Everything that touches the outside world is an injectable adapter, so tests drive the whole flow with fakes.
 // The returned DeployResult is the --json contract of `binauthz deploy run|function` (documented below).
-import type {ApplyOptions, ApplyResult} from './policy-change.js'
+import type {ApplyOptions} from './policy-change.js'
+import type {Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
 import {BinauthzError, UserError} from '../errors.js'
 import {deployArgv, formatCommand, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {parsePassthrough} from '../gcloud/passthrough.js'
+import {evaluateImage} from '../policy/coverage.js'
+import {adminHandoff} from '../policy/handoff.js'
 import {
   type BuildRepository,
   defaultRepository,
@@ -24,7 +27,9 @@ import {
   parseImageRepository,
   repositoryPattern,
 } from '../policy/pattern.js'
+import {planAllow} from '../policy/plan.js'
 import {type ResolvedContext, resolveQuotaProject} from './context.js'
+import {changePolicyOf} from './policy-change.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // The --json contract
@@ -106,11 +111,8 @@ export class DeployInterruptedError extends BinauthzError {
 // Options and adapters
 
 export interface DeployAdapters {
-  apply(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult>
   backup(env: NodeJS.ProcessEnv, project: string, policy: Policy): Promise<string | undefined>
   client(options: ClientOptions): BinauthzClient
-  /** Asks the user (TTY only); called only when neither --yes nor --dry-run/--no-patch decide. */
-  confirm(message: string): Promise<boolean>
   endpoint(env: NodeJS.ProcessEnv, config: GcloudConfig): URL
   /** Finds gcloud without starting it (throws GCLOUD_MISSING), before the policy is touched. */
   locateGcloud(env: NodeJS.ProcessEnv): string
@@ -129,8 +131,6 @@ export interface DeployOptions {
   deadlineSeconds?: number
   dryRun: boolean
   env: NodeJS.ProcessEnv
-  /** Whether a confirmation prompt can be shown (TTY, CI unset, not --json). */
-  interactive: boolean
   /** The binauthz command line as typed (bin first), to print the exact re-run command with --yes. */
   invocation?: readonly string[]
   /** --json: gcloud's stdout goes to our stderr so stdout holds only the JSON. */
@@ -141,6 +141,8 @@ export interface DeployOptions {
   /** Arguments after `--`, for gcloud. */
   passthrough: readonly string[]
   project?: string
+  /** Asks for the policy change (or refuses, naming --yes, where nobody can be asked). */
+  prompter: Prompter
   regions?: readonly string[]
   reporter: StepReporter
   /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
@@ -149,21 +151,17 @@ export interface DeployOptions {
 }
 
 async function defaultAdapters(): Promise<DeployAdapters> {
-  const [context, credentials, endpoint, client, transaction, backup, runner, prompts] = await Promise.all([
+  const [context, credentials, endpoint, client, backup, runner] = await Promise.all([
     import('./context.js'),
     import('../auth/credentials.js'),
     import('../google/endpoint.js'),
     import('../google/binauthz-client.js'),
-    import('./policy-change.js'),
     import('../store/backups.js'),
     import('../gcloud/runner.js'),
-    import('../cli/prompts.js'),
   ])
   return {
-    apply: (c, options) => transaction.applyPolicyChange(c, options),
     backup: (env, project, policy) => backup.savePolicyBackup(env, project, policy),
     client: options => new client.BinauthzClient(options),
-    confirm: message => prompts.confirmPrompt(message, {default: false, flag: '--yes'}),
     endpoint: (env, config) => endpoint.binauthzEndpointFrom(env, config.binauthzEndpoint),
     locateGcloud: env => runner.locateGcloud(env),
     now: () => Date.now(),
@@ -175,7 +173,7 @@ async function defaultAdapters(): Promise<DeployAdapters> {
 
 async function adaptersFor(options: DeployOptions): Promise<DeployAdapters> {
   const given = options.adapters ?? {}
-  const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'apply', 'backup', 'locateGcloud', 'runGcloud', 'confirm', 'now']
+  const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'backup', 'locateGcloud', 'runGcloud', 'now']
   if (keys.every(key => given[key] !== undefined)) return given as DeployAdapters
   return {...(await defaultAdapters()), ...given}
 }
@@ -385,8 +383,6 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   const {env, reporter} = options
   const {project} = result
   const patterns = result.patterns.required
-  const {planAllow} = await import('../policy/plan.js')
-  const {renderPolicyDiff} = await import('../policy/diff.js')
   const mode: ApplyOptions['mode'] = options.dryRun ? 'dry-run' : (options.noPatch ? 'no-patch' : 'write')
   let policyStepOpen = true
   const closePolicyStep = async (plan: PolicyPlan): Promise<void> => {
@@ -401,39 +397,28 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
     )
   }
 
-  const rerun = options.invocation === undefined ? undefined : withYes(options.invocation)
-  const confirm = async (plan: PolicyPlan): Promise<boolean> => {
-    await closePolicyStep(plan)
-    options.show(`Binary Authorization policy of ${project} (adds ${plan.added.join(', ')}):\n${renderPolicyDiff(plan.before, plan.after)}`)
-    if (options.yes) return true
-    if (!options.interactive) {
-      throw new UserError(`Changing the Binary Authorization policy of ${project} needs confirmation, and none can be asked here (no terminal, CI set, or --json).`, {
-        code: 'CONFIRMATION_REQUIRED',
-        exit: 'permission',
-        suggestions: [rerun === undefined ? 'Re-run with --yes' : `Re-run with --yes: ${rerun}`, 'Or preview first with --dry-run.'],
-      })
-    }
-
-    return adapters.confirm(`Add ${plan.added.length === 1 ? 'this entry' : `these ${plan.added.length} entries`} to the policy and deploy?`)
-  }
-
   await reporter.detail(`Required: ${patterns.join(', ')}`)
-  const applied = await adapters.apply(client, {
-    backup: policy => adapters.backup(env, project, policy),
-    confirm,
-    mode,
-    // Progress only: the transaction does not wait for the reporter.
-    onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),
-    plan: policy => planAllow(policy, patterns),
-    project,
-  })
-  await closePolicyStep(applied.plan)
+  // The one policy-change path (src/app/policy-change.ts): the diff goes to the human output, one confirmation.
+  const applied = await changePolicyOf(
+    {
+      backup: (target, policy) => adapters.backup(env, target, policy),
+      client,
+      // Progress only: the change does not wait for the reporter.
+      onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),
+      onPlanned: closePolicyStep,
+      prompter: options.prompter,
+      ui: {info: line => options.show(line), warn: line => options.show(line)},
+    },
+    {
+      mode, plan: policy => planAllow(policy, patterns), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
+    },
+  )
 
   const {plan} = applied
   result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: describeCoverage(entry.coverage), pattern: entry.pattern}))
   result.policy = {
     backupFile: applied.backupFile ?? null,
-    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    diff: applied.diff,
     etagAfter: applied.etagAfter ?? applied.etagBefore ?? null,
     etagBefore: applied.etagBefore ?? null,
     written: applied.written,
@@ -467,7 +452,6 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   }
 
   if (mode === 'no-patch') {
-    const {adminHandoff} = await import('../policy/handoff.js')
     await reporter.fail('allowlist', 'Not allowlisted, and --no-patch forbids changing the policy')
     throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added)}`, {
       code: 'NOT_ALLOWLISTED',
@@ -491,7 +475,6 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 /** Plain --image deploy: no pattern is added; report whether the policy admits the image. */
 async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<BinauthzClient>, result: DeployResult, image: string): Promise<void> {
   const {reporter} = options
-  const {evaluateImage} = await import('../policy/coverage.js')
   let verdict: ImageVerdict | undefined
   let reason: string
   try {

@@ -8,9 +8,11 @@
 
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
+import type {Prompter, Ui} from './ports.js'
 
 import {BinauthzError, ExternalError, UserError} from '../errors.js'
 import {ApiError, type BinauthzClient, PolicyConflictError} from '../google/binauthz-client.js'
+import {renderPolicyDiff} from '../policy/diff.js'
 import {adminHandoff} from '../policy/handoff.js'
 
 export const PERMISSION_GET = 'binaryauthorization.policy.get'
@@ -228,4 +230,83 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
       suggestions: ['Run the same command again in a moment: it re-reads the policy and re-plans the change'],
     },
   )
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// THE policy change every flow takes (deploy, policy allow/revoke/restore, setup): the plan shown as a diff, one
+// confirmation wording (unless --yes), a backup of the policy read, the etag-checked write, re-planning on a
+// concurrent change (asking again only when the change differs), and one outcome.
+
+/** What became of a requested change. Failures (permission, conflicts, API errors, interrupts) are thrown. */
+export type ChangeOutcome = 'declined' | 'dry-run' | 'no-patch' | 'unchanged' | 'written'
+
+export interface PolicyChangeDeps {
+  /** Saves the policy about to be replaced, returns the file written (src/store/backups.ts savePolicyBackup). */
+  backup(project: string, policy: Policy): Promise<string | undefined>
+  client: BinauthzClient
+  onAttempt?: ApplyOptions['onAttempt']
+  /** Called once a change is planned, before it is shown (a deploy closes its "policy read" step here). */
+  onPlanned?(plan: PolicyPlan): Promise<void>
+  prompter: Prompter
+  /** Where the planned diff is shown. */
+  ui: Ui
+}
+
+export interface PolicyChangeRequest {
+  mode: ApplyOptions['mode']
+  plan: (policy: Policy) => PolicyPlan
+  project: string
+  /** The exact command to re-run with --yes, suggested when nobody can be asked. */
+  rerun?: string
+  /** --yes: write without asking (the diff is still shown). */
+  yes: boolean
+}
+
+export interface PolicyChange extends ApplyResult {
+  /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
+  diff: string
+  outcome: ChangeOutcome
+}
+
+/** The question every policy write asks. */
+export function confirmationQuestion(project: string): string {
+  return `Write this change to the Binary Authorization policy of project ${project}?`
+}
+
+export async function changePolicyOf(deps: PolicyChangeDeps, request: PolicyChangeRequest): Promise<PolicyChange> {
+  const {project} = request
+  let announced = false
+  const announce = async (plan: PolicyPlan): Promise<void> => {
+    if (announced) return
+    announced = true
+    await deps.onPlanned?.(plan)
+  }
+
+  const confirm = async (plan: PolicyPlan): Promise<boolean> => {
+    await announce(plan)
+    deps.ui.info(`Planned change to the Binary Authorization policy of project ${project}:`)
+    for (const line of renderPolicyDiff(plan.before, plan.after).split('\n')) deps.ui.info(line)
+    if (request.yes) return true
+    return deps.prompter.confirm(confirmationQuestion(project), {
+      default: false, flag: '--yes', ...(request.rerun === undefined ? {} : {rerun: request.rerun}),
+    })
+  }
+
+  const applied = await applyPolicyChange(deps.client, {
+    backup: policy => deps.backup(project, policy),
+    confirm,
+    mode: request.mode,
+    ...(deps.onAttempt === undefined ? {} : {onAttempt: deps.onAttempt}),
+    plan: request.plan,
+    project,
+  })
+  const {plan} = applied
+  let outcome: ChangeOutcome = 'unchanged'
+  if (applied.written) outcome = 'written'
+  else if (!plan.changed) outcome = 'unchanged'
+  else if (applied.declined) outcome = 'declined'
+  else if (request.mode === 'dry-run') outcome = 'dry-run'
+  else if (request.mode === 'no-patch') outcome = 'no-patch'
+  await announce(plan)
+  return {...applied, diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '', outcome}
 }

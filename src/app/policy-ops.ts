@@ -2,15 +2,12 @@
 // does its I/O through the Binary Authorization client, transaction and backup modules, and returns a plain
 // result object (the --json contract). Nothing here prints: progress and diffs go through the injected Ui.
 
-import type {PromptIo} from '../cli/prompts.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
-import {confirmPlan, silentUi, type Ui} from '../cli/confirm.js'
-import {selectPrompt} from '../cli/prompts.js'
 import {UserError} from '../errors.js'
 import {evaluateImage, findCoverage} from '../policy/coverage.js'
 import {renderPolicyDiff} from '../policy/diff.js'
@@ -23,7 +20,8 @@ import {
 import {loadDefaults} from '../store/defaults.js'
 import {resolveContext} from './context.js'
 import {openClient} from './open-client.js'
-import {applyPolicyChange, type ApplyResult} from './policy-change.js'
+import {changePolicyOf, type PolicyChange} from './policy-change.js'
+import {type Prompter, silentUi, type Ui} from './ports.js'
 import {
   type KindChoice, kindsOf, requiredTargets, type Target,
 } from './targets.js'
@@ -109,30 +107,23 @@ async function clientFor(input: CommonInput): Promise<BinauthzClient> {
 
 /** What a policy-writing command (allow, revoke, restore) is given besides what to change. */
 interface WriteInput extends CommonInput {
-  io?: PromptIo
   mode: 'dry-run' | 'write'
+  prompter: Prompter
   ui?: Ui
   yes: boolean
 }
 
-/**
- * Applies a change the way every policy command writes: read, plan, show the diff and confirm (unless --yes), back up
- * the policy read, write with its etag (re-planning on a concurrent change).
- */
-async function applyConfirmed(
-  input: WriteInput,
-  change: {message: string; plan: (policy: Policy) => PolicyPlan; project: string},
-): Promise<ApplyResult> {
+/** A policy command's change, through the one policy-change path (src/app/policy-change.ts changePolicyOf). */
+async function applyConfirmed(input: WriteInput, change: {plan: (policy: Policy) => PolicyPlan; project: string}): Promise<PolicyChange> {
   const client = await clientFor(input)
-  return applyPolicyChange(client, {
-    backup: policy => savePolicyBackup(input.env, change.project, policy),
-    confirm: confirmPlan({
-      ui: input.ui ?? silentUi, yes: input.yes, ...(input.io ? {io: input.io} : {}), message: change.message,
-    }),
-    mode: input.mode,
-    plan: change.plan,
-    project: change.project,
-  })
+  return changePolicyOf(
+    {
+      backup: (project, policy) => savePolicyBackup(input.env, project, policy), client, prompter: input.prompter, ui: input.ui ?? silentUi,
+    },
+    {
+      mode: input.mode, plan: change.plan, project: change.project, yes: input.yes,
+    },
+  )
 }
 
 /** What every policy write reports (allow, revoke, restore). */
@@ -157,19 +148,20 @@ export interface PolicyWriteReport {
 
 type WriteOutcome = Pick<PolicyWriteReport, 'attempts' | 'backupFile' | 'diff' | 'etagAfter' | 'etagBefore' | 'skippedReason'>
 
+const SKIPPED: Partial<Record<PolicyChange['outcome'], string>> = {
+  declined: 'Declined at the confirmation prompt: the policy was not changed.',
+  'dry-run': 'Dry run: the policy was not changed.',
+}
+
 /** The outcome of an applied change; `noChange` says why when the plan changed nothing. */
-function writeOutcome(applied: ApplyResult, mode: 'dry-run' | 'write', noChange: string): WriteOutcome {
-  const {plan} = applied
-  let skippedReason: string | undefined
-  if (!plan.changed) skippedReason = noChange
-  else if (applied.declined) skippedReason = 'Declined at the confirmation prompt: the policy was not changed.'
-  else if (mode === 'dry-run') skippedReason = 'Dry run: the policy was not changed.'
+function writeOutcome(applied: PolicyChange, noChange: string): WriteOutcome {
+  const skippedReason = applied.outcome === 'unchanged' ? noChange : SKIPPED[applied.outcome]
   return {
     ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
     ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
     ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
     attempts: applied.attempts,
-    diff: plan.changed ? renderPolicyDiff(plan.before, plan.after) : '',
+    diff: applied.diff,
     ...(skippedReason === undefined ? {} : {skippedReason}),
   }
 }
@@ -310,7 +302,6 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
   const requested = selection.targets.map(t => t.pattern)
   const {project} = selection
   const applied = await applyConfirmed(input, {
-    message: input.action === 'allow' ? 'Add these entries to the policy?' : 'Remove these entries from the policy?',
     plan: planFor(input.action, requested),
     project,
   })
@@ -330,7 +321,7 @@ export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChan
     requested,
     targets: selection.targets,
     written: applied.written,
-    ...writeOutcome(applied, input.mode, explainNoChange(input.action, plan)),
+    ...writeOutcome(applied, explainNoChange(input.action, plan)),
   }
 }
 
@@ -342,7 +333,7 @@ export interface TerraformResult {
 }
 
 /** `policy allow --print terraform`: the block to add to the Terraform configuration; no API call, no write. */
-export function terraformForAllow(input: Omit<PolicyChangeInput, 'action' | 'mode' | 'yes'>): TerraformResult {
+export function terraformForAllow(input: Omit<PolicyChangeInput, 'action' | 'mode' | 'prompter' | 'yes'>): TerraformResult {
   const selection = select({...input, useSavedKind: true})
   const patterns = selection.targets.map(t => t.pattern)
   return {
@@ -438,10 +429,10 @@ async function chooseBackup(input: PolicyRestoreInput, project: string): Promise
   const newestFirst = backups // listPolicyBackups returns newest first
   const newest = newestFirst[0]
   if (input.latest && newest) return newest.file
-  return selectPrompt(
+  return input.prompter.select(
     'Which backup should be restored?',
     newestFirst.map(b => ({name: `${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`, value: b.file})),
-    {flag: '--latest or --file FILE', ...input.io},
+    {flag: '--latest or --file FILE'},
   )
 }
 
@@ -460,7 +451,6 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
   }
 
   const applied = await applyConfirmed(input, {
-    message: 'Restore the policy from this backup?',
     plan: current => planRestore(current, backup),
     project,
   })
@@ -475,7 +465,7 @@ export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRe
     declined: applied.declined,
     removed: plan.removed,
     written: applied.written,
-    ...writeOutcome(applied, input.mode, 'Nothing to restore: the current policy already has the content of the backup.'),
+    ...writeOutcome(applied, 'Nothing to restore: the current policy already has the content of the backup.'),
   }
 }
 

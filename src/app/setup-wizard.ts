@@ -10,10 +10,6 @@ import type {DeployKind} from '../policy/pattern.js'
 import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
-import {confirmPlan, type Ui} from '../cli/confirm.js'
-import {
-  canPrompt, inputPrompt, type PromptIo, selectPrompt,
-} from '../cli/prompts.js'
 import {BinauthzError, UserError} from '../errors.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
@@ -22,10 +18,11 @@ import {planAllow} from '../policy/plan.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {loadDefaults, type SavedDefaults, saveDefaults} from '../store/defaults.js'
 import {openClient, type OpenedClient} from './open-client.js'
-import {applyPolicyChange} from './policy-change.js'
+import {changePolicyOf} from './policy-change.js'
 import {
   type DefaultRuleSummary, describeCoverage, type PathStatus, pathStatuses, summarizeDefaultRule,
 } from './policy-ops.js'
+import {type Prompter, type Ui} from './ports.js'
 import {
   type ApiCheck, type Capture, checkApi, checkGcloud, type GcloudCheck,
 } from './setup-checks.js'
@@ -50,9 +47,9 @@ export interface SetupDeps {
   /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
   capture?: Capture
   env: NodeJS.ProcessEnv
-  io?: PromptIo
   /** Default: openClient from ./client.ts. */
   open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig}) => Promise<OpenedClient>
+  prompter: Prompter
   ui: Ui
 }
 
@@ -117,7 +114,7 @@ class Wizard {
     private readonly gcloud: GcloudConfig,
     private readonly saved: SavedDefaults,
   ) {
-    this.interactive = canPrompt({env: deps.env, ...deps.io})
+    this.interactive = deps.prompter.interactive
   }
 
   private get ui(): Ui {
@@ -131,18 +128,14 @@ class Wizard {
     }
 
     try {
-      const applied = await applyPolicyChange(client, {
-        backup: (policy: Policy) => savePolicyBackup(this.deps.env, project, policy),
-        confirm: confirmPlan({
-          ui: this.ui,
-          yes: this.answers.yes,
-          ...(this.deps.io ? {io: this.deps.io} : {}),
-          message: 'Add the missing entries to the policy?',
-        }),
-        mode: 'write',
-        plan: (policy: Policy) => planAllow(policy, missing),
-        project,
-      })
+      const applied = await changePolicyOf(
+        {
+          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy), client, prompter: this.deps.prompter, ui: this.ui,
+        },
+        {
+          mode: 'write', plan: (policy: Policy) => planAllow(policy, missing), project, yes: this.answers.yes,
+        },
+      )
       const common = {
         ...(applied.etagBefore === undefined ? {} : {etagBefore: applied.etagBefore}),
         ...(applied.etagAfter === undefined ? {} : {etagAfter: applied.etagAfter}),
@@ -170,9 +163,8 @@ class Wizard {
 
     const detected = this.saved.dockerRepository
     if (!this.interactive) return detected
-    const answer = await inputPrompt('Custom build repository (--docker-repository; Enter for none)', {
+    const answer = await this.deps.prompter.input('Custom build repository (--docker-repository; Enter for none)', {
       flag: '--docker-repository',
-      ...this.deps.io,
       ...(detected === undefined ? {} : {default: detected}),
       validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
     })
@@ -183,14 +175,14 @@ class Wizard {
     if (this.answers.kind !== undefined) return this.answers.kind
     const detected: KindChoice = this.saved.kind ?? 'all'
     if (!this.interactive) return detected
-    return selectPrompt<KindChoice>(
+    return this.deps.prompter.select<KindChoice>(
       'How do you deploy?',
       [
         {description: 'gcloud run deploy --source and gcloud functions deploy', name: 'Both', value: 'all'},
         {name: describeKind('run'), value: 'run'},
         {name: describeKind('function'), value: 'function'},
       ],
-      {flag: '--kind', ...this.deps.io, default: detected},
+      {default: detected, flag: '--kind'},
     )
   }
 
@@ -198,9 +190,8 @@ class Wizard {
     if (this.answers.project !== undefined) return validateProjectId(this.answers.project, '--project')
     const detected = firstDefined(nonEmpty(this.deps.env.CLOUDSDK_CORE_PROJECT), this.saved.project, this.gcloud.project)
     if (!this.interactive && detected !== undefined) return validateProjectId(detected, 'the detected default project')
-    const answer = await inputPrompt('Google Cloud project ID', {
+    const answer = await this.deps.prompter.input('Google Cloud project ID', {
       flag: '--project',
-      ...this.deps.io,
       ...(detected === undefined ? {} : {default: detected}),
       validate: validator(v => validateProjectId(v.trim(), 'the project')),
     })
@@ -226,9 +217,8 @@ class Wizard {
       return splitRegions(detected).map(r => validateRegion(r, 'the detected default region'))
     }
 
-    const answer = await inputPrompt('Region(s), comma-separated', {
+    const answer = await this.deps.prompter.input('Region(s), comma-separated', {
       flag: '--region',
-      ...this.deps.io,
       ...(detected === undefined ? {} : {default: detected}),
       validate: validator(v => {
         const list = splitRegions(v)

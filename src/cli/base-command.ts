@@ -6,7 +6,10 @@
 // added "error" key instead, so scripts always get the DeployResult.
 import {Command, Errors} from '@oclif/core'
 
+import type {Prompter, Ui} from '../app/ports.js'
+
 import {BinauthzError, EXIT_CODES, redactSecrets} from '../errors.js'
+import {terminalPrompter} from './prompts.js'
 
 /** The JSON printed for an error under --json. */
 export interface ErrorJson {
@@ -95,9 +98,9 @@ export abstract class BinauthzCommand extends Command {
     this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
   }
 
-  /** Whether the user can be asked questions. */
-  protected isInteractive(): boolean {
-    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && !this.jsonEnabled()
+  /** Asks the user in a terminal; under --json (or without a terminal, or with CI set) refuses, naming the flag. */
+  protected prompter(): Prompter {
+    return terminalPrompter(this.jsonEnabled() ? {interactive: false} : {})
   }
 
   /**
@@ -114,7 +117,7 @@ export abstract class BinauthzCommand extends Command {
   }
 
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
-  protected ui(): {info(line: string): void; warn(line: string): void} {
+  protected ui(): Ui {
     return {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
       warn: line => this.warn(line),

@@ -47,7 +47,6 @@ export abstract class DeployCommand extends BinauthzCommand {
     const {env} = process
     const reporter = await this.reporter(json, flags.verbose)
     const {gcloudDeployRunning, runDeploy} = await import('../app/deploy.js')
-    const {canPrompt} = await import('./prompts.js')
     // Ctrl-C outside gcloud (while reading/writing the policy): stop with 130. While gcloud runs, the runner has its
     // own listener, forwards the signal to gcloud and reports it; then we leave it alone.
     const onSigint = (): void => {
@@ -70,9 +69,9 @@ export abstract class DeployCommand extends BinauthzCommand {
         yes: flags.yes,
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
         env,
-        interactive: !json && canPrompt({env}),
         invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,
+        prompter: this.prompter(),
         reporter,
         show: text => this.say(text),
       })

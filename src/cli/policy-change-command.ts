@@ -42,7 +42,7 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
     const result = await changePolicy({
       ...policySelection(flags),
       action,
-      io: this.jsonEnabled() ? {interactive: false} : {},
+      prompter: this.prompter(),
       mode: flags['dry-run'] ? 'dry-run' : 'write',
       ui: this.ui(),
       yes: flags.yes,

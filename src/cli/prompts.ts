@@ -3,6 +3,8 @@
 // answers it, so scripts get an actionable message instead of a hang. Ctrl-C at a prompt becomes an
 // 'interrupted' error (exit 130) so callers can rely on nothing after the prompt having run.
 
+import type {Choice, Prompter} from '../app/ports.js'
+
 import {UserError} from '../errors.js'
 
 /** Where a prompt would be shown; injectable so tests can pretend to be (or not be) a terminal. */
@@ -17,14 +19,11 @@ export interface PromptIo {
 export interface PromptOptions extends PromptIo {
   /** The flag that answers this prompt non-interactively, e.g. "--yes" or "--project". */
   flag: string
+  /** The exact command to run instead, with that flag (suggested when no prompt can be shown). */
+  rerun?: string
 }
 
-export interface Choice<T> {
-  checked?: boolean
-  description?: string
-  name: string
-  value: T
-}
+export type {Choice} from '../app/ports.js'
 
 function isCiSet(env: NodeJS.ProcessEnv): boolean {
   const ci = env.CI
@@ -51,7 +50,7 @@ function requireTty(options: PromptOptions, what: string, confirmation: boolean)
   throw new UserError(`Cannot ask ${what}: ${whyNoPrompt(options)}. Pass ${options.flag} instead.`, {
     code: confirmation ? 'CONFIRMATION_REQUIRED' : 'PROMPT_UNAVAILABLE',
     exit: confirmation ? 'permission' : 'usage',
-    suggestions: [`Re-run with ${options.flag}`],
+    suggestions: [options.rerun === undefined ? `Re-run with ${options.flag}` : `Re-run with ${options.flag}: ${options.rerun}`],
   })
 }
 
@@ -145,4 +144,14 @@ export async function checkboxPrompt<T>(
       },
       context(options),
     ))
+}
+
+/** The Prompter the use cases get: these prompts, shown on `io` (or refused, naming the flag, where none can be). */
+export function terminalPrompter(io: PromptIo = {}): Prompter {
+  return {
+    confirm: (message, options) => confirmPrompt(message, {...io, ...options}),
+    input: (message, options) => inputPrompt(message, {...io, ...options}),
+    interactive: canPrompt(io),
+    select: (message, choices, options) => selectPrompt(message, choices, {...io, ...options}),
+  }
 }

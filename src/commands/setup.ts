@@ -48,7 +48,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
       },
       {
         env: process.env,
-        io: this.jsonEnabled() ? {interactive: false} : {},
+        prompter: this.prompter(),
         ui: this.ui(),
       },
     )

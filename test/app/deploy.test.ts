@@ -1,12 +1,13 @@
 import {expect} from 'chai'
 
+import type {Prompter} from '../../src/app/ports.js'
 import type {RunInvocation, RunResult} from '../../src/gcloud/runner.js'
 import type {Policy} from '../../src/policy/types.js'
 
 import {
   buildTargets, DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
 } from '../../src/app/deploy.js'
-import {applyPolicyChange} from '../../src/app/policy-change.js'
+import {terminalPrompter} from '../../src/cli/prompts.js'
 import {silentReporter} from '../../src/cli/renderer.js'
 import {BinauthzError, UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
@@ -30,7 +31,7 @@ function denyingPolicy(patterns: string[] = []): Policy {
 interface Harness {
   confirms: string[]
   gcloudCalls: RunInvocation[]
-  options(overrides?: Partial<DeployOptions> & {confirmAnswer?: boolean; gcloud?: (args: readonly string[]) => Partial<RunResult>;}): DeployOptions
+  options(overrides?: Partial<DeployOptions> & {confirmAnswer?: boolean; gcloud?: (args: readonly string[]) => Partial<RunResult>; interactive?: boolean;}): DeployOptions
   server: TestSandbox
   shown: string[]
 }
@@ -48,17 +49,24 @@ describe('app/deploy', () => {
       confirms,
       gcloudCalls,
       options(overrides = {}) {
-        const {confirmAnswer, gcloud, ...rest} = overrides
+        const {confirmAnswer, gcloud, interactive = false, ...rest} = overrides
         let clock = 1000
-        return {
-          adapters: {
-            apply: (client, options) => applyPolicyChange(client, options),
-            backup: async () => '/tmp/backup.json',
-            client: options => new BinauthzClient({...options, maxRetries: 0}),
+        // Without a terminal, the real prompter (it refuses, naming --yes); with one, a scripted answer.
+        const refusing = terminalPrompter({interactive: false})
+        const prompter: Prompter = interactive
+          ? {
+            ...refusing,
             async confirm(message) {
               confirms.push(message)
               return confirmAnswer ?? true
             },
+            interactive: true,
+          }
+          : refusing
+        return {
+          adapters: {
+            backup: async () => '/tmp/backup.json',
+            client: options => new BinauthzClient({...options, maxRetries: 0}),
             endpoint: () => server.endpoint,
             locateGcloud: () => '/usr/bin/gcloud',
             now() {
@@ -82,13 +90,13 @@ describe('app/deploy', () => {
           },
           dryRun: false,
           env: {},
-          interactive: false,
           invocation: ['binauthz', 'deploy', 'run', 'svc', '--region', 'us-central1', '--', '--source', '.'],
           json: false,
           kind: 'run',
           name: 'svc',
           noPatch: false,
           passthrough: ['--source', '.'],
+          prompter,
           regions: ['us-central1'],
           reporter: silentReporter(),
           show: text => shown.push(text),

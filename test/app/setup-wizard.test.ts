@@ -6,6 +6,7 @@ import {PassThrough} from 'node:stream'
 import {stripVTControlCharacters} from 'node:util'
 
 import {changePolicy, restorePolicy} from '../../src/app/policy-ops.js'
+import {terminalPrompter} from '../../src/cli/prompts.js'
 import {savePolicyBackup} from '../../src/store/backups.js'
 import {
   enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness,
@@ -55,9 +56,9 @@ describe('interactive policy operations (scripted terminal)', () => {
 
   it('writes after "y" at the confirmation, having shown the diff first', async () => {
     h = await startHarness()
-    const t = terminal([{expect: /Add these entries to the policy\?/, send: 'y\r'}])
+    const t = terminal([{expect: /Write this change to the Binary Authorization policy of project /, send: 'y\r'}])
     const result = await changePolicy({
-      action: 'allow', env: process.env, io: t.io, kind: 'run', mode: 'write', project: PROJECT, regions: [REGION], ui, yes: false,
+      action: 'allow', env: process.env, prompter: terminalPrompter(t.io), kind: 'run', mode: 'write', project: PROJECT, regions: [REGION], ui, yes: false,
     })
     expect(t.finished()).to.equal(true)
     expect(result).to.deep.include({added: [RUN_PATTERN], declined: false, written: true})
@@ -67,9 +68,9 @@ describe('interactive policy operations (scripted terminal)', () => {
 
   it('writes nothing after "n" and says so', async () => {
     h = await startHarness()
-    const t = terminal([{expect: /Remove these entries from the policy\?/, send: 'n\r'}])
+    const t = terminal([{expect: /Write this change to the Binary Authorization policy of project /, send: 'n\r'}])
     const result = await changePolicy({
-      action: 'revoke', env: process.env, io: t.io, mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, ui, yes: false,
+      action: 'revoke', env: process.env, prompter: terminalPrompter(t.io), mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, ui, yes: false,
     })
     expect(result).to.deep.include({declined: true, written: false})
     expect(result.skippedReason).to.contain('Declined')
@@ -82,10 +83,10 @@ describe('interactive policy operations (scripted terminal)', () => {
     const newest = await savePolicyBackup(process.env, PROJECT, enforcedPolicy([OTHER_PATTERN, RUN_PATTERN]), {now: new Date('2026-02-01T00:00:00Z')})
     const t = terminal([
       {expect: /Which backup should be restored\?/, send: '\r'},
-      {expect: /Restore the policy from this backup\?/, send: 'y\r'},
+      {expect: /Write this change to the Binary Authorization policy of project /, send: 'y\r'},
     ])
     const result = await restorePolicy({
-      env: process.env, io: t.io, latest: false, mode: 'write', project: PROJECT, ui, yes: false,
+      env: process.env, prompter: terminalPrompter(t.io), latest: false, mode: 'write', project: PROJECT, ui, yes: false,
     })
     expect(t.screen()).to.match(/2026-02-01T00:00:00\.000Z[\s\S]*2026-01-01T00:00:00\.000Z/)
     expect(result).to.deep.include({added: [RUN_PATTERN], file: newest, written: true})

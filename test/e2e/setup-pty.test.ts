@@ -130,7 +130,7 @@ describe(title, function () {
       {expect: 'Cloud Run functions', send: '\r'},
       {expect: String.raw`Region\(s\)`, send: `${REGION}\r`},
       {expect: 'Custom build repository', send: '\r'},
-      {expect: String.raw`Add the missing entries to the policy\?`, send: 'y\r'},
+      {expect: String.raw`Write this change to the Binary Authorization policy of project [\w.:-]+\?`, send: 'y\r'},
       {expect: 'Saved defaults to'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)
@@ -155,7 +155,7 @@ describe(title, function () {
       {expect: 'Google Cloud project ID', send: '\r'}, // accept the default from gcloud config
       {expect: String.raw`Region\(s\)`, send: '\r'},
       {expect: 'Custom build repository', send: '\r'},
-      {expect: String.raw`Add the missing entries to the policy\?`, send: 'n\r'},
+      {expect: String.raw`Write this change to the Binary Authorization policy of project [\w.:-]+\?`, send: 'n\r'},
       {expect: 'binauthz policy allow'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)

@@ -53,7 +53,7 @@ export default class PolicyRestore extends BinauthzCommand {
       env: process.env,
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...(flags.file === undefined ? {} : {file: flags.file}),
-      io: this.jsonEnabled() ? {interactive: false} : {},
+      prompter: this.prompter(),
       latest: flags.latest,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
       ui: this.ui(),

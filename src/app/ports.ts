@@ -1,0 +1,36 @@
+// What the use cases need from the terminal, injected by the command that owns the run (src/cli builds them): the
+// use cases never print or prompt themselves. `Ui` takes progress and plan lines (stdout for people, stderr under
+// --json); `Prompter` asks questions, or — when nobody can be asked (no terminal, CI set, --json) — throws a UserError
+// naming the flag that answers the question, so a script gets an actionable message instead of a hang.
+
+export interface Ui {
+  info(line: string): void
+  warn(line: string): void
+}
+
+export const silentUi: Ui = {
+  info() {},
+  warn() {},
+}
+
+export interface Choice<T> {
+  checked?: boolean
+  description?: string
+  name: string
+  value: T
+}
+
+export interface AskOptions {
+  /** The flag that answers this question non-interactively, e.g. "--yes" or "--project". */
+  flag: string
+  /** The exact command to run instead, with that flag, when nobody can be asked. */
+  rerun?: string
+}
+
+export interface Prompter {
+  confirm(message: string, options: AskOptions & {default?: boolean}): Promise<boolean>
+  input(message: string, options: AskOptions & {default?: string; validate?: (value: string) => string | true}): Promise<string>
+  /** Whether questions can be asked at all. */
+  readonly interactive: boolean
+  select<T>(message: string, choices: readonly Choice<T>[], options: AskOptions & {default?: T}): Promise<T>
+}
