@@ -98,17 +98,17 @@ export abstract class BinauthzCommand extends Command {
     this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
   }
 
-  /** Asks the user in a terminal; under --json (or without a terminal, or with CI set) refuses, naming the flag. */
-  protected prompter(): Prompter {
-    return terminalPrompter(this.jsonEnabled() ? {interactive: false} : {})
-  }
-
   /**
    * Progress and log lines on stderr, also under --json (where stdout holds only the JSON): oclif's logToStderr is
    * silent under --json, so this writes to stderr itself.
    */
   protected note(message = ''): void {
     process.stderr.write(`${redactSecrets(message)}\n`)
+  }
+
+  /** Asks the user in a terminal; under --json (or without a terminal, or with CI set) refuses, naming the flag. */
+  protected prompter(): Prompter {
+    return terminalPrompter(this.jsonEnabled() ? {interactive: false} : {})
   }
 
   /** Human output (stdout) — silent under --json. */

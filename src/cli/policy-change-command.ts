@@ -42,8 +42,8 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
     const result = await changePolicy({
       ...policySelection(flags),
       action,
-      prompter: this.prompter(),
       mode: flags['dry-run'] ? 'dry-run' : 'write',
+      prompter: this.prompter(),
       ui: this.ui(),
       yes: flags.yes,
       ...deadlineFrom(flags.deadline),

@@ -58,7 +58,7 @@ describe('interactive policy operations (scripted terminal)', () => {
     h = await startHarness()
     const t = terminal([{expect: /Write this change to the Binary Authorization policy of project /, send: 'y\r'}])
     const result = await changePolicy({
-      action: 'allow', env: process.env, prompter: terminalPrompter(t.io), kind: 'run', mode: 'write', project: PROJECT, regions: [REGION], ui, yes: false,
+      action: 'allow', env: process.env, kind: 'run', mode: 'write', project: PROJECT, prompter: terminalPrompter(t.io), regions: [REGION], ui, yes: false,
     })
     expect(t.finished()).to.equal(true)
     expect(result).to.deep.include({added: [RUN_PATTERN], declined: false, written: true})
@@ -70,7 +70,7 @@ describe('interactive policy operations (scripted terminal)', () => {
     h = await startHarness()
     const t = terminal([{expect: /Write this change to the Binary Authorization policy of project /, send: 'n\r'}])
     const result = await changePolicy({
-      action: 'revoke', env: process.env, prompter: terminalPrompter(t.io), mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, ui, yes: false,
+      action: 'revoke', env: process.env, mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, prompter: terminalPrompter(t.io), ui, yes: false,
     })
     expect(result).to.deep.include({declined: true, written: false})
     expect(result.skippedReason).to.contain('Declined')
@@ -86,7 +86,7 @@ describe('interactive policy operations (scripted terminal)', () => {
       {expect: /Write this change to the Binary Authorization policy of project /, send: 'y\r'},
     ])
     const result = await restorePolicy({
-      env: process.env, prompter: terminalPrompter(t.io), latest: false, mode: 'write', project: PROJECT, ui, yes: false,
+      env: process.env, latest: false, mode: 'write', project: PROJECT, prompter: terminalPrompter(t.io), ui, yes: false,
     })
     expect(t.screen()).to.match(/2026-02-01T00:00:00\.000Z[\s\S]*2026-01-01T00:00:00\.000Z/)
     expect(result).to.deep.include({added: [RUN_PATTERN], file: newest, written: true})
