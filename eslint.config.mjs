@@ -125,6 +125,36 @@ export default [
     files: ['src/cli/deploy-command.ts'],
     rules: {'n/no-process-exit': 'off', 'unicorn/no-process-exit': 'off'},
   },
+  {
+    // The layers (DESIGN.md): commands → cli → app (use cases) → policy (pure) and the adapters (google, auth, gcloud,
+    // store); the sandbox stands apart. Each zone forbids the importing layer (target) the layers above it (from).
+    files: ['src/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              except: ['./policy', './errors.ts'], from: './src', message: 'src/policy is pure: it imports only itself and src/errors.ts.', target: './src/policy',
+            },
+            {
+              from: ['./src/app', './src/cli', './src/commands'],
+              message: 'Adapters (google, auth, gcloud, store) serve the use cases: they never import app, cli or commands.',
+              target: ['./src/google', './src/auth', './src/gcloud', './src/store'],
+            },
+            {
+              from: ['./src/cli', './src/commands'], message: 'Use cases get a Prompter and Ui (src/app/ports.ts); they never import cli or commands.', target: './src/app',
+            },
+            {from: './src/commands', message: 'src/cli serves the commands; it never imports them.', target: './src/cli'},
+            {
+              except: ['./sandbox'], from: './src', message: 'The sandbox is a judge, not a mirror: it imports nothing of the CLI.', target: './src/sandbox',
+            },
+            {from: ['./test', './bench', './scripts'], message: 'Shipped code never imports tests, the bench or build scripts.', target: './src'},
+          ],
+        },
+      ],
+    },
+  },
   // Most specific last: a later block replaces the options of an earlier one for the files it matches.
   restrict(['**/*.{js,mjs,cjs,ts}'], EVERYWHERE),
   restrict(['src/**/*.ts'], SRC),
