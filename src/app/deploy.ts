@@ -17,7 +17,7 @@ import {BinauthzError, UserError} from '../errors.js'
 import {deployArgv, formatCommand, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {parsePassthrough} from '../gcloud/passthrough.js'
-import {evaluateImage} from '../policy/coverage.js'
+import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {
   type BuildRepository,
@@ -231,11 +231,6 @@ export function withoutOwnFlag(invocation: readonly string[], flag: string): str
   return invocation.filter((arg, i) => i >= end || arg !== flag)
 }
 
-function describeCoverage(coverage: PolicyPlan['alreadyCovered'][number]['coverage']): string {
-  if (!coverage.covered) return 'not covered'
-  return coverage.by.kind === 'pattern' ? coverage.by.pattern : `defaultAdmissionRule: ${coverage.by.evaluationMode}`
-}
-
 /** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
 async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -415,7 +410,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   )
 
   const {plan} = applied
-  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: describeCoverage(entry.coverage), pattern: entry.pattern}))
+  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: entry.coverage.covered ? coveringRule(entry.coverage.by) : 'not covered', pattern: entry.pattern}))
   result.policy = {
     backupFile: applied.backupFile ?? null,
     diff: applied.diff,

@@ -13,10 +13,7 @@ import type {Prompter, Ui} from './ports.js'
 import {BinauthzError, ExternalError, UserError} from '../errors.js'
 import {ApiError, type BinauthzClient, PolicyConflictError} from '../google/binauthz-client.js'
 import {renderPolicyDiff} from '../policy/diff.js'
-import {adminHandoff} from '../policy/handoff.js'
-
-export const PERMISSION_GET = 'binaryauthorization.policy.get'
-export const PERMISSION_UPDATE = 'binaryauthorization.policy.update'
+import {adminHandoff, POLICY_GET_PERMISSION as PERMISSION_GET, POLICY_UPDATE_PERMISSION as PERMISSION_UPDATE} from '../policy/handoff.js'
 
 export interface ApplyOptions {
   /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */

@@ -3,13 +3,13 @@
 // result object (the --json contract). Nothing here prints: progress and diffs go through the injected Ui.
 
 import type {BinauthzClient} from '../google/binauthz-client.js'
-import type {ImageVerdict} from '../policy/coverage.js'
+import type {CoveredBy, ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
-import {evaluateImage, findCoverage} from '../policy/coverage.js'
+import {describeCoverage, evaluateImage, findCoverage} from '../policy/coverage.js'
 import {planAllow, planRevoke} from '../policy/plan.js'
 import {terraformAllowlistBlock} from '../policy/terraform.js'
 import {policyToYaml} from '../policy/yaml.js'
@@ -25,8 +25,7 @@ import {
   type KindChoice, kindsOf, requiredTargets, type Target,
 } from './targets.js'
 
-/** What satisfies a required pattern. */
-export type CoveredBy = {evaluationMode: 'ALWAYS_ALLOW'; kind: 'default-rule';} | {kind: 'pattern'; pattern: string}
+export type {CoveredBy} from '../policy/coverage.js'
 
 export interface CommonInput {
   /** Overall deadline for API calls, epoch ms. */
@@ -88,13 +87,6 @@ function select(input: SelectionInput): Selection {
 function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
   const coverage = findCoverage(policy, pattern)
   return coverage.covered ? coverage.by : undefined
-}
-
-export function describeCoverage(by: CoveredBy, required?: string): string {
-  if (by.kind === 'pattern' && by.pattern.trim() === required?.trim()) return 'allowlisted'
-  return by.kind === 'pattern'
-    ? `covered by the broader allowlist entry ${by.pattern}`
-    : 'not needed: the default rule is ALWAYS_ALLOW (every image is admitted)'
 }
 
 /** The Binary Authorization client for the input's environment and deadline. */

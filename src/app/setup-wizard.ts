@@ -11,16 +11,18 @@ import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {BinauthzError, UserError} from '../errors.js'
+import {describeCoverage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
 import {parseDockerRepository} from '../policy/pattern.js'
 import {planAllow} from '../policy/plan.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {loadDefaults, type SavedDefaults, saveDefaults} from '../store/defaults.js'
+import {splitRegions} from './context.js'
 import {openClient, type OpenedClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
 import {
-  type DefaultRuleSummary, describeCoverage, type PathStatus, pathStatuses, summarizeDefaultRule,
+  type DefaultRuleSummary, type PathStatus, pathStatuses, summarizeDefaultRule,
 } from './policy-ops.js'
 import {type Prompter, type Ui} from './ports.js'
 import {
@@ -99,10 +101,6 @@ function validator(check: (value: string) => unknown): (value: string) => string
       return error instanceof Error ? error.message : String(error)
     }
   }
-}
-
-function splitRegions(value: string): string[] {
-  return [...new Set(value.split(/[\s,]+/).map(r => r.trim()).filter(Boolean))]
 }
 
 class Wizard {
@@ -200,7 +198,7 @@ class Wizard {
 
   async regions(kinds: readonly DeployKind[]): Promise<string[]> {
     if (this.answers.regions !== undefined && this.answers.regions.length > 0) {
-      return [...new Set(this.answers.regions.flatMap(r => splitRegions(r)))].map(r => validateRegion(r, '--region'))
+      return splitRegions(this.answers.regions).map(r => validateRegion(r, '--region'))
     }
 
     const {env} = this.deps
@@ -214,19 +212,19 @@ class Wizard {
       this.gcloud.functionsRegion,
     )
     if (!this.interactive && detected !== undefined) {
-      return splitRegions(detected).map(r => validateRegion(r, 'the detected default region'))
+      return splitRegions([detected]).map(r => validateRegion(r, 'the detected default region'))
     }
 
     const answer = await this.deps.prompter.input('Region(s), comma-separated', {
       flag: '--region',
       ...(detected === undefined ? {} : {default: detected}),
       validate: validator(v => {
-        const list = splitRegions(v)
+        const list = splitRegions([v])
         if (list.length === 0) throw new Error('Enter at least one region, e.g. us-central1')
         for (const r of list) validateRegion(r, 'the region')
       }),
     })
-    return splitRegions(answer).map(r => validateRegion(r, 'the region'))
+    return splitRegions([answer]).map(r => validateRegion(r, 'the region'))
   }
 }
 
@@ -309,7 +307,7 @@ async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui): 
 /** Flag values are checked before anything runs (no gcloud, no request for a bad --region). */
 function validateAnswers(answers: SetupAnswers): void {
   if (answers.project !== undefined) validateProjectId(answers.project, '--project')
-  for (const region of (answers.regions ?? []).flatMap(r => splitRegions(r))) validateRegion(region, '--region')
+  for (const region of splitRegions(answers.regions ?? [])) validateRegion(region, '--region')
   if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
 }
 

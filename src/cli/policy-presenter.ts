@@ -2,8 +2,8 @@
 
 import type {PolicyChangeResult, PolicyRestoreResult, PolicyStatusResult} from '../app/policy-ops.js'
 
-import {describeCoverage} from '../app/policy-ops.js'
 import {describeKind} from '../app/targets.js'
+import {describeCoverage} from '../policy/coverage.js'
 
 export function renderStatus(result: PolicyStatusResult): string[] {
   const lines: string[] = []

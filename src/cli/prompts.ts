@@ -6,6 +6,7 @@
 import type {Choice, Prompter} from '../app/ports.js'
 
 import {UserError} from '../errors.js'
+import {isCiValue} from './renderer.js'
 
 /** Where a prompt would be shown; injectable so tests can pretend to be (or not be) a terminal. */
 export interface PromptIo {
@@ -26,8 +27,7 @@ export interface PromptOptions extends PromptIo {
 export type {Choice} from '../app/ports.js'
 
 function isCiSet(env: NodeJS.ProcessEnv): boolean {
-  const ci = env.CI
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
+  return isCiValue(env.CI)
 }
 
 /** Whether prompts may be shown: stdin and output are terminals and CI is unset. */

@@ -56,13 +56,20 @@ export function findCoverage(policy: Policy, required: string): Coverage {
   return {covered: false}
 }
 
-/** Human wording of a Coverage, e.g. for status output. */
-export function describeCoverage(required: string, coverage: Coverage): string {
-  if (!coverage.covered) return `${required} is not allowlisted`
-  if (coverage.by.kind === 'default-rule') return `${required} is admitted by the default rule (ALWAYS_ALLOW)`
-  return coverage.by.pattern.trim() === required.trim()
-    ? `${required} is allowlisted`
-    : `${required} is covered by the allowlist pattern ${coverage.by.pattern}`
+/** What satisfies a required pattern. */
+export type CoveredBy = Extract<Coverage, {covered: true}>['by']
+
+/** The one human wording of what covers `required` (status, allow, setup). */
+export function describeCoverage(by: CoveredBy, required?: string): string {
+  if (by.kind === 'pattern' && by.pattern.trim() === required?.trim()) return 'allowlisted'
+  return by.kind === 'pattern'
+    ? `covered by the broader allowlist entry ${by.pattern}`
+    : 'not needed: the default rule is ALWAYS_ALLOW (every image is admitted)'
+}
+
+/** Which entry or rule covers a pattern, as the deploy's --json `alreadyCovered[].by` names it. */
+export function coveringRule(by: CoveredBy): string {
+  return by.kind === 'pattern' ? by.pattern : `defaultAdmissionRule: ${by.evaluationMode}`
 }
 
 /**

@@ -15,6 +15,9 @@ export const POLICY_UPDATE_ROLES: readonly string[] = [
   'roles/owner',
 ]
 
+/** The permission reading the policy needs. */
+export const POLICY_GET_PERMISSION = 'binaryauthorization.policy.get'
+
 /** The permission an allowlist change needs. */
 export const POLICY_UPDATE_PERMISSION = 'binaryauthorization.policy.update'
 

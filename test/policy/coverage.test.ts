@@ -3,7 +3,7 @@ import {expect} from 'chai'
 import type {Policy} from '../../src/policy/types.js'
 
 import {
-  allowlistPatterns, describeCoverage, evaluateImage, findCoverage,
+  allowlistPatterns, coveringRule, describeCoverage, evaluateImage, findCoverage,
 } from '../../src/policy/coverage.js'
 
 const H = 'us-central1-docker.pkg.dev'
@@ -61,12 +61,13 @@ describe('policy/coverage', () => {
     })
   })
 
-  describe('describeCoverage', () => {
-    it('words each kind', () => {
-      expect(describeCoverage(REQUIRED, {covered: false})).to.equal(`${REQUIRED} is not allowlisted`)
-      expect(describeCoverage(REQUIRED, {by: {kind: 'pattern', pattern: REQUIRED}, covered: true})).to.equal(`${REQUIRED} is allowlisted`)
-      expect(describeCoverage(REQUIRED, {by: {kind: 'pattern', pattern: `${H}/**`}, covered: true})).to.include(`covered by the allowlist pattern ${H}/**`)
-      expect(describeCoverage(REQUIRED, {by: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, covered: true})).to.include('ALWAYS_ALLOW')
+  describe('describeCoverage / coveringRule', () => {
+    it('words each kind of coverage once, and names the covering rule for --json', () => {
+      expect(describeCoverage({kind: 'pattern', pattern: REQUIRED}, REQUIRED)).to.equal('allowlisted')
+      expect(describeCoverage({kind: 'pattern', pattern: `${H}/**`}, REQUIRED)).to.equal(`covered by the broader allowlist entry ${H}/**`)
+      expect(describeCoverage({evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, REQUIRED)).to.include('ALWAYS_ALLOW')
+      expect(coveringRule({kind: 'pattern', pattern: `${H}/**`})).to.equal(`${H}/**`)
+      expect(coveringRule({evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'})).to.equal('defaultAdmissionRule: ALWAYS_ALLOW')
     })
   })
 
