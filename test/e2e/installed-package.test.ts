@@ -3,14 +3,14 @@
 // version, the sandbox, deploys through the real gcloud (the recording fake gcloud where none is installed, as the
 // titles say), the policy commands, non-interactive setup, and stopping the sandbox.
 import {expect} from 'chai'
-import {execFile} from 'node:child_process'
 import {
-  existsSync, mkdirSync, readFileSync, rmSync, writeFileSync,
+  existsSync, mkdirSync, readFileSync, rmSync,
 } from 'node:fs'
 import {homedir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {type ProgramRun, runProgram, writeHelloSource} from '../helpers/e2e.js'
 import {createFakeGcloud, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -18,25 +18,6 @@ import {tempDir} from '../helpers/tmp.js'
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const REAL_GCLOUD = installedGcloud()
 const WITH = REAL_GCLOUD ? 'the real gcloud' : 'the recording fake gcloud (no gcloud installed)'
-
-interface Ran {
-  code: number
-  stderr: string
-  stdout: string
-}
-
-/** Runs a program with exactly `env`, no stdin, bounded in time; never rejects. */
-function run(command: string, args: string[], options: {cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number}): Promise<Ran> {
-  return new Promise(resolve => {
-    const child = execFile(command, args, {
-      cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000,
-    }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-      resolve({code, stderr, stdout})
-    })
-    child.stdin?.end()
-  })
-}
 
 interface PackResult {
   entryCount: number
@@ -62,14 +43,14 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     const npmEnv = {
       ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
     }
-    const pack = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
+    const pack = await runProgram('npm', ['pack', '--json', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
     expect(pack.code, pack.stderr).to.equal(0)
     packed = (JSON.parse(pack.stdout) as PackResult[])[0] as PackResult
     // The figures a reviewer wants from a package change, printed with the test run.
     console.log(`      ${packed.filename}: ${packed.entryCount} files, ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked`)
     const prefix = join(dir, 'prefix')
     // The npm cache of this machine (filled by `npm ci`) serves the dependencies; the registry only for what it lacks.
-    const install = await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', join(dir, packed.filename)], {
+    const install = await runProgram('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', join(dir, packed.filename)], {
       cwd: dir, env: {...npmEnv, npm_config_cache: process.env.npm_config_cache ?? join(homedir(), '.npm')}, timeoutMs: 300_000,
     })
     expect(install.code, install.stderr).to.equal(0)
@@ -89,19 +70,16 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
       ...(fake ? {BINAUTHZ_GCLOUD: fake.bin} : (REAL_GCLOUD ? {BINAUTHZ_GCLOUD: REAL_GCLOUD} : {})),
     }
     stateDir = join(dir, 'sandbox')
-    source = join(dir, 'hello')
-    mkdirSync(source)
-    writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
-    writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+    source = writeHelloSource(dir, 'hello')
   })
 
   after(async () => {
-    if (binauthz && stateDir) await run(binauthz, ['sandbox', 'stop', '--state-dir', stateDir], {cwd: dir, env})
+    if (binauthz && stateDir) await runProgram(binauthz, ['sandbox', 'stop', '--state-dir', stateDir], {cwd: dir, env})
     fake?.cleanup()
     if (dir) rmSync(dir, {force: true, recursive: true})
   })
 
-  const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Ran> => run(binauthz, args, {cwd: dir, env: {...env, ...extra}})
+  const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<ProgramRun> => runProgram(binauthz, args, {cwd: dir, env: {...env, ...extra}})
 
   it('the tarball holds what it needs and nothing else', () => {
     const paths = packed.files.map(f => f.path)
@@ -150,7 +128,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
 
     if (REAL_GCLOUD) {
       // A plain gcloud deploy the policy blocks: `sandbox status` must tell it from the healthy ones below.
-      const blocked = await run(REAL_GCLOUD, [
+      const blocked = await runProgram(REAL_GCLOUD, [
         'run', 'deploy', 'blocked', '--image=us-docker.pkg.dev/cloudrun/container/hello', `--region=${region}`, '--binary-authorization=default',
       ], {cwd: dir, env: {...env, ...sandboxEnv}})
       expect(blocked.code, blocked.stderr).to.equal(1)

@@ -2,10 +2,7 @@
 // on PATH (or BINAUTHZ_GCLOUD does not name an executable). The first part judges the sandbox itself, so it starts it
 // in this process (startSandbox) to seed and read its state directly; the binauthz part starts it the way users do.
 import {expect} from 'chai'
-import {execFile} from 'node:child_process'
-import {
-  mkdirSync, readFileSync, rmSync, writeFileSync,
-} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
@@ -14,6 +11,7 @@ import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
 import {runCli} from '../helpers/cli-process.js'
+import {runProgram, withoutCloudsdk, writeHelloSource} from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -56,10 +54,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
       }
 
       dir = tempDir('binauthz-e2e-sandbox-')
-      source = join(dir, 'src')
-      mkdirSync(source)
-      writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
-      writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+      source = writeHelloSource(dir)
       sandbox = await startSandbox({policy: 'block-all', stateDir: join(dir, 'state')})
       state = new SandboxState(join(dir, 'state'))
     })
@@ -69,15 +64,10 @@ describe('e2e: the sandbox with the real gcloud', () => {
       if (dir) rmSync(dir, {force: true, recursive: true})
     })
 
-    function run(args: string[]): Promise<GcloudResult> {
-    // Only the sandbox's gcloud settings: drop any CLOUDSDK_* of the developer's shell.
-      const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_')))
-      return new Promise(resolve => {
-        execFile(gcloud ?? 'gcloud', args, {cwd: dir, env: {...base, ...sandbox.env}, timeout: 90_000}, (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-          resolve({exitCode: code, stderr, stdout})
-        })
-      })
+    /** gcloud with only the sandbox's settings (any CLOUDSDK_* of the developer's shell dropped). */
+    async function run(args: string[]): Promise<GcloudResult> {
+      const ran = await runProgram(gcloud ?? 'gcloud', args, {cwd: dir, env: {...withoutCloudsdk(), ...sandbox.env}, timeoutMs: 90_000})
+      return {exitCode: ran.code, stderr: ran.stderr, stdout: ran.stdout}
     }
 
     function seedPolicy(patterns: string[]): void {
@@ -192,10 +182,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
     before(function () {
       if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
       dir = tempDir('binauthz-e2e-cli-sandbox-')
-      source = join(dir, 'src')
-      mkdirSync(source)
-      writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
-      writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+      source = writeHelloSource(dir)
     })
 
     beforeEach(async function () {

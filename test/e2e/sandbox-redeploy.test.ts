@@ -5,8 +5,7 @@
 // regions and repositories. Skipped, with the reason shown, when gcloud is not installed. The sandbox itself is under
 // test (binauthz is not run), so it is started in this process.
 import {expect} from 'chai'
-import {execFile} from 'node:child_process'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
@@ -14,6 +13,7 @@ import type {Policy} from '../../src/policy/types.js'
 import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
+import {runProgram, withoutCloudsdk, writeHelloSource} from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -45,10 +45,7 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
   before(async function () {
     if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
     dir = tempDir('binauthz-e2e-redeploy-')
-    source = join(dir, 'src')
-    mkdirSync(source)
-    writeFileSync(join(source, 'package.json'), JSON.stringify({main: 'index.js', name: 'hello', version: '1.0.0'}))
-    writeFileSync(join(source, 'index.js'), "exports.handler = (req, res) => res.send('hello')\n")
+    source = writeHelloSource(dir)
     sandbox = await startSandbox({policy: 'allow-all', stateDir: join(dir, 'state')})
     state = new SandboxState(join(dir, 'state'))
   })
@@ -58,13 +55,10 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
     if (dir) rmSync(dir, {force: true, recursive: true})
   })
 
-  function run(args: string[]): Promise<GcloudResult> {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_')))
-    return new Promise(resolve => {
-      execFile(gcloud ?? 'gcloud', args, {cwd: source, env: {...base, ...sandbox.env}, timeout: 120_000}, (error, stdout, stderr) => {
-        resolve({exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr, stdout})
-      })
-    })
+  /** gcloud with only the sandbox's settings (any CLOUDSDK_* of the developer's shell dropped). */
+  async function run(args: string[]): Promise<GcloudResult> {
+    const ran = await runProgram(gcloud ?? 'gcloud', args, {cwd: source, env: {...withoutCloudsdk(), ...sandbox.env}, timeoutMs: 120_000})
+    return {exitCode: ran.code, stderr: ran.stderr, stdout: ran.stdout}
   }
 
   function seedRepository(location: string, id: string, format = 'DOCKER'): string {
