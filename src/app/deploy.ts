@@ -1,6 +1,6 @@
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
-import type {BinauthzClient, ClientOptions, TokenProvider} from '../google/binauthz-client.js'
+import type {ClientOptions, TokenProvider} from '../google/binauthz-client.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
@@ -13,10 +13,14 @@ import type {ApplyOptions} from './policy-change.js'
 import type {Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
+import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzError, UserError} from '../errors.js'
 import {deployArgv, formatCommand, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {parsePassthrough} from '../gcloud/passthrough.js'
+import {locateGcloud, runGcloud} from '../gcloud/runner.js'
+import {BinauthzClient} from '../google/binauthz-client.js'
+import {binauthzEndpointFrom} from '../google/endpoint.js'
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {
@@ -28,7 +32,8 @@ import {
   repositoryPattern,
 } from '../policy/pattern.js'
 import {planAllow} from '../policy/plan.js'
-import {type ResolvedContext, resolveQuotaProject} from './context.js'
+import {savePolicyBackup} from '../store/backups.js'
+import {resolveContext, type ResolvedContext, resolveQuotaProject} from './context.js'
 import {changePolicyOf} from './policy-change.js'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -150,32 +155,20 @@ export interface DeployOptions {
   yes: boolean
 }
 
-async function defaultAdapters(): Promise<DeployAdapters> {
-  const [context, credentials, endpoint, client, backup, runner] = await Promise.all([
-    import('./context.js'),
-    import('../auth/credentials.js'),
-    import('../google/endpoint.js'),
-    import('../google/binauthz-client.js'),
-    import('../store/backups.js'),
-    import('../gcloud/runner.js'),
-  ])
-  return {
-    backup: (env, project, policy) => backup.savePolicyBackup(env, project, policy),
-    client: options => new client.BinauthzClient(options),
-    endpoint: (env, config) => endpoint.binauthzEndpointFrom(env, config.binauthzEndpoint),
-    locateGcloud: env => runner.locateGcloud(env),
-    now: () => Date.now(),
-    resolveContext: input => context.resolveContext(input),
-    runGcloud: invocation => runner.runGcloud(invocation),
-    tokens: (env, config) => credentials.resolveTokenProvider(env, config),
-  }
+/** The real adapters (tests replace some through DeployOptions.adapters). */
+const DEFAULT_ADAPTERS: DeployAdapters = {
+  backup: (env, project, policy) => savePolicyBackup(env, project, policy),
+  client: options => new BinauthzClient(options),
+  endpoint: (env, config) => binauthzEndpointFrom(env, config.binauthzEndpoint),
+  locateGcloud,
+  now: () => Date.now(),
+  resolveContext,
+  runGcloud,
+  tokens: (env, config) => resolveTokenProvider(env, config),
 }
 
-async function adaptersFor(options: DeployOptions): Promise<DeployAdapters> {
-  const given = options.adapters ?? {}
-  const keys: (keyof DeployAdapters)[] = ['resolveContext', 'tokens', 'endpoint', 'client', 'backup', 'locateGcloud', 'runGcloud', 'now']
-  if (keys.every(key => given[key] !== undefined)) return given as DeployAdapters
-  return {...(await defaultAdapters()), ...given}
+function adaptersFor(options: DeployOptions): DeployAdapters {
+  return {...DEFAULT_ADAPTERS, ...options.adapters}
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -260,7 +253,7 @@ function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters):
 }
 
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
-  const adapters = await adaptersFor(options)
+  const adapters = adaptersFor(options)
   const started = adapters.now()
   const {env, kind, reporter} = options
   const command = kind === 'run' ? 'deploy run' : 'deploy function'

@@ -4,6 +4,7 @@
 import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 
+import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {binauthzEndpointFrom} from '../google/endpoint.js'
 import {resolveQuotaProject} from './context.js'
@@ -24,7 +25,6 @@ export interface OpenClientOptions {
 
 export async function openClient(options: OpenClientOptions): Promise<OpenedClient> {
   const endpoint = binauthzEndpointFrom(options.env, options.gcloud.binauthzEndpoint)
-  const {resolveTokenProvider} = await import('../auth/credentials.js')
   const tokens = await resolveTokenProvider(options.env, options.gcloud)
   const quotaProject = resolveQuotaProject(options.env, options.gcloud, tokens.quotaProject)
   const client = new BinauthzClient({

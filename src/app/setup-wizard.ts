@@ -11,6 +11,7 @@ import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {BinauthzError, UserError} from '../errors.js'
+import {captureGcloud} from '../gcloud/runner.js'
 import {describeCoverage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
@@ -328,7 +329,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const nextSteps: string[] = []
 
   // 1. gcloud installed and recent enough.
-  const capture = deps.capture ?? (await import('../gcloud/runner.js')).captureGcloud
+  const capture = deps.capture ?? captureGcloud
   const gcloud = await checkGcloud(env, capture)
   reportGcloud(gcloud, ui, nextSteps)
 

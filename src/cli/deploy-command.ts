@@ -2,10 +2,10 @@
 // pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
 import {Args} from '@oclif/core'
 
-import type {DeployResult} from '../app/deploy.js'
 import type {StepReporter} from '../app/progress.js'
 import type {DeployKind} from '../policy/pattern.js'
 
+import {type DeployResult, gcloudDeployRunning, runDeploy} from '../app/deploy.js'
 import {EXIT_CODES} from '../errors.js'
 import {BinauthzCommand} from './base-command.js'
 import {deployFlags} from './flags.js'
@@ -46,7 +46,6 @@ export abstract class DeployCommand extends BinauthzCommand {
     const json = this.jsonEnabled()
     const {env} = process
     const reporter = await this.reporter(json, flags.verbose)
-    const {gcloudDeployRunning, runDeploy} = await import('../app/deploy.js')
     // Ctrl-C outside gcloud (while reading/writing the policy): stop with 130. While gcloud runs, the runner has its
     // own listener, forwards the signal to gcloud and reports it; then we leave it alone.
     const onSigint = (): void => {
