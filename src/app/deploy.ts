@@ -1,6 +1,7 @@
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {TokenProvider} from '../auth/token-provider.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
-import type {BinauthzClient, ClientOptions, TokenProvider} from '../google/binauthz-client.js'
+import type {BinauthzClient, ClientOptions} from '../google/binauthz-client.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'

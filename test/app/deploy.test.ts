@@ -54,7 +54,7 @@ describe('app/deploy', () => {
           adapters: {
             apply: (client, options) => applyPolicyChange(client, options),
             backup: async () => '/tmp/backup.json',
-            client: options => new BinauthzClient({...options, maxRetries: 0}),
+            client: options => new BinauthzClient({...options, retry: {maxRetries: 0}}),
             async confirm(message) {
               confirms.push(message)
               return confirmAnswer ?? true
@@ -289,7 +289,7 @@ describe('app/deploy', () => {
         ...adapters,
         client(clientOptions) {
           seen.push(clientOptions.deadline)
-          return new BinauthzClient({...clientOptions, deadline: undefined, maxRetries: 0})
+          return new BinauthzClient({...clientOptions, deadline: undefined, retry: {maxRetries: 0}})
         },
         now: () => 1000,
       },

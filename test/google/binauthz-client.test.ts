@@ -7,9 +7,9 @@ import http from 'node:http'
 import type {Policy} from '../../src/policy/types.js'
 
 import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
-import {
-  ApiError, BinauthzClient, type ClientOptions, encodeProject, parseRetryAfter, PolicyConflictError,
-} from '../../src/google/binauthz-client.js'
+import {BinauthzClient, type ClientOptions, encodeProject} from '../../src/google/binauthz-client.js'
+import {ApiError, PolicyConflictError} from '../../src/google/google-errors.js'
+import {parseRetryAfter} from '../../src/google/retry.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
@@ -66,12 +66,15 @@ describe('binauthz client (against the sandbox)', () => {
     const waits: number[] = []
     const client = new BinauthzClient({
       endpoint: server.endpoint,
-      random: () => 0.5,
-      async sleep(ms) {
-        waits.push(ms)
-      },
       tokens: {getToken: async () => TOKEN},
       ...extra,
+      retry: {
+        random: () => 0.5,
+        async sleep(ms) {
+          waits.push(ms)
+        },
+        ...extra.retry,
+      },
     })
     clients.push(client)
     return {client, waits}
@@ -95,7 +98,6 @@ describe('binauthz client (against the sandbox)', () => {
       expect(request?.headers?.['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
       expect(request?.headers?.accept).to.equal('application/json')
       expect(request?.headers?.['x-goog-user-project']).to.equal(undefined)
-      expect(client.stats).to.deep.equal({reads: 1, requests: 1, writes: 0})
     })
 
     it('sends X-Goog-User-Project when a quota project is set', async () => {
@@ -135,7 +137,7 @@ describe('binauthz client (against the sandbox)', () => {
       expect(put?.auth).to.equal('sandbox-token')
       expect(JSON.parse(put?.body ?? '{}').etag).to.equal(before.etag)
       expect(server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
-      expect(client.stats).to.deep.equal({reads: 1, requests: 2, writes: 1})
+      expect(server.requests().map(r => r.op)).to.deep.equal(['getPolicy', 'updatePolicy'])
     })
 
     it('rejects a stale etag with PolicyConflictError (exit 4) without retrying', async () => {
@@ -226,7 +228,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('maps an HTML error page to an ApiError by status', async () => {
-      const {client} = make({maxRetries: 0})
+      const {client} = make({retry: {maxRetries: 0}})
       server.fault({
         body: '<html>Bad Gateway</html>', headers: {'content-type': 'text/html'}, kind: 'raw', status: 502,
       })
@@ -266,7 +268,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('rejects a body larger than maxResponseBytes', async () => {
-      const {client} = make({maxResponseBytes: 10_000})
+      const {client} = make({transport: {maxResponseBytes: 10_000}})
       server.fault({bytes: 50_000, kind: 'huge'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('RESPONSE_TOO_LARGE')
@@ -295,7 +297,7 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const other = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
-          maxResponseBytes: 1000,
+          transport: {maxResponseBytes: 1000},
           tokens: {getToken: async () => TOKEN},
         })
         clients.push(other)
@@ -336,16 +338,18 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('retries 503 with exponential backoff and full jitter, then succeeds', async () => {
-      const {client, waits} = make({backoffBaseMs: 100, random: () => 0.5})
+      const {client, waits} = make({retry: {backoffBaseMs: 100, random: () => 0.5}})
       server.fault({status: 503, times: 3})
       await client.getPolicy(PROJECT)
       expect(waits).to.deep.equal([50, 100, 200])
-      expect(client.stats.requests).to.equal(4)
+      expect(server.requests()).to.have.length(4)
     })
 
     it('keeps backoff waits within [0, cap)', async () => {
       const {client, waits} = make({
-        backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4, random: () => 0.999_999,
+        retry: {
+          backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4, random: () => 0.999_999,
+        },
       })
       server.fault({status: 500, times: 4})
       await client.getPolicy(PROJECT)
@@ -353,7 +357,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('gives up after maxRetries with the last error and the attempt count', async () => {
-      const {client, waits} = make({maxRetries: 2})
+      const {client, waits} = make({retry: {maxRetries: 2}})
       server.fault({message: 'The service is currently unavailable.', status: 503, times: Infinity})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
       expect(error).to.be.instanceOf(ApiError)
@@ -427,7 +431,7 @@ describe('binauthz client (against the sandbox)', () => {
       await client.getPolicy(PROJECT)
       expect(server.requests()).to.have.length(2)
 
-      const {client: once_} = make({maxRetries: 0})
+      const {client: once_} = make({retry: {maxRetries: 0}})
       server.fault({kind: 'reset'})
       const error = (await rejectionOf(once_.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('NETWORK_ERROR')
@@ -443,7 +447,7 @@ describe('binauthz client (against the sandbox)', () => {
       await new Promise<void>(resolve => {
         probe.close(() => resolve())
       })
-      const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), maxRetries: 1})
+      const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), retry: {maxRetries: 1}})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('SANDBOX_NOT_ANSWERING')
       expect(error.message).to.equal(`No sandbox answers at http://127.0.0.1:${port}/: binauthz sandbox start`)
@@ -452,22 +456,25 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('times out a slow response and retries it', async () => {
-      const {client} = make({maxRetries: 0, timeoutMs: 100})
+      const {client} = make({retry: {maxRetries: 0}, transport: {timeoutMs: 100}})
       server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('TIMEOUT')
       expect(error.message).to.contain('100 ms')
 
-      const {client: patient} = make({maxRetries: 1, timeoutMs: 100})
+      server.state.clearRequests()
+      const {client: patient} = make({retry: {maxRetries: 1}, transport: {timeoutMs: 100}})
       server.fault({delayMs: 10_000, kind: 'slow'})
       await patient.getPolicy(PROJECT)
-      expect(patient.stats.requests).to.equal(2)
+      expect(server.requests()).to.have.length(2)
     })
   })
 
   describe('stalled body', () => {
     it('times out a response that stalls after its headers', async () => {
+      let requests = 0
       const stalling = http.createServer((_req, res) => {
+        requests += 1
         res.writeHead(200, {'content-type': 'application/json'})
         res.write('{"name": ')
       })
@@ -476,16 +483,15 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const stalled = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`),
-          maxRetries: 1,
-          async sleep() {},
-          timeoutMs: 100,
+          retry: {maxRetries: 1, async sleep() {}},
           tokens: {getToken: async () => TOKEN},
+          transport: {timeoutMs: 100},
         })
         clients.push(stalled)
         const error = (await rejectionOf(stalled.getPolicy(PROJECT))) as ExternalError
         expect(error.code).to.equal('TIMEOUT')
         expect(error.message).to.contain('after 2 attempts')
-        expect(stalled.stats.requests).to.equal(2)
+        expect(requests).to.equal(2)
       } finally {
         stalling.closeAllConnections()
         stalling.close()
@@ -513,7 +519,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('cuts a slow request short at the deadline', async () => {
-      const {client} = make({deadline: Date.now() + 150, timeoutMs: 60_000})
+      const {client} = make({deadline: Date.now() + 150, transport: {timeoutMs: 60_000}})
       server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
@@ -524,7 +530,7 @@ describe('binauthz client (against the sandbox)', () => {
   describe('secrets', () => {
     it('never shows the token in any error, even when the server echoes it', async () => {
       const errors: unknown[] = []
-      const {client} = make({maxRetries: 0})
+      const {client} = make({retry: {maxRetries: 0}})
       const faults = [
         {message: `Token ${TOKEN} lacks permission`, status: 403},
         {message: `nothing for ${TOKEN}`, status: 404},
@@ -549,7 +555,7 @@ describe('binauthz client (against the sandbox)', () => {
         await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT))),
         await rejectionOf(make({tokens: {getToken: async () => `${TOKEN}-x`}}).client.getPolicy(PROJECT)),
       )
-      const {client: slow} = make({maxRetries: 0, timeoutMs: 50})
+      const {client: slow} = make({retry: {maxRetries: 0}, transport: {timeoutMs: 50}})
       server.fault({delayMs: 5000, kind: 'slow'})
       errors.push(await rejectionOf(slow.getPolicy(PROJECT)))
 
