@@ -257,15 +257,13 @@ describe('gcloud runner', () => {
   })
 
   describe('signal: the AbortSignal of the run (execa cancelSignal)', () => {
-    it('runGcloud: an abort stops gcloud with SIGINT, reported as interrupted, without process signal handlers', async () => {
+    it('runGcloud: an abort stops gcloud with SIGINT (as a Ctrl-C would), reported as interrupted with 130', async () => {
       fake.configure({sleepMs: 20_000})
       const controller = new AbortController()
-      const listeners = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]
       const running = runGcloud({
         args: ['run', 'deploy'], env: fake.env(), signal: controller.signal, stderr: 'ignore', stdin: 'ignore',
       })
       await fake.waitForCalls(1)
-      expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).to.deep.equal(listeners)
       controller.abort()
       const result = await running
       expect(result.interrupted).to.equal(true)

@@ -6,7 +6,9 @@ import http from 'node:http'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
+import {
+  BinauthzError, ExternalError, InterruptedError, UserError,
+} from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, encodeProject} from '../../src/google/binauthz-client.js'
 import {ApiError, PolicyConflictError} from '../../src/google/google-errors.js'
 import {parseRetryAfter} from '../../src/google/retry.js'
@@ -570,6 +572,160 @@ describe('binauthz client (against the sandbox)', () => {
       const log = server.requests()
       expect(log.map(r => r.auth)).to.include('other').and.include('sandbox-token')
       expect(JSON.stringify(log)).not.to.contain(TOKEN)
+    })
+  })
+
+  describe('401: one fresh token from the TokenProvider', () => {
+    function refreshing(first: string, renewed: string[]): {calls: () => number; tokens: {getToken(): Promise<string>; refresh(): Promise<string>}} {
+      let current = first
+      let refreshes = 0
+      return {
+        calls: () => refreshes,
+        tokens: {
+          async getToken() {
+            return current
+          },
+          async refresh() {
+            current = renewed[refreshes] ?? current
+            refreshes++
+            return current
+          },
+        },
+      }
+    }
+
+    it('asks for a new token once and sends the request again with it (no wait, not counted as a retry)', async () => {
+      const provider = refreshing('expired-token-value-1234', [TOKEN])
+      const {client, waits} = make({retry: {maxRetries: 0}, tokens: provider.tokens})
+      const policy = await client.getPolicy(PROJECT)
+      expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests().map(r => [r.status, r.auth])).to.deep.equal([[401, 'other'], [200, 'sandbox-token']])
+      expect(waits).to.deep.equal([])
+      // Later calls use the fresh token from getToken() directly.
+      await client.getPolicy(PROJECT)
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests()).to.have.length(3)
+    })
+
+    it('refreshes only once: a second 401 is UNAUTHENTICATED', async () => {
+      const provider = refreshing('expired-token-value-1234', ['still-wrong-token-5678'])
+      const {client} = make({tokens: provider.tokens})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as UserError
+      expect(error).to.be.instanceOf(UserError)
+      expect(error.code).to.equal('UNAUTHENTICATED')
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests()).to.have.length(2)
+    })
+
+    it('does not send again when the refresh brings the same token', async () => {
+      const provider = refreshing('expired-token-value-1234', [])
+      const {client} = make({tokens: provider.tokens})
+      expect(((await rejectionOf(client.getPolicy(PROJECT))) as UserError).code).to.equal('UNAUTHENTICATED')
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests()).to.have.length(1)
+    })
+
+    it('also resends an etag-less PUT (a 401 was refused before anything was done)', async () => {
+      const provider = refreshing('expired-token-value-1234', [TOKEN])
+      const {client} = make({tokens: provider.tokens})
+      const {etag: _etag, ...withoutEtag} = basePolicy(PROJECT)
+      await client.updatePolicy(PROJECT, {...withoutEtag, description: 'fresh'})
+      expect(server.requests('updatePolicy').map(r => r.status)).to.deep.equal([401, 200])
+      expect(server.policy(PROJECT).description).to.equal('fresh')
+    })
+  })
+
+  describe('abort (the signal option)', () => {
+    async function untilLogged(count: number): Promise<void> {
+      const deadline = Date.now() + 5000
+      while (server.requests().length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} request(s) in the sandbox log`)
+        await new Promise(resolve => {
+          setTimeout(resolve, 5)
+        })
+      }
+    }
+
+    it('destroys the request in flight and rejects with INTERRUPTED (exit 130) at once', async () => {
+      const controller = new AbortController()
+      const {client} = make({signal: controller.signal})
+      server.fault({delayMs: 20_000, kind: 'slow'})
+      const started = Date.now()
+      const reading = client.getPolicy(PROJECT)
+      await untilLogged(1)
+      controller.abort()
+      const error = (await rejectionOf(reading)) as InterruptedError
+      expect(Date.now() - started).to.be.below(5000)
+      expect(error).to.be.instanceOf(InterruptedError)
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(error.exitName).to.equal('interrupted')
+      expect(error.exitCode).to.equal(130)
+      expect(error.message).to.equal(`Interrupted while trying to read the Binary Authorization policy of project ${PROJECT}; nothing was changed by this request.`)
+      expect(server.requests()).to.have.length(1)
+    })
+
+    it('an update whose request was sent says the write may have landed', async () => {
+      const {client: reader} = make()
+      const before = await reader.getPolicy(PROJECT)
+      const controller = new AbortController()
+      const {client} = make({signal: controller.signal})
+      // The sandbox decides (and stores) a slow PUT at once, then holds the answer: the write lands, its answer is lost.
+      server.fault({delayMs: 20_000, kind: 'slow', method: 'PUT'})
+      const writing = client.updatePolicy(PROJECT, {...before, description: 'landed'})
+      await untilLogged(2)
+      controller.abort()
+      const error = (await rejectionOf(writing)) as InterruptedError
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(error.message).to.equal(`Interrupted while trying to update the Binary Authorization policy of project ${PROJECT}: the write had already been sent, so it may have landed.`)
+      expect(error.suggestions).to.deep.equal(['Check whether the entry is there before retrying: binauthz policy status'])
+      expect(server.policy(PROJECT).description).to.equal('landed')
+    })
+
+    it('stops waiting between attempts (a long Retry-After)', async () => {
+      const controller = new AbortController()
+      const client = new BinauthzClient({endpoint: server.endpoint, signal: controller.signal, tokens: {getToken: async () => TOKEN}})
+      clients.push(client)
+      server.fault({retryAfter: '25', status: 503})
+      const started = Date.now()
+      const reading = client.getPolicy(PROJECT)
+      await untilLogged(1)
+      await new Promise(resolve => {
+        setTimeout(resolve, 50)
+      })
+      controller.abort()
+      const error = (await rejectionOf(reading)) as InterruptedError
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(Date.now() - started).to.be.below(5000)
+      expect(server.requests()).to.have.length(1)
+    })
+
+    it('stops waiting for the token', async () => {
+      const controller = new AbortController()
+      const {client} = make({signal: controller.signal, tokens: {getToken: () => new Promise<string>(() => {})}})
+      const reading = client.getPolicy(PROJECT)
+      controller.abort()
+      expect(((await rejectionOf(reading)) as InterruptedError).code).to.equal('INTERRUPTED')
+      expect(server.requests()).to.have.length(0)
+    })
+
+    it('an already aborted signal sends nothing; an unsent update changed nothing', async () => {
+      const {client} = make({signal: AbortSignal.abort()})
+      const error = (await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT)))) as InterruptedError
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(error.message).to.equal(`Interrupted while trying to update the Binary Authorization policy of project ${PROJECT}; nothing was changed by this request.`)
+      expect(server.requests()).to.have.length(0)
+    })
+
+    it('conflictBackoff rejects with INTERRUPTED instead of waiting', async () => {
+      const controller = new AbortController()
+      const client = new BinauthzClient({
+        endpoint: server.endpoint, retry: {conflictBackoffBaseMs: 60_000, conflictBackoffMaxMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN},
+      })
+      clients.push(client)
+      const waiting = client.conflictBackoff(1)
+      controller.abort()
+      expect(((await rejectionOf(waiting)) as InterruptedError).exitCode).to.equal(130)
     })
   })
 })
