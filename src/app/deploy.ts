@@ -24,7 +24,7 @@ import {
   parseDockerRepository,
   parseImageRepository,
   repositoryPattern,
-} from '../policy/pattern.js'
+} from '../policy/repository.js'
 import {type ResolvedContext, resolveQuotaProject} from './context.js'
 
 // ---------------------------------------------------------------------------------------------------------------

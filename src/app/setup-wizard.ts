@@ -6,7 +6,7 @@
 import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
@@ -17,7 +17,7 @@ import {
 import {BinauthzError, UserError} from '../errors.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
-import {parseDockerRepository} from '../policy/pattern.js'
+import {parseDockerRepository} from '../policy/repository.js'
 import {planAllow} from '../policy/plan.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {loadDefaults, type SavedDefaults, saveDefaults} from '../store/defaults.js'

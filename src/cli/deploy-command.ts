@@ -4,7 +4,7 @@ import {Args} from '@oclif/core'
 
 import type {DeployResult} from '../app/deploy.js'
 import type {StepReporter} from '../app/progress.js'
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 import {EXIT_CODES} from '../errors.js'
 import {BinauthzCommand} from './base-command.js'

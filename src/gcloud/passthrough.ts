@@ -1,4 +1,4 @@
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 // PURE: reads and polices the arguments given after `--`, which go to gcloud unchanged.
 //

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {DeployKind} from '../../src/policy/pattern.js'
+import type {DeployKind} from '../../src/policy/repository.js'
 
 import {
   resolveContext, type ResolveContextInput, resolveQuotaProject, splitRegions,
