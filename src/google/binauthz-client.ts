@@ -222,51 +222,43 @@ export class BinauthzClient {
     return this.toPolicy(json, project)
   }
 
+  private budget(): Budget {
+    const remaining = this.deadline === undefined ? Infinity : this.deadline - Date.now()
+    return {limitedByDeadline: remaining < this.limits.timeoutMs, timeoutMs: Math.max(1, Math.min(this.limits.timeoutMs, remaining))}
+  }
+
   /** Attempts until an answer, a final failure, no retries left, the deadline, or an abort. */
   private async call(request: ApiRequest): Promise<unknown> {
-    const {op, project, replayable, suffix} = request
+    const {op, project, suffix} = request
     const url = `${this.endpoint.href}v1/projects/${encodeProject(project)}/policy${suffix}`
     let sent = false
     const interrupted = (): Error => interruptedError(op, project, op === 'updatePolicy' && sent)
     let last: Failure | undefined
-    let fresh: string | undefined
+    let renewed: string | undefined
     let mayRefresh = this.tokens.refresh !== undefined
     for (let attempt = 0; ; attempt++) {
       if (this.signal?.aborted) throw interrupted()
       if (this.deadline !== undefined && Date.now() >= this.deadline) throw deadlineError(op, last?.error)
-      const token = fresh ?? await this.race(this.tokens.getToken(), interrupted)
-      fresh = undefined
+      const token = renewed ?? await this.race(this.tokens.getToken(), interrupted)
+      renewed = undefined
       registerSecret(token)
       const budget = this.budget()
       const outcome = await this.send(request, url, token, budget)
       if (outcome.kind !== 'too-large') sent ||= outcome.kind === 'response' || outcome.sent
       if (outcome.kind === 'aborted') throw interrupted()
-      if (outcome.kind === 'response' && outcome.response.status >= 200 && outcome.response.status < 300) {
-        return this.decode(op, outcome.response, token)
-      }
-
-      if (outcome.kind === 'response' && outcome.response.status === 401 && mayRefresh) {
-        // The token may have expired or been revoked since it was cached: ask for a new one, once, and send again.
+      const status = outcome.kind === 'response' ? outcome.response.status : undefined
+      if (outcome.kind === 'response' && status !== undefined && status >= 200 && status < 300) return this.decode(op, outcome.response, token)
+      if (status === 401 && mayRefresh) {
         mayRefresh = false
-        const renewed = await this.race(this.tokens.refresh?.() ?? Promise.resolve(token), interrupted)
-        if (renewed !== token) {
-          fresh = renewed
-          attempt-- // not a retry: the same attempt, with the new token
+        renewed = await this.refreshedToken(token, interrupted)
+        if (renewed !== undefined) {
+          attempt-- // not a retry: the same attempt again, with the new token
           continue
         }
       }
 
       last = this.failureOf(request, outcome, token, budget)
-      const decision = decideRetry({
-        attempt, deadline: this.deadline, failure: last.retry, now: Date.now(), random: this.random, replayable, settings: this.retry,
-      })
-      if (!decision.retry) {
-        if (decision.reason === 'deadline') throw deadlineError(op, last.error)
-        if (decision.transient && attempt > 0 && last.error instanceof ExternalError) throw withAttempts(last.error, attempt + 1)
-        throw last.error
-      }
-
-      await this.wait(decision.waitMs, interrupted)
+      await this.retryOrThrow(request, last, attempt, interrupted)
     }
   }
 
@@ -331,9 +323,26 @@ export class BinauthzClient {
     }
   }
 
-  private budget(): Budget {
-    const remaining = this.deadline === undefined ? Infinity : this.deadline - Date.now()
-    return {limitedByDeadline: remaining < this.limits.timeoutMs, timeoutMs: Math.max(1, Math.min(this.limits.timeoutMs, remaining))}
+  /** After a 401: the token may have expired or been revoked since it was cached. A new one, or undefined if it is the same. */
+  private async refreshedToken(old: string, interrupted: () => Error): Promise<string | undefined> {
+    if (this.tokens.refresh === undefined) return undefined
+    const token = await this.race(this.tokens.refresh(), interrupted)
+    return token === old ? undefined : token
+  }
+
+  /** Waits before the next attempt, or throws the error the call ends with. */
+  private async retryOrThrow({op, replayable}: ApiRequest, last: Failure, attempt: number, interrupted: () => Error): Promise<void> {
+    const decision = decideRetry({
+      attempt, deadline: this.deadline, failure: last.retry, now: Date.now(), random: this.random, replayable, settings: this.retry,
+    })
+    if (decision.retry) {
+      await this.wait(decision.waitMs, interrupted)
+      return
+    }
+
+    if (decision.reason === 'deadline') throw deadlineError(op, last.error)
+    if (decision.transient && attempt > 0 && last.error instanceof ExternalError) throw withAttempts(last.error, attempt + 1)
+    throw last.error
   }
 
   /** One HTTP exchange. */

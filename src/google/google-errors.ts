@@ -108,13 +108,14 @@ export interface ErrorAnswer {
   response: HttpResponse
 }
 
-function permissionError(
-  {op, project}: ErrorAnswer,
-  g: GoogleError,
-  base: {apiStatus?: string; reason?: string; status: number},
-  label: string,
-  said: string,
-): ApiError {
+/** An answer as error messages quote it: `label` (HTTP 403 PERMISSION_DENIED), `said` (Google's message), and the fields every ApiError keeps. */
+interface Quoted {
+  base: {apiStatus?: string; reason?: string; status: number}
+  label: string
+  said: string
+}
+
+function permissionError({op, project}: ErrorAnswer, g: GoogleError, {base, label, said}: Quoted): ApiError {
   const disabled
     = g.reason === 'SERVICE_DISABLED' || (g.message !== undefined && /has not been used in project|it is disabled|API .* is not enabled/i.test(g.message))
   if (disabled) {
@@ -158,7 +159,7 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
     })
   }
 
-  if (res.status === 403) return permissionError(answer, g, base, label, said)
+  if (res.status === 403) return permissionError(answer, g, {base, label, said})
 
   if (res.status === 404) {
     return new ApiError(`Project ${project} was not found by the Binary Authorization API (${label}${said}).`, {

@@ -39,12 +39,12 @@ export interface HttpResponse {
 }
 
 /** `sent`: the whole request had been handed to the connection (so the server may have acted on it). */
-export type HttpOutcome =
-  | {error: NodeJS.ErrnoException; kind: 'network'; sent: boolean}
-  | {error: NodeJS.ErrnoException; kind: 'timeout'; sent: boolean}
-  | {kind: 'aborted'; sent: boolean}
-  | {kind: 'response'; response: HttpResponse}
-  | {kind: 'too-large'}
+export type HttpOutcome
+  = | {error: NodeJS.ErrnoException; kind: 'network'; sent: boolean}
+    | {error: NodeJS.ErrnoException; kind: 'timeout'; sent: boolean}
+    | {kind: 'aborted'; sent: boolean}
+    | {kind: 'response'; response: HttpResponse}
+    | {kind: 'too-large'}
 
 /** A keep-alive agent for the endpoint's protocol. Idle sockets are unref'd by node, so they never keep the process alive. */
 export function keepAliveAgent(protocol: string): http.Agent {

@@ -39,15 +39,15 @@ export const DEFAULT_RETRY: Readonly<RetrySettings> = {
 }
 
 /** What went wrong with one attempt, as far as sending it again is concerned. */
-export type AttemptFailure =
+export type AttemptFailure
   /** Never sent again: e.g. a refused loopback connection (a stopped sandbox) or a timeout cut short by the deadline. */
-  | {kind: 'final'}
+  = | {code: string; kind: 'network'}
   /** The connection failed (`code`: ECONNRESET, ECONNREFUSED, ENOTFOUND, ...). */
-  | {code: string; kind: 'network'}
+    | {kind: 'final'}
   /** An HTTP error answer; `retryAfterMs` from its Retry-After header. */
-  | {kind: 'status'; retryAfterMs?: number; status: number}
+    | {kind: 'status'; retryAfterMs?: number; status: number}
   /** No answer within the per-request timeout. */
-  | {kind: 'timeout'}
+    | {kind: 'timeout'}
 
 export interface RetryInput {
   /** 0-based number of the attempt that just failed. */
@@ -64,8 +64,8 @@ export interface RetryInput {
   settings: Readonly<RetrySettings>
 }
 
-export type RetryDecision =
-  | {
+export type RetryDecision
+  = | {
     /** `final`: this failure is not retried; `exhausted`: no retries left; `deadline`: the wait would end past it. */
     reason: 'deadline' | 'exhausted' | 'final'
     retry: false

@@ -47,6 +47,36 @@ function printable(error: unknown): string {
   return parts.join('\n')
 }
 
+/** A token provider whose refresh() hands out `renewed` tokens in turn (then keeps the last). */
+function refreshing(first: string, renewed: string[]): {calls: () => number; tokens: {getToken(): Promise<string>; refresh(): Promise<string>}} {
+  let current = first
+  let refreshes = 0
+  return {
+    calls: () => refreshes,
+    tokens: {
+      async getToken() {
+        return current
+      },
+      async refresh() {
+        current = renewed[refreshes] ?? current
+        refreshes++
+        return current
+      },
+    },
+  }
+}
+
+/** Resolves once the sandbox logged `count` requests (a slow answer is logged as soon as it is decided). */
+async function untilLogged(server: TestSandbox, count: number): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (server.requests().length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} request(s) in the sandbox log`)
+    await new Promise(resolve => {
+      setTimeout(resolve, 5)
+    })
+  }
+}
+
 describe('binauthz client (against the sandbox)', () => {
   let server: TestSandbox
   const clients: BinauthzClient[] = []
@@ -299,8 +329,8 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const other = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
-          transport: {maxResponseBytes: 1000},
           tokens: {getToken: async () => TOKEN},
+          transport: {maxResponseBytes: 1000},
         })
         clients.push(other)
         const error = (await rejectionOf(other.getPolicy(PROJECT))) as ExternalError
@@ -576,24 +606,6 @@ describe('binauthz client (against the sandbox)', () => {
   })
 
   describe('401: one fresh token from the TokenProvider', () => {
-    function refreshing(first: string, renewed: string[]): {calls: () => number; tokens: {getToken(): Promise<string>; refresh(): Promise<string>}} {
-      let current = first
-      let refreshes = 0
-      return {
-        calls: () => refreshes,
-        tokens: {
-          async getToken() {
-            return current
-          },
-          async refresh() {
-            current = renewed[refreshes] ?? current
-            refreshes++
-            return current
-          },
-        },
-      }
-    }
-
     it('asks for a new token once and sends the request again with it (no wait, not counted as a retry)', async () => {
       const provider = refreshing('expired-token-value-1234', [TOKEN])
       const {client, waits} = make({retry: {maxRetries: 0}, tokens: provider.tokens})
@@ -637,23 +649,13 @@ describe('binauthz client (against the sandbox)', () => {
   })
 
   describe('abort (the signal option)', () => {
-    async function untilLogged(count: number): Promise<void> {
-      const deadline = Date.now() + 5000
-      while (server.requests().length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} request(s) in the sandbox log`)
-        await new Promise(resolve => {
-          setTimeout(resolve, 5)
-        })
-      }
-    }
-
     it('destroys the request in flight and rejects with INTERRUPTED (exit 130) at once', async () => {
       const controller = new AbortController()
       const {client} = make({signal: controller.signal})
       server.fault({delayMs: 20_000, kind: 'slow'})
       const started = Date.now()
       const reading = client.getPolicy(PROJECT)
-      await untilLogged(1)
+      await untilLogged(server, 1)
       controller.abort()
       const error = (await rejectionOf(reading)) as InterruptedError
       expect(Date.now() - started).to.be.below(5000)
@@ -673,7 +675,7 @@ describe('binauthz client (against the sandbox)', () => {
       // The sandbox decides (and stores) a slow PUT at once, then holds the answer: the write lands, its answer is lost.
       server.fault({delayMs: 20_000, kind: 'slow', method: 'PUT'})
       const writing = client.updatePolicy(PROJECT, {...before, description: 'landed'})
-      await untilLogged(2)
+      await untilLogged(server, 2)
       controller.abort()
       const error = (await rejectionOf(writing)) as InterruptedError
       expect(error.code).to.equal('INTERRUPTED')
@@ -689,7 +691,7 @@ describe('binauthz client (against the sandbox)', () => {
       server.fault({retryAfter: '25', status: 503})
       const started = Date.now()
       const reading = client.getPolicy(PROJECT)
-      await untilLogged(1)
+      await untilLogged(server, 1)
       await new Promise(resolve => {
         setTimeout(resolve, 50)
       })

@@ -73,7 +73,9 @@ describe('google/google-errors (pure error mapping)', () => {
         details: [{reason: 'OTHER'}, {'@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED'}],
         message: 'm',
         status: 'PERMISSION_DENIED',
-      }))).to.deep.equal({code: 403, message: 'm', reason: 'SERVICE_DISABLED', status: 'PERMISSION_DENIED'})
+      }))).to.deep.equal({
+        code: 403, message: 'm', reason: 'SERVICE_DISABLED', status: 'PERMISSION_DENIED',
+      })
     })
 
     it('unwraps a one-element array and ignores what is not an envelope', () => {

@@ -44,7 +44,9 @@ describe('google/retry (pure retry decision)', () => {
     }
 
     it('keeps waits within [0, min(cap, base * 2^attempt))', () => {
-      const settings = {...DEFAULT_RETRY, backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 10}
+      const settings = {
+        ...DEFAULT_RETRY, backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 10,
+      }
       const waits = [0, 1, 2, 3].map(attempt => decideRetry({
         attempt, failure: {kind: 'status', status: 500}, now: NOW, random: () => 0.999_999, replayable: true, settings,
       }))
