@@ -1,19 +1,9 @@
 import {expect} from 'chai'
 import * as fc from 'fast-check'
 
-import {UserError} from '../../src/errors.js'
 import {patternCovers, patternMatchesImage, validatePattern} from '../../src/policy/pattern.js'
-import {thrownBy} from '../helpers/assert.js'
-
-function userError(fn: () => unknown): UserError {
-  const error = thrownBy(fn)
-  expect(error).to.be.instanceOf(UserError)
-  return error as UserError
-}
-
-const H = 'us-central1-docker.pkg.dev'
-const REPO = `${H}/my-project/cloud-run-source-deploy`
-const DIGEST = `sha256:${'ab'.repeat(32)}`
+import {userErrorThrownBy as userError} from '../helpers/assert.js'
+import {DIGEST, H, REPO} from './fixtures.js'
 
 /** covers(e, r) is false exactly when some image matched by r is not matched by e. */
 function coversIsExact(e: string, r: string): void {
