@@ -49,7 +49,8 @@ export interface ClientOptions {
   retry?: RetryOptions
   /**
    * Aborting it stops the call at once: no further wait, the request in flight destroyed, and a rejection with
-   * InterruptedError (code INTERRUPTED, exit 130) that says whether a write had already been sent.
+   * InterruptedError (code INTERRUPTED, exit 130). For updatePolicy it says the write may have landed when a request
+   * of the call had been sent and its answer never came (aborted in flight, or lost before a retry wait).
    */
   signal?: AbortSignal
   tokens: TokenProvider
@@ -231,8 +232,9 @@ export class BinauthzClient {
   private async call(request: ApiRequest): Promise<unknown> {
     const {op, project, suffix} = request
     const url = `${this.endpoint.href}v1/projects/${encodeProject(project)}/policy${suffix}`
-    let sent = false
-    const interrupted = (): Error => interruptedError(op, project, op === 'updatePolicy' && sent)
+    // A request that went out and whose answer never came (a lost answer, a timeout, an abort) may have been applied.
+    let unanswered = false
+    const interrupted = (): Error => interruptedError(op, project, op === 'updatePolicy' && unanswered)
     let last: Failure | undefined
     let renewed: string | undefined
     let mayRefresh = this.tokens.refresh !== undefined
@@ -244,16 +246,18 @@ export class BinauthzClient {
       registerSecret(token)
       const budget = this.budget()
       const outcome = await this.send(request, url, token, budget)
-      if (outcome.kind !== 'too-large') sent ||= outcome.kind === 'response' || outcome.sent
+      if (outcome.kind !== 'too-large' && outcome.kind !== 'response') unanswered ||= outcome.sent
       if (outcome.kind === 'aborted') throw interrupted()
-      const status = outcome.kind === 'response' ? outcome.response.status : undefined
-      if (outcome.kind === 'response' && status !== undefined && status >= 200 && status < 300) return this.decode(op, outcome.response, token)
-      if (status === 401 && mayRefresh) {
-        mayRefresh = false
-        renewed = await this.refreshedToken(token, interrupted)
-        if (renewed !== undefined) {
-          attempt-- // not a retry: the same attempt again, with the new token
-          continue
+      if (outcome.kind === 'response') {
+        const {status} = outcome.response
+        if (status >= 200 && status < 300) return this.decode(op, outcome.response, token)
+        if (status === 401 && mayRefresh) {
+          mayRefresh = false
+          renewed = await this.refreshedToken(token, interrupted)
+          if (renewed !== undefined) {
+            attempt-- // not a retry: the same attempt again, with the new token
+            continue
+          }
         }
       }
 

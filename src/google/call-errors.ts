@@ -95,8 +95,8 @@ export function deadlineError(op: Operation, last?: Error): ExternalError {
 }
 
 /**
- * The call was stopped by its AbortSignal. `writeSent`: an update's request had already been sent, so the write may
- * have landed even though no answer was read.
+ * The call was stopped by its AbortSignal. `writeSent`: an update's request had been sent and no answer came back,
+ * so the write may have landed.
  */
 export function interruptedError(op: Operation, project: string, writeSent: boolean): InterruptedError {
   if (writeSent) {

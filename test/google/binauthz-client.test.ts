@@ -684,6 +684,27 @@ describe('binauthz client (against the sandbox)', () => {
       expect(server.policy(PROJECT).description).to.equal('landed')
     })
 
+    it('an update whose answer was lost says so when aborted while waiting to retry', async () => {
+      const {client: reader} = make()
+      const before = await reader.getPolicy(PROJECT)
+      const controller = new AbortController()
+      const client = new BinauthzClient({
+        endpoint: server.endpoint, retry: {backoffBaseMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN},
+      })
+      clients.push(client)
+      server.fault({kind: 'lost-response', method: 'PUT'})
+      const writing = client.updatePolicy(PROJECT, {...before, description: 'lost'})
+      await untilLogged(server, 2)
+      await new Promise(resolve => {
+        setTimeout(resolve, 50)
+      })
+      controller.abort()
+      const error = (await rejectionOf(writing)) as InterruptedError
+      expect(error.message).to.contain('the write had already been sent, so it may have landed')
+      expect(server.requests('updatePolicy')).to.have.length(1)
+      expect(server.policy(PROJECT).description).to.equal('lost')
+    })
+
     it('stops waiting between attempts (a long Retry-After)', async () => {
       const controller = new AbortController()
       const client = new BinauthzClient({endpoint: server.endpoint, signal: controller.signal, tokens: {getToken: async () => TOKEN}})
