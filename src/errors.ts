@@ -74,6 +74,15 @@ export class ExternalError extends BinauthzError {
   }
 }
 
+/** The run was interrupted (Ctrl-C, or the command's AbortSignal): code INTERRUPTED, exit 130. */
+export class InterruptedError extends BinauthzError {
+  override readonly name = 'InterruptedError'
+
+  constructor(message: string, details: Omit<ErrorDetails, 'code' | 'exit'> = {}) {
+    super(message, {...details, code: 'INTERRUPTED', exit: 'interrupted'}, 'interrupted')
+  }
+}
+
 /** A broken assumption inside binauthz. */
 export class BugError extends BinauthzError {
   override readonly name = 'BugError'

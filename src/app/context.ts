@@ -2,7 +2,7 @@
 // flags > CLOUDSDK_* environment > binauthz saved defaults > the active gcloud configuration file.
 // Sync and cheap: reads two small files, never runs gcloud.
 
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 import {type GcloudConfig, QUOTA_PROJECT_KEYWORDS, readGcloudConfig} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'

@@ -1,6 +1,7 @@
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {TokenProvider} from '../auth/token-provider.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
-import type {ClientOptions, TokenProvider} from '../google/binauthz-client.js'
+import type {ClientOptions} from '../google/binauthz-client.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
@@ -23,6 +24,7 @@ import {BinauthzClient} from '../google/binauthz-client.js'
 import {binauthzEndpointFrom} from '../google/endpoint.js'
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
+import {planAllow} from '../policy/plan.js'
 import {
   type BuildRepository,
   defaultRepository,
@@ -30,8 +32,7 @@ import {
   parseDockerRepository,
   parseImageRepository,
   repositoryPattern,
-} from '../policy/pattern.js'
-import {planAllow} from '../policy/plan.js'
+} from '../policy/repository.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {resolveContext, type ResolvedContext, resolveQuotaProject} from './context.js'
 import {changePolicyOf} from './policy-change.js'

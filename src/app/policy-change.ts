@@ -6,12 +6,13 @@
 // that check is best-effort: when it fails the result says `permission: undefined` instead of failing the dry run.
 // 'no-patch' never calls IAM nor writes: the caller prints the hand-off for an admin.
 
+import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 import type {Prompter, Ui} from './ports.js'
 
 import {BinauthzError, ExternalError, UserError} from '../errors.js'
-import {ApiError, type BinauthzClient, PolicyConflictError} from '../google/binauthz-client.js'
+import {ApiError, PolicyConflictError} from '../google/google-errors.js'
 import {renderPolicyDiff} from '../policy/diff.js'
 import {adminHandoff, POLICY_GET_PERMISSION as PERMISSION_GET, POLICY_UPDATE_PERMISSION as PERMISSION_UPDATE} from '../policy/handoff.js'
 

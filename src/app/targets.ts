@@ -1,14 +1,14 @@
 // Which allowlist patterns a project needs: one per region and deploy path (Cloud Run source deploys →
 // cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts), plus a custom build repository. Pure.
 
+import {validatePattern} from '../policy/pattern.js'
 import {
   defaultRepository,
   type DeployKind,
   parseDockerRepository,
   repositoryPattern,
   repositoryResourceName,
-  validatePattern,
-} from '../policy/pattern.js'
+} from '../policy/repository.js'
 
 /** `all` means both deploy paths. */
 export type KindChoice = 'all' | DeployKind

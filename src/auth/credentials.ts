@@ -7,7 +7,7 @@
 import {statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
-import type {TokenProvider} from '../google/binauthz-client.js'
+import type {TokenProvider} from './token-provider.js'
 
 import {
   ExternalError, redactSecrets, registerSecret, UserError,
@@ -29,8 +29,6 @@ export interface CredentialSource {
 }
 
 export interface ResolvedTokenProvider extends TokenProvider {
-  /** Forgets the cached token (e.g. after a 401) so the next getToken() fetches a fresh one. */
-  invalidate(): void
   /** Quota project named by the credential itself (ADC `quota_project_id`), if any. */
   readonly quotaProject?: string
   readonly source: CredentialSource
@@ -151,9 +149,6 @@ function tokenFileProvider(file: string, origin: string, unsetHint: string): Res
     async getToken() {
       return token
     },
-    invalidate() {
-      // a token file cannot be refreshed by us
-    },
     source: {detail: described, kind: 'access-token-file'},
   }
 }
@@ -273,8 +268,10 @@ function cachedProvider({fetch, key, quotaProject, source, ttlMs}: CachedProvide
         throw error
       }
     },
-    invalidate() {
+    // After a 401: forget the cached token and fetch a new one (the next getToken() returns it too).
+    async refresh() {
       tokenCache.delete(key)
+      return provider.getToken()
     },
     source,
   }

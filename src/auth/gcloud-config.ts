@@ -218,8 +218,3 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
 
   return result
 }
-
-/** Human description of where a gcloud config value came from, e.g. "gcloud configuration 'default'". */
-export function gcloudConfigSource(config: GcloudConfig): string {
-  return `gcloud configuration '${config.activeConfig}'`
-}

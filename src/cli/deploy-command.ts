@@ -3,7 +3,7 @@
 import {Args} from '@oclif/core'
 
 import type {StepReporter} from '../app/progress.js'
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 import {type DeployResult, gcloudDeployRunning, runDeploy} from '../app/deploy.js'
 import {EXIT_CODES} from '../errors.js'

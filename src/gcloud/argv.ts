@@ -1,4 +1,4 @@
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 // PURE: gcloud argument arrays for the deploys binauthz runs. Running them is src/gcloud/runner.ts's job.
 import {UserError} from '../errors.js'

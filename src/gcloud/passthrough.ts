@@ -1,4 +1,4 @@
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 // PURE: reads and polices the arguments given after `--`, which go to gcloud unchanged.
 //
@@ -32,9 +32,6 @@ export interface Passthrough {
 }
 
 const COMMAND = {function: 'gcloud functions deploy', run: 'gcloud run deploy'} as const
-
-/** Flags whose value we read; a repeated one is refused (gcloud silently keeps the last). */
-type ReadFlag = '--docker-repository' | '--image' | '--source'
 
 /** Shell operators as whole arguments: the caller pasted a shell line. */
 const SHELL_OPERATORS = new Set(['2>', '2>&1', '&', '&&', '&>', '(', ')', ';', '<', '<<', '>', '>>', '`', '|', '||'])
@@ -77,13 +74,10 @@ function checkShellSafety(arg: string, index: number): void {
     ])
   }
 
-  if (arg.startsWith('--')) {
-    const name = flagName(arg)
-    if (/\s/.test(name)) {
-      throw refusal(`${where} is a flag name containing whitespace: it looks like "flag value" was quoted as one word.`, [
-        'Write --flag=value, or the flag and its value as two separate words.',
-      ])
-    }
+  if (arg.startsWith('--') && /\s/.test(flagName(arg))) {
+    throw refusal(`${where} is a flag name containing whitespace: it looks like "flag value" was quoted as one word.`, [
+      'Write --flag=value, or the flag and its value as two separate words.',
+    ])
   }
 }
 
@@ -92,175 +86,223 @@ function flagName(arg: string): string {
   return eq === -1 ? arg : arg.slice(0, eq)
 }
 
+/** What a rule sees of one use of its flag. */
+interface FlagUse {
+  command: string
+  context: PassthroughContext
+  /** The flag name as given (e.g. `--regions`). */
+  name: string
+  /** The value already recorded for this flag, when it is given again. */
+  previous?: string
+  /** Its value, for a rule that takes one. */
+  value: string
+}
+
+/** What gcloud receives for a flag: nothing (binauthz sets it itself), the argument as given, or `--flag=value`. */
+type Emit = 'drop' | 'normalized' | 'verbatim'
+
+interface FlagRule {
+  /** Whole arguments this rule matches exactly (`--`, `-h`), checked before flag names. */
+  arguments?: readonly string[]
+  /** Emitted form (default 'verbatim'). */
+  emit?: Emit
+  /** Only for these deploy kinds; for the others the flag goes to gcloud as given. Default: both. */
+  kinds?: readonly DeployKind[]
+  /** Flag names (`--name` or `--name=value`). */
+  names?: readonly string[]
+  /** Flag-name prefixes, matched only when no rule names the flag. */
+  prefixes?: readonly string[]
+  /** Recorded into the parsed result: a value (given once, non-empty) or the flag's presence. */
+  record?: 'clearDockerRepository' | ValueField
+  /** Why the flag (or this value of it) is refused, and how to fix it; undefined accepts it. A rule that always refuses has no other field. */
+  refuse?: (use: FlagUse) => undefined | UserError
+  /** Reads a value: inline (`--flag=V`) or the next argument. */
+  takesValue?: boolean
+}
+
+type ValueField = 'dockerRepository' | 'image' | 'source'
+
+/** Each flag binauthz treats specially; any other argument goes to gcloud as given. */
+const RULES: readonly FlagRule[] = [
+  {
+    arguments: ['--'],
+    refuse: () => refusal('A second -- was given: gcloud would treat every later flag, including --binary-authorization=default, as a plain argument.', [
+      'Put all gcloud flags after a single --.',
+    ]),
+  },
+  {arguments: ['-h'], names: ['--help'], refuse: ({command}) => helpRefusal(command)},
+  {
+    emit: 'drop', // we add it ourselves, last
+    names: ['--binary-authorization'],
+    refuse: ({command, value}) => (value === 'default'
+      ? undefined
+      : refusal(
+        `--binary-authorization=${value} was passed to gcloud, but binauthz always deploys with --binary-authorization=default (the project policy it manages).`,
+        [`Remove --binary-authorization=${value} from the arguments after --.`, `To use another policy, run ${command} yourself.`],
+      )),
+    takesValue: true,
+  },
+  {
+    names: ['--clear-binary-authorization', '--no-binary-authorization'],
+    refuse: ({name}) => refusal(`${name} would deploy without Binary Authorization, which is what binauthz exists to prevent.`, [
+      `Remove ${name} from the arguments after --.`,
+    ]),
+  },
+  {
+    names: ['--breakglass'],
+    refuse: ({command}) => refusal('--breakglass bypasses Binary Authorization enforcement; binauthz does not run break-glass deploys.', [
+      `Run ${command} --breakglass=JUSTIFICATION yourself for an emergency deploy.`,
+    ]),
+  },
+  {
+    names: ['--flags-file'],
+    refuse: () => refusal('--flags-file can set any gcloud flag (including --binary-authorization and --project) out of sight.', [
+      'Write the flags themselves after --.',
+    ]),
+  },
+  {
+    emit: 'drop',
+    names: ['--project'],
+    refuse: ({context: {project}, value}) => (value === project
+      ? undefined
+      : refusal(
+        `--project=${value} after -- differs from the project binauthz resolved (${project}); the policy would be checked in one project and the deploy made in another.`,
+        [`Use binauthz's own flag: --project=${value} (before --).`],
+        'PASSTHROUGH_CONFLICT',
+      )),
+    takesValue: true,
+  },
+  {
+    emit: 'drop',
+    names: ['--region', '--regions'],
+    refuse: ({context: {regions}, name, value}) => (name === '--region' && regions.length === 1 && value === regions[0]
+      ? undefined
+      : refusal(
+        `${name}=${value} after -- conflicts with the region(s) binauthz deploys to (${regions.join(', ')}).`,
+        [`Use binauthz's own flag: --region=${value} (before --; repeat it or use a comma list for several regions).`],
+        'PASSTHROUGH_CONFLICT',
+      )),
+    takesValue: true,
+  },
+  {
+    emit: 'normalized',
+    names: ['--platform'],
+    refuse: ({value}) => (value === 'managed'
+      ? undefined
+      : refusal(
+        `--platform=${value}: Binary Authorization with --binary-authorization=default only applies to fully managed Cloud Run.`,
+        ['Remove --platform, or use --platform=managed.'],
+      )),
+    takesValue: true,
+  },
+  {emit: 'drop', kinds: ['function'], names: ['--gen2']}, // we add it ourselves
+  {
+    names: ['--no-gen2'],
+    refuse: () => refusal('--no-gen2 selects 1st gen Cloud Functions, which do not support Binary Authorization.', [
+      'Remove --no-gen2: binauthz deploys 2nd gen functions (--gen2).',
+    ]),
+  },
+  {
+    emit: 'normalized', names: ['--docker-repository'], record: 'dockerRepository', takesValue: true,
+  },
+  {
+    emit: 'normalized', names: ['--image'], record: 'image', takesValue: true,
+  },
+  {
+    emit: 'normalized', names: ['--source'], record: 'source', takesValue: true,
+  },
+  {names: ['--clear-docker-repository'], record: 'clearDockerRepository'},
+  {
+    prefixes: ['--binary-authorization', '--no-binary-auth'],
+    refuse: ({name}) => refusal(`${name} is not a flag binauthz can pass on: it touches Binary Authorization, which binauthz sets itself.`, [
+      `Remove ${name} from the arguments after --.`,
+    ]),
+  },
+]
+
+/** A recorded value must be non-empty and given once (gcloud silently keeps the last). */
+function recordedValueProblem({name, previous, value}: FlagUse): undefined | UserError {
+  if (value === '') return refusal(`${name} has an empty value.`, [`Write ${name}=VALUE after --.`])
+  if (previous === undefined) return undefined
+  return refusal(`${name} was given twice (${printable(previous)} and ${printable(value)}); gcloud would silently use the last one.`, [
+    `Give ${name} once.`,
+  ])
+}
+
+/** The value given as the next argument (`--flag VALUE`); a missing one, or another flag, is refused. */
+function separateValue(name: string, next: string | undefined): string {
+  if (next === undefined || next.startsWith('--')) throw refusal(`${name} needs a value.`, [`Write ${name}=VALUE after --.`])
+  return next
+}
+
+/** What gcloud receives for a flag the rule accepted, or undefined when binauthz sets it itself. */
+function emittedForm(rule: FlagRule, arg: string, name: string, value: string): string | undefined {
+  switch (rule.emit ?? 'verbatim') {
+  case 'drop': {
+    return undefined
+  }
+
+  case 'normalized': {
+    return `${name}=${value}`
+  }
+
+  case 'verbatim': {
+    return arg
+  }
+  }
+}
+
+/** The rule for `arg`, if any: whole-argument rules first, then flag names, then prefixes. */
+function ruleFor(arg: string, kind: DeployKind): FlagRule | undefined {
+  const applies = (rule: FlagRule): boolean => rule.kinds === undefined || rule.kinds.includes(kind)
+  const whole = RULES.find(rule => rule.arguments?.includes(arg))
+  if (whole !== undefined || !arg.startsWith('--')) return whole
+  const name = flagName(arg)
+  return RULES.find(rule => applies(rule) && rule.names?.includes(name))
+    ?? RULES.find(rule => applies(rule) && rule.prefixes?.some(prefix => name.startsWith(prefix)))
+}
+
 /**
  * Parses and checks the arguments after `--`. Throws UserError (exit 2, code PASSTHROUGH_REFUSED) for anything that
  * conflicts with what binauthz sets: another Binary Authorization policy, clearing it, breakglass, a different
  * project or region, 1st gen functions, a GKE platform, a flags file, a second `--`, or shell syntax.
  */
 export function parsePassthrough(input: readonly string[], context: PassthroughContext): Passthrough {
-  const {kind, project, regions} = context
-  const command = COMMAND[kind]
-  const args: string[] = []
-  const read: Partial<Record<ReadFlag, string>> = {}
-  let clearDockerRepository = false
-
   for (const [index, arg] of input.entries()) checkShellSafety(arg, index)
-
+  const parsed: Passthrough = {args: [], clearDockerRepository: false}
   for (let i = 0; i < input.length; i++) {
     const arg = input[i] as string
-    if (arg === '--') {
-      throw refusal('A second -- was given: gcloud would treat every later flag, including --binary-authorization=default, as a plain argument.', [
-        'Put all gcloud flags after a single --.',
-      ])
-    }
-
-    if (arg === '-h') throw helpRefusal(command)
-    if (!arg.startsWith('--')) {
-      args.push(arg)
+    const rule = ruleFor(arg, context.kind)
+    if (rule === undefined) {
+      parsed.args.push(arg)
       continue
     }
 
-    const eq = arg.indexOf('=')
-    const name = eq === -1 ? arg : arg.slice(0, eq)
-    const inlineValue = eq === -1 ? undefined : arg.slice(eq + 1)
-    /** The flag's value, consuming the next argument when not given inline. */
-    const takeValue = (): string => {
-      if (inlineValue !== undefined) return inlineValue
-      const next = input[i + 1]
-      if (next === undefined || next.startsWith('--')) {
-        throw refusal(`${name} needs a value.`, [`Write ${name}=VALUE after --.`])
-      }
-
-      i++
-      return next
-    }
-
-    switch (name) {
-    case '--binary-authorization': {
-      const value = takeValue()
-      if (value !== 'default') {
-        throw refusal(`--binary-authorization=${value} was passed to gcloud, but binauthz always deploys with --binary-authorization=default (the project policy it manages).`, [
-          `Remove --binary-authorization=${value} from the arguments after --.`,
-          `To use another policy, run ${command} yourself.`,
-        ])
-      }
-
-      continue // we add it ourselves, last
-    }
-
-    case '--clear-binary-authorization':
-    case '--no-binary-authorization': {
-      throw refusal(`${name} would deploy without Binary Authorization, which is what binauthz exists to prevent.`, [
-        `Remove ${name} from the arguments after --.`,
-      ])
-    }
-
-    case '--breakglass': {
-      throw refusal('--breakglass bypasses Binary Authorization enforcement; binauthz does not run break-glass deploys.', [
-        `Run ${command} --breakglass=JUSTIFICATION yourself for an emergency deploy.`,
-      ])
-    }
-
-    case '--help': {
-      throw helpRefusal(command)
-    }
-
-    case '--flags-file': {
-      throw refusal('--flags-file can set any gcloud flag (including --binary-authorization and --project) out of sight.', [
-        'Write the flags themselves after --.',
-      ])
-    }
-
-    case '--project': {
-      const value = takeValue()
-      if (value !== project) {
-        throw refusal(`--project=${value} after -- differs from the project binauthz resolved (${project}); the policy would be checked in one project and the deploy made in another.`, [
-          `Use binauthz's own flag: --project=${value} (before --).`,
-        ], 'PASSTHROUGH_CONFLICT')
-      }
-
-      continue
-    }
-
-    case '--region':
-    case '--regions': {
-      const value = takeValue()
-      if (name === '--regions' || regions.length !== 1 || value !== regions[0]) {
-        throw refusal(`${name}=${value} after -- conflicts with the region(s) binauthz deploys to (${regions.join(', ')}).`, [
-          `Use binauthz's own flag: --region=${value} (before --; repeat it or use a comma list for several regions).`,
-        ], 'PASSTHROUGH_CONFLICT')
-      }
-
-      continue
-    }
-
-    case '--platform': {
-      const value = takeValue()
-      if (value !== 'managed') {
-        throw refusal(`--platform=${value}: Binary Authorization with --binary-authorization=default only applies to fully managed Cloud Run.`, [
-          'Remove --platform, or use --platform=managed.',
-        ])
-      }
-
-      args.push(`--platform=${value}`)
-      continue
-    }
-
-    case '--gen2': {
-      if (kind === 'function') continue // we add it ourselves
-      args.push(arg)
-      continue
-    }
-
-    case '--no-gen2': {
-      throw refusal('--no-gen2 selects 1st gen Cloud Functions, which do not support Binary Authorization.', [
-        'Remove --no-gen2: binauthz deploys 2nd gen functions (--gen2).',
-      ])
-    }
-
-    case '--docker-repository':
-    case '--image':
-    case '--source': {
-      const value = takeValue()
-      if (value === '') throw refusal(`${name} has an empty value.`, [`Write ${name}=VALUE after --.`])
-      if (read[name] !== undefined) {
-        throw refusal(`${name} was given twice (${printable(read[name])} and ${printable(value)}); gcloud would silently use the last one.`, [
-          `Give ${name} once.`,
-        ])
-      }
-
-      read[name] = value
-      args.push(`${name}=${value}`)
-      continue
-    }
-
-    case '--clear-docker-repository': {
-      clearDockerRepository = true
-      args.push(arg)
-      continue
-    }
-
-    default: {
-      if (name.startsWith('--binary-authorization') || name.startsWith('--no-binary-auth')) {
-        throw refusal(`${name} is not a flag binauthz can pass on: it touches Binary Authorization, which binauthz sets itself.`, [
-          `Remove ${name} from the arguments after --.`,
-        ])
-      }
-
-      args.push(arg)
-    }
-    }
+    const name = flagName(arg)
+    const separate = rule.takesValue === true && !arg.includes('=')
+    const value = separate ? separateValue(name, input[i + 1]) : arg.slice(name.length + 1)
+    if (separate) i++
+    apply(rule, {arg, name, value}, context, parsed)
   }
 
-  if (kind === 'function' && read['--docker-repository'] !== undefined && clearDockerRepository) {
+  if (context.kind === 'function' && parsed.dockerRepository !== undefined && parsed.clearDockerRepository) {
     throw refusal('--docker-repository and --clear-docker-repository were both given.', ['Give only one of them.'])
   }
 
-  return {
-    args,
-    clearDockerRepository,
-    ...(read['--source'] === undefined ? {} : {source: read['--source']}),
-    ...(read['--image'] === undefined ? {} : {image: read['--image']}),
-    ...(read['--docker-repository'] === undefined ? {} : {dockerRepository: read['--docker-repository']}),
+  return parsed
+}
+
+/** Applies a rule to one use of its flag: refuses it, or records it into `parsed` and emits what gcloud gets. */
+function apply(rule: FlagRule, {arg, name, value}: {arg: string; name: string; value: string}, context: PassthroughContext, parsed: Passthrough): void {
+  const field = rule.record === 'clearDockerRepository' ? undefined : rule.record
+  const previous = field === undefined ? undefined : parsed[field]
+  const use: FlagUse = {
+    command: COMMAND[context.kind], context, name, value, ...(previous === undefined ? {} : {previous}),
   }
+  const problem = rule.refuse?.(use) ?? (field === undefined ? undefined : recordedValueProblem(use))
+  if (problem !== undefined) throw problem
+  if (field !== undefined) parsed[field] = value
+  if (rule.record === 'clearDockerRepository') parsed.clearDockerRepository = true
+  const emitted = emittedForm(rule, arg, name, value)
+  if (emitted !== undefined) parsed.args.push(emitted)
 }

@@ -4,7 +4,7 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 
-import {ExternalError, UserError} from '../errors.js'
+import {ExternalError, InterruptedError, UserError} from '../errors.js'
 
 /** Keep this much of a running gcloud's stderr for error recognition (src/gcloud/output.ts). */
 export const STDERR_TAIL_BYTES = 64 * 1024
@@ -16,6 +16,8 @@ export interface CaptureInvocation {
   args: readonly string[]
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
+  /** Aborting it stops gcloud (execa `cancelSignal`, SIGTERM) and rejects with InterruptedError (exit 130). */
+  signal?: AbortSignal
   timeoutMs?: number
 }
 
@@ -27,9 +29,14 @@ export interface CaptureResult {
 
 export interface RunInvocation {
   args: readonly string[]
-  cwd?: string
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
+  /**
+   * The run's AbortSignal (the command's one signal handler). Given: aborting it stops gcloud with SIGINT, as a Ctrl-C
+   * would (execa `cancelSignal`), and no process signal handlers are installed. Not given: SIGINT/SIGTERM we receive
+   * are forwarded to gcloud.
+   */
+  signal?: AbortSignal
   /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
   stderr?: 'ignore' | 'inherit'
   /** Our stdin for gcloud's prompts (default), or none. */
@@ -47,13 +54,6 @@ export interface RunResult {
   signal?: string
   /** The last STDERR_TAIL_BYTES of gcloud's stderr (it was also streamed to ours). */
   stderrTail: string
-}
-
-let spawnCount = 0
-
-/** How many gcloud processes this module started in this process (tests and benchmarks). */
-export function gcloudSpawnCount(): number {
-  return spawnCount
 }
 
 /** The gcloud executable: $BINAUTHZ_GCLOUD, else `gcloud` looked up on the child's PATH. */
@@ -116,14 +116,6 @@ function isSpawnFailure(result: {code?: string; exitCode?: number; failed?: bool
     && (result.code === 'ENOENT' || result.code === 'EACCES' || result.code === 'ENOTDIR')
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
-
 const SIGNAL_NUMBERS: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGQUIT: 3, SIGTERM: 15,
 }
@@ -158,14 +150,19 @@ export async function runProgram(inv: ProgramInvocation): Promise<{exitCode: num
   return {exitCode: result.exitCode ?? (result.signal ? 128 : 1)}
 }
 
+function interruptedCapture(args: readonly string[]): InterruptedError {
+  return new InterruptedError(`Interrupted: gcloud ${args.slice(0, 3).join(' ')} was stopped before it finished.`)
+}
+
 /** Runs a short gcloud command and captures its output (no streaming). Never throws on a non-zero exit. */
 export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResult> {
   const env = inv.env ?? process.env
   const executable = gcloudExecutable(env)
   const args = [...inv.args]
+  if (inv.signal?.aborted) throw interruptedCapture(args)
   const {execa} = await import('execa')
-  spawnCount++
   const result = await execa(executable, args, {
+    ...(inv.signal === undefined ? {} : {cancelSignal: inv.signal}),
     encoding: 'utf8',
     env: {...env},
     extendEnv: false,
@@ -178,6 +175,7 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
     timeout: inv.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
     windowsHide: true,
   })
+  if (result.isCanceled) throw interruptedCapture(args)
   if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
   const stdout = typeof result.stdout === 'string' ? result.stdout : ''
   const stderr = typeof result.stderr === 'string' ? result.stderr : ''
@@ -197,7 +195,7 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
 function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
   return {
     buffer: false,
-    cwd: inv.cwd,
+    ...(inv.signal === undefined ? {} : {cancelSignal: inv.signal, killSignal: 'SIGINT' as const}),
     env: {...env},
     extendEnv: false,
     reject: false,
@@ -208,35 +206,72 @@ function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
   } as const
 }
 
+/** Keeps the last STDERR_TAIL_BYTES of a stream, cut at a line start when the beginning was dropped. */
+function tailKeeper(): {keep: (chunk: Buffer | string) => void; text: () => string} {
+  let tail = Buffer.alloc(0)
+  return {
+    keep(chunk) {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      tail = tail.length + data.length <= STDERR_TAIL_BYTES
+        ? Buffer.concat([tail, data])
+        : Buffer.concat([tail, data]).subarray(-STDERR_TAIL_BYTES)
+    },
+    text() {
+      // No half-character or half-line leads the tail.
+      const text = tail.toString('utf8')
+      if (tail.length < STDERR_TAIL_BYTES) return text
+      const nl = text.indexOf('\n')
+      return nl !== -1 && nl < 1024 ? text.slice(nl + 1) : text
+    },
+  }
+}
+
+interface Finished {
+  code?: string
+  exitCode?: number
+  failed?: boolean
+  isCanceled?: boolean
+  signal?: string
+}
+
+function runResult(result: Finished, interrupted: boolean, stderrTail: string): RunResult {
+  const {signal} = result
+  const stopped = interrupted || Boolean(result.isCanceled) || signal === 'SIGINT' || signal === 'SIGTERM'
+  const exitCode = result.exitCode ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 1)
+  return signal
+    ? {
+      exitCode, interrupted: stopped, signal, stderrTail,
+    }
+    : {exitCode, interrupted: stopped, stderrTail}
+}
+
 /**
  * Runs gcloud with its output streamed live to ours (stdout to our stdout or stderr, stderr to our stderr)
- * while keeping the last 64 KiB of its stderr. SIGINT/SIGTERM we receive meanwhile are forwarded to gcloud
- * (and do not kill us), and reported as `interrupted`; one received before gcloud started means it is not started
- * (`interrupted`, exit 130/143). Never throws on a non-zero exit.
+ * while keeping the last 64 KiB of its stderr. Never throws on a non-zero exit.
+ * With `signal`: an abort stops gcloud with SIGINT and is reported as `interrupted`; one before the spawn means gcloud
+ * is not started (`interrupted`, exit 130). Without: SIGINT/SIGTERM we receive meanwhile are forwarded to gcloud (and do
+ * not kill us) and reported as `interrupted`; one received before gcloud started means it is not started (exit 130/143).
  */
 export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   const env = inv.env ?? process.env
   const executable = gcloudExecutable(env)
   const args = [...inv.args]
-  if (inv.cwd !== undefined && !isDirectory(inv.cwd)) {
-    throw new UserError(`The directory ${inv.cwd} to run gcloud in does not exist.`, {
-      code: 'CWD_MISSING',
-      suggestions: ['Run binauthz from your source directory, or pass an existing --source directory'],
-    })
-  }
-
-  let interrupted = false
-  let tail = Buffer.alloc(0)
-  const keep = (chunk: Buffer | string): void => {
-    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-    tail = tail.length + data.length <= STDERR_TAIL_BYTES
-      ? Buffer.concat([tail, data])
-      : Buffer.concat([tail, data]).subarray(-STDERR_TAIL_BYTES)
+  const tail = tailKeeper()
+  if (inv.signal !== undefined) {
+    const {signal} = inv
+    const {execa} = await import('execa')
+    if (signal.aborted) return {exitCode: 130, interrupted: true, stderrTail: ''}
+    const subprocess = execa(executable, args, streamingOptions(inv, env))
+    subprocess.stderr?.on('data', tail.keep)
+    const result = await subprocess
+    if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
+    return runResult(result, false, tail.text())
   }
 
   // Ctrl-C is ours from the first moment, before any await: the deploy command leaves SIGINT to us as soon as the
   // pipeline counts a deploy as running, so a signal that came while execa was still loading used to be neither
   // forwarded nor turned into 130 (and gcloud then ran to the end). One that comes before the spawn: no gcloud at all.
+  let interrupted = false
   let kill: ((signal: NodeJS.Signals) => void) | undefined
   let early: NodeJS.Signals | undefined
   const forward = (signal: NodeJS.Signals): void => {
@@ -262,10 +297,9 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   try {
     const {execa} = await import('execa')
     if (early !== undefined) return {exitCode: 128 + (SIGNAL_NUMBERS[early] ?? 0), interrupted: true, stderrTail: ''}
-    spawnCount++
     const subprocess = execa(executable, args, streamingOptions(inv, env))
     kill = signal => subprocess.kill(signal)
-    subprocess.stderr?.on('data', keep)
+    subprocess.stderr?.on('data', tail.keep)
     result = await subprocess
   } finally {
     process.off('SIGINT', onSigint)
@@ -273,19 +307,5 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   }
 
   if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
-  // Cut at a line start when we dropped the beginning, so no half-character or half-line leads the tail.
-  let stderrTail = tail.toString('utf8')
-  if (tail.length >= STDERR_TAIL_BYTES) {
-    const nl = stderrTail.indexOf('\n')
-    if (nl !== -1 && nl < 1024) stderrTail = stderrTail.slice(nl + 1)
-  }
-
-  const {signal} = result
-  if (signal === 'SIGINT' || signal === 'SIGTERM') interrupted = true
-  const exitCode = result.exitCode ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 1)
-  return signal
-    ? {
-      exitCode, interrupted, signal, stderrTail,
-    }
-    : {exitCode, interrupted, stderrTail}
+  return runResult(result, interrupted, tail.text())
 }

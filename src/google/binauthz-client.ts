@@ -1,112 +1,64 @@
-// The only code that talks to the Binary Authorization v1 REST API (project policy: GET, PUT, :testIamPermissions).
-// node:http/node:https with a keep-alive agent; typed errors; per-request timeout; response size and content-type
-// checks; bounded retries with exponential backoff and full jitter that honour Retry-After and an overall deadline.
-//
-// Retry policy (which requests may be sent twice):
-// - GET policy and :testIamPermissions are read-only: retried on 429, 500, 502, 503, 504, timeouts and network errors.
-// - PUT policy replaces the whole object. With an etag it is retried on the same conditions: if the first attempt was
-//   in fact applied and only its answer got lost, the replay carries the now-stale etag and is rejected with a conflict,
-//   so the transaction re-reads, re-plans and finds nothing left to do. It can never clobber someone else's change.
-//   Without an etag (a project that never had a policy) a replay could overwrite a change another writer made between
-//   the two attempts, so it is retried only when the server certainly did not act on it: 429 (quota refusal) and
-//   connections that were never established (ECONNREFUSED, DNS failures). It also goes over a fresh connection, so
-//   the keep-alive race (the server closing an idle socket just as we reuse it) cannot make it fail spuriously.
-// - Never retried: 400, 401, 403, 404, 409, 412, malformed/oversized/non-JSON answers, and anything past the deadline.
+// The Binary Authorization v1 REST client (project policy: GET, PUT, :testIamPermissions), built from the pieces
+// beside it: http-transport.ts (one request: timeout, size limit, abort), retry.ts (whether and when to send again),
+// google-errors.ts (Google's error answers) and call-errors.ts (calls without a usable answer).
+// A 401 is answered once with a fresh token from the TokenProvider's refresh(); an abort of `signal` stops the call.
+
+import type {Agent} from 'node:http'
 
 import {readFileSync} from 'node:fs'
-import http from 'node:http'
-import https from 'node:https'
+import {setTimeout as delay} from 'node:timers/promises'
 
-import {
-  BugError, ExternalError, registerSecret, UserError,
-} from '../errors.js'
+import type {TokenProvider} from '../auth/token-provider.js'
+
+import {BugError, ExternalError, registerSecret} from '../errors.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
+import {
+  contentTypeError, deadlineError, interruptedBeforeReread, interruptedError, malformedError, networkError, notAPolicyError, sandboxNotAnswering,
+  timeoutError, tooLargeError,
+} from './call-errors.js'
 import {isLoopbackHost} from './endpoint.js'
+import {
+  errorForAnswer, isJson, type Operation, withAttempts,
+} from './google-errors.js'
+import {
+  DEFAULT_LIMITS, type HttpOutcome, type HttpResponse, keepAliveAgent, sendHttp, type TransportLimits,
+} from './http-transport.js'
+import {
+  type AttemptFailure, conflictWait, decideRetry, DEFAULT_RETRY, parseRetryAfter, type RetrySettings,
+} from './retry.js'
 
-export interface TokenProvider {
-  getToken(): Promise<string>
+export interface RetryOptions extends Partial<RetrySettings> {
+  /** Jitter source in [0, 1), default Math.random (tests pin it). */
+  random?: () => number
+  /** Waits between attempts; tests inject one that records the waits. The client also stops waiting on an abort. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
 }
 
 export interface ClientOptions {
-  /** Backoff base and cap in ms (default 500 and 10000); Retry-After is capped at maxRetryAfterMs (default 30000). */
-  backoffBaseMs?: number
-  backoffMaxMs?: number
-  /** Backoff before re-reading after an etag conflict (see conflictBackoff): base and cap in ms, default 100 and 2000. */
-  conflictBackoffBaseMs?: number
-  conflictBackoffMaxMs?: number
   /** Epoch ms; no request starts or waits past it (then ExternalError DEADLINE_EXCEEDED). */
   deadline?: number
   endpoint: URL
-  /** Default 4 MiB. */
-  maxResponseBytes?: number
-  /** Retries after the first attempt, default 4. */
-  maxRetries?: number
-  maxRetryAfterMs?: number
   /** Sent as X-Goog-User-Project (gcloud's billing/quota_project). */
   quotaProject?: string
-  /** Jitter source in [0, 1), default Math.random (tests pin it). */
-  random?: () => number
   /**
    * What to do when a loopback endpoint refuses the connection (nothing listens there: a stopped local sandbox).
    * Such a refusal is final, not retried. Default: start the sandbox.
    */
   refusedSuggestions?: string[]
-  /** Injected in tests to record waits instead of waiting. */
-  sleep?: (ms: number) => Promise<void>
-  /** Per request, default 15000. */
-  timeoutMs?: number
+  /** Retries, backoff and Retry-After (see retry.ts for the defaults). */
+  retry?: RetryOptions
+  /**
+   * Aborting it stops the call at once: no further wait, the request in flight destroyed, and a rejection with
+   * InterruptedError (code INTERRUPTED, exit 130). For updatePolicy it says the write may have landed when a request
+   * of the call had been sent and its answer never came (aborted in flight, or lost before a retry wait).
+   */
+  signal?: AbortSignal
   tokens: TokenProvider
+  /** Per-request timeout and response size limit (see http-transport.ts). */
+  transport?: Partial<TransportLimits>
   /** Overrides the User-Agent product token (default binauthz-deploy/<package version>). */
   userAgent?: string
 }
-
-export interface ApiErrorDetails {
-  apiStatus?: string
-  cause?: unknown
-  code: string
-  exit?: 'conflict' | 'external' | 'permission' | 'usage'
-  reason?: string
-  status: number
-  suggestions?: string[]
-}
-
-/** A Google API error answer (HTTP status plus Google's `error.status` and ErrorInfo `reason` when present). */
-export class ApiError extends ExternalError {
-  readonly apiStatus?: string
-  readonly reason?: string
-  readonly status: number
-
-  constructor(message: string, details: ApiErrorDetails) {
-    super(message, details)
-    Object.defineProperty(this, 'name', {enumerable: false, value: new.target.name})
-    this.status = details.status
-    this.apiStatus = details.apiStatus
-    this.reason = details.reason
-  }
-}
-
-/** The policy changed since it was read (stale etag: 409 ABORTED, 412, or 400 FAILED_PRECONDITION on PUT). */
-export class PolicyConflictError extends ApiError {
-  constructor(message: string, details: Omit<ApiErrorDetails, 'code' | 'exit'>) {
-    super(message, {...details, code: 'POLICY_CONFLICT', exit: 'conflict'})
-  }
-}
-
-const DEFAULTS = {
-  backoffBaseMs: 500,
-  backoffMaxMs: 10_000,
-  conflictBackoffBaseMs: 100,
-  conflictBackoffMaxMs: 2000,
-  maxResponseBytes: 4 * 1024 * 1024,
-  maxRetries: 4,
-  maxRetryAfterMs: 30_000,
-  timeoutMs: 15_000,
-}
-
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504])
-const NEVER_CONNECTED = new Set(['EAI_AGAIN', 'ECONNREFUSED', 'ENOTFOUND'])
-
-type Operation = 'getPolicy' | 'testIamPermissions' | 'updatePolicy'
 
 /** One API call: what it is for, where it goes, and whether a lost answer may be sent again. */
 interface ApiRequest {
@@ -120,27 +72,24 @@ interface ApiRequest {
   suffix: string
 }
 
-const DOING: Record<Operation, string> = {
-  getPolicy: 'read the Binary Authorization policy',
-  testIamPermissions: 'check your permissions on the Binary Authorization policy',
-  updatePolicy: 'update the Binary Authorization policy',
-}
-
-interface RawResponse {
-  body: string
-  headers: http.IncomingHttpHeaders
-  status: number
-}
-
-/** A failed attempt, and whether the same request may be sent again. */
+/** A failed attempt: the error to report, and what the retry decision needs. */
 interface Failure {
   error: Error
-  /** The request certainly never reached the server. */
-  neverSent: boolean
-  retryAfterMs?: number
-  status?: number
-  /** Retryable in principle (status/network), before the PUT-specific rule. */
-  transient: boolean
+  retry: AttemptFailure
+}
+
+/** Path-segment encoding as Google's clients do it, keeping the ':' of domain-scoped ids (example.com:p) readable. */
+export function encodeProject(project: string): string {
+  return encodeURIComponent(project).replaceAll('%3A', ':')
+}
+
+/** Sleeps `ms`; an abort ends the sleep early (the caller then rejects with its InterruptedError). */
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? {signal} : {})
+  } catch (error: unknown) {
+    if (!signal?.aborted) throw error
+  }
 }
 
 let cachedVersion: string | undefined
@@ -148,7 +97,7 @@ let cachedVersion: string | undefined
 function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion
   cachedVersion = 'unknown'
-  // dist/src/google/binauthz-client.js and src/google/binauthz-client.ts both sit three levels below the package root's parent dirs.
+  // dist/src/google/binauthz-client.js and src/google/binauthz-client.ts sit two or three levels below the package root.
   for (const relative of ['../../../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {name?: unknown; version?: unknown}
@@ -164,91 +113,29 @@ function packageVersion(): string {
   return cachedVersion
 }
 
-/** Path-segment encoding as Google's clients do it, keeping the ':' of domain-scoped ids (example.com:p) readable. */
-export function encodeProject(project: string): string {
-  return encodeURIComponent(project).replaceAll('%3A', ':')
+/** The per-request timeout, cut to what is left before the deadline. */
+interface Budget {
+  /** The timeout ends at the deadline: a timeout is then the deadline's failure. */
+  limitedByDeadline: boolean
+  timeoutMs: number
 }
 
-/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unparsable. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim()
-  if (text === undefined || text === '') return undefined
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
-  const date = Date.parse(text)
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, date - now)
-}
-
-function isJson(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false
-  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? ''
-  return type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type)
-}
-
-interface GoogleError {
-  code?: number
-  message?: string
-  reason?: string
-  status?: string
-}
-
-function parseGoogleError(res: RawResponse): GoogleError {
-  if (!isJson(res.headers['content-type'])) return {}
-  let value: unknown
-  try {
-    value = JSON.parse(res.body)
-  } catch {
-    return {}
-  }
-
-  // Some front ends wrap the error in a one-element array.
-  if (Array.isArray(value)) value = value[0]
-  if (typeof value !== 'object' || value === null) return {}
-  const {error} = (value as {error?: unknown})
-  if (typeof error !== 'object' || error === null) return {}
-  const e = error as Record<string, unknown>
-  const out: GoogleError = {}
-  if (typeof e.code === 'number') out.code = e.code
-  if (typeof e.message === 'string') out.message = e.message
-  if (typeof e.status === 'string') out.status = e.status
-  if (Array.isArray(e.details)) {
-    for (const detail of e.details) {
-      if (typeof detail !== 'object' || detail === null) continue
-      const d = detail as Record<string, unknown>
-      if (typeof d.reason === 'string') {
-        const isErrorInfo = typeof d['@type'] === 'string' && d['@type'].endsWith('google.rpc.ErrorInfo')
-        if (isErrorInfo || out.reason === undefined) out.reason = d.reason
-      }
-    }
-  }
-
-  return out
-}
-
-function trimMessage(text: string): string {
-  const oneLine = text.replaceAll(/\s+/g, ' ').trim()
-  return oneLine.length > 500 ? `${oneLine.slice(0, 500)}…` : oneLine
+function scrubText(text: string, token: string): string {
+  return token.length > 0 ? text.split(token).join('[REDACTED]') : text
 }
 
 export class BinauthzClient {
-  readonly stats = {reads: 0, requests: 0, writes: 0}
-  private readonly agent: http.Agent
-  private readonly backoffBaseMs: number
-  private readonly backoffMaxMs: number
-  private readonly conflictBackoffBaseMs: number
-  private readonly conflictBackoffMaxMs: number
+  private readonly agent: Agent
   private readonly deadline?: number
   private readonly endpoint: URL
-  private readonly maxResponseBytes: number
-  private readonly maxRetries: number
-  private readonly maxRetryAfterMs: number
-  private readonly quotaProject?: string
+  private readonly headers: Readonly<Record<string, string>>
+  private readonly limits: Readonly<TransportLimits>
   private readonly random: () => number
-  private readonly refusedSuggestions: string[]
-  private readonly sleep: (ms: number) => Promise<void>
-  private readonly timeoutMs: number
+  private readonly refusedSuggestions: readonly string[]
+  private readonly retry: Readonly<RetrySettings>
+  private readonly signal?: AbortSignal
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   private readonly tokens: TokenProvider
-  private readonly userAgent: string
 
   constructor(options: ClientOptions) {
     const {protocol} = options.endpoint
@@ -258,24 +145,21 @@ export class BinauthzClient {
 
     this.endpoint = new URL(options.endpoint.href.endsWith('/') ? options.endpoint.href : `${options.endpoint.href}/`)
     this.tokens = options.tokens
-    this.timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs
-    this.maxRetries = Math.max(0, options.maxRetries ?? DEFAULTS.maxRetries)
     this.deadline = options.deadline
-    this.quotaProject = options.quotaProject
-    this.sleep = options.sleep ?? (ms => new Promise(resolve => {
-      setTimeout(resolve, ms)
-    }))
-    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes
-    this.random = options.random ?? Math.random
+    this.signal = options.signal
+    const {random, sleep, ...retry} = options.retry ?? {}
+    this.retry = {...DEFAULT_RETRY, ...retry}
+    this.random = random ?? Math.random
+    this.sleep = sleep ?? defaultSleep
+    this.limits = {...DEFAULT_LIMITS, ...options.transport}
     this.refusedSuggestions = options.refusedSuggestions ?? ['binauthz sandbox start']
-    this.backoffBaseMs = options.backoffBaseMs ?? DEFAULTS.backoffBaseMs
-    this.backoffMaxMs = options.backoffMaxMs ?? DEFAULTS.backoffMaxMs
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs
-    this.conflictBackoffBaseMs = options.conflictBackoffBaseMs ?? DEFAULTS.conflictBackoffBaseMs
-    this.conflictBackoffMaxMs = options.conflictBackoffMaxMs ?? DEFAULTS.conflictBackoffMaxMs
-    this.userAgent = `${options.userAgent ?? `binauthz-deploy/${packageVersion()}`} node/${process.version}`
-    // Idle keep-alive sockets are unref'd by node's agent, so they never keep the process alive.
-    this.agent = protocol === 'https:' ? new https.Agent({keepAlive: true, maxSockets: 4}) : new http.Agent({keepAlive: true, maxSockets: 4})
+    const userAgent = `${options.userAgent ?? `binauthz-deploy/${packageVersion()}`} node/${process.version}`
+    this.headers = {
+      accept: 'application/json',
+      'user-agent': userAgent,
+      ...(options.quotaProject === undefined || options.quotaProject === '' ? {} : {'x-goog-user-project': options.quotaProject}),
+    }
+    this.agent = keepAliveAgent(protocol)
   }
 
   /** Closes idle keep-alive sockets (optional: they never keep the process alive). */
@@ -284,16 +168,14 @@ export class BinauthzClient {
   }
 
   /**
-   * Waits before the `attempt`-th re-read after an etag conflict (1-based): full jitter, uniformly random in
-   * [0, min(conflictBackoffMaxMs, conflictBackoffBaseMs * 2^(attempt-1))). Concurrent writers that all lost the same
-   * round would otherwise re-read and re-PUT in lockstep, so only one of them could win each round. Resolves false
-   * (without waiting) when the wait would end past the overall deadline: the caller should give up.
+   * Waits before the `attempt`-th re-read after an etag conflict (1-based; see retry.ts conflictWait). Resolves false
+   * (without waiting) when the wait would end past the overall deadline: the caller should give up. Rejects with
+   * InterruptedError when the signal aborts.
    */
   async conflictBackoff(attempt: number): Promise<boolean> {
-    const ceiling = Math.min(this.conflictBackoffMaxMs, this.conflictBackoffBaseMs * (2 ** Math.max(0, attempt - 1)))
-    const wait = Math.floor(this.random() * ceiling)
+    const wait = conflictWait(attempt, this.retry, this.random)
     if (this.deadline !== undefined && Date.now() + wait >= this.deadline) return false
-    await this.sleep(wait)
+    await this.wait(wait, () => interruptedBeforeReread())
     return true
   }
 
@@ -316,13 +198,13 @@ export class BinauthzClient {
       suffix: ':testIamPermissions',
     })
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw this.malformed('testIamPermissions', 'expected a JSON object')
+      throw malformedError('testIamPermissions', this.endpoint, 'expected a JSON object')
     }
 
     const granted = (json as {permissions?: unknown}).permissions
     if (granted === undefined) return []
     if (!Array.isArray(granted) || !granted.every(p => typeof p === 'string')) {
-      throw this.malformed('testIamPermissions', '"permissions" is not a list of strings')
+      throw malformedError('testIamPermissions', this.endpoint, '"permissions" is not a list of strings')
     }
 
     return [...(granted as string[])]
@@ -330,9 +212,8 @@ export class BinauthzClient {
 
   /** PUT v1/projects/P/policy with the whole policy (its etag included); PolicyConflictError on a stale etag. */
   async updatePolicy(project: string, policy: Policy): Promise<Policy> {
-    const body = JSON.stringify(policy)
     const json = await this.call({
-      body,
+      body: JSON.stringify(policy),
       method: 'PUT',
       op: 'updatePolicy',
       project,
@@ -342,311 +223,145 @@ export class BinauthzClient {
     return this.toPolicy(json, project)
   }
 
+  private budget(): Budget {
+    const remaining = this.deadline === undefined ? Infinity : this.deadline - Date.now()
+    return {limitedByDeadline: remaining < this.limits.timeoutMs, timeoutMs: Math.max(1, Math.min(this.limits.timeoutMs, remaining))}
+  }
+
+  /** Attempts until an answer, a final failure, no retries left, the deadline, or an abort. */
   private async call(request: ApiRequest): Promise<unknown> {
-    const {op, project, replayable, suffix} = request
+    const {op, project, suffix} = request
     const url = `${this.endpoint.href}v1/projects/${encodeProject(project)}/policy${suffix}`
+    // A request that went out and whose answer never came (a lost answer, a timeout, an abort) may have been applied.
+    let unanswered = false
+    const interrupted = (): Error => interruptedError(op, project, op === 'updatePolicy' && unanswered)
     let last: Failure | undefined
+    let renewed: string | undefined
+    let mayRefresh = this.tokens.refresh !== undefined
     for (let attempt = 0; ; attempt++) {
-      if (this.deadline !== undefined && Date.now() >= this.deadline) throw this.deadlineError(op, last?.error)
-      const token = await this.tokens.getToken()
+      if (this.signal?.aborted) throw interrupted()
+      if (this.deadline !== undefined && Date.now() >= this.deadline) throw deadlineError(op, last?.error)
+      const token = renewed ?? await this.race(this.tokens.getToken(), interrupted)
+      renewed = undefined
       registerSecret(token)
-      let result: Failure | RawResponse
-      try {
-        result = await this.send(request, url, token)
-      } catch (error: unknown) {
-        throw scrub(error, token)
-      }
-
-      if ('error' in result) {
-        last = result
-      } else if (result.status >= 200 && result.status < 300) {
-        return this.decode(op, result, token)
-      } else {
-        last = this.failureFor(request, result, token)
-      }
-
-      const mayReplay = replayable ? last.transient : last.neverSent || last.status === 429
-      if (!mayReplay || attempt >= this.maxRetries) {
-        if (last.transient && attempt > 0 && last.error instanceof ExternalError) {
-          throw withAttempts(last.error, attempt + 1)
+      const budget = this.budget()
+      const outcome = await this.send(request, url, token, budget)
+      if (outcome.kind !== 'too-large' && outcome.kind !== 'response') unanswered ||= outcome.sent
+      if (outcome.kind === 'aborted') throw interrupted()
+      if (outcome.kind === 'response') {
+        const {status} = outcome.response
+        if (status >= 200 && status < 300) return this.decode(op, outcome.response, token)
+        if (status === 401 && mayRefresh) {
+          mayRefresh = false
+          renewed = await this.refreshedToken(token, interrupted)
+          if (renewed !== undefined) {
+            attempt-- // not a retry: the same attempt again, with the new token
+            continue
+          }
         }
-
-        throw last.error
       }
 
-      const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * (2 ** attempt))
-      const wait
-        = last.retryAfterMs === undefined ? Math.floor(this.random() * ceiling) : Math.min(last.retryAfterMs, this.maxRetryAfterMs)
-      if (this.deadline !== undefined && Date.now() + wait >= this.deadline) throw this.deadlineError(op, last.error)
-      await this.sleep(wait)
+      last = this.failureOf(request, outcome, token, budget)
+      await this.retryOrThrow(request, last, attempt, interrupted)
     }
   }
 
-  private deadlineError(op: Operation, last?: Error): ExternalError {
-    const after = last === undefined ? '' : ` Last error: ${last.message}`
-    // A write whose answer was lost may still have been applied: say so, and how to find out.
-    const maybeApplied = op === 'updatePolicy' && last !== undefined
-      ? ' The last write may have reached the server before its answer was lost.'
-      : ''
-    return new ExternalError(`Ran out of time trying to ${DOING[op]}: the overall deadline passed.${after}${maybeApplied}`, {
-      cause: last,
-      code: 'DEADLINE_EXCEEDED',
-      suggestions: [
-        ...(maybeApplied ? ['Check whether the entry is there before retrying: binauthz policy status'] : []),
-        'Retry the command later, or allow more time with --deadline',
-      ],
-    })
-  }
-
-  private decode(op: Operation, res: RawResponse, token: string): unknown {
+  private decode(op: Operation, res: HttpResponse, token: string): unknown {
     const type = res.headers['content-type']
-    if (!isJson(type)) {
-      throw new ExternalError(
-        `The Binary Authorization API answered with ${type ?? 'no content type'} instead of JSON while trying to ${DOING[op]} `
-        + `(HTTP ${res.status} from ${this.endpoint.origin}). A proxy, captive portal or wrong endpoint may be in the way.`,
-        {
-          code: 'UNEXPECTED_CONTENT_TYPE',
-          suggestions: [
-            `Check CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION and HTTPS_PROXY; the endpoint in use is ${this.endpoint.href}`,
-          ],
-        },
-      )
-    }
-
+    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type)
     try {
       return JSON.parse(res.body) as unknown
     } catch (error: unknown) {
-      throw this.malformed(op, error instanceof Error ? scrubText(error.message, token) : 'not JSON')
+      throw malformedError(op, this.endpoint, error instanceof Error ? scrubText(error.message, token) : 'not JSON')
     }
   }
 
-  private failureFor({method, op, project}: ApiRequest, res: RawResponse, token: string): Failure {
-    const g = parseGoogleError(res)
-    const apiStatus = g.status
-    const {reason} = g
-    const said = g.message === undefined ? '' : `: ${scrubText(trimMessage(g.message), token)}`
-    const label = `HTTP ${res.status}${apiStatus === undefined ? '' : ` ${apiStatus}`}`
-    const base = {apiStatus, reason, status: res.status}
-    const transient = RETRYABLE_STATUS.has(res.status)
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], Date.now())
-    const failure = (error: Error): Failure => ({
-      error, neverSent: false, retryAfterMs, status: res.status, transient,
-    })
-
-    if (res.status === 401) {
-      return failure(new UserError(`The Binary Authorization API did not accept your credentials while trying to ${DOING[op]} (${label}${said}).`, {
-        code: 'UNAUTHENTICATED',
-        suggestions: [
-          'gcloud auth login',
-          'gcloud auth application-default login',
-          'If CLOUDSDK_AUTH_ACCESS_TOKEN_FILE is set, refresh the token in that file',
-        ],
-      }))
-    }
-
-    if (res.status === 403) {
-      const disabled
-        = reason === 'SERVICE_DISABLED' || (g.message !== undefined && /has not been used in project|it is disabled|API .* is not enabled/i.test(g.message))
-      if (disabled) {
-        return failure(new ApiError(`The Binary Authorization API is not enabled in project ${project} (${label}${said}).`, {
-          ...base,
-          code: 'SERVICE_DISABLED',
-          exit: 'permission',
-          suggestions: [`gcloud services enable binaryauthorization.googleapis.com --project=${project}`],
-        }))
+  /** The failure of an attempt without a 2xx answer; throws for answers that are never retried (too large). */
+  private failureOf(request: ApiRequest, outcome: Exclude<HttpOutcome, {kind: 'aborted'}>, token: string, budget: Budget): Failure {
+    const {op} = request
+    switch (outcome.kind) {
+    case 'network': {
+      const code = outcome.error.code ?? 'ECONNRESET'
+      if (code === 'ECONNREFUSED' && isLoopbackHost(this.endpoint.hostname)) {
+        return {error: sandboxNotAnswering(this.endpoint, this.refusedSuggestions, outcome.error), retry: {kind: 'final'}}
       }
 
-      const role = op === 'getPolicy' ? 'roles/binaryauthorization.policyViewer' : 'roles/binaryauthorization.policyEditor'
-      return failure(new ApiError(`Permission denied: you may not ${DOING[op]} of project ${project} (${label}${said}).`, {
-        ...base,
-        code: 'PERMISSION_DENIED',
-        exit: 'permission',
-        suggestions: [
-          `Ask a project admin for ${role}: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=${role}`,
-          'Check the active account: gcloud auth list',
-        ],
-      }))
+      return {error: networkError(op, this.endpoint, `${code}: ${scrubText(outcome.error.message, token)}`, outcome.error), retry: {code, kind: 'network'}}
     }
 
-    if (res.status === 404) {
-      return failure(new ApiError(`Project ${project} was not found by the Binary Authorization API (${label}${said}).`, {
-        ...base,
-        code: 'NOT_FOUND',
-        suggestions: [
-          `Check the project id (--project, CLOUDSDK_CORE_PROJECT or gcloud config get-value project): gcloud projects describe ${project}`,
-          `If the project exists, enable the API: gcloud services enable binaryauthorization.googleapis.com --project=${project}`,
-        ],
-      }))
-    }
-
-    const conflict
-      = method === 'PUT' && (res.status === 409 || res.status === 412 || (res.status === 400 && apiStatus === 'FAILED_PRECONDITION'))
-    if (conflict) {
-      return failure(new PolicyConflictError(`The Binary Authorization policy of project ${project} changed since it was read (${label}${said}).`, {
-        ...base,
-        suggestions: ['Run the command again: it re-reads the policy'],
-      }))
-    }
-
-    if (res.status === 429) {
-      return failure(new ApiError(`The Binary Authorization API quota was exhausted while trying to ${DOING[op]} (${label}${said}).`, {
-        ...base,
-        code: 'RESOURCE_EXHAUSTED',
-        suggestions: ['Wait a minute and run the command again (quota: 100 reads and 20 updates per minute per project)'],
-      }))
-    }
-
-    const kind = res.status >= 500 ? 'is unavailable or failed' : 'rejected the request'
-    return failure(new ApiError(`The Binary Authorization API ${kind} while trying to ${DOING[op]} of project ${project} (${label}${said}).`, {
-      ...base,
-      code: res.status === 400 ? 'INVALID_ARGUMENT' : (apiStatus ?? `HTTP_${res.status}`),
-      suggestions:
-          res.status >= 500
-            ? ['Run the command again in a few minutes; see https://status.cloud.google.com']
-            : ['Inspect the policy with: gcloud container binauthz policy export'],
-    }))
-  }
-
-  private malformed(op: Operation, why: string, cause?: unknown): ExternalError {
-    return new ExternalError(`The Binary Authorization API answered with malformed JSON while trying to ${DOING[op]}: ${why}.`, {
-      cause,
-      code: 'MALFORMED_RESPONSE',
-      suggestions: [
-        `Check that the endpoint ${this.endpoint.href} is the Binary Authorization API (CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION)`,
-        'Retry the command; if it persists, report it with --verbose output',
-      ],
-    })
-  }
-
-  /** One HTTP exchange. Resolves with the response or a Failure; rejects only for non-retryable local problems. */
-  private send({body, method, op, replayable: reuseConnection}: ApiRequest, url: string, token: string): Promise<Failure | RawResponse> {
-    const now = Date.now()
-    const remaining = this.deadline === undefined ? Infinity : this.deadline - now
-    const limitedByDeadline = remaining < this.timeoutMs
-    const timeoutMs = Math.max(1, Math.min(this.timeoutMs, remaining))
-    const transport = this.endpoint.protocol === 'https:' ? https : http
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'user-agent': this.userAgent,
-    }
-    if (this.quotaProject !== undefined && this.quotaProject !== '') headers['x-goog-user-project'] = this.quotaProject
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json'
-      headers['content-length'] = String(Buffer.byteLength(body))
-    }
-
-    this.stats.requests += 1
-    if (op === 'getPolicy') this.stats.reads += 1
-    if (op === 'updatePolicy') this.stats.writes += 1
-
-    const tooLarge = (): ExternalError =>
-      new ExternalError(
-        `The Binary Authorization API answer was larger than ${this.maxResponseBytes} bytes while trying to ${DOING[op]}; refusing to read it.`,
-        {
-          code: 'RESPONSE_TOO_LARGE',
-          suggestions: [`Check CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION; the endpoint in use is ${this.endpoint.href}`],
-        },
-      )
-
-    return new Promise((resolve, reject) => {
-      let settled = false
-      let timedOut = false
-      const finish = (value: Error | Failure | RawResponse): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        if (value instanceof Error) reject(value)
-        else resolve(value)
-      }
-
-      const networkFailure = (error: NodeJS.ErrnoException): Failure => {
-        if (timedOut) {
-          if (limitedByDeadline) return {error: this.deadlineError(op), neverSent: false, transient: false}
-          return {
-            error: new ExternalError(`The Binary Authorization API did not answer within ${this.timeoutMs} ms while trying to ${DOING[op]}.`, {
-              cause: error,
-              code: 'TIMEOUT',
-              suggestions: ['Check your network connection and run the command again'],
-            }),
-            neverSent: false,
-            transient: true,
-          }
-        }
-
-        const code = error.code ?? 'ECONNRESET'
-        // Nothing listens on this machine's port: a stopped sandbox, not a network glitch. Say so at once.
-        if (code === 'ECONNREFUSED' && isLoopbackHost(this.endpoint.hostname)) {
-          const [first] = this.refusedSuggestions
-          return {
-            error: new ExternalError(`No sandbox answers at ${this.endpoint.href}${first === undefined ? '' : `: ${first}`}`, {
-              cause: error,
-              code: 'SANDBOX_NOT_ANSWERING',
-              suggestions: this.refusedSuggestions,
-            }),
-            neverSent: false,
-            transient: false,
-          }
-        }
-
-        return {
-          error: new ExternalError(
-            `Could not reach the Binary Authorization API at ${this.endpoint.origin} while trying to ${DOING[op]} (${code}: ${scrubText(error.message, token)}).`,
-            {
-              cause: error,
-              code: 'NETWORK_ERROR',
-              suggestions: [
-                'Check your network connection (and HTTPS_PROXY) and run the command again',
-                `Check CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION; the endpoint in use is ${this.endpoint.href}`,
-              ],
-            },
-          ),
-          neverSent: NEVER_CONNECTED.has(code),
-          transient: true,
-        }
-      }
-
-      const req = transport.request(url, {agent: reuseConnection ? this.agent : false, headers, method})
-      // Set after creating the request, not in its options: NODE_DEBUG=http prints those options (headers included)
-      // to stderr, which would print the token.
-      req.setHeader('authorization', `Bearer ${token}`)
-      const timer = setTimeout(() => {
-        timedOut = true
-        req.destroy(Object.assign(new Error('request timed out'), {code: 'ETIMEDOUT'}))
-      }, timeoutMs)
-
-      req.on('error', (error: NodeJS.ErrnoException) => finish(networkFailure(error)))
-      req.on('response', res => {
-        const declared = Number(res.headers['content-length'])
-        if (Number.isFinite(declared) && declared > this.maxResponseBytes) {
-          finish(tooLarge())
-          res.destroy()
-          return
-        }
-
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length
-          if (size > this.maxResponseBytes) {
-            finish(tooLarge())
-            res.destroy()
-            return
-          }
-
-          chunks.push(chunk)
-        })
-        res.on('error', (error: NodeJS.ErrnoException) => finish(networkFailure(error)))
-        res.on('aborted', () => finish(networkFailure(Object.assign(new Error('response aborted'), {code: 'ECONNRESET'}))))
-        res.on('end', () => {
-          if (res.complete === false) {
-            finish(networkFailure(Object.assign(new Error('response ended early'), {code: 'ECONNRESET'})))
-            return
-          }
-
-          finish({body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, status: res.statusCode ?? 0})
-        })
+    case 'response': {
+      const {response} = outcome
+      const error = errorForAnswer({
+        method: request.method, op, project: request.project, redact: text => scrubText(text, token), response,
       })
-      req.end(body)
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now())
+      return {error, retry: {kind: 'status', status: response.status, ...(retryAfterMs === undefined ? {} : {retryAfterMs})}}
+    }
+
+    case 'timeout': {
+      // A timeout cut short by the overall deadline is the deadline's failure, not the request's.
+      if (budget.limitedByDeadline) return {error: deadlineError(op), retry: {kind: 'final'}}
+      return {error: timeoutError(op, this.limits.timeoutMs, outcome.error), retry: {kind: 'timeout'}}
+    }
+
+    case 'too-large': {
+      throw tooLargeError(op, this.endpoint, this.limits.maxResponseBytes)
+    }
+    }
+  }
+
+  /** Rejects with `interrupted()` as soon as the signal aborts, instead of waiting for `promise`. */
+  private async race<T>(promise: Promise<T>, interrupted: () => Error): Promise<T> {
+    const {signal} = this
+    if (signal === undefined) return promise
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(interrupted())
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, {once: true})
+    })
+    try {
+      return await Promise.race([promise, aborted])
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** After a 401: the token may have expired or been revoked since it was cached. A new one, or undefined if it is the same. */
+  private async refreshedToken(old: string, interrupted: () => Error): Promise<string | undefined> {
+    if (this.tokens.refresh === undefined) return undefined
+    const token = await this.race(this.tokens.refresh(), interrupted)
+    return token === old ? undefined : token
+  }
+
+  /** Waits before the next attempt, or throws the error the call ends with. */
+  private async retryOrThrow({op, replayable}: ApiRequest, last: Failure, attempt: number, interrupted: () => Error): Promise<void> {
+    const decision = decideRetry({
+      attempt, deadline: this.deadline, failure: last.retry, now: Date.now(), random: this.random, replayable, settings: this.retry,
+    })
+    if (decision.retry) {
+      await this.wait(decision.waitMs, interrupted)
+      return
+    }
+
+    if (decision.reason === 'deadline') throw deadlineError(op, last.error)
+    if (decision.transient && attempt > 0 && last.error instanceof ExternalError) throw withAttempts(last.error, attempt + 1)
+    throw last.error
+  }
+
+  /** One HTTP exchange. */
+  private async send({body, method, replayable}: ApiRequest, url: string, token: string, budget: Budget): Promise<HttpOutcome> {
+    return sendHttp({
+      // A request that cannot be replayed never rides on a reused keep-alive socket (no idle-close race).
+      agent: replayable ? this.agent : false,
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : {body}),
+      headers: this.headers,
+      maxResponseBytes: this.limits.maxResponseBytes,
+      method,
+      ...(this.signal === undefined ? {} : {signal: this.signal}),
+      timeoutMs: budget.timeoutMs,
+      url,
     })
   }
 
@@ -654,49 +369,12 @@ export class BinauthzClient {
     try {
       return parsePolicy(json, project)
     } catch (error: unknown) {
-      if (error instanceof ExternalError) {
-        throw new ExternalError(`${error.message} (endpoint ${this.endpoint.origin}, project ${project})`, {
-          cause: error,
-          code: error.code,
-          suggestions: [
-            ...error.suggestions,
-            'Check that CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION (or gcloud config api_endpoint_overrides/binaryauthorization) points at the Binary Authorization API',
-          ],
-        })
-      }
-
+      if (error instanceof ExternalError) throw notAPolicyError(error, this.endpoint, project)
       throw error
     }
   }
-}
 
-function scrubText(text: string, token: string): string {
-  return token.length > 0 ? text.split(token).join('[REDACTED]') : text
-}
-
-function scrub(error: unknown, token: string): unknown {
-  if (error instanceof Error && token.length > 0 && error.message.includes(token)) {
-    error.message = scrubText(error.message, token)
+  private async wait(ms: number, interrupted: () => Error): Promise<void> {
+    await this.race(this.sleep(ms, this.signal), interrupted)
   }
-
-  return error
-}
-
-function withAttempts(error: ExternalError, attempts: number): ExternalError {
-  const message = `${error.message} Gave up after ${attempts} attempts.`
-  if (error instanceof ApiError) {
-    return new ApiError(message, {
-      apiStatus: error.apiStatus,
-      cause: error,
-      code: error.code,
-      exit: error.exitName === 'permission' || error.exitName === 'conflict' || error.exitName === 'usage' ? error.exitName : 'external',
-      reason: error.reason,
-      status: error.status,
-      suggestions: [...error.suggestions],
-    })
-  }
-
-  return new ExternalError(message, {
-    cause: error, code: error.code, exit: error.exitName, suggestions: [...error.suggestions],
-  })
 }

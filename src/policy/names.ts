@@ -194,3 +194,23 @@ export function validateRegion(value: string, source: string): string {
 export function registryProjectPath(project: string): string {
   return project.replace(':', '/')
 }
+
+/** Rejects what no name may contain before splitting it: whitespace, control or non-ASCII characters. */
+export function unsafeCharacterProblem(value: string): string | undefined {
+  if (value.length === 0) return 'it is empty'
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0
+    if (code <= 0x20 || code >= 0x7F) {
+      return code === 0x20 || /\s/u.test(ch)
+        ? 'it contains whitespace'
+        : `it contains the character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+    }
+  }
+
+  return undefined
+}
+
+/** The URL scheme a value starts with (`https://`), if any: a name is never a URL. */
+export function urlSchemeOf(value: string): string | undefined {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0]
+}

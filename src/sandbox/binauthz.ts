@@ -4,21 +4,22 @@
 // policies.json has an entry for them. Every write gets a new etag (chained on the previous one), like Google's.
 import {createHash} from 'node:crypto'
 
-import type {Policy} from './policy-model.js'
-
 import {
   apiError, type ApiRequest, clone, jsonBody, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {
   type BinauthzFault, type BinauthzFaultKind, type BinauthzOp, faultMatches, normalizeFaultRule, normalizeFaults,
 } from './faults.js'
+import {
+  ENFORCEMENT_MODES as ENFORCEMENT_MODE_LIST, EVALUATION_MODES as EVALUATION_MODE_LIST, GLOBAL_POLICY_EVALUATION_MODES, type Policy,
+} from './policy-model.js'
 import {isRecord, type JsonObject, STATE_FILES} from './state.js'
 
 export const PERMISSION_GET = 'binaryauthorization.policy.get'
 export const PERMISSION_UPDATE = 'binaryauthorization.policy.update'
 
-const EVALUATION_MODES = new Set(['ALWAYS_ALLOW', 'ALWAYS_DENY', 'REQUIRE_ATTESTATION'])
-const ENFORCEMENT_MODES = new Set(['DRYRUN_AUDIT_LOG_ONLY', 'ENFORCED_BLOCK_AND_AUDIT_LOG'])
+const EVALUATION_MODES = new Set<string>(EVALUATION_MODE_LIST)
+const ENFORCEMENT_MODES = new Set<string>(ENFORCEMENT_MODE_LIST)
 
 /** Seed policies for `sandbox start --policy`. */
 export function presetPolicy(preset: 'allow-all' | 'block-all'): Policy {
@@ -200,7 +201,7 @@ export function policyProblem(body: JsonObject, project: string, projectNumber: 
   }
 
   const mode = body.globalPolicyEvaluationMode
-  if (mode !== undefined && !['DISABLE', 'ENABLE', 'GLOBAL_POLICY_EVALUATION_MODE_UNSPECIFIED'].includes(String(mode))) {
+  if (mode !== undefined && !(GLOBAL_POLICY_EVALUATION_MODES as readonly string[]).includes(String(mode))) {
     return 'globalPolicyEvaluationMode must be ENABLE or DISABLE'
   }
 

@@ -11,7 +11,6 @@ export type EvaluationMode = (typeof EVALUATION_MODES)[number]
 
 /** AdmissionRule.enforcementMode values ("Required. The action when a pod creation is denied by the admission rule."). */
 export const ENFORCEMENT_MODES = ['DRYRUN_AUDIT_LOG_ONLY', 'ENFORCED_BLOCK_AND_AUDIT_LOG'] as const
-export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number]
 
 /** Policy.globalPolicyEvaluationMode ("GLOBAL_POLICY_EVALUATION_MODE_UNSPECIFIED: Not specified: `DISABLE` is assumed."). */
 export const GLOBAL_POLICY_EVALUATION_MODES = ['DISABLE', 'ENABLE', 'GLOBAL_POLICY_EVALUATION_MODE_UNSPECIFIED'] as const

@@ -3,7 +3,7 @@
 import {mkdir} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
-import type {DeployKind} from '../policy/pattern.js'
+import type {DeployKind} from '../policy/repository.js'
 
 import {homeDir, readSmallFile} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'

@@ -2,14 +2,14 @@ import {expect} from 'chai'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {DeployKind} from '../../src/policy/pattern.js'
+import type {DeployKind} from '../../src/policy/repository.js'
 
 import {
   resolveContext, type ResolveContextInput, resolveQuotaProject, splitRegions,
 } from '../../src/app/context.js'
 import {UserError} from '../../src/errors.js'
-import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
 import {thrownBy} from '../helpers/assert.js'
+import {createFakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
 describe('resolveContext', () => {
@@ -163,10 +163,18 @@ describe('resolveContext', () => {
     expect(ctx.gcloud.activeConfig).to.equal('work')
   })
 
-  it('never spawns gcloud', () => {
-    const before = gcloudSpawnCount()
-    run({...all})
-    expect(gcloudSpawnCount()).to.equal(before)
+  it('never spawns gcloud', async () => {
+    const fake = createFakeGcloud()
+    try {
+      run({...all, env: {...all.env, BINAUTHZ_GCLOUD: fake.bin, PATH: fake.dir}})
+      // Anything started in the background would have recorded its call by now.
+      await new Promise(resolve => {
+        setTimeout(resolve, 200)
+      })
+      expect(await fake.calls()).to.deep.equal([])
+    } finally {
+      fake.cleanup()
+    }
   })
 
   it('does not mutate the region flags', () => {

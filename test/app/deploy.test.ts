@@ -66,7 +66,7 @@ describe('app/deploy', () => {
         return {
           adapters: {
             backup: async () => '/tmp/backup.json',
-            client: options => new BinauthzClient({...options, maxRetries: 0}),
+            client: options => new BinauthzClient({...options, retry: {maxRetries: 0}}),
             endpoint: () => server.endpoint,
             locateGcloud: () => '/usr/bin/gcloud',
             now() {
@@ -297,7 +297,7 @@ describe('app/deploy', () => {
         ...adapters,
         client(clientOptions) {
           seen.push(clientOptions.deadline)
-          return new BinauthzClient({...clientOptions, deadline: undefined, maxRetries: 0})
+          return new BinauthzClient({...clientOptions, deadline: undefined, retry: {maxRetries: 0}})
         },
         now: () => 1000,
       },

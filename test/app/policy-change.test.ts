@@ -6,7 +6,7 @@ import type {Policy} from '../../src/policy/types.js'
 
 import {type ApplyOptions, applyPolicyChange} from '../../src/app/policy-change.js'
 import {ExternalError, UserError} from '../../src/errors.js'
-import {BinauthzClient, type ClientOptions} from '../../src/google/binauthz-client.js'
+import {BinauthzClient, type ClientOptions, type RetryOptions} from '../../src/google/binauthz-client.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
 import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../../src/store/backups.js'
 import {rejectionOf} from '../helpers/assert.js'
@@ -75,12 +75,15 @@ describe('binauthz transaction', () => {
     client = makeClient()
   })
 
-  function makeClient(extra: Partial<ClientOptions> = {}): BinauthzClient {
+  function makeClient(retry: RetryOptions = {}, extra: Partial<ClientOptions> = {}): BinauthzClient {
     waits = []
     return new BinauthzClient({
       endpoint: server.endpoint,
-      async sleep(ms) {
-        waits.push(ms)
+      retry: {
+        async sleep(ms) {
+          waits.push(ms)
+        },
+        ...retry,
       },
       tokens: {getToken: async () => TOKEN},
       ...extra,
@@ -369,7 +372,7 @@ describe('binauthz transaction', () => {
 
   it('respects the client deadline across conflict rounds', async () => {
     client.close()
-    client = makeClient({deadline: Date.now() - 1})
+    client = makeClient({}, {deadline: Date.now() - 1})
     const error = (await rejectionOf(applyPolicyChange(client, allow()))) as ExternalError
     expect(error.code).to.equal('DEADLINE_EXCEEDED')
     expect(server.requests()).to.have.length(0)

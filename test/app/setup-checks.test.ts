@@ -76,7 +76,7 @@ describe('setup checks', () => {
 
     beforeEach(async () => {
       server = await startTestSandbox({policy: enforcedPolicy(), project: PROJECT, token: 'tok-12345678'})
-      client = new BinauthzClient({endpoint: server.endpoint, maxRetries: 0, tokens: {getToken: async () => 'tok-12345678'}})
+      client = new BinauthzClient({endpoint: server.endpoint, retry: {maxRetries: 0}, tokens: {getToken: async () => 'tok-12345678'}})
     })
 
     afterEach(async () => server.stop())

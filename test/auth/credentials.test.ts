@@ -14,7 +14,6 @@ import {
 } from '../../src/auth/credentials.js'
 import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
 import {BinauthzError, redactSecrets, UserError} from '../../src/errors.js'
-import {gcloudSpawnCount} from '../../src/gcloud/runner.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -88,13 +87,11 @@ describe('credentials', () => {
       writeFileSync(file, `  ${TOKEN}\n`)
       withAccount()
       writeFileSync(join(gcloudDir, 'application_default_credentials.json'), AUTHORIZED_USER)
-      const before = gcloudSpawnCount()
       const provider = await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file}))
       expect(provider.source.kind).to.equal('access-token-file')
       expect(provider.source.detail).to.include('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE').and.include(file)
       expect(await provider.getToken()).to.equal(TOKEN)
       expect(await provider.getToken()).to.equal(TOKEN)
-      expect(gcloudSpawnCount()).to.equal(before)
       expect(await fake.calls()).to.deep.equal([])
     })
 
@@ -160,13 +157,12 @@ describe('credentials', () => {
       const file = join(dir, 'adc.json')
       writeFileSync(file, AUTHORIZED_USER)
       withAccount()
-      const before = gcloudSpawnCount()
       const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
       expect(provider.source.kind).to.equal('adc')
       expect(provider.source.detail).to.include('GOOGLE_APPLICATION_CREDENTIALS').and.include(file).and.include('authorized_user')
       expect(provider.source.detail).not.to.include('refresh')
       expect(provider.quotaProject).to.equal('quota-proj')
-      expect(gcloudSpawnCount()).to.equal(before)
+      expect(await fake.calls()).to.deep.equal([])
     })
 
     it('uses the well-known file in the gcloud config dir', async () => {
@@ -293,13 +289,21 @@ describe('credentials', () => {
       expect(record?.env).to.include({CLOUDSDK_ACTIVE_CONFIG_NAME: 'default', CLOUDSDK_CONFIG: gcloudDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'})
     })
 
-    it('fetches again after invalidate()', async () => {
+    it('refresh() runs gcloud again for a new token, which getToken() then returns', async () => {
       withAccount()
       const provider = await resolve(env())
-      await provider.getToken()
-      provider.invalidate()
-      await provider.getToken()
+      expect(await provider.getToken()).to.equal(FAKE_TOKEN)
+      fake.configure({token: `${FAKE_TOKEN}-renewed`})
+      expect(await provider.refresh?.()).to.equal(`${FAKE_TOKEN}-renewed`)
+      expect(await provider.getToken()).to.equal(`${FAKE_TOKEN}-renewed`)
       expect(await fake.calls()).to.have.length(2)
+    })
+
+    it('an access token file cannot be refreshed (no refresh())', async () => {
+      const file = join(dir, 'token')
+      writeFileSync(file, TOKEN)
+      const provider = await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file}))
+      expect(provider.refresh).to.equal(undefined)
     })
 
     it('is chosen when gcloud has a credential store even without an account in the configuration', async () => {
@@ -351,13 +355,11 @@ describe('credentials', () => {
 
   describe('no credentials', () => {
     it('fails with NO_CREDENTIALS and the login commands, spawning nothing', async () => {
-      const before = gcloudSpawnCount()
       const error = await rejectionOf(resolve(env()))
       expect(error).to.be.instanceOf(UserError)
       expect((error as UserError).code).to.equal('NO_CREDENTIALS')
       const suggestions = (error as UserError).suggestions.join('\n')
       expect(suggestions).to.include('gcloud auth login').and.include('gcloud auth application-default login')
-      expect(gcloudSpawnCount()).to.equal(before)
       expect(await fake.calls()).to.deep.equal([])
     })
 

@@ -4,9 +4,9 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {UserError} from '../../src/errors.js'
+import {InterruptedError, UserError} from '../../src/errors.js'
 import {
-  captureGcloud, gcloudExecutable, gcloudSpawnCount, locateGcloud, runGcloud, STDERR_TAIL_BYTES,
+  captureGcloud, gcloudExecutable, locateGcloud, runGcloud, STDERR_TAIL_BYTES,
 } from '../../src/gcloud/runner.js'
 import {rejectionOf, thrownBy} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
@@ -32,11 +32,10 @@ describe('gcloud runner', () => {
   })
 
   describe('locateGcloud', () => {
-    it('finds gcloud on PATH or at BINAUTHZ_GCLOUD without starting a process', () => {
-      const before = gcloudSpawnCount()
+    it('finds gcloud on PATH or at BINAUTHZ_GCLOUD without starting a process', async () => {
       expect(locateGcloud({PATH: `/nonexistent${':'}${fake.dir}`})).to.equal(fake.bin)
       expect(locateGcloud({BINAUTHZ_GCLOUD: fake.bin, PATH: ''})).to.equal(fake.bin)
-      expect(gcloudSpawnCount()).to.equal(before)
+      expect(await fake.calls()).to.deep.equal([])
     })
 
     it('throws GCLOUD_MISSING for a missing, non-executable or directory gcloud', () => {
@@ -56,11 +55,9 @@ describe('gcloud runner', () => {
     it('captures stdout, stderr and the exit code, with the arguments passed verbatim', async () => {
       fake.configure({exitCode: 3, stderr: 'ERROR: (gcloud) nope\n', stdout: 'out\n'})
       const args = ['config', 'get-value', 'project', '--format=value(x)', 'a b', '$HOME', ';rm -rf /']
-      const before = gcloudSpawnCount()
       const result = await captureGcloud({args, env: fake.env()})
       expect(result).to.deep.equal({exitCode: 3, stderr: 'ERROR: (gcloud) nope\n', stdout: 'out\n'})
       expect(await fake.calls()).to.deep.equal([args])
-      expect(gcloudSpawnCount()).to.equal(before + 1)
     })
 
     it('prints the configured token for auth print-access-token', async () => {
@@ -157,26 +154,13 @@ describe('gcloud runner', () => {
       expect(await fake.calls()).to.deep.equal([['run', 'deploy', 'svc']])
     })
 
-    it('returns 0 on success and honours cwd', async () => {
-      const cwd = tempDir('runner-cwd')
-      try {
-        const result = await runGcloud({
-          args: ['run', 'deploy'], cwd, env: fake.env(), stderr: 'ignore', stdin: 'ignore', stdout: 'stderr',
-        })
-        expect(result).to.deep.equal({exitCode: 0, interrupted: false, stderrTail: ''})
-        const [record] = await fake.records()
-        expect(record?.cwd).to.include('runner-cwd')
-      } finally {
-        rmSync(cwd, {force: true, recursive: true})
-      }
-    })
-
-    it('refuses a missing working directory instead of reporting gcloud missing', async () => {
-      const error = await rejectionOf(runGcloud({
-        args: ['run', 'deploy'], cwd: '/nonexistent/dir', env: fake.env(), stdin: 'ignore',
-      }))
-      expect((error as UserError).code).to.equal('CWD_MISSING')
-      expect(await fake.calls()).to.deep.equal([])
+    it('returns 0 on success, in our working directory', async () => {
+      const result = await runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore', stdout: 'stderr',
+      })
+      expect(result).to.deep.equal({exitCode: 0, interrupted: false, stderrTail: ''})
+      const [record] = await fake.records()
+      expect(record?.cwd).to.equal(process.cwd())
     })
 
     it('keeps only the last 64 KiB of a long stderr', async () => {
@@ -258,7 +242,6 @@ describe('gcloud runner', () => {
     it('a Ctrl-C that comes before gcloud started: gcloud is never started, interrupted with 130', async () => {
       fake.configure({sleepMs: 20_000})
       const listenersBefore = process.listenerCount('SIGINT')
-      const spawnsBefore = gcloudSpawnCount()
       const running = runGcloud({
         args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
       })
@@ -268,9 +251,60 @@ describe('gcloud runner', () => {
       process.emit('SIGINT', 'SIGINT')
       const result = await running
       expect(result).to.deep.equal({exitCode: 130, interrupted: true, stderrTail: ''})
-      expect(gcloudSpawnCount()).to.equal(spawnsBefore)
       expect(await fake.calls()).to.deep.equal([])
       expect(process.listenerCount('SIGINT')).to.equal(listenersBefore)
+    })
+  })
+
+  describe('signal: the AbortSignal of the run (execa cancelSignal)', () => {
+    it('runGcloud: an abort stops gcloud with SIGINT (as a Ctrl-C would), reported as interrupted with 130', async () => {
+      fake.configure({sleepMs: 20_000})
+      const controller = new AbortController()
+      const running = runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), signal: controller.signal, stderr: 'ignore', stdin: 'ignore',
+      })
+      await fake.waitForCalls(1)
+      controller.abort()
+      const result = await running
+      expect(result.interrupted).to.equal(true)
+      expect(result.exitCode).to.equal(130)
+      expect(await fake.signals()).to.deep.equal(['SIGINT'])
+    })
+
+    it('runGcloud: already aborted, gcloud is never started', async () => {
+      const result = await runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), signal: AbortSignal.abort(), stderr: 'ignore', stdin: 'ignore',
+      })
+      expect(result).to.deep.equal({exitCode: 130, interrupted: true, stderrTail: ''})
+      expect(await fake.calls()).to.deep.equal([])
+    })
+
+    it('runGcloud: a signal that never aborts changes nothing', async () => {
+      fake.configure({exitCode: 4, stderr: 'ERROR: denied\n'})
+      const result = await runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), signal: new AbortController().signal, stderr: 'ignore', stdin: 'ignore',
+      })
+      expect(result).to.deep.equal({exitCode: 4, interrupted: false, stderrTail: 'ERROR: denied\n'})
+      expect(await fake.signals()).to.deep.equal([])
+    })
+
+    it('captureGcloud: an abort stops gcloud and rejects with INTERRUPTED (exit 130)', async () => {
+      fake.configure({sleepMs: 20_000})
+      const controller = new AbortController()
+      const capturing = captureGcloud({args: ['config', 'list'], env: fake.env(), signal: controller.signal})
+      await fake.waitForCalls(1)
+      controller.abort()
+      const error = await rejectionOf(capturing)
+      expect(error).to.be.instanceOf(InterruptedError)
+      expect((error as InterruptedError).code).to.equal('INTERRUPTED')
+      expect((error as InterruptedError).exitCode).to.equal(130)
+      expect(await fake.signals()).to.deep.equal(['SIGTERM'])
+    })
+
+    it('captureGcloud: already aborted, gcloud is never started', async () => {
+      const error = await rejectionOf(captureGcloud({args: ['config', 'list'], env: fake.env(), signal: AbortSignal.abort()}))
+      expect((error as InterruptedError).code).to.equal('INTERRUPTED')
+      expect(await fake.calls()).to.deep.equal([])
     })
   })
 })

@@ -6,10 +6,12 @@ import http from 'node:http'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {BinauthzError, ExternalError, UserError} from '../../src/errors.js'
 import {
-  ApiError, BinauthzClient, type ClientOptions, encodeProject, parseRetryAfter, PolicyConflictError,
-} from '../../src/google/binauthz-client.js'
+  BinauthzError, ExternalError, InterruptedError, UserError,
+} from '../../src/errors.js'
+import {BinauthzClient, type ClientOptions, encodeProject} from '../../src/google/binauthz-client.js'
+import {ApiError, PolicyConflictError} from '../../src/google/google-errors.js'
+import {parseRetryAfter} from '../../src/google/retry.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 
@@ -45,6 +47,36 @@ function printable(error: unknown): string {
   return parts.join('\n')
 }
 
+/** A token provider whose refresh() hands out `renewed` tokens in turn (then keeps the last). */
+function refreshing(first: string, renewed: string[]): {calls: () => number; tokens: {getToken(): Promise<string>; refresh(): Promise<string>}} {
+  let current = first
+  let refreshes = 0
+  return {
+    calls: () => refreshes,
+    tokens: {
+      async getToken() {
+        return current
+      },
+      async refresh() {
+        current = renewed[refreshes] ?? current
+        refreshes++
+        return current
+      },
+    },
+  }
+}
+
+/** Resolves once the sandbox logged `count` requests (a slow answer is logged as soon as it is decided). */
+async function untilLogged(server: TestSandbox, count: number): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (server.requests().length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} request(s) in the sandbox log`)
+    await new Promise(resolve => {
+      setTimeout(resolve, 5)
+    })
+  }
+}
+
 describe('binauthz client (against the sandbox)', () => {
   let server: TestSandbox
   const clients: BinauthzClient[] = []
@@ -66,12 +98,15 @@ describe('binauthz client (against the sandbox)', () => {
     const waits: number[] = []
     const client = new BinauthzClient({
       endpoint: server.endpoint,
-      random: () => 0.5,
-      async sleep(ms) {
-        waits.push(ms)
-      },
       tokens: {getToken: async () => TOKEN},
       ...extra,
+      retry: {
+        random: () => 0.5,
+        async sleep(ms) {
+          waits.push(ms)
+        },
+        ...extra.retry,
+      },
     })
     clients.push(client)
     return {client, waits}
@@ -95,7 +130,6 @@ describe('binauthz client (against the sandbox)', () => {
       expect(request?.headers?.['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
       expect(request?.headers?.accept).to.equal('application/json')
       expect(request?.headers?.['x-goog-user-project']).to.equal(undefined)
-      expect(client.stats).to.deep.equal({reads: 1, requests: 1, writes: 0})
     })
 
     it('sends X-Goog-User-Project when a quota project is set', async () => {
@@ -135,7 +169,7 @@ describe('binauthz client (against the sandbox)', () => {
       expect(put?.auth).to.equal('sandbox-token')
       expect(JSON.parse(put?.body ?? '{}').etag).to.equal(before.etag)
       expect(server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.include('us-docker.pkg.dev/p/r/**')
-      expect(client.stats).to.deep.equal({reads: 1, requests: 2, writes: 1})
+      expect(server.requests().map(r => r.op)).to.deep.equal(['getPolicy', 'updatePolicy'])
     })
 
     it('rejects a stale etag with PolicyConflictError (exit 4) without retrying', async () => {
@@ -226,7 +260,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('maps an HTML error page to an ApiError by status', async () => {
-      const {client} = make({maxRetries: 0})
+      const {client} = make({retry: {maxRetries: 0}})
       server.fault({
         body: '<html>Bad Gateway</html>', headers: {'content-type': 'text/html'}, kind: 'raw', status: 502,
       })
@@ -266,7 +300,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('rejects a body larger than maxResponseBytes', async () => {
-      const {client} = make({maxResponseBytes: 10_000})
+      const {client} = make({transport: {maxResponseBytes: 10_000}})
       server.fault({bytes: 50_000, kind: 'huge'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('RESPONSE_TOO_LARGE')
@@ -295,8 +329,8 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const other = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
-          maxResponseBytes: 1000,
           tokens: {getToken: async () => TOKEN},
+          transport: {maxResponseBytes: 1000},
         })
         clients.push(other)
         const error = (await rejectionOf(other.getPolicy(PROJECT))) as ExternalError
@@ -336,16 +370,18 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('retries 503 with exponential backoff and full jitter, then succeeds', async () => {
-      const {client, waits} = make({backoffBaseMs: 100, random: () => 0.5})
+      const {client, waits} = make({retry: {backoffBaseMs: 100, random: () => 0.5}})
       server.fault({status: 503, times: 3})
       await client.getPolicy(PROJECT)
       expect(waits).to.deep.equal([50, 100, 200])
-      expect(client.stats.requests).to.equal(4)
+      expect(server.requests()).to.have.length(4)
     })
 
     it('keeps backoff waits within [0, cap)', async () => {
       const {client, waits} = make({
-        backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4, random: () => 0.999_999,
+        retry: {
+          backoffBaseMs: 1000, backoffMaxMs: 2500, maxRetries: 4, random: () => 0.999_999,
+        },
       })
       server.fault({status: 500, times: 4})
       await client.getPolicy(PROJECT)
@@ -353,7 +389,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('gives up after maxRetries with the last error and the attempt count', async () => {
-      const {client, waits} = make({maxRetries: 2})
+      const {client, waits} = make({retry: {maxRetries: 2}})
       server.fault({message: 'The service is currently unavailable.', status: 503, times: Infinity})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ApiError
       expect(error).to.be.instanceOf(ApiError)
@@ -427,7 +463,7 @@ describe('binauthz client (against the sandbox)', () => {
       await client.getPolicy(PROJECT)
       expect(server.requests()).to.have.length(2)
 
-      const {client: once_} = make({maxRetries: 0})
+      const {client: once_} = make({retry: {maxRetries: 0}})
       server.fault({kind: 'reset'})
       const error = (await rejectionOf(once_.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('NETWORK_ERROR')
@@ -443,7 +479,7 @@ describe('binauthz client (against the sandbox)', () => {
       await new Promise<void>(resolve => {
         probe.close(() => resolve())
       })
-      const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), maxRetries: 1})
+      const {client, waits} = make({endpoint: new URL(`http://127.0.0.1:${port}/`), retry: {maxRetries: 1}})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('SANDBOX_NOT_ANSWERING')
       expect(error.message).to.equal(`No sandbox answers at http://127.0.0.1:${port}/: binauthz sandbox start`)
@@ -452,22 +488,25 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('times out a slow response and retries it', async () => {
-      const {client} = make({maxRetries: 0, timeoutMs: 100})
+      const {client} = make({retry: {maxRetries: 0}, transport: {timeoutMs: 100}})
       server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('TIMEOUT')
       expect(error.message).to.contain('100 ms')
 
-      const {client: patient} = make({maxRetries: 1, timeoutMs: 100})
+      server.state.clearRequests()
+      const {client: patient} = make({retry: {maxRetries: 1}, transport: {timeoutMs: 100}})
       server.fault({delayMs: 10_000, kind: 'slow'})
       await patient.getPolicy(PROJECT)
-      expect(patient.stats.requests).to.equal(2)
+      expect(server.requests()).to.have.length(2)
     })
   })
 
   describe('stalled body', () => {
     it('times out a response that stalls after its headers', async () => {
+      let requests = 0
       const stalling = http.createServer((_req, res) => {
+        requests += 1
         res.writeHead(200, {'content-type': 'application/json'})
         res.write('{"name": ')
       })
@@ -476,16 +515,15 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const stalled = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`),
-          maxRetries: 1,
-          async sleep() {},
-          timeoutMs: 100,
+          retry: {maxRetries: 1, async sleep() {}},
           tokens: {getToken: async () => TOKEN},
+          transport: {timeoutMs: 100},
         })
         clients.push(stalled)
         const error = (await rejectionOf(stalled.getPolicy(PROJECT))) as ExternalError
         expect(error.code).to.equal('TIMEOUT')
         expect(error.message).to.contain('after 2 attempts')
-        expect(stalled.stats.requests).to.equal(2)
+        expect(requests).to.equal(2)
       } finally {
         stalling.closeAllConnections()
         stalling.close()
@@ -513,7 +551,7 @@ describe('binauthz client (against the sandbox)', () => {
     })
 
     it('cuts a slow request short at the deadline', async () => {
-      const {client} = make({deadline: Date.now() + 150, timeoutMs: 60_000})
+      const {client} = make({deadline: Date.now() + 150, transport: {timeoutMs: 60_000}})
       server.fault({delayMs: 10_000, kind: 'slow'})
       const error = (await rejectionOf(client.getPolicy(PROJECT))) as ExternalError
       expect(error.code).to.equal('DEADLINE_EXCEEDED')
@@ -524,7 +562,7 @@ describe('binauthz client (against the sandbox)', () => {
   describe('secrets', () => {
     it('never shows the token in any error, even when the server echoes it', async () => {
       const errors: unknown[] = []
-      const {client} = make({maxRetries: 0})
+      const {client} = make({retry: {maxRetries: 0}})
       const faults = [
         {message: `Token ${TOKEN} lacks permission`, status: 403},
         {message: `nothing for ${TOKEN}`, status: 404},
@@ -549,7 +587,7 @@ describe('binauthz client (against the sandbox)', () => {
         await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT))),
         await rejectionOf(make({tokens: {getToken: async () => `${TOKEN}-x`}}).client.getPolicy(PROJECT)),
       )
-      const {client: slow} = make({maxRetries: 0, timeoutMs: 50})
+      const {client: slow} = make({retry: {maxRetries: 0}, transport: {timeoutMs: 50}})
       server.fault({delayMs: 5000, kind: 'slow'})
       errors.push(await rejectionOf(slow.getPolicy(PROJECT)))
 
@@ -564,6 +602,153 @@ describe('binauthz client (against the sandbox)', () => {
       const log = server.requests()
       expect(log.map(r => r.auth)).to.include('other').and.include('sandbox-token')
       expect(JSON.stringify(log)).not.to.contain(TOKEN)
+    })
+  })
+
+  describe('401: one fresh token from the TokenProvider', () => {
+    it('asks for a new token once and sends the request again with it (no wait, not counted as a retry)', async () => {
+      const provider = refreshing('expired-token-value-1234', [TOKEN])
+      const {client, waits} = make({retry: {maxRetries: 0}, tokens: provider.tokens})
+      const policy = await client.getPolicy(PROJECT)
+      expect(policy.name).to.equal(`projects/${PROJECT}/policy`)
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests().map(r => [r.status, r.auth])).to.deep.equal([[401, 'other'], [200, 'sandbox-token']])
+      expect(waits).to.deep.equal([])
+      // Later calls use the fresh token from getToken() directly.
+      await client.getPolicy(PROJECT)
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests()).to.have.length(3)
+    })
+
+    it('refreshes only once: a second 401 is UNAUTHENTICATED', async () => {
+      const provider = refreshing('expired-token-value-1234', ['still-wrong-token-5678'])
+      const {client} = make({tokens: provider.tokens})
+      const error = (await rejectionOf(client.getPolicy(PROJECT))) as UserError
+      expect(error).to.be.instanceOf(UserError)
+      expect(error.code).to.equal('UNAUTHENTICATED')
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests()).to.have.length(2)
+    })
+
+    it('does not send again when the refresh brings the same token', async () => {
+      const provider = refreshing('expired-token-value-1234', [])
+      const {client} = make({tokens: provider.tokens})
+      expect(((await rejectionOf(client.getPolicy(PROJECT))) as UserError).code).to.equal('UNAUTHENTICATED')
+      expect(provider.calls()).to.equal(1)
+      expect(server.requests()).to.have.length(1)
+    })
+
+    it('also resends an etag-less PUT (a 401 was refused before anything was done)', async () => {
+      const provider = refreshing('expired-token-value-1234', [TOKEN])
+      const {client} = make({tokens: provider.tokens})
+      const {etag: _etag, ...withoutEtag} = basePolicy(PROJECT)
+      await client.updatePolicy(PROJECT, {...withoutEtag, description: 'fresh'})
+      expect(server.requests('updatePolicy').map(r => r.status)).to.deep.equal([401, 200])
+      expect(server.policy(PROJECT).description).to.equal('fresh')
+    })
+  })
+
+  describe('abort (the signal option)', () => {
+    it('destroys the request in flight and rejects with INTERRUPTED (exit 130) at once', async () => {
+      const controller = new AbortController()
+      const {client} = make({signal: controller.signal})
+      server.fault({delayMs: 20_000, kind: 'slow'})
+      const started = Date.now()
+      const reading = client.getPolicy(PROJECT)
+      await untilLogged(server, 1)
+      controller.abort()
+      const error = (await rejectionOf(reading)) as InterruptedError
+      expect(Date.now() - started).to.be.below(5000)
+      expect(error).to.be.instanceOf(InterruptedError)
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(error.exitName).to.equal('interrupted')
+      expect(error.exitCode).to.equal(130)
+      expect(error.message).to.equal(`Interrupted while trying to read the Binary Authorization policy of project ${PROJECT}; nothing was changed by this request.`)
+      expect(server.requests()).to.have.length(1)
+    })
+
+    it('an update whose request was sent says the write may have landed', async () => {
+      const {client: reader} = make()
+      const before = await reader.getPolicy(PROJECT)
+      const controller = new AbortController()
+      const {client} = make({signal: controller.signal})
+      // The sandbox decides (and stores) a slow PUT at once, then holds the answer: the write lands, its answer is lost.
+      server.fault({delayMs: 20_000, kind: 'slow', method: 'PUT'})
+      const writing = client.updatePolicy(PROJECT, {...before, description: 'landed'})
+      await untilLogged(server, 2)
+      controller.abort()
+      const error = (await rejectionOf(writing)) as InterruptedError
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(error.message).to.equal(`Interrupted while trying to update the Binary Authorization policy of project ${PROJECT}: the write had already been sent, so it may have landed.`)
+      expect(error.suggestions).to.deep.equal(['Check whether the entry is there before retrying: binauthz policy status'])
+      expect(server.policy(PROJECT).description).to.equal('landed')
+    })
+
+    it('an update whose answer was lost says so when aborted while waiting to retry', async () => {
+      const {client: reader} = make()
+      const before = await reader.getPolicy(PROJECT)
+      const controller = new AbortController()
+      const client = new BinauthzClient({
+        endpoint: server.endpoint, retry: {backoffBaseMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN},
+      })
+      clients.push(client)
+      server.fault({kind: 'lost-response', method: 'PUT'})
+      const writing = client.updatePolicy(PROJECT, {...before, description: 'lost'})
+      await untilLogged(server, 2)
+      await new Promise(resolve => {
+        setTimeout(resolve, 50)
+      })
+      controller.abort()
+      const error = (await rejectionOf(writing)) as InterruptedError
+      expect(error.message).to.contain('the write had already been sent, so it may have landed')
+      expect(server.requests('updatePolicy')).to.have.length(1)
+      expect(server.policy(PROJECT).description).to.equal('lost')
+    })
+
+    it('stops waiting between attempts (a long Retry-After)', async () => {
+      const controller = new AbortController()
+      const client = new BinauthzClient({endpoint: server.endpoint, signal: controller.signal, tokens: {getToken: async () => TOKEN}})
+      clients.push(client)
+      server.fault({retryAfter: '25', status: 503})
+      const started = Date.now()
+      const reading = client.getPolicy(PROJECT)
+      await untilLogged(server, 1)
+      await new Promise(resolve => {
+        setTimeout(resolve, 50)
+      })
+      controller.abort()
+      const error = (await rejectionOf(reading)) as InterruptedError
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(Date.now() - started).to.be.below(5000)
+      expect(server.requests()).to.have.length(1)
+    })
+
+    it('stops waiting for the token', async () => {
+      const controller = new AbortController()
+      const {client} = make({signal: controller.signal, tokens: {getToken: () => new Promise<string>(() => {})}})
+      const reading = client.getPolicy(PROJECT)
+      controller.abort()
+      expect(((await rejectionOf(reading)) as InterruptedError).code).to.equal('INTERRUPTED')
+      expect(server.requests()).to.have.length(0)
+    })
+
+    it('an already aborted signal sends nothing; an unsent update changed nothing', async () => {
+      const {client} = make({signal: AbortSignal.abort()})
+      const error = (await rejectionOf(client.updatePolicy(PROJECT, basePolicy(PROJECT)))) as InterruptedError
+      expect(error.code).to.equal('INTERRUPTED')
+      expect(error.message).to.equal(`Interrupted while trying to update the Binary Authorization policy of project ${PROJECT}; nothing was changed by this request.`)
+      expect(server.requests()).to.have.length(0)
+    })
+
+    it('conflictBackoff rejects with INTERRUPTED instead of waiting', async () => {
+      const controller = new AbortController()
+      const client = new BinauthzClient({
+        endpoint: server.endpoint, retry: {conflictBackoffBaseMs: 60_000, conflictBackoffMaxMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN},
+      })
+      clients.push(client)
+      const waiting = client.conflictBackoff(1)
+      controller.abort()
+      expect(((await rejectionOf(waiting)) as InterruptedError).exitCode).to.equal(130)
     })
   })
 })

@@ -2,6 +2,7 @@
  * Shared assertion helpers. Use these instead of asserting inside `catch` blocks:
  * a test whose assertions live in a catch block passes silently when nothing throws.
  */
+import {UserError} from '../../src/errors.js'
 
 /** Resolves with the rejection reason of `p`; throws if `p` resolves. */
 export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
@@ -25,6 +26,13 @@ export function thrownBy(fn: () => unknown): unknown {
   }
 
   throw new Error(`expected the function to throw, but it returned ${describe(value)}`)
+}
+
+/** Returns the UserError `fn` throws; throws if `fn` returns normally or throws anything else. */
+export function userErrorThrownBy(fn: () => unknown): UserError {
+  const error = thrownBy(fn)
+  if (!(error instanceof UserError)) throw new Error(`expected a UserError, but got ${error instanceof Error ? `${error.name}: ${error.message}` : describe(error)}`)
+  return error
 }
 
 function describe(value: unknown): string {

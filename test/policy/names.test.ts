@@ -1,17 +1,10 @@
 import {expect} from 'chai'
 import * as fc from 'fast-check'
 
-import {UserError} from '../../src/errors.js'
 import {
   displayValue, registryProjectPath, validateProjectId, validateRegion,
 } from '../../src/policy/names.js'
-import {thrownBy} from '../helpers/assert.js'
-
-function userError(fn: () => unknown): UserError {
-  const error = thrownBy(fn)
-  expect(error).to.be.instanceOf(UserError)
-  return error as UserError
-}
+import {userErrorThrownBy as userError} from '../helpers/assert.js'
 
 describe('policy/names', () => {
   describe('validateProjectId', () => {

@@ -29,9 +29,11 @@ function errorOf(run: CliRun): {code?: string; exitCode?: number; message?: stri
 function recordingClient(endpoint: URL, random: () => number, waits: number[]): BinauthzClient {
   return new BinauthzClient({
     endpoint,
-    random,
-    async sleep(ms) {
-      waits.push(ms)
+    retry: {
+      random,
+      async sleep(ms) {
+        waits.push(ms)
+      },
     },
     tokens: {getToken: async () => CANARY_TOKEN},
   })
@@ -178,12 +180,14 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
       const c = new BinauthzClient({
         deadline: Date.now() + 3000,
         endpoint: server.endpoint,
-        random: () => 0.999,
-        async sleep(ms) {
-          waits.push(ms)
-          await new Promise(resolve => {
-            setTimeout(resolve, ms)
-          })
+        retry: {
+          random: () => 0.999,
+          async sleep(ms) {
+            waits.push(ms)
+            await new Promise(resolve => {
+              setTimeout(resolve, ms)
+            })
+          },
         },
         tokens: {getToken: async () => CANARY_TOKEN},
       })
