@@ -9,11 +9,13 @@ export const EXIT_CODES = {
   external: 5,
   /** A bug in binauthz. */
   internal: 70,
-  /** Interrupted (Ctrl-C). */
+  /** Interrupted (Ctrl-C, SIGINT). */
   interrupted: 130,
   ok: 0,
   /** The caller may not change the policy, or a confirmation is required and none could be given. */
   permission: 3,
+  /** Stopped by SIGTERM (e.g. a CI job cancelled). */
+  terminated: 143,
   /** Bad flags, environment, files or passthrough arguments: nothing was changed. */
   usage: 2,
 } as const
@@ -74,13 +76,25 @@ export class ExternalError extends BinauthzError {
   }
 }
 
-/** The run was interrupted (Ctrl-C, or the command's AbortSignal): code INTERRUPTED, exit 130. */
+/**
+ * The run was interrupted: Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143), through the command's AbortSignal or at a
+ * prompt. `signal` is the one received, when known; the command sets it from its signal handler.
+ */
 export class InterruptedError extends BinauthzError {
-  override readonly name = 'InterruptedError'
+  override readonly name: string = 'InterruptedError'
+  readonly signal: 'SIGINT' | 'SIGTERM'
 
-  constructor(message: string, details: Omit<ErrorDetails, 'code' | 'exit'> = {}) {
-    super(message, {...details, code: 'INTERRUPTED', exit: 'interrupted'}, 'interrupted')
+  constructor(message: string, details: Omit<ErrorDetails, 'code' | 'exit'> & {signal?: 'SIGINT' | 'SIGTERM'} = {}) {
+    const signal = details.signal ?? 'SIGINT'
+    super(message, {...details, code: 'INTERRUPTED', exit: signal === 'SIGTERM' ? 'terminated' : 'interrupted'}, 'interrupted')
+    this.signal = signal
   }
+}
+
+/** The process signal an abort stands for: its reason's `signal` (the command's handler sets it), else SIGINT. */
+export function abortSignalName(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
+  const {reason} = signal
+  return typeof reason === 'object' && reason !== null && (reason as {signal?: unknown}).signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
 }
 
 /** A broken assumption inside binauthz. */

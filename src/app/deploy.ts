@@ -1,7 +1,4 @@
-import type {GcloudConfig} from '../auth/gcloud-config.js'
-import type {TokenProvider} from '../auth/token-provider.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
-import type {ClientOptions} from '../google/binauthz-client.js'
 import type {ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
@@ -14,14 +11,12 @@ import type {ApplyOptions} from './policy-change.js'
 import type {Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
-import {resolveTokenProvider} from '../auth/credentials.js'
-import {BinauthzError, UserError} from '../errors.js'
+import {BinauthzError, InterruptedError, UserError} from '../errors.js'
 import {deployArgv, formatCommand, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {parsePassthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
-import {binauthzEndpointFrom} from '../google/endpoint.js'
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {planAllow} from '../policy/plan.js'
@@ -34,7 +29,8 @@ import {
   repositoryPattern,
 } from '../policy/repository.js'
 import {savePolicyBackup} from '../store/backups.js'
-import {resolveContext, type ResolvedContext, resolveQuotaProject} from './context.js'
+import {resolveContext, type ResolvedContext} from './context.js'
+import {type ClientFactories, DEFAULT_CLIENT_FACTORIES, openClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -102,13 +98,13 @@ export class DeployFailedError extends BinauthzError {
   }
 }
 
-/** Ctrl-C while gcloud ran (exit 130). Carries the result so far. */
-export class DeployInterruptedError extends BinauthzError {
+/** The deploy was interrupted (exit 130, or 143 for SIGTERM). Carries the result so far for --json. */
+export class DeployInterruptedError extends InterruptedError {
   readonly jsonResult: DeployResult
   override readonly name = 'DeployInterruptedError'
 
-  constructor(result: DeployResult) {
-    super('Interrupted: gcloud was stopped; deploys that had not started were skipped.', {code: 'INTERRUPTED', exit: 'interrupted'}, 'interrupted')
+  constructor(message: string, result: DeployResult, cause?: InterruptedError) {
+    super(message, {...(cause === undefined ? {} : {cause, signal: cause.signal, suggestions: [...cause.suggestions]})})
     this.jsonResult = result
   }
 }
@@ -116,17 +112,14 @@ export class DeployInterruptedError extends BinauthzError {
 // ---------------------------------------------------------------------------------------------------------------
 // Options and adapters
 
-export interface DeployAdapters {
+/** The client's parts (open-client.ts) and the rest of the outside world a deploy touches. */
+export interface DeployAdapters extends ClientFactories {
   backup(env: NodeJS.ProcessEnv, project: string, policy: Policy): Promise<string | undefined>
-  client(options: ClientOptions): BinauthzClient
-  endpoint(env: NodeJS.ProcessEnv, config: GcloudConfig): URL
   /** Finds gcloud without starting it (throws GCLOUD_MISSING), before the policy is touched. */
   locateGcloud(env: NodeJS.ProcessEnv): string
   now(): number
   resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
   runGcloud(invocation: RunInvocation): Promise<RunResult>
-  /** The access token source; `quotaProject` when the credential names one (ADC quota_project_id). */
-  tokens(env: NodeJS.ProcessEnv, config: GcloudConfig): Promise<TokenProvider & {readonly quotaProject?: string}>
 }
 
 export interface DeployOptions {
@@ -153,19 +146,19 @@ export interface DeployOptions {
   reporter: StepReporter
   /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
   show: (text: string) => void
+  /** The run's interrupt: policy requests and gcloud stop when it aborts. */
+  signal?: AbortSignal
   yes: boolean
 }
 
 /** The real adapters (tests replace some through DeployOptions.adapters). */
 const DEFAULT_ADAPTERS: DeployAdapters = {
+  ...DEFAULT_CLIENT_FACTORIES,
   backup: (env, project, policy) => savePolicyBackup(env, project, policy),
-  client: options => new BinauthzClient(options),
-  endpoint: (env, config) => binauthzEndpointFrom(env, config.binauthzEndpoint),
   locateGcloud,
   now: () => Date.now(),
   resolveContext,
   runGcloud,
-  tokens: (env, config) => resolveTokenProvider(env, config),
 }
 
 function adaptersFor(options: DeployOptions): DeployAdapters {
@@ -241,13 +234,6 @@ async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, 
 // ---------------------------------------------------------------------------------------------------------------
 // The pipeline
 
-let activeGcloud = 0
-
-/** Whether a gcloud deploy started by runDeploy is running (its runner then owns Ctrl-C: it forwards it to gcloud). */
-export function gcloudDeployRunning(): boolean {
-  return activeGcloud > 0
-}
-
 /** A deploy that cannot run must not be preceded by a policy write: find gcloud first (a dry run needs none). */
 function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters): void {
   if (!options.dryRun) adapters.locateGcloud(options.env)
@@ -301,18 +287,23 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   // 2. The policy: one read, at most one write for all regions.
   await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)
   const connect = async (): Promise<BinauthzClient> => {
-    const endpoint = adapters.endpoint(env, context.gcloud)
-    const tokens = await adapters.tokens(env, context.gcloud)
-    const quotaProject = resolveQuotaProject(env, context.gcloud, tokens.quotaProject)
-    return adapters.client({
-      endpoint,
-      tokens,
+    const opened = await openClient({
+      env,
+      gcloud: context.gcloud,
       ...(options.deadlineSeconds === undefined ? {} : {deadline: started + (options.deadlineSeconds * 1000)}),
-      ...(quotaProject === undefined ? {} : {quotaProject}),
-    })
+      ...(options.signal === undefined ? {} : {signal: options.signal}),
+    }, adapters)
+    return opened.client
   }
 
-  await (targets.prebuiltImage === undefined ? allowlist(options, adapters, await connect(), result) : evaluatePrebuilt(options, connect, result, targets.prebuiltImage));
+  try {
+    await (targets.prebuiltImage === undefined ? allowlist(options, adapters, await connect(), result) : evaluatePrebuilt(options, connect, result, targets.prebuiltImage))
+    options.signal?.throwIfAborted()
+  } catch (error) {
+    // Interrupted during the policy step: --json still gets the result so far (what was read, written, backed up).
+    if (error instanceof InterruptedError) throw new DeployInterruptedError(`${error.message} Nothing was deployed.`, finish(), error)
+    throw error
+  }
 
   // 3. The plan (dry run) or the deploys.
   const commands = result.deploys.map(d => `  ${formatCommand(d.argv)}`).join('\n')
@@ -328,15 +319,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
   await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted || failure !== undefined, async (deploy, index) => {
-    activeGcloud++
     let run: RunResult
     try {
-      run = await adapters.runGcloud({args: deploy.argv.slice(1), env, stdout: options.json ? 'stderr' : 'inherit'})
+      run = await adapters.runGcloud({
+        args: deploy.argv.slice(1), env, ...(options.signal === undefined ? {} : {signal: options.signal}), stdout: options.json ? 'stderr' : 'inherit',
+      })
     } catch (error) {
       failure ??= {error}
       return
-    } finally {
-      activeGcloud--
     }
 
     const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {patterns: result.patterns.required, project})
@@ -349,7 +339,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     if (run.interrupted) interrupted = true
   })
 
-  if (interrupted) throw new DeployInterruptedError(finish())
+  if (interrupted) throw new DeployInterruptedError('Interrupted: gcloud was stopped; deploys that had not started were skipped.', finish())
   if (failure !== undefined) throw failure.error
   const failed = result.deploys.filter(d => d.exitCode !== 0)
   if (failed.length > 0) {
@@ -474,7 +464,7 @@ async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<B
     result.policy = {...result.policy, etagAfter: policy.etag ?? null, etagBefore: policy.etag ?? null}
   } catch (error) {
     // Reading is only advisory here: nothing is changed for a pre-built image.
-    if (!(error instanceof BinauthzError)) throw error
+    if (!(error instanceof BinauthzError) || error instanceof InterruptedError) throw error
     reason = `could not read the policy (${error.message.split('\n')[0]})`
   }
 

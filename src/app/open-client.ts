@@ -1,8 +1,9 @@
 // Builds the Binary Authorization client the policy commands and the wizard use: endpoint (gcloud's override
 // property or env, https or loopback http only) and credentials (token file > ADC > gcloud login).
 
-import type {CredentialSource} from '../auth/credentials.js'
+import type {CredentialSource, ResolvedTokenProvider} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {ClientOptions} from '../google/binauthz-client.js'
 
 import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
@@ -21,18 +22,36 @@ export interface OpenClientOptions {
   deadline?: number
   env: NodeJS.ProcessEnv
   gcloud: GcloudConfig
+  /** The run's interrupt: every request stops when it aborts. */
+  signal?: AbortSignal
 }
 
-export async function openClient(options: OpenClientOptions): Promise<OpenedClient> {
-  const endpoint = binauthzEndpointFrom(options.env, options.gcloud.binauthzEndpoint)
-  const tokens = await resolveTokenProvider(options.env, options.gcloud)
+/** How the client's parts are made (tests replace them). */
+export interface ClientFactories {
+  client(options: ClientOptions): BinauthzClient
+  endpoint(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): URL
+  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): Promise<ResolvedTokenProvider>
+}
+
+export const DEFAULT_CLIENT_FACTORIES: ClientFactories = {
+  client: options => new BinauthzClient(options),
+  endpoint: (env, gcloud) => binauthzEndpointFrom(env, gcloud.binauthzEndpoint),
+  tokens: (env, gcloud) => resolveTokenProvider(env, gcloud),
+}
+
+/** The one way a Binary Authorization client is built: endpoint, credentials, quota project, deadline, signal. */
+export async function openClient(options: OpenClientOptions, factories: ClientFactories = DEFAULT_CLIENT_FACTORIES): Promise<OpenedClient> {
+  const endpoint = factories.endpoint(options.env, options.gcloud)
+  const tokens = await factories.tokens(options.env, options.gcloud)
+  options.signal?.throwIfAborted()
   const quotaProject = resolveQuotaProject(options.env, options.gcloud, tokens.quotaProject)
-  const client = new BinauthzClient({
+  const client = factories.client({
     endpoint,
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),
+    ...(options.signal === undefined ? {} : {signal: options.signal}),
   })
   return {client, credentials: tokens.source, endpoint: endpoint.toString()}
 }

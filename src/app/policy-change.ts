@@ -11,7 +11,9 @@ import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 import type {Prompter, Ui} from './ports.js'
 
-import {BinauthzError, ExternalError, UserError} from '../errors.js'
+import {
+  BinauthzError, ExternalError, InterruptedError, UserError,
+} from '../errors.js'
 import {ApiError, PolicyConflictError} from '../google/google-errors.js'
 import {renderPolicyDiff} from '../policy/diff.js'
 import {adminHandoff, POLICY_GET_PERMISSION as PERMISSION_GET, POLICY_UPDATE_PERMISSION as PERMISSION_UPDATE} from '../policy/handoff.js'
@@ -109,7 +111,7 @@ async function dryRunPermissions(client: BinauthzClient, project: string): Promi
   try {
     return await readPermissions(client, project)
   } catch (error: unknown) {
-    if (!(error instanceof BinauthzError)) throw error
+    if (!(error instanceof BinauthzError) || error instanceof InterruptedError) throw error
     return undefined
   }
 }
@@ -147,6 +149,15 @@ async function update(client: BinauthzClient, project: string, plan: PolicyPlan,
 
     throw error
   }
+}
+
+/** An interrupted write names the backup of the policy as it was, and how to put it back. */
+function withBackupNamed(error: InterruptedError, backupFile: string): InterruptedError {
+  return new InterruptedError(`${error.message} The policy as it was before is saved in ${backupFile}.`, {
+    cause: error,
+    signal: error.signal,
+    suggestions: [...error.suggestions, `To put it back: binauthz policy restore --file ${backupFile}`],
+  })
 }
 
 /** Applies `options.plan` to the project policy; see the module comment for the sequence. */
@@ -201,7 +212,9 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
 
     options.onAttempt?.({attempt, kind: 'write'})
-    const updated = await update(client, project, plan, withEtagRead(plan.after, policy))
+    const updated = await update(client, project, plan, withEtagRead(plan.after, policy)).catch((error: unknown) => {
+      throw error instanceof InterruptedError && backupFile !== undefined ? withBackupNamed(error, backupFile) : error
+    })
     if (updated instanceof PolicyConflictError) {
       lastConflict = updated
       attemptsMade = attempt

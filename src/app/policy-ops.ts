@@ -32,6 +32,8 @@ export interface CommonInput {
   deadline?: number
   env: NodeJS.ProcessEnv
   project?: string
+  /** The run's interrupt: every request stops when it aborts. */
+  signal?: AbortSignal
 }
 
 interface Selection {
@@ -92,7 +94,9 @@ function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
 /** The Binary Authorization client for the input's environment and deadline. */
 async function clientFor(input: CommonInput): Promise<BinauthzClient> {
   const gcloud = readGcloudConfig(input.env)
-  const {client} = await openClient({env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline})})
+  const {client} = await openClient({
+    env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline}), ...(input.signal === undefined ? {} : {signal: input.signal}),
+  })
   return client
 }
 

@@ -27,6 +27,15 @@ export interface AskOptions {
   rerun?: string
 }
 
+/** What the command that owns the run hands every use case: built once per run (src/cli/base-command.ts runtime()). */
+export interface Runtime {
+  env: NodeJS.ProcessEnv
+  prompter: Prompter
+  /** Aborted by SIGINT / SIGTERM: every request and process the run starts takes it. */
+  signal: AbortSignal
+  ui: Ui
+}
+
 export interface Prompter {
   confirm(message: string, options: AskOptions & {default?: boolean}): Promise<boolean>
   input(message: string, options: AskOptions & {default?: string; validate?: (value: string) => string | true}): Promise<string>

@@ -4,7 +4,7 @@ import type {CaptureInvocation, CaptureResult} from '../gcloud/runner.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {Policy} from '../policy/types.js'
 
-import {BinauthzError} from '../errors.js'
+import {BinauthzError, InterruptedError} from '../errors.js'
 
 /** Oldest gcloud this tool supports: new functions deploy as 2nd gen by default since Cloud SDK 492. */
 export const MINIMUM_GCLOUD_VERSION = '492.0.0'
@@ -62,7 +62,7 @@ export async function checkGcloud(env: NodeJS.ProcessEnv, capture: Capture): Pro
       }
     }
 
-    if (error instanceof BinauthzError) {
+    if (error instanceof BinauthzError && !(error instanceof InterruptedError)) {
       return {
         installed: true, minimum, problem: `\`gcloud version\` failed: ${error.message}`, recentEnough: false,
       }

@@ -10,7 +10,7 @@ import type {DeployKind} from '../policy/repository.js'
 import type {Policy} from '../policy/types.js'
 
 import {readGcloudConfig} from '../auth/gcloud-config.js'
-import {BinauthzError, UserError} from '../errors.js'
+import {UserError} from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
 import {describeCoverage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
@@ -51,8 +51,10 @@ export interface SetupDeps {
   capture?: Capture
   env: NodeJS.ProcessEnv
   /** Default: openClient from ./client.ts. */
-  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig}) => Promise<OpenedClient>
+  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
   prompter: Prompter
+  /** The run's interrupt: the gcloud checks and policy requests stop when it aborts. */
+  signal?: AbortSignal
   ui: Ui
 }
 
@@ -329,13 +331,13 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const nextSteps: string[] = []
 
   // 1. gcloud installed and recent enough.
-  const capture = deps.capture ?? captureGcloud
+  const capture: Capture = deps.capture ?? (inv => captureGcloud({...inv, ...(deps.signal === undefined ? {} : {signal: deps.signal})}))
   const gcloud = await checkGcloud(env, capture)
   reportGcloud(gcloud, ui, nextSteps)
 
   // 2. Credentials (and which account).
   const open = deps.open ?? openClient
-  const opened = await open({env, gcloud: gcloudConfig})
+  const opened = await open({env, gcloud: gcloudConfig, ...(deps.signal === undefined ? {} : {signal: deps.signal})})
   const credentials = {...opened.credentials, ...(gcloudConfig.account ? {account: gcloudConfig.account} : {})}
   ui.info(`✔ Credentials: ${credentials.detail}${credentials.account ? ` (account ${credentials.account})` : ''}`)
 
@@ -400,9 +402,4 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     policy,
     ready,
   }
-}
-
-/** True for the error a Ctrl-C at a prompt becomes. */
-export function isInterrupt(error: unknown): boolean {
-  return error instanceof BinauthzError && error.exitName === 'interrupted'
 }

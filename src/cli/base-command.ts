@@ -6,9 +6,11 @@
 // added "error" key instead, so scripts always get the DeployResult.
 import {Command, Errors} from '@oclif/core'
 
-import type {Prompter, Ui} from '../app/ports.js'
+import type {Prompter, Runtime, Ui} from '../app/ports.js'
 
-import {BinauthzError, EXIT_CODES, redactSecrets} from '../errors.js'
+import {
+  abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
+} from '../errors.js'
 import {terminalPrompter} from './prompts.js'
 
 /** The JSON printed for an error under --json. */
@@ -67,6 +69,15 @@ function isExitError(err: unknown): boolean {
 
 export abstract class BinauthzCommand extends Command {
   static override enableJsonFlag = true
+  /** The run's one interrupt: SIGINT or SIGTERM abort it; everything the run starts (HTTP, gcloud) takes its signal. */
+  private readonly interrupt = new AbortController()
+  private readonly onSigint = (): void => this.interrupted('SIGINT')
+  private readonly onSigterm = (): void => this.interrupted('SIGTERM')
+
+  /** Aborted when the user interrupts the run; pass it to every request and process the run starts. */
+  protected get signal(): AbortSignal {
+    return this.interrupt.signal
+  }
 
   /**
    * Maps errors to exit codes and messages. BinauthzError → its exit code, code and suggestions; under --json the
@@ -75,6 +86,8 @@ export abstract class BinauthzCommand extends Command {
   protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
     if (isExitError(err)) throw err
     const described = describeError(err)
+    // An interruption ends with the code of the signal this run received (130 SIGINT, 143 SIGTERM).
+    if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = abortSignalName(this.signal) === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
       this.logJson(json)
@@ -98,6 +111,19 @@ export abstract class BinauthzCommand extends Command {
     this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
   }
 
+  override async finally(error: Error | undefined): Promise<unknown> {
+    process.off('SIGINT', this.onSigint)
+    process.off('SIGTERM', this.onSigterm)
+    return super.finally(error)
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    // `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that no other listener is left for.
+    process.on('SIGINT', this.onSigint)
+    process.on('SIGTERM', this.onSigterm)
+  }
+
   /**
    * Progress and log lines on stderr, also under --json (where stdout holds only the JSON): oclif's logToStderr is
    * silent under --json, so this writes to stderr itself.
@@ -111,6 +137,13 @@ export abstract class BinauthzCommand extends Command {
     return terminalPrompter(this.jsonEnabled() ? {interactive: false} : {})
   }
 
+  /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
+  protected runtime(): Runtime {
+    return {
+      env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+    }
+  }
+
   /** Human output (stdout) — silent under --json. */
   protected say(message = ''): void {
     if (!this.jsonEnabled()) this.log(redactSecrets(message))
@@ -122,5 +155,18 @@ export abstract class BinauthzCommand extends Command {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
       warn: line => this.warn(line),
     }
+  }
+
+  private interrupted(signal: 'SIGINT' | 'SIGTERM'): void {
+    if (this.interrupt.signal.aborted) {
+      // A second Ctrl-C while the first is still being honoured: stop now, the way the signal stops any program.
+      process.off('SIGINT', this.onSigint)
+      process.off('SIGTERM', this.onSigterm)
+      process.kill(process.pid, signal)
+      return
+    }
+
+    if (process.stderr.isTTY) process.stderr.write('\u001B[?25h') // a spinner may have hidden the cursor
+    this.interrupt.abort(new InterruptedError(`Interrupted (${signal}).`, {signal}))
   }
 }

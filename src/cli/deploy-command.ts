@@ -5,8 +5,7 @@ import {Args} from '@oclif/core'
 import type {StepReporter} from '../app/progress.js'
 import type {DeployKind} from '../policy/repository.js'
 
-import {type DeployResult, gcloudDeployRunning, runDeploy} from '../app/deploy.js'
-import {EXIT_CODES} from '../errors.js'
+import {type DeployResult, runDeploy} from '../app/deploy.js'
 import {BinauthzCommand} from './base-command.js'
 import {deployFlags} from './flags.js'
 import {
@@ -16,7 +15,7 @@ import {
 /** The end of both deploy commands' help: the --json result and the exit codes (the contract run() keeps). */
 export const DEPLOY_OUTPUT_HELP = `With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
 
-Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C.`
+Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C, 143 SIGTERM (an interrupted write says whether it may have landed and names the backup).`
 
 /** Splits argv at the first `--`: our own arguments, and everything after it for gcloud (verbatim, never parsed by oclif). */
 export function splitPassthrough(argv: readonly string[]): {own: string[]; passthrough: string[]} {
@@ -46,16 +45,6 @@ export abstract class DeployCommand extends BinauthzCommand {
     const json = this.jsonEnabled()
     const {env} = process
     const reporter = await this.reporter(json, flags.verbose)
-    // Ctrl-C outside gcloud (while reading/writing the policy): stop with 130. While gcloud runs, the runner has its
-    // own listener, forwards the signal to gcloud and reports it; then we leave it alone.
-    const onSigint = (): void => {
-      if (gcloudDeployRunning()) return
-      if (process.stderr.isTTY) process.stderr.write('\u001B[?25h') // the task list may have hidden the cursor
-      process.stderr.write('\nInterrupted (exit 130).\n')
-      process.exit(EXIT_CODES.interrupted)
-    }
-
-    process.on('SIGINT', onSigint)
     try {
       const result = await runDeploy({
         kind: this.kind,
@@ -73,6 +62,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         prompter: this.prompter(),
         reporter,
         show: text => this.say(text),
+        signal: this.signal,
       })
       await reporter.close()
       this.summarize(result)
@@ -80,8 +70,6 @@ export abstract class DeployCommand extends BinauthzCommand {
     } catch (error) {
       await reporter.close()
       throw error
-    } finally {
-      process.off('SIGINT', onSigint)
     }
   }
 

@@ -41,10 +41,9 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
   protected async changePolicy(action: 'allow' | 'revoke', flags: PolicyChangeFlags): Promise<PolicyChangeResult> {
     const result = await changePolicy({
       ...policySelection(flags),
+      ...this.runtime(),
       action,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
-      prompter: this.prompter(),
-      ui: this.ui(),
       yes: flags.yes,
       ...deadlineFrom(flags.deadline),
     })

@@ -5,7 +5,7 @@
 
 import type {Choice, Prompter} from '../app/ports.js'
 
-import {UserError} from '../errors.js'
+import {InterruptedError, UserError} from '../errors.js'
 import {isCiValue} from './renderer.js'
 
 /** Where a prompt would be shown; injectable so tests can pretend to be (or not be) a terminal. */
@@ -64,11 +64,7 @@ function context(options: PromptIo): {input?: NodeJS.ReadableStream; output?: No
 /** Ctrl-C inside inquirer rejects with ExitPromptError; map it to our 'interrupted' exit. */
 function mapPromptError(error: unknown): unknown {
   if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
-    return new UserError('Interrupted: nothing was changed by the unanswered prompt.', {
-      cause: error,
-      code: 'INTERRUPTED',
-      exit: 'interrupted',
-    })
+    return new InterruptedError('Interrupted: nothing was changed by the unanswered prompt.', {cause: error})
   }
 
   return error

@@ -46,11 +46,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
         save: flags.save,
         yes: flags.yes,
       },
-      {
-        env: process.env,
-        prompter: this.prompter(),
-        ui: this.ui(),
-      },
+      this.runtime(),
     )
   }
 }

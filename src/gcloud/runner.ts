@@ -4,7 +4,9 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 
-import {ExternalError, InterruptedError, UserError} from '../errors.js'
+import {
+  abortSignalName, ExternalError, InterruptedError, UserError,
+} from '../errors.js'
 
 /** Keep this much of a running gcloud's stderr for error recognition (src/gcloud/output.ts). */
 export const STDERR_TAIL_BYTES = 64 * 1024
@@ -31,11 +33,7 @@ export interface RunInvocation {
   args: readonly string[]
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
-  /**
-   * The run's AbortSignal (the command's one signal handler). Given: aborting it stops gcloud with SIGINT, as a Ctrl-C
-   * would (execa `cancelSignal`), and no process signal handlers are installed. Not given: SIGINT/SIGTERM we receive
-   * are forwarded to gcloud.
-   */
+  /** The run's AbortSignal (the command's one signal handler): an abort passes SIGINT or SIGTERM on to gcloud. */
   signal?: AbortSignal
   /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
   stderr?: 'ignore' | 'inherit'
@@ -195,7 +193,6 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
 function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
   return {
     buffer: false,
-    ...(inv.signal === undefined ? {} : {cancelSignal: inv.signal, killSignal: 'SIGINT' as const}),
     env: {...env},
     extendEnv: false,
     reject: false,
@@ -248,62 +245,36 @@ function runResult(result: Finished, interrupted: boolean, stderrTail: string): 
 /**
  * Runs gcloud with its output streamed live to ours (stdout to our stdout or stderr, stderr to our stderr)
  * while keeping the last 64 KiB of its stderr. Never throws on a non-zero exit.
- * With `signal`: an abort stops gcloud with SIGINT and is reported as `interrupted`; one before the spawn means gcloud
- * is not started (`interrupted`, exit 130). Without: SIGINT/SIGTERM we receive meanwhile are forwarded to gcloud (and do
- * not kill us) and reported as `interrupted`; one received before gcloud started means it is not started (exit 130/143).
+ * The run's `signal` (the command's one signal handler) is the only interrupt: an abort passes the signal it stands
+ * for (SIGINT or SIGTERM) on to gcloud, which ends as it does on Ctrl-C, and the run is reported as `interrupted`
+ * with gcloud's own exit; an abort before the spawn means gcloud is not started (exit 130 / 143).
  */
 export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   const env = inv.env ?? process.env
   const executable = gcloudExecutable(env)
   const args = [...inv.args]
   const tail = tailKeeper()
-  if (inv.signal !== undefined) {
-    const {signal} = inv
-    const {execa} = await import('execa')
-    if (signal.aborted) return {exitCode: 130, interrupted: true, stderrTail: ''}
-    const subprocess = execa(executable, args, streamingOptions(inv, env))
-    subprocess.stderr?.on('data', tail.keep)
-    const result = await subprocess
-    if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
-    return runResult(result, false, tail.text())
-  }
-
-  // Ctrl-C is ours from the first moment, before any await: the deploy command leaves SIGINT to us as soon as the
-  // pipeline counts a deploy as running, so a signal that came while execa was still loading used to be neither
-  // forwarded nor turned into 130 (and gcloud then ran to the end). One that comes before the spawn: no gcloud at all.
+  const {signal} = inv
+  const {execa} = await import('execa')
+  if (signal?.aborted) return {exitCode: 128 + (SIGNAL_NUMBERS[abortSignalName(signal)] ?? 2), interrupted: true, stderrTail: ''}
+  const subprocess = execa(executable, args, streamingOptions(inv, env))
   let interrupted = false
-  let kill: ((signal: NodeJS.Signals) => void) | undefined
-  let early: NodeJS.Signals | undefined
-  const forward = (signal: NodeJS.Signals): void => {
+  const forward = (): void => {
     interrupted = true
-    if (kill === undefined) {
-      early ??= signal
-      return
-    }
-
     try {
-      kill(signal)
+      subprocess.kill(abortSignalName(signal as AbortSignal))
     } catch {
       // the child is already gone
     }
   }
 
-  const onSigint = (): void => forward('SIGINT')
-  const onSigterm = (): void => forward('SIGTERM')
-  process.on('SIGINT', onSigint)
-  process.on('SIGTERM', onSigterm)
-
+  signal?.addEventListener('abort', forward, {once: true})
+  subprocess.stderr?.on('data', tail.keep)
   let result
   try {
-    const {execa} = await import('execa')
-    if (early !== undefined) return {exitCode: 128 + (SIGNAL_NUMBERS[early] ?? 0), interrupted: true, stderrTail: ''}
-    const subprocess = execa(executable, args, streamingOptions(inv, env))
-    kill = signal => subprocess.kill(signal)
-    subprocess.stderr?.on('data', tail.keep)
     result = await subprocess
   } finally {
-    process.off('SIGINT', onSigint)
-    process.off('SIGTERM', onSigterm)
+    signal?.removeEventListener('abort', forward)
   }
 
   if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)

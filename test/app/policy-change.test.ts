@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import type {Policy} from '../../src/policy/types.js'
 
 import {type ApplyOptions, applyPolicyChange} from '../../src/app/policy-change.js'
-import {ExternalError, UserError} from '../../src/errors.js'
+import {ExternalError, InterruptedError, UserError} from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, type RetryOptions} from '../../src/google/binauthz-client.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
 import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../../src/store/backups.js'
@@ -89,6 +89,26 @@ describe('binauthz transaction', () => {
       ...extra,
     })
   }
+
+  it('an interrupt while the write is on the wire: says it may have landed and names the backup to restore', async () => {
+    const controller = new AbortController()
+    const interruptible = makeClient({}, {signal: controller.signal})
+    server.fault({delayMs: 10_000, kind: 'slow', op: 'updatePolicy'})
+    const poll = setInterval(() => {
+      if (server.requests('updatePolicy').length > 0) controller.abort()
+    }, 10)
+    try {
+      const error = await rejectionOf(applyPolicyChange(interruptible, allow({backup: async () => '/tmp/before.json', confirm: async () => true})))
+      expect(error).to.be.instanceOf(InterruptedError)
+      const interrupted = error as InterruptedError
+      expect(interrupted.exitCode).to.equal(130)
+      expect(interrupted.message).to.contain('may have landed').and.contain('saved in /tmp/before.json')
+      expect(interrupted.suggestions).to.include('To put it back: binauthz policy restore --file /tmp/before.json')
+    } finally {
+      clearInterval(poll)
+      interruptible.close()
+    }
+  })
 
   it('reads, checks permission, backs up, writes with the etag read, and reports it', async () => {
     const events: string[] = []

@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 import {
   canPrompt, checkboxPrompt, confirmPrompt, inputPrompt, selectPrompt,
 } from '../../src/cli/prompts.js'
-import {UserError} from '../../src/errors.js'
+import {InterruptedError, UserError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
 
 function stream(isTTY: boolean): PassThrough & {isTTY: boolean} {
@@ -77,7 +77,7 @@ describe('prompts', () => {
       const interrupted = confirmPrompt('Go?', {flag: '--yes', ...io2})
       setImmediate(() => io2.input.write('\u0003'))
       const err = await rejectionOf(interrupted)
-      expect(err).to.be.instanceOf(UserError)
+      expect(err).to.be.instanceOf(InterruptedError)
       expect((err as UserError).code).to.equal('INTERRUPTED')
       expect((err as UserError).exitCode).to.equal(130)
     })

@@ -73,6 +73,39 @@ describe('e2e: bin/run.js deploy', function () {
     expect(await h.gcloud.signals()).to.include('SIGINT')
   })
 
+  it('SIGTERM while gcloud runs (a cancelled CI job): passed on to gcloud, exit 143', async () => {
+    h = await startHarness({apply: false, policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
+    h.gcloud.configure({responses: [{args: ['run', 'deploy'], sleepMs: 30_000}]})
+    const run = await binauthz(h, ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--', '--source=.'], {
+      onSpawn: child => h.gcloud.waitForCalls(1, 20_000).then(() => child.kill('SIGTERM')),
+    })
+    expect(run.code, run.stderr).to.equal(143)
+    expect(await h.gcloud.signals()).to.deep.equal(['SIGTERM'])
+  })
+
+  it('Ctrl-C during the policy read under --json: exit 130, the result with an error on stdout, gcloud never run', async () => {
+    h = await startHarness({apply: false})
+    h.server.fault({delayMs: 20_000, kind: 'slow', op: 'getPolicy'})
+    const run = await binauthz(h, ['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--yes', '--json', '--', '--source=.'], {
+      onSpawn(child) {
+        const poll = setInterval(() => {
+          if (h.server.requests('getPolicy').length > 0) {
+            clearInterval(poll)
+            child.kill('SIGINT')
+          }
+        }, 20)
+        child.once('exit', () => clearInterval(poll))
+      },
+    })
+    expect(run.code, run.stderr).to.equal(130)
+    const result = JSON.parse(run.stdout) as DeployResult & {error: {code: string; exitCode: number; message: string}}
+    expect(result.error).to.include({code: 'INTERRUPTED', exitCode: 130})
+    expect(result.error.message).to.contain('Nothing was deployed')
+    expect(result.deploys.map(d => d.exitCode)).to.deep.equal([null])
+    expect(h.server.writes()).to.equal(0)
+    expect(await h.gcloud.calls()).to.deep.equal([])
+  })
+
   it('Ctrl-C while the policy is being read: exit 130, nothing deployed', async () => {
     h = await startHarness({apply: false})
     h.server.fault({delayMs: 30_000, kind: 'slow', op: 'getPolicy'})

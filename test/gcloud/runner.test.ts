@@ -211,52 +211,17 @@ describe('gcloud runner', () => {
       expect(stderr).to.include('deploying...\n').and.include('progress\n')
     })
 
-    it('forwards SIGTERM to gcloud and reports interrupted', async () => {
-      fake.configure({sleepMs: 20_000})
+    it('installs no process signal handlers: the command\'s one handler owns Ctrl-C', async () => {
+      const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]
       const running = runGcloud({
         args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
       })
-      await fake.waitForCalls(1) // recorded only once its signal handlers are in place
-      process.kill(process.pid, 'SIGTERM')
-      const result = await running
-      expect(result.interrupted).to.equal(true)
-      expect(result.exitCode).to.equal(143)
-      expect(await fake.signals()).to.deep.equal(['SIGTERM'])
-    })
-
-    it('forwards SIGINT to gcloud and reports interrupted', async () => {
-      fake.configure({sleepMs: 20_000})
-      const listenersBefore = process.listenerCount('SIGINT')
-      const running = runGcloud({
-        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
-      })
-      await fake.waitForCalls(1) // recorded only once its signal handlers are in place
-      process.kill(process.pid, 'SIGINT')
-      const result = await running
-      expect(result.interrupted).to.equal(true)
-      expect(result.exitCode).to.equal(130)
-      expect(await fake.signals()).to.deep.equal(['SIGINT'])
-      expect(process.listenerCount('SIGINT')).to.equal(listenersBefore)
-    })
-
-    it('a Ctrl-C that comes before gcloud started: gcloud is never started, interrupted with 130', async () => {
-      fake.configure({sleepMs: 20_000})
-      const listenersBefore = process.listenerCount('SIGINT')
-      const running = runGcloud({
-        args: ['run', 'deploy'], env: fake.env(), stderr: 'ignore', stdin: 'ignore',
-      })
-      // runGcloud has not reached its first await's continuation yet (execa still loading): deliver SIGINT to the
-      // listeners now, as Node would. Before, nobody owned it in this window (the deploy command defers to the runner).
-      expect(process.listenerCount('SIGINT')).to.equal(listenersBefore + 1)
-      process.emit('SIGINT', 'SIGINT')
-      const result = await running
-      expect(result).to.deep.equal({exitCode: 130, interrupted: true, stderrTail: ''})
-      expect(await fake.calls()).to.deep.equal([])
-      expect(process.listenerCount('SIGINT')).to.equal(listenersBefore)
+      expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).to.deep.equal(before)
+      expect((await running).exitCode).to.equal(0)
     })
   })
 
-  describe('signal: the AbortSignal of the run (execa cancelSignal)', () => {
+  describe('signal: the AbortSignal of the run', () => {
     it('runGcloud: an abort stops gcloud with SIGINT (as a Ctrl-C would), reported as interrupted with 130', async () => {
       fake.configure({sleepMs: 20_000})
       const controller = new AbortController()
@@ -269,6 +234,19 @@ describe('gcloud runner', () => {
       expect(result.interrupted).to.equal(true)
       expect(result.exitCode).to.equal(130)
       expect(await fake.signals()).to.deep.equal(['SIGINT'])
+    })
+
+    it('runGcloud: an abort for SIGTERM passes SIGTERM on, and gcloud\'s own exit (143) is reported', async () => {
+      fake.configure({sleepMs: 20_000})
+      const controller = new AbortController()
+      const running = runGcloud({
+        args: ['run', 'deploy'], env: fake.env(), signal: controller.signal, stderr: 'ignore', stdin: 'ignore',
+      })
+      await fake.waitForCalls(1) // recorded only once its signal handlers are in place
+      controller.abort(new InterruptedError('Interrupted (SIGTERM).', {signal: 'SIGTERM'}))
+      const result = await running
+      expect(result).to.include({exitCode: 143, interrupted: true})
+      expect(await fake.signals()).to.deep.equal(['SIGTERM'])
     })
 
     it('runGcloud: already aborted, gcloud is never started', async () => {

@@ -17,7 +17,7 @@ export default class PolicyExport extends BinauthzCommand {
   async run(): Promise<PolicyExportResult> {
     const {flags} = await this.parse(PolicyExport)
     const result = await exportPolicy({
-      env: process.env,
+      ...this.runtime(),
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...deadlineFrom(flags.deadline),
     })

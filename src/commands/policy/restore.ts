@@ -50,13 +50,11 @@ export default class PolicyRestore extends BinauthzCommand {
     }
 
     const result = await restorePolicy({
-      env: process.env,
+      ...this.runtime(),
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...(flags.file === undefined ? {} : {file: flags.file}),
       latest: flags.latest,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
-      prompter: this.prompter(),
-      ui: this.ui(),
       yes: flags.yes,
       ...deadlineFrom(flags.deadline),
     })

@@ -31,7 +31,7 @@ export default class PolicyStatus extends BinauthzCommand {
   async run(): Promise<PolicyStatusResult> {
     const {flags} = await this.parse(PolicyStatus)
     const result = await policyStatus({
-      env: process.env,
+      ...this.runtime(),
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...(flags.region === undefined ? {} : {regions: flags.region}),
       ...(flags.kind === undefined ? {} : {kind: flags.kind}),
