@@ -20,17 +20,19 @@ if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE
   }
 }
 
-const bundle = new URL('../dist/bundle/binauthz.js', import.meta.url)
+const root = fileURLToPath(new URL('..', import.meta.url))
+const bundle = fileURLToPath(new URL('../dist/bundle/binauthz.js', import.meta.url))
 let cli
 try {
-  cli = await import(bundle.href)
+  cli = await import(new URL('../dist/bundle/binauthz.js', import.meta.url).href)
 } catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(fileURLToPath(bundle))) throw error
-  process.stderr.write(`binauthz: ${fileURLToPath(bundle)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))}\n`)
-  process.exit(1)
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(bundle)) throw error
+  // A checkout that was never built: the same message for users and tests, and no other way to start.
+  process.stderr.write(`binauthz: ${bundle} is missing: run \`npm run build\` in ${root}\n`)
+  process.exitCode = 1
 }
 
 // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
 // $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access token
 // in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
-await cli.run(process.argv.slice(2), fileURLToPath(new URL('..', import.meta.url)))
+if (cli) await cli.run(process.argv.slice(2), root)

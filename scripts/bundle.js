@@ -50,7 +50,7 @@ const COMMON = {
 const vendorFile = spec => `vendor/${spec.replaceAll('/', '+')}.js`
 
 /** An import of a VENDOR package → its vendor file (from `dir`, relative to dist/bundle), loaded by Node when it runs. */
-const vendorPlugin = (dir = '.', self = undefined) => ({
+const vendorPlugin = (dir = '.', self = '') => ({
   name: 'vendor',
   setup(b) {
     b.onResolve({filter: /^[^./]/}, args => (VENDOR.includes(args.path) && args.path !== self

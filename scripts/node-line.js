@@ -13,16 +13,13 @@
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {
-  existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync,
+  mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 const major = process.argv[2]
-if (!/^\d+$/.test(major ?? '')) {
-  console.error('usage: node scripts/node-line.js MAJOR   (e.g. 24)')
-  process.exit(2)
-}
+if (!/^\d+$/.test(major ?? '')) throw new Error('usage: node scripts/node-line.js MAJOR   (e.g. 24)')
 
 const cache = process.env.BINAUTHZ_NODE_LINES || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'binauthz', 'node-lines')
 const lineDir = join(cache, major)
@@ -32,9 +29,37 @@ function runs(dir) {
   const bin = join(dir, 'bin', 'node')
   try {
     const record = JSON.parse(readFileSync(join(dir, 'tarball.json'), 'utf8'))
-    return execFileSync(bin, ['--version'], {encoding: 'utf8'}).trim() === `v${record.version}` ? bin : undefined
+    return execFileSync(bin, ['--version'], {encoding: 'utf8'}).trim() === `v${record.version}` ? bin : ''
   } catch {
-    return undefined
+    return ''
+  }
+}
+
+/** Extracts PKG@version into dir, with tarball.json. */
+function fetchLine(version, dir) {
+  mkdirSync(lineDir, {recursive: true})
+  const scratch = mkdtempSync(join(tmpdir(), 'binauthz-node-line-'))
+  try {
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', `${pkg}@${version}`, '--json', '--pack-destination', scratch], {
+      cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+    }))
+    const tarball = join(scratch, packed.filename)
+    const sha256 = createHash('sha256').update(readFileSync(tarball)).digest('hex')
+    execFileSync('tar', ['-xzf', tarball, '-C', scratch])
+    const record = {
+      fetchedAt: new Date().toISOString(),
+      filename: packed.filename,
+      integrity: packed.integrity,
+      package: pkg,
+      sha256,
+      shasum: packed.shasum,
+      version: packed.version,
+    }
+    writeFileSync(join(scratch, 'package', 'tarball.json'), `${JSON.stringify(record, null, 2)}\n`)
+    rmSync(dir, {force: true, recursive: true})
+    renameSync(join(scratch, 'package'), dir)
+  } finally {
+    rmSync(scratch, {force: true, recursive: true})
   }
 }
 
@@ -42,41 +67,7 @@ function runs(dir) {
 const versions = JSON.parse(execFileSync('npm', ['view', `${pkg}@${major}`, 'version', '--json'], {encoding: 'utf8'}))
 const version = [versions].flat().at(-1)
 const dir = join(lineDir, `v${version}`)
-const cached = runs(dir)
-if (cached) {
-  console.log(cached)
-  process.exit(0)
-}
-
-mkdirSync(lineDir, {recursive: true})
-const scratch = mkdtempSync(join(tmpdir(), 'binauthz-node-line-'))
-try {
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', `${pkg}@${version}`, '--json', '--pack-destination', scratch], {
-    cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
-  }))
-  const tarball = join(scratch, packed.filename)
-  const sha256 = createHash('sha256').update(readFileSync(tarball)).digest('hex')
-  execFileSync('tar', ['-xzf', tarball, '-C', scratch])
-  const record = {
-    fetchedAt: new Date().toISOString(),
-    filename: packed.filename,
-    integrity: packed.integrity,
-    package: pkg,
-    sha256,
-    shasum: packed.shasum,
-    version: packed.version,
-  }
-  writeFileSync(join(scratch, 'package', 'tarball.json'), `${JSON.stringify(record, null, 2)}\n`)
-  rmSync(dir, {force: true, recursive: true})
-  renameSync(join(scratch, 'package'), dir)
-} finally {
-  rmSync(scratch, {force: true, recursive: true})
-}
-
+if (!runs(dir)) fetchLine(version, dir)
 const bin = runs(dir)
-if (!bin || !existsSync(bin)) {
-  console.error(`node-line: ${dir}/bin/node does not run`)
-  process.exit(1)
-}
-
+if (!bin) throw new Error(`node-line: ${dir}/bin/node does not run`)
 console.log(bin)
