@@ -14,7 +14,9 @@
 // metafile: no VENDOR package may be bundled into binauthz.js, and every bare package binauthz.js imports at run
 // time must be a VENDOR file (or a Node built-in), so an installed package never needs dist/src or node_modules.
 import {build} from 'esbuild'
-import {mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {
+  mkdirSync, readdirSync, rmSync, writeFileSync,
+} from 'node:fs'
 import {builtinModules} from 'node:module'
 import {
   dirname, join, relative, resolve, sep,
@@ -59,6 +61,22 @@ const vendorPlugin = (dir = '.', self = '') => ({
   },
 })
 
+// Node built-ins are linked with require(), as the CommonJS half of the bundle (@oclif/core) already links them,
+// not with ESM `import`: Node builds an ESM facade of a built-in by reading every one of its exports, and on Node 24
+// that makes `import ... from 'node:http'` load undici through http's lazy fetch/WebSocket getters (~16 ms of every
+// start, before any command runs). Each built-in becomes a one-line CommonJS module of the bundle, so our code's
+// named imports are property reads at the time they run.
+const builtins = new Set(builtinModules.flatMap(name => [name, `node:${name}`]))
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({filter: /^[a-z_:/]+$/}, args => (builtins.has(args.path) && args.kind === 'import-statement' && args.namespace === 'file'
+      ? {namespace: 'builtin', path: args.path}
+      : undefined))
+    b.onLoad({filter: /.*/, namespace: 'builtin'}, args => ({contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js'}))
+  },
+}
+
 /** Command id → file, as oclif names a commands directory (plugin.js processCommandIds). */
 function commandFiles(dir = commandsDir) {
   return readdirSync(dir, {withFileTypes: true}).flatMap(entry => {
@@ -102,7 +120,7 @@ async function buildVendor(spec) {
   const result = await build({
     ...COMMON,
     outfile,
-    plugins: [vendorPlugin('vendor', spec)],
+    plugins: [builtinsByRequire, vendorPlugin('vendor', spec)],
     stdin: {
       contents, loader: 'js', resolveDir: root, sourcefile: `vendor-${spec}.js`,
     },
@@ -125,7 +143,6 @@ function checkMetafile(metafile) {
     if (inputs.some(input => input.startsWith(dir) || input.includes(`/${dir}`))) problems.push(`${spec} is bundled into binauthz.js (a static import reaches it)`)
   }
 
-  const builtins = new Set(builtinModules.flatMap(name => [name, `node:${name}`]))
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
       if (!imported.external || builtins.has(imported.path) || imported.path.startsWith('./vendor/')) continue
@@ -145,12 +162,14 @@ const files = commandFiles()
 const main = await build({
   ...COMMON,
   outfile: join(out, 'binauthz.js'),
-  plugins: [vendorPlugin()],
+  plugins: [builtinsByRequire, vendorPlugin()],
   stdin: {
     contents: entrySource(files), loader: 'js', resolveDir: root, sourcefile: 'binauthz-entry.js',
   },
 })
 checkMetafile(main.metafile)
+// BUNDLE_METAFILE=FILE: esbuild's account of binauthz.js, for a look at what it is made of (esbuild's analyzer).
+if (process.env.BUNDLE_METAFILE) writeFileSync(process.env.BUNDLE_METAFILE, JSON.stringify(main.metafile))
 const vendor = []
 const checks = []
 for (const spec of VENDOR) {
