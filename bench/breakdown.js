@@ -79,8 +79,9 @@ for (const node of profile.nodes) {
 }
 
 const version = spawnSync(opts.node, ['--version'], {encoding: 'utf8'}).stdout.trim()
+const hasCache = spawnSync(opts.node, ['-p', "typeof require('node:module').enableCompileCache"], {encoding: 'utf8'}).stdout.trim() === 'function'
 const lines = [
-  `Node ${version}, compile cache ${opts['compile-cache']}, ${runs} runs each (medians):`,
+  `Node ${version}, compile cache ${hasCache ? opts['compile-cache'] : 'n/a (Node < 22.1)'}, ${runs} runs each (medians):`,
   '',
   '| step | median ms | this step ms |',
   '|---|---:|---:|',
@@ -90,6 +91,6 @@ for (const [n, [name]] of steps.entries()) {
   lines.push(`| ${name} | ${m.toFixed(1)} | ${n === 0 ? '' : (m - median(times[n - 1])).toFixed(1)} |`)
 }
 
-lines.push('', `Bundle load, one --cpu-prof (self time): V8 compile ${split.compile.toFixed(1)} ms, module evaluation ${split.evaluation.toFixed(1)} ms, other (Node's loader, file reads, GC) ${split.other.toFixed(1)} ms.`)
+lines.push('', `Bundle load, one --cpu-prof (self time): V8 compile ${split.compile.toFixed(1)} ms, module evaluation ${split.evaluation.toFixed(1)} ms, other (Node's bootstrap and loader, file reads, GC; inflated by the profiler) ${split.other.toFixed(1)} ms.`)
 console.log(lines.join('\n'))
 rmSync(tmp, {force: true, recursive: true})
