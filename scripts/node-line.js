@@ -13,7 +13,7 @@
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {
-  mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync,
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -63,9 +63,19 @@ function fetchLine(version, dir) {
   }
 }
 
-// Newest release of the line, as the registry knows it.
-const versions = JSON.parse(execFileSync('npm', ['view', `${pkg}@${major}`, 'version', '--json'], {encoding: 'utf8'}))
-const version = [versions].flat().at(-1)
+/** Newest release of the line, as the registry knows it; offline, the newest one already cached. */
+function newestVersion() {
+  try {
+    return [JSON.parse(execFileSync('npm', ['view', `${pkg}@${major}`, 'version', '--json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))].flat().at(-1)
+  } catch (error) {
+    const cached = existsSync(lineDir) ? readdirSync(lineDir).filter(name => runs(join(lineDir, name))) : []
+    const newest = cached.map(name => name.slice(1)).sort((a, b) => a.localeCompare(b, 'en', {numeric: true})).at(-1)
+    if (newest) return newest
+    throw error
+  }
+}
+
+const version = newestVersion()
 const dir = join(lineDir, `v${version}`)
 if (!runs(dir)) fetchLine(version, dir)
 const bin = runs(dir)
