@@ -149,6 +149,12 @@ export default [
       ],
     },
   },
+  {
+    // bin/run.js feature-detects module.enableCompileCache (Node >= 22.1) and calls it only where it exists; on
+    // Node 20 it starts without the cache. The rule's own option, for that one API in that one file.
+    files: ['bin/run.js'],
+    rules: {'n/no-unsupported-features/node-builtins': ['error', {ignores: ['module.enableCompileCache']}]},
+  },
   // Most specific last: a later block replaces the options of an earlier one for the files it matches.
   restrict(['**/*.{js,mjs,cjs,ts}'], EVERYWHERE),
   restrict(['src/**/*.ts'], SRC),

@@ -2,8 +2,7 @@
 // `npm run bench`: how much binauthz costs on top of starting Node, measured side by side in ONE run.
 //
 // Rows: `node -e 0` (the floor), `binauthz --help`, `binauthz deploy run x --dry-run` (pattern already allowlisted),
-// the full `deploy run` up to spawning a fake gcloud that exits at once, the same two without the fast start
-// (BINAUTHZ_FAST_START=0: plain oclif from dist/src), the no-credentials error, and what a user would script instead
+// the full `deploy run` up to spawning a fake gcloud that exits at once, the no-credentials error, and what a user would script instead
 // (`gcloud container binauthz policy export | grep` + the deploy) with the real gcloud. Every CLI row talks to a
 // local Binary Authorization API: the sandbox (src/sandbox, 127.0.0.1, its own process).
 //
@@ -16,8 +15,13 @@
 // Before timing, each CLI row runs once to check behaviour and counts: exit code, policy reads/writes/IAM calls
 // seen by the sandbox, gcloud processes started (the fake logs each call).
 //
+// The CLI runs on one start path (bin/run.js → dist/bundle/binauthz.js). --node PATH runs the floor and the CLI with
+// another Node (scripts/node-line.js 24 prints one); --compile-cache off sets Node's NODE_DISABLE_COMPILE_CACHE=1
+// for the CLI (on: bin/run.js enables it where Node has module.enableCompileCache, Node ≥ 22.1; its cache
+// directory is under the bench's temporary XDG_CACHE_HOME, filled by the warm-up rounds).
+//
 // Usage: node bench/run.js [--runs N] [--warmup W] [--no-hyperfine] [--out FILE] [--only name,name]
-//        [--scripted-runs N] [--no-plain]
+//        [--scripted-runs N] [--node PATH] [--compile-cache on|off]
 import {
   execFileSync, spawn, spawnSync,
 } from 'node:child_process'
@@ -30,11 +34,11 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const node = process.execPath
 const {values: opts} = parseArgs({
   options: {
+    'compile-cache': {default: 'on', type: 'string'},
     'no-hyperfine': {default: false, type: 'boolean'},
-    'no-plain': {default: false, type: 'boolean'},
+    node: {default: process.execPath, type: 'string'},
     only: {type: 'string'},
     out: {default: join(root, 'bench', 'RESULTS.md'), type: 'string'},
     runs: {default: process.env.BENCH_RUNS ?? '20', type: 'string'},
@@ -42,6 +46,11 @@ const {values: opts} = parseArgs({
     warmup: {default: '3', type: 'string'},
   },
 })
+/** The Node that runs the floor and the CLI (the sandbox and this harness run on process.execPath). */
+const {node} = opts
+const nodeVersion = execFileSync(node, ['--version'], {encoding: 'utf8'}).trim()
+const compileCacheOff = opts['compile-cache'] === 'off'
+const hasCompileCache = execFileSync(node, ['-p', "typeof require('node:module').enableCompileCache"], {encoding: 'utf8'}).trim() === 'function'
 const RUNS = Math.max(3, Number.parseInt(opts.runs, 10) || 20)
 const WARMUP = Math.max(0, Number.parseInt(opts.warmup, 10) || 0)
 const SCRIPTED_RUNS = Math.max(3, Number.parseInt(opts['scripted-runs'] ?? '', 10) || Math.ceil(RUNS / 4))
@@ -119,7 +128,7 @@ process.send({port: sandbox.port, type: 'listening'})
 // The harness going away (even abruptly) ends the sandbox.
 process.on('disconnect', () => sandbox.stop())
 `
-const server = spawn(node, ['--input-type=module', '-e', sandboxMain, pathToFileURL(join(root, 'dist', 'src', 'sandbox', 'index.js')).href, JSON.stringify(sandboxOptions)], {
+const server = spawn(process.execPath, ['--input-type=module', '-e', sandboxMain, pathToFileURL(join(root, 'dist', 'src', 'sandbox', 'index.js')).href, JSON.stringify(sandboxOptions)], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 })
 const port = await new Promise((resolvePort, reject) => {
@@ -175,6 +184,9 @@ for (const key of Object.keys(baseEnv)) {
     || key === 'DEBUG'
     || key === 'NODE_DEBUG'
     || key.startsWith('OCLIF_')
+    || key === 'NODE_COMPILE_CACHE'
+    || key === 'NODE_DISABLE_COMPILE_CACHE'
+    || key === 'XDG_CACHE_HOME'
   ) {
     delete baseEnv[key]
   }
@@ -186,6 +198,9 @@ Object.assign(baseEnv, {
   CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
   CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
   HOME: home,
+  // bin/run.js keeps the compile cache in $XDG_CACHE_HOME/binauthz: a fresh one per bench run.
+  XDG_CACHE_HOME: join(tmp, 'cache'),
+  ...(compileCacheOff ? {NODE_DISABLE_COMPILE_CACHE: '1'} : {}),
 })
 delete baseEnv.METADATA_SERVER_DETECTION
 const cliEnv = {
@@ -196,7 +211,6 @@ const cliEnv = {
   CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`,
   CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
 }
-const plainEnv = {...cliEnv, BINAUTHZ_FAST_START: '0'}
 const noCredsEnv = {...cliEnv}
 delete noCredsEnv.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
 
@@ -225,7 +239,7 @@ const rows = [
     expect: {exit: 0, gcloud: 0, requests: 0},
     label: '`binauthz --help`',
     name: 'help',
-    target: {ratio: 4, rss: 70},
+    target: {ratio: 1.5, rss: 60},
   },
   {
     argv: [node, bin, ...deployArgs, '--dry-run'],
@@ -235,7 +249,7 @@ const rows = [
     },
     label: '`binauthz deploy run x --dry-run` (allowlisted)',
     name: 'dry-run',
-    target: {ratio: 6, rss: 70},
+    target: {ratio: 2.5, rss: 60},
   },
   {
     argv: [node, bin, ...deployArgs],
@@ -245,25 +259,7 @@ const rows = [
     },
     label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
     name: 'deploy',
-    target: {ratio: 6, rss: 70},
-  },
-  {
-    argv: [node, bin, '--help'],
-    env: plainEnv,
-    expect: {exit: 0, gcloud: 0, requests: 0},
-    label: '`binauthz --help`, plain oclif (BINAUTHZ_FAST_START=0)',
-    name: 'help-plain',
-    plain: true,
-  },
-  {
-    argv: [node, bin, ...deployArgs],
-    env: plainEnv,
-    expect: {
-      exit: 0, gcloud: 1, reads: 1, writes: 0,
-    },
-    label: '`binauthz deploy run x` → fake gcloud, plain oclif',
-    name: 'deploy-plain',
-    plain: true,
+    target: {ratio: 3, rss: 60},
   },
   {
     argv: [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', 'Bad!', '--dry-run'],
@@ -312,11 +308,10 @@ const rows = [
     name: 'deploy-tty',
     skip: utilLinuxScript ? undefined : 'no util-linux script(1)',
     target: {
-      floor: 'floor-tty', info: true, ratio: 6, rss: 70,
+      floor: 'floor-tty', info: true, ratio: 3, rss: 60,
     },
   },
 ].filter(row => {
-  if (opts['no-plain'] && row.plain) return false
   if (!opts.only) return true
   const only = opts.only.split(',')
   return row.name === 'floor' || only.includes(row.name) || (row.name === 'usage-error' && only.includes('no-creds'))
@@ -396,15 +391,6 @@ if (rows.some(row => row.name === 'deploy')) {
   )
   if (writeCheck.problems.length > 0) console.error(`bench: deploy needing a write: ${writeCheck.problems.join('; ')}\n${writeCheck.run.stderr.slice(-2000)}`)
 }
-
-// Which start path the CLI takes (bin/run.js reports it with BINAUTHZ_START_TRACE=1).
-function startPath(args, env) {
-  const r = spawnSync(node, [bin, ...args], {encoding: 'utf8', env: {...env, BINAUTHZ_START_TRACE: '1'}})
-  const line = (r.stderr ?? '').split('\n').find(l => l.startsWith('binauthz start:'))
-  return line ? line.slice('binauthz start:'.length).trim() : 'unknown (no trace)'
-}
-
-const paths = {deploy: startPath([...deployArgs, '--dry-run'], cliEnv), help: startPath(['--help'], cliEnv)}
 
 // ---------------------------------------------------------------------------------------------------------------
 // 2. Wall time
@@ -561,9 +547,12 @@ try {
 
 const allCountsOk = [...checks.values()].every(c => c.problems.length === 0) && (writeCheck?.problems.length ?? 0) === 0
 const loads = values => values.map(l => l.toFixed(2)).join(' ')
+const compileCacheNote = hasCompileCache
+  ? (compileCacheOff ? 'off (NODE_DISABLE_COMPILE_CACHE=1)' : 'on (bin/run.js: module.enableCompileCache(), warmed by the warm-up rounds)')
+  : 'not available (module.enableCompileCache needs Node ≥ 22.1)'
 const extraCaNote = extraCaWasSet ? 'it IS set in this environment and was removed' : 'it was not set here'
 const TARGETS = [
-  'Targets: `--help` ≤ 4× and deploy paths ≤ 6× the floor, peak RSS ≤ 70 MiB, no gcloud process besides the deploy itself,',
+  'Targets: `--help` ≤ 1.5×, `deploy run --dry-run` ≤ 2.5× and `deploy run` ≤ 3× the floor, peak RSS ≤ 60 MiB, no gcloud process besides the deploy itself,',
   'one policy read and at most one write per command, and the no-credentials error within 50 ms of startup.',
 ].join(' ')
 const missed = [...verdicts.filter(v => !v.ok).map(v => v.name), ...(allCountsOk ? [] : ['counts'])]
@@ -574,10 +563,10 @@ const md = [
   `Written by \`npm run bench\` (bench/run.js) on ${new Date().toISOString()} at commit ${commit}.`,
   '',
   `- Machine: ${cpus().length} × ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}; load average ${loads(loadBefore)} before, ${loads(loadAfterTiming)} after the runs.`,
-  `- Node ${process.version}; \`NODE_EXTRA_CA_CERTS\` unset for every measured command (${extraCaNote}; on Node 20 it adds ~36 ms to each start).`,
+  `- Node ${nodeVersion} (${node}); compile cache ${compileCacheNote}.`,
+  `- \`NODE_EXTRA_CA_CERTS\` unset for every measured command (${extraCaNote}; on Node 20 it adds ~36 ms to each start).`,
   `- Wall time: ${method}; ${RUNS} runs per row (scripted gcloud row: ${Math.min(SCRIPTED_RUNS, RUNS)}). Ratios compare medians from this one run.`,
   `- CPU time and peak RSS: ${resourceMethod}; mean CPU (GNU time counts in 10 ms steps) and max RSS of ${RESOURCE_RUNS} further runs.`,
-  `- Start path taken by bin/run.js: \`--help\`: ${paths.help}; \`deploy run\`: ${paths.deploy}.`,
   `- Policy API: the sandbox (src/sandbox) on 127.0.0.1 in its own process; the pattern \`${PATTERN}\` is already allowlisted; gcloud is a shell script that logs its arguments and exits 0.`,
   '',
   ...lines,
@@ -599,7 +588,7 @@ const START = '<!-- bench:start -->'
 const END = '<!-- bench:end -->'
 const readmeText = existsSync(readme) ? readFileSync(readme, 'utf8') : ''
 if (opts.out === join(root, 'bench', 'RESULTS.md') && readmeText.includes(START) && readmeText.indexOf(END) > readmeText.indexOf(START)) {
-  const summary = [START, '', `Measured by \`npm run bench\` at ${commit} (Node ${process.version}, ${cpus().length} CPUs; details in bench/RESULTS.md):`, '', ...lines, '', END]
+  const summary = [START, '', `Measured by \`npm run bench\` at ${commit} (Node ${nodeVersion}, compile cache ${compileCacheNote}, ${cpus().length} CPUs; details in bench/RESULTS.md):`, '', ...lines, '', END]
   writeFileSync(readme, readmeText.slice(0, readmeText.indexOf(START)) + summary.join('\n') + readmeText.slice(readmeText.indexOf(END) + END.length))
   console.error('bench: updated the table in README.md')
 }

@@ -1,6 +1,5 @@
 // Shared by the test/perf tests: run the built CLI (bin/run.js) as a user would, in a clean environment, with a
 // fake gcloud that logs its calls and a preload that logs every TCP connection the CLI opens. Counts only — no times.
-import {spawnSync} from 'node:child_process'
 import {
   chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync,
 } from 'node:fs'
@@ -51,28 +50,6 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, ti
   return {
     code, signal, stderr, stdout,
   }
-}
-
-/** Lines bin/run.js prints with BINAUTHZ_START_TRACE=1, and the output without them. */
-export function splitTrace(stderr: string): {rest: string; trace: string[];} {
-  const lines = stderr.split('\n')
-  return {
-    rest: lines.filter(l => !l.startsWith('binauthz start: ')).join('\n'),
-    trace: lines.filter(l => l.startsWith('binauthz start: ')).map(l => l.slice('binauthz start: '.length)),
-  }
-}
-
-/** 'fresh' when bin/run.js would use dist/bundle, else the reason it would not. */
-export function fastStartState(root = ROOT): string {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), '--version'], {
-    encoding: 'utf8',
-    env: {
-      ...process.env, BINAUTHZ_FAST_START: undefined, BINAUTHZ_START_TRACE: '1', NODE_ENV: undefined,
-    },
-    timeout: 20_000,
-  })
-  const trace = splitTrace(r.stderr ?? '').trace[0] ?? 'no trace (bin/run.js without BINAUTHZ_START_TRACE support?)'
-  return trace === 'bundle' ? 'fresh' : trace
 }
 
 export interface FakeGcloud {

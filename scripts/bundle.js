@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// `npm run build` step 2 (after tsc): the CLI as ONE esbuild bundle for its one process entry point, bin/run.js
+// (`binauthz sandbox serve`, the background server, is started through the same bin, so it is the same entry).
+//
+//   dist/bundle/binauthz.js     our compiled code (dist/src) and @oclif/core, bundled as they are (nothing of a
+//                               dependency rewritten). It exports COMMANDS, every command class by id, which oclif
+//                               loads through its `explicit` command-discovery strategy (package.json oclif.commands
+//                               names this file), and run(argv), oclif's own execute().
+//   dist/bundle/vendor/NAME.js  each heavy package our code imports only lazily (VENDOR below), bundled on its own
+//                               and loaded when that import runs; the main bundle's import('NAME') resolves to it.
+//
+// The list of commands is dist/src/commands/**/*.js named by oclif's own rule (as its `pattern` strategy names
+// them: path without extension, `index` for the directory, `:` between words). The build checks the bundler's
+// metafile: no VENDOR package may be bundled into binauthz.js, and every bare package binauthz.js imports at run
+// time must be a VENDOR file (or a Node built-in), so an installed package never needs dist/src or node_modules.
+import {build} from 'esbuild'
+import {
+  mkdirSync, readdirSync, rmSync, writeFileSync,
+} from 'node:fs'
+import {builtinModules} from 'node:module'
+import {
+  dirname, join, relative, resolve, sep,
+} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const out = join(root, 'dist', 'bundle')
+const commandsDir = join(root, 'dist', 'src', 'commands')
+
+/** Imported by our code only through `await import(...)`, each costing 10–70 ms to load: kept out of the start. */
+export const VENDOR = ['@inquirer/prompts', '@listr2/prompt-adapter-inquirer', 'execa', 'google-auth-library', 'listr2']
+
+const COMMON = {
+  // CommonJS dependencies (@oclif/core, google-auth-library ...) call require() for Node built-ins; ESM output has
+  // no require of its own.
+  banner: {js: "import {createRequire as __binauthzCreateRequire} from 'node:module';const require=__binauthzCreateRequire(import.meta.url);"},
+  bundle: true,
+  // oclif reaches these only to run TypeScript sources in development, which the bundle never does.
+  external: ['typescript', 'ts-node', 'tsx', 'tsx/*'],
+  format: 'esm',
+  // Class and function names stay as written (errors use new.target.name).
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  minifySyntax: true,
+  minifyWhitespace: !process.env.BUNDLE_READABLE,
+  platform: 'node',
+  target: 'node20',
+}
+
+const vendorFile = spec => `vendor/${spec.replaceAll('/', '+')}.js`
+
+/** An import of a VENDOR package → its vendor file (from `dir`, relative to dist/bundle), loaded by Node when it runs. */
+const vendorPlugin = (dir = '.', self = '') => ({
+  name: 'vendor',
+  setup(b) {
+    b.onResolve({filter: /^[^./]/}, args => (VENDOR.includes(args.path) && args.path !== self
+      ? {external: true, path: `./${relative(dir, vendorFile(args.path)).split(sep).join('/')}`}
+      : undefined))
+  },
+})
+
+// Node built-ins are linked with require(), as the CommonJS half of the bundle (@oclif/core) already links them,
+// not with ESM `import`: Node builds an ESM facade of a built-in by reading every one of its exports, and on Node 24
+// that makes `import ... from 'node:http'` load undici through http's lazy fetch/WebSocket getters (~16 ms of every
+// start, before any command runs). Each built-in becomes a one-line CommonJS module of the bundle, so our code's
+// named imports are property reads at the time they run.
+const builtins = new Set(builtinModules.flatMap(name => [name, `node:${name}`]))
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({filter: /^[a-z_:/]+$/}, args => (builtins.has(args.path) && args.kind === 'import-statement' && args.namespace === 'file'
+      ? {namespace: 'builtin', path: args.path}
+      : undefined))
+    b.onLoad({filter: /.*/, namespace: 'builtin'}, args => ({contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js'}))
+  },
+}
+
+/** Command id → file, as oclif names a commands directory (plugin.js processCommandIds). */
+function commandFiles(dir = commandsDir) {
+  return readdirSync(dir, {withFileTypes: true}).flatMap(entry => {
+    const file = join(dir, entry.name)
+    if (entry.isDirectory()) return commandFiles(file)
+    return entry.name.endsWith('.js') ? [file] : []
+  })
+}
+
+function commandId(file) {
+  const words = relative(commandsDir, file).replace(/\.js$/, '').split(sep)
+  if (words.at(-1) === 'index') words.pop()
+  return words.join(':')
+}
+
+/** The bundle's entry: COMMANDS for oclif's explicit strategy, and run(). */
+function entrySource(files) {
+  const commands = files.map(file => ({file, id: commandId(file)})).sort((a, b) => a.id.localeCompare(b.id))
+  return [
+    "import {execute} from '@oclif/core'",
+    ...commands.map(({file}, i) => `import * as c${i} from ${JSON.stringify(file)}`),
+    '// The command class of a module, found as oclif finds it (plugin.js searchForCommandClass).',
+    "const pick = m => typeof m.run === 'function' ? m : m.default?.run ? m.default : Object.values(m).find(c => typeof c?.run === 'function')",
+    "/** Every command by id: oclif's `explicit` command discovery (package.json oclif.commands) reads this. */",
+    `export const COMMANDS = {${commands.map(({id}, i) => `${JSON.stringify(id)}: pick(c${i})`).join(', ')}}`,
+    '/** Runs the CLI with oclif\'s own execute(). userPlugins: false, see bin/run.js. */',
+    'export const run = (args, root) => execute({args, loadOptions: {root, userPlugins: false}})',
+  ].join('\n')
+}
+
+async function buildVendor(spec) {
+  // The names an ESM import of the package sees (for CommonJS: what Node's cjs-module-lexer finds), re-exported one
+  // by one: esbuild cannot `export *` from CommonJS into ESM output.
+  const names = Object.keys(await import(spec))
+  const contents = [
+    `import * as ns from ${JSON.stringify(spec)}`,
+    ...names.map((name, i) => `const v${i} = ns[${JSON.stringify(name)}]`),
+    `export {${names.map((name, i) => `v${i} as ${JSON.stringify(name)}`).join(', ')}}`,
+  ].join('\n')
+  const outfile = join(out, vendorFile(spec))
+  const result = await build({
+    ...COMMON,
+    outfile,
+    plugins: [builtinsByRequire, vendorPlugin('vendor', spec)],
+    stdin: {
+      contents, loader: 'js', resolveDir: root, sourcefile: `vendor-${spec}.js`,
+    },
+  })
+  // Checked once every vendor file is written (they import each other).
+  const check = async () => {
+    const built = Object.keys(await import(pathToFileURL(outfile).href)).sort()
+    if (built.join(',') !== [...names].sort().join(',')) throw new Error(`${vendorFile(spec)} exports ${built.join(', ')}, the package ${names.join(', ')}`)
+  }
+
+  return {check, metafile: result.metafile}
+}
+
+/** The bundler's own account of binauthz.js: what went in, what it imports at run time. */
+function checkMetafile(metafile) {
+  const problems = []
+  const inputs = Object.keys(metafile.inputs)
+  for (const spec of VENDOR) {
+    const dir = `node_modules/${spec}/`
+    if (inputs.some(input => input.startsWith(dir) || input.includes(`/${dir}`))) problems.push(`${spec} is bundled into binauthz.js (a static import reaches it)`)
+  }
+
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      if (!imported.external || builtins.has(imported.path) || imported.path.startsWith('./vendor/')) continue
+      if (['typescript', 'ts-node', 'tsx'].some(name => imported.path === name || imported.path.startsWith(`${name}/`))) continue
+      problems.push(`binauthz.js imports ${imported.path} at run time (${imported.kind}): add it to VENDOR or bundle it`)
+    }
+  }
+
+  if (problems.length > 0) throw new Error(`bundle: ${problems.join('; ')}`)
+}
+
+const kib = metafile => `${(Object.values(metafile.outputs).reduce((sum, o) => sum + o.bytes, 0) / 1024).toFixed(0)} KiB`
+
+rmSync(out, {force: true, recursive: true})
+mkdirSync(out, {recursive: true})
+const files = commandFiles()
+const main = await build({
+  ...COMMON,
+  outfile: join(out, 'binauthz.js'),
+  plugins: [builtinsByRequire, vendorPlugin()],
+  stdin: {
+    contents: entrySource(files), loader: 'js', resolveDir: root, sourcefile: 'binauthz-entry.js',
+  },
+})
+checkMetafile(main.metafile)
+// BUNDLE_METAFILE=FILE: esbuild's account of binauthz.js, for a look at what it is made of (esbuild's analyzer).
+if (process.env.BUNDLE_METAFILE) writeFileSync(process.env.BUNDLE_METAFILE, JSON.stringify(main.metafile))
+const vendor = []
+const checks = []
+for (const spec of VENDOR) {
+  const {check, metafile} = await buildVendor(spec)
+  vendor.push(`${spec} ${kib(metafile)}`)
+  checks.push(check)
+}
+
+for (const check of checks) await check()
+console.error(`bundle: dist/bundle/binauthz.js (${files.length} commands, ${kib(main.metafile)}); vendor: ${vendor.join(', ')}`)
