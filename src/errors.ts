@@ -132,8 +132,3 @@ export function redactSecrets(text: string): string {
   return out
 }
 
-/** Maps any thrown value to an exit code following the table above. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof BinauthzError) return error.exitCode
-  return EXIT_CODES.internal
-}

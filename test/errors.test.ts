@@ -1,8 +1,9 @@
 import {expect} from 'chai'
 import {readFileSync} from 'node:fs'
 
+import {describeError} from '../src/cli/base-command.js'
 import {
-  BugError, EXIT_CODES, exitCodeFor, ExternalError, redactSecrets, registerSecret, UserError,
+  BugError, EXIT_CODES, ExternalError, InterruptedError, redactSecrets, registerSecret, UserError,
 } from '../src/errors.js'
 
 describe('errors', () => {
@@ -14,12 +15,14 @@ describe('errors', () => {
   })
 
   it('maps error kinds to their exit codes', () => {
-    expect(exitCodeFor(new UserError('x', {code: 'X'}))).to.equal(2)
-    expect(exitCodeFor(new UserError('x', {code: 'X', exit: 'permission'}))).to.equal(3)
-    expect(exitCodeFor(new ExternalError('x', {code: 'X'}))).to.equal(5)
-    expect(exitCodeFor(new ExternalError('x', {code: 'X', exit: 'conflict'}))).to.equal(4)
-    expect(exitCodeFor(new BugError('x'))).to.equal(70)
-    expect(exitCodeFor(new Error('plain'))).to.equal(70)
+    expect(new UserError('x', {code: 'X'}).exitCode).to.equal(2)
+    expect(new UserError('x', {code: 'X', exit: 'permission'}).exitCode).to.equal(3)
+    expect(new ExternalError('x', {code: 'X'}).exitCode).to.equal(5)
+    expect(new ExternalError('x', {code: 'X', exit: 'conflict'}).exitCode).to.equal(4)
+    expect(new BugError('x').exitCode).to.equal(70)
+    expect(new InterruptedError('x').exitCode).to.equal(130)
+    expect(new InterruptedError('x', {signal: 'SIGTERM'}).exitCode).to.equal(143)
+    expect(describeError(new Error('plain')).exitCode).to.equal(70)
   })
 
   it('redacts tokens from messages, suggestions and process evidence', () => {

@@ -12,7 +12,7 @@ import type {Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
 import {BinauthzError, InterruptedError, UserError} from '../errors.js'
-import {deployArgv, formatCommand, validateDeployName} from '../gcloud/argv.js'
+import {deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {parsePassthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
@@ -28,6 +28,7 @@ import {
   parseImageRepository,
   repositoryPattern,
 } from '../policy/repository.js'
+import {formatCommand} from '../policy/shell.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {resolveContext, type ResolvedContext} from './context.js'
 import {type ClientFactories, DEFAULT_CLIENT_FACTORIES, openClient} from './open-client.js'

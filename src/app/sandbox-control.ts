@@ -9,17 +9,17 @@ import {
   closeSync, openSync, readFileSync, rmSync,
 } from 'node:fs'
 import http from 'node:http'
-import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExternalError, UserError} from '../errors.js'
-import {formatCommand} from '../gcloud/argv.js'
+import {formatCommand} from '../policy/shell.js'
 import {
   envFor, exportLines, isRecord, type PolicySeed, prepareState, readServerInfo, SandboxState, sandboxVariableNames, type ServerInfo,
   STATE_FILES,
 } from '../sandbox/index.js'
 import {type InventoryEntry, listInventory} from '../sandbox/inventory.js'
+import {dataDir} from '../store/backups.js'
 
 export interface BackgroundStartOptions {
   /** The CLI's own entry point (package.json "bin"): the server runs as `node BIN sandbox serve ...`. */
@@ -51,9 +51,7 @@ export interface SandboxStatus {
 /** BINAUTHZ_SANDBOX_DIR > BINAUTHZ_DATA_DIR/sandbox > XDG_DATA_HOME/binauthz/sandbox > ~/.local/share/binauthz/sandbox */
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.BINAUTHZ_SANDBOX_DIR) return resolve(env.BINAUTHZ_SANDBOX_DIR)
-  if (env.BINAUTHZ_DATA_DIR) return join(resolve(env.BINAUTHZ_DATA_DIR), 'sandbox')
-  const data = env.XDG_DATA_HOME ? resolve(env.XDG_DATA_HOME) : join(homedir(), '.local', 'share')
-  return join(data, 'binauthz', 'sandbox')
+  return join(resolve(dataDir(env)), 'sandbox')
 }
 
 /** The variables that point gcloud and binauthz at a running sandbox (what `sandbox env` prints). */

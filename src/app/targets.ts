@@ -13,8 +13,6 @@ import {
 /** `all` means both deploy paths. */
 export type KindChoice = 'all' | DeployKind
 
-export const KIND_CHOICES: readonly KindChoice[] = ['run', 'function', 'all']
-
 /** A build repository this tool would allowlist, and why. */
 export interface Target {
   /** `run` / `function` for the default repositories, `custom` for --docker-repository, `pattern` for --pattern. */

@@ -20,12 +20,6 @@ export const regionFlag = Flags.string({
   summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions.',
 })
 
-/** --region REGION taking exactly one value (for commands that work on a single region). */
-export const singleRegionFlag = Flags.string({
-  helpValue: 'REGION',
-  summary: 'Region (default: CLOUDSDK_RUN_REGION / CLOUDSDK_FUNCTIONS_REGION, saved defaults, then gcloud config).',
-})
-
 /** --yes / -y: answer yes to the policy-change confirmation (required to patch without a TTY or in CI). */
 export const yesFlag = Flags.boolean({
   char: 'y',
@@ -79,12 +73,6 @@ export const dockerRepositoryFlag = Flags.string({
   helpValue: 'REPOSITORY',
   summary: 'Custom Artifact Registry build repository: projects/P/locations/L/repositories/R or L-docker.pkg.dev/P/R.',
 })
-
-/** The deploy path a pattern is for: Cloud Run source deploys (`run`) or Cloud Functions 2nd gen (`function`). */
-export const kindFlag = Flags.option({
-  options: ['run', 'function'] as const,
-  summary: 'Deploy path: "run" (gcloud run deploy --source → cloud-run-source-deploy) or "function" (gcloud functions deploy → gcf-artifacts).',
-})()
 
 /** --kind run|function|all for commands that work on several deploy paths; each command says what the paths are for. */
 export function kindsFlag(summary: string) {

@@ -61,7 +61,3 @@ export function validateDeployName(kind: DeployKind, name: string): string {
   return name
 }
 
-/** Renders an argv for display so it can be copied into a POSIX shell (display only: nothing runs through a shell). */
-export function formatCommand(argv: readonly string[]): string {
-  return argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", String.raw`'\''`)}'`)).join(' ')
-}

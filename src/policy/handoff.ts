@@ -1,6 +1,7 @@
 // What to hand to an administrator when binauthz may not (or must not) change the policy itself: the exact
 // commands, the YAML lines to add, the roles that allow the change, and the Terraform alternative. Pure.
 
+import {shellArg} from './shell.js'
 import {terraformAllowlistBlock} from './terraform.js'
 import {isPlainSafe, quoteYamlString} from './yaml.js'
 
@@ -20,11 +21,6 @@ export const POLICY_GET_PERMISSION = 'binaryauthorization.policy.get'
 
 /** The permission an allowlist change needs. */
 export const POLICY_UPDATE_PERMISSION = 'binaryauthorization.policy.update'
-
-/** Quotes a shell argument only when needed (display only: binauthz never runs shell strings). */
-function shellArg(value: string): string {
-  return /^[\w.:@%+=/,-]+$/.test(value) ? value : `'${value.replaceAll("'", String.raw`'\''`)}'`
-}
 
 /**
  * Instructions for an administrator to allowlist `patterns` in `project`'s Binary Authorization policy:

@@ -183,11 +183,6 @@ export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string)
   return entries.map(({written: _written, ...entry}) => entry)
 }
 
-/** Reads and validates a backup file; returns its policy. */
-export async function readPolicyBackup(file: string): Promise<Policy> {
-  return (await readBackupRecord(file)).policy
-}
-
 /** Reads and validates a backup file; returns the whole record (project, etag, savedAt, policy). */
 export async function readPolicyBackupRecord(file: string): Promise<PolicyBackup> {
   return readBackupRecord(file)

@@ -8,7 +8,7 @@ import {type ApplyOptions, applyPolicyChange} from '../../src/app/policy-change.
 import {ExternalError, InterruptedError, UserError} from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, type RetryOptions} from '../../src/google/binauthz-client.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
-import {listPolicyBackups, readPolicyBackup, savePolicyBackup} from '../../src/store/backups.js'
+import {listPolicyBackups, readPolicyBackupRecord, savePolicyBackup} from '../../src/store/backups.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -381,7 +381,7 @@ describe('binauthz transaction', () => {
       const before = server.policy(PROJECT)
       const result = await applyPolicyChange(client, allow({backup: policy => savePolicyBackup(env, PROJECT, policy)}))
       expect(result.backupFile).to.be.a('string')
-      const restored = await readPolicyBackup(result.backupFile as string)
+      const restored = (await readPolicyBackupRecord(result.backupFile as string)).policy
       expect(JSON.stringify(restored)).to.equal(JSON.stringify(before))
       const list = await listPolicyBackups(env, PROJECT)
       expect(list.map(e => e.etag)).to.deep.equal([before.etag])

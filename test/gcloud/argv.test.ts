@@ -2,8 +2,9 @@ import {expect} from 'chai'
 
 import {UserError} from '../../src/errors.js'
 import {
-  deployArgv, formatCommand, functionDeployArgv, runDeployArgv, validateDeployName,
+  deployArgv, functionDeployArgv, runDeployArgv, validateDeployName,
 } from '../../src/gcloud/argv.js'
+import {formatCommand} from '../../src/policy/shell.js'
 import {thrownBy} from '../helpers/assert.js'
 
 describe('deploy/argv', () => {

@@ -12,7 +12,6 @@ import {
   dataDir,
   listPolicyBackups,
   projectBackupDir,
-  readPolicyBackup,
   readPolicyBackupRecord,
   savePolicyBackup,
 } from '../../src/store/backups.js'
@@ -62,7 +61,7 @@ describe('binauthz backups', () => {
     expect(statSync(file).mode % 0o1000).to.equal(0o600)
     expect(readdirSync(join(root, 'data', 'backups', 'example.com_my-proj'))).to.deep.equal([file.split('/').pop()])
 
-    const read = await readPolicyBackup(file)
+    const read = (await readPolicyBackupRecord(file)).policy
     expect(JSON.stringify(read)).to.equal(JSON.stringify(original))
     const record = await readPolicyBackupRecord(file)
     expect(record.project).to.equal(PROJECT)
@@ -84,8 +83,8 @@ describe('binauthz backups', () => {
     const list = await listPolicyBackups(env, PROJECT)
     expect(list.map(e => e.file)).to.deep.equal([newer, twin, older])
     expect(list[0]?.etag).to.equal(undefined)
-    expect((await readPolicyBackup(older)).admissionWhitelistPatterns?.[0]?.namePattern).to.equal('a/b/**')
-    expect((await readPolicyBackup(twin)).admissionWhitelistPatterns?.[0]?.namePattern).to.equal('e/f/**')
+    expect((await readPolicyBackupRecord(older)).policy.admissionWhitelistPatterns?.[0]?.namePattern).to.equal('a/b/**')
+    expect((await readPolicyBackupRecord(twin)).policy.admissionWhitelistPatterns?.[0]?.namePattern).to.equal('e/f/**')
   })
 
   it('returns no backups for a project that has none', async () => {
@@ -110,13 +109,13 @@ describe('binauthz backups', () => {
       ['foreign.json', JSON.stringify({policy: {name: 'projects/other/policy'}, project: PROJECT, savedAt: new Date().toISOString()}), /policy is not valid/],
     ] as const) {
       if (content !== undefined) writeFileSync(join(dir, name), content)
-      const error = await rejectionOf(readPolicyBackup(join(dir, name)))
+      const error = await rejectionOf(readPolicyBackupRecord(join(dir, name)))
       expect(error, name).to.be.instanceOf(UserError)
       expect((error as UserError).code).to.equal('BACKUP_INVALID')
       expect((error as UserError).message, name).to.match(why)
     }
 
-    const missing = await rejectionOf(readPolicyBackup(join(dir, 'nope.json')))
+    const missing = await rejectionOf(readPolicyBackupRecord(join(dir, 'nope.json')))
     expect((missing as UserError).message).to.match(/does not exist/)
   })
 

@@ -6,7 +6,7 @@ import {
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {stateDirFlag} from '../../cli/flags.js'
 import {UserError} from '../../errors.js'
-import {formatCommand} from '../../gcloud/argv.js'
+import {formatCommand} from '../../policy/shell.js'
 import {exportLines} from '../../sandbox/index.js'
 
 export default class SandboxEnv extends BinauthzCommand {

@@ -6,7 +6,7 @@ import {
 } from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {stateDirFlag} from '../../cli/flags.js'
-import {formatCommand} from '../../gcloud/argv.js'
+import {formatCommand} from '../../policy/shell.js'
 import {type PolicySeed} from '../../sandbox/index.js'
 
 export interface SandboxStartResult {
