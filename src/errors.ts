@@ -22,49 +22,184 @@ export const EXIT_CODES = {
 
 export type ExitCodeName = keyof typeof EXIT_CODES
 
-export interface ErrorDetails {
+/** What each exit code means, for the README and every command's help (generated from here). */
+export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCodeName, string>> = {
+  conflict: 'the policy kept changing under us (etag conflicts) and we gave up after bounded retries',
+  deployFailed: "gcloud ran and failed (with one region, gcloud's own non-zero exit code is passed through)",
+  external: 'a Google API, the network or the sandbox failed; nothing was deployed',
+  internal: 'a bug in binauthz; please report it',
+  interrupted: 'interrupted with Ctrl-C (SIGINT); gcloud, when running, gets the signal and ends first',
+  ok: 'done (or nothing to do)',
+  permission: 'you may not change the policy, your credentials were refused, or a confirmation was needed (use `--yes`); nothing was changed',
+  terminated: 'stopped by SIGTERM (e.g. a cancelled CI job); passed on to gcloud the same way',
+  usage: 'bad flag, environment variable, file or passthrough argument; nothing was changed',
+}
+
+/** Which error class raises a code: UserError, ExternalError (ApiError included), InterruptedError, BugError. */
+export type ErrorKind = 'bug' | 'external' | 'interrupted' | 'user'
+
+interface CodeSpec {
+  exit: ExitCodeName
+  kind: ErrorKind
+  meaning: string
+}
+
+const user = (exit: ExitCodeName, meaning: string) => ({exit, kind: 'user', meaning}) as const
+const external = (exit: ExitCodeName, meaning: string) => ({exit, kind: 'external', meaning}) as const
+const google = (answer: string) => external('external', `The Binary Authorization API answered ${answer}.`)
+
+/**
+ * THE error registry: every code binauthz reports (the `code` of the --json error object), the one class that raises
+ * it and its one exit code. The README's error table and the exit-code section of every command's help are generated
+ * from it (npm run readme); test/errors.test.ts checks that every code is documented and every code in src is here.
+ */
+export const ERROR_CODES = {
+  ABORTED: google('ABORTED'),
+  ACCESS_TOKEN_FILE_MISSING: user('usage', 'The access-token file gcloud is told to use does not exist or cannot be read.'),
+  ADC_FAILED: external('external', 'Application Default Credentials could not produce a token (a network or server failure).'),
+  ADC_FILE_INVALID: user('usage', 'The Application Default Credentials file is not a credential file.'),
+  ADC_FILE_MISSING: user('usage', 'GOOGLE_APPLICATION_CREDENTIALS names a file that does not exist.'),
+  ADC_FILE_UNREADABLE: user('usage', 'The Application Default Credentials file cannot be read.'),
+  ADC_REJECTED: user('usage', 'Application Default Credentials were refused (expired, revoked or invalid).'),
+  ALREADY_EXISTS: google('ALREADY_EXISTS'),
+  API_ERROR: google('with an error binauthz does not know'),
+  BACKUP_FAILED: external('external', 'The policy could not be backed up before a write, so nothing was written.'),
+  BACKUP_INVALID: user('usage', 'A backup file is not a binauthz policy backup.'),
+  BACKUP_LIST_FAILED: external('external', 'The backup directory could not be read.'),
+  BACKUP_OTHER_PROJECT: user('usage', 'The backup to restore is a policy of another project.'),
+  BUG: {exit: 'internal', kind: 'bug', meaning: 'A bug in binauthz.'},
+  CANCELLED: google('CANCELLED'),
+  CONFIRMATION_DECLINED: user('permission', 'The policy change was declined at the confirmation prompt.'),
+  CONFIRMATION_REQUIRED: user('permission', 'A policy change needs confirmation and nobody can be asked (no terminal, CI, --json): pass --yes.'),
+  DATA_LOSS: google('DATA_LOSS'),
+  DEADLINE_EXCEEDED: external('external', 'The --deadline (or the API\'s own deadline) passed.'),
+  DEFAULTS_INVALID: user('usage', 'The saved defaults file is not valid.'),
+  DEFAULTS_UNWRITABLE: user('usage', 'The saved defaults could not be written.'),
+  DEPLOY_FAILED: external('deployFailed', 'gcloud ran and failed in at least one region.'),
+  FAILED_PRECONDITION: google('FAILED_PRECONDITION'),
+  GCLOUD_AUTH_FAILED: user('usage', '`gcloud auth print-access-token` failed: sign in with gcloud.'),
+  GCLOUD_MISSING: user('usage', 'gcloud is not installed, or BINAUTHZ_GCLOUD does not name an executable.'),
+  GCLOUD_TIMEOUT: external('external', 'A short gcloud command did not finish in time.'),
+  INTERNAL: google('INTERNAL'),
+  INTERRUPTED: {exit: 'interrupted', kind: 'interrupted', meaning: 'Interrupted by SIGINT (exit 130) or SIGTERM (exit 143).'},
+  INVALID_ACCESS_TOKEN: user('usage', 'The access token given is not one (empty, several lines, too long).'),
+  INVALID_ARGUMENT: google('INVALID_ARGUMENT (the request or the policy was refused)'),
+  INVALID_DOCKER_REPOSITORY: user('usage', 'A --docker-repository value is not an Artifact Registry repository.'),
+  INVALID_ENDPOINT: user('usage', 'The Binary Authorization endpoint override is not https (or http to loopback).'),
+  INVALID_GCLOUD_CONFIGURATION: user('usage', 'The gcloud configuration named does not exist or cannot be read.'),
+  INVALID_IMAGE: user('usage', 'An --image value is not a container image reference.'),
+  INVALID_NAME: user('usage', 'The service or function name is not one Cloud Run accepts.'),
+  INVALID_PATTERN: user('usage', 'An allowlist pattern is not valid.'),
+  INVALID_PROJECT: user('usage', 'A project ID is not valid.'),
+  INVALID_REGION: user('usage', 'A region name is not valid.'),
+  MALFORMED_RESPONSE: external('external', 'The API answered with something that is not what it should be.'),
+  NETWORK_ERROR: external('external', 'The Binary Authorization API could not be reached.'),
+  NO_BACKUP: user('usage', 'There is no backup of the project\'s policy to restore.'),
+  NO_CREDENTIALS: user('usage', 'No credentials were found: sign in with gcloud.'),
+  NOT_ALLOWLISTED: user('permission', 'The build repository is not allowlisted and --no-patch forbids adding it.'),
+  NOT_FOUND: external('external', 'The project (or its policy) was not found by the API.'),
+  OUT_OF_RANGE: google('OUT_OF_RANGE'),
+  PASSTHROUGH_CONFLICT: user('usage', 'An argument after -- contradicts one of binauthz\'s own flags.'),
+  PASSTHROUGH_REFUSED: user('usage', 'An argument after -- would undo Binary Authorization or cannot be passed safely.'),
+  PERMISSION_DENIED: external('permission', 'The API refused the call for lack of permission on the policy.'),
+  POLICY_CONFLICT: external('conflict', 'The policy kept changing while binauthz was updating it.'),
+  POLICY_MALFORMED: external('external', 'The API answered with a policy binauthz cannot read.'),
+  POLICY_UPDATE_DENIED: user('permission', 'You may not update the policy: the change needed is printed for an administrator.'),
+  PROJECT_MISSING: user('usage', 'No project was given and none is configured.'),
+  PROMPT_UNAVAILABLE: user('usage', 'A question needs an answer and nobody can be asked: pass the flag it names.'),
+  REGION_MISSING: user('usage', 'No region was given and none is configured.'),
+  RESOURCE_EXHAUSTED: external('external', 'The API quota was exhausted.'),
+  RESPONSE_TOO_LARGE: external('external', 'An API answer was larger than binauthz accepts.'),
+  SANDBOX_NOT_ANSWERING: external('external', 'No sandbox answers at the loopback endpoint the environment points to.'),
+  SANDBOX_NOT_RUNNING: user('usage', 'No sandbox runs for the state directory.'),
+  SANDBOX_POLICY_FILE: user('usage', 'The --policy file of `sandbox start` cannot be used.'),
+  SANDBOX_RUNNING: user('usage', 'A sandbox already runs for the state directory (with other settings).'),
+  SANDBOX_START_FAILED: external('external', 'The background sandbox server did not start (its log tail is shown).'),
+  SANDBOX_STOP_FAILED: user('usage', 'The background sandbox did not stop in time.'),
+  SERVICE_DISABLED: external('permission', 'The Binary Authorization API is not enabled in the project.'),
+  TIMEOUT: external('external', 'The API did not answer in time.'),
+  UNAUTHENTICATED: user('permission', 'The API did not accept the credentials.'),
+  UNAVAILABLE: google('UNAVAILABLE'),
+  UNEXPECTED_CONTENT_TYPE: external('external', 'The API endpoint answered with something other than JSON (a proxy or portal in the way).'),
+  UNIMPLEMENTED: google('UNIMPLEMENTED'),
+  UNKNOWN: google('UNKNOWN'),
+  USAGE: user('usage', 'A flag or argument oclif itself refused.'),
+  WRITE_NOT_APPLIED: external('external', 'The API accepted a write whose answer lacks the change.'),
+} as const satisfies Record<string, CodeSpec>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+/** The codes one class may raise. */
+export type CodeOf<K extends ErrorKind> = {[C in ErrorCode]: (typeof ERROR_CODES)[C]['kind'] extends K ? C : never}[ErrorCode]
+
+/** Google's canonical status of an API error answer, as our code (API_ERROR when it is none binauthz knows). */
+export function googleStatusCode(status: string | undefined): CodeOf<'external'> {
+  const known: readonly string[] = ['ABORTED',
+    'ALREADY_EXISTS',
+    'CANCELLED',
+    'DATA_LOSS',
+    'DEADLINE_EXCEEDED',
+    'FAILED_PRECONDITION',
+    'INTERNAL',
+    'INVALID_ARGUMENT',
+    'NOT_FOUND',
+    'OUT_OF_RANGE',
+    'PERMISSION_DENIED',
+    'RESOURCE_EXHAUSTED',
+    'UNAVAILABLE',
+    'UNIMPLEMENTED',
+    'UNKNOWN']
+  return status !== undefined && known.includes(status) ? status as CodeOf<'external'> : 'API_ERROR'
+}
+
+export interface ErrorDetails<C extends ErrorCode = ErrorCode> {
   cause?: unknown
-  /** Stable machine-readable code, part of the --json contract (e.g. PROJECT_MISSING). */
-  code: string
-  exit?: ExitCodeName
+  /** Stable machine-readable code, part of the --json contract (e.g. PROJECT_MISSING); its exit code is the registry's. */
+  code: C
   /** What to do next: each entry names a flag or an exact command. */
   suggestions?: string[]
 }
 
-/** Base of every error we raise on purpose; carries its exit code and suggestions. */
+/** Base of every error we raise on purpose; carries its code (and so its exit code) and suggestions. */
 export class BinauthzError extends Error {
-  readonly code: string
-  readonly exitName: ExitCodeName
+  readonly code: ErrorCode
+  /** The class family that raised it; the registry gives each code exactly one. */
+  readonly kind: ErrorKind
   readonly suggestions: readonly string[]
 
-  constructor(message: string, details: ErrorDetails, defaultExit: ExitCodeName) {
+  protected constructor(message: string, details: ErrorDetails, kind: ErrorKind) {
     super(redactSecrets(message), details.cause === undefined ? undefined : {cause: details.cause})
     this.code = details.code
-    this.exitName = details.exit ?? defaultExit
+    this.kind = kind
     this.suggestions = (details.suggestions ?? []).map(s => redactSecrets(s))
   }
 
   get exitCode(): number {
     return EXIT_CODES[this.exitName]
   }
+
+  get exitName(): ExitCodeName {
+    return ERROR_CODES[this.code].exit
+  }
 }
 
 /** Something the user can fix: a flag, an environment variable, a permission, a confirmation. */
 export class UserError extends BinauthzError {
+  declare readonly code: CodeOf<'user'>
   override readonly name = 'UserError'
 
-  constructor(message: string, details: ErrorDetails) {
-    super(message, details, 'usage')
+  constructor(message: string, details: ErrorDetails<CodeOf<'user'>>) {
+    super(message, details, 'user')
   }
 }
 
 /** An outside system failed: a Google API, the network, or a gcloud process. */
 export class ExternalError extends BinauthzError {
-  override readonly name = 'ExternalError'
+  declare readonly code: CodeOf<'external'>
+  override readonly name: string = 'ExternalError'
   /** Evidence of a failed process: command, args, exit code and trimmed, redacted stderr. */
   readonly process?: {args: readonly string[]; command: string; exitCode?: number; stderr?: string}
 
-  constructor(message: string, details: ErrorDetails & {process?: ExternalError['process']}) {
+  constructor(message: string, details: ErrorDetails<CodeOf<'external'>> & {process?: ExternalError['process']}) {
     super(message, details, 'external')
     if (details.process) {
       this.process = {
@@ -84,10 +219,13 @@ export class InterruptedError extends BinauthzError {
   override readonly name: string = 'InterruptedError'
   readonly signal: 'SIGINT' | 'SIGTERM'
 
-  constructor(message: string, details: Omit<ErrorDetails, 'code' | 'exit'> & {signal?: 'SIGINT' | 'SIGTERM'} = {}) {
-    const signal = details.signal ?? 'SIGINT'
-    super(message, {...details, code: 'INTERRUPTED', exit: signal === 'SIGTERM' ? 'terminated' : 'interrupted'}, 'interrupted')
-    this.signal = signal
+  constructor(message: string, details: Omit<ErrorDetails, 'code'> & {signal?: 'SIGINT' | 'SIGTERM'} = {}) {
+    super(message, {...details, code: 'INTERRUPTED'}, 'interrupted')
+    this.signal = details.signal ?? 'SIGINT'
+  }
+
+  override get exitName(): ExitCodeName {
+    return this.signal === 'SIGTERM' ? 'terminated' : 'interrupted'
   }
 }
 
@@ -101,8 +239,8 @@ export function abortSignalName(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
 export class BugError extends BinauthzError {
   override readonly name = 'BugError'
 
-  constructor(message: string, details?: Omit<ErrorDetails, 'exit'>) {
-    super(message, details ?? {code: 'BUG'}, 'internal')
+  constructor(message: string, details: Omit<ErrorDetails, 'code'> = {}) {
+    super(message, {...details, code: 'BUG'}, 'bug')
   }
 }
 

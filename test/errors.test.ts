@@ -1,9 +1,12 @@
 import {expect} from 'chai'
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {describeError} from '../src/cli/base-command.js'
+import {errorCodeTable, exitCodesHelp, exitCodeTable} from '../src/cli/error-docs.js'
 import {
-  BugError, EXIT_CODES, ExternalError, InterruptedError, redactSecrets, registerSecret, UserError,
+  BugError, ERROR_CODES, EXIT_CODES, ExternalError, InterruptedError, redactSecrets, registerSecret, UserError,
 } from '../src/errors.js'
 
 describe('errors', () => {
@@ -14,11 +17,41 @@ describe('errors', () => {
     expect(Object.fromEntries(rows)).to.deep.equal(EXIT_CODES)
   })
 
+  it('the README\'s exit-code and error-code tables are the registry\'s (npm run readme writes them)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const between = (name: string): string => readme.split(`<!-- ${name}:start -->\n`)[1]?.split(`\n<!-- ${name}:end -->`)[0] ?? ''
+    expect(between('exit-codes')).to.equal(exitCodeTable())
+    expect(between('error-codes')).to.equal(errorCodeTable())
+    for (const code of Object.keys(ERROR_CODES)) expect(between('error-codes'), code).to.contain(`| \`${code}\` |`)
+  })
+
+  it('every code raised in src/ is in the registry, and every registered code is raised somewhere', () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url))
+    const files = (dir: string): string[] => readdirSync(dir, {withFileTypes: true}).flatMap(e => {
+      if (e.isDirectory()) return join(dir, e.name) === join(src, 'sandbox') ? [] : files(join(dir, e.name)) // the sandbox has errors of its own
+      return e.name.endsWith('.ts') ? [join(dir, e.name)] : []
+    })
+    const text = files(src).filter(f => f !== join(src, 'errors.ts')).map(f => readFileSync(f, 'utf8')).join('\n')
+    const raised = new Set([...text.matchAll(/\bcode: '([A-Z_]+)'/g)].map(m => m[1]))
+    for (const code of raised) expect(ERROR_CODES, `${code} is raised but not registered`).to.have.property(code as string)
+    // Google's canonical statuses are raised through googleStatusCode(); USAGE and BUG by the error mapping itself.
+    const indirect = new Set(['ABORTED', 'ALREADY_EXISTS', 'API_ERROR', 'BUG', 'CANCELLED', 'DATA_LOSS', 'FAILED_PRECONDITION', 'INTERNAL', 'INTERRUPTED', 'OUT_OF_RANGE', 'UNAVAILABLE', 'UNIMPLEMENTED', 'UNKNOWN', 'USAGE'])
+    for (const code of Object.keys(ERROR_CODES)) {
+      expect(raised.has(code) || indirect.has(code) || text.includes(`'${code}'`), `${code} is registered but never raised`).to.equal(true)
+    }
+  })
+
+  it('every command\'s help ends with the generated exit codes', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../oclif.manifest.json', import.meta.url), 'utf8')) as {commands: Record<string, {description?: string}>}
+    for (const [id, command] of Object.entries(manifest.commands)) expect(command.description, id).to.contain(exitCodesHelp())
+  })
+
   it('maps error kinds to their exit codes', () => {
-    expect(new UserError('x', {code: 'X'}).exitCode).to.equal(2)
-    expect(new UserError('x', {code: 'X', exit: 'permission'}).exitCode).to.equal(3)
-    expect(new ExternalError('x', {code: 'X'}).exitCode).to.equal(5)
-    expect(new ExternalError('x', {code: 'X', exit: 'conflict'}).exitCode).to.equal(4)
+    expect(new UserError('x', {code: 'PROJECT_MISSING'}).exitCode).to.equal(2)
+    expect(new UserError('x', {code: 'CONFIRMATION_REQUIRED'}).exitCode).to.equal(3)
+    expect(new ExternalError('x', {code: 'NETWORK_ERROR'}).exitCode).to.equal(5)
+    expect(new ExternalError('x', {code: 'POLICY_CONFLICT'}).exitCode).to.equal(4)
+    expect(new ExternalError('x', {code: 'DEPLOY_FAILED'}).exitCode).to.equal(1)
     expect(new BugError('x').exitCode).to.equal(70)
     expect(new InterruptedError('x').exitCode).to.equal(130)
     expect(new InterruptedError('x', {signal: 'SIGTERM'}).exitCode).to.equal(143)
@@ -28,7 +61,7 @@ describe('errors', () => {
   it('redacts tokens from messages, suggestions and process evidence', () => {
     const token = 'ya29.a0AfH6SMC-planted-token-value'
     const error = new ExternalError(`failed with ${token}`, {
-      code: 'X',
+      code: 'API_ERROR',
       process: {args: ['--access-token', token], command: 'gcloud', stderr: `Authorization: Bearer ${token}\n`},
       suggestions: [`retry ${token}`],
     })

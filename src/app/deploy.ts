@@ -11,7 +11,9 @@ import type {ApplyOptions} from './policy-change.js'
 import type {Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
-import {BinauthzError, InterruptedError, UserError} from '../errors.js'
+import {
+  BinauthzError, ExternalError, InterruptedError, UserError,
+} from '../errors.js'
 import {deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {parsePassthrough} from '../gcloud/passthrough.js'
@@ -83,13 +85,13 @@ export interface DeployResult {
 }
 
 /** gcloud failed in at least one region: exit with gcloud's code (one region) or 1 (several). Carries the result. */
-export class DeployFailedError extends BinauthzError {
+export class DeployFailedError extends ExternalError {
   readonly jsonResult: DeployResult
-  override readonly name = 'DeployFailedError'
+  override readonly name: string = 'DeployFailedError'
   private readonly gcloudExitCode: number
 
   constructor(message: string, result: DeployResult, exitCode: number, suggestions: string[]) {
-    super(message, {code: 'DEPLOY_FAILED', suggestions}, 'deployFailed')
+    super(message, {code: 'DEPLOY_FAILED', suggestions})
     this.jsonResult = result
     this.gcloudExitCode = exitCode
   }
@@ -413,7 +415,6 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
     await reporter.fail('allowlist', 'Policy change declined')
     throw new UserError('The policy change was declined: nothing was changed and nothing was deployed.', {
       code: 'CONFIRMATION_DECLINED',
-      exit: 'permission',
       suggestions: ['Ask an administrator to add the entries (binauthz policy allow --print terraform shows the Terraform form), or re-run and confirm.'],
     })
   }
@@ -435,7 +436,6 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
     await reporter.fail('allowlist', 'Not allowlisted, and --no-patch forbids changing the policy')
     throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added)}`, {
       code: 'NOT_ALLOWLISTED',
-      exit: 'permission',
       suggestions: [
         options.invocation === undefined
           ? 'Re-run without --no-patch (with --yes) if you may change the policy.'
@@ -444,7 +444,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
     })
   }
 
-  if (!applied.written) throw new UserError('The policy was not changed, so the deploy was not run.', {code: 'NOT_ALLOWLISTED', exit: 'permission'})
+  if (!applied.written) throw new UserError('The policy was not changed, so the deploy was not run.', {code: 'NOT_ALLOWLISTED'})
   result.patterns.added = [...plan.added]
   await reporter.succeed(
     'allowlist',

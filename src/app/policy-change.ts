@@ -90,8 +90,7 @@ function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?
     + `${actions.join(' or ')}. Nothing was changed.\n\n${handoffs.join('\n\n')}`,
     {
       cause,
-      code: 'PERMISSION_DENIED',
-      exit: 'permission',
+      code: 'POLICY_UPDATE_DENIED',
       suggestions: [
         `Ask a project admin for roles/binaryauthorization.policyEditor: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=roles/binaryauthorization.policyEditor`,
         'Or have an admin apply the change above, then run the command again',
@@ -237,7 +236,6 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     {
       cause: lastConflict,
       code: 'POLICY_CONFLICT',
-      exit: 'conflict',
       suggestions: ['Run the same command again in a moment: it re-reads the policy and re-plans the change'],
     },
   )

@@ -148,7 +148,7 @@ class Wizard {
       if (!applied.written) return {added: [], state: 'nothing-missing', ...common}
       return {added: applied.plan.added, state: 'applied', ...common}
     } catch (error) {
-      if (error instanceof UserError && error.code === 'PERMISSION_DENIED') {
+      if (error instanceof UserError && error.code === 'POLICY_UPDATE_DENIED') {
         return {added: [], handoff: adminHandoff(project, missing), state: 'permission-denied'}
       }
 

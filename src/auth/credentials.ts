@@ -206,7 +206,7 @@ function adcFailure(error: unknown, detail: string): Error {
   ]
   if (/invalid_grant|invalid_rapt|reauth|expired|revoked|invalid_client|unauthorized_client|Unable to read|ENOENT|JSON|private key/i.test(text)) {
     return new UserError(`Application Default Credentials (${detail}) could not produce an access token: ${text}`, {
-      code: 'ADC_FAILED',
+      code: 'ADC_REJECTED',
       suggestions,
     })
   }

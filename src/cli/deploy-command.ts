@@ -15,7 +15,7 @@ import {
 /** The end of both deploy commands' help: the --json result and the exit codes (the contract run() keeps). */
 export const DEPLOY_OUTPUT_HELP = `With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
 
-Exit codes: 0 deployed, gcloud's own code when it failed (1 when several regions failed), 2 bad flags or passthrough, 3 permission denied / confirmation needed / --no-patch with a missing entry, 4 policy conflict, 5 API failure, 130 Ctrl-C, 143 SIGTERM (an interrupted write says whether it may have landed and names the backup).`
+When gcloud fails in one region its own exit code is passed through (1 when several regions fail); an interrupted policy write says whether it may have landed and names the backup.`
 
 /** Splits argv at the first `--`: our own arguments, and everything after it for gcloud (verbatim, never parsed by oclif). */
 export function splitPassthrough(argv: readonly string[]): {own: string[]; passthrough: string[]} {

@@ -49,7 +49,6 @@ function requireTty(options: PromptOptions, what: string, confirmation: boolean)
   if (canPrompt(options)) return
   throw new UserError(`Cannot ask ${what}: ${whyNoPrompt(options)}. Pass ${options.flag} instead.`, {
     code: confirmation ? 'CONFIRMATION_REQUIRED' : 'PROMPT_UNAVAILABLE',
-    exit: confirmation ? 'permission' : 'usage',
     suggestions: [options.rerun === undefined ? `Re-run with ${options.flag}` : `Re-run with ${options.flag}: ${options.rerun}`],
   })
 }

@@ -2,14 +2,15 @@ import {Flags} from '@oclif/core'
 
 import {runSetup, type SetupResult} from '../app/setup-wizard.js'
 import {BinauthzCommand} from '../cli/base-command.js'
+import {withExitCodes} from '../cli/error-docs.js'
 import {
   dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag, yesFlag,
 } from '../cli/flags.js'
 
 export default class Setup extends BinauthzCommand {
-  static override description = `A first-time wizard: checks that gcloud is installed and recent enough and which credentials and account are used; asks for the project, deploy path and region(s) (defaults from gcloud config); checks that the Binary Authorization API is enabled and whether it is enforced; shows which deploy paths are already allowlisted; offers the missing entries as a diff to apply (or prints what a policy admin must add); and saves the answers as defaults so later \`binauthz deploy\` commands need no flags.
+  static override description = withExitCodes(`A first-time wizard: checks that gcloud is installed and recent enough and which credentials and account are used; asks for the project, deploy path and region(s) (defaults from gcloud config); checks that the Binary Authorization API is enabled and whether it is enforced; shows which deploy paths are already allowlisted; offers the missing entries as a diff to apply (or prints what a policy admin must add); and saves the answers as defaults so later \`binauthz deploy\` commands need no flags.
 
-Every question has a flag. Without a terminal (or with CI set) the answers come from flags and detected defaults, and writing the policy needs --yes (or --no-apply). Ctrl-C at any prompt changes nothing.`
+Every question has a flag. Without a terminal (or with CI set) the answers come from flags and detected defaults, and writing the policy needs --yes (or --no-apply). Ctrl-C at any prompt changes nothing.`)
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1 --kind run --yes',

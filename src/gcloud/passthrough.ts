@@ -36,7 +36,7 @@ const COMMAND = {function: 'gcloud functions deploy', run: 'gcloud run deploy'} 
 /** Shell operators as whole arguments: the caller pasted a shell line. */
 const SHELL_OPERATORS = new Set(['2>', '2>&1', '&', '&&', '&>', '(', ')', ';', '<', '<<', '>', '>>', '`', '|', '||'])
 
-function refusal(message: string, suggestions: string[], code = 'PASSTHROUGH_REFUSED'): UserError {
+function refusal(message: string, suggestions: string[], code: 'PASSTHROUGH_CONFLICT' | 'PASSTHROUGH_REFUSED' = 'PASSTHROUGH_REFUSED'): UserError {
   return new UserError(message, {code, suggestions})
 }
 

@@ -3,7 +3,9 @@
 
 import type {HttpResponse} from './http-transport.js'
 
-import {ExternalError, UserError} from '../errors.js'
+import {
+  type CodeOf, ExternalError, googleStatusCode, UserError,
+} from '../errors.js'
 
 export type Operation = 'getPolicy' | 'testIamPermissions' | 'updatePolicy'
 
@@ -17,8 +19,7 @@ export const DOING: Readonly<Record<Operation, string>> = {
 export interface ApiErrorDetails {
   apiStatus?: string
   cause?: unknown
-  code: string
-  exit?: 'conflict' | 'external' | 'permission' | 'usage'
+  code: CodeOf<'external'>
   reason?: string
   status: number
   suggestions?: string[]
@@ -41,8 +42,8 @@ export class ApiError extends ExternalError {
 
 /** The policy changed since it was read (stale etag: 409 ABORTED, 412, or 400 FAILED_PRECONDITION on PUT). */
 export class PolicyConflictError extends ApiError {
-  constructor(message: string, details: Omit<ApiErrorDetails, 'code' | 'exit'>) {
-    super(message, {...details, code: 'POLICY_CONFLICT', exit: 'conflict'})
+  constructor(message: string, details: Omit<ApiErrorDetails, 'code'>) {
+    super(message, {...details, code: 'POLICY_CONFLICT'})
   }
 }
 
@@ -122,7 +123,6 @@ function permissionError({op, project}: ErrorAnswer, g: GoogleError, {base, labe
     return new ApiError(`The Binary Authorization API is not enabled in project ${project} (${label}${said}).`, {
       ...base,
       code: 'SERVICE_DISABLED',
-      exit: 'permission',
       suggestions: [`gcloud services enable binaryauthorization.googleapis.com --project=${project}`],
     })
   }
@@ -131,7 +131,6 @@ function permissionError({op, project}: ErrorAnswer, g: GoogleError, {base, labe
   return new ApiError(`Permission denied: you may not ${DOING[op]} of project ${project} (${label}${said}).`, {
     ...base,
     code: 'PERMISSION_DENIED',
-    exit: 'permission',
     suggestions: [
       `Ask a project admin for ${role}: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=${role}`,
       'Check the active account: gcloud auth list',
@@ -191,7 +190,7 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
   const kind = res.status >= 500 ? 'is unavailable or failed' : 'rejected the request'
   return new ApiError(`The Binary Authorization API ${kind} while trying to ${DOING[op]} of project ${project} (${label}${said}).`, {
     ...base,
-    code: res.status === 400 ? 'INVALID_ARGUMENT' : (apiStatus ?? `HTTP_${res.status}`),
+    code: res.status === 400 ? 'INVALID_ARGUMENT' : googleStatusCode(apiStatus),
     suggestions:
       res.status >= 500
         ? ['Run the command again in a few minutes; see https://status.cloud.google.com']
@@ -207,7 +206,6 @@ export function withAttempts(error: ExternalError, attempts: number): ExternalEr
       apiStatus: error.apiStatus,
       cause: error,
       code: error.code,
-      exit: error.exitName === 'permission' || error.exitName === 'conflict' || error.exitName === 'usage' ? error.exitName : 'external',
       reason: error.reason,
       status: error.status,
       suggestions: [...error.suggestions],
@@ -215,6 +213,6 @@ export function withAttempts(error: ExternalError, attempts: number): ExternalEr
   }
 
   return new ExternalError(message, {
-    cause: error, code: error.code, exit: error.exitName, suggestions: [...error.suggestions],
+    cause: error, code: error.code, suggestions: [...error.suggestions],
   })
 }

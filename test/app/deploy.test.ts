@@ -216,7 +216,7 @@ describe('app/deploy', () => {
     const error = await rejectionOf(runDeploy(h.options()))
     expect(error).to.be.instanceOf(UserError)
     expect((error as UserError).exitCode).to.equal(3)
-    expect((error as UserError).code).to.equal('PERMISSION_DENIED')
+    expect((error as UserError).code).to.equal('POLICY_UPDATE_DENIED')
     expect(server.writes()).to.equal(0)
     expect(h.gcloudCalls).to.have.length(0)
   })

@@ -268,7 +268,7 @@ describe('binauthz transaction', () => {
     ))
     expect(error).to.be.instanceOf(UserError)
     const e = error as UserError
-    expect(e.code).to.equal('PERMISSION_DENIED')
+    expect(e.code).to.equal('POLICY_UPDATE_DENIED')
     expect(e.exitCode).to.equal(3)
     expect(e.message).to.contain(PATTERN)
     expect(e.message).to.contain('gcloud container binauthz policy')
@@ -281,7 +281,7 @@ describe('binauthz transaction', () => {
     server.fault({message: 'Permission binaryauthorization.policy.update denied (VPC-SC).', method: 'PUT', status: 403})
     const error = (await rejectionOf(applyPolicyChange(client, allow()))) as UserError
     expect(error).to.be.instanceOf(UserError)
-    expect(error.code).to.equal('PERMISSION_DENIED')
+    expect(error.code).to.equal('POLICY_UPDATE_DENIED')
     expect(error.exitCode).to.equal(3)
     expect(error.message).to.contain(PATTERN)
     expect(server.requests('updatePolicy')).to.have.length(1)
@@ -290,7 +290,7 @@ describe('binauthz transaction', () => {
   it('explains a revoke without permission without pretending to allowlist', async () => {
     server.setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
     const error = (await rejectionOf(applyPolicyChange(client, {mode: 'write', plan: policy => planRevoke(policy, [EXISTING]), project: PROJECT}))) as UserError
-    expect(error.code).to.equal('PERMISSION_DENIED')
+    expect(error.code).to.equal('POLICY_UPDATE_DENIED')
     expect(error.message).to.contain('cannot remove')
     expect(error.message).not.to.contain('cannot allowlist')
     expect(error.message).to.contain(EXISTING)
@@ -300,7 +300,7 @@ describe('binauthz transaction', () => {
       plan: policy => ({...planAllow(policy, []), after: {...policy, description: 'new'}, changed: true}),
       project: PROJECT,
     }))) as UserError
-    expect(other.code).to.equal('PERMISSION_DENIED')
+    expect(other.code).to.equal('POLICY_UPDATE_DENIED')
     expect(other.message).to.contain('cannot change it')
     expect(other.message).to.contain('gcloud container binauthz policy import')
   })

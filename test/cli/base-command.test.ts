@@ -17,13 +17,13 @@ describe('cli/base-command describeError (the --json error object and exit code)
     })
   })
 
-  it('UserError with exit permission: 3', () => {
-    expect(describeError(new UserError('no', {code: 'PERMISSION_DENIED', exit: 'permission'})).exitCode).to.equal(3)
+  it('a code\'s exit comes from the registry: POLICY_UPDATE_DENIED is 3', () => {
+    expect(describeError(new UserError('no', {code: 'POLICY_UPDATE_DENIED'})).exitCode).to.equal(3)
   })
 
   it('ExternalError: 5, conflict: 4', () => {
-    expect(describeError(new ExternalError('api down', {code: 'API'})).exitCode).to.equal(5)
-    expect(describeError(new ExternalError('etag', {code: 'POLICY_CONFLICT', exit: 'conflict'})).exitCode).to.equal(4)
+    expect(describeError(new ExternalError('api down', {code: 'API_ERROR'})).exitCode).to.equal(5)
+    expect(describeError(new ExternalError('etag', {code: 'POLICY_CONFLICT'})).exitCode).to.equal(4)
   })
 
   it('BugError: 70', () => {

@@ -22,7 +22,7 @@ function mapped(response: HttpResponse, op: Operation = 'getPolicy', method = 'G
 describe('google/google-errors (pure error mapping)', () => {
   describe('errorForAnswer', () => {
     const table: [title: string, response: HttpResponse, op: Operation, method: string, code: string, exitCode: number, kind: 'api' | 'conflict' | 'user'][] = [
-      ['401 UNAUTHENTICATED', google(401, {status: 'UNAUTHENTICATED'}), 'getPolicy', 'GET', 'UNAUTHENTICATED', 2, 'user'],
+      ['401 UNAUTHENTICATED', google(401, {status: 'UNAUTHENTICATED'}), 'getPolicy', 'GET', 'UNAUTHENTICATED', 3, 'user'],
       ['403 PERMISSION_DENIED', google(403, {message: 'denied', status: 'PERMISSION_DENIED'}), 'getPolicy', 'GET', 'PERMISSION_DENIED', 3, 'api'],
       ['403 SERVICE_DISABLED by reason', google(403, {details: [{'@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED'}], status: 'PERMISSION_DENIED'}), 'getPolicy', 'GET', 'SERVICE_DISABLED', 3, 'api'],
       ['403 SERVICE_DISABLED by message', google(403, {message: 'Binary Authorization API has not been used in project 1 before or it is disabled.'}), 'updatePolicy', 'PUT', 'SERVICE_DISABLED', 3, 'api'],
@@ -35,7 +35,7 @@ describe('google/google-errors (pure error mapping)', () => {
       ['400 INVALID_ARGUMENT', google(400, {status: 'INVALID_ARGUMENT'}), 'updatePolicy', 'PUT', 'INVALID_ARGUMENT', 5, 'api'],
       ['429 RESOURCE_EXHAUSTED', google(429, {status: 'RESOURCE_EXHAUSTED'}), 'getPolicy', 'GET', 'RESOURCE_EXHAUSTED', 5, 'api'],
       ['503 UNAVAILABLE', google(503, {status: 'UNAVAILABLE'}), 'testIamPermissions', 'POST', 'UNAVAILABLE', 5, 'api'],
-      ['502 HTML page: code from the status', {body: '<html>Bad Gateway</html>', headers: {'content-type': 'text/html'}, status: 502}, 'getPolicy', 'GET', 'HTTP_502', 5, 'api'],
+      ['502 HTML page: code from the status', {body: '<html>Bad Gateway</html>', headers: {'content-type': 'text/html'}, status: 502}, 'getPolicy', 'GET', 'API_ERROR', 5, 'api'],
     ]
     for (const [title, response, op, method, code, exitCode, kind] of table) {
       it(title, () => {

@@ -1,13 +1,14 @@
 import {DEPLOY_OUTPUT_HELP, DeployCommand} from '../../cli/deploy-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 
 export default class DeployFunction extends DeployCommand {
-  static override description = `Resolves the project and region(s), works out which Artifact Registry repository the build lands in (REGION-docker.pkg.dev/PROJECT/gcf-artifacts, or the one given with --docker-repository after --), makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
+  static override description = withExitCodes(`Resolves the project and region(s), works out which Artifact Registry repository the build lands in (REGION-docker.pkg.dev/PROJECT/gcf-artifacts, or the one given with --docker-repository after --), makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
 
   gcloud functions deploy NAME --gen2 --project=PROJECT --region=REGION [GCLOUD_ARGS...] --binary-authorization=default
 
 Everything after -- goes to gcloud unchanged. Arguments that would undo Binary Authorization (--binary-authorization=OTHER, --clear-binary-authorization), 1st gen (--no-gen2), another --project or --region, --flags-file, a second --, or shell syntax are refused before anything changes.
 
-${DEPLOY_OUTPUT_HELP}`
+${DEPLOY_OUTPUT_HELP}`)
   static override examples = [
     {
       command:

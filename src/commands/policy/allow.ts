@@ -1,13 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {type PolicyChangeResult, terraformForAllow, type TerraformResult} from '../../app/policy-ops.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {
   deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, regionFlag, yesFlag,
 } from '../../cli/flags.js'
 import {PolicyChangeCommand, policySelection} from '../../cli/policy-change-command.js'
 
 export default class PolicyAllow extends PolicyChangeCommand {
-  static override description = 'Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the project policy\'s admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.'
+  static override description = withExitCodes('Adds the build repositories of the chosen deploy paths and regions (or explicit --pattern values) to the project policy\'s admissionWhitelistPatterns. Reads the policy, shows the diff, asks for confirmation (--yes without a terminal), saves a backup of the previous policy, and writes with the etag it read (re-reading on a concurrent change). Nothing is written when a broader entry or an ALWAYS_ALLOW default rule already covers a pattern. Teams that manage the policy in Terraform use --print terraform to get the block to add instead.')
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
     '<%= config.bin %> <%= command.id %> --kind function --region us-central1,europe-west1 --yes',

@@ -1,9 +1,10 @@
 import {exportPolicy, type PolicyExportResult} from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {deadlineFlag, deadlineFrom, projectFlag} from '../../cli/flags.js'
 
 export default class PolicyExport extends BinauthzCommand {
-  static override description = 'Prints the project\'s policy exactly as `gcloud container binauthz policy export` would, so it can be reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the YAML, the etag and the policy itself.'
+  static override description = withExitCodes('Prints the project\'s policy exactly as `gcloud container binauthz policy export` would, so it can be reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the YAML, the etag and the policy itself.')
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj',
     '<%= config.bin %> <%= command.id %> > policy.yaml',

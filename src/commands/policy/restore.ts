@@ -4,13 +4,14 @@ import {
   type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
 } from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {
   deadlineFlag, deadlineFrom, policyDryRunFlag, projectFlag, yesFlag,
 } from '../../cli/flags.js'
 import {renderRestore} from '../../cli/policy-presenter.js'
 
 export default class PolicyRestore extends BinauthzCommand {
-  static override description = 'binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy write. This command writes such a backup\'s content back, with the etag of the CURRENT policy, after showing the diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The policy as it was before the restore is itself backed up, so a restore can be undone.'
+  static override description = withExitCodes('binauthz saves the previous policy (under BINAUTHZ_DATA_DIR, named with project and etag) before every policy write. This command writes such a backup\'s content back, with the etag of the CURRENT policy, after showing the diff against the current policy and asking for confirmation (--yes without a terminal). If someone changes the policy in between, the write is refused by its etag and re-planned. A backup of another project is refused. The policy as it was before the restore is itself backed up, so a restore can be undone.')
   static override examples = [
     '<%= config.bin %> <%= command.id %> --list',
     '<%= config.bin %> <%= command.id %> --latest',

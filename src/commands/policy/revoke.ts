@@ -1,12 +1,13 @@
 import type {PolicyChangeResult} from '../../app/policy-ops.js'
 
+import {withExitCodes} from '../../cli/error-docs.js'
 import {
   deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, regionFlag, yesFlag,
 } from '../../cli/flags.js'
 import {PolicyChangeCommand} from '../../cli/policy-change-command.js'
 
 export default class PolicyRevoke extends PolicyChangeCommand {
-  static override description = 'Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a --docker-repository, or explicit --pattern values) from the policy\'s admissionWhitelistPatterns; every other entry and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as `binauthz policy allow`. Asked-for patterns that are not entries are reported and left alone.'
+  static override description = withExitCodes('Removes exactly the entries asked for (the build repositories of the chosen deploy paths and regions, a --docker-repository, or explicit --pattern values) from the policy\'s admissionWhitelistPatterns; every other entry and field stays as it is. Same diff, confirmation (--yes without a terminal), backup and etag rules as `binauthz policy allow`. Asked-for patterns that are not entries are reported and left alone.')
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1 --kind run',
     '<%= config.bin %> <%= command.id %> --pattern us-central1-docker.pkg.dev/my-proj/images/** --yes',

@@ -4,17 +4,18 @@ import {
   defaultStateDir, type EnvUndo, envUndo, runningServer, shellEnvFor, undoLines,
 } from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {stateDirFlag} from '../../cli/flags.js'
 import {UserError} from '../../errors.js'
 import {formatCommand} from '../../policy/shell.js'
 import {exportLines} from '../../sandbox/index.js'
 
 export default class SandboxEnv extends BinauthzCommand {
-  static override description = `Prints \`export NAME=value\` lines (shell-quoted) for a private gcloud configuration (CLOUDSDK_CONFIG), the
+  static override description = withExitCodes(`Prints \`export NAME=value\` lines (shell-quoted) for a private gcloud configuration (CLOUDSDK_CONFIG), the
 sandbox access token file, the API endpoint overrides, gcloud's proxy settings (Cloud Run's regional hosts only
 resolve through it), NO_PROXY for the loopback address and BINAUTHZ_SANDBOX_DIR. Evaluate them in your shell;
 --json prints the same variables as an object. --unset prints the lines that undo them (NO_PROXY keeps its other
-entries), and works whether or not the sandbox runs.`
+entries), and works whether or not the sandbox runs.`)
   static override examples = [
     'eval "$(<%= config.bin %> <%= command.id %>)"',
     '<%= config.bin %> <%= command.id %> --json',

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {defaultStateDir} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {stateDirFlag} from '../../cli/flags.js'
 import {startSandbox} from '../../sandbox/index.js'
 
@@ -11,7 +12,7 @@ import {startSandbox} from '../../sandbox/index.js'
  * SIGTERM or SIGINT, then closes the server and returns (the process ends once nothing is left to run).
  */
 export default class SandboxServe extends BinauthzCommand {
-  static override description = 'Runs the sandbox server in the foreground until SIGTERM or SIGINT. `sandbox start` runs this in the background; run it yourself to watch the server log in a terminal.'
+  static override description = withExitCodes('Runs the sandbox server in the foreground until SIGTERM or SIGINT. `sandbox start` runs this in the background; run it yourself to watch the server log in a terminal.')
   static override examples = ['<%= config.bin %> <%= command.id %> --state-dir ./sandbox --port 8765']
   static override flags = {
     port: Flags.integer({max: 65_535, min: 0, summary: 'Port on 127.0.0.1 to listen on (0 or absent: any free port).'}),

@@ -5,6 +5,7 @@ import {
   defaultStateDir, readPolicyFile, shellEnvFor, startBackground,
 } from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {stateDirFlag} from '../../cli/flags.js'
 import {formatCommand} from '../../policy/shell.js'
 import {type PolicySeed} from '../../sandbox/index.js'
@@ -20,12 +21,12 @@ export interface SandboxStartResult {
 }
 
 export default class SandboxStart extends BinauthzCommand {
-  static override description = `Starts a loopback HTTP server (127.0.0.1) that stands in for the Google APIs a Binary Authorization deploy
+  static override description = withExitCodes(`Starts a loopback HTTP server (127.0.0.1) that stands in for the Google APIs a Binary Authorization deploy
 touches: the Binary Authorization policy, Cloud Run, Cloud Functions (2nd gen), Cloud Build, Artifact Registry and
 Cloud Storage. The real gcloud deploys against it through a private gcloud configuration (your own gcloud setup is
 never read or changed), and deploys with --binary-authorization default are admitted or refused by the stored
 policy, as Google would. State (policy.json, services, functions, a request log, fault knobs) lives in --state-dir.
-Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`
+Then point your shell at it with \`eval "$(<%= config.bin %> sandbox env)"\`.`)
   static override examples = [
     '<%= config.bin %> <%= command.id %> --policy block-all',
     '<%= config.bin %> <%= command.id %> --state-dir ./sandbox --port 8765 --policy ./policy.json',

@@ -1,9 +1,10 @@
 import {defaultStateDir, type SandboxStatus, sandboxStatus} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {stateDirFlag} from '../../cli/flags.js'
 
 export default class SandboxStatusCommand extends BinauthzCommand {
-  static override description = 'Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions — each ready, or FAILED with the reason gcloud printed (e.g. a Binary Authorization denial) — and how many requests it has served.'
+  static override description = withExitCodes('Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services and functions — each ready, or FAILED with the reason gcloud printed (e.g. a Binary Authorization denial) — and how many requests it has served.')
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
   static override flags = {
     'state-dir': stateDirFlag,

@@ -1,5 +1,6 @@
 import {defaultStateDir, stopBackground} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
 import {stateDirFlag} from '../../cli/flags.js'
 
 export interface SandboxStopResult {
@@ -9,7 +10,7 @@ export interface SandboxStopResult {
 }
 
 export default class SandboxStop extends BinauthzCommand {
-  static override description = 'Stops the sandbox server started by `sandbox start` for the state directory. The state (policy, services, request log) is kept; delete the directory to start from scratch.'
+  static override description = withExitCodes('Stops the sandbox server started by `sandbox start` for the state directory. The state (policy, services, request log) is kept; delete the directory to start from scratch.')
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --state-dir ./sandbox']
   static override flags = {
     'state-dir': stateDirFlag,

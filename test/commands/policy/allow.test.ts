@@ -116,7 +116,7 @@ describe('binauthz policy allow', () => {
     const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
     expect(exitOf(error)).to.equal(3)
     const body = json<{error: {code: string; message: string}}>(stdout)
-    expect(body.error.code).to.equal('PERMISSION_DENIED')
+    expect(body.error.code).to.equal('POLICY_UPDATE_DENIED')
     expect(body.error.message).to.contain('gcloud container binauthz policy export')
     expect(body.error.message).to.contain(RUN_PATTERN)
     expect(h.server.writes()).to.equal(0)
