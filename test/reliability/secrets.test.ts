@@ -123,7 +123,7 @@ describe('reliability 4: the access token never leaks', function () {
           server.fault({message: echo, op: 'getPolicy', status: 401})
           return run(deploy, DEBUG_ENV)
         },
-        2,
+        3,
       ],
       [
         '403 echoing the token',
