@@ -1,0 +1,95 @@
+// IAM Credentials generateAccessToken: how gcloud impersonates a service account on top of its source credential
+// (core/credentials/store.py Load → IMPERSONATION_TOKEN_PROVIDER.GetElevationAccessTokenGoogleAuth →
+// api_lib/iamcredentials/util.py ImpersonationAccessTokenProvider: google.auth.impersonated_credentials with
+// `delegates` and the target principal; the request is POST v1/projects/-/serviceAccounts/SA:generateAccessToken
+// with {delegates: ["projects/-/serviceAccounts/D", ...], scope: [...], lifetime}).
+// The endpoint is gcloud's (api_endpoint_overrides/iamcredentials), validated like every override: https, or http to
+// loopback only, so the source token never travels in clear to anything but this machine.
+
+import {ExternalError, redactSecrets, UserError} from '../errors.js'
+import {parseGoogleError} from './google-errors.js'
+import {DEFAULT_LIMITS, sendHttp} from './http-transport.js'
+
+export interface GenerateAccessTokenRequest {
+  /** Service accounts in the delegation chain, in order (store.py: every ID but the last). */
+  delegates: readonly string[]
+  /** Base URL of IAM Credentials, ending in '/'. */
+  endpoint: URL
+  scopes: readonly string[]
+  signal?: AbortSignal
+  /** The caller's token (the source credential). */
+  sourceToken: string
+  /** The service account to act as (store.py: the last ID). */
+  target: string
+}
+
+export interface GeneratedAccessToken {
+  expireTime?: string
+  token: string
+}
+
+/** POST body of generateAccessToken (pure). */
+export function generateAccessTokenBody(delegates: readonly string[], scopes: readonly string[]): string {
+  return JSON.stringify({
+    ...(delegates.length === 0 ? {} : {delegates: delegates.map(d => `projects/-/serviceAccounts/${d}`)}),
+    lifetime: '3600s',
+    scope: [...scopes],
+  })
+}
+
+/** URL of generateAccessToken for a target (pure). */
+export function generateAccessTokenUrl(endpoint: URL, target: string): string {
+  return new URL(`v1/projects/-/serviceAccounts/${encodeURIComponent(target)}:generateAccessToken`, endpoint).toString()
+}
+
+export async function generateAccessToken(request: GenerateAccessTokenRequest): Promise<GeneratedAccessToken> {
+  const url = generateAccessTokenUrl(request.endpoint, request.target)
+  const chain = [...request.delegates, request.target].join(' → ')
+  const outcome = await sendHttp({
+    agent: false,
+    authorization: `Bearer ${request.sourceToken}`,
+    body: generateAccessTokenBody(request.delegates, request.scopes),
+    headers: {'content-type': 'application/json'},
+    maxResponseBytes: 64 * 1024,
+    method: 'POST',
+    timeoutMs: DEFAULT_LIMITS.timeoutMs,
+    url,
+    ...(request.signal === undefined ? {} : {signal: request.signal}),
+  })
+  if (outcome.kind !== 'response') {
+    const why = outcome.kind === 'network' || outcome.kind === 'timeout' ? `${outcome.kind}: ${outcome.error.code ?? outcome.error.message}` : outcome.kind
+    throw new ExternalError(`Impersonating ${request.target} failed: IAM Credentials (${request.endpoint.host}) could not be reached (${why}).`, {
+      code: 'IMPERSONATION_FAILED',
+      suggestions: ['Check the network path to iamcredentials.googleapis.com, then retry'],
+    })
+  }
+
+  const {body, status} = outcome.response
+  if (status !== 200) {
+    const google = parseGoogleError(outcome.response)
+    const message = redactSecrets(google?.message ?? body).slice(0, 500)
+    const suggestions = [
+      `The source principal needs roles/iam.serviceAccountTokenCreator on ${request.target}`
+      + (request.delegates.length === 0 ? '' : ' (and each delegate on the next in the chain)'),
+      'Or stop impersonating: `gcloud config unset auth/impersonate_service_account`',
+    ]
+    const options = {code: 'IMPERSONATION_FAILED', suggestions}
+    const text = `Impersonating ${chain} failed: IAM Credentials answered ${status}: ${message}`
+    throw status === 401 || status === 403 || status === 404 || status === 400 ? new UserError(text, options) : new ExternalError(text, options)
+  }
+
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    json = undefined
+  }
+
+  const record = typeof json === 'object' && json !== null ? json as Record<string, unknown> : {}
+  const token = record.accessToken
+  if (typeof token !== 'string' || token === '') {
+    throw new ExternalError(`Impersonating ${chain}: IAM Credentials answered without an access token.`, {code: 'IMPERSONATION_FAILED'})
+  }
+
+  return {token, ...(typeof record.expireTime === 'string' ? {expireTime: record.expireTime} : {})}
+}
