@@ -94,6 +94,11 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 let cachedVersion: string | undefined
 
+/** The User-Agent of binauthz's own calls (the Binary Authorization client, IAM Credentials). */
+export function defaultUserAgent(): string {
+  return `binauthz-deploy/${packageVersion()} node/${process.version}`
+}
+
 function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion
   cachedVersion = 'unknown'

@@ -7,6 +7,7 @@
 // loopback only, so the source token never travels in clear to anything but this machine.
 
 import {ExternalError, redactSecrets, UserError} from '../errors.js'
+import {defaultUserAgent} from './binauthz-client.js'
 import {parseGoogleError} from './google-errors.js'
 import {DEFAULT_LIMITS, sendHttp} from './http-transport.js'
 
@@ -49,7 +50,7 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
     agent: false,
     authorization: `Bearer ${request.sourceToken}`,
     body: generateAccessTokenBody(request.delegates, request.scopes),
-    headers: {'content-type': 'application/json'},
+    headers: {'content-type': 'application/json', 'user-agent': defaultUserAgent()},
     maxResponseBytes: 64 * 1024,
     method: 'POST',
     timeoutMs: DEFAULT_LIMITS.timeoutMs,

@@ -24,6 +24,7 @@ import {
   createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction,
 } from './functions.js'
 import {generateAccessToken} from './iamcredentials.js'
+import {oauthToken} from './oauth.js'
 import {
   createRepository,
   defaultBuildServiceAccount,
@@ -90,6 +91,8 @@ const KN = `/apis/serving\\.knative\\.dev/v1/namespaces/${SEG}/services`
 export const ROUTES: readonly Route[] = [
   // IAM Credentials v1: impersonation (gcloud's api_endpoint_overrides/iamcredentials points here)
   route('POST', `/v1/projects/-/serviceAccounts/${SEG}:generateAccessToken`, 'iamcredentials', generateAccessToken),
+  // OAuth 2.0 token endpoint (refresh only): the client authenticates with its refresh token, not a bearer token
+  publicRoute('POST', '/token', 'oauth2', oauthToken),
   // Binary Authorization v1
   binauthzRoute('GET', `${P}/policy`, 'getPolicy', getPolicy),
   binauthzRoute('PUT', `${P}/policy`, 'updatePolicy', updatePolicy),

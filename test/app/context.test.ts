@@ -248,17 +248,33 @@ describe('resolveContext', () => {
     const user = {isUser: true}
     const sa = {isUser: false}
     const cases: {credential: {isUser: boolean; quotaProject?: string}; env: NodeJS.ProcessEnv; expected: string | undefined; file?: string; keyword?: string; title: string}[] = [
-      {credential: user, env: {}, expected: 'proj', title: 'default CURRENT_PROJECT, user credential: the current project'},
-      {credential: sa, env: {}, expected: undefined, title: 'default CURRENT_PROJECT, service account / bare token / impersonation: no header'},
-      {credential: {isUser: false, quotaProject: 'own'}, env: {}, expected: 'own', title: "no header from gcloud: the credential file's own quota project"},
-      {credential: user, env: {}, expected: 'proj', keyword: 'CURRENT_PROJECT_WITH_FALLBACK', title: 'CURRENT_PROJECT_WITH_FALLBACK behaves like CURRENT_PROJECT'},
-      {credential: user, env: {}, expected: undefined, keyword: 'LEGACY', title: 'LEGACY: no header'},
-      {credential: sa, env: {}, expected: 'config-quota', file: 'config-quota', title: 'an explicit billing/quota_project, for any credential'},
+      {
+        credential: user, env: {}, expected: 'proj', title: 'default CURRENT_PROJECT, user credential: the current project',
+      },
+      {
+        credential: sa, env: {}, expected: undefined, title: 'default CURRENT_PROJECT, service account / bare token / impersonation: no header',
+      },
+      {
+        credential: {isUser: false, quotaProject: 'own'}, env: {}, expected: 'own', title: "no header from gcloud: the credential file's own quota project",
+      },
+      {
+        credential: user, env: {}, expected: 'proj', keyword: 'CURRENT_PROJECT_WITH_FALLBACK', title: 'CURRENT_PROJECT_WITH_FALLBACK behaves like CURRENT_PROJECT',
+      },
+      {
+        credential: user, env: {}, expected: undefined, keyword: 'LEGACY', title: 'LEGACY: no header',
+      },
+      {
+        credential: sa, env: {}, expected: 'config-quota', file: 'config-quota', title: 'an explicit billing/quota_project, for any credential',
+      },
       {
         credential: {isUser: true, quotaProject: 'own'}, env: {}, expected: 'config-quota', file: 'config-quota', title: 'the configuration beats the credential',
       },
-      {credential: sa, env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'env-quota'}, expected: 'env-quota', file: 'config-quota', title: 'the environment (or --billing-project) beats the file'},
-      {credential: sa, env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'CURRENT_PROJECT'}, expected: undefined, file: 'config-quota', title: 'a keyword in the environment beats the file too'},
+      {
+        credential: sa, env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'env-quota'}, expected: 'env-quota', file: 'config-quota', title: 'the environment (or --billing-project) beats the file',
+      },
+      {
+        credential: sa, env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'CURRENT_PROJECT'}, expected: undefined, file: 'config-quota', title: 'a keyword in the environment beats the file too',
+      },
     ]
     for (const c of cases) {
       it(c.title, () => {
