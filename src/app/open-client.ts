@@ -8,6 +8,7 @@ import type {ClientOptions} from '../google/binauthz-client.js'
 import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {binauthzEndpointFrom} from '../google/endpoint.js'
+import {resolveNetwork} from '../google/network.js'
 import {resolveQuotaProject} from './context.js'
 import {sandboxRefusedSuggestions} from './sandbox-control.js'
 
@@ -54,6 +55,7 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
   const quotaProject = resolveQuotaProject(options.env, options.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, options.project)
   const client = factories.client({
     endpoint,
+    network: resolveNetwork(options.env, options.gcloud, endpoint),
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
     ...(quotaProject === undefined ? {} : {quotaProject}),

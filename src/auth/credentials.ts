@@ -31,6 +31,7 @@ import {
 import {captureGcloud} from '../gcloud/runner.js'
 import {iamcredentialsEndpointFrom} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
+import {resolveNetwork} from '../google/network.js'
 import {type GcloudConfig, readSmallFile} from './gcloud-config.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
@@ -552,6 +553,7 @@ export async function resolveTokenProvider(
       const generated = await generateAccessToken({
         delegates: impersonation.delegates,
         endpoint,
+        network: resolveNetwork(env, config, endpoint),
         scopes: [CLOUD_PLATFORM_SCOPE],
         sourceToken,
         target: impersonation.target,

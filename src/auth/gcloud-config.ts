@@ -8,9 +8,11 @@ import {
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
+import type {NetworkProperties} from '../google/network.js'
+
 import {UserError} from '../errors.js'
 
-export interface GcloudConfig {
+export interface GcloudConfig extends NetworkProperties {
   accessTokenFile?: string
   account?: string
   activeConfig: string
@@ -218,6 +220,12 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
     ['credentialFileOverride', 'auth', 'credential_file_override'],
     ['impersonateServiceAccount', 'auth', 'impersonate_service_account'],
     ['iamcredentialsEndpoint', 'api_endpoint_overrides', 'iamcredentials'],
+    ['customCaCertsFile', 'core', 'custom_ca_certs_file'],
+    ['proxyType', 'proxy', 'type'],
+    ['proxyAddress', 'proxy', 'address'],
+    ['proxyPort', 'proxy', 'port'],
+    ['proxyUsername', 'proxy', 'username'],
+    ['proxyPassword', 'proxy', 'password'],
   ]
   for (const [field, section, key] of fields) {
     const v = value(sections, section, key)

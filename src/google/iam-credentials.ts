@@ -9,13 +9,16 @@
 import {ExternalError, redactSecrets, UserError} from '../errors.js'
 import {defaultUserAgent} from './binauthz-client.js'
 import {parseGoogleError} from './google-errors.js'
-import {DEFAULT_LIMITS, sendHttp} from './http-transport.js'
+import {DEFAULT_LIMITS, type HttpOutcome, sendHttp} from './http-transport.js'
+import {agentFor, type NetworkPath} from './network.js'
 
 export interface GenerateAccessTokenRequest {
   /** Service accounts in the delegation chain, in order (store.py: every ID but the last). */
   delegates: readonly string[]
   /** Base URL of IAM Credentials, ending in '/'. */
   endpoint: URL
+  /** Proxy tunnel and CA bundle for the endpoint (src/google/network.ts). */
+  network?: NetworkPath
   scopes: readonly string[]
   signal?: AbortSignal
   /** The caller's token (the source credential). */
@@ -43,11 +46,19 @@ export function generateAccessTokenUrl(endpoint: URL, target: string): string {
   return new URL(`v1/projects/-/serviceAccounts/${encodeURIComponent(target)}:generateAccessToken`, endpoint).toString()
 }
 
+function unreachable(outcome: Exclude<HttpOutcome, {kind: 'response'}>, request: GenerateAccessTokenRequest): ExternalError {
+  const why = outcome.kind === 'network' || outcome.kind === 'timeout' ? `${outcome.kind}: ${outcome.error.code ?? outcome.error.message}` : outcome.kind
+  return new ExternalError(`Impersonating ${request.target} failed: IAM Credentials (${request.endpoint.host}) could not be reached (${why}).`, {
+    code: 'IMPERSONATION_FAILED',
+    suggestions: ['Check the network path to iamcredentials.googleapis.com (proxy settings, CA bundle), then retry'],
+  })
+}
+
 export async function generateAccessToken(request: GenerateAccessTokenRequest): Promise<GeneratedAccessToken> {
   const url = generateAccessTokenUrl(request.endpoint, request.target)
   const chain = [...request.delegates, request.target].join(' → ')
   const outcome = await sendHttp({
-    agent: false,
+    agent: agentFor(request.network ?? {}, request.endpoint.protocol, false),
     authorization: `Bearer ${request.sourceToken}`,
     body: generateAccessTokenBody(request.delegates, request.scopes),
     headers: {'content-type': 'application/json', 'user-agent': defaultUserAgent()},
@@ -57,13 +68,7 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
     url,
     ...(request.signal === undefined ? {} : {signal: request.signal}),
   })
-  if (outcome.kind !== 'response') {
-    const why = outcome.kind === 'network' || outcome.kind === 'timeout' ? `${outcome.kind}: ${outcome.error.code ?? outcome.error.message}` : outcome.kind
-    throw new ExternalError(`Impersonating ${request.target} failed: IAM Credentials (${request.endpoint.host}) could not be reached (${why}).`, {
-      code: 'IMPERSONATION_FAILED',
-      suggestions: ['Check the network path to iamcredentials.googleapis.com, then retry'],
-    })
-  }
+  if (outcome.kind !== 'response') throw unreachable(outcome, request)
 
   const {body, status} = outcome.response
   if (status !== 200) {
