@@ -245,7 +245,7 @@ function libraryFailure(error: unknown, detail: string): Error {
   ]
   if (/invalid_grant|invalid_rapt|reauth|expired|revoked|invalid_client|unauthorized_client|Unable to read|ENOENT|JSON|private key/i.test(text)) {
     return new UserError(`${detail} could not produce an access token: ${text}`, {
-      code: 'CREDENTIAL_FAILED',
+      code: 'CREDENTIAL_REJECTED',
       suggestions,
     })
   }

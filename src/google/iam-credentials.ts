@@ -79,9 +79,11 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
       + (request.delegates.length === 0 ? '' : ' (and each delegate on the next in the chain)'),
       'Or stop impersonating: `gcloud config unset auth/impersonate_service_account`',
     ]
-    const options = {code: 'IMPERSONATION_FAILED', suggestions}
     const text = `Impersonating ${chain} failed: IAM Credentials answered ${status}: ${message}`
-    throw status === 401 || status === 403 || status === 404 || status === 400 ? new UserError(text, options) : new ExternalError(text, options)
+    // A refusal (4xx) is the caller's to fix (a role, a name): IMPERSONATION_DENIED, exit 3; else the service failed.
+    throw status >= 400 && status < 500
+      ? new UserError(text, {code: 'IMPERSONATION_DENIED', exit: 'permission', suggestions})
+      : new ExternalError(text, {code: 'IMPERSONATION_FAILED', suggestions})
   }
 
   let json: unknown

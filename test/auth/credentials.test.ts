@@ -195,7 +195,8 @@ describe('credentials', () => {
       const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file}))
       const error = await rejectionOf(provider.getToken())
       expect(error).to.be.instanceOf(BinauthzError)
-      expect((error as BinauthzError).code).to.equal('CREDENTIAL_FAILED')
+      expect((error as BinauthzError).code).to.be.oneOf(['CREDENTIAL_REJECTED', 'CREDENTIAL_FAILED'])
+      expect(error instanceof UserError ? 'CREDENTIAL_REJECTED' : 'CREDENTIAL_FAILED').to.equal((error as BinauthzError).code)
     })
 
     it('ignores Application Default Credentials, as gcloud does for its own calls', async () => {
@@ -498,7 +499,8 @@ describe('credentials', () => {
       }))
       const error = await rejectionOf(provider.getToken())
       expect(error).to.be.instanceOf(UserError)
-      expect((error as UserError).code).to.equal('IMPERSONATION_FAILED')
+      expect((error as UserError).code).to.equal('IMPERSONATION_DENIED')
+      expect((error as UserError).exitCode).to.equal(3)
       expect((error as UserError).suggestions.join('\n')).to.include('roles/iam.serviceAccountTokenCreator')
       expect((error as UserError).message).not.to.include(TOKEN)
     })
