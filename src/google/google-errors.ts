@@ -172,8 +172,8 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
       code: 'UNAUTHENTICATED',
       suggestions: [
         'gcloud auth login',
-        'gcloud auth application-default login',
-        'If CLOUDSDK_AUTH_ACCESS_TOKEN_FILE is set, refresh the token in that file',
+        'Check which account gcloud (and so binauthz) uses: gcloud auth list',
+        'If CLOUDSDK_AUTH_ACCESS_TOKEN or an access token file is set, refresh that token',
       ],
     })
   }
