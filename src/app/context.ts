@@ -4,7 +4,7 @@
 
 import type {DeployKind} from '../policy/repository.js'
 
-import {type GcloudConfig, QUOTA_PROJECT_KEYWORDS, readGcloudConfig} from '../auth/gcloud-config.js'
+import {type GcloudConfig, readGcloudConfig} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
 import {defaultsFile, loadDefaults, type SavedDefaults} from '../store/defaults.js'
@@ -152,18 +152,33 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
   }
 }
 
+/** What the quota project depends on in the credential (src/auth/credentials.ts CredentialSource + the file's own). */
+export interface QuotaCredential {
+  /** gcloud's IsUserAccountCredentials (core/credentials/creds.py). */
+  isUser: boolean
+  /** The credential file's own `quota_project_id`. */
+  quotaProject?: string | undefined
+}
+
 /**
- * The project billed for API quota (sent as X-Goog-User-Project): CLOUDSDK_BILLING_QUOTA_PROJECT > gcloud's
- * billing/quota_project > the credential's own (ADC `quota_project_id`), as gcloud and google-auth-library do.
- * Keywords such as CURRENT_PROJECT or LEGACY name no project: no header is sent. Values are validated like project IDs
- * because they end up in a request header.
+ * The project billed for API quota (sent as X-Goog-User-Project), as gcloud 528 decides it (core/credentials/creds.py
+ * GetQuotaProject; core/properties.py _SectionBilling): billing/quota_project (`--billing-project` >
+ * CLOUDSDK_BILLING_QUOTA_PROJECT > configuration), default CURRENT_PROJECT. CURRENT_PROJECT (and
+ * CURRENT_PROJECT_WITH_FALLBACK) bill the current project for user credentials and send nothing for service accounts,
+ * impersonation and bare tokens; LEGACY sends nothing; any other value is the project. Where gcloud sends nothing, a
+ * credential file's own `quota_project_id` still is (google-auth credentials add it themselves). Values are validated
+ * like project IDs because they end up in a request header.
  */
-export function resolveQuotaProject(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, credentialQuota?: string): string | undefined {
+export function resolveQuotaProject(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, credential: QuotaCredential, project?: string): string | undefined {
   const fromEnv = env.CLOUDSDK_BILLING_QUOTA_PROJECT?.trim()
-  if (fromEnv) return QUOTA_PROJECT_KEYWORDS.has(fromEnv) ? undefined : validateProjectId(fromEnv, 'CLOUDSDK_BILLING_QUOTA_PROJECT')
-  if (gcloud.quotaProject) {
-    return validateProjectId(gcloud.quotaProject, `billing/quota_project in gcloud configuration '${gcloud.activeConfig}'`)
+  const [setting, origin] = fromEnv
+    ? [fromEnv, 'CLOUDSDK_BILLING_QUOTA_PROJECT (or --billing-project)']
+    : [gcloud.quotaProject ?? gcloud.quotaProjectKeyword ?? 'CURRENT_PROJECT', `billing/quota_project in gcloud configuration '${gcloud.activeConfig}'`]
+  const own = credential.quotaProject ? validateProjectId(credential.quotaProject, 'quota_project_id of the credential file') : undefined
+  if (setting === 'CURRENT_PROJECT' || setting === 'CURRENT_PROJECT_WITH_FALLBACK') {
+    return credential.isUser && project !== undefined ? project : own
   }
 
-  return credentialQuota ? validateProjectId(credentialQuota, 'quota_project_id of the Application Default Credentials') : undefined
+  if (setting === 'LEGACY') return own
+  return validateProjectId(setting, origin)
 }

@@ -16,7 +16,7 @@ import {
 } from '../errors.js'
 import {deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
-import {parsePassthrough} from '../gcloud/passthrough.js'
+import {identityEnvOf, parsePassthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
@@ -70,6 +70,11 @@ export interface RegionDeploy {
  * On failure under --json the same object is printed with an added "error" key ({name, code, message, exitCode, suggestions}).
  */
 export interface DeployResult {
+  /**
+   * Who binauthz's policy calls acted as (never the token): `source` is the credential kind in gcloud's order,
+   * `principal` the account / service account (null for a bare token), `quotaProject` the X-Goog-User-Project sent.
+   */
+  auth?: {detail: string; principal: null | string; quotaProject: null | string; source: string}
   command: 'deploy function' | 'deploy run'
   deploys: RegionDeploy[]
   dryRun: boolean
@@ -245,7 +250,10 @@ function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters):
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const adapters = adaptersFor(options)
   const started = adapters.now()
-  const {env, kind, reporter} = options
+  const {kind, reporter} = options
+  // Identity flags after `--` (--account, --configuration, --impersonate-service-account, --access-token-file,
+  // --billing-project) apply to binauthz's own reads and calls too, as the CLOUDSDK_* variables gcloud maps them to.
+  const env = {...options.env, ...identityEnvOf(options.passthrough)}
   const command = kind === 'run' ? 'deploy run' : 'deploy function'
 
   // 1. Resolve and validate everything before any I/O beyond reading config files.
@@ -293,9 +301,18 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     const opened = await openClient({
       env,
       gcloud: context.gcloud,
+      project,
       ...(options.deadlineSeconds === undefined ? {} : {deadline: started + (options.deadlineSeconds * 1000)}),
       ...(options.signal === undefined ? {} : {signal: options.signal}),
     }, adapters)
+    result.auth = {
+      detail: opened.credentials.detail,
+      principal: opened.credentials.principal ?? null,
+      quotaProject: opened.quotaProject ?? null,
+      source: opened.credentials.kind,
+    }
+    await reporter.detail(`Acting as ${opened.credentials.principal ?? 'the holder of the access token'} (${opened.credentials.detail})`
+      + (opened.quotaProject === undefined ? '' : `; quota project ${opened.quotaProject}`))
     return opened.client
   }
 

@@ -1,13 +1,14 @@
 // Builds the Binary Authorization client the policy commands and the wizard use: endpoint (gcloud's override
-// property or env, https or loopback http only) and credentials (token file > ADC > gcloud login).
+// property or env, https or loopback http only) and credentials, resolved as gcloud resolves its own (src/auth/credentials.ts).
 
-import type {CredentialSource, ResolvedTokenProvider} from '../auth/credentials.js'
+import type {CredentialSource, ResolvedTokenProvider, ResolveTokenOptions} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {ClientOptions} from '../google/binauthz-client.js'
 
 import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {binauthzEndpointFrom} from '../google/endpoint.js'
+import {resolveNetwork} from '../google/network.js'
 import {resolveQuotaProject} from './context.js'
 import {sandboxRefusedSuggestions} from './sandbox-control.js'
 
@@ -15,6 +16,8 @@ export interface OpenedClient {
   client: BinauthzClient
   credentials: CredentialSource
   endpoint: string
+  /** The X-Goog-User-Project sent, if any. */
+  quotaProject?: string
 }
 
 export interface OpenClientOptions {
@@ -22,6 +25,8 @@ export interface OpenClientOptions {
   deadline?: number
   env: NodeJS.ProcessEnv
   gcloud: GcloudConfig
+  /** The project worked on: gcloud bills it for user credentials (billing/quota_project CURRENT_PROJECT). */
+  project?: string
   /** The run's interrupt: every request stops when it aborts. */
   signal?: AbortSignal
 }
@@ -30,28 +35,34 @@ export interface OpenClientOptions {
 export interface ClientFactories {
   client(options: ClientOptions): BinauthzClient
   endpoint(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): URL
-  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): Promise<ResolvedTokenProvider>
+  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, options?: ResolveTokenOptions): Promise<ResolvedTokenProvider>
 }
 
 export const DEFAULT_CLIENT_FACTORIES: ClientFactories = {
   client: options => new BinauthzClient(options),
   endpoint: (env, gcloud) => binauthzEndpointFrom(env, gcloud.binauthzEndpoint),
-  tokens: (env, gcloud) => resolveTokenProvider(env, gcloud),
+  tokens: (env, gcloud, options) => resolveTokenProvider(env, gcloud, options),
 }
 
 /** The one way a Binary Authorization client is built: endpoint, credentials, quota project, deadline, signal. */
 export async function openClient(options: OpenClientOptions, factories: ClientFactories = DEFAULT_CLIENT_FACTORIES): Promise<OpenedClient> {
   const endpoint = factories.endpoint(options.env, options.gcloud)
-  const tokens = await factories.tokens(options.env, options.gcloud)
+  const tokens = await factories.tokens(options.env, options.gcloud, {
+    ...(options.project === undefined ? {} : {projectId: options.project}),
+    ...(options.signal === undefined ? {} : {signal: options.signal}),
+  })
   options.signal?.throwIfAborted()
-  const quotaProject = resolveQuotaProject(options.env, options.gcloud, tokens.quotaProject)
+  const quotaProject = resolveQuotaProject(options.env, options.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, options.project)
   const client = factories.client({
     endpoint,
+    network: resolveNetwork(options.env, options.gcloud, endpoint),
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
   })
-  return {client, credentials: tokens.source, endpoint: endpoint.toString()}
+  return {
+    client, credentials: tokens.source, endpoint: endpoint.toString(), ...(quotaProject === undefined ? {} : {quotaProject}),
+  }
 }

@@ -92,10 +92,10 @@ function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
 }
 
 /** The Binary Authorization client for the input's environment and deadline. */
-async function clientFor(input: CommonInput): Promise<BinauthzClient> {
+async function clientFor(input: CommonInput, project: string): Promise<BinauthzClient> {
   const gcloud = readGcloudConfig(input.env)
   const {client} = await openClient({
-    env: input.env, gcloud, ...(input.deadline === undefined ? {} : {deadline: input.deadline}), ...(input.signal === undefined ? {} : {signal: input.signal}),
+    env: input.env, gcloud, project, ...(input.deadline === undefined ? {} : {deadline: input.deadline}), ...(input.signal === undefined ? {} : {signal: input.signal}),
   })
   return client
 }
@@ -110,7 +110,7 @@ interface WriteInput extends CommonInput {
 
 /** A policy command's change, through the one policy-change path (src/app/policy-change.ts changePolicyOf). */
 async function applyConfirmed(input: WriteInput, change: {plan: (policy: Policy) => PolicyPlan; project: string}): Promise<PolicyChange> {
-  const client = await clientFor(input)
+  const client = await clientFor(input, change.project)
   return changePolicyOf(
     {
       backup: (project, policy) => savePolicyBackup(input.env, project, policy), client, prompter: input.prompter, ui: input.ui ?? silentUi,
@@ -235,7 +235,7 @@ export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStat
     requireRegion: input.image === undefined && input.dockerRepository === undefined,
     useSavedKind: true,
   })
-  const client = await clientFor(input)
+  const client = await clientFor(input, selection.project)
   const policy = await client.getPolicy(selection.project)
   const paths = pathStatuses(policy, selection.targets)
   const result: PolicyStatusResult = {
@@ -348,7 +348,7 @@ export interface PolicyExportResult {
 
 export async function exportPolicy(input: CommonInput): Promise<PolicyExportResult> {
   const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
-  const client = await clientFor(input)
+  const client = await clientFor(input, ctx.project)
   const policy = await client.getPolicy(ctx.project)
   return {
     project: ctx.project, ...(policy.etag === undefined ? {} : {etag: policy.etag}), policy, yaml: policyToYaml(policy),

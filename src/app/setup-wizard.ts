@@ -337,8 +337,12 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
 
   // 2. Credentials (and which account).
   const open = deps.open ?? openClient
-  const opened = await open({env, gcloud: gcloudConfig, ...(deps.signal === undefined ? {} : {signal: deps.signal})})
-  const credentials = {...opened.credentials, ...(gcloudConfig.account ? {account: gcloudConfig.account} : {})}
+  // The quota project of user credentials is gcloud's current project (billing/quota_project CURRENT_PROJECT).
+  const currentProject = env.CLOUDSDK_CORE_PROJECT || gcloudConfig.project
+  const opened = await open({
+    env, gcloud: gcloudConfig, ...(currentProject ? {project: currentProject} : {}), ...(deps.signal === undefined ? {} : {signal: deps.signal}),
+  })
+  const credentials = {...opened.credentials, ...(opened.credentials.principal ? {account: opened.credentials.principal} : {})}
   ui.info(`✔ Credentials: ${credentials.detail}${credentials.account ? ` (account ${credentials.account})` : ''}`)
 
   // 3. Project, deploy path, regions, custom repository.

@@ -1,11 +1,27 @@
-// Access tokens for the Binary Authorization REST API.
-// Order: access-token file (CLOUDSDK_AUTH_ACCESS_TOKEN_FILE / auth/access_token_file) > Application Default
-// Credentials (GOOGLE_APPLICATION_CREDENTIALS, the well-known file, or a metadata server detected cheaply) via
-// google-auth-library (imported lazily) > gcloud login via ONE `gcloud auth print-access-token`.
+// Access tokens for binauthz's own API calls, resolved so that they act as exactly the principal the deploying gcloud
+// acts as. gcloud 528's order (lib/googlecloudsdk/core/credentials/store.py `_Load`, `GetCredentialInfo`, `Load`):
+//   1. env CLOUDSDK_AUTH_ACCESS_TOKEN (store.py ACCESS_TOKEN_ENV_VAR_NAME; `_LoadAccessTokenCredsFromValue`, stripped);
+//   2. auth/access_token_file (`--access-token-file` > CLOUDSDK_AUTH_ACCESS_TOKEN_FILE > configuration;
+//      `_LoadAccessTokenCredsFromFile`, content stripped);
+//   3. auth/credential_file_override (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE > configuration; `_LoadFromFileOverride`:
+//      google.auth `load_credentials_from_file`, i.e. service-account keys, authorized_user, external_account...);
+//   4. the active account of the active configuration (`--account` > CLOUDSDK_CORE_ACCOUNT > core/account of the
+//      configuration chosen by `--configuration` > CLOUDSDK_ACTIVE_CONFIG_NAME > <config>/active_config), from gcloud's
+//      credential store — here through ONE `gcloud auth print-access-token` with the same environment;
+//      without an account, on Google hardware, the metadata server's default service account (store.py
+//      GceCredentialProvider.GetAccount: core/account falls back to it).
+//   gcloud never reads Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, application_default_credentials.json)
+//   for its own calls, so neither does binauthz: its calls would act as someone else than the deploy.
+// On top of any of these, auth/impersonate_service_account (`--impersonate-service-account` >
+// CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT > configuration; `SA` or `DELEGATE,...,SA`, store.py
+// ParseImpersonationAccounts) makes every call act as the service account (store.py `Load` → IAM Credentials
+// generateAccessToken, src/google/iam-credentials.ts, endpoint api_endpoint_overrides/iamcredentials).
+// Callers apply passthrough flags (`--account`, `--configuration`, ...) as the equivalent CLOUDSDK_* variables first
+// (flags beat environment beat files in gcloud, core/properties.py `_GetPropertyWithoutCallback`).
 // Deciding costs only a few sync stat/read calls: no process, no network, no heavy import.
 
 import {statSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 
 import type {TokenProvider} from './token-provider.js'
 
@@ -13,6 +29,9 @@ import {
   ExternalError, redactSecrets, registerSecret, UserError,
 } from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
+import {iamcredentialsEndpointFrom} from '../google/endpoint.js'
+import {generateAccessToken} from '../google/iam-credentials.js'
+import {resolveNetwork} from '../google/network.js'
 import {type GcloudConfig, readSmallFile} from './gcloud-config.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
@@ -22,14 +41,23 @@ const DMI_PRODUCT_NAME_FILE = '/sys/class/dmi/id/product_name'
 /** Re-fetch a gcloud-issued token after this long (they live for up to an hour). */
 const GCLOUD_TOKEN_TTL_MS = 45 * 60 * 1000
 
+/** Where binauthz's token comes from, in gcloud's order (see the top of this file). */
+export type CredentialKind = 'access-token-env' | 'access-token-file' | 'credential-file' | 'gcloud-account' | 'metadata-server'
+
 export interface CredentialSource {
   /** Where the credential comes from, for humans; never a secret. */
   detail: string
-  kind: 'access-token-file' | 'adc' | 'gcloud-login'
+  /** Set when auth/impersonate_service_account applies: every call acts as `target` (through `delegates`). */
+  impersonation?: {delegates: string[]; target: string}
+  /** gcloud's idea of a user credential (core/credentials/creds.py IsUserAccountCredentials): decides the quota project. */
+  isUser: boolean
+  kind: CredentialKind
+  /** Who the calls act as (the impersonated service account, the account, the key's client_email); absent for a bare token. */
+  principal?: string
 }
 
 export interface ResolvedTokenProvider extends TokenProvider {
-  /** Quota project named by the credential itself (ADC `quota_project_id`), if any. */
+  /** Quota project named by the credential file itself (`quota_project_id`), if any. */
   readonly quotaProject?: string
   readonly source: CredentialSource
 }
@@ -39,11 +67,13 @@ export interface ResolveTokenOptions {
   dmiProductNameFile?: string
   /** The project being worked on (e.g. from --project), passed to google-auth-library so it never looks one up. */
   projectId?: string
+  /** The run's interrupt (IAM Credentials calls). */
+  signal?: AbortSignal
 }
 
 const SUGGEST_LOGIN = [
-  'Sign in with `gcloud auth login` (then binauthz uses `gcloud auth print-access-token`)',
-  'Or set up Application Default Credentials: `gcloud auth application-default login`',
+  'Sign in with `gcloud auth login` (binauthz then uses `gcloud auth print-access-token`, the account gcloud deploys as)',
+  'Or select an account: `gcloud config set account ACCOUNT` (see `gcloud auth list`)',
   'Or point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a file holding an access token',
 ]
 
@@ -105,15 +135,6 @@ function isFile(file: string): boolean {
   }
 }
 
-function exists(file: string): boolean {
-  try {
-    statSync(file)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Cheap evidence that a Google metadata server is reachable (GCE, Cloud Run, Cloud Build, GKE ...). */
 export function metadataServerLikely(env: NodeJS.ProcessEnv, dmiProductNameFile = DMI_PRODUCT_NAME_FILE): boolean {
   const detection = env.METADATA_SERVER_DETECTION?.trim().toLowerCase()
@@ -149,22 +170,26 @@ function tokenFileProvider(file: string, origin: string, unsetHint: string): Res
     async getToken() {
       return token
     },
-    source: {detail: described, kind: 'access-token-file'},
+    source: {detail: described, isUser: false, kind: 'access-token-file'},
   }
 }
 
-interface AdcFileInfo {
+/** What binauthz needs to know of a credential file (never its secrets). */
+interface CredentialFileInfo {
   clientEmail?: string
+  /** The service account of `service_account_impersonation_url` (external_account, impersonated_service_account). */
+  impersonatedEmail?: string
   quotaProject?: string
   type?: string
+  workforcePoolUserProject?: string
 }
 
-function readAdcFile(file: string, origin: string): AdcFileInfo {
+function readCredentialFile(file: string, origin: string): CredentialFileInfo {
   const text = readSmallFile(file, 1024 * 1024)
   if (text === undefined) {
-    throw new UserError(`Cannot read the Application Default Credentials file ${file} (from ${origin}).`, {
-      code: 'ADC_FILE_UNREADABLE',
-      suggestions: [`Check its permissions: \`ls -l ${file}\``, 'Or recreate it: `gcloud auth application-default login`'],
+    throw new UserError(`Cannot read the credential file ${file} (from ${origin}).`, {
+      code: 'CREDENTIAL_FILE_UNREADABLE',
+      suggestions: [`Check its permissions: \`ls -l ${file}\``, `Or unset ${origin}`],
     })
   }
 
@@ -176,50 +201,64 @@ function readAdcFile(file: string, origin: string): AdcFileInfo {
   }
 
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new UserError(`The Application Default Credentials file ${file} (from ${origin}) is not a JSON object.`, {
-      code: 'ADC_FILE_INVALID',
-      suggestions: ['Recreate it: `gcloud auth application-default login`, or fix GOOGLE_APPLICATION_CREDENTIALS'],
+    throw new UserError(`The credential file ${file} (from ${origin}) is not a JSON object.`, {
+      code: 'CREDENTIAL_FILE_INVALID',
+      suggestions: [`Fix the file, or unset ${origin}`],
     })
   }
 
   const record = json as Record<string, unknown>
   const str = (key: string): string | undefined => {
     const v = record[key]
-    return typeof v === 'string' && v.length > 0 && v.length < 512 ? v : undefined
+    return typeof v === 'string' && v.length > 0 && v.length < 2048 ? v : undefined
   }
 
-  const info: AdcFileInfo = {}
+  const info: CredentialFileInfo = {}
   const type = str('type')
   if (type) info.type = type
   const quota = str('quota_project_id')
   if (quota) info.quotaProject = quota
   const email = str('client_email')
   if (email) info.clientEmail = email
+  const workforce = str('workforce_pool_user_project')
+  if (workforce) info.workforcePoolUserProject = workforce
+  const impersonation = /serviceAccounts\/([^/:]+):generateAccessToken/.exec(str('service_account_impersonation_url') ?? '')
+  if (impersonation) info.impersonatedEmail = decodeURIComponent(impersonation[1]!)
   return info
 }
 
-function adcFailure(error: unknown, detail: string): Error {
+/**
+ * Whether gcloud counts a credential file's credential as a user's (core/credentials/creds.py
+ * CredentialTypeGoogleAuth is_user: USER_ACCOUNT, EXTERNAL_ACCOUNT_USER — a workforce pool without impersonation —,
+ * EXTERNAL_ACCOUNT_AUTHORIZED_USER; service accounts, impersonated and workload identity credentials are not).
+ */
+export function credentialFileIsUser(info: {impersonatedEmail?: string; type?: string; workforcePoolUserProject?: string}): boolean {
+  if (info.type === 'authorized_user' || info.type === 'external_account_authorized_user') return true
+  return info.type === 'external_account' && info.impersonatedEmail === undefined && info.workforcePoolUserProject !== undefined
+}
+
+function libraryFailure(error: unknown, detail: string): Error {
   const text = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500)
   const suggestions = [
-    'Refresh them: `gcloud auth application-default login`',
-    'Or unset GOOGLE_APPLICATION_CREDENTIALS to use your gcloud login instead',
+    'Fix or replace the credential (gcloud itself would fail the same way)',
+    'Or unset auth/credential_file_override (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE) to use the active gcloud account',
   ]
   if (/invalid_grant|invalid_rapt|reauth|expired|revoked|invalid_client|unauthorized_client|Unable to read|ENOENT|JSON|private key/i.test(text)) {
-    return new UserError(`Application Default Credentials (${detail}) could not produce an access token: ${text}`, {
-      code: 'ADC_REJECTED',
+    return new UserError(`${detail} could not produce an access token: ${text}`, {
+      code: 'CREDENTIAL_REJECTED',
       suggestions,
     })
   }
 
-  return new ExternalError(`Application Default Credentials (${detail}) could not produce an access token: ${text}`, {
-    code: 'ADC_FAILED',
+  return new ExternalError(`${detail} could not produce an access token: ${text}`, {
+    code: 'CREDENTIAL_FAILED',
     suggestions,
   })
 }
 
-type AdcTarget = {file: string; kind: 'file';} | {kind: 'metadata'}
+type LibraryTarget = {file: string; kind: 'file';} | {kind: 'metadata'}
 
-async function adcToken(target: AdcTarget, projectId: string | undefined, metadataLikely: boolean, detail: string): Promise<string> {
+async function libraryToken(target: LibraryTarget, projectId: string | undefined, metadataLikely: boolean, detail: string): Promise<string> {
   // Without cheap evidence of a metadata server, keep google-auth-library from probing it (a slow network timeout).
   const previous = process.env.METADATA_SERVER_DETECTION
   const guard = !metadataLikely && previous === undefined
@@ -236,10 +275,10 @@ async function adcToken(target: AdcTarget, projectId: string | undefined, metada
     }
 
     if (!token) throw new Error('no access token was returned')
-    return validateToken(token, `Application Default Credentials (${detail})`)
+    return validateToken(token, detail)
   } catch (error: unknown) {
     if (error instanceof UserError) throw error
-    throw adcFailure(error, detail)
+    throw libraryFailure(error, detail)
   } finally {
     if (guard && process.env.METADATA_SERVER_DETECTION === 'none') delete process.env.METADATA_SERVER_DETECTION
   }
@@ -249,7 +288,7 @@ interface CachedProviderOptions {
   fetch: () => Promise<string>
   /** Tokens are cached per process under this key. */
   key: string
-  quotaProject?: string
+  quotaProject?: string | undefined
   source: CredentialSource
   ttlMs: number
 }
@@ -278,17 +317,22 @@ function cachedProvider({fetch, key, quotaProject, source, ttlMs}: CachedProvide
   return quotaProject ? {...provider, quotaProject} : provider
 }
 
-async function gcloudLoginToken(env: NodeJS.ProcessEnv, detail: string): Promise<string> {
-  const args = ['auth', 'print-access-token']
-  // The child gets our environment (CLOUDSDK_CONFIG, CLOUDSDK_ACTIVE_CONFIG_NAME, ...), never prompting.
-  const result = await captureGcloud({args, env: {...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'}, timeoutMs: 60_000})
+/** The argv of the one gcloud child: flags equivalent to what the deploy's gcloud gets are in `env` already. */
+export const PRINT_ACCESS_TOKEN_ARGS: readonly string[] = ['auth', 'print-access-token']
+
+async function gcloudAccountToken(env: NodeJS.ProcessEnv, detail: string): Promise<string> {
+  // The child gets our environment (CLOUDSDK_CONFIG, CLOUDSDK_ACTIVE_CONFIG_NAME, CLOUDSDK_CORE_ACCOUNT,
+  // CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT — the passthrough flags applied), never prompting. With impersonation
+  // configured, print-access-token prints the impersonated token (surface/auth/print_access_token.py:
+  // c_store.Load(allow_account_impersonation=True)).
+  const result = await captureGcloud({args: [...PRINT_ACCESS_TOKEN_ARGS], env: {...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'}, timeoutMs: 60_000})
   if (result.exitCode !== 0) {
     const stderr = redactSecrets(result.stderr.trim()).split('\n').slice(-5).join('\n').slice(-1500)
     throw new UserError(
       `\`gcloud auth print-access-token\` failed (exit ${result.exitCode}) for ${detail}` + (stderr ? `:\n${stderr}` : '.'),
       {
         code: 'GCLOUD_AUTH_FAILED',
-        suggestions: ['Sign in again: `gcloud auth login`', 'Or set up Application Default Credentials: `gcloud auth application-default login`'],
+        suggestions: ['Sign in again: `gcloud auth login`', 'Check the account gcloud uses: `gcloud auth list`'],
       },
     )
   }
@@ -304,92 +348,222 @@ async function gcloudLoginToken(env: NodeJS.ProcessEnv, detail: string): Promise
   return validateToken(lines[0]!, '`gcloud auth print-access-token` output')
 }
 
+/** The identity settings gcloud reads, from the environment (passthrough flags applied) over the configuration file. */
+export interface IdentitySettings {
+  accessToken?: {origin: string; value: string}
+  accessTokenFile?: {origin: string; unsetHint: string; value: string}
+  account?: {origin: string; value: string}
+  credentialFile?: {origin: string; value: string}
+  impersonate?: {origin: string; value: string}
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim()
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed
+}
+
+/** PURE: reads each identity property the way core/properties.py resolves it (environment > configuration file). */
+export function identitySettings(env: NodeJS.ProcessEnv, config: GcloudConfig): IdentitySettings {
+  const inConfig = `in gcloud configuration '${config.activeConfig}'`
+  const out: IdentitySettings = {}
+  const token = nonEmpty(env.CLOUDSDK_AUTH_ACCESS_TOKEN)
+  if (token !== undefined) out.accessToken = {origin: 'CLOUDSDK_AUTH_ACCESS_TOKEN', value: token}
+  const tokenFileEnv = nonEmpty(env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE)
+  if (tokenFileEnv !== undefined) {
+    out.accessTokenFile = {origin: 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', unsetHint: 'Or unset CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', value: tokenFileEnv}
+  } else if (config.accessTokenFile !== undefined) {
+    out.accessTokenFile = {
+      origin: `auth/access_token_file ${inConfig}`, unsetHint: 'Or remove the setting: `gcloud config unset auth/access_token_file`', value: config.accessTokenFile,
+    }
+  }
+
+  const credentialFileEnv = nonEmpty(env.CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE)
+  if (credentialFileEnv !== undefined) out.credentialFile = {origin: 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE', value: credentialFileEnv}
+  else if (config.credentialFileOverride !== undefined) out.credentialFile = {origin: `auth/credential_file_override ${inConfig}`, value: config.credentialFileOverride}
+  const accountEnv = nonEmpty(env.CLOUDSDK_CORE_ACCOUNT)
+  if (accountEnv !== undefined) out.account = {origin: 'CLOUDSDK_CORE_ACCOUNT', value: accountEnv}
+  else if (config.account !== undefined) out.account = {origin: `core/account ${inConfig}`, value: config.account}
+  const impersonateEnv = nonEmpty(env.CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT)
+  if (impersonateEnv !== undefined) out.impersonate = {origin: 'CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT', value: impersonateEnv}
+  else if (config.impersonateServiceAccount !== undefined) {
+    out.impersonate = {origin: `auth/impersonate_service_account ${inConfig}`, value: config.impersonateServiceAccount}
+  }
+
+  return out
+}
+
+/** PURE: store.py ParseImpersonationAccounts — comma-separated, trimmed; the last is the target, the others delegates. */
+export function parseImpersonation(value: string, origin: string): {delegates: string[]; target: string} {
+  const ids = value.split(',').map(id => id.trim())
+  const target = ids.at(-1) ?? ''
+  if (ids.includes('') || !ids.every(id => /^[^\s/:@]+@[^\s/:@]+$|^\d{1,30}$/.test(id))) {
+    throw new UserError(`${origin} is "${value.slice(0, 200)}", which is not a service account or a comma-separated delegation chain.`, {
+      code: 'INVALID_IMPERSONATION',
+      suggestions: ['Write SA@PROJECT.iam.gserviceaccount.com, or DELEGATE@...,TARGET@... (the target last)'],
+    })
+  }
+
+  return {delegates: ids.slice(0, -1), target}
+}
+
+/** The source credential before impersonation: a fetch, a cache key, and what it is. */
+interface SourceCredential {
+  fetch: () => Promise<string>
+  key: string
+  quotaProject?: string | undefined
+  /** Whether refresh() can produce a new token (not for a fixed token). */
+  refreshable: boolean
+  source: CredentialSource
+}
+
+function fixedToken(token: string, key: string, source: CredentialSource): SourceCredential {
+  return {
+    fetch: async () => token, key, refreshable: false, source,
+  }
+}
+
+function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings: IdentitySettings, options: ResolveTokenOptions): SourceCredential {
+  // 1. store.py _Load: CLOUDSDK_AUTH_ACCESS_TOKEN.
+  if (settings.accessToken) {
+    const token = validateToken(settings.accessToken.value, 'CLOUDSDK_AUTH_ACCESS_TOKEN')
+    return fixedToken(token, 'env-token', {detail: 'access token in CLOUDSDK_AUTH_ACCESS_TOKEN', isUser: false, kind: 'access-token-env'})
+  }
+
+  // 2. auth/access_token_file.
+  if (settings.accessTokenFile) {
+    const {origin, unsetHint, value} = settings.accessTokenFile
+    const provider = tokenFileProvider(value, origin, unsetHint)
+    return {
+      fetch: async () => provider.getToken(), key: `file|${resolve(value)}`, refreshable: false, source: provider.source,
+    }
+  }
+
+  const projectId = options.projectId || env.CLOUDSDK_CORE_PROJECT || config.project
+  const metadataLikely = metadataServerLikely(env, options.dmiProductNameFile)
+
+  // 3. auth/credential_file_override: loaded by google-auth (service_account, authorized_user, external_account, ...).
+  if (settings.credentialFile) {
+    const {origin, value} = settings.credentialFile
+    const file = resolve(value)
+    if (!isFile(file)) {
+      throw new UserError(`${origin} names ${file}, which does not exist or is not a file.`, {
+        code: 'CREDENTIAL_FILE_MISSING',
+        suggestions: [`Fix or unset ${origin}`],
+      })
+    }
+
+    const info = readCredentialFile(file, origin)
+    const principal = info.impersonatedEmail ?? info.clientEmail
+    const detail = `credential file ${file} (${origin}; ${info.type ?? 'unknown type'}${principal ? `: ${principal}` : ''})`
+    return {
+      fetch: async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail),
+      key: `credfile|${file}|${projectId ?? ''}`,
+      quotaProject: info.quotaProject,
+      refreshable: true,
+      source: {
+        detail, isUser: credentialFileIsUser(info), kind: 'credential-file', ...(principal ? {principal} : {}),
+      },
+    }
+  }
+
+  // 4. The active account, through gcloud's own credential store.
+  if (settings.account) {
+    const account = settings.account.value
+    const detail = `gcloud account ${account} (${settings.account.origin})`
+    return {
+      fetch: async () => gcloudAccountToken(env, detail),
+      key: `gcloud|${config.configDir}|${config.activeConfig}|${account}|${env.BINAUTHZ_GCLOUD ?? ''}|${env.CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT ?? ''}`,
+      refreshable: true,
+      // creds.py: a service account activated with `gcloud auth activate-service-account` is not a user credential.
+      source: {
+        detail, isUser: !/\.gserviceaccount\.com$/i.test(account), kind: 'gcloud-account', principal: account,
+      },
+    }
+  }
+
+  // 4b. No account: on Google hardware core/account is the metadata server's default account (GceCredentialProvider).
+  if (metadataLikely) {
+    const detail = 'metadata server (default service account)'
+    return {
+      fetch: async () => libraryToken({kind: 'metadata'}, projectId, true, detail),
+      key: 'metadata',
+      refreshable: true,
+      source: {detail, isUser: false, kind: 'metadata-server'},
+    }
+  }
+
+  throw new UserError(
+    `No Google Cloud credentials: gcloud configuration '${config.activeConfig}' (in ${config.configDir}) has no active account, `
+    + 'and no access token or credential file is set. gcloud could not deploy either '
+    + '(binauthz does not use Application Default Credentials: gcloud does not).',
+    {code: 'NO_CREDENTIALS', suggestions: SUGGEST_LOGIN},
+  )
+}
+
 /**
  * Chooses where access tokens come from (no process, no network, no heavy import while choosing) and
  * returns a provider that fetches lazily and caches per process. Throws UserError NO_CREDENTIALS when
- * there is nothing to use.
+ * gcloud itself would have no credential.
  */
 export async function resolveTokenProvider(
   env: NodeJS.ProcessEnv,
   config: GcloudConfig,
   options: ResolveTokenOptions = {},
 ): Promise<ResolvedTokenProvider> {
-  // 1. An access token file, exactly like gcloud (env var over the config property).
-  if (env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE) {
-    return tokenFileProvider(env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE, 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'Or unset CLOUDSDK_AUTH_ACCESS_TOKEN_FILE')
-  }
+  const settings = identitySettings(env, config)
+  const impersonation = settings.impersonate ? parseImpersonation(settings.impersonate.value, settings.impersonate.origin) : undefined
+  const base = sourceCredential(env, config, settings, options)
 
-  if (config.accessTokenFile) {
-    return tokenFileProvider(
-      config.accessTokenFile,
-      `auth/access_token_file in gcloud configuration '${config.activeConfig}'`,
-      'Or remove the setting: `gcloud config unset auth/access_token_file`',
-    )
-  }
-
-  const projectId = options.projectId || env.CLOUDSDK_CORE_PROJECT || config.project
-  const metadataLikely = metadataServerLikely(env, options.dmiProductNameFile)
-
-  // 2. Application Default Credentials.
-  const gac = env.GOOGLE_APPLICATION_CREDENTIALS
-  const wellKnown = join(config.configDir, 'application_default_credentials.json')
-  let adcFile: undefined | {file: string; origin: string}
-  if (gac) {
-    const file = resolve(gac)
-    if (!isFile(file)) {
-      throw new UserError(`GOOGLE_APPLICATION_CREDENTIALS names ${file}, which does not exist or is not a file.`, {
-        code: 'ADC_FILE_MISSING',
-        suggestions: ['Fix or unset GOOGLE_APPLICATION_CREDENTIALS', 'Or create credentials: `gcloud auth application-default login`'],
-      })
+  // gcloud's print-access-token impersonates itself (the property is in the child's environment or configuration).
+  if (impersonation === undefined || base.source.kind === 'gcloud-account') {
+    const source: CredentialSource = impersonation === undefined
+      ? base.source
+      : {
+        ...base.source,
+        detail: `${base.source.detail}, impersonating ${[...impersonation.delegates, impersonation.target].join(' → ')}`,
+        impersonation,
+        isUser: false,
+        principal: impersonation.target,
+      }
+    if (!base.refreshable) {
+      return {
+        getToken: base.fetch, source, ...(base.quotaProject ? {quotaProject: base.quotaProject} : {}),
+      }
     }
 
-    adcFile = {file, origin: 'GOOGLE_APPLICATION_CREDENTIALS'}
-  } else if (isFile(wellKnown)) {
-    adcFile = {file: wellKnown, origin: 'gcloud auth application-default login'}
-  }
-
-  if (adcFile) {
-    const info = readAdcFile(adcFile.file, adcFile.origin)
-    const what = info.clientEmail ?? info.type ?? 'credentials'
-    const detail = `${adcFile.origin}: ${what} (${adcFile.file})`
-    const target: AdcTarget = {file: adcFile.file, kind: 'file'}
     return cachedProvider({
-      fetch: async () => adcToken(target, projectId, metadataLikely, detail),
-      key: `adc|${adcFile.file}|${projectId ?? ''}`,
-      quotaProject: info.quotaProject,
-      source: {detail, kind: 'adc'},
-      ttlMs: GCLOUD_TOKEN_TTL_MS,
+      fetch: base.fetch, key: base.key, quotaProject: base.quotaProject, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
     })
   }
 
-  // 3. gcloud login (an account in the configuration, or gcloud's credential store exists).
-  const account = env.CLOUDSDK_CORE_ACCOUNT || config.account
-  if (account || exists(join(config.configDir, 'credentials.db'))) {
-    const detail = account
-      ? `gcloud account ${account} (configuration '${config.activeConfig}')`
-      : `gcloud credentials in ${config.configDir} (configuration '${config.activeConfig}')`
-    return cachedProvider({
-      fetch: async () => gcloudLoginToken(env, detail),
-      key: `gcloud|${config.configDir}|${config.activeConfig}|${account ?? ''}|${env.BINAUTHZ_GCLOUD ?? ''}`,
-      source: {detail, kind: 'gcloud-login'},
-      ttlMs: GCLOUD_TOKEN_TTL_MS,
-    })
+  // store.py Load: impersonation on top of the source credential, through IAM Credentials generateAccessToken.
+  const endpoint = iamcredentialsEndpointFrom(env, config.iamcredentialsEndpoint)
+  const chain = [...impersonation.delegates, impersonation.target].join(' → ')
+  const source: CredentialSource = {
+    detail: `${base.source.detail}, impersonating ${chain} (IAM Credentials ${endpoint.host})`,
+    impersonation,
+    // creds.py CredentialTypeGoogleAuth.IMPERSONATED_ACCOUNT: not a user credential.
+    isUser: false,
+    kind: base.source.kind,
+    principal: impersonation.target,
   }
-
-  // 2b. A metadata server (GCE, Cloud Run, Cloud Build) when there is no local credential at all.
-  if (metadataLikely) {
-    const detail = 'metadata server (attached service account)'
-    return cachedProvider({
-      fetch: async () => adcToken({kind: 'metadata'}, projectId, true, detail),
-      key: 'adc|metadata',
-      source: {detail, kind: 'adc'},
-      ttlMs: GCLOUD_TOKEN_TTL_MS,
-    })
-  }
-
-  throw new UserError(
-    'No Google Cloud credentials found: no access token file, no Application Default Credentials '
-    + `(GOOGLE_APPLICATION_CREDENTIALS or ${wellKnown}), and no gcloud login in ${config.configDir}.`,
-    {code: 'NO_CREDENTIALS', suggestions: SUGGEST_LOGIN},
-  )
+  return cachedProvider({
+    async fetch() {
+      const sourceToken = await base.fetch()
+      const generated = await generateAccessToken({
+        delegates: impersonation.delegates,
+        endpoint,
+        network: resolveNetwork(env, config, endpoint),
+        scopes: [CLOUD_PLATFORM_SCOPE],
+        sourceToken,
+        target: impersonation.target,
+        ...(options.signal === undefined ? {} : {signal: options.signal}),
+      })
+      return validateToken(generated.token, `IAM Credentials' token for ${impersonation.target}`)
+    },
+    key: `impersonate|${base.key}|${chain}|${endpoint.toString()}`,
+    // The impersonated credential carries no quota project of the source file (google.auth.impersonated_credentials).
+    source,
+    ttlMs: GCLOUD_TOKEN_TTL_MS,
+  })
 }

@@ -8,17 +8,27 @@ import {
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
+import type {NetworkProperties} from '../google/network.js'
+
 import {UserError} from '../errors.js'
 
-export interface GcloudConfig {
+export interface GcloudConfig extends NetworkProperties {
   accessTokenFile?: string
   account?: string
   activeConfig: string
   binauthzEndpoint?: string
   configDir: string
+  /** auth/credential_file_override (hidden property): a credential file gcloud loads instead of the account. */
+  credentialFileOverride?: string
   functionsRegion?: string
+  /** api_endpoint_overrides/iamcredentials. */
+  iamcredentialsEndpoint?: string
+  /** auth/impersonate_service_account: `SA` or `DELEGATE1,...,SA` (store.py ParseImpersonationAccounts). */
+  impersonateServiceAccount?: string
   project?: string
   quotaProject?: string
+  /** billing/quota_project when it is one of gcloud's keywords (CURRENT_PROJECT, LEGACY, ...), not a project. */
+  quotaProjectKeyword?: string
   runRegion?: string
 }
 
@@ -199,7 +209,7 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
   const text = readSmallFile(join(configDir, 'configurations', `config_${activeConfig}`))
   if (text === undefined) return result
   const sections = parseIni(text)
-  const fields: [Exclude<keyof GcloudConfig, 'activeConfig' | 'configDir'>, string, string][] = [
+  const fields: [Exclude<keyof GcloudConfig, 'activeConfig' | 'configDir' | 'quotaProjectKeyword'>, string, string][] = [
     ['project', 'core', 'project'],
     ['account', 'core', 'account'],
     ['runRegion', 'run', 'region'],
@@ -207,6 +217,15 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
     ['binauthzEndpoint', 'api_endpoint_overrides', 'binaryauthorization'],
     ['accessTokenFile', 'auth', 'access_token_file'],
     ['quotaProject', 'billing', 'quota_project'],
+    ['credentialFileOverride', 'auth', 'credential_file_override'],
+    ['impersonateServiceAccount', 'auth', 'impersonate_service_account'],
+    ['iamcredentialsEndpoint', 'api_endpoint_overrides', 'iamcredentials'],
+    ['customCaCertsFile', 'core', 'custom_ca_certs_file'],
+    ['proxyType', 'proxy', 'type'],
+    ['proxyAddress', 'proxy', 'address'],
+    ['proxyPort', 'proxy', 'port'],
+    ['proxyUsername', 'proxy', 'username'],
+    ['proxyPassword', 'proxy', 'password'],
   ]
   for (const [field, section, key] of fields) {
     const v = value(sections, section, key)
@@ -214,7 +233,10 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
   }
 
   // billing/quota_project also takes gcloud keywords, which are not project IDs (never send them as a header).
-  if (result.quotaProject !== undefined && QUOTA_PROJECT_KEYWORDS.has(result.quotaProject)) delete result.quotaProject
+  if (result.quotaProject !== undefined && QUOTA_PROJECT_KEYWORDS.has(result.quotaProject)) {
+    result.quotaProjectKeyword = result.quotaProject
+    delete result.quotaProject
+  }
 
   return result
 }

@@ -306,3 +306,55 @@ function apply(rule: FlagRule, {arg, name, value}: {arg: string; name: string; v
   const emitted = emittedForm(rule, arg, name, value)
   if (emitted !== undefined) parsed.args.push(emitted)
 }
+
+/**
+ * gcloud's global flags that choose who gcloud is, which configuration it reads and which project it bills, with the
+ * environment variable that sets the same property (calliope/base.py + core/properties.py: a flag beats its
+ * CLOUDSDK_* variable, which beats the configuration file; core/configurations/named_configs.py: `--configuration`
+ * beats CLOUDSDK_ACTIVE_CONFIG_NAME). binauthz's own calls see them through these variables.
+ */
+export const IDENTITY_FLAGS: Readonly<Record<string, string>> = {
+  '--access-token-file': 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE',
+  '--account': 'CLOUDSDK_CORE_ACCOUNT',
+  '--billing-project': 'CLOUDSDK_BILLING_QUOTA_PROJECT',
+  '--configuration': 'CLOUDSDK_ACTIVE_CONFIG_NAME',
+  '--impersonate-service-account': 'CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT',
+}
+
+/**
+ * PURE: the environment variables equivalent to the identity flags among the arguments after `--` (both `--flag=V`
+ * and `--flag V`), so that binauthz's policy calls act as, read the configuration of and bill what gcloud's deploy
+ * does. A flag given twice or without a value is refused (gcloud would silently take the last one).
+ */
+export function identityEnvOf(input: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  const seen = new Map<string, string>()
+  for (let i = 0; i < input.length; i++) {
+    const arg = input[i] as string
+    if (arg === '--') break
+    if (!arg.startsWith('--')) continue
+    const name = flagName(arg)
+    const variable = IDENTITY_FLAGS[name]
+    if (variable === undefined) continue
+    let value: string
+    if (arg.includes('=')) {
+      value = arg.slice(name.length + 1)
+    } else {
+      value = separateValue(name, input[i + 1])
+      i++
+    }
+
+    if (value.trim() === '') throw refusal(`${name} has an empty value.`, [`Write ${name}=VALUE after --.`])
+    const previous = seen.get(name)
+    if (previous !== undefined) {
+      throw refusal(`${name} was given twice (${printable(previous)} and ${printable(value)}); gcloud would silently use the last one.`, [
+        `Give ${name} once.`,
+      ])
+    }
+
+    seen.set(name, value)
+    out[variable] = value
+  }
+
+  return out
+}

@@ -23,6 +23,7 @@ import {
 import {
   DEFAULT_LIMITS, type HttpOutcome, type HttpResponse, keepAliveAgent, sendHttp, type TransportLimits,
 } from './http-transport.js'
+import {agentFor, type NetworkPath} from './network.js'
 import {
   type AttemptFailure, conflictWait, decideRetry, DEFAULT_RETRY, parseRetryAfter, type RetrySettings,
 } from './retry.js'
@@ -38,6 +39,8 @@ export interface ClientOptions {
   /** Epoch ms; no request starts or waits past it (then ExternalError DEADLINE_EXCEEDED). */
   deadline?: number
   endpoint: URL
+  /** Proxy tunnel and CA bundle (src/google/network.ts resolveNetwork); default: direct, Node's CA roots. */
+  network?: NetworkPath
   /** Sent as X-Goog-User-Project (gcloud's billing/quota_project). */
   quotaProject?: string
   /**
@@ -94,6 +97,11 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 let cachedVersion: string | undefined
 
+/** The User-Agent of binauthz's own calls (the Binary Authorization client, IAM Credentials). */
+export function defaultUserAgent(): string {
+  return `binauthz-deploy/${packageVersion()} node/${process.version}`
+}
+
 function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion
   cachedVersion = 'unknown'
@@ -130,6 +138,7 @@ export class BinauthzClient {
   private readonly endpoint: URL
   private readonly headers: Readonly<Record<string, string>>
   private readonly limits: Readonly<TransportLimits>
+  private readonly network: NetworkPath
   private readonly random: () => number
   private readonly refusedSuggestions: readonly string[]
   private readonly retry: Readonly<RetrySettings>
@@ -159,7 +168,8 @@ export class BinauthzClient {
       'user-agent': userAgent,
       ...(options.quotaProject === undefined || options.quotaProject === '' ? {} : {'x-goog-user-project': options.quotaProject}),
     }
-    this.agent = keepAliveAgent(protocol)
+    this.network = options.network ?? {}
+    this.agent = agentFor(this.network, protocol, true) || keepAliveAgent(protocol)
   }
 
   /** Closes idle keep-alive sockets (optional: they never keep the process alive). */
@@ -353,7 +363,7 @@ export class BinauthzClient {
   private async send({body, method, replayable}: ApiRequest, url: string, token: string, budget: Budget): Promise<HttpOutcome> {
     return sendHttp({
       // A request that cannot be replayed never rides on a reused keep-alive socket (no idle-close race).
-      agent: replayable ? this.agent : false,
+      agent: replayable ? this.agent : agentFor(this.network, this.endpoint.protocol, false),
       authorization: `Bearer ${token}`,
       ...(body === undefined ? {} : {body}),
       headers: this.headers,

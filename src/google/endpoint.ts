@@ -33,18 +33,30 @@ function fixFor(source: string, example: string): string[] {
   return [`Set ${source} to ${example}, or remove it to use ${DEFAULT_BINAUTHZ_ENDPOINT}`]
 }
 
+/** Which API an endpoint override is for: its default base URL and its name in messages. */
+export interface EndpointApi {
+  defaultUrl: string
+  name: string
+}
+
+const BINAUTHZ_API: EndpointApi = {defaultUrl: DEFAULT_BINAUTHZ_ENDPOINT, name: 'Binary Authorization'}
+
 /**
  * Returns the API base URL: `override` when given (validated), else {@link DEFAULT_BINAUTHZ_ENDPOINT}.
  * `source` names where the override came from (an env var name or e.g. "gcloud config api_endpoint_overrides/binaryauthorization")
  * and appears in the error. An empty or blank override counts as unset, like an empty gcloud property.
  */
-export function resolveBinauthzEndpoint(override: string | undefined, source: string): URL {
-  if (override === undefined || override.trim() === '') return new URL(DEFAULT_BINAUTHZ_ENDPOINT)
+export function resolveBinauthzEndpoint(
+  override: string | undefined,
+  source: string,
+  api: EndpointApi = BINAUTHZ_API,
+): URL {
+  if (override === undefined || override.trim() === '') return new URL(api.defaultUrl)
   const value = override.trim()
   const shown = printable(value)
-  const fail = (why: string, example = DEFAULT_BINAUTHZ_ENDPOINT): never => {
+  const fail = (why: string, example = api.defaultUrl): never => {
     throw new UserError(
-      `${source} is set to "${shown}", which is not a usable Binary Authorization endpoint: ${why}. `
+      `${source} is set to "${shown}", which is not a usable ${api.name} endpoint: ${why}. `
       + 'It must be an absolute URI beginning with https:// (or http:// to a loopback address such as 127.0.0.1) and ending with \'/\'.',
       {code: 'INVALID_ENDPOINT', suggestions: fixFor(source, example)},
     )
@@ -94,4 +106,15 @@ export function binauthzEndpointFrom(env: NodeJS.ProcessEnv, configValue: string
   const fromEnv = env[ENDPOINT_ENV]
   if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, ENDPOINT_ENV)
   return resolveBinauthzEndpoint(configValue, `gcloud config ${ENDPOINT_PROPERTY}`)
+}
+
+export const DEFAULT_IAMCREDENTIALS_ENDPOINT = 'https://iamcredentials.googleapis.com/'
+export const IAMCREDENTIALS_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS'
+
+/** IAM Credentials' base URL, by the same rule (env > api_endpoint_overrides/iamcredentials > default). */
+export function iamcredentialsEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): URL {
+  const api = {defaultUrl: DEFAULT_IAMCREDENTIALS_ENDPOINT, name: 'IAM Credentials'}
+  const fromEnv = env[IAMCREDENTIALS_ENDPOINT_ENV]
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, IAMCREDENTIALS_ENDPOINT_ENV, api)
+  return resolveBinauthzEndpoint(configValue, 'gcloud config api_endpoint_overrides/iamcredentials', api)
 }

@@ -56,9 +56,21 @@ export function isJson(contentType: string | undefined): boolean {
 
 export interface GoogleError {
   code?: number
+  /**
+   * ErrorInfo metadata `consumer` (`projects/NUMBER_OR_ID`): the project whose API/quota Google checked, which is the
+   * quota project (X-Goog-User-Project) when one was sent, not necessarily the policy's project.
+   */
+  consumer?: string
   message?: string
   reason?: string
   status?: string
+}
+
+/** ErrorInfo.metadata.consumer (`projects/P`) as the project P, if it is one. */
+function consumerOf(metadata: unknown): string | undefined {
+  if (typeof metadata !== 'object' || metadata === null) return undefined
+  const {consumer} = metadata as Record<string, unknown>
+  return typeof consumer === 'string' && /^projects\/[\w.:-]{1,100}$/.test(consumer) ? consumer.slice('projects/'.length) : undefined
 }
 
 /** Google's error envelope `{error: {code, message, status, details: [ErrorInfo...]}}`; {} when there is none. */
@@ -81,18 +93,19 @@ export function parseGoogleError(res: HttpResponse): GoogleError {
   if (typeof e.code === 'number') out.code = e.code
   if (typeof e.message === 'string') out.message = e.message
   if (typeof e.status === 'string') out.status = e.status
-  if (Array.isArray(e.details)) {
-    for (const detail of e.details) {
-      if (typeof detail !== 'object' || detail === null) continue
-      const d = detail as Record<string, unknown>
-      if (typeof d.reason === 'string') {
-        const isErrorInfo = typeof d['@type'] === 'string' && d['@type'].endsWith('google.rpc.ErrorInfo')
-        if (isErrorInfo || out.reason === undefined) out.reason = d.reason
-      }
-    }
-  }
-
+  if (Array.isArray(e.details)) for (const detail of e.details) readDetail(detail, out)
   return out
+}
+
+/** One entry of `details`: the ErrorInfo's reason (else the first reason seen) and its consumer project. */
+function readDetail(detail: unknown, out: GoogleError): void {
+  if (typeof detail !== 'object' || detail === null) return
+  const d = detail as Record<string, unknown>
+  if (typeof d.reason !== 'string') return
+  const isErrorInfo = typeof d['@type'] === 'string' && d['@type'].endsWith('google.rpc.ErrorInfo')
+  if (isErrorInfo || out.reason === undefined) out.reason = d.reason
+  const consumer = isErrorInfo ? consumerOf(d.metadata) : undefined
+  if (consumer !== undefined) out.consumer = consumer
 }
 
 function trimMessage(text: string): string {
@@ -120,10 +133,16 @@ function permissionError({op, project}: ErrorAnswer, g: GoogleError, {base, labe
   const disabled
     = g.reason === 'SERVICE_DISABLED' || (g.message !== undefined && /has not been used in project|it is disabled|API .* is not enabled/i.test(g.message))
   if (disabled) {
-    return new ApiError(`The Binary Authorization API is not enabled in project ${project} (${label}${said}).`, {
+    // Google names the project it checked in ErrorInfo.metadata.consumer: the quota project when one was sent.
+    const consumer = g.consumer ?? project
+    const via = consumer === project ? '' : ` (the project billed for the call: the quota project, not ${project})`
+    return new ApiError(`The Binary Authorization API is not enabled in project ${consumer}${via} (${label}${said}).`, {
       ...base,
       code: 'SERVICE_DISABLED',
-      suggestions: [`gcloud services enable binaryauthorization.googleapis.com --project=${project}`],
+      suggestions: [
+        `gcloud services enable binaryauthorization.googleapis.com --project=${consumer}`,
+        ...(consumer === project ? [] : ['Or bill another project: --billing-project after --, or `gcloud config set billing/quota_project PROJECT`']),
+      ],
     })
   }
 
@@ -152,8 +171,8 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
       code: 'UNAUTHENTICATED',
       suggestions: [
         'gcloud auth login',
-        'gcloud auth application-default login',
-        'If CLOUDSDK_AUTH_ACCESS_TOKEN_FILE is set, refresh the token in that file',
+        'Check which account gcloud (and so binauthz) uses: gcloud auth list',
+        'If CLOUDSDK_AUTH_ACCESS_TOKEN or an access token file is set, refresh that token',
       ],
     })
   }
@@ -180,7 +199,8 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
   }
 
   if (res.status === 429) {
-    return new ApiError(`The Binary Authorization API quota was exhausted while trying to ${DOING[op]} (${label}${said}).`, {
+    const of = g.consumer === undefined ? '' : ` of project ${g.consumer}`
+    return new ApiError(`The Binary Authorization API quota${of} was exhausted while trying to ${DOING[op]} (${label}${said}).`, {
       ...base,
       code: 'RESOURCE_EXHAUSTED',
       suggestions: ['Wait a minute and run the command again (quota: 100 reads and 20 updates per minute per project)'],

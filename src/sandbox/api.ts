@@ -9,6 +9,8 @@ export interface ApiRequest {
   host: string
   method: string
   path: string
+  /** Who the bearer token acts as (the sandbox account, or a principal of tokens.json). */
+  principal?: string
   query: URLSearchParams
   /** Region prefix of a regional host ("us-central1"), when present. */
   region?: string

@@ -17,6 +17,7 @@ export const OVERRIDDEN_APIS = [
   'IAM',
   'BINARYAUTHORIZATION',
   'LOGGING',
+  'IAMCREDENTIALS',
 ] as const
 
 export interface EnvInput {

@@ -23,6 +23,8 @@ import {
 import {
   createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction,
 } from './functions.js'
+import {generateAccessToken} from './iamcredentials.js'
+import {oauthToken} from './oauth.js'
 import {
   createRepository,
   defaultBuildServiceAccount,
@@ -87,6 +89,10 @@ const PL = `${P}/locations/${SEG}`
 const KN = `/apis/serving\\.knative\\.dev/v1/namespaces/${SEG}/services`
 
 export const ROUTES: readonly Route[] = [
+  // IAM Credentials v1: impersonation (gcloud's api_endpoint_overrides/iamcredentials points here)
+  route('POST', `/v1/projects/-/serviceAccounts/${SEG}:generateAccessToken`, 'iamcredentials', generateAccessToken),
+  // OAuth 2.0 token endpoint (refresh only): the client authenticates with its refresh token, not a bearer token
+  publicRoute('POST', '/token', 'oauth2', oauthToken),
   // Binary Authorization v1
   binauthzRoute('GET', `${P}/policy`, 'getPolicy', getPolicy),
   binauthzRoute('PUT', `${P}/policy`, 'updatePolicy', updatePolicy),
@@ -214,11 +220,24 @@ interface LogEntry {
 
 const MAX_LOGGED_BODY = 1024 * 1024
 
-/** Of Authorization, only whether it was the sandbox token, else a fingerprint: never the credential. */
-function authOf(header: string | undefined, token: Buffer): Pick<RequestRecord, 'auth' | 'authFingerprint'> {
+/**
+ * Of Authorization, only whether it was a token the sandbox knows and whose it is, else a fingerprint: never the
+ * credential.
+ */
+function authOf(header: string | undefined, token: Buffer, state: SandboxState): Pick<RequestRecord, 'auth' | 'authFingerprint' | 'principal'> {
   if (header === undefined || header === '') return {auth: 'none'}
-  if (bearerMatches(header, token)) return {auth: 'sandbox-token'}
+  const principal = principalOf(header, token, state)
+  if (principal !== undefined) return {auth: 'sandbox-token', principal}
   return {auth: 'other', authFingerprint: createHash('sha256').update(header).digest('hex').slice(0, 12)}
+}
+
+/** The principal a bearer token acts as: the sandbox account for the sandbox token, else tokens.json's entry. */
+function principalOf(header: string | undefined, token: Buffer, state: SandboxState): string | undefined {
+  if (bearerMatches(header, token)) return state.identity().account
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1]
+  if (given === undefined) return undefined
+  const tokens = state.principalTokens()
+  return Object.hasOwn(tokens, given) ? tokens[given] : undefined
 }
 
 function loggedHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
@@ -338,7 +357,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       state.appendRequest({
         api,
-        ...authOf(req.headers.authorization, token),
+        ...authOf(req.headers.authorization, token, state),
         ...(api === 'binaryauthorization' && body !== undefined ? loggedBody(body) : {}),
         ...(outcome.delayMs === undefined ? {} : {delayMs: outcome.delayMs}),
         ...(outcome.fault === undefined ? {} : {fault: outcome.fault}),
@@ -387,7 +406,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const dispatch = async (found: Route, params: string[], apiReq: ApiRequest): Promise<Outcome> => {
-    if (!found.public && !bearerMatches(apiReq.headers.authorization as string | undefined, token)) {
+    const principal = principalOf(apiReq.headers.authorization as string | undefined, token, state)
+    if (!found.public && principal === undefined) {
       return {
         reply: apiError(
           401,
@@ -430,7 +450,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     }
 
-    return {reply: found.handler(apiReq, ctx, params)}
+    return {reply: found.handler(principal === undefined ? apiReq : {...apiReq, principal}, ctx, params)}
   }
 
   const server = http.createServer((req, res) => {

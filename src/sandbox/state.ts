@@ -43,6 +43,8 @@ export const STATE_FILES = {
   server: 'server.json',
   services: 'services.json',
   token: 'token',
+  /** Further bearer tokens → the principal each acts as (seeded by tests; minted by generateAccessToken). 0600. */
+  tokens: 'tokens.json',
   uploads: 'uploads',
 } as const
 
@@ -86,6 +88,8 @@ export interface RequestRecord {
   op?: string
   /** Raw path as sent, e.g. /v1/projects/example.com:p/policy. */
   path: string
+  /** Who the bearer token belongs to: the sandbox account for the sandbox token, else a principal of tokens.json. */
+  principal?: string
   /** Binary Authorization calls: the percent-decoded project of the path. */
   project?: string
   /** Query string with signed-URL secrets replaced by "REDACTED". */
@@ -128,6 +132,13 @@ export class SandboxState {
     mkdirSync(this.dir, {recursive: true})
   }
 
+  /** Adds a bearer token for a principal (0600 file; tests seed e.g. an ADC identity, generateAccessToken mints). */
+  addPrincipalToken(token: string, principal: string): void {
+    const path = this.file(STATE_FILES.tokens)
+    writeFileSync(path, `${JSON.stringify({...this.principalTokens(), [token]: principal}, null, 2)}\n`, {mode: 0o600})
+    chmodSync(path, 0o600)
+  }
+
   appendRequest(record: RequestRecord): void {
     appendFileSync(this.file(STATE_FILES.requests), `${JSON.stringify(record)}\n`)
   }
@@ -152,6 +163,14 @@ export class SandboxState {
   identity(): SandboxIdentity {
     const stored = this.readJson<Partial<SandboxIdentity>>(STATE_FILES.identity, {})
     return {...DEFAULT_IDENTITY, ...stored}
+  }
+
+  /** tokens.json: further bearer tokens and the principal each acts as. */
+  principalTokens(): Record<string, string> {
+    const map = this.readJson<Record<string, unknown>>(STATE_FILES.tokens, {})
+    const out: Record<string, string> = {}
+    for (const [token, principal] of Object.entries(map)) if (typeof principal === 'string') out[token] = principal
+    return out
   }
 
   putEntry(name: string, key: string, value: JsonObject): void {

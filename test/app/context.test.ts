@@ -243,31 +243,48 @@ describe('resolveContext', () => {
     })
   })
 
-  describe('resolveQuotaProject', () => {
+  describe('resolveQuotaProject (creds.py GetQuotaProject)', () => {
     const gcloud = {activeConfig: 'default', configDir: '/nonexistent'}
-    const cases: {credential?: string; env: NodeJS.ProcessEnv; expected: string | undefined; file?: string; title: string}[] = [
-      {env: {}, expected: undefined, title: 'nothing configured: no header'},
+    const user = {isUser: true}
+    const sa = {isUser: false}
+    const cases: {credential: {isUser: boolean; quotaProject?: string}; env: NodeJS.ProcessEnv; expected: string | undefined; file?: string; keyword?: string; title: string}[] = [
       {
-        credential: 'adc-quota', env: {}, expected: 'adc-quota', title: "the credential's own quota project",
+        credential: user, env: {}, expected: 'proj', title: 'default CURRENT_PROJECT, user credential: the current project',
       },
       {
-        credential: 'adc-quota', env: {}, expected: 'config-quota', file: 'config-quota', title: 'gcloud config beats the credential',
+        credential: sa, env: {}, expected: undefined, title: 'default CURRENT_PROJECT, service account / bare token / impersonation: no header',
       },
       {
-        credential: 'adc-quota', env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'env-quota'}, expected: 'env-quota', file: 'config-quota', title: 'the environment beats both',
+        credential: {isUser: false, quotaProject: 'own'}, env: {}, expected: 'own', title: "no header from gcloud: the credential file's own quota project",
       },
       {
-        credential: 'adc-quota', env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'CURRENT_PROJECT'}, expected: undefined, title: 'a keyword names no project',
+        credential: user, env: {}, expected: 'proj', keyword: 'CURRENT_PROJECT_WITH_FALLBACK', title: 'CURRENT_PROJECT_WITH_FALLBACK behaves like CURRENT_PROJECT',
+      },
+      {
+        credential: user, env: {}, expected: undefined, keyword: 'LEGACY', title: 'LEGACY: no header',
+      },
+      {
+        credential: sa, env: {}, expected: 'config-quota', file: 'config-quota', title: 'an explicit billing/quota_project, for any credential',
+      },
+      {
+        credential: {isUser: true, quotaProject: 'own'}, env: {}, expected: 'config-quota', file: 'config-quota', title: 'the configuration beats the credential',
+      },
+      {
+        credential: sa, env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'env-quota'}, expected: 'env-quota', file: 'config-quota', title: 'the environment (or --billing-project) beats the file',
+      },
+      {
+        credential: sa, env: {CLOUDSDK_BILLING_QUOTA_PROJECT: 'CURRENT_PROJECT'}, expected: undefined, file: 'config-quota', title: 'a keyword in the environment beats the file too',
       },
     ]
     for (const c of cases) {
       it(c.title, () => {
-        expect(resolveQuotaProject(c.env, {...gcloud, ...(c.file ? {quotaProject: c.file} : {})}, c.credential)).to.equal(c.expected)
+        const config = {...gcloud, ...(c.file ? {quotaProject: c.file} : {}), ...(c.keyword ? {quotaProjectKeyword: c.keyword} : {})}
+        expect(resolveQuotaProject(c.env, config, c.credential, 'proj')).to.equal(c.expected)
       })
     }
 
     it('refuses a value that is no project ID (it would become a request header)', () => {
-      const error = thrownBy(() => resolveQuotaProject({CLOUDSDK_BILLING_QUOTA_PROJECT: 'bad\r\nX-Injected: 1'}, gcloud))
+      const error = thrownBy(() => resolveQuotaProject({CLOUDSDK_BILLING_QUOTA_PROJECT: 'bad\r\nX-Injected: 1'}, gcloud, {isUser: false}))
       expect(error).to.be.instanceOf(UserError)
       expect((error as UserError).message).to.contain('CLOUDSDK_BILLING_QUOTA_PROJECT')
     })

@@ -86,7 +86,7 @@ describe('app/deploy', () => {
                 exitCode: 0, interrupted: false, stderrTail: '', ...gcloud?.(invocation.args),
               }
             },
-            tokens: async () => ({getToken: async () => 'test-token', source: {detail: 'test token', kind: 'access-token-file'}}),
+            tokens: async () => ({getToken: async () => 'test-token', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}}),
           },
           dryRun: false,
           env: {},
@@ -406,7 +406,7 @@ describe('app/deploy', () => {
 
   it("sends the credential's quota project as X-Goog-User-Project", async () => {
     const options = h.options()
-    await runDeploy({...options, adapters: {...options.adapters, tokens: async () => ({getToken: async () => 'test-token', quotaProject: 'billing-proj', source: {detail: 'test token', kind: 'access-token-file'}})}})
+    await runDeploy({...options, adapters: {...options.adapters, tokens: async () => ({getToken: async () => 'test-token', quotaProject: 'billing-proj', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}})}})
     expect(server.requests().length).to.be.greaterThan(0)
     expect(server.requests().map(r => r.headers?.['x-goog-user-project'])).to.satisfy((values: unknown[]) => values.every(v => v === 'billing-proj'))
   })

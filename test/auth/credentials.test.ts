@@ -152,50 +152,62 @@ describe('credentials', () => {
     }
   })
 
-  describe('Application Default Credentials', () => {
-    it('uses GOOGLE_APPLICATION_CREDENTIALS over a gcloud login, without spawning or importing anything', async () => {
-      const file = join(dir, 'adc.json')
+  describe('auth/credential_file_override (store.py _LoadFromFileOverride)', () => {
+    it('uses CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE over the active account, without spawning or importing anything', async () => {
+      const file = join(dir, 'cred.json')
       writeFileSync(file, AUTHORIZED_USER)
       withAccount()
-      const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
-      expect(provider.source.kind).to.equal('adc')
-      expect(provider.source.detail).to.include('GOOGLE_APPLICATION_CREDENTIALS').and.include(file).and.include('authorized_user')
+      const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file}))
+      expect(provider.source.kind).to.equal('credential-file')
+      expect(provider.source.isUser).to.equal(true)
+      expect(provider.source.detail).to.include('CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE').and.include(file).and.include('authorized_user')
       expect(provider.source.detail).not.to.include('refresh')
       expect(provider.quotaProject).to.equal('quota-proj')
       expect(await fake.calls()).to.deep.equal([])
     })
 
-    it('uses the well-known file in the gcloud config dir', async () => {
-      const file = join(gcloudDir, 'application_default_credentials.json')
+    it('reads auth/credential_file_override from the configuration; a service-account key is its client_email', async () => {
+      const file = join(dir, 'key.json')
       writeFileSync(file, JSON.stringify({client_email: 'sa@p.iam.gserviceaccount.com', type: 'service_account'}))
+      writeGcloudDir(gcloudDir, {configs: {default: `[core]\naccount = dev@example.com\n[auth]\ncredential_file_override = ${file}\n`}})
       const provider = await resolve(env())
-      expect(provider.source.kind).to.equal('adc')
-      expect(provider.source.detail).to.include('sa@p.iam.gserviceaccount.com').and.include(file)
+      expect(provider.source).to.include({isUser: false, kind: 'credential-file', principal: 'sa@p.iam.gserviceaccount.com'})
     })
 
-    it('fails with a UserError when GOOGLE_APPLICATION_CREDENTIALS names a missing file', async () => {
+    it('fails with a UserError when the override names a missing file', async () => {
       withAccount()
-      const error = await rejectionOf(resolve(env({GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'missing.json')})))
-      expect((error as UserError).code).to.equal('ADC_FILE_MISSING')
-      expect((error as UserError).message).to.include('GOOGLE_APPLICATION_CREDENTIALS')
+      const error = await rejectionOf(resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: join(dir, 'missing.json')})))
+      expect((error as UserError).code).to.equal('CREDENTIAL_FILE_MISSING')
+      expect((error as UserError).message).to.include('CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE')
     })
 
-    it('fails with a UserError when the credentials file is not JSON', async () => {
-      const file = join(dir, 'adc.json')
+    it('fails with a UserError when the credential file is not JSON', async () => {
+      const file = join(dir, 'cred.json')
       writeFileSync(file, '-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n')
-      const error = await rejectionOf(resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file})))
-      expect((error as UserError).code).to.equal('ADC_FILE_INVALID')
+      const error = await rejectionOf(resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file})))
+      expect((error as UserError).code).to.equal('CREDENTIAL_FILE_INVALID')
       expect((error as UserError).message).not.to.include('secret')
     })
 
-    it('reports a library failure as an ADC error without secrets and without network', async () => {
-      const file = join(dir, 'adc.json')
+    it('reports a library failure as CREDENTIAL_FAILED without secrets and without network', async () => {
+      const file = join(dir, 'cred.json')
       writeFileSync(file, JSON.stringify({type: 'no-such-type'}))
-      const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
+      const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file}))
       const error = await rejectionOf(provider.getToken())
       expect(error).to.be.instanceOf(BinauthzError)
-      expect((error as BinauthzError).code).to.equal('ADC_FAILED')
-      expect((error as BinauthzError).suggestions.join('\n')).to.include('gcloud auth application-default login')
+      expect((error as BinauthzError).code).to.be.oneOf(['CREDENTIAL_REJECTED', 'CREDENTIAL_FAILED'])
+      expect(error instanceof UserError ? 'CREDENTIAL_REJECTED' : 'CREDENTIAL_FAILED').to.equal((error as BinauthzError).code)
+    })
+
+    it('ignores Application Default Credentials, as gcloud does for its own calls', async () => {
+      const file = join(dir, 'adc.json')
+      writeFileSync(file, AUTHORIZED_USER)
+      writeFileSync(join(gcloudDir, 'application_default_credentials.json'), AUTHORIZED_USER)
+      withAccount()
+      const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
+      expect(provider.source).to.include({kind: 'gcloud-account', principal: 'dev@example.com'})
+      const error = await rejectionOf(resolve({...env({GOOGLE_APPLICATION_CREDENTIALS: file}), CLOUDSDK_CONFIG: join(dir, 'empty-gcloud')}))
+      expect((error as UserError).code).to.equal('NO_CREDENTIALS')
     })
 
     it('gets a token through google-auth-library from a local token endpoint, once', async () => {
@@ -217,7 +229,7 @@ describe('credentials', () => {
           type: 'external_account',
         }))
         const detectionBefore = process.env.METADATA_SERVER_DETECTION
-        const provider = await resolve(env({GOOGLE_APPLICATION_CREDENTIALS: file}))
+        const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file}))
         expect(provider.source.detail).to.include('external_account')
         expect(await provider.getToken()).to.equal('ya29.from-local-sts-0123456789')
         expect(await provider.getToken()).to.equal('ya29.from-local-sts-0123456789')
@@ -231,13 +243,13 @@ describe('credentials', () => {
 
     it('uses a metadata server only with cheap evidence of one, and does not contact it while resolving', async () => {
       const provider = await resolve(env({GCE_METADATA_HOST: '127.0.0.1:9'}))
-      expect(provider.source).to.deep.equal({detail: 'metadata server (attached service account)', kind: 'adc'})
+      expect(provider.source).to.deep.equal({detail: 'metadata server (default service account)', isUser: false, kind: 'metadata-server'})
     })
 
     it('prefers an explicit gcloud login over an ambient metadata server', async () => {
       withAccount()
       const provider = await resolve(env({GCE_METADATA_HOST: '127.0.0.1:9'}))
-      expect(provider.source.kind).to.equal('gcloud-login')
+      expect(provider.source.kind).to.equal('gcloud-account')
     })
 
     describe('metadataServerLikely', () => {
@@ -272,12 +284,14 @@ describe('credentials', () => {
     })
   })
 
-  describe('gcloud login', () => {
+  describe('gcloud account', () => {
     it('runs exactly one `gcloud auth print-access-token`, lazily, with our environment', async () => {
       withAccount()
       const e = env({CLOUDSDK_ACTIVE_CONFIG_NAME: 'default'})
       const provider = await resolve(e)
-      expect(provider.source).to.deep.equal({detail: "gcloud account dev@example.com (configuration 'default')", kind: 'gcloud-login'})
+      expect(provider.source).to.deep.equal({
+        detail: "gcloud account dev@example.com (core/account in gcloud configuration 'default')", isUser: true, kind: 'gcloud-account', principal: 'dev@example.com',
+      })
       expect(await fake.calls()).to.deep.equal([])
       const tokens = await Promise.all([provider.getToken(), provider.getToken()])
       expect(tokens).to.deep.equal([FAKE_TOKEN, FAKE_TOKEN])
@@ -306,10 +320,11 @@ describe('credentials', () => {
       expect(provider.refresh).to.equal(undefined)
     })
 
-    it('is chosen when gcloud has a credential store even without an account in the configuration', async () => {
+    it('is not chosen without an active account, even with a credential store (gcloud: NoActiveAccountException)', async () => {
       writeFileSync(join(gcloudDir, 'credentials.db'), '')
-      const provider = await resolve(env())
-      expect(provider.source.kind).to.equal('gcloud-login')
+      const error = await rejectionOf(resolve(env()))
+      expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+      expect(await fake.calls()).to.deep.equal([])
     })
 
     it('honours CLOUDSDK_CORE_ACCOUNT', async () => {
@@ -359,7 +374,7 @@ describe('credentials', () => {
       expect(error).to.be.instanceOf(UserError)
       expect((error as UserError).code).to.equal('NO_CREDENTIALS')
       const suggestions = (error as UserError).suggestions.join('\n')
-      expect(suggestions).to.include('gcloud auth login').and.include('gcloud auth application-default login')
+      expect(suggestions).to.include('gcloud auth login').and.include('gcloud config set account')
       expect(await fake.calls()).to.deep.equal([])
     })
 
@@ -368,6 +383,148 @@ describe('credentials', () => {
       writeGcloudDir(join(home, '.config', 'gcloud'), {configs: {default: '[core]\naccount = other@example.com\n'}})
       const error = await rejectionOf(resolve(env({HOME: home})))
       expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+    })
+  })
+
+  describe('the order (store.py _Load): each source beats every later one', () => {
+    /** Sources, strongest first; a case sets a source and every weaker one, and expects the strongest. */
+    const cases: {expected: {kind: string; principal?: string}; name: string; setup: (e: NodeJS.ProcessEnv) => NodeJS.ProcessEnv}[] = [
+      {
+        expected: {kind: 'access-token-env'}, name: 'CLOUDSDK_AUTH_ACCESS_TOKEN', setup: e => ({...e, CLOUDSDK_AUTH_ACCESS_TOKEN: TOKEN}),
+      },
+      {
+        expected: {kind: 'access-token-file'}, name: 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', setup: e => ({...e, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'token')}),
+      },
+      {
+        expected: {kind: 'credential-file', principal: 'sa@p.iam.gserviceaccount.com'},
+        name: 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE',
+        setup: e => ({...e, CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: join(dir, 'key.json')}),
+      },
+      {
+        expected: {kind: 'gcloud-account', principal: 'env@example.com'}, name: 'CLOUDSDK_CORE_ACCOUNT over core/account', setup: e => ({...e, CLOUDSDK_CORE_ACCOUNT: 'env@example.com'}),
+      },
+      {expected: {kind: 'gcloud-account', principal: 'dev@example.com'}, name: 'core/account of the active configuration', setup: e => e},
+    ]
+    for (const [index, c] of cases.entries()) {
+      it(`${c.name} wins over ${cases.slice(index + 1).map(w => w.name).join(', ') || 'nothing'} (and ADC, and a metadata server)`, async () => {
+        writeFileSync(join(dir, 'token'), TOKEN)
+        writeFileSync(join(dir, 'key.json'), JSON.stringify({client_email: 'sa@p.iam.gserviceaccount.com', type: 'service_account'}))
+        writeFileSync(join(gcloudDir, 'application_default_credentials.json'), AUTHORIZED_USER)
+        withAccount()
+        let e = env({GCE_METADATA_HOST: '127.0.0.1:9', GOOGLE_APPLICATION_CREDENTIALS: join(gcloudDir, 'application_default_credentials.json')})
+        for (const weaker of cases.slice(index)) e = weaker.setup(e)
+        const provider = await resolve(e)
+        expect(provider.source).to.include(c.expected)
+        expect(await fake.calls()).to.deep.equal([])
+      })
+    }
+
+    it('CLOUDSDK_ACTIVE_CONFIG_NAME chooses the configuration whose account is used', async () => {
+      writeGcloudDir(gcloudDir, {configs: {default: '[core]\naccount = dev@example.com\n', other: '[core]\naccount = other@example.com\n'}})
+      const provider = await resolve(env({CLOUDSDK_ACTIVE_CONFIG_NAME: 'other'}))
+      expect(provider.source).to.include({kind: 'gcloud-account', principal: 'other@example.com'})
+    })
+
+    it('an activated service account is not a user credential (no CURRENT_PROJECT quota project)', async () => {
+      const provider = await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'ci@p.iam.gserviceaccount.com'}))
+      expect(provider.source.isUser).to.equal(false)
+    })
+  })
+
+  describe('impersonation (store.py Load → IAM Credentials generateAccessToken)', () => {
+    const SA = 'target@p.iam.gserviceaccount.com'
+    let server: ReturnType<typeof createServer>
+    let seen: {authorization?: string; body: string; url?: string}[]
+    let endpoint: string
+
+    beforeEach(async () => {
+      seen = []
+      server = createServer((req, res) => {
+        let body = ''
+        req.on('data', (chunk: Buffer) => {
+          body += chunk.toString()
+        })
+        req.on('end', () => {
+          seen.push({body, ...(req.headers.authorization === undefined ? {} : {authorization: req.headers.authorization}), ...(req.url === undefined ? {} : {url: req.url})})
+          res.setHeader('content-type', 'application/json')
+          if (body.includes('denied@')) {
+            res.statusCode = 403
+            res.end(JSON.stringify({error: {code: 403, message: 'Permission iam.serviceAccounts.getAccessToken denied', status: 'PERMISSION_DENIED'}}))
+            return
+          }
+
+          res.end(JSON.stringify({accessToken: 'ya29.impersonated-0123456789', expireTime: '2030-01-01T00:00:00Z'}))
+        })
+      })
+      await new Promise<void>(done => {
+        server.listen(0, '127.0.0.1', done)
+      })
+      endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    })
+
+    afterEach(() => {
+      server.close()
+    })
+
+    it('on a token file: one generateAccessToken at the override endpoint, with the source token, no gcloud', async () => {
+      const provider = await resolve(env({
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: endpoint, CLOUDSDK_AUTH_ACCESS_TOKEN: TOKEN, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: SA,
+      }))
+      expect(provider.source).to.include({isUser: false, kind: 'access-token-env', principal: SA})
+      expect(await provider.getToken()).to.equal('ya29.impersonated-0123456789')
+      expect(await provider.getToken()).to.equal('ya29.impersonated-0123456789')
+      expect(seen).to.have.length(1)
+      expect(seen[0]?.url).to.equal(`/v1/projects/-/serviceAccounts/${encodeURIComponent(SA)}:generateAccessToken`)
+      expect(seen[0]?.authorization).to.equal(`Bearer ${TOKEN}`)
+      expect(JSON.parse(seen[0]?.body ?? '{}')).to.deep.equal({lifetime: '3600s', scope: ['https://www.googleapis.com/auth/cloud-platform']})
+      expect(await fake.calls()).to.deep.equal([])
+    })
+
+    it('a delegation chain (DELEGATE,...,TARGET): the last is the target, the others delegates in order', async () => {
+      writeFileSync(join(dir, 'token'), TOKEN)
+      writeGcloudDir(gcloudDir, {
+        configs: {default: `[auth]\nimpersonate_service_account = a@p.iam.gserviceaccount.com, b@p.iam.gserviceaccount.com,${SA}\n[api_endpoint_overrides]\niamcredentials = ${endpoint}\n`},
+      })
+      const provider = await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'token')}))
+      expect(provider.source.impersonation).to.deep.equal({delegates: ['a@p.iam.gserviceaccount.com', 'b@p.iam.gserviceaccount.com'], target: SA})
+      await provider.getToken()
+      expect(JSON.parse(seen[0]?.body ?? '{}').delegates).to.deep.equal([
+        'projects/-/serviceAccounts/a@p.iam.gserviceaccount.com', 'projects/-/serviceAccounts/b@p.iam.gserviceaccount.com',
+      ])
+    })
+
+    it('a refusal is IMPERSONATION_FAILED naming the role, without the token', async () => {
+      const provider = await resolve(env({
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: endpoint, CLOUDSDK_AUTH_ACCESS_TOKEN: TOKEN, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: `denied@p.iam.gserviceaccount.com,${SA}`,
+      }))
+      const error = await rejectionOf(provider.getToken())
+      expect(error).to.be.instanceOf(UserError)
+      expect((error as UserError).code).to.equal('IMPERSONATION_DENIED')
+      expect((error as UserError).exitCode).to.equal(3)
+      expect((error as UserError).suggestions.join('\n')).to.include('roles/iam.serviceAccountTokenCreator')
+      expect((error as UserError).message).not.to.include(TOKEN)
+    })
+
+    it('on a gcloud account: no IAM call of ours; gcloud print-access-token impersonates (the property is in its environment)', async () => {
+      withAccount()
+      const provider = await resolve(env({CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: endpoint, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: SA}))
+      expect(provider.source).to.include({isUser: false, kind: 'gcloud-account', principal: SA})
+      expect(await provider.getToken()).to.equal(FAKE_TOKEN)
+      expect(seen).to.have.length(0)
+      const [record] = await fake.records()
+      expect(record?.env).to.include({CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: SA})
+    })
+
+    it('refuses a value that is not a service account list', async () => {
+      const error = await rejectionOf(resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN: TOKEN, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: 'a@p.iam.gserviceaccount.com,,'})))
+      expect((error as UserError).code).to.equal('INVALID_IMPERSONATION')
+    })
+
+    it('refuses a plain-http IAM Credentials endpoint that is not loopback (the token would travel in clear)', async () => {
+      const error = await rejectionOf(resolve(env({
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: 'http://iam.example.com/', CLOUDSDK_AUTH_ACCESS_TOKEN: TOKEN, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: SA,
+      })))
+      expect((error as UserError).code).to.equal('INVALID_ENDPOINT')
     })
   })
 })

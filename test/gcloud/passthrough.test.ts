@@ -3,7 +3,7 @@ import * as fc from 'fast-check'
 
 import {UserError} from '../../src/errors.js'
 import {deployArgv} from '../../src/gcloud/argv.js'
-import {parsePassthrough, type PassthroughContext} from '../../src/gcloud/passthrough.js'
+import {identityEnvOf, parsePassthrough, type PassthroughContext} from '../../src/gcloud/passthrough.js'
 import {thrownBy} from '../helpers/assert.js'
 
 const run: PassthroughContext = {kind: 'run', project: 'my-proj', regions: ['us-central1']}
@@ -130,5 +130,34 @@ describe('deploy/passthrough', () => {
       }),
       {numRuns: 2000},
     )
+  })
+
+  describe('identityEnvOf: identity flags as the CLOUDSDK_* variables gcloud maps them to', () => {
+    const cases: [string[], Record<string, string>][] = [
+      [['--source', '.'], {}],
+      [['--account=a@example.com'], {CLOUDSDK_CORE_ACCOUNT: 'a@example.com'}],
+      [['--account', 'a@example.com', '--source', '.'], {CLOUDSDK_CORE_ACCOUNT: 'a@example.com'}],
+      [['--configuration', 'other'], {CLOUDSDK_ACTIVE_CONFIG_NAME: 'other'}],
+      [['--impersonate-service-account=a@p.iam.gserviceaccount.com,b@p.iam.gserviceaccount.com'], {CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: 'a@p.iam.gserviceaccount.com,b@p.iam.gserviceaccount.com'}],
+      [['--access-token-file=/t'], {CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: '/t'}],
+      [['--billing-project', 'bill'], {CLOUDSDK_BILLING_QUOTA_PROJECT: 'bill'}],
+    ]
+    for (const [args, expected] of cases) {
+      it(args.join(' '), () => {
+        expect(identityEnvOf(args)).to.deep.equal(expected)
+      })
+    }
+
+    it('refuses a flag given twice or without a value', () => {
+      for (const args of [['--account=a', '--account=b'], ['--account'], ['--billing-project='], ['--configuration', '--source']]) {
+        const error = thrownBy(() => identityEnvOf(args))
+        expect(error, args.join(' ')).to.be.instanceOf(UserError)
+        expect((error as UserError).code).to.equal('PASSTHROUGH_REFUSED')
+      }
+    })
+
+    it('the flags still reach gcloud unchanged', () => {
+      expect(parsePassthrough(['--account', 'a@example.com', '--billing-project=b'], run).args).to.deep.equal(['--account', 'a@example.com', '--billing-project=b'])
+    })
   })
 })

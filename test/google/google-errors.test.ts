@@ -58,6 +58,17 @@ describe('google/google-errors (pure error mapping)', () => {
       expect(mapped(google(404, {})).suggestions.join('\n')).to.contain('gcloud projects describe my-proj')
     })
 
+    it("SERVICE_DISABLED names the ErrorInfo's consumer (the quota project), not the policy's project", () => {
+      const info = {'@type': 'type.googleapis.com/google.rpc.ErrorInfo', metadata: {consumer: 'projects/billing-proj', service: 'binaryauthorization.googleapis.com'}, reason: 'SERVICE_DISABLED'}
+      const disabled = mapped(google(403, {details: [info], status: 'PERMISSION_DENIED'}))
+      expect(disabled.message).to.contain('not enabled in project billing-proj').and.contain('not my-proj')
+      expect(disabled.suggestions[0]).to.equal('gcloud services enable binaryauthorization.googleapis.com --project=billing-proj')
+      const same = mapped(google(403, {details: [{...info, metadata: {consumer: 'projects/my-proj'}}]}))
+      expect(same.suggestions).to.deep.equal(['gcloud services enable binaryauthorization.googleapis.com --project=my-proj'])
+      const quota = mapped(google(429, {details: [{...info, reason: 'RATE_LIMIT_EXCEEDED'}], status: 'RESOURCE_EXHAUSTED'}))
+      expect(quota.message).to.contain('quota of project billing-proj')
+    })
+
     it("quotes Google's message on one line, trimmed and redacted", () => {
       const error = mapped(google(500, {message: `boom\n  SECRET ${'x'.repeat(600)}`, status: 'INTERNAL'}))
       expect(error.message).to.contain('(HTTP 500 INTERNAL: boom [REDACTED] x')

@@ -15,7 +15,7 @@ const input = {
 describe('sandbox env', () => {
   it('points every overridden API, the proxy and the token file at the sandbox', () => {
     const env = sandboxEnv(input)
-    for (const api of ['RUN', 'SERVICEUSAGE', 'CLOUDFUNCTIONS', 'CLOUDBUILD', 'ARTIFACTREGISTRY', 'STORAGE', 'CLOUDRESOURCEMANAGER', 'IAM', 'BINARYAUTHORIZATION', 'LOGGING']) {
+    for (const api of ['RUN', 'SERVICEUSAGE', 'CLOUDFUNCTIONS', 'CLOUDBUILD', 'ARTIFACTREGISTRY', 'STORAGE', 'CLOUDRESOURCEMANAGER', 'IAM', 'BINARYAUTHORIZATION', 'LOGGING', 'IAMCREDENTIALS']) {
       expect(env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api}`]).to.equal('http://127.0.0.1:8765/')
     }
 
