@@ -5,7 +5,7 @@ import type {RunInvocation, RunResult} from '../../src/gcloud/runner.js'
 import type {Policy} from '../../src/policy/types.js'
 
 import {
-  buildTargets, DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
+  DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
 } from '../../src/app/deploy.js'
 import {terminalPrompter} from '../../src/cli/prompts.js'
 import {silentReporter} from '../../src/cli/renderer.js'
@@ -324,35 +324,6 @@ describe('app/deploy', () => {
     const error = await rejectionOf(runDeploy(h.options({name: '--project=evil'})))
     expect((error as UserError).exitCode).to.equal(2)
     expect(server.requests()).to.have.length(0)
-  })
-
-  describe('buildTargets', () => {
-    it('run --source: cloud-run-source-deploy per region', () => {
-      expect(buildTargets('run', 'example.com:p', ['us-central1', 'asia-east1'], {source: '.'})).to.deep.equal({
-        patterns: ['us-central1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**', 'asia-east1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**'],
-      })
-    })
-
-    it('run with neither --source nor --image: source deploy', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
-    })
-
-    it('run --source + --image REPO/...: that repository once', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1', 'europe-west1'], {image: 'us-docker.pkg.dev/p-1/builds/svc', source: '.'})).to.deep.equal({
-        patterns: ['us-docker.pkg.dev/p-1/builds/**'],
-      })
-    })
-
-    it('run plain --image: no pattern', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1'], {image: 'gcr.io/p/x'})).to.deep.equal({patterns: [], prebuiltImage: 'gcr.io/p/x'})
-    })
-
-    it('function: gcf-artifacts or --docker-repository', () => {
-      expect(buildTargets('function', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/gcf-artifacts/**'])
-      expect(buildTargets('function', 'p-1', ['us-central1'], {dockerRepository: 'projects/p-1/locations/us-central1/repositories/r'}).patterns).to.deep.equal([
-        'us-central1-docker.pkg.dev/p-1/r/**',
-      ])
-    })
   })
 
   it('withYes inserts --yes before --', () => {

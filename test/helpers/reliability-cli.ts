@@ -75,7 +75,15 @@ export function createCliKit(options: CliKitOptions = {}): CliKit {
     NO_PROXY: '127.0.0.1,localhost',
     PATH: process.env.PATH,
   }
-  if (options.endpoint !== undefined) env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION = options.endpoint
+  if (options.endpoint !== undefined) {
+    env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION = options.endpoint
+    // The deploy also reads the existing service / function from the same stand-in (a loopback one only).
+    if (/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(options.endpoint)) {
+      env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS = options.endpoint
+      env.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN = options.endpoint
+    }
+  }
+
   const defaultTimeout = options.timeoutMs ?? 45_000
 
   const walk = (root: string): string[] => {

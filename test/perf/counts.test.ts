@@ -59,6 +59,8 @@ describe('perf: counts per command (built CLI)', function () {
       cleanEnv(dir, {
         BINAUTHZ_GCLOUD: gcloud.path,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: server.url,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS: server.url,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: server.url,
         CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
         ...extra,
       }),
