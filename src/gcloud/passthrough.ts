@@ -34,7 +34,7 @@ export interface Passthrough {
    * run: the containers as gcloud 528 groups them (command_lib/run/container_parser.py ContainerParser.ParseKnownArgs:
    * every argument after `--container NAME` belongs to that container until the next one; the same name twice is one
    * container). Without --container: one entry named '' holding --image/--source. With --container: one entry per
-   * named container (the '' group holds no per-container flag: gcloud refuses that).
+   * named container (the '' group holds no per-container flag: gcloud refuses that). functions: empty.
    */
   containers: ContainerArgs[]
   /** --docker-repository value (functions). */
@@ -306,7 +306,7 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
     throw refusal('--docker-repository and --clear-docker-repository were both given.', ['Give only one of them.'])
   }
 
-  return withContainers(parsed)
+  return context.kind === 'run' ? withContainers(parsed) : {...parsed, containers: []}
 }
 
 /**

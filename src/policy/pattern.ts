@@ -105,6 +105,12 @@ export function imageNameOf(reference: string): string {
   return colon > beforeDigest.lastIndexOf('/') ? beforeDigest.slice(0, colon) : beforeDigest
 }
 
+/** `reference` is `name` plus a tag and/or digest (`:TAG`, `@DIGEST`, `:TAG@DIGEST`; never a "/"). */
+function isTagOrDigestOf(reference: string, name: string): boolean {
+  const rest = reference.slice(name.length)
+  return reference.startsWith(name) && (rest.startsWith(':') || rest.startsWith('@')) && !rest.includes('/') && imageNameOf(reference) === name
+}
+
 /** Whether an exact pattern names an image without tag or digest ("To allowlist a specific image:"). */
 export function namesWholeImage(text: string): boolean {
   return text.length > 0 && imageNameOf(text) === text && !text.endsWith('/')
@@ -127,7 +133,7 @@ export function patternMatchesImage(pattern: string, image: string): boolean {
 
   case 'exact': {
     if (target === parsed.text) return true
-    return namesWholeImage(parsed.text) && imageNameOf(target) === parsed.text
+    return namesWholeImage(parsed.text) && isTagOrDigestOf(target, parsed.text)
   }
 
   case 'none': {
@@ -155,7 +161,7 @@ export function patternCovers(existing: string, required: string): boolean {
     if (r.kind !== 'exact') return false // a wildcard pattern matches infinitely many names
     if (r.text === e.text) return true
     // A whole-image entry admits each tag/digest reference of that image (and `required` then names one).
-    return namesWholeImage(e.text) && !namesWholeImage(r.text) && imageNameOf(r.text) === e.text
+    return namesWholeImage(e.text) && !namesWholeImage(r.text) && isTagOrDigestOf(r.text, e.text)
   }
 
   // The shortest image `required` matches: its literal text / its prefix (the wildcard matching nothing).
