@@ -312,9 +312,13 @@ describe('app/deploy', () => {
     server.state.putEntry('functions.json', 'projects/my-proj/locations/us-central1/functions/fn', {
       buildConfig: {dockerRepository: 'projects/my-proj/locations/us-central1/repositories/fn-repo'}, name: 'projects/my-proj/locations/us-central1/functions/fn',
     })
-    const kept = await runDeploy(h.options({dryRun: true, kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20']}))
+    const kept = await runDeploy(h.options({
+      dryRun: true, kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20'],
+    }))
     expect(kept.patterns.required).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/fn-repo/my--proj__us--central1__fn'])
-    const cleared = await runDeploy(h.options({dryRun: true, kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20', '--clear-docker-repository']}))
+    const cleared = await runDeploy(h.options({
+      dryRun: true, kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20', '--clear-docker-repository'],
+    }))
     expect(cleared.patterns.required).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/gcf-artifacts/**'])
   })
 
@@ -330,8 +334,17 @@ describe('app/deploy', () => {
     expect(result.patterns.added).to.deep.equal([RUN_US])
     expect(result.images.map(i => [i.container, i.admitted, i.rule])).to.deep.equal([['side', true, 'allowlist: us-docker.pkg.dev/cloudrun/container/hello']])
     expect(h.gcloudCalls[0]?.args).to.deep.equal([
-      'run', 'deploy', 'svc', '--project=my-proj', '--region=us-central1', '--binary-authorization=default',
-      '--container=app', '--source=.', '--port=8080', '--container=side', '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
+      'run',
+      'deploy',
+      'svc',
+      '--project=my-proj',
+      '--region=us-central1',
+      '--binary-authorization=default',
+      '--container=app',
+      '--source=.',
+      '--port=8080',
+      '--container=side',
+      '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
     ])
   })
 

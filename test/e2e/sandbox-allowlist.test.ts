@@ -124,19 +124,40 @@ describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, 
   it('--container groups: a blocked sidecar stops before any write (exit 3); an admitted one deploys and gcloud accepts the argv', async () => {
     await start()
     const blocked = await binauthz([
-      'deploy', 'run', 'multi', '--region', 'us-central1', '--yes', '--json', '--',
-      '--container=app', `--source=${source}`, '--port=8080', '--container=side', '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
+      'deploy',
+      'run',
+      'multi',
+      '--region',
+      'us-central1',
+      '--yes',
+      '--json',
+      '--',
+      '--container=app',
+      `--source=${source}`,
+      '--port=8080',
+      '--container=side',
+      '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
     ])
     expect(blocked.exitCode, blocked.stderr).to.equal(3)
-    const error = (JSON.parse(blocked.stdout) as {error: {code: string; suggestions: string[]}}).error
+    const {error} = (JSON.parse(blocked.stdout) as {error: {code: string; suggestions: string[]}})
     expect(error.code).to.equal('IMAGE_NOT_ADMITTED')
     expect(error.suggestions.join('\n')).to.include('binauthz policy allow --project=sandbox-project --pattern us-docker.pkg.dev/cloudrun/container/hello')
     expect(writes()).to.equal(0)
     expect(state.readMap(STATE_FILES.services)).to.not.have.property('us-central1/multi')
 
     const admitted = await binauthz([
-      'deploy', 'run', 'multi', '--region', 'us-central1', '--yes', '--',
-      '--container=app', `--source=${source}`, '--port=8080', '--container=side', '--image=gcr.io/other-team/side:1',
+      'deploy',
+      'run',
+      'multi',
+      '--region',
+      'us-central1',
+      '--yes',
+      '--',
+      '--container=app',
+      `--source=${source}`,
+      '--port=8080',
+      '--container=side',
+      '--image=gcr.io/other-team/side:1',
     ])
     expect(admitted.exitCode, admitted.stderr).to.equal(0)
     expect(admitted.stderr).to.not.include('unrecognized arguments')
