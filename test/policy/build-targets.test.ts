@@ -14,7 +14,11 @@ const fn = (over: Partial<BuildInput> = {}): BuildInput => ({
   existing: {}, kind: 'function', name: 'my-fn', project: 'p-1', regions: ['us-central1'], ...over,
 })
 const patterns = (input: BuildInput): string[] => deriveBuildTargets(input).patterns
-const entry = (namePattern: string): {namePattern: string} => ({namePattern})
+function allowlistOf(patterns: readonly string[]): {namePattern: string}[] {
+  const out: {namePattern: string}[] = []
+  for (const namePattern of patterns) out.push({namePattern})
+  return out
+}
 
 describe('policy/build-targets', () => {
   describe('run (surface/run/deploy.py)', () => {
@@ -107,7 +111,7 @@ describe('policy/build-targets', () => {
         const [target] = deriveBuildTargets(input).targets
         if (target === undefined) throw new Error('no target')
         const policy = {
-          admissionWhitelistPatterns: existing.map(entry),
+          admissionWhitelistPatterns: allowlistOf(existing),
           defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'},
         }
         const pushed = [`${target.image}@${DIGEST}`, `${target.image}:latest`, `${target.image}:version_3`]
