@@ -1,6 +1,6 @@
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {ImageVerdict} from '../policy/coverage.js'
-import type {PolicyPlan} from '../policy/plan.js'
+import type {planAllowBuilds, PolicyPlan, type WantedBuild} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 // The deploy pipeline both deploy commands share:
 //   resolve project/regions → check passthrough → required allowlist patterns → ONE policy read (and at most one
@@ -23,7 +23,6 @@ import {
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {imageNameOf} from '../policy/pattern.js'
-import {planAllow} from '../policy/plan.js'
 import {type DeployKind} from '../policy/repository.js'
 import {formatCommand} from '../policy/shell.js'
 import {savePolicyBackup} from '../store/backups.js'
@@ -382,6 +381,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   const {env, reporter} = options
   const {project} = result
   const patterns = result.patterns.required
+  const wanted: WantedBuild[] = result.builds.map(b => ({image: b.image, pattern: b.pattern}))
   const mode: ApplyOptions['mode'] = options.dryRun ? 'dry-run' : (options.noPatch ? 'no-patch' : 'write')
   let policyStepOpen = true
   const closePolicyStep = async (plan: PolicyPlan): Promise<void> => {
@@ -409,7 +409,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
       ui: {info: line => options.show(line), warn: line => options.show(line)},
     },
     {
-      mode, plan: policy => planAllow(policy, patterns), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
+      mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
     },
   )
 
@@ -527,7 +527,7 @@ function primed(client: BinauthzClient, first: Policy): BinauthzClient {
 export function warningsFor(policy: Policy, targets: BuildTargets, project: string): DeployWarning[] {
   const warnings: DeployWarning[] = []
   const rule = (policy.defaultAdmissionRule ?? {}) as Record<string, unknown>
-  const missing = planAllow(policy, targets.patterns).added
+  const missing = planAllowBuilds(policy, targets.targets).added
   if (rule.evaluationMode === 'REQUIRE_ATTESTATION' && missing.length > 0) {
     const writers = [...new Set(targets.targets.filter(t => missing.includes(t.pattern)).map(t => t.repository))]
     warnings.push({

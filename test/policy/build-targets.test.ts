@@ -3,6 +3,7 @@ import * as fc from 'fast-check'
 
 import {type BuildInput, deriveBuildTargets} from '../../src/policy/build-targets.js'
 import {findCoverage} from '../../src/policy/coverage.js'
+import {planAllowBuilds} from '../../src/policy/plan.js'
 import {judge} from '../../src/sandbox/admission.js'
 import {userErrorThrownBy as userError} from '../helpers/assert.js'
 import {DIGEST} from './fixtures.js'
@@ -86,6 +87,20 @@ describe('policy/build-targets', () => {
     })
   })
 
+  it('an administrator\'s narrower entry that admits every image the build pushes counts as covering, and is kept', () => {
+    const [target] = deriveBuildTargets(run()).targets
+    if (target === undefined) throw new Error('no target')
+    const policy = {admissionWhitelistPatterns: [{namePattern: 'us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/svc'}]}
+    const plan = planAllowBuilds(policy, [target])
+    expect(plan.changed).to.equal(false)
+    expect(plan.alreadyCovered).to.deep.equal([{
+      coverage: {by: {kind: 'pattern', pattern: 'us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/svc'}, covered: true},
+      pattern: 'us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**',
+    }])
+    // a tag-only entry does not: the build deploys by digest
+    expect(planAllowBuilds({admissionWhitelistPatterns: [{namePattern: `${target.image}:latest`}]}, [target]).added).to.deep.equal([target.pattern])
+  })
+
   describe('"covered" is sound under Google\'s rules (the sandbox judge as the oracle)', () => {
     const deploys = fc.oneof(
       fc.record({
@@ -119,6 +134,11 @@ describe('policy/build-targets', () => {
         expect(judge({...policy, admissionWhitelistPatterns: [{namePattern: target.pattern}]}, pushed).admitted, target.pattern).to.equal(true)
         if (findCoverage(policy, target.pattern).covered) {
           expect(judge(policy, pushed).admitted, `${existing.join(', ')} said to cover ${target.pattern}`).to.equal(true)
+        }
+
+        // The planner's "covered" (by the image the build pushes, possibly through a narrower entry) is sound too.
+        if (planAllowBuilds(policy, [target]).added.length === 0) {
+          expect(judge(policy, pushed).admitted, `${existing.join(', ')} said to admit ${target.image}`).to.equal(true)
         }
       }), {numRuns: 3000})
     })
