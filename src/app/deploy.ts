@@ -1,6 +1,6 @@
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {ImageVerdict} from '../policy/coverage.js'
-import type {planAllowBuilds, PolicyPlan, type WantedBuild} from '../policy/plan.js'
+import type {PolicyPlan, WantedBuild} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 // The deploy pipeline both deploy commands share:
 //   resolve project/regions → check passthrough → required allowlist patterns → ONE policy read (and at most one
@@ -23,6 +23,7 @@ import {
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {imageNameOf} from '../policy/pattern.js'
+import {planAllowBuilds} from '../policy/plan.js'
 import {type DeployKind} from '../policy/repository.js'
 import {formatCommand} from '../policy/shell.js'
 import {savePolicyBackup} from '../store/backups.js'
