@@ -1,6 +1,6 @@
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {ImageVerdict} from '../policy/coverage.js'
-import type {PolicyPlan} from '../policy/plan.js'
+import type {PolicyPlan, WantedBuild} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 // The deploy pipeline both deploy commands share:
 //   resolve project/regions → check passthrough → required allowlist patterns → ONE policy read (and at most one
@@ -16,23 +16,21 @@ import {
 } from '../errors.js'
 import {deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
-import {identityEnvOf, parsePassthrough} from '../gcloud/passthrough.js'
+import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
+import {
+  type BuildInput, type BuildTarget, type BuildTargets, deriveBuildTargets, describeTarget, type ExistingResource,
+} from '../policy/build-targets.js'
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
-import {planAllow} from '../policy/plan.js'
-import {
-  type BuildRepository,
-  defaultRepository,
-  type DeployKind,
-  parseDockerRepository,
-  parseImageRepository,
-  repositoryPattern,
-} from '../policy/repository.js'
+import {imageNameOf} from '../policy/pattern.js'
+import {planAllowBuilds} from '../policy/plan.js'
+import {type DeployKind} from '../policy/repository.js'
 import {formatCommand} from '../policy/shell.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {resolveContext, type ResolvedContext} from './context.js'
+import {type ExistingReader, readExisting} from './existing.js'
 import {type ClientFactories, DEFAULT_CLIENT_FACTORIES, openClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
 
@@ -59,6 +57,11 @@ export interface RegionDeploy {
  * The result of `binauthz deploy run|function` and its `--json` output (stable; new fields may be added):
  * - command: "deploy run" | "deploy function"; name: the service/function name
  * - project, regions: what was resolved (and from where: projectSource, regionSource)
+ * - existing: per region, whether the service/function exists and the build-image-uri / dockerRepository gcloud reuses
+ * - builds: per region, the image the build pushes, its repository, the entry chosen (scope "repository" for Google's
+ *   default build repositories, "image" for any other) and where gcloud takes the repository from
+ * - images: prebuilt images (plain --image, --container sidecars) with admitted and the admitting/blocking rule
+ * - warnings: [{code, message}] (EXEMPTION_SKIPS_ATTESTATION, DRY_RUN_ENFORCEMENT, CROSS_PROJECT_REPOSITORY)
  * - patterns.required: the allowlist patterns the deploy needs (empty for a plain --image deploy);
  *   patterns.added: the ones written (or, with --dry-run, that would be); patterns.alreadyCovered: [{pattern, by}]
  *   where `by` is the covering entry or "defaultAdmissionRule: ALWAYS_ALLOW"
@@ -75,11 +78,17 @@ export interface DeployResult {
    * `principal` the account / service account (null for a bare token), `quotaProject` the X-Goog-User-Project sent.
    */
   auth?: {detail: string; principal: null | string; quotaProject: null | string; source: string}
+  /** Per region: where the build pushes, the entry chosen and why (empty when nothing is built). */
+  builds: {image: string; pattern: string; region: string; repository: string; scope: 'image' | 'repository'; source: string}[]
   command: 'deploy function' | 'deploy run'
   deploys: RegionDeploy[]
   dryRun: boolean
   durationMs: number
+  /** What the deploy read before planning, per region: the service/function exists, and what gcloud will reuse. */
+  existing: Record<string, ExistingResource>
   image?: {admitted: boolean | null; image: string; reason: string}
+  /** Prebuilt images of the deploy (a plain --image, or --container sidecars) and the rule that admits or blocks each. */
+  images: {admitted: boolean | null; container: string; image: string; reason: string; rule: string}[]
   name: string
   patterns: {added: string[]; alreadyCovered: {by: string; pattern: string;}[]; required: string[];}
   policy: {backupFile: null | string; diff: string; etagAfter: null | string; etagBefore: null | string; written: boolean;}
@@ -87,6 +96,16 @@ export interface DeployResult {
   projectSource: string
   regions: string[]
   regionSource: string
+  /** What the change allows beyond this deploy, or why it matters less than it seems: [{code, message}]. */
+  warnings: DeployWarning[]
+}
+
+/** The codes of the plan's warnings (--json `warnings[].code`): advice, not errors, so not in the error registry. */
+export const WARNING_CODES = ['CROSS_PROJECT_REPOSITORY', 'DRY_RUN_ENFORCEMENT', 'EXEMPTION_SKIPS_ATTESTATION'] as const
+
+export interface DeployWarning {
+  code: (typeof WARNING_CODES)[number]
+  message: string
 }
 
 /** gcloud failed in at least one region: exit with gcloud's code (one region) or 1 (several). Carries the result. */
@@ -126,6 +145,8 @@ export interface DeployAdapters extends ClientFactories {
   /** Finds gcloud without starting it (throws GCLOUD_MISSING), before the policy is touched. */
   locateGcloud(env: NodeJS.ProcessEnv): string
   now(): number
+  /** Reads the existing service/function per region (what gcloud reuses), before planning. */
+  readExisting: ExistingReader
   resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
   runGcloud(invocation: RunInvocation): Promise<RunResult>
 }
@@ -165,6 +186,7 @@ const DEFAULT_ADAPTERS: DeployAdapters = {
   backup: (env, project, policy) => savePolicyBackup(env, project, policy),
   locateGcloud,
   now: () => Date.now(),
+  readExisting,
   resolveContext,
   runGcloud,
 }
@@ -176,40 +198,28 @@ function adaptersFor(options: DeployOptions): DeployAdapters {
 // ---------------------------------------------------------------------------------------------------------------
 // Pure helpers
 
-/** What the deploy will build, and therefore which repositories must be allowlisted (one entry per region). */
-export interface BuildTargets {
-  /** Allowlist patterns needed, deduplicated, in region order. */
-  patterns: string[]
-  /** For a plain --image run deploy: the image to evaluate against the policy (no pattern is added). */
-  prebuiltImage?: string
+/** The derivation's input for this deploy (pure: gcloud/passthrough.ts fields → policy/build-targets.ts). */
+export function buildInput(deploy: {
+  existing: Readonly<Record<string, ExistingResource>>; kind: DeployKind; name: string; passthrough: Passthrough; project: string; regions: readonly string[]
+}): BuildInput {
+  const {existing, kind, name, passthrough, project, regions} = deploy
+  return {
+    clearDockerRepository: passthrough.clearDockerRepository,
+    containers: passthrough.containers,
+    ...(passthrough.dockerRepository === undefined ? {} : {dockerRepository: passthrough.dockerRepository}),
+    existing,
+    kind,
+    name,
+    project,
+    regions,
+  }
 }
 
-/**
- * run: --source (or neither --source nor --image) builds into cloud-run-source-deploy in each region, or with
- * --source + --image REPO/... into that repository; a plain --image deploys a pre-built image: NO pattern.
- * function: gcf-artifacts in each region, or --docker-repository.
- */
-export function buildTargets(
-  kind: DeployKind,
-  project: string,
-  regions: readonly string[],
-  passthrough: {dockerRepository?: string; image?: string; source?: string;},
-): BuildTargets {
-  const repos: BuildRepository[] = []
-  if (kind === 'run') {
-    if (passthrough.image !== undefined && passthrough.source === undefined) return {patterns: [], prebuiltImage: passthrough.image}
-    if (passthrough.image === undefined) {
-      for (const region of regions) repos.push(defaultRepository('run', project, region))
-    } else {
-      repos.push(parseImageRepository(passthrough.image, '--image (after --)'))
-    }
-  } else if (passthrough.dockerRepository === undefined) {
-    for (const region of regions) repos.push(defaultRepository('function', project, region))
-  } else {
-    repos.push(parseDockerRepository(passthrough.dockerRepository, '--docker-repository (after --)'))
-  }
-
-  return {patterns: [...new Set(repos.map(repo => repositoryPattern(repo)))]}
+/** What the plan says about each build (one line per region). */
+function buildsOf(targets: readonly BuildTarget[]): DeployResult['builds'] {
+  return targets.map(t => ({
+    image: t.image, pattern: t.pattern, region: t.region, repository: t.repository, scope: t.defaultRepository ? 'repository' : 'image', source: t.source,
+  }))
 }
 
 /** The binauthz command line with --yes inserted before `--` (for "re-run with --yes" messages). */
@@ -268,7 +278,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   })
   const {project, regions} = context
   const passthrough = parsePassthrough(options.passthrough, {kind, project, regions})
-  const targets = buildTargets(kind, project, regions, passthrough)
+  // Checked before any I/O (a deploy gcloud would refuse is refused here); derived again once the existing
+  // service/function is read, since gcloud reuses its repository.
+  const early = deriveBuildTargets(buildInput({
+    existing: {}, kind, name, passthrough, project, regions,
+  }))
   const argvs = regions.map(region => ['gcloud', ...deployArgv(kind, {
     name, passthrough: passthrough.args, project, region,
   })])
@@ -278,12 +292,15 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   )
 
   const result: DeployResult = {
+    builds: [],
     command,
     deploys: regions.map((region, i) => ({argv: argvs[i] as string[], exitCode: null, region})),
     dryRun: options.dryRun,
     durationMs: 0,
+    existing: {},
+    images: [],
     name,
-    patterns: {added: [], alreadyCovered: [], required: [...targets.patterns]},
+    patterns: {added: [], alreadyCovered: [], required: []},
     policy: {
       backupFile: null, diff: '', etagAfter: null, etagBefore: null, written: false,
     },
@@ -291,6 +308,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     projectSource: context.projectSource,
     regions: [...regions],
     regionSource: context.regionSource,
+    warnings: [],
   }
   const finish = (): DeployResult => ({...result, durationMs: Math.max(0, adapters.now() - started)})
   assertGcloudRunnable(options, adapters)
@@ -317,7 +335,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   }
 
   try {
-    await (targets.prebuiltImage === undefined ? allowlist(options, adapters, await connect(), result) : evaluatePrebuilt(options, connect, result, targets.prebuiltImage))
+    await (early.targets.length === 0
+      ? evaluatePrebuilt(options, connect, result, early.prebuilt)
+      : buildAndAllowlist(options, adapters, {
+        connect, context, passthrough, result,
+      }))
     options.signal?.throwIfAborted()
   } catch (error) {
     // Interrupted during the policy step: --json still gets the result so far (what was read, written, backed up).
@@ -382,6 +404,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   const {env, reporter} = options
   const {project} = result
   const patterns = result.patterns.required
+  const wanted: WantedBuild[] = result.builds.map(b => ({image: b.image, pattern: b.pattern}))
   const mode: ApplyOptions['mode'] = options.dryRun ? 'dry-run' : (options.noPatch ? 'no-patch' : 'write')
   let policyStepOpen = true
   const closePolicyStep = async (plan: PolicyPlan): Promise<void> => {
@@ -409,7 +432,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
       ui: {info: line => options.show(line), warn: line => options.show(line)},
     },
     {
-      mode, plan: policy => planAllow(policy, patterns), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
+      mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
     },
   )
 
@@ -469,27 +492,161 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   )
 }
 
-/** Plain --image deploy: no pattern is added; report whether the policy admits the image. */
-async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<BinauthzClient>, result: DeployResult, image: string): Promise<void> {
+/**
+ * A deploy that builds: the existing service/function (what gcloud reuses) and the policy are read at the same time,
+ * then the builds are derived, prebuilt sidecars judged, warnings given and the entries allowlisted.
+ */
+async function buildAndAllowlist(
+  options: DeployOptions,
+  adapters: DeployAdapters,
+  run: {connect: () => Promise<BinauthzClient>; context: ResolvedContext; passthrough: Passthrough; result: DeployResult},
+): Promise<void> {
+  const {context, passthrough, result} = run
+  const {kind, name, project, regions} = result.command === 'deploy run'
+    ? {
+      kind: 'run' as const, name: result.name, project: result.project, regions: result.regions,
+    }
+    : {
+      kind: 'function' as const, name: result.name, project: result.project, regions: result.regions,
+    }
+  const opening = run.connect()
+  const reading = opening.then(client => client.getPolicy(project))
+  const [client, policy, existing] = await Promise.all([
+    opening,
+    reading,
+    adapters.readExisting({
+      env: options.env, gcloud: context.gcloud, kind, name, project, regions, ...(options.signal === undefined ? {} : {signal: options.signal}),
+    }, adapters),
+  ])
+  const targets = deriveBuildTargets(buildInput({
+    existing, kind, name, passthrough, project, regions,
+  }))
+  result.existing = existing
+  result.builds = buildsOf(targets.targets)
+  result.patterns.required = [...targets.patterns]
+  options.show(`What gcloud will build:\n${targets.targets.map(t => `  ${describeTarget(t)}`).join('\n')}`)
+  await checkPrebuilt(options, result, policy, targets)
+  result.warnings = warningsFor(policy, targets, project)
+  for (const warning of result.warnings) options.show(`Warning (${warning.code}): ${warning.message}`)
+  await allowlist(options, adapters, primed(client, policy), result)
+}
+
+/** The client whose first getPolicy answers with the policy already read (the read ran beside the other reads). */
+function primed(client: BinauthzClient, first: Policy): BinauthzClient {
+  let pending: Policy | undefined = first
+  const wrapped = Object.create(client) as BinauthzClient
+  wrapped.getPolicy = async (target: string): Promise<Policy> => {
+    const policy = pending
+    pending = undefined
+    return policy ?? client.getPolicy(target)
+  }
+
+  return wrapped
+}
+
+/** What the change allows beyond this deploy, or why it matters less than it seems. */
+export function warningsFor(policy: Policy, targets: BuildTargets, project: string): DeployWarning[] {
+  const warnings: DeployWarning[] = []
+  const rule = (policy.defaultAdmissionRule ?? {}) as Record<string, unknown>
+  const missing = planAllowBuilds(policy, targets.targets).added
+  if (rule.evaluationMode === 'REQUIRE_ATTESTATION' && missing.length > 0) {
+    const writers = [...new Set(targets.targets.filter(t => missing.includes(t.pattern)).map(t => t.repository))]
+    warnings.push({
+      code: 'EXEMPTION_SKIPS_ATTESTATION',
+      message: `The default rule of ${project} requires attestations, and an allowlist entry exempts matching images from it entirely: `
+        + `after this change ${missing.join(', ')} deploy${missing.length === 1 ? 's' : ''} without any attestation. `
+        + `Anyone who can push there (roles/artifactregistry.writer on ${writers.join(', ')}, or a Cloud Build in that project) can deploy unattested images to ${project}.`,
+    })
+  }
+
+  if (rule.enforcementMode === 'DRYRUN_AUDIT_LOG_ONLY') {
+    warnings.push({
+      code: 'DRY_RUN_ENFORCEMENT',
+      message: `The policy of ${project} is in dry-run enforcement (DRYRUN_AUDIT_LOG_ONLY): nothing is blocked today, violations are only logged. `
+        + 'The entry keeps this deploy admitted once enforcement is turned on.',
+    })
+  }
+
+  for (const target of targets.targets.filter(t => t.crossProject)) {
+    warnings.push({
+      code: 'CROSS_PROJECT_REPOSITORY',
+      message: `[${target.region}] the build repository ${target.repository} belongs to project ${target.repositoryProject}, not ${project}: `
+        + `whoever can write ${target.pattern} there (its Artifact Registry writers) can deploy it here.`,
+    })
+  }
+
+  return warnings
+}
+
+/** The rule that admits or blocks an image, as the plan and --json name it. */
+function ruleName(verdict: ImageVerdict): string {
+  return verdict.rule === 'allowlist' ? `allowlist: ${verdict.pattern ?? ''}` : `${verdict.rule}: ${verdict.evaluationMode ?? 'unspecified'}`
+}
+
+/** A prebuilt image the policy blocks stops the deploy before any write (exit 3), with what an administrator runs. */
+function blockedImages(project: string, blocked: DeployResult['images']): UserError {
+  const names = [...new Set(blocked.map(b => imageNameOf(b.image)))]
+  const lines = blocked.map(b => `  ${b.container === '' ? 'the image' : `container ${b.container}`}: ${b.image} — ${b.reason}`)
+  return new UserError(
+    `The Binary Authorization policy of ${project} blocks ${blocked.length === 1 ? 'a prebuilt image' : 'prebuilt images'} of this deploy, and binauthz never allowlists prebuilt images itself. Nothing was changed or deployed.\n${lines.join('\n')}\n\n${adminHandoff(project, names)}`,
+    {
+      code: 'IMAGE_NOT_ADMITTED',
+      suggestions: [
+        `An administrator can allowlist exactly ${names.length === 1 ? 'that image' : 'those images'}: ${formatCommand(['binauthz', 'policy', 'allow', `--project=${project}`, ...names.flatMap(n => ['--pattern', n])])}`,
+      ],
+    },
+  )
+}
+
+/** Prebuilt images (sidecars) next to a build: judged against the policy with the build's entries added. */
+async function checkPrebuilt(options: DeployOptions, result: DeployResult, policy: Policy, targets: BuildTargets): Promise<void> {
+  if (targets.prebuilt.length === 0) return
+  const view: Policy = {...policy, admissionWhitelistPatterns: [...(policy.admissionWhitelistPatterns ?? []), ...targets.patterns.map(namePattern => ({namePattern}))]}
+  result.images = targets.prebuilt.map(({container, image}) => {
+    const verdict = evaluateImage(view, image)
+    return {
+      admitted: verdict.admitted, container, image, reason: verdict.reason, rule: ruleName(verdict),
+    }
+  })
+  for (const image of result.images) {
+    await options.reporter.detail(`Prebuilt ${image.container === '' ? 'image' : `container ${image.container}`} ${image.image}: ${image.admitted ? 'admitted' : 'BLOCKED'} (${image.rule})`)
+  }
+
+  const blocked = result.images.filter(i => i.admitted === false)
+  if (blocked.length > 0) throw blockedImages(result.project, blocked)
+}
+
+/** Only prebuilt images (a plain --image, or containers that all have one): nothing is allowlisted; each is judged. */
+async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<BinauthzClient>, result: DeployResult, prebuilt: BuildTargets['prebuilt']): Promise<void> {
   const {reporter} = options
-  let verdict: ImageVerdict | undefined
-  let reason: string
+  let policy: Policy | undefined
+  let unknown = ''
   try {
     const client = await connect()
-    const policy = await client.getPolicy(result.project)
-    verdict = evaluateImage(policy, image)
-    reason = verdict.reason
+    policy = await client.getPolicy(result.project)
     result.policy = {...result.policy, etagAfter: policy.etag ?? null, etagBefore: policy.etag ?? null}
   } catch (error) {
     // Reading is only advisory here: nothing is changed for a pre-built image.
     if (!(error instanceof BinauthzError) || error instanceof InterruptedError) throw error
-    reason = `could not read the policy (${error.message.split('\n')[0]})`
+    unknown = `could not read the policy (${error.message.split('\n')[0]})`
   }
 
-  result.image = {admitted: verdict?.admitted ?? null, image, reason}
-  await reporter.succeed('policy', `Pre-built image ${image}: ${verdict === undefined ? 'unknown' : (verdict.admitted ? 'admitted' : 'NOT admitted')} — ${reason}`)
-  await reporter.skip('allowlist', 'Nothing to allowlist: --image without --source builds nothing (binauthz adds no pattern for pre-built images)')
-  if (verdict !== undefined && !verdict.admitted) {
-    options.show(`Warning: the policy of ${result.project} does not admit ${image} (${reason}); the deploy will probably be denied.`)
+  result.images = prebuilt.map(({container, image}) => {
+    if (policy === undefined) return {
+      admitted: null, container, image, reason: unknown, rule: 'unknown',
+    }
+    const verdict = evaluateImage(policy, image)
+    return {
+      admitted: verdict.admitted, container, image, reason: verdict.reason, rule: ruleName(verdict),
+    }
+  })
+  const [first] = result.images
+  if (first !== undefined && prebuilt.length === 1) result.image = {admitted: first.admitted, image: first.image, reason: first.reason}
+  for (const image of result.images) {
+    await reporter.succeed('policy', `Pre-built image ${image.image}: ${image.admitted === null ? 'unknown' : (image.admitted ? 'admitted' : 'NOT admitted')} — ${image.reason}`)
   }
+
+  await reporter.skip('allowlist', 'Nothing to allowlist: --image without --source builds nothing (binauthz adds no pattern for pre-built images)')
+  const blocked = result.images.filter(i => i.admitted === false)
+  if (blocked.length > 0) throw blockedImages(result.project, blocked)
 }

@@ -12,12 +12,26 @@ export interface DeployArgvInput {
   region: string
 }
 
-/** The flag binauthz always adds, last, so nothing before it can override it. */
+/** The flag binauthz always adds (the passthrough never carries another value of it). */
 export const BINARY_AUTHORIZATION_DEFAULT = '--binary-authorization=default'
 
-/** `gcloud run deploy NAME --project=P --region=R ...passthrough --binary-authorization=default` (without "gcloud"). */
+/** Whether `arg` starts a `--container NAME` group (`--container` or `--container=NAME`). */
+function isContainerFlag(arg: string): boolean {
+  return arg === '--container' || arg.startsWith('--container=')
+}
+
+/**
+ * `gcloud run deploy NAME --project=P --region=R ...passthrough --binary-authorization=default` (without "gcloud").
+ * With `--container` groups the flag goes before the first one: gcloud 528 gives every argument after
+ * `--container NAME` to that container's parser (command_lib/run/container_parser.py ParseKnownArgs), which does not
+ * know --binary-authorization ("unrecognized arguments"); before it, the service-level parser takes it.
+ */
 export function runDeployArgv(input: DeployArgvInput): string[] {
-  return ['run', 'deploy', input.name, `--project=${input.project}`, `--region=${input.region}`, ...input.passthrough, BINARY_AUTHORIZATION_DEFAULT]
+  const first = input.passthrough.findIndex(arg => isContainerFlag(arg))
+  const passthrough = first === -1
+    ? [...input.passthrough, BINARY_AUTHORIZATION_DEFAULT]
+    : [...input.passthrough.slice(0, first), BINARY_AUTHORIZATION_DEFAULT, ...input.passthrough.slice(first)]
+  return ['run', 'deploy', input.name, `--project=${input.project}`, `--region=${input.region}`, ...passthrough]
 }
 
 /** `gcloud functions deploy NAME --gen2 --project=P --region=R ...passthrough --binary-authorization=default` (without "gcloud"). */

@@ -15,6 +15,13 @@ export interface PassthroughContext {
   regions: readonly string[]
 }
 
+/** The per-container flags binauthz reads, for one `--container NAME` group (name '' = flags before any --container). */
+export interface ContainerArgs {
+  image?: string
+  name: string
+  source?: string
+}
+
 export interface Passthrough {
   /**
    * The arguments to give gcloud (a new array; flags this tool sets itself — --project, --region, --gen2,
@@ -23,11 +30,18 @@ export interface Passthrough {
   args: string[]
   /** --clear-docker-repository was given (functions: back to gcf-artifacts). */
   clearDockerRepository: boolean
+  /**
+   * run: the containers as gcloud 528 groups them (command_lib/run/container_parser.py ContainerParser.ParseKnownArgs:
+   * every argument after `--container NAME` belongs to that container until the next one; the same name twice is one
+   * container). Without --container: one entry named '' holding --image/--source. With --container: one entry per
+   * named container (the '' group holds no per-container flag: gcloud refuses that). functions: empty.
+   */
+  containers: ContainerArgs[]
   /** --docker-repository value (functions). */
   dockerRepository?: string
-  /** --image value. */
+  /** --image value (functions; for run, of the only container when no --container is given). */
   image?: string
-  /** --source value (run: build from source). */
+  /** --source value (functions; for run, of the only container when no --container is given). */
   source?: string
 }
 
@@ -113,7 +127,7 @@ interface FlagRule {
   /** Flag-name prefixes, matched only when no rule names the flag. */
   prefixes?: readonly string[]
   /** Recorded into the parsed result: a value (given once, non-empty) or the flag's presence. */
-  record?: 'clearDockerRepository' | ValueField
+  record?: 'clearDockerRepository' | 'container' | ValueField
   /** Why the flag (or this value of it) is refused, and how to fix it; undefined accepts it. A rule that always refuses has no other field. */
   refuse?: (use: FlagUse) => undefined | UserError
   /** Reads a value: inline (`--flag=V`) or the next argument. */
@@ -213,6 +227,9 @@ const RULES: readonly FlagRule[] = [
   },
   {names: ['--clear-docker-repository'], record: 'clearDockerRepository'},
   {
+    kinds: ['run'], names: ['--container'], record: 'container', takesValue: true,
+  },
+  {
     prefixes: ['--binary-authorization', '--no-binary-auth'],
     refuse: ({name}) => refusal(`${name} is not a flag binauthz can pass on: it touches Binary Authorization, which binauthz sets itself.`, [
       `Remove ${name} from the arguments after --.`,
@@ -269,7 +286,7 @@ function ruleFor(arg: string, kind: DeployKind): FlagRule | undefined {
  */
 export function parsePassthrough(input: readonly string[], context: PassthroughContext): Passthrough {
   for (const [index, arg] of input.entries()) checkShellSafety(arg, index)
-  const parsed: Passthrough = {args: [], clearDockerRepository: false}
+  const parsed: Passthrough = {args: [], clearDockerRepository: false, containers: [{name: ''}]}
   for (let i = 0; i < input.length; i++) {
     const arg = input[i] as string
     const rule = ruleFor(arg, context.kind)
@@ -289,19 +306,63 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
     throw refusal('--docker-repository and --clear-docker-repository were both given.', ['Give only one of them.'])
   }
 
-  return parsed
+  return context.kind === 'run' ? withContainers(parsed) : {...parsed, containers: []}
+}
+
+/**
+ * With --container, gcloud refuses per-container flags before the first --container ("When --container is specified
+ * --image must be specified after --container", container_parser.py _CheckForContainerFlags): refused here too,
+ * before the policy is touched. Without it, the one container's --image/--source are also the top-level fields.
+ */
+function withContainers(parsed: Passthrough): Passthrough {
+  const [primary, ...named] = parsed.containers
+  if (named.length === 0) {
+    return {
+      ...parsed,
+      ...(primary?.image === undefined ? {} : {image: primary.image}),
+      ...(primary?.source === undefined ? {} : {source: primary.source}),
+    }
+  }
+
+  const early = [primary?.image === undefined ? undefined : '--image', primary?.source === undefined ? undefined : '--source'].filter(f => f !== undefined)
+  if (early.length > 0) {
+    throw refusal(`${early.join(' and ')} came before the first --container; gcloud refuses per-container flags there ("When --container is specified ${early.join(', ')} must be specified after --container").`, [
+      `Move ${early.join(' and ')} after the --container NAME it belongs to.`,
+    ])
+  }
+
+  return {...parsed, containers: named}
+}
+
+/** The container the next per-container flag belongs to: the last `--container` group (gcloud's order). */
+function currentContainer(parsed: Passthrough): ContainerArgs {
+  return parsed.containers.at(-1) as ContainerArgs
 }
 
 /** Applies a rule to one use of its flag: refuses it, or records it into `parsed` and emits what gcloud gets. */
 function apply(rule: FlagRule, {arg, name, value}: {arg: string; name: string; value: string}, context: PassthroughContext, parsed: Passthrough): void {
+  if (rule.record === 'container') {
+    if (value === '') throw refusal('--container has an empty name.', ['Write --container=NAME after --.'])
+    // The same name again continues that container (gcloud's defaultdict): it becomes the current one (last).
+    const again = parsed.containers.findIndex(c => c.name === value)
+    const container = again === -1 ? {name: value} : parsed.containers.splice(again, 1)[0] as ContainerArgs
+    parsed.containers.push(container)
+    // gcloud takes `--container NAME` in either form; it is passed on as --container=NAME.
+    parsed.args.push(`--container=${value}`)
+    return
+  }
+
   const field = rule.record === 'clearDockerRepository' ? undefined : rule.record
-  const previous = field === undefined ? undefined : parsed[field]
+  // run: --image/--source belong to the current container (the last --container given, or the primary one).
+  const current = context.kind === 'run' && (field === 'image' || field === 'source') ? currentContainer(parsed) : undefined
+  const previous = field === undefined ? undefined : (current === undefined ? parsed[field] : current[field as 'image' | 'source'])
   const use: FlagUse = {
     command: COMMAND[context.kind], context, name, value, ...(previous === undefined ? {} : {previous}),
   }
   const problem = rule.refuse?.(use) ?? (field === undefined ? undefined : recordedValueProblem(use))
   if (problem !== undefined) throw problem
-  if (field !== undefined) parsed[field] = value
+  if (current !== undefined) current[field as 'image' | 'source'] = value
+  else if (field !== undefined) parsed[field] = value
   if (rule.record === 'clearDockerRepository') parsed.clearDockerRepository = true
   const emitted = emittedForm(rule, arg, name, value)
   if (emitted !== undefined) parsed.args.push(emitted)

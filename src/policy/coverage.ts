@@ -15,8 +15,21 @@ export interface ImageVerdict {
   pattern?: string
   /** One sentence for humans explaining the verdict. */
   reason: string
-  rule: 'allowlist' | 'default-rule'
+  rule: 'allowlist' | 'default-rule' | 'system-policy'
 }
+
+/**
+ * Google's system images, exempt when globalPolicyEvaluationMode is ENABLE (policy-yaml-reference: "The system
+ * policy is evaluated prior to and in addition to user policy evaluation"). Google does not publish the list; these
+ * are the paths the same page says a policy must list itself when the mode is disabled (the placeholder
+ * gcr.io/gke-release/someproject/* left out). Only an explicit ENABLE counts (REST: UNSPECIFIED = DISABLE).
+ */
+export const SYSTEM_IMAGE_PATTERNS: readonly string[] = [
+  'gcr.io/google-containers/*',
+  'k8s.gcr.io/**',
+  'gke.gcr.io/*',
+  'gcr.io/stackdriver-agents/*',
+]
 
 /** The policy's allowlist entries that have a string namePattern, in order (never throws on odd input). */
 export function allowlistPatterns(policy: Policy): string[] {
@@ -80,6 +93,13 @@ export function coveringRule(by: CoveredBy): string {
  */
 export function evaluateImage(policy: Policy, image: string): ImageVerdict {
   const target = image.trim()
+  const system = policy.globalPolicyEvaluationMode === 'ENABLE' ? SYSTEM_IMAGE_PATTERNS.find(p => patternMatchesImage(p, target)) : undefined
+  if (system !== undefined) {
+    return {
+      admitted: true, pattern: system, reason: `The image is a Google system image (${system}), exempt because globalPolicyEvaluationMode is ENABLE.`, rule: 'system-policy',
+    }
+  }
+
   const match = allowlistPatterns(policy).find(p => patternMatchesImage(p, target))
   if (match !== undefined) {
     return {

@@ -77,13 +77,19 @@ export function validatePattern(pattern: string): string {
   return text
 }
 
-type ParsedPattern = {kind: 'any' | 'segment'; prefix: string} | {kind: 'exact'; text: string}
+type ParsedPattern = {kind: 'any' | 'segment'; prefix: string} | {kind: 'exact'; text: string} | {kind: 'none'}
 
+/**
+ * A wildcard is allowed "only in text after the `registry/` part" (REST AdmissionWhitelistPattern): a wildcard
+ * pattern whose prefix has no registry and "/" (a local reference such as `loc-ref*`) matches nothing.
+ */
 function parsePattern(pattern: string): ParsedPattern {
   const text = pattern.trim()
-  if (text.endsWith('**')) return {kind: 'any', prefix: text.slice(0, -2)}
-  if (text.endsWith('*')) return {kind: 'segment', prefix: text.slice(0, -1)}
-  return {kind: 'exact', text}
+  const wildcard = text.endsWith('**') ? 'any' : (text.endsWith('*') ? 'segment' : undefined)
+  if (wildcard === undefined) return {kind: 'exact', text}
+  const prefix = text.slice(0, wildcard === 'any' ? -2 : -1)
+  if (prefix.includes('*') || prefix.indexOf('/') <= 0) return {kind: 'none'}
+  return {kind: wildcard, prefix}
 }
 
 /** True when `rest` is in the language of a single `*`: any characters but `/`. */
@@ -91,9 +97,31 @@ function noSlash(rest: string): boolean {
   return !rest.includes('/')
 }
 
+/** The image name of a reference NAME[:TAG][@DIGEST] (a ":" before the last "/" is a registry port). */
+export function imageNameOf(reference: string): string {
+  const at = reference.indexOf('@')
+  const beforeDigest = at === -1 ? reference : reference.slice(0, at)
+  const colon = beforeDigest.lastIndexOf(':')
+  return colon > beforeDigest.lastIndexOf('/') ? beforeDigest.slice(0, colon) : beforeDigest
+}
+
+/** `reference` is `name` plus a tag and/or digest (`:TAG`, `@DIGEST`, `:TAG@DIGEST`; never a "/"). */
+function isTagOrDigestOf(reference: string, name: string): boolean {
+  const rest = reference.slice(name.length)
+  return reference.startsWith(name) && (rest.startsWith(':') || rest.startsWith('@')) && !rest.includes('/') && imageNameOf(reference) === name
+}
+
+/** Whether an exact pattern names an image without tag or digest ("To allowlist a specific image:"). */
+export function namesWholeImage(text: string): boolean {
+  return text.length > 0 && imageNameOf(text) === text && !text.endsWith('/')
+}
+
 /**
- * Whether the allowlist `pattern` admits `image` (both trimmed): `**` = any characters including `/`,
- * trailing `*` = any characters except `/`, otherwise exact equality (case-sensitive).
+ * Whether the allowlist `pattern` admits `image` (both trimmed), under Google's documented rules
+ * (policy-yaml-reference): `**` = any characters including `/`; trailing `*` = any characters except `/`; a
+ * wildcard only after `registry/` (otherwise the pattern admits nothing); no wildcard = the exact reference, and a
+ * pattern naming an image without tag or digest also admits every tag and digest of exactly that image ("To
+ * allowlist a specific image:" is listed apart from the tag and digest forms). Case-sensitive, no registry aliases.
  */
 export function patternMatchesImage(pattern: string, image: string): boolean {
   const parsed = parsePattern(pattern)
@@ -104,7 +132,12 @@ export function patternMatchesImage(pattern: string, image: string): boolean {
   }
 
   case 'exact': {
-    return target === parsed.text
+    if (target === parsed.text) return true
+    return namesWholeImage(parsed.text) && isTagOrDigestOf(target, parsed.text)
+  }
+
+  case 'none': {
+    return false
   }
 
   case 'segment': {
@@ -116,21 +149,27 @@ export function patternMatchesImage(pattern: string, image: string): boolean {
 /**
  * Whether every image matched by `required` is also matched by `existing` (language inclusion under the
  * semantics of patternMatchesImage). Examples: `a/b/**` covers `a/b/c/**`; `a/**` covers `a/b/**`; `a/b*`
- * covers `a/bc*` but not `a/b/**`; `a/b/*` does not cover `a/b/**`; an exact pattern covers only itself.
+ * covers `a/bc*` but not `a/b/**`; `a/b/*` does not cover `a/b/**`; `r/p/app` covers `r/p/app`, `r/p/app:1` and
+ * `r/p/app@sha256:…`; `r/p/app:1` covers only itself. A pattern that matches nothing is covered by anything.
  */
 export function patternCovers(existing: string, required: string): boolean {
   const e = parsePattern(existing)
   const r = parsePattern(required)
+  if (r.kind === 'none') return true
+  if (e.kind === 'none') return false
   if (e.kind === 'exact') {
-    // A single string covers only itself; a wildcard pattern matches infinitely many images.
-    return r.kind === 'exact' && r.text === e.text
+    if (r.kind !== 'exact') return false // a wildcard pattern matches infinitely many names
+    if (r.text === e.text) return true
+    // A whole-image entry admits each tag/digest reference of that image (and `required` then names one).
+    return namesWholeImage(e.text) && !namesWholeImage(r.text) && isTagOrDigestOf(r.text, e.text)
   }
 
   // The shortest image `required` matches: its literal text / its prefix (the wildcard matching nothing).
   const shortest = r.kind === 'exact' ? r.text : r.prefix
   if (!shortest.startsWith(e.prefix)) return false
   if (e.kind === 'any') return true
-  // `existing` = prefix + [^/]*: everything `required` can add must stay free of '/'.
+  // `existing` = prefix + [^/]*: everything `required` can add must stay free of '/'. A whole-image `required`
+  // adds only ":tag" or "@digest", which never contain "/".
   if (r.kind === 'any') return false // `required` also matches shortest + '/'
   return noSlash(shortest.slice(e.prefix.length))
 }

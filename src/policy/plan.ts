@@ -73,6 +73,34 @@ export function planAllow(policy: Policy, patterns: readonly string[]): PolicyPl
   }
 }
 
+/** One build: the image it pushes (without tag or digest) and the entry that would admit it. */
+export interface WantedBuild {
+  image: string
+  pattern: string
+}
+
+/**
+ * Plans allowlisting what builds push. A build is already covered when the policy admits every image it can push —
+ * `image` with any tag or digest — even by an entry narrower than the one binauthz would add (e.g. an
+ * administrator's `REPO/svc` for a build into `REPO`, whose entry would be `REPO/**`); otherwise its `pattern` is
+ * planned as planAllow does. Existing entries are never replaced or widened.
+ */
+export function planAllowBuilds(policy: Policy, builds: readonly WantedBuild[]): PolicyPlan {
+  const byImage: PolicyPlan['alreadyCovered'] = []
+  const rest: string[] = []
+  for (const build of builds) {
+    const coverage = findCoverage(policy, validatePattern(build.image))
+    if (coverage.covered) {
+      if (!byImage.some(c => c.pattern === build.pattern) && !rest.includes(build.pattern)) byImage.push({coverage, pattern: build.pattern})
+    } else if (!rest.includes(build.pattern)) {
+      rest.push(build.pattern)
+    }
+  }
+
+  const plan = planAllow(policy, rest)
+  return {...plan, alreadyCovered: [...byImage.filter(c => !rest.includes(c.pattern)), ...plan.alreadyCovered]}
+}
+
 /**
  * Plans removing the allowlist entries whose namePattern equals one of `patterns` exactly (both trimmed;
  * duplicates of it go too). Broader or narrower entries are never touched. Patterns without such an entry are

@@ -4,7 +4,7 @@
 // Data dir: BINAUTHZ_DATA_DIR, else $XDG_DATA_HOME/binauthz, else ~/.local/share/binauthz.
 
 import {
-  mkdir, readdir, readFile, stat,
+  mkdir, open, readdir, readFile, rm, stat,
 } from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {basename, isAbsolute, join} from 'node:path'
@@ -78,6 +78,18 @@ function writeFailed(file: string, error: unknown): ExternalError {
   })
 }
 
+/** Creates `file` empty if nothing has that name yet (true), false when it already exists. */
+async function claim(file: string): Promise<boolean> {
+  try {
+    const handle = await open(file, 'wx', 0o600)
+    await handle.close()
+    return true
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  }
+}
+
 /** Saves `policy` (as read, before a write) and returns the file path. */
 export async function savePolicyBackup(
   env: NodeJS.ProcessEnv,
@@ -95,11 +107,18 @@ export async function savePolicyBackup(
   let file = join(dir, `${name}.json`)
   try {
     await mkdir(dir, {mode: 0o700, recursive: true})
-    // Never replace an earlier backup (same millisecond and etag): pick the next free name.
+    // Never replace an earlier backup (same millisecond and etag), also one another binauthz process is saving at
+    // this moment: claim the name with an exclusive create (O_EXCL), then write it atomically over the claim.
     const existing = new Set(await readdir(dir))
-    for (let n = 2; existing.has(basename(file)); n++) file = join(dir, `${name}-${n}.json`)
+    for (let n = 2; existing.has(basename(file)) || !(await claim(file)); n++) file = join(dir, `${name}-${n}.json`)
+  } catch (error: unknown) {
+    throw writeFailed(file, error)
+  }
+
+  try {
     await writePrivateFile(file, text)
   } catch (error: unknown) {
+    await rm(file, {force: true}) // the empty claim
     throw writeFailed(file, error)
   }
 

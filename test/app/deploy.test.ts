@@ -5,7 +5,7 @@ import type {RunInvocation, RunResult} from '../../src/gcloud/runner.js'
 import type {Policy} from '../../src/policy/types.js'
 
 import {
-  buildTargets, DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
+  DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
 } from '../../src/app/deploy.js'
 import {terminalPrompter} from '../../src/cli/prompts.js'
 import {silentReporter} from '../../src/cli/renderer.js'
@@ -89,7 +89,8 @@ describe('app/deploy', () => {
             tokens: async () => ({getToken: async () => 'test-token', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}}),
           },
           dryRun: false,
-          env: {},
+          // The existing service / function is read from the same sandbox (what gcloud reuses).
+          env: {CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS: server.endpoint.href, CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: server.endpoint.href},
           invocation: ['binauthz', 'deploy', 'run', 'svc', '--region', 'us-central1', '--', '--source', '.'],
           json: false,
           kind: 'run',
@@ -263,13 +264,96 @@ describe('app/deploy', () => {
     expect(h.gcloudCalls).to.have.length(0)
   })
 
-  it('plain --image (no --source): no pattern, no write, verdict reported, deploys', async () => {
+  it('plain --image the policy admits: no pattern, no write, verdict reported, deploys', async () => {
     const image = 'us-docker.pkg.dev/other/images/app@sha256:1'
+    server.setPolicy(PROJECT, denyingPolicy(['us-docker.pkg.dev/other/images/app']))
     const result = await runDeploy(h.options({passthrough: [`--image=${image}`]}))
     expect(result.patterns.required).to.deep.equal([])
     expect(server.writes()).to.equal(0)
-    expect(result.image).to.deep.include({admitted: false, image})
+    expect(result.image).to.deep.include({admitted: true, image})
+    expect(result.images).to.deep.equal([{
+      admitted: true, container: '', image, reason: 'The image matches the allowlist pattern us-docker.pkg.dev/other/images/app.', rule: 'allowlist: us-docker.pkg.dev/other/images/app',
+    }])
     expect(h.gcloudCalls).to.have.length(1)
+  })
+
+  it('plain --image the policy blocks: exit 3 before any write or deploy, with the administrator\'s command', async () => {
+    const image = 'us-docker.pkg.dev/other/images/app@sha256:1'
+    const error = await rejectionOf(runDeploy(h.options({passthrough: [`--image=${image}`]})))
+    expect(error).to.be.instanceOf(UserError)
+    expect((error as UserError).code).to.equal('IMAGE_NOT_ADMITTED')
+    expect((error as UserError).exitCode).to.equal(3)
+    expect((error as UserError).suggestions[0]).to.include('binauthz policy allow --project=my-proj --pattern us-docker.pkg.dev/other/images/app')
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('redeploy without --image: the existing service\'s build-image-uri repository, only that image (surface/run/deploy.py)', async () => {
+    server.state.putEntry('services.json', 'us-central1/svc', {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {annotations: {'run.googleapis.com/build-image-uri': 'us-central1-docker.pkg.dev/my-proj/custom/svc'}, name: 'svc', namespace: PROJECT},
+      spec: {template: {spec: {containers: [{image: 'us-central1-docker.pkg.dev/my-proj/custom/svc@sha256:1'}]}}},
+    })
+    const result = await runDeploy(h.options())
+    expect(result.existing).to.deep.equal({'us-central1': {buildImageUri: 'us-central1-docker.pkg.dev/my-proj/custom/svc', exists: true}})
+    expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/custom/svc'])
+    expect(result.builds).to.deep.equal([{
+      image: 'us-central1-docker.pkg.dev/my-proj/custom/svc',
+      pattern: 'us-central1-docker.pkg.dev/my-proj/custom/svc',
+      region: 'us-central1',
+      repository: 'us-central1-docker.pkg.dev/my-proj/custom',
+      scope: 'image',
+      source: 'annotation',
+    }])
+  })
+
+  it('function redeploy: the existing buildConfig.dockerRepository unless --clear-docker-repository', async () => {
+    server.state.putEntry('functions.json', 'projects/my-proj/locations/us-central1/functions/fn', {
+      buildConfig: {dockerRepository: 'projects/my-proj/locations/us-central1/repositories/fn-repo'}, name: 'projects/my-proj/locations/us-central1/functions/fn',
+    })
+    const kept = await runDeploy(h.options({
+      dryRun: true, kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20'],
+    }))
+    expect(kept.patterns.required).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/fn-repo/my--proj__us--central1__fn'])
+    const cleared = await runDeploy(h.options({
+      dryRun: true, kind: 'function', name: 'fn', passthrough: ['--runtime=nodejs20', '--clear-docker-repository'],
+    }))
+    expect(cleared.patterns.required).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/gcf-artifacts/**'])
+  })
+
+  it('--container groups: only the source container gets an entry; a blocked sidecar stops the deploy before any write', async () => {
+    const passthrough = ['--container=app', '--source=.', '--port=8080', '--container=side', '--image=us-docker.pkg.dev/cloudrun/container/hello:latest']
+    const error = await rejectionOf(runDeploy(h.options({passthrough})))
+    expect((error as UserError).code).to.equal('IMAGE_NOT_ADMITTED')
+    expect((error as UserError).message).to.include('container side: us-docker.pkg.dev/cloudrun/container/hello:latest')
+    expect(server.writes()).to.equal(0)
+
+    server.setPolicy(PROJECT, denyingPolicy(['us-docker.pkg.dev/cloudrun/container/hello']))
+    const result = await runDeploy(h.options({passthrough}))
+    expect(result.patterns.added).to.deep.equal([RUN_US])
+    expect(result.images.map(i => [i.container, i.admitted, i.rule])).to.deep.equal([['side', true, 'allowlist: us-docker.pkg.dev/cloudrun/container/hello']])
+    expect(h.gcloudCalls[0]?.args).to.deep.equal([
+      'run',
+      'deploy',
+      'svc',
+      '--project=my-proj',
+      '--region=us-central1',
+      '--binary-authorization=default',
+      '--container=app',
+      '--source=.',
+      '--port=8080',
+      '--container=side',
+      '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
+    ])
+  })
+
+  it('warnings: REQUIRE_ATTESTATION exemption, dry-run enforcement, cross-project repository', async () => {
+    server.setPolicy(PROJECT, {defaultAdmissionRule: {enforcementMode: 'DRYRUN_AUDIT_LOG_ONLY', evaluationMode: 'REQUIRE_ATTESTATION'}})
+    const result = await runDeploy(h.options({dryRun: true, passthrough: ['--source=.', '--image=us-central1-docker.pkg.dev/other-proj/shared/svc']}))
+    expect(result.warnings.map(w => w.code)).to.deep.equal(['EXEMPTION_SKIPS_ATTESTATION', 'DRY_RUN_ENFORCEMENT', 'CROSS_PROJECT_REPOSITORY'])
+    expect(result.patterns.required).to.deep.equal(['us-central1-docker.pkg.dev/other-proj/shared/svc'])
+    expect(h.shown.join('\n')).to.include('Warning (CROSS_PROJECT_REPOSITORY)')
   })
 
   it('functions: gcf-artifacts pattern, --gen2 argv', async () => {
@@ -305,9 +389,10 @@ describe('app/deploy', () => {
     expect(seen).to.deep.equal([31_000])
   })
 
-  it('run --source with --image REPO/...: that repository is allowlisted, argv keeps both', async () => {
+  it('run --source with --image REPO/...: that image is allowlisted, argv keeps both', async () => {
     const result = await runDeploy(h.options({passthrough: ['--source=.', '--image', 'us-central1-docker.pkg.dev/my-proj/builds/svc']}))
-    expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/builds/**'])
+    // A custom repository: only the image the build pushes (REPO/SERVICE, admitting its tags and digests).
+    expect(result.patterns.added).to.deep.equal(['us-central1-docker.pkg.dev/my-proj/builds/svc'])
     expect(h.gcloudCalls[0]?.args).to.deep.equal([
       'run',
       'deploy',
@@ -324,35 +409,6 @@ describe('app/deploy', () => {
     const error = await rejectionOf(runDeploy(h.options({name: '--project=evil'})))
     expect((error as UserError).exitCode).to.equal(2)
     expect(server.requests()).to.have.length(0)
-  })
-
-  describe('buildTargets', () => {
-    it('run --source: cloud-run-source-deploy per region', () => {
-      expect(buildTargets('run', 'example.com:p', ['us-central1', 'asia-east1'], {source: '.'})).to.deep.equal({
-        patterns: ['us-central1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**', 'asia-east1-docker.pkg.dev/example.com/p/cloud-run-source-deploy/**'],
-      })
-    })
-
-    it('run with neither --source nor --image: source deploy', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
-    })
-
-    it('run --source + --image REPO/...: that repository once', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1', 'europe-west1'], {image: 'us-docker.pkg.dev/p-1/builds/svc', source: '.'})).to.deep.equal({
-        patterns: ['us-docker.pkg.dev/p-1/builds/**'],
-      })
-    })
-
-    it('run plain --image: no pattern', () => {
-      expect(buildTargets('run', 'p-1', ['us-central1'], {image: 'gcr.io/p/x'})).to.deep.equal({patterns: [], prebuiltImage: 'gcr.io/p/x'})
-    })
-
-    it('function: gcf-artifacts or --docker-repository', () => {
-      expect(buildTargets('function', 'p-1', ['us-central1'], {}).patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/gcf-artifacts/**'])
-      expect(buildTargets('function', 'p-1', ['us-central1'], {dockerRepository: 'projects/p-1/locations/us-central1/repositories/r'}).patterns).to.deep.equal([
-        'us-central1-docker.pkg.dev/p-1/r/**',
-      ])
-    })
   })
 
   it('withYes inserts --yes before --', () => {

@@ -44,6 +44,8 @@ const VARS = [
   'CLOUDSDK_ACTIVE_CONFIG_NAME',
   'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE',
   'CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION',
+  'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS',
+  'CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN',
   'CLOUDSDK_CORE_PROJECT',
   'CLOUDSDK_RUN_REGION',
   'CLOUDSDK_FUNCTIONS_REGION',
@@ -104,6 +106,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     BINAUTHZ_GCLOUD: gcloud.bin,
     CI: '1',
     CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: server.url,
+    // The deploy reads the existing service / function (what gcloud reuses) from the same sandbox.
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS: server.url,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: server.url,
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
     CLOUDSDK_CONFIG: gcloudConfigDir,
   }

@@ -8,6 +8,14 @@ import {formatCommand} from '../../src/policy/shell.js'
 import {thrownBy} from '../helpers/assert.js'
 
 describe('deploy/argv', () => {
+  it('run with --container groups: --binary-authorization=default before the first --container (container_parser.py)', () => {
+    expect(runDeployArgv({
+      name: 'svc', passthrough: ['--memory=1Gi', '--container=app', '--source=.', '--container=side', '--image=gcr.io/p/s'], project: 'p', region: 'r',
+    })).to.deep.equal([
+      'run', 'deploy', 'svc', '--project=p', '--region=r', '--memory=1Gi', '--binary-authorization=default', '--container=app', '--source=.', '--container=side', '--image=gcr.io/p/s',
+    ])
+  })
+
   it('builds gcloud run deploy with project, region, passthrough, and --binary-authorization=default last', () => {
     expect(runDeployArgv({
       name: 'my-fn', passthrough: ['--source=.', '--function', 'handler'], project: 'my-proj', region: 'us-central1',

@@ -69,18 +69,34 @@ describe('deploy/passthrough', () => {
     expect(parsePassthrough(['--source', '.', '--function', 'handler', '--memory', '512Mi', '-q'], run)).to.deep.equal({
       args: ['--source=.', '--function', 'handler', '--memory', '512Mi', '-q'],
       clearDockerRepository: false,
+      containers: [{name: '', source: '.'}],
       source: '.',
     })
     expect(parsePassthrough(['--image=us-docker.pkg.dev/p/r/svc:1'], run)).to.deep.equal({
       args: ['--image=us-docker.pkg.dev/p/r/svc:1'],
       clearDockerRepository: false,
+      containers: [{image: 'us-docker.pkg.dev/p/r/svc:1', name: ''}],
       image: 'us-docker.pkg.dev/p/r/svc:1',
     })
     expect(parsePassthrough(['--docker-repository', 'europe-west1-docker.pkg.dev/my-proj/builds', '--runtime=nodejs20'], fn)).to.deep.equal({
       args: ['--docker-repository=europe-west1-docker.pkg.dev/my-proj/builds', '--runtime=nodejs20'],
       clearDockerRepository: false,
+      containers: [],
       dockerRepository: 'europe-west1-docker.pkg.dev/my-proj/builds',
     })
+  })
+
+  it('--container groups: --image/--source per container, in gcloud\'s grouping (container_parser.py)', () => {
+    const parsed = parsePassthrough(['--memory=1Gi', '--container', 'app', '--source=.', '--container=side', '--image=gcr.io/p/side:1', '--container', 'app', '--port=8080'], run)
+    expect(parsed.containers).to.deep.equal([{image: 'gcr.io/p/side:1', name: 'side'}, {name: 'app', source: '.'}])
+    expect(parsed.args).to.deep.equal(['--memory=1Gi', '--container=app', '--source=.', '--container=side', '--image=gcr.io/p/side:1', '--container=app', '--port=8080'])
+    expect(parsed.image).to.equal(undefined)
+  })
+
+  it('--container: an --image twice in one container, or a per-container flag before the first --container, is refused', () => {
+    expect(() => parsePassthrough(['--container=a', '--image=gcr.io/p/a', '--image=gcr.io/p/b'], run)).to.throw(UserError, /given twice/)
+    expect(() => parsePassthrough(['--image=gcr.io/p/a', '--container=b', '--source=.'], run)).to.throw(UserError, /before the first --container/)
+    expect(() => parsePassthrough(['--container=a', '--image=gcr.io/p/a', '--container=b', '--image=gcr.io/p/b'], run).containers).to.not.throw()
   })
 
   it('drops flags that merely repeat what binauthz sets', () => {

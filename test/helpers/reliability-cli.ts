@@ -29,6 +29,11 @@ export const CANARY_TOKEN = 'CANARYtok-7f3a9c21e4b8d05a6b1c9e2f-reliability-do-n
 export interface CliKitOptions {
   /** Value of CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION (omitted when undefined). */
   endpoint?: string
+  /**
+   * Where the deploy reads the existing service / function (CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN / _CLOUDFUNCTIONS):
+   * default `endpoint` when it is a loopback one. Fault tests aimed at the policy API point it at the sandbox itself.
+   */
+  readersEndpoint?: string
   /** Per-process hard timeout in ms (default 45000). */
   timeoutMs?: number
   /** Token planted in the token file (default CANARY_TOKEN). */
@@ -75,7 +80,16 @@ export function createCliKit(options: CliKitOptions = {}): CliKit {
     NO_PROXY: '127.0.0.1,localhost',
     PATH: process.env.PATH,
   }
-  if (options.endpoint !== undefined) env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION = options.endpoint
+  if (options.endpoint !== undefined) {
+    env.CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION = options.endpoint
+    // The deploy also reads the existing service / function from the same stand-in (a loopback one only).
+    const readers = options.readersEndpoint ?? options.endpoint
+    if (/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(readers)) {
+      env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS = readers
+      env.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN = readers
+    }
+  }
+
   const defaultTimeout = options.timeoutMs ?? 45_000
 
   const walk = (root: string): string[] => {

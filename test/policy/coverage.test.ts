@@ -77,7 +77,12 @@ describe('policy/coverage', () => {
       ['first matching pattern is reported', policy(['gcr.io/**', `${H}/**`, REQUIRED], DENY), IMAGE, {admitted: true, pattern: `${H}/**`, rule: 'allowlist'}, /pattern us-central1-docker\.pkg\.dev\/\*\*/],
       ['single * does not reach into sub-paths', policy([`${REPO}/*`], DENY), `${REPO}/svc/cache`, {admitted: false, evaluationMode: 'ALWAYS_DENY', rule: 'default-rule'}, /denies every image/],
       ['single * admits a digest reference', policy([`${REPO}/svc*`], DENY), IMAGE, {admitted: true, rule: 'allowlist'}, /allowlist/],
-      ['exact pattern does not match a digest', policy([`${REPO}/svc`], DENY), IMAGE, {admitted: false}, /matches no allowlist pattern/],
+      // policy-yaml-reference: "To allowlist a specific image:" (no tag or digest) admits its tags and digests.
+      ['a pattern naming the image admits its digest', policy([`${REPO}/svc`], DENY), IMAGE, {admitted: true, rule: 'allowlist'}, /matches the allowlist pattern/],
+      ['a tag pattern does not admit a digest', policy([`${REPO}/svc:1`], DENY), IMAGE, {admitted: false}, /matches no allowlist pattern/],
+      ['a wildcard on a local reference admits nothing', policy(['svc*'], DENY), 'svc:1', {admitted: false}, /matches no allowlist pattern/],
+      ['ENABLE exempts Google system images', {...policy([], DENY), globalPolicyEvaluationMode: 'ENABLE'}, 'gcr.io/google-containers/pause:3', {admitted: true, rule: 'system-policy'}, /system image/],
+      ['DISABLE does not', {...policy([], DENY), globalPolicyEvaluationMode: 'DISABLE'}, 'gcr.io/google-containers/pause:3', {admitted: false}, /denies/],
       ['ALWAYS_ALLOW', policy([], ALLOW), IMAGE, {
         admitted: true, enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW', rule: 'default-rule',
       }, /allows every image/],

@@ -7,7 +7,7 @@ import {DIGEST, H, REPO} from './fixtures.js'
 
 /** covers(e, r) is false exactly when some image matched by r is not matched by e. */
 function coversIsExact(e: string, r: string): void {
-  const witnesses = ['', '/', '~', '~~', 'a', '/a'].map(tail => `${literalPart(r)}${tail}`).filter(image => patternMatchesImage(r, image))
+  const witnesses = ['', '/', '~', '~~', 'a', '/a', ':1', '@sha256:ab', ':1@sha256:ab'].map(tail => `${literalPart(r)}${tail}`).filter(image => patternMatchesImage(r, image))
   const uncovered = witnesses.some(image => !patternMatchesImage(e, image))
   expect(patternCovers(e, r)).to.equal(!uncovered)
 }
@@ -93,7 +93,19 @@ describe('policy/pattern', () => {
       ['gcr.io/nginx*', 'gcr.io/nginx/image', false],
       ['gcr.io/nginx**', 'gcr.io/nginx/image', true],
       [`${REPO}/svc`, `${REPO}/svc`, true],
-      [`${REPO}/svc`, `${REPO}/svc@${DIGEST}`, false],
+      // policy-yaml-reference "To allowlist a specific image:": a name without tag or digest admits its tags and digests.
+      [`${REPO}/svc`, `${REPO}/svc@${DIGEST}`, true],
+      [`${REPO}/svc`, `${REPO}/svc:1`, true],
+      [`${REPO}/svc`, `${REPO}/svc:1@${DIGEST}`, true],
+      [`${REPO}/svc`, `${REPO}/svc/sub:1`, false],
+      [`${REPO}/svc`, `${REPO}/svc-other:1`, false],
+      [`${REPO}/svc:1`, `${REPO}/svc@${DIGEST}`, false],
+      [`${REPO}/svc:1`, `${REPO}/svc:1@${DIGEST}`, false],
+      ['localhost:5000/app', 'localhost:5000/app:1', true], // the port is not a tag
+      // REST: a wildcard "is allowed only in text after the `registry/` part": on a local reference it admits nothing.
+      ['loc-ref*', 'loc-ref', false],
+      ['loc-ref**', 'loc-ref/x', false],
+      ['loc-ref', 'loc-ref:1', true],
       [`${REPO}/svc`, `${REPO}/svc2`, false],
       [`${REPO}/SVC`, `${REPO}/svc`, false],
       [` ${REPO}/** `, ` ${REPO}/svc `, true],
@@ -141,6 +153,16 @@ describe('policy/pattern', () => {
       [`${REPO}/**`, `${REPO}/svc@${DIGEST}`, true],
       ['europe-west1-docker.pkg.dev/my-project/cloud-run-source-deploy/**', `${REPO}/**`, false],
       [`${H}/example.com/**`, `${H}/example.com/p/r/**`, true],
+      [`${REPO}/svc`, `${REPO}/svc:1`, true],
+      [`${REPO}/svc`, `${REPO}/svc@${DIGEST}`, true],
+      [`${REPO}/svc:1`, `${REPO}/svc`, false],
+      [`${REPO}/svc`, `${REPO}/svc*`, false],
+      [`${REPO}/svc*`, `${REPO}/svc`, true], // svc, svc:tag, svc@digest: no '/'
+      [`${REPO}/sv*`, `${REPO}/svc`, true],
+      [`${REPO}/*`, `${REPO}/svc`, true],
+      [`${REPO}/**`, `${REPO}/svc`, true],
+      ['loc-ref*', 'loc-ref*', true], // matches nothing: covered by anything
+      ['loc-ref*', `${REPO}/svc`, false],
     ]
     for (const [existing, required, covers] of table) {
       it(`${JSON.stringify(existing)} ${covers ? 'covers' : 'does not cover'} ${JSON.stringify(required)}`, () => {

@@ -5,7 +5,11 @@
 // and a clear --json error (and gcloud never ran); no token in any output. For every policy: no PUT ever carried a
 // partial policy (all original entries and every other field byte-identical), nothing is lost (the original entries
 // and every other admin's entries survive), and every successful run's pattern is there exactly once.
+import type {AddressInfo} from 'node:net'
+
 import {expect} from 'chai'
+import {once} from 'node:events'
+import http from 'node:http'
 
 import {EXIT_CODES} from '../../src/errors.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
@@ -26,8 +30,17 @@ describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/reset
     let server: TestSandbox
     let proxy: ChaosProxy
     let kit: CliKit
+    let noServices: http.Server
 
     before(async () => {
+      // The deploy reads the existing service first (what gcloud reuses). The sandbox's Run API serves only its own
+      // project, so these projects get a stand-in that has no services (a first deploy each time): the chaos is
+      // aimed at the Binary Authorization calls.
+      noServices = http.createServer((_req, res) => {
+        res.writeHead(404, {'content-type': 'application/json'}).end('{"error":{"code":404,"status":"NOT_FOUND"}}')
+      })
+      noServices.listen(0, '127.0.0.1')
+      await once(noServices, 'listening')
       server = await startTestSandbox({policies: Object.fromEntries(PROJECTS.map(p => [p, original(p)])), token: CANARY_TOKEN})
       proxy = await startChaosProxy({
         projectRates: {
@@ -43,10 +56,11 @@ describe('reliability 2: seeded faults through a chaos proxy (~30% 503/429/reset
         token: CANARY_TOKEN,
         upstream: server.url,
       })
-      kit = createCliKit({endpoint: proxy.url, timeoutMs: 60_000})
+      kit = createCliKit({endpoint: proxy.url, readersEndpoint: `http://127.0.0.1:${(noServices.address() as AddressInfo).port}/`, timeoutMs: 60_000})
     })
 
     after(async () => {
+      noServices.close()
       await proxy.close()
       await server.stop()
       kit.cleanup()

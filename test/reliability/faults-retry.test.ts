@@ -51,7 +51,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
     proxy = await startChaosProxy({
       rates: {}, seed: 1, token: CANARY_TOKEN, upstream: server.url,
     })
-    kit = createCliKit({endpoint: proxy.url, timeoutMs: 30_000})
+    kit = createCliKit({endpoint: proxy.url, readersEndpoint: server.url, timeoutMs: 30_000})
   })
 
   afterEach(async () => {

@@ -204,14 +204,25 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
     expect((await deployCalls(h))[0]).to.include(`--project=${PROJECT}`)
   })
 
-  it('plain --image: no pattern added, verdict reported', async () => {
+  it('plain --image the policy blocks: no pattern added, exit 3 before deploying, verdict in --json', async () => {
     h = await startHarness()
+    const image = `${REGION}-docker.pkg.dev/${PROJECT}/prebuilt/svc@sha256:1`
+    const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--json', '--', `--image=${image}`], {root: ROOT})
+    expect(error?.oclif?.exit).to.equal(3)
+    const result = json<{error: {code: string}}>(stdout)
+    expect(result.error.code).to.equal('IMAGE_NOT_ADMITTED')
+    expect(h.server.writes()).to.equal(0)
+    expect(await deployCalls(h)).to.have.length(0)
+  })
+
+  it('plain --image the policy admits: no pattern added, verdict reported, deployed', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([`${REGION}-docker.pkg.dev/${PROJECT}/prebuilt/svc`])}})
     const image = `${REGION}-docker.pkg.dev/${PROJECT}/prebuilt/svc@sha256:1`
     const {error, stdout} = await runCommand(['deploy', 'run', 'svc', '--project', PROJECT, '--region', REGION, '--json', '--', `--image=${image}`], {root: ROOT})
     expect(error).to.equal(undefined)
     const result = json<DeployResult>(stdout)
     expect(result.patterns.required).to.deep.equal([])
-    expect(result.image).to.deep.include({admitted: false, image})
+    expect(result.image).to.deep.include({admitted: true, image})
     expect(h.server.writes()).to.equal(0)
   })
 

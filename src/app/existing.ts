@@ -1,0 +1,41 @@
+// What gcloud 528 reads before it builds, read the same way before planning: the existing Cloud Run service (its
+// build-image-uri annotation) or the existing function (its buildConfig.dockerRepository), in every region at once.
+// Same credentials and quota project as the policy client (open-client.ts's factories).
+
+import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {ExistingResource} from '../policy/build-targets.js'
+import type {DeployKind} from '../policy/repository.js'
+import type {ClientFactories} from './open-client.js'
+
+import {
+  apiEndpointFrom, DEFAULT_FUNCTIONS_ENDPOINT, DEFAULT_RUN_ENDPOINT, FUNCTIONS_ENDPOINT_ENV, readExistingFunction, readExistingService, RUN_ENDPOINT_ENV,
+} from '../google/resource-readers.js'
+import {resolveQuotaProject} from './context.js'
+
+export interface ReadExistingInput {
+  env: NodeJS.ProcessEnv
+  gcloud: GcloudConfig
+  kind: DeployKind
+  name: string
+  project: string
+  regions: readonly string[]
+  signal?: AbortSignal
+}
+
+/** How the existing resources are read (tests replace it). */
+export type ExistingReader = (input: ReadExistingInput, factories: Pick<ClientFactories, 'tokens'>) => Promise<Record<string, ExistingResource>>
+
+/** Reads the service / function in each region concurrently; a 404 is a first deploy (exists: false). */
+export const readExisting: ExistingReader = async (input, factories) => {
+  const tokens = await factories.tokens(input.env, input.gcloud, {projectId: input.project, ...(input.signal === undefined ? {} : {signal: input.signal})})
+  input.signal?.throwIfAborted()
+  // The same quota project the policy client sends (open-client.ts), as gcloud's deploy sends it.
+  const quotaProject = resolveQuotaProject(input.env, input.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, input.project)
+  const options = {tokens, ...(quotaProject === undefined ? {} : {quotaProject}), ...(input.signal === undefined ? {} : {signal: input.signal})}
+  const base = input.kind === 'run'
+    ? apiEndpointFrom(input.env, RUN_ENDPOINT_ENV, DEFAULT_RUN_ENDPOINT)
+    : apiEndpointFrom(input.env, FUNCTIONS_ENDPOINT_ENV, DEFAULT_FUNCTIONS_ENDPOINT)
+  const read = input.kind === 'run' ? readExistingService : readExistingFunction
+  const found = await Promise.all(input.regions.map(region => read(base, {name: input.name, project: input.project, region}, options)))
+  return Object.fromEntries(input.regions.map((region, i) => [region, found[i] ?? {exists: false}]))
+}

@@ -1,0 +1,181 @@
+// End to end: the built binauthz CLI + the REAL gcloud (528) against the sandbox, for what gcloud reuses and builds:
+// a first deploy, a redeploy reusing run.googleapis.com/build-image-uri, a function's service redeployed through
+// `gcloud run deploy`, a custom repository, --container groups with a blocked and an admitted sidecar, and a
+// domain-scoped project. Each asserts the deploy is admitted (or refused before any write), gcloud accepted the argv,
+// and the policy gained only the narrowest entry. Skipped, with the reason shown, when gcloud is not installed.
+import {expect} from 'chai'
+import {rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import type {Policy} from '../../src/policy/types.js'
+
+import {type ImageRecord, type SandboxState, STATE_FILES} from '../../src/sandbox/index.js'
+import {runCli} from '../helpers/cli-process.js'
+import {writeHelloSource} from '../helpers/e2e.js'
+import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const GCLOUD = installedGcloud()
+const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const DENY_ALL = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}
+const OTHER_ADMIN = 'gcr.io/other-team/*'
+
+interface Ran {
+  exitCode: number
+  stderr: string
+  stdout: string
+}
+
+describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, function () {
+  this.timeout(240_000)
+  const gcloud = GCLOUD
+  let dir: string
+  let source: string
+  let sandbox: CliSandbox
+  let state: SandboxState
+
+  before(function () {
+    if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
+    dir = tempDir('binauthz-e2e-allowlist-')
+    source = writeHelloSource(dir)
+  })
+
+  afterEach(async () => {
+    await sandbox?.stop()
+  })
+
+  after(() => {
+    if (dir) rmSync(dir, {force: true, recursive: true})
+  })
+
+  async function start(project = 'sandbox-project', patterns: string[] = [OTHER_ADMIN]): Promise<void> {
+    const policyFile = join(dir, `policy-${Date.now()}.json`)
+    writeFileSync(policyFile, JSON.stringify({admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})), defaultAdmissionRule: DENY_ALL, globalPolicyEvaluationMode: 'ENABLE'}))
+    sandbox = await startSandboxCli({policy: policyFile, project, stateDir: join(dir, `state-${Date.now()}`)})
+    state = sandbox.state
+  }
+
+  async function binauthz(args: string[]): Promise<Ran> {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
+    const env = {
+      ...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {}),
+    }
+    const ran = await runCli(args, {cwd: dir, env, timeoutMs: 200_000})
+    return {exitCode: ran.code ?? 1, stderr: ran.stderr, stdout: ran.stdout}
+  }
+
+  const storedPatterns = (): string[] => (state.readJson<Policy>(STATE_FILES.policy, {}).admissionWhitelistPatterns ?? []).map(p => p.namePattern)
+  const writes = (): number => state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
+  const images = (): ImageRecord[] => state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+  const ready = (key: string): unknown => (state.readMap(STATE_FILES.services)[key] as undefined | {status?: {conditions?: {status: string; type: string}[]}})
+  ?.status?.conditions?.find(c => c.type === 'Ready')?.status
+  const seedRepository = (project: string, location: string, id: string): string => {
+    const name = `projects/${project}/locations/${location}/repositories/${id}`
+    state.putEntry(STATE_FILES.repositories, name, {format: 'DOCKER', mode: 'STANDARD_REPOSITORY', name})
+    return name
+  }
+
+  it('first deploy, then a redeploy reusing build-image-uri: only the image in the custom repository, never cloud-run-source-deploy', async () => {
+    await start()
+    seedRepository('sandbox-project', 'us-central1', 'custom-repo')
+    const image = 'us-central1-docker.pkg.dev/sandbox-project/custom-repo/x'
+    const first = await binauthz(['deploy', 'run', 'x', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`, `--image=${image}`])
+    expect(first.exitCode, first.stderr).to.equal(0)
+    expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, image])
+    expect(ready('us-central1/x')).to.equal('True')
+    expect(JSON.parse(first.stdout)).to.have.nested.property('builds[0].scope', 'image')
+
+    // No --image now: gcloud reuses the annotation (surface/run/deploy.py), and so does binauthz.
+    const again = await binauthz(['deploy', 'run', 'x', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`])
+    expect(again.exitCode, again.stderr).to.equal(0)
+    const result = JSON.parse(again.stdout) as {existing: unknown; patterns: {added: string[]; alreadyCovered: {by: string}[]}}
+    expect(result.existing).to.deep.equal({'us-central1': {buildImageUri: image, exists: true}})
+    expect(result.patterns.added).to.deep.equal([])
+    expect(result.patterns.alreadyCovered.map(c => c.by)).to.deep.equal([image])
+    expect(writes()).to.equal(1)
+    expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, image])
+    expect(images().at(-1)?.image).to.match(/custom-repo\/x@sha256:/)
+    expect(ready('us-central1/x')).to.equal('True')
+  })
+
+  it('a function, then its service redeployed through gcloud run deploy; a custom --docker-repository gets only the function\'s image', async () => {
+    await start()
+    const fnArgs = ['--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http']
+    const fn = await binauthz(['deploy', 'function', 'fnx', '--region', 'europe-west1', '--yes', '--', ...fnArgs])
+    expect(fn.exitCode, fn.stderr).to.equal(0)
+    expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, 'europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**'])
+
+    const viaRun = await binauthz(['deploy', 'run', 'fnx', '--region', 'europe-west1', '--yes', '--json', '--', `--source=${source}`, '--function=handler'])
+    expect(viaRun.exitCode, viaRun.stderr).to.equal(0)
+    expect(JSON.parse(viaRun.stdout)).to.have.nested.property('existing.europe-west1.exists', true)
+    expect(storedPatterns()).to.deep.equal([
+      OTHER_ADMIN, 'europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**', 'europe-west1-docker.pkg.dev/sandbox-project/cloud-run-source-deploy/**',
+    ])
+    expect(ready('europe-west1/fnx')).to.equal('True')
+
+    seedRepository('sandbox-project', 'europe-west1', 'fn-repo')
+    const custom = await binauthz(['deploy', 'function', 'fny', '--region', 'europe-west1', '--yes', '--', ...fnArgs, '--docker-repository=europe-west1-docker.pkg.dev/sandbox-project/fn-repo'])
+    expect(custom.exitCode, custom.stderr).to.equal(0)
+    expect(storedPatterns().at(-1)).to.equal('europe-west1-docker.pkg.dev/sandbox-project/fn-repo/sandbox--project__europe--west1__fny')
+    expect(images().at(-1)?.image).to.match(/^europe-west1-docker\.pkg\.dev\/sandbox-project\/fn-repo\/sandbox--project__europe--west1__fny:version_1$/)
+  })
+
+  it('--container groups: a blocked sidecar stops before any write (exit 3); an admitted one deploys and gcloud accepts the argv', async () => {
+    await start()
+    const blocked = await binauthz([
+      'deploy',
+      'run',
+      'multi',
+      '--region',
+      'us-central1',
+      '--yes',
+      '--json',
+      '--',
+      '--container=app',
+      `--source=${source}`,
+      '--port=8080',
+      '--container=side',
+      '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
+    ])
+    expect(blocked.exitCode, blocked.stderr).to.equal(3)
+    const {error} = (JSON.parse(blocked.stdout) as {error: {code: string; suggestions: string[]}})
+    expect(error.code).to.equal('IMAGE_NOT_ADMITTED')
+    expect(error.suggestions.join('\n')).to.include('binauthz policy allow --project=sandbox-project --pattern us-docker.pkg.dev/cloudrun/container/hello')
+    expect(writes()).to.equal(0)
+    expect(state.readMap(STATE_FILES.services)).to.not.have.property('us-central1/multi')
+
+    const admitted = await binauthz([
+      'deploy',
+      'run',
+      'multi',
+      '--region',
+      'us-central1',
+      '--yes',
+      '--',
+      '--container=app',
+      `--source=${source}`,
+      '--port=8080',
+      '--container=side',
+      '--image=gcr.io/other-team/side:1',
+    ])
+    expect(admitted.exitCode, admitted.stderr).to.equal(0)
+    expect(admitted.stderr).to.not.include('unrecognized arguments')
+    expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, 'us-central1-docker.pkg.dev/sandbox-project/cloud-run-source-deploy/**'])
+    expect(ready('us-central1/multi')).to.equal('True')
+  })
+
+  it('domain-scoped project: the raw project ID gcloud builds into; a redeploy gcloud cannot parse is refused before any write', async () => {
+    await start('example.com:proj')
+    const first = await binauthz(['deploy', 'run', 'dom', '--project', 'example.com:proj', '--region', 'us-central1', '--yes', '--', `--source=${source}`])
+    expect(first.exitCode, first.stderr).to.equal(0)
+    expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, 'us-central1-docker.pkg.dev/example.com:proj/cloud-run-source-deploy/**'])
+    expect(images().at(-1)?.image).to.match(/^us-central1-docker\.pkg\.dev\/example\.com:proj\/cloud-run-source-deploy\/dom@sha256:/)
+
+    const before = writes()
+    const again = await binauthz(['deploy', 'run', 'dom', '--project', 'example.com:proj', '--region', 'us-central1', '--yes', '--', `--source=${source}`])
+    expect(again.exitCode, again.stderr).to.equal(2)
+    expect(again.stderr).to.include('domain-scoped project')
+    expect(writes()).to.equal(before)
+  })
+})
