@@ -338,7 +338,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     await (early.targets.length === 0
       ? evaluatePrebuilt(options, connect, result, early.prebuilt)
       : buildAndAllowlist(options, adapters, {
-        connect, context, passthrough, result,
+        connect, context, env, passthrough, result,
       }))
     options.signal?.throwIfAborted()
   } catch (error) {
@@ -499,7 +499,8 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 async function buildAndAllowlist(
   options: DeployOptions,
   adapters: DeployAdapters,
-  run: {connect: () => Promise<BinauthzClient>; context: ResolvedContext; passthrough: Passthrough; result: DeployResult},
+  /** `env`: the deploy's environment with the identity flags after `--` applied (the policy client uses the same). */
+  run: {connect: () => Promise<BinauthzClient>; context: ResolvedContext; env: NodeJS.ProcessEnv; passthrough: Passthrough; result: DeployResult},
 ): Promise<void> {
   const {context, passthrough, result} = run
   const {kind, name, project, regions} = result.command === 'deploy run'
@@ -515,7 +516,7 @@ async function buildAndAllowlist(
     opening,
     reading,
     adapters.readExisting({
-      env: options.env, gcloud: context.gcloud, kind, name, project, regions, ...(options.signal === undefined ? {} : {signal: options.signal}),
+      env: run.env, gcloud: context.gcloud, kind, name, project, regions, ...(options.signal === undefined ? {} : {signal: options.signal}),
     }, adapters),
   ])
   const targets = deriveBuildTargets(buildInput({

@@ -7,8 +7,10 @@ import type {ExistingResource} from '../policy/build-targets.js'
 import type {DeployKind} from '../policy/repository.js'
 import type {ClientFactories} from './open-client.js'
 
+import {apiEndpointFrom, FUNCTIONS_API, RUN_API} from '../google/endpoint.js'
+import {resolveNetwork} from '../google/network.js'
 import {
-  apiEndpointFrom, DEFAULT_FUNCTIONS_ENDPOINT, DEFAULT_RUN_ENDPOINT, FUNCTIONS_ENDPOINT_ENV, readExistingFunction, readExistingService, RUN_ENDPOINT_ENV,
+  readExistingFunction, readExistingService,
 } from '../google/resource-readers.js'
 import {resolveQuotaProject} from './context.js'
 
@@ -31,10 +33,15 @@ export const readExisting: ExistingReader = async (input, factories) => {
   input.signal?.throwIfAborted()
   // The same quota project the policy client sends (open-client.ts), as gcloud's deploy sends it.
   const quotaProject = resolveQuotaProject(input.env, input.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, input.project)
-  const options = {tokens, ...(quotaProject === undefined ? {} : {quotaProject}), ...(input.signal === undefined ? {} : {signal: input.signal})}
   const base = input.kind === 'run'
-    ? apiEndpointFrom(input.env, RUN_ENDPOINT_ENV, DEFAULT_RUN_ENDPOINT)
-    : apiEndpointFrom(input.env, FUNCTIONS_ENDPOINT_ENV, DEFAULT_FUNCTIONS_ENDPOINT)
+    ? apiEndpointFrom(input.env, RUN_API, input.gcloud.runEndpoint)
+    : apiEndpointFrom(input.env, FUNCTIONS_API, input.gcloud.functionsEndpoint)
+  const options = {
+    network: resolveNetwork(input.env, input.gcloud, base),
+    tokens,
+    ...(quotaProject === undefined ? {} : {quotaProject}),
+    ...(input.signal === undefined ? {} : {signal: input.signal}),
+  }
   const read = input.kind === 'run' ? readExistingService : readExistingFunction
   const found = await Promise.all(input.regions.map(region => read(base, {name: input.name, project: input.project, region}, options)))
   return Object.fromEntries(input.regions.map((region, i) => [region, found[i] ?? {exists: false}]))

@@ -20,6 +20,7 @@ export interface GcloudConfig extends NetworkProperties {
   configDir: string
   /** auth/credential_file_override (hidden property): a credential file gcloud loads instead of the account. */
   credentialFileOverride?: string
+  functionsEndpoint?: string
   functionsRegion?: string
   /** api_endpoint_overrides/iamcredentials. */
   iamcredentialsEndpoint?: string
@@ -29,6 +30,8 @@ export interface GcloudConfig extends NetworkProperties {
   quotaProject?: string
   /** billing/quota_project when it is one of gcloud's keywords (CURRENT_PROJECT, LEGACY, ...), not a project. */
   quotaProjectKeyword?: string
+  /** api_endpoint_overrides/run and /cloudfunctions: where the existing service or function is read. */
+  runEndpoint?: string
   runRegion?: string
 }
 
@@ -220,6 +223,8 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
     ['credentialFileOverride', 'auth', 'credential_file_override'],
     ['impersonateServiceAccount', 'auth', 'impersonate_service_account'],
     ['iamcredentialsEndpoint', 'api_endpoint_overrides', 'iamcredentials'],
+    ['runEndpoint', 'api_endpoint_overrides', 'run'],
+    ['functionsEndpoint', 'api_endpoint_overrides', 'cloudfunctions'],
     ['customCaCertsFile', 'core', 'custom_ca_certs_file'],
     ['proxyType', 'proxy', 'type'],
     ['proxyAddress', 'proxy', 'address'],

@@ -98,14 +98,26 @@ export function resolveBinauthzEndpoint(
   return url
 }
 
+/** An API whose endpoint gcloud lets the user override (CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>, api_endpoint_overrides/<api>). */
+export interface OverridableApi extends EndpointApi {
+  /** The lower-case API name of the property and (upper-cased) of the variable, e.g. "run". */
+  key: string
+}
+
 /**
- * The endpoint from the environment, else gcloud's config file value, else the default (gcloud's precedence).
- * `configValue` is `GcloudConfig.binauthzEndpoint`.
+ * An API's base URL: the environment, else gcloud's config file value, else the default (gcloud's precedence,
+ * core/properties.py), by one rule for every API (https, or http to loopback only; see resolveBinauthzEndpoint).
  */
+export function apiEndpointFrom(env: NodeJS.ProcessEnv, api: OverridableApi, configValue: string | undefined): URL {
+  const variable = `CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.key.toUpperCase()}`
+  const fromEnv = env[variable]
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, variable, api)
+  return resolveBinauthzEndpoint(configValue, `gcloud config api_endpoint_overrides/${api.key}`, api)
+}
+
+/** The Binary Authorization endpoint; `configValue` is `GcloudConfig.binauthzEndpoint`. */
 export function binauthzEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): URL {
-  const fromEnv = env[ENDPOINT_ENV]
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, ENDPOINT_ENV)
-  return resolveBinauthzEndpoint(configValue, `gcloud config ${ENDPOINT_PROPERTY}`)
+  return apiEndpointFrom(env, {...BINAUTHZ_API, key: 'binaryauthorization'}, configValue)
 }
 
 export const DEFAULT_IAMCREDENTIALS_ENDPOINT = 'https://iamcredentials.googleapis.com/'
@@ -113,8 +125,9 @@ export const IAMCREDENTIALS_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMC
 
 /** IAM Credentials' base URL, by the same rule (env > api_endpoint_overrides/iamcredentials > default). */
 export function iamcredentialsEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): URL {
-  const api = {defaultUrl: DEFAULT_IAMCREDENTIALS_ENDPOINT, name: 'IAM Credentials'}
-  const fromEnv = env[IAMCREDENTIALS_ENDPOINT_ENV]
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, IAMCREDENTIALS_ENDPOINT_ENV, api)
-  return resolveBinauthzEndpoint(configValue, 'gcloud config api_endpoint_overrides/iamcredentials', api)
+  return apiEndpointFrom(env, {defaultUrl: DEFAULT_IAMCREDENTIALS_ENDPOINT, key: 'iamcredentials', name: 'IAM Credentials'}, configValue)
 }
+
+/** The Cloud Run Admin API (gcloud derives the regional endpoint from it) and the Cloud Functions v2 API. */
+export const RUN_API: OverridableApi = {defaultUrl: 'https://run.googleapis.com/', key: 'run', name: 'Cloud Run Admin'}
+export const FUNCTIONS_API: OverridableApi = {defaultUrl: 'https://cloudfunctions.googleapis.com/', key: 'cloudfunctions', name: 'Cloud Functions'}

@@ -19,11 +19,7 @@ import type {TokenProvider} from '../auth/token-provider.js'
 import {ExternalError, registerSecret, UserError} from '../errors.js'
 import {isLoopbackHost} from './endpoint.js'
 import {DEFAULT_LIMITS, keepAliveAgent, sendHttp} from './http-transport.js'
-
-export const RUN_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN'
-export const FUNCTIONS_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS'
-export const DEFAULT_RUN_ENDPOINT = 'https://run.googleapis.com/'
-export const DEFAULT_FUNCTIONS_ENDPOINT = 'https://cloudfunctions.googleapis.com/'
+import {agentFor, type NetworkPath} from './network.js'
 
 /** The annotation gcloud reuses as the build's image (api_lib/run/service.py RUN_FUNCTIONS_BUILD_IMAGE_URI_ANNOTATION). */
 export const BUILD_IMAGE_URI_ANNOTATION = 'run.googleapis.com/build-image-uri'
@@ -42,36 +38,13 @@ export interface ExistingFunction {
 }
 
 export interface ReaderOptions {
+  /** Proxy tunnel and CA bundle, as for the policy client (network.ts resolveNetwork); default: direct. */
+  network?: NetworkPath
   quotaProject?: string
   signal?: AbortSignal
   /** Per request (default 15 s). */
   timeoutMs?: number
   tokens: TokenProvider
-}
-
-/** An API base URL from an override env value (absolute http(s) URI ending with '/', http only to loopback) or the default. */
-export function apiEndpointFrom(env: NodeJS.ProcessEnv, name: string, fallback: string): URL {
-  const raw = env[name]
-  if (raw === undefined || raw.trim() === '') return new URL(fallback)
-  const value = raw.trim()
-  let url: undefined | URL
-  try {
-    url = new URL(value)
-  } catch {
-    url = undefined
-  }
-
-  let problem: string | undefined
-  if (url === undefined || !/^https?:\/\//i.test(value)) problem = 'it is not an absolute http:// or https:// URI'
-  else if (!value.endsWith('/')) problem = "it does not end with '/'"
-  else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) problem = 'plain http:// is only allowed to a loopback address'
-  if (problem !== undefined || url === undefined) {
-    throw new UserError(`${name} is set to ${JSON.stringify(value)}, which is not a usable endpoint: ${problem ?? 'invalid'}.`, {
-      code: 'INVALID_ENDPOINT', suggestions: [`unset ${name}`],
-    })
-  }
-
-  return url
 }
 
 /** connection_context.py DeriveRegionalEndpoint: `{region}-{netloc}`, scheme and path kept. */
@@ -180,6 +153,11 @@ function field(value: unknown, ...path: string[]): unknown {
 }
 
 /** The Cloud Run service (v1) in `region`, as gcloud's GetService reads it before a deploy. */
+/** The agent of one read: through the proxy tunnel / with the CA bundle when the network path has them. */
+function agentOf(options: ReaderOptions, protocol: string): Agent {
+  return (options.network === undefined ? false : agentFor(options.network, protocol, true)) || keepAliveAgent(protocol)
+}
+
 export async function readExistingService(
   base: URL,
   input: {name: string; project: string; region: string},
@@ -187,7 +165,7 @@ export async function readExistingService(
 ): Promise<ExistingService> {
   const target = regionalEndpoint(base, input.region)
   const path = `apis/serving.knative.dev/v1/namespaces/${encodeSegment(input.project)}/services/${encodeSegment(input.name)}`
-  const agent = keepAliveAgent(new URL(target.connect).protocol)
+  const agent = agentOf(options, new URL(target.connect).protocol)
   try {
     const json = await getJson({
       agent, kind: 'run', options, path, target, what: `the Cloud Run service ${input.name} in ${input.region}`,
@@ -207,7 +185,7 @@ export async function readExistingFunction(
   options: ReaderOptions,
 ): Promise<ExistingFunction> {
   const path = `v2/projects/${encodeSegment(input.project)}/locations/${encodeSegment(input.region)}/functions/${encodeSegment(input.name)}`
-  const agent = keepAliveAgent(base.protocol)
+  const agent = agentOf(options, base.protocol)
   try {
     const json = await getJson({
       agent, kind: 'function', options, path, target: {connect: base.href}, what: `the function ${input.name} in ${input.region}`,

@@ -5,8 +5,9 @@ import {once} from 'node:events'
 import http from 'node:http'
 
 import {UserError} from '../../src/errors.js'
+import {apiEndpointFrom, FUNCTIONS_API, RUN_API} from '../../src/google/endpoint.js'
 import {
-  apiEndpointFrom, readExistingFunction, readExistingService, regionalEndpoint,
+  readExistingFunction, readExistingService, regionalEndpoint,
 } from '../../src/google/resource-readers.js'
 import {rejectionOf} from '../helpers/assert.js'
 
@@ -36,10 +37,13 @@ describe('google/resource-readers', () => {
   })
 
   it('override env: absolute, trailing /, http only to loopback; unset = Google', () => {
-    expect(apiEndpointFrom({}, 'CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN', 'https://run.googleapis.com/').href).to.equal('https://run.googleapis.com/')
-    expect(apiEndpointFrom({CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: 'http://127.0.0.1:1/'}, 'CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN', 'x').href).to.equal('http://127.0.0.1:1/')
+    expect(apiEndpointFrom({}, RUN_API, undefined).href).to.equal('https://run.googleapis.com/')
+    expect(apiEndpointFrom({CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: 'http://127.0.0.1:1/'}, RUN_API, 'https://ignored.example/').href).to.equal('http://127.0.0.1:1/')
+    // gcloud's precedence: the variable, else the configuration file's api_endpoint_overrides/run.
+    expect(apiEndpointFrom({}, RUN_API, 'http://127.0.0.1:2/').href).to.equal('http://127.0.0.1:2/')
+    expect(apiEndpointFrom({}, FUNCTIONS_API, undefined).href).to.equal('https://cloudfunctions.googleapis.com/')
     for (const bad of ['http://evil.example/', 'https://run.example', 'file:///etc/passwd']) {
-      expect(() => apiEndpointFrom({CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: bad}, 'CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN', 'x'), bad).to.throw(UserError, /INVALID_ENDPOINT|not a usable endpoint/)
+      expect(() => apiEndpointFrom({CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: bad}, RUN_API, undefined), bad).to.throw(UserError, /not a usable Cloud Run Admin endpoint/)
     }
   })
 
