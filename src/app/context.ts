@@ -19,7 +19,31 @@ export interface ResolvedContext {
   regionSource: string
 }
 
+/** gcloud's configuration and binauthz's saved defaults, each read at most once per run (lazily: a run may need neither). */
+export interface RunConfig {
+  readonly defaults: SavedDefaults
+  readonly gcloud: GcloudConfig
+}
+
+/** The RunConfig of an environment: the files are read on first use, then kept for the run. */
+export function runConfig(env: NodeJS.ProcessEnv): RunConfig {
+  let gcloud: GcloudConfig | undefined
+  let defaults: SavedDefaults | undefined
+  return {
+    get defaults() {
+      defaults ??= loadDefaults(env)
+      return defaults
+    },
+    get gcloud() {
+      gcloud ??= readGcloudConfig(env)
+      return gcloud
+    },
+  }
+}
+
 export interface ResolveContextInput {
+  /** The run's configuration (read once); default: read from `env`. */
+  config?: RunConfig
   env: NodeJS.ProcessEnv
   kind?: DeployKind
   project?: string
@@ -111,8 +135,9 @@ function regionFlagAndProperty(kind: DeployKind | undefined): {env: string; prop
 
 /** Resolves project and regions with their sources; validates every value; throws UserError when missing. */
 export function resolveContext(input: ResolveContextInput): ResolvedContext {
-  const gcloud = readGcloudConfig(input.env)
-  const saved = loadDefaults(input.env)
+  const config = input.config ?? runConfig(input.env)
+  const {gcloud} = config
+  const saved = config.defaults
   const savedFile = defaultsFile(input.env)
 
   const projectPick = projectCandidates(input, saved, gcloud, savedFile)[0]

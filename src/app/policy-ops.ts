@@ -7,7 +7,6 @@ import type {CoveredBy, ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 
-import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
 import {describeCoverage, evaluateImage, findCoverage} from '../policy/coverage.js'
 import {planAllow, planRevoke} from '../policy/plan.js'
@@ -16,8 +15,7 @@ import {policyToYaml} from '../policy/yaml.js'
 import {
   type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup,
 } from '../store/backups.js'
-import {loadDefaults} from '../store/defaults.js'
-import {resolveContext} from './context.js'
+import {resolveContext, type RunConfig, runConfig} from './context.js'
 import {openClient} from './open-client.js'
 import {changePolicyOf, type PolicyChange} from './policy-change.js'
 import {type Prompter, silentUi, type Ui} from './ports.js'
@@ -28,6 +26,8 @@ import {
 export type {CoveredBy} from '../policy/coverage.js'
 
 export interface CommonInput {
+  /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
+  config?: RunConfig
   /** Overall deadline for API calls, epoch ms. */
   deadline?: number
   env: NodeJS.ProcessEnv
@@ -64,13 +64,15 @@ function select(input: SelectionInput): Selection {
   const explicitOnly
     = input.onlyExplicit
       ?? (input.kind === undefined && ((input.patterns?.length ?? 0) > 0 || input.dockerRepository !== undefined))
-  const saved = input.useSavedKind ? loadDefaults(input.env).kind : undefined
+  const config = input.config ?? runConfig(input.env)
+  const saved = input.useSavedKind ? config.defaults.kind : undefined
   const kind: KindChoice = input.kind ?? saved ?? 'all'
   const kinds = kindsOf(kind)
   const ctx = resolveContext({
     ...(input.project === undefined ? {} : {project: input.project}),
     ...(input.regions === undefined || input.regions.length === 0 ? {} : {regions: input.regions}),
     ...(kinds.length === 1 ? {kind: kinds[0]} : {}),
+    config,
     env: input.env,
     requireRegion: input.requireRegion ?? !explicitOnly,
   })
@@ -91,9 +93,14 @@ function coveredBy(policy: Policy, pattern: string): CoveredBy | undefined {
   return coverage.covered ? coverage.by : undefined
 }
 
+/** The input with the run's configuration (gcloud config, saved defaults) attached, read at most once. */
+function withRunConfig<T extends CommonInput>(input: T): T & {config: RunConfig} {
+  return {...input, config: input.config ?? runConfig(input.env)}
+}
+
 /** The Binary Authorization client for the input's environment and deadline. */
 async function clientFor(input: CommonInput, project: string): Promise<BinauthzClient> {
-  const gcloud = readGcloudConfig(input.env)
+  const {gcloud} = input.config ?? runConfig(input.env)
   const {client} = await openClient({
     env: input.env, gcloud, project, ...(input.deadline === undefined ? {} : {deadline: input.deadline}), ...(input.signal === undefined ? {} : {signal: input.signal}),
   })
@@ -225,8 +232,9 @@ export interface PolicyStatusInput extends CommonInput {
   regions?: readonly string[]
 }
 
-export async function policyStatus(input: PolicyStatusInput): Promise<PolicyStatusResult> {
-  const dockerRepository = input.dockerRepository ?? loadDefaults(input.env).dockerRepository
+export async function policyStatus(given: PolicyStatusInput): Promise<PolicyStatusResult> {
+  const input = withRunConfig(given)
+  const dockerRepository = input.dockerRepository ?? input.config.defaults.dockerRepository
   // `policy status --image IMAGE` or `--docker-repository` alone needs no region.
   const selection = select({
     ...input,
@@ -292,7 +300,8 @@ export function explainNoChange(action: 'allow' | 'revoke', plan: PolicyPlan): s
     : 'Nothing to remove.'
 }
 
-export async function changePolicy(input: PolicyChangeInput): Promise<PolicyChangeResult> {
+export async function changePolicy(given: PolicyChangeInput): Promise<PolicyChangeResult> {
+  const input = withRunConfig(given)
   const selection = select({...input, useSavedKind: true})
   const requested = selection.targets.map(t => t.pattern)
   const {project} = selection
@@ -328,7 +337,8 @@ export interface TerraformResult {
 }
 
 /** `policy allow --print terraform`: the block to add to the Terraform configuration; no API call, no write. */
-export function terraformForAllow(input: Omit<PolicyChangeInput, 'action' | 'mode' | 'prompter' | 'yes'>): TerraformResult {
+export function terraformForAllow(given: Omit<PolicyChangeInput, 'action' | 'mode' | 'prompter' | 'yes'>): TerraformResult {
+  const input = withRunConfig(given)
   const selection = select({...input, useSavedKind: true})
   const patterns = selection.targets.map(t => t.pattern)
   return {
@@ -346,8 +356,11 @@ export interface PolicyExportResult {
   yaml: string
 }
 
-export async function exportPolicy(input: CommonInput): Promise<PolicyExportResult> {
-  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+export async function exportPolicy(given: CommonInput): Promise<PolicyExportResult> {
+  const input = withRunConfig(given)
+  const ctx = resolveContext({
+    ...(input.project === undefined ? {} : {project: input.project}), config: input.config, env: input.env, requireRegion: false,
+  })
   const client = await clientFor(input, ctx.project)
   const policy = await client.getPolicy(ctx.project)
   return {
@@ -431,8 +444,11 @@ async function chooseBackup(input: PolicyRestoreInput, project: string): Promise
   )
 }
 
-export async function restorePolicy(input: PolicyRestoreInput): Promise<PolicyRestoreResult> {
-  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+export async function restorePolicy(given: PolicyRestoreInput): Promise<PolicyRestoreResult> {
+  const input = withRunConfig(given)
+  const ctx = resolveContext({
+    ...(input.project === undefined ? {} : {project: input.project}), config: input.config, env: input.env, requireRegion: false,
+  })
   const {project} = ctx
   const file = await chooseBackup(input, project)
   const record = await readPolicyBackupRecord(file)
@@ -471,7 +487,10 @@ export interface BackupListResult {
 }
 
 /** `policy restore --list`: the saved backups of the project's policy; no API call. */
-export async function listBackups(input: CommonInput): Promise<BackupListResult> {
-  const ctx = resolveContext({...(input.project === undefined ? {} : {project: input.project}), env: input.env, requireRegion: false})
+export async function listBackups(given: CommonInput): Promise<BackupListResult> {
+  const input = withRunConfig(given)
+  const ctx = resolveContext({
+    ...(input.project === undefined ? {} : {project: input.project}), config: input.config, env: input.env, requireRegion: false,
+  })
   return {backups: await listPolicyBackups(input.env, ctx.project), project: ctx.project}
 }

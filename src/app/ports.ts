@@ -3,6 +3,8 @@
 // --json); `Prompter` asks questions, or — when nobody can be asked (no terminal, CI set, --json) — throws a UserError
 // naming the flag that answers the question, so a script gets an actionable message instead of a hang.
 
+import type {RunConfig} from './context.js'
+
 export interface Ui {
   info(line: string): void
   warn(line: string): void
@@ -29,6 +31,8 @@ export interface AskOptions {
 
 /** What the command that owns the run hands every use case: built once per run (src/cli/base-command.ts runtime()). */
 export interface Runtime {
+  /** gcloud's configuration and the saved defaults, each read at most once in the run. */
+  config: RunConfig
   env: NodeJS.ProcessEnv
   prompter: Prompter
   /** Aborted by SIGINT / SIGTERM: every request and process the run starts takes it. */

@@ -9,7 +9,6 @@ import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {DeployKind} from '../policy/repository.js'
 import type {Policy} from '../policy/types.js'
 
-import {readGcloudConfig} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
 import {describeCoverage} from '../policy/coverage.js'
@@ -18,8 +17,8 @@ import {validateProjectId, validateRegion} from '../policy/names.js'
 import {planAllow} from '../policy/plan.js'
 import {parseDockerRepository} from '../policy/repository.js'
 import {savePolicyBackup} from '../store/backups.js'
-import {loadDefaults, type SavedDefaults, saveDefaults} from '../store/defaults.js'
-import {splitRegions} from './context.js'
+import {type SavedDefaults, saveDefaults} from '../store/defaults.js'
+import {type RunConfig, runConfig, splitRegions} from './context.js'
 import {openClient, type OpenedClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
 import {
@@ -49,6 +48,8 @@ export interface SetupAnswers {
 export interface SetupDeps {
   /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
   capture?: Capture
+  /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
+  config?: RunConfig
   env: NodeJS.ProcessEnv
   /** Default: openClient from ./client.ts. */
   open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
@@ -321,17 +322,21 @@ function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployK
   if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
 }
 
+/** How the wizard runs its short gcloud commands: the injected capture, else the runner with the run's signal. */
+function captureFor(deps: SetupDeps): Capture {
+  return deps.capture ?? (inv => captureGcloud({...inv, ...(deps.signal === undefined ? {} : {signal: deps.signal})}))
+}
+
 /** Runs the wizard. Throws (having written nothing) on Ctrl-C, a missing answer without a terminal, or an API failure. */
 export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
   const {env, ui} = deps
   validateAnswers(answers)
-  const gcloudConfig = readGcloudConfig(env)
-  const saved = loadDefaults(env)
+  const {defaults: saved, gcloud: gcloudConfig} = deps.config ?? runConfig(env)
   const wizard = new Wizard(answers, deps, gcloudConfig, saved)
   const nextSteps: string[] = []
 
   // 1. gcloud installed and recent enough.
-  const capture: Capture = deps.capture ?? (inv => captureGcloud({...inv, ...(deps.signal === undefined ? {} : {signal: deps.signal})}))
+  const capture = captureFor(deps)
   const gcloud = await checkGcloud(env, capture)
   reportGcloud(gcloud, ui, nextSteps)
 

@@ -8,6 +8,7 @@ import {Command, Errors} from '@oclif/core'
 
 import type {Prompter, Runtime, Ui} from '../app/ports.js'
 
+import {runConfig} from '../app/context.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
 } from '../errors.js'
@@ -140,7 +141,7 @@ export abstract class BinauthzCommand extends Command {
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
-      env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+      config: runConfig(process.env), env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
     }
   }
 
