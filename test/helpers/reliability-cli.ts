@@ -14,6 +14,7 @@ import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
+import {CLOUD_RUN_REGIONS} from '../../src/sandbox/regions.js'
 import {type CliRun, runCli} from './cli-process.js'
 import {createFakeGcloud, type FakeGcloud} from './fake-gcloud.js'
 import {tempDir} from './tmp.js'
@@ -173,33 +174,12 @@ export async function inBatches<T>(count: number, limit: number, task: (index: n
   return results
 }
 
-/** Twenty valid, distinct Google Cloud region names. */
-export const REGIONS = [
-  'us-central1',
-  'us-east1',
-  'us-east4',
-  'us-east5',
-  'us-south1',
-  'us-west1',
-  'us-west2',
-  'us-west3',
-  'us-west4',
-  'europe-west1',
-  'europe-west2',
-  'europe-west3',
-  'europe-west4',
-  'europe-west6',
-  'europe-north1',
-  'asia-east1',
-  'asia-northeast1',
-  'asia-south1',
-  'australia-southeast1',
-  'southamerica-east1',
-] as const
+/** Twenty distinct regions Cloud Run serves (the sandbox's table: it refuses any other). */
+export const REGIONS: readonly string[] = CLOUD_RUN_REGIONS.slice(0, 20)
 
-/** The pattern `deploy run` needs for a --source deploy to `region`. */
+/** The pattern `deploy run` needs for a --source deploy to `region` (gcloud 528 writes the raw project ID there). */
 export function runPattern(project: string, region: string): string {
-  return `${region}-docker.pkg.dev/${project.replace(':', '/')}/cloud-run-source-deploy/**`
+  return `${region}-docker.pkg.dev/${project}/cloud-run-source-deploy/**`
 }
 
 /** GETs a project's policy straight from a stand-in (not through binauthz), with `token` as the bearer. */
