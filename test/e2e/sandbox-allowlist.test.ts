@@ -4,28 +4,20 @@
 // domain-scoped project. Each asserts the deploy is admitted (or refused before any write), gcloud accepted the argv,
 // and the policy gained only the narrowest entry. Skipped, with the reason shown, when gcloud is not installed.
 import {expect} from 'chai'
-import {rmSync, writeFileSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {Policy} from '../../src/policy/types.js'
-
 import {type ImageRecord, type SandboxState, STATE_FILES} from '../../src/sandbox/index.js'
-import {runCli} from '../helpers/cli-process.js'
-import {writeHelloSource} from '../helpers/e2e.js'
+import {
+  allowlistOf, binauthzAgainst, denyAllBut, type ExitRun, policyWrites, writeHelloSource,
+} from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const GCLOUD = installedGcloud()
 const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
-const DENY_ALL = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}
 const OTHER_ADMIN = 'gcr.io/other-team/*'
-
-interface Ran {
-  exitCode: number
-  stderr: string
-  stdout: string
-}
 
 describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, function () {
   this.timeout(240_000)
@@ -50,23 +42,16 @@ describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, 
   })
 
   async function start(project = 'sandbox-project', patterns: string[] = [OTHER_ADMIN]): Promise<void> {
-    const policyFile = join(dir, `policy-${Date.now()}.json`)
-    writeFileSync(policyFile, JSON.stringify({admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})), defaultAdmissionRule: DENY_ALL, globalPolicyEvaluationMode: 'ENABLE'}))
-    sandbox = await startSandboxCli({policy: policyFile, project, stateDir: join(dir, `state-${Date.now()}`)})
+    sandbox = await startSandboxCli({policy: denyAllBut(patterns), project, stateDir: join(dir, `state-${Date.now()}`)})
     state = sandbox.state
   }
 
-  async function binauthz(args: string[]): Promise<Ran> {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
-    const env = {
-      ...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {}),
-    }
-    const ran = await runCli(args, {cwd: dir, env, timeoutMs: 200_000})
-    return {exitCode: ran.code ?? 1, stderr: ran.stderr, stdout: ran.stdout}
-  }
+  const binauthz = (args: string[]): Promise<ExitRun> => binauthzAgainst({
+    dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 200_000,
+  }, args)
 
-  const storedPatterns = (): string[] => (state.readJson<Policy>(STATE_FILES.policy, {}).admissionWhitelistPatterns ?? []).map(p => p.namePattern)
-  const writes = (): number => state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'PUT').length
+  const storedPatterns = (): string[] => allowlistOf(state)
+  const writes = (): number => policyWrites(state)
   const images = (): ImageRecord[] => state.readJson<ImageRecord[]>(STATE_FILES.images, [])
   const ready = (key: string): unknown => (state.readMap(STATE_FILES.services)[key] as undefined | {status?: {conditions?: {status: string; type: string}[]}})
   ?.status?.conditions?.find(c => c.type === 'Ready')?.status

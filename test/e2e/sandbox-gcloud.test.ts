@@ -10,24 +10,18 @@ import type {Policy} from '../../src/policy/types.js'
 import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
-import {runCli} from '../helpers/cli-process.js'
-import {runProgram, withoutCloudsdk, writeHelloSource} from '../helpers/e2e.js'
+import {
+  allowlistOf, binauthzAgainst, DENY_ALL, denyAllBut, type ExitRun, gcloudAgainst, writeHelloSource,
+} from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
-const DENY_ALL = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}
 
 const GCLOUD = installedGcloud()
 /** Shown in the test titles so a skipped run says why. */
 const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
-
-interface GcloudResult {
-  exitCode: number
-  stderr: string
-  stdout: string
-}
 
 /** The parts of a stored Cloud Run service these tests read. */
 interface ServiceRecord {
@@ -66,19 +60,12 @@ describe('e2e: the sandbox with the real gcloud', () => {
       if (dir) rmSync(dir, {force: true, recursive: true})
     })
 
-    /** gcloud with only the sandbox's settings (any CLOUDSDK_* of the developer's shell dropped). */
-    async function run(args: string[]): Promise<GcloudResult> {
-      const ran = await runProgram(gcloud ?? 'gcloud', args, {cwd: dir, env: {...withoutCloudsdk(), ...sandbox.env}, timeoutMs: 90_000})
-      return {exitCode: ran.code, stderr: ran.stderr, stdout: ran.stdout}
-    }
+    const run = (args: string[]): Promise<ExitRun> => gcloudAgainst({
+      dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 90_000,
+    }, args)
 
     function seedPolicy(patterns: string[]): void {
-      const policy: Policy = {
-        admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
-        defaultAdmissionRule: DENY_ALL,
-        globalPolicyEvaluationMode: 'ENABLE',
-      }
-      state.writeJson(STATE_FILES.policy, policy)
+      state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
     }
 
     function service(region: string, name: string): ServiceRecord {
@@ -190,9 +177,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
     beforeEach(async function () {
       if (!gcloud) this.skip()
       // Started as users start it (`binauthz sandbox start --policy FILE`), since binauthz itself is under test here.
-      const policyFile = join(dir, 'policy.json')
-      writeFileSync(policyFile, JSON.stringify({admissionWhitelistPatterns: [{namePattern: otherAdmin}], defaultAdmissionRule: DENY_ALL, globalPolicyEvaluationMode: 'ENABLE'}))
-      sandbox = await startSandboxCli({policy: policyFile, stateDir: join(dir, `state-${Date.now()}`)})
+      sandbox = await startSandboxCli({policy: denyAllBut([otherAdmin]), stateDir: join(dir, `state-${Date.now()}`)})
       state = sandbox.state
     })
 
@@ -204,19 +189,10 @@ describe('e2e: the sandbox with the real gcloud', () => {
       if (dir) rmSync(dir, {force: true, recursive: true})
     })
 
-    async function binauthz(args: string[]): Promise<GcloudResult> {
-      const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLOUDSDK_') && !key.startsWith('BINAUTHZ_')))
-      const env = {
-        ...base, ...sandbox.env, BINAUTHZ_CONFIG_DIR: join(dir, 'config'), BINAUTHZ_DATA_DIR: join(dir, 'data'), ...(gcloud ? {BINAUTHZ_GCLOUD: gcloud} : {}),
-      }
-      const run = await runCli(args, {cwd: dir, env, timeoutMs: 150_000})
-      return {exitCode: run.code ?? 1, stderr: run.stderr, stdout: run.stdout}
-    }
-
-    function storedPatterns(): string[] {
-      const policy = state.readJson<Policy>(STATE_FILES.policy, {})
-      return (policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern)
-    }
+    const binauthz = (args: string[]): Promise<ExitRun> => binauthzAgainst({
+      dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 150_000,
+    }, args)
+    const storedPatterns = (): string[] => allowlistOf(state)
 
     function count(predicate: (r: {api: string; method: string;}) => boolean): number {
       return state.requests().filter(r => predicate(r)).length

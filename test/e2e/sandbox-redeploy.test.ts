@@ -8,26 +8,19 @@ import {expect} from 'chai'
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {Policy} from '../../src/policy/types.js'
-
 import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
-import {runProgram, withoutCloudsdk, writeHelloSource} from '../helpers/e2e.js'
+import {
+  denyAllBut, type ExitRun, gcloudAgainst, writeHelloSource,
+} from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
 const GCLOUD = installedGcloud()
 const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
-const DENY_ALL = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'} as const
 const SIDECAR = 'us-docker.pkg.dev/cloudrun/container/hello:latest'
-
-interface GcloudResult {
-  exitCode: number
-  stderr: string
-  stdout: string
-}
 
 interface ServiceRecord {
   metadata: {annotations: Record<string, string>; labels: Record<string, string>}
@@ -55,11 +48,9 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
     if (dir) rmSync(dir, {force: true, recursive: true})
   })
 
-  /** gcloud with only the sandbox's settings (any CLOUDSDK_* of the developer's shell dropped). */
-  async function run(args: string[]): Promise<GcloudResult> {
-    const ran = await runProgram(gcloud ?? 'gcloud', args, {cwd: source, env: {...withoutCloudsdk(), ...sandbox.env}, timeoutMs: 120_000})
-    return {exitCode: ran.code, stderr: ran.stderr, stdout: ran.stdout}
-  }
+  const run = (args: string[]): Promise<ExitRun> => gcloudAgainst({
+    dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 120_000,
+  }, args, source)
 
   function seedRepository(location: string, id: string, format = 'DOCKER'): string {
     const name = `projects/${PROJECT}/locations/${location}/repositories/${id}`
@@ -68,12 +59,7 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
   }
 
   function allow(patterns: string[]): void {
-    const policy: Policy = {
-      admissionWhitelistPatterns: patterns.map(namePattern => ({namePattern})),
-      defaultAdmissionRule: DENY_ALL,
-      globalPolicyEvaluationMode: 'ENABLE',
-    }
-    state.writeJson(STATE_FILES.policy, policy)
+    state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
   }
 
   const service = (region: string, name: string): ServiceRecord => state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord

@@ -6,6 +6,9 @@
 //   ... runCli(args, {env: {...base, ...sandbox.env}}) ... sandbox.state.requests() ...
 //   await sandbox.stop()
 import {expect} from 'chai'
+import {writeFileSync} from 'node:fs'
+
+import type {Policy} from '../../src/policy/types.js'
 
 import {SandboxState} from '../../src/sandbox/index.js'
 import {runCli} from './cli-process.js'
@@ -24,21 +27,29 @@ export interface CliSandbox {
 }
 
 export interface CliSandboxOptions {
-  /** block-all, allow-all, or the path of a JSON policy file. */
-  policy?: string
+  /** block-all, allow-all, the path of a JSON policy file, or a policy (written to STATE_DIR.policy.json first). */
+  policy?: Policy | string
   project?: string
   stateDir: string
 }
 
 export async function startSandboxCli(options: CliSandboxOptions): Promise<CliSandbox> {
   const env = {HOME: options.stateDir, NO_COLOR: '1', PATH: process.env.PATH}
+  let policy: string | undefined
+  if (typeof options.policy === 'object') {
+    policy = `${options.stateDir}.policy.json`
+    writeFileSync(policy, JSON.stringify(options.policy))
+  } else {
+    policy = options.policy
+  }
+
   const args = [
     'sandbox',
     'start',
     '--json',
     '--state-dir',
     options.stateDir,
-    ...(options.policy === undefined ? [] : ['--policy', options.policy]),
+    ...(policy === undefined ? [] : ['--policy', policy]),
     ...(options.project === undefined ? [] : ['--project', options.project]),
   ]
   const started = await runCli(args, {env, timeoutMs: 30_000})
