@@ -278,7 +278,7 @@ export interface PolicyChange extends ApplyResult {
 }
 
 /** The question every policy write asks. */
-export function confirmationQuestion(project: string): string {
+function confirmationQuestion(project: string): string {
   return `Write this change to the Binary Authorization policy of project ${project}?`
 }
 
