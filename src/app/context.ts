@@ -4,8 +4,11 @@
 
 import type {DeployKind} from '../policy/repository.js'
 
-import {type GcloudConfig, readGcloudConfig} from '../auth/gcloud-config.js'
+import {
+  type GcloudConfig, propertyOrigin, readGcloudConfig, sdkRootOf,
+} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
+import {locateGcloud} from '../gcloud/runner.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
 import {defaultsFile, loadDefaults, type SavedDefaults} from '../store/defaults.js'
 
@@ -35,9 +38,18 @@ export function runConfig(env: NodeJS.ProcessEnv): RunConfig {
       return defaults
     },
     get gcloud() {
-      gcloud ??= readGcloudConfig(env)
+      gcloud ??= readGcloudConfig(env, {sdkRoot: installedSdkRoot(env)})
       return gcloud
     },
+  }
+}
+
+/** The SDK root of the gcloud this run would start, when there is one: its installation properties apply too. */
+function installedSdkRoot(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return sdkRootOf(locateGcloud(env))
+  } catch {
+    return undefined // no gcloud: the deploy reports it; policy commands need none
   }
 }
 
@@ -86,7 +98,7 @@ function projectCandidates(input: ResolveContextInput, saved: SavedDefaults, gcl
   if (env) out.push({source: 'CLOUDSDK_CORE_PROJECT', validationSource: 'CLOUDSDK_CORE_PROJECT', value: env.trim()})
   if (saved.project) out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.project})
   if (gcloud.project) {
-    const source = `gcloud configuration '${gcloud.activeConfig}'`
+    const source = propertyOrigin(gcloud, 'project')
     out.push({source, validationSource: `core/project in ${source}`, value: gcloud.project})
   }
 
@@ -113,15 +125,16 @@ function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gclo
     out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.regions})
   }
 
-  const config = `gcloud configuration '${gcloud.activeConfig}'`
   if (kind !== 'function' && gcloud.runRegion) {
-    out.push({source: config, validationSource: `run/region in ${config}`, value: [gcloud.runRegion]})
+    const source = propertyOrigin(gcloud, 'runRegion')
+    out.push({source, validationSource: `run/region in ${source}`, value: [gcloud.runRegion]})
   }
 
   // functions/region counts only when explicitly set in the file (gcloud's implicit us-central1 is ignored
   // for 2nd gen functions; readGcloudConfig only ever returns explicit values).
   if (kind !== 'run' && gcloud.functionsRegion) {
-    out.push({source: config, validationSource: `functions/region in ${config}`, value: [gcloud.functionsRegion]})
+    const source = propertyOrigin(gcloud, 'functionsRegion')
+    out.push({source, validationSource: `functions/region in ${source}`, value: [gcloud.functionsRegion]})
   }
 
   return out
@@ -198,7 +211,7 @@ export function resolveQuotaProject(env: NodeJS.ProcessEnv, gcloud: GcloudConfig
   const fromEnv = env.CLOUDSDK_BILLING_QUOTA_PROJECT?.trim()
   const [setting, origin] = fromEnv
     ? [fromEnv, 'CLOUDSDK_BILLING_QUOTA_PROJECT (or --billing-project)']
-    : [gcloud.quotaProject ?? gcloud.quotaProjectKeyword ?? 'CURRENT_PROJECT', `billing/quota_project in gcloud configuration '${gcloud.activeConfig}'`]
+    : [gcloud.quotaProject ?? gcloud.quotaProjectKeyword ?? 'CURRENT_PROJECT', `billing/quota_project in ${propertyOrigin(gcloud, 'quotaProject')}`]
   const own = credential.quotaProject ? validateProjectId(credential.quotaProject, 'quota_project_id of the credential file') : undefined
   if (setting === 'CURRENT_PROJECT' || setting === 'CURRENT_PROJECT_WITH_FALLBACK') {
     return credential.isUser && project !== undefined ? project : own

@@ -32,7 +32,7 @@ import {captureGcloud} from '../gcloud/runner.js'
 import {iamcredentialsEndpointFrom} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
-import {type GcloudConfig, readSmallFile} from './gcloud-config.js'
+import {type GcloudConfig, propertyOrigin, readSmallFile} from './gcloud-config.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
 /** Longest access token we accept from a file or from gcloud (real ones are a few hundred to ~2k chars). */
@@ -364,7 +364,6 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** PURE: reads each identity property the way core/properties.py resolves it (environment > configuration file). */
 export function identitySettings(env: NodeJS.ProcessEnv, config: GcloudConfig): IdentitySettings {
-  const inConfig = `in gcloud configuration '${config.activeConfig}'`
   const out: IdentitySettings = {}
   const token = nonEmpty(env.CLOUDSDK_AUTH_ACCESS_TOKEN)
   if (token !== undefined) out.accessToken = {origin: 'CLOUDSDK_AUTH_ACCESS_TOKEN', value: token}
@@ -373,20 +372,20 @@ export function identitySettings(env: NodeJS.ProcessEnv, config: GcloudConfig): 
     out.accessTokenFile = {origin: 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', unsetHint: 'Or unset CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', value: tokenFileEnv}
   } else if (config.accessTokenFile !== undefined) {
     out.accessTokenFile = {
-      origin: `auth/access_token_file ${inConfig}`, unsetHint: 'Or remove the setting: `gcloud config unset auth/access_token_file`', value: config.accessTokenFile,
+      origin: `auth/access_token_file in ${propertyOrigin(config, 'accessTokenFile')}`, unsetHint: 'Or remove the setting: `gcloud config unset auth/access_token_file`', value: config.accessTokenFile,
     }
   }
 
   const credentialFileEnv = nonEmpty(env.CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE)
   if (credentialFileEnv !== undefined) out.credentialFile = {origin: 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE', value: credentialFileEnv}
-  else if (config.credentialFileOverride !== undefined) out.credentialFile = {origin: `auth/credential_file_override ${inConfig}`, value: config.credentialFileOverride}
+  else if (config.credentialFileOverride !== undefined) out.credentialFile = {origin: `auth/credential_file_override in ${propertyOrigin(config, 'credentialFileOverride')}`, value: config.credentialFileOverride}
   const accountEnv = nonEmpty(env.CLOUDSDK_CORE_ACCOUNT)
   if (accountEnv !== undefined) out.account = {origin: 'CLOUDSDK_CORE_ACCOUNT', value: accountEnv}
-  else if (config.account !== undefined) out.account = {origin: `core/account ${inConfig}`, value: config.account}
+  else if (config.account !== undefined) out.account = {origin: `core/account in ${propertyOrigin(config, 'account')}`, value: config.account}
   const impersonateEnv = nonEmpty(env.CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT)
   if (impersonateEnv !== undefined) out.impersonate = {origin: 'CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT', value: impersonateEnv}
   else if (config.impersonateServiceAccount !== undefined) {
-    out.impersonate = {origin: `auth/impersonate_service_account ${inConfig}`, value: config.impersonateServiceAccount}
+    out.impersonate = {origin: `auth/impersonate_service_account in ${propertyOrigin(config, 'impersonateServiceAccount')}`, value: config.impersonateServiceAccount}
   }
 
   return out

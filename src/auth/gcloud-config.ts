@@ -3,10 +3,10 @@
 // Returns FILE values only; environment overrides (CLOUDSDK_CORE_PROJECT, ...) are applied by the callers.
 
 import {
-  closeSync, fstatSync, openSync, readSync, statSync,
+  closeSync, fstatSync, openSync, readSync, realpathSync, statSync,
 } from 'node:fs'
 import {homedir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 
 import type {NetworkProperties} from '../google/network.js'
 
@@ -26,6 +26,8 @@ export interface GcloudConfig extends NetworkProperties {
   iamcredentialsEndpoint?: string
   /** auth/impersonate_service_account: `SA` or `DELEGATE1,...,SA` (store.py ParseImpersonationAccounts). */
   impersonateServiceAccount?: string
+  /** Set when some properties came from the SDK installation's properties file (the active configuration lacks them). */
+  installation?: {fields: readonly string[]; file: string}
   project?: string
   quotaProject?: string
   /** billing/quota_project when it is one of gcloud's keywords (CURRENT_PROJECT, LEGACY, ...), not a project. */
@@ -33,6 +35,16 @@ export interface GcloudConfig extends NetworkProperties {
   /** api_endpoint_overrides/run and /cloudfunctions: where the existing service or function is read. */
   runEndpoint?: string
   runRegion?: string
+}
+
+/** The GcloudConfig fields that hold a property's value. */
+type PropertyField = Exclude<keyof GcloudConfig, 'activeConfig' | 'configDir' | 'installation' | 'quotaProjectKeyword'>
+
+/** Where a property of `config` was set, for messages: the active configuration, or the installation's file. */
+export function propertyOrigin(config: GcloudConfig, field: PropertyField): string {
+  return config.installation?.fields.includes(field)
+    ? `gcloud installation properties (${config.installation.file})`
+    : `gcloud configuration '${config.activeConfig}'`
 }
 
 /** configparser-style sections: section -> (lower-cased key -> value). */
@@ -151,6 +163,58 @@ export function parseIni(text: string): IniSections {
   return sections
 }
 
+/** Later sections' keys replace earlier ones' (an explicitly empty value included), as properties_file.py does. */
+export function mergeIni(layers: readonly IniSections[]): IniSections {
+  const merged: IniSections = new Map()
+  for (const layer of layers) {
+    for (const [name, keys] of layer) {
+      const target = merged.get(name) ?? new Map<string, string>()
+      for (const [key, v] of keys) target.set(key, v)
+      merged.set(name, target)
+    }
+  }
+
+  return merged
+}
+
+/** Where gcloud is installed, for its installation-wide properties file (optional: a run may not know). */
+export interface GcloudInstallation {
+  sdkRoot?: string
+}
+
+/** core/config.py Paths.CLOUDSDK_PROPERTIES_NAME, in the SDK root. */
+const INSTALLATION_PROPERTIES = 'properties'
+/** core/config.py Paths.CLOUDSDK_STATE_DIR: the directory that marks an SDK root. */
+const SDK_STATE_DIR = '.install'
+
+/**
+ * The SDK root of the gcloud at `gcloudPath`, or undefined (a wrapper, a fake, an unreadable path). gcloud finds its
+ * root as the first directory upwards, symlinks resolved, that holds `.install` (core/config.py Paths.sdk_root,
+ * util/files.py FindDirectoryContaining); its launcher lives in <root>/bin, so walking up from it finds the same root.
+ */
+export function sdkRootOf(gcloudPath: string): string | undefined {
+  let dir: string
+  try {
+    dir = dirname(realpathSync(gcloudPath))
+  } catch {
+    return undefined
+  }
+
+  for (let depth = 0; depth < 64; depth++) {
+    try {
+      if (statSync(join(dir, SDK_STATE_DIR)).isDirectory()) return dir
+    } catch {
+      // not here: look further up
+    }
+
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+
+  return undefined
+}
+
 function value(sections: IniSections, section: string, key: string): string | undefined {
   const raw = sections.get(section)?.get(key)
   if (raw === undefined) return undefined
@@ -181,13 +245,14 @@ export function activeConfigName(env: NodeJS.ProcessEnv, configDir = gcloudConfi
 }
 
 /**
- * Reads the active gcloud configuration's explicitly set properties from its file (sync, no spawn).
+ * Reads the explicitly set properties of gcloud's installation (when its SDK root is given) and of the active
+ * configuration, the latter winning (sync, no spawn).
  * Missing or unreadable files yield an empty configuration; hostile content never throws.
  * Throws UserError INVALID_GCLOUD_CONFIGURATION only for an invalid CLOUDSDK_ACTIVE_CONFIG_NAME, and for a
  * CLOUDSDK_CONFIG that exists but is not a directory (gcloud itself crashes on it, so a deploy could only fail
  * after the policy was changed).
  */
-export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
+export function readGcloudConfig(env: NodeJS.ProcessEnv, installation: GcloudInstallation = {}): GcloudConfig {
   const configDir = gcloudConfigDir(env)
   if (env.CLOUDSDK_CONFIG) {
     let isDirectory = true
@@ -207,12 +272,18 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
 
   const activeConfig = activeConfigName(env, configDir)
   const result: GcloudConfig = {activeConfig, configDir}
-  if (activeConfig === NONE_CONFIG) return result
-
-  const text = readSmallFile(join(configDir, 'configurations', `config_${activeConfig}`))
-  if (text === undefined) return result
-  const sections = parseIni(text)
-  const fields: [Exclude<keyof GcloudConfig, 'activeConfig' | 'configDir' | 'quotaProjectKeyword'>, string, string][] = [
+  // named_configs.py ActivePropertiesFile.Load: the installation's properties first, the active configuration's on top
+  // (properties_file.py PropertiesFile: a later file's value replaces an earlier one's). NONE has no file of its own.
+  const files = [
+    installation.sdkRoot === undefined ? undefined : join(installation.sdkRoot, INSTALLATION_PROPERTIES),
+    activeConfig === NONE_CONFIG ? undefined : join(configDir, 'configurations', `config_${activeConfig}`),
+  ]
+  const [installed, active] = files.map(file => {
+    const text = file === undefined ? undefined : readSmallFile(file)
+    return text === undefined ? new Map() as IniSections : parseIni(text)
+  }) as [IniSections, IniSections]
+  const sections = mergeIni([installed, active])
+  const fields: [PropertyField, string, string][] = [
     ['project', 'core', 'project'],
     ['account', 'core', 'account'],
     ['runRegion', 'run', 'region'],
@@ -232,9 +303,16 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv): GcloudConfig {
     ['proxyUsername', 'proxy', 'username'],
     ['proxyPassword', 'proxy', 'password'],
   ]
+  const fromInstallation: PropertyField[] = []
   for (const [field, section, key] of fields) {
     const v = value(sections, section, key)
-    if (v !== undefined) result[field] = v
+    if (v === undefined) continue
+    result[field] = v
+    if (!active.get(section)?.has(key)) fromInstallation.push(field)
+  }
+
+  if (fromInstallation.length > 0 && files[0] !== undefined) {
+    result.installation = {fields: fromInstallation, file: files[0]}
   }
 
   // billing/quota_project also takes gcloud keywords, which are not project IDs (never send them as a header).

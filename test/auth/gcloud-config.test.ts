@@ -1,6 +1,8 @@
 import {expect} from 'chai'
 import * as fc from 'fast-check'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  mkdirSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs'
 import {join} from 'node:path'
 
 import {
@@ -8,12 +10,24 @@ import {
   gcloudConfigDir,
   MAX_CONFIG_FILE_BYTES,
   parseIni,
+  propertyOrigin,
   readGcloudConfig,
+  sdkRootOf,
 } from '../../src/auth/gcloud-config.js'
 import {UserError} from '../../src/errors.js'
 import {thrownBy} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
 import {writeGcloudDir} from './fixtures.js'
+
+/** DIR/sdk: an SDK root (its `.install` marker, bin/gcloud) with `properties` as its installation properties. */
+function sdk(dir: string, properties: string): string {
+  const root = join(dir, 'sdk')
+  mkdirSync(join(root, '.install'), {recursive: true})
+  mkdirSync(join(root, 'bin'), {recursive: true})
+  writeFileSync(join(root, 'bin', 'gcloud'), '#!/bin/sh\n', {mode: 0o755})
+  writeFileSync(join(root, 'properties'), properties)
+  return root
+}
 
 describe('gcloud config', () => {
   let dir: string
@@ -175,6 +189,44 @@ describe('gcloud config', () => {
         }),
         {numRuns: 100},
       )
+    })
+  })
+
+  describe('installation properties (named_configs.py ActivePropertiesFile: installation, then the configuration)', () => {
+    it('finds the SDK root above the launcher, through a symlink, and none for a lone executable', () => {
+      const root = sdk(dir, '')
+      mkdirSync(join(dir, 'usr-bin'))
+      symlinkSync(join(root, 'bin', 'gcloud'), join(dir, 'usr-bin', 'gcloud'))
+      expect(sdkRootOf(join(dir, 'usr-bin', 'gcloud'))).to.equal(root)
+      writeFileSync(join(dir, 'usr-bin', 'fake'), '#!/bin/sh\n')
+      expect(sdkRootOf(join(dir, 'usr-bin', 'fake'))).to.equal(undefined)
+      expect(sdkRootOf(join(dir, 'missing'))).to.equal(undefined)
+    })
+
+    it('applies installation values the active configuration does not set, and says where each came from', () => {
+      const root = sdk(dir, '[core]\nproject = from-installation\naccount = ops@example.com\n[run]\nregion = europe-west1\n')
+      const configDir = join(dir, 'config')
+      writeGcloudDir(configDir, {configs: {default: '[core]\naccount = me@example.com\n'}})
+      const config = readGcloudConfig({CLOUDSDK_CONFIG: configDir}, {sdkRoot: root})
+      expect(config.project).to.equal('from-installation')
+      expect(config.runRegion).to.equal('europe-west1')
+      expect(config.account).to.equal('me@example.com')
+      expect(propertyOrigin(config, 'project')).to.equal(`gcloud installation properties (${join(root, 'properties')})`)
+      expect(propertyOrigin(config, 'account')).to.equal("gcloud configuration 'default'")
+    })
+
+    it('lets an explicitly empty value in the configuration hide the installation value', () => {
+      const root = sdk(dir, '[core]\nproject = from-installation\n')
+      const configDir = join(dir, 'config')
+      writeGcloudDir(configDir, {configs: {default: '[core]\nproject =\n'}})
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: configDir}, {sdkRoot: root}).project).to.equal(undefined)
+    })
+
+    it('still applies under the NONE configuration, which has no file of its own', () => {
+      const root = sdk(dir, '[core]\nproject = from-installation\n')
+      const configDir = join(dir, 'config')
+      writeGcloudDir(configDir, {active: 'NONE', configs: {}})
+      expect(readGcloudConfig({CLOUDSDK_CONFIG: configDir}, {sdkRoot: root}).project).to.equal('from-installation')
     })
   })
 
