@@ -77,14 +77,6 @@ const SUGGEST_LOGIN = [
   'Or point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a file holding an access token',
 ]
 
-/** Cached gcloud-login / ADC tokens, so one process spawns gcloud at most once per configuration. */
-const tokenCache = new Map<string, {at: number; token: Promise<string>;}>()
-
-/** Tests: forget every cached token. */
-export function clearCredentialCache(): void {
-  tokenCache.clear()
-}
-
 /** Checks a token's shape; returns the trimmed token or throws a UserError naming `origin` (never the token). */
 export function validateToken(raw: string, origin: string): string {
   const token = raw.trim()
@@ -286,30 +278,30 @@ async function libraryToken(target: LibraryTarget, projectId: string | undefined
 
 interface CachedProviderOptions {
   fetch: () => Promise<string>
-  /** Tokens are cached per process under this key. */
-  key: string
   quotaProject?: string | undefined
   source: CredentialSource
   ttlMs: number
 }
 
-function cachedProvider({fetch, key, quotaProject, source, ttlMs}: CachedProviderOptions): ResolvedTokenProvider {
+/** A provider that fetches once and shares the token (or the fetch in flight) until it is old or refused. */
+function cachedProvider({fetch, quotaProject, source, ttlMs}: CachedProviderOptions): ResolvedTokenProvider {
+  // The run holds one provider (openClient), so one run spawns gcloud at most once: no process-wide cache.
+  let cached: undefined | {at: number; token: Promise<string>}
   const provider: ResolvedTokenProvider = {
     async getToken() {
-      const hit = tokenCache.get(key)
-      if (hit && Date.now() - hit.at < ttlMs) return hit.token
+      if (cached && Date.now() - cached.at < ttlMs) return cached.token
       const token = fetch()
-      tokenCache.set(key, {at: Date.now(), token})
+      cached = {at: Date.now(), token}
       try {
         return await token
       } catch (error: unknown) {
-        if (tokenCache.get(key)?.token === token) tokenCache.delete(key)
+        if (cached?.token === token) cached = undefined
         throw error
       }
     },
     // After a 401: forget the cached token and fetch a new one (the next getToken() returns it too).
     async refresh() {
-      tokenCache.delete(key)
+      cached = undefined
       return provider.getToken()
     },
     source,
@@ -405,19 +397,18 @@ export function parseImpersonation(value: string, origin: string): {delegates: s
   return {delegates: ids.slice(0, -1), target}
 }
 
-/** The source credential before impersonation: a fetch, a cache key, and what it is. */
+/** The source credential before impersonation: a fetch, and what it is. */
 interface SourceCredential {
   fetch: () => Promise<string>
-  key: string
   quotaProject?: string | undefined
   /** Whether refresh() can produce a new token (not for a fixed token). */
   refreshable: boolean
   source: CredentialSource
 }
 
-function fixedToken(token: string, key: string, source: CredentialSource): SourceCredential {
+function fixedToken(token: string, source: CredentialSource): SourceCredential {
   return {
-    fetch: async () => token, key, refreshable: false, source,
+    fetch: async () => token, refreshable: false, source,
   }
 }
 
@@ -425,7 +416,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
   // 1. store.py _Load: CLOUDSDK_AUTH_ACCESS_TOKEN.
   if (settings.accessToken) {
     const token = validateToken(settings.accessToken.value, 'CLOUDSDK_AUTH_ACCESS_TOKEN')
-    return fixedToken(token, 'env-token', {detail: 'access token in CLOUDSDK_AUTH_ACCESS_TOKEN', isUser: false, kind: 'access-token-env'})
+    return fixedToken(token, {detail: 'access token in CLOUDSDK_AUTH_ACCESS_TOKEN', isUser: false, kind: 'access-token-env'})
   }
 
   // 2. auth/access_token_file.
@@ -433,7 +424,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const {origin, unsetHint, value} = settings.accessTokenFile
     const provider = tokenFileProvider(value, origin, unsetHint)
     return {
-      fetch: async () => provider.getToken(), key: `file|${resolve(value)}`, refreshable: false, source: provider.source,
+      fetch: async () => provider.getToken(), refreshable: false, source: provider.source,
     }
   }
 
@@ -456,7 +447,6 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const detail = `credential file ${file} (${origin}; ${info.type ?? 'unknown type'}${principal ? `: ${principal}` : ''})`
     return {
       fetch: async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail),
-      key: `credfile|${file}|${projectId ?? ''}`,
       quotaProject: info.quotaProject,
       refreshable: true,
       source: {
@@ -471,7 +461,6 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const detail = `gcloud account ${account} (${settings.account.origin})`
     return {
       fetch: async () => gcloudAccountToken(env, detail),
-      key: `gcloud|${config.configDir}|${config.activeConfig}|${account}|${env.BINAUTHZ_GCLOUD ?? ''}|${env.CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT ?? ''}`,
       refreshable: true,
       // creds.py: a service account activated with `gcloud auth activate-service-account` is not a user credential.
       source: {
@@ -485,7 +474,6 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const detail = 'metadata server (default service account)'
     return {
       fetch: async () => libraryToken({kind: 'metadata'}, projectId, true, detail),
-      key: 'metadata',
       refreshable: true,
       source: {detail, isUser: false, kind: 'metadata-server'},
     }
@@ -531,7 +519,7 @@ export async function resolveTokenProvider(
     }
 
     return cachedProvider({
-      fetch: base.fetch, key: base.key, quotaProject: base.quotaProject, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
+      fetch: base.fetch, quotaProject: base.quotaProject, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
     })
   }
 
@@ -560,7 +548,6 @@ export async function resolveTokenProvider(
       })
       return validateToken(generated.token, `IAM Credentials' token for ${impersonation.target}`)
     },
-    key: `impersonate|${base.key}|${chain}|${endpoint.toString()}`,
     // The impersonated credential carries no quota project of the source file (google.auth.impersonated_credentials).
     source,
     ttlMs: GCLOUD_TOKEN_TTL_MS,

@@ -6,7 +6,6 @@ import {createServer, type RequestListener} from 'node:http'
 import {join} from 'node:path'
 
 import {
-  clearCredentialCache,
   MAX_TOKEN_LENGTH,
   metadataServerLikely,
   type ResolveTokenOptions,
@@ -54,7 +53,6 @@ describe('credentials', () => {
   const noGoogle: ResolveTokenOptions = {dmiProductNameFile: '/nonexistent/product_name'}
 
   beforeEach(() => {
-    clearCredentialCache()
     dir = tempDir('credentials')
     gcloudDir = join(dir, 'gcloud')
     writeGcloudDir(gcloudDir, {})
@@ -296,9 +294,10 @@ describe('credentials', () => {
       const tokens = await Promise.all([provider.getToken(), provider.getToken()])
       expect(tokens).to.deep.equal([FAKE_TOKEN, FAKE_TOKEN])
       expect(await provider.getToken()).to.equal(FAKE_TOKEN)
-      // A second resolution in the same process reuses the cached token.
-      expect(await (await resolve(e)).getToken()).to.equal(FAKE_TOKEN)
       expect(await fake.calls()).to.deep.equal([['auth', 'print-access-token']])
+      // The token lives in the run's provider, not in the process: another provider (another run) asks gcloud again.
+      expect(await (await resolve(e)).getToken()).to.equal(FAKE_TOKEN)
+      expect(await fake.calls()).to.have.length(2)
       const [record] = await fake.records()
       expect(record?.env).to.include({CLOUDSDK_ACTIVE_CONFIG_NAME: 'default', CLOUDSDK_CONFIG: gcloudDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'})
     })
