@@ -192,7 +192,17 @@ const DEFAULT_ADAPTERS: DeployAdapters = {
 }
 
 function adaptersFor(options: DeployOptions): DeployAdapters {
-  return {...DEFAULT_ADAPTERS, ...options.adapters}
+  const adapters = {...DEFAULT_ADAPTERS, ...options.adapters}
+  // One token provider for the run: the policy client and the readers of the existing resources share its token
+  // (at most one gcloud child), and the provider dies with the run.
+  let tokens: ReturnType<DeployAdapters['tokens']> | undefined
+  return {
+    ...adapters,
+    tokens(env, gcloud, tokenOptions) {
+      tokens ??= adapters.tokens(env, gcloud, tokenOptions)
+      return tokens
+    },
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

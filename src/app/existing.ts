@@ -7,7 +7,9 @@ import type {ExistingResource} from '../policy/build-targets.js'
 import type {DeployKind} from '../policy/repository.js'
 import type {ClientFactories} from './open-client.js'
 
-import {apiEndpointFrom, FUNCTIONS_API, RUN_API} from '../google/endpoint.js'
+import {
+  apiEndpointFrom, FUNCTIONS_API, RUN_API, universeDomainFrom,
+} from '../google/endpoint.js'
 import {resolveNetwork} from '../google/network.js'
 import {
   readExistingFunction, readExistingService,
@@ -34,8 +36,8 @@ export const readExisting: ExistingReader = async (input, factories) => {
   // The same quota project the policy client sends (open-client.ts), as gcloud's deploy sends it.
   const quotaProject = resolveQuotaProject(input.env, input.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, input.project)
   const base = input.kind === 'run'
-    ? apiEndpointFrom(input.env, RUN_API, input.gcloud.runEndpoint)
-    : apiEndpointFrom(input.env, FUNCTIONS_API, input.gcloud.functionsEndpoint)
+    ? apiEndpointFrom(input.env, RUN_API, input.gcloud.runEndpoint, universeDomainFrom(input.env, input.gcloud.universeDomain))
+    : apiEndpointFrom(input.env, FUNCTIONS_API, input.gcloud.functionsEndpoint, universeDomainFrom(input.env, input.gcloud.universeDomain))
   const options = {
     network: resolveNetwork(input.env, input.gcloud, base),
     tokens,

@@ -7,7 +7,7 @@ import type {ClientOptions} from '../google/binauthz-client.js'
 
 import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
-import {binauthzEndpointFrom} from '../google/endpoint.js'
+import {binauthzEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
 import {resolveNetwork} from '../google/network.js'
 import {resolveQuotaProject} from './context.js'
 import {sandboxRefusedSuggestions} from './sandbox-control.js'
@@ -40,7 +40,7 @@ export interface ClientFactories {
 
 export const DEFAULT_CLIENT_FACTORIES: ClientFactories = {
   client: options => new BinauthzClient(options),
-  endpoint: (env, gcloud) => binauthzEndpointFrom(env, gcloud.binauthzEndpoint),
+  endpoint: (env, gcloud) => binauthzEndpointFrom(env, gcloud.binauthzEndpoint, universeDomainFrom(env, gcloud.universeDomain)),
   tokens: (env, gcloud, options) => resolveTokenProvider(env, gcloud, options),
 }
 

@@ -29,7 +29,7 @@ import {
   ExternalError, redactSecrets, registerSecret, UserError,
 } from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
-import {iamcredentialsEndpointFrom} from '../google/endpoint.js'
+import {iamcredentialsEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
 import {type GcloudConfig, propertyOrigin, readSmallFile} from './gcloud-config.js'
@@ -524,7 +524,7 @@ export async function resolveTokenProvider(
   }
 
   // store.py Load: impersonation on top of the source credential, through IAM Credentials generateAccessToken.
-  const endpoint = iamcredentialsEndpointFrom(env, config.iamcredentialsEndpoint)
+  const endpoint = iamcredentialsEndpointFrom(env, config.iamcredentialsEndpoint, universeDomainFrom(env, config.universeDomain))
   const chain = [...impersonation.delegates, impersonation.target].join(' → ')
   const source: CredentialSource = {
     detail: `${base.source.detail}, impersonating ${chain} (IAM Credentials ${endpoint.host})`,

@@ -35,6 +35,8 @@ export interface GcloudConfig extends NetworkProperties {
   /** api_endpoint_overrides/run and /cloudfunctions: where the existing service or function is read. */
   runEndpoint?: string
   runRegion?: string
+  /** core/universe_domain (hidden property): the domain of Google's default endpoints. */
+  universeDomain?: string
 }
 
 /** The GcloudConfig fields that hold a property's value. */
@@ -297,6 +299,7 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv, installation: GcloudIns
     ['runEndpoint', 'api_endpoint_overrides', 'run'],
     ['functionsEndpoint', 'api_endpoint_overrides', 'cloudfunctions'],
     ['customCaCertsFile', 'core', 'custom_ca_certs_file'],
+    ['universeDomain', 'core', 'universe_domain'],
     ['proxyType', 'proxy', 'type'],
     ['proxyAddress', 'proxy', 'address'],
     ['proxyPort', 'proxy', 'port'],

@@ -104,28 +104,54 @@ export interface OverridableApi extends EndpointApi {
   key: string
 }
 
+/** core/properties.py core/universe_domain's default: the domain of every default endpoint. */
+export const DEFAULT_UNIVERSE_DOMAIN = 'googleapis.com'
+/** A DNS name: what may replace googleapis.com in an endpoint. */
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z\d]([a-z\d-]{0,61}[a-z\d])?\.)+[a-z]{2,63}$/
+
 /**
- * An API's base URL: the environment, else gcloud's config file value, else the default (gcloud's precedence,
- * core/properties.py), by one rule for every API (https, or http to loopback only; see resolveBinauthzEndpoint).
+ * core/universe_domain (CLOUDSDK_CORE_UNIVERSE_DOMAIN > the configuration's value > googleapis.com). Default endpoints
+ * move to that domain (api_lib/util/apis_internal.py UniversifyAddress, applied to the base URL but not to an override).
  */
-export function apiEndpointFrom(env: NodeJS.ProcessEnv, api: OverridableApi, configValue: string | undefined): URL {
+export function universeDomainFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): string {
+  const [value, source] = env.CLOUDSDK_CORE_UNIVERSE_DOMAIN !== undefined && env.CLOUDSDK_CORE_UNIVERSE_DOMAIN !== ''
+    ? [env.CLOUDSDK_CORE_UNIVERSE_DOMAIN, 'CLOUDSDK_CORE_UNIVERSE_DOMAIN']
+    : [configValue, 'core/universe_domain in the gcloud configuration']
+  if (value === undefined || value === '') return DEFAULT_UNIVERSE_DOMAIN
+  if (!DOMAIN_NAME.test(value)) {
+    throw new UserError(`${source} is "${value.slice(0, 80)}", which is not a domain name (e.g. ${DEFAULT_UNIVERSE_DOMAIN}).`, {
+      code: 'INVALID_ENDPOINT',
+      suggestions: source.startsWith('CLOUDSDK') ? [`unset ${source}`] : ['gcloud config unset core/universe_domain'],
+    })
+  }
+
+  return value
+}
+
+/**
+ * An API's base URL: the environment, else gcloud's config file value, else the default moved to the universe domain
+ * (gcloud's precedence, core/properties.py; apis_internal.py _GetEffectiveApiEndpoint), by one rule for every API
+ * (https, or http to loopback only; see resolveBinauthzEndpoint).
+ */
+export function apiEndpointFrom(env: NodeJS.ProcessEnv, api: OverridableApi, configValue: string | undefined, universeDomain = DEFAULT_UNIVERSE_DOMAIN): URL {
   const variable = `CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.key.toUpperCase()}`
   const fromEnv = env[variable]
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, variable, api)
-  return resolveBinauthzEndpoint(configValue, `gcloud config api_endpoint_overrides/${api.key}`, api)
+  const inUniverse = universeDomain === DEFAULT_UNIVERSE_DOMAIN ? api : {...api, defaultUrl: api.defaultUrl.replace(DEFAULT_UNIVERSE_DOMAIN, universeDomain)}
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveBinauthzEndpoint(fromEnv, variable, inUniverse)
+  return resolveBinauthzEndpoint(configValue, `gcloud config api_endpoint_overrides/${api.key}`, inUniverse)
 }
 
 /** The Binary Authorization endpoint; `configValue` is `GcloudConfig.binauthzEndpoint`. */
-export function binauthzEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): URL {
-  return apiEndpointFrom(env, {...BINAUTHZ_API, key: 'binaryauthorization'}, configValue)
+export function binauthzEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined, universeDomain?: string): URL {
+  return apiEndpointFrom(env, {...BINAUTHZ_API, key: 'binaryauthorization'}, configValue, universeDomain)
 }
 
 export const DEFAULT_IAMCREDENTIALS_ENDPOINT = 'https://iamcredentials.googleapis.com/'
 export const IAMCREDENTIALS_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS'
 
 /** IAM Credentials' base URL, by the same rule (env > api_endpoint_overrides/iamcredentials > default). */
-export function iamcredentialsEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): URL {
-  return apiEndpointFrom(env, {defaultUrl: DEFAULT_IAMCREDENTIALS_ENDPOINT, key: 'iamcredentials', name: 'IAM Credentials'}, configValue)
+export function iamcredentialsEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined, universeDomain?: string): URL {
+  return apiEndpointFrom(env, {defaultUrl: DEFAULT_IAMCREDENTIALS_ENDPOINT, key: 'iamcredentials', name: 'IAM Credentials'}, configValue, universeDomain)
 }
 
 /** The Cloud Run Admin API (gcloud derives the regional endpoint from it) and the Cloud Functions v2 API. */

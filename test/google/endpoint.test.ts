@@ -5,8 +5,10 @@ import {
   binauthzEndpointFrom,
   DEFAULT_BINAUTHZ_ENDPOINT,
   ENDPOINT_ENV,
+  iamcredentialsEndpointFrom,
   isLoopbackHost,
   resolveBinauthzEndpoint,
+  universeDomainFrom,
 } from '../../src/google/endpoint.js'
 import {thrownBy} from '../helpers/assert.js'
 
@@ -97,5 +99,31 @@ describe('binauthz endpoint', () => {
     expect(binauthzEndpointFrom({[ENDPOINT_ENV]: ''}, undefined).href).to.equal(DEFAULT_BINAUTHZ_ENDPOINT)
     const e = thrownBy(() => binauthzEndpointFrom({}, 'http://evil.example/')) as UserError
     expect(e.message).to.contain('api_endpoint_overrides/binaryauthorization')
+  })
+
+  describe('universe domain (core/universe_domain; apis_internal.py UniversifyAddress)', () => {
+    it('moves default endpoints to the universe, never an override', () => {
+      const universe = universeDomainFrom({}, 'example-cloud.goog')
+      expect(binauthzEndpointFrom({}, undefined, universe).href).to.equal('https://binaryauthorization.example-cloud.goog/')
+      expect(iamcredentialsEndpointFrom({}, undefined, universe).href).to.equal('https://iamcredentials.example-cloud.goog/')
+      expect(binauthzEndpointFrom({}, 'https://private.example/', universe).href).to.equal('https://private.example/')
+      expect(binauthzEndpointFrom({[ENDPOINT_ENV]: 'http://127.0.0.1:5/'}, undefined, universe).href).to.equal('http://127.0.0.1:5/')
+    })
+
+    it('takes the environment over the configuration, and googleapis.com when neither is set', () => {
+      expect(universeDomainFrom({CLOUDSDK_CORE_UNIVERSE_DOMAIN: 'env.example'}, 'file.example')).to.equal('env.example')
+      expect(universeDomainFrom({}, 'file.example')).to.equal('file.example')
+      expect(universeDomainFrom({}, undefined)).to.equal('googleapis.com')
+      expect(binauthzEndpointFrom({}, undefined, universeDomainFrom({}, undefined)).href).to.equal(DEFAULT_BINAUTHZ_ENDPOINT)
+    })
+
+    for (const hostile of ['evil.example/steal?x=', '127.0.0.1:8080', 'a b.example', 'example', '-bad.example', 'x.example\n']) {
+      it(`refuses ${JSON.stringify(hostile)}, which is no domain name`, () => {
+        const e = thrownBy(() => universeDomainFrom({CLOUDSDK_CORE_UNIVERSE_DOMAIN: hostile}, undefined)) as UserError
+        expect(e).to.be.instanceOf(UserError)
+        expect(e.code).to.equal('INVALID_ENDPOINT')
+        expect(e.suggestions).to.deep.equal(['unset CLOUDSDK_CORE_UNIVERSE_DOMAIN'])
+      })
+    }
   })
 })
