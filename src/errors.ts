@@ -128,6 +128,7 @@ export const ERROR_CODES = {
   SANDBOX_STOP_FAILED: user('usage', 'The background sandbox did not stop in time.'),
   SERVICE_DISABLED: external('permission', 'The Binary Authorization API is not enabled in the project.'),
   TIMEOUT: external('external', 'The API did not answer in time.'),
+  TLS_VERIFICATION_OFF: user('usage', 'NODE_TLS_REJECT_UNAUTHORIZED=0 while gcloud verifies TLS: no token is sent over an unverified connection.'),
   UNAUTHENTICATED: user('permission', 'The API did not accept the credentials.'),
   UNAVAILABLE: google('UNAVAILABLE'),
   UNEXPECTED_CONTENT_TYPE: external('external', 'The API endpoint answered with something other than JSON (a proxy or portal in the way).'),

@@ -53,9 +53,16 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
   })
   options.signal?.throwIfAborted()
   const quotaProject = resolveQuotaProject(options.env, options.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, options.project)
+  const network = resolveNetwork(options.env, options.gcloud, endpoint)
+  // Once per run (the run opens one client), on stderr whatever the output mode, as gcloud warns on each command.
+  if (network.unverified) {
+    process.emitWarning(`TLS certificates are not verified (${network.unverified.origin} is on, as gcloud's own setting): `
+      + 'anyone on the network path can read the access token.', 'UnverifiedTLSWarning')
+  }
+
   const client = factories.client({
     endpoint,
-    network: resolveNetwork(options.env, options.gcloud, endpoint),
+    network,
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
     ...(quotaProject === undefined ? {} : {quotaProject}),

@@ -299,6 +299,7 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv, installation: GcloudIns
     ['runEndpoint', 'api_endpoint_overrides', 'run'],
     ['functionsEndpoint', 'api_endpoint_overrides', 'cloudfunctions'],
     ['customCaCertsFile', 'core', 'custom_ca_certs_file'],
+    ['disableSslValidation', 'auth', 'disable_ssl_validation'],
     ['universeDomain', 'core', 'universe_domain'],
     ['proxyType', 'proxy', 'type'],
     ['proxyAddress', 'proxy', 'address'],

@@ -22,6 +22,8 @@ import {UserError} from '../errors.js'
 /** gcloud's proxy and CA properties, as read from the configuration file (src/auth/gcloud-config.ts). */
 export interface NetworkProperties {
   customCaCertsFile?: string
+  /** auth/disable_ssl_validation: gcloud skips TLS certificate verification (so, then, does binauthz). */
+  disableSslValidation?: string
   proxyAddress?: string
   proxyPassword?: string
   proxyPort?: string
@@ -43,6 +45,8 @@ export interface NetworkPath {
   ca?: Buffer
   caFile?: string
   proxy?: ProxyTunnel
+  /** Set when gcloud's auth/disable_ssl_validation is on: certificates are not verified (say so on every run). */
+  unverified?: {origin: string}
 }
 
 const PROXY_SUGGESTIONS = [
@@ -147,12 +151,47 @@ function proxyFromEnvironment(env: NodeJS.ProcessEnv, target: URL): ProxyTunnel 
   }
 }
 
+/** core/properties.py _GetBoolProperty: these spellings are true, anything else false. */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'on', 'true', 'y', 'yes'].includes(value.toLowerCase())
+}
+
 /**
- * The network path to `target` (an API base URL): the CA bundle and, for https, the proxy tunnel. Reads the CA file
- * (sync, small); throws UserError for settings gcloud rejects or binauthz cannot honour safely.
+ * TLS verification as gcloud does it: off only when gcloud's own auth/disable_ssl_validation is (core/transport.py
+ * passes disable_ssl_certificate_validation to its HTTP clients). Node's NODE_TLS_REJECT_UNAUTHORIZED=0 alone switches
+ * verification off for this process while gcloud still verifies: the token would go to whoever answers, so refuse.
+ */
+function verification(env: NodeJS.ProcessEnv, props: NetworkProperties): NetworkPath['unverified'] {
+  const setting = pick(env, 'CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION', props.disableSslValidation, 'auth/disable_ssl_validation')
+  if (setting && isTrue(setting.value)) return {origin: setting.origin}
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+    throw new UserError(
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 switches off TLS certificate verification for Node, but gcloud still verifies '
+      + '(auth/disable_ssl_validation is not set): binauthz does not send an access token over an unverified connection.',
+      {
+        code: 'TLS_VERIFICATION_OFF',
+        suggestions: [
+          'unset NODE_TLS_REJECT_UNAUTHORIZED',
+          'Or trust your proxy\'s CA instead: gcloud config set core/custom_ca_certs_file /path/to/ca.pem',
+        ],
+      },
+    )
+  }
+
+  return undefined
+}
+
+/**
+ * The network path to `target` (an API base URL): the CA bundle, TLS verification and, for https, the proxy tunnel.
+ * Reads the CA file (sync, small); throws UserError for settings gcloud rejects or binauthz cannot honour safely.
  */
 export function resolveNetwork(env: NodeJS.ProcessEnv, props: NetworkProperties, target: URL): NetworkPath {
   const out: NetworkPath = {}
+  if (target.protocol === 'https:') {
+    const unverified = verification(env, props)
+    if (unverified) out.unverified = unverified
+  }
+
   const caSetting = pick(env, 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', props.customCaCertsFile, 'core/custom_ca_certs_file')
   if (caSetting && target.protocol === 'https:') {
     let ca: Buffer | undefined
@@ -222,8 +261,8 @@ class TunnelAgent extends https.Agent {
 
 /** The agent for a request: keep-alive for replayable calls, a one-shot one otherwise; false when Node's default does. */
 export function agentFor(path: NetworkPath, protocol: string, keepAlive: boolean): false | http.Agent {
-  const tlsOptions = path.ca === undefined ? {} : {ca: path.ca}
+  const tlsOptions = {...(path.ca === undefined ? {} : {ca: path.ca}), ...(path.unverified ? {rejectUnauthorized: false} : {})}
   if (protocol === 'https:' && path.proxy) return new TunnelAgent(path.proxy, {keepAlive, maxSockets: 4, ...tlsOptions})
-  if (!keepAlive) return protocol === 'https:' && path.ca ? new https.Agent({keepAlive: false, ...tlsOptions}) : false
+  if (!keepAlive) return protocol === 'https:' && (path.ca || path.unverified) ? new https.Agent({keepAlive: false, ...tlsOptions}) : false
   return protocol === 'https:' ? new https.Agent({keepAlive: true, maxSockets: 4, ...tlsOptions}) : new http.Agent({keepAlive: true, maxSockets: 4})
 }

@@ -14,6 +14,7 @@ import {join} from 'node:path'
 import {UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {bypassesProxy, resolveNetwork} from '../../src/google/network.js'
+import {thrownBy} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const HTTPS_TARGET = new URL('https://binaryauthorization.googleapis.com/')
@@ -130,6 +131,32 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
     })
   })
 
+  describe('TLS verification (auth/disable_ssl_validation; NODE_TLS_REJECT_UNAUTHORIZED)', () => {
+    const api = new URL('https://binaryauthorization.googleapis.com/')
+
+    it('refuses an https endpoint when only Node\'s verification is off (gcloud still verifies)', () => {
+      const error = thrownBy(() => resolveNetwork({NODE_TLS_REJECT_UNAUTHORIZED: '0'}, {}, api)) as UserError
+      expect(error.code).to.equal('TLS_VERIFICATION_OFF')
+      expect(error.suggestions[0]).to.equal('unset NODE_TLS_REJECT_UNAUTHORIZED')
+    })
+
+    it('goes on unverified when gcloud\'s own property is on, from the environment or the configuration', () => {
+      expect(resolveNetwork({NODE_TLS_REJECT_UNAUTHORIZED: '0'}, {disableSslValidation: 'true'}, api).unverified)
+      .to.deep.equal({origin: 'gcloud config auth/disable_ssl_validation'})
+      for (const value of ['1', 'on', 'yes', 'y', 'TRUE']) {
+        expect(resolveNetwork({CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION: value}, {}, api).unverified, value).to.not.equal(undefined)
+      }
+
+      for (const value of ['false', '0', 'no', 'none', 'maybe']) {
+        expect(resolveNetwork({CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION: value}, {}, api).unverified, value).to.equal(undefined)
+      }
+    })
+
+    it('does not concern a loopback http endpoint (no TLS there)', () => {
+      expect(resolveNetwork({NODE_TLS_REJECT_UNAUTHORIZED: '0'}, {}, new URL('http://127.0.0.1:8080/'))).to.deep.equal({})
+    })
+  })
+
   describe('through a loopback CONNECT proxy to an HTTPS API', function () {
     this.timeout(60_000)
     const TOKEN = 'ya29.token-that-must-stay-inside-tls-0123456789'
@@ -235,6 +262,20 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
       await direct.getPolicy('p')
       direct.close()
       expect(connects).to.have.length(1)
+    })
+
+    it('with gcloud\'s auth/disable_ssl_validation on, binauthz skips verification too (as gcloud does)', async () => {
+      const endpoint = new URL(`https://localhost:${apiPort}/`)
+      const network = resolveNetwork({CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION: 'True'}, {}, endpoint)
+      expect(network.unverified).to.deep.equal({origin: 'CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION'})
+      const unverified = new BinauthzClient({
+        endpoint, network, retry: {maxRetries: 0}, tokens: {getToken: async () => TOKEN},
+      })
+      try {
+        expect((await unverified.getPolicy('p')).name).to.equal('projects/p/policy')
+      } finally {
+        unverified.close()
+      }
     })
 
     it('without the CA bundle the self-signed API is not trusted (the bundle is what TLS trusts)', async () => {
