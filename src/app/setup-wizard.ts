@@ -328,6 +328,14 @@ function captureFor(deps: SetupDeps): Capture {
 }
 
 /** Runs the wizard. Throws (having written nothing) on Ctrl-C, a missing answer without a terminal, or an API failure. */
+/**
+ * The quota project of user credentials is the project worked on (CURRENT_PROJECT is the deploy's --project): a project
+ * chosen in the wizard gets a client of its own. The first one sent nothing yet (tokens are fetched on the first call).
+ */
+async function clientFor(project: string, opened: string | undefined, first: OpenedClient, reopen: () => Promise<OpenedClient>): Promise<BinauthzClient> {
+  return project === opened ? first.client : (await reopen()).client
+}
+
 export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
   const {env, ui} = deps
   validateAnswers(answers)
@@ -358,8 +366,12 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const dockerRepository = await wizard.dockerRepository()
   ui.info(`✔ Project ${project}, region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}, deploy path: ${kind}`)
 
+  const client = await clientFor(project, currentProject, opened, async () => open({
+    env, gcloud: gcloudConfig, project, ...(deps.signal === undefined ? {} : {signal: deps.signal}),
+  }))
+
   // 4. Binary Authorization API enabled? Enforced?
-  const api = await checkApi(opened.client, project)
+  const api = await checkApi(client, project)
   let paths: PathStatus[] = []
   let defaultRule: DefaultRuleSummary | undefined
   let policy: SetupPolicyResult = {added: [], state: 'skipped'}
@@ -379,7 +391,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     nextSteps.push('Ask a policy admin to apply the hand-off below, or grant roles/binaryauthorization.policyViewer.')
   } else {
     ({defaultRule, paths, policy} = await reviewPolicy({
-      client: opened.client, nextSteps, policy: api.policy, project, targets, ui, wizard,
+      client, nextSteps, policy: api.policy, project, targets, ui, wizard,
     }))
   }
 

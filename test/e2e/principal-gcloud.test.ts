@@ -198,4 +198,15 @@ describe(`e2e: binauthz and gcloud act as one principal${SKIP_NOTE}`, function (
     // Impersonated credentials are not user credentials: gcloud sends no quota project either.
     expect(quotaHeaders(requests, r => r.api === 'run')).to.deep.equal(['(none)'])
   })
+
+  it('setup on a project other than the configured one bills that project (CURRENT_PROJECT is the project worked on)', async () => {
+    sandbox.state.clearRequests()
+    const run = await runCli(['setup', '--project', 'chosen-project', '--region', 'us-central1', '--kind', 'run', '--no-apply', '--no-save', '--json'], {
+      cwd: dir, env: userEnv(), timeoutMs: 300_000,
+    })
+    const requests = sandbox.state.requests().filter(r => ours(r) && r.api === 'binaryauthorization')
+    expect(requests.length, `${run.stdout}\n${run.stderr}`).to.be.greaterThan(0)
+    expect(requests.every(r => r.path.includes('/projects/chosen-project/')), requests.map(r => r.path).join(', ')).to.equal(true)
+    expect(quotaHeaders(requests, () => true)).to.deep.equal(['chosen-project'])
+  })
 })
