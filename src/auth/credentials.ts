@@ -21,7 +21,7 @@
 // Deciding costs only a few sync stat/read calls: no process, no network, no heavy import.
 
 import {statSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {resolve, sep} from 'node:path'
 
 import type {TokenProvider} from './token-provider.js'
 
@@ -227,6 +227,29 @@ function readCredentialFile(file: string, origin: string): CredentialFileInfo {
 export function credentialFileIsUser(info: {impersonatedEmail?: string; type?: string; workforcePoolUserProject?: string}): boolean {
   if (info.type === 'authorized_user' || info.type === 'external_account_authorized_user') return true
   return info.type === 'external_account' && info.impersonatedEmail === undefined && info.workforcePoolUserProject !== undefined
+}
+
+/**
+ * Whether gcloud's stored credential for `account` is a user's (creds.py IsUserAccountCredentials): gcloud writes the
+ * JSON of every credential it stores to legacy_credentials/ACCOUNT/adc.json (store.py Store → _LegacyGenerator
+ * WriteTemplate), whose `type` decides it as for a credential file. Without that file, a service account's email
+ * (….gserviceaccount.com, as `gcloud auth activate-service-account` names it) is the sign.
+ */
+export function storedAccountIsUser(configDir: string, account: string): boolean {
+  // config.py LegacyCredentialsDir joins the account as it is (a principal:// account makes nested folders); one that
+  // would climb out of the folder is never read.
+  const folder = resolve(configDir, 'legacy_credentials')
+  const file = resolve(folder, account, 'adc.json')
+  if (file.startsWith(`${folder}${sep}`)) {
+    try {
+      const info = readCredentialFile(file, 'gcloud\'s legacy credentials')
+      if (info.type !== undefined) return credentialFileIsUser(info)
+    } catch {
+      // unreadable or not JSON: decide by the name
+    }
+  }
+
+  return !/\.gserviceaccount\.com$/i.test(account)
 }
 
 function libraryFailure(error: unknown, detail: string): Error {
@@ -462,9 +485,8 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     return {
       fetch: async () => gcloudAccountToken(env, detail),
       refreshable: true,
-      // creds.py: a service account activated with `gcloud auth activate-service-account` is not a user credential.
       source: {
-        detail, isUser: !/\.gserviceaccount\.com$/i.test(account), kind: 'gcloud-account', principal: account,
+        detail, isUser: storedAccountIsUser(config.configDir, account), kind: 'gcloud-account', principal: account,
       },
     }
   }

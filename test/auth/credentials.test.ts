@@ -45,6 +45,12 @@ const AUTHORIZED_USER = JSON.stringify({
   type: 'authorized_user',
 })
 
+/** What gcloud writes for each stored credential: CONFIG/legacy_credentials/ACCOUNT/adc.json. */
+function storeLegacyCredential(configDir: string, account: string, json: object | string): void {
+  mkdirSync(join(configDir, 'legacy_credentials', account), {recursive: true})
+  writeFileSync(join(configDir, 'legacy_credentials', account, 'adc.json'), typeof json === 'string' ? json : JSON.stringify(json))
+}
+
 describe('credentials', () => {
   let dir: string
   let gcloudDir: string
@@ -427,6 +433,21 @@ describe('credentials', () => {
     it('an activated service account is not a user credential (no CURRENT_PROJECT quota project)', async () => {
       const provider = await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'ci@p.iam.gserviceaccount.com'}))
       expect(provider.source.isUser).to.equal(false)
+    })
+
+    it('the type of the stored credential decides, from legacy_credentials/ACCOUNT/adc.json (store.py _LegacyGenerator)', async () => {
+      const stored = (account: string, json: object | string): void => storeLegacyCredential(gcloudDir, account, json)
+      const workload = 'principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/pool/subject/ci'
+      stored(workload, {audience: '//iam.googleapis.com/x', type: 'external_account'})
+      expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: workload}))).source.isUser).to.equal(false)
+      const workforce = 'principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/me'
+      stored(workforce, {type: 'external_account', workforce_pool_user_project: 'p'})
+      expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: workforce}))).source.isUser).to.equal(true)
+      stored('me@example.com', {type: 'authorized_user'})
+      expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'me@example.com'}))).source.isUser).to.equal(true)
+      // Not JSON: the name decides.
+      stored('ci@p.iam.gserviceaccount.com', 'not json')
+      expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'ci@p.iam.gserviceaccount.com'}))).source.isUser).to.equal(false)
     })
   })
 
