@@ -436,17 +436,16 @@ describe('credentials', () => {
     })
 
     it('the type of the stored credential decides, from legacy_credentials/ACCOUNT/adc.json (store.py _LegacyGenerator)', async () => {
-      const stored = (account: string, json: object | string): void => storeLegacyCredential(gcloudDir, account, json)
       const workload = 'principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/pool/subject/ci'
-      stored(workload, {audience: '//iam.googleapis.com/x', type: 'external_account'})
+      storeLegacyCredential(gcloudDir, workload, {audience: '//iam.googleapis.com/x', type: 'external_account'})
       expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: workload}))).source.isUser).to.equal(false)
       const workforce = 'principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/me'
-      stored(workforce, {type: 'external_account', workforce_pool_user_project: 'p'})
+      storeLegacyCredential(gcloudDir, workforce, {type: 'external_account', workforce_pool_user_project: 'p'})
       expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: workforce}))).source.isUser).to.equal(true)
-      stored('me@example.com', {type: 'authorized_user'})
+      storeLegacyCredential(gcloudDir, 'me@example.com', {type: 'authorized_user'})
       expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'me@example.com'}))).source.isUser).to.equal(true)
       // Not JSON: the name decides.
-      stored('ci@p.iam.gserviceaccount.com', 'not json')
+      storeLegacyCredential(gcloudDir, 'ci@p.iam.gserviceaccount.com', 'not json')
       expect((await resolve(env({CLOUDSDK_CORE_ACCOUNT: 'ci@p.iam.gserviceaccount.com'}))).source.isUser).to.equal(false)
     })
   })
