@@ -43,7 +43,9 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     const npmEnv = {
       ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
     }
-    const pack = await runProgram('npm', ['pack', '--json', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
+    // --ignore-scripts: the build this suite runs on is what gets packed (prepack's `npm run build` would replace dist/
+    // under the running suite); `npm publish --dry-run` in .ci/run runs prepack.
+    const pack = await runProgram('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
     expect(pack.code, pack.stderr).to.equal(0)
     packed = (JSON.parse(pack.stdout) as PackResult[])[0] as PackResult
     // The figures a reviewer wants from a package change, printed with the test run.
