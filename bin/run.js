@@ -7,32 +7,49 @@
 // Where Node has it (≥ 22.1), the module compile cache keeps V8's compiled code of the bundle between runs, in
 // $XDG_CACHE_HOME/binauthz or ~/.cache/binauthz (NODE_COMPILE_CACHE, when set, decides instead; Node's own
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off). A cache that cannot be written is only a slower start.
+//
+// First of all, the Node.js version is checked against package.json "engines" (bin/supported-node.js): on one we do
+// not support, binauthz stops at once with a message and exit code 2, before the bundle is loaded.
+import {readFileSync} from 'node:fs'
 import module from 'node:module'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
-  try {
-    module.enableCompileCache(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'binauthz'))
-  } catch {
-    // Unwritable or unusable cache directory: start without it.
+import {UNSUPPORTED_NODE_EXIT, unsupportedNodeMessage} from './supported-node.js'
+
+const refusal = unsupportedNodeMessage(process.versions.node, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')))
+if (refusal) {
+  process.stderr.write(refusal)
+  process.exitCode = UNSUPPORTED_NODE_EXIT
+} else {
+  await start()
+}
+
+/** The CLI itself: everything after the version check. */
+async function start() {
+  if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
+    try {
+      module.enableCompileCache(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'binauthz'))
+    } catch {
+      // Unwritable or unusable cache directory: start without it.
+    }
   }
-}
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const bundle = fileURLToPath(new URL('../dist/bundle/binauthz.js', import.meta.url))
-let cli
-try {
-  cli = await import(new URL('../dist/bundle/binauthz.js', import.meta.url).href)
-} catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(bundle)) throw error
-  // A checkout that was never built: the same message for users and tests, and no other way to start.
-  process.stderr.write(`binauthz: ${bundle} is missing: run \`npm run build\` in ${root}\n`)
-  process.exitCode = 1
-}
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const bundle = fileURLToPath(new URL('../dist/bundle/binauthz.js', import.meta.url))
+  let cli
+  try {
+    cli = await import(new URL('../dist/bundle/binauthz.js', import.meta.url).href)
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(bundle)) throw error
+    // A checkout that was never built: the same message for users and tests, and no other way to start.
+    process.stderr.write(`binauthz: ${bundle} is missing: run \`npm run build\` in ${root}\n`)
+    process.exitCode = 1
+  }
 
-// userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
-// $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access token
-// in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
-if (cli) await cli.run(process.argv.slice(2), root)
+  // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
+  // $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access token
+  // in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
+  if (cli) await cli.run(process.argv.slice(2), root)
+}

@@ -28,7 +28,7 @@ const out = join(root, 'dist', 'bundle')
 const commandsDir = join(root, 'dist', 'src', 'commands')
 
 /** Imported by our code only through `await import(...)`, each costing 10–70 ms to load: kept out of the start. */
-export const VENDOR = ['@inquirer/prompts', '@listr2/prompt-adapter-inquirer', 'execa', 'google-auth-library', 'listr2']
+export const VENDOR = ['@inquirer/prompts', 'execa', 'google-auth-library', 'listr2']
 
 const COMMON = {
   // CommonJS dependencies (@oclif/core, google-auth-library ...) call require() for Node built-ins; ESM output has

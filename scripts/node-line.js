@@ -7,9 +7,14 @@
 // The executable comes from npm's node-<platform>-<arch> package (the official Node binaries, published by the
 // Node project's `node` package family), fetched with `npm pack` into a scratch directory (never this repository),
 // extracted with tar. The cache is $BINAUTHZ_NODE_LINES, else $XDG_CACHE_HOME/binauthz/node-lines, else
-// ~/.cache/binauthz/node-lines. Next to each extracted line, tarball.json records what was fetched: the package
-// spec and version, npm's sha1 shasum and sha512 integrity, and the sha256 this script computed over the tarball.
-// A cached line is used again only while its bin/node runs and reports the same version.
+// ~/.cache/binauthz/node-lines.
+//
+// Checksums: the sha512 this script computes over the packed tarball must equal both the integrity `npm pack`
+// reports and the registry's dist.integrity for that version (`npm view`), else nothing is extracted. Next to each
+// extracted line, tarball.json records what was fetched: package, version, the registry's integrity and shasum, the
+// tarball's sha256, and the sha256 of the extracted bin/node. A cached line is used again only while its bin/node
+// still has that sha256 and reports the recorded version; otherwise it is fetched again.
+// The registry is what vouches for the bytes: nodejs.org's SHASUMS256.txt covers its own archives, not this package.
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {
@@ -25,10 +30,14 @@ const cache = process.env.BINAUTHZ_NODE_LINES || join(process.env.XDG_CACHE_HOME
 const lineDir = join(cache, major)
 const pkg = `node-${process.platform}-${process.arch === 'ia32' ? 'x86' : process.arch}`
 
+const sha = (algorithm, bytes, encoding = 'hex') => createHash(algorithm).update(bytes).digest(encoding)
+
+/** dir/bin/node when it is the one recorded in dir/tarball.json (same sha256) and reports its version; else ''. */
 function runs(dir) {
   const bin = join(dir, 'bin', 'node')
   try {
     const record = JSON.parse(readFileSync(join(dir, 'tarball.json'), 'utf8'))
+    if (!record.nodeSha256 || sha('sha256', readFileSync(bin)) !== record.nodeSha256) return ''
     return execFileSync(bin, ['--version'], {encoding: 'utf8'}).trim() === `v${record.version}` ? bin : ''
   } catch {
     return ''
@@ -44,15 +53,22 @@ function fetchLine(version, dir) {
       cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
     }))
     const tarball = join(scratch, packed.filename)
-    const sha256 = createHash('sha256').update(readFileSync(tarball)).digest('hex')
+    const bytes = readFileSync(tarball)
+    const integrity = `sha512-${sha('sha512', bytes, 'base64')}`
+    const registry = JSON.parse(execFileSync('npm', ['view', `${pkg}@${version}`, 'dist', '--json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
+    if (packed.version !== version || integrity !== packed.integrity || integrity !== registry.integrity) {
+      throw new Error(`node-line: ${packed.filename} has integrity ${integrity}; npm pack reported ${packed.integrity} and the registry lists ${registry.integrity} for ${pkg}@${version}: not extracted`)
+    }
+
     execFileSync('tar', ['-xzf', tarball, '-C', scratch])
     const record = {
       fetchedAt: new Date().toISOString(),
       filename: packed.filename,
-      integrity: packed.integrity,
+      integrity,
+      nodeSha256: sha('sha256', readFileSync(join(scratch, 'package', 'bin', 'node'))),
       package: pkg,
-      sha256,
-      shasum: packed.shasum,
+      sha256: sha('sha256', bytes),
+      shasum: registry.shasum,
       version: packed.version,
     }
     writeFileSync(join(scratch, 'package', 'tarball.json'), `${JSON.stringify(record, null, 2)}\n`)
@@ -63,14 +79,18 @@ function fetchLine(version, dir) {
   }
 }
 
+/** The highest of X.Y.Z versions. */
+const newest = versions => versions.toSorted((a, b) => a.localeCompare(b, 'en', {numeric: true})).at(-1)
+
 /** Newest release of the line, as the registry knows it; offline, the newest one already cached. */
 function newestVersion() {
   try {
-    return [JSON.parse(execFileSync('npm', ['view', `${pkg}@${major}`, 'version', '--json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))].flat().at(-1)
+    // npm lists the versions in the registry's order, not by version (20.8.0 after 20.20.2): sorted here.
+    return newest([JSON.parse(execFileSync('npm', ['view', `${pkg}@${major}`, 'version', '--json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))].flat())
   } catch (error) {
     const cached = existsSync(lineDir) ? readdirSync(lineDir).filter(name => runs(join(lineDir, name))) : []
-    const newest = cached.map(name => name.slice(1)).sort((a, b) => a.localeCompare(b, 'en', {numeric: true})).at(-1)
-    if (newest) return newest
+    const found = newest(cached.map(name => name.slice(1)))
+    if (found) return found
     throw error
   }
 }

@@ -15,6 +15,10 @@ function stream(isTTY: boolean): PassThrough & {isTTY: boolean} {
 }
 
 const tty = () => ({env: {} as NodeJS.ProcessEnv, input: stream(true), output: stream(true)})
+/** Types `keys` once the prompt is on screen, as a user does: inquirer ≥ 8 drops keys a terminal sent before it. */
+const typeOnceShown = (io: ReturnType<typeof tty>, keys: string): void => {
+  io.output.once('data', () => setImmediate(() => io.input.write(keys)))
+}
 
 describe('prompts', () => {
   describe('canPrompt', () => {
@@ -70,12 +74,12 @@ describe('prompts', () => {
     it('answers from the keyboard and maps Ctrl-C to exit 130', async () => {
       const io = tty()
       const answer = inputPrompt('Project', {flag: '--project', ...io})
-      setImmediate(() => io.input.write('my-proj\r'))
+      typeOnceShown(io, 'my-proj\r')
       expect(await answer).to.equal('my-proj')
 
       const io2 = tty()
       const interrupted = confirmPrompt('Go?', {flag: '--yes', ...io2})
-      setImmediate(() => io2.input.write('\u0003'))
+      typeOnceShown(io2, '\u0003')
       const err = await rejectionOf(interrupted)
       expect(err).to.be.instanceOf(InterruptedError)
       expect((err as UserError).code).to.equal('INTERRUPTED')

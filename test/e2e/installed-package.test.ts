@@ -43,7 +43,9 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     const npmEnv = {
       ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
     }
-    const pack = await runProgram('npm', ['pack', '--json', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
+    // --ignore-scripts: the build this suite runs on is what gets packed (prepack's `npm run build` would replace dist/
+    // under the running suite); `npm publish --dry-run` in .ci/run runs prepack.
+    const pack = await runProgram('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {cwd: ROOT, env: npmEnv})
     expect(pack.code, pack.stderr).to.equal(0)
     packed = (JSON.parse(pack.stdout) as PackResult[])[0] as PackResult
     // The figures a reviewer wants from a package change, printed with the test run.
@@ -86,6 +88,10 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     expect(paths).to.include.members([
       'LICENSE', 'README.md', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.js', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
     ])
+    expect(paths, 'the Node.js check and the completion scripts').to.include.members(['bin/supported-node.js', ...['bash', 'fish', 'zsh'].map(shell => `dist/bundle/completion/binauthz.${shell}`)])
+    // The README's install section gives this very tarball's command for today, and the registry's for later.
+    const install = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n## Install\n')[1]?.split('\n## ')[0] ?? ''
+    expect(install).to.include('npm pack').and.include(`npm install -g ./${packed.filename}`).and.include('npm install -g binauthz-deploy')
     // The bundle is all the start path runs: no unbundled copy of our code ships.
     expect(paths.filter(p => p.startsWith('dist/') && !p.startsWith('dist/bundle/'))).to.deep.equal([])
     expect(paths, 'no development entry (bin/dev.js needs ts-node)').not.to.include('bin/dev.js')

@@ -121,20 +121,15 @@ if (e.FAKE_GCLOUD_STDERR !== undefined) answer.stderr = e.FAKE_GCLOUD_STDERR
 if (e.FAKE_GCLOUD_SLEEP_MS !== undefined) answer.sleepMs = Number(e.FAKE_GCLOUD_SLEEP_MS)
 if (e.FAKE_GCLOUD_TOKEN !== undefined && !match && startsWith(['auth', 'print-access-token'])) answer.stdout = e.FAKE_GCLOUD_TOKEN + '\n'
 
-const finish = () => {
-  const code = Number.isInteger(answer.exitCode) ? answer.exitCode : 0
-  let pending = 0
-  const done = () => { if (--pending <= 0) process.exit(code) }
-  for (const [stream, text] of [[process.stderr, answer.stderr], [process.stdout, answer.stdout]]) {
-    if (text) { pending++; stream.write(text, done) }
-  }
-  if (pending === 0) process.exit(code)
-}
+// The answer is written, then the process ends by itself (exitCode, never process.exit()): from Node 22 on, a pipe
+// write may still be queued when process.exit() runs, and the reader would get a truncated stderr. stderr first
+// (before the sleep, as gcloud prints progress before it finishes), stdout after it.
+process.exitCode = Number.isInteger(answer.exitCode) ? answer.exitCode : 0
+const write = (stream, text, then) => { if (text) stream.write(text, then); else then() }
 const sleepMs = Number(answer.sleepMs) || 0
-if (answer.stderr) process.stderr.write(answer.stderr)
-answer.stderr = ''
-if (sleepMs > 0) setTimeout(finish, sleepMs)
-else finish()
+write(process.stderr, answer.stderr, () => {
+  setTimeout(() => write(process.stdout, answer.stdout, () => {}), sleepMs)
+})
 `
 
 /** Writes a recording fake `gcloud` into a fresh temp dir. Call cleanup() in after()/afterEach(). */

@@ -95,7 +95,7 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
   it('a checkout without dist/bundle: exit 1, naming `npm run build` (no other path to fall back on)', async () => {
     const copy = join(dir, 'unbuilt')
     mkdirSync(join(copy, 'bin'), {recursive: true})
-    copyFileSync(join(ROOT, 'bin', 'run.js'), join(copy, 'bin', 'run.js'))
+    for (const file of ['run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(copy, 'bin', file))
     copyFileSync(join(ROOT, 'package.json'), join(copy, 'package.json'))
     const child = spawn(process.execPath, [join(copy, 'bin', 'run.js'), '--help'], {env: cleanEnv(dir), stdio: ['ignore', 'pipe', 'pipe']})
     let stderr = ''
