@@ -163,7 +163,10 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
 
   if (regions.length === 0 && (input.requireRegion ?? true)) {
     const {env, property} = regionFlagAndProperty(input.kind)
-    throw new UserError(`No region given for ${input.kind === 'function' ? 'the function' : (input.kind === 'run' ? 'the service' : 'this command')}, and none is configured.`, {
+    const what = {
+      function: 'the function', job: 'the job', run: 'the service', 'worker-pool': 'the worker pool',
+    } as const
+    throw new UserError(`No region given for ${input.kind === undefined ? 'this command' : what[input.kind]}, and none is configured.`, {
       code: 'REGION_MISSING',
       suggestions: [
         'Pass --region=REGION (repeat it or use a comma list for several regions), e.g. --region=us-central1',

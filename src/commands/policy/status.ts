@@ -23,7 +23,7 @@ export default class PolicyStatus extends BinauthzCommand {
       helpValue: 'IMAGE',
       summary: 'Also tell whether this image would be admitted, and by which rule.',
     }),
-    kind: kindsFlag('Deploy path(s) to check: run, function or all (default: the saved default, else all).'),
+    kind: kindsFlag('Deploy path(s) to check: run, job, worker-pool, function or all (default: the saved default, else all). job and worker-pool use run\'s cloud-run-source-deploy entry.'),
     project: projectFlag,
     region: regionFlag,
   }
