@@ -1,5 +1,3 @@
-import {type DeployKind, isCloudRunKind} from '../policy/repository.js'
-
 // PURE: reads and polices the arguments given after `--`, which go to gcloud unchanged.
 //
 // We pass them to gcloud as an argument array (never a shell), so metacharacters are not dangerous by themselves;
@@ -8,6 +6,7 @@ import {type DeployKind, isCloudRunKind} from '../policy/repository.js'
 // undo or bypass what this tool guarantees (--binary-authorization default on the right project and region) is refused
 // with a UserError (exit 2) before anything is read or changed.
 import {UserError} from '../errors.js'
+import {type DeployKind, isCloudRunKind} from '../policy/repository.js'
 
 export interface PassthroughContext {
   kind: DeployKind

@@ -291,6 +291,18 @@ export function deriveBuildTargets(input: BuildInput): BuildTargets {
       )
     }
 
+    // gcloud 528 crashes on a job built from source with sidecars, after the build: DeployJob's _AddDigestToImageChange
+    // (command_lib/run/serverless_operations.py) reads `template.image`, which for a job with several containers raises
+    // "the target job has multiple containers" (api_lib/run/container_resource.py `container`). Refused before any write.
+    if (input.kind === 'job' && building.length === 1 && containers.length > 1) {
+      throw refuse(
+        'gcloud 528 cannot deploy a job from source with more than one container: after the build it crashes with "the target job has multiple containers, a container name must be specified via --container flag" (command_lib/run/serverless_operations.py _AddDigestToImageChange). Nothing was changed.',
+        [
+          'Build the image first (binauthz deploy job NAME -- --source . with one container), then deploy the containers with prebuilt --image values.',
+        ],
+      )
+    }
+
     for (const container of containers) {
       if (container.image !== undefined) prebuilt.push({container: container.name, image: container.image})
     }

@@ -173,12 +173,12 @@ export function runJob(req: ApiRequest, ctx: SandboxContext, [namespace = '', na
     },
     spec: clone(obj(obj(job.spec).template).spec ?? {}),
     status: {
+      completionTime: now,
       conditions: [
         {lastTransitionTime: now, status: 'True', type: 'Completed'},
         {lastTransitionTime: now, status: 'True', type: 'ResourcesAvailable'},
         {lastTransitionTime: now, status: 'True', type: 'Started'},
       ],
-      completionTime: now,
       observedGeneration: 1,
       startTime: now,
       succeededCount: 1,

@@ -24,6 +24,9 @@ import {
   createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction,
 } from './functions.js'
 import {generateAccessToken} from './iamcredentials.js'
+import {
+  createJob, getExecution, getJob, replaceJob, runJob,
+} from './jobs.js'
 import {oauthToken} from './oauth.js'
 import {
   createRepository,
@@ -47,9 +50,6 @@ import {
   serviceIam,
   submitBuild,
 } from './run.js'
-import {
-  createJob, getExecution, getJob, replaceJob, runJob,
-} from './jobs.js'
 import {
   LOGGED_HEADERS, type RequestRecord, type SandboxState, STATE_FILES,
 } from './state.js'

@@ -8,8 +8,8 @@ import {expect} from 'chai'
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {JOB_FILES} from '../../src/sandbox/jobs.js'
 import {type ImageRecord, type SandboxState, STATE_FILES} from '../../src/sandbox/index.js'
+import {JOB_FILES} from '../../src/sandbox/jobs.js'
 import {
   allowlistOf, binauthzAgainst, denyAllBut, type ExitRun, gcloudAgainst, policyWrites, writeHelloSource,
 } from '../helpers/e2e.js'
@@ -133,6 +133,29 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(policyWrites(state)).to.equal(1)
     expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, repoPattern('us-central1'), repoPattern('europe-west1')])
     expect([ready('us-central1', 'j3'), ready('europe-west1', 'j3')]).to.deep.equal(['True', 'True'])
+  })
+
+  it('--container: a job from source with a sidecar crashes gcloud 528 after the build, so binauthz refuses it before any write; all-prebuilt containers are judged and deploy', async () => {
+    const sidecar = 'us-docker.pkg.dev/cloudrun/container/job:latest'
+    await start([OTHER_ADMIN, sidecar])
+    const containers = ['--container=app', '--source=.', '--container=side', `--image=${sidecar}`]
+    const crash = await gcloudRun(['run', 'jobs', 'deploy', 'm0', '--region=us-central1', '--binary-authorization=default', ...containers])
+    expect(crash.exitCode).to.not.equal(0)
+    expect(crash.stderr).to.include('the target job has multiple containers')
+
+    const requests = state.requests().length
+    const refused = await binauthz(['deploy', 'job', 'multi', '--region', 'us-central1', '--yes', '--json', '--', '--container=app', `--source=${source}`, '--container=side', `--image=${sidecar}`])
+    expect(refused.exitCode).to.equal(2)
+    expect((JSON.parse(refused.stdout) as {error: {code: string}}).error.code).to.equal('GCLOUD_WOULD_REFUSE')
+    expect(state.requests().length).to.equal(requests)
+
+    // Every container prebuilt: nothing to allowlist, each judged; gcloud accepts the argv (--binary-authorization before --container).
+    const prebuilt = await binauthz(['deploy', 'job', 'multi', '--region', 'us-central1', '--yes', '--json', '--', '--container=app', `--image=${sidecar}`, '--container=side', `--image=${sidecar}`])
+    expect(prebuilt.exitCode, prebuilt.stderr).to.equal(0)
+    expect((JSON.parse(prebuilt.stdout) as {images: {admitted: boolean}[]}).images.map(i => i.admitted)).to.deep.equal([true, true])
+    expect(policyWrites(state)).to.equal(0)
+    expect(job('us-central1', 'multi')?.spec.template.spec.template.spec.containers.map(c => c.image)).to.deep.equal([sidecar, sidecar])
+    expect(ready('us-central1', 'multi')).to.equal('True')
   })
 
   it('deploy worker-pool --dry-run: the same entry and gcloud beta run worker-pools deploy, nothing written', async () => {
