@@ -170,4 +170,25 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     ])
     expect(policyWrites(state)).to.equal(0)
   })
+
+  // What the sandbox cannot serve yet: gcloud 528's worker-pools deploy talks to Cloud Run v2 over gRPC (GAPIC,
+  // surface/run/worker_pools/deploy.py apis.GetGapicClientInstance('run', 'v2')), which ignores the CLOUDSDK_PROXY_*
+  // properties and resolves REGION-HOST itself. This checks what can be checked with the real gcloud: its parser
+  // accepts binauthz's argv (with --container groups), and the first thing it does is the gRPC GetWorkerPool call.
+  it('deploy worker-pool: gcloud 528 parses binauthz\'s argv and goes on to the Cloud Run v2 gRPC call the sandbox does not serve', async () => {
+    await start()
+    const sidecar = 'us-docker.pkg.dev/cloudrun/container/hello:latest'
+    const plan = await binauthz(['deploy', 'worker-pool', 'pool2', '--region', 'us-central1', '--dry-run', '--json', '--', '--container=app', '--source=.', '--container=side', `--image=${sidecar}`])
+    expect(plan.exitCode, plan.stderr).to.equal(3) // the sidecar is blocked by the deny-all policy: refused before any write
+    await sandbox.stop()
+    await start([OTHER_ADMIN, sidecar])
+    const admitted = await binauthz(['deploy', 'worker-pool', 'pool2', '--region', 'us-central1', '--dry-run', '--json', '--', '--container=app', '--source=.', '--container=side', `--image=${sidecar}`])
+    expect(admitted.exitCode, admitted.stderr).to.equal(0)
+    const argv = (JSON.parse(admitted.stdout) as {deploys: {argv: string[]}[]}).deploys[0]?.argv ?? []
+    expect(argv.slice(0, 5)).to.deep.equal(['gcloud', 'beta', 'run', 'worker-pools', 'deploy'])
+    const ran = await gcloudRun(argv.slice(1))
+    expect(ran.stderr).to.not.match(/unrecognized arguments|argument --|Invalid choice/)
+    expect(ran.stderr).to.match(/ServiceUnavailable|UNAVAILABLE/)
+    expect(policyWrites(state)).to.equal(0)
+  })
 })

@@ -14,6 +14,8 @@ const run = (over: Partial<BuildInput> = {}): BuildInput => ({
 const fn = (over: Partial<BuildInput> = {}): BuildInput => ({
   existing: {}, kind: 'function', name: 'my-fn', project: 'p-1', regions: ['us-central1'], ...over,
 })
+const job = (over: Partial<BuildInput> = {}): BuildInput => run({kind: 'job', name: 'j1', ...over})
+const pool = (over: Partial<BuildInput> = {}): BuildInput => run({kind: 'worker-pool', name: 'pool1', ...over})
 const patterns = (input: BuildInput): string[] => deriveBuildTargets(input).patterns
 function allowlistOf(patterns: readonly string[]): {namePattern: string}[] {
   const out: {namePattern: string}[] = []
@@ -74,8 +76,6 @@ describe('policy/build-targets', () => {
   })
 
   describe('jobs and worker pools (surface/run/jobs/deploy.py, surface/run/worker_pools/deploy.py)', () => {
-    const job = (over: Partial<BuildInput> = {}): BuildInput => run({kind: 'job', name: 'j1', ...over})
-    const pool = (over: Partial<BuildInput> = {}): BuildInput => run({kind: 'worker-pool', name: 'pool1', ...over})
     for (const [label, make, name] of [['job', job, 'j1'], ['worker pool', pool, 'pool1']] as const) {
       it(`${label}: first deploy and redeploy alike build into cloud-run-source-deploy of each region`, () => {
         const first = deriveBuildTargets(make({regions: ['us-central1', 'asia-east1']}))
