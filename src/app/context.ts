@@ -101,11 +101,14 @@ function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gclo
 
   const {kind} = input
   const {env} = input
+  // functions/region counts for functions and for commands about every path (no kind), never for the Cloud Run paths
+  // (services, jobs, worker pools all read run/region: command_lib/run/flags.py GetRegion).
+  const functionsToo = kind === undefined || kind === 'function'
   if (kind !== 'function' && env.CLOUDSDK_RUN_REGION) {
     out.push({source: 'CLOUDSDK_RUN_REGION', validationSource: 'CLOUDSDK_RUN_REGION', value: [env.CLOUDSDK_RUN_REGION]})
   }
 
-  if (kind !== 'run' && env.CLOUDSDK_FUNCTIONS_REGION) {
+  if (functionsToo && env.CLOUDSDK_FUNCTIONS_REGION) {
     out.push({source: 'CLOUDSDK_FUNCTIONS_REGION', validationSource: 'CLOUDSDK_FUNCTIONS_REGION', value: [env.CLOUDSDK_FUNCTIONS_REGION]})
   }
 
@@ -120,7 +123,7 @@ function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gclo
 
   // functions/region counts only when explicitly set in the file (gcloud's implicit us-central1 is ignored
   // for 2nd gen functions; readGcloudConfig only ever returns explicit values).
-  if (kind !== 'run' && gcloud.functionsRegion) {
+  if (functionsToo && gcloud.functionsRegion) {
     out.push({source: config, validationSource: `functions/region in ${config}`, value: [gcloud.functionsRegion]})
   }
 
