@@ -102,6 +102,13 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(execute.exitCode).to.not.equal(0)
     expect(execute.stderr).to.match(/denied by Binary Authorization/)
     expect(job('us-central1', 'j1')?.status.executionCount).to.equal(1)
+
+    // …and every replace: the stored build image, redeployed by gcloud alone, is judged again (Ready False).
+    const built = job('us-central1', 'j1')?.spec.template.spec.template.spec.containers[0]?.image ?? ''
+    const replaced = await gcloudRun(['run', 'jobs', 'deploy', 'j1', `--image=${built}`, '--region=us-central1', '--binary-authorization=default'])
+    expect(replaced.exitCode).to.not.equal(0)
+    expect(replaced.stderr).to.match(/denied by Binary Authorization/)
+    expect([job('us-central1', 'j1')?.metadata.generation, ready('us-central1', 'j1')]).to.deep.equal([3, 'False'])
   })
 
   function storedPatterns(): string[] {
