@@ -48,7 +48,7 @@ export function describeKind(kind: Target['kind']): string {
   }
 
   case 'run': {
-    return 'Cloud Run functions (gcloud run deploy --source)'
+    return 'Cloud Run services and functions (gcloud run deploy --source)'
   }
 
   case 'worker-pool': {

@@ -90,7 +90,7 @@ describe('binauthz policy status', () => {
       {root: ROOT},
     )
     expect(error).to.equal(undefined)
-    expect(stdout).to.contain(`✘ Cloud Run functions (gcloud run deploy --source) in ${REGION}: ${RUN_PATTERN} — missing`)
+    expect(stdout).to.contain(`✘ Cloud Run services and functions (gcloud run deploy --source) in ${REGION}: ${RUN_PATTERN} — missing`)
     expect(stdout).to.contain(`${REGION}-docker.pkg.dev/${PROJECT}/builds/**`)
     expect(stdout).to.not.contain(FN_PATTERN)
     expect(stdout).to.contain('Missing 2')
