@@ -113,11 +113,14 @@ function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gclo
 
   const {kind} = input
   const {env} = input
+  // functions/region counts for functions and for commands about every path (no kind), never for the Cloud Run paths
+  // (services, jobs, worker pools all read run/region: command_lib/run/flags.py GetRegion).
+  const functionsToo = kind === undefined || kind === 'function'
   if (kind !== 'function' && env.CLOUDSDK_RUN_REGION) {
     out.push({source: 'CLOUDSDK_RUN_REGION', validationSource: 'CLOUDSDK_RUN_REGION', value: [env.CLOUDSDK_RUN_REGION]})
   }
 
-  if (kind !== 'run' && env.CLOUDSDK_FUNCTIONS_REGION) {
+  if (functionsToo && env.CLOUDSDK_FUNCTIONS_REGION) {
     out.push({source: 'CLOUDSDK_FUNCTIONS_REGION', validationSource: 'CLOUDSDK_FUNCTIONS_REGION', value: [env.CLOUDSDK_FUNCTIONS_REGION]})
   }
 
@@ -132,7 +135,7 @@ function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gclo
 
   // functions/region counts only when explicitly set in the file (gcloud's implicit us-central1 is ignored
   // for 2nd gen functions; readGcloudConfig only ever returns explicit values).
-  if (kind !== 'run' && gcloud.functionsRegion) {
+  if (functionsToo && gcloud.functionsRegion) {
     const source = propertyOrigin(gcloud, 'functionsRegion')
     out.push({source, validationSource: `functions/region in ${source}`, value: [gcloud.functionsRegion]})
   }
@@ -176,7 +179,10 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
 
   if (regions.length === 0 && (input.requireRegion ?? true)) {
     const {env, property} = regionFlagAndProperty(input.kind)
-    throw new UserError(`No region given for ${input.kind === 'function' ? 'the function' : (input.kind === 'run' ? 'the service' : 'this command')}, and none is configured.`, {
+    const what = {
+      function: 'the function', job: 'the job', run: 'the service', 'worker-pool': 'the worker pool',
+    } as const
+    throw new UserError(`No region given for ${input.kind === undefined ? 'this command' : what[input.kind]}, and none is configured.`, {
       code: 'REGION_MISSING',
       suggestions: [
         'Pass --region=REGION (repeat it or use a comma list for several regions), e.g. --region=us-central1',

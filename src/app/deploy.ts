@@ -54,8 +54,8 @@ export interface RegionDeploy {
 }
 
 /**
- * The result of `binauthz deploy run|function` and its `--json` output (stable; new fields may be added):
- * - command: "deploy run" | "deploy function"; name: the service/function name
+ * The result of `binauthz deploy run|job|worker-pool|function` and its `--json` output (stable; new fields may be added):
+ * - command: "deploy run" | "deploy job" | "deploy worker-pool" | "deploy function"; name: the service/job/worker pool/function name
  * - project, regions: what was resolved (and from where: projectSource, regionSource)
  * - existing: per region, whether the service/function exists and the build-image-uri / dockerRepository gcloud reuses
  * - builds: per region, the image the build pushes, its repository, the entry chosen (scope "repository" for Google's
@@ -80,7 +80,7 @@ export interface DeployResult {
   auth?: {detail: string; principal: null | string; quotaProject: null | string; source: string}
   /** Per region: where the build pushes, the entry chosen and why (empty when nothing is built). */
   builds: {image: string; pattern: string; region: string; repository: string; scope: 'image' | 'repository'; source: string}[]
-  command: 'deploy function' | 'deploy run'
+  command: DeployCommandName
   deploys: RegionDeploy[]
   dryRun: boolean
   durationMs: number
@@ -99,6 +99,13 @@ export interface DeployResult {
   /** What the change allows beyond this deploy, or why it matters less than it seems: [{code, message}]. */
   warnings: DeployWarning[]
 }
+
+/** The command each deploy kind is (the --json `command`). */
+export const DEPLOY_COMMANDS = {
+  function: 'deploy function', job: 'deploy job', run: 'deploy run', 'worker-pool': 'deploy worker-pool',
+} as const satisfies Record<DeployKind, string>
+
+export type DeployCommandName = (typeof DEPLOY_COMMANDS)[DeployKind]
 
 /** The codes of the plan's warnings (--json `warnings[].code`): advice, not errors, so not in the error registry. */
 export const WARNING_CODES = ['CROSS_PROJECT_REPOSITORY', 'DRY_RUN_ENFORCEMENT', 'EXEMPTION_SKIPS_ATTESTATION'] as const
@@ -274,7 +281,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   // Identity flags after `--` (--account, --configuration, --impersonate-service-account, --access-token-file,
   // --billing-project) apply to binauthz's own reads and calls too, as the CLOUDSDK_* variables gcloud maps them to.
   const env = {...options.env, ...identityEnvOf(options.passthrough)}
-  const command = kind === 'run' ? 'deploy run' : 'deploy function'
+  const command = DEPLOY_COMMANDS[kind]
 
   // 1. Resolve and validate everything before any I/O beyond reading config files.
   await reporter.start('resolve', 'Resolve project and regions')
@@ -348,7 +355,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     await (early.targets.length === 0
       ? evaluatePrebuilt(options, connect, result, early.prebuilt)
       : buildAndAllowlist(options, adapters, {
-        connect, context, env, passthrough, result,
+        connect, context, env, kind, passthrough, result,
       }))
     options.signal?.throwIfAborted()
   } catch (error) {
@@ -510,25 +517,20 @@ async function buildAndAllowlist(
   options: DeployOptions,
   adapters: DeployAdapters,
   /** `env`: the deploy's environment with the identity flags after `--` applied (the policy client uses the same). */
-  run: {connect: () => Promise<BinauthzClient>; context: ResolvedContext; env: NodeJS.ProcessEnv; passthrough: Passthrough; result: DeployResult},
+  run: {connect: () => Promise<BinauthzClient>; context: ResolvedContext; env: NodeJS.ProcessEnv; kind: DeployKind; passthrough: Passthrough; result: DeployResult},
 ): Promise<void> {
-  const {context, passthrough, result} = run
-  const {kind, name, project, regions} = result.command === 'deploy run'
-    ? {
-      kind: 'run' as const, name: result.name, project: result.project, regions: result.regions,
-    }
-    : {
-      kind: 'function' as const, name: result.name, project: result.project, regions: result.regions,
-    }
+  const {context, kind, passthrough, result} = run
+  const {name, project, regions} = result
   const opening = run.connect()
   const reading = opening.then(client => client.getPolicy(project))
-  const [client, policy, existing] = await Promise.all([
-    opening,
-    reading,
-    adapters.readExisting({
+  // Jobs and worker pools: gcloud 528 takes nothing from the existing resource for the build (policy/build-targets.ts),
+  // so nothing is read before planning.
+  const readingExisting: Promise<Record<string, ExistingResource>> = kind === 'job' || kind === 'worker-pool'
+    ? Promise.resolve({})
+    : adapters.readExisting({
       env: run.env, gcloud: context.gcloud, kind, name, project, regions, ...(options.signal === undefined ? {} : {signal: options.signal}),
-    }, adapters),
-  ])
+    }, adapters)
+  const [client, policy, existing] = await Promise.all([opening, reading, readingExisting])
   const targets = deriveBuildTargets(buildInput({
     existing, kind, name, passthrough, project, regions,
   }))

@@ -35,6 +35,7 @@ export const readExisting: ExistingReader = async (input, factories) => {
   input.signal?.throwIfAborted()
   // The same quota project the policy client sends (open-client.ts), as gcloud's deploy sends it.
   const quotaProject = resolveQuotaProject(input.env, input.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, input.project)
+  // Only services and functions are read (runDeploy never asks for jobs / worker pools: gcloud reuses nothing of them).
   const base = input.kind === 'run'
     ? apiEndpointFrom(input.env, RUN_API, input.gcloud.runEndpoint, universeDomainFrom(input.env, input.gcloud.universeDomain))
     : apiEndpointFrom(input.env, FUNCTIONS_API, input.gcloud.functionsEndpoint, universeDomainFrom(input.env, input.gcloud.universeDomain))

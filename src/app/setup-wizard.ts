@@ -182,6 +182,8 @@ class Wizard {
       [
         {description: 'gcloud run deploy --source and gcloud functions deploy', name: 'Both', value: 'all'},
         {name: describeKind('run'), value: 'run'},
+        {name: describeKind('job'), value: 'job'},
+        {name: describeKind('worker-pool'), value: 'worker-pool'},
         {name: describeKind('function'), value: 'function'},
       ],
       {default: detected, flag: '--kind'},
@@ -206,8 +208,10 @@ class Wizard {
     }
 
     const {env} = this.deps
-    const fromEnv = kinds.includes('run') ? nonEmpty(env.CLOUDSDK_RUN_REGION) : nonEmpty(env.CLOUDSDK_FUNCTIONS_REGION)
-    const fromConfig = kinds.includes('run') ? this.gcloud.runRegion : this.gcloud.functionsRegion
+    // Jobs and worker pools read run/region as services do (gcloud's run flags).
+    const cloudRun = kinds.some(kind => kind !== 'function')
+    const fromEnv = cloudRun ? nonEmpty(env.CLOUDSDK_RUN_REGION) : nonEmpty(env.CLOUDSDK_FUNCTIONS_REGION)
+    const fromConfig = cloudRun ? this.gcloud.runRegion : this.gcloud.functionsRegion
     const detected = firstDefined(
       fromEnv,
       this.saved.regions && this.saved.regions.length > 0 ? this.saved.regions.join(',') : undefined,
@@ -317,7 +321,13 @@ function validateAnswers(answers: SetupAnswers): void {
 
 /** The closing lines: ready or not, and the next commands. */
 function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployKind[]; nextSteps: string[]; ready: boolean; ui: Ui}): void {
-  if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
+  const next = {
+    function: 'binauthz deploy function NAME -- --source .',
+    job: 'binauthz deploy job JOB -- --source .',
+    run: 'binauthz deploy run SERVICE -- --source .',
+    'worker-pool': 'binauthz deploy worker-pool POOL -- --source .',
+  } as const
+  if (ready) nextSteps.push(next[kinds[0] ?? 'run'])
   ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
   if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
 }

@@ -1,5 +1,8 @@
-// Which allowlist patterns a project needs: one per region and deploy path (Cloud Run source deploys →
-// cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts), plus a custom build repository. Pure.
+// Which allowlist patterns a project needs: one per region and deploy path (Cloud Run source deploys of services,
+// jobs and worker pools → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts), plus a custom build
+// repository. Pure. Services, jobs and worker pools share one repository, hence one entry: `--kind job` and
+// `--kind worker-pool` name the same pattern as `--kind run` (labelled with their own path), and `all` is run +
+// function (the job and worker-pool entries would only repeat run's).
 
 import {validatePattern} from '../policy/pattern.js'
 import {
@@ -10,7 +13,7 @@ import {
   repositoryResourceName,
 } from '../policy/repository.js'
 
-/** `all` means both deploy paths. */
+/** `all` means every deploy path (run + function: jobs and worker pools need run's entry). */
 export type KindChoice = 'all' | DeployKind
 
 /** A build repository this tool would allowlist, and why. */
@@ -36,12 +39,20 @@ export function describeKind(kind: Target['kind']): string {
     return 'Cloud Functions 2nd gen (gcloud functions deploy)'
   }
 
+  case 'job': {
+    return 'Cloud Run jobs (gcloud run jobs deploy --source)'
+  }
+
   case 'pattern': {
     return 'explicit pattern (--pattern)'
   }
 
   case 'run': {
-    return 'Cloud Run functions (gcloud run deploy --source)'
+    return 'Cloud Run services and functions (gcloud run deploy --source)'
+  }
+
+  case 'worker-pool': {
+    return 'Cloud Run worker pools (gcloud beta run worker-pools deploy --source)'
   }
   }
 }

@@ -1,4 +1,4 @@
-// What `deploy run` and `deploy function` share: split off the gcloud passthrough, parse our own flags strictly,
+// What `deploy run`, `deploy job`, `deploy worker-pool` and `deploy function` share: split off the gcloud passthrough, parse our own flags strictly,
 // pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
 import {Args} from '@oclif/core'
 
@@ -25,7 +25,7 @@ export function splitPassthrough(argv: readonly string[]): {own: string[]; passt
 
 export abstract class DeployCommand extends BinauthzCommand {
   static override args = {
-    name: Args.string({description: 'Name of the Cloud Run service / function to deploy.', required: true}),
+    name: Args.string({description: 'Name of the Cloud Run service / job / worker pool or function to deploy.', required: true}),
   }
   static override flags = {...deployFlags}
   // `--` and what follows go to gcloud; we split them off ourselves before oclif parses (see run()).

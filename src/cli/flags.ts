@@ -74,9 +74,12 @@ export const dockerRepositoryFlag = Flags.string({
   summary: 'Custom Artifact Registry build repository: projects/P/locations/L/repositories/R or L-docker.pkg.dev/P/R.',
 })
 
-/** --kind run|function|all for commands that work on several deploy paths; each command says what the paths are for. */
+/**
+ * --kind run|job|worker-pool|function|all for commands that work on several deploy paths; each command says what the
+ * paths are for. job and worker-pool build into run's cloud-run-source-deploy, so they name the same entry as run.
+ */
 export function kindsFlag(summary: string) {
-  return Flags.option({options: ['run', 'function', 'all'] as const, summary})()
+  return Flags.option({options: ['run', 'job', 'worker-pool', 'function', 'all'] as const, summary})()
 }
 
 /** --state-dir DIR for the sandbox commands (start, stop, status, env). */

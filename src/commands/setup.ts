@@ -23,7 +23,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
       summary: 'Offer to add the missing allowlist entries (--no-apply: never write, print the admin hand-off).',
     }),
     'docker-repository': dockerRepositoryFlag,
-    kind: kindsFlag('Deploy path(s) to prepare: run (gcloud run deploy --source), function (gcloud functions deploy) or all.'),
+    kind: kindsFlag('Deploy path(s) to prepare: run (gcloud run deploy --source), job (gcloud run jobs deploy --source), worker-pool (gcloud beta run worker-pools deploy --source), function (gcloud functions deploy) or all. job and worker-pool need run\'s cloud-run-source-deploy entry.'),
     project: projectFlag,
     region: regionFlag,
     save: Flags.boolean({

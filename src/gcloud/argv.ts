@@ -27,11 +27,33 @@ function isContainerFlag(arg: string): boolean {
  * know --binary-authorization ("unrecognized arguments"); before it, the service-level parser takes it.
  */
 export function runDeployArgv(input: DeployArgvInput): string[] {
+  return cloudRunArgv(['run', 'deploy'], input)
+}
+
+/** The passthrough with --binary-authorization=default before the first --container group (see runDeployArgv). */
+function cloudRunArgv(command: readonly string[], input: DeployArgvInput): string[] {
   const first = input.passthrough.findIndex(arg => isContainerFlag(arg))
   const passthrough = first === -1
     ? [...input.passthrough, BINARY_AUTHORIZATION_DEFAULT]
     : [...input.passthrough.slice(0, first), BINARY_AUTHORIZATION_DEFAULT, ...input.passthrough.slice(first)]
-  return ['run', 'deploy', input.name, `--project=${input.project}`, `--region=${input.region}`, ...passthrough]
+  return [...command, input.name, `--project=${input.project}`, `--region=${input.region}`, ...passthrough]
+}
+
+/**
+ * `gcloud run jobs deploy NAME …` (GA in gcloud 528: surface/run/jobs/deploy.py, same container parser and
+ * --binary-authorization flag as services, so the same placement before the first --container).
+ */
+export function jobDeployArgv(input: DeployArgvInput): string[] {
+  return cloudRunArgv(['run', 'jobs', 'deploy'], input)
+}
+
+/**
+ * `gcloud beta run worker-pools deploy NAME …`: gcloud 528 has worker-pools deploy only in the BETA and ALPHA tracks
+ * (surface/run/worker_pools/deploy.py `@base.ReleaseTracks(base.ReleaseTrack.BETA)`; `gcloud run worker-pools`
+ * answers "Invalid choice"), so binauthz runs the beta one.
+ */
+export function workerPoolDeployArgv(input: DeployArgvInput): string[] {
+  return cloudRunArgv(['beta', 'run', 'worker-pools', 'deploy'], input)
 }
 
 /** `gcloud functions deploy NAME --gen2 --project=P --region=R ...passthrough --binary-authorization=default` (without "gcloud"). */
@@ -50,7 +72,23 @@ export function functionDeployArgv(input: DeployArgvInput): string[] {
 
 /** The gcloud arguments (without "gcloud") for a deploy of `kind`. */
 export function deployArgv(kind: DeployKind, input: DeployArgvInput): string[] {
-  return kind === 'run' ? runDeployArgv(input) : functionDeployArgv(input)
+  switch (kind) {
+  case 'function': {
+    return functionDeployArgv(input)
+  }
+
+  case 'job': {
+    return jobDeployArgv(input)
+  }
+
+  case 'run': {
+    return runDeployArgv(input)
+  }
+
+  case 'worker-pool': {
+    return workerPoolDeployArgv(input)
+  }
+  }
 }
 
 // Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen,
@@ -60,15 +98,19 @@ const FUNCTION_NAME = /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/
 
 /** Validates the NAME argument so it can never be mistaken for a flag or a path. */
 export function validateDeployName(kind: DeployKind, name: string): string {
-  const ok = kind === 'run' ? RUN_NAME.test(name) : FUNCTION_NAME.test(name)
+  const ok = kind === 'function' ? FUNCTION_NAME.test(name) : RUN_NAME.test(name)
   if (!ok) {
+    const what = {job: 'Cloud Run job', run: 'Cloud Run service', 'worker-pool': 'Cloud Run worker pool'} as const
     const rule
-      = kind === 'run'
-        ? 'Cloud Run service names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters'
-        : 'function names use letters, digits, hyphens and underscores, start with a letter, do not end with a hyphen or underscore, and have at most 63 characters'
+      = kind === 'function'
+        ? 'function names use letters, digits, hyphens and underscores, start with a letter, do not end with a hyphen or underscore, and have at most 63 characters'
+        : `${what[kind]} names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters`
+    const example = {
+      function: 'my_function or my-function', job: 'my-job', run: 'my-service', 'worker-pool': 'my-pool',
+    } as const
     throw new UserError(`Invalid name ${JSON.stringify(name)}: ${rule}.`, {
       code: 'INVALID_NAME',
-      suggestions: [kind === 'run' ? 'Use a name like my-service.' : 'Use a name like my_function or my-function.'],
+      suggestions: [`Use a name like ${example[kind]}.`],
     })
   }
 

@@ -38,10 +38,20 @@ const IMAGE = [
   /image\s+([\w.-]+\.[\w.-]+\/[^\s,;'"]+)/i,
 ]
 
+/**
+ * The denied image: looked for in the lines that report the denial first, then anywhere. gcloud's metavariables are
+ * skipped: a source deploy first prints "…equivalent to running `gcloud builds submit --pack image=[IMAGE] .` and
+ * `gcloud run jobs deploy J --image [IMAGE]`" (command_lib/run/messages_util.py GetBuildEquivalentForSourceRunMessage).
+ */
 function findImage(text: string): string | undefined {
-  for (const re of IMAGE) {
-    const match = re.exec(text)
-    if (match?.[1]) return match[1].replace(/[.)]+$/, '')
+  const denialLines = text.split('\n').filter(line => DENIED.some(re => re.test(line))).join('\n')
+  for (const where of [denialLines, text]) {
+    for (const re of IMAGE) {
+      for (const match of where.matchAll(new RegExp(re.source, 'gi'))) {
+        const image = match[1]?.replace(/[.)]+$/, '')
+        if (image !== undefined && image !== '' && !/^[A-Z_]+$/.test(image)) return image
+      }
+    }
   }
 
   return undefined

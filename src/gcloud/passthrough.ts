@@ -1,5 +1,3 @@
-import type {DeployKind} from '../policy/repository.js'
-
 // PURE: reads and polices the arguments given after `--`, which go to gcloud unchanged.
 //
 // We pass them to gcloud as an argument array (never a shell), so metacharacters are not dangerous by themselves;
@@ -8,6 +6,7 @@ import type {DeployKind} from '../policy/repository.js'
 // undo or bypass what this tool guarantees (--binary-authorization default on the right project and region) is refused
 // with a UserError (exit 2) before anything is read or changed.
 import {UserError} from '../errors.js'
+import {type DeployKind, isCloudRunKind} from '../policy/repository.js'
 
 export interface PassthroughContext {
   kind: DeployKind
@@ -31,7 +30,7 @@ export interface Passthrough {
   /** --clear-docker-repository was given (functions: back to gcf-artifacts). */
   clearDockerRepository: boolean
   /**
-   * run: the containers as gcloud 528 groups them (command_lib/run/container_parser.py ContainerParser.ParseKnownArgs:
+   * run, job, worker-pool: the containers as gcloud 528 groups them (command_lib/run/container_parser.py ContainerParser.ParseKnownArgs:
    * every argument after `--container NAME` belongs to that container until the next one; the same name twice is one
    * container). Without --container: one entry named '' holding --image/--source. With --container: one entry per
    * named container (the '' group holds no per-container flag: gcloud refuses that). functions: empty.
@@ -45,7 +44,9 @@ export interface Passthrough {
   source?: string
 }
 
-const COMMAND = {function: 'gcloud functions deploy', run: 'gcloud run deploy'} as const
+const COMMAND = {
+  function: 'gcloud functions deploy', job: 'gcloud run jobs deploy', run: 'gcloud run deploy', 'worker-pool': 'gcloud beta run worker-pools deploy',
+} as const
 
 /** Shell operators as whole arguments: the caller pasted a shell line. */
 const SHELL_OPERATORS = new Set(['2>', '2>&1', '&', '&&', '&>', '(', ')', ';', '<', '<<', '>', '>>', '`', '|', '||'])
@@ -58,7 +59,7 @@ function refusal(message: string, suggestions: string[], code: 'PASSTHROUGH_CONF
 function helpRefusal(command: string): UserError {
   return refusal('--help after -- would make gcloud print its help instead of deploying, after binauthz had changed the policy.', [
     `For gcloud's flags: ${command} --help`,
-    'For binauthz: binauthz deploy run --help / binauthz deploy function --help',
+    'For binauthz: binauthz deploy run --help (or deploy job / worker-pool / function --help)',
   ])
 }
 
@@ -227,7 +228,7 @@ const RULES: readonly FlagRule[] = [
   },
   {names: ['--clear-docker-repository'], record: 'clearDockerRepository'},
   {
-    kinds: ['run'], names: ['--container'], record: 'container', takesValue: true,
+    kinds: ['run', 'job', 'worker-pool'], names: ['--container'], record: 'container', takesValue: true,
   },
   {
     prefixes: ['--binary-authorization', '--no-binary-auth'],
@@ -306,7 +307,7 @@ export function parsePassthrough(input: readonly string[], context: PassthroughC
     throw refusal('--docker-repository and --clear-docker-repository were both given.', ['Give only one of them.'])
   }
 
-  return context.kind === 'run' ? withContainers(parsed) : {...parsed, containers: []}
+  return isCloudRunKind(context.kind) ? withContainers(parsed) : {...parsed, containers: []}
 }
 
 /**
@@ -354,7 +355,7 @@ function apply(rule: FlagRule, {arg, name, value}: {arg: string; name: string; v
 
   const field = rule.record === 'clearDockerRepository' ? undefined : rule.record
   // run: --image/--source belong to the current container (the last --container given, or the primary one).
-  const current = context.kind === 'run' && (field === 'image' || field === 'source') ? currentContainer(parsed) : undefined
+  const current = isCloudRunKind(context.kind) && (field === 'image' || field === 'source') ? currentContainer(parsed) : undefined
   const previous = field === undefined ? undefined : (current === undefined ? parsed[field] : current[field as 'image' | 'source'])
   const use: FlagUse = {
     command: COMMAND[context.kind], context, name, value, ...(previous === undefined ? {} : {previous}),

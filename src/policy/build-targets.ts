@@ -13,6 +13,13 @@
 //   - the default repository's docker string is DockerRepo.GetDockerString() (command_lib/artifacts/docker_util.py):
 //     `{location}-docker.pkg.dev/{project}/{repo}` with the RAW project ID (a domain-scoped `example.com:proj` keeps
 //     its colon). A domain-scoped ID never matches `[\w-]+`, so gcloud itself refuses a given or annotated one.
+//   jobs and worker pools (per region): surface/run/jobs/deploy.py Deploy.Run and surface/run/worker_pools/deploy.py
+//   _ValidateAndGetBuildFromSource / _BuildFromSource — the container without --image builds (at most one, else gcloud
+//   refuses); --image and --source are one mutually exclusive group (command_lib/run/flags.py SourceAndImageFlags,
+//   mutex=True), so `--source --image` is refused by gcloud's parser and here; the build ALWAYS pushes to
+//   DockerRepo(core/project, RepoRegion(args), 'cloud-run-source-deploy') as `{docker string}/{name}`: neither reads
+//   an existing job's / worker pool's annotations nor takes the repository from --image, so a redeploy builds where the
+//   first deploy did, and binauthz reads nothing before planning (no existing-resource read for these kinds).
 //   functions (per region): command_lib/functions/v2/deploy/command.py _SetDockerRepositoryConfig — the existing
 //   function's buildConfig.dockerRepository unless --docker-repository / --clear-docker-repository is given; none =
 //   Google's gcf-artifacts in the function's region. Cloud Functions builds and names the image server-side
@@ -51,7 +58,7 @@ export interface ContainerInput {
 export interface BuildInput {
   /** functions: --clear-docker-repository. */
   clearDockerRepository?: boolean
-  /** run: the containers (one named '' without --container). */
+  /** run, job, worker-pool: the containers (one named '' without --container). */
   containers?: readonly ContainerInput[]
   /** functions: --docker-repository. */
   dockerRepository?: string
@@ -179,6 +186,22 @@ function runTarget(input: BuildInput, container: ContainerInput, region: string)
   }
 }
 
+/** jobs / worker pools: always the default repository of the region, image `{repo}/{name}` (see the rules above). */
+function sourceDeployTarget(input: BuildInput, region: string): BuildTarget {
+  // DockerRepo(...).GetDockerString(): the raw project ID, as for services (command_lib/artifacts/docker_util.py).
+  const path = `${region}-docker.pkg.dev/${input.project}/${RUN_SOURCE_REPOSITORY}`
+  return {
+    crossProject: false,
+    defaultRepository: true,
+    image: `${path}/${input.name}`,
+    pattern: `${path}/**`,
+    region,
+    repository: path,
+    repositoryProject: input.project,
+    source: 'default',
+  }
+}
+
 function doubled(text: string): string {
   return text.toLowerCase().replaceAll('-', '--')
 }
@@ -247,6 +270,44 @@ export function deriveBuildTargets(input: BuildInput): BuildTargets {
 
     const [builder] = building
     if (builder !== undefined) for (const region of regions) targets.push(runTarget(normalized, builder, region))
+  } else if (input.kind === 'job' || input.kind === 'worker-pool') {
+    const containers = input.containers ?? [{name: ''}]
+    const both = containers.find(c => c.source !== undefined && c.image !== undefined)
+    if (both !== undefined) {
+      throw refuse(
+        `${both.name === '' ? '' : `Container ${both.name}: `}--source and --image were both given; gcloud 528 takes them as one mutually exclusive group for ${input.kind === 'job' ? 'jobs' : 'worker pools'} (command_lib/run/flags.py SourceAndImageFlags) and refuses this. Nothing was changed.`,
+        ['Give --source to build (into cloud-run-source-deploy), or --image to deploy a prebuilt image — not both.'],
+      )
+    }
+
+    const building = containers.filter(c => c.image === undefined)
+    if (building.length > 1) {
+      const needImage = building.filter(c => c.source === undefined).map(c => c.name || '(primary)')
+      throw refuse(
+        needImage.length > 0
+          ? `Containers ${needImage.join(', ')} have neither --image nor --source; gcloud 528 builds at most one container from source and refuses this (surface/run/${input.kind === 'job' ? 'jobs' : 'worker_pools'}/deploy.py). Nothing was changed.`
+          : 'More than one container has --source; gcloud 528 refuses this ("At most one container can be deployed from source"). Nothing was changed.',
+        ['Give every container but one a prebuilt --image.'],
+      )
+    }
+
+    // gcloud 528 crashes on a job built from source with sidecars, after the build: DeployJob's _AddDigestToImageChange
+    // (command_lib/run/serverless_operations.py) reads `template.image`, which for a job with several containers raises
+    // "the target job has multiple containers" (api_lib/run/container_resource.py `container`). Refused before any write.
+    if (input.kind === 'job' && building.length === 1 && containers.length > 1) {
+      throw refuse(
+        'gcloud 528 cannot deploy a job from source with more than one container: after the build it crashes with "the target job has multiple containers, a container name must be specified via --container flag" (command_lib/run/serverless_operations.py _AddDigestToImageChange). Nothing was changed.',
+        [
+          'Build the image first (binauthz deploy job NAME -- --source . with one container), then deploy the containers with prebuilt --image values.',
+        ],
+      )
+    }
+
+    for (const container of containers) {
+      if (container.image !== undefined) prebuilt.push({container: container.name, image: container.image})
+    }
+
+    if (building.length === 1) for (const region of regions) targets.push(sourceDeployTarget(normalized, region))
   } else {
     for (const region of regions) targets.push(functionTarget(normalized, region))
   }

@@ -6,7 +6,17 @@ import {
   displayValue, MULTI_REGIONS, REGION_REGEX, registryProjectPath, unsafeCharacterProblem, urlSchemeOf, validateProjectId, validateRegion,
 } from './names.js'
 
-export type DeployKind = 'function' | 'run'
+/**
+ * The deploy paths: `run` (Cloud Run services), `job` (Cloud Run jobs), `worker-pool` (Cloud Run worker pools) and
+ * `function` (Cloud Functions 2nd gen). The three Cloud Run paths build into the same cloud-run-source-deploy
+ * repository (surface/run/deploy.py, run/jobs/deploy.py, run/worker_pools/deploy.py), so they need the same entry.
+ */
+export type DeployKind = 'function' | 'job' | 'run' | 'worker-pool'
+
+/** The Cloud Run deploy paths (every kind but `function`): they share gcloud's container flags and build repository. */
+export function isCloudRunKind(kind: DeployKind): kind is 'job' | 'run' | 'worker-pool' {
+  return kind !== 'function'
+}
 
 export interface BuildRepository {
   /** Region (or Artifact Registry multi-region) of the repository, e.g. `us-central1`. */
@@ -31,7 +41,7 @@ export function defaultRepository(kind: DeployKind, project: string, region: str
   return {
     location: validateRegion(region, 'region'),
     project: validateProjectId(project, 'project'),
-    repository: kind === 'run' ? RUN_SOURCE_REPOSITORY : FUNCTIONS_REPOSITORY,
+    repository: kind === 'function' ? FUNCTIONS_REPOSITORY : RUN_SOURCE_REPOSITORY,
   }
 }
 

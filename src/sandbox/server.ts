@@ -24,6 +24,9 @@ import {
   createFunction, deleteFunction, generateUploadUrl, getFunction, getFunctionOperation, listFunctions, listFunctionsV1, listRuntimes, patchFunction,
 } from './functions.js'
 import {generateAccessToken} from './iamcredentials.js'
+import {
+  createJob, getExecution, getJob, replaceJob, runJob,
+} from './jobs.js'
 import {oauthToken} from './oauth.js'
 import {
   createRepository,
@@ -87,6 +90,7 @@ function publicRoute(method: string, pattern: string, api: string, handler: Hand
 const P = `/v1/projects/${SEG}`
 const PL = `${P}/locations/${SEG}`
 const KN = `/apis/serving\\.knative\\.dev/v1/namespaces/${SEG}/services`
+const RUN_NS = `/apis/run\\.googleapis\\.com/v1/namespaces/${SEG}`
 
 export const ROUTES: readonly Route[] = [
   // IAM Credentials v1: impersonation (gcloud's api_endpoint_overrides/iamcredentials points here)
@@ -107,6 +111,12 @@ export const ROUTES: readonly Route[] = [
   route('POST', `${PL}/services/${SEG}:(testIamPermissions|getIamPolicy|setIamPolicy)`, 'run', serviceIam),
   route('GET', `${PL}/services/${SEG}:(getIamPolicy)`, 'run', serviceIam),
   route('POST', `/v2/projects/${SEG}/locations/${SEG}/builds:submit`, 'run', submitBuild),
+  // Cloud Run v1 jobs and executions (regional host): `gcloud run jobs deploy` (jobs.ts)
+  route('POST', `${RUN_NS}/jobs/([^/:]+):run`, 'run', runJob),
+  route('GET', `${RUN_NS}/jobs/([^/:]+)`, 'run', getJob),
+  route('PUT', `${RUN_NS}/jobs/([^/:]+)`, 'run', replaceJob),
+  route('POST', `${RUN_NS}/jobs`, 'run', createJob),
+  route('GET', `${RUN_NS}/executions/([^/:]+)`, 'run', getExecution),
   route('GET', `${PL}/services`, 'run', listServicesV1),
   route('GET', `/(v1|v2)/projects/${SEG}/locations`, 'locations', listLocations),
   // Cloud Functions v2

@@ -65,7 +65,7 @@ export function loadDefaults(env: NodeJS.ProcessEnv): SavedDefaults {
     out.regions = [record.region]
   }
 
-  if (record.kind === 'run' || record.kind === 'function') out.kind = record.kind
+  if (record.kind === 'run' || record.kind === 'function' || record.kind === 'job' || record.kind === 'worker-pool') out.kind = record.kind
   if (typeof record.dockerRepository === 'string' && record.dockerRepository !== '') out.dockerRepository = record.dockerRepository
   return out
 }

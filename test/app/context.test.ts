@@ -115,6 +115,20 @@ describe('resolveContext', () => {
       setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2'}, kind: 'run', requireRegion: false},
     },
     {
+      name: 'a job never uses CLOUDSDK_FUNCTIONS_REGION or functions/region',
+      project: ['p', 'CLOUDSDK_CORE_PROJECT'],
+      regions: [[], 'none'],
+      setup: {
+        env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2'}, gcloud: '[functions]\nregion = us-east4\n', kind: 'job', requireRegion: false,
+      },
+    },
+    {
+      name: 'a worker pool takes run/region, as services do',
+      project: ['p', "gcloud configuration 'default'"],
+      regions: [['asia-east1'], "gcloud configuration 'default'"],
+      setup: {gcloud: '[core]\nproject = p\n[run]\nregion = asia-east1\n[functions]\nregion = us-east4\n', kind: 'worker-pool', requireRegion: false},
+    },
+    {
       name: 'without a kind, run settings come before functions settings',
       project: ['p', 'CLOUDSDK_CORE_PROJECT'],
       regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],

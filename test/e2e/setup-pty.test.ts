@@ -126,8 +126,8 @@ describe(title, function () {
     h = await startHarness()
     const result = await drive(['setup'], {...process.env, ...h.env}, [
       {expect: 'Google Cloud project ID', send: `${PROJECT}\r`},
-      {expect: String.raw`How do you deploy\?`, send: '\u001B[B'}, // down: "Cloud Run functions"
-      {expect: 'Cloud Run functions', send: '\r'},
+      {expect: String.raw`How do you deploy\?`, send: '\u001B[B'}, // down: "Cloud Run services and functions"
+      {expect: 'Cloud Run services and functions', send: '\r'},
       {expect: String.raw`Region\(s\)`, send: `${REGION}\r`},
       {expect: 'Custom build repository', send: '\r'},
       {expect: String.raw`Write this change to the Binary Authorization policy of project [\w.:-]+\?`, send: 'y\r'},
@@ -137,7 +137,7 @@ describe(title, function () {
     expect(result.exitCode, result.screen).to.equal(0)
     expect(result.screen).to.contain('✔ gcloud 528.0.0')
     expect(result.screen).to.contain('Binary Authorization is enforced')
-    expect(result.screen).to.contain(`✘ Cloud Run functions (gcloud run deploy --source) in ${REGION}: ${RUN_PATTERN} is missing`)
+    expect(result.screen).to.contain(`✘ Cloud Run services and functions (gcloud run deploy --source) in ${REGION}: ${RUN_PATTERN} is missing`)
     expect(result.screen).to.contain(`+ - namePattern: ${RUN_PATTERN}`)
 
     const saved = JSON.parse(readFileSync(join(h.configDir, 'defaults.json'), 'utf8')) as Record<string, unknown>

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 
 import {UserError} from '../../src/errors.js'
 import {
-  deployArgv, functionDeployArgv, runDeployArgv, validateDeployName,
+  deployArgv, functionDeployArgv, jobDeployArgv, runDeployArgv, validateDeployName, workerPoolDeployArgv,
 } from '../../src/gcloud/argv.js'
 import {formatCommand} from '../../src/policy/shell.js'
 import {thrownBy} from '../helpers/assert.js'
@@ -55,6 +55,22 @@ describe('deploy/argv', () => {
     }
     expect(deployArgv('run', input)).to.deep.equal(runDeployArgv(input))
     expect(deployArgv('function', input)).to.deep.equal(functionDeployArgv(input))
+    expect(deployArgv('job', input)).to.deep.equal(jobDeployArgv(input))
+    expect(deployArgv('worker-pool', input)).to.deep.equal(workerPoolDeployArgv(input))
+  })
+
+  it('jobs: gcloud run jobs deploy (GA in 528), --binary-authorization=default before the first --container', () => {
+    expect(jobDeployArgv({
+      name: 'j', passthrough: ['--execute-now', '--container=app', '--source=.', '--container=side', '--image=gcr.io/p/s'], project: 'p', region: 'r',
+    })).to.deep.equal([
+      'run', 'jobs', 'deploy', 'j', '--project=p', '--region=r', '--execute-now', '--binary-authorization=default', '--container=app', '--source=.', '--container=side', '--image=gcr.io/p/s',
+    ])
+  })
+
+  it('worker pools: gcloud beta run worker-pools deploy (528 has it in BETA and ALPHA only)', () => {
+    expect(workerPoolDeployArgv({
+      name: 'pool', passthrough: ['--source=.'], project: 'p', region: 'r',
+    })).to.deep.equal(['beta', 'run', 'worker-pools', 'deploy', 'pool', '--project=p', '--region=r', '--source=.', '--binary-authorization=default'])
   })
 
   it('does not mutate the passthrough array', () => {

@@ -7,6 +7,13 @@ const context = {patterns: ['us-central1-docker.pkg.dev/my-proj/cloud-run-source
 describe('gcloud/output', () => {
   const cases: [string, string, DenialKind | undefined, string?][] = [
     [
+      'Cloud Run job from source (traced: gcloud 528 run jobs deploy against the sandbox), past gcloud\'s [IMAGE] placeholder',
+      'This command is equivalent to running `gcloud builds submit --pack image=[IMAGE] .` and `gcloud run jobs deploy j0 --image [IMAGE]`\n\nBuilding Container......done\nfailed\nJob failed to deploy\n'
+      + "ERROR: (gcloud.run.jobs.deploy) Job 'j0' is not ready. Image us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/j0@sha256:27bc denied by Binary Authorization policy projects/my-proj/policy: defaultAdmissionRule ALWAYS_DENY and no allowlist pattern matches",
+      'binauthz-denied',
+      'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/j0@sha256:27bc',
+    ],
+    [
       'Cloud Run revision denied by the default admission rule',
       "Deploying container to Cloud Run service [svc]\nERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. Container image 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/svc@sha256:0123' is not authorized by policy. Image denied by Binary Authorization default admission rule.",
       'binauthz-denied',

@@ -111,6 +111,23 @@ describe('deploy/passthrough', () => {
     ])
   })
 
+  it('jobs and worker pools: --container groups as for services; Binary Authorization refusals name their gcloud command', () => {
+    for (const kind of ['job', 'worker-pool'] as const) {
+      const context: PassthroughContext = {kind, project: 'my-proj', regions: ['us-central1']}
+      const parsed = parsePassthrough(['--container', 'app', '--source=.', '--container=side', '--image=gcr.io/p/s'], context)
+      expect(parsed.containers).to.deep.equal([{name: 'app', source: '.'}, {image: 'gcr.io/p/s', name: 'side'}])
+      expect(parsed.args).to.deep.equal(['--container=app', '--source=.', '--container=side', '--image=gcr.io/p/s'])
+      for (const refused of [['--clear-binary-authorization'], ['--binary-authorization=none'], ['--breakglass=x'], ['--no-binary-authorization']]) {
+        const error = thrownBy(() => parsePassthrough(refused, context))
+        expect(error).to.be.instanceOf(UserError)
+        expect((error as UserError).code).to.equal('PASSTHROUGH_REFUSED')
+      }
+
+      const other = thrownBy(() => parsePassthrough(['--binary-authorization=none'], context)) as UserError
+      expect(other.suggestions.join('\n')).to.include(kind === 'job' ? 'gcloud run jobs deploy' : 'gcloud beta run worker-pools deploy')
+    }
+  })
+
   it('does not mutate its input', () => {
     const input = ['--source', '.']
     parsePassthrough(input, run)

@@ -14,6 +14,8 @@ const run = (over: Partial<BuildInput> = {}): BuildInput => ({
 const fn = (over: Partial<BuildInput> = {}): BuildInput => ({
   existing: {}, kind: 'function', name: 'my-fn', project: 'p-1', regions: ['us-central1'], ...over,
 })
+const job = (over: Partial<BuildInput> = {}): BuildInput => run({kind: 'job', name: 'j1', ...over})
+const pool = (over: Partial<BuildInput> = {}): BuildInput => run({kind: 'worker-pool', name: 'pool1', ...over})
 const patterns = (input: BuildInput): string[] => deriveBuildTargets(input).patterns
 function allowlistOf(patterns: readonly string[]): {namePattern: string}[] {
   const out: {namePattern: string}[] = []
@@ -71,6 +73,44 @@ describe('policy/build-targets', () => {
       })
       expect(userError(() => deriveBuildTargets(run({containers: [{name: 'a'}, {name: 'b', source: '.'}]}))).message).to.include('neither --image nor --source')
     })
+  })
+
+  describe('jobs and worker pools (surface/run/jobs/deploy.py, surface/run/worker_pools/deploy.py)', () => {
+    for (const [label, make, name] of [['job', job, 'j1'], ['worker pool', pool, 'pool1']] as const) {
+      it(`${label}: first deploy and redeploy alike build into cloud-run-source-deploy of each region`, () => {
+        const first = deriveBuildTargets(make({regions: ['us-central1', 'asia-east1']}))
+        expect(first.patterns).to.deep.equal([
+          'us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**', 'asia-east1-docker.pkg.dev/p-1/cloud-run-source-deploy/**',
+        ])
+        expect(first.targets.map(t => [t.image, t.source])).to.deep.equal([
+          [`us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/${name}`, 'default'], [`asia-east1-docker.pkg.dev/p-1/cloud-run-source-deploy/${name}`, 'default'],
+        ])
+        // gcloud reads nothing of the existing resource for the build: a stored build image changes nothing.
+        const again = deriveBuildTargets(make({existing: {'us-central1': {buildImageUri: 'us-central1-docker.pkg.dev/p-1/custom/x', exists: true}}}))
+        expect(again.patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
+      })
+
+      it(`${label}: a plain --image builds nothing and is judged as prebuilt; --source with --image is refused (mutex group)`, () => {
+        const image = 'us-docker.pkg.dev/cloudrun/container/job:latest'
+        expect(deriveBuildTargets(make({containers: [{image, name: ''}]}))).to.deep.equal({patterns: [], prebuilt: [{container: '', image}], targets: []})
+        expect(userError(() => deriveBuildTargets(make({containers: [{image, name: '', source: '.'}]}))).code).to.equal('GCLOUD_WOULD_REFUSE')
+      })
+
+      it(`${label}: --container groups — two to build are refused; all prebuilt are judged`, () => {
+        expect(userError(() => deriveBuildTargets(make({containers: [{name: 'a', source: '.'}, {name: 'b'}]}))).code).to.equal('GCLOUD_WOULD_REFUSE')
+        const all = deriveBuildTargets(make({containers: [{image: 'gcr.io/x/a', name: 'a'}, {image: 'gcr.io/x/b', name: 'b'}]}))
+        expect(all).to.deep.equal({patterns: [], prebuilt: [{container: 'a', image: 'gcr.io/x/a'}, {container: 'b', image: 'gcr.io/x/b'}], targets: []})
+      })
+    }
+  })
+
+  it('job from source with a sidecar: refused (gcloud 528 crashes after the build: serverless_operations.py _AddDigestToImageChange)', () => {
+    const containers = [{name: 'app', source: '.'}, {image: 'gcr.io/x/side', name: 'side'}]
+    expect(userError(() => deriveBuildTargets(run({containers, kind: 'job', name: 'j1'}))).code).to.equal('GCLOUD_WOULD_REFUSE')
+    // Worker pools name the source container (build_from_source_container_name): one builds, the sidecar is prebuilt.
+    const pool = deriveBuildTargets(run({containers, kind: 'worker-pool', name: 'pool1'}))
+    expect(pool.patterns).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
+    expect(pool.prebuilt).to.deep.equal([{container: 'side', image: 'gcr.io/x/side'}])
   })
 
   describe('functions (command_lib/functions/v2/deploy/command.py)', () => {

@@ -20,7 +20,7 @@ export default class PolicyAllow extends PolicyChangeCommand {
     deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
     'dry-run': policyDryRunFlag,
-    kind: kindsFlag('Deploy path(s): run, function or all (default: the saved default, else all).'),
+    kind: kindsFlag('Deploy path(s): run, job, worker-pool, function or all (default: the saved default, else all). job and worker-pool use run\'s cloud-run-source-deploy entry.'),
     pattern: patternFlag,
     print: Flags.option({
       exclusive: ['yes', 'dry-run'],

@@ -17,7 +17,7 @@ export default class PolicyRevoke extends PolicyChangeCommand {
     deadline: deadlineFlag,
     'docker-repository': dockerRepositoryFlag,
     'dry-run': policyDryRunFlag,
-    kind: kindsFlag('Deploy path(s) whose entries to remove: run, function or all (default: the saved default, else all).'),
+    kind: kindsFlag('Deploy path(s) whose entries to remove: run, job, worker-pool, function or all (default: the saved default, else all). job and worker-pool share run\'s entry: removing one removes it for all three.'),
     pattern: patternFlag,
     project: projectFlag,
     region: regionFlag,

@@ -9,7 +9,7 @@ import {
 import {renderStatus} from '../../cli/policy-presenter.js'
 
 export default class PolicyStatus extends BinauthzCommand {
-  static override description = withExitCodes('Reads the project\'s Binary Authorization policy once (read-only) and reports, for each region and deploy path (Cloud Run functions → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts, and a custom --docker-repository), whether the required allowlist pattern is present or covered by a broader entry or an ALWAYS_ALLOW default rule. With --image it tells which rule admits or blocks that image, and why.')
+  static override description = withExitCodes('Reads the project\'s Binary Authorization policy once (read-only) and reports, for each region and deploy path (Cloud Run services, functions, jobs and worker pools → cloud-run-source-deploy, Cloud Functions 2nd gen → gcf-artifacts, and a custom --docker-repository), whether the required allowlist pattern is present or covered by a broader entry or an ALWAYS_ALLOW default rule. With --image it tells which rule admits or blocks that image, and why.')
   static override examples = [
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1',
     '<%= config.bin %> <%= command.id %> --region us-central1,europe-west1 --kind run',
@@ -23,7 +23,7 @@ export default class PolicyStatus extends BinauthzCommand {
       helpValue: 'IMAGE',
       summary: 'Also tell whether this image would be admitted, and by which rule.',
     }),
-    kind: kindsFlag('Deploy path(s) to check: run, function or all (default: the saved default, else all).'),
+    kind: kindsFlag('Deploy path(s) to check: run, job, worker-pool, function or all (default: the saved default, else all). job and worker-pool use run\'s cloud-run-source-deploy entry.'),
     project: projectFlag,
     region: regionFlag,
   }

@@ -54,6 +54,18 @@ describe('binauthz policy allow', () => {
     expect(h.server.requests('updatePolicy')).to.have.length(1)
   })
 
+  it('--kind job adds run\'s cloud-run-source-deploy entry; --kind worker-pool then finds it there and writes nothing', async () => {
+    h = await startHarness()
+    const job = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'job', '--yes', '--json'], {root: ROOT})
+    expect(job.error).to.equal(undefined)
+    expect(json<PolicyChangeResult>(job.stdout).added).to.deep.equal([RUN_PATTERN])
+    const writes = h.server.requests().filter(r => r.op === 'updatePolicy').length
+    const pool = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'worker-pool', '--yes', '--json'], {root: ROOT})
+    expect(pool.error).to.equal(undefined)
+    expect(json<PolicyChangeResult>(pool.stdout)).to.deep.include({added: [], changed: false, written: false})
+    expect(h.server.requests().filter(r => r.op === 'updatePolicy').length).to.equal(writes)
+  })
+
   it('without --yes and without a terminal exits 3 naming --yes, and writes nothing', async () => {
     h = await startHarness()
     const {error, stdout} = await runCommand(['policy', 'allow', '--project', PROJECT, '--region', REGION, '--kind', 'run'], {root: ROOT})

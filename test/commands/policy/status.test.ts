@@ -72,6 +72,17 @@ describe('binauthz policy status', () => {
     expect(result.image?.reason).to.be.a('string').and.not.equal('')
   })
 
+  it('--kind job and --kind worker-pool check run\'s cloud-run-source-deploy entry, under their own path', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
+    for (const kind of ['job', 'worker-pool']) {
+      const {error, stdout} = await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION, '--kind', kind, '--json'], {root: ROOT})
+      expect(error).to.equal(undefined)
+      const result = json<PolicyStatusResult>(stdout)
+      expect(result.paths.map(p => [p.kind, p.pattern, p.covered])).to.deep.equal([[kind, RUN_PATTERN, true]])
+      expect(result.missing).to.deep.equal([])
+    }
+  })
+
   it('includes a custom --docker-repository and prints readable lines', async () => {
     h = await startHarness()
     const {error, stdout} = await runCommand(
@@ -79,7 +90,7 @@ describe('binauthz policy status', () => {
       {root: ROOT},
     )
     expect(error).to.equal(undefined)
-    expect(stdout).to.contain(`✘ Cloud Run functions (gcloud run deploy --source) in ${REGION}: ${RUN_PATTERN} — missing`)
+    expect(stdout).to.contain(`✘ Cloud Run services and functions (gcloud run deploy --source) in ${REGION}: ${RUN_PATTERN} — missing`)
     expect(stdout).to.contain(`${REGION}-docker.pkg.dev/${PROJECT}/builds/**`)
     expect(stdout).to.not.contain(FN_PATTERN)
     expect(stdout).to.contain('Missing 2')

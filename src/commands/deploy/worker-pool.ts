@@ -1,0 +1,25 @@
+import {DEPLOY_OUTPUT_HELP, DeployCommand} from '../../cli/deploy-command.js'
+import {withExitCodes} from '../../cli/error-docs.js'
+
+export default class DeployWorkerPool extends DeployCommand {
+  static override description = withExitCodes(`Resolves the project and region(s), works out which Artifact Registry repository the build lands in — for a worker pool always REGION-docker.pkg.dev/PROJECT/cloud-run-source-deploy, on a first deploy and a redeploy alike (gcloud 528's surface/run/worker_pools/deploy.py takes it from nothing else) — makes sure the project's Binary Authorization policy allowlists it (one read, at most one etag-checked write for all regions, after showing the diff and asking — or with --yes), then runs, per region:
+
+  gcloud beta run worker-pools deploy NAME --project=PROJECT --region=REGION [GCLOUD_ARGS...] --binary-authorization=default
+
+gcloud 528 has worker-pools deploy only in its beta (and alpha) release track, hence "beta". Everything after -- goes to gcloud unchanged. Arguments that would undo Binary Authorization (--binary-authorization=OTHER, --clear-binary-authorization, --breakglass), another --project or --region, a non-managed --platform, --flags-file, a second --, --source together with --image (gcloud refuses it), or shell syntax are refused before anything changes. A plain --image deploy builds nothing: binauthz adds no pattern and only reports whether the policy admits the image (a blocked one stops the deploy before any write).
+
+${DEPLOY_OUTPUT_HELP}`)
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> queue-worker --region us-central1 -- --source .',
+      description: 'Deploy a worker pool from source (asks before changing the policy in a terminal).',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> queue-worker --region us-central1 --no-patch -- --source .',
+      description: 'Never change the policy; stop with the admin hand-off if the repository is not allowlisted.',
+    },
+  ]
+  static override summary = 'Allowlist the Cloud Run source-deploy repository, then run gcloud beta run worker-pools deploy with Binary Authorization.'
+  static override usage = 'deploy worker-pool NAME [--project PROJECT_ID] [--region REGION...] [-y] [--dry-run] [--no-patch] [--deadline SECONDS] [--verbose] [--json] [-- GCLOUD_ARGS...]'
+  protected readonly kind = 'worker-pool' as const
+}
