@@ -81,7 +81,7 @@ describe('binauthz completion SHELL', function () {
     it('completes topics and commands, never the hidden ones', () => {
       expect(bashCompletes('')).to.deep.equal(['completion', 'deploy', 'policy', 'sandbox', 'setup'])
       expect(bashCompletes('de')).to.deep.equal(['deploy'])
-      expect(bashCompletes('deploy', '')).to.deep.equal(['function', 'run'])
+      expect(bashCompletes('deploy', '')).to.deep.equal(['function', 'job', 'run', 'worker-pool'])
       expect(bashCompletes('sandbox', 's')).to.deep.equal(['start', 'status', 'stop'])
       expect(bashCompletes('policy', 'st')).to.deep.equal(['status'])
     })
@@ -98,7 +98,7 @@ describe('binauthz completion SHELL', function () {
     })
 
     it('completes fixed values (also after --flag=) and arguments; nothing after the gcloud passthrough --', () => {
-      expect(bashCompletes('policy', 'allow', '--kind', '')).to.deep.equal(['all', 'function', 'run'])
+      expect(bashCompletes('policy', 'allow', '--kind', '')).to.deep.equal(['all', 'function', 'job', 'run', 'worker-pool'])
       expect(bashCompletes('policy', 'allow', '--kind', '=', 'f')).to.deep.equal(['function'])
       expect(bashCompletes('policy', 'allow', '--print', '')).to.deep.equal(['terraform'])
       expect(bashCompletes('completion', '')).to.deep.equal(['bash', 'fish', 'zsh'])
@@ -117,8 +117,8 @@ describe('binauthz completion SHELL', function () {
     }
 
     expect(ask('binauthz ')).to.deep.equal(['completion', 'deploy', 'policy', 'sandbox', 'setup'])
-    expect(ask('binauthz deploy ')).to.deep.equal(['function', 'run'])
-    expect(ask('binauthz policy allow --kind ')).to.deep.equal(['all', 'function', 'run'])
+    expect(ask('binauthz deploy ')).to.deep.equal(['function', 'job', 'run', 'worker-pool'])
+    expect(ask('binauthz policy allow --kind ')).to.deep.equal(['all', 'function', 'job', 'run', 'worker-pool'])
     expect(ask('binauthz sandbox env --u')).to.deep.equal(['--unset'])
   })
 
