@@ -115,11 +115,23 @@ async function dryRunPermissions(client: BinauthzClient, project: string): Promi
   }
 }
 
+function withoutEtag(project: string): ExternalError {
+  return new ExternalError(
+    `The Binary Authorization policy of project ${project} was read without an etag, so binauthz cannot write it without `
+    + 'risking to overwrite a concurrent change (the API always sends one; a proxy or a stand-in in the way may drop it). Nothing was changed.',
+    {
+      code: 'POLICY_WITHOUT_ETAG',
+      suggestions: [
+        `Check what answers for the API: gcloud container binauthz policy export --project=${project} --format=json | grep etag`,
+        'If CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION points at a proxy or stand-in, make it pass the etag on, then run the command again',
+      ],
+    },
+  )
+}
+
 /** The policy to PUT: the planned one with exactly the etag we read (the plan's copy carries it too; this makes it explicit). */
-function withEtagRead(after: Policy, read: Policy): Policy {
-  if (read.etag !== undefined) return {...after, etag: read.etag}
-  const {etag: _planned, ...body} = after
-  return body
+function withEtagRead(after: Policy, read: Policy & {etag: string}): Policy {
+  return {...after, etag: read.etag}
 }
 
 /** The API's answer must hold what we added and lack what we removed. */
@@ -195,6 +207,9 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
       }
     }
 
+    // No blind write: without the etag read, a PUT replaces whatever a concurrent writer added (last writer wins).
+    // binauthz refuses instead of writing and re-checking (which still loses a change made between its two reads).
+    if (policy.etag === undefined || policy.etag === '') throw withoutEtag(project)
     permission ??= await readPermissions(client, project)
 
     if (!permission.update) throw permissionDenied(project, plan, `you lack ${PERMISSION_UPDATE}`)
@@ -211,7 +226,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
 
     options.onAttempt?.({attempt, kind: 'write'})
-    const updated = await update(client, project, plan, withEtagRead(plan.after, policy)).catch((error: unknown) => {
+    const updated = await update(client, project, plan, withEtagRead(plan.after, {...policy, etag: policy.etag})).catch((error: unknown) => {
       throw error instanceof InterruptedError && backupFile !== undefined ? withBackupNamed(error, backupFile) : error
     })
     if (updated instanceof PolicyConflictError) {

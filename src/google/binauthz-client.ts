@@ -11,7 +11,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import type {TokenProvider} from '../auth/token-provider.js'
 
 import {BugError, ExternalError, registerSecret} from '../errors.js'
-import {parsePolicy, type Policy} from '../policy/types.js'
+import {parsePolicyAnswer, type Policy} from '../policy/types.js'
 import {
   contentTypeError, deadlineError, interruptedBeforeReread, interruptedError, malformedError, networkError, notAPolicyError, sandboxNotAnswering,
   timeoutError, tooLargeError,
@@ -377,7 +377,7 @@ export class BinauthzClient {
 
   private toPolicy(json: unknown, project: string): Policy {
     try {
-      return parsePolicy(json, project)
+      return parsePolicyAnswer(json, project)
     } catch (error: unknown) {
       if (error instanceof ExternalError) throw notAPolicyError(error, this.endpoint, project)
       throw error
