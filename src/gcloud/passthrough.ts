@@ -54,9 +54,15 @@ function refusal(message: string, suggestions: string[], code: 'PASSTHROUGH_CONF
   return new UserError(message, {code, suggestions})
 }
 
-/** gcloud would print help and deploy nothing, after binauthz had already changed the policy. */
-function helpRefusal(command: string): UserError {
-  return refusal('--help after -- would make gcloud print its help instead of deploying, after binauthz had changed the policy.', [
+/**
+ * gcloud would print help or documentation, exit 0 and deploy nothing, after binauthz had already changed the policy.
+ * gcloud 528 gives every command `-h` (ShortHelpAction), `--help` and the hidden `--document=ATTRIBUTES`
+ * (RenderDocumentAction) (calliope/backend.py _CommandCommon); flag abbreviations are off (parser_extensions.py
+ * _get_option_tuples), `-v/--version` exists only at the top level (cli.py, do_not_propagate), and argparse reads a
+ * cluster of short flags (`-qh`) as each of them, so any cluster holding `h` prints help too.
+ */
+function helpRefusal(command: string, arg: string): UserError {
+  return refusal(`${printable(arg)} after -- would make gcloud print its help or documentation instead of deploying (and exit 0), after binauthz had changed the policy.`, [
     `For gcloud's flags: ${command} --help`,
     'For binauthz: binauthz deploy run --help / binauthz deploy function --help',
   ])
@@ -118,6 +124,8 @@ type Emit = 'drop' | 'normalized' | 'verbatim'
 interface FlagRule {
   /** Whole arguments this rule matches exactly (`--`, `-h`), checked before flag names. */
   arguments?: readonly string[]
+  /** Matches whole arguments by shape (e.g. a short-flag cluster), checked with `arguments`. */
+  matches?: (arg: string) => boolean
   /** Emitted form (default 'verbatim'). */
   emit?: Emit
   /** Only for these deploy kinds; for the others the flag goes to gcloud as given. Default: both. */
@@ -144,7 +152,9 @@ const RULES: readonly FlagRule[] = [
       'Put all gcloud flags after a single --.',
     ]),
   },
-  {arguments: ['-h'], names: ['--help'], refuse: ({command}) => helpRefusal(command)},
+  {
+    arguments: ['-h'], matches: arg => /^-[a-zA-Z]*h[a-zA-Z]*$/.test(arg), names: ['--help', '--document'], refuse: ({command, name}) => helpRefusal(command, name),
+  },
   {
     emit: 'drop', // we add it ourselves, last
     names: ['--binary-authorization'],
@@ -272,7 +282,7 @@ function emittedForm(rule: FlagRule, arg: string, name: string, value: string): 
 /** The rule for `arg`, if any: whole-argument rules first, then flag names, then prefixes. */
 function ruleFor(arg: string, kind: DeployKind): FlagRule | undefined {
   const applies = (rule: FlagRule): boolean => rule.kinds === undefined || rule.kinds.includes(kind)
-  const whole = RULES.find(rule => rule.arguments?.includes(arg))
+  const whole = RULES.find(rule => rule.arguments?.includes(arg) || rule.matches?.(arg))
   if (whole !== undefined || !arg.startsWith('--')) return whole
   const name = flagName(arg)
   return RULES.find(rule => applies(rule) && rule.names?.includes(name))
