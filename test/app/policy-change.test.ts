@@ -408,4 +408,30 @@ describe('binauthz transaction', () => {
       expect(`${error.message}\n${error.suggestions.join('\n')}\n${String(error.cause)}`).not.to.contain(TOKEN)
     }
   })
+
+  it('no blind write: a read without an etag is refused (POLICY_WITHOUT_ETAG, exit 5) before the backup and the write', async () => {
+    server.fault({kind: 'missing-etag', op: 'getPolicy'})
+    let backups = 0
+    const error = (await rejectionOf(applyPolicyChange(client, allow({
+      async backup() {
+        backups++
+        return '/tmp/x.json'
+      },
+      confirm: async () => true,
+    })))) as ExternalError
+    expect(error).to.be.instanceOf(ExternalError)
+    expect(error.code).to.equal('POLICY_WITHOUT_ETAG')
+    expect(error.exitCode).to.equal(5)
+    expect(error.message).to.include('without an etag').and.include('Nothing was changed')
+    expect(backups).to.equal(0)
+    expect(server.requests('updatePolicy')).to.have.length(0)
+    expect(server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([EXISTING])
+  })
+
+  it('a read without an etag that needs no change is fine (nothing is written)', async () => {
+    server.reset({policies: {[PROJECT]: {...richPolicy(), admissionWhitelistPatterns: [{namePattern: PATTERN}]}}})
+    server.fault({kind: 'missing-etag', op: 'getPolicy'})
+    const result = await applyPolicyChange(client, allow())
+    expect(result.written).to.equal(false)
+  })
 })
