@@ -23,7 +23,7 @@ export interface ApplyOptions {
   backup?: (policy: Policy) => Promise<string | undefined>
   /** Asked only when a write would happen; false -> no write (declined). Asked again only if a re-plan changes what is added/removed. */
   confirm?: (plan: PolicyPlan) => Promise<boolean>
-  /** Write attempts before giving up on etag conflicts, default 10 (with jittered backoff between them, see below). */
+  /** Write attempts before giving up on etag conflicts, default 25 (with jittered backoff between them, see below). */
   maxAttempts?: number
   mode: 'dry-run' | 'no-patch' | 'write'
   onAttempt?: (event: {attempt: number; kind: 'conflict' | 'read' | 'write'}) => void
@@ -174,10 +174,11 @@ function withBackupNamed(error: InterruptedError, backupFile: string): Interrupt
 /** Applies `options.plan` to the project policy; see the module comment for the sequence. */
 export async function applyPolicyChange(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult> {
   const {mode, project} = options
-  // 10 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
+  // 25 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
   // only one can win each round, so immediate retries need up to N attempts; 5 were measurably not enough for 20
-  // concurrent deploys (test/reliability/concurrency.test.ts), and the jitter spreads the re-reads out.
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 10)
+  // concurrent deploys (test/reliability/concurrency.test.ts), 10 not for 60 (concurrency-60.test.ts); the jitter
+  // spreads the re-reads out, and --deadline still bounds the whole.
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 25)
   let permission: ApplyResult['permission']
   let confirmedKey: string | undefined
   let backupFile: string | undefined
