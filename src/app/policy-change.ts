@@ -115,8 +115,10 @@ async function dryRunPermissions(client: BinauthzClient, project: string): Promi
   }
 }
 
-function withoutEtag(project: string): ExternalError {
-  return new ExternalError(
+/** The etag of the policy read, or POLICY_WITHOUT_ETAG: a write without it would be blind. */
+function etagRead(policy: Policy, project: string): string {
+  if (policy.etag !== undefined && policy.etag !== '') return policy.etag
+  throw new ExternalError(
     `The Binary Authorization policy of project ${project} was read without an etag, so binauthz cannot write it without `
     + 'risking to overwrite a concurrent change (the API always sends one; a proxy or a stand-in in the way may drop it). Nothing was changed.',
     {
@@ -210,7 +212,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
 
     // No blind write: without the etag read, a PUT replaces whatever a concurrent writer added (last writer wins).
     // binauthz refuses instead of writing and re-checking (which still loses a change made between its two reads).
-    if (policy.etag === undefined || policy.etag === '') throw withoutEtag(project)
+    const etag = etagRead(policy, project)
     permission ??= await readPermissions(client, project)
 
     if (!permission.update) throw permissionDenied(project, plan, `you lack ${PERMISSION_UPDATE}`)
@@ -227,7 +229,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
 
     options.onAttempt?.({attempt, kind: 'write'})
-    const updated = await update(client, project, plan, withEtagRead(plan.after, {...policy, etag: policy.etag})).catch((error: unknown) => {
+    const updated = await update(client, project, plan, withEtagRead(plan.after, {...policy, etag})).catch((error: unknown) => {
       throw error instanceof InterruptedError && backupFile !== undefined ? withBackupNamed(error, backupFile) : error
     })
     if (updated instanceof PolicyConflictError) {

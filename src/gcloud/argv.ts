@@ -75,7 +75,6 @@ export function validateDeployName(kind: DeployKind, name: string): string {
   return name
 }
 
-
 /**
  * The operating system's limits on what exec(2) takes, as a fixed, documented bound (README "Limits"): on Linux each
  * argument and environment string must be shorter than MAX_ARG_STRLEN (32 pages: 131072 bytes, its NUL included) and

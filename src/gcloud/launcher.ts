@@ -14,7 +14,9 @@ import {
   accessSync, closeSync, constants, openSync, readSync, realpathSync, statSync,
 } from 'node:fs'
 import {arch} from 'node:os'
-import {delimiter, dirname, isAbsolute, join} from 'node:path'
+import {
+  delimiter, dirname, isAbsolute, join,
+} from 'node:path'
 
 import {UserError} from '../errors.js'
 
@@ -95,7 +97,7 @@ export function assertStartable(path: string, env: NodeJS.ProcessEnv): void {
   if (shebang !== undefined) {
     const {argument, interpreter} = shebang
     if (!isAbsolute(interpreter) || !isExecutableFile(interpreter)) {
-      throw cannotStart(path, `its interpreter "${interpreter}" (from its #! line) does not exist or is not executable`, `Reinstall the Google Cloud CLI, or point BINAUTHZ_GCLOUD at a working gcloud`)
+      throw cannotStart(path, `its interpreter "${interpreter}" (from its #! line) does not exist or is not executable`, 'Reinstall the Google Cloud CLI, or point BINAUTHZ_GCLOUD at a working gcloud')
     }
 
     if (/\/env$/.test(interpreter) && argument !== undefined && !argument.startsWith('-') && onPath(argument, env) === undefined) {

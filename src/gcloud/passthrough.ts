@@ -124,12 +124,12 @@ type Emit = 'drop' | 'normalized' | 'verbatim'
 interface FlagRule {
   /** Whole arguments this rule matches exactly (`--`, `-h`), checked before flag names. */
   arguments?: readonly string[]
-  /** Matches whole arguments by shape (e.g. a short-flag cluster), checked with `arguments`. */
-  matches?: (arg: string) => boolean
   /** Emitted form (default 'verbatim'). */
   emit?: Emit
   /** Only for these deploy kinds; for the others the flag goes to gcloud as given. Default: both. */
   kinds?: readonly DeployKind[]
+  /** Matches whole arguments by shape (e.g. a short-flag cluster), checked with `arguments`. */
+  matches?: (arg: string) => boolean
   /** Flag names (`--name` or `--name=value`). */
   names?: readonly string[]
   /** Flag-name prefixes, matched only when no rule names the flag. */

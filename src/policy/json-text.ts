@@ -62,7 +62,7 @@ export function parseJsonLossless(text: string): unknown {
     let start = at
     for (;;) {
       if (at >= text.length) fail('Unterminated string')
-      const code = text.charCodeAt(at)
+      const code = text.codePointAt(at) ?? 0 // a surrogate pair reads as one code point: neither a quote, a backslash nor a control
       if (code === 0x22) {
         out += text.slice(start, at)
         at++
@@ -84,7 +84,7 @@ export function parseJsonLossless(text: string): unknown {
           fail('Bad Unicode escape')
         }
 
-        out += String.fromCharCode(Number.parseInt(hex, 16))
+        out += String.fromCodePoint(Number.parseInt(hex, 16)) // a lone surrogate stays one, as with JSON.parse
         at += 6
       } else {
         const decoded = ESCAPES[escape]

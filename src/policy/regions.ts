@@ -12,14 +12,49 @@ import {displayValue} from './names.js'
 /** Cloud Run's regions (Tier 1 then Tier 2 pricing), which include every Cloud Functions region. */
 export const SERVED_REGIONS: readonly string[] = [
   // Tier 1
-  'asia-east1', 'asia-northeast1', 'asia-northeast2', 'europe-north1', 'europe-north2', 'europe-southwest1', 'europe-west1',
-  'europe-west4', 'europe-west8', 'europe-west9', 'me-west1', 'us-central1', 'us-east1', 'us-east4', 'us-east5', 'us-south1',
+  'asia-east1',
+  'asia-northeast1',
+  'asia-northeast2',
+  'europe-north1',
+  'europe-north2',
+  'europe-southwest1',
+  'europe-west1',
+  'europe-west4',
+  'europe-west8',
+  'europe-west9',
+  'me-west1',
+  'us-central1',
+  'us-east1',
+  'us-east4',
+  'us-east5',
+  'us-south1',
   'us-west1',
   // Tier 2
-  'africa-south1', 'asia-east2', 'asia-northeast3', 'asia-south1', 'asia-south2', 'asia-southeast1', 'asia-southeast2',
-  'australia-southeast1', 'australia-southeast2', 'europe-central2', 'europe-west10', 'europe-west12', 'europe-west2',
-  'europe-west3', 'europe-west6', 'me-central1', 'me-central2', 'northamerica-northeast1', 'northamerica-northeast2',
-  'northamerica-south1', 'southamerica-east1', 'southamerica-west1', 'us-west2', 'us-west3', 'us-west4',
+  'africa-south1',
+  'asia-east2',
+  'asia-northeast3',
+  'asia-south1',
+  'asia-south2',
+  'asia-southeast1',
+  'asia-southeast2',
+  'australia-southeast1',
+  'australia-southeast2',
+  'europe-central2',
+  'europe-west10',
+  'europe-west12',
+  'europe-west2',
+  'europe-west3',
+  'europe-west6',
+  'me-central1',
+  'me-central2',
+  'northamerica-northeast1',
+  'northamerica-northeast2',
+  'northamerica-south1',
+  'southamerica-east1',
+  'southamerica-west1',
+  'us-west2',
+  'us-west3',
+  'us-west4',
 ]
 
 /** The environment variable that names regions newer than the table (comma list of exact region names). */
@@ -44,10 +79,10 @@ export function editDistance(a: string, b: string): number {
 
 /** The served regions closest to `region` (at most 2 edits away, nearest first, ties alphabetical). */
 export function nearestRegions(region: string, extra: readonly string[] = []): string[] {
-  const scored = [...new Set([...SERVED_REGIONS, ...extra])]
-    .map(candidate => ({candidate, distance: editDistance(region, candidate)}))
-    .filter(s => s.distance > 0 && s.distance <= 2)
-    .sort((x, y) => x.distance - y.distance || x.candidate.localeCompare(y.candidate))
+  const scored = [...new Set([...extra, ...SERVED_REGIONS])]
+  .map(candidate => ({candidate, distance: editDistance(region, candidate)}))
+  .filter(s => s.distance > 0 && s.distance <= 2)
+  .sort((x, y) => x.distance - y.distance || x.candidate.localeCompare(y.candidate))
   const best = scored[0]?.distance
   return scored.filter(s => s.distance === best).map(s => s.candidate)
 }

@@ -243,22 +243,58 @@ describe('resolveContext', () => {
   describe('explicit values are refused, never trimmed or skipped for the next source (gcloud: "set to the empty string")', () => {
     const fallback = {saved: {project: 'saved-proj', regions: ['us-east1']}}
     const cases: {code: string; mentions: string; setup: Setup; title: string}[] = [
-      {code: 'INVALID_PROJECT', mentions: 'empty string', setup: {...fallback, flagProject: ''}, title: '--project ""'},
-      {code: 'INVALID_PROJECT', mentions: 'only whitespace', setup: {...fallback, flagProject: '  '}, title: '--project "  "'},
-      {code: 'INVALID_PROJECT', mentions: 'whitespace', setup: {...fallback, flagProject: 'saved-proj '}, title: '--project with a trailing space'},
-      {code: 'INVALID_PROJECT', mentions: 'control character', setup: {...fallback, flagProject: 'saved-proj\n'}, title: '--project with a trailing newline'},
-      {code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', setup: {...fallback, env: {CLOUDSDK_CORE_PROJECT: ''}}, title: 'CLOUDSDK_CORE_PROJECT=""'},
-      {code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', setup: {...fallback, env: {CLOUDSDK_CORE_PROJECT: ' env-proj'}}, title: 'CLOUDSDK_CORE_PROJECT with a leading space'},
-      {code: 'INVALID_REGION', mentions: 'empty string', setup: {...fallback, flagProject: 'p', flagRegions: ['']}, title: '--region ""'},
-      {code: 'INVALID_REGION', mentions: 'empty element', setup: {...fallback, flagProject: 'p', flagRegions: [',']}, title: '--region ","'},
-      {code: 'INVALID_REGION', mentions: 'whitespace', setup: {...fallback, flagProject: 'p', flagRegions: ['us-east1 ']}, title: '--region with a trailing space'},
-      {code: 'INVALID_REGION', mentions: 'CLOUDSDK_RUN_REGION', setup: {...fallback, env: {CLOUDSDK_RUN_REGION: ''}, flagProject: 'p', kind: 'run'}, title: 'CLOUDSDK_RUN_REGION=""'},
-      {code: 'INVALID_REGION', mentions: 'CLOUDSDK_FUNCTIONS_REGION', setup: {...fallback, env: {CLOUDSDK_FUNCTIONS_REGION: 'us-east1\n'}, flagProject: 'p', kind: 'function'}, title: 'CLOUDSDK_FUNCTIONS_REGION with a newline'},
-      {code: 'REGION_UNLISTED', mentions: 'us-central1', setup: {flagProject: 'p', flagRegions: ['us-centrall1']}, title: 'a misspelt region: did you mean'},
-      {code: 'REGION_UNLISTED', mentions: 'BINAUTHZ_EXTRA_REGIONS', setup: {flagProject: 'p', flagRegions: ['mars-north1']}, title: 'an unknown region: how to allow a newer one'},
-      {code: 'REGION_UNLISTED', mentions: 'europe-west1', setup: {env: {CLOUDSDK_RUN_REGION: 'europe-wset1'}, flagProject: 'p', kind: 'run'}, title: 'a misspelt region from the environment'},
-      {code: 'REGION_UNLISTED', mentions: 'run/region', setup: {flagProject: 'p', gcloud: '[run]\nregion = us-east9\n', kind: 'run'}, title: 'an unknown region from the gcloud configuration'},
-      {code: 'INVALID_REGION', mentions: 'BINAUTHZ_EXTRA_REGIONS', setup: {env: {BINAUTHZ_EXTRA_REGIONS: 'mars north'}, flagProject: 'p', flagRegions: ['us-east1']}, title: 'a bad BINAUTHZ_EXTRA_REGIONS'},
+      {
+        code: 'INVALID_PROJECT', mentions: 'empty string', setup: {...fallback, flagProject: ''}, title: '--project ""',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'only whitespace', setup: {...fallback, flagProject: '  '}, title: '--project "  "',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'whitespace', setup: {...fallback, flagProject: 'saved-proj '}, title: '--project with a trailing space',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'control character', setup: {...fallback, flagProject: 'saved-proj\n'}, title: '--project with a trailing newline',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', setup: {...fallback, env: {CLOUDSDK_CORE_PROJECT: ''}}, title: 'CLOUDSDK_CORE_PROJECT=""',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', setup: {...fallback, env: {CLOUDSDK_CORE_PROJECT: ' env-proj'}}, title: 'CLOUDSDK_CORE_PROJECT with a leading space',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'empty string', setup: {...fallback, flagProject: 'p', flagRegions: ['']}, title: '--region ""',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'empty element', setup: {...fallback, flagProject: 'p', flagRegions: [',']}, title: '--region ","',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'whitespace', setup: {...fallback, flagProject: 'p', flagRegions: ['us-east1 ']}, title: '--region with a trailing space',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'CLOUDSDK_RUN_REGION', setup: {
+          ...fallback, env: {CLOUDSDK_RUN_REGION: ''}, flagProject: 'p', kind: 'run',
+        }, title: 'CLOUDSDK_RUN_REGION=""',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'CLOUDSDK_FUNCTIONS_REGION', setup: {
+          ...fallback, env: {CLOUDSDK_FUNCTIONS_REGION: 'us-east1\n'}, flagProject: 'p', kind: 'function',
+        }, title: 'CLOUDSDK_FUNCTIONS_REGION with a newline',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'us-central1', setup: {flagProject: 'p', flagRegions: ['us-centrall1']}, title: 'a misspelt region: did you mean',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'BINAUTHZ_EXTRA_REGIONS', setup: {flagProject: 'p', flagRegions: ['mars-north1']}, title: 'an unknown region: how to allow a newer one',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'europe-west1', setup: {env: {CLOUDSDK_RUN_REGION: 'europe-wset1'}, flagProject: 'p', kind: 'run'}, title: 'a misspelt region from the environment',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'run/region', setup: {flagProject: 'p', gcloud: '[run]\nregion = us-east9\n', kind: 'run'}, title: 'an unknown region from the gcloud configuration',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'BINAUTHZ_EXTRA_REGIONS', setup: {env: {BINAUTHZ_EXTRA_REGIONS: 'mars north'}, flagProject: 'p', flagRegions: ['us-east1']}, title: 'a bad BINAUTHZ_EXTRA_REGIONS',
+      },
     ]
     for (const c of cases) {
       it(c.title, () => {

@@ -16,7 +16,7 @@ import {tempDir} from '../helpers/tmp.js'
 function launcherText(): string {
   const installed = installedGcloud()
   return installed === undefined
-    ? '#!/bin/sh\n[ -z "$CLOUDSDK_PYTHON" ]\nexec "$CLOUDSDK_PYTHON" "${CLOUDSDK_ROOT_DIR}/lib/gcloud.py" "$@"\n'
+    ? '#!/bin/sh\n[ -z "$CLOUDSDK_PYTHON" ]\nexec "$CLOUDSDK_PYTHON" "$CLOUDSDK_ROOT_DIR/lib/gcloud.py" "$@"\n'
     : readFileSync(realpathSync(installed), 'utf8')
 }
 
@@ -24,6 +24,16 @@ function script(path: string, text: string): string {
   writeFileSync(path, text)
   chmodSync(path, 0o755)
   return path
+}
+
+/** A Cloud SDK layout (bin/gcloud = the real launcher's text, lib/gcloud.py) without a bundled Python, under `dir`. */
+function sdkIn(dir: string): string {
+  const root = join(dir, 'google-cloud-sdk')
+  mkdirSync(join(root, 'bin'), {recursive: true})
+  mkdirSync(join(root, 'lib'), {recursive: true})
+  writeFileSync(join(root, 'lib', 'gcloud.py'), '')
+  script(join(root, 'bin', 'gcloud'), launcherText())
+  return root
 }
 
 function cannotStart(env: NodeJS.ProcessEnv): UserError {
@@ -36,9 +46,11 @@ function cannotStart(env: NodeJS.ProcessEnv): UserError {
 
 describe('gcloud/launcher: gcloud present AND startable', () => {
   let dir: string
+
   beforeEach(() => {
     dir = tempDir('launcher')
   })
+
   afterEach(() => rmSync(dir, {force: true, recursive: true}))
 
   it('reads a #! line as the kernel does', () => {
@@ -61,25 +73,15 @@ describe('gcloud/launcher: gcloud present AND startable', () => {
   })
 
   describe('the Cloud SDK launcher (bin/gcloud of gcloud 528)', () => {
-    function sdk(): string {
-      const root = join(dir, 'google-cloud-sdk')
-      mkdirSync(join(root, 'bin'), {recursive: true})
-      mkdirSync(join(root, 'lib'), {recursive: true})
-      writeFileSync(join(root, 'lib', 'gcloud.py'), '')
-      // The real launcher's text: what it needs is read from it.
-      script(join(root, 'bin', 'gcloud'), launcherText())
-      return root
-    }
-
     it('CLOUDSDK_PYTHON naming nothing is refused (gcloud would exec it and fail)', () => {
-      const root = sdk()
+      const root = sdkIn(dir)
       const error = cannotStart({BINAUTHZ_GCLOUD: join(root, 'bin', 'gcloud'), CLOUDSDK_PYTHON: '/nonexistent/python3', PATH: '/usr/bin:/bin'})
       expect(error.message).to.include('CLOUDSDK_PYTHON')
       expect(error.suggestions.join('\n')).to.include('CLOUDSDK_PYTHON')
     })
 
     it('no bundled Python and no python on PATH is refused; a python3 on PATH is enough', () => {
-      const root = sdk()
+      const root = sdkIn(dir)
       const bin = join(dir, 'bin')
       mkdirSync(bin)
       symlinkSync(join(root, 'bin', 'gcloud'), join(bin, 'gcloud'))
@@ -91,7 +93,7 @@ describe('gcloud/launcher: gcloud present AND startable', () => {
     })
 
     it('a launcher without lib/gcloud.py beside it is refused', () => {
-      const root = sdk()
+      const root = sdkIn(dir)
       rmSync(join(root, 'lib', 'gcloud.py'))
       expect(cannotStart({BINAUTHZ_GCLOUD: join(root, 'bin', 'gcloud'), PATH: '/usr/bin:/bin'}).message).to.include('gcloud.py')
     })

@@ -3,7 +3,9 @@
 import {expect} from 'chai'
 import * as fc from 'fast-check'
 
-import {JsonNumber, JsonSyntaxError, parseJsonLossless, stringifyJson} from '../../src/policy/json-text.js'
+import {
+  JsonNumber, JsonSyntaxError, parseJsonLossless, stringifyJson,
+} from '../../src/policy/json-text.js'
 import {planAllowBuilds} from '../../src/policy/plan.js'
 import {type Policy} from '../../src/policy/types.js'
 import {policyToYaml} from '../../src/policy/yaml.js'
@@ -13,15 +15,15 @@ const numberLexeme: fc.Arbitrary<string> = fc.oneof(
   fc.bigInt({max: 10n ** 30n, min: -(10n ** 30n)}).map(String), // beyond 2^53 most of the time
   fc.constantFrom('-0', '0', '-0.0', '1.0', '1.50', '1e400', '-1e400', '1E5', '1e-400', '2.5e+10', '9007199254740993', '0.1', '123.456e-7'),
   fc.tuple(fc.integer({max: 999_999, min: -999_999}), fc.nat({max: 9999}), fc.integer({max: 400, min: -400}), fc.constantFrom('e', 'E', 'e+', 'e-'))
-    .map(([i, f, e, mark]) => `${i}.${f}${mark}${Math.abs(e)}`),
-  fc.double({noNaN: true, noDefaultInfinity: true}).map(d => JSON.stringify(d)),
+  .map(([i, f, e, mark]) => `${i}.${f}${mark}${Math.abs(e)}`),
+  fc.double({noDefaultInfinity: true, noNaN: true}).map(d => JSON.stringify(d)),
 )
 
 /** Strings with every kind of content: any UTF-16 code units (lone surrogates included), escapes, control characters. */
 const stringText: fc.Arbitrary<string> = fc.oneof(
   fc.string({unit: 'binary'}),
   fc.string({unit: 'grapheme'}),
-  fc.constantFrom('\uD800', '\uDFFF', 'a\uD83Dz', '\u0000\u001F', '\u2028\u2029', '"\\/', '\u202Egnp.exe'),
+  fc.constantFrom('\uD800', '\uDFFF', 'a\uD83Dz', '\u0000\u001F', '\u2028\u2029', String.raw`"\/`, '\u202Egnp.exe'),
 ).map(s => JSON.stringify(s))
 
 /** JSON text (compact, unique keys), with the numbers written as the lexemes above. */
@@ -33,7 +35,7 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{value: string}>(tie => ({
     fc.constantFrom('true', 'false', 'null'),
     fc.array(tie('value'), {maxLength: 4}).map(items => `[${items.join(',')}]`),
     fc.uniqueArray(fc.tuple(fc.string({unit: 'binary'}), tie('value')), {maxLength: 4, selector: ([key]) => key})
-      .map(members => `{${members.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`),
+    .map(members => `{${members.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`),
   ),
 })).value
 
@@ -68,13 +70,13 @@ describe('policy/json-text (lossless JSON)', () => {
   })
 
   it('refuses what JSON.parse refuses, naming a position and never quoting the text', () => {
-    for (const bad of ['', '{', '{"a":1,}', '[1,]', '01', '1.', '.5', '+1', '"\\x"', '"\u0001"', 'nul', '{"a" 1}', '[1] x', '\uFEFF{}', "{'a':1}", 'NaN', 'Infinity', '"\\u12"']) {
+    for (const bad of ['', '{', '{"a":1,}', '[1,]', '01', '1.', '.5', '+1', String.raw`"\x"`, '"\u0001"', 'nul', '{"a" 1}', '[1] x', '\uFEFF{}', "{'a':1}", 'NaN', 'Infinity', String.raw`"\u12"`]) {
       expect(() => JSON.parse(bad), bad).to.throw(SyntaxError)
       let error: unknown
       try {
         parseJsonLossless(bad)
-      } catch (caught: unknown) {
-        error = caught
+      } catch (error_: unknown) {
+        error = error_
       }
 
       expect(error, bad).to.be.instanceOf(JsonSyntaxError)
@@ -95,7 +97,9 @@ describe('policy/json-text (lossless JSON)', () => {
   })
 
   it('stringifyJson with an indent matches JSON.stringify for ordinary values', () => {
-    const value = {a: [1, 'x', {b: null}], c: {}, d: [], e: true}
+    const value = {
+      a: [1, 'x', {b: null}], c: {}, d: [], e: true,
+    }
     expect(stringifyJson(value, 2)).to.equal(JSON.stringify(value, null, 2))
     expect(stringifyJson(value)).to.equal(JSON.stringify(value))
   })

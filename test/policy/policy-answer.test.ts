@@ -9,7 +9,9 @@ const RULE = {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: '
 
 describe('policy/types parsePolicyAnswer', () => {
   it('accepts the policy named projects/P/policy with a defaultAdmissionRule, unchanged', () => {
-    const answer = {defaultAdmissionRule: RULE, etag: 'e', future: 1, name: 'projects/p-1/policy'}
+    const answer = {
+      defaultAdmissionRule: RULE, etag: 'e', future: 1, name: 'projects/p-1/policy',
+    }
     expect(parsePolicyAnswer(answer, 'p-1')).to.equal(answer)
   })
 

@@ -2,7 +2,9 @@ import {expect} from 'chai'
 import * as fc from 'fast-check'
 
 import {UserError} from '../../src/errors.js'
-import {assertServedRegion, editDistance, nearestRegions, SERVED_REGIONS} from '../../src/policy/regions.js'
+import {
+  assertServedRegion, editDistance, nearestRegions, SERVED_REGIONS,
+} from '../../src/policy/regions.js'
 import {CLOUD_RUN_REGIONS} from '../../src/sandbox/regions.js'
 import {userErrorThrownBy} from '../helpers/assert.js'
 
@@ -28,8 +30,13 @@ describe('policy/regions (where Cloud Run and Cloud Functions deploy)', () => {
   })
 
   const misspellings: [string, string][] = [
-    ['us-centrall1', 'us-central1'], ['us-cental1', 'us-central1'], ['europe-wset1', 'europe-west1'], ['asia-northeast9', 'asia-northeast1'],
-    ['europe-west13', 'europe-west12'], ['us-east6', 'us-east5'], ['australia-southeast3', 'australia-southeast1'],
+    ['us-centrall1', 'us-central1'],
+    ['us-cental1', 'us-central1'],
+    ['europe-wset1', 'europe-west1'],
+    ['asia-northeast9', 'asia-northeast1'],
+    ['europe-west13', 'europe-west12'],
+    ['us-east6', 'us-east5'],
+    ['australia-southeast3', 'australia-southeast1'],
   ]
   for (const [typo, meant] of misspellings) {
     it(`${typo}: REGION_UNLISTED, did you mean ${meant}`, () => {

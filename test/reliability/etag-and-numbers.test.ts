@@ -5,7 +5,9 @@
 // - unknown fields go back exactly: numbers beyond 2^53, -0, 1e400, 1.0, 1E5 and strings with lone surrogates,
 //   escapes and controls in fields binauthz does not own are in the PUT body exactly as read.
 import {expect} from 'chai'
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {
+  createServer, type IncomingMessage, type Server, type ServerResponse,
+} from 'node:http'
 import {type AddressInfo} from 'node:net'
 
 import {parseJsonLossless, stringifyJson} from '../../src/policy/json-text.js'
@@ -32,16 +34,16 @@ interface TextServer {
   url: string
 }
 
+function reply(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {'content-type': 'application/json; charset=UTF-8'}).end(body)
+}
+
 /** Serves the policy text as stored; `etags: false` drops the etag from every answer and accepts every PUT (last writer wins). */
 async function startTextServer(options: {etags: boolean}): Promise<TextServer> {
   let version = 1
   const state: TextServer = {
-    puts: [], stop: async () => {}, text: policyText(options.etags ? 'v1' : undefined), url: '',
+    puts: [], async stop() {}, text: policyText(options.etags ? 'v1' : undefined), url: '',
   }
-  const reply = (res: ServerResponse, status: number, body: string): void => {
-    res.writeHead(status, {'content-type': 'application/json; charset=UTF-8'}).end(body)
-  }
-
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     if (req.headers.authorization !== `Bearer ${CANARY_TOKEN}`) return reply(res, 401, '{"error":{"code":401,"status":"UNAUTHENTICATED","message":"no"}}')
@@ -131,7 +133,7 @@ describe('reliability 15a: no blind write, and numbers and strings we do not own
     // The existing entry, unknown field included, is the one read.
     expect(put).to.include('{"namePattern":"gcr.io/keep-me/**","entryFuture":-0}')
     // The backup holds the policy as read, numbers included.
-    const [backup] = kit.dataFiles().filter(([file]) => file.endsWith('.json'))
+    const backup = kit.dataFiles().find(([file]) => file.endsWith('.json'))
     expect(backup?.[1]).to.include('12345678901234567890').and.include('1e400')
   })
 })

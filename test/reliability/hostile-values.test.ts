@@ -18,7 +18,7 @@ import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, inBatches, unwrap,
 } from '../helpers/reliability-cli.js'
-import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {startTestSandbox} from '../helpers/sandbox.js'
 
 const PROJECT = 'hostile-vals'
 const REGION = 'us-east1'
@@ -241,7 +241,9 @@ const CASES: Case[] = [
     ['a policy named after a longer project', {defaultAdmissionRule: RULE, etag: 'e', name: `projects/${PROJECT}-prod/policy`}],
     ['an error envelope with status 200', {error: {code: 403, message: 'The caller does not have permission', status: 'PERMISSION_DENIED'}}],
     ['a policy named with a terminal escape', {defaultAdmissionRule: RULE, etag: 'e', name: `projects/${PROJECT}/policy\u001B[2J`}],
-    ['an error envelope beside a valid policy', {defaultAdmissionRule: RULE, error: {code: 429}, etag: 'e', name: `projects/${PROJECT}/policy`}],
+    ['an error envelope beside a valid policy', {
+      defaultAdmissionRule: RULE, error: {code: 429}, etag: 'e', name: `projects/${PROJECT}/policy`,
+    }],
     ['a JSON list', [strictPolicy()]],
     ['JSON null', null],
   ] as const).map(([what, body]): Case => ({
@@ -256,7 +258,9 @@ const CASES: Case[] = [
   {
     args: deploy(),
     exit: EXTERNAL,
-    fault: {body: JSON.stringify({error: {code: 500, message: 'x'}, name: `projects/${PROJECT}/policy`}), headers: {'content-type': 'application/json'}, kind: 'raw', status: 200},
+    fault: {
+      body: JSON.stringify({error: {code: 500, message: 'x'}, name: `projects/${PROJECT}/policy`}), headers: {'content-type': 'application/json'}, kind: 'raw', status: 200,
+    },
     message: /POLICY_MALFORMED[\s\S]*error answer/,
     title: 'server: a raw 200 error envelope',
   },
@@ -286,7 +290,9 @@ describe('reliability 15a: hostile values, pre-write checks and answers that are
         writeFileSync(join(kit.configDir, 'defaults.json'), JSON.stringify({project: PROJECT, regions: [REGION]}))
         // (a case's env runs after these: it may replace or remove a fallback to aim at the next source)
         if (c.fault) server.fault(c.fault)
-        const env = {CLOUDSDK_CORE_PROJECT: PROJECT, CLOUDSDK_FUNCTIONS_REGION: REGION, CLOUDSDK_RUN_REGION: REGION, ...c.env?.(kit)}
+        const env = {
+          CLOUDSDK_CORE_PROJECT: PROJECT, CLOUDSDK_FUNCTIONS_REGION: REGION, CLOUDSDK_RUN_REGION: REGION, ...c.env?.(kit),
+        }
         const run = await kit.run(c.args, {env})
         outcomes.set(c.title, {
           gcloud: await kit.gcloud.calls(), run, text: unwrap(`${run.stdout}\n${run.stderr}`), writes: server.writes(),
