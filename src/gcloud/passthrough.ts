@@ -58,8 +58,7 @@ function refusal(message: string, suggestions: string[], code: 'PASSTHROUGH_CONF
  * gcloud would print help or documentation, exit 0 and deploy nothing, after binauthz had already changed the policy.
  * gcloud 528 gives every command `-h` (ShortHelpAction), `--help` and the hidden `--document=ATTRIBUTES`
  * (RenderDocumentAction) (calliope/backend.py _CommandCommon); flag abbreviations are off (parser_extensions.py
- * _get_option_tuples), `-v/--version` exists only at the top level (cli.py, do_not_propagate), and argparse reads a
- * cluster of short flags (`-qh`) as each of them, so any cluster holding `h` prints help too.
+ * _get_option_tuples) and `-v/--version` exists only at the top level (cli.py, do_not_propagate).
  */
 function helpRefusal(command: string, arg: string): UserError {
   return refusal(`${printable(arg)} after -- would make gcloud print its help or documentation instead of deploying (and exit 0), after binauthz had changed the policy.`, [
@@ -152,8 +151,14 @@ const RULES: readonly FlagRule[] = [
       'Put all gcloud flags after a single --.',
     ]),
   },
+  {arguments: ['-h'], names: ['--help', '--document'], refuse: ({command, name}) => helpRefusal(command, name)},
   {
-    arguments: ['-h'], matches: arg => /^-[a-zA-Z]*h[a-zA-Z]*$/.test(arg), names: ['--help', '--document'], refuse: ({command, name}) => helpRefusal(command, name),
+    // gcloud 528 takes no cluster of short flags: `-qh` is "unrecognized arguments" (exit 2, checked with the real
+    // gcloud in test/e2e/gcloud-refusals.test.ts), so the deploy would fail after the policy write.
+    matches: arg => /^-[a-zA-Z]{2,}$/.test(arg),
+    refuse: ({name}) => refusal(`${printable(name)} after -- is a cluster of short flags, which gcloud 528 does not accept ("unrecognized arguments"): the deploy would fail after binauthz had changed the policy.`, [
+      'Write each flag on its own (e.g. -q for --quiet), or its long form.',
+    ]),
   },
   {
     emit: 'drop', // we add it ourselves, last

@@ -169,8 +169,11 @@ const CASES: Case[] = [
   {
     args: deploy({}, [...tail, '--flags-file=flags.yaml']), exit: USAGE, message: /PASSTHROUGH_REFUSED[\s\S]*--flags-file/, title: 'passthrough --flags-file (it could hold --help)',
   },
-  ...[['--help'], ['-h'], ['-qh'], ['-hq'], ['--document=style=markdown'], ['--document', 'style=help'], ['--help=x']].map((extra): Case => ({
+  ...[['--help'], ['-h'], ['--document=style=markdown'], ['--document', 'style=help'], ['--help=x']].map((extra): Case => ({
     args: deploy({}, [...tail, ...extra]), exit: USAGE, message: /PASSTHROUGH_REFUSED[\s\S]*(help|documentation)/, title: `passthrough ${extra.join(' ')}`,
+  })),
+  ...[['-qh'], ['-hq'], ['-qq']].map((extra): Case => ({
+    args: deploy({}, [...tail, ...extra]), exit: USAGE, message: /PASSTHROUGH_REFUSED[\s\S]*cluster of short flags/, title: `passthrough ${extra.join(' ')} (gcloud takes no short-flag clusters)`,
   })),
   {
     args: ['deploy', 'function', 'fn', '--project', PROJECT, '--region', REGION, '--yes', '--json', '--', '--source=.', '--document=style=markdown'], exit: USAGE, message: /PASSTHROUGH_REFUSED/, title: 'deploy function with --document',
