@@ -9,7 +9,8 @@ import {
 } from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
 import {locateGcloud} from '../gcloud/runner.js'
-import {validateProjectId, validateRegion} from '../policy/names.js'
+import {displayValue, validateProjectId, validateRegion} from '../policy/names.js'
+import {assertServedRegion, EXTRA_REGIONS_ENV} from '../policy/regions.js'
 import {defaultsFile, loadDefaults, type SavedDefaults} from '../store/defaults.js'
 
 export interface ResolvedContext {
@@ -67,17 +68,60 @@ export interface ResolveContextInput {
 
 export const SAVED_DEFAULTS_SOURCE = 'binauthz setup defaults'
 
-/** Splits comma lists, trims, drops empties, dedupes (first occurrence wins). Never mutates its input. */
-export function splitRegions(values: readonly string[]): string[] {
+/**
+ * Splits comma lists and dedupes (first occurrence wins), refusing what gcloud would not take as a region: an empty
+ * value or list element (`--region ""`, `--region ","`, `a,,b`), and leading/trailing whitespace (never trimmed: a
+ * value that needs trimming came from a broken script). Never mutates its input. Throws UserError INVALID_REGION.
+ */
+export function splitRegions(values: readonly string[], source = '--region'): string[] {
   const out: string[] = []
   for (const value of values) {
-    for (const part of value.split(',')) {
-      const region = part.trim()
-      if (region !== '' && !out.includes(region)) out.push(region)
+    for (const region of value.split(',')) {
+      if (region.trim() === '') throw emptyValue('region', source, value)
+      if (region !== region.trim()) {
+        throw new UserError(`Invalid region ${displayValue(region)} from ${source}: it has leading or trailing whitespace, which binauthz never trims.`, {
+          code: 'INVALID_REGION',
+          suggestions: [`Pass the region without spaces, e.g. ${source.startsWith('-') ? `${source}=` : ''}${region.trim()}`],
+        })
+      }
+
+      if (!out.includes(region)) out.push(region)
     }
   }
 
   return out
+}
+
+/**
+ * An explicitly empty (or blank) value is refused, never a fallback to the next source: gcloud 528 refuses it too
+ * (googlecloudsdk/core/properties.py ProjectValidator: "The project property is set to the empty string, which is
+ * invalid."; an environment override that is set but empty is still a value there, _GetPropertyWithoutCallback).
+ */
+function emptyValue(what: 'project' | 'region', source: string, value: string): UserError {
+  const blank = value.trim() === '' && value !== '' ? ' (only whitespace)' : ''
+  const element = what === 'region' && value.trim() !== '' ? ` (the list ${displayValue(value)} has an empty element)` : ''
+  const isVariable = /^[A-Z_][A-Z0-9_]*$/.test(source)
+  return new UserError(`The ${what} from ${source} is set to the empty string${blank}${element}, which is invalid; binauthz does not fall back to another ${what} source.`, {
+    code: what === 'project' ? 'INVALID_PROJECT' : 'INVALID_REGION',
+    suggestions: [
+      isVariable
+        ? `Set ${source} to a ${what === 'project' ? 'project ID' : 'region'}, or unset it: unset ${source}`
+        : `Pass ${source}=${what === 'project' ? 'PROJECT_ID' : 'REGION'}, or leave ${source} out to use the configured default`,
+    ],
+  })
+}
+
+/** The regions named in BINAUTHZ_EXTRA_REGIONS (newer than binauthz's table), each checked like any region. */
+export function extraRegions(env: NodeJS.ProcessEnv): string[] {
+  const value = env[EXTRA_REGIONS_ENV]
+  if (value === undefined || value === '') return []
+  return splitRegions([value], EXTRA_REGIONS_ENV).map(r => validateRegion(r, EXTRA_REGIONS_ENV))
+}
+
+/** Region values from one source, split and checked: syntax, then served by Cloud Run / Cloud Functions (or listed extra). */
+export function checkedRegions(values: readonly string[], source: string, env: NodeJS.ProcessEnv): string[] {
+  const extra = extraRegions(env)
+  return splitRegions(values, source).map(r => assertServedRegion(validateRegion(r, source), source, extra))
 }
 
 interface Candidate {
@@ -90,12 +134,10 @@ interface Candidate {
 
 function projectCandidates(input: ResolveContextInput, saved: SavedDefaults, gcloud: GcloudConfig, savedFile: string): Candidate[] {
   const out: Candidate[] = []
-  if (input.project !== undefined && input.project.trim() !== '') {
-    out.push({source: '--project flag', validationSource: '--project', value: input.project.trim()})
-  }
-
+  // Given is given: an empty or padded value is refused (resolveContext), never trimmed or skipped.
+  if (input.project !== undefined) out.push({source: '--project flag', validationSource: '--project', value: input.project})
   const env = input.env.CLOUDSDK_CORE_PROJECT
-  if (env) out.push({source: 'CLOUDSDK_CORE_PROJECT', validationSource: 'CLOUDSDK_CORE_PROJECT', value: env.trim()})
+  if (env !== undefined) out.push({source: 'CLOUDSDK_CORE_PROJECT', validationSource: 'CLOUDSDK_CORE_PROJECT', value: env})
   if (saved.project) out.push({source: SAVED_DEFAULTS_SOURCE, validationSource: `${SAVED_DEFAULTS_SOURCE} (${savedFile})`, value: saved.project})
   if (gcloud.project) {
     const source = propertyOrigin(gcloud, 'project')
@@ -107,7 +149,7 @@ function projectCandidates(input: ResolveContextInput, saved: SavedDefaults, gcl
 
 function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gcloud: GcloudConfig, savedFile: string): Candidate[] {
   const out: Candidate[] = []
-  if (input.regions !== undefined && splitRegions(input.regions).length > 0) {
+  if (input.regions !== undefined && input.regions.length > 0) {
     out.push({source: '--region flag', validationSource: '--region', value: input.regions})
   }
 
@@ -116,11 +158,11 @@ function regionCandidates(input: ResolveContextInput, saved: SavedDefaults, gclo
   // functions/region counts for functions and for commands about every path (no kind), never for the Cloud Run paths
   // (services, jobs, worker pools all read run/region: command_lib/run/flags.py GetRegion).
   const functionsToo = kind === undefined || kind === 'function'
-  if (kind !== 'function' && env.CLOUDSDK_RUN_REGION) {
+  if (kind !== 'function' && env.CLOUDSDK_RUN_REGION !== undefined) {
     out.push({source: 'CLOUDSDK_RUN_REGION', validationSource: 'CLOUDSDK_RUN_REGION', value: [env.CLOUDSDK_RUN_REGION]})
   }
 
-  if (functionsToo && env.CLOUDSDK_FUNCTIONS_REGION) {
+  if (functionsToo && env.CLOUDSDK_FUNCTIONS_REGION !== undefined) {
     out.push({source: 'CLOUDSDK_FUNCTIONS_REGION', validationSource: 'CLOUDSDK_FUNCTIONS_REGION', value: [env.CLOUDSDK_FUNCTIONS_REGION]})
   }
 
@@ -167,13 +209,15 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
     })
   }
 
-  const project = validateProjectId(projectPick.value as string, projectPick.validationSource)
+  const projectValue = projectPick.value as string
+  if (projectValue.trim() === '') throw emptyValue('project', projectPick.validationSource, projectValue)
+  const project = validateProjectId(projectValue, projectPick.validationSource)
 
   const regionPick = regionCandidates(input, saved, gcloud, savedFile)[0]
   let regions: string[] = []
   let regionSource = 'none'
   if (regionPick) {
-    regions = splitRegions(regionPick.value as readonly string[]).map(r => validateRegion(r, regionPick.validationSource))
+    regions = checkedRegions(regionPick.value as readonly string[], regionPick.validationSource, input.env)
     regionSource = regionPick.source
   }
 

@@ -14,7 +14,7 @@ import type {StepReporter} from './progress.js'
 import {
   BinauthzError, ExternalError, InterruptedError, UserError,
 } from '../errors.js'
-import {deployArgv, validateDeployName} from '../gcloud/argv.js'
+import {assertExecFits, deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
@@ -303,6 +303,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const argvs = regions.map(region => ['gcloud', ...deployArgv(kind, {
     name, passthrough: passthrough.args, project, region,
   })])
+  // A command line the kernel would refuse (E2BIG) must stop the deploy before the policy is written.
+  for (const [i, argv] of argvs.entries()) assertExecFits(argv, env, regions[i] as string)
   await reporter.succeed(
     'resolve',
     `Project ${project} (${context.projectSource}), region${regions.length === 1 ? '' : 's'} ${regions.join(', ')} (${context.regionSource})`,

@@ -23,7 +23,7 @@ export interface ApplyOptions {
   backup?: (policy: Policy) => Promise<string | undefined>
   /** Asked only when a write would happen; false -> no write (declined). Asked again only if a re-plan changes what is added/removed. */
   confirm?: (plan: PolicyPlan) => Promise<boolean>
-  /** Write attempts before giving up on etag conflicts, default 10 (with jittered backoff between them, see below). */
+  /** Write attempts before giving up on etag conflicts, default 25 (with jittered backoff between them, see below). */
   maxAttempts?: number
   mode: 'dry-run' | 'no-patch' | 'write'
   onAttempt?: (event: {attempt: number; kind: 'conflict' | 'read' | 'write'}) => void
@@ -115,11 +115,25 @@ async function dryRunPermissions(client: BinauthzClient, project: string): Promi
   }
 }
 
+/** The etag of the policy read, or POLICY_WITHOUT_ETAG: a write without it would be blind. */
+function etagRead(policy: Policy, project: string): string {
+  if (policy.etag !== undefined && policy.etag !== '') return policy.etag
+  throw new ExternalError(
+    `The Binary Authorization policy of project ${project} was read without an etag, so binauthz cannot write it without `
+    + 'risking to overwrite a concurrent change (the API always sends one; a proxy or a stand-in in the way may drop it). Nothing was changed.',
+    {
+      code: 'POLICY_WITHOUT_ETAG',
+      suggestions: [
+        `Check what answers for the API: gcloud container binauthz policy export --project=${project} --format=json | grep etag`,
+        'If CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION points at a proxy or stand-in, make it pass the etag on, then run the command again',
+      ],
+    },
+  )
+}
+
 /** The policy to PUT: the planned one with exactly the etag we read (the plan's copy carries it too; this makes it explicit). */
-function withEtagRead(after: Policy, read: Policy): Policy {
-  if (read.etag !== undefined) return {...after, etag: read.etag}
-  const {etag: _planned, ...body} = after
-  return body
+function withEtagRead(after: Policy, read: Policy & {etag: string}): Policy {
+  return {...after, etag: read.etag}
 }
 
 /** The API's answer must hold what we added and lack what we removed. */
@@ -162,10 +176,11 @@ function withBackupNamed(error: InterruptedError, backupFile: string): Interrupt
 /** Applies `options.plan` to the project policy; see the module comment for the sequence. */
 export async function applyPolicyChange(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult> {
   const {mode, project} = options
-  // 10 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
+  // 25 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
   // only one can win each round, so immediate retries need up to N attempts; 5 were measurably not enough for 20
-  // concurrent deploys (test/reliability/concurrency.test.ts), and the jitter spreads the re-reads out.
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 10)
+  // concurrent deploys (test/reliability/concurrency.test.ts), 10 not for 60 (concurrency-60.test.ts); the jitter
+  // spreads the re-reads out, and --deadline still bounds the whole.
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 25)
   let permission: ApplyResult['permission']
   let confirmedKey: string | undefined
   let backupFile: string | undefined
@@ -195,6 +210,9 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
       }
     }
 
+    // No blind write: without the etag read, a PUT replaces whatever a concurrent writer added (last writer wins).
+    // binauthz refuses instead of writing and re-checking (which still loses a change made between its two reads).
+    const etag = etagRead(policy, project)
     permission ??= await readPermissions(client, project)
 
     if (!permission.update) throw permissionDenied(project, plan, `you lack ${PERMISSION_UPDATE}`)
@@ -211,7 +229,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
 
     options.onAttempt?.({attempt, kind: 'write'})
-    const updated = await update(client, project, plan, withEtagRead(plan.after, policy)).catch((error: unknown) => {
+    const updated = await update(client, project, plan, withEtagRead(plan.after, {...policy, etag})).catch((error: unknown) => {
       throw error instanceof InterruptedError && backupFile !== undefined ? withBackupNamed(error, backupFile) : error
     })
     if (updated instanceof PolicyConflictError) {

@@ -13,12 +13,12 @@ import {UserError} from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
 import {describeCoverage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
-import {validateProjectId, validateRegion} from '../policy/names.js'
+import {validateProjectId} from '../policy/names.js'
 import {planAllow} from '../policy/plan.js'
 import {parseDockerRepository} from '../policy/repository.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {type SavedDefaults, saveDefaults} from '../store/defaults.js'
-import {type RunConfig, runConfig, splitRegions} from './context.js'
+import {checkedRegions, type RunConfig, runConfig} from './context.js'
 import {openClient, type OpenedClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
 import {
@@ -204,7 +204,7 @@ class Wizard {
 
   async regions(kinds: readonly DeployKind[]): Promise<string[]> {
     if (this.answers.regions !== undefined && this.answers.regions.length > 0) {
-      return splitRegions(this.answers.regions).map(r => validateRegion(r, '--region'))
+      return checkedRegions(this.answers.regions, '--region', this.deps.env)
     }
 
     const {env} = this.deps
@@ -220,19 +220,18 @@ class Wizard {
       this.gcloud.functionsRegion,
     )
     if (!this.interactive && detected !== undefined) {
-      return splitRegions([detected]).map(r => validateRegion(r, 'the detected default region'))
+      return checkedRegions([detected], 'the detected default region', env)
     }
 
     const answer = await this.deps.prompter.input('Region(s), comma-separated', {
       flag: '--region',
       ...(detected === undefined ? {} : {default: detected}),
       validate: validator(v => {
-        const list = splitRegions([v])
-        if (list.length === 0) throw new Error('Enter at least one region, e.g. us-central1')
-        for (const r of list) validateRegion(r, 'the region')
+        if (v.trim() === '') throw new Error('Enter at least one region, e.g. us-central1')
+        checkedRegions([typedList(v)], 'the region', env)
       }),
     })
-    return splitRegions([answer]).map(r => validateRegion(r, 'the region'))
+    return checkedRegions([typedList(answer)], 'the region', env)
   }
 }
 
@@ -312,10 +311,15 @@ async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui): 
   return {file, saved: true, values}
 }
 
+/** What a person typed at the prompt: spaces around the commas are typing, not data (flags are never trimmed). */
+function typedList(answer: string): string {
+  return answer.split(',').map(part => part.trim()).join(',')
+}
+
 /** Flag values are checked before anything runs (no gcloud, no request for a bad --region). */
-function validateAnswers(answers: SetupAnswers): void {
+function validateAnswers(answers: SetupAnswers, env: NodeJS.ProcessEnv): void {
   if (answers.project !== undefined) validateProjectId(answers.project, '--project')
-  for (const region of splitRegions(answers.regions ?? [])) validateRegion(region, '--region')
+  checkedRegions(answers.regions ?? [], '--region', env)
   if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
 }
 
@@ -348,7 +352,7 @@ async function clientFor(project: string, opened: string | undefined, first: Ope
 
 export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
   const {env, ui} = deps
-  validateAnswers(answers)
+  validateAnswers(answers, env)
   const {defaults: saved, gcloud: gcloudConfig} = deps.config ?? runConfig(env)
   const wizard = new Wizard(answers, deps, gcloudConfig, saved)
   const nextSteps: string[] = []

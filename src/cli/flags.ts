@@ -12,12 +12,12 @@ export const projectFlag = Flags.string({
 
 /** --region REGION, repeatable and comma-separated (`--region a --region b` or `--region a,b`). */
 export const regionFlag = Flags.string({
-  delimiter: ',',
+  // No oclif `delimiter`: it trims and strips quotes; src/app/context.ts splitRegions splits and refuses padding.
   helpValue: 'REGION',
   multiple: true,
   // one value per --region (so `--region us-central1 my-svc` does not swallow NAME); commas split a list
   multipleNonGreedy: true,
-  summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions.',
+  summary: 'Region to deploy to; repeat the flag or give a comma-separated list to deploy to several regions. Must be a region Cloud Run serves; allow a newer one with BINAUTHZ_EXTRA_REGIONS=REGION.',
 })
 
 /** --yes / -y: answer yes to the policy-change confirmation (required to patch without a TTY or in CI). */

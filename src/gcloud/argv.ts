@@ -117,3 +117,56 @@ export function validateDeployName(kind: DeployKind, name: string): string {
   return name
 }
 
+/**
+ * The operating system's limits on what exec(2) takes, as a fixed, documented bound (README "Limits"): on Linux each
+ * argument and environment string must be shorter than MAX_ARG_STRLEN (32 pages: 131072 bytes, its NUL included) and
+ * everything together (strings, NULs and one pointer each) must fit ARG_MAX (`getconf ARG_MAX`: a quarter of the 8 MiB
+ * default stack, 2 MiB); macOS has a 1 MiB ARG_MAX and no per-string limit; Windows a 32767-character command line.
+ * gcloud's launcher (a shell script) re-executes Python with a few more arguments and variables: 64 KiB are kept for it.
+ */
+export const EXEC_LIMITS = {
+  darwin: {perString: Infinity, total: 1024 * 1024},
+  linux: {perString: 131_072, total: 2 * 1024 * 1024},
+  win32: {perString: 32_767, total: 32_767},
+} as const
+export const LAUNCHER_HEADROOM_BYTES = 64 * 1024
+const POINTER_BYTES = 8
+
+/** Why `argv` (with `env` beside it) would not start on `platform`, or undefined when it fits. */
+export function execLimitProblem(argv: readonly string[], env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string | undefined {
+  const limits = platform === 'darwin' ? EXEC_LIMITS.darwin : (platform === 'win32' ? EXEC_LIMITS.win32 : EXEC_LIMITS.linux)
+  const envStrings = Object.entries(env).filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${value}`)
+  if (platform === 'win32') {
+    const length = argv.reduce((sum, arg) => sum + arg.length + 3, 0) // quotes and a space around each
+    return length > limits.total ? `the command line would be ${length} characters; Windows allows ${limits.total}` : undefined
+  }
+
+  for (const [what, strings] of [['argument', argv], ['environment variable', envStrings]] as const) {
+    for (const text of strings) {
+      const bytes = Buffer.byteLength(text) + 1
+      if (bytes > limits.perString) {
+        const label = what === 'argument' ? `${text.slice(0, 40)}…` : `${text.slice(0, Math.max(1, text.indexOf('=')))}`
+        return `the ${what} "${label}" is ${bytes} bytes; the kernel takes at most ${limits.perString} per string (MAX_ARG_STRLEN)`
+      }
+    }
+  }
+
+  const total = [...argv, ...envStrings].reduce((sum, text) => sum + Buffer.byteLength(text) + 1 + POINTER_BYTES, 0)
+  const allowed = limits.total - LAUNCHER_HEADROOM_BYTES
+  return total > allowed
+    ? `arguments and environment would take ${total} bytes; the limit is ${allowed} (ARG_MAX ${limits.total} minus ${LAUNCHER_HEADROOM_BYTES} for gcloud's launcher)`
+    : undefined
+}
+
+/** Throws ARGV_TOO_LONG (exit 2) when a region's gcloud command could not be started. */
+export function assertExecFits(argv: readonly string[], env: NodeJS.ProcessEnv, region: string, platform: NodeJS.Platform = process.platform): void {
+  const problem = execLimitProblem(argv, env, platform)
+  if (problem === undefined) return
+  throw new UserError(`The gcloud command for ${region} cannot be started: ${problem}. Nothing was changed.`, {
+    code: 'ARGV_TOO_LONG',
+    suggestions: [
+      'Shorten the arguments after `--` (environment variables can go in a file: --env-vars-file=FILE)',
+      'Or unset large environment variables before running binauthz',
+    ],
+  })
+}

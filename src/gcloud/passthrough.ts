@@ -55,9 +55,14 @@ function refusal(message: string, suggestions: string[], code: 'PASSTHROUGH_CONF
   return new UserError(message, {code, suggestions})
 }
 
-/** gcloud would print help and deploy nothing, after binauthz had already changed the policy. */
-function helpRefusal(command: string): UserError {
-  return refusal('--help after -- would make gcloud print its help instead of deploying, after binauthz had changed the policy.', [
+/**
+ * gcloud would print help or documentation, exit 0 and deploy nothing, after binauthz had already changed the policy.
+ * gcloud 528 gives every command `-h` (ShortHelpAction), `--help` and the hidden `--document=ATTRIBUTES`
+ * (RenderDocumentAction) (calliope/backend.py _CommandCommon); flag abbreviations are off (parser_extensions.py
+ * _get_option_tuples) and `-v/--version` exists only at the top level (cli.py, do_not_propagate).
+ */
+function helpRefusal(command: string, arg: string): UserError {
+  return refusal(`${printable(arg)} after -- would make gcloud print its help or documentation instead of deploying (and exit 0), after binauthz had changed the policy.`, [
     `For gcloud's flags: ${command} --help`,
     'For binauthz: binauthz deploy run --help (or deploy job / worker-pool / function --help)',
   ])
@@ -123,6 +128,8 @@ interface FlagRule {
   emit?: Emit
   /** Only for these deploy kinds; for the others the flag goes to gcloud as given. Default: both. */
   kinds?: readonly DeployKind[]
+  /** Matches whole arguments by shape (e.g. a short-flag cluster), checked with `arguments`. */
+  matches?: (arg: string) => boolean
   /** Flag names (`--name` or `--name=value`). */
   names?: readonly string[]
   /** Flag-name prefixes, matched only when no rule names the flag. */
@@ -145,7 +152,15 @@ const RULES: readonly FlagRule[] = [
       'Put all gcloud flags after a single --.',
     ]),
   },
-  {arguments: ['-h'], names: ['--help'], refuse: ({command}) => helpRefusal(command)},
+  {arguments: ['-h'], names: ['--help', '--document'], refuse: ({command, name}) => helpRefusal(command, name)},
+  {
+    // gcloud 528 takes no cluster of short flags: `-qh` is "unrecognized arguments" (exit 2, checked with the real
+    // gcloud in test/e2e/gcloud-refusals.test.ts), so the deploy would fail after the policy write.
+    matches: arg => /^-[a-zA-Z]{2,}$/.test(arg),
+    refuse: ({name}) => refusal(`${printable(name)} after -- is a cluster of short flags, which gcloud 528 does not accept ("unrecognized arguments"): the deploy would fail after binauthz had changed the policy.`, [
+      'Write each flag on its own (e.g. -q for --quiet), or its long form.',
+    ]),
+  },
   {
     emit: 'drop', // we add it ourselves, last
     names: ['--binary-authorization'],
@@ -273,7 +288,7 @@ function emittedForm(rule: FlagRule, arg: string, name: string, value: string): 
 /** The rule for `arg`, if any: whole-argument rules first, then flag names, then prefixes. */
 function ruleFor(arg: string, kind: DeployKind): FlagRule | undefined {
   const applies = (rule: FlagRule): boolean => rule.kinds === undefined || rule.kinds.includes(kind)
-  const whole = RULES.find(rule => rule.arguments?.includes(arg))
+  const whole = RULES.find(rule => rule.arguments?.includes(arg) || rule.matches?.(arg))
   if (whole !== undefined || !arg.startsWith('--')) return whole
   const name = flagName(arg)
   return RULES.find(rule => applies(rule) && rule.names?.includes(name))

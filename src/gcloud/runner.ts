@@ -7,6 +7,7 @@ import {delimiter, join} from 'node:path'
 import {
   abortSignalName, ExternalError, InterruptedError, UserError,
 } from '../errors.js'
+import {assertStartable} from './launcher.js'
 
 /** Keep this much of a running gcloud's stderr for error recognition (src/gcloud/output.ts). */
 export const STDERR_TAIL_BYTES = 64 * 1024
@@ -96,7 +97,7 @@ function isExecutableFile(path: string): boolean {
 
 /**
  * Finds the gcloud a deploy will run, without starting it: $BINAUTHZ_GCLOUD must be an executable file, else `gcloud`
- * must be on the child's PATH. Called before the policy is touched, so a missing gcloud never follows a policy write.
+ * must be on the child's PATH, and able to start (src/gcloud/launcher.ts). Called before the policy is touched, so a missing gcloud never follows a policy write.
  */
 export function locateGcloud(env: NodeJS.ProcessEnv): string {
   const executable = gcloudExecutable(env)
@@ -106,6 +107,8 @@ export function locateGcloud(env: NodeJS.ProcessEnv): string {
     : (env.PATH ?? '').split(delimiter).filter(Boolean).flatMap(dir => names.map(name => join(dir, name)))
   const found = candidates.find(candidate => isExecutableFile(candidate))
   if (found === undefined) throw missingGcloud(executable, env, 'ENOENT')
+  // Present is not enough: its interpreter (a #! line, the Cloud SDK launcher's python) must be there too.
+  assertStartable(found, env)
   return found
 }
 

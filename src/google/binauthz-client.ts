@@ -11,7 +11,8 @@ import {setTimeout as delay} from 'node:timers/promises'
 import type {TokenProvider} from '../auth/token-provider.js'
 
 import {BugError, ExternalError, registerSecret} from '../errors.js'
-import {parsePolicy, type Policy} from '../policy/types.js'
+import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
+import {parsePolicyAnswer, type Policy} from '../policy/types.js'
 import {
   contentTypeError, deadlineError, interruptedBeforeReread, interruptedError, malformedError, networkError, notAPolicyError, sandboxNotAnswering,
   timeoutError, tooLargeError,
@@ -223,7 +224,7 @@ export class BinauthzClient {
   /** PUT v1/projects/P/policy with the whole policy (its etag included); PolicyConflictError on a stale etag. */
   async updatePolicy(project: string, policy: Policy): Promise<Policy> {
     const json = await this.call({
-      body: JSON.stringify(policy),
+      body: stringifyJson(policy),
       method: 'PUT',
       op: 'updatePolicy',
       project,
@@ -280,7 +281,8 @@ export class BinauthzClient {
     const type = res.headers['content-type']
     if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type)
     try {
-      return JSON.parse(res.body) as unknown
+      // Lossless: numbers in fields binauthz does not own keep their text for the write back (policy/json-text.ts).
+      return parseJsonLossless(res.body)
     } catch (error: unknown) {
       throw malformedError(op, this.endpoint, error instanceof Error ? scrubText(error.message, token) : 'not JSON')
     }
@@ -377,7 +379,7 @@ export class BinauthzClient {
 
   private toPolicy(json: unknown, project: string): Policy {
     try {
-      return parsePolicy(json, project)
+      return parsePolicyAnswer(json, project)
     } catch (error: unknown) {
       if (error instanceof ExternalError) throw notAPolicyError(error, this.endpoint, project)
       throw error

@@ -269,6 +269,18 @@ export function deriveBuildTargets(input: BuildInput): BuildTargets {
     }
 
     const [builder] = building
+    // The one container to build has no --source: gcloud 528 prompts for a source location only when it can prompt
+    // (console_io.CanPrompt: stdin AND stderr are terminals), and binauthz pipes gcloud's stderr to keep its tail
+    // (src/gcloud/runner.ts), so gcloud always answers `Missing required argument [--image]` (surface/run/deploy.py
+    // _ValidateAndGetBuildFromSource). Refused here, before the policy is written.
+    if (builder !== undefined && builder.source === undefined) {
+      const which = builder.name === '' ? '' : `Container ${builder.name} `
+      throw refuse(
+        `${which}${which === '' ? 'Neither' : 'has neither'} --source nor --image ${which === '' ? 'was given after --' : 'after --'}: gcloud 528 would stop with "Missing required argument [--image]: ${which === '' ? 'Requires' : 'requires'} a container image to deploy (e.g. \`gcr.io/cloudrun/hello:latest\`) if no build source is provided." Nothing was changed.`,
+        ['Deploy the current directory from source: add `-- --source .` (or --source=DIR)', 'Or deploy a prebuilt image: `-- --image=IMAGE`'],
+      )
+    }
+
     if (builder !== undefined) for (const region of regions) targets.push(runTarget(normalized, builder, region))
   } else if (input.kind === 'job' || input.kind === 'worker-pool') {
     const containers = input.containers ?? [{name: ''}]

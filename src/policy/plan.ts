@@ -6,6 +6,7 @@ import type {AllowlistPattern, Policy} from './types.js'
 
 import {UserError} from '../errors.js'
 import {allowlistPatterns, type Coverage, findCoverage} from './coverage.js'
+import {copyJson} from './json-text.js'
 import {validatePattern} from './pattern.js'
 
 export interface PolicyPlan {
@@ -28,8 +29,9 @@ function dedupe(values: readonly string[]): string[] {
   return [...new Set(values)]
 }
 
+/** A copy the plan may change; numbers kept as text (json-text.ts) stay JsonNumbers. */
 function copyPolicy(policy: Policy): Policy {
-  return structuredClone(policy)
+  return copyJson(policy)
 }
 
 function currentEntries(policy: Policy): unknown[] {

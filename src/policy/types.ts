@@ -2,6 +2,7 @@
 // signature so fields we do not know (including future ones) survive a read-modify-write untouched.
 
 import {ExternalError} from '../errors.js'
+import {displayValue} from './names.js'
 
 export interface AllowlistPattern {
   [field: string]: unknown
@@ -37,6 +38,31 @@ function malformed(reason: string): ExternalError {
     code: 'POLICY_MALFORMED',
     suggestions: ['Inspect it with: gcloud container binauthz policy export'],
   })
+}
+
+/**
+ * What the API answered for project P's policy, checked to BE that policy before anything is planned on it or written
+ * back: an object without an `error` envelope (some proxies and fakes answer errors with HTTP 200), named exactly
+ * `projects/P/policy` (the API names it with the project ID it was asked for: /work/shared/reference traces; a policy
+ * named after a number or another project cannot be proven to be P's), with a `defaultAdmissionRule` object (the API
+ * always has one: a policy without it is not a policy, and writing a plan made on it would replace the whole policy).
+ */
+export function parsePolicyAnswer(value: unknown, project: string): Policy {
+  if (isRecord(value) && value.error !== undefined) {
+    const error = isRecord(value.error) ? value.error : {}
+    const what = [error.code, error.status].filter(v => typeof v === 'number' || typeof v === 'string').join(' ')
+    const message = typeof error.message === 'string' ? `: ${displayValue(error.message, 200)}` : ''
+    throw malformed(`it is an error answer (${what === '' ? 'no code' : displayValue(what, 40)}${message}) sent with a success status`)
+  }
+
+  const policy = parsePolicy(value)
+  if (policy.name === undefined) throw malformed(`it has no "name" (expected "projects/${project}/policy")`)
+  if (policy.name !== `projects/${project}/policy`) {
+    throw malformed(`it is named ${displayValue(policy.name, 120)}, not "projects/${project}/policy": it is not this project's policy`)
+  }
+
+  if (policy.defaultAdmissionRule === undefined) throw malformed('it has no "defaultAdmissionRule" object (every policy has one)')
+  return policy
 }
 
 /**

@@ -5,6 +5,8 @@
 
 import type {Policy} from './types.js'
 
+import {JsonNumber} from './json-text.js'
+
 const INDENT = '  '
 
 // YAML 1.1 (PyYAML, which gcloud uses) and 1.2 scalars that would not read back as a string.
@@ -70,6 +72,8 @@ function scalar(value: unknown): string | undefined {
   }
 
   if (typeof value === 'bigint') return value.toString()
+  // A number kept as its JSON text (json-text.ts): written as read, with the exponent form PyYAML reads as a float.
+  if (value instanceof JsonNumber) return value.lexeme.replace(/^(-?\d+)[eE]/, '$1.0e')
   if (Array.isArray(value) && value.length === 0) return '[]'
   if (isRecord(value) && entriesOf(value).length === 0) return '{}'
   return undefined

@@ -10,6 +10,7 @@ import {homedir} from 'node:os'
 import {basename, isAbsolute, join} from 'node:path'
 
 import {ExternalError, UserError} from '../errors.js'
+import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
 import {writePrivateFile} from './private-file.js'
 
@@ -100,9 +101,9 @@ export async function savePolicyBackup(
   const dir = projectBackupDir(env, project)
   const savedAt = options.now ?? new Date()
   const etag = typeof policy.etag === 'string' ? policy.etag : undefined
-  const text = `${JSON.stringify({
+  const text = `${stringifyJson({
     etag, policy, project, savedAt: savedAt.toISOString(),
-  }, null, 2)}\n`
+  }, 2)}\n`
   const name = `${stamp(savedAt)}-${sanitizeEtag(etag)}`
   let file = join(dir, `${name}.json`)
   try {
@@ -144,7 +145,7 @@ async function readBackupRecord(file: string): Promise<PolicyBackup> {
 
   let value: unknown
   try {
-    value = JSON.parse(text)
+    value = parseJsonLossless(text)
   } catch (error: unknown) {
     throw invalid(file, 'it is not JSON', error)
   }

@@ -135,22 +135,16 @@ describe('resolveContext', () => {
       setup: {env: {CLOUDSDK_CORE_PROJECT: 'p', CLOUDSDK_FUNCTIONS_REGION: 'us-west2', CLOUDSDK_RUN_REGION: 'us-west1'}},
     },
     {
-      name: 'repeated and comma-separated region flags are split, trimmed and deduplicated',
+      name: 'repeated and comma-separated region flags are split and deduplicated',
       project: ['p', '--project flag'],
       regions: [['us-east1', 'europe-west1', 'asia-east1'], '--region flag'],
-      setup: {flagProject: 'p', flagRegions: ['us-east1, europe-west1', 'us-east1', ',asia-east1,']},
+      setup: {flagProject: 'p', flagRegions: ['us-east1,europe-west1', 'us-east1', 'asia-east1']},
     },
     {
-      name: 'an empty region flag list falls through',
+      name: 'a region newer than the table, named in BINAUTHZ_EXTRA_REGIONS',
       project: ['p', '--project flag'],
-      regions: [['us-west1'], 'CLOUDSDK_RUN_REGION'],
-      setup: {env: {CLOUDSDK_RUN_REGION: 'us-west1'}, flagProject: 'p', flagRegions: [' , ']},
-    },
-    {
-      name: 'an empty CLOUDSDK_CORE_PROJECT is unset',
-      project: ['saved-proj', 'binauthz setup defaults'],
-      regions: [['us-east1'], 'binauthz setup defaults'],
-      setup: {env: {CLOUDSDK_CORE_PROJECT: ''}, saved: {project: 'saved-proj', regions: ['us-east1']}},
+      regions: [['mars-north1', 'us-east1'], '--region flag'],
+      setup: {env: {BINAUTHZ_EXTRA_REGIONS: 'mars-north1'}, flagProject: 'p', flagRegions: ['mars-north1,us-east1']},
     },
     {
       name: 'domain-scoped projects',
@@ -252,9 +246,78 @@ describe('resolveContext', () => {
   }
 
   describe('splitRegions', () => {
-    it('splits, trims and dedupes', () => {
-      expect(splitRegions(['a,b', ' c ', 'a', ''])).to.deep.equal(['a', 'b', 'c'])
+    it('splits and dedupes; never trims', () => {
+      expect(splitRegions(['a,b', 'c', 'a'])).to.deep.equal(['a', 'b', 'c'])
+      for (const bad of [[''], [','], ['a,'], [',a'], ['a,,b'], [' a'], ['a '], ['a, b'], ['a\n'], ['\t']]) {
+        expect((thrownBy(() => splitRegions(bad)) as UserError).code, JSON.stringify(bad)).to.equal('INVALID_REGION')
+      }
     })
+  })
+
+  describe('explicit values are refused, never trimmed or skipped for the next source (gcloud: "set to the empty string")', () => {
+    const fallback = {saved: {project: 'saved-proj', regions: ['us-east1']}}
+    const cases: {code: string; mentions: string; setup: Setup; title: string}[] = [
+      {
+        code: 'INVALID_PROJECT', mentions: 'empty string', setup: {...fallback, flagProject: ''}, title: '--project ""',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'only whitespace', setup: {...fallback, flagProject: '  '}, title: '--project "  "',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'whitespace', setup: {...fallback, flagProject: 'saved-proj '}, title: '--project with a trailing space',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'control character', setup: {...fallback, flagProject: 'saved-proj\n'}, title: '--project with a trailing newline',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', setup: {...fallback, env: {CLOUDSDK_CORE_PROJECT: ''}}, title: 'CLOUDSDK_CORE_PROJECT=""',
+      },
+      {
+        code: 'INVALID_PROJECT', mentions: 'CLOUDSDK_CORE_PROJECT', setup: {...fallback, env: {CLOUDSDK_CORE_PROJECT: ' env-proj'}}, title: 'CLOUDSDK_CORE_PROJECT with a leading space',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'empty string', setup: {...fallback, flagProject: 'p', flagRegions: ['']}, title: '--region ""',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'empty element', setup: {...fallback, flagProject: 'p', flagRegions: [',']}, title: '--region ","',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'whitespace', setup: {...fallback, flagProject: 'p', flagRegions: ['us-east1 ']}, title: '--region with a trailing space',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'CLOUDSDK_RUN_REGION', setup: {
+          ...fallback, env: {CLOUDSDK_RUN_REGION: ''}, flagProject: 'p', kind: 'run',
+        }, title: 'CLOUDSDK_RUN_REGION=""',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'CLOUDSDK_FUNCTIONS_REGION', setup: {
+          ...fallback, env: {CLOUDSDK_FUNCTIONS_REGION: 'us-east1\n'}, flagProject: 'p', kind: 'function',
+        }, title: 'CLOUDSDK_FUNCTIONS_REGION with a newline',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'us-central1', setup: {flagProject: 'p', flagRegions: ['us-centrall1']}, title: 'a misspelt region: did you mean',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'BINAUTHZ_EXTRA_REGIONS', setup: {flagProject: 'p', flagRegions: ['mars-north1']}, title: 'an unknown region: how to allow a newer one',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'europe-west1', setup: {env: {CLOUDSDK_RUN_REGION: 'europe-wset1'}, flagProject: 'p', kind: 'run'}, title: 'a misspelt region from the environment',
+      },
+      {
+        code: 'REGION_UNLISTED', mentions: 'run/region', setup: {flagProject: 'p', gcloud: '[run]\nregion = us-east9\n', kind: 'run'}, title: 'an unknown region from the gcloud configuration',
+      },
+      {
+        code: 'INVALID_REGION', mentions: 'BINAUTHZ_EXTRA_REGIONS', setup: {env: {BINAUTHZ_EXTRA_REGIONS: 'mars north'}, flagProject: 'p', flagRegions: ['us-east1']}, title: 'a bad BINAUTHZ_EXTRA_REGIONS',
+      },
+    ]
+    for (const c of cases) {
+      it(c.title, () => {
+        const error = thrownBy(() => run(c.setup)) as UserError
+        expect(error).to.be.instanceOf(UserError)
+        expect(error.code).to.equal(c.code)
+        expect(`${error.message}\n${error.suggestions.join('\n')}`).to.include(c.mentions)
+      })
+    }
   })
 
   describe('resolveQuotaProject (creds.py GetQuotaProject)', () => {

@@ -244,15 +244,15 @@ describe('binauthz transaction', () => {
     expect(server.requests('testIamPermissions')).to.have.length(1)
   })
 
-  it('defaults to 10 attempts, with jittered backoff between them', async () => {
+  it('defaults to 25 attempts, with jittered backoff between them', async () => {
     server.fault({kind: 'concurrent-write', method: 'PUT', times: Infinity})
     client = makeClient({random: () => 0.5})
     const error = (await rejectionOf(applyPolicyChange(client, allow()))) as ExternalError
     expect(error.exitCode).to.equal(4)
-    expect(error.message).to.contain('10 times')
-    expect(server.requests('updatePolicy')).to.have.length(10)
+    expect(error.message).to.contain('25 times')
+    expect(server.requests('updatePolicy')).to.have.length(25)
     // Full jitter (random 0.5 here) under a ceiling doubling from 100 ms, capped at 2000 ms; no wait after the last.
-    expect(waits).to.deep.equal([50, 100, 200, 400, 800, 1000, 1000, 1000, 1000])
+    expect(waits).to.deep.equal([50, 100, 200, 400, 800, ...Array.from({length: 19}, () => 1000)])
   })
 
   it('refuses without the update permission: exit 3 with the admin hand-off, and no write', async () => {
@@ -407,5 +407,31 @@ describe('binauthz transaction', () => {
     for (const error of [denied, conflict]) {
       expect(`${error.message}\n${error.suggestions.join('\n')}\n${String(error.cause)}`).not.to.contain(TOKEN)
     }
+  })
+
+  it('no blind write: a read without an etag is refused (POLICY_WITHOUT_ETAG, exit 5) before the backup and the write', async () => {
+    server.fault({kind: 'missing-etag', op: 'getPolicy'})
+    let backups = 0
+    const error = (await rejectionOf(applyPolicyChange(client, allow({
+      async backup() {
+        backups++
+        return '/tmp/x.json'
+      },
+      confirm: async () => true,
+    })))) as ExternalError
+    expect(error).to.be.instanceOf(ExternalError)
+    expect(error.code).to.equal('POLICY_WITHOUT_ETAG')
+    expect(error.exitCode).to.equal(5)
+    expect(error.message).to.include('without an etag').and.include('Nothing was changed')
+    expect(backups).to.equal(0)
+    expect(server.requests('updatePolicy')).to.have.length(0)
+    expect(server.policy(PROJECT).admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([EXISTING])
+  })
+
+  it('a read without an etag that needs no change is fine (nothing is written)', async () => {
+    server.reset({policies: {[PROJECT]: {...richPolicy(), admissionWhitelistPatterns: [{namePattern: PATTERN}]}}})
+    server.fault({kind: 'missing-etag', op: 'getPolicy'})
+    const result = await applyPolicyChange(client, allow())
+    expect(result.written).to.equal(false)
   })
 })

@@ -53,6 +53,11 @@ describe('deploy/passthrough', () => {
       ['value smuggling a flag', run, ['--set-env-vars', '--binary-authorization=none']],
       ['--help (gcloud would not deploy)', run, ['--source=.', '--help']],
       ['-h', fn, ['-h']],
+      // calliope/backend.py: --document renders the docs and exits 0; gcloud refuses short-flag clusters after the write
+      ['--document (hidden: gcloud prints its docs)', run, ['--source=.', '--document=style=markdown']],
+      ['--document with a separate value', fn, ['--document', 'style=help']],
+      ['-qh (a short-flag cluster holding -h)', run, ['--source=.', '-qh']],
+      ['-hq', fn, ['-hq']],
     ]
     for (const [title, context, args] of cases) {
       it(title, () => {

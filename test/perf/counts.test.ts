@@ -82,7 +82,7 @@ describe('perf: counts per command (built CLI)', function () {
   }
 
   it('deploy run, already allowlisted: one policy read, no write, one gcloud process (the deploy)', async () => {
-    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1'], env())
+    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--', '--source=.'], env())
     expect(r.code, r.stderr).to.equal(0)
     expect(ops()).to.deep.equal({
       get: 1, iam: 0, other: 1, put: 0,
@@ -95,7 +95,7 @@ describe('perf: counts per command (built CLI)', function () {
   })
 
   it('deploy run --dry-run: one policy read, no gcloud process', async () => {
-    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--dry-run'], env())
+    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--dry-run', '--', '--source=.'], env())
     expect(r.code, r.stderr).to.equal(0)
     expect(ops()).to.deep.equal({
       get: 1, iam: 0, other: 1, put: 0,
@@ -106,7 +106,7 @@ describe('perf: counts per command (built CLI)', function () {
 
   it('deploy run to three regions needing the allowlist: one read, one permission check, one write, one gcloud per region', async () => {
     const regions = ['europe-west1', 'asia-east1', 'us-east1']
-    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', regions.join(','), '--yes'], env())
+    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', regions.join(','), '--yes', '--', '--source=.'], env())
     expect(r.code, r.stderr).to.equal(0)
     expect(ops()).to.deep.equal({
       get: 1, iam: 1, other: 3, put: 1,
@@ -141,7 +141,7 @@ describe('perf: counts per command (built CLI)', function () {
     server = await startSandboxWith(GCLOUD_TOKEN)
     const e = env()
     delete e.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
-    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1'], e)
+    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--', '--source=.'], e)
     expect(r.code, r.stderr).to.equal(0)
     expect(ops()).to.deep.equal({
       get: 1, iam: 0, other: 1, put: 0,
@@ -157,7 +157,7 @@ describe('perf: counts per command (built CLI)', function () {
   it('no credentials at all: NO_CREDENTIALS, exit 2, no request, no gcloud, no connection (no metadata probe)', async () => {
     const e = env()
     delete e.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
-    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--dry-run'], e)
+    const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--dry-run', '--', '--source=.'], e)
     expect(r.code).to.equal(2)
     expect(r.stderr).to.match(/NO_CREDENTIALS/)
     expect(r.stderr).to.match(/gcloud auth (application-default )?login/)

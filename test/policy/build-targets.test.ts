@@ -29,7 +29,17 @@ describe('policy/build-targets', () => {
       expect(patterns(run({regions: ['us-central1', 'asia-east1']}))).to.deep.equal([
         'us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**', 'asia-east1-docker.pkg.dev/p-1/cloud-run-source-deploy/**',
       ])
-      expect(patterns(run({containers: [{name: ''}]}))).to.deep.equal(['us-central1-docker.pkg.dev/p-1/cloud-run-source-deploy/**'])
+    })
+
+    it('neither --source nor --image: refused as gcloud 528 refuses it without a prompt ("Missing required argument [--image]")', () => {
+      const primary = userError(() => deriveBuildTargets(run({containers: [{name: ''}]})))
+      expect(primary.code).to.equal('GCLOUD_WOULD_REFUSE')
+      expect(primary.message).to.include('Missing required argument [--image]')
+      expect(primary.suggestions.join('\n')).to.include('--source .')
+      const named = userError(() => deriveBuildTargets(run({containers: [{image: 'gcr.io/p-1/side:1', name: 'side'}, {name: 'app'}]})))
+      expect(named.message).to.include('Container app has neither --source nor --image')
+      // one container with --source and the others prebuilt is fine
+      expect(patterns(run({containers: [{image: 'gcr.io/p-1/side:1', name: 'side'}, {name: 'app', source: '.'}]}))).to.have.length(1)
     })
 
     it('domain-scoped project: the raw project ID, as DockerRepo.GetDockerString builds it', () => {
