@@ -209,6 +209,8 @@ const cliEnv = {
   BINAUTHZ_DATA_DIR: join(tmp, 'binauthz-data'),
   BINAUTHZ_GCLOUD: fakeGcloud,
   CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`,
+  // The deploy reads the existing Cloud Run service first (src/app/existing.ts), from the same sandbox.
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: `http://127.0.0.1:${port}/`,
   CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
 }
 const noCredsEnv = {...cliEnv}

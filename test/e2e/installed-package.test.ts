@@ -84,7 +84,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
   it('the tarball holds what it needs and nothing else', () => {
     const paths = packed.files.map(f => f.path)
     expect(paths).to.include.members([
-      'LICENSE', 'README.md', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.js', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
+      'LICENSE', 'README.md', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.cjs', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
     ])
     // The bundle is all the start path runs: no unbundled copy of our code ships.
     expect(paths.filter(p => p.startsWith('dist/') && !p.startsWith('dist/bundle/'))).to.deep.equal([])
