@@ -7,7 +7,9 @@
 // Two caches make a start shorter; both live in $XDG_CACHE_HOME/binauthz or ~/.cache/binauthz, both are off with
 // Node's own NODE_DISABLE_COMPILE_CACHE=1, and a cache that cannot be read or written is only a slower start:
 // - V8's code cache of the bundle (vm.Script cachedData), keyed by the bundle's SHA-256 (its first line), the Node
-//   version and the architecture; V8 itself refuses data made under other flags. Where Node has its module compile
+//   version, the architecture and the command's words (it holds what the first run of that command compiled: a
+//   deploy's cache has the deploy's functions, not the help's; at most CODE_CACHES_KEPT per bundle); V8 itself
+//   refuses data made under other flags. Where Node has its module compile
 //   cache (≥ 22.1) it is on too, for the vendor files the bundle imports lazily (NODE_COMPILE_CACHE decides its
 //   directory when set).
 // - oclif's answer to a help request (`binauthz [COMMAND…] --help`, `binauthz help [COMMAND…]`): stored after oclif
@@ -64,6 +66,8 @@ function bundleSha() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The help store
+
+const HELP_ANSWERS_KEPT = 32
 
 /** `[COMMAND…] --help` or `help [COMMAND…]`: words only, so nothing but the command's help can be asked. */
 function isHelpRequest(args) {
@@ -151,13 +155,36 @@ function recordStdout() {
 // ---------------------------------------------------------------------------------------------------------------
 // The bundle, compiled with V8's code cache
 
+const CODE_CACHES_KEPT = 8
+
+/** Removes all but the `count` newest files ending in `ext` from `dir` (best effort). */
+function keepNewest(dir, ext, count) {
+  try {
+    const files = readdirSync(dir).filter(name => name.endsWith(ext)).map(name => join(dir, name))
+    const byAge = files.map(file => ({file, mtime: statSync(file).mtimeMs})).sort((a, b) => b.mtime - a.mtime)
+    for (const {file} of byAge.slice(count)) unlinkSync(file)
+  } catch {}
+}
+
+/** The command's words (`deploy-run`, `policy-status`; `root` for none), naming its code cache. */
+function commandWords(args) {
+  const words = []
+  for (const arg of args.slice(0, 2)) {
+    if (!/^[a-z][a-z-]{0,30}$/.test(arg)) break
+    words.push(arg)
+  }
+
+  return words.join('-') || 'root'
+}
+
 /**
  * Runs the bundle as Node would run a CommonJS file, and registers it in require.cache so oclif's require() of the
  * same file (its explicit strategy) gets this instance. Returns its exports and a function that stores V8's code
  * cache once the run has compiled what it needed (only when there was no usable one).
  */
 function loadBundle(source, sha) {
-  const codeCache = caching && sha ? join(cacheDir, `bundle-${sha.slice(0, 24)}-${process.version}-${process.arch}.v8`) : undefined
+  const prefix = `bundle-${sha?.slice(0, 24)}-`
+  const codeCache = caching && sha ? join(cacheDir, `${prefix}${process.version}-${process.arch}-${commandWords(argv)}.v8`) : undefined
   let cachedData
   try {
     if (codeCache) cachedData = readFileSync(codeCache)
@@ -179,12 +206,12 @@ function loadBundle(source, sha) {
   const storeCodeCache = () => {
     if (!codeCache || (cachedData && !script.cachedDataRejected)) return
     if (!writeAtomically(codeCache, script.createCachedData())) return
-    // Older bundles' entries (another version of binauthz): removed, the current one's of other Node versions kept.
+    // Older bundles' entries (another version of binauthz) removed; of the current one's, the newest kept.
     try {
-      for (const name of readdirSync(cacheDir)) {
-        if (name.startsWith('bundle-') && name.endsWith('.v8') && !name.startsWith(`bundle-${sha.slice(0, 24)}-`)) unlinkSync(join(cacheDir, name))
-      }
+      for (const name of readdirSync(cacheDir)) if (name.startsWith('bundle-') && name.endsWith('.v8') && !name.startsWith(prefix)) unlinkSync(join(cacheDir, name))
     } catch {}
+
+    keepNewest(cacheDir, '.v8', CODE_CACHES_KEPT)
   }
 
   return {cli: mod.exports, storeCodeCache}
@@ -215,6 +242,8 @@ if (!(helpFile && printStoredHelp(helpFile))) {
 
   if (source !== undefined) {
     const {cli, storeCodeCache} = loadBundle(source, sha)
+    // At exit, also when oclif ends a failed command with process.exit: what the run compiled is kept either way.
+    process.once('exit', storeCodeCache)
     const recorded = helpFile ? recordStdout() : undefined
     try {
       // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
@@ -223,8 +252,7 @@ if (!(helpFile && printStoredHelp(helpFile))) {
       await cli.run(argv, root)
     } finally {
       const output = recorded?.()
-      if (output && !process.exitCode) writeAtomically(helpFile, output)
-      storeCodeCache()
+      if (output && !process.exitCode && writeAtomically(helpFile, output)) keepNewest(dirname(helpFile), '.txt', HELP_ANSWERS_KEPT)
     }
   }
 }
