@@ -16,16 +16,17 @@
 //   printed it (exit 0, nothing on stderr), printed from the store the next time the same request comes with the
 //   same bundle, manifest, package.json, theme file, Node, environment, terminal width and TTY-ness, without
 //   loading the bundle. It is oclif's own output, never rendered here. See helpKey.
-import {createHash} from 'node:crypto'
-import {
-  closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
-} from 'node:fs'
 import module, {createRequire} from 'node:module'
-import {homedir} from 'node:os'
-import {dirname, join} from 'node:path'
-import {isatty} from 'node:tty'
-import {fileURLToPath, pathToFileURL} from 'node:url'
-import vm from 'node:vm'
+
+// Built-ins by require(): an ESM import builds a facade of every export first (a few ms of the help store's answer).
+const nodeRequire = createRequire(import.meta.url)
+const {
+  closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
+} = nodeRequire('node:fs')
+const {homedir} = nodeRequire('node:os')
+const {dirname, join} = nodeRequire('node:path')
+const {isatty} = nodeRequire('node:tty')
+const {fileURLToPath, pathToFileURL} = nodeRequire('node:url')
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bundle = join(root, 'dist', 'bundle', 'binauthz.cjs')
@@ -90,7 +91,7 @@ function fileStamp(file) {
   }
 }
 
-/** Everything oclif's help output depends on; a different value of any of them is a different entry. */
+/** Everything oclif's help output depends on, as one line; a different value of any of them is a different entry. */
 function helpKey(sha) {
   const env = Object.entries(process.env).filter(([name]) => !VOLATILE.has(name)).sort(([a], [b]) => (a < b ? -1 : (a > b ? 1 : 0)))
   const configDir = process.env.BINAUTHZ_CONFIG_DIR || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'binauthz')
@@ -106,10 +107,18 @@ function helpKey(sha) {
     node: process.version,
     tty,
   })
-  return createHash('sha256').update(key).digest('hex')
+  return key
 }
 
-/** Prints a stored answer; false when there is none (or stdout would not take it in one write). */
+/**
+ * The help store's file name for a key: its SHA-256 (the key holds the environment, so it is never written itself;
+ * node:crypto is loaded only for help requests).
+ */
+function helpFileName(key) {
+  return `${nodeRequire('node:crypto').createHash('sha256').update(key).digest('hex')}.txt`
+}
+
+/** Prints a stored answer; false when there is none (or stdout would not take any of it). */
 function printStoredHelp(file) {
   let text
   try {
@@ -191,7 +200,7 @@ function loadBundle(source, sha) {
   } catch {}
 
   // One line with the source's first, so line numbers in stack traces are the file's.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __binauthzImport) {${source}\n})`, {
+  const script = new (nodeRequire('node:vm').Script)(`(function (exports, require, module, __filename, __dirname, __binauthzImport) {${source}\n})`, {
     cachedData,
     filename: bundle,
   })
@@ -228,7 +237,8 @@ if (caching && typeof module.enableCompileCache === 'function' && !process.env.N
 }
 
 const sha = bundleSha()
-const helpFile = caching && sha && isHelpRequest(argv) ? join(cacheDir, 'help', `${helpKey(sha)}.txt`) : undefined
+const helpRequest = caching && sha && isHelpRequest(argv) ? helpKey(sha) : undefined
+const helpFile = helpRequest === undefined ? undefined : join(cacheDir, 'help', helpFileName(helpRequest))
 if (!(helpFile && printStoredHelp(helpFile))) {
   let source
   try {
