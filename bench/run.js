@@ -269,11 +269,11 @@ const rows = [
   },
   {
     argv: [node, bin, ...deployArgs],
+    credential: {extraGcloud: 0, source: 'token file (auth/access_token_file)'},
     env: cliEnv,
     expect: {
       exit: 0, gcloud: 1, reads: 1, writes: 0,
     },
-    credential: {extraGcloud: 0, source: 'token file (auth/access_token_file)'},
     label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
     name: 'deploy',
     target: {ratio: 3, rss: 60},
