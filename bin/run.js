@@ -131,8 +131,12 @@ function printStoredHelp(file) {
   try {
     while (written < text.length) written += writeSync(1, text, written)
   } catch (error) {
-    if (written > 0) throw error
-    return false
+    // A reader that went away (`| head`): done, as a stream would be. A non-blocking stdout that is full: the rest
+    // through the stream, which waits for it.
+    if (error?.code === 'EPIPE') return true
+    if (error?.code === 'EAGAIN') process.stdout.write(text.subarray(written))
+    else if (written > 0) throw error
+    else return false
   }
 
   return true
