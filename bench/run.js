@@ -60,7 +60,7 @@ const loadBefore = loadavg()
 const PROJECT = 'bench-proj'
 const REGION = 'us-central1'
 const PATTERN = `${REGION}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
-const FRESH_PROJECT = 'bench-fresh' // not allowlisted: used once to check "one read, one write"
+const FRESH_REGION = 'europe-west1' // its pattern is not allowlisted: used once to check "one read, one write"
 
 function which(name) {
   const r = spawnSync('sh', ['-c', `command -v ${name}`], {encoding: 'utf8'})
@@ -98,13 +98,20 @@ const BENCH_TOKEN = 'ya29.bench-access-token'
 writeFileSync(tokenFile, `${BENCH_TOKEN}\n`, {mode: 0o600})
 const gcloudLog = join(tmp, 'gcloud-calls.log')
 const fakeGcloud = join(tmp, 'fake-gcloud')
-// printf is a shell builtin: logging the call starts no extra process.
-writeFileSync(fakeGcloud, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${gcloudLog}'\nexit 0\n`)
+// printf is a shell builtin: logging the call starts no extra process. `auth print-access-token` (binauthz's one
+// gcloud child for a gcloud login) prints the bench token.
+writeFileSync(fakeGcloud, [
+  '#!/bin/sh',
+  `printf '%s\\n' "$*" >> '${gcloudLog}'`,
+  `if [ "$1 $2" = 'auth print-access-token' ]; then printf '%s\\n' '${BENCH_TOKEN}'; fi`,
+  'exit 0',
+  '',
+].join('\n'))
 chmodSync(fakeGcloud, 0o755)
 const rusagePreload = join(root, 'bench', 'rusage-preload.js')
 
 // The policy API: the sandbox (src/sandbox, built to dist/src/sandbox), in its own Node process so the timed
-// commands never wait on this harness's event loop. It serves PROJECT (pattern allowlisted) and FRESH_PROJECT (not),
+// commands never wait on this harness's event loop. It serves PROJECT (REGION's pattern allowlisted, FRESH_REGION's not),
 // accepts only the bench token, and logs every request to STATE/requests.jsonl, from which the counts are read.
 const sandboxDir = join(tmp, 'sandbox')
 const benchPolicy = (project, patterns) => ({
@@ -114,7 +121,6 @@ const benchPolicy = (project, patterns) => ({
   name: `projects/${project}/policy`,
 })
 const sandboxOptions = {
-  policies: {[FRESH_PROJECT]: benchPolicy(FRESH_PROJECT, [PATTERN])},
   policy: benchPolicy(PROJECT, [PATTERN]),
   project: PROJECT,
   stateDir: sandboxDir,
@@ -209,10 +215,20 @@ const cliEnv = {
   BINAUTHZ_DATA_DIR: join(tmp, 'binauthz-data'),
   BINAUTHZ_GCLOUD: fakeGcloud,
   CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION: `http://127.0.0.1:${port}/`,
+  // The deploy reads the existing Cloud Run service first (src/app/existing.ts), from the same sandbox.
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: `http://127.0.0.1:${port}/`,
   CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
 }
 const noCredsEnv = {...cliEnv}
 delete noCredsEnv.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
+// Credential sources (issue 14), each for the same no-change deploy: impersonation on top of the token file (binauthz
+// asks the sandbox's IAM Credentials generateAccessToken stand-in itself), and a gcloud login (no token file: one
+// `gcloud auth print-access-token`).
+const BENCH_SA = `deployer@${PROJECT}.iam.gserviceaccount.com`
+const impersonatedEnv = {
+  ...cliEnv, CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `http://127.0.0.1:${port}/`, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: BENCH_SA,
+}
+const gcloudLoginEnv = {...noCredsEnv, CLOUDSDK_CORE_ACCOUNT: 'bench-user@example.com'}
 
 const bin = join(root, 'bin', 'run.js')
 const deployArgs = ['deploy', 'run', 'x', '--region', REGION, '--project', PROJECT]
@@ -253,6 +269,7 @@ const rows = [
   },
   {
     argv: [node, bin, ...deployArgs],
+    credential: {extraGcloud: 0, source: 'token file (auth/access_token_file)'},
     env: cliEnv,
     expect: {
       exit: 0, gcloud: 1, reads: 1, writes: 0,
@@ -260,6 +277,28 @@ const rows = [
     label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
     name: 'deploy',
     target: {ratio: 3, rss: 60},
+  },
+  {
+    argv: [node, bin, ...deployArgs],
+    credential: {extraGcloud: 0, source: 'token file + impersonation (auth/impersonate_service_account)'},
+    env: impersonatedEnv,
+    expect: {
+      exit: 0, gcloud: 1, iam: 0, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x` → fake gcloud, impersonating a service account on top of the token file',
+    name: 'deploy-impersonated',
+    target: {ratio: 3, rss: 60},
+  },
+  {
+    argv: [node, bin, ...deployArgs],
+    credential: {extraGcloud: 1, source: 'gcloud login (`gcloud auth print-access-token`)'},
+    env: gcloudLoginEnv,
+    expect: {
+      exit: 0, gcloud: 2, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x` → fake gcloud, credentials of a gcloud login (print-access-token)',
+    name: 'deploy-gcloud-login',
+    target: {info: true, ratio: 3, rss: 60},
   },
   {
     argv: [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', 'Bad!', '--dry-run'],
@@ -378,7 +417,7 @@ for (const row of rows) {
   }
 }
 
-// A deploy that has to allowlist (another project, --yes): one read, one IAM check, one write, one gcloud.
+// A deploy that has to allowlist (another region, --yes): one read, one IAM check, one write, one gcloud.
 let writeCheck
 if (rows.some(row => row.name === 'deploy')) {
   writeCheck = await check(
@@ -387,7 +426,7 @@ if (rows.some(row => row.name === 'deploy')) {
         exit: 0, gcloud: 1, reads: 1, writes: 1,
       },
     },
-    [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', FRESH_PROJECT, '--yes'],
+    [node, bin, 'deploy', 'run', 'x', '--region', FRESH_REGION, '--project', PROJECT, '--yes'],
   )
   if (writeCheck.problems.length > 0) console.error(`bench: deploy needing a write: ${writeCheck.problems.join('; ')}\n${writeCheck.run.stderr.slice(-2000)}`)
 }
@@ -538,7 +577,20 @@ for (const row of rows) {
   if (checks.has(row.name)) countLines.push(countLine(row.name, checks.get(row.name)))
 }
 
-if (writeCheck) countLines.push(countLine('deploy needing a write (--yes, not yet allowlisted)', writeCheck))
+if (writeCheck) countLines.push(countLine('deploy needing a write (--yes, another region: not yet allowlisted)', writeCheck))
+
+// Issue 14: one line per credential source of the no-change deploy, gcloud processes besides the deploy's own.
+const credentialLines = [
+  '| credential source | gcloud processes besides the deploy | expected | no-change deploy median ms | × floor | within 3×? |',
+  '|---|---:|---:|---:|---:|---|',
+]
+for (const row of rows) {
+  if (!row.credential || row.skip || !checks.has(row.name)) continue
+  const extra = checks.get(row.name).counts.gcloud - 1
+  const s = stat.get(row.name)
+  const ratio = s.median / floor.median
+  credentialLines.push(`| ${row.credential.source} | ${extra} | ${row.credential.extraGcloud} | ${fmt(s.median, 1)} | ${fmt(ratio, 2)} | ${ratio <= 3 ? 'yes' : 'NO'} |`)
+}
 
 let commit = 'unknown'
 try {
@@ -574,6 +626,10 @@ const md = [
   '## Counts per command (one checked run each)',
   '',
   ...countLines,
+  '',
+  '## Credential sources (no-change deploy)',
+  '',
+  ...credentialLines,
   '',
   `${TARGETS} ${verdictNote}`,
   '',

@@ -2,20 +2,25 @@
 // `npm run build` step 2 (after tsc): the CLI as ONE esbuild bundle for its one process entry point, bin/run.js
 // (`binauthz sandbox serve`, the background server, is started through the same bin, so it is the same entry).
 //
-//   dist/bundle/binauthz.js     our compiled code (dist/src) and @oclif/core, bundled as they are (nothing of a
-//                               dependency rewritten). It exports COMMANDS, every command class by id, which oclif
-//                               loads through its `explicit` command-discovery strategy (package.json oclif.commands
-//                               names this file), and run(argv), oclif's own execute().
+//   dist/bundle/binauthz.cjs    our compiled code (dist/src) and @oclif/core, bundled as they are (nothing of a
+//                               dependency rewritten), as one CommonJS script: bin/run.js compiles it with V8's code
+//                               cache (vm.Script cachedData), which Node 20 has no other way to keep. It exports
+//                               COMMANDS, every command class by id, which oclif loads through its `explicit`
+//                               command-discovery strategy (package.json oclif.commands names this file; oclif's
+//                               require() finds the instance bin/run.js put in require.cache), and run(argv), oclif's
+//                               own execute(). Its first line names its SHA-256 (the key of that code cache).
 //   dist/bundle/vendor/NAME.js  each heavy package our code imports only lazily (VENDOR below), bundled on its own
-//                               and loaded when that import runs; the main bundle's import('NAME') resolves to it.
+//                               (ESM) and loaded when that import runs; the main bundle's import('NAME') resolves to
+//                               it through __binauthzImport (bin/run.js: an import() relative to this directory).
 //
 // The list of commands is dist/src/commands/**/*.js named by oclif's own rule (as its `pattern` strategy names
 // them: path without extension, `index` for the directory, `:` between words). The build checks the bundler's
-// metafile: no VENDOR package may be bundled into binauthz.js, and every bare package binauthz.js imports at run
+// metafile: no VENDOR package may be bundled into binauthz.cjs, and every bare package binauthz.cjs imports at run
 // time must be a VENDOR file (or a Node built-in), so an installed package never needs dist/src or node_modules.
 import {build} from 'esbuild'
+import {createHash} from 'node:crypto'
 import {
-  mkdirSync, readdirSync, rmSync, writeFileSync,
+  mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {builtinModules} from 'node:module'
 import {
@@ -31,9 +36,6 @@ const commandsDir = join(root, 'dist', 'src', 'commands')
 export const VENDOR = ['@inquirer/prompts', 'execa', 'google-auth-library', 'listr2']
 
 const COMMON = {
-  // CommonJS dependencies (@oclif/core, google-auth-library ...) call require() for Node built-ins; ESM output has
-  // no require of its own.
-  banner: {js: "import {createRequire as __binauthzCreateRequire} from 'node:module';const require=__binauthzCreateRequire(import.meta.url);"},
   bundle: true,
   // oclif reaches these only to run TypeScript sources in development, which the bundle never does.
   external: ['typescript', 'ts-node', 'tsx', 'tsx/*'],
@@ -49,6 +51,20 @@ const COMMON = {
   target: 'node20',
 }
 
+// CommonJS dependencies (google-auth-library ...) call require() for Node built-ins; ESM output has no require of
+// its own.
+const ESM_BANNER = {js: "import {createRequire as __binauthzCreateRequire} from 'node:module';const require=__binauthzCreateRequire(import.meta.url);"}
+
+// The main bundle is a CommonJS script: import.meta.url becomes the file's URL, and the vendor imports go through
+// __binauthzImport, the import() bin/run.js hands in (a vm.Script has no module loader of its own; loaded by plain
+// require() instead, it falls back to this module's own import()).
+const CJS_BANNER = {
+  js: [
+    "var __binauthzMetaUrl=require('node:url').pathToFileURL(__filename).href;",
+    "var __binauthzImport=typeof __binauthzImport==='function'?__binauthzImport:s=>import(new URL(s,__binauthzMetaUrl).href);",
+  ].join(''),
+}
+
 const vendorFile = spec => `vendor/${spec.replaceAll('/', '+')}.js`
 
 /** An import of a VENDOR package → its vendor file (from `dir`, relative to dist/bundle), loaded by Node when it runs. */
@@ -61,11 +77,10 @@ const vendorPlugin = (dir = '.', self = '') => ({
   },
 })
 
-// Node built-ins are linked with require(), as the CommonJS half of the bundle (@oclif/core) already links them,
-// not with ESM `import`: Node builds an ESM facade of a built-in by reading every one of its exports, and on Node 24
+// In the ESM vendor files, Node built-ins are linked with require() (as the CommonJS main bundle links them), not
+// with ESM `import`: Node builds an ESM facade of a built-in by reading every one of its exports, and on Node 24
 // that makes `import ... from 'node:http'` load undici through http's lazy fetch/WebSocket getters (~16 ms of every
-// start, before any command runs). Each built-in becomes a one-line CommonJS module of the bundle, so our code's
-// named imports are property reads at the time they run.
+// start, before any command runs). Each built-in becomes a one-line CommonJS module of the file.
 const builtins = new Set(builtinModules.flatMap(name => [name, `node:${name}`]))
 const builtinsByRequire = {
   name: 'builtins-by-require',
@@ -119,6 +134,7 @@ async function buildVendor(spec) {
   const outfile = join(out, vendorFile(spec))
   const result = await build({
     ...COMMON,
+    banner: ESM_BANNER,
     outfile,
     plugins: [builtinsByRequire, vendorPlugin('vendor', spec)],
     stdin: {
@@ -134,24 +150,42 @@ async function buildVendor(spec) {
   return {check, metafile: result.metafile}
 }
 
-/** The bundler's own account of binauthz.js: what went in, what it imports at run time. */
+/** The bundler's own account of binauthz.cjs: what went in, what it imports at run time. */
 function checkMetafile(metafile) {
   const problems = []
   const inputs = Object.keys(metafile.inputs)
   for (const spec of VENDOR) {
     const dir = `node_modules/${spec}/`
-    if (inputs.some(input => input.startsWith(dir) || input.includes(`/${dir}`))) problems.push(`${spec} is bundled into binauthz.js (a static import reaches it)`)
+    if (inputs.some(input => input.startsWith(dir) || input.includes(`/${dir}`))) problems.push(`${spec} is bundled into binauthz.cjs (a static import reaches it)`)
   }
 
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
       if (!imported.external || builtins.has(imported.path) || imported.path.startsWith('./vendor/')) continue
+      // fdir (through tinyglobby, oclif's) probes `require.resolve('picomatch')` in a try and uses its bundled copy.
+      if (imported.kind === 'require-resolve') continue
       if (['typescript', 'ts-node', 'tsx'].some(name => imported.path === name || imported.path.startsWith(`${name}/`))) continue
-      problems.push(`binauthz.js imports ${imported.path} at run time (${imported.kind}): add it to VENDOR or bundle it`)
+      problems.push(`binauthz.cjs imports ${imported.path} at run time (${imported.kind}): add it to VENDOR or bundle it`)
     }
   }
 
   if (problems.length > 0) throw new Error(`bundle: ${problems.join('; ')}`)
+}
+
+/**
+ * The bundle's import('./vendor/NAME.js') calls → __binauthzImport(...) (see CJS_BANNER): one per dynamic import
+ * of a VENDOR package the metafile lists; then the first line, the bundle's SHA-256.
+ */
+function linkVendorImports(file, metafile) {
+  const expected = Object.values(metafile.outputs).flatMap(o => o.imports).filter(i => i.kind === 'dynamic-import' && i.path.startsWith('./vendor/')).length
+  let found = 0
+  const text = readFileSync(file, 'utf8').replaceAll(/\bimport\((["'])\.\/vendor\//g, (_, quote) => {
+    found++
+    return `__binauthzImport(${quote}./vendor/`
+  })
+  if (found !== expected) throw new Error(`bundle: ${found} import() calls of vendor files in binauthz.cjs, the metafile lists ${expected}`)
+  const sha = createHash('sha256').update(text).digest('hex')
+  writeFileSync(file, `// binauthz-bundle sha256=${sha}\n${text}`)
 }
 
 const kib = metafile => `${(Object.values(metafile.outputs).reduce((sum, o) => sum + o.bytes, 0) / 1024).toFixed(0)} KiB`
@@ -159,16 +193,21 @@ const kib = metafile => `${(Object.values(metafile.outputs).reduce((sum, o) => s
 rmSync(out, {force: true, recursive: true})
 mkdirSync(out, {recursive: true})
 const files = commandFiles()
+const mainFile = join(out, 'binauthz.cjs')
 const main = await build({
   ...COMMON,
-  outfile: join(out, 'binauthz.js'),
-  plugins: [builtinsByRequire, vendorPlugin()],
+  banner: CJS_BANNER,
+  define: {'import.meta.url': '__binauthzMetaUrl'},
+  format: 'cjs',
+  outfile: mainFile,
+  plugins: [vendorPlugin()],
   stdin: {
     contents: entrySource(files), loader: 'js', resolveDir: root, sourcefile: 'binauthz-entry.js',
   },
 })
 checkMetafile(main.metafile)
-// BUNDLE_METAFILE=FILE: esbuild's account of binauthz.js, for a look at what it is made of (esbuild's analyzer).
+linkVendorImports(mainFile, main.metafile)
+// BUNDLE_METAFILE=FILE: esbuild's account of binauthz.cjs, for a look at what it is made of (esbuild's analyzer).
 if (process.env.BUNDLE_METAFILE) writeFileSync(process.env.BUNDLE_METAFILE, JSON.stringify(main.metafile))
 const vendor = []
 const checks = []
@@ -179,4 +218,4 @@ for (const spec of VENDOR) {
 }
 
 for (const check of checks) await check()
-console.error(`bundle: dist/bundle/binauthz.js (${files.length} commands, ${kib(main.metafile)}); vendor: ${vendor.join(', ')}`)
+console.error(`bundle: dist/bundle/binauthz.cjs (${files.length} commands, ${kib(main.metafile)}); vendor: ${vendor.join(', ')}`)

@@ -8,7 +8,7 @@ import type {Policy} from '../policy/types.js'
 // Everything that touches the outside world is an injectable adapter, so tests drive the whole flow with fakes.
 // The returned DeployResult is the --json contract of `binauthz deploy run|function` (documented below).
 import type {ApplyOptions} from './policy-change.js'
-import type {Prompter} from './ports.js'
+import type {Clock, Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
 import {
@@ -33,6 +33,7 @@ import {resolveContext, type ResolvedContext} from './context.js'
 import {type ExistingReader, readExisting} from './existing.js'
 import {type ClientFactories, DEFAULT_CLIENT_FACTORIES, openClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
+import {systemClock} from './ports.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // The --json contract
@@ -148,10 +149,10 @@ export class DeployInterruptedError extends InterruptedError {
 
 /** The client's parts (open-client.ts) and the rest of the outside world a deploy touches. */
 export interface DeployAdapters extends ClientFactories {
-  backup(env: NodeJS.ProcessEnv, project: string, policy: Policy): Promise<string | undefined>
+  /** Saves the policy about to be replaced, named by `now` (the run's clock). */
+  backup(env: NodeJS.ProcessEnv, project: string, policy: Policy, now: Date): Promise<string | undefined>
   /** Finds gcloud without starting it (throws GCLOUD_MISSING), before the policy is touched. */
   locateGcloud(env: NodeJS.ProcessEnv): string
-  now(): number
   /** Reads the existing service/function per region (what gcloud reuses), before planning. */
   readExisting: ExistingReader
   resolveContext(input: {env: NodeJS.ProcessEnv; kind?: DeployKind; project?: string; regions?: readonly string[]; requireRegion?: boolean}): ResolvedContext
@@ -160,6 +161,8 @@ export interface DeployAdapters extends ClientFactories {
 
 export interface DeployOptions {
   adapters?: Partial<DeployAdapters>
+  /** The run's clock (default: the system's): the duration, the deadline, backup names, the client's waits. */
+  clock?: Clock
   /** Concurrent gcloud deploys (default 2). */
   concurrency?: number
   /** Overall limit for the policy API calls, in seconds. */
@@ -190,9 +193,8 @@ export interface DeployOptions {
 /** The real adapters (tests replace some through DeployOptions.adapters). */
 const DEFAULT_ADAPTERS: DeployAdapters = {
   ...DEFAULT_CLIENT_FACTORIES,
-  backup: (env, project, policy) => savePolicyBackup(env, project, policy),
+  backup: (env, project, policy, now) => savePolicyBackup(env, project, policy, {now}),
   locateGcloud,
-  now: () => Date.now(),
   readExisting,
   resolveContext,
   runGcloud,
@@ -276,7 +278,8 @@ function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters):
 
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const adapters = adaptersFor(options)
-  const started = adapters.now()
+  const clock = options.clock ?? systemClock
+  const started = clock().getTime()
   const {kind, reporter} = options
   // Identity flags after `--` (--account, --configuration, --impersonate-service-account, --access-token-file,
   // --billing-project) apply to binauthz's own reads and calls too, as the CLOUDSDK_* variables gcloud maps them to.
@@ -329,13 +332,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     regionSource: context.regionSource,
     warnings: [],
   }
-  const finish = (): DeployResult => ({...result, durationMs: Math.max(0, adapters.now() - started)})
+  const finish = (): DeployResult => ({...result, durationMs: Math.max(0, clock().getTime() - started)})
   assertGcloudRunnable(options, adapters)
 
   // 2. The policy: one read, at most one write for all regions.
   await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)
   const connect = async (): Promise<BinauthzClient> => {
     const opened = await openClient({
+      clock,
       env,
       gcloud: context.gcloud,
       project,
@@ -442,7 +446,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   // The one policy-change path (src/app/policy-change.ts): the diff goes to the human output, one confirmation.
   const applied = await changePolicyOf(
     {
-      backup: (target, policy) => adapters.backup(env, target, policy),
+      backup: (target, policy) => adapters.backup(env, target, policy, (options.clock ?? systemClock)()),
       client,
       // Progress only: the change does not wait for the reporter.
       onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),

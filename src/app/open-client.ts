@@ -4,6 +4,7 @@
 import type {CredentialSource, ResolvedTokenProvider, ResolveTokenOptions} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {ClientOptions} from '../google/binauthz-client.js'
+import type {Clock} from './ports.js'
 
 import {resolveTokenProvider} from '../auth/credentials.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
@@ -21,6 +22,8 @@ export interface OpenedClient {
 }
 
 export interface OpenClientOptions {
+  /** The run's clock: the client's deadline checks and retry waits (default: the system's). */
+  clock?: Clock
   /** Overall deadline, epoch ms. */
   deadline?: number
   env: NodeJS.ProcessEnv
@@ -66,6 +69,7 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
     ...(quotaProject === undefined ? {} : {quotaProject}),
+    ...(options.clock === undefined ? {} : {clock: options.clock}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
   })

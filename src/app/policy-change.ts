@@ -5,6 +5,9 @@
 // 'dry-run' also asks testIamPermissions (it needs no permission) so it can report whether a real run could write;
 // that check is best-effort: when it fails the result says `permission: undefined` instead of failing the dry run.
 // 'no-patch' never calls IAM nor writes: the caller prints the hand-off for an admin.
+// The read and the permission check are sequential on purpose: whether IAM is asked at all depends on the plan
+// made from the read, and the common case (nothing to change: a redeploy) must cost one request, not two. Asking
+// both at once would add a testIamPermissions to every no-change run to save one round trip on the rare write.
 
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {PolicyPlan} from '../policy/plan.js'

@@ -18,7 +18,9 @@ import {
 import {resolveContext, type RunConfig, runConfig} from './context.js'
 import {openClient} from './open-client.js'
 import {changePolicyOf, type PolicyChange} from './policy-change.js'
-import {type Prompter, silentUi, type Ui} from './ports.js'
+import {
+  type Clock, type Prompter, silentUi, systemClock, type Ui,
+} from './ports.js'
 import {
   type KindChoice, kindsOf, requiredTargets, type Target,
 } from './targets.js'
@@ -26,6 +28,8 @@ import {
 export type {CoveredBy} from '../policy/coverage.js'
 
 export interface CommonInput {
+  /** The run's clock (default: the system's): backup names, the client's deadline and retry waits. */
+  clock?: Clock
   /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
   config?: RunConfig
   /** Overall deadline for API calls, epoch ms. */
@@ -102,7 +106,12 @@ function withRunConfig<T extends CommonInput>(input: T): T & {config: RunConfig}
 async function clientFor(input: CommonInput, project: string): Promise<BinauthzClient> {
   const {gcloud} = input.config ?? runConfig(input.env)
   const {client} = await openClient({
-    env: input.env, gcloud, project, ...(input.deadline === undefined ? {} : {deadline: input.deadline}), ...(input.signal === undefined ? {} : {signal: input.signal}),
+    clock: input.clock ?? systemClock,
+    env: input.env,
+    gcloud,
+    project,
+    ...(input.deadline === undefined ? {} : {deadline: input.deadline}),
+    ...(input.signal === undefined ? {} : {signal: input.signal}),
   })
   return client
 }
@@ -120,7 +129,7 @@ async function applyConfirmed(input: WriteInput, change: {plan: (policy: Policy)
   const client = await clientFor(input, change.project)
   return changePolicyOf(
     {
-      backup: (project, policy) => savePolicyBackup(input.env, project, policy), client, prompter: input.prompter, ui: input.ui ?? silentUi,
+      backup: (project, policy) => savePolicyBackup(input.env, project, policy, {now: (input.clock ?? systemClock)()}), client, prompter: input.prompter, ui: input.ui ?? silentUi,
     },
     {
       mode: input.mode, plan: change.plan, project: change.project, yes: input.yes,

@@ -31,6 +31,8 @@ export interface AskOptions {
 
 /** What the command that owns the run hands every use case: built once per run (src/cli/base-command.ts runtime()). */
 export interface Runtime {
+  /** The run's clock: everything that reads the time (backup names and timestamps, deadlines, retry waits). */
+  clock: Clock
   /** gcloud's configuration and the saved defaults, each read at most once in the run. */
   config: RunConfig
   env: NodeJS.ProcessEnv
@@ -39,6 +41,11 @@ export interface Runtime {
   signal: AbortSignal
   ui: Ui
 }
+
+/** Now; tests pass a fixed or stepping one. */
+export type Clock = () => Date
+
+export const systemClock: Clock = () => new Date()
 
 export interface Prompter {
   confirm(message: string, options: AskOptions & {default?: boolean}): Promise<boolean>

@@ -24,7 +24,9 @@ import {changePolicyOf} from './policy-change.js'
 import {
   type DefaultRuleSummary, type PathStatus, pathStatuses, summarizeDefaultRule,
 } from './policy-ops.js'
-import {type Prompter, type Ui} from './ports.js'
+import {
+  type Clock, type Prompter, systemClock, type Ui,
+} from './ports.js'
 import {
   type ApiCheck, type Capture, checkApi, checkGcloud, type GcloudCheck,
 } from './setup-checks.js'
@@ -48,6 +50,8 @@ export interface SetupAnswers {
 export interface SetupDeps {
   /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
   capture?: Capture
+  /** The run's clock (default: the system's): backup names and timestamps. */
+  clock?: Clock
   /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
   config?: RunConfig
   env: NodeJS.ProcessEnv
@@ -132,7 +136,7 @@ class Wizard {
     try {
       const applied = await changePolicyOf(
         {
-          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy), client, prompter: this.deps.prompter, ui: this.ui,
+          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy, {now: (this.deps.clock ?? systemClock)()}), client, prompter: this.deps.prompter, ui: this.ui,
         },
         {
           mode: 'write', plan: (policy: Policy) => planAllow(policy, missing), project, yes: this.answers.yes,

@@ -9,6 +9,7 @@ import {Command, Errors} from '@oclif/core'
 import type {Prompter, Runtime, Ui} from '../app/ports.js'
 
 import {runConfig} from '../app/context.js'
+import {systemClock} from '../app/ports.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
 } from '../errors.js'
@@ -141,7 +142,7 @@ export abstract class BinauthzCommand extends Command {
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
-      config: runConfig(process.env), env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+      clock: systemClock, config: runConfig(process.env), env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
     }
   }
 

@@ -6,6 +6,7 @@ import type {StepReporter} from '../app/progress.js'
 import type {DeployKind} from '../policy/repository.js'
 
 import {type DeployResult, runDeploy} from '../app/deploy.js'
+import {systemClock} from '../app/ports.js'
 import {BinauthzCommand} from './base-command.js'
 import {deployFlags} from './flags.js'
 import {
@@ -56,6 +57,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         passthrough,
         yes: flags.yes,
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
+        clock: systemClock,
         env,
         invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,

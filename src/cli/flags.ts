@@ -1,8 +1,10 @@
+import {Flags} from '@oclif/core'
+
 // Shared flag definitions: one definition per flag, used by every command that takes it.
 // Use them as values: `static flags = {project: projectFlag, region: regionFlag, yes: yesFlag}`.
 // Validation of project/region values happens in resolveContext (src/app/context.ts), which
 // knows where a value came from (flag, environment, saved defaults, gcloud config).
-import {Flags} from '@oclif/core'
+import type {Clock} from '../app/ports.js'
 
 /** --project PROJECT_ID: the Google Cloud project (same meaning as gcloud's --project). */
 export const projectFlag = Flags.string({
@@ -57,9 +59,9 @@ export const deadlineFlag = Flags.integer({
   summary: 'Give up on the policy check and update after this many seconds (the gcloud deploy itself is not limited).',
 })
 
-/** The overall API deadline (epoch ms) a --deadline value sets, counted from now; nothing when the flag is absent. */
-export function deadlineFrom(seconds: number | undefined): {deadline?: number} {
-  return seconds === undefined ? {} : {deadline: Date.now() + (seconds * 1000)}
+/** The overall API deadline (epoch ms) a --deadline value sets, counted from the run's clock; nothing when the flag is absent. */
+export function deadlineFrom(seconds: number | undefined, clock: Clock): {deadline?: number} {
+  return seconds === undefined ? {} : {deadline: clock().getTime() + (seconds * 1000)}
 }
 
 /** --verbose: plain line-by-line progress even in a TTY, with more detail. */

@@ -39,13 +39,14 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
 
   /** Adds (allow) or removes (revoke) the selected patterns, prints what happened and returns the result. */
   protected async changePolicy(action: 'allow' | 'revoke', flags: PolicyChangeFlags): Promise<PolicyChangeResult> {
+    const runtime = this.runtime()
     const result = await changePolicy({
       ...policySelection(flags),
-      ...this.runtime(),
+      ...runtime,
       action,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
       yes: flags.yes,
-      ...deadlineFrom(flags.deadline),
+      ...deadlineFrom(flags.deadline, runtime.clock),
     })
     for (const line of renderChange(result)) this.say(line)
     return result

@@ -1,6 +1,11 @@
-// The only module that starts processes (and the only one importing execa, lazily).
+// The only module that starts processes (and the only one importing execa, lazily, and cross-spawn).
 // Argument arrays only, never a shell; never mutates the caller's arrays or env.
+// The deploy's gcloud (runGcloud) is started with cross-spawn, child_process.spawn itself outside Windows: loading
+// execa costs ~20 ms (bench/RESULTS.md), a third of a no-change deploy's budget, for a spawn that needs none of it.
 
+import type {ChildProcess} from 'node:child_process'
+
+import crossSpawn from 'cross-spawn'
 import {accessSync, constants, statSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 
@@ -192,18 +197,9 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
   return {exitCode, stderr, stdout}
 }
 
-/** execa options for runGcloud: gcloud's output streamed to ours (as asked), its stderr also piped to us for the tail. */
-function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
-  return {
-    buffer: false,
-    env: {...env},
-    extendEnv: false,
-    reject: false,
-    stderr: inv.stderr === 'ignore' ? 'pipe' : ['pipe', 'inherit'] as const,
-    stdin: inv.stdin ?? 'inherit',
-    stdout: inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'),
-    windowsHide: true,
-  } as const
+/** How runGcloud connects gcloud: output streamed to ours (as asked), its stderr piped to us (echoed, and kept for the tail). */
+function streamingStdio(inv: RunInvocation): ['ignore' | 'inherit', 2 | 'ignore' | 'inherit', 'pipe'] {
+  return [inv.stdin ?? 'inherit', inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'), 'pipe']
 }
 
 /** Keeps the last STDERR_TAIL_BYTES of a stream, cut at a line start when the beginning was dropped. */
@@ -227,9 +223,7 @@ function tailKeeper(): {keep: (chunk: Buffer | string) => void; text: () => stri
 }
 
 interface Finished {
-  code?: string
   exitCode?: number
-  failed?: boolean
   isCanceled?: boolean
   signal?: string
 }
@@ -258,28 +252,46 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   const args = [...inv.args]
   const tail = tailKeeper()
   const {signal} = inv
-  const {execa} = await import('execa')
   if (signal?.aborted) return {exitCode: 128 + (SIGNAL_NUMBERS[abortSignalName(signal)] ?? 2), interrupted: true, stderrTail: ''}
-  const subprocess = execa(executable, args, streamingOptions(inv, env))
+  const child = crossSpawn(executable, args, {env: {...env}, stdio: streamingStdio(inv), windowsHide: true})
   let interrupted = false
   const forward = (): void => {
     interrupted = true
     try {
-      subprocess.kill(abortSignalName(signal as AbortSignal))
+      child.kill(abortSignalName(signal as AbortSignal))
     } catch {
       // the child is already gone
     }
   }
 
   signal?.addEventListener('abort', forward, {once: true})
-  subprocess.stderr?.on('data', tail.keep)
-  let result
+  child.stderr?.on('data', (chunk: Buffer) => {
+    tail.keep(chunk)
+    if (inv.stderr !== 'ignore') process.stderr.write(chunk)
+  })
+  let ended
   try {
-    result = await subprocess
+    ended = await childEnded(child)
   } finally {
     signal?.removeEventListener('abort', forward)
   }
 
-  if (isSpawnFailure(result)) throw missingGcloud(executable, env, result.code)
-  return runResult(result, interrupted, tail.text())
+  if ('spawnError' in ended) throw missingGcloud(executable, env, ended.spawnError)
+  return runResult(ended, interrupted, tail.text())
+}
+
+/** The child's exit once its output is drained ('close'), or the error code when it could not be started. */
+function childEnded(child: ChildProcess): Promise<Finished | {spawnError: string | undefined}> {
+  return new Promise((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      // A spawn failure has no pid; an error after the start (a failed kill) changes nothing: 'close' follows.
+      if (child.pid === undefined) {
+        if (['EACCES', 'ENOENT', 'ENOTDIR'].includes(error.code ?? '')) resolve({spawnError: error.code})
+        else reject(error)
+      }
+    })
+    child.once('close', (code: null | number, signal: NodeJS.Signals | null) => {
+      resolve(signal ? {signal} : {exitCode: code ?? 1})
+    })
+  })
 }

@@ -37,6 +37,8 @@ export interface RetryOptions extends Partial<RetrySettings> {
 }
 
 export interface ClientOptions {
+  /** The run's clock (default: the system's): the deadline checks and Retry-After dates are read from it. */
+  clock?: () => Date
   /** Epoch ms; no request starts or waits past it (then ExternalError DEADLINE_EXCEEDED). */
   deadline?: number
   endpoint: URL
@@ -140,6 +142,8 @@ export class BinauthzClient {
   private readonly headers: Readonly<Record<string, string>>
   private readonly limits: Readonly<TransportLimits>
   private readonly network: NetworkPath
+  /** Epoch ms from the run's clock. */
+  private readonly now: () => number
   private readonly random: () => number
   private readonly refusedSuggestions: readonly string[]
   private readonly retry: Readonly<RetrySettings>
@@ -156,6 +160,8 @@ export class BinauthzClient {
     this.endpoint = new URL(options.endpoint.href.endsWith('/') ? options.endpoint.href : `${options.endpoint.href}/`)
     this.tokens = options.tokens
     this.deadline = options.deadline
+    const {clock} = options
+    this.now = clock === undefined ? Date.now : () => clock().getTime()
     this.signal = options.signal
     const {random, sleep, ...retry} = options.retry ?? {}
     this.retry = {...DEFAULT_RETRY, ...retry}
@@ -185,7 +191,7 @@ export class BinauthzClient {
    */
   async conflictBackoff(attempt: number): Promise<boolean> {
     const wait = conflictWait(attempt, this.retry, this.random)
-    if (this.deadline !== undefined && Date.now() + wait >= this.deadline) return false
+    if (this.deadline !== undefined && this.now() + wait >= this.deadline) return false
     await this.wait(wait, () => interruptedBeforeReread())
     return true
   }
@@ -235,7 +241,7 @@ export class BinauthzClient {
   }
 
   private budget(): Budget {
-    const remaining = this.deadline === undefined ? Infinity : this.deadline - Date.now()
+    const remaining = this.deadline === undefined ? Infinity : this.deadline - this.now()
     return {limitedByDeadline: remaining < this.limits.timeoutMs, timeoutMs: Math.max(1, Math.min(this.limits.timeoutMs, remaining))}
   }
 
@@ -251,7 +257,7 @@ export class BinauthzClient {
     let mayRefresh = this.tokens.refresh !== undefined
     for (let attempt = 0; ; attempt++) {
       if (this.signal?.aborted) throw interrupted()
-      if (this.deadline !== undefined && Date.now() >= this.deadline) throw deadlineError(op, last?.error)
+      if (this.deadline !== undefined && this.now() >= this.deadline) throw deadlineError(op, last?.error)
       const token = renewed ?? await this.race(this.tokens.getToken(), interrupted)
       renewed = undefined
       registerSecret(token)
@@ -306,7 +312,7 @@ export class BinauthzClient {
       const error = errorForAnswer({
         method: request.method, op, project: request.project, redact: text => scrubText(text, token), response,
       })
-      const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now())
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now())
       return {error, retry: {kind: 'status', status: response.status, ...(retryAfterMs === undefined ? {} : {retryAfterMs})}}
     }
 
@@ -349,7 +355,7 @@ export class BinauthzClient {
   /** Waits before the next attempt, or throws the error the call ends with. */
   private async retryOrThrow({op, replayable}: ApiRequest, last: Failure, attempt: number, interrupted: () => Error): Promise<void> {
     const decision = decideRetry({
-      attempt, deadline: this.deadline, failure: last.retry, now: Date.now(), random: this.random, replayable, settings: this.retry,
+      attempt, deadline: this.deadline, failure: last.retry, now: this.now(), random: this.random, replayable, settings: this.retry,
     })
     if (decision.retry) {
       await this.wait(decision.waitMs, interrupted)

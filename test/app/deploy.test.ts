@@ -69,10 +69,6 @@ describe('app/deploy', () => {
             client: options => new BinauthzClient({...options, retry: {maxRetries: 0}}),
             endpoint: () => server.endpoint,
             locateGcloud: () => '/usr/bin/gcloud',
-            now() {
-              clock += 5
-              return clock
-            },
             resolveContext: input => ({
               gcloud: {activeConfig: 'default', configDir: '/nonexistent'},
               project: input.project ?? PROJECT,
@@ -87,6 +83,11 @@ describe('app/deploy', () => {
               }
             },
             tokens: async () => ({getToken: async () => 'test-token', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}}),
+          },
+          // The run's clock: 5 ms a reading.
+          clock() {
+            clock += 5
+            return new Date(clock)
           },
           dryRun: false,
           // The existing service / function is read from the same sandbox (what gcloud reuses).
@@ -383,10 +384,27 @@ describe('app/deploy', () => {
           seen.push(clientOptions.deadline)
           return new BinauthzClient({...clientOptions, deadline: undefined, retry: {maxRetries: 0}})
         },
-        now: () => 1000,
       },
+      clock: () => new Date(1000),
     })
     expect(seen).to.deep.equal([31_000])
+  })
+
+  it("the backup is named by the run's clock, not the system's", async () => {
+    const named: Date[] = []
+    const options = h.options()
+    await runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        async backup(_env, _project, _policy, now) {
+          named.push(now)
+          return '/tmp/backup.json'
+        },
+      },
+      clock: () => new Date('2030-05-06T07:08:09.010Z'),
+    })
+    expect(named.map(date => date.toISOString())).to.deep.equal(['2030-05-06T07:08:09.010Z'])
   })
 
   it('run --source with --image REPO/...: that image is allowlisted, argv keeps both', async () => {

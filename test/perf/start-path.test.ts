@@ -1,14 +1,15 @@
-// The one start path (bin/run.js → dist/bundle/binauthz.js, commands by oclif's explicit strategy) as users run it:
+// The one start path (bin/run.js → dist/bundle/binauthz.cjs, commands by oclif's explicit strategy) as users run it:
 // every command's --help, the root and topic help, --version and the usage errors print exactly what @oclif/core's
 // own execute() prints over the unbundled dist/src (its `pattern` strategy, in a child: what the bundle is made
-// of), so bundling changes nothing a user sees. Also: a checkout without dist/bundle says to build, and an
-// unwritable compile-cache directory costs nothing but the cache. `sandbox start` → `sandbox serve` through the bin:
+// of), so bundling changes nothing a user sees — help requests twice, the second answered from bin/run.js's help
+// store, across widths and colour settings sharing one cache directory. Also: a checkout without dist/bundle says
+// to build, an unwritable cache directory costs nothing but the cache, and a damaged V8 code cache is replaced. `sandbox start` → `sandbox serve` through the bin:
 // test/commands/sandbox.test.ts and test/e2e/installed-package.test.ts.
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
 import {
-  copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync,
+  copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {join} from 'node:path'
 
@@ -59,7 +60,7 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
   })
 
   it('package.json: oclif finds the commands by its explicit strategy in the bundle', () => {
-    expect(pjson.oclif.commands).to.deep.equal({identifier: 'COMMANDS', strategy: 'explicit', target: './dist/bundle/binauthz.js'})
+    expect(pjson.oclif.commands).to.deep.equal({identifier: 'COMMANDS', strategy: 'explicit', target: './dist/bundle/binauthz.cjs'})
   })
 
   const cases: [string[], NodeJS.ProcessEnv][] = [
@@ -82,9 +83,14 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
       const env = cleanEnv(dir, extra)
       const [bundled, plain] = await Promise.all([runCli(args, env), unbundled(args, env)])
       expect(plain.code, `unbundled: ${plain.stderr}`).to.not.equal(null)
-      expect(bundled.stdout).to.equal(plain.stdout)
-      expect(bundled.stderr).to.equal(plain.stderr)
-      expect(bundled.code).to.equal(plain.code)
+      // A help request again: now from the help store (the first run stored it), when oclif's answer was clean.
+      const again = args.at(-1) === '--help' ? await runCli(args, env) : bundled
+      for (const ran of [bundled, again]) {
+        expect(ran.stdout).to.equal(plain.stdout)
+        expect(ran.stderr).to.equal(plain.stderr)
+        expect(ran.code).to.equal(plain.code)
+      }
+
       if (args.at(-1) === '--help' && args.length > 1 && manifest.commands[args.slice(0, -1).join(':')]) {
         expect(bundled.code, bundled.stderr).to.equal(0)
         expect(bundled.stdout).to.include(`$ binauthz ${args.slice(0, -1).join(' ')}`)
@@ -104,7 +110,7 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
     })
     const [code] = (await once(child, 'close')) as [null | number]
     expect(code).to.equal(1)
-    expect(stderr).to.include('dist/bundle/binauthz.js is missing: run `npm run build`')
+    expect(stderr).to.include('dist/bundle/binauthz.cjs is missing: run `npm run build`')
   })
 
   it('an unwritable compile-cache directory changes nothing but the cache', async () => {
@@ -114,5 +120,39 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stderr).to.equal('')
     expect(r.stdout).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+ /)
+  })
+
+  it('help requests are stored (one entry per request and setting); other commands are not', async () => {
+    const home = join(dir, 'store-home')
+    const env = {...cleanEnv(dir), HOME: home}
+    const store = join(home, '.cache', 'binauthz', 'help')
+    await runCli(['--version'], env)
+    await runCli(['deploy', 'run', 'x', '--no-such-flag'], env)
+    expect(existsSync(store)).to.equal(false)
+    await runCli(['--help'], env)
+    await runCli(['--help'], env)
+    expect(readdirSync(store)).to.have.length(1)
+    await runCli(['--help'], {...env, OCLIF_COLUMNS: '61'})
+    await runCli(['policy', 'status', '--help'], env)
+    expect(readdirSync(store)).to.have.length(3)
+    // NODE_DISABLE_COMPILE_CACHE=1 (Node's switch) turns off both caches.
+    const r = await runCli(['deploy', '--help'], {...env, NODE_DISABLE_COMPILE_CACHE: '1'})
+    expect(r.code).to.equal(0)
+    expect(readdirSync(store)).to.have.length(3)
+  })
+
+  it('a damaged V8 code cache is refused by V8 and replaced; the run is unaffected', async () => {
+    const home = join(dir, 'code-cache-home')
+    const env = {...cleanEnv(dir), HOME: home}
+    const cache = join(home, '.cache', 'binauthz')
+    const first = await runCli(['--version'], env)
+    const entries = readdirSync(cache).filter(name => name.endsWith('.v8'))
+    expect(entries).to.have.length(1)
+    const file = join(cache, entries[0] ?? 'missing')
+    const good = readFileSync(file)
+    writeFileSync(file, Buffer.alloc(good.length, 7))
+    const second = await runCli(['--version'], env)
+    expect(second).to.deep.equal(first)
+    expect(readFileSync(file).equals(Buffer.alloc(good.length, 7))).to.equal(false)
   })
 })

@@ -17,10 +17,11 @@ export default class PolicyExport extends BinauthzCommand {
 
   async run(): Promise<PolicyExportResult> {
     const {flags} = await this.parse(PolicyExport)
+    const runtime = this.runtime()
     const result = await exportPolicy({
-      ...this.runtime(),
+      ...runtime,
       ...(flags.project === undefined ? {} : {project: flags.project}),
-      ...deadlineFrom(flags.deadline),
+      ...deadlineFrom(flags.deadline, runtime.clock),
     })
     this.say(result.yaml.replace(/\n$/, ''))
     return result

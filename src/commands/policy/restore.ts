@@ -50,14 +50,15 @@ export default class PolicyRestore extends BinauthzCommand {
       return listed
     }
 
+    const runtime = this.runtime()
     const result = await restorePolicy({
-      ...this.runtime(),
+      ...runtime,
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...(flags.file === undefined ? {} : {file: flags.file}),
       latest: flags.latest,
       mode: flags['dry-run'] ? 'dry-run' : 'write',
       yes: flags.yes,
-      ...deadlineFrom(flags.deadline),
+      ...deadlineFrom(flags.deadline, runtime.clock),
     })
     for (const line of renderRestore(result)) this.say(line)
     return result

@@ -31,14 +31,15 @@ export default class PolicyStatus extends BinauthzCommand {
 
   async run(): Promise<PolicyStatusResult> {
     const {flags} = await this.parse(PolicyStatus)
+    const runtime = this.runtime()
     const result = await policyStatus({
-      ...this.runtime(),
+      ...runtime,
       ...(flags.project === undefined ? {} : {project: flags.project}),
       ...(flags.region === undefined ? {} : {regions: flags.region}),
       ...(flags.kind === undefined ? {} : {kind: flags.kind}),
       ...(flags['docker-repository'] === undefined ? {} : {dockerRepository: flags['docker-repository']}),
       ...(flags.image === undefined ? {} : {image: flags.image}),
-      ...deadlineFrom(flags.deadline),
+      ...deadlineFrom(flags.deadline, runtime.clock),
     })
     for (const line of renderStatus(result)) this.say(line)
     return result
