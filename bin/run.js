@@ -32,6 +32,14 @@ try {
   process.exitCode = 1
 }
 
+// A reader that goes away before the end (`binauthz … --json | head -c 100`, a closed terminal): what is left to print
+// is lost, the run is not, and no EPIPE stack trace is printed. Any other write error is still a crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', error => {
+    if (error?.code !== 'EPIPE') throw error
+  })
+}
+
 // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
 // $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access token
 // in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.

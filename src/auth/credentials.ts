@@ -32,6 +32,7 @@ import {captureGcloud} from '../gcloud/runner.js'
 import {iamcredentialsEndpointFrom} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
+import {serverText} from '../policy/display.js'
 import {type GcloudConfig, readSmallFile} from './gcloud-config.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
@@ -238,7 +239,7 @@ export function credentialFileIsUser(info: {impersonatedEmail?: string; type?: s
 }
 
 function libraryFailure(error: unknown, detail: string): Error {
-  const text = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500)
+  const text = serverText(error instanceof Error ? error.message : String(error), redactSecrets)
   const suggestions = [
     'Fix or replace the credential (gcloud itself would fail the same way)',
     'Or unset auth/credential_file_override (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE) to use the active gcloud account',
@@ -256,6 +257,22 @@ function libraryFailure(error: unknown, detail: string): Error {
   })
 }
 
+/**
+ * google-auth-library, loaded with its logging off. google-logging-utils (used by google-auth-library, gaxios and
+ * gcp-metadata) turns on when GOOGLE_SDK_NODE_LOGGING is set and then logs requests and answers — the metadata
+ * server's token among them. Each of those modules creates its logger once, when it is loaded
+ * (logging-utils.js `log()` reads the variable then), so the variable is hidden from the process for the import only.
+ */
+async function importQuietly(): Promise<typeof import('google-auth-library')> {
+  const logging = process.env.GOOGLE_SDK_NODE_LOGGING
+  delete process.env.GOOGLE_SDK_NODE_LOGGING
+  try {
+    return await import('google-auth-library')
+  } finally {
+    if (logging !== undefined) process.env.GOOGLE_SDK_NODE_LOGGING = logging
+  }
+}
+
 type LibraryTarget = {file: string; kind: 'file';} | {kind: 'metadata'}
 
 async function libraryToken(target: LibraryTarget, projectId: string | undefined, metadataLikely: boolean, detail: string): Promise<string> {
@@ -264,7 +281,7 @@ async function libraryToken(target: LibraryTarget, projectId: string | undefined
   const guard = !metadataLikely && previous === undefined
   if (guard) process.env.METADATA_SERVER_DETECTION = 'none'
   try {
-    const lib = await import('google-auth-library')
+    const lib = await importQuietly()
     let token: null | string | undefined
     if (target.kind === 'file') {
       const auth = new lib.GoogleAuth({keyFilename: target.file, scopes: [CLOUD_PLATFORM_SCOPE], ...(projectId ? {projectId} : {})})
