@@ -85,6 +85,8 @@ export const ERROR_CODES = {
   EXISTING_READ_DENIED: user('permission', 'Reading the existing service or function was refused: the role that reads it is named.'),
   EXISTING_READ_FAILED: external('external', 'The existing service or function could not be read.'),
   FAILED_PRECONDITION: google('FAILED_PRECONDITION'),
+  FILE_NOT_REGULAR: user('usage', 'A file binauthz is pointed at (gcloud configuration, defaults, token, backup) is a FIFO, device, directory or socket.'),
+  FILE_TOO_LARGE: user('usage', 'A file binauthz is pointed at is larger than such a file can be (its bound is in the message).'),
   GCLOUD_AUTH_FAILED: user('usage', '`gcloud auth print-access-token` failed: sign in with gcloud.'),
   GCLOUD_MISSING: user('usage', 'gcloud is not installed, or BINAUTHZ_GCLOUD does not name an executable.'),
   GCLOUD_TIMEOUT: external('external', 'A short gcloud command did not finish in time.'),

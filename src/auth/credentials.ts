@@ -33,11 +33,14 @@ import {iamcredentialsEndpointFrom} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
 import {serverText} from '../policy/display.js'
-import {type GcloudConfig, readSmallFile} from './gcloud-config.js'
+import {readRegularFileText} from '../store/regular-file.js'
+import {type GcloudConfig} from './gcloud-config.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
 /** Longest access token we accept from a file or from gcloud (real ones are a few hundred to ~2k chars). */
 export const MAX_TOKEN_LENGTH = 8192
+/** Credential files are a few KiB (a service-account key is ~2.3 KiB). */
+const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024
 const DMI_PRODUCT_NAME_FILE = '/sys/class/dmi/id/product_name'
 /** Re-fetch a gcloud-issued token after this long (they live for up to an hour). */
 const GCLOUD_TOKEN_TTL_MS = 45 * 60 * 1000
@@ -144,8 +147,12 @@ export function metadataServerLikely(env: NodeJS.ProcessEnv, dmiProductNameFile 
   if (env.GCE_METADATA_HOST || env.GCE_METADATA_IP) return true
   // Serverless runtimes (Cloud Run services/jobs, Cloud Functions) document these variables.
   if (env.K_SERVICE || env.K_CONFIGURATION || env.CLOUD_RUN_JOB || env.FUNCTION_TARGET) return true
-  const product = readSmallFile(dmiProductNameFile, 256)
-  return product !== undefined && /Google/.test(product)
+  try {
+    const product = readRegularFileText(dmiProductNameFile, {maxBytes: 4096, what: 'DMI product name'})
+    return product !== undefined && /Google/.test(product)
+  } catch {
+    return false // not a regular file (sysfs always is): no evidence
+  }
 }
 
 function tokenFileProvider(file: string, origin: string, unsetHint: string): ResolvedTokenProvider {
@@ -158,7 +165,7 @@ function tokenFileProvider(file: string, origin: string, unsetHint: string): Res
     })
   }
 
-  const content = readSmallFile(path, (MAX_TOKEN_LENGTH * 2) + 2)
+  const content = readRegularFileText(path, {maxBytes: (MAX_TOKEN_LENGTH * 2) + 2, what: `The access token file (from ${origin})`})
   if (content === undefined) {
     throw new UserError(`Cannot read the access token file ${path} (from ${origin}).`, {
       code: 'ACCESS_TOKEN_FILE_MISSING',
@@ -186,7 +193,7 @@ interface CredentialFileInfo {
 }
 
 function readCredentialFile(file: string, origin: string): CredentialFileInfo {
-  const text = readSmallFile(file, 1024 * 1024)
+  const text = readRegularFileText(file, {maxBytes: MAX_CREDENTIAL_FILE_BYTES, what: `The credential file (from ${origin})`})
   if (text === undefined) {
     throw new UserError(`Cannot read the credential file ${file} (from ${origin}).`, {
       code: 'CREDENTIAL_FILE_UNREADABLE',

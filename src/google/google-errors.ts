@@ -109,7 +109,6 @@ function readDetail(detail: unknown, out: GoogleError): void {
   if (consumer !== undefined) out.consumer = consumer
 }
 
-
 export interface ErrorAnswer {
   method: string
   op: Operation

@@ -5,8 +5,8 @@
 
 /** Control characters (C0, DEL, C1), line/paragraph separators, BOM and the bidi overrides and isolates. */
 function isUnsafe(code: number): boolean {
-  return code <= 0x1F || (code >= 0x7F && code <= 0x9F) || code === 0x2028 || code === 0x2029
-    || (code >= 0x202A && code <= 0x202E) || (code >= 0x2066 && code <= 0x2069) || code === 0xFEFF
+  return code <= 0x1F || (code >= 0x7F && code <= 0x9F) || code === 0x20_28 || code === 0x20_29
+    || (code >= 0x20_2A && code <= 0x20_2E) || (code >= 0x20_66 && code <= 0x20_69) || code === 0xFE_FF
 }
 
 /** Whether `text` holds anything displayEscape would change (\n and \t included). */
