@@ -294,6 +294,13 @@ export function safeText(text: string): string {
   return displayEscape(redactSecrets(text), {keepLines: true})
 }
 
+/** Replaces only the exact secrets registered (registerSecret): cheap, and changes nothing else in the text. */
+export function redactRegisteredSecrets(text: string): string {
+  let out = text
+  for (const secret of extraSecrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]')
+  return out
+}
+
 /** Removes anything that looks like a credential from text that may be printed or logged. */
 export function redactSecrets(text: string): string {
   let out = text

@@ -12,6 +12,7 @@ import {runConfig} from '../app/context.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
+import {guardProcessOutput} from './output-guard.js'
 import {terminalPrompter} from './prompts.js'
 
 /** The JSON printed for an error under --json. */
@@ -144,6 +145,7 @@ export abstract class BinauthzCommand extends Command {
   }
 
   override async init(): Promise<void> {
+    guardProcessOutput(process.env)
     await super.init()
     // `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that no other listener is left for.
     for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal)
