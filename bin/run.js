@@ -32,11 +32,11 @@ try {
   process.exitCode = 1
 }
 
-// A reader that goes away before the end (`binauthz … --json | head -c 100`, a closed terminal): what is left to print
-// is lost, the run is not, and no EPIPE stack trace is printed. Any other write error is still a crash.
+// A reader that goes away before the end (`binauthz … --json | head -c 100`: EPIPE; a terminal that hung up: EIO):
+// what is left to print is lost, the run is not, and no stack trace is printed. Any other write error is a crash.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', error => {
-    if (error?.code !== 'EPIPE') throw error
+    if (error?.code !== 'EPIPE' && error?.code !== 'EIO') throw error
   })
 }
 
