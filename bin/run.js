@@ -270,7 +270,15 @@ async function start() {
     }
 
     if (source !== undefined) {
-      const {cli, storeCodeCache} = loadBundle(source, sha)
+      // A reader that goes away before the end (`binauthz … --json | head -c 100`: EPIPE; a terminal that hung up:
+    // EIO): what is left to print is lost, the run is not, and no stack trace is printed. Other write errors crash.
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on('error', error => {
+        if (error?.code !== 'EPIPE' && error?.code !== 'EIO') throw error
+      })
+    }
+
+    const {cli, storeCodeCache} = loadBundle(source, sha)
       // At exit, also when oclif ends a failed command with process.exit: what the run compiled is kept either way.
       process.once('exit', storeCodeCache)
       const recorded = helpFile ? recordStdout() : undefined

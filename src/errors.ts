@@ -1,5 +1,7 @@
 // Error kinds and the one exit-code table. The table is a documented contract (README "Exit codes").
 
+import {displayEscape} from './policy/display.js'
+
 export const EXIT_CODES = {
   /** The policy kept changing under us (etag conflicts) and we gave up after bounded retries. */
   conflict: 4,
@@ -7,6 +9,8 @@ export const EXIT_CODES = {
   deployFailed: 1,
   /** A Google API (or the network) failed in a way the user cannot fix with a flag. */
   external: 5,
+  /** The terminal went away (SIGHUP): handled like SIGINT, with 128 + 1. */
+  hangup: 129,
   /** A bug in binauthz. */
   internal: 70,
   /** Interrupted (Ctrl-C, SIGINT). */
@@ -27,6 +31,7 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCodeName, string>> = {
   conflict: 'the policy kept changing under us (etag conflicts) and we gave up after bounded retries',
   deployFailed: "gcloud ran and failed (with one region, gcloud's own non-zero exit code is passed through)",
   external: 'a Google API, the network or the sandbox failed; nothing was deployed',
+  hangup: 'the terminal hung up (SIGHUP); handled like Ctrl-C: gcloud, when running, gets the signal and ends first',
   internal: 'a bug in binauthz; please report it',
   interrupted: 'interrupted with Ctrl-C (SIGINT); gcloud, when running, gets the signal and ends first',
   ok: 'done (or nothing to do)',
@@ -81,6 +86,8 @@ export const ERROR_CODES = {
   EXISTING_READ_DENIED: user('permission', 'Reading the existing service or function was refused: the role that reads it is named.'),
   EXISTING_READ_FAILED: external('external', 'The existing service or function could not be read.'),
   FAILED_PRECONDITION: google('FAILED_PRECONDITION'),
+  FILE_NOT_REGULAR: user('usage', 'A file binauthz is pointed at (gcloud configuration, defaults, token, backup) is a FIFO, device, directory or socket.'),
+  FILE_TOO_LARGE: user('usage', 'A file binauthz is pointed at is larger than such a file can be (its bound is in the message).'),
   GCLOUD_AUTH_FAILED: user('usage', '`gcloud auth print-access-token` failed: sign in with gcloud.'),
   GCLOUD_CANNOT_START: user('usage', 'gcloud is on PATH but cannot start: its interpreter (shebang, CLOUDSDK_PYTHON or bundled Python) is missing.'),
   GCLOUD_MISSING: user('usage', 'gcloud is not installed, or BINAUTHZ_GCLOUD does not name an executable.'),
@@ -90,7 +97,7 @@ export const ERROR_CODES = {
   IMPERSONATION_DENIED: user('permission', 'IAM Credentials refused to mint a token for the service account to impersonate.'),
   IMPERSONATION_FAILED: external('external', 'IAM Credentials could not be reached or answered badly.'),
   INTERNAL: google('INTERNAL'),
-  INTERRUPTED: {exit: 'interrupted', kind: 'interrupted', meaning: 'Interrupted by SIGINT (exit 130) or SIGTERM (exit 143).'},
+  INTERRUPTED: {exit: 'interrupted', kind: 'interrupted', meaning: 'Interrupted by SIGINT (exit 130), SIGTERM (exit 143) or SIGHUP (exit 129).'},
   INVALID_ACCESS_TOKEN: user('usage', 'The access token given is not one (empty, several lines, too long).'),
   INVALID_ARGUMENT: google('INVALID_ARGUMENT (the request or the policy was refused)'),
   INVALID_DOCKER_REPOSITORY: user('usage', 'A --docker-repository value is not an Artifact Registry repository.'),
@@ -182,10 +189,11 @@ export class BinauthzError extends Error {
   readonly suggestions: readonly string[]
 
   protected constructor(message: string, details: ErrorDetails, kind: ErrorKind) {
-    super(redactSecrets(message), details.cause === undefined ? undefined : {cause: details.cause})
+    // Redacted, then escaped: a message may quote a server, a file or a passthrough value; it is shown to people.
+    super(safeText(message), details.cause === undefined ? undefined : {cause: details.cause})
     this.code = details.code
     this.kind = kind
-    this.suggestions = (details.suggestions ?? []).map(s => redactSecrets(s))
+    this.suggestions = (details.suggestions ?? []).map(s => safeText(s))
   }
 
   get exitCode(): number {
@@ -220,34 +228,46 @@ export class ExternalError extends BinauthzError {
       this.process = {
         ...details.process,
         args: details.process.args.map(a => redactSecrets(a)),
-        stderr: details.process.stderr === undefined ? undefined : redactSecrets(details.process.stderr.trim().slice(-4000)),
+        // Redact before cutting: a cut through a token would leave a part no pattern recognises.
+        stderr: details.process.stderr === undefined ? undefined : redactSecrets(details.process.stderr.trim()).slice(-4000),
       }
     }
   }
 }
 
+/** The signals a run handles (the command's one handler), each ending the run with its own exit code (128 + n). */
+export type StopSignal = 'SIGHUP' | 'SIGINT' | 'SIGTERM'
+
+/** Which exit a handled signal ends the run with. */
+export const SIGNAL_EXITS: Readonly<Record<StopSignal, ExitCodeName>> = {SIGHUP: 'hangup', SIGINT: 'interrupted', SIGTERM: 'terminated'}
+
+function isStopSignal(value: unknown): value is StopSignal {
+  return value === 'SIGHUP' || value === 'SIGINT' || value === 'SIGTERM'
+}
+
 /**
- * The run was interrupted: Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143), through the command's AbortSignal or at a
- * prompt. `signal` is the one received, when known; the command sets it from its signal handler.
+ * The run was interrupted: Ctrl-C (SIGINT, exit 130), SIGTERM (exit 143) or SIGHUP (exit 129), through the command's
+ * AbortSignal or at a prompt. `signal` is the one received, when known; the command sets it from its signal handler.
  */
 export class InterruptedError extends BinauthzError {
   override readonly name: string = 'InterruptedError'
-  readonly signal: 'SIGINT' | 'SIGTERM'
+  readonly signal: StopSignal
 
-  constructor(message: string, details: Omit<ErrorDetails, 'code'> & {signal?: 'SIGINT' | 'SIGTERM'} = {}) {
+  constructor(message: string, details: Omit<ErrorDetails, 'code'> & {signal?: StopSignal} = {}) {
     super(message, {...details, code: 'INTERRUPTED'}, 'interrupted')
     this.signal = details.signal ?? 'SIGINT'
   }
 
   override get exitName(): ExitCodeName {
-    return this.signal === 'SIGTERM' ? 'terminated' : 'interrupted'
+    return SIGNAL_EXITS[this.signal]
   }
 }
 
 /** The process signal an abort stands for: its reason's `signal` (the command's handler sets it), else SIGINT. */
-export function abortSignalName(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
+export function abortSignalName(signal: AbortSignal): StopSignal {
   const {reason} = signal
-  return typeof reason === 'object' && reason !== null && (reason as {signal?: unknown}).signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
+  const named = typeof reason === 'object' && reason !== null ? (reason as {signal?: unknown}).signal : undefined
+  return isStopSignal(named) ? named : 'SIGINT'
 }
 
 /** A broken assumption inside binauthz. */
@@ -272,6 +292,18 @@ const extraSecrets = new Set<string>()
 /** Registers a secret value (e.g. a token we obtained) so it is redacted wherever it would be printed. */
 export function registerSecret(secret: string): void {
   if (secret.length >= 8) extraSecrets.add(secret)
+}
+
+/** Text ready to show: secrets redacted, control characters (but newlines and tabs) and bidi overrides escaped. */
+export function safeText(text: string): string {
+  return displayEscape(redactSecrets(text), {keepLines: true})
+}
+
+/** Replaces only the exact secrets registered (registerSecret): cheap, and changes nothing else in the text. */
+export function redactRegisteredSecrets(text: string): string {
+  let out = text
+  for (const secret of extraSecrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]')
+  return out
 }
 
 /** Removes anything that looks like a credential from text that may be printed or logged. */

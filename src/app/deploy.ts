@@ -12,7 +12,7 @@ import type {Clock, Prompter} from './ports.js'
 import type {StepReporter} from './progress.js'
 
 import {
-  BinauthzError, ExternalError, InterruptedError, UserError,
+  abortSignalName, BinauthzError, ExternalError, InterruptedError, type StopSignal, UserError,
 } from '../errors.js'
 import {assertExecFits, deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
@@ -133,15 +133,28 @@ export class DeployFailedError extends ExternalError {
   }
 }
 
-/** The deploy was interrupted (exit 130, or 143 for SIGTERM). Carries the result so far for --json. */
+/** The deploy was interrupted (exit 130, 143 for SIGTERM, 129 for SIGHUP). Carries the result so far for --json. */
 export class DeployInterruptedError extends InterruptedError {
   readonly jsonResult: DeployResult
   override readonly name = 'DeployInterruptedError'
 
-  constructor(message: string, result: DeployResult, cause?: InterruptedError) {
-    super(message, {...(cause === undefined ? {} : {cause, signal: cause.signal, suggestions: [...cause.suggestions]})})
+  constructor(message: string, result: DeployResult, cause?: InterruptedError | StopSignal) {
+    super(message, typeof cause === 'string'
+      ? {signal: cause}
+      : {...(cause === undefined ? {} : {cause, signal: cause.signal, suggestions: [...cause.suggestions]})})
     this.jsonResult = result
   }
+}
+
+/**
+ * Which signal stopped a gcloud run: ours when the run was aborted (the signal is passed on to gcloud), else the one
+ * gcloud itself died of or reported as its exit (128 + n), so the run ends as gcloud did (143 after SIGTERM).
+ */
+export function stopSignalOf(run: RunResult, signal: AbortSignal | undefined): StopSignal {
+  if (signal?.aborted) return abortSignalName(signal)
+  if (run.signal === 'SIGTERM' || run.exitCode === 143) return 'SIGTERM'
+  if (run.signal === 'SIGHUP' || run.exitCode === 129) return 'SIGHUP'
+  return 'SIGINT'
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -380,10 +393,10 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   await reporter.start('deploy', `Deploy ${name} to ${regions.join(', ')}`)
   await reporter.succeed('deploy', `Running gcloud (${regions.length} region${regions.length === 1 ? '' : 's'}):\n${commands}`)
-  let interrupted = false
+  let interrupted: StopSignal | undefined
   let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
-  await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted || failure !== undefined, async (deploy, index) => {
+  await pool(result.deploys, Math.max(1, options.concurrency ?? 2), () => interrupted !== undefined || failure !== undefined, async (deploy, index) => {
     let run: RunResult
     try {
       run = await adapters.runGcloud({
@@ -401,10 +414,10 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       ...(denial === undefined ? {} : {denial: {fixes: [...denial.fixes], kind: denial.kind, summary: denial.summary}}),
     }
     if (denial !== undefined) explanations.push(`[${deploy.region}] ${explainDenial(denial)}`)
-    if (run.interrupted) interrupted = true
+    if (run.interrupted) interrupted ??= stopSignalOf(run, options.signal)
   })
 
-  if (interrupted) throw new DeployInterruptedError('Interrupted: gcloud was stopped; deploys that had not started were skipped.', finish())
+  if (interrupted !== undefined) throw new DeployInterruptedError('Interrupted: gcloud was stopped; deploys that had not started were skipped.', finish(), interrupted)
   if (failure !== undefined) throw failure.error
   const failed = result.deploys.filter(d => d.exitCode !== 0)
   if (failed.length > 0) {

@@ -462,16 +462,24 @@ export async function restorePolicy(given: PolicyRestoreInput): Promise<PolicyRe
   const file = await chooseBackup(input, project)
   const record = await readPolicyBackupRecord(file)
   const backup = record.policy
-  const foreignName = typeof backup.name === 'string' && backup.name !== `projects/${project}/policy` && !/^projects\/\d+\/policy$/.test(backup.name)
-  if (record.project !== project || foreignName) {
-    throw new UserError(`The backup ${file} is a policy of project ${record.project}, not of project ${project}; nothing was changed.`, {
+  const otherProject = (): UserError => new UserError(
+    `The backup ${file} is a policy of project ${record.project}${typeof backup.name === 'string' ? ` (${backup.name})` : ''}, not of project ${project}; nothing was changed.`,
+    {
       code: 'BACKUP_OTHER_PROJECT',
       suggestions: [`Pass --project matching the backup, or choose a backup of ${project} with --latest.`],
-    })
-  }
+    },
+  )
+  const numbered = typeof backup.name === 'string' ? /^projects\/(\d+)\/policy$/.exec(backup.name)?.[1] : undefined
+  const foreignName = typeof backup.name === 'string' && backup.name !== `projects/${project}/policy` && numbered === undefined
+  if (record.project !== project || foreignName) throw otherProject()
 
   const applied = await applyConfirmed(input, {
-    plan: current => planRestore(current, backup),
+    plan(current) {
+      // A policy named by project NUMBER belongs here only if that number is this project's: the ID itself, or the
+      // number the API names the current policy with. Otherwise it could be any project's (refused).
+      if (numbered !== undefined && numbered !== project && current.name !== `projects/${numbered}/policy`) throw otherProject()
+      return planRestore(current, backup)
+    },
     project,
   })
   const {plan} = applied

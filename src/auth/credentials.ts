@@ -32,11 +32,15 @@ import {captureGcloud} from '../gcloud/runner.js'
 import {iamcredentialsEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
-import {type GcloudConfig, propertyOrigin, readSmallFile} from './gcloud-config.js'
+import {serverText} from '../policy/display.js'
+import {readRegularFileText} from '../store/regular-file.js'
+import {type GcloudConfig, propertyOrigin} from './gcloud-config.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
 /** Longest access token we accept from a file or from gcloud (real ones are a few hundred to ~2k chars). */
 export const MAX_TOKEN_LENGTH = 8192
+/** Credential files are a few KiB (a service-account key is ~2.3 KiB). */
+const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024
 const DMI_PRODUCT_NAME_FILE = '/sys/class/dmi/id/product_name'
 /** Re-fetch a gcloud-issued token after this long (they live for up to an hour). */
 const GCLOUD_TOKEN_TTL_MS = 45 * 60 * 1000
@@ -135,8 +139,12 @@ export function metadataServerLikely(env: NodeJS.ProcessEnv, dmiProductNameFile 
   if (env.GCE_METADATA_HOST || env.GCE_METADATA_IP) return true
   // Serverless runtimes (Cloud Run services/jobs, Cloud Functions) document these variables.
   if (env.K_SERVICE || env.K_CONFIGURATION || env.CLOUD_RUN_JOB || env.FUNCTION_TARGET) return true
-  const product = readSmallFile(dmiProductNameFile, 256)
-  return product !== undefined && /Google/.test(product)
+  try {
+    const product = readRegularFileText(dmiProductNameFile, {maxBytes: 4096, what: 'DMI product name'})
+    return product !== undefined && /Google/.test(product)
+  } catch {
+    return false // not a regular file (sysfs always is): no evidence
+  }
 }
 
 function tokenFileProvider(file: string, origin: string, unsetHint: string): ResolvedTokenProvider {
@@ -149,7 +157,7 @@ function tokenFileProvider(file: string, origin: string, unsetHint: string): Res
     })
   }
 
-  const content = readSmallFile(path, (MAX_TOKEN_LENGTH * 2) + 2)
+  const content = readRegularFileText(path, {maxBytes: (MAX_TOKEN_LENGTH * 2) + 2, what: `The access token file (from ${origin})`})
   if (content === undefined) {
     throw new UserError(`Cannot read the access token file ${path} (from ${origin}).`, {
       code: 'ACCESS_TOKEN_FILE_MISSING',
@@ -177,7 +185,7 @@ interface CredentialFileInfo {
 }
 
 function readCredentialFile(file: string, origin: string): CredentialFileInfo {
-  const text = readSmallFile(file, 1024 * 1024)
+  const text = readRegularFileText(file, {maxBytes: MAX_CREDENTIAL_FILE_BYTES, what: `The credential file (from ${origin})`})
   if (text === undefined) {
     throw new UserError(`Cannot read the credential file ${file} (from ${origin}).`, {
       code: 'CREDENTIAL_FILE_UNREADABLE',
@@ -253,7 +261,7 @@ export function storedAccountIsUser(configDir: string, account: string): boolean
 }
 
 function libraryFailure(error: unknown, detail: string): Error {
-  const text = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500)
+  const text = serverText(error instanceof Error ? error.message : String(error), redactSecrets)
   const suggestions = [
     'Fix or replace the credential (gcloud itself would fail the same way)',
     'Or unset auth/credential_file_override (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE) to use the active gcloud account',
@@ -271,6 +279,22 @@ function libraryFailure(error: unknown, detail: string): Error {
   })
 }
 
+/**
+ * google-auth-library, loaded with its logging off. google-logging-utils (used by google-auth-library, gaxios and
+ * gcp-metadata) turns on when GOOGLE_SDK_NODE_LOGGING is set and then logs requests and answers — the metadata
+ * server's token among them. Each of those modules creates its logger once, when it is loaded
+ * (logging-utils.js `log()` reads the variable then), so the variable is hidden from the process for the import only.
+ */
+async function importQuietly(): Promise<typeof import('google-auth-library')> {
+  const logging = process.env.GOOGLE_SDK_NODE_LOGGING
+  delete process.env.GOOGLE_SDK_NODE_LOGGING
+  try {
+    return await import('google-auth-library')
+  } finally {
+    if (logging !== undefined) process.env.GOOGLE_SDK_NODE_LOGGING = logging
+  }
+}
+
 type LibraryTarget = {file: string; kind: 'file';} | {kind: 'metadata'}
 
 async function libraryToken(target: LibraryTarget, projectId: string | undefined, metadataLikely: boolean, detail: string): Promise<string> {
@@ -279,7 +303,7 @@ async function libraryToken(target: LibraryTarget, projectId: string | undefined
   const guard = !metadataLikely && previous === undefined
   if (guard) process.env.METADATA_SERVER_DETECTION = 'none'
   try {
-    const lib = await import('google-auth-library')
+    const lib = await importQuietly()
     let token: null | string | undefined
     if (target.kind === 'file') {
       const auth = new lib.GoogleAuth({keyFilename: target.file, scopes: [CLOUD_PLATFORM_SCOPE], ...(projectId ? {projectId} : {})})

@@ -2,15 +2,14 @@
 // Mirrors googlecloudsdk/core/config.py + configurations/named_configs.py + properties_file.py (configparser).
 // Returns FILE values only; environment overrides (CLOUDSDK_CORE_PROJECT, ...) are applied by the callers.
 
-import {
-  closeSync, fstatSync, openSync, readSync, realpathSync, statSync,
-} from 'node:fs'
+import {realpathSync, statSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
 import type {NetworkProperties} from '../google/network.js'
 
 import {UserError} from '../errors.js'
+import {readRegularFileText} from '../store/regular-file.js'
 
 export interface GcloudConfig extends NetworkProperties {
   accessTokenFile?: string
@@ -56,7 +55,7 @@ export type IniSections = Map<string, Map<string, string>>
 export const CONFIG_NAME_REGEX = /^[a-z][-a-z0-9]*$/
 /** The reserved configuration that has no properties. */
 const NONE_CONFIG = 'NONE'
-/** Config files are tiny; never read more than this from one. */
+/** Config files are tiny: one larger than this is refused (FILE_TOO_LARGE), never read. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024
 const MAX_VALUE_LENGTH = 4096
 /** Special values of billing/quota_project (core/properties.py _SectionBilling). */
@@ -78,40 +77,6 @@ export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {
 /** HOME from the given environment (so tests can isolate it), else the OS's idea of it. */
 export function homeDir(env: NodeJS.ProcessEnv): string {
   return env.HOME || homedir()
-}
-
-/**
- * Reads at most `maxBytes` of a regular file as UTF-8; undefined when it is missing, unreadable,
- * or not a regular file. Never throws.
- */
-export function readSmallFile(file: string, maxBytes = MAX_CONFIG_FILE_BYTES): string | undefined {
-  let fd: number | undefined
-  try {
-    fd = openSync(file, 'r')
-    const stat = fstatSync(fd)
-    if (!stat.isFile()) return undefined
-    // Size the buffer from the file (plus slack in case it grows), never beyond maxBytes.
-    const limit = Math.min(maxBytes, stat.size + 4096)
-    const buffer = Buffer.alloc(limit)
-    let length = 0
-    while (length < limit) {
-      const n = readSync(fd, buffer, length, limit - length, null)
-      if (n === 0) break
-      length += n
-    }
-
-    return buffer.subarray(0, length).toString('utf8')
-  } catch {
-    return undefined
-  } finally {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd)
-      } catch {
-        // ignore
-      }
-    }
-  }
 }
 
 /**
@@ -241,7 +206,7 @@ export function activeConfigName(env: NodeJS.ProcessEnv, configDir = gcloudConfi
   }
 
   // gcloud ignores (and deletes) a corrupt active_config file; we ignore it.
-  const fromFile = readSmallFile(join(configDir, 'active_config'), 1024)?.trim()
+  const fromFile = readRegularFileText(join(configDir, 'active_config'), {maxBytes: 1024, what: "gcloud's active_config file"})?.trim()
   if (fromFile && (fromFile === NONE_CONFIG || CONFIG_NAME_REGEX.test(fromFile))) return fromFile
   return 'default'
 }
@@ -281,7 +246,7 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv, installation: GcloudIns
     activeConfig === NONE_CONFIG ? undefined : join(configDir, 'configurations', `config_${activeConfig}`),
   ]
   const [installed, active] = files.map(file => {
-    const text = file === undefined ? undefined : readSmallFile(file)
+    const text = file === undefined ? undefined : readRegularFileText(file, {maxBytes: MAX_CONFIG_FILE_BYTES, what: `The gcloud properties file ${file}`})
     return text === undefined ? new Map() as IniSections : parseIni(text)
   }) as [IniSections, IniSections]
   const sections = mergeIni([installed, active])

@@ -11,8 +11,9 @@ import type {Prompter, Runtime, Ui} from '../app/ports.js'
 import {runConfig} from '../app/context.js'
 import {systemClock} from '../app/ports.js'
 import {
-  abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
+  abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
+import {guardProcessOutput} from './output-guard.js'
 import {terminalPrompter} from './prompts.js'
 
 /** The JSON printed for an error under --json. */
@@ -39,9 +40,9 @@ export function describeError(err: unknown): ErrorJson {
     return {
       code: err.code,
       exitCode: err.exitCode,
-      message: redactSecrets(err.message),
+      message: safeText(err.message),
       name: err.name,
-      suggestions: err.suggestions.map(s => redactSecrets(s)),
+      suggestions: err.suggestions.map(s => safeText(s)),
     }
   }
 
@@ -49,9 +50,9 @@ export function describeError(err: unknown): ErrorJson {
     return {
       code: typeof err.code === 'string' ? err.code : 'USAGE',
       exitCode: err.oclif.exit ?? EXIT_CODES.usage,
-      message: redactSecrets(err.message),
+      message: safeText(err.message),
       name: err.name,
-      suggestions: (err.suggestions ?? []).map(s => redactSecrets(s)),
+      suggestions: (err.suggestions ?? []).map(s => safeText(s)),
     }
   }
 
@@ -59,10 +60,35 @@ export function describeError(err: unknown): ErrorJson {
   return {
     code: 'BUG',
     exitCode: EXIT_CODES.internal,
-    message: redactSecrets(`Unexpected error: ${message}`),
+    message: safeText(`Unexpected error: ${message}`),
     name: 'BugError',
     suggestions: ['Re-run with DEBUG=binauthz* and report the output (it contains no tokens) as a bug.'],
   }
+}
+
+/** The signals the run handles, one handler for all (SIGHUP: the terminal or the SSH session went away). */
+const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/**
+ * JSON as printed: JSON.stringify escapes C0 controls but leaves DEL, C1 controls, U+2028/2029 and the bidi
+ * overrides raw; they are written as \uXXXX too (the same JSON value, nothing a terminal acts on).
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replaceAll(
+    /[\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069\uFEFF]/g,
+    ch => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+/**
+ * Resolves once everything written to `stream` so far has been handed to the OS (or the stream is gone): oclif ends
+ * a failed run with process.exit, which would otherwise cut a large --json object at the pipe's 64 KiB.
+ */
+export async function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return
+  await new Promise<void>(resolve => {
+    stream.write('', () => resolve())
+  })
 }
 
 function isExitError(err: unknown): boolean {
@@ -73,8 +99,7 @@ export abstract class BinauthzCommand extends Command {
   static override enableJsonFlag = true
   /** The run's one interrupt: SIGINT or SIGTERM abort it; everything the run starts (HTTP, gcloud) takes its signal. */
   private readonly interrupt = new AbortController()
-  private readonly onSigint = (): void => this.interrupted('SIGINT')
-  private readonly onSigterm = (): void => this.interrupted('SIGTERM')
+  private readonly onSignal = (signal: NodeJS.Signals): void => this.interrupted(signal as StopSignal)
 
   /** Aborted when the user interrupts the run; pass it to every request and process the run starts. */
   protected get signal(): AbortSignal {
@@ -88,8 +113,8 @@ export abstract class BinauthzCommand extends Command {
   protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
     if (isExitError(err)) throw err
     const described = describeError(err)
-    // An interruption ends with the code of the signal this run received (130 SIGINT, 143 SIGTERM).
-    if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = abortSignalName(this.signal) === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted
+    // An interruption ends with the code of the signal this run received (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+    if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = EXIT_CODES[SIGNAL_EXITS[abortSignalName(this.signal)]]
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
       this.logJson(json)
@@ -100,7 +125,7 @@ export abstract class BinauthzCommand extends Command {
 
     if (err instanceof Errors.CLIError && !(err instanceof BinauthzError)) {
       // oclif's own errors (parse errors etc.): keep them, but never print a secret.
-      err.message = redactSecrets(err.message)
+      err.message = safeText(err.message)
       throw err
     }
 
@@ -109,21 +134,27 @@ export abstract class BinauthzCommand extends Command {
     }
 
     // A bug: keep the stack available under DEBUG, print the redacted message.
-    this.debug(redactSecrets(err.stack ?? String(err)))
+    this.debug(safeText(err.stack ?? String(err)))
     this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
   }
 
   override async finally(error: Error | undefined): Promise<unknown> {
-    process.off('SIGINT', this.onSigint)
-    process.off('SIGTERM', this.onSigterm)
+    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
+    // A failed run ends in oclif's process.exit: first let stdout (the --json object) and stderr drain.
+    if (error !== undefined) await Promise.all([drained(process.stdout), drained(process.stderr)])
     return super.finally(error)
   }
 
   override async init(): Promise<void> {
+    guardProcessOutput(process.env)
     await super.init()
     // `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that no other listener is left for.
-    process.on('SIGINT', this.onSigint)
-    process.on('SIGTERM', this.onSigterm)
+    for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal)
+  }
+
+  /** The --json object: written whole, with nothing in it a terminal would act on (see jsonText). */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${jsonText(json)}\n`)
   }
 
   /**
@@ -131,7 +162,7 @@ export abstract class BinauthzCommand extends Command {
    * silent under --json, so this writes to stderr itself.
    */
   protected note(message = ''): void {
-    process.stderr.write(`${redactSecrets(message)}\n`)
+    process.stderr.write(`${safeText(message)}\n`)
   }
 
   /** Asks the user in a terminal; under --json (or without a terminal, or with CI set) refuses, naming the flag. */
@@ -148,22 +179,21 @@ export abstract class BinauthzCommand extends Command {
 
   /** Human output (stdout) — silent under --json. */
   protected say(message = ''): void {
-    if (!this.jsonEnabled()) this.log(redactSecrets(message))
+    if (!this.jsonEnabled()) this.log(safeText(message))
   }
 
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
   protected ui(): Ui {
     return {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
-      warn: line => this.warn(line),
+      warn: line => this.warn(safeText(line)),
     }
   }
 
-  private interrupted(signal: 'SIGINT' | 'SIGTERM'): void {
+  private interrupted(signal: StopSignal): void {
     if (this.interrupt.signal.aborted) {
       // A second Ctrl-C while the first is still being honoured: stop now, the way the signal stops any program.
-      process.off('SIGINT', this.onSigint)
-      process.off('SIGTERM', this.onSigterm)
+      for (const s of STOP_SIGNALS) process.off(s, this.onSignal)
       process.kill(process.pid, signal)
       return
     }

@@ -39,7 +39,7 @@ export interface RunInvocation {
   args: readonly string[]
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
-  /** The run's AbortSignal (the command's one signal handler): an abort passes SIGINT or SIGTERM on to gcloud. */
+  /** The run's AbortSignal (the command's one signal handler): an abort passes SIGINT, SIGTERM or SIGHUP on to gcloud. */
   signal?: AbortSignal
   /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
   stderr?: 'ignore' | 'inherit'
@@ -52,7 +52,7 @@ export interface RunInvocation {
 export interface RunResult {
   /** gcloud's exit code; 130 (or 128+n) when it died of a signal. */
   exitCode: number
-  /** True when we received SIGINT/SIGTERM while gcloud ran (forwarded), before it started (then it never started), or gcloud died of one. */
+  /** True when we received SIGINT/SIGTERM/SIGHUP while gcloud ran (forwarded), before it started (then it never started), or gcloud died of one. */
   interrupted: boolean
   /** Set when gcloud died of a signal. */
   signal?: string
@@ -150,6 +150,7 @@ export async function runProgram(inv: ProgramInvocation): Promise<{exitCode: num
     stderr: 'inherit',
     stdin: 'ignore',
     stdout: 'inherit',
+    verbose: 'none',
     windowsHide: true,
   })
   if (isSpawnFailure(result)) return {exitCode: 127, spawnError: result.shortMessage}
@@ -179,6 +180,8 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
     stdout: 'pipe',
     stripFinalNewline: false,
     timeout: inv.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
+    // NODE_DEBUG=execa would otherwise print the child's output: `gcloud auth print-access-token` prints a token.
+    verbose: 'none',
     windowsHide: true,
   })
   if (result.isCanceled) throw interruptedCapture(args)
@@ -230,7 +233,7 @@ interface Finished {
 
 function runResult(result: Finished, interrupted: boolean, stderrTail: string): RunResult {
   const {signal} = result
-  const stopped = interrupted || Boolean(result.isCanceled) || signal === 'SIGINT' || signal === 'SIGTERM'
+  const stopped = interrupted || Boolean(result.isCanceled) || signal === 'SIGINT' || signal === 'SIGTERM' || signal === 'SIGHUP'
   const exitCode = result.exitCode ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 1)
   return signal
     ? {

@@ -10,7 +10,10 @@ import {setTimeout as delay} from 'node:timers/promises'
 
 import type {TokenProvider} from '../auth/token-provider.js'
 
-import {BugError, ExternalError, registerSecret} from '../errors.js'
+import {
+  BugError, ExternalError, redactSecrets, registerSecret,
+} from '../errors.js'
+import {serverText} from '../policy/display.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
 import {parsePolicyAnswer, type Policy} from '../policy/types.js'
 import {
@@ -131,8 +134,20 @@ interface Budget {
   timeoutMs: number
 }
 
-function scrubText(text: string, token: string): string {
-  return token.length > 0 ? text.split(token).join('[REDACTED]') : text
+/** Server-controlled (or server-echoing) text as a message may quote it: our token and any secret redacted, then escaped and cut. */
+function scrubText(text: string, token: string, max = 500): string {
+  return serverText(text, t => redactSecrets(token.length > 0 ? t.split(token).join('[REDACTED]') : t), max)
+}
+
+/** JSON.parse's complaint about `body` with secrets redacted BEFORE parsing (its snippet then quotes redacted text). */
+function parseErrorOfRedacted(body: string, token: string): string {
+  const redacted = redactSecrets(token.length > 0 ? body.split(token).join('[REDACTED]') : body)
+  try {
+    JSON.parse(redacted)
+    return 'not valid JSON'
+  } catch (error: unknown) {
+    return scrubText(error instanceof Error ? error.message : 'not valid JSON', token, 200)
+  }
 }
 
 export class BinauthzClient {
@@ -285,12 +300,14 @@ export class BinauthzClient {
 
   private decode(op: Operation, res: HttpResponse, token: string): unknown {
     const type = res.headers['content-type']
-    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type)
+    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type === undefined ? undefined : scrubText(type, token, 200))
     try {
       // Lossless: numbers in fields binauthz does not own keep their text for the write back (policy/json-text.ts).
       return parseJsonLossless(res.body)
     } catch (error: unknown) {
-      throw malformedError(op, this.endpoint, error instanceof Error ? scrubText(error.message, token) : 'not JSON')
+      // V8's SyntaxError quotes a window of the answer, which may hold a PART of a token no redaction recognises:
+      // the message shown is the one of the answer with every secret already redacted.
+      throw malformedError(op, this.endpoint, error instanceof Error ? parseErrorOfRedacted(res.body, token) : 'not JSON')
     }
   }
 
@@ -310,7 +327,7 @@ export class BinauthzClient {
     case 'response': {
       const {response} = outcome
       const error = errorForAnswer({
-        method: request.method, op, project: request.project, redact: text => scrubText(text, token), response,
+        method: request.method, op, project: request.project, redact: text => redactSecrets(token.length > 0 ? text.split(token).join('[REDACTED]') : text), response,
       })
       const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now())
       return {error, retry: {kind: 'status', status: response.status, ...(retryAfterMs === undefined ? {} : {retryAfterMs})}}

@@ -4,8 +4,9 @@
 import type {HttpResponse} from './http-transport.js'
 
 import {
-  type CodeOf, ExternalError, googleStatusCode, UserError,
+  type CodeOf, ExternalError, googleStatusCode, redactSecrets, UserError,
 } from '../errors.js'
+import {serverText} from '../policy/display.js'
 
 export type Operation = 'getPolicy' | 'testIamPermissions' | 'updatePolicy'
 
@@ -108,11 +109,6 @@ function readDetail(detail: unknown, out: GoogleError): void {
   if (consumer !== undefined) out.consumer = consumer
 }
 
-function trimMessage(text: string): string {
-  const oneLine = text.replaceAll(/\s+/g, ' ').trim()
-  return oneLine.length > 500 ? `${oneLine.slice(0, 500)}…` : oneLine
-}
-
 export interface ErrorAnswer {
   method: string
   op: Operation
@@ -162,7 +158,8 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
   const {method, op, project, redact, response: res} = answer
   const g = parseGoogleError(res)
   const apiStatus = g.status
-  const said = g.message === undefined ? '' : `: ${redact(trimMessage(g.message))}`
+  // Redacted before it is cut (a token echoed past the 500th character leaves no part behind), then escaped.
+  const said = g.message === undefined ? '' : `: ${serverText(g.message, text => redactSecrets(redact(text)))}`
   const label = `HTTP ${res.status}${apiStatus === undefined ? '' : ` ${apiStatus}`}`
   const base = {apiStatus, reason: g.reason, status: res.status}
 

@@ -7,6 +7,7 @@
 // loopback only, so the source token never travels in clear to anything but this machine.
 
 import {ExternalError, redactSecrets, UserError} from '../errors.js'
+import {serverText} from '../policy/display.js'
 import {defaultUserAgent} from './binauthz-client.js'
 import {parseGoogleError} from './google-errors.js'
 import {DEFAULT_LIMITS, type HttpOutcome, sendHttp} from './http-transport.js'
@@ -73,7 +74,7 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
   const {body, status} = outcome.response
   if (status !== 200) {
     const google = parseGoogleError(outcome.response)
-    const message = redactSecrets(google?.message ?? body).slice(0, 500)
+    const message = serverText(google?.message ?? body, t => redactSecrets(t.split(request.sourceToken).join('[REDACTED]')))
     const suggestions = [
       `The source principal needs roles/iam.serviceAccountTokenCreator on ${request.target}`
       + (request.delegates.length === 0 ? '' : ' (and each delegate on the next in the chain)'),

@@ -12,12 +12,12 @@
 
 import type {Duplex} from 'node:stream'
 
-import {readFileSync, statSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import tls from 'node:tls'
 
 import {UserError} from '../errors.js'
+import {readRegularFile} from '../store/regular-file.js'
 
 /** gcloud's proxy and CA properties, as read from the configuration file (src/auth/gcloud-config.ts). */
 export interface NetworkProperties {
@@ -151,6 +151,9 @@ function proxyFromEnvironment(env: NodeJS.ProcessEnv, target: URL): ProxyTunnel 
   }
 }
 
+/** A CA bundle (PEM) larger than this is refused: the system's whole bundle is ~200 KiB. */
+const MAX_CA_FILE_BYTES = 8 * 1024 * 1024
+
 /** core/properties.py _GetBoolProperty: these spellings are true, anything else false. */
 function isTrue(value: string | undefined): boolean {
   return value !== undefined && ['1', 'on', 'true', 'y', 'yes'].includes(value.toLowerCase())
@@ -194,12 +197,9 @@ export function resolveNetwork(env: NodeJS.ProcessEnv, props: NetworkProperties,
 
   const caSetting = pick(env, 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', props.customCaCertsFile, 'core/custom_ca_certs_file')
   if (caSetting && target.protocol === 'https:') {
-    let ca: Buffer | undefined
-    try {
-      ca = statSync(caSetting.value).size <= 8 * 1024 * 1024 ? readFileSync(caSetting.value) : undefined
-    } catch {
-      ca = undefined
-    }
+    // A FIFO, device or directory is refused without blocking (src/store/regular-file.ts).
+    const read = readRegularFile(caSetting.value, {maxBytes: MAX_CA_FILE_BYTES, what: `The CA bundle (${caSetting.origin})`})
+    const ca = read.kind === 'text' ? Buffer.from(read.text, 'utf8') : undefined
 
     if (ca === undefined) {
       throw new UserError(`${caSetting.origin} names ${caSetting.value}, which cannot be read as a CA bundle.`, {

@@ -1,18 +1,21 @@
 // Backups of the policy as it was before each write, so `binauthz policy restore` can put it back.
-// Layout: <data dir>/backups/<project, ':' -> '_'>/<UTC timestamp>-<etag, sanitized>.json, mode 0600, written
-// atomically (temp file in the same directory + rename). Content: {project, etag, savedAt, policy}.
+// Layout: <data dir>/backups/<project, ':' -> '_'>/<UTC timestamp>-<etag, sanitized>[-N].json, mode 0600, published
+// exclusively (a synced temp file linked to a name nobody has). Content: {project, etag, savedAt, policy}. The newest
+// BACKUPS_KEPT per project are kept; "newest" is the order of the names binauthz gave, never a date in the content.
 // Data dir: BINAUTHZ_DATA_DIR, else $XDG_DATA_HOME/binauthz, else ~/.local/share/binauthz.
 
+import {randomBytes} from 'node:crypto'
 import {
-  mkdir, open, readdir, readFile, rm, stat,
+  chmod, link, lstat, mkdir, open, readdir, rm,
 } from 'node:fs/promises'
 import {homedir} from 'node:os'
-import {basename, isAbsolute, join} from 'node:path'
+import {isAbsolute, join} from 'node:path'
 
 import {ExternalError, UserError} from '../errors.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
+import {DEFAULT_LIMITS} from '../google/http-transport.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
-import {writePrivateFile} from './private-file.js'
+import {readRegularFile} from './regular-file.js'
 
 export interface PolicyBackup {
   etag?: string
@@ -70,6 +73,30 @@ function stamp(date: Date): string {
   return date.toISOString().replaceAll('-', '').replaceAll(':', '')
 }
 
+/** What binauthz names a backup: <stamp>-<etag>[-N].json; N counts backups of the same millisecond and etag. */
+const BACKUP_NAME = /^(\d{8}T\d{6}\.\d{3}Z)-([\w-]{1,48}?)(?:-(\d{1,6}))?\.json$/
+/** Temp files of a backup being written: .backup-<pid>-<random>.tmp (hidden, never listed). */
+const TEMP_NAME = /^\.backup-(\d{1,10})-[\da-f]{8}\.tmp$/
+/** Backups kept per project: after each save the oldest beyond this are removed (README "Nothing is lost"). */
+export const BACKUPS_KEPT = 50
+/** A temp file older than this is stale whatever its pid says (pids are reused). */
+const STALE_TEMP_MS = 10 * 60 * 1000
+/** Largest backup file read: twice the largest policy the API client accepts (the backup is indented JSON). */
+export const MAX_BACKUP_BYTES = 2 * DEFAULT_LIMITS.maxResponseBytes
+
+/** The order binauthz gives its own backups: the time it wrote in the name, then the collision number. */
+function orderKey(name: string): [string, number] | undefined {
+  const match = BACKUP_NAME.exec(name)
+  return match ? [match[1]!, Number(match[3] ?? 1)] : undefined
+}
+
+/** Newest first, by the names binauthz gave (never by a date inside the file, which anyone could write). */
+function newestFirst(a: string, b: string): number {
+  const [ta, na] = orderKey(a) ?? ['', 0]
+  const [tb, nb] = orderKey(b) ?? ['', 0]
+  return ta === tb ? nb - na : (ta < tb ? 1 : -1)
+}
+
 function writeFailed(file: string, error: unknown): ExternalError {
   const why = error instanceof Error ? error.message : String(error)
   return new ExternalError(`Could not save a backup of the policy to ${file} (${why}); the policy was not changed.`, {
@@ -79,24 +106,48 @@ function writeFailed(file: string, error: unknown): ExternalError {
   })
 }
 
-/** Creates `file` empty if nothing has that name yet (true), false when it already exists. */
-async function claim(file: string): Promise<boolean> {
+function alive(pid: number): boolean {
   try {
-    const handle = await open(file, 'wx', 0o600)
-    await handle.close()
+    process.kill(pid, 0)
     return true
   } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw error
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
-/** Saves `policy` (as read, before a write) and returns the file path. */
+/** Removes temp files a killed binauthz left behind (its pid is gone, or the file is old). Best effort. */
+async function removeStaleTemps(dir: string, names: readonly string[]): Promise<void> {
+  await Promise.all(names.map(async name => {
+    const match = TEMP_NAME.exec(name)
+    if (!match) return
+    const pid = Number(match[1])
+    const file = join(dir, name)
+    try {
+      const {mtimeMs} = await lstat(file)
+      if ((pid !== process.pid && !alive(pid)) || Date.now() - mtimeMs > STALE_TEMP_MS) await rm(file, {force: true})
+    } catch {
+      // already gone
+    }
+  }))
+}
+
+/** Keeps the newest BACKUPS_KEPT backups binauthz named; removes older ones (only files with our names). Best effort. */
+async function prune(dir: string, names: readonly string[], keep: number): Promise<void> {
+  const ours = names.filter(name => BACKUP_NAME.test(name)).sort(newestFirst)
+  await Promise.all(ours.slice(keep).map(name => rm(join(dir, name), {force: true}).catch(() => {})))
+}
+
+/**
+ * Saves `policy` (as read, before a write) and returns the file path. The content goes to a temp file first (synced,
+ * 0600), which is then published under its name with link(2): the name is taken only if nobody has it (EEXIST →
+ * the next name), so a backup is never overwritten, never seen half-written, and a kill leaves at most a temp file,
+ * which the next save removes. Afterwards only the newest `keep` (default BACKUPS_KEPT) backups of the project stay.
+ */
 export async function savePolicyBackup(
   env: NodeJS.ProcessEnv,
   project: string,
   policy: Policy,
-  options: {now?: Date} = {},
+  options: {keep?: number; now?: Date} = {},
 ): Promise<string> {
   const dir = projectBackupDir(env, project)
   const savedAt = options.now ?? new Date()
@@ -105,25 +156,40 @@ export async function savePolicyBackup(
     etag, policy, project, savedAt: savedAt.toISOString(),
   }, 2)}\n`
   const name = `${stamp(savedAt)}-${sanitizeEtag(etag)}`
+  const temp = join(dir, `.backup-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   let file = join(dir, `${name}.json`)
   try {
     await mkdir(dir, {mode: 0o700, recursive: true})
-    // Never replace an earlier backup (same millisecond and etag), also one another binauthz process is saving at
-    // this moment: claim the name with an exclusive create (O_EXCL), then write it atomically over the claim.
-    const existing = new Set(await readdir(dir))
-    for (let n = 2; existing.has(basename(file)) || !(await claim(file)); n++) file = join(dir, `${name}-${n}.json`)
+    await removeStaleTemps(dir, await readdir(dir))
+    const handle = await open(temp, 'wx', 0o600)
+    try {
+      await handle.writeFile(text, 'utf8')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+
+    await chmod(temp, 0o600)
+    for (let n = 2; !(await publish(temp, file)); n++) file = join(dir, `${name}-${n}.json`)
   } catch (error: unknown) {
     throw writeFailed(file, error)
+  } finally {
+    await rm(temp, {force: true}).catch(() => {})
   }
 
-  try {
-    await writePrivateFile(file, text)
-  } catch (error: unknown) {
-    await rm(file, {force: true}) // the empty claim
-    throw writeFailed(file, error)
-  }
-
+  await prune(dir, await readdir(dir).catch(() => []), Math.max(1, options.keep ?? BACKUPS_KEPT))
   return file
+}
+
+/** Gives `temp`'s content the name `file` unless that name is taken (false). */
+async function publish(temp: string, file: string): Promise<boolean> {
+  try {
+    await link(temp, file)
+    return true
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  }
 }
 
 function invalid(file: string, why: string, cause?: unknown): UserError {
@@ -135,13 +201,9 @@ function invalid(file: string, why: string, cause?: unknown): UserError {
 }
 
 async function readBackupRecord(file: string): Promise<PolicyBackup> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error: unknown) {
-    const {code} = (error as NodeJS.ErrnoException)
-    throw invalid(file, code === 'ENOENT' ? 'it does not exist' : `it cannot be read (${code ?? 'error'})`, error)
-  }
+  const read = readRegularFile(file, {maxBytes: MAX_BACKUP_BYTES, what: 'The policy backup'})
+  if (read.kind !== 'text') throw invalid(file, read.kind === 'missing' ? 'it does not exist' : `it cannot be read (${read.code})`)
+  const {text} = read
 
   let value: unknown
   try {
@@ -167,7 +229,13 @@ async function readBackupRecord(file: string): Promise<PolicyBackup> {
   return out
 }
 
-/** The project's backups, newest first; unreadable or foreign files in the directory are skipped. */
+/** Clock skew tolerated between binauthz processes naming backups. */
+const FUTURE_SLACK_MS = 5 * 60 * 1000
+
+/**
+ * The project's backups, newest first by the names binauthz gave them (time written, then collision number); files
+ * with other names, unreadable or foreign files, and names stamped in the future are skipped.
+ */
 export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string): Promise<BackupEntry[]> {
   const dir = projectBackupDir(env, project)
   let names: string[]
@@ -182,16 +250,16 @@ export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string)
     })
   }
 
-  const entries: (BackupEntry & {written: bigint})[] = []
-  for (const name of names) {
-    if (!name.endsWith('.json') || name.startsWith('.')) continue
+  const entries: BackupEntry[] = []
+  const latestAllowed = stamp(new Date(Date.now() + FUTURE_SLACK_MS))
+  for (const name of names.filter(n => BACKUP_NAME.test(n)).sort(newestFirst)) {
+    // A name stamped in the future was not written by binauthz on this clock: it never becomes the "latest".
+    if ((orderKey(name)?.[0] ?? '') > latestAllowed) continue
     const file = join(dir, name)
     try {
       const record = await readBackupRecord(file)
       if (record.project !== project) continue
-      // Two backups saved in the same millisecond are ordered by the file's own (nanosecond) mtime.
-      const {mtimeNs} = await stat(file, {bigint: true})
-      const entry: BackupEntry & {written: bigint} = {file, savedAt: record.savedAt, written: mtimeNs}
+      const entry: BackupEntry = {file, savedAt: record.savedAt}
       if (record.etag !== undefined) entry.etag = record.etag
       entries.push(entry)
     } catch {
@@ -199,8 +267,7 @@ export async function listPolicyBackups(env: NodeJS.ProcessEnv, project: string)
     }
   }
 
-  entries.sort((a, b) => Date.parse(b.savedAt) - Date.parse(a.savedAt) || (b.written > a.written ? 1 : (b.written < a.written ? -1 : 0)))
-  return entries.map(({written: _written, ...entry}) => entry)
+  return entries
 }
 
 /** Reads and validates a backup file; returns the whole record (project, etag, savedAt, policy). */

@@ -5,9 +5,10 @@ import {join, resolve} from 'node:path'
 
 import type {DeployKind} from '../policy/repository.js'
 
-import {homeDir, readSmallFile} from '../auth/gcloud-config.js'
+import {homeDir} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
 import {writePrivateFile} from './private-file.js'
+import {readRegularFileText} from './regular-file.js'
 
 export interface SavedDefaults {
   dockerRepository?: string
@@ -39,11 +40,11 @@ export function defaultsFile(env: NodeJS.ProcessEnv): string {
  */
 export function loadDefaults(env: NodeJS.ProcessEnv): SavedDefaults {
   const file = defaultsFile(env)
-  const text = readSmallFile(file, MAX_DEFAULTS_BYTES + 1)
+  const text = readRegularFileText(file, {maxBytes: MAX_DEFAULTS_BYTES, what: 'The binauthz defaults file'})
   if (text === undefined || text.trim() === '') return {}
   let json: unknown
   try {
-    json = text.length > MAX_DEFAULTS_BYTES ? undefined : JSON.parse(text)
+    json = JSON.parse(text)
   } catch {
     json = undefined
   }

@@ -167,17 +167,19 @@ describe('gcloud config', () => {
       })
     }
 
-    it('reads at most a bounded prefix of a huge file', () => {
+    it('refuses a configuration file beyond the bound (FILE_TOO_LARGE), never reading a prefix of it', () => {
       const huge = `[core]\nproject = early\n${'x = y\n'.repeat(MAX_CONFIG_FILE_BYTES / 3)}[run]\nregion = us-east1\n`
       writeGcloudDir(dir, {configs: {default: huge}})
-      const config = readGcloudConfig({CLOUDSDK_CONFIG: dir})
-      expect(config.project).to.equal('early')
-      expect(config.runRegion).to.equal(undefined)
+      const error = thrownBy(() => readGcloudConfig({CLOUDSDK_CONFIG: dir}))
+      expect((error as UserError).code).to.equal('FILE_TOO_LARGE')
+      expect((error as UserError).message).to.include(join(dir, 'configurations', 'config_default'))
     })
 
-    it('treats a directory where the file should be as missing', () => {
+    it('refuses a directory where the file should be (FILE_NOT_REGULAR)', () => {
       mkdirSync(join(dir, 'configurations', 'config_default'), {recursive: true})
-      expect(readGcloudConfig({CLOUDSDK_CONFIG: dir}).project).to.equal(undefined)
+      const error = thrownBy(() => readGcloudConfig({CLOUDSDK_CONFIG: dir}))
+      expect((error as UserError).code).to.equal('FILE_NOT_REGULAR')
+      expect((error as UserError).message).to.include('a directory')
     })
 
     it('never throws on arbitrary file content', () => {

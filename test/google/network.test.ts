@@ -114,6 +114,7 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
       {code: 'PROXY_UNSUPPORTED', env: {HTTPS_PROXY: 'socks5://p:1'}, name: 'a socks URL in HTTPS_PROXY'},
       {code: 'INVALID_PROXY', env: {CLOUDSDK_PROXY_ADDRESS: 'p', CLOUDSDK_PROXY_PORT: '99999', CLOUDSDK_PROXY_TYPE: 'http'}, name: 'a port out of range'},
       {code: 'CA_CERTS_FILE_UNREADABLE', env: {CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE: '/nonexistent/ca.pem'}, name: 'a missing CA bundle'},
+      {code: 'FILE_NOT_REGULAR', env: {CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE: '/dev/zero'}, name: 'a device as the CA bundle (never read)'},
     ]
     for (const c of refusals) {
       it(`refuses ${c.name}`, () => {

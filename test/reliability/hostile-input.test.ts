@@ -339,7 +339,7 @@ const CASES: Case[] = [
     args: deploy(),
     env: ({kit}) => ({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file(kit, 'token-huge', `${CANARY_TOKEN}${'x'.repeat(2_000_000)}`)}),
     exit: USAGE,
-    message: /INVALID_ACCESS_TOKEN/,
+    message: /FILE_TOO_LARGE/, // refused before it is read (src/store/regular-file.ts)
     noRequest: true,
     title: 'token file of 2 MB',
   },

@@ -9,6 +9,7 @@ import type {Policy} from '../../src/policy/types.js'
 import {UserError} from '../../src/errors.js'
 import {
   backupDir,
+  BACKUPS_KEPT,
   dataDir,
   listPolicyBackups,
   projectBackupDir,
@@ -132,5 +133,51 @@ describe('binauthz backups', () => {
     mkdirSync(join(root, 'data'), {recursive: true})
     const error = await rejectionOf(savePolicyBackup(env, '../escape', policy('e', 'a/b/**')))
     expect((error as UserError).code).to.equal('INVALID_PROJECT')
+  })
+
+  describe('races, leftovers, order and retention (issue 15 item 8)', () => {
+    it('20 saves in the same millisecond with the same etag: 20 distinct backups, each its own content', async () => {
+      const now = new Date('2026-03-03T03:03:03.003Z')
+      const files = await Promise.all(Array.from({length: 20}, (_, i) => savePolicyBackup(env, PROJECT, policy('same', `r/${i}/**`), {now})))
+      expect(new Set(files).size).to.equal(20)
+      const patterns = await Promise.all(files.map(async f => (await readPolicyBackupRecord(f)).policy.admissionWhitelistPatterns?.[0]?.namePattern))
+      expect(new Set(patterns).size).to.equal(20)
+      console.log(`      concurrent saves in one millisecond with one etag: ${files.length} backups, ${new Set(files).size} distinct`)
+    })
+
+    it('a temp file left by a killed save is removed by the next save; none is ever listed', async () => {
+      const dir = projectBackupDir(env, PROJECT)
+      mkdirSync(dir, {recursive: true})
+      // pid 2^22 + 1 is above Linux's default pid_max: no such process.
+      const stale = join(dir, '.backup-4194305-0badc0de.tmp')
+      writeFileSync(stale, '{"half": ')
+      await savePolicyBackup(env, PROJECT, policy('e', 'a/**'))
+      expect(readdirSync(dir).filter(n => n.endsWith('.tmp'))).to.deep.equal([])
+    })
+
+    it('--latest is the newest by the names binauthz gave, never by a date inside the file; a future stamp never wins', async () => {
+      const older = await savePolicyBackup(env, PROJECT, policy('e1', 'a/**'), {now: new Date('2026-01-01T00:00:00.000Z')})
+      const newer = await savePolicyBackup(env, PROJECT, policy('e2', 'b/**'), {now: new Date('2026-01-02T00:00:00.000Z')})
+      const dir = projectBackupDir(env, PROJECT)
+      // A planted file: an old name with a "savedAt" in the future inside, and a name stamped in the future.
+      const record = (savedAt: string) => JSON.stringify({policy: policy('p', 'evil/**'), project: PROJECT, savedAt})
+      writeFileSync(join(dir, '20250101T000000.000Z-planted.json'), record('2099-01-01T00:00:00.000Z'))
+      writeFileSync(join(dir, '20990101T000000.000Z-planted.json'), record('2099-01-01T00:00:00.000Z'))
+      const list = await listPolicyBackups(env, PROJECT)
+      expect(list.map(e => e.file)).to.deep.equal([newer, older, join(dir, '20250101T000000.000Z-planted.json')])
+    })
+
+    it('keeps the newest BACKUPS_KEPT per project, and only removes files with binauthz names', async () => {
+      const dir = projectBackupDir(env, PROJECT)
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(join(dir, 'notes.txt'), 'mine')
+      const start = Date.parse('2026-05-01T00:00:00.000Z')
+      const files: string[] = []
+      for (let i = 0; i < BACKUPS_KEPT + 5; i++) files.push(await savePolicyBackup(env, PROJECT, policy(`e${i}`, 'a/**'), {now: new Date(start + (i * 1000))}))
+      const left = readdirSync(dir).filter(n => n.endsWith('.json')).sort()
+      expect(left).to.have.length(BACKUPS_KEPT)
+      expect(left.map(n => join(dir, n))).to.deep.equal(files.slice(5).sort())
+      expect(readdirSync(dir)).to.include('notes.txt')
+    })
   })
 })

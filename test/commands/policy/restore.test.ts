@@ -67,6 +67,16 @@ describe('binauthz policy restore', () => {
     expect(h.server.requests()).to.have.length(0)
   })
 
+  it('refuses a backup whose policy is named by another project NUMBER (exit 2), writing nothing', async () => {
+    h = await startHarness()
+    // The record claims this project; the policy inside names project number 987654321, which is not this one.
+    const file = await savePolicyBackup(process.env, PROJECT, {...enforcedPolicy([RUN_PATTERN]), name: 'projects/987654321/policy'})
+    const {error, stdout} = await runCommand(['policy', 'restore', '--project', PROJECT, '--file', file, '--yes', '--json'], {root: ROOT})
+    expect(exitOf(error)).to.equal(2)
+    expect(json<{error: {code: string}}>(stdout).error.code).to.equal('BACKUP_OTHER_PROJECT')
+    expect(h.server.writes()).to.equal(0)
+  })
+
   it('says when there is no backup (exit 2), and that nothing changes for an identical one', async () => {
     h = await startHarness()
     let out = await runCommand(['policy', 'restore', '--project', PROJECT, '--latest', '--yes'], {root: ROOT})
