@@ -245,6 +245,18 @@ if (refusal) {
   await start()
 }
 
+/**
+ * A reader that goes away before the end (`binauthz … --json | head -c 100`: EPIPE; a terminal that hung up: EIO):
+ * what is left to print is lost, the run is not, and no stack trace is printed. Other write errors crash.
+ */
+function ignoreClosedOutput() {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', error => {
+      if (error?.code !== 'EPIPE' && error?.code !== 'EIO') throw error
+    })
+  }
+}
+
 /** The CLI itself: everything after the version check. */
 async function start() {
   if (caching && typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
@@ -270,15 +282,8 @@ async function start() {
     }
 
     if (source !== undefined) {
-      // A reader that goes away before the end (`binauthz … --json | head -c 100`: EPIPE; a terminal that hung up:
-    // EIO): what is left to print is lost, the run is not, and no stack trace is printed. Other write errors crash.
-    for (const stream of [process.stdout, process.stderr]) {
-      stream.on('error', error => {
-        if (error?.code !== 'EPIPE' && error?.code !== 'EIO') throw error
-      })
-    }
-
-    const {cli, storeCodeCache} = loadBundle(source, sha)
+      ignoreClosedOutput()
+      const {cli, storeCodeCache} = loadBundle(source, sha)
       // At exit, also when oclif ends a failed command with process.exit: what the run compiled is kept either way.
       process.once('exit', storeCodeCache)
       const recorded = helpFile ? recordStdout() : undefined

@@ -12,8 +12,8 @@ import {homedir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
 
 import {ExternalError, UserError} from '../errors.js'
-import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
 import {DEFAULT_LIMITS} from '../google/http-transport.js'
+import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
 import {readRegularFile} from './regular-file.js'
 
