@@ -1,5 +1,6 @@
 // What `deploy run` and `deploy function` share: split off the gcloud passthrough, parse our own flags strictly,
-// pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
+// pick the progress renderer, call the pipeline, hand its events and result to the presenter (src/cli/deploy-presenter.ts;
+// the returned object is the --json output).
 import {Args} from '@oclif/core'
 
 import type {StepReporter} from '../app/progress.js'
@@ -7,6 +8,7 @@ import type {DeployKind} from '../policy/repository.js'
 
 import {type DeployResult, runDeploy} from '../app/deploy.js'
 import {BinauthzCommand} from './base-command.js'
+import {deployReport, deploySummary} from './deploy-presenter.js'
 import {deployFlags} from './flags.js'
 import {
   chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter,
@@ -60,12 +62,13 @@ export abstract class DeployCommand extends BinauthzCommand {
         invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,
         prompter: this.prompter(),
-        reporter,
-        show: text => this.say(text),
+        report: deployReport(reporter, text => this.say(text)),
         signal: this.signal,
+        ui: {info: line => this.say(line), warn: line => this.say(line)},
       })
       await reporter.close()
-      this.summarize(result)
+      const summary = deploySummary(result)
+      if (summary !== undefined) this.say(summary)
       return result
     } catch (error) {
       await reporter.close()
@@ -83,16 +86,5 @@ export abstract class DeployCommand extends BinauthzCommand {
     if (choice === 'silent') return silentReporter()
     if (choice === 'default') return listrReporter()
     return plainReporter(line => this.note(line), choice === 'verbose')
-  }
-
-  private summarize(result: DeployResult): void {
-    if (result.dryRun) return
-    const where = result.regions.join(', ')
-    const policy = result.policy.written
-      ? `allowlisted ${result.patterns.added.join(', ')}`
-      : (result.image === undefined
-        ? 'policy already allowed the build repository'
-        : 'pre-built image, policy unchanged')
-    this.say(`Deployed ${result.name} to ${where} in ${result.project} with --binary-authorization=default (${policy}).`)
   }
 }
