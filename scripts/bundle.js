@@ -5,7 +5,7 @@
 //   dist/bundle/binauthz.js     our compiled code (dist/src) and @oclif/core, bundled as they are (nothing of a
 //                               dependency rewritten). It exports COMMANDS, every command class by id, which oclif
 //                               loads through its `explicit` command-discovery strategy (package.json oclif.commands
-//                               names this file), and run(argv), oclif's own execute().
+//                               names this file), and run(argv, root) (src/cli/main.ts: oclif's run and error handling).
 //   dist/bundle/vendor/NAME.js  each heavy package our code imports only lazily (VENDOR below), bundled on its own
 //                               and loaded when that import runs; the main bundle's import('NAME') resolves to it.
 //
@@ -96,14 +96,13 @@ function commandId(file) {
 function entrySource(files) {
   const commands = files.map(file => ({file, id: commandId(file)})).sort((a, b) => a.id.localeCompare(b.id))
   return [
-    "import {execute} from '@oclif/core'",
     ...commands.map(({file}, i) => `import * as c${i} from ${JSON.stringify(file)}`),
     '// The command class of a module, found as oclif finds it (plugin.js searchForCommandClass).',
     "const pick = m => typeof m.run === 'function' ? m : m.default?.run ? m.default : Object.values(m).find(c => typeof c?.run === 'function')",
     "/** Every command by id: oclif's `explicit` command discovery (package.json oclif.commands) reads this. */",
     `export const COMMANDS = {${commands.map(({id}, i) => `${JSON.stringify(id)}: pick(c${i})`).join(', ')}}`,
-    '/** Runs the CLI with oclif\'s own execute(). userPlugins: false, see bin/run.js. */',
-    'export const run = (args, root) => execute({args, loadOptions: {root, userPlugins: false}})',
+    '/** Runs the CLI: oclif\'s run with our answer to an unknown command (src/cli/main.ts). */',
+    `export {run} from ${JSON.stringify(join(root, 'dist', 'src', 'cli', 'main.js'))}`,
   ].join('\n')
 }
 

@@ -12,7 +12,9 @@ import {runConfig} from '../app/context.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
 } from '../errors.js'
+import {renderError} from './error-output.js'
 import {terminalPrompter} from './prompts.js'
+import {flagSuggestions, type OwnFlag, withGcloudArgsAfterDashDash} from './usage-hints.js'
 
 /** The JSON printed for an error under --json. */
 export interface ErrorJson {
@@ -64,6 +66,25 @@ export function describeError(err: unknown): ErrorJson {
   }
 }
 
+/** The flags a command declares (its own and the base flags), as the usage hints need them. */
+export function ownFlagsOf(flags: Readonly<Record<string, {char?: string; type: string}>>): OwnFlag[] {
+  return Object.entries(flags).map(([name, flag]) => ({
+    ...(flag.char === undefined ? {} : {char: flag.char}), name, takesValue: flag.type === 'option',
+  }))
+}
+
+/** An error thrown for stderr only: already printed (or printed as JSON), oclif just exits with its code. */
+function silenced(described: ErrorJson): Errors.CLIError {
+  const silent = new Errors.CLIError(described.message, {code: described.code, exit: described.exitCode, suggestions: described.suggestions})
+  silent.skipOclifErrorHandling = true
+  return silent
+}
+
+/** The width to wrap prose at: the terminal's, or none when stderr is not a terminal (CI logs keep lines whole). */
+export function stderrColumns(): number | undefined {
+  return process.stderr.isTTY ? Math.max(40, process.stderr.columns || 80) : undefined
+}
+
 function isExitError(err: unknown): boolean {
   return err instanceof Errors.ExitError || (typeof err === 'object' && err !== null && (err as {code?: unknown}).code === 'EEXIT')
 }
@@ -89,27 +110,23 @@ export abstract class BinauthzCommand extends Command {
     const described = describeError(err)
     // An interruption ends with the code of the signal this run received (130 SIGINT, 143 SIGTERM).
     if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = abortSignalName(this.signal) === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted
+    const usage = err instanceof Errors.CLIError && !(err instanceof BinauthzError)
+    if (usage) Object.assign(described, this.usageHelp(err))
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
       this.logJson(json)
-      const silent = new Errors.CLIError(described.message, {code: described.code, exit: described.exitCode})
-      silent.skipOclifErrorHandling = true
-      throw silent
+      throw silenced(described)
     }
 
-    if (err instanceof Errors.CLIError && !(err instanceof BinauthzError)) {
-      // oclif's own errors (parse errors etc.): keep them, but never print a secret.
-      err.message = redactSecrets(err.message)
-      throw err
-    }
+    // A bug: keep the stack available under DEBUG.
+    if (described.code === 'BUG') this.debug(redactSecrets(err.stack ?? String(err)))
+    process.stderr.write(renderError(described, {columns: stderrColumns()}))
+    throw silenced(described)
+  }
 
-    if (err instanceof BinauthzError || described.code !== 'BUG') {
-      this.error(described.message, {code: described.code, exit: described.exitCode, suggestions: described.suggestions})
-    }
-
-    // A bug: keep the stack available under DEBUG, print the redacted message.
-    this.debug(redactSecrets(err.stack ?? String(err)))
-    this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
+  /** The command's line as typed words (`binauthz deploy run`). */
+  protected commandWords(): string[] {
+    return [this.config.bin, ...(this.id?.split(':') ?? [])]
   }
 
   override async finally(error: Error | undefined): Promise<unknown> {
@@ -169,5 +186,30 @@ export abstract class BinauthzCommand extends Command {
 
     if (process.stderr.isTTY) process.stderr.write('\u001B[?25h') // a spinner may have hidden the cursor
     this.interrupt.abort(new InterruptedError(`Interrupted (${signal}).`, {signal}))
+  }
+
+  /**
+   * A parse error of oclif's with what helps: the corrected command when gcloud's flags came before `--`, the
+   * nearest flag for a misspelt one, and one pointer to --help (never the whole help).
+   */
+  private usageHelp(err: Errors.CLIError): Pick<ErrorJson, 'message' | 'suggestions'> {
+    const ctor = this.ctor as typeof BinauthzCommand & {passthroughToGcloud?: boolean}
+    const flags = ownFlagsOf({...ctor.baseFlags, ...ctor.flags} as Record<string, {char?: string; type: string}>)
+    const unknown = (err as {flags?: unknown}).flags
+    const near = flagSuggestions(Array.isArray(unknown) ? unknown.map(String) : [], flags)
+    const words = this.commandWords()
+    const lines = [redactSecrets(err.message.split('\n')[0] ?? '')]
+    const dashdash = this.argv.indexOf('--')
+    const own = dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)
+    const after = dashdash === -1 ? [] : this.argv.slice(dashdash + 1)
+    const corrected = ctor.passthroughToGcloud && near.length === 0 ? withGcloudArgsAfterDashDash(words, own, after, flags) : undefined
+    if (corrected === undefined) {
+      for (const n of near) lines.push(`Did you mean ${n.nearest}?`)
+    } else {
+      lines.push('gcloud\'s arguments go after --:', `  ${redactSecrets(corrected)}`)
+    }
+
+    lines.push(`See: ${words.join(' ')} --help`)
+    return {message: lines.join('\n'), suggestions: []}
   }
 }

@@ -30,8 +30,8 @@ export abstract class DeployCommand extends BinauthzCommand {
     name: Args.string({description: 'Name of the Cloud Run service / function to deploy.', required: true}),
   }
   static override flags = {...deployFlags}
-  // `--` and what follows go to gcloud; we split them off ourselves before oclif parses (see run()).
-  static override strict = false
+  /** Arguments after `--` go to gcloud: a usage error shows the command with gcloud's flags moved there. */
+  static passthroughToGcloud = true
 
   protected abstract readonly kind: DeployKind
 
@@ -59,7 +59,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         yes: flags.yes,
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
         env,
-        invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
+        invocation: [...this.commandWords(), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,
         prompter: this.prompter(),
         report: deployReport(reporter, text => this.say(text)),
