@@ -32,7 +32,9 @@ import {savePolicyBackup} from '../store/backups.js'
 import {resolveContext, type ResolvedContext} from './context.js'
 import {type ExistingReader, readExisting} from './existing.js'
 import {type ClientFactories, DEFAULT_CLIENT_FACTORIES, openClient} from './open-client.js'
-import {changePolicyOf} from './policy-change.js'
+import {changePolicyOf, withoutOwnFlag, withYes} from './policy-change.js'
+
+export {withoutOwnFlag, withYes} from './policy-change.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // The --json contract
@@ -223,20 +225,6 @@ function buildsOf(targets: readonly BuildTarget[]): DeployResult['builds'] {
   }))
 }
 
-/** The binauthz command line with --yes inserted before `--` (for "re-run with --yes" messages). */
-export function withYes(invocation: readonly string[]): string {
-  const dashdash = invocation.indexOf('--')
-  const args = dashdash === -1 ? [...invocation, '--yes'] : [...invocation.slice(0, dashdash), '--yes', ...invocation.slice(dashdash)]
-  return formatCommand(args)
-}
-
-/** The command line without one of binauthz's own boolean flags (only before `--`). */
-export function withoutOwnFlag(invocation: readonly string[], flag: string): string[] {
-  const dashdash = invocation.indexOf('--')
-  const end = dashdash === -1 ? invocation.length : dashdash
-  return invocation.filter((arg, i) => i >= end || arg !== flag)
-}
-
 /** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
 async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -423,11 +411,12 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
       // Progress only: the change does not wait for the reporter.
       onAttempt: event => report({attempt: event.attempt, kind: 'policy-attempt', step: event.kind}),
       onPlanned: closePolicyStep,
+      ...(result.auth?.principal ? {principal: result.auth.principal} : {}),
       prompter: options.prompter,
       ui: options.ui,
     },
     {
-      mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
+      mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {invocation: options.invocation}), yes: options.yes,
     },
   )
 
@@ -464,7 +453,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   if (mode === 'no-patch') {
     await report({kind: 'no-patch'})
-    throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added)}`, {
+    throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added, result.auth?.principal ? {principal: result.auth.principal} : {})}`, {
       code: 'NOT_ALLOWLISTED',
       suggestions: [
         options.invocation === undefined

@@ -51,6 +51,8 @@ export interface SetupDeps {
   /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
   config?: RunConfig
   env: NodeJS.ProcessEnv
+  /** The command line as typed: a refused confirmation names it with --yes. */
+  invocation?: readonly string[]
   /** Default: openClient from ./client.ts. */
   open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
   prompter: Prompter
@@ -108,6 +110,8 @@ function validator(check: (value: string) => unknown): (value: string) => string
 }
 
 class Wizard {
+  /** Who acts (the credential's principal, once known): the hand-off grants the role to exactly them. */
+  principal: string | undefined
   private readonly interactive: boolean
 
   constructor(
@@ -126,16 +130,20 @@ class Wizard {
   async applyMissing(client: BinauthzClient, project: string, missing: readonly string[]): Promise<SetupPolicyResult> {
     if (missing.length === 0) return {added: [], state: 'nothing-missing'}
     if (!this.answers.apply) {
-      return {added: [], handoff: adminHandoff(project, missing), state: 'not-applied'}
+      return {added: [], handoff: adminHandoff(project, missing, this.handoffOptions()), state: 'not-applied'}
     }
 
     try {
       const applied = await changePolicyOf(
         {
-          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy), client, prompter: this.deps.prompter, ui: this.ui,
+          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy),
+          client,
+          ...this.handoffOptions(),
+          prompter: this.deps.prompter,
+          ui: this.ui,
         },
         {
-          mode: 'write', plan: (policy: Policy) => planAllow(policy, missing), project, yes: this.answers.yes,
+          ...(this.deps.invocation === undefined ? {} : {invocation: this.deps.invocation}), mode: 'write', plan: (policy: Policy) => planAllow(policy, missing), project, yes: this.answers.yes,
         },
       )
       const common = {
@@ -144,13 +152,13 @@ class Wizard {
         ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
       }
       if (applied.declined) return {
-        added: [], state: 'declined', ...common, handoff: adminHandoff(project, missing),
+        added: [], state: 'declined', ...common, handoff: adminHandoff(project, missing, this.handoffOptions()),
       }
       if (!applied.written) return {added: [], state: 'nothing-missing', ...common}
       return {added: applied.plan.added, state: 'applied', ...common}
     } catch (error) {
       if (error instanceof UserError && error.code === 'POLICY_UPDATE_DENIED') {
-        return {added: [], handoff: adminHandoff(project, missing), state: 'permission-denied'}
+        return {added: [], handoff: adminHandoff(project, missing, this.handoffOptions()), state: 'permission-denied'}
       }
 
       throw error
@@ -171,6 +179,10 @@ class Wizard {
       validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
     })
     return nonEmpty(answer)
+  }
+
+  handoffOptions(): {principal?: string} {
+    return this.principal === undefined ? {} : {principal: this.principal}
   }
 
   async kind(): Promise<KindChoice> {
@@ -348,6 +360,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     env, gcloud: gcloudConfig, ...(currentProject ? {project: currentProject} : {}), ...(deps.signal === undefined ? {} : {signal: deps.signal}),
   })
   const credentials = {...opened.credentials, ...(opened.credentials.principal ? {account: opened.credentials.principal} : {})}
+  wizard.principal = credentials.account
   ui.info(`✔ Credentials: ${credentials.detail}${credentials.account ? ` (account ${credentials.account})` : ''}`)
 
   // 3. Project, deploy path, regions, custom repository.
@@ -373,7 +386,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     ui.warn(`The Binary Authorization API is not enabled in ${project}. Enable it with: ${api.enableCommand}`)
     nextSteps.push(api.enableCommand, 'binauthz setup')
   } else if (api.state === 'no-access') {
-    const handoff = adminHandoff(project, targets.map(t => t.pattern))
+    const handoff = adminHandoff(project, targets.map(t => t.pattern), wizard.handoffOptions())
     ui.warn(`Cannot read the Binary Authorization policy of ${project}: ${api.message}`)
     policy = {added: [], handoff, state: 'permission-denied'}
     nextSteps.push('Ask a policy admin to apply the hand-off below, or grant roles/binaryauthorization.policyViewer.')

@@ -158,7 +158,7 @@ export abstract class BinauthzCommand extends Command {
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
-      config: runConfig(process.env), env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+      config: runConfig(process.env), env: process.env, invocation: [...this.commandWords(), ...this.argv], prompter: this.prompter(), signal: this.signal, ui: this.ui(),
     }
   }
 
