@@ -605,7 +605,8 @@ async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<B
   } catch (error) {
     // Reading is only advisory here: nothing is changed for a pre-built image.
     if (!(error instanceof BinauthzError) || error instanceof InterruptedError) throw error
-    unknown = `could not read the policy (${error.message.split('\n')[0]})`
+    // Its first line, without the final stop: it is quoted inside parentheses.
+    unknown = `could not read the policy (${(error.message.split('\n')[0] ?? '').replace(/\.$/, '')})`
   }
 
   result.images = prebuilt.map(({container, image}) => {

@@ -16,6 +16,7 @@ import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId, validateRegion} from '../policy/names.js'
 import {planAllow} from '../policy/plan.js'
 import {parseDockerRepository} from '../policy/repository.js'
+import {formatCommand} from '../policy/shell.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {type SavedDefaults, saveDefaults} from '../store/defaults.js'
 import {type RunConfig, runConfig, splitRegions} from './context.js'
@@ -39,8 +40,8 @@ export interface SetupAnswers {
   kind?: KindChoice
   project?: string
   regions?: readonly string[]
-  /** --no-save sets false: do not save the defaults. */
-  save: boolean
+  /** --save / --no-save; undefined: asked in a terminal, else saved (and said so, naming --no-save). */
+  save?: boolean
   /** --yes: apply the missing entries without asking. */
   yes: boolean
 }
@@ -165,18 +166,19 @@ class Wizard {
     }
   }
 
-  async dockerRepository(): Promise<string | undefined> {
+  async dockerRepository(kinds: readonly DeployKind[]): Promise<string | undefined> {
     if (this.answers.dockerRepository !== undefined) {
       parseDockerRepository(this.answers.dockerRepository, '--docker-repository')
       return this.answers.dockerRepository
     }
 
     const detected = this.saved.dockerRepository
-    if (!this.interactive) return detected
+    // --docker-repository is a flag of gcloud functions deploy only: the Cloud Run path is never asked.
+    if (!this.interactive || !kinds.includes('function')) return detected
     const answer = await this.deps.prompter.input('Custom build repository (--docker-repository; Enter for none)', {
       flag: '--docker-repository',
       ...(detected === undefined ? {} : {default: detected}),
-      validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
+      validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'your answer'))),
     })
     return nonEmpty(answer)
   }
@@ -207,9 +209,9 @@ class Wizard {
     const answer = await this.deps.prompter.input('Google Cloud project ID', {
       flag: '--project',
       ...(detected === undefined ? {} : {default: detected}),
-      validate: validator(v => validateProjectId(v.trim(), 'the project')),
+      validate: validator(v => validateProjectId(v.trim(), 'your answer')),
     })
-    return validateProjectId(answer.trim(), 'the project')
+    return validateProjectId(answer.trim(), 'your answer')
   }
 
   async regions(kinds: readonly DeployKind[]): Promise<string[]> {
@@ -237,16 +239,29 @@ class Wizard {
       validate: validator(v => {
         const list = splitRegions([v])
         if (list.length === 0) throw new Error('Enter at least one region, e.g. us-central1')
-        for (const r of list) validateRegion(r, 'the region')
+        for (const r of list) validateRegion(r, 'your answer')
       }),
     })
-    return splitRegions([answer]).map(r => validateRegion(r, 'the region'))
+    return splitRegions([answer]).map(r => validateRegion(r, 'your answer'))
+  }
+
+  /** Step 7: save the answers as defaults per the flag, else as answered in a terminal, else save and say so. */
+  async saveDefaults(values: SavedDefaults): Promise<SetupResult['defaults']> {
+    const asked = this.answers.save === undefined && this.interactive
+    let save = this.answers.save ?? true
+    if (asked) {
+      const regions = values.regions ?? []
+      const what = [`project ${values.project ?? ''}`, `region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}`, ...(values.kind === undefined ? [] : [`deploy path ${values.kind}`])]
+      save = await this.deps.prompter.confirm(`Save ${what.join(', ')} as defaults for later binauthz commands?`, {default: true, flag: '--save / --no-save'})
+    }
+
+    return save ? saveStep(this.deps.env, values, this.ui, asked || this.answers.save !== undefined) : {saved: false, values}
   }
 }
 
 interface PolicyReview {
   client: Parameters<Wizard['applyMissing']>[0]
-  nextSteps: string[]
+  nextSteps: NextStep[]
   policy: Policy
   project: string
   targets: Target[]
@@ -290,14 +305,14 @@ async function reviewPolicy(review: PolicyReview): Promise<{defaultRule: Default
       ? 'You may not change the policy. Hand this to a policy admin:'
       : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:')
     for (const line of policy.handoff.split('\n')) ui.info(line)
-    nextSteps.push('binauthz policy allow')
+    nextSteps.push({binauthz: ['policy', 'allow']})
   }
 
   return {defaultRule, paths, policy}
 }
 
 /** Step 1's outcome: fine, or what to do about gcloud. */
-function reportGcloud(gcloud: GcloudCheck, ui: Ui, nextSteps: string[]): void {
+function reportGcloud(gcloud: GcloudCheck, ui: Ui, nextSteps: NextStep[]): void {
   if (gcloud.problem) {
     ui.warn(gcloud.problem)
     nextSteps.push(gcloud.installed ? 'gcloud components update' : 'Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install')
@@ -313,11 +328,37 @@ function apiSummary(api: ApiCheck): SetupResult['api'] {
   }
 }
 
-/** Step 7 with --save: writes the defaults and says where. */
-async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui): Promise<SetupResult['defaults']> {
+/** Step 7 with --save: writes the defaults and says where (and, when nobody was asked, how not to). */
+async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui, asked: boolean): Promise<SetupResult['defaults']> {
   const file = await saveDefaults(env, values)
-  ui.info(`✔ Saved defaults to ${file}`)
+  ui.info(`✔ Saved defaults to ${file}${asked ? '' : ' (--no-save: do not save them)'}`)
   return {file, saved: true, values}
+}
+
+/** A next step: a sentence or gcloud command, or a binauthz command that gets the target flags when nothing was saved. */
+type NextStep = string | {binauthz: readonly string[]; gcloud?: readonly string[]}
+
+/**
+ * The next steps as commands that run as printed: binauthz commands name the project, regions, deploy path and
+ * repository unless they were saved as defaults (then later commands read them).
+ */
+function formatSteps(steps: readonly NextStep[], target: {defaults: SetupResult['defaults']; kind: KindChoice}): string[] {
+  const {saved, values} = target.defaults
+  const flags = saved
+    ? []
+    : [
+      `--project=${values.project}`,
+      `--region=${(values.regions ?? []).join(',')}`,
+    ]
+  return steps.map(step => {
+    if (typeof step === 'string') return step
+    const [group] = step.binauthz
+    // `deploy` takes --project/--region only; policy allow and setup also the deploy path and repository.
+    const selection = saved || group === 'deploy'
+      ? []
+      : [...(target.kind === 'all' ? [] : [`--kind=${target.kind}`]), ...(values.dockerRepository === undefined ? [] : [`--docker-repository=${values.dockerRepository}`])]
+    return formatCommand(['binauthz', ...step.binauthz, ...flags, ...selection, ...(step.gcloud === undefined ? [] : ['--', ...step.gcloud])])
+  })
 }
 
 /** Flag values are checked before anything runs (no gcloud, no request for a bad --region). */
@@ -327,11 +368,16 @@ function validateAnswers(answers: SetupAnswers): void {
   if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
 }
 
-/** The closing lines: ready or not, and the next commands. */
-function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployKind[]; nextSteps: string[]; ready: boolean; ui: Ui}): void {
-  if (ready) nextSteps.push(kinds.includes('run') ? 'binauthz deploy run SERVICE --source .' : 'binauthz deploy function NAME --source .')
+/** The deploy commands a ready setup points to, one per deploy path chosen (gcloud's arguments after `--`). */
+export const DEPLOY_NEXT_STEPS: Readonly<Record<DeployKind, {binauthz: readonly string[]; gcloud: readonly string[]}>> = {
+  function: {binauthz: ['deploy', 'function', 'my-function'], gcloud: ['--source', '.', '--runtime=nodejs22', '--trigger-http', '--entry-point=handler']},
+  run: {binauthz: ['deploy', 'run', 'my-service'], gcloud: ['--source', '.']},
+}
+
+/** The closing lines: ready or not, and the next commands (one per line, each runs as printed). */
+function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployKind[]; nextSteps: NextStep[]; ready: boolean; ui: Ui}): void {
+  if (ready) for (const kind of kinds) nextSteps.push(DEPLOY_NEXT_STEPS[kind])
   ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
-  if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
 }
 
 /** How the wizard runs its short gcloud commands: the injected capture, else the runner with the run's signal. */
@@ -345,7 +391,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   validateAnswers(answers)
   const {defaults: saved, gcloud: gcloudConfig} = deps.config ?? runConfig(env)
   const wizard = new Wizard(answers, deps, gcloudConfig, saved)
-  const nextSteps: string[] = []
+  const nextSteps: NextStep[] = []
 
   // 1. gcloud installed and recent enough.
   const capture = captureFor(deps)
@@ -368,7 +414,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const kind = await wizard.kind()
   const kinds = kindsOf(kind)
   const regions = await wizard.regions(kinds)
-  const dockerRepository = await wizard.dockerRepository()
+  const dockerRepository = await wizard.dockerRepository(kinds)
   ui.info(`✔ Project ${project}, region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}, deploy path: ${kind}`)
 
   // 4. Binary Authorization API enabled? Enforced?
@@ -384,7 +430,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   })
   if (api.state === 'disabled') {
     ui.warn(`The Binary Authorization API is not enabled in ${project}. Enable it with: ${api.enableCommand}`)
-    nextSteps.push(api.enableCommand, 'binauthz setup')
+    nextSteps.push(api.enableCommand, {binauthz: ['setup']})
   } else if (api.state === 'no-access') {
     const handoff = adminHandoff(project, targets.map(t => t.pattern), wizard.handoffOptions())
     ui.warn(`Cannot read the Binary Authorization policy of ${project}: ${api.message}`)
@@ -403,12 +449,14 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     ...(kind === 'all' ? {} : {kind}),
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
   }
-  const defaults = answers.save ? await saveStep(env, values, ui) : {saved: false, values}
+  const defaults = await wizard.saveDefaults(values)
 
   const ready = gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every(p => p.covered)
   reportReadiness({
     kinds, nextSteps, ready, ui,
   })
+  const steps = formatSteps(nextSteps, {defaults, kind})
+  if (steps.length > 0) ui.info(['Next:', ...steps.map(step => `  ${step}`)].join('\n'))
   return {
     credentials,
     gcloud,
@@ -419,7 +467,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     api: apiSummary(api),
     ...(defaultRule === undefined ? {} : {defaultRule}),
     defaults,
-    nextSteps,
+    nextSteps: steps,
     paths,
     policy,
     ready,

@@ -167,11 +167,12 @@ export abstract class BinauthzCommand extends Command {
     if (!this.jsonEnabled()) this.log(redactSecrets(message))
   }
 
-  /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
+  /** Where domain code reports progress: stdout for people, stderr under --json; warnings on stderr. */
   protected ui(): Ui {
     return {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
-      warn: line => this.warn(line),
+      // Not oclif's warn: its `›` prefix and wrapping would break a command or hand-off line.
+      warn: line => process.stderr.write(`${redactSecrets(`Warning: ${line}`)}\n`),
     }
   }
 

@@ -14,6 +14,25 @@ function commandLines(argvs: readonly (readonly string[])[]): string {
   return argvs.map(argv => `  ${formatCommand([...argv])}`).join('\n')
 }
 
+/** What the deploy's --json `by` names when no entry but the default rule admits (src/policy/coverage.ts coveringRule). */
+const DEFAULT_RULE_PREFIX = 'defaultAdmissionRule: '
+
+/** Why nothing is added: each pattern allowlisted as it is, by a broader entry, or not needed under the default rule. */
+export function coveredTitle(covered: readonly {by: string; pattern: string}[]): string {
+  const byRule = covered.filter(c => c.by.startsWith(DEFAULT_RULE_PREFIX))
+  const exact = covered.filter(c => c.by === c.pattern)
+  const broader = covered.filter(c => c.by !== c.pattern && !c.by.startsWith(DEFAULT_RULE_PREFIX))
+  const parts: string[] = []
+  if (exact.length > 0) parts.push(`Already allowlisted: ${exact.map(c => c.pattern).join(', ')}`)
+  for (const c of broader) parts.push(`${c.pattern} is covered by the broader entry ${c.by}`)
+  if (byRule.length > 0) {
+    const mode = byRule[0]?.by.slice(DEFAULT_RULE_PREFIX.length) ?? ''
+    parts.push(`Nothing to allowlist: the default rule (${mode}) admits every image`)
+  }
+
+  return parts.join('; ')
+}
+
 type Handlers = {[K in DeployEvent['kind']]: (event: Extract<DeployEvent, {kind: K}>) => Promise<void>}
 
 /** The report a deploy takes: each event as a progress step (through `reporter`) or a plan block (through `show`). */
@@ -30,7 +49,7 @@ export function deployReport(reporter: StepReporter, show: (text: string) => voi
       )
     },
     async 'already-allowlisted'(event) {
-      await reporter.skip('allowlist', `Already allowlisted (${event.covered.map(c => `${c.pattern} by ${c.by}`).join('; ')})`)
+      await reporter.skip('allowlist', coveredTitle(event.covered))
     },
     async 'builds-derived'(event) {
       show(`What gcloud will build:\n${event.targets.map(t => `  ${describeTarget(t)}`).join('\n')}`)
@@ -74,7 +93,7 @@ export function deployReport(reporter: StepReporter, show: (text: string) => voi
       await reporter.succeed(
         'policy',
         missing === 0
-          ? `Policy read: all ${required} required pattern${required === 1 ? ' is' : 's are'} already allowed`
+          ? (required === 1 ? 'Policy read: the required pattern is already allowed' : `Policy read: all ${required} required patterns are already allowed`)
           : `Policy read: ${missing} of ${required} required ${plural(required, 'pattern')} missing from the allowlist`,
       )
     },

@@ -46,9 +46,12 @@ export function renderChange(result: PolicyChangeResult): string[] {
     lines.push('Dry run — this change would be written:', ...result.diff.split('\n'))
   }
 
+  // Nothing to add: the reason is each entry's coverage, shown once (not again in skippedReason's sentence).
+  const nothingToAdd = result.action === 'allow' && !result.changed && result.alreadyCovered.length > 0
+  if (nothingToAdd) lines.push('Nothing to add:')
   for (const c of result.alreadyCovered) lines.push(`  = ${c.pattern}: ${describeCoverage(c.coveredBy, c.pattern)}`)
   if (result.action === 'revoke') for (const n of result.notFound) lines.push(`  ? ${n}: not an entry of the policy`)
-  if (result.skippedReason) lines.push(result.skippedReason)
+  if (result.skippedReason && !nothingToAdd) lines.push(result.skippedReason)
   return lines
 }
 
