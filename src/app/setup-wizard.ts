@@ -303,7 +303,7 @@ async function reviewPolicy(review: PolicyReview): Promise<{defaultRule: Default
   if (policy.handoff) {
     ui.warn(policy.state === 'permission-denied'
       ? 'You may not change the policy. Hand this to a policy admin:'
-      : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:')
+      : 'The policy was not changed. To add the entries later, run the `binauthz policy allow` command under "Next:" below, or hand this to a policy admin:')
     for (const line of policy.handoff.split('\n')) ui.info(line)
     nextSteps.push({binauthz: ['policy', 'allow']})
   }

@@ -12,6 +12,7 @@ import {runConfig} from '../app/context.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
 } from '../errors.js'
+import {formatCommand} from '../policy/shell.js'
 import {renderError} from './error-output.js'
 import {terminalPrompter} from './prompts.js'
 import {flagSuggestions, type OwnFlag, withGcloudArgsAfterDashDash} from './usage-hints.js'
@@ -205,7 +206,12 @@ export abstract class BinauthzCommand extends Command {
     const after = dashdash === -1 ? [] : this.argv.slice(dashdash + 1)
     const corrected = ctor.passthroughToGcloud && near.length === 0 ? withGcloudArgsAfterDashDash(words, own, after, flags) : undefined
     if (corrected === undefined) {
-      for (const n of near) lines.push(`Did you mean ${n.nearest}?`)
+      // The whole command line with each misspelt flag replaced: it runs as printed.
+      const fixed = this.argv.map(arg => {
+        const hit = near.find(n => arg === n.flag || arg.startsWith(`${n.flag}=`))
+        return hit === undefined ? arg : `${hit.nearest}${arg.slice((hit.flag.split('=')[0] ?? '').length)}`
+      })
+      if (near.length > 0) lines.push(`Did you mean ${redactSecrets(formatCommand([...words, ...fixed]))}?`)
     } else {
       lines.push('gcloud\'s arguments go after --:', `  ${redactSecrets(corrected)}`)
     }

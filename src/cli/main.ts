@@ -6,14 +6,19 @@ import {
 } from '@oclif/core'
 
 import {EXIT_CODES} from '../errors.js'
+import {formatCommand} from '../policy/shell.js'
 import {stderrColumns} from './base-command.js'
 import {renderError} from './error-output.js'
 import {nearest} from './usage-hints.js'
 
 const NOT_FOUND = /^command (\S+) not found$/
 
-/** The usage error for an unknown command, with the nearest visible command (`binauthz polcy status` → `policy status`). */
-export function unknownCommandText(bin: string, typed: string, commandIds: readonly string[]): string {
+/**
+ * The usage error for an unknown command, with the command line corrected to the nearest visible command
+ * (`binauthz polcy status --region r` → `binauthz policy status --region r`). `rest`: the arguments after the id;
+ * `via`: words before it (`help`).
+ */
+export function unknownCommandText(bin: string, typed: string, commandIds: readonly string[], rest: readonly string[] = [], via: readonly string[] = []): string {
   const words = typed.split(':')
   const spaced = commandIds.map(id => id.replaceAll(':', ' '))
   // Compare as many words as each command has: `deploy rn fn` is `deploy rn` mistyped, plus an argument.
@@ -23,8 +28,8 @@ export function unknownCommandText(bin: string, typed: string, commandIds: reado
     if (nearest(prefix, [id]) !== undefined && (best === undefined || id.split(' ').length > best.split(' ').length)) best = id
   }
 
-  const lines = [`Unknown command: ${bin} ${words.join(' ')}`]
-  if (best !== undefined) lines.push(`Did you mean ${bin} ${best}?`)
+  const lines = [`Unknown command: ${[bin, ...via, ...words].join(' ')}`]
+  if (best !== undefined) lines.push(`Did you mean ${formatCommand([bin, ...via, ...best.split(' '), ...words.slice(best.split(' ').length), ...rest])}?`)
   lines.push(`See: ${bin} --help`)
   return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
 }
@@ -40,7 +45,7 @@ export async function run(args: readonly string[], root: string): Promise<unknow
     const typed = error instanceof Errors.CLIError ? NOT_FOUND.exec(error.message)?.[1] : undefined
     if (typed === undefined) return handle(error as Error)
     const visible = [...config.commands.filter(c => !c.hidden).map(c => c.id), ...config.topics.filter(t => !t.hidden).map(t => t.name)]
-    process.stderr.write(unknownCommandText(config.bin, typed, visible))
+    process.stderr.write(unknownCommandText(config.bin, typed, visible, args.slice(typed.split(':').length)))
     const silent = new Errors.CLIError(error instanceof Error ? error.message : String(error), {exit: EXIT_CODES.usage})
     silent.skipOclifErrorHandling = true
     return handle(silent)

@@ -4,6 +4,7 @@ import type {PolicyChangeResult, PolicyRestoreResult, PolicyStatusResult} from '
 
 import {describeKind} from '../app/targets.js'
 import {describeCoverage} from '../policy/coverage.js'
+import {formatCommand} from '../policy/shell.js'
 
 export function renderStatus(result: PolicyStatusResult): string[] {
   const lines: string[] = []
@@ -41,7 +42,7 @@ export function renderChange(result: PolicyChangeResult): string[] {
     if (result.added.length > 0) lines.push(`Added to the policy of ${result.project}:`, ...result.added.map(p => `  + ${p}`))
     if (result.removed.length > 0) lines.push(`Removed from the policy of ${result.project}:`, ...result.removed.map(p => `  - ${p}`))
     lines.push(`Policy etag ${result.etagBefore ?? '(none)'} → ${result.etagAfter ?? '(none)'}`)
-    if (result.backupFile) lines.push(`Previous policy saved to ${result.backupFile} (undo: binauthz policy restore --file ${result.backupFile})`)
+    if (result.backupFile) lines.push(`Previous policy saved to ${result.backupFile}. To undo:`, `  ${formatCommand(['binauthz', 'policy', 'restore', '--file', result.backupFile])}`)
   } else if (result.mode === 'dry-run' && result.changed) {
     lines.push('Dry run — this change would be written:', ...result.diff.split('\n'))
   }
