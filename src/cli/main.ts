@@ -18,7 +18,8 @@ const NOT_FOUND = /^command (\S+) not found$/
  * (`binauthz polcy status --region r` → `binauthz policy status --region r`). `rest`: the arguments after the id;
  * `via`: words before it (`help`).
  */
-export function unknownCommandText(bin: string, typed: string, commandIds: readonly string[], rest: readonly string[] = [], via: readonly string[] = []): string {
+export function unknownCommandText(bin: string, typed: string, commandIds: readonly string[], around: {rest?: readonly string[]; via?: readonly string[]} = {}): string {
+  const {rest = [], via = []} = around
   const words = typed.split(':')
   const spaced = commandIds.map(id => id.replaceAll(':', ' '))
   // Compare as many words as each command has: `deploy rn fn` is `deploy rn` mistyped, plus an argument.
@@ -45,7 +46,7 @@ export async function run(args: readonly string[], root: string): Promise<unknow
     const typed = error instanceof Errors.CLIError ? NOT_FOUND.exec(error.message)?.[1] : undefined
     if (typed === undefined) return handle(error as Error)
     const visible = [...config.commands.filter(c => !c.hidden).map(c => c.id), ...config.topics.filter(t => !t.hidden).map(t => t.name)]
-    process.stderr.write(unknownCommandText(config.bin, typed, visible, args.slice(typed.split(':').length)))
+    process.stderr.write(unknownCommandText(config.bin, typed, visible, {rest: args.slice(typed.split(':').length)}))
     const silent = new Errors.CLIError(error instanceof Error ? error.message : String(error), {exit: EXIT_CODES.usage})
     silent.skipOclifErrorHandling = true
     return handle(silent)

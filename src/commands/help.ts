@@ -20,7 +20,7 @@ export default class HelpCommand extends Command {
     const id = words.join(':')
     if (words.length > 0 && this.config.findCommand(id) === undefined && this.config.findTopic(id) === undefined) {
       const visible = [...this.config.commands.filter(c => !c.hidden).map(c => c.id), ...this.config.topics.filter(t => !t.hidden).map(t => t.name)]
-      process.stderr.write(unknownCommandText(this.config.bin, id, visible, [], ['help']))
+      process.stderr.write(unknownCommandText(this.config.bin, id, visible, {via: ['help']}))
       this.exit(EXIT_CODES.usage)
     }
 
