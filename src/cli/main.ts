@@ -2,7 +2,7 @@
 // unknown command is answered the way our other usage errors are — the nearest command, one pointer to --help, no
 // `›` prefix — instead of oclif's bare "command X not found" (no plugin loaded for it: it costs start time).
 import {
-  Config, Errors, flush, handle, run as oclifRun,
+  Config, Errors, flush, handle, type Interfaces, loadHelpClass, run as oclifRun,
 } from '@oclif/core'
 
 import {EXIT_CODES} from '../errors.js'
@@ -35,10 +35,18 @@ export function unknownCommandText(bin: string, typed: string, commandIds: reado
   return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
 }
 
-export async function run(args: readonly string[], root: string): Promise<unknown> {
-  // userPlugins: false, see bin/run.js.
-  const config = await Config.load({root, userPlugins: false})
+/** `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands). */
+export async function run(args: readonly string[], load: Interfaces.LoadOptions & object | string): Promise<unknown> {
+  const config = await Config.load(typeof load === 'string' ? {root: load, userPlugins: false} : load)
   try {
+    // `help --help`: oclif's help flag would skip the word "help" and show the root help instead of the command's.
+    const helpCommand = config.findCommand('help')
+    if (args[0] === 'help' && args.includes('--help') && helpCommand !== undefined) {
+      const Help = await loadHelpClass(config)
+      await new Help(config, config.pjson.oclif.helpOptions ?? config.pjson.helpOptions).showCommandHelp(helpCommand, config.topics)
+      return undefined
+    }
+
     const result = await oclifRun([...args], config)
     await flush()
     return result
