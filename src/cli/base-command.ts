@@ -200,7 +200,8 @@ export abstract class BinauthzCommand extends Command {
     const unknown = (err as {flags?: unknown}).flags
     const near = flagSuggestions(Array.isArray(unknown) ? unknown.map(String) : [], flags)
     const words = this.commandWords()
-    const lines = [redactSecrets(err.message.split('\n')[0] ?? '')]
+    // oclif's own lines (e.g. which flags exclude each other), without its "See more help" (ours is below).
+    const lines = redactSecrets(err.message).split('\n').filter(line => !/^\s*See more help with --help\s*$/.test(line))
     const dashdash = this.argv.indexOf('--')
     const own = dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)
     const after = dashdash === -1 ? [] : this.argv.slice(dashdash + 1)
