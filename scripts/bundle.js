@@ -7,8 +7,9 @@
 //                               cache (vm.Script cachedData), which Node 20 has no other way to keep. It exports
 //                               COMMANDS, every command class by id, which oclif loads through its `explicit`
 //                               command-discovery strategy (package.json oclif.commands names this file; oclif's
-//                               require() finds the instance bin/run.js put in require.cache), and run(argv), oclif's
-//                               own execute(). Its first line names its SHA-256 (the key of that code cache).
+//                               require() finds the instance bin/run.js put in require.cache), and run(argv, root)
+//                               (src/cli/main.ts: oclif's run and error handling). Its first line names its SHA-256
+//                               (the key of that code cache).
 //   dist/bundle/vendor/NAME.js  each heavy package our code imports only lazily (VENDOR below), bundled on its own
 //                               (ESM) and loaded when that import runs; the main bundle's import('NAME') resolves to
 //                               it through __binauthzImport (bin/run.js: an import() relative to this directory).
@@ -111,14 +112,13 @@ function commandId(file) {
 function entrySource(files) {
   const commands = files.map(file => ({file, id: commandId(file)})).sort((a, b) => a.id.localeCompare(b.id))
   return [
-    "import {execute} from '@oclif/core'",
     ...commands.map(({file}, i) => `import * as c${i} from ${JSON.stringify(file)}`),
     '// The command class of a module, found as oclif finds it (plugin.js searchForCommandClass).',
     "const pick = m => typeof m.run === 'function' ? m : m.default?.run ? m.default : Object.values(m).find(c => typeof c?.run === 'function')",
     "/** Every command by id: oclif's `explicit` command discovery (package.json oclif.commands) reads this. */",
     `export const COMMANDS = {${commands.map(({id}, i) => `${JSON.stringify(id)}: pick(c${i})`).join(', ')}}`,
-    '/** Runs the CLI with oclif\'s own execute(). userPlugins: false, see bin/run.js. */',
-    'export const run = (args, root) => execute({args, loadOptions: {root, userPlugins: false}})',
+    '/** Runs the CLI: oclif\'s run with our answer to an unknown command (src/cli/main.ts). */',
+    `export {run} from ${JSON.stringify(join(root, 'dist', 'src', 'cli', 'main.js'))}`,
   ].join('\n')
 }
 

@@ -6,10 +6,13 @@ import {fileURLToPath} from 'node:url'
 
 import {WARNING_CODES} from '../src/app/deploy.js'
 import {describeError} from '../src/cli/base-command.js'
-import {errorCodeTable, exitCodesHelp, exitCodeTable} from '../src/cli/error-docs.js'
+import {
+  errorCodeTable, exitCodesHelp, exitCodeTable, permissionTable,
+} from '../src/cli/error-docs.js'
 import {
   BugError, ERROR_CODES, EXIT_CODES, ExternalError, InterruptedError, redactSecrets, registerSecret, UserError,
 } from '../src/errors.js'
+import {adminHandoff, POLICY_UPDATE_ROLES} from '../src/policy/handoff.js'
 
 describe('errors', () => {
   it('documents every exit code in the README table, and only those', () => {
@@ -25,6 +28,17 @@ describe('errors', () => {
     expect(between('exit-codes')).to.equal(exitCodeTable())
     expect(between('error-codes')).to.equal(errorCodeTable())
     for (const code of Object.keys(ERROR_CODES)) expect(between('error-codes'), code).to.contain(`| \`${code}\` |`)
+  })
+
+  it('the README\'s permissions table names the roles the admin hand-off names (one list)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const table = readme.split('<!-- permissions:start -->\n')[1]?.split('\n<!-- permissions:end -->')[0] ?? ''
+    expect(table).to.equal(permissionTable())
+    const handoff = adminHandoff('p', ['us-central1-docker.pkg.dev/p/cloud-run-source-deploy/**'])
+    for (const role of POLICY_UPDATE_ROLES) {
+      expect(table, role).to.contain(`\`${role}\``)
+      expect(handoff, role).to.contain(role)
+    }
   })
 
   it('every code raised in src/ is in the registry, and every registered code is raised somewhere', () => {

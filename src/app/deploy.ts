@@ -8,8 +8,8 @@ import type {Policy} from '../policy/types.js'
 // Everything that touches the outside world is an injectable adapter, so tests drive the whole flow with fakes.
 // The returned DeployResult is the --json contract of `binauthz deploy run|function` (documented below).
 import type {ApplyOptions} from './policy-change.js'
-import type {Clock, Prompter} from './ports.js'
-import type {StepReporter} from './progress.js'
+import type {Clock, Prompter, Ui} from './ports.js'
+import type {DeployReport, JudgedImage} from './progress.js'
 
 import {
   abortSignalName, BinauthzError, ExternalError, InterruptedError, type StopSignal, UserError,
@@ -20,7 +20,7 @@ import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passt
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {
-  type BuildInput, type BuildTarget, type BuildTargets, deriveBuildTargets, describeTarget, type ExistingResource,
+  type BuildInput, type BuildTarget, type BuildTargets, deriveBuildTargets, type ExistingResource,
 } from '../policy/build-targets.js'
 import {coveringRule, evaluateImage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
@@ -32,8 +32,10 @@ import {savePolicyBackup} from '../store/backups.js'
 import {resolveContext, type ResolvedContext} from './context.js'
 import {type ExistingReader, readExisting} from './existing.js'
 import {type ClientFactories, DEFAULT_CLIENT_FACTORIES, openClient} from './open-client.js'
-import {changePolicyOf} from './policy-change.js'
+import {changePolicyOf, withoutOwnFlag, withYes} from './policy-change.js'
 import {systemClock} from './ports.js'
+
+export {withoutOwnFlag, withYes} from './policy-change.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // The --json contract
@@ -89,7 +91,7 @@ export interface DeployResult {
   existing: Record<string, ExistingResource>
   image?: {admitted: boolean | null; image: string; reason: string}
   /** Prebuilt images of the deploy (a plain --image, or --container sidecars) and the rule that admits or blocks each. */
-  images: {admitted: boolean | null; container: string; image: string; reason: string; rule: string}[]
+  images: JudgedImage[]
   name: string
   patterns: {added: string[]; alreadyCovered: {by: string; pattern: string;}[]; required: string[];}
   policy: {backupFile: null | string; diff: string; etagAfter: null | string; etagBefore: null | string; written: boolean;}
@@ -195,11 +197,12 @@ export interface DeployOptions {
   /** Asks for the policy change (or refuses, naming --yes, where nobody can be asked). */
   prompter: Prompter
   regions?: readonly string[]
-  reporter: StepReporter
-  /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
-  show: (text: string) => void
+  /** Where the pipeline's progress and plan go, as typed events (the command's presenter words them). */
+  report: DeployReport
   /** The run's interrupt: policy requests and gcloud stop when it aborts. */
   signal?: AbortSignal
+  /** Where the one policy-change path shows the planned diff. */
+  ui: Ui
   yes: boolean
 }
 
@@ -254,20 +257,6 @@ function buildsOf(targets: readonly BuildTarget[]): DeployResult['builds'] {
   }))
 }
 
-/** The binauthz command line with --yes inserted before `--` (for "re-run with --yes" messages). */
-export function withYes(invocation: readonly string[]): string {
-  const dashdash = invocation.indexOf('--')
-  const args = dashdash === -1 ? [...invocation, '--yes'] : [...invocation.slice(0, dashdash), '--yes', ...invocation.slice(dashdash)]
-  return formatCommand(args)
-}
-
-/** The command line without one of binauthz's own boolean flags (only before `--`). */
-export function withoutOwnFlag(invocation: readonly string[], flag: string): string[] {
-  const dashdash = invocation.indexOf('--')
-  const end = dashdash === -1 ? invocation.length : dashdash
-  return invocation.filter((arg, i) => i >= end || arg !== flag)
-}
-
 /** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
 async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -293,14 +282,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const adapters = adaptersFor(options)
   const clock = options.clock ?? systemClock
   const started = clock().getTime()
-  const {kind, reporter} = options
+  const {kind, report} = options
   // Identity flags after `--` (--account, --configuration, --impersonate-service-account, --access-token-file,
   // --billing-project) apply to binauthz's own reads and calls too, as the CLOUDSDK_* variables gcloud maps them to.
   const env = {...options.env, ...identityEnvOf(options.passthrough)}
   const command = DEPLOY_COMMANDS[kind]
 
   // 1. Resolve and validate everything before any I/O beyond reading config files.
-  await reporter.start('resolve', 'Resolve project and regions')
+  await report({kind: 'resolve-started'})
   const name = validateDeployName(kind, options.name)
   const context = adapters.resolveContext({
     env,
@@ -321,10 +310,9 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   })])
   // A command line the kernel would refuse (E2BIG) must stop the deploy before the policy is written.
   for (const [i, argv] of argvs.entries()) assertExecFits(argv, env, regions[i] as string)
-  await reporter.succeed(
-    'resolve',
-    `Project ${project} (${context.projectSource}), region${regions.length === 1 ? '' : 's'} ${regions.join(', ')} (${context.regionSource})`,
-  )
+  await report({
+    kind: 'resolved', project, projectSource: context.projectSource, regions, regionSource: context.regionSource,
+  })
 
   const result: DeployResult = {
     builds: [],
@@ -349,7 +337,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   assertGcloudRunnable(options, adapters)
 
   // 2. The policy: one read, at most one write for all regions.
-  await reporter.start('policy', `Check the Binary Authorization policy of ${project}`)
+  await report({kind: 'policy-started', project})
   const connect = async (): Promise<BinauthzClient> => {
     const opened = await openClient({
       clock,
@@ -365,8 +353,9 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       quotaProject: opened.quotaProject ?? null,
       source: opened.credentials.kind,
     }
-    await reporter.detail(`Acting as ${opened.credentials.principal ?? 'the holder of the access token'} (${opened.credentials.detail})`
-      + (opened.quotaProject === undefined ? '' : `; quota project ${opened.quotaProject}`))
+    await report({
+      detail: opened.credentials.detail, kind: 'acting-as', principal: opened.credentials.principal, quotaProject: opened.quotaProject,
+    })
     return opened.client
   }
 
@@ -384,15 +373,15 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   }
 
   // 3. The plan (dry run) or the deploys.
-  const commands = result.deploys.map(d => `  ${formatCommand(d.argv)}`).join('\n')
+  const commands = result.deploys.map(d => d.argv)
   if (options.dryRun) {
-    options.show(`Dry run: nothing was changed. binauthz would run:\n${commands}`)
-    await reporter.skip('deploy', `Dry run: ${result.deploys.length} deploy${result.deploys.length === 1 ? '' : 's'} not run`)
+    await report({argvs: commands, kind: 'dry-run-deploys'})
     return finish()
   }
 
-  await reporter.start('deploy', `Deploy ${name} to ${regions.join(', ')}`)
-  await reporter.succeed('deploy', `Running gcloud (${regions.length} region${regions.length === 1 ? '' : 's'}):\n${commands}`)
+  await report({
+    argvs: commands, kind: 'deploy-started', name, regions,
+  })
   let interrupted: StopSignal | undefined
   let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
@@ -437,7 +426,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
 /** Read → plan → (diff, confirm) → write, via the transaction; fills result.patterns/policy. */
 async function allowlist(options: DeployOptions, adapters: DeployAdapters, client: BinauthzClient, result: DeployResult): Promise<void> {
-  const {env, reporter} = options
+  const {env, report} = options
   const {project} = result
   const patterns = result.patterns.required
   const wanted: WantedBuild[] = result.builds.map(b => ({image: b.image, pattern: b.pattern}))
@@ -446,29 +435,24 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   const closePolicyStep = async (plan: PolicyPlan): Promise<void> => {
     if (!policyStepOpen) return
     policyStepOpen = false
-    const missing = plan.added.length
-    await reporter.succeed(
-      'policy',
-      missing === 0
-        ? `Policy read: all ${patterns.length} required pattern${patterns.length === 1 ? ' is' : 's are'} already allowed`
-        : `Policy read: ${missing} of ${patterns.length} required pattern${patterns.length === 1 ? '' : 's'} missing from the allowlist`,
-    )
+    await report({kind: 'policy-planned', missing: plan.added.length, required: patterns.length})
   }
 
-  await reporter.detail(`Required: ${patterns.join(', ')}`)
+  await report({kind: 'required', patterns})
   // The one policy-change path (src/app/policy-change.ts): the diff goes to the human output, one confirmation.
   const applied = await changePolicyOf(
     {
       backup: (target, policy) => adapters.backup(env, target, policy, (options.clock ?? systemClock)()),
       client,
       // Progress only: the change does not wait for the reporter.
-      onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),
+      onAttempt: event => report({attempt: event.attempt, kind: 'policy-attempt', step: event.kind}),
       onPlanned: closePolicyStep,
+      ...(result.auth?.principal ? {principal: result.auth.principal} : {}),
       prompter: options.prompter,
-      ui: {info: line => options.show(line), warn: line => options.show(line)},
+      ui: options.ui,
     },
     {
-      mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
+      mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {invocation: options.invocation}), yes: options.yes,
     },
   )
 
@@ -483,12 +467,12 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   }
 
   if (!plan.changed) {
-    await reporter.skip('allowlist', `Already allowlisted (${result.patterns.alreadyCovered.map(c => `${c.pattern} by ${c.by}`).join('; ')})`)
+    await report({covered: result.patterns.alreadyCovered, kind: 'already-allowlisted'})
     return
   }
 
   if (applied.declined) {
-    await reporter.fail('allowlist', 'Policy change declined')
+    await report({kind: 'declined'})
     throw new UserError('The policy change was declined: nothing was changed and nothing was deployed.', {
       code: 'CONFIRMATION_DECLINED',
       suggestions: ['Ask an administrator to add the entries (binauthz policy allow --print terraform shows the Terraform form), or re-run and confirm.'],
@@ -497,20 +481,15 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   if (mode === 'dry-run') {
     result.patterns.added = [...plan.added]
-    const may
-      = applied.permission === undefined
-        ? ''
-        : (applied.permission.update
-          ? '\nYou may update the policy (binaryauthorization.policy.update).'
-          : '\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.')
-    options.show(`Dry run: binauthz would add to the policy of ${project}:\n${result.policy.diff}${may}`)
-    await reporter.skip('allowlist', `Dry run: would add ${plan.added.join(', ')}`)
+    await report({
+      added: plan.added, diff: result.policy.diff, kind: 'dry-run-policy', permission: applied.permission, project,
+    })
     return
   }
 
   if (mode === 'no-patch') {
-    await reporter.fail('allowlist', 'Not allowlisted, and --no-patch forbids changing the policy')
-    throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added)}`, {
+    await report({kind: 'no-patch'})
+    throw new UserError(`The build repository is not allowlisted in the Binary Authorization policy of ${project}, and --no-patch forbids changing it. Nothing was deployed.\n\n${adminHandoff(project, plan.added, result.auth?.principal ? {principal: result.auth.principal} : {})}`, {
       code: 'NOT_ALLOWLISTED',
       suggestions: [
         options.invocation === undefined
@@ -522,10 +501,9 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
 
   if (!applied.written) throw new UserError('The policy was not changed, so the deploy was not run.', {code: 'NOT_ALLOWLISTED'})
   result.patterns.added = [...plan.added]
-  await reporter.succeed(
-    'allowlist',
-    `Added ${plan.added.join(', ')} (etag ${applied.etagBefore ?? 'none'} → ${applied.etagAfter ?? 'unknown'}${applied.backupFile ? `; previous policy saved to ${applied.backupFile}` : ''})`,
-  )
+  await report({
+    added: plan.added, backupFile: applied.backupFile, etagAfter: applied.etagAfter, etagBefore: applied.etagBefore, kind: 'allowlisted',
+  })
 }
 
 /**
@@ -556,10 +534,10 @@ async function buildAndAllowlist(
   result.existing = existing
   result.builds = buildsOf(targets.targets)
   result.patterns.required = [...targets.patterns]
-  options.show(`What gcloud will build:\n${targets.targets.map(t => `  ${describeTarget(t)}`).join('\n')}`)
+  await options.report({kind: 'builds-derived', targets: targets.targets})
   await checkPrebuilt(options, result, policy, targets)
   result.warnings = warningsFor(policy, targets, project)
-  for (const warning of result.warnings) options.show(`Warning (${warning.code}): ${warning.message}`)
+  for (const warning of result.warnings) await options.report({kind: 'warning', warning})
   await allowlist(options, adapters, primed(client, policy), result)
 }
 
@@ -640,9 +618,7 @@ async function checkPrebuilt(options: DeployOptions, result: DeployResult, polic
       admitted: verdict.admitted, container, image, reason: verdict.reason, rule: ruleName(verdict),
     }
   })
-  for (const image of result.images) {
-    await options.reporter.detail(`Prebuilt ${image.container === '' ? 'image' : `container ${image.container}`} ${image.image}: ${image.admitted ? 'admitted' : 'BLOCKED'} (${image.rule})`)
-  }
+  for (const image of result.images) await options.report({image, kind: 'sidecar-judged'})
 
   const blocked = result.images.filter(i => i.admitted === false)
   if (blocked.length > 0) throw blockedImages(result.project, blocked)
@@ -650,7 +626,7 @@ async function checkPrebuilt(options: DeployOptions, result: DeployResult, polic
 
 /** Only prebuilt images (a plain --image, or containers that all have one): nothing is allowlisted; each is judged. */
 async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<BinauthzClient>, result: DeployResult, prebuilt: BuildTargets['prebuilt']): Promise<void> {
-  const {reporter} = options
+  const {report} = options
   let policy: Policy | undefined
   let unknown = ''
   try {
@@ -660,7 +636,8 @@ async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<B
   } catch (error) {
     // Reading is only advisory here: nothing is changed for a pre-built image.
     if (!(error instanceof BinauthzError) || error instanceof InterruptedError) throw error
-    unknown = `could not read the policy (${error.message.split('\n')[0]})`
+    // Its first line, without the final stop: it is quoted inside parentheses.
+    unknown = `could not read the policy (${(error.message.split('\n')[0] ?? '').replace(/\.$/, '')})`
   }
 
   result.images = prebuilt.map(({container, image}) => {
@@ -674,11 +651,8 @@ async function evaluatePrebuilt(options: DeployOptions, connect: () => Promise<B
   })
   const [first] = result.images
   if (first !== undefined && prebuilt.length === 1) result.image = {admitted: first.admitted, image: first.image, reason: first.reason}
-  for (const image of result.images) {
-    await reporter.succeed('policy', `Pre-built image ${image.image}: ${image.admitted === null ? 'unknown' : (image.admitted ? 'admitted' : 'NOT admitted')} — ${image.reason}`)
-  }
-
-  await reporter.skip('allowlist', 'Nothing to allowlist: --image without --source builds nothing (binauthz adds no pattern for pre-built images)')
+  for (const image of result.images) await report({image, kind: 'image-judged'})
+  await report({kind: 'nothing-to-allowlist'})
   const blocked = result.images.filter(i => i.admitted === false)
   if (blocked.length > 0) throw blockedImages(result.project, blocked)
 }

@@ -19,7 +19,10 @@ import {
 } from '../errors.js'
 import {ApiError, PolicyConflictError} from '../google/google-errors.js'
 import {renderPolicyDiff} from '../policy/diff.js'
-import {adminHandoff, POLICY_GET_PERMISSION as PERMISSION_GET, POLICY_UPDATE_PERMISSION as PERMISSION_UPDATE} from '../policy/handoff.js'
+import {
+  adminHandoff, memberOf, POLICY_GET_PERMISSION as PERMISSION_GET, POLICY_UPDATE_PERMISSION as PERMISSION_UPDATE,
+} from '../policy/handoff.js'
+import {formatCommand} from '../policy/shell.js'
 
 export interface ApplyOptions {
   /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */
@@ -31,6 +34,8 @@ export interface ApplyOptions {
   mode: 'dry-run' | 'no-patch' | 'write'
   onAttempt?: (event: {attempt: number; kind: 'conflict' | 'read' | 'write'}) => void
   plan: (policy: Policy) => PolicyPlan
+  /** Who acts (the credential's account or service account): the hand-off grants the role to exactly them. */
+  principal?: string
   project: string
 }
 
@@ -70,12 +75,13 @@ function genericHandoff(project: string): string {
   ].join('\n')
 }
 
-function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?: unknown): UserError {
+function permissionDenied(who: {principal?: string; project: string}, plan: PolicyPlan, why: string, cause?: unknown): UserError {
+  const {principal, project} = who
   const actions: string[] = []
   const handoffs: string[] = []
   if (plan.added.length > 0) {
     actions.push(`allowlist ${plan.added.join(', ')}`)
-    handoffs.push(adminHandoff(project, plan.added))
+    handoffs.push(adminHandoff(project, plan.added, principal === undefined ? {} : {principal}))
   }
 
   if (plan.removed.length > 0) {
@@ -95,7 +101,7 @@ function permissionDenied(project: string, plan: PolicyPlan, why: string, cause?
       cause,
       code: 'POLICY_UPDATE_DENIED',
       suggestions: [
-        `Ask a project admin for roles/binaryauthorization.policyEditor: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=roles/binaryauthorization.policyEditor`,
+        `Ask a project admin for roles/binaryauthorization.policyEditor: gcloud projects add-iam-policy-binding ${project} --member=${memberOf(principal)} --role=roles/binaryauthorization.policyEditor`,
         'Or have an admin apply the change above, then run the command again',
         ...(plan.added.length > 0 ? ['Use --no-patch to only print what an admin must change'] : []),
       ],
@@ -154,13 +160,13 @@ function checkApplied(project: string, plan: PolicyPlan, updated: Policy): void 
 }
 
 /** PUT the policy; a stale etag resolves with the conflict (to re-read), every other failure throws. */
-async function update(client: BinauthzClient, project: string, plan: PolicyPlan, body: Policy): Promise<Policy | PolicyConflictError> {
+async function update(client: BinauthzClient, who: {principal?: string; project: string}, plan: PolicyPlan, body: Policy): Promise<Policy | PolicyConflictError> {
   try {
-    return await client.updatePolicy(project, body)
+    return await client.updatePolicy(who.project, body)
   } catch (error: unknown) {
     if (error instanceof PolicyConflictError) return error
     if (error instanceof ApiError && error.code === 'PERMISSION_DENIED') {
-      throw permissionDenied(project, plan, 'the API answered PERMISSION_DENIED to the update', error)
+      throw permissionDenied(who, plan, 'the API answered PERMISSION_DENIED to the update', error)
     }
 
     throw error
@@ -179,6 +185,7 @@ function withBackupNamed(error: InterruptedError, backupFile: string): Interrupt
 /** Applies `options.plan` to the project policy; see the module comment for the sequence. */
 export async function applyPolicyChange(client: BinauthzClient, options: ApplyOptions): Promise<ApplyResult> {
   const {mode, project} = options
+  const who = {project, ...(options.principal === undefined ? {} : {principal: options.principal})}
   // 25 attempts with full-jitter backoff (client.conflictBackoff) between them: with N writers patching at once
   // only one can win each round, so immediate retries need up to N attempts; 5 were measurably not enough for 20
   // concurrent deploys (test/reliability/concurrency.test.ts), 10 not for 60 (concurrency-60.test.ts); the jitter
@@ -218,7 +225,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     const etag = etagRead(policy, project)
     permission ??= await readPermissions(client, project)
 
-    if (!permission.update) throw permissionDenied(project, plan, `you lack ${PERMISSION_UPDATE}`)
+    if (!permission.update) throw permissionDenied(who, plan, `you lack ${PERMISSION_UPDATE}`)
 
     const key = changeKey(plan)
     if (options.confirm !== undefined && confirmedKey !== key) {
@@ -232,7 +239,7 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
     if (options.backup !== undefined) backupFile = (await options.backup(policy)) ?? backupFile
 
     options.onAttempt?.({attempt, kind: 'write'})
-    const updated = await update(client, project, plan, withEtagRead(plan.after, {...policy, etag})).catch((error: unknown) => {
+    const updated = await update(client, who, plan, withEtagRead(plan.after, {...policy, etag})).catch((error: unknown) => {
       throw error instanceof InterruptedError && backupFile !== undefined ? withBackupNamed(error, backupFile) : error
     })
     if (updated instanceof PolicyConflictError) {
@@ -277,17 +284,19 @@ export interface PolicyChangeDeps {
   onAttempt?: ApplyOptions['onAttempt']
   /** Called once a change is planned, before it is shown (a deploy closes its "policy read" step here). */
   onPlanned?(plan: PolicyPlan): Promise<void>
+  /** Who acts (the credential's principal): named in the hand-off when the change is not permitted. */
+  principal?: string
   prompter: Prompter
   /** Where the planned diff is shown. */
   ui: Ui
 }
 
 export interface PolicyChangeRequest {
+  /** The binauthz command line as typed (bin first): re-run with --yes, it is the command a refusal names. */
+  invocation?: readonly string[]
   mode: ApplyOptions['mode']
   plan: (policy: Policy) => PolicyPlan
   project: string
-  /** The exact command to re-run with --yes, suggested when nobody can be asked. */
-  rerun?: string
   /** --yes: write without asking (the diff is still shown). */
   yes: boolean
 }
@@ -296,6 +305,20 @@ export interface PolicyChange extends ApplyResult {
   /** The policy diff (YAML lines prefixed "+ ", "- ", "  "); empty when nothing changes. */
   diff: string
   outcome: ChangeOutcome
+}
+
+/** The binauthz command line with --yes inserted before `--` (for "re-run with --yes" messages). */
+export function withYes(invocation: readonly string[]): string {
+  const dashdash = invocation.indexOf('--')
+  const args = dashdash === -1 ? [...invocation, '--yes'] : [...invocation.slice(0, dashdash), '--yes', ...invocation.slice(dashdash)]
+  return formatCommand(args)
+}
+
+/** The command line without one of binauthz's own boolean flags (only before `--`). */
+export function withoutOwnFlag(invocation: readonly string[], flag: string): string[] {
+  const dashdash = invocation.indexOf('--')
+  const end = dashdash === -1 ? invocation.length : dashdash
+  return invocation.filter((arg, i) => i >= end || arg !== flag)
 }
 
 /** The question every policy write asks. */
@@ -318,7 +341,7 @@ export async function changePolicyOf(deps: PolicyChangeDeps, request: PolicyChan
     for (const line of renderPolicyDiff(plan.before, plan.after).split('\n')) deps.ui.info(line)
     if (request.yes) return true
     return deps.prompter.confirm(confirmationQuestion(project), {
-      default: false, flag: '--yes', ...(request.rerun === undefined ? {} : {rerun: request.rerun}),
+      default: false, flag: '--yes', ...(request.invocation === undefined ? {} : {rerun: withYes(request.invocation)}),
     })
   }
 
@@ -328,6 +351,7 @@ export async function changePolicyOf(deps: PolicyChangeDeps, request: PolicyChan
     mode: request.mode,
     ...(deps.onAttempt === undefined ? {} : {onAttempt: deps.onAttempt}),
     plan: request.plan,
+    ...(deps.principal === undefined ? {} : {principal: deps.principal}),
     project,
   })
   const {plan} = applied

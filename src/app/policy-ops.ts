@@ -16,7 +16,7 @@ import {
   type BackupEntry, listPolicyBackups, readPolicyBackupRecord, savePolicyBackup,
 } from '../store/backups.js'
 import {resolveContext, type RunConfig, runConfig} from './context.js'
-import {openClient} from './open-client.js'
+import {openClient, type OpenedClient} from './open-client.js'
 import {changePolicyOf, type PolicyChange} from './policy-change.js'
 import {
   type Clock, type Prompter, silentUi, systemClock, type Ui,
@@ -104,8 +104,13 @@ function withRunConfig<T extends CommonInput>(input: T): T & {config: RunConfig}
 
 /** The Binary Authorization client for the input's environment and deadline. */
 async function clientFor(input: CommonInput, project: string): Promise<BinauthzClient> {
+  return (await openedFor(input, project)).client
+}
+
+/** The client and who it acts as. */
+async function openedFor(input: CommonInput, project: string): Promise<OpenedClient> {
   const {gcloud} = input.config ?? runConfig(input.env)
-  const {client} = await openClient({
+  return openClient({
     clock: input.clock ?? systemClock,
     env: input.env,
     gcloud,
@@ -113,11 +118,12 @@ async function clientFor(input: CommonInput, project: string): Promise<BinauthzC
     ...(input.deadline === undefined ? {} : {deadline: input.deadline}),
     ...(input.signal === undefined ? {} : {signal: input.signal}),
   })
-  return client
 }
 
 /** What a policy-writing command (allow, revoke, restore) is given besides what to change. */
 interface WriteInput extends CommonInput {
+  /** The command line as typed: a refused confirmation names it with --yes. */
+  invocation?: readonly string[]
   mode: 'dry-run' | 'write'
   prompter: Prompter
   ui?: Ui
@@ -126,13 +132,17 @@ interface WriteInput extends CommonInput {
 
 /** A policy command's change, through the one policy-change path (src/app/policy-change.ts changePolicyOf). */
 async function applyConfirmed(input: WriteInput, change: {plan: (policy: Policy) => PolicyPlan; project: string}): Promise<PolicyChange> {
-  const client = await clientFor(input, change.project)
+  const {client, credentials} = await openedFor(input, change.project)
   return changePolicyOf(
     {
-      backup: (project, policy) => savePolicyBackup(input.env, project, policy, {now: (input.clock ?? systemClock)()}), client, prompter: input.prompter, ui: input.ui ?? silentUi,
+      backup: (project, policy) => savePolicyBackup(input.env, project, policy, {now: (input.clock ?? systemClock)()}),
+      client,
+      ...(credentials.principal ? {principal: credentials.principal} : {}),
+      prompter: input.prompter,
+      ui: input.ui ?? silentUi,
     },
     {
-      mode: input.mode, plan: change.plan, project: change.project, yes: input.yes,
+      ...(input.invocation === undefined ? {} : {invocation: input.invocation}), mode: input.mode, plan: change.plan, project: change.project, yes: input.yes,
     },
   )
 }

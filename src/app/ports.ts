@@ -36,6 +36,8 @@ export interface Runtime {
   /** gcloud's configuration and the saved defaults, each read at most once in the run. */
   config: RunConfig
   env: NodeJS.ProcessEnv
+  /** The command line as typed (bin first): a refused confirmation names it with --yes added. */
+  invocation?: readonly string[]
   prompter: Prompter
   /** Aborted by SIGINT / SIGTERM: every request and process the run starts takes it. */
   signal: AbortSignal

@@ -16,6 +16,7 @@ import {adminHandoff} from '../policy/handoff.js'
 import {validateProjectId} from '../policy/names.js'
 import {planAllow} from '../policy/plan.js'
 import {parseDockerRepository} from '../policy/repository.js'
+import {formatCommand} from '../policy/shell.js'
 import {savePolicyBackup} from '../store/backups.js'
 import {type SavedDefaults, saveDefaults} from '../store/defaults.js'
 import {checkedRegions, type RunConfig, runConfig} from './context.js'
@@ -41,8 +42,8 @@ export interface SetupAnswers {
   kind?: KindChoice
   project?: string
   regions?: readonly string[]
-  /** --no-save sets false: do not save the defaults. */
-  save: boolean
+  /** --save / --no-save; undefined: asked in a terminal, else saved (and said so, naming --no-save). */
+  save?: boolean
   /** --yes: apply the missing entries without asking. */
   yes: boolean
 }
@@ -55,6 +56,8 @@ export interface SetupDeps {
   /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
   config?: RunConfig
   env: NodeJS.ProcessEnv
+  /** The command line as typed: a refused confirmation names it with --yes. */
+  invocation?: readonly string[]
   /** Default: openClient from ./client.ts. */
   open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
   prompter: Prompter
@@ -112,6 +115,8 @@ function validator(check: (value: string) => unknown): (value: string) => string
 }
 
 class Wizard {
+  /** Who acts (the credential's principal, once known): the hand-off grants the role to exactly them. */
+  principal: string | undefined
   private readonly interactive: boolean
 
   constructor(
@@ -130,16 +135,20 @@ class Wizard {
   async applyMissing(client: BinauthzClient, project: string, missing: readonly string[]): Promise<SetupPolicyResult> {
     if (missing.length === 0) return {added: [], state: 'nothing-missing'}
     if (!this.answers.apply) {
-      return {added: [], handoff: adminHandoff(project, missing), state: 'not-applied'}
+      return {added: [], handoff: adminHandoff(project, missing, this.handoffOptions()), state: 'not-applied'}
     }
 
     try {
       const applied = await changePolicyOf(
         {
-          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy, {now: (this.deps.clock ?? systemClock)()}), client, prompter: this.deps.prompter, ui: this.ui,
+          backup: (target, policy) => savePolicyBackup(this.deps.env, target, policy, {now: (this.deps.clock ?? systemClock)()}),
+          client,
+          ...this.handoffOptions(),
+          prompter: this.deps.prompter,
+          ui: this.ui,
         },
         {
-          mode: 'write', plan: (policy: Policy) => planAllow(policy, missing), project, yes: this.answers.yes,
+          ...(this.deps.invocation === undefined ? {} : {invocation: this.deps.invocation}), mode: 'write', plan: (policy: Policy) => planAllow(policy, missing), project, yes: this.answers.yes,
         },
       )
       const common = {
@@ -148,33 +157,38 @@ class Wizard {
         ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
       }
       if (applied.declined) return {
-        added: [], state: 'declined', ...common, handoff: adminHandoff(project, missing),
+        added: [], state: 'declined', ...common, handoff: adminHandoff(project, missing, this.handoffOptions()),
       }
       if (!applied.written) return {added: [], state: 'nothing-missing', ...common}
       return {added: applied.plan.added, state: 'applied', ...common}
     } catch (error) {
       if (error instanceof UserError && error.code === 'POLICY_UPDATE_DENIED') {
-        return {added: [], handoff: adminHandoff(project, missing), state: 'permission-denied'}
+        return {added: [], handoff: adminHandoff(project, missing, this.handoffOptions()), state: 'permission-denied'}
       }
 
       throw error
     }
   }
 
-  async dockerRepository(): Promise<string | undefined> {
+  async dockerRepository(kinds: readonly DeployKind[]): Promise<string | undefined> {
     if (this.answers.dockerRepository !== undefined) {
       parseDockerRepository(this.answers.dockerRepository, '--docker-repository')
       return this.answers.dockerRepository
     }
 
     const detected = this.saved.dockerRepository
-    if (!this.interactive) return detected
+    // --docker-repository is a flag of gcloud functions deploy only: the Cloud Run path is never asked.
+    if (!this.interactive || !kinds.includes('function')) return detected
     const answer = await this.deps.prompter.input('Custom build repository (--docker-repository; Enter for none)', {
       flag: '--docker-repository',
       ...(detected === undefined ? {} : {default: detected}),
-      validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'the repository'))),
+      validate: validator(v => (v.trim() === '' ? true : parseDockerRepository(v.trim(), 'your answer'))),
     })
     return nonEmpty(answer)
+  }
+
+  handoffOptions(): {principal?: string} {
+    return this.principal === undefined ? {} : {principal: this.principal}
   }
 
   async kind(): Promise<KindChoice> {
@@ -201,9 +215,9 @@ class Wizard {
     const answer = await this.deps.prompter.input('Google Cloud project ID', {
       flag: '--project',
       ...(detected === undefined ? {} : {default: detected}),
-      validate: validator(v => validateProjectId(v.trim(), 'the project')),
+      validate: validator(v => validateProjectId(v.trim(), 'your answer')),
     })
-    return validateProjectId(answer.trim(), 'the project')
+    return validateProjectId(answer.trim(), 'your answer')
   }
 
   async regions(kinds: readonly DeployKind[]): Promise<string[]> {
@@ -232,16 +246,29 @@ class Wizard {
       ...(detected === undefined ? {} : {default: detected}),
       validate: validator(v => {
         if (v.trim() === '') throw new Error('Enter at least one region, e.g. us-central1')
-        checkedRegions([typedList(v)], 'the region', env)
+        checkedRegions([typedList(v)], 'your answer', env)
       }),
     })
-    return checkedRegions([typedList(answer)], 'the region', env)
+    return checkedRegions([typedList(answer)], 'your answer', env)
+  }
+
+  /** Step 7: save the answers as defaults per the flag, else as answered in a terminal, else save and say so. */
+  async saveDefaults(values: SavedDefaults): Promise<SetupResult['defaults']> {
+    const asked = this.answers.save === undefined && this.interactive
+    let save = this.answers.save ?? true
+    if (asked) {
+      const regions = values.regions ?? []
+      const what = [`project ${values.project ?? ''}`, `region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}`, ...(values.kind === undefined ? [] : [`deploy path ${values.kind}`])]
+      save = await this.deps.prompter.confirm(`Save ${what.join(', ')} as defaults for later binauthz commands?`, {default: true, flag: '--save / --no-save'})
+    }
+
+    return save ? saveStep(this.deps.env, values, this.ui, asked || this.answers.save !== undefined) : {saved: false, values}
   }
 }
 
 interface PolicyReview {
   client: Parameters<Wizard['applyMissing']>[0]
-  nextSteps: string[]
+  nextSteps: NextStep[]
   policy: Policy
   project: string
   targets: Target[]
@@ -283,16 +310,16 @@ async function reviewPolicy(review: PolicyReview): Promise<{defaultRule: Default
   if (policy.handoff) {
     ui.warn(policy.state === 'permission-denied'
       ? 'You may not change the policy. Hand this to a policy admin:'
-      : 'The policy was not changed. To add the entries later run `binauthz policy allow`, or hand this to a policy admin:')
+      : 'The policy was not changed. To add the entries later, run the `binauthz policy allow` command under "Next:" below, or hand this to a policy admin:')
     for (const line of policy.handoff.split('\n')) ui.info(line)
-    nextSteps.push('binauthz policy allow')
+    nextSteps.push({binauthz: ['policy', 'allow']})
   }
 
   return {defaultRule, paths, policy}
 }
 
 /** Step 1's outcome: fine, or what to do about gcloud. */
-function reportGcloud(gcloud: GcloudCheck, ui: Ui, nextSteps: string[]): void {
+function reportGcloud(gcloud: GcloudCheck, ui: Ui, nextSteps: NextStep[]): void {
   if (gcloud.problem) {
     ui.warn(gcloud.problem)
     nextSteps.push(gcloud.installed ? 'gcloud components update' : 'Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install')
@@ -308,16 +335,42 @@ function apiSummary(api: ApiCheck): SetupResult['api'] {
   }
 }
 
-/** Step 7 with --save: writes the defaults and says where. */
-async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui): Promise<SetupResult['defaults']> {
+/** Step 7 with --save: writes the defaults and says where (and, when nobody was asked, how not to). */
+async function saveStep(env: NodeJS.ProcessEnv, values: SavedDefaults, ui: Ui, asked: boolean): Promise<SetupResult['defaults']> {
   const file = await saveDefaults(env, values)
-  ui.info(`✔ Saved defaults to ${file}`)
+  ui.info(`✔ Saved defaults to ${file}${asked ? '' : ' (--no-save: do not save them)'}`)
   return {file, saved: true, values}
 }
 
 /** What a person typed at the prompt: spaces around the commas are typing, not data (flags are never trimmed). */
 function typedList(answer: string): string {
   return answer.split(',').map(part => part.trim()).join(',')
+}
+
+/** A next step: a sentence or gcloud command, or a binauthz command that gets the target flags when nothing was saved. */
+type NextStep = string | {binauthz: readonly string[]; gcloud?: readonly string[]}
+
+/**
+ * The next steps as commands that run as printed: binauthz commands name the project, regions, deploy path and
+ * repository unless they were saved as defaults (then later commands read them).
+ */
+function formatSteps(steps: readonly NextStep[], target: {defaults: SetupResult['defaults']; kind: KindChoice}): string[] {
+  const {saved, values} = target.defaults
+  const flags = saved
+    ? []
+    : [
+      `--project=${values.project}`,
+      `--region=${(values.regions ?? []).join(',')}`,
+    ]
+  return steps.map(step => {
+    if (typeof step === 'string') return step
+    const [group] = step.binauthz
+    // `deploy` takes --project/--region only; policy allow and setup also the deploy path and repository.
+    const selection = saved || group === 'deploy'
+      ? []
+      : [...(target.kind === 'all' ? [] : [`--kind=${target.kind}`]), ...(values.dockerRepository === undefined ? [] : [`--docker-repository=${values.dockerRepository}`])]
+    return formatCommand(['binauthz', ...step.binauthz, ...flags, ...selection, ...(step.gcloud === undefined ? [] : ['--', ...step.gcloud])])
+  })
 }
 
 /** Flag values are checked before anything runs (no gcloud, no request for a bad --region). */
@@ -327,17 +380,18 @@ function validateAnswers(answers: SetupAnswers, env: NodeJS.ProcessEnv): void {
   if (answers.dockerRepository !== undefined) parseDockerRepository(answers.dockerRepository, '--docker-repository')
 }
 
-/** The closing lines: ready or not, and the next commands. */
-function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployKind[]; nextSteps: string[]; ready: boolean; ui: Ui}): void {
-  const next = {
-    function: 'binauthz deploy function NAME -- --source .',
-    job: 'binauthz deploy job JOB -- --source .',
-    run: 'binauthz deploy run SERVICE -- --source .',
-    'worker-pool': 'binauthz deploy worker-pool POOL -- --source .',
-  } as const
-  if (ready) nextSteps.push(next[kinds[0] ?? 'run'])
+/** The deploy commands a ready setup points to, one per deploy path chosen (gcloud's arguments after `--`). */
+export const DEPLOY_NEXT_STEPS: Readonly<Record<DeployKind, {binauthz: readonly string[]; gcloud: readonly string[]}>> = {
+  function: {binauthz: ['deploy', 'function', 'my-function'], gcloud: ['--source', '.', '--runtime=nodejs22', '--trigger-http', '--entry-point=handler']},
+  job: {binauthz: ['deploy', 'job', 'my-job'], gcloud: ['--source', '.']},
+  run: {binauthz: ['deploy', 'run', 'my-service'], gcloud: ['--source', '.']},
+  'worker-pool': {binauthz: ['deploy', 'worker-pool', 'my-pool'], gcloud: ['--source', '.']},
+}
+
+/** The closing lines: ready or not, and the next commands (one per line, each runs as printed). */
+function reportReadiness({kinds, nextSteps, ready, ui}: {kinds: readonly DeployKind[]; nextSteps: NextStep[]; ready: boolean; ui: Ui}): void {
+  if (ready) for (const kind of kinds) nextSteps.push(DEPLOY_NEXT_STEPS[kind])
   ui.info(ready ? '✔ Ready to deploy with Binary Authorization enforced.' : 'Not ready yet.')
-  if (nextSteps.length > 0) ui.info(`Next: ${nextSteps.join('  ·  ')}`)
 }
 
 /** How the wizard runs its short gcloud commands: the injected capture, else the runner with the run's signal. */
@@ -359,7 +413,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   validateAnswers(answers, env)
   const {defaults: saved, gcloud: gcloudConfig} = deps.config ?? runConfig(env)
   const wizard = new Wizard(answers, deps, gcloudConfig, saved)
-  const nextSteps: string[] = []
+  const nextSteps: NextStep[] = []
 
   // 1. gcloud installed and recent enough.
   const capture = captureFor(deps)
@@ -374,6 +428,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     env, gcloud: gcloudConfig, ...(currentProject ? {project: currentProject} : {}), ...(deps.signal === undefined ? {} : {signal: deps.signal}),
   })
   const credentials = {...opened.credentials, ...(opened.credentials.principal ? {account: opened.credentials.principal} : {})}
+  wizard.principal = credentials.account
   ui.info(`✔ Credentials: ${credentials.detail}${credentials.account ? ` (account ${credentials.account})` : ''}`)
 
   // 3. Project, deploy path, regions, custom repository.
@@ -381,7 +436,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const kind = await wizard.kind()
   const kinds = kindsOf(kind)
   const regions = await wizard.regions(kinds)
-  const dockerRepository = await wizard.dockerRepository()
+  const dockerRepository = await wizard.dockerRepository(kinds)
   ui.info(`✔ Project ${project}, region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}, deploy path: ${kind}`)
 
   const client = await clientFor(project, currentProject, opened, async () => open({
@@ -401,9 +456,9 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   })
   if (api.state === 'disabled') {
     ui.warn(`The Binary Authorization API is not enabled in ${project}. Enable it with: ${api.enableCommand}`)
-    nextSteps.push(api.enableCommand, 'binauthz setup')
+    nextSteps.push(api.enableCommand, {binauthz: ['setup']})
   } else if (api.state === 'no-access') {
-    const handoff = adminHandoff(project, targets.map(t => t.pattern))
+    const handoff = adminHandoff(project, targets.map(t => t.pattern), wizard.handoffOptions())
     ui.warn(`Cannot read the Binary Authorization policy of ${project}: ${api.message}`)
     policy = {added: [], handoff, state: 'permission-denied'}
     nextSteps.push('Ask a policy admin to apply the hand-off below, or grant roles/binaryauthorization.policyViewer.')
@@ -420,12 +475,14 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     ...(kind === 'all' ? {} : {kind}),
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
   }
-  const defaults = answers.save ? await saveStep(env, values, ui) : {saved: false, values}
+  const defaults = await wizard.saveDefaults(values)
 
   const ready = gcloud.problem === undefined && api.state === 'enabled' && paths.length > 0 && paths.every(p => p.covered)
   reportReadiness({
     kinds, nextSteps, ready, ui,
   })
+  const steps = formatSteps(nextSteps, {defaults, kind})
+  if (steps.length > 0) ui.info(['Next:', ...steps.map(step => `  ${step}`)].join('\n'))
   return {
     credentials,
     gcloud,
@@ -436,7 +493,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
     api: apiSummary(api),
     ...(defaultRule === undefined ? {} : {defaultRule}),
     defaults,
-    nextSteps,
+    nextSteps: steps,
     paths,
     policy,
     ready,

@@ -13,8 +13,11 @@ import {systemClock} from '../app/ports.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
+import {formatCommand} from '../policy/shell.js'
+import {renderError} from './error-output.js'
 import {guardProcessOutput} from './output-guard.js'
 import {terminalPrompter} from './prompts.js'
+import {flagSuggestions, type OwnFlag, withGcloudArgsAfterDashDash} from './usage-hints.js'
 
 /** The JSON printed for an error under --json. */
 export interface ErrorJson {
@@ -91,6 +94,25 @@ export async function drained(stream: NodeJS.WriteStream): Promise<void> {
   })
 }
 
+/** The flags a command declares (its own and the base flags), as the usage hints need them. */
+export function ownFlagsOf(flags: Readonly<Record<string, {char?: string; type: string}>>): OwnFlag[] {
+  return Object.entries(flags).map(([name, flag]) => ({
+    ...(flag.char === undefined ? {} : {char: flag.char}), name, takesValue: flag.type === 'option',
+  }))
+}
+
+/** An error thrown for stderr only: already printed (or printed as JSON), oclif just exits with its code. */
+function silenced(described: ErrorJson): Errors.CLIError {
+  const silent = new Errors.CLIError(described.message, {code: described.code, exit: described.exitCode, suggestions: described.suggestions})
+  silent.skipOclifErrorHandling = true
+  return silent
+}
+
+/** The width to wrap prose at: the terminal's, or none when stderr is not a terminal (CI logs keep lines whole). */
+export function stderrColumns(): number | undefined {
+  return process.stderr.isTTY ? Math.max(40, process.stderr.columns || 80) : undefined
+}
+
 function isExitError(err: unknown): boolean {
   return err instanceof Errors.ExitError || (typeof err === 'object' && err !== null && (err as {code?: unknown}).code === 'EEXIT')
 }
@@ -115,27 +137,23 @@ export abstract class BinauthzCommand extends Command {
     const described = describeError(err)
     // An interruption ends with the code of the signal this run received (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
     if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = EXIT_CODES[SIGNAL_EXITS[abortSignalName(this.signal)]]
+    const usage = err instanceof Errors.CLIError && !(err instanceof BinauthzError)
+    if (usage) Object.assign(described, this.usageHelp(err))
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
       this.logJson(json)
-      const silent = new Errors.CLIError(described.message, {code: described.code, exit: described.exitCode})
-      silent.skipOclifErrorHandling = true
-      throw silent
+      throw silenced(described)
     }
 
-    if (err instanceof Errors.CLIError && !(err instanceof BinauthzError)) {
-      // oclif's own errors (parse errors etc.): keep them, but never print a secret.
-      err.message = safeText(err.message)
-      throw err
-    }
+    // A bug: keep the stack available under DEBUG.
+    if (described.code === 'BUG') this.debug(safeText(err.stack ?? String(err)))
+    process.stderr.write(renderError(described, {columns: stderrColumns()}))
+    throw silenced(described)
+  }
 
-    if (err instanceof BinauthzError || described.code !== 'BUG') {
-      this.error(described.message, {code: described.code, exit: described.exitCode, suggestions: described.suggestions})
-    }
-
-    // A bug: keep the stack available under DEBUG, print the redacted message.
-    this.debug(safeText(err.stack ?? String(err)))
-    this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
+  /** The command's line as typed words (`binauthz deploy run`). */
+  protected commandWords(): string[] {
+    return [this.config.bin, ...(this.id?.split(':') ?? [])]
   }
 
   override async finally(error: Error | undefined): Promise<unknown> {
@@ -173,7 +191,7 @@ export abstract class BinauthzCommand extends Command {
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
-      clock: systemClock, config: runConfig(process.env), env: process.env, prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+      clock: systemClock, config: runConfig(process.env), env: process.env, invocation: [...this.commandWords(), ...this.argv], prompter: this.prompter(), signal: this.signal, ui: this.ui(),
     }
   }
 
@@ -182,11 +200,12 @@ export abstract class BinauthzCommand extends Command {
     if (!this.jsonEnabled()) this.log(safeText(message))
   }
 
-  /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
+  /** Where domain code reports progress: stdout for people, stderr under --json; warnings on stderr. */
   protected ui(): Ui {
     return {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
-      warn: line => this.warn(safeText(line)),
+      // Not oclif's warn: its `›` prefix and wrapping would break a command or hand-off line.
+      warn: line => process.stderr.write(`${safeText(`Warning: ${line}`)}\n`),
     }
   }
 
@@ -200,5 +219,36 @@ export abstract class BinauthzCommand extends Command {
 
     if (process.stderr.isTTY) process.stderr.write('\u001B[?25h') // a spinner may have hidden the cursor
     this.interrupt.abort(new InterruptedError(`Interrupted (${signal}).`, {signal}))
+  }
+
+  /**
+   * A parse error of oclif's with what helps: the corrected command when gcloud's flags came before `--`, the
+   * nearest flag for a misspelt one, and one pointer to --help (never the whole help).
+   */
+  private usageHelp(err: Errors.CLIError): Pick<ErrorJson, 'message' | 'suggestions'> {
+    const ctor = this.ctor as typeof BinauthzCommand & {passthroughToGcloud?: boolean}
+    const flags = ownFlagsOf({...ctor.baseFlags, ...ctor.flags} as Record<string, {char?: string; type: string}>)
+    const unknown = (err as {flags?: unknown}).flags
+    const near = flagSuggestions(Array.isArray(unknown) ? unknown.map(String) : [], flags)
+    const words = this.commandWords()
+    // oclif's own lines (e.g. which flags exclude each other), without its "See more help" (ours is below).
+    const lines = safeText(err.message).split('\n').filter(line => !/^\s*See more help with --help\s*$/.test(line))
+    const dashdash = this.argv.indexOf('--')
+    const own = dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)
+    const after = dashdash === -1 ? [] : this.argv.slice(dashdash + 1)
+    const corrected = ctor.passthroughToGcloud && near.length === 0 ? withGcloudArgsAfterDashDash(words, own, after, flags) : undefined
+    if (corrected === undefined) {
+      // The whole command line with each misspelt flag replaced: it runs as printed.
+      const fixed = this.argv.map(arg => {
+        const hit = near.find(n => arg === n.flag || arg.startsWith(`${n.flag}=`))
+        return hit === undefined ? arg : `${hit.nearest}${arg.slice((hit.flag.split('=')[0] ?? '').length)}`
+      })
+      if (near.length > 0) lines.push(`Did you mean ${safeText(formatCommand([...words, ...fixed]))}?`)
+    } else {
+      lines.push('gcloud\'s arguments go after --:', `  ${safeText(corrected)}`)
+    }
+
+    lines.push(`See: ${words.join(' ')} --help`)
+    return {message: lines.join('\n'), suggestions: []}
   }
 }

@@ -1,5 +1,6 @@
-// What `deploy run`, `deploy job`, `deploy worker-pool` and `deploy function` share: split off the gcloud passthrough, parse our own flags strictly,
-// pick the progress renderer, call the pipeline, print a short human summary (the returned object is the --json output).
+// What `deploy run`, `deploy job`, `deploy worker-pool` and `deploy function` share: split off the gcloud passthrough,
+// parse our own flags strictly, pick the progress renderer, call the pipeline, hand its events and result to the
+// presenter (src/cli/deploy-presenter.ts; the returned object is the --json output).
 import {Args} from '@oclif/core'
 
 import type {StepReporter} from '../app/progress.js'
@@ -8,6 +9,7 @@ import type {DeployKind} from '../policy/repository.js'
 import {type DeployResult, runDeploy} from '../app/deploy.js'
 import {systemClock} from '../app/ports.js'
 import {BinauthzCommand} from './base-command.js'
+import {deployReport, deploySummary} from './deploy-presenter.js'
 import {deployFlags} from './flags.js'
 import {
   chooseRenderer, isCiValue, listrReporter, plainReporter, silentReporter,
@@ -29,8 +31,8 @@ export abstract class DeployCommand extends BinauthzCommand {
     name: Args.string({description: 'Name of the Cloud Run service / job / worker pool or function to deploy.', required: true}),
   }
   static override flags = {...deployFlags}
-  // `--` and what follows go to gcloud; we split them off ourselves before oclif parses (see run()).
-  static override strict = false
+  /** Arguments after `--` go to gcloud: a usage error shows the command with gcloud's flags moved there. */
+  static passthroughToGcloud = true
 
   protected abstract readonly kind: DeployKind
 
@@ -59,15 +61,16 @@ export abstract class DeployCommand extends BinauthzCommand {
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
         clock: systemClock,
         env,
-        invocation: [this.config.bin, ...(this.id?.split(':') ?? []), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
+        invocation: [...this.commandWords(), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,
         prompter: this.prompter(),
-        reporter,
-        show: text => this.say(text),
+        report: deployReport(reporter, text => this.say(text)),
         signal: this.signal,
+        ui: {info: line => this.say(line), warn: line => this.say(line)},
       })
       await reporter.close()
-      this.summarize(result)
+      const summary = deploySummary(result)
+      if (summary !== undefined) this.say(summary)
       return result
     } catch (error) {
       await reporter.close()
@@ -85,16 +88,5 @@ export abstract class DeployCommand extends BinauthzCommand {
     if (choice === 'silent') return silentReporter()
     if (choice === 'default') return listrReporter()
     return plainReporter(line => this.note(line), choice === 'verbose')
-  }
-
-  private summarize(result: DeployResult): void {
-    if (result.dryRun) return
-    const where = result.regions.join(', ')
-    const policy = result.policy.written
-      ? `allowlisted ${result.patterns.added.join(', ')}`
-      : (result.image === undefined
-        ? 'policy already allowed the build repository'
-        : 'pre-built image, policy unchanged')
-    this.say(`Deployed ${result.name} to ${where} in ${result.project} with --binary-authorization=default (${policy}).`)
   }
 }

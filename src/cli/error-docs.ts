@@ -3,6 +3,9 @@
 import {
   ERROR_CODES, EXIT_CODE_MEANINGS, EXIT_CODES, type ExitCodeName,
 } from '../errors.js'
+import {
+  POLICY_GET_ONLY_ROLES, POLICY_GET_PERMISSION, POLICY_UPDATE_PERMISSION, POLICY_UPDATE_ROLES,
+} from '../policy/handoff.js'
 
 const byCode = (Object.entries(EXIT_CODES) as [ExitCodeName, number][]).sort(([, a], [, b]) => a - b)
 
@@ -21,6 +24,19 @@ export function errorCodeTable(): string {
     '| code | exit | meaning |',
     '|---|---:|---|',
     ...Object.entries(ERROR_CODES).map(([code, spec]) => `| \`${code}\` | ${EXIT_CODES[spec.exit]}${code === 'INTERRUPTED' ? ' / 143' : ''} | ${spec.meaning} |`),
+  ].join('\n')
+}
+
+const roles = (list: readonly string[]): string => list.map(role => `\`${role}\``).join(', ')
+
+/** The README's permissions table: the roles are the admin hand-off's (src/policy/handoff.ts), one list. */
+export function permissionTable(): string {
+  return [
+    '| to | you need | granted by |',
+    '|---|---|---|',
+    `| read the policy (every command) | \`${POLICY_GET_PERMISSION}\` | ${roles(POLICY_GET_ONLY_ROLES)}, and all below |`,
+    `| add the allowlist entry | \`${POLICY_UPDATE_PERMISSION}\` | ${roles(POLICY_UPDATE_ROLES)} |`,
+    '| deploy | what `gcloud run deploy` / `gcloud functions deploy` need | e.g. `roles/run.developer` / `roles/cloudfunctions.developer` |',
   ].join('\n')
 }
 

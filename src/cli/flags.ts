@@ -59,6 +59,14 @@ export const deadlineFlag = Flags.integer({
   summary: 'Give up on the policy check and update after this many seconds (the gcloud deploy itself is not limited).',
 })
 
+/** --deadline SECONDS for the commands that only read the policy (status, export): no deploy to mention. */
+export const readDeadlineFlag = Flags.integer({
+  helpValue: 'SECONDS',
+  max: 3600,
+  min: 1,
+  summary: 'Give up on reading the policy after this many seconds.',
+})
+
 /** The overall API deadline (epoch ms) a --deadline value sets, counted from the run's clock; nothing when the flag is absent. */
 export function deadlineFrom(seconds: number | undefined, clock: Clock): {deadline?: number} {
   return seconds === undefined ? {} : {deadline: clock().getTime() + (seconds * 1000)}

@@ -4,6 +4,7 @@ import type {PolicyChangeResult, PolicyRestoreResult, PolicyStatusResult} from '
 
 import {describeKind} from '../app/targets.js'
 import {describeCoverage} from '../policy/coverage.js'
+import {formatCommand} from '../policy/shell.js'
 
 export function renderStatus(result: PolicyStatusResult): string[] {
   const lines: string[] = []
@@ -41,14 +42,17 @@ export function renderChange(result: PolicyChangeResult): string[] {
     if (result.added.length > 0) lines.push(`Added to the policy of ${result.project}:`, ...result.added.map(p => `  + ${p}`))
     if (result.removed.length > 0) lines.push(`Removed from the policy of ${result.project}:`, ...result.removed.map(p => `  - ${p}`))
     lines.push(`Policy etag ${result.etagBefore ?? '(none)'} → ${result.etagAfter ?? '(none)'}`)
-    if (result.backupFile) lines.push(`Previous policy saved to ${result.backupFile} (undo: binauthz policy restore --file ${result.backupFile})`)
+    if (result.backupFile) lines.push(`Previous policy saved to ${result.backupFile}. To undo:`, `  ${formatCommand(['binauthz', 'policy', 'restore', '--file', result.backupFile])}`)
   } else if (result.mode === 'dry-run' && result.changed) {
     lines.push('Dry run — this change would be written:', ...result.diff.split('\n'))
   }
 
+  // Nothing to add: the reason is each entry's coverage, shown once (not again in skippedReason's sentence).
+  const nothingToAdd = result.action === 'allow' && !result.changed && result.alreadyCovered.length > 0
+  if (nothingToAdd) lines.push('Nothing to add:')
   for (const c of result.alreadyCovered) lines.push(`  = ${c.pattern}: ${describeCoverage(c.coveredBy, c.pattern)}`)
   if (result.action === 'revoke') for (const n of result.notFound) lines.push(`  ? ${n}: not an entry of the policy`)
-  if (result.skippedReason) lines.push(result.skippedReason)
+  if (result.skippedReason && !nothingToAdd) lines.push(result.skippedReason)
   return lines
 }
 

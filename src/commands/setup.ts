@@ -28,8 +28,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
     region: regionFlag,
     save: Flags.boolean({
       allowNo: true,
-      default: true,
-      summary: 'Save project, regions and deploy path as defaults for later commands (--no-save: do not).',
+      summary: 'Save project, regions and deploy path as defaults for later commands (--no-save: do not). Asked in a terminal; saved otherwise.',
     }),
     yes: yesFlag,
   }
@@ -44,7 +43,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
         ...(flags.kind === undefined ? {} : {kind: flags.kind}),
         ...(flags['docker-repository'] === undefined ? {} : {dockerRepository: flags['docker-repository']}),
         apply: flags.apply,
-        save: flags.save,
+        ...(flags.save === undefined ? {} : {save: flags.save}),
         yes: flags.yes,
       },
       this.runtime(),

@@ -7,6 +7,7 @@ import {
   type CodeOf, ExternalError, googleStatusCode, redactSecrets, UserError,
 } from '../errors.js'
 import {serverText} from '../policy/display.js'
+import {memberOf} from '../policy/handoff.js'
 
 export type Operation = 'getPolicy' | 'testIamPermissions' | 'updatePolicy'
 
@@ -147,7 +148,7 @@ function permissionError({op, project}: ErrorAnswer, g: GoogleError, {base, labe
     ...base,
     code: 'PERMISSION_DENIED',
     suggestions: [
-      `Ask a project admin for ${role}: gcloud projects add-iam-policy-binding ${project} --member=user:YOU@example.com --role=${role}`,
+      `Ask a project admin for ${role}: gcloud projects add-iam-policy-binding ${project} --member=${memberOf(undefined)} --role=${role}`,
       'Check the active account: gcloud auth list',
     ],
   })

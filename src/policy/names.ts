@@ -134,7 +134,7 @@ export function validateProjectId(value: string, source: string): string {
   if (candidate !== undefined) suggestions.push(didYouMean(source, candidate))
   suggestions.push(
     "List the project IDs you can use with: gcloud projects list --format='value(projectId)'",
-    'A project ID has 1-63 lowercase letters, digits and hyphens, optionally prefixed by "domain:" (e.g. example.com:my-project).',
+    'A project ID has 6 to 30 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (Google\'s rule for new projects; a legacy domain-scoped ID is prefixed by "domain:", e.g. example.com:my-project).',
   )
   throw new UserError(`Invalid project ID ${displayValue(text)} from ${source}: ${projectProblem(text)}.`, {
     code: 'INVALID_PROJECT',

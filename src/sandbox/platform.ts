@@ -131,6 +131,18 @@ export function getProjectIamPolicy(_req: ApiRequest, ctx: SandboxContext, [proj
   })
 }
 
+/**
+ * POST /v1/projects/P:setIamPolicy (what `gcloud projects add-iam-policy-binding` ends with, the admin hand-off's
+ * grant): answers with the policy sent, as Google does. Not stored: the sandbox's permissions are its fault knobs.
+ */
+export function setProjectIamPolicy(req: ApiRequest, ctx: SandboxContext, [project = '']: string[]): Reply {
+  const wrong = checkProject(ctx, project)
+  if (wrong) return wrong
+  const policy = jsonBody(req)?.policy
+  if (typeof policy !== 'object' || policy === null) return apiError(400, 'setIamPolicy needs a "policy" object.', 'INVALID_ARGUMENT')
+  return ok({...(policy as JsonObject), etag: 'BwYAAAAAAAE='})
+}
+
 /** The regions the sandbox lists: those Cloud Run serves (regions.ts, from Google's documented list). */
 export const SANDBOX_LOCATIONS = CLOUD_RUN_REGIONS
 

@@ -39,6 +39,7 @@ import {
   getServiceUsage,
   getV1Operation,
   listLocations,
+  setProjectIamPolicy,
 } from './platform.js'
 import {
   createService,
@@ -139,6 +140,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', `${P}/serviceAccounts/${SEG}`, 'iam', getServiceAccount),
   route('GET', P, 'cloudresourcemanager', getProject),
   route('POST', '/v1/projects/([^/:]+):getIamPolicy', 'cloudresourcemanager', getProjectIamPolicy),
+  route('POST', '/v1/projects/([^/:]+):setIamPolicy', 'cloudresourcemanager', setProjectIamPolicy),
   route('GET', `/v3/projects/${SEG}`, 'cloudresourcemanager', getProjectV3),
   // Cloud Storage
   route('GET', '/storage/v1/b', 'storage', listBuckets),

@@ -7,6 +7,7 @@ import type {Policy} from '../../src/policy/types.js'
 import {
   DeployFailedError, DeployInterruptedError, type DeployOptions, runDeploy, withoutOwnFlag, withYes,
 } from '../../src/app/deploy.js'
+import {deployReport} from '../../src/cli/deploy-presenter.js'
 import {terminalPrompter} from '../../src/cli/prompts.js'
 import {silentReporter} from '../../src/cli/renderer.js'
 import {BinauthzError, UserError} from '../../src/errors.js'
@@ -100,8 +101,9 @@ describe('app/deploy', () => {
           passthrough: ['--source', '.'],
           prompter,
           regions: ['us-central1'],
-          reporter: silentReporter(),
-          show: text => shown.push(text),
+          // The command's presenter: plan blocks and the policy path's diff lines are what a person is shown.
+          report: deployReport(silentReporter(), text => shown.push(text)),
+          ui: {info: line => shown.push(line), warn: line => shown.push(line)},
           yes: true,
           ...rest,
         }

@@ -44,7 +44,8 @@ describe('oclif.manifest.json', () => {
       expect(Object.keys(entry?.args ?? {})).to.deep.equal(Object.keys(command.args))
       expect(entry?.summary).to.equal(command.summary)
       expect(entry?.enableJsonFlag).to.equal(true)
-      expect(entry?.strict).to.equal(false)
+      // strict: one NAME (help shows `NAME`, not `NAME...`); the arguments after `--` are split off before parsing.
+      expect(entry?.strict).to.equal(true)
       expect(entry?.flags.region).to.deep.include({multiple: true, type: 'option'})
       expect(entry?.flags.yes).to.deep.include({char: 'y', type: 'boolean'})
     })

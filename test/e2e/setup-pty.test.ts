@@ -128,9 +128,10 @@ describe(title, function () {
       {expect: 'Google Cloud project ID', send: `${PROJECT}\r`},
       {expect: String.raw`How do you deploy\?`, send: '\u001B[B'}, // down: "Cloud Run services and functions"
       {expect: 'Cloud Run services and functions', send: '\r'},
+      // The Cloud Run path has no --docker-repository question (a flag of gcloud functions deploy only).
       {expect: String.raw`Region\(s\)`, send: `${REGION}\r`},
-      {expect: 'Custom build repository', send: '\r'},
       {expect: String.raw`Write this change to the Binary Authorization policy of project [\w.:-]+\?`, send: 'y\r'},
+      {expect: String.raw`Save project [\w.:-]+, region [\w-]+, deploy path run as defaults`, send: '\r'},
       {expect: 'Saved defaults to'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)
@@ -154,7 +155,6 @@ describe(title, function () {
     const result = await drive(['setup', '--kind', 'run', '--no-save'], {...process.env, ...h.env}, [
       {expect: 'Google Cloud project ID', send: '\r'}, // accept the default from gcloud config
       {expect: String.raw`Region\(s\)`, send: '\r'},
-      {expect: 'Custom build repository', send: '\r'},
       {expect: String.raw`Write this change to the Binary Authorization policy of project [\w.:-]+\?`, send: 'n\r'},
       {expect: 'binauthz policy allow'},
     ])

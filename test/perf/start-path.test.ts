@@ -1,9 +1,10 @@
 // The one start path (bin/run.js → dist/bundle/binauthz.cjs, commands by oclif's explicit strategy) as users run it:
-// every command's --help, the root and topic help, --version and the usage errors print exactly what @oclif/core's
-// own execute() prints over the unbundled dist/src (its `pattern` strategy, in a child: what the bundle is made
-// of), so bundling changes nothing a user sees — help requests twice, the second answered from bin/run.js's help
-// store, across widths and colour settings sharing one cache directory. Also: a checkout without dist/bundle says
-// to build, an unwritable cache directory costs nothing but the cache, and a damaged V8 code cache is replaced. `sandbox start` → `sandbox serve` through the bin:
+// every command's --help, the root and topic help, --version and the usage errors print exactly what the CLI's run
+// (src/cli/main.ts, oclif's run and error handling) prints over the unbundled dist/src (its `pattern` strategy, in a
+// child: what the bundle is made of), so bundling changes nothing a user sees — help requests twice, the second
+// answered from bin/run.js's help store, across widths and colour settings sharing one cache directory. Also: a
+// checkout without dist/bundle says to build, an unwritable cache directory costs nothing but the cache, and a damaged
+// V8 code cache is replaced. `sandbox start` → `sandbox serve` through the bin:
 // test/commands/sandbox.test.ts and test/e2e/installed-package.test.ts.
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
@@ -20,14 +21,14 @@ import {
 
 interface Ran {code: null | number; stderr: string; stdout: string}
 
-/** The execute() of oclif's core over dist/src/commands (pattern strategy), unbundled, in a child with `env`. */
+/** Our run (src/cli/main.ts: oclif's run and error handling) over dist/src/commands (pattern strategy), unbundled, in a child with `env`. */
 async function unbundled(args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
   const program = `
 const [root, ...args] = process.argv.slice(1)
 const {readFileSync} = await import('node:fs')
-const {execute} = await import('@oclif/core')
+const {run} = await import(root + '/dist/src/cli/main.js')
 const pjson = JSON.parse(readFileSync(root + '/package.json', 'utf8'))
-await execute({args, loadOptions: {root, userPlugins: false, pjson: {...pjson, oclif: {...pjson.oclif, commands: './dist/src/commands'}}}})
+await run(args, {root, userPlugins: false, pjson: {...pjson, oclif: {...pjson.oclif, commands: './dist/src/commands'}}})
 `
   const child = spawn(process.execPath, ['--input-type=module', '-e', program, ROOT.replace(/\/$/, ''), ...args], {
     cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import {exportPolicy, type PolicyExportResult} from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
-import {deadlineFlag, deadlineFrom, projectFlag} from '../../cli/flags.js'
+import {deadlineFrom, projectFlag, readDeadlineFlag} from '../../cli/flags.js'
 
 export default class PolicyExport extends BinauthzCommand {
   static override description = withExitCodes('Prints the project\'s policy exactly as `gcloud container binauthz policy export` would, so it can be reviewed or kept in version control. Only the YAML goes to stdout. With --json the result object carries the YAML, the etag and the policy itself.')
@@ -10,7 +10,7 @@ export default class PolicyExport extends BinauthzCommand {
     '<%= config.bin %> <%= command.id %> > policy.yaml',
   ]
   static override flags = {
-    deadline: deadlineFlag,
+    deadline: readDeadlineFlag,
     project: projectFlag,
   }
   static override summary = 'Print the Binary Authorization policy as YAML, in the format gcloud uses.'

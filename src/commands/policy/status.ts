@@ -4,7 +4,7 @@ import {policyStatus, type PolicyStatusResult} from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
-  deadlineFlag, deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag,
+  deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, readDeadlineFlag, regionFlag,
 } from '../../cli/flags.js'
 import {renderStatus} from '../../cli/policy-presenter.js'
 
@@ -17,7 +17,7 @@ export default class PolicyStatus extends BinauthzCommand {
     '<%= config.bin %> <%= command.id %> --json',
   ]
   static override flags = {
-    deadline: deadlineFlag,
+    deadline: readDeadlineFlag,
     'docker-repository': dockerRepositoryFlag,
     image: Flags.string({
       helpValue: 'IMAGE',

@@ -1,0 +1,62 @@
+// The CLI's run (the bundle's `run`, started by bin/run.js): oclif's own run and error handling, except that an
+// unknown command is answered the way our other usage errors are — the nearest command, one pointer to --help, no
+// `›` prefix — instead of oclif's bare "command X not found" (no plugin loaded for it: it costs start time).
+import {
+  Config, Errors, flush, handle, type Interfaces, loadHelpClass, run as oclifRun,
+} from '@oclif/core'
+
+import {EXIT_CODES} from '../errors.js'
+import {formatCommand} from '../policy/shell.js'
+import {stderrColumns} from './base-command.js'
+import {renderError} from './error-output.js'
+import {nearest} from './usage-hints.js'
+
+const NOT_FOUND = /^command (\S+) not found$/
+
+/**
+ * The usage error for an unknown command, with the command line corrected to the nearest visible command
+ * (`binauthz polcy status --region r` → `binauthz policy status --region r`). `rest`: the arguments after the id;
+ * `via`: words before it (`help`).
+ */
+export function unknownCommandText(bin: string, typed: string, commandIds: readonly string[], around: {rest?: readonly string[]; via?: readonly string[]} = {}): string {
+  const {rest = [], via = []} = around
+  const words = typed.split(':')
+  const spaced = commandIds.map(id => id.replaceAll(':', ' '))
+  // Compare as many words as each command has: `deploy rn fn` is `deploy rn` mistyped, plus an argument.
+  const candidates = spaced.map(id => ({id, typed: words.slice(0, id.split(' ').length).join(' ')}))
+  let best: string | undefined
+  for (const {id, typed: prefix} of candidates) {
+    if (nearest(prefix, [id]) !== undefined && (best === undefined || id.split(' ').length > best.split(' ').length)) best = id
+  }
+
+  const lines = [`Unknown command: ${[bin, ...via, ...words].join(' ')}`]
+  if (best !== undefined) lines.push(`Did you mean ${formatCommand([bin, ...via, ...best.split(' '), ...words.slice(best.split(' ').length), ...rest])}?`)
+  lines.push(`See: ${bin} --help`)
+  return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
+}
+
+/** `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands). */
+export async function run(args: readonly string[], load: Interfaces.LoadOptions & object | string): Promise<unknown> {
+  const config = await Config.load(typeof load === 'string' ? {root: load, userPlugins: false} : load)
+  try {
+    // `help --help`: oclif's help flag would skip the word "help" and show the root help instead of the command's.
+    const helpCommand = config.findCommand('help')
+    if (args[0] === 'help' && args.includes('--help') && helpCommand !== undefined) {
+      const Help = await loadHelpClass(config)
+      await new Help(config, config.pjson.oclif.helpOptions ?? config.pjson.helpOptions).showCommandHelp(helpCommand, config.topics)
+      return undefined
+    }
+
+    const result = await oclifRun([...args], config)
+    await flush()
+    return result
+  } catch (error) {
+    const typed = error instanceof Errors.CLIError ? NOT_FOUND.exec(error.message)?.[1] : undefined
+    if (typed === undefined) return handle(error as Error)
+    const visible = [...config.commands.filter(c => !c.hidden).map(c => c.id), ...config.topics.filter(t => !t.hidden).map(t => t.name)]
+    process.stderr.write(unknownCommandText(config.bin, typed, visible, {rest: args.slice(typed.split(':').length)}))
+    const silent = new Errors.CLIError(error instanceof Error ? error.message : String(error), {exit: EXIT_CODES.usage})
+    silent.skipOclifErrorHandling = true
+    return handle(silent)
+  }
+}
