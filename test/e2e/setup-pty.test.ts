@@ -159,7 +159,9 @@ describe(title, function () {
       {expect: 'binauthz policy allow'},
     ])
     expect(result.failedStep, result.screen).to.equal(null)
-    expect(result.exitCode, result.screen).to.equal(0)
+    // Not ready (the entry is still missing): exit 6, SETUP_NOT_READY.
+    expect(result.exitCode, result.screen).to.equal(6)
+    expect(result.screen).to.contain('Not ready yet.')
     expect(h.server.writes()).to.equal(0)
     expect(existsSync(join(h.configDir, 'defaults.json'))).to.equal(false)
   })
