@@ -15,7 +15,7 @@ import {
   BinauthzError, ExternalError, InterruptedError, UserError,
 } from '../errors.js'
 import {deployArgv, validateDeployName} from '../gcloud/argv.js'
-import {explainDenial, recognizeDenial} from '../gcloud/output.js'
+import {type Denial, recognizeDenial} from '../gcloud/output.js'
 import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
@@ -37,12 +37,8 @@ import {changePolicyOf} from './policy-change.js'
 // ---------------------------------------------------------------------------------------------------------------
 // The --json contract
 
-/** A recognised Binary Authorization / org-policy failure in gcloud's output. */
-export interface DeployDenial {
-  fixes: string[]
-  kind: string
-  summary: string
-}
+/** A recognised failure in gcloud's output (src/gcloud/output.ts Denial): what happened and the exact fix. */
+export type DeployDenial = Denial
 
 export interface RegionDeploy {
   /** The exact command, starting with "gcloud". */
@@ -236,6 +232,17 @@ export function withoutOwnFlag(invocation: readonly string[], flag: string): str
   return invocation.filter((arg, i) => i >= end || arg !== flag)
 }
 
+/**
+ * What to do after failed deploys: each recognised failure's fixes (commands), then how to try again — the binauthz
+ * command, not gcloud's (which would skip the allowlist check). Unrecognised: read gcloud's error above.
+ */
+export function failureSuggestions(failed: readonly RegionDeploy[], invocation: readonly string[] | undefined): string[] {
+  const fixes = [...new Set(failed.flatMap(d => d.denial?.fixes.map(fix => (failed.length > 1 ? `[${d.region}] ${fix}` : fix)) ?? []))]
+  const again = invocation === undefined ? 'the same binauthz command' : formatCommand(invocation)
+  if (failed.some(d => d.denial === undefined)) fixes.push(`gcloud's error is above${failed.length > 1 ? ` (${failed.filter(d => d.denial === undefined).map(d => d.region).join(', ')})` : ''}; once it is fixed, run again: ${again}`)
+  return fixes
+}
+
 /** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
 async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -371,13 +378,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       return
     }
 
-    const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {patterns: result.patterns.required, project})
-    result.deploys[index] = {
-      ...deploy,
-      exitCode: run.exitCode,
-      ...(denial === undefined ? {} : {denial: {fixes: [...denial.fixes], kind: denial.kind, summary: denial.summary}}),
-    }
-    if (denial !== undefined) explanations.push(`[${deploy.region}] ${explainDenial(denial)}`)
+    const denial = run.exitCode === 0 || run.interrupted
+      ? undefined
+      : recognizeDenial(run.stderrTail, {
+        patterns: result.patterns.required, project, region: deploy.region, ...(result.auth?.principal ? {account: result.auth.principal} : {}),
+      })
+    result.deploys[index] = {...deploy, exitCode: run.exitCode, ...(denial === undefined ? {} : {denial})}
+    // The summary goes into the message; the fixes are the error's suggestions (failureSuggestions), said once.
+    if (denial !== undefined) explanations.push(`[${deploy.region}] binauthz: ${denial.summary}`)
     if (run.interrupted) interrupted = true
   })
 
@@ -392,7 +400,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       `gcloud deploy failed in ${where}.${policyNote}${explanations.length > 0 ? `\n${explanations.join('\n')}` : ''}`,
       finish(),
       single === 0 ? 1 : single,
-      failed.map(d => `Re-run: ${formatCommand(d.argv)}`),
+      failureSuggestions(failed, options.invocation),
     )
   }
 

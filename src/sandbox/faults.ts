@@ -86,6 +86,11 @@ export interface Faults {
    *  and the matching call answers 403 PERMISSION_DENIED.
    */
   deniedPermissions: string[]
+  /**
+   * Google APIs that are not enabled in the project, e.g. ["artifactregistry.googleapis.com"]: their calls answer 403
+   *  SERVICE_DISABLED as Google does, and Service Usage will not tell their state (see services.ts).
+   */
+  disabledApis: string[]
   /** The next N policy PUTs fail with 409 ABORTED as if another admin had just written (decremented). */
   etagConflicts: number
   /**
@@ -114,6 +119,7 @@ export const DEFAULT_FAULTS: Faults = {
   binauthzLatencyMs: 0,
   buildFailure: false,
   deniedPermissions: [],
+  disabledApis: [],
   etagConflicts: 0,
   latencyMs: 0,
   requireBinaryAuthorization: false,
@@ -140,6 +146,7 @@ export function normalizeFaults(value: unknown): Faults {
     deniedPermissions: Array.isArray(value.deniedPermissions)
       ? value.deniedPermissions.filter((p): p is string => typeof p === 'string')
       : [],
+    disabledApis: Array.isArray(value.disabledApis) ? value.disabledApis.filter((p): p is string => typeof p === 'string') : [],
     etagConflicts: Math.floor(num(value.etagConflicts, 0, 0, 1e6)),
     ...(Array.isArray(value.grantedPermissions)
       ? {grantedPermissions: value.grantedPermissions.filter((p): p is string => typeof p === 'string')}
