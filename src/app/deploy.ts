@@ -167,6 +167,8 @@ export interface DeployOptions {
   project?: string
   /** Asks for the policy change (or refuses, naming --yes, where nobody can be asked). */
   prompter: Prompter
+  /** --quiet: gcloud's output is not shown (its ERROR lines go into the failure's message). */
+  quiet?: boolean
   regions?: readonly string[]
   reporter: StepReporter
   /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
@@ -241,6 +243,13 @@ export function failureSuggestions(failed: readonly RegionDeploy[], invocation: 
   const again = invocation === undefined ? 'the same binauthz command' : formatCommand(invocation)
   if (failed.some(d => d.denial === undefined)) fixes.push(`gcloud's error is above${failed.length > 1 ? ` (${failed.filter(d => d.denial === undefined).map(d => d.region).join(', ')})` : ''}; once it is fixed, run again: ${again}`)
   return fixes
+}
+
+/** gcloud's `ERROR: …` lines (and what follows the last one), from the tail of its stderr. */
+export function gcloudErrorLines(stderr: string): string[] {
+  const lines = stderr.split(/\r?\n/)
+  const first = lines.findIndex(line => line.startsWith('ERROR:'))
+  return first === -1 ? [] : lines.slice(first).filter(line => line.trim() !== '').slice(0, 40)
 }
 
 /** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
@@ -362,8 +371,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     return finish()
   }
 
-  await reporter.start('deploy', `Deploy ${name} to ${regions.join(', ')}`)
-  await reporter.succeed('deploy', `Running gcloud (${regions.length} region${regions.length === 1 ? '' : 's'}):\n${commands}`)
+  // gcloud writes its own progress while this step runs: the step is a still line, ticked when every gcloud ended.
+  await reporter.start('deploy', `Running gcloud in ${regions.length === 1 ? regions[0] : `${regions.length} regions (each line led by its region)`}:\n${commands}`, {streaming: true})
   let interrupted = false
   let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
@@ -371,7 +380,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     let run: RunResult
     try {
       run = await adapters.runGcloud({
-        args: deploy.argv.slice(1), env, ...(options.signal === undefined ? {} : {signal: options.signal}), stdout: options.json ? 'stderr' : 'inherit',
+        args: deploy.argv.slice(1),
+        env,
+        ...(options.signal === undefined ? {} : {signal: options.signal}),
+        ...(regions.length > 1 ? {linePrefix: `[${deploy.region}] `} : {}),
+        ...(options.quiet ? {stderr: 'ignore', stdout: 'ignore'} : {stdout: options.json ? 'stderr' : 'inherit'}),
       })
     } catch (error) {
       failure ??= {error}
@@ -386,9 +399,15 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     result.deploys[index] = {...deploy, exitCode: run.exitCode, ...(denial === undefined ? {} : {denial})}
     // The summary goes into the message; the fixes are the error's suggestions (failureSuggestions), said once.
     if (denial !== undefined) explanations.push(`[${deploy.region}] binauthz: ${denial.summary}`)
+    // --quiet hid gcloud's output: its error lines go into the message instead.
+    if (options.quiet && run.exitCode !== 0) explanations.push(...gcloudErrorLines(run.stderrTail).map(line => `[${deploy.region}] ${line}`))
     if (run.interrupted) interrupted = true
   })
 
+  const ended = result.deploys.filter(d => d.exitCode === 0).length
+  await (ended === result.deploys.length
+    ? reporter.succeed('deploy', `gcloud deployed ${name} to ${regions.join(', ')}`)
+    : reporter.fail('deploy', `gcloud ${interrupted ? 'was interrupted' : 'failed'} in ${result.deploys.filter(d => d.exitCode !== 0).map(d => d.region).join(', ')}`))
   if (interrupted) throw new DeployInterruptedError('Interrupted: gcloud was stopped; deploys that had not started were skipped.', finish())
   if (failure !== undefined) throw failure.error
   const failed = result.deploys.filter(d => d.exitCode !== 0)

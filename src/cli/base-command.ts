@@ -74,6 +74,8 @@ export abstract class BinauthzCommand extends Command {
   private readonly interrupt = new AbortController()
   private readonly onSigint = (): void => this.interrupted('SIGINT')
   private readonly onSigterm = (): void => this.interrupted('SIGTERM')
+  /** --quiet: human output (say, ui.info) is dropped; errors, and what the command was asked to print (data), are not. */
+  private quietRun = false
 
   /** Aborted when the user interrupts the run; pass it to every request and process the run starts. */
   protected get signal(): AbortSignal {
@@ -112,6 +114,11 @@ export abstract class BinauthzCommand extends Command {
     this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
   }
 
+  /** What the command was asked to print (policy export's YAML, allow --print): silent only under --json. */
+  protected data(message = ''): void {
+    if (!this.jsonEnabled()) this.log(redactSecrets(message))
+  }
+
   override async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSigint)
     process.off('SIGTERM', this.onSigterm)
@@ -138,6 +145,14 @@ export abstract class BinauthzCommand extends Command {
     return terminalPrompter(this.jsonEnabled() ? {interactive: false} : {})
   }
 
+  /**
+   * --quiet: from now on only errors (and data) are printed — except text shown before a question a person in a
+   * terminal may be asked (`confirmable`: no --yes), which they must see to answer.
+   */
+  protected quiet(quiet: boolean, confirmable = false): void {
+    this.quietRun = quiet && !(confirmable && this.prompter().interactive)
+  }
+
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
@@ -145,16 +160,18 @@ export abstract class BinauthzCommand extends Command {
     }
   }
 
-  /** Human output (stdout) — silent under --json. */
+  /** Human output (stdout) — silent under --json and --quiet. */
   protected say(message = ''): void {
-    if (!this.jsonEnabled()) this.log(redactSecrets(message))
+    if (!this.jsonEnabled() && !this.quietRun) this.log(redactSecrets(message))
   }
 
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
   protected ui(): Ui {
     return {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
-      warn: line => this.warn(line),
+      warn: line => {
+        if (!this.quietRun) this.warn(line)
+      },
     }
   }
 

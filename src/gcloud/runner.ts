@@ -33,6 +33,11 @@ export interface RunInvocation {
   args: readonly string[]
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
+  /**
+   * Several gcloud runs at once: each line of gcloud's output is written whole, led by this prefix (e.g.
+   * `[europe-west1] `), so concurrent deploys never interleave mid-line. Output is then piped, never inherited.
+   */
+  linePrefix?: string
   /** The run's AbortSignal (the command's one signal handler): an abort passes SIGINT or SIGTERM on to gcloud. */
   signal?: AbortSignal
   /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
@@ -191,6 +196,12 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
 
 /** execa options for runGcloud: gcloud's output streamed to ours (as asked), its stderr also piped to us for the tail. */
 function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
+  if (inv.linePrefix !== undefined) {
+    return {
+      buffer: false, env: {...env}, extendEnv: false, reject: false, stderr: 'pipe', stdin: 'ignore', stdout: inv.stdout === 'ignore' ? 'ignore' : 'pipe', windowsHide: true,
+    } as const
+  }
+
   return {
     buffer: false,
     env: {...env},
@@ -201,6 +212,26 @@ function streamingOptions(inv: RunInvocation, env: NodeJS.ProcessEnv) {
     stdout: inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'),
     windowsHide: true,
   } as const
+}
+
+/**
+ * Writes a stream's text to `out` one whole line at a time, each led by `prefix`; a last line without its newline is
+ * written when the stream ends. Carriage returns (a progress bar redrawing itself) end a line too.
+ */
+function prefixedLines(prefix: string, out: NodeJS.WritableStream): {end: () => void; take: (chunk: Buffer | string) => void} {
+  let pending = ''
+  return {
+    end() {
+      if (pending !== '') out.write(`${prefix}${pending}\n`)
+      pending = ''
+    },
+    take(chunk) {
+      pending += typeof chunk === 'string' ? chunk : chunk.toString('utf8')
+      const lines = pending.split(/\r?\n|\r/)
+      pending = lines.pop() ?? ''
+      for (const line of lines) out.write(`${prefix}${line}\n`)
+    },
+  }
 }
 
 /** Keeps the last STDERR_TAIL_BYTES of a stream, cut at a line start when the beginning was dropped. */
@@ -270,6 +301,17 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
 
   signal?.addEventListener('abort', forward, {once: true})
   subprocess.stderr?.on('data', tail.keep)
+  const prefixed = inv.linePrefix === undefined
+    ? []
+    : [
+      ...(inv.stderr === 'ignore' ? [] : [[subprocess.stderr, prefixedLines(inv.linePrefix, process.stderr)] as const]),
+      ...(subprocess.stdout ? [[subprocess.stdout, prefixedLines(inv.linePrefix, inv.stdout === 'stderr' ? process.stderr : process.stdout)] as const] : []),
+    ]
+  for (const [stream, lines] of prefixed) {
+    stream?.on('data', lines.take)
+    stream?.on('end', lines.end)
+  }
+
   let result
   try {
     result = await subprocess

@@ -4,7 +4,7 @@ import {policyStatus, type PolicyStatusResult} from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
-  deadlineFlag, deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, regionFlag,
+  deadlineFlag, deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, quietFlag, regionFlag,
 } from '../../cli/flags.js'
 import {renderStatus} from '../../cli/policy-presenter.js'
 
@@ -25,12 +25,14 @@ export default class PolicyStatus extends BinauthzCommand {
     }),
     kind: kindsFlag('Deploy path(s) to check: run, function or all (default: the saved default, else all).'),
     project: projectFlag,
+    quiet: quietFlag,
     region: regionFlag,
   }
   static override summary = "Show which of this tool's allowlist patterns the policy has, per region and deploy path."
 
   async run(): Promise<PolicyStatusResult> {
     const {flags} = await this.parse(PolicyStatus)
+    this.quiet(flags.quiet)
     const result = await policyStatus({
       ...this.runtime(),
       ...(flags.project === undefined ? {} : {project: flags.project}),
