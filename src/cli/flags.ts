@@ -73,7 +73,7 @@ export const quietFlag = Flags.boolean({
   char: 'q',
   default: false,
   exclusive: ['verbose'],
-  summary: 'Print errors only: no progress, no summary, no gcloud output (its error lines are in the error). A question still shows what it asks about.',
+  summary: 'Print errors only: no progress lines or summary (a deploy hides gcloud\'s output too; its error lines go into the error). A question still shows what it asks about.',
 })
 
 /** --docker-repository for commands that reason about a custom build repository (policy status/allow, setup). */
