@@ -245,6 +245,7 @@ function buildServiceAccount(stderr: string, context: DenialContext): Denial | u
     fixes: [
       // Google: "grant the Cloud Run Builder (roles/run.builder) role to the Cloud Build service account on the project".
       formatCommand(['gcloud', 'projects', 'add-iam-policy-binding', context.project, `--member=serviceAccount:${account}`, '--role=roles/run.builder']),
+      ...(account.startsWith('PROJECT_NUMBER') ? [formatCommand(['gcloud', 'projects', 'describe', context.project, '--format=value(projectNumber)'])] : []),
       'Or build as another service account that has it: add --build-service-account=projects/PROJECT/serviceAccounts/SA after `--`.',
     ],
     kind: 'build-service-account',

@@ -82,6 +82,11 @@ export interface Faults {
   /** Cloud Build / Functions builds fail (operation error code 2 / 3). */
   buildFailure: boolean
   /**
+   * Functions builds fail as Cloud Functions says when the build's service account lacks its role: operation error
+   *  code 7 "Could not build the function due to a missing permission on the build service account. …".
+   */
+  buildServiceAccountDenied: boolean
+  /**
    * Permissions the caller lacks, e.g. ["binaryauthorization.policy.update"]: testIamPermissions omits them,
    *  and the matching call answers 403 PERMISSION_DENIED.
    */
@@ -118,6 +123,7 @@ export const DEFAULT_FAULTS: Faults = {
   binauthzFaults: [],
   binauthzLatencyMs: 0,
   buildFailure: false,
+  buildServiceAccountDenied: false,
   deniedPermissions: [],
   disabledApis: [],
   etagConflicts: 0,
@@ -143,6 +149,7 @@ export function normalizeFaults(value: unknown): Faults {
     binauthzFaults: Array.isArray(value.binauthzFaults) ? value.binauthzFaults.flatMap(rule => normalizeFaultRule(rule)) : [],
     binauthzLatencyMs: num(value.binauthzLatencyMs, 0, 0, 60_000),
     buildFailure: value.buildFailure === true,
+    buildServiceAccountDenied: value.buildServiceAccountDenied === true,
     deniedPermissions: Array.isArray(value.deniedPermissions)
       ? value.deniedPermissions.filter((p): p is string => typeof p === 'string')
       : [],

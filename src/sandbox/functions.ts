@@ -257,6 +257,8 @@ function deployFunction(ctx: SandboxContext, {id, location}: {id: string; locati
   const source = sourceProblem(ctx, buildConfig)
   if (source) {
     final = failure(3, source)
+  } else if (ctx.faults.buildServiceAccountDenied) {
+    final = failure(7, "Could not build the function due to a missing permission on the build service account. If you didn't revoke that permission explicitly, this could be caused by a change in the organization policies.")
   } else if (ctx.faults.buildFailure) {
     final = failure(3, `Build failed with status: FAILURE and message: sandbox fault knob buildFailure is set. For more details see the logs at ${buildUri}`)
   } else {

@@ -68,6 +68,22 @@ describe(`e2e: specific hints for failed deploys, with the real gcloud against t
     expect(run.stderr).to.contain(`gcloud artifacts repositories create nope --repository-format=docker --location=us-central1 --project=${PROJECT}`)
   })
 
+  it("the build's service account without its role: the exact grant of roles/run.builder", async () => {
+    await start({buildServiceAccountDenied: true})
+    const run = await binauthzAgainst(
+      {
+        dir, gcloud: GCLOUD ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 150_000,
+      },
+      ['deploy', 'function', 'hello-fn', '--region', 'europe-west1', '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'],
+    )
+    const stderr = run.stderr.replaceAll(/\s*\n\s*(?:›\s*)?/g, ' ')
+    expect(run.exitCode, stderr).to.equal(1)
+    expect(stderr).to.contain('missing permission on the build service account')
+    // Compared without whitespace: oclif may still wrap a long word of the error (no wrapping at all is issue 16 item 1).
+    expect(stderr.replaceAll(/\s/g, '')).to.contain(`gcloud projects add-iam-policy-binding ${PROJECT} --member=serviceAccount:PROJECT_NUMBER-compute@developer.gserviceaccount.com --role=roles/run.builder`.replaceAll(' ', ''))
+    expect(stderr).to.contain(`gcloud projects describe ${PROJECT} '--format=value(projectNumber)'`)
+  })
+
   it('a failed build: where its log is', async () => {
     await start({buildFailure: true})
     const run = await deploy()
