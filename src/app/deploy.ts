@@ -245,6 +245,45 @@ export function failureSuggestions(failed: readonly RegionDeploy[], invocation: 
   return fixes
 }
 
+/** The regions of the gcloud step's title. */
+function where(regions: readonly string[]): string {
+  return regions.length === 1 ? (regions[0] ?? '') : `${regions.length} regions (each line led by its region)`
+}
+
+/** Ticks the gcloud step once every gcloud ended: deployed everywhere, or where it failed or was interrupted. */
+async function endDeployStep(reporter: StepReporter, result: DeployResult, interrupted: boolean): Promise<void> {
+  const failed = result.deploys.filter(d => d.exitCode !== 0).map(d => d.region)
+  await (failed.length === 0
+    ? reporter.succeed('deploy', `gcloud deployed ${result.name} to ${result.regions.join(', ')}`)
+    : reporter.fail('deploy', `gcloud ${interrupted ? 'was interrupted' : 'failed'} in ${failed.join(', ')}`))
+}
+
+/** Where gcloud's output goes: hidden (--quiet), led by its region (several regions), or straight to ours. */
+function gcloudOutput(options: DeployOptions, regionCount: number, region: string): Pick<RunInvocation, 'linePrefix' | 'stderr' | 'stdout'> {
+  return {
+    ...(regionCount > 1 ? {linePrefix: `[${region}] `} : {}),
+    ...(options.quiet ? {stderr: 'ignore', stdout: 'ignore'} : {stdout: options.json ? 'stderr' : 'inherit'}),
+  }
+}
+
+/**
+ * One region's gcloud run as the result records it (with the recognised failure), and the lines it adds to the
+ * failure's message: the failure's summary (its fixes are the suggestions, said once), and under --quiet gcloud's
+ * ERROR lines, which were not shown.
+ */
+function explainRun(options: DeployOptions, result: DeployResult, deploy: RegionDeploy, run: RunResult): {entry: RegionDeploy; lines: string[]} {
+  const denial = run.exitCode === 0 || run.interrupted
+    ? undefined
+    : recognizeDenial(run.stderrTail, {
+      patterns: result.patterns.required, project: result.project, region: deploy.region, ...(result.auth?.principal ? {account: result.auth.principal} : {}),
+    })
+  const lines = [
+    ...(denial === undefined ? [] : [`[${deploy.region}] binauthz: ${denial.summary}`]),
+    ...(options.quiet && run.exitCode !== 0 ? gcloudErrorLines(run.stderrTail).map(line => `[${deploy.region}] ${line}`) : []),
+  ]
+  return {entry: {...deploy, exitCode: run.exitCode, ...(denial === undefined ? {} : {denial})}, lines}
+}
+
 /** gcloud's `ERROR: …` lines (and what follows the last one), from the tail of its stderr. */
 export function gcloudErrorLines(stderr: string): string[] {
   const lines = stderr.split(/\r?\n/)
@@ -372,7 +411,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   }
 
   // gcloud writes its own progress while this step runs: the step is a still line, ticked when every gcloud ended.
-  await reporter.start('deploy', `Running gcloud in ${regions.length === 1 ? regions[0] : `${regions.length} regions (each line led by its region)`}:\n${commands}`, {streaming: true})
+  await reporter.start('deploy', `Running gcloud in ${where(regions)}:\n${commands}`, {streaming: true})
   let interrupted = false
   let failure: undefined | {error: unknown} // e.g. gcloud missing: no new deploys start, running ones finish
   const explanations: string[] = []
@@ -380,34 +419,20 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     let run: RunResult
     try {
       run = await adapters.runGcloud({
-        args: deploy.argv.slice(1),
-        env,
-        ...(options.signal === undefined ? {} : {signal: options.signal}),
-        ...(regions.length > 1 ? {linePrefix: `[${deploy.region}] `} : {}),
-        ...(options.quiet ? {stderr: 'ignore', stdout: 'ignore'} : {stdout: options.json ? 'stderr' : 'inherit'}),
+        args: deploy.argv.slice(1), env, ...(options.signal === undefined ? {} : {signal: options.signal}), ...gcloudOutput(options, regions.length, deploy.region),
       })
     } catch (error) {
       failure ??= {error}
       return
     }
 
-    const denial = run.exitCode === 0 || run.interrupted
-      ? undefined
-      : recognizeDenial(run.stderrTail, {
-        patterns: result.patterns.required, project, region: deploy.region, ...(result.auth?.principal ? {account: result.auth.principal} : {}),
-      })
-    result.deploys[index] = {...deploy, exitCode: run.exitCode, ...(denial === undefined ? {} : {denial})}
-    // The summary goes into the message; the fixes are the error's suggestions (failureSuggestions), said once.
-    if (denial !== undefined) explanations.push(`[${deploy.region}] binauthz: ${denial.summary}`)
-    // --quiet hid gcloud's output: its error lines go into the message instead.
-    if (options.quiet && run.exitCode !== 0) explanations.push(...gcloudErrorLines(run.stderrTail).map(line => `[${deploy.region}] ${line}`))
+    const explained = explainRun(options, result, deploy, run)
+    result.deploys[index] = explained.entry
+    explanations.push(...explained.lines)
     if (run.interrupted) interrupted = true
   })
 
-  const ended = result.deploys.filter(d => d.exitCode === 0).length
-  await (ended === result.deploys.length
-    ? reporter.succeed('deploy', `gcloud deployed ${name} to ${regions.join(', ')}`)
-    : reporter.fail('deploy', `gcloud ${interrupted ? 'was interrupted' : 'failed'} in ${result.deploys.filter(d => d.exitCode !== 0).map(d => d.region).join(', ')}`))
+  await endDeployStep(reporter, result, interrupted)
   if (interrupted) throw new DeployInterruptedError('Interrupted: gcloud was stopped; deploys that had not started were skipped.', finish())
   if (failure !== undefined) throw failure.error
   const failed = result.deploys.filter(d => d.exitCode !== 0)
