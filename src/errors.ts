@@ -15,9 +15,13 @@ export const EXIT_CODES = {
   internal: 70,
   /** Interrupted (Ctrl-C, SIGINT). */
   interrupted: 130,
+  /** `binauthz setup` finished, but something a deploy needs is not in place yet (its `Next:` line says what). */
+  notReady: 6,
   ok: 0,
   /** The caller may not change the policy, or a confirmation is required and none could be given. */
   permission: 3,
+  /** No credentials to act with (no gcloud account, no access token, no credential file): sign in first. */
+  signIn: 7,
   /** Stopped by SIGTERM (e.g. a CI job cancelled). */
   terminated: 143,
   /** Bad flags, environment, files or passthrough arguments: nothing was changed. */
@@ -34,8 +38,10 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCodeName, string>> = {
   hangup: 'the terminal hung up (SIGHUP); handled like Ctrl-C: gcloud, when running, gets the signal and ends first',
   internal: 'a bug in binauthz; please report it',
   interrupted: 'interrupted with Ctrl-C (SIGINT); gcloud, when running, gets the signal and ends first',
+  notReady: '`binauthz setup` checked everything but a deploy would not work yet (the API, gcloud or the allowlist); its `Next:` line gives the commands',
   ok: 'done (or nothing to do)',
   permission: 'you may not change the policy, your credentials were refused, or a confirmation was needed (use `--yes`); nothing was changed',
+  signIn: 'no credentials to act with (no gcloud account, access token or credential file): run the `gcloud auth login` it prints',
   terminated: 'stopped by SIGTERM (e.g. a cancelled CI job); passed on to gcloud the same way',
   usage: 'bad flag, environment variable, file or passthrough argument; nothing was changed',
 }
@@ -113,7 +119,7 @@ export const ERROR_CODES = {
   MALFORMED_RESPONSE: external('external', 'The API answered with something that is not what it should be.'),
   NETWORK_ERROR: external('external', 'The Binary Authorization API could not be reached.'),
   NO_BACKUP: user('usage', 'There is no backup of the project\'s policy to restore.'),
-  NO_CREDENTIALS: user('usage', 'No credentials were found: sign in with gcloud.'),
+  NO_CREDENTIALS: user('signIn', 'No credentials were found (no gcloud account, access token or credential file): sign in with `gcloud auth login`.'),
   NOT_ALLOWLISTED: user('permission', 'The build repository is not allowlisted and --no-patch forbids adding it.'),
   NOT_FOUND: external('external', 'The project (or its policy) was not found by the API.'),
   OUT_OF_RANGE: google('OUT_OF_RANGE'),
@@ -138,6 +144,7 @@ export const ERROR_CODES = {
   SANDBOX_START_FAILED: external('external', 'The background sandbox server did not start (its log tail is shown).'),
   SANDBOX_STOP_FAILED: user('usage', 'The background sandbox did not stop in time.'),
   SERVICE_DISABLED: external('permission', 'The Binary Authorization API is not enabled in the project.'),
+  SETUP_NOT_READY: user('notReady', '`binauthz setup` ended "Not ready yet.": the result\'s nextSteps (the `Next:` line) say what to run.'),
   TIMEOUT: external('external', 'The API did not answer in time.'),
   TLS_VERIFICATION_OFF: user('usage', 'NODE_TLS_REJECT_UNAUTHORIZED=0 while gcloud verifies TLS: no token is sent over an unverified connection.'),
   UNAUTHENTICATED: user('permission', 'The API did not accept the credentials.'),

@@ -15,7 +15,7 @@ import {
   abortSignalName, BinauthzError, ExternalError, InterruptedError, type StopSignal, UserError,
 } from '../errors.js'
 import {assertExecFits, deployArgv, validateDeployName} from '../gcloud/argv.js'
-import {explainDenial, recognizeDenial} from '../gcloud/output.js'
+import {type Denial, recognizeDenial} from '../gcloud/output.js'
 import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
@@ -40,12 +40,8 @@ export {withoutOwnFlag, withYes} from './policy-change.js'
 // ---------------------------------------------------------------------------------------------------------------
 // The --json contract
 
-/** A recognised Binary Authorization / org-policy failure in gcloud's output. */
-export interface DeployDenial {
-  fixes: string[]
-  kind: string
-  summary: string
-}
+/** A recognised failure in gcloud's output (src/gcloud/output.ts Denial): what happened and the exact fix. */
+export type DeployDenial = Denial
 
 export interface RegionDeploy {
   /** The exact command, starting with "gcloud". */
@@ -196,6 +192,8 @@ export interface DeployOptions {
   project?: string
   /** Asks for the policy change (or refuses, naming --yes, where nobody can be asked). */
   prompter: Prompter
+  /** --quiet: gcloud's output is not shown (its ERROR lines go into the failure's message). */
+  quiet?: boolean
   regions?: readonly string[]
   /** Where the pipeline's progress and plan go, as typed events (the command's presenter words them). */
   report: DeployReport
@@ -255,6 +253,50 @@ function buildsOf(targets: readonly BuildTarget[]): DeployResult['builds'] {
   return targets.map(t => ({
     image: t.image, pattern: t.pattern, region: t.region, repository: t.repository, scope: t.defaultRepository ? 'repository' : 'image', source: t.source,
   }))
+}
+
+/**
+ * What to do after failed deploys: each recognised failure's fixes (commands), then how to try again — the binauthz
+ * command, not gcloud's (which would skip the allowlist check). Unrecognised: read gcloud's error above.
+ */
+export function failureSuggestions(failed: readonly RegionDeploy[], invocation: readonly string[] | undefined): string[] {
+  const fixes = [...new Set(failed.flatMap(d => d.denial?.fixes.map(fix => (failed.length > 1 ? `[${d.region}] ${fix}` : fix)) ?? []))]
+  const again = invocation === undefined ? 'the same binauthz command' : formatCommand(invocation)
+  if (failed.some(d => d.denial === undefined)) fixes.push(`gcloud's error is above${failed.length > 1 ? ` (${failed.filter(d => d.denial === undefined).map(d => d.region).join(', ')})` : ''}; once it is fixed, run again: ${again}`)
+  return fixes
+}
+
+/** Where gcloud's output goes: hidden (--quiet), led by its region (several regions), or straight to ours. */
+function gcloudOutput(options: DeployOptions, regionCount: number, region: string): Pick<RunInvocation, 'linePrefix' | 'stderr' | 'stdout'> {
+  return {
+    ...(regionCount > 1 ? {linePrefix: `[${region}] `} : {}),
+    ...(options.quiet ? {stderr: 'ignore', stdout: 'ignore'} : {stdout: options.json ? 'stderr' : 'inherit'}),
+  }
+}
+
+/**
+ * One region's gcloud run as the result records it (with the recognised failure), and the lines it adds to the
+ * failure's message: the failure's summary (its fixes are the suggestions, said once), and under --quiet gcloud's
+ * ERROR lines, which were not shown.
+ */
+function explainRun(options: DeployOptions, result: DeployResult, deploy: RegionDeploy, run: RunResult): {entry: RegionDeploy; lines: string[]} {
+  const denial = run.exitCode === 0 || run.interrupted
+    ? undefined
+    : recognizeDenial(run.stderrTail, {
+      patterns: result.patterns.required, project: result.project, region: deploy.region, ...(result.auth?.principal ? {account: result.auth.principal} : {}),
+    })
+  const lines = [
+    ...(denial === undefined ? [] : [`[${deploy.region}] binauthz: ${denial.summary}`]),
+    ...(options.quiet && run.exitCode !== 0 ? gcloudErrorLines(run.stderrTail).map(line => `[${deploy.region}] ${line}`) : []),
+  ]
+  return {entry: {...deploy, exitCode: run.exitCode, ...(denial === undefined ? {} : {denial})}, lines}
+}
+
+/** gcloud's `ERROR: …` lines (and what follows the last one), from the tail of its stderr. */
+export function gcloudErrorLines(stderr: string): string[] {
+  const lines = stderr.split(/\r?\n/)
+  const first = lines.findIndex(line => line.startsWith('ERROR:'))
+  return first === -1 ? [] : lines.slice(first).filter(line => line.trim() !== '').slice(0, 40)
 }
 
 /** Runs `tasks` with at most `limit` at a time; stops starting new ones once `stop()` is true. */
@@ -379,6 +421,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     return finish()
   }
 
+  // gcloud writes its own progress while this step runs: the presenter shows a still line, ticked when every gcloud ended.
   await report({
     argvs: commands, kind: 'deploy-started', name, regions,
   })
@@ -389,23 +432,22 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     let run: RunResult
     try {
       run = await adapters.runGcloud({
-        args: deploy.argv.slice(1), env, ...(options.signal === undefined ? {} : {signal: options.signal}), stdout: options.json ? 'stderr' : 'inherit',
+        args: deploy.argv.slice(1), env, ...(options.signal === undefined ? {} : {signal: options.signal}), ...gcloudOutput(options, regions.length, deploy.region),
       })
     } catch (error) {
       failure ??= {error}
       return
     }
 
-    const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {patterns: result.patterns.required, project})
-    result.deploys[index] = {
-      ...deploy,
-      exitCode: run.exitCode,
-      ...(denial === undefined ? {} : {denial: {fixes: [...denial.fixes], kind: denial.kind, summary: denial.summary}}),
-    }
-    if (denial !== undefined) explanations.push(`[${deploy.region}] ${explainDenial(denial)}`)
+    const explained = explainRun(options, result, deploy, run)
+    result.deploys[index] = explained.entry
+    explanations.push(...explained.lines)
     if (run.interrupted) interrupted ??= stopSignalOf(run, options.signal)
   })
 
+  await report({
+    failed: result.deploys.filter(d => d.exitCode !== 0).map(d => d.region), interrupted: interrupted !== undefined, kind: 'deploy-ended', name, regions,
+  })
   if (interrupted !== undefined) throw new DeployInterruptedError('Interrupted: gcloud was stopped; deploys that had not started were skipped.', finish(), interrupted)
   if (failure !== undefined) throw failure.error
   const failed = result.deploys.filter(d => d.exitCode !== 0)
@@ -417,7 +459,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       `gcloud deploy failed in ${where}.${policyNote}${explanations.length > 0 ? `\n${explanations.join('\n')}` : ''}`,
       finish(),
       single === 0 ? 1 : single,
-      failed.map(d => `Re-run: ${formatCommand(d.argv)}`),
+      failureSuggestions(failed, options.invocation),
     )
   }
 

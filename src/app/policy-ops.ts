@@ -5,6 +5,7 @@
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {CoveredBy, ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan} from '../policy/plan.js'
+import type {DeployKind} from '../policy/repository.js'
 import type {Policy} from '../policy/types.js'
 
 import {UserError} from '../errors.js'
@@ -215,6 +216,11 @@ export interface PolicyStatusResult {
   paths: PathStatus[]
   project: string
   projectSource: string
+  /**
+   * Present when no region was given or configured: the default rule and the allowlist are still shown, but the
+   * per-region checks (each deploy path's build repository) need --region. `kinds` are the deploy paths not checked.
+   */
+  regionNeeded?: {flag: '--region'; kinds: DeployKind[]}
   regions: string[]
   updateTime?: string
 }
@@ -259,9 +265,15 @@ export async function policyStatus(given: PolicyStatusInput): Promise<PolicyStat
     ...input,
     ...(dockerRepository === undefined ? {} : {dockerRepository}),
     onlyExplicit: false,
-    requireRegion: input.image === undefined && input.dockerRepository === undefined,
+    // Without a region the policy is still worth showing: the default rule and the allowlist need none; the per-region
+    // deploy-path checks are reported as needing --region (regionNeeded).
+    requireRegion: false,
     useSavedKind: true,
   })
+  const kinds = kindsOf(input.kind ?? input.config.defaults.kind ?? 'all')
+  const regionNeeded = selection.regions.length === 0 && input.image === undefined && input.dockerRepository === undefined
+    ? {flag: '--region' as const, kinds}
+    : undefined
   const client = await clientFor(input, selection.project)
   const policy = await client.getPolicy(selection.project)
   const paths = pathStatuses(policy, selection.targets)
@@ -276,6 +288,7 @@ export async function policyStatus(given: PolicyStatusInput): Promise<PolicyStat
     allowlist: (policy.admissionWhitelistPatterns ?? []).map(p => p.namePattern),
     missing: paths.filter(p => !p.covered).map(p => p.pattern),
     paths,
+    ...(regionNeeded === undefined ? {} : {regionNeeded}),
   }
   if (input.image !== undefined) result.image = {image: input.image, ...evaluateImage(policy, input.image)}
   return result

@@ -14,8 +14,11 @@ export interface StepReporter {
   detail(message: string): Promise<void>
   fail(step: StepId, title: string): Promise<void>
   skip(step: StepId, title: string): Promise<void>
-  /** A step started (`title` says what it does). */
-  start(step: StepId, title: string): Promise<void>
+  /**
+   * A step started (`title` says what it does). `streaming`: a child process (gcloud) writes to the terminal while
+   * the step runs, so the step is shown as one still line (no animation that would overwrite gcloud's output).
+   */
+  start(step: StepId, title: string, options?: {streaming?: boolean}): Promise<void>
   /** The step finished; `title` is the final one-line outcome. */
   succeed(step: StepId, title: string): Promise<void>
 }
@@ -38,6 +41,7 @@ export type DeployEvent
     | {attempt: number; kind: 'policy-attempt'; step: 'conflict' | 'read' | 'write'}
     | {covered: readonly {by: string; pattern: string}[]; kind: 'already-allowlisted'}
     | {detail: string; kind: 'acting-as'; principal: string | undefined; quotaProject: string | undefined}
+    | {failed: readonly string[]; interrupted: boolean; kind: 'deploy-ended'; name: string; regions: readonly string[]}
     | {image: JudgedImage; kind: 'image-judged'}
     | {image: JudgedImage; kind: 'sidecar-judged'}
     | {kind: 'builds-derived'; targets: readonly BuildTarget[]}

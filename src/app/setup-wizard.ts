@@ -94,6 +94,31 @@ export interface SetupResult {
   regions: string[]
 }
 
+/**
+ * `setup` ended "Not ready yet.": exit 6 (SETUP_NOT_READY) with what is missing; the result still goes to --json.
+ * The command raises it after the result was shown, so the wizard's own output is unchanged.
+ */
+export class SetupNotReadyError extends UserError {
+  readonly jsonResult: SetupResult
+
+  constructor(result: SetupResult) {
+    super(`Not ready to deploy yet: ${notReadyReasons(result).join('; ')}.`, {code: 'SETUP_NOT_READY', suggestions: [...result.nextSteps]})
+    this.jsonResult = result
+  }
+}
+
+/** Why a setup result is not ready, one phrase each (pure). */
+export function notReadyReasons(result: SetupResult): string[] {
+  const reasons: string[] = []
+  if (result.gcloud.problem !== undefined) reasons.push(result.gcloud.installed ? 'gcloud is too old' : 'gcloud is not installed')
+  if (result.api.state === 'disabled') reasons.push(`the Binary Authorization API is not enabled in ${result.project}`)
+  if (result.api.state === 'no-access') reasons.push(`the policy of ${result.project} cannot be read`)
+  const missing = result.paths.filter(p => !p.covered).map(p => p.pattern)
+  if (missing.length > 0) reasons.push(`not allowlisted: ${missing.join(', ')}`)
+  if (reasons.length === 0) reasons.push('the deploy paths could not be checked')
+  return reasons
+}
+
 function firstDefined<T>(...values: (T | undefined)[]): T | undefined {
   return values.find(v => v !== undefined)
 }

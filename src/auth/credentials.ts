@@ -75,23 +75,46 @@ export interface ResolveTokenOptions {
   signal?: AbortSignal
 }
 
-const SUGGEST_LOGIN = [
-  'Sign in with `gcloud auth login` (binauthz then uses `gcloud auth print-access-token`, the account gcloud deploys as)',
-  'Or select an account: `gcloud config set account ACCOUNT` (see `gcloud auth list`)',
-  'Or point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a file holding an access token',
+/**
+ * The exact commands that give gcloud (and so binauthz) a credential, for the configuration in use. Never
+ * `gcloud auth application-default login`: neither gcloud's own calls nor binauthz read Application Default Credentials
+ * (store.py _Load), so it would not help — said outright when ADC is configured, the likeliest mix-up.
+ */
+export function signInSuggestions(env: NodeJS.ProcessEnv, config: Pick<GcloudConfig, 'activeConfig'>, account?: string): string[] {
+  const configuration = config.activeConfig === 'default' || nonEmpty(env.CLOUDSDK_ACTIVE_CONFIG_NAME) !== undefined ? [] : [`--configuration=${config.activeConfig}`]
+  const serviceAccount = account !== undefined && /\.gserviceaccount\.com$/i.test(account)
+  const login = serviceAccount
+    ? ['gcloud', 'auth', 'activate-service-account', account, '--key-file=KEY_FILE.json', ...configuration]
+    : ['gcloud', 'auth', 'login', ...(account === undefined ? [] : [account]), ...configuration]
+  const suggestions = [`Sign in: ${login.join(' ')}`]
+  if (account === undefined) suggestions.push('Or select an account gcloud already has: gcloud config set account ACCOUNT (see gcloud auth list)')
+  suggestions.push('Or point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a file holding an access token')
+  if (nonEmpty(env.GOOGLE_APPLICATION_CREDENTIALS) !== undefined) {
+    suggestions.push('GOOGLE_APPLICATION_CREDENTIALS is set, but gcloud deploys do not use Application Default Credentials, so binauthz does not either: `gcloud auth application-default login` would not help.')
+  }
+
+  return suggestions
+}
+
+/** gcloud's words for "this account has no usable credential" (store.py NoCredentialsForAccountException, refresh errors). */
+const NO_VALID_CREDENTIALS = /does not have any valid credentials|Please run:\s+\$ gcloud auth login|There was a problem refreshing your current auth tokens|Reauthentication (?:failed|required)|invalid_grant/i
+
+/** What to do about a token source that holds no token. */
+const TOKEN_HINTS = [
+  'Write a token there: gcloud auth print-access-token > FILE (or unset it and sign in: gcloud auth login)',
 ]
 
 /** Checks a token's shape; returns the trimmed token or throws a UserError naming `origin` (never the token). */
 export function validateToken(raw: string, origin: string): string {
   const token = raw.trim()
   if (token === '') {
-    throw new UserError(`${origin} holds no access token (it is empty).`, {code: 'INVALID_ACCESS_TOKEN', suggestions: SUGGEST_LOGIN})
+    throw new UserError(`${origin} holds no access token (it is empty).`, {code: 'INVALID_ACCESS_TOKEN', suggestions: TOKEN_HINTS})
   }
 
   if (token.length > MAX_TOKEN_LENGTH) {
     throw new UserError(`${origin} does not hold an access token: its content is longer than ${MAX_TOKEN_LENGTH} characters.`, {
       code: 'INVALID_ACCESS_TOKEN',
-      suggestions: SUGGEST_LOGIN,
+      suggestions: TOKEN_HINTS,
     })
   }
 
@@ -359,7 +382,7 @@ function cachedProvider({fetch, quotaProject, source, ttlMs}: CachedProviderOpti
 /** The argv of the one gcloud child: flags equivalent to what the deploy's gcloud gets are in `env` already. */
 export const PRINT_ACCESS_TOKEN_ARGS: readonly string[] = ['auth', 'print-access-token']
 
-async function gcloudAccountToken(env: NodeJS.ProcessEnv, detail: string): Promise<string> {
+async function gcloudAccountToken(env: NodeJS.ProcessEnv, detail: string, account: string, signIn: Pick<GcloudConfig, 'activeConfig'>): Promise<string> {
   // The child gets our environment (CLOUDSDK_CONFIG, CLOUDSDK_ACTIVE_CONFIG_NAME, CLOUDSDK_CORE_ACCOUNT,
   // CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT — the passthrough flags applied), never prompting. With impersonation
   // configured, print-access-token prints the impersonated token (surface/auth/print_access_token.py:
@@ -367,6 +390,13 @@ async function gcloudAccountToken(env: NodeJS.ProcessEnv, detail: string): Promi
   const result = await captureGcloud({args: [...PRINT_ACCESS_TOKEN_ARGS], env: {...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'}, timeoutMs: 60_000})
   if (result.exitCode !== 0) {
     const stderr = redactSecrets(result.stderr.trim()).split('\n').slice(-5).join('\n').slice(-1500)
+    if (NO_VALID_CREDENTIALS.test(result.stderr)) {
+      throw new UserError(`gcloud has no valid credentials for ${detail}: it could not give binauthz an access token, and a deploy would fail the same way.`, {
+        code: 'NO_CREDENTIALS',
+        suggestions: signInSuggestions(env, signIn, account),
+      })
+    }
+
     throw new UserError(
       `\`gcloud auth print-access-token\` failed (exit ${result.exitCode}) for ${detail}` + (stderr ? `:\n${stderr}` : '.'),
       {
@@ -507,7 +537,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const account = settings.account.value
     const detail = `gcloud account ${account} (${settings.account.origin})`
     return {
-      fetch: async () => gcloudAccountToken(env, detail),
+      fetch: async () => gcloudAccountToken(env, detail, account, config),
       refreshable: true,
       source: {
         detail, isUser: storedAccountIsUser(config.configDir, account), kind: 'gcloud-account', principal: account,
@@ -529,7 +559,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     `No Google Cloud credentials: gcloud configuration '${config.activeConfig}' (in ${config.configDir}) has no active account, `
     + 'and no access token or credential file is set. gcloud could not deploy either '
     + '(binauthz does not use Application Default Credentials: gcloud does not).',
-    {code: 'NO_CREDENTIALS', suggestions: SUGGEST_LOGIN},
+    {code: 'NO_CREDENTIALS', suggestions: signInSuggestions(env, config)},
   )
 }
 

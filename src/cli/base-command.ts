@@ -122,6 +122,8 @@ export abstract class BinauthzCommand extends Command {
   /** The run's one interrupt: SIGINT or SIGTERM abort it; everything the run starts (HTTP, gcloud) takes its signal. */
   private readonly interrupt = new AbortController()
   private readonly onSignal = (signal: NodeJS.Signals): void => this.interrupted(signal as StopSignal)
+  /** --quiet: human output (say, ui.info) is dropped; errors, and what the command was asked to print (data), are not. */
+  private quietRun = false
 
   /** Aborted when the user interrupts the run; pass it to every request and process the run starts. */
   protected get signal(): AbortSignal {
@@ -156,6 +158,11 @@ export abstract class BinauthzCommand extends Command {
     return [this.config.bin, ...(this.id?.split(':') ?? [])]
   }
 
+  /** What the command was asked to print (policy export's YAML, allow --print): silent only under --json. */
+  protected data(message = ''): void {
+    if (!this.jsonEnabled()) this.log(safeText(message))
+  }
+
   override async finally(error: Error | undefined): Promise<unknown> {
     for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
     // A failed run ends in oclif's process.exit: first let stdout (the --json object) and stderr drain.
@@ -188,6 +195,14 @@ export abstract class BinauthzCommand extends Command {
     return terminalPrompter(this.jsonEnabled() ? {interactive: false} : {})
   }
 
+  /**
+   * --quiet: from now on only errors (and data) are printed — except text shown before a question a person in a
+   * terminal may be asked (`confirmable`: no --yes), which they must see to answer.
+   */
+  protected quiet(quiet: boolean, confirmable = false): void {
+    this.quietRun = quiet && !(confirmable && this.prompter().interactive)
+  }
+
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
@@ -195,9 +210,9 @@ export abstract class BinauthzCommand extends Command {
     }
   }
 
-  /** Human output (stdout) — silent under --json. */
+  /** Human output (stdout) — silent under --json and --quiet. */
   protected say(message = ''): void {
-    if (!this.jsonEnabled()) this.log(safeText(message))
+    if (!this.jsonEnabled() && !this.quietRun) this.log(safeText(message))
   }
 
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings on stderr. */
@@ -205,7 +220,9 @@ export abstract class BinauthzCommand extends Command {
     return {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
       // Not oclif's warn: its `›` prefix and wrapping would break a command or hand-off line.
-      warn: line => process.stderr.write(`${safeText(`Warning: ${line}`)}\n`),
+      warn: line => {
+        if (!this.quietRun) process.stderr.write(`${safeText(`Warning: ${line}`)}\n`)
+      },
     }
   }
 

@@ -47,7 +47,8 @@ export abstract class DeployCommand extends BinauthzCommand {
     )
     const json = this.jsonEnabled()
     const {env} = process
-    const reporter = await this.reporter(json, flags.verbose)
+    this.quiet(flags.quiet, !flags.yes)
+    const reporter = await this.reporter(json || flags.quiet, flags.verbose)
     try {
       const result = await runDeploy({
         kind: this.kind,
@@ -57,6 +58,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         dryRun: flags['dry-run'],
         noPatch: flags['no-patch'],
         passthrough,
+        quiet: flags.quiet,
         yes: flags.yes,
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
         clock: systemClock,
@@ -78,15 +80,16 @@ export abstract class DeployCommand extends BinauthzCommand {
     }
   }
 
-  private async reporter(json: boolean, verbose: boolean): Promise<StepReporter> {
+  /** `silent`: --json or --quiet (no progress at all). */
+  private async reporter(silent: boolean, verbose: boolean): Promise<StepReporter> {
     const choice = chooseRenderer({
       ci: isCiValue(process.env.CI),
       isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
-      json,
+      json: silent,
       verbose,
     })
     if (choice === 'silent') return silentReporter()
-    if (choice === 'default') return listrReporter()
+    if (choice === 'default') return listrReporter('default', line => this.note(line))
     return plainReporter(line => this.note(line), choice === 'verbose')
   }
 }

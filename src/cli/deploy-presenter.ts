@@ -57,9 +57,16 @@ export function deployReport(reporter: StepReporter, show: (text: string) => voi
     async declined() {
       await reporter.fail('allowlist', 'Policy change declined')
     },
+    // Ticked once every gcloud ended: deployed everywhere, or where it failed or was interrupted.
+    async 'deploy-ended'(event) {
+      await (event.failed.length === 0
+        ? reporter.succeed('deploy', `gcloud deployed ${event.name} to ${event.regions.join(', ')}`)
+        : reporter.fail('deploy', `gcloud ${event.interrupted ? 'was interrupted' : 'failed'} in ${event.failed.join(', ')}`))
+    },
+    // gcloud writes its own progress while this step runs: a still line (no animation over gcloud's output).
     async 'deploy-started'(event) {
-      await reporter.start('deploy', `Deploy ${event.name} to ${event.regions.join(', ')}`)
-      await reporter.succeed('deploy', `Running gcloud (${event.regions.length} ${plural(event.regions.length, 'region')}):\n${commandLines(event.argvs)}`)
+      const where = event.regions.length === 1 ? (event.regions[0] ?? '') : `${event.regions.length} regions (each line led by its region)`
+      await reporter.start('deploy', `Running gcloud in ${where}:\n${commandLines(event.argvs)}`, {streaming: true})
     },
     async 'dry-run-deploys'(event) {
       show(`Dry run: nothing was changed. binauthz would run:\n${commandLines(event.argvs)}`)

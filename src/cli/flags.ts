@@ -78,6 +78,14 @@ export const verboseFlag = Flags.boolean({
   summary: 'Print plain progress lines with more detail instead of the animated task list.',
 })
 
+/** --quiet / -q: errors only (no progress, no summary); what a command is asked to print (export's YAML) still is. */
+export const quietFlag = Flags.boolean({
+  char: 'q',
+  default: false,
+  exclusive: ['verbose'],
+  summary: 'Print errors only: no progress lines or summary (a deploy hides gcloud\'s output too; its error lines go into the error). A question still shows what it asks about.',
+})
+
 /** --docker-repository for commands that reason about a custom build repository (policy status/allow, setup). */
 export const dockerRepositoryFlag = Flags.string({
   helpValue: 'REPOSITORY',
@@ -105,7 +113,8 @@ export const deployFlags = {
   'dry-run': Flags.boolean({...dryRunFlag, exclusive: ['no-patch']}),
   'no-patch': noPatchFlag,
   project: projectFlag,
+  quiet: quietFlag,
   region: regionFlag,
-  verbose: verboseFlag,
+  verbose: {...verboseFlag, exclusive: ['quiet']},
   yes: yesFlag,
 }

@@ -23,6 +23,11 @@ export function renderStatus(result: PolicyStatusResult): string[] {
     lines.push(p.coveredBy ? `  ✔ ${where}: ${p.pattern} — ${describeCoverage(p.coveredBy, p.pattern)}` : `  ✘ ${where}: ${p.pattern} — missing`)
   }
 
+  if (result.regionNeeded) {
+    const paths = result.regionNeeded.kinds.map(k => describeKind(k))
+    lines.push(`Not checked without a region: whether ${paths.join(' and ')} ${paths.length === 1 ? 'is' : 'are'} allowlisted (their build repositories are per region). Pass --region=REGION, e.g. binauthz policy status --project=${result.project} --region=us-central1`)
+  }
+
   if (result.missing.length > 0) {
     lines.push(`Missing ${result.missing.length}: add with \`binauthz policy allow\` (see --help for --kind/--region).`)
   }

@@ -28,24 +28,32 @@ export function isCiValue(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false'
 }
 
-/** Plain progress lines (one per event) written through `write` (e.g. the command's logToStderr). */
-export function plainReporter(write: (line: string) => void, verbose: boolean): StepReporter {
+/**
+ * Plain progress lines for logs (no terminal, CI, --verbose): one line when a step starts and one when it ends, each
+ * led by the ISO time from `now`, so a CI log shows how long every step took. Details only with --verbose.
+ */
+export function plainReporter(write: (line: string) => void, verbose: boolean, now: () => Date = () => new Date()): StepReporter {
+  const line = (mark: string, text: string): void => {
+    const [first = '', ...rest] = text.split('\n')
+    write([`${now().toISOString()} ${mark} ${first}`, ...rest].join('\n'))
+  }
+
   return {
     async close() {},
     async detail(message) {
       if (verbose) write(`  ${message}`)
     },
     async fail(_step, title) {
-      write(`✖ ${title}`)
+      line('✖', title)
     },
     async skip(_step, title) {
-      write(`↓ ${title}`)
+      line('↓', title)
     },
     async start(_step, title) {
-      if (verbose) write(`→ ${title}`)
+      line('→', title)
     },
     async succeed(_step, title) {
-      write(`✔ ${title}`)
+      line('✔', title)
     },
   }
 }
@@ -72,9 +80,16 @@ interface Pending {
  * A listr2 task list that shows each step while it runs. Each step is a one-task list whose task waits until the
  * pipeline reports the step finished, so prompts and gcloud run between steps, outside the renderer.
  */
-export async function listrReporter(renderer: 'default' | 'silent' = 'default'): Promise<StepReporter> {
+export async function listrReporter(renderer: 'default' | 'silent' = 'default', write: (line: string) => void = line => process.stderr.write(`${line}\n`)): Promise<StepReporter> {
   const {Listr} = await import('listr2')
   const pending = new Map<StepId, Pending>()
+  // Steps whose output is a child's (gcloud writing to the terminal): a still line at the start, one at the end.
+  const streaming = new Set<StepId>()
+  const still = (step: StepId, kind: 'fail' | 'skip' | 'succeed', title: string): boolean => {
+    if (!streaming.delete(step)) return false
+    write(`${kind === 'succeed' ? '✔' : (kind === 'skip' ? '↓' : '✖')} ${title}`)
+    return true
+  }
 
   const start = (step: StepId, title: string): void => {
     let resolve!: Pending['resolve']
@@ -107,6 +122,7 @@ export async function listrReporter(renderer: 'default' | 'silent' = 'default'):
   }
 
   const finish = async (step: StepId, kind: 'fail' | 'skip' | 'succeed', title: string): Promise<void> => {
+    if (still(step, kind, title)) return
     if (!pending.has(step)) start(step, title) // a step reported only when done still gets its line
     const entry = pending.get(step)
     if (!entry) return
@@ -118,13 +134,20 @@ export async function listrReporter(renderer: 'default' | 'silent' = 'default'):
   return {
     async close() {
       for (const step of pending.keys()) await finish(step, 'fail', 'interrupted')
+      for (const step of streaming) still(step, 'fail', 'interrupted')
     },
     async detail(message) {
       for (const entry of pending.values()) entry.output?.(message)
     },
     fail: (step, title) => finish(step, 'fail', title),
     skip: (step, title) => finish(step, 'skip', title),
-    async start(step, title) {
+    async start(step, title, options) {
+      if (options?.streaming) {
+        streaming.add(step)
+        write(`❯ ${title}`)
+        return
+      }
+
       start(step, title)
     },
     succeed: (step, title) => finish(step, 'succeed', title),

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {runSetup, type SetupResult} from '../app/setup-wizard.js'
+import {runSetup, SetupNotReadyError, type SetupResult} from '../app/setup-wizard.js'
 import {BinauthzCommand} from '../cli/base-command.js'
 import {withExitCodes} from '../cli/error-docs.js'
 import {
@@ -10,7 +10,7 @@ import {
 export default class Setup extends BinauthzCommand {
   static override description = withExitCodes(`A first-time wizard: checks that gcloud is installed and recent enough and which credentials and account are used; asks for the project, deploy path and region(s) (defaults from gcloud config); checks that the Binary Authorization API is enabled and whether it is enforced; shows which deploy paths are already allowlisted; offers the missing entries as a diff to apply (or prints what a policy admin must add); and saves the answers as defaults so later \`binauthz deploy\` commands need no flags.
 
-Every question has a flag. Without a terminal (or with CI set) the answers come from flags and detected defaults, and writing the policy needs --yes (or --no-apply). Ctrl-C at any prompt changes nothing.`)
+Every question has a flag. Without a terminal (or with CI set) the answers come from flags and detected defaults, and writing the policy needs --yes (or --no-apply). Ctrl-C at any prompt changes nothing. When something a deploy needs is still missing it ends "Not ready yet." and exits 6 (SETUP_NOT_READY), with the commands to run on its Next: line (and as the error's suggestions).`)
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --project my-proj --region us-central1 --kind run --yes',
@@ -36,7 +36,7 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
 
   async run(): Promise<SetupResult> {
     const {flags} = await this.parse(Setup)
-    return runSetup(
+    const result = await runSetup(
       {
         ...(flags.project === undefined ? {} : {project: flags.project}),
         ...(flags.region === undefined ? {} : {regions: flags.region}),
@@ -48,5 +48,8 @@ Every question has a flag. Without a terminal (or with CI set) the answers come 
       },
       this.runtime(),
     )
+    // "Not ready yet." is not a success: exit 6 (SETUP_NOT_READY), the result still printed under --json.
+    if (!result.ready) throw new SetupNotReadyError(result)
+    return result
   }
 }

@@ -39,6 +39,11 @@ export interface RunInvocation {
   args: readonly string[]
   /** The complete environment of the child (NOT merged with process.env); default process.env. */
   env?: NodeJS.ProcessEnv
+  /**
+   * Several gcloud runs at once: each line of gcloud's output is written whole, led by this prefix (e.g.
+   * `[europe-west1] `), so concurrent deploys never interleave mid-line. Output is then piped, never inherited.
+   */
+  linePrefix?: string
   /** The run's AbortSignal (the command's one signal handler): an abort passes SIGINT, SIGTERM or SIGHUP on to gcloud. */
   signal?: AbortSignal
   /** Whether gcloud's stderr is echoed to ours (default) or only kept for stderrTail ('ignore', e.g. in tests). */
@@ -200,9 +205,33 @@ export async function captureGcloud(inv: CaptureInvocation): Promise<CaptureResu
   return {exitCode, stderr, stdout}
 }
 
-/** How runGcloud connects gcloud: output streamed to ours (as asked), its stderr piped to us (echoed, and kept for the tail). */
-function streamingStdio(inv: RunInvocation): ['ignore' | 'inherit', 2 | 'ignore' | 'inherit', 'pipe'] {
+/**
+ * How runGcloud connects gcloud: output streamed to ours (as asked), its stderr piped to us (echoed, and kept for the
+ * tail); with a line prefix (several regions at once) both outputs are piped and written line by line, no stdin.
+ */
+function streamingStdio(inv: RunInvocation): ['ignore' | 'inherit', 2 | 'ignore' | 'inherit' | 'pipe', 'pipe'] {
+  if (inv.linePrefix !== undefined) return ['ignore', inv.stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe']
   return [inv.stdin ?? 'inherit', inv.stdout === 'stderr' ? 2 : (inv.stdout === 'ignore' ? 'ignore' : 'inherit'), 'pipe']
+}
+
+/**
+ * Writes a stream's text to `out` one whole line at a time, each led by `prefix`; a last line without its newline is
+ * written when the stream ends. Carriage returns (a progress bar redrawing itself) end a line too.
+ */
+function prefixedLines(prefix: string, out: NodeJS.WritableStream): {end: () => void; take: (chunk: Buffer | string) => void} {
+  let pending = ''
+  return {
+    end() {
+      if (pending !== '') out.write(`${prefix}${pending}\n`)
+      pending = ''
+    },
+    take(chunk) {
+      pending += typeof chunk === 'string' ? chunk : chunk.toString('utf8')
+      const lines = pending.split(/\r?\n|\r/)
+      pending = lines.pop() ?? ''
+      for (const line of lines) out.write(`${prefix}${line}\n`)
+    },
+  }
 }
 
 /** Keeps the last STDERR_TAIL_BYTES of a stream, cut at a line start when the beginning was dropped. */
@@ -268,10 +297,20 @@ export async function runGcloud(inv: RunInvocation): Promise<RunResult> {
   }
 
   signal?.addEventListener('abort', forward, {once: true})
+  const prefix = inv.linePrefix
+  const stderrLines = prefix === undefined || inv.stderr === 'ignore' ? undefined : prefixedLines(prefix, process.stderr)
   child.stderr?.on('data', (chunk: Buffer) => {
     tail.keep(chunk)
-    if (inv.stderr !== 'ignore') process.stderr.write(chunk)
+    if (stderrLines) stderrLines.take(chunk)
+    else if (inv.stderr !== 'ignore' && prefix === undefined) process.stderr.write(chunk)
   })
+  child.stderr?.on('end', () => stderrLines?.end())
+  if (prefix !== undefined && child.stdout) {
+    const stdoutLines = prefixedLines(prefix, inv.stdout === 'stderr' ? process.stderr : process.stdout)
+    child.stdout.on('data', stdoutLines.take)
+    child.stdout.on('end', stdoutLines.end)
+  }
+
   let ended
   try {
     ended = await childEnded(child)

@@ -82,10 +82,20 @@ export interface Faults {
   /** Cloud Build / Functions builds fail (operation error code 2 / 3). */
   buildFailure: boolean
   /**
+   * Functions builds fail as Cloud Functions says when the build's service account lacks its role: operation error
+   *  code 7 "Could not build the function due to a missing permission on the build service account. …".
+   */
+  buildServiceAccountDenied: boolean
+  /**
    * Permissions the caller lacks, e.g. ["binaryauthorization.policy.update"]: testIamPermissions omits them,
    *  and the matching call answers 403 PERMISSION_DENIED.
    */
   deniedPermissions: string[]
+  /**
+   * Google APIs that are not enabled in the project, e.g. ["artifactregistry.googleapis.com"]: their calls answer 403
+   *  SERVICE_DISABLED as Google does, and Service Usage will not tell their state (see services.ts).
+   */
+  disabledApis: string[]
   /** The next N policy PUTs fail with 409 ABORTED as if another admin had just written (decremented). */
   etagConflicts: number
   /**
@@ -113,7 +123,9 @@ export const DEFAULT_FAULTS: Faults = {
   binauthzFaults: [],
   binauthzLatencyMs: 0,
   buildFailure: false,
+  buildServiceAccountDenied: false,
   deniedPermissions: [],
+  disabledApis: [],
   etagConflicts: 0,
   latencyMs: 0,
   requireBinaryAuthorization: false,
@@ -137,9 +149,11 @@ export function normalizeFaults(value: unknown): Faults {
     binauthzFaults: Array.isArray(value.binauthzFaults) ? value.binauthzFaults.flatMap(rule => normalizeFaultRule(rule)) : [],
     binauthzLatencyMs: num(value.binauthzLatencyMs, 0, 0, 60_000),
     buildFailure: value.buildFailure === true,
+    buildServiceAccountDenied: value.buildServiceAccountDenied === true,
     deniedPermissions: Array.isArray(value.deniedPermissions)
       ? value.deniedPermissions.filter((p): p is string => typeof p === 'string')
       : [],
+    disabledApis: Array.isArray(value.disabledApis) ? value.disabledApis.filter((p): p is string => typeof p === 'string') : [],
     etagConflicts: Math.floor(num(value.etagConflicts, 0, 0, 1e6)),
     ...(Array.isArray(value.grantedPermissions)
       ? {grantedPermissions: value.grantedPermissions.filter((p): p is string => typeof p === 'string')}

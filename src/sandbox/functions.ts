@@ -226,6 +226,21 @@ export function functionImages(ctx: Pick<SandboxContext, 'state'>, fn: JsonObjec
   return service ? templateImages(service) : []
 }
 
+/** Why the build fails, as the operation error says it: the source, or a fault knob (buildServiceAccountDenied, buildFailure). */
+function buildProblem(ctx: SandboxContext, buildConfig: JsonObject, buildUri: string): undefined | {code: number; message: string} {
+  const source = sourceProblem(ctx, buildConfig)
+  if (source) return {code: 3, message: source}
+  if (ctx.faults.buildServiceAccountDenied) {
+    return {
+      code: 7,
+      message: "Could not build the function due to a missing permission on the build service account. If you didn't revoke that permission explicitly, this could be caused by a change in the organization policies.",
+    }
+  }
+
+  if (ctx.faults.buildFailure) return {code: 3, message: `Build failed with status: FAILURE and message: sandbox fault knob buildFailure is set. For more details see the logs at ${buildUri}`}
+  return undefined
+}
+
 function deployFunction(ctx: SandboxContext, {id, location}: {id: string; location: string}, desired: JsonObject, previous: JsonObject | undefined): Reply {
   const name = functionName(ctx, location, id)
   const now = ctx.now().toISOString()
@@ -254,11 +269,9 @@ function deployFunction(ctx: SandboxContext, {id, location}: {id: string; locati
   // Checked when the request arrives, before any build: Google refuses an unusable repository synchronously.
   const repo = dockerRepositoryFor(ctx, location, buildConfig)
   if (!('host' in repo)) return repo
-  const source = sourceProblem(ctx, buildConfig)
-  if (source) {
-    final = failure(3, source)
-  } else if (ctx.faults.buildFailure) {
-    final = failure(3, `Build failed with status: FAILURE and message: sandbox fault knob buildFailure is set. For more details see the logs at ${buildUri}`)
+  const broken = buildProblem(ctx, buildConfig, buildUri)
+  if (broken) {
+    final = failure(broken.code, broken.message)
   } else {
     if (repo.managed) ensureRepository(ctx, repo.resource, 'This repository is created and used by Cloud Functions for storing function docker images.')
     const previousRun = ctx.state.getEntry(STATE_FILES.services, serviceKey(location, runService))

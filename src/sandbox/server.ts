@@ -51,6 +51,7 @@ import {
   serviceIam,
   submitBuild,
 } from './run.js'
+import {serviceDisabled, serviceOfApi, serviceStateHidden} from './services.js'
 import {
   LOGGED_HEADERS, type RequestRecord, type SandboxState, STATE_FILES,
 } from './state.js'
@@ -150,6 +151,18 @@ export const ROUTES: readonly Route[] = [
   route('POST', `/upload/storage/v1/b/${SEG}/o`, 'storage', uploadObject),
   publicRoute('PUT', `/__signed/${SEG}/(.+)`, 'storage-signed', signedUpload),
 ]
+
+/** The answer when the knob `disabledApis` disables the route's API (or hides that state from Service Usage). */
+function disabledAnswer(found: Route, params: readonly string[], faults: Faults, projectNumber: string): Reply | undefined {
+  if (faults.disabledApis.length === 0) return undefined
+  if (found.api === 'serviceusage') {
+    const service = params[1] ?? ''
+    return faults.disabledApis.includes(service) ? serviceStateHidden(service) : undefined
+  }
+
+  const service = serviceOfApi(found.api)
+  return service !== undefined && faults.disabledApis.includes(service) ? serviceDisabled(found.api, projectNumber) : undefined
+}
 
 export interface ServerOptions {
   /** Fixed clock for tests. */
@@ -434,6 +447,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       baseUrl, faults, identity: state.identity(), now, signingKey, state,
     }
     if (faults.latencyMs > 0) await sleep(faults.latencyMs)
+    const disabled = disabledAnswer(found, params, faults, ctx.identity.projectNumber)
+    if (disabled !== undefined) return {fault: 'disabledApis', reply: disabled}
     if (found.api === 'binaryauthorization') {
       const n = binauthzCalls++
       if (faults.binauthzLatencyMs > 0) await sleep(faults.binauthzLatencyMs)

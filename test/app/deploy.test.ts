@@ -252,6 +252,15 @@ describe('app/deploy', () => {
     expect(failed.exitCode).to.equal(3)
     expect(failed.message).to.contain('binauthz: Binary Authorization denied the deploy')
     expect(failed.jsonResult.deploys[0]?.denial?.kind).to.equal('binauthz-denied')
+    // The hint is the fix, not the gcloud command that just failed.
+    expect(failed.suggestions[0]).to.equal('binauthz policy status --project=my-proj --image=us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/svc@sha256:1')
+    expect(failed.suggestions.join('\n')).not.to.contain('gcloud run deploy')
+  })
+
+  it('an unrecognised gcloud failure points at gcloud\'s error and the binauthz command to run again', async () => {
+    const error = await rejectionOf(runDeploy(h.options({gcloud: () => ({exitCode: 2, stderrTail: 'ERROR: (gcloud.run.deploy) something new'}), invocation: ['binauthz', 'deploy', 'run', 'svc', '--', '--source', '.']})))
+    const failed = error as DeployFailedError
+    expect(failed.suggestions).to.deep.equal(["gcloud's error is above; once it is fixed, run again: binauthz deploy run svc -- --source ."])
   })
 
   it('Ctrl-C during gcloud: exit 130', async () => {

@@ -342,20 +342,38 @@ describe('credentials', () => {
       withAccount()
       fake.configure({
         responses: [
-          {args: ['auth', 'print-access-token'], exitCode: 1, stderr: 'ERROR: (gcloud.auth.print-access-token) Reauthentication failed. ya29.leaked-token-value\n'},
+          {args: ['auth', 'print-access-token'], exitCode: 1, stderr: 'ERROR: (gcloud.auth.print-access-token) Something else broke. ya29.leaked-token-value\n'},
         ],
       })
       const provider = await resolve(env())
       const error = await rejectionOf(provider.getToken())
       expect(error).to.be.instanceOf(UserError)
       expect((error as UserError).code).to.equal('GCLOUD_AUTH_FAILED')
-      expect((error as UserError).message).to.include('Reauthentication failed')
+      expect((error as UserError).message).to.include('Something else broke')
       expect((error as UserError).message).not.to.include('leaked-token-value')
       expect((error as UserError).suggestions.join('\n')).to.include('gcloud auth login')
       // A failure is not cached: the next call tries again.
       fake.configure({})
       expect(await provider.getToken()).to.equal(FAKE_TOKEN)
     })
+
+    // store.py NoCredentialsForAccountException / a refresh that needs a new sign-in: its own code (exit 7) and the
+    // exact command for that account.
+    for (const stderr of [
+      'ERROR: (gcloud.auth.print-access-token) Your current active account [dev@example.com] does not have any valid credentials\nPlease run:\n\n  $ gcloud auth login\n\nto obtain new credentials.\n',
+      'ERROR: (gcloud.auth.print-access-token) Reauthentication failed. cannot prompt during non-interactive execution.\n',
+      'ERROR: (gcloud.auth.print-access-token) There was a problem refreshing your current auth tokens: (\'invalid_grant: Bad Request\')\n',
+    ]) {
+      it(`no valid credential for the account (${stderr.slice(39, 80)}…): NO_CREDENTIALS, exit 7, \`gcloud auth login dev@example.com\``, async () => {
+        withAccount()
+        fake.configure({responses: [{args: ['auth', 'print-access-token'], exitCode: 1, stderr}]})
+        const error = await rejectionOf((await resolve(env())).getToken())
+        expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+        expect((error as UserError).exitCode).to.equal(7)
+        expect((error as UserError).suggestions[0]).to.equal('Sign in: gcloud auth login dev@example.com')
+        expect((error as UserError).suggestions.join('\n')).not.to.include('application-default')
+      })
+    }
 
     it('rejects output that is not a single token', async () => {
       withAccount()
@@ -379,9 +397,17 @@ describe('credentials', () => {
       const error = await rejectionOf(resolve(env()))
       expect(error).to.be.instanceOf(UserError)
       expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+      expect((error as UserError).exitCode).to.equal(7)
       const suggestions = (error as UserError).suggestions.join('\n')
-      expect(suggestions).to.include('gcloud auth login').and.include('gcloud config set account')
+      expect((error as UserError).suggestions[0]).to.equal('Sign in: gcloud auth login')
+      expect(suggestions).to.include('gcloud config set account').and.not.include('application-default')
       expect(await fake.calls()).to.deep.equal([])
+    })
+
+    it('says ADC would not help when GOOGLE_APPLICATION_CREDENTIALS is set (gcloud does not read it)', async () => {
+      const error = await rejectionOf(resolve(env({GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'adc.json')})))
+      expect((error as UserError).code).to.equal('NO_CREDENTIALS')
+      expect((error as UserError).suggestions.join('\n')).to.include('`gcloud auth application-default login` would not help')
     })
 
     it('ignores ~/.config/gcloud when CLOUDSDK_CONFIG points elsewhere', async () => {

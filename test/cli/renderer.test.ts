@@ -46,20 +46,40 @@ describe('cli/renderer', () => {
     ])
   })
 
-  it('plain reporter writes one line per finished step, details only when verbose', async () => {
+  it('plain reporter: one ISO-timestamped line per step start and end, details only when verbose', async () => {
     const lines: string[] = []
-    const quiet = plainReporter(line => lines.push(line), false)
-    await quiet.start('resolve', 'Resolve')
-    await quiet.detail('detail')
-    await quiet.succeed('resolve', 'Project p')
-    await quiet.skip('allowlist', 'Already allowlisted')
-    await quiet.fail('deploy', 'Failed')
-    expect(lines).to.deep.equal(['✔ Project p', '↓ Already allowlisted', '✖ Failed'])
+    let tick = 0
+    const now = (): Date => new Date(Date.UTC(2026, 11, 1, 19, 0, tick++))
+    const plain = plainReporter(line => lines.push(line), false, now)
+    await plain.start('resolve', 'Resolve')
+    await plain.detail('detail')
+    await plain.succeed('resolve', 'Project p')
+    await plain.skip('allowlist', 'Already allowlisted')
+    await plain.start('deploy', 'Running gcloud in r:\n  gcloud run deploy', {streaming: true})
+    await plain.fail('deploy', 'Failed')
+    expect(lines).to.deep.equal([
+      '2026-12-01T19:00:00.000Z → Resolve',
+      '2026-12-01T19:00:01.000Z ✔ Project p',
+      '2026-12-01T19:00:02.000Z ↓ Already allowlisted',
+      '2026-12-01T19:00:03.000Z → Running gcloud in r:\n  gcloud run deploy',
+      '2026-12-01T19:00:04.000Z ✖ Failed',
+    ])
     lines.length = 0
-    const loud = plainReporter(line => lines.push(line), true)
-    await loud.start('resolve', 'Resolve')
+    const loud = plainReporter(line => lines.push(line), true, now)
     await loud.detail('detail')
-    expect(lines).to.deep.equal(['→ Resolve', '  detail'])
+    expect(lines).to.deep.equal(['  detail'])
+  })
+
+  it('listr reporter: a streaming step (gcloud writes to the terminal) is one still line at its start and one at its end', async () => {
+    const lines: string[] = []
+    const reporter = await listrReporter('silent', line => lines.push(line))
+    await reporter.start('deploy', 'Running gcloud in us-central1', {streaming: true})
+    expect(lines).to.deep.equal(['❯ Running gcloud in us-central1'])
+    await reporter.succeed('deploy', 'gcloud deployed svc to us-central1')
+    expect(lines).to.deep.equal(['❯ Running gcloud in us-central1', '✔ gcloud deployed svc to us-central1'])
+    await reporter.start('deploy', 'again', {streaming: true})
+    await reporter.close() // interrupted: the still step is ended, not left open
+    expect(lines.at(-1)).to.equal('✖ interrupted')
   })
 
   it('listr reporter: steps finish in order, a step reported only when done works, close() ends open steps', async () => {

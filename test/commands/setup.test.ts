@@ -61,8 +61,10 @@ describe('binauthz setup (non-interactive)', () => {
   it('--no-apply prints the admin hand-off instead of writing, and still saves defaults', async () => {
     h = await startHarness()
     const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--no-apply', '--json'], {root: ROOT})
-    expect(error).to.equal(undefined)
-    const result = json<SetupResult>(stdout)
+    expect(exitOf(error)).to.equal(6) // "Not ready yet." is not a success
+    const result = json<SetupResult & {error: {code: string; suggestions: string[]}}>(stdout)
+    expect(result.error.code).to.equal('SETUP_NOT_READY')
+    expect(result.error.suggestions).to.deep.equal(result.nextSteps)
     expect(result.policy.state).to.equal('not-applied')
     expect(result.policy.handoff).to.contain(RUN_PATTERN).and.contain(FN_PATTERN)
     expect(result.ready).to.equal(false)
@@ -74,7 +76,7 @@ describe('binauthz setup (non-interactive)', () => {
   it('without the update permission hands off to an admin', async () => {
     h = await startHarness({permissions: ['binaryauthorization.policy.get']})
     const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
-    expect(error).to.equal(undefined)
+    expect(exitOf(error)).to.equal(6)
     const result = json<SetupResult>(stdout)
     expect(result.policy.state).to.equal('permission-denied')
     expect(result.policy.handoff).to.contain('gcloud container binauthz policy import')
@@ -85,7 +87,8 @@ describe('binauthz setup (non-interactive)', () => {
     h = await startHarness()
     h.server.fault({message: 'Binary Authorization API has not been used in project my-proj before or it is disabled.', reason: 'SERVICE_DISABLED', status: 403})
     const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--yes', '--json'], {root: ROOT})
-    expect(error).to.equal(undefined)
+    expect(exitOf(error)).to.equal(6)
+    expect(error?.message).to.contain(`the Binary Authorization API is not enabled in ${PROJECT}`)
     const result = json<SetupResult>(stdout)
     expect(result.api).to.deep.include({enableCommand: `gcloud services enable binaryauthorization.googleapis.com --project ${PROJECT}`, state: 'disabled'})
     expect(result.ready).to.equal(false)
@@ -107,6 +110,15 @@ describe('binauthz setup (non-interactive)', () => {
     expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
 
+  it('without --json, "Not ready yet." exits 6 with SETUP_NOT_READY and the Next: commands as suggestions', async () => {
+    h = await startHarness()
+    const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--kind', 'run', '--no-apply', '--no-save'], {root: ROOT})
+    expect(stdout).to.contain('Not ready yet.')
+    expect(exitOf(error)).to.equal(6)
+    expect((error as undefined | {code?: string})?.code).to.equal('SETUP_NOT_READY')
+    expect(error?.message).to.contain(`not allowlisted: ${RUN_PATTERN}`)
+  })
+
   it('exits 2 naming --project when no project is known', async () => {
     h = await startHarness()
     const {error} = await runCommand(['setup', '--region', REGION, '--yes'], {root: ROOT})
@@ -119,7 +131,7 @@ describe('binauthz setup (non-interactive)', () => {
     h = await startHarness()
     process.env.BINAUTHZ_GCLOUD = join(h.dir, 'no-such-gcloud')
     const {error, stdout} = await runCommand(['setup', '--project', PROJECT, '--region', REGION, '--no-apply', '--json'], {root: ROOT})
-    expect(error).to.equal(undefined)
+    expect(exitOf(error)).to.equal(6)
     const result = json<SetupResult>(stdout)
     expect(result.gcloud.installed).to.equal(false)
     expect(result.ready).to.equal(false)

@@ -131,10 +131,11 @@ describe('gcloud runner', () => {
   })
 
   /** Runs runGcloud in a separate Node process so its real stdout/stderr can be inspected. */
-  function streamedBy(stdoutTarget: 'inherit' | 'stderr'): {result: unknown; stderr: string; stdout: string;} {
+  function streamedBy(stdoutTarget: 'inherit' | 'stderr', linePrefix?: string): {result: unknown; stderr: string; stdout: string;} {
     const runner = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'gcloud', 'runner.js')
+    const prefix = linePrefix === undefined ? '' : `, linePrefix: ${JSON.stringify(linePrefix)}`
     const script = `import(${JSON.stringify(runner)}).then(async (r) => {
-      const result = await r.runGcloud({args: ['run', 'deploy'], stdin: 'ignore', stdout: ${JSON.stringify(stdoutTarget)}})
+      const result = await r.runGcloud({args: ['run', 'deploy'], stdin: 'ignore', stdout: ${JSON.stringify(stdoutTarget)}${prefix}})
       process.stdout.write('RESULT' + JSON.stringify(result))
     })`
     const child = spawnSync(process.execPath, ['-e', script], {encoding: 'utf8', env: fake.env(), timeout: 20_000})
@@ -202,6 +203,14 @@ describe('gcloud runner', () => {
       expect(stdout).to.equal('deploying...\n')
       expect(stderr).to.equal('ERROR: denied\n')
       expect(result).to.deep.equal({exitCode: 4, interrupted: false, stderrTail: 'ERROR: denied\n'})
+    })
+
+    it('several regions: every whole line carries the region prefix (a last line without newline too), stderr still kept', () => {
+      fake.configure({exitCode: 1, stderr: 'Building Container...done\nERROR: (gcloud.run.deploy) denied', stdout: 'Service URL: x\n'})
+      const {result, stderr, stdout} = streamedBy('inherit', '[europe-west1] ')
+      expect(stdout).to.equal('[europe-west1] Service URL: x\n')
+      expect(stderr).to.equal('[europe-west1] Building Container...done\n[europe-west1] ERROR: (gcloud.run.deploy) denied\n')
+      expect(result).to.deep.include({exitCode: 1, stderrTail: 'Building Container...done\nERROR: (gcloud.run.deploy) denied'})
     })
 
     it('can send gcloud stdout to our stderr (keeping stdout clean for --json)', () => {

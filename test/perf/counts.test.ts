@@ -154,11 +154,11 @@ describe('perf: counts per command (built CLI)', function () {
     onlyTheStandIn()
   })
 
-  it('no credentials at all: NO_CREDENTIALS, exit 2, no request, no gcloud, no connection (no metadata probe)', async () => {
+  it('no credentials at all: NO_CREDENTIALS, exit 7, no request, no gcloud, no connection (no metadata probe)', async () => {
     const e = env()
     delete e.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
     const r = await runCli(['deploy', 'run', 'svc', '--project', PROJECT, '--region', 'us-central1', '--dry-run', '--', '--source=.'], e)
-    expect(r.code).to.equal(2)
+    expect(r.code).to.equal(7)
     expect(r.stderr).to.match(/NO_CREDENTIALS/)
     expect(r.stderr).to.match(/gcloud auth (application-default )?login/)
     expect(ops()).to.deep.equal({

@@ -40,6 +40,24 @@ describe('sandbox server', () => {
     writeFileSync(join(dir, STATE_FILES.faults), JSON.stringify(faults))
   }
 
+  describe('disabledApis', () => {
+    it('answers a disabled API as Google does (403 SERVICE_DISABLED, the service in the ErrorInfo) and hides its state from Service Usage', async () => {
+      setFaults({disabledApis: ['artifactregistry.googleapis.com']})
+      const repo = await call(sandbox, {path: `/v1/projects/${P}/locations/us-central1/repositories/cloud-run-source-deploy`})
+      expect(repo.status).to.equal(403)
+      expect(at(repo.json, 'error.status')).to.equal('PERMISSION_DENIED')
+      expect(at(repo.json, 'error.message')).to.match(/^Artifact Registry API has not been used in project 123456789012 before or it is disabled\. Enable it by visiting https:\/\/console\.developers\.google\.com\/apis\/api\/artifactregistry\.googleapis\.com\/overview\?project=123456789012 then retry\./)
+      expect(at(repo.json, 'error.details.0.reason')).to.equal('SERVICE_DISABLED')
+      expect(at(repo.json, 'error.details.0.metadata.service')).to.equal('artifactregistry.googleapis.com')
+      const usage = await call(sandbox, {path: `/v1/projects/${P}/services/artifactregistry.googleapis.com`})
+      expect(usage.status).to.equal(403)
+      // Other APIs, and the state of other services, are untouched.
+      expect((await call(sandbox, {path: `/v1/projects/${P}/services/run.googleapis.com`})).status).to.equal(200)
+      expect((await call(sandbox, {path: POLICY})).status).to.equal(200)
+      expect(state.requests().find(r => r.path.endsWith('/cloud-run-source-deploy'))?.status).to.equal(403)
+    })
+  })
+
   describe('authentication and logging', () => {
     it('answers 401 UNAUTHENTICATED without the bearer token, and with a wrong one', async () => {
       const none = await call(sandbox, {path: POLICY, token: null})

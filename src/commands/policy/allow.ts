@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {type PolicyChangeResult, terraformForAllow, type TerraformResult} from '../../app/policy-ops.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
-  deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, regionFlag, yesFlag,
+  deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, quietFlag, regionFlag, yesFlag,
 } from '../../cli/flags.js'
 import {PolicyChangeCommand, policySelection} from '../../cli/policy-change-command.js'
 
@@ -28,6 +28,7 @@ export default class PolicyAllow extends PolicyChangeCommand {
       summary: 'Print the Terraform admission_whitelist_patterns block to add instead of changing the policy.',
     })(),
     project: projectFlag,
+    quiet: quietFlag,
     region: regionFlag,
     yes: yesFlag,
   }
@@ -35,9 +36,10 @@ export default class PolicyAllow extends PolicyChangeCommand {
 
   async run(): Promise<PolicyChangeResult | TerraformResult> {
     const {flags} = await this.parse(PolicyAllow)
+    this.quiet(flags.quiet, !flags.yes)
     if (flags.print === 'terraform') {
       const result = terraformForAllow(policySelection(flags))
-      this.say(result.terraform.replace(/\n$/, ''))
+      this.data(result.terraform.replace(/\n$/, ''))
       return result
     }
 

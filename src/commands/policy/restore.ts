@@ -6,7 +6,7 @@ import {
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
-  deadlineFlag, deadlineFrom, policyDryRunFlag, projectFlag, yesFlag,
+  deadlineFlag, deadlineFrom, policyDryRunFlag, projectFlag, quietFlag, yesFlag,
 } from '../../cli/flags.js'
 import {renderRestore} from '../../cli/policy-presenter.js'
 
@@ -37,16 +37,18 @@ export default class PolicyRestore extends BinauthzCommand {
       summary: "List the saved backups of the project's policy (newest first) and change nothing.",
     }),
     project: projectFlag,
+    quiet: quietFlag,
     yes: yesFlag,
   }
   static override summary = 'Put back a policy saved before one of our writes.'
 
   async run(): Promise<BackupListResult | PolicyRestoreResult> {
     const {flags} = await this.parse(PolicyRestore)
+    this.quiet(flags.quiet, !flags.yes)
     if (flags.list) {
       const listed = await listBackups({env: process.env, ...(flags.project === undefined ? {} : {project: flags.project})})
-      if (listed.backups.length === 0) this.say(`No backups of the policy of ${listed.project}.`)
-      for (const b of listed.backups) this.say(`${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`)
+      if (listed.backups.length === 0) this.data(`No backups of the policy of ${listed.project}.`)
+      for (const b of listed.backups) this.data(`${b.savedAt}  ${b.etag ?? '(no etag)'}  ${b.file}`)
       return listed
     }
 

@@ -2,7 +2,7 @@ import type {PolicyChangeResult} from '../../app/policy-ops.js'
 
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
-  deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, regionFlag, yesFlag,
+  deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, quietFlag, regionFlag, yesFlag,
 } from '../../cli/flags.js'
 import {PolicyChangeCommand} from '../../cli/policy-change-command.js'
 
@@ -20,6 +20,7 @@ export default class PolicyRevoke extends PolicyChangeCommand {
     kind: kindsFlag('Deploy path(s) whose entries to remove: run, job, worker-pool, function or all (default: the saved default, else all). job and worker-pool share run\'s entry: removing one removes it for all three.'),
     pattern: patternFlag,
     project: projectFlag,
+    quiet: quietFlag,
     region: regionFlag,
     yes: yesFlag,
   }
@@ -27,6 +28,7 @@ export default class PolicyRevoke extends PolicyChangeCommand {
 
   async run(): Promise<PolicyChangeResult> {
     const {flags} = await this.parse(PolicyRevoke)
+    this.quiet(flags.quiet, !flags.yes)
     return this.changePolicy('revoke', flags)
   }
 }

@@ -4,7 +4,7 @@ import {policyStatus, type PolicyStatusResult} from '../../app/policy-ops.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
-  deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, readDeadlineFlag, regionFlag,
+  deadlineFrom, dockerRepositoryFlag, kindsFlag, projectFlag, quietFlag, readDeadlineFlag, regionFlag,
 } from '../../cli/flags.js'
 import {renderStatus} from '../../cli/policy-presenter.js'
 
@@ -25,12 +25,14 @@ export default class PolicyStatus extends BinauthzCommand {
     }),
     kind: kindsFlag('Deploy path(s) to check: run, job, worker-pool, function or all (default: the saved default, else all). job and worker-pool use run\'s cloud-run-source-deploy entry.'),
     project: projectFlag,
+    quiet: quietFlag,
     region: regionFlag,
   }
   static override summary = "Show which of this tool's allowlist patterns the policy has, per region and deploy path."
 
   async run(): Promise<PolicyStatusResult> {
     const {flags} = await this.parse(PolicyStatus)
+    this.quiet(flags.quiet)
     const runtime = this.runtime()
     const result = await policyStatus({
       ...runtime,

@@ -22,6 +22,29 @@ describe('binauthz deploy run / deploy function (runCommand, fake gcloud, local 
 
   afterEach(async () => h.close())
 
+  it('--quiet: errors only — no progress, no summary; without it, timestamped progress lines (no terminal) and the summary', async () => {
+    h = await startHarness()
+    const args = ['deploy', 'run', 'my-fn', '--project', PROJECT, '--region', REGION, '--yes', '--', '--source', '.']
+    const quiet = await runCommand([...args.slice(0, 7), '--quiet', ...args.slice(7)], {root: ROOT})
+    expect(quiet.error).to.equal(undefined)
+    expect(quiet.stdout).to.equal('')
+    expect(quiet.stderr).to.equal('')
+    const loud = await runCommand(args, {root: ROOT})
+    expect(loud.error).to.equal(undefined)
+    expect(loud.stdout).to.contain(`Deployed my-fn to ${REGION}`)
+    expect(loud.stderr).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z → Running gcloud in us-central1:$/m)
+    expect(loud.stderr).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z ✔ gcloud deployed my-fn to us-central1$/m)
+  })
+
+  it('--quiet: a failed gcloud still explains itself, with gcloud\'s ERROR lines in the error', async () => {
+    h = await startHarness()
+    h.gcloud.configure({responses: [{args: ['run', 'deploy'], exitCode: 1, stderr: 'noise\nERROR: (gcloud.run.deploy) Build failed; check build logs for details\n'}]})
+    const {error, stdout} = await runCommand(['deploy', 'run', 'my-fn', '--project', PROJECT, '--region', REGION, '--yes', '--quiet', '--', '--source', '.'], {root: ROOT})
+    expect(exitOf(error)).to.equal(1)
+    expect(stdout).to.equal('')
+    expect(error?.message).to.contain('[us-central1] ERROR: (gcloud.run.deploy) Build failed').and.not.contain('noise')
+  })
+
   it('deploy run --yes --json: allowlists once, runs the exact gcloud argv, JSON result on stdout', async () => {
     h = await startHarness()
     const before = h.server.policy(PROJECT)

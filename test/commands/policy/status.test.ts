@@ -106,6 +106,25 @@ describe('binauthz policy status', () => {
     expect(result.paths.map(p => p.pattern)).to.deep.equal([RUN_PATTERN])
   })
 
+  it('without a region shows the default rule and the allowlist and names the checks that need --region', async () => {
+    h = await startHarness({policies: {[PROJECT]: enforcedPolicy([RUN_PATTERN])}})
+    const human = await runCommand(['policy', 'status', '--project', PROJECT], {root: ROOT})
+    expect(human.error).to.equal(undefined)
+    expect(human.stdout).to.contain('Default rule: REQUIRE_ATTESTATION')
+    expect(human.stdout).to.contain(`  ${RUN_PATTERN}`)
+    expect(human.stdout).to.contain('Not checked without a region: whether Cloud Run functions (gcloud run deploy --source) and Cloud Functions 2nd gen (gcloud functions deploy) are allowlisted')
+    expect(human.stdout).to.contain(`binauthz policy status --project=${PROJECT} --region=us-central1`)
+    const {error, stdout} = await runCommand(['policy', 'status', '--project', PROJECT, '--kind', 'function', '--json'], {root: ROOT})
+    expect(error).to.equal(undefined)
+    const result = json<PolicyStatusResult>(stdout)
+    expect(result.allowlist).to.deep.equal([RUN_PATTERN])
+    expect(result.paths).to.deep.equal([])
+    expect(result.regionNeeded).to.deep.equal({flag: '--region', kinds: ['function']})
+    // With a region nothing is left unchecked.
+    const withRegion = json<PolicyStatusResult>((await runCommand(['policy', 'status', '--project', PROJECT, '--region', REGION, '--json'], {root: ROOT})).stdout)
+    expect(withRegion.regionNeeded).to.equal(undefined)
+  })
+
   it('exits 2 naming --project when no project is known, without any request', async () => {
     h = await startHarness()
     const {error, stdout} = await runCommand(['policy', 'status', '--region', REGION, '--json'], {root: ROOT})
