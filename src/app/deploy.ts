@@ -175,6 +175,8 @@ export interface DeployOptions {
   reporter: StepReporter
   /** Human text blocks (the diff, the plan): the command prints them to stdout unless --json. */
   show: (text: string) => void
+  /** A policy diff block (the command colours it in a terminal); default: show. */
+  showDiff?: (text: string) => void
   /** The run's interrupt: policy requests and gcloud stop when it aborts. */
   signal?: AbortSignal
   yes: boolean
@@ -429,7 +431,7 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
       onAttempt: event => reporter.detail(event.kind === 'conflict' ? 'The policy changed meanwhile (etag conflict): re-reading' : `Policy ${event.kind} (attempt ${event.attempt})`),
       onPlanned: closePolicyStep,
       prompter: options.prompter,
-      ui: {info: line => options.show(line), warn: line => options.show(line)},
+      ui: {diff: text => (options.showDiff ?? options.show)(text), info: line => options.show(line), warn: line => options.show(line)},
     },
     {
       mode, plan: policy => planAllowBuilds(policy, wanted), project, ...(options.invocation === undefined ? {} : {rerun: withYes(options.invocation)}), yes: options.yes,
@@ -467,7 +469,9 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
         : (applied.permission.update
           ? '\nYou may update the policy (binaryauthorization.policy.update).'
           : '\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.')
-    options.show(`Dry run: binauthz would add to the policy of ${project}:\n${result.policy.diff}${may}`)
+    options.show(`Dry run: binauthz would add to the policy of ${project}:`);
+    (options.showDiff ?? options.show)(result.policy.diff.replace(/\n$/, ''))
+    if (may !== '') options.show(may)
     await reporter.skip('allowlist', `Dry run: would add ${plan.added.join(', ')}`)
     return
   }

@@ -12,6 +12,7 @@ import {runConfig} from '../app/context.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, redactSecrets,
 } from '../errors.js'
+import {colourDiff, colourEnabled} from './diff-colour.js'
 import {terminalPrompter} from './prompts.js'
 
 /** The JSON printed for an error under --json. */
@@ -112,6 +113,11 @@ export abstract class BinauthzCommand extends Command {
     this.error(described.message, {code: 'BUG', exit: EXIT_CODES.internal, suggestions: described.suggestions})
   }
 
+  /** A policy diff for people: coloured when stdout is a terminal (NO_COLOR / FORCE_COLOR honoured), never under --json. */
+  protected coloured(diff: string): string {
+    return colourDiff(diff, !this.jsonEnabled() && colourEnabled({env: process.env, isTTY: Boolean(process.stdout.isTTY)}))
+  }
+
   override async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSigint)
     process.off('SIGTERM', this.onSigterm)
@@ -153,6 +159,7 @@ export abstract class BinauthzCommand extends Command {
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
   protected ui(): Ui {
     return {
+      diff: text => (this.jsonEnabled() ? this.note(text) : this.say(this.coloured(text))),
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
       warn: line => this.warn(line),
     }

@@ -62,6 +62,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         prompter: this.prompter(),
         reporter,
         show: text => this.say(text),
+        showDiff: text => this.say(this.coloured(text)),
         signal: this.signal,
       })
       await reporter.close()

@@ -47,7 +47,7 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
       yes: flags.yes,
       ...deadlineFrom(flags.deadline),
     })
-    for (const line of renderChange(result)) this.say(line)
+    for (const line of renderChange(result, diff => this.coloured(diff))) this.say(line)
     return result
   }
 }

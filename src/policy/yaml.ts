@@ -99,7 +99,9 @@ function isPrintable(ch: string): boolean {
 
 /** emitter.py analyze_scalar, block context only (what a policy needs). */
 function analyze(text: string): Analysis {
-  if (text === '') return {allowBlockPlain: true, allowSingleQuoted: true, empty: true, multiline: false}
+  if (text === '') return {
+    allowBlockPlain: true, allowSingleQuoted: true, empty: true, multiline: false,
+  }
   const chars = [...text]
   let blockIndicators = text.startsWith('---') || text.startsWith('...')
   let lineBreaks = false
@@ -147,15 +149,15 @@ function analyze(text: string): Analysis {
     followedByWhitespace = index + 2 >= chars.length || WHITESPACE.includes(chars[index + 2] ?? '')
   }
 
-  let allowBlockPlain = !(leadingSpace || leadingBreak || trailingSpace || trailingBreak)
-  let allowSingleQuoted = true
-  if (breakSpace) allowBlockPlain = allowSingleQuoted = false
-  if (special || spaceBreak) allowBlockPlain = allowSingleQuoted = false
-  if (lineBreaks || blockIndicators) allowBlockPlain = false
-  return {allowBlockPlain, allowSingleQuoted, empty: false, multiline: lineBreaks}
+  // Spaces after a break, a space before a break and special characters leave only double quotes.
+  const allowSingleQuoted = !(breakSpace || special || spaceBreak)
+  const allowBlockPlain = allowSingleQuoted && !(leadingSpace || leadingBreak || trailingSpace || trailingBreak || lineBreaks || blockIndicators)
+  return {
+    allowBlockPlain, allowSingleQuoted, empty: false, multiline: lineBreaks,
+  }
 }
 
-type Style = '"' | '\'' | '' | '|'
+type Style = '"' | '' | '\'' | '|'
 
 /** emitter.py choose_scalar_style for a string in block context (`|` when the printer marked it _LiteralLines). */
 function chooseStyle(text: string, simpleKey: boolean, isKey: boolean): Style {
@@ -169,7 +171,7 @@ function chooseStyle(text: string, simpleKey: boolean, isKey: boolean): Style {
 }
 
 const ESCAPES: Readonly<Record<string, string>> = {
-  '\0': '0', '\u0007': 'a', '\b': 'b', '\t': 't', '\n': 'n', '\u000B': 'v', '\f': 'f', '\r': 'r', '\u001B': 'e', '"': '"', '\\': '\\', '\u0085': 'N', '\u00A0': '_', '\u2028': 'L', '\u2029': 'P',
+  '\0': '0', '\t': 't', '\n': 'n', '\u000B': 'v', '\f': 'f', '\r': 'r', '\u00A0': '_', '\u2028': 'L', '\u2029': 'P', '\u0007': 'a', '\b': 'b', '\u001B': 'e', '\u0085': 'N', '"': '"', '\\': '\\',
 }
 
 /** The emitter's writing state, as in emitter.py: column, whether the last write was whitespace / indentation. */
@@ -181,20 +183,20 @@ class Writer {
   out = ''
   whitespace = true
 
-  indicator(text: string, needWhitespace: boolean, whitespace = false, indention = false): void {
-    const data = this.whitespace || !needWhitespace ? text : ` ${text}`
-    this.whitespace = whitespace
-    this.indention = this.indention && indention
-    this.openEnded = false
-    this.write(data)
-  }
-
   indent(indent: number): void {
     if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.lineBreak()
     if (this.column < indent) {
       this.whitespace = true
       this.write(' '.repeat(indent - this.column))
     }
+  }
+
+  indicator(text: string, needWhitespace: boolean, whitespace = false, indention = false): void {
+    const data = this.whitespace || !needWhitespace ? text : ` ${text}`
+    this.whitespace = whitespace
+    this.indention = this.indention && indention
+    this.openEnded = false
+    this.write(data)
   }
 
   lineBreak(): void {
@@ -384,24 +386,24 @@ function writeLiteral(w: Writer, text: string, indent: number): void {
 function writeString(w: Writer, text: string, indent: number, key?: 'complex' | 'simple'): void {
   const split = key !== 'simple'
   switch (chooseStyle(text, key === 'simple', key !== undefined)) {
-    case '': {
-      writePlain(w, text, indent, split)
-      break
-    }
+  case '': {
+    writePlain(w, text, indent, split)
+    break
+  }
 
-    case '\'': {
-      writeSingleQuoted(w, text, indent, split)
-      break
-    }
+  case '\'': {
+    writeSingleQuoted(w, text, indent, split)
+    break
+  }
 
-    case '|': {
-      writeLiteral(w, text, indent)
-      break
-    }
+  case '|': {
+    writeLiteral(w, text, indent)
+    break
+  }
 
-    default: {
-      writeDoubleQuoted(w, text, indent, split)
-    }
+  default: {
+    writeDoubleQuoted(w, text, indent, split)
+  }
   }
 }
 

@@ -8,18 +8,18 @@ import {isPlainSafe, policyToYaml, quoteYamlString} from '../../src/policy/yaml.
 // A typical policy in the API's key order; EXPECTED is what gcloud 528's `container binauthz policy export` printed for
 // it (keys sorted, timestamps single-quoted). test/e2e/policy-export-gcloud.test.ts compares with the real gcloud.
 const POLICY: Policy = {
-  name: 'projects/my-project/policy',
-  globalPolicyEvaluationMode: 'ENABLE',
   admissionWhitelistPatterns: [
     {namePattern: 'gcr.io/google_containers/*'},
     {namePattern: 'us-central1-docker.pkg.dev/my-project/cloud-run-source-deploy/**'},
   ],
   defaultAdmissionRule: {
-    evaluationMode: 'REQUIRE_ATTESTATION',
     enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG',
+    evaluationMode: 'REQUIRE_ATTESTATION',
     requireAttestationsBy: ['projects/my-project/attestors/built-by-ci'],
   },
   etag: '"CKn9xrYGEJCX7fUB"',
+  globalPolicyEvaluationMode: 'ENABLE',
+  name: 'projects/my-project/policy',
   updateTime: '2026-01-02T03:04:05.123456Z',
 }
 
@@ -107,9 +107,9 @@ describe('policy/yaml', () => {
       ['a#b', 'a#b'],
       ['key:', "'key:'"],
       ['has space', 'has space'],
-      ['"quoted"', `'"quoted"'`],
+      ['"quoted"', '\'"quoted"\''],
       ["it's", "it's"],
-      ["'lead", `"'lead"`],
+      ["'lead", '"\'lead"'],
       [String.raw`back\slash`, String.raw`back\slash`],
       ['line\nbreak', '|-\n  line\n  break'],
       ['line\n', '|\n  line'],
@@ -132,13 +132,11 @@ describe('policy/yaml', () => {
       const words = Array.from({length: 21}, () => 'word').join(' ')
       expect(policyToYaml({description: words})).to.equal(`description: ${Array.from({length: 14}, () => 'word').join(' ')}\n  word word word word word word word\n`)
       const quoted = `'x y' ${'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore'}`
-      expect(policyToYaml({c: {long: quoted}})).to.equal(
-        'c:\n  long: "\'x y\' Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod\\\n    \\ tempor incididunt ut labore"\n',
-      )
+      expect(policyToYaml({c: {long: quoted}})).to.equal('c:\n  long: "\'x y\' Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod\\\n    \\ tempor incididunt ut labore"\n')
     })
 
     it('writes empty and multi-line keys as complex keys', () => {
-      expect(policyToYaml(JSON.parse('{"": "", "\\n": [""]}') as Policy)).to.equal("? ''\n: ''\n? \"\\n\"\n: - ''\n")
+      expect(policyToYaml(JSON.parse(String.raw`{"": "", "\n": [""]}`) as Policy)).to.equal("? ''\n: ''\n? \"\\n\"\n: - ''\n")
     })
 
     it('ends a document whose last value keeps its trailing newlines with "..."', () => {
