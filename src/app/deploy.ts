@@ -17,6 +17,7 @@ import {
 import {deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
+import {serviceUrlOf} from '../gcloud/service-url.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {
@@ -51,6 +52,8 @@ export interface RegionDeploy {
   /** gcloud's exit code; null when it did not run (dry run, or skipped after Ctrl-C). */
   exitCode: null | number
   region: string
+  /** The service URL gcloud printed ("Service URL: …", gcloud run deploy), when it printed one. */
+  url?: string
 }
 
 /**
@@ -374,9 +377,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     }
 
     const denial = run.exitCode === 0 ? undefined : recognizeDenial(run.stderrTail, {patterns: result.patterns.required, project})
+    const url = run.exitCode === 0 ? serviceUrlOf(run.stderrTail) : undefined
     result.deploys[index] = {
       ...deploy,
       exitCode: run.exitCode,
+      ...(url === undefined ? {} : {url}),
       ...(denial === undefined ? {} : {denial: {fixes: [...denial.fixes], kind: denial.kind, summary: denial.summary}}),
     }
     if (denial !== undefined) explanations.push(`[${deploy.region}] ${explainDenial(denial)}`)
