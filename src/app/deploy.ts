@@ -1,5 +1,5 @@
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
-import type {ImageVerdict} from '../policy/coverage.js'
+import type {CoveredBy, ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan, WantedBuild} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 // The deploy pipeline both deploy commands share:
@@ -17,8 +17,8 @@ import {
 import {deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {explainDenial, recognizeDenial} from '../gcloud/output.js'
 import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
-import {serviceUrlOf} from '../gcloud/service-url.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
+import {serviceUrlOf} from '../gcloud/service-url.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {
   type BuildInput, type BuildTarget, type BuildTargets, deriveBuildTargets, describeTarget, type ExistingResource,
@@ -93,7 +93,7 @@ export interface DeployResult {
   /** Prebuilt images of the deploy (a plain --image, or --container sidecars) and the rule that admits or blocks each. */
   images: {admitted: boolean | null; container: string; image: string; reason: string; rule: string}[]
   name: string
-  patterns: {added: string[]; alreadyCovered: {by: string; pattern: string;}[]; required: string[];}
+  patterns: {added: string[]; alreadyCovered: {by: string; coveredBy?: CoveredBy; pattern: string;}[]; required: string[];}
   policy: {backupFile: null | string; diff: string; etagAfter: null | string; etagBefore: null | string; written: boolean;}
   project: string
   projectSource: string
@@ -444,7 +444,9 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   )
 
   const {plan} = applied
-  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: entry.coverage.covered ? coveringRule(entry.coverage.by) : 'not covered', pattern: entry.pattern}))
+  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => (entry.coverage.covered
+    ? {by: coveringRule(entry.coverage.by), coveredBy: entry.coverage.by, pattern: entry.pattern}
+    : {by: 'not covered', pattern: entry.pattern}))
   result.policy = {
     backupFile: applied.backupFile ?? null,
     diff: applied.diff,

@@ -1,7 +1,8 @@
 // The base of every binauthz command: --json support, error → exit code mapping, secret-free output.
 //
 // Error contract (also the --json error shape, printed on stdout under --json):
-//   {"error": {"name": "UserError", "code": "PROJECT_MISSING", "message": "...", "exitCode": 2, "suggestions": ["..."]}}
+//   {"schemaVersion": 1, "command": "policy status", "error": {"name": "UserError", "code": "PROJECT_MISSING",
+//    "message": "...", "exitCode": 2, "suggestions": ["..."]}} (schemas/error.schema.json)
 // Errors that carry a partial result (`jsonResult`, e.g. a deploy whose gcloud failed) print that result with an
 // added "error" key instead, so scripts always get the DeployResult.
 import {Command, Errors} from '@oclif/core'
@@ -14,6 +15,18 @@ import {
 } from '../errors.js'
 import {colourDiff, colourEnabled} from './diff-colour.js'
 import {terminalPrompter} from './prompts.js'
+
+/**
+ * The version of every --json result's shape (`schemaVersion`), and of the JSON Schemas shipped in schemas/ (one per
+ * command: schemas/COMMAND-WORDS.schema.json). Raised when a field is removed or changes meaning; new fields may be
+ * added within a version.
+ */
+export const JSON_SCHEMA_VERSION = 1
+
+/** Every --json object starts with these: which shape it is, and of which command ("deploy run", "policy status", …). */
+export function jsonEnvelope(commandId: string | undefined, body: object): object {
+  return {command: (commandId ?? '').replaceAll(':', ' '), schemaVersion: JSON_SCHEMA_VERSION, ...body}
+}
 
 /** The JSON printed for an error under --json. */
 export interface ErrorJson {
@@ -92,7 +105,7 @@ export abstract class BinauthzCommand extends Command {
     if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = abortSignalName(this.signal) === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
-      this.logJson(json)
+      this.logJson(jsonEnvelope(this.id, json))
       const silent = new Errors.CLIError(described.message, {code: described.code, exit: described.exitCode})
       silent.skipOclifErrorHandling = true
       throw silent
@@ -154,6 +167,11 @@ export abstract class BinauthzCommand extends Command {
   /** Human output (stdout) — silent under --json. */
   protected say(message = ''): void {
     if (!this.jsonEnabled()) this.log(redactSecrets(message))
+  }
+
+  /** The --json output of a successful run: the result in the envelope (schemaVersion, command). */
+  protected override toSuccessJson(result: unknown): unknown {
+    return typeof result === 'object' && result !== null && !Array.isArray(result) ? jsonEnvelope(this.id, result) : result
   }
 
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings through oclif. */
