@@ -132,7 +132,7 @@ async function deploySteps({env, gcloud, problems, source, state, work}: DemoRun
   if (run !== 0) problems.push(`binauthz deploy run exited ${run}`)
 
   step(4, 'binauthz deploy function: allowlist gcf-artifacts/**, then gcloud functions deploy --gen2')
-  const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs20 --source ${source} --entry-point handler --trigger-http`, cli(['deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs20', `--source=${source}`, '--entry-point=handler', '--trigger-http'], env, work))
+  const fn = await runShown(`binauthz deploy function hello-fn --region ${FUNCTION_REGION} --yes -- --runtime nodejs24 --source ${source} --entry-point handler --trigger-http`, cli(['deploy', 'function', 'hello-fn', '--region', FUNCTION_REGION, '--yes', '--', '--runtime=nodejs24', `--source=${source}`, '--entry-point=handler', '--trigger-http'], env, work))
   say(fn === 0 ? green('Deployed.') : red(`binauthz deploy function exited ${fn}.`))
   if (fn !== 0) problems.push(`binauthz deploy function exited ${fn}`)
 

@@ -1,5 +1,5 @@
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
-import type {ImageVerdict} from '../policy/coverage.js'
+import type {CoveredBy, ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan, WantedBuild} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 // The deploy pipeline both deploy commands share:
@@ -18,6 +18,7 @@ import {assertExecFits, deployArgv, validateDeployName} from '../gcloud/argv.js'
 import {type Denial, recognizeDenial} from '../gcloud/output.js'
 import {identityEnvOf, parsePassthrough, type Passthrough} from '../gcloud/passthrough.js'
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
+import {serviceUrlOf} from '../gcloud/service-url.js'
 import {BinauthzClient} from '../google/binauthz-client.js'
 import {
   type BuildInput, type BuildTarget, type BuildTargets, deriveBuildTargets, type ExistingResource,
@@ -50,6 +51,8 @@ export interface RegionDeploy {
   /** gcloud's exit code; null when it did not run (dry run, or skipped after Ctrl-C). */
   exitCode: null | number
   region: string
+  /** The service URL gcloud printed ("Service URL: …", gcloud run deploy), when it printed one. */
+  url?: string
 }
 
 /**
@@ -89,7 +92,7 @@ export interface DeployResult {
   /** Prebuilt images of the deploy (a plain --image, or --container sidecars) and the rule that admits or blocks each. */
   images: JudgedImage[]
   name: string
-  patterns: {added: string[]; alreadyCovered: {by: string; pattern: string;}[]; required: string[];}
+  patterns: {added: string[]; alreadyCovered: {by: string; coveredBy?: CoveredBy; pattern: string;}[]; required: string[];}
   policy: {backupFile: null | string; diff: string; etagAfter: null | string; etagBefore: null | string; written: boolean;}
   project: string
   projectSource: string
@@ -440,7 +443,9 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     }
 
     const explained = explainRun(options, result, deploy, run)
-    result.deploys[index] = explained.entry
+    // `Service URL: …`, which gcloud run deploy prints when it succeeded (the action's `url` output).
+    const url = run.exitCode === 0 ? serviceUrlOf(run.stderrTail) : undefined
+    result.deploys[index] = {...explained.entry, ...(url === undefined ? {} : {url})}
     explanations.push(...explained.lines)
     if (run.interrupted) interrupted ??= stopSignalOf(run, options.signal)
   })
@@ -499,7 +504,9 @@ async function allowlist(options: DeployOptions, adapters: DeployAdapters, clien
   )
 
   const {plan} = applied
-  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => ({by: entry.coverage.covered ? coveringRule(entry.coverage.by) : 'not covered', pattern: entry.pattern}))
+  result.patterns.alreadyCovered = plan.alreadyCovered.map(entry => (entry.coverage.covered
+    ? {by: coveringRule(entry.coverage.by), coveredBy: entry.coverage.by, pattern: entry.pattern}
+    : {by: 'not covered', pattern: entry.pattern}))
   result.policy = {
     backupFile: applied.backupFile ?? null,
     diff: applied.diff,

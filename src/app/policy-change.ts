@@ -338,7 +338,9 @@ export async function changePolicyOf(deps: PolicyChangeDeps, request: PolicyChan
   const confirm = async (plan: PolicyPlan): Promise<boolean> => {
     await announce(plan)
     deps.ui.info(`Planned change to the Binary Authorization policy of project ${project}:`)
-    for (const line of renderPolicyDiff(plan.before, plan.after).split('\n')) deps.ui.info(line)
+    const diff = renderPolicyDiff(plan.before, plan.after).replace(/\n$/, '')
+    if (deps.ui.diff) deps.ui.diff(diff)
+    else for (const line of diff.split('\n')) deps.ui.info(line)
     if (request.yes) return true
     return deps.prompter.confirm(confirmationQuestion(project), {
       default: false, flag: '--yes', ...(request.invocation === undefined ? {} : {rerun: withYes(request.invocation)}),

@@ -9,7 +9,9 @@ import type {DeployKind} from '../policy/repository.js'
 import type {Policy} from '../policy/types.js'
 
 import {UserError} from '../errors.js'
-import {describeCoverage, evaluateImage, findCoverage} from '../policy/coverage.js'
+import {
+  coveringRule, describeCoverage, evaluateImage, findCoverage,
+} from '../policy/coverage.js'
 import {planAllow, planRevoke} from '../policy/plan.js'
 import {terraformAllowlistBlock} from '../policy/terraform.js'
 import {policyToYaml} from '../policy/yaml.js'
@@ -148,6 +150,15 @@ async function applyConfirmed(input: WriteInput, change: {plan: (policy: Policy)
   )
 }
 
+/** The policy part of a write, in the shape of the deploy result's `policy` (null when unknown or not written). */
+export interface PolicyWriteSummary {
+  backupFile: null | string
+  diff: string
+  etagAfter: null | string
+  etagBefore: null | string
+  written: boolean
+}
+
 /** What every policy write reports (allow, revoke, restore). */
 export interface PolicyWriteReport {
   added: string[]
@@ -161,6 +172,8 @@ export interface PolicyWriteReport {
   etagAfter?: string
   etagBefore?: string
   mode: 'dry-run' | 'write'
+  /** The same etags, backup, diff and written flag as the deploy result's `policy` object. */
+  policy: PolicyWriteSummary
   project: string
   removed: string[]
   /** Why nothing was written, when nothing was. */
@@ -168,7 +181,7 @@ export interface PolicyWriteReport {
   written: boolean
 }
 
-type WriteOutcome = Pick<PolicyWriteReport, 'attempts' | 'backupFile' | 'diff' | 'etagAfter' | 'etagBefore' | 'skippedReason'>
+type WriteOutcome = Pick<PolicyWriteReport, 'attempts' | 'backupFile' | 'diff' | 'etagAfter' | 'etagBefore' | 'policy' | 'skippedReason'>
 
 const SKIPPED: Partial<Record<PolicyChange['outcome'], string>> = {
   declined: 'Declined at the confirmation prompt: the policy was not changed.',
@@ -184,6 +197,13 @@ function writeOutcome(applied: PolicyChange, noChange: string): WriteOutcome {
     ...(applied.backupFile === undefined ? {} : {backupFile: applied.backupFile}),
     attempts: applied.attempts,
     diff: applied.diff,
+    policy: {
+      backupFile: applied.backupFile ?? null,
+      diff: applied.diff,
+      etagAfter: applied.etagAfter ?? applied.etagBefore ?? null,
+      etagBefore: applied.etagBefore ?? null,
+      written: applied.written,
+    },
     ...(skippedReason === undefined ? {} : {skippedReason}),
   }
 }
@@ -307,7 +327,8 @@ export interface PolicyChangeInput extends WriteInput {
 
 export interface PolicyChangeResult extends PolicyWriteReport {
   action: 'allow' | 'revoke'
-  alreadyCovered: {coveredBy: CoveredBy; pattern: string;}[]
+  /** As in the deploy result: `by` names the covering rule, `coveredBy` is the same as structured data. */
+  alreadyCovered: {by: string; coveredBy: CoveredBy; pattern: string;}[]
   /** revoke: asked-for patterns that are not entries of the policy (nothing to remove). */
   notFound: string[]
   regions: string[]
@@ -346,7 +367,7 @@ export async function changePolicy(given: PolicyChangeInput): Promise<PolicyChan
     action: input.action,
     added: plan.added,
     alreadyCovered: plan.alreadyCovered.flatMap(({coverage, pattern}) =>
-      coverage.covered ? [{coveredBy: coverage.by, pattern}] : []),
+      coverage.covered ? [{by: coveringRule(coverage.by), coveredBy: coverage.by, pattern}] : []),
     changed: plan.changed,
     declined: applied.declined,
     mode: input.mode,

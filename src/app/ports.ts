@@ -6,6 +6,8 @@
 import type {RunConfig} from './context.js'
 
 export interface Ui {
+  /** A policy diff (several lines): shown coloured in a terminal; lines through info() when absent. */
+  diff?(text: string): void
   info(line: string): void
   warn(line: string): void
 }

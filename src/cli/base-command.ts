@@ -1,7 +1,8 @@
 // The base of every binauthz command: --json support, error → exit code mapping, secret-free output.
 //
 // Error contract (also the --json error shape, printed on stdout under --json):
-//   {"error": {"name": "UserError", "code": "PROJECT_MISSING", "message": "...", "exitCode": 2, "suggestions": ["..."]}}
+//   {"schemaVersion": 1, "command": "policy status", "error": {"name": "UserError", "code": "PROJECT_MISSING",
+//    "message": "...", "exitCode": 2, "suggestions": ["..."]}} (schemas/error.schema.json)
 // Errors that carry a partial result (`jsonResult`, e.g. a deploy whose gcloud failed) print that result with an
 // added "error" key instead, so scripts always get the DeployResult.
 import {Command, Errors} from '@oclif/core'
@@ -14,10 +15,23 @@ import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
 import {formatCommand} from '../policy/shell.js'
+import {colourDiff, colourEnabled} from './diff-colour.js'
 import {renderError} from './error-output.js'
 import {guardProcessOutput} from './output-guard.js'
 import {terminalPrompter} from './prompts.js'
 import {flagSuggestions, type OwnFlag, withGcloudArgsAfterDashDash} from './usage-hints.js'
+
+/**
+ * The version of every --json result's shape (`schemaVersion`), and of the JSON Schemas shipped in schemas/ (one per
+ * command: schemas/COMMAND-WORDS.schema.json). Raised when a field is removed or changes meaning; new fields may be
+ * added within a version.
+ */
+export const JSON_SCHEMA_VERSION = 1
+
+/** Every --json object starts with these: which shape it is, and of which command ("deploy run", "policy status", …). */
+export function jsonEnvelope(commandId: string | undefined, body: object): object {
+  return {command: (commandId ?? '').replaceAll(':', ' '), schemaVersion: JSON_SCHEMA_VERSION, ...body}
+}
 
 /** The JSON printed for an error under --json. */
 export interface ErrorJson {
@@ -143,7 +157,7 @@ export abstract class BinauthzCommand extends Command {
     if (usage) Object.assign(described, this.usageHelp(err))
     if (this.jsonEnabled()) {
       const json = hasJsonResult(err) ? {...err.jsonResult, error: described} : {error: described}
-      this.logJson(json)
+      this.logJson(jsonEnvelope(this.id, json))
       throw silenced(described)
     }
 
@@ -151,6 +165,11 @@ export abstract class BinauthzCommand extends Command {
     if (described.code === 'BUG') this.debug(safeText(err.stack ?? String(err)))
     process.stderr.write(renderError(described, {columns: stderrColumns()}))
     throw silenced(described)
+  }
+
+  /** A policy diff for people: coloured when stdout is a terminal (NO_COLOR / FORCE_COLOR honoured), never under --json. */
+  protected coloured(diff: string): string {
+    return colourDiff(diff, !this.jsonEnabled() && colourEnabled({env: process.env, isTTY: Boolean(process.stdout.isTTY)}))
   }
 
   /** The command's line as typed words (`binauthz deploy run`). */
@@ -215,9 +234,15 @@ export abstract class BinauthzCommand extends Command {
     if (!this.jsonEnabled() && !this.quietRun) this.log(safeText(message))
   }
 
+  /** The --json output of a successful run: the result in the envelope (schemaVersion, command). */
+  protected override toSuccessJson(result: unknown): unknown {
+    return typeof result === 'object' && result !== null && !Array.isArray(result) ? jsonEnvelope(this.id, result) : result
+  }
+
   /** Where domain code reports progress: stdout for people, stderr under --json; warnings on stderr. */
   protected ui(): Ui {
     return {
+      diff: text => (this.jsonEnabled() ? this.note(text) : this.say(this.coloured(text))),
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
       // Not oclif's warn: its `›` prefix and wrapping would break a command or hand-off line.
       warn: line => {

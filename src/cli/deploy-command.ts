@@ -16,7 +16,7 @@ import {
 } from './renderer.js'
 
 /** The end of both deploy commands' help: the --json result and the exit codes (the contract run() keeps). */
-export const DEPLOY_OUTPUT_HELP = `With --json, stdout holds only the result object — {command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and gcloud's own output goes to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
+export const DEPLOY_OUTPUT_HELP = `With --json, stdout holds only the result object (schemas/deploy-run.schema.json, deploy-function.schema.json) — {schemaVersion, command, name, project, projectSource, regions, regionSource, patterns: {required, added, alreadyCovered: [{pattern, by, coveredBy}]}, image?, policy: {etagBefore, etagAfter, written, backupFile, diff}, deploys: [{region, argv, exitCode, url?, denial?}], dryRun, durationMs} (plus an "error" object when it fails) — and progress and gcloud's own output go to stderr. Without a terminal, or with CI set, nothing is asked: changing the policy needs --yes.
 
 When gcloud fails in one region its own exit code is passed through (1 when several regions fail); an interrupted policy write says whether it may have landed and names the backup.`
 
@@ -66,9 +66,9 @@ export abstract class DeployCommand extends BinauthzCommand {
         invocation: [...this.commandWords(), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,
         prompter: this.prompter(),
-        report: deployReport(reporter, text => this.say(text)),
+        report: deployReport(reporter, text => this.say(text), text => this.say(this.coloured(text))),
         signal: this.signal,
-        ui: {info: line => this.say(line), warn: line => this.say(line)},
+        ui: {diff: text => this.say(this.coloured(text)), info: line => this.say(line), warn: line => this.say(line)},
       })
       await reporter.close()
       const summary = deploySummary(result)

@@ -36,7 +36,8 @@ export function coveredTitle(covered: readonly {by: string; pattern: string}[]):
 type Handlers = {[K in DeployEvent['kind']]: (event: Extract<DeployEvent, {kind: K}>) => Promise<void>}
 
 /** The report a deploy takes: each event as a progress step (through `reporter`) or a plan block (through `show`). */
-export function deployReport(reporter: StepReporter, show: (text: string) => void): DeployReport {
+/** `showDiff` prints a policy diff block (the command colours it in a terminal); default: `show`. */
+export function deployReport(reporter: StepReporter, show: (text: string) => void, showDiff: (text: string) => void = show): DeployReport {
   const handlers: Handlers = {
     async 'acting-as'(event) {
       await reporter.detail(`Acting as ${event.principal ?? 'the holder of the access token'} (${event.detail})`
@@ -79,7 +80,9 @@ export function deployReport(reporter: StepReporter, show: (text: string) => voi
           : (event.permission.update
             ? '\nYou may update the policy (binaryauthorization.policy.update).'
             : '\nYou may NOT update the policy (no binaryauthorization.policy.update): a real run would stop and print what an admin must add.')
-      show(`Dry run: binauthz would add to the policy of ${event.project}:\n${event.diff}${may}`)
+      show(`Dry run: binauthz would add to the policy of ${event.project}:`)
+      showDiff(event.diff.replace(/\n$/, ''))
+      if (may !== '') show(may.replace(/^\n/, ''))
       await reporter.skip('allowlist', `Dry run: would add ${event.added.join(', ')}`)
     },
     async 'image-judged'(event) {

@@ -48,7 +48,7 @@ export abstract class PolicyChangeCommand extends BinauthzCommand {
       yes: flags.yes,
       ...deadlineFrom(flags.deadline, runtime.clock),
     })
-    for (const line of renderChange(result)) this.say(line)
+    for (const line of renderChange(result, diff => this.coloured(diff))) this.say(line)
     return result
   }
 }

@@ -41,7 +41,8 @@ export function renderStatus(result: PolicyStatusResult): string[] {
   return lines
 }
 
-export function renderChange(result: PolicyChangeResult): string[] {
+/** `colour` styles the diff block (the command passes terminal colour; identity by default). */
+export function renderChange(result: PolicyChangeResult, colour: (diff: string) => string = d => d): string[] {
   const lines: string[] = []
   if (result.written) {
     if (result.added.length > 0) lines.push(`Added to the policy of ${result.project}:`, ...result.added.map(p => `  + ${p}`))
@@ -49,7 +50,7 @@ export function renderChange(result: PolicyChangeResult): string[] {
     lines.push(`Policy etag ${result.etagBefore ?? '(none)'} → ${result.etagAfter ?? '(none)'}`)
     if (result.backupFile) lines.push(`Previous policy saved to ${result.backupFile}. To undo:`, `  ${formatCommand(['binauthz', 'policy', 'restore', '--file', result.backupFile])}`)
   } else if (result.mode === 'dry-run' && result.changed) {
-    lines.push('Dry run — this change would be written:', ...result.diff.split('\n'))
+    lines.push('Dry run — this change would be written:', ...colour(result.diff.replace(/\n$/, '')).split('\n'))
   }
 
   // Nothing to add: the reason is each entry's coverage, shown once (not again in skippedReason's sentence).
@@ -61,13 +62,13 @@ export function renderChange(result: PolicyChangeResult): string[] {
   return lines
 }
 
-export function renderRestore(result: PolicyRestoreResult): string[] {
+export function renderRestore(result: PolicyRestoreResult, colour: (diff: string) => string = d => d): string[] {
   const lines: string[] = []
   if (result.written) {
     lines.push(`Restored the policy of ${result.project} from ${result.file}`, `Policy etag ${result.etagBefore ?? '(none)'} → ${result.etagAfter ?? '(none)'}`)
     if (result.backupFile) lines.push(`The policy as it was before the restore is saved to ${result.backupFile}`)
   } else if (result.mode === 'dry-run' && result.changed) {
-    lines.push('Dry run — restoring would write:', ...result.diff.split('\n'))
+    lines.push('Dry run — restoring would write:', ...colour(result.diff.replace(/\n$/, '')).split('\n'))
   }
 
   if (result.skippedReason) lines.push(result.skippedReason)

@@ -13,12 +13,13 @@ export interface RendererInput {
 }
 
 /**
- * --json → silent (stdout holds only the JSON); --verbose → verbose plain lines; no TTY or CI → simple plain lines;
+ * --verbose → verbose plain lines; --json → simple plain lines on stderr (stdout holds only the JSON); no TTY or CI → simple plain lines;
  * otherwise listr2's default (animated) renderer.
  */
 export function chooseRenderer(input: RendererInput): RendererChoice {
-  if (input.json) return 'silent'
+  // Under --json stdout holds only the result: progress goes to stderr as plain lines (the command's note()).
   if (input.verbose) return 'verbose'
+  if (input.json) return 'simple'
   if (!input.isTTY || input.ci) return 'simple'
   return 'default'
 }

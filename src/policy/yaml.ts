@@ -1,15 +1,13 @@
-// The policy in the YAML form `gcloud container binauthz policy export` prints (and `policy import` reads):
-// block style, keys in the order of the JSON, list items as `- key: value` at the parent's indentation.
-// Strings are plain when YAML reads them back as the same string, else JSON-style double-quoted with every
-// character outside printable ASCII escaped. Pure: no I/O.
+// YAML for policies. policyToYaml prints the policy byte for byte as `gcloud container binauthz policy export` does
+// (ruamel.yaml's safe dumper as gcloud's YAML printer configures it: sorted keys, plain / single- / double-quoted /
+// literal scalars chosen as ruamel chooses them, folding at column 80). isPlainSafe and quoteYamlString are the
+// conservative quoting of the YAML snippets we write by hand (the admin hand-off). Pure: no I/O.
 
 import type {Policy} from './types.js'
 
 import {JsonNumber} from './json-text.js'
 
-const INDENT = '  '
-
-// YAML 1.1 (PyYAML, which gcloud uses) and 1.2 scalars that would not read back as a string.
+// YAML 1.1 and 1.2 scalars that would not read back as a string.
 const RESERVED_WORDS = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/
 
 /** True when `value` can be written as a plain YAML scalar and reads back as the same string. */
@@ -47,78 +45,471 @@ export function quoteYamlString(value: string): string {
   return `${out}"`
 }
 
-function scalarString(value: string): string {
-  return isPlainSafe(value) ? value : quoteYamlString(value)
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** Values JSON would drop from an object (and that YAML cannot represent). */
 function isOmitted(value: unknown): boolean {
   return value === undefined || typeof value === 'function' || typeof value === 'symbol'
-}
-
-function scalar(value: unknown): string | undefined {
-  if (value === null) return 'null'
-  if (typeof value === 'string') return scalarString(value)
-  if (typeof value === 'boolean') return value ? 'true' : 'false'
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return '.nan'
-    if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf'
-    // YAML 1.1 (PyYAML) reads an exponent form as a float only with a "." in the mantissa: 1e+21 -> 1.0e+21.
-    return String(value).replace(/^(-?\d+)e/, '$1.0e')
-  }
-
-  if (typeof value === 'bigint') return value.toString()
-  // A number kept as its JSON text (json-text.ts): written as read, with the exponent form PyYAML reads as a float.
-  if (value instanceof JsonNumber) return value.lexeme.replace(/^(-?\d+)[eE]/, '$1.0e')
-  if (Array.isArray(value) && value.length === 0) return '[]'
-  if (isRecord(value) && entriesOf(value).length === 0) return '{}'
-  return undefined
 }
 
 function entriesOf(record: Record<string, unknown>): [string, unknown][] {
   return Object.entries(record).filter(([, v]) => !isOmitted(v))
 }
 
-/** Lines of a block mapping at `indent`. */
-function mappingLines(record: Record<string, unknown>, indent: string): string[] {
-  const lines: string[] = []
-  for (const [key, value] of entriesOf(record)) {
-    const head = `${indent}${scalarString(key)}:`
-    const inline = scalar(value)
-    if (inline !== undefined) lines.push(`${head} ${inline}`)
-    else if (Array.isArray(value)) lines.push(head, ...sequenceLines(value, indent)) // lists at the key's indentation
-    else lines.push(head, ...mappingLines(value as Record<string, unknown>, indent + INDENT))
-  }
+// ---------------------------------------------------------------------------------------------------------------
+// The policy as gcloud 528 prints it. `gcloud container binauthz policy export` returns the policy message and the
+// default YAML printer dumps it: lib/googlecloudsdk/core/resource/yaml_printer.py (ruamel.yaml `typ='safe'`, block
+// style, allow_unicode, YAML 1.2, strings with "\n" as literal `|` blocks) and lib/third_party/ruamel/yaml:
+// representer.py sorts mapping keys; emitter.py (analyze_scalar, choose_scalar_style, write_plain /
+// write_single_quoted / write_double_quoted / write_literal, width 80) decides quoting and folding, ported below;
+// resolver.py (1.2 implicit resolvers) says which plain scalars would not read back as strings.
 
-  return lines
+/** ruamel's best_width: plain and quoted scalars fold at a space past this column. */
+const BEST_WIDTH = 80
+const BREAKS = '\n\u0085\u2028\u2029'
+const WHITESPACE = `\0 \t\r${BREAKS}`
+
+// resolver.py implicit_resolvers for YAML 1.2, each tried only for its first characters (as ruamel does).
+const IMPLICIT_1_2: {first: string; re: RegExp}[] = [
+  {first: 'tTfF', re: /^(?:true|True|TRUE|false|False|FALSE)$/},
+  {first: '-+0123456789.', re: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/},
+  {first: '-+0123456789', re: /^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$/},
+  {first: '<', re: /^<<$/},
+  {first: '~nN', re: /^(?:~|null|Null|NULL)$/},
+  {first: '0123456789', re: /^(?:\d{4}-\d\d-\d\d|\d{4}-\d\d?-\d\d?(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)$/},
+  {first: '=', re: /^=$/},
+  {first: '!&*', re: /^[!&*]$/},
+]
+
+/** True when a plain scalar `value` reads back as a string (resolver.py, YAML 1.2). */
+function resolvesToString(value: string): boolean {
+  if (value === '') return false // the null resolver's empty alternative
+  const first = value[0] ?? ''
+  return !IMPLICIT_1_2.some(r => r.first.includes(first) && r.re.test(value))
 }
 
-/** Lines of a block sequence whose dashes sit at `indent`. */
-function sequenceLines(items: readonly unknown[], indent: string): string[] {
-  const lines: string[] = []
-  for (const raw of items) {
-    const item = isOmitted(raw) ? null : raw // JSON.stringify writes null for these
-    const inline = scalar(item)
-    if (inline !== undefined) {
-      lines.push(`${indent}- ${inline}`)
-      continue
+interface Analysis {
+  allowBlockPlain: boolean
+  allowSingleQuoted: boolean
+  empty: boolean
+  multiline: boolean
+}
+
+function isPrintable(ch: string): boolean {
+  const c = ch.codePointAt(0) ?? 0
+  // allow_unicode = True and unicode_supplementary (Python 3): these are written as they are.
+  return ch === '\n' || (c >= 0x20 && c <= 0x7E) || ((c === 0x85 || (c >= 0xA0 && c <= 0xD7_FF) || (c >= 0xE0_00 && c <= 0xFF_FD) || (c >= 0x1_00_00 && c <= 0x10_FF_FF)) && c !== 0xFE_FF)
+}
+
+/** emitter.py analyze_scalar, block context only (what a policy needs). */
+function analyze(text: string): Analysis {
+  if (text === '') return {
+    allowBlockPlain: true, allowSingleQuoted: true, empty: true, multiline: false,
+  }
+  const chars = [...text]
+  let blockIndicators = text.startsWith('---') || text.startsWith('...')
+  let lineBreaks = false
+  let special = false
+  let leadingSpace = false
+  let leadingBreak = false
+  let trailingSpace = false
+  let trailingBreak = false
+  let breakSpace = false
+  let spaceBreak = false
+  let precededByWhitespace = true
+  let followedByWhitespace = chars.length === 1 || WHITESPACE.includes(chars[1] ?? '')
+  let previousSpace = false
+  let previousBreak = false
+  for (const [index, ch] of chars.entries()) {
+    if (index === 0) {
+      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockIndicators = true
+      if ('?:'.includes(ch) && followedByWhitespace) blockIndicators = true
+      if (ch === '-' && followedByWhitespace) blockIndicators = true
+    } else {
+      if (ch === ':' && followedByWhitespace) blockIndicators = true
+      if (ch === '#' && precededByWhitespace) blockIndicators = true
     }
 
-    // Nested block: its first line goes after "- ", the rest are indented to line up with it.
-    const nested = Array.isArray(item) ? sequenceLines(item, '') : mappingLines(item as Record<string, unknown>, '')
-    for (const [index, line] of nested.entries()) lines.push(index === 0 ? `${indent}- ${line}` : `${indent}${INDENT}${line}`)
+    if (BREAKS.includes(ch)) lineBreaks = true
+    if (!isPrintable(ch)) special = true
+    if (ch === ' ') {
+      if (index === 0) leadingSpace = true
+      if (index === chars.length - 1) trailingSpace = true
+      if (previousBreak) breakSpace = true
+      previousSpace = true
+      previousBreak = false
+    } else if (BREAKS.includes(ch)) {
+      if (index === 0) leadingBreak = true
+      if (index === chars.length - 1) trailingBreak = true
+      if (previousSpace) spaceBreak = true
+      previousSpace = false
+      previousBreak = true
+    } else {
+      previousSpace = false
+      previousBreak = false
+    }
+
+    precededByWhitespace = WHITESPACE.includes(ch)
+    followedByWhitespace = index + 2 >= chars.length || WHITESPACE.includes(chars[index + 2] ?? '')
   }
 
-  return lines
+  // Spaces after a break, a space before a break and special characters leave only double quotes.
+  const allowSingleQuoted = !(breakSpace || special || spaceBreak)
+  const allowBlockPlain = allowSingleQuoted && !(leadingSpace || leadingBreak || trailingSpace || trailingBreak || lineBreaks || blockIndicators)
+  return {
+    allowBlockPlain, allowSingleQuoted, empty: false, multiline: lineBreaks,
+  }
 }
 
-/** The policy as YAML text (ending in a newline), in the format `gcloud container binauthz policy export` prints. */
+type Style = '"' | '' | '\'' | '|'
+
+/** emitter.py choose_scalar_style for a string in block context (`|` when the printer marked it _LiteralLines). */
+function chooseStyle(text: string, simpleKey: boolean, isKey: boolean): Style {
+  const a = analyze(text)
+  const literal = !isKey && text.includes('\n') // yaml_printer.py _UpdateTypesForOutput marks values only
+  if (!literal && resolvesToString(text) && !(simpleKey && (a.empty || a.multiline)) && a.allowBlockPlain) return ''
+  if (literal) return '|'
+  if (text.includes('\'') || text.includes('\n')) return '"'
+  if (a.allowSingleQuoted && !(simpleKey && a.multiline)) return '\''
+  return '"'
+}
+
+const ESCAPES: Readonly<Record<string, string>> = {
+  '\0': '0', '\t': 't', '\n': 'n', '\u000B': 'v', '\f': 'f', '\r': 'r', '\u00A0': '_', '\u2028': 'L', '\u2029': 'P', '\u0007': 'a', '\b': 'b', '\u001B': 'e', '\u0085': 'N', '"': '"', '\\': '\\',
+}
+
+/** The emitter's writing state, as in emitter.py: column, whether the last write was whitespace / indentation. */
+class Writer {
+  column = 0
+  indention = true
+  /** A `|+` literal was the last thing written: the document needs an explicit end ("..."). */
+  openEnded = false
+  out = ''
+  whitespace = true
+
+  indent(indent: number): void {
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.lineBreak()
+    if (this.column < indent) {
+      this.whitespace = true
+      this.write(' '.repeat(indent - this.column))
+    }
+  }
+
+  indicator(text: string, needWhitespace: boolean, whitespace = false, indention = false): void {
+    const data = this.whitespace || !needWhitespace ? text : ` ${text}`
+    this.whitespace = whitespace
+    this.indention = this.indention && indention
+    this.openEnded = false
+    this.write(data)
+  }
+
+  lineBreak(): void {
+    this.out += '\n'
+    this.whitespace = true
+    this.indention = true
+    this.column = 0
+  }
+
+  write(data: string): void {
+    this.out += data
+    this.column += [...data].length
+  }
+}
+
+/** emitter.py write_plain (a plain scalar never holds a line break here). */
+function writePlain(w: Writer, text: string, indent: number, split: boolean): void {
+  if (text === '') return
+  if (!w.whitespace) w.write(' ')
+  w.whitespace = false
+  w.indention = false
+  const chars = [...text]
+  let spaces = false
+  let start = 0
+  for (let end = 0; end <= chars.length; end++) {
+    const ch = chars[end]
+    if (spaces) {
+      if (ch !== ' ') {
+        if (start + 1 === end && w.column > BEST_WIDTH && split) {
+          w.indent(indent)
+          w.whitespace = false
+          w.indention = false
+        } else {
+          w.write(chars.slice(start, end).join(''))
+        }
+
+        start = end
+      }
+    } else if (ch === undefined || ch === ' ') {
+      w.write(chars.slice(start, end).join(''))
+      start = end
+    }
+
+    if (ch !== undefined) spaces = ch === ' '
+  }
+}
+
+/** emitter.py write_single_quoted. */
+function writeSingleQuoted(w: Writer, text: string, indent: number, split: boolean): void {
+  w.indicator('\'', true)
+  const chars = [...text]
+  let spaces = false
+  let breaks = false
+  let start = 0
+  for (let end = 0; end <= chars.length; end++) {
+    const ch = chars[end]
+    if (spaces) {
+      if (ch === undefined || ch !== ' ') {
+        if (start + 1 === end && w.column > BEST_WIDTH && split && start !== 0 && end !== chars.length) w.indent(indent)
+        else w.write(chars.slice(start, end).join(''))
+        start = end
+      }
+    } else if (breaks) {
+      if (ch === undefined || !BREAKS.includes(ch)) {
+        if (chars[start] === '\n') w.lineBreak()
+        for (const br of chars.slice(start, end)) {
+          if (br === '\n') w.lineBreak()
+          else {
+            w.out += br
+            w.whitespace = true
+            w.indention = true
+            w.column = 0
+          }
+        }
+
+        w.indent(indent)
+        start = end
+      }
+    } else if ((ch === undefined || ` ${BREAKS}'`.includes(ch)) && start < end) {
+      w.write(chars.slice(start, end).join(''))
+      start = end
+    }
+
+    if (ch === '\'') {
+      w.write('\'\'')
+      start = end + 1
+    }
+
+    if (ch !== undefined) {
+      spaces = ch === ' '
+      breaks = BREAKS.includes(ch)
+    }
+  }
+
+  w.indicator('\'', false)
+}
+
+function isDoubleQuotedRaw(ch: string): boolean {
+  const c = ch.codePointAt(0) ?? 0
+  if ('"\\\u0085\u2028\u2029\uFEFF'.includes(ch)) return false
+  return (c >= 0x20 && c <= 0x7E) || (c >= 0xA0 && c <= 0xD7_FF) || (c >= 0xE0_00 && c <= 0xFF_FD)
+}
+
+function escapeOf(ch: string): string {
+  const named = ESCAPES[ch]
+  if (named !== undefined) return `\\${named}`
+  const c = ch.codePointAt(0) ?? 0
+  const hex = c.toString(16).toUpperCase()
+  if (c <= 0xFF) return `\\x${hex.padStart(2, '0')}`
+  if (c <= 0xFF_FF) return `\\u${hex.padStart(4, '0')}`
+  return `\\U${hex.padStart(8, '0')}`
+}
+
+/** emitter.py write_double_quoted. */
+function writeDoubleQuoted(w: Writer, text: string, indent: number, split: boolean): void {
+  w.indicator('"', true)
+  const chars = [...text]
+  let start = 0
+  for (let end = 0; end <= chars.length; end++) {
+    const ch = chars[end]
+    if (ch === undefined || !isDoubleQuotedRaw(ch)) {
+      if (start < end) {
+        w.write(chars.slice(start, end).join(''))
+        start = end
+      }
+
+      if (ch !== undefined) {
+        w.write(escapeOf(ch))
+        start = end + 1
+      }
+    }
+
+    if (end > 0 && end < chars.length - 1 && (ch === ' ' || start >= end) && w.column + (end - start) > BEST_WIDTH && split) {
+      const data = `${chars.slice(start, end).join('')}\\`
+      if (start < end) start = end
+      w.write(data)
+      w.indent(indent)
+      w.whitespace = false
+      w.indention = false
+      if (chars[start] === ' ') w.write('\\')
+    }
+  }
+
+  w.indicator('"', false)
+}
+
+/** emitter.py determine_block_hints + write_literal (never in root context here). */
+function writeLiteral(w: Writer, text: string, indent: number): void {
+  const chars = [...text]
+  let hints = ''
+  if (' \n\u0085\u2028\u2029'.includes(chars[0] ?? 'x')) hints += '2' // best_sequence_indent
+  const last = chars.at(-1) ?? ''
+  if (!BREAKS.includes(last)) hints += '-'
+  else if (chars.length === 1 || BREAKS.includes(chars.at(-2) ?? '')) hints += '+'
+  w.indicator(`|${hints}`, true)
+  if (hints.endsWith('+')) w.openEnded = true
+  w.lineBreak()
+  let breaks = true
+  let start = 0
+  for (let end = 0; end <= chars.length; end++) {
+    const ch = chars[end]
+    if (breaks) {
+      if (ch === undefined || !BREAKS.includes(ch)) {
+        for (const br of chars.slice(start, end)) {
+          if (br === '\n') w.lineBreak()
+          else {
+            w.out += br
+            w.whitespace = true
+            w.indention = true
+            w.column = 0
+          }
+        }
+
+        if (ch !== undefined) w.indent(indent)
+        start = end
+      }
+    } else if (ch === undefined || BREAKS.includes(ch)) {
+      w.write(chars.slice(start, end).join(''))
+      if (ch === undefined) w.lineBreak()
+      start = end
+    }
+
+    if (ch !== undefined) breaks = BREAKS.includes(ch)
+  }
+}
+
+function writeString(w: Writer, text: string, indent: number, key?: 'complex' | 'simple'): void {
+  const split = key !== 'simple'
+  switch (chooseStyle(text, key === 'simple', key !== undefined)) {
+  case '': {
+    writePlain(w, text, indent, split)
+    break
+  }
+
+  case '\'': {
+    writeSingleQuoted(w, text, indent, split)
+    break
+  }
+
+  case '|': {
+    writeLiteral(w, text, indent)
+    break
+  }
+
+  default: {
+    writeDoubleQuoted(w, text, indent, split)
+  }
+  }
+}
+
+/** Non-string scalars as gcloud's printer writes them (a policy from the API holds none; kept total). */
+function otherScalar(value: unknown): string | undefined {
+  if (value === null) return 'null'
+  if (typeof value === 'boolean') return value ? 'true' : 'false'
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return '.nan'
+    if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf'
+    return String(value)
+  }
+
+  if (typeof value === 'bigint') return value.toString()
+  // A number kept as its JSON text (json-text.ts): written as read, the exponent form with the "." YAML floats need.
+  if (value instanceof JsonNumber) return value.lexeme.replace(/^(-?\d+)[eE]/, '$1.0e')
+  return undefined
+}
+
+/** Code point order, as Python's sorted() orders the keys. */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a]
+  const y = [...b]
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i]?.codePointAt(0) ?? 0) - (y[i]?.codePointAt(0) ?? 0)
+    if (d !== 0) return d
+  }
+
+  return x.length - y.length
+}
+
+/** emitter.py check_simple_key for a string key. */
+function isSimpleKey(key: string): boolean {
+  const a = analyze(key)
+  // The length counts the prepared tag too ("!!str", 5 characters) against MAX_SIMPLE_KEY_LENGTH (128).
+  return [...key].length + 5 < 128 && !a.empty && !a.multiline
+}
+
+/** A node at block indentation `indent` (its scalars continue at `indent + 2`). */
+function writeNode(w: Writer, value: unknown, indent: number, inMapping: boolean): void {
+  const item = isOmitted(value) ? null : value
+  if (typeof item === 'string') {
+    writeString(w, item, indent + 2)
+    return
+  }
+
+  const other = otherScalar(item)
+  if (other !== undefined) {
+    writePlain(w, other, indent + 2, true)
+    return
+  }
+
+  if (Array.isArray(item)) {
+    if (item.length === 0) {
+      w.indicator('[', true, true)
+      w.indicator(']', false)
+      return
+    }
+
+    // emitter.py expect_block_sequence: a sequence right after "key:" is indentless (its dashes at the key's column).
+    const dashes = inMapping && !w.indention ? indent : indent + 2
+    for (const element of item) {
+      w.indent(dashes)
+      w.indicator('-', true, false, true)
+      writeNode(w, element, dashes, false)
+    }
+
+    return
+  }
+
+  const entries = entriesOf(item as Record<string, unknown>).sort(([a], [b]) => byCodePoint(a, b))
+  if (entries.length === 0) {
+    w.indicator('{', true, true)
+    w.indicator('}', false)
+    return
+  }
+
+  const keys = indent + 2
+  for (const [key, child] of entries) {
+    w.indent(keys)
+    if (isSimpleKey(key)) {
+      writeString(w, key, keys + 2, 'simple')
+      w.indicator(':', false)
+    } else {
+      // emitter.py check_simple_key: an empty, multi-line or long key is written as "? KEY" / ": VALUE".
+      w.indicator('?', true, false, true)
+      writeString(w, key, keys + 2, 'complex')
+      w.indent(keys)
+      w.indicator(':', true, false, true)
+    }
+
+    writeNode(w, child, keys, true)
+  }
+}
+
+/** The policy as YAML text (ending in a newline), byte for byte what `gcloud container binauthz policy export` prints. */
 export function policyToYaml(policy: Policy): string {
-  const inline = scalar(policy)
-  if (inline !== undefined) return `${inline}\n`
-  return `${mappingLines(policy, '').join('\n')}\n`
+  const w = new Writer()
+  writeNode(w, policy, -2, false)
+  if (w.openEnded) {
+    w.indicator('...', true)
+    w.indent(0)
+  }
+
+  if (w.column !== 0) w.lineBreak()
+  return w.out
 }

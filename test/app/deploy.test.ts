@@ -124,7 +124,7 @@ describe('app/deploy', () => {
     expect(server.requests('testIamPermissions')).to.have.length(0)
     expect(result.patterns).to.deep.equal({
       added: [],
-      alreadyCovered: [{by: 'us-central1-docker.pkg.dev/my-proj/**', pattern: RUN_US}],
+      alreadyCovered: [{by: 'us-central1-docker.pkg.dev/my-proj/**', coveredBy: {kind: 'pattern', pattern: 'us-central1-docker.pkg.dev/my-proj/**'}, pattern: RUN_US}],
       required: [RUN_US],
     })
     expect(result.policy.written).to.equal(false)
@@ -140,7 +140,7 @@ describe('app/deploy', () => {
     server.setPolicy(PROJECT, {...denyingPolicy(), defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_ALLOW'}})
     const result = await runDeploy(h.options())
     expect(server.writes()).to.equal(0)
-    expect(result.patterns.alreadyCovered).to.deep.equal([{by: 'defaultAdmissionRule: ALWAYS_ALLOW', pattern: RUN_US}])
+    expect(result.patterns.alreadyCovered).to.deep.equal([{by: 'defaultAdmissionRule: ALWAYS_ALLOW', coveredBy: {evaluationMode: 'ALWAYS_ALLOW', kind: 'default-rule'}, pattern: RUN_US}])
   })
 
   it('uncovered + --yes: exactly one write adding the pattern, other fields kept, then deploys', async () => {

@@ -9,6 +9,7 @@ import {fileURLToPath} from 'node:url'
 import type {Policy} from '../../src/policy/types.js'
 
 import {createFakeGcloud, type FakeGcloud} from '../helpers/fake-gcloud.js'
+import {assertValidResult} from '../helpers/json-schema.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -162,6 +163,9 @@ export function exitOf(error: unknown): number | undefined {
 }
 
 /** Parses the --json stdout of runCommand. */
+/** The --json output of a command run in-process, checked against its command's schema in schemas/. */
 export function json<T = Record<string, unknown>>(stdout: string): T {
-  return JSON.parse(stdout) as T
+  const parsed = JSON.parse(stdout) as T
+  assertValidResult(parsed)
+  return parsed
 }

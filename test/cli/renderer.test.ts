@@ -8,13 +8,13 @@ describe('cli/renderer', () => {
   const table: [RendererInput, RendererChoice][] = [
     [{
       ci: false, isTTY: true, json: true, verbose: false,
-    }, 'silent'],
+    }, 'simple'],
     [{
       ci: false, isTTY: true, json: true, verbose: true,
-    }, 'silent'],
+    }, 'verbose'],
     [{
       ci: true, isTTY: false, json: true, verbose: false,
-    }, 'silent'],
+    }, 'simple'],
     [{
       ci: false, isTTY: true, json: false, verbose: true,
     }, 'verbose'],

@@ -37,7 +37,7 @@ describe('binauthz sandbox start / env / status / stop (built CLI)', function ()
     expect(shown.stdout).to.include(`export CLOUDSDK_API_ENDPOINT_OVERRIDES_BINARYAUTHORIZATION=http://127.0.0.1:${started.port}/`)
     expect(shown.stdout).to.include(`export CLOUDSDK_CONFIG=${state}/gcloud`)
     const envJson = await cli(['sandbox', 'env', '--state-dir', state, '--json'])
-    expect(JSON.parse(envJson.stdout)).to.deep.equal(started.env)
+    expect((JSON.parse(envJson.stdout) as {env: unknown}).env).to.deep.equal(started.env)
 
     // With the sandbox env (as after eval), status needs no --state-dir.
     const status = await cli(['sandbox', 'status', '--json'], started.env)

@@ -129,7 +129,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     expect(start.stdout).to.match(/Sandbox started at http:\/\/127\.0\.0\.1:\d+\//)
     const shown = await cli(['sandbox', 'env', '--state-dir', stateDir, '--json'])
     expect(shown.code, shown.stderr).to.equal(0)
-    sandboxEnv = JSON.parse(shown.stdout) as Record<string, string>
+    sandboxEnv = (JSON.parse(shown.stdout) as {env: Record<string, string>}).env
     const inSandbox = (args: string[]) => cli(args, sandboxEnv)
     const project = sandboxEnv.CLOUDSDK_CORE_PROJECT
     const region = 'us-central1'

@@ -12,6 +12,7 @@ import type {DeployResult} from '../../src/app/deploy.js'
 import type {Policy} from '../../src/policy/types.js'
 
 import {STATE_FILES} from '../../src/sandbox/index.js'
+import {runAction} from '../helpers/action-runner.js'
 import {type CliRun, runCli} from '../helpers/cli-process.js'
 import {createFakeGcloud} from '../helpers/fake-gcloud.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
@@ -30,6 +31,39 @@ function documentedCommand(section: string): string[] {
   const line = (lines[0] ?? '').replace(/\s*>\s*\S+\s*$/, '').replaceAll('$PROJECT_ID', PROJECT)
   expect(line, 'documented commands use no shell quoting').not.to.match(/["'`\\]/)
   return line.split(/\s+/)
+}
+
+/** The `with:` inputs of the README step that uses this repository's action (block scalars `|` included). */
+function documentedActionInputs(): Record<string, string> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const lines = readme.split('\n')
+  const uses = lines.findIndex(line => /uses: binauthz-deploy\/binauthz-deploy@/.test(line))
+  expect(uses, 'a README step uses the action').to.be.greaterThan(-1)
+  const inputs: Record<string, string> = {}
+  let block: string | undefined
+  let blockIndent = 0
+  for (const line of lines.slice(uses + 1)) {
+    if (/^\s*- /.test(line) || line.startsWith('```')) break
+    const indent = line.length - line.trimStart().length
+    if (block !== undefined && (indent > blockIndent || line.trim() === '')) {
+      inputs[block] = `${inputs[block] ?? ''}${line.trim()}\n`
+      continue
+    }
+
+    block = undefined
+    const entry = /^(\s*)(\w+): (.*)$/.exec(line)
+    if (!entry) continue
+    const [, spaces = '', key = '', value = ''] = entry
+    if (value === '|') {
+      block = key
+      blockIndent = spaces.length
+      inputs[key] = ''
+    } else {
+      inputs[key] = value.replace(/\s+#.*$/, '')
+    }
+  }
+
+  return inputs
 }
 
 const REAL_GCLOUD = installedGcloud() !== undefined
@@ -95,7 +129,7 @@ describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 
         `--project=${PROJECT}`,
         '--region=europe-west1',
         '--runtime',
-        'nodejs20',
+        'nodejs24',
         '--source=.',
         '--entry-point',
         'handler',
@@ -103,6 +137,18 @@ describe(`README CI examples run as documented (${REAL_GCLOUD ? 'real gcloud' : 
         '--binary-authorization=default',
       ]])
     }
+  })
+
+  it('GitHub Actions: the step using this action, with its documented inputs, allowlists and deploys', async () => {
+    const given = documentedActionInputs()
+    expect(given.kind).to.equal('function')
+    const ran = await runAction({
+      actionPath: ROOT, env: env(), given, timeoutMs: 170_000, workdir: join(dir, 'src'),
+    })
+    expect(ran.steps.map(step => step.exitCode), ran.steps.map(step => step.stderr).join('\n')).to.deep.equal([0, 0])
+    expect(JSON.parse(ran.outputs.patterns_added ?? '')).to.deep.equal([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
+    expect(JSON.parse(ran.outputs.exit_codes ?? '')).to.deep.equal({'europe-west1': 0})
+    expect(storedPolicy().admissionWhitelistPatterns).to.deep.equal([{namePattern: `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`}])
   })
 
   it('Cloud Build: the deploy run step allowlists cloud-run-source-deploy and deploys', async () => {

@@ -7,6 +7,8 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {once} from 'node:events'
 import {fileURLToPath} from 'node:url'
 
+import {validateJsonStdout} from './json-schema.js'
+
 /** bin/run.js of this checkout (dist/test/helpers/x.js → ../../../bin/run.js). */
 export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 
@@ -51,12 +53,15 @@ export async function runCli(args: readonly string[], options: CliRunOptions): P
   options.onSpawn?.(child)
   const [code, signal] = (await once(child, 'close')) as [null | number, NodeJS.Signals | null]
   clearTimeout(timer)
+  const stdout = Buffer.concat(out).toString('utf8')
+  // Every --json result a test produces is checked against its command's schema in schemas/.
+  if (!timedOut && signal === null) validateJsonStdout(args, stdout)
   return {
     args: [...args],
     code,
     signal,
     stderr: Buffer.concat(err).toString('utf8'),
-    stdout: Buffer.concat(out).toString('utf8'),
+    stdout,
     timedOut,
   }
 }

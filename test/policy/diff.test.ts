@@ -9,7 +9,7 @@ import {policyToYaml} from '../../src/policy/yaml.js'
 
 const RUN = 'us-central1-docker.pkg.dev/my-project/cloud-run-source-deploy/**'
 
-// Parsed from JSON like the API's answer, so the keys keep the API's order (the diff is of the YAML in that order).
+// Parsed from JSON like the API's answer (keys in the API's order); the diff is of gcloud's YAML, whose keys are sorted.
 const READ = JSON.parse(`{
   "name": "projects/my-project/policy",
   "admissionWhitelistPatterns": [{"namePattern": "gcr.io/google_containers/*"}, {"namePattern": "gcr.io/other/*"}],
@@ -35,25 +35,36 @@ describe('policy/diff', () => {
   it('shows an appended pattern with two lines of context', () => {
     const plan = planAllow(READ, [RUN])
     expect(renderPolicyDiff(plan.before, plan.after)).to.equal([
-      '@@ -3,4 +3,5 @@',
+      '@@ -2,4 +2,5 @@',
       '  - namePattern: gcr.io/google_containers/*',
       '  - namePattern: gcr.io/other/*',
       `+ - namePattern: ${RUN}`,
       '  defaultAdmissionRule:',
-      '    evaluationMode: ALWAYS_DENY',
+      '    enforcementMode: ENFORCED_BLOCK_AND_AUDIT_LOG',
       '',
     ].join('\n'))
   })
 
   it('shows a removed pattern', () => {
     const plan = planRevoke(READ, ['gcr.io/google_containers/*'])
-    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(['@@ -1,5 +1,4 @@', '  name: projects/my-project/policy', '  admissionWhitelistPatterns:', '- - namePattern: gcr.io/google_containers/*', '  - namePattern: gcr.io/other/*', '  defaultAdmissionRule:', ''].join('\n'))
+    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(['@@ -1,4 +1,3 @@', '  admissionWhitelistPatterns:', '- - namePattern: gcr.io/google_containers/*', '  - namePattern: gcr.io/other/*', '  defaultAdmissionRule:', ''].join('\n'))
   })
 
   it('shows the list appearing in a policy that had none', () => {
     const before: Policy = {defaultAdmissionRule: {evaluationMode: 'ALWAYS_DENY'}}
     const plan = planAllow(before, [RUN])
-    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(['@@ -1,2 +1,4 @@', '  defaultAdmissionRule:', '    evaluationMode: ALWAYS_DENY', '+ admissionWhitelistPatterns:', `+ - namePattern: ${RUN}`, ''].join('\n'))
+    expect(renderPolicyDiff(plan.before, plan.after)).to.equal(['@@ -1,2 +1,4 @@', '+ admissionWhitelistPatterns:', `+ - namePattern: ${RUN}`, '  defaultAdmissionRule:', '    evaluationMode: ALWAYS_DENY', ''].join('\n'))
+  })
+
+  it('ignores key order: a policy whose keys another tool reordered shows no change', () => {
+    const reordered = JSON.parse(`{
+      "etag": "e1",
+      "defaultAdmissionRule": {"enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG", "evaluationMode": "ALWAYS_DENY"},
+      "admissionWhitelistPatterns": [{"namePattern": "gcr.io/google_containers/*"}, {"namePattern": "gcr.io/other/*"}],
+      "name": "projects/my-project/policy"
+    }`) as Policy
+    expect(renderPolicyDiff(READ, reordered)).to.equal('')
+    expect(renderPolicyDiff(reordered, planAllow(READ, [RUN]).after)).to.equal(renderPolicyDiff(READ, planAllow(READ, [RUN]).after))
   })
 
   it('returns an empty string when nothing changes', () => {

@@ -12,16 +12,16 @@ ${DEPLOY_OUTPUT_HELP}`)
   static override examples = [
     {
       command:
-        '<%= config.bin %> <%= command.id %> my-fn --region europe-west1 -- --runtime nodejs20 --source . --entry-point handler --trigger-http',
+        '<%= config.bin %> <%= command.id %> my-fn --region europe-west1 -- --runtime nodejs24 --source . --entry-point handler --trigger-http',
       description: 'Deploy an HTTP function (2nd gen).',
     },
     {
       command:
-        '<%= config.bin %> <%= command.id %> my-fn --region europe-west1 --yes -- --runtime nodejs20 --source . --entry-point handler --trigger-http --docker-repository projects/my-proj/locations/europe-west1/repositories/builds',
+        '<%= config.bin %> <%= command.id %> my-fn --region europe-west1 --yes -- --runtime nodejs24 --source . --entry-point handler --trigger-http --docker-repository projects/my-proj/locations/europe-west1/repositories/builds',
       description: 'Build into a custom repository (the allowlist entry follows it).',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> my-fn --project my-proj --region us-central1 --yes --json -- --runtime python312 --source . --entry-point main --trigger-http',
+      command: '<%= config.bin %> <%= command.id %> my-fn --project my-proj --region us-central1 --yes --json -- --runtime python313 --source . --entry-point main --trigger-http',
       description: 'CI: no prompts, JSON result on stdout, gcloud output on stderr.',
     },
   ]

@@ -62,7 +62,7 @@ export default class PolicyRestore extends BinauthzCommand {
       yes: flags.yes,
       ...deadlineFrom(flags.deadline, runtime.clock),
     })
-    for (const line of renderRestore(result)) this.say(line)
+    for (const line of renderRestore(result, diff => this.coloured(diff))) this.say(line)
     return result
   }
 }

@@ -14,7 +14,7 @@ export default class SandboxEnv extends BinauthzCommand {
   static override description = withExitCodes(`Prints \`export NAME=value\` lines (shell-quoted) for a private gcloud configuration (CLOUDSDK_CONFIG), the
 sandbox access token file, the API endpoint overrides, gcloud's proxy settings (Cloud Run's regional hosts only
 resolve through it), NO_PROXY for the loopback address and BINAUTHZ_SANDBOX_DIR. Evaluate them in your shell;
---json prints the same variables as an object. --unset prints the lines that undo them (NO_PROXY keeps its other
+--json prints them as the object "env" (as sandbox start --json does). --unset prints the lines that undo them (NO_PROXY keeps its other
 entries), and works whether or not the sandbox runs.`)
   static override examples = [
     'eval "$(<%= config.bin %> <%= command.id %>)"',
@@ -27,7 +27,7 @@ entries), and works whether or not the sandbox runs.`)
   }
   static override summary = 'Print the environment that points gcloud and binauthz at the running sandbox.'
 
-  async run(): Promise<EnvUndo | Record<string, string>> {
+  async run(): Promise<EnvUndo | {env: Record<string, string>}> {
     const {flags} = await this.parse(SandboxEnv)
     if (flags.unset) {
       const undo = envUndo(process.env)
@@ -46,6 +46,6 @@ entries), and works whether or not the sandbox runs.`)
 
     const env = shellEnvFor(stateDir, info.port)
     this.say(exportLines(env))
-    return env
+    return {env}
   }
 }

@@ -94,7 +94,7 @@ describe('binauthz policy allow', () => {
     expect(error).to.equal(undefined)
     const result = json<PolicyChangeResult>(stdout)
     expect(result).to.deep.include({added: [], changed: false, written: false})
-    expect(result.alreadyCovered).to.deep.equal([{coveredBy: {kind: 'pattern', pattern: broad}, pattern: RUN_PATTERN}])
+    expect(result.alreadyCovered).to.deep.equal([{by: broad, coveredBy: {kind: 'pattern', pattern: broad}, pattern: RUN_PATTERN}])
     expect(result.skippedReason).to.contain(`covered by the broader allowlist entry ${broad}`)
     expect(h.server.requests().map(r => r.op)).to.deep.equal(['getPolicy'])
   })
