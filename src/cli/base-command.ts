@@ -15,7 +15,7 @@ import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
 import {formatCommand} from '../policy/shell.js'
-import {colourDiff, colourEnabled} from './diff-colour.js'
+import {colourDiff, colourEnabled, escapeKeepingDiffColour} from './diff-colour.js'
 import {renderError} from './error-output.js'
 import {guardProcessOutput} from './output-guard.js'
 import {terminalPrompter} from './prompts.js'
@@ -103,8 +103,12 @@ export function jsonText(value: unknown): string {
  */
 export async function drained(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.destroyed || stream.writableLength === 0) return
+  // A reader that left (EPIPE) ends the stream instead of draining it: that ends the wait too.
   await new Promise<void>(resolve => {
-    stream.write('', () => resolve())
+    const done = (): void => resolve()
+    stream.once('close', done)
+    stream.once('error', done)
+    stream.write('', done)
   })
 }
 
@@ -169,7 +173,7 @@ export abstract class BinauthzCommand extends Command {
 
   /** A policy diff for people: coloured when stdout is a terminal (NO_COLOR / FORCE_COLOR honoured), never under --json. */
   protected coloured(diff: string): string {
-    return colourDiff(diff, !this.jsonEnabled() && colourEnabled({env: process.env, isTTY: Boolean(process.stdout.isTTY)}))
+    return colourDiff(safeText(diff), !this.jsonEnabled() && colourEnabled({env: process.env, isTTY: Boolean(process.stdout.isTTY)}))
   }
 
   /** The command's line as typed words (`binauthz deploy run`). */
@@ -231,7 +235,7 @@ export abstract class BinauthzCommand extends Command {
 
   /** Human output (stdout) — silent under --json and --quiet. */
   protected say(message = ''): void {
-    if (!this.jsonEnabled() && !this.quietRun) this.log(safeText(message))
+    if (!this.jsonEnabled() && !this.quietRun) this.log(escapeKeepingDiffColour(message, safeText))
   }
 
   /** The --json output of a successful run: the result in the envelope (schemaVersion, command). */

@@ -48,7 +48,7 @@ export abstract class DeployCommand extends BinauthzCommand {
     const json = this.jsonEnabled()
     const {env} = process
     this.quiet(flags.quiet, !flags.yes)
-    const reporter = await this.reporter(json || flags.quiet, flags.verbose)
+    const reporter = await this.reporter(json, flags.quiet, flags.verbose)
     try {
       const result = await runDeploy({
         kind: this.kind,
@@ -80,12 +80,13 @@ export abstract class DeployCommand extends BinauthzCommand {
     }
   }
 
-  /** `silent`: --json or --quiet (no progress at all). */
-  private async reporter(silent: boolean, verbose: boolean): Promise<StepReporter> {
+  /** --quiet: no progress at all; --json: plain lines on stderr. */
+  private async reporter(json: boolean, quiet: boolean, verbose: boolean): Promise<StepReporter> {
     const choice = chooseRenderer({
       ci: isCiValue(process.env.CI),
       isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
-      json: silent,
+      json,
+      quiet,
       verbose,
     })
     if (choice === 'silent') return silentReporter()

@@ -17,6 +17,17 @@ export function colourEnabled({env, isTTY}: ColourContext): boolean {
   return isTTY && env.TERM !== 'dumb'
 }
 
+/** The colour codes colourDiff writes, and only those (a capture group: split() keeps them). */
+export const DIFF_COLOUR_CODES = /(\u001B\[(?:0|3[126])m)/
+
+/**
+ * `text` made safe to show by `escape` everywhere but in the colour codes of our own diffs: those are ours (the
+ * diff's content was escaped before it was coloured); any other control character, a server's included, is escaped.
+ */
+export function escapeKeepingDiffColour(text: string, escape: (part: string) => string): string {
+  return text.split(DIFF_COLOUR_CODES).map((part, i) => (i % 2 === 1 ? part : escape(part))).join('')
+}
+
 /** The diff text with added lines green, removed lines red and hunk headers cyan (unchanged when `enabled` is false). */
 export function colourDiff(diff: string, enabled: boolean): string {
   if (!enabled) return diff

@@ -2,14 +2,14 @@
 // unknown command is answered the way our other usage errors are — the nearest command, one pointer to --help, no
 // `›` prefix — instead of oclif's bare "command X not found" (no plugin loaded for it: it costs start time).
 import {
-  Config, Errors, flush, handle, type Interfaces, loadHelpClass, run as oclifRun,
+  Config, Errors, handle, type Interfaces, loadHelpClass, run as oclifRun,
 } from '@oclif/core'
 
 import {EXIT_CODES} from '../errors.js'
 import {formatCommand} from '../policy/shell.js'
-import {stderrColumns} from './base-command.js'
+import {drained, stderrColumns} from './base-command.js'
 import {renderError} from './error-output.js'
-import {nearest} from './usage-hints.js'
+import {editDistance, nearest} from './usage-hints.js'
 
 const NOT_FOUND = /^command (\S+) not found$/
 
@@ -24,13 +24,16 @@ export function unknownCommandText(bin: string, typed: string, commandIds: reado
   const spaced = commandIds.map(id => id.replaceAll(':', ' '))
   // Compare as many words as each command has: `deploy rn fn` is `deploy rn` mistyped, plus an argument.
   const candidates = spaced.map(id => ({id, typed: words.slice(0, id.split(' ').length).join(' ')}))
-  let best: string | undefined
+  // The command matching most words (`deploy rn` → `deploy run`, not the `deploy` topic); of those, the nearest.
+  let best: undefined | {distance: number; id: string; words: number}
   for (const {id, typed: prefix} of candidates) {
-    if (nearest(prefix, [id]) !== undefined && (best === undefined || id.split(' ').length > best.split(' ').length)) best = id
+    if (nearest(prefix, [id]) === undefined) continue
+    const here = {distance: editDistance(prefix, id), id, words: id.split(' ').length}
+    if (best === undefined || here.words > best.words || (here.words === best.words && here.distance < best.distance)) best = here
   }
 
   const lines = [`Unknown command: ${[bin, ...via, ...words].join(' ')}`]
-  if (best !== undefined) lines.push(`Did you mean ${formatCommand([bin, ...via, ...best.split(' '), ...words.slice(best.split(' ').length), ...rest])}?`)
+  if (best !== undefined) lines.push(`Did you mean ${formatCommand([bin, ...via, ...best.id.split(' '), ...words.slice(best.words), ...rest])}?`)
   lines.push(`See: ${bin} --help`)
   return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
 }
@@ -48,7 +51,9 @@ export async function run(args: readonly string[], load: Interfaces.LoadOptions 
     }
 
     const result = await oclifRun([...args], config)
-    await flush()
+    // Not oclif's flush(): it waits for 'drain' behind an unref'd timer, so on a stdout whose reader left (EPIPE) the
+    // process would end inside that wait (Node's exit 13, an unsettled top-level await) instead of with its code.
+    await drained(process.stdout)
     return result
   } catch (error) {
     const typed = error instanceof Errors.CLIError ? NOT_FOUND.exec(error.message)?.[1] : undefined

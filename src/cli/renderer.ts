@@ -9,14 +9,17 @@ export interface RendererInput {
   ci: boolean
   isTTY: boolean
   json: boolean
+  /** --quiet: errors only, no progress at all. */
+  quiet?: boolean
   verbose: boolean
 }
 
 /**
- * --verbose → verbose plain lines; --json → simple plain lines on stderr (stdout holds only the JSON); no TTY or CI → simple plain lines;
- * otherwise listr2's default (animated) renderer.
+ * --quiet → nothing; --verbose → verbose plain lines; --json → simple plain lines on stderr (stdout holds only the
+ * JSON); no TTY or CI → simple plain lines; otherwise listr2's default (animated) renderer.
  */
 export function chooseRenderer(input: RendererInput): RendererChoice {
+  if (input.quiet) return 'silent'
   // Under --json stdout holds only the result: progress goes to stderr as plain lines (the command's note()).
   if (input.verbose) return 'verbose'
   if (input.json) return 'simple'

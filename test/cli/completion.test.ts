@@ -79,7 +79,7 @@ describe('binauthz completion SHELL', function () {
     })
 
     it('completes topics and commands, never the hidden ones', () => {
-      expect(bashCompletes('')).to.deep.equal(['completion', 'deploy', 'policy', 'sandbox', 'setup'])
+      expect(bashCompletes('')).to.deep.equal(['completion', 'deploy', 'help', 'policy', 'sandbox', 'setup', 'version'])
       expect(bashCompletes('de')).to.deep.equal(['deploy'])
       expect(bashCompletes('deploy', '')).to.deep.equal(['function', 'job', 'run', 'worker-pool'])
       expect(bashCompletes('sandbox', 's')).to.deep.equal(['start', 'status', 'stop'])
@@ -116,7 +116,7 @@ describe('binauthz completion SHELL', function () {
       return run.stdout.split('\n').filter(Boolean).map(line => line.split('\t')[0] ?? '').sort()
     }
 
-    expect(ask('binauthz ')).to.deep.equal(['completion', 'deploy', 'policy', 'sandbox', 'setup'])
+    expect(ask('binauthz ')).to.deep.equal(['completion', 'deploy', 'help', 'policy', 'sandbox', 'setup', 'version'])
     expect(ask('binauthz deploy ')).to.deep.equal(['function', 'job', 'run', 'worker-pool'])
     expect(ask('binauthz policy allow --kind ')).to.deep.equal(['all', 'function', 'job', 'run', 'worker-pool'])
     expect(ask('binauthz sandbox env --u')).to.deep.equal(['--unset'])

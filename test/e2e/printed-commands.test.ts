@@ -128,7 +128,7 @@ describe(`e2e: every command binauthz prints runs as printed${SKIP_NOTE}`, funct
 
   it('setup --no-save --no-apply: its Next: command names the project and region, and with the hand-off runs as printed', async () => {
     await start()
-    const commands = await runEveryPrinted(`binauthz setup --region ${REGION} --no-save --no-apply --kind run`, 0)
+    const commands = await runEveryPrinted(`binauthz setup --region ${REGION} --no-save --no-apply --kind run`, 6)
     expect(commands).to.include(`binauthz policy allow --project=${sandbox.project} --region=${REGION} --kind=run`)
     expect(allowlistOf(sandbox.state)).to.deep.equal([`${REGION}-docker.pkg.dev/${sandbox.project}/cloud-run-source-deploy/**`])
   })

@@ -191,7 +191,7 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
           ...(typeof req.headers['x-goog-user-project'] === 'string' ? {quota: req.headers['x-goog-user-project']} : {}),
         })
         res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({etag: '"e1"', name: 'projects/p/policy'}))
+        res.end(JSON.stringify({defaultAdmissionRule: {enforcementMode: 'ENFORCED_BLOCK_AND_AUDIT_LOG', evaluationMode: 'ALWAYS_DENY'}, etag: '"e1"', name: 'projects/p/policy'}))
       })
       await new Promise<void>(done => {
         api.listen(0, '127.0.0.1', done)

@@ -112,7 +112,7 @@ describe('binauthz policy status', () => {
     expect(human.error).to.equal(undefined)
     expect(human.stdout).to.contain('Default rule: REQUIRE_ATTESTATION')
     expect(human.stdout).to.contain(`  ${RUN_PATTERN}`)
-    expect(human.stdout).to.contain('Not checked without a region: whether Cloud Run functions (gcloud run deploy --source) and Cloud Functions 2nd gen (gcloud functions deploy) are allowlisted')
+    expect(human.stdout).to.contain('Not checked without a region: whether Cloud Run services and functions (gcloud run deploy --source) and Cloud Functions 2nd gen (gcloud functions deploy) are allowlisted')
     expect(human.stdout).to.contain(`binauthz policy status --project=${PROJECT} --region=us-central1`)
     const {error, stdout} = await runCommand(['policy', 'status', '--project', PROJECT, '--kind', 'function', '--json'], {root: ROOT})
     expect(error).to.equal(undefined)
