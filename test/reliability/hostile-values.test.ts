@@ -72,6 +72,10 @@ const CASES: Case[] = [
   ...[`${PROJECT} `, ` ${PROJECT}`, `${PROJECT}\n`, `${PROJECT}\r`, `${PROJECT}\t`, `\u00A0${PROJECT}`, `${PROJECT}\u0085`, `${PROJECT}\u001B[2J`, `"${PROJECT}"`].map((value): Case => ({
     args: deploy({project: value}), exit: USAGE, message: PADDED_PROJECT, title: `--project ${JSON.stringify(value)}`,
   })),
+  // Google's project-ID rule (6-30 characters, a lowercase letter first, letters, digits and hyphens, no hyphen last).
+  ...['Hostile-Vals', 'hv', 'a-project-id-longer-than-thirty-chars', '-hostile-vals', 'hostile-vals-', '9hostile-vals', 'hostile_vals', 'hóstile-vals'].map((value): Case => ({
+    args: deploy({project: value}), exit: USAGE, message: /INVALID_PROJECT/, title: `--project ${JSON.stringify(value)} (not a project ID)`,
+  })),
   ...['', ' ', `${PROJECT} `, `\n${PROJECT}`, `${PROJECT}\u0007`].map((value): Case => ({
     args: noProject, env: () => ({CLOUDSDK_CORE_PROJECT: value}), exit: USAGE, message: /INVALID_PROJECT[\s\S]*CLOUDSDK_CORE_PROJECT|CLOUDSDK_CORE_PROJECT[\s\S]*INVALID_PROJECT/, title: `CLOUDSDK_CORE_PROJECT=${JSON.stringify(value)}`,
   })),
@@ -308,9 +312,9 @@ describe('reliability 15a: hostile values, pre-write checks and answers that are
     console.log(`      hostile inputs (issue 15 items 1-3, built CLI): ${outcomes.size}`)
   })
 
-  it(`runs at least 90 distinct hostile inputs (${CASES.length} defined, ${runnable.length} runnable here)`, () => {
+  it(`runs at least 100 distinct hostile inputs (${CASES.length} defined, ${runnable.length} runnable here)`, () => {
     expect(new Set(CASES.map(c => c.title)).size).to.equal(CASES.length)
-    expect(runnable.length).to.be.at.least(90)
+    expect(runnable.length).to.be.at.least(100)
   })
 
   for (const c of CASES) {
