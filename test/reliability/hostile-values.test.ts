@@ -72,8 +72,8 @@ const CASES: Case[] = [
   ...[`${PROJECT} `, ` ${PROJECT}`, `${PROJECT}\n`, `${PROJECT}\r`, `${PROJECT}\t`, `\u00A0${PROJECT}`, `${PROJECT}\u0085`, `${PROJECT}\u001B[2J`, `"${PROJECT}"`].map((value): Case => ({
     args: deploy({project: value}), exit: USAGE, message: PADDED_PROJECT, title: `--project ${JSON.stringify(value)}`,
   })),
-  // Google's project-ID rule (6-30 characters, a lowercase letter first, letters, digits and hyphens, no hyphen last).
-  ...['Hostile-Vals', 'hv', 'a-project-id-longer-than-thirty-chars', '-hostile-vals', 'hostile-vals-', '9hostile-vals', 'hostile_vals', 'hóstile-vals'].map((value): Case => ({
+  // Not a project ID at all (binauthz accepts legacy IDs too, so only what no project can be named).
+  ...['Hostile-Vals', '-hostile-vals', 'hostile-vals-', 'hostile_vals', 'hóstile-vals', 'hostile.vals', 'hostile vals', 'example.com:'].map((value): Case => ({
     args: deploy({project: value}), exit: USAGE, message: /INVALID_PROJECT/, title: `--project ${JSON.stringify(value)} (not a project ID)`,
   })),
   ...['', ' ', `${PROJECT} `, `\n${PROJECT}`, `${PROJECT}\u0007`].map((value): Case => ({
