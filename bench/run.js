@@ -232,6 +232,8 @@ const gcloudLoginEnv = {...noCredsEnv, CLOUDSDK_CORE_ACCOUNT: 'bench-user@exampl
 
 const bin = join(root, 'bin', 'run.js')
 const deployArgs = ['deploy', 'run', 'x', '--region', REGION, '--project', PROJECT]
+// gcloud's arguments: a run deploy needs --source or --image (binauthz refuses neither before any request).
+const FROM_SOURCE = ['--', '--source=.']
 const realGcloud = which('gcloud')
 // util-linux script(1) gives a pseudo-terminal, as when a developer runs binauthz by hand (progress renderer on).
 const utilLinuxScript = spawnSync('script', ['--version'], {encoding: 'utf8'}).stdout?.includes('util-linux')
@@ -258,7 +260,7 @@ const rows = [
     target: {ratio: 1.5, rss: 60},
   },
   {
-    argv: [node, bin, ...deployArgs, '--dry-run'],
+    argv: [node, bin, ...deployArgs, '--dry-run', ...FROM_SOURCE],
     env: cliEnv,
     expect: {
       exit: 0, gcloud: 0, reads: 1, writes: 0,
@@ -268,7 +270,7 @@ const rows = [
     target: {ratio: 2.5, rss: 60},
   },
   {
-    argv: [node, bin, ...deployArgs],
+    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
     credential: {extraGcloud: 0, source: 'token file (auth/access_token_file)'},
     env: cliEnv,
     expect: {
@@ -279,7 +281,7 @@ const rows = [
     target: {ratio: 3, rss: 60},
   },
   {
-    argv: [node, bin, ...deployArgs],
+    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
     credential: {extraGcloud: 0, source: 'token file + impersonation (auth/impersonate_service_account)'},
     env: impersonatedEnv,
     expect: {
@@ -290,7 +292,7 @@ const rows = [
     target: {ratio: 3, rss: 60},
   },
   {
-    argv: [node, bin, ...deployArgs],
+    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
     credential: {extraGcloud: 1, source: 'gcloud login (`gcloud auth print-access-token`)'},
     env: gcloudLoginEnv,
     expect: {
@@ -308,10 +310,10 @@ const rows = [
     name: 'usage-error',
   },
   {
-    argv: [node, bin, ...deployArgs, '--dry-run'],
+    argv: [node, bin, ...deployArgs, '--dry-run', ...FROM_SOURCE],
     env: noCredsEnv,
     expect: {
-      exit: 2, gcloud: 0, requests: 0, stderr: /NO_CREDENTIALS|credential/i,
+      exit: 7, gcloud: 0, requests: 0, stderr: /NO_CREDENTIALS|credential/i,
     },
     label: '`binauthz deploy run x --dry-run`, no credentials at all',
     name: 'no-creds',
@@ -338,7 +340,7 @@ const rows = [
     skip: utilLinuxScript ? undefined : 'no util-linux script(1)',
   },
   {
-    argv: inTerminal([node, bin, ...deployArgs]),
+    argv: inTerminal([node, bin, ...deployArgs, ...FROM_SOURCE]),
     env: cliEnv,
     expect: {
       exit: 0, gcloud: 1, reads: 1, writes: 0,
@@ -426,7 +428,7 @@ if (rows.some(row => row.name === 'deploy')) {
         exit: 0, gcloud: 1, reads: 1, writes: 1,
       },
     },
-    [node, bin, 'deploy', 'run', 'x', '--region', FRESH_REGION, '--project', PROJECT, '--yes'],
+    [node, bin, 'deploy', 'run', 'x', '--region', FRESH_REGION, '--project', PROJECT, '--yes', ...FROM_SOURCE],
   )
   if (writeCheck.problems.length > 0) console.error(`bench: deploy needing a write: ${writeCheck.problems.join('; ')}\n${writeCheck.run.stderr.slice(-2000)}`)
 }
