@@ -33,6 +33,7 @@ import {iamcredentialsEndpointFrom, universeDomainFrom} from '../google/endpoint
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
 import {serverText} from '../policy/display.js'
+import {parseJsonObject} from '../policy/json-text.js'
 import {readRegularFileText} from '../store/regular-file.js'
 import {type GcloudConfig, propertyOrigin} from './gcloud-config.js'
 
@@ -216,21 +217,15 @@ function readCredentialFile(file: string, origin: string): CredentialFileInfo {
     })
   }
 
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+  const json = parseJsonObject(text)
+  if (json === undefined) {
     throw new UserError(`The credential file ${file} (from ${origin}) is not a JSON object.`, {
       code: 'CREDENTIAL_FILE_INVALID',
       suggestions: [`Fix the file, or unset ${origin}`],
     })
   }
 
-  const record = json as Record<string, unknown>
+  const record = json
   const str = (key: string): string | undefined => {
     const v = record[key]
     return typeof v === 'string' && v.length > 0 && v.length < 2048 ? v : undefined

@@ -18,7 +18,7 @@ export function colourEnabled({env, isTTY}: ColourContext): boolean {
 }
 
 /** The colour codes colourDiff writes, and only those (a capture group: split() keeps them). */
-export const DIFF_COLOUR_CODES = /(\u001B\[(?:0|3[126])m)/
+export const DIFF_COLOUR_CODES = new RegExp(`(${RESET.slice(0, 1)}\\[(?:0|3[126])m)`)
 
 /**
  * `text` made safe to show by `escape` everywhere but in the colour codes of our own diffs: those are ours (the

@@ -26,7 +26,8 @@ const HEAD_BYTES = 16 * 1024
 /** The pythons the launcher tries, in its order (bin/gcloud setup_cloudsdk_python). */
 export const LAUNCHER_PYTHONS: readonly string[] = ['python3', 'python3.12', 'python3.13', 'python3.11', 'python3.10', 'python3.9', 'python3.8', 'python']
 
-function isExecutableFile(path: string): boolean {
+/** An executable regular file (what a PATH lookup or a #! line may name). */
+export function isExecutableFile(path: string): boolean {
   try {
     accessSync(path, constants.X_OK)
     return statSync(path).isFile()

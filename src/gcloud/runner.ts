@@ -6,13 +6,12 @@
 import type {ChildProcess} from 'node:child_process'
 
 import crossSpawn from 'cross-spawn'
-import {accessSync, constants, statSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 
 import {
   abortSignalName, ExternalError, InterruptedError, UserError,
 } from '../errors.js'
-import {assertStartable} from './launcher.js'
+import {assertStartable, isExecutableFile} from './launcher.js'
 
 /** Keep this much of a running gcloud's stderr for error recognition (src/gcloud/output.ts). */
 export const STDERR_TAIL_BYTES = 64 * 1024
@@ -94,15 +93,6 @@ function missingGcloud(executable: string, env: NodeJS.ProcessEnv, code: string 
       ],
     },
   )
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK)
-    return statSync(path).isFile()
-  } catch {
-    return false
-  }
 }
 
 /**

@@ -258,3 +258,15 @@ export function copyJson<T>(value: T): T {
 
   return out as T
 }
+
+/** `text` as a JSON object (plain JSON.parse: no lexemes kept), or undefined when it is not JSON or not an object. */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? json as Record<string, unknown> : undefined
+}

@@ -6,7 +6,7 @@
 
 import {randomBytes} from 'node:crypto'
 import {
-  chmod, link, lstat, mkdir, open, readdir, rm,
+  link, lstat, mkdir, readdir, rm,
 } from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
@@ -15,6 +15,7 @@ import {ExternalError, UserError} from '../errors.js'
 import {DEFAULT_LIMITS} from '../google/http-transport.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
 import {parsePolicy, type Policy} from '../policy/types.js'
+import {writeNewPrivateFile} from './private-file.js'
 import {readRegularFile} from './regular-file.js'
 
 export interface PolicyBackup {
@@ -161,15 +162,7 @@ export async function savePolicyBackup(
   try {
     await mkdir(dir, {mode: 0o700, recursive: true})
     await removeStaleTemps(dir, await readdir(dir))
-    const handle = await open(temp, 'wx', 0o600)
-    try {
-      await handle.writeFile(text, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-
-    await chmod(temp, 0o600)
+    await writeNewPrivateFile(temp, text)
     for (let n = 2; !(await publish(temp, file)); n++) file = join(dir, `${name}-${n}.json`)
   } catch (error: unknown) {
     throw writeFailed(file, error)

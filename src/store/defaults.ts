@@ -7,6 +7,7 @@ import type {DeployKind} from '../policy/repository.js'
 
 import {homeDir} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
+import {parseJsonObject} from '../policy/json-text.js'
 import {writePrivateFile} from './private-file.js'
 import {readRegularFileText} from './regular-file.js'
 
@@ -42,21 +43,15 @@ export function loadDefaults(env: NodeJS.ProcessEnv): SavedDefaults {
   const file = defaultsFile(env)
   const text = readRegularFileText(file, {maxBytes: MAX_DEFAULTS_BYTES, what: 'The binauthz defaults file'})
   if (text === undefined || text.trim() === '') return {}
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+  const json = parseJsonObject(text)
+  if (json === undefined) {
     throw new UserError(`The binauthz defaults file ${file} is not valid JSON.`, {
       code: 'DEFAULTS_INVALID',
       suggestions: ['Recreate it with `binauthz setup`', `Or remove it: \`rm ${file}\``],
     })
   }
 
-  const record = json as Record<string, unknown>
+  const record = json
   const out: SavedDefaults = {}
   if (typeof record.project === 'string' && record.project !== '') out.project = record.project
   if (Array.isArray(record.regions)) {

@@ -48,6 +48,11 @@ await run(args, {root, userPlugins: false, pjson: {...pjson, oclif: {...pjson.oc
 const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {hidden?: boolean}>}
 const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {oclif: {commands: unknown; topics: Record<string, unknown>}}
 
+/** Progress lines without a terminal start with the time of day, which differs between two runs. */
+function untimed(text: string): string {
+  return text.replaceAll(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm, 'TIME ')
+}
+
 describe('perf: the start path (bin/run.js → dist/bundle)', function () {
   this.timeout(120_000)
   let dir: string
@@ -86,8 +91,6 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
       expect(plain.code, `unbundled: ${plain.stderr}`).to.not.equal(null)
       // A help request again: now from the help store (the first run stored it), when oclif's answer was clean.
       const again = args.at(-1) === '--help' ? await runCli(args, env) : bundled
-      // Progress lines without a terminal start with the time of day, which differs between the two runs.
-      const untimed = (text: string): string => text.replaceAll(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm, 'TIME ')
       for (const ran of [bundled, again]) {
         expect(ran.stdout).to.equal(plain.stdout)
         expect(untimed(ran.stderr)).to.equal(untimed(plain.stderr))
