@@ -2,8 +2,6 @@
 // package.json "engines", every tested line is in it, the lines we do not test are refused, and the refusal
 // happens before the bundle is loaded (a copy of bin/ without dist/ still answers with it).
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
-import {once} from 'node:events'
 import {
   copyFileSync, mkdirSync, readFileSync, rmSync,
 } from 'node:fs'
@@ -11,6 +9,7 @@ import {join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {EXIT_CODES} from '../../src/errors.js'
+import {runProgram} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
@@ -64,18 +63,9 @@ describe('supported Node.js (bin/supported-node.js)', () => {
       for (const file of ['run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(dir, 'bin', file))
       copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'))
       const fake = 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"18.20.4"})'
-      const child = spawn(process.execPath, ['--import', fake, join(dir, 'bin', 'run.js'), 'deploy', 'run', '--help'], {
-        env: {HOME: dir, PATH: process.env.PATH ?? ''}, stdio: ['ignore', 'pipe', 'pipe'],
+      const {code, stderr, stdout} = await runProgram(process.execPath, ['--import', fake, join(dir, 'bin', 'run.js'), 'deploy', 'run', '--help'], {
+        cwd: dir, env: {HOME: dir, PATH: process.env.PATH ?? ''},
       })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString('utf8')
-      })
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString('utf8')
-      })
-      const [code] = (await once(child, 'close')) as [null | number]
       expect(code, stderr).to.equal(2)
       expect(stdout).to.equal('')
       expect(stderr).to.equal(supported.unsupportedNodeMessage('18.20.4', PJSON))
