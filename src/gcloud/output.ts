@@ -5,6 +5,7 @@
 // gcloud's text: the explanation is appended to it.
 
 import {evaluateImage} from '../policy/coverage.js'
+import {memberOf} from '../policy/handoff.js'
 import {imageNameOf} from '../policy/pattern.js'
 import {formatCommand} from '../policy/shell.js'
 
@@ -152,12 +153,6 @@ function findImage(text: string): string | undefined {
   return undefined
 }
 
-/** `--member` as gcloud's IAM commands take it. */
-function member(account: string | undefined): string {
-  if (account === undefined) return 'user:YOU@EXAMPLE.COM'
-  return /\.gserviceaccount\.com$/i.test(account) ? `serviceAccount:${account}` : `user:${account}`
-}
-
 /** The repository a text names, as {location, project, repository} (Docker path or resource name). */
 function repositoryIn(text: string): undefined | {location: string; project: string; repository: string} {
   const resource = REPOSITORY_RESOURCE.exec(text)
@@ -239,7 +234,7 @@ function repositoryMissing(stderr: string, context: DenialContext): Denial | und
 function repositoryPermission(stderr: string, context: DenialContext): Denial | undefined {
   if (!REPOSITORY_PERMISSION.test(stderr)) return undefined
   const repo = repositoryIn(stderr)
-  const who = member(context.account)
+  const who = memberOf(context.account)
   const fixes = repo === undefined
     ? []
     : [formatCommand(['gcloud', 'artifacts', 'repositories', 'add-iam-policy-binding', repo.repository, `--location=${repo.location}`, `--project=${repo.project}`, `--member=${who}`, '--role=roles/artifactregistry.writer'])]
