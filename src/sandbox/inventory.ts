@@ -1,26 +1,29 @@
-// What the sandbox runs, and whether it is healthy: Cloud Run services and Cloud Functions (2nd gen) read from the
-// state directory, judged the way gcloud judges them.
+// What the sandbox runs, and whether it is healthy: Cloud Run services and jobs and Cloud Functions (2nd gen) read
+// from the state directory, judged the way gcloud judges them.
 //
 // - A service is ready when its `Ready` condition is "True" (gcloud's readiness rule, command_lib/run/
 //   serverless_operations.py / api_lib/run/condition.py). Its message is the one gcloud would print for a failed
 //   deploy: the ConfigurationsReady message when that condition is False, else the Ready message.
+// - A job is ready on the same rule: gcloud 528's `run jobs deploy` waits on the job's Ready condition
+//   (serverless_operations.py ConditionPoller), and a refused create or replace leaves Ready False with the denial.
 // - A function is ready when its `state` is ACTIVE and no stateMessages entry has severity ERROR (a refused redeploy
 //   leaves the function ACTIVE on its old revision but with an ERROR state message, as Cloud Functions does).
 //   Its images are those of the Cloud Run service behind it (serviceConfig.service).
 // - The Cloud Run service behind a function is listed once, as the function (kind "function"), not again as a service.
 import {functionImages} from './functions.js'
+import {JOB_FILES, jobImages} from './jobs.js'
 import {serviceKey, templateImages} from './run.js'
 import {
   isRecord, type JsonObject, type SandboxState, STATE_FILES,
 } from './state.js'
 
 export interface InventoryEntry {
-  /** Cloud Run images of the revision template (every container), or of the function's service. */
+  /** Cloud Run images of the revision or task template (every container), or of the function's service. */
   images: string[]
-  kind: 'function' | 'service'
+  kind: 'function' | 'job' | 'service'
   /** Why it is not ready (or the Ready message when there is one). */
   message?: string
-  /** Service name, or function id. */
+  /** Service or job name, or function id. */
   name: string
   ready: boolean
   region: string
@@ -58,7 +61,7 @@ function functionHealth(fn: JsonObject): {message?: string; ready: boolean} {
   return typeof text === 'string' ? {message: text, ready} : {ready}
 }
 
-/** Every service and function in the sandbox state with its health, services first, each group sorted by region and name. */
+/** Every service, job and function in the sandbox state with its health, in that order, each group sorted by region and name. */
 export function listInventory(state: SandboxState): InventoryEntry[] {
   const functions = Object.entries(state.readMap(STATE_FILES.functions))
   const backing = new Set<string>()
@@ -83,6 +86,12 @@ export function listInventory(state: SandboxState): InventoryEntry[] {
       ...serviceHealth(service),
     }
   })
+  const jobEntries: InventoryEntry[] = Object.entries(state.readMap(JOB_FILES.jobs)).map(([key, job]) => {
+    const slash = key.indexOf('/')
+    return {
+      images: jobImages(job), kind: 'job', name: key.slice(slash + 1), region: key.slice(0, slash), ...serviceHealth(job),
+    }
+  })
   const byPlace = (a: InventoryEntry, b: InventoryEntry): number => a.region.localeCompare(b.region) || a.name.localeCompare(b.name)
-  return [...serviceEntries.sort(byPlace), ...functionEntries.sort(byPlace)]
+  return [...serviceEntries.sort(byPlace), ...jobEntries.sort(byPlace), ...functionEntries.sort(byPlace)]
 }

@@ -86,6 +86,14 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     const pushed = state.readJson<ImageRecord[]>(STATE_FILES.images, []).at(-1)
     expect(pushed?.image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/j1@sha256:`))
 
+    // `sandbox status` lists both jobs under their own heading: the one gcloud alone deployed as FAILED with the denial.
+    const status = await binauthz(['sandbox', 'status'])
+    expect(status.exitCode, status.stderr).to.equal(0)
+    const jobLines = status.stdout.split('\n').filter(line => /^ {2}(?:ready |FAILED) {2}us-central1\/j[01]\b/.test(line))
+    expect(status.stdout).to.match(/^Jobs: *$/m)
+    expect(jobLines.map(line => line.slice(0, 24))).to.deep.equal(['  FAILED  us-central1/j0', '  ready   us-central1/j1'])
+    expect(jobLines[0]).to.match(/denied by Binary Authorization/)
+
     const readsBefore = policyReads()
     const writesBefore = policyWrites(state)
     const again = await binauthz(['deploy', 'job', 'j1', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`, '--execute-now'])

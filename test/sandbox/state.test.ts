@@ -313,6 +313,31 @@ describe('sandbox state read back on redeploy', () => {
       expect(inventory[2]?.images[0]).to.match(/^europe-west1-docker\.pkg\.dev\/sandbox-project\/gcf-artifacts\//)
     })
 
+    it('lists jobs between services and functions, a job whose images the policy refuses as not ready, with the denial', async () => {
+      await restartWith(allowing([`us-central1-docker.pkg.dev/${P}/custom-repo/**`]))
+      const job = (name: string, image: string): object => ({
+        apiVersion: 'run.googleapis.com/v1',
+        kind: 'Job',
+        metadata: {annotations: {'run.googleapis.com/binary-authorization': 'default'}, name, namespace: P},
+        spec: {template: {spec: {template: {spec: {containers: [{image}]}}}}},
+      })
+      const jobs = `/apis/run.googleapis.com/v1/namespaces/${P}/jobs`
+      await call(sandbox, {
+        body: job('j-ok', SOURCE_IMAGE), method: 'POST', path: jobs, via: via(),
+      })
+      await call(sandbox, {
+        body: job('j-denied', SIDECAR), method: 'POST', path: jobs, via: via(),
+      })
+
+      const inventory = listInventory(state).filter(e => e.kind === 'job')
+      expect(inventory.map(e => [e.region, e.name, e.ready, e.images])).to.deep.equal([
+        ['us-central1', 'j-denied', false, [SIDECAR]],
+        ['us-central1', 'j-ok', true, [SOURCE_IMAGE]],
+      ])
+      expect(inventory[0]?.message).to.include(SIDECAR)
+      expect(inventory[1]).to.not.have.property('message')
+    })
+
     it('reports a function whose redeploy was refused as not ready, with the refusal', () => {
       state.putEntry(STATE_FILES.functions, `projects/${P}/locations/us-east1/functions/f2`, {
         state: 'ACTIVE', stateMessages: [{message: 'Could not create or update Cloud Run service f2. Denied.', severity: 'ERROR', type: 'CloudRunServiceDeployment'}],
