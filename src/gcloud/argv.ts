@@ -91,20 +91,34 @@ export function deployArgv(kind: DeployKind, input: DeployArgvInput): string[] {
   }
 }
 
-// Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen,
-// at most 49 characters. Cloud Functions (gen2) names: gcloud's regex (api_lib/functions/v1/util.py), at most 63.
-const RUN_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/
-const FUNCTION_NAME = /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/
+// Cloud Run service (and worker pool) names: lowercase letters, digits and hyphens, starting with a letter, not ending
+// with a hyphen, at most 49 characters. Job names: gcloud 528's own check before a jobs deploy (command_lib/run/
+// flags.py ValidateResource, called by surface/run/jobs/deploy.py): lowercase letters, digits and hyphens, not
+// starting or ending with a hyphen, at most 63. Cloud Functions (gen2) names: gcloud's regex (api_lib/functions/v1/
+// util.py), at most 63.
+const NAME_RULES: Record<DeployKind, {pattern: RegExp; rule: string}> = {
+  function: {
+    pattern: /^[A-Za-z](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?$/,
+    rule: 'function names use letters, digits, hyphens and underscores, start with a letter, do not end with a hyphen or underscore, and have at most 63 characters',
+  },
+  job: {
+    pattern: /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/,
+    rule: 'Cloud Run job names use lowercase letters, digits and hyphens, do not start or end with a hyphen, and have at most 63 characters',
+  },
+  run: {
+    pattern: /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/,
+    rule: 'Cloud Run service names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters',
+  },
+  'worker-pool': {
+    pattern: /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/,
+    rule: 'Cloud Run worker pool names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters',
+  },
+}
 
 /** Validates the NAME argument so it can never be mistaken for a flag or a path. */
 export function validateDeployName(kind: DeployKind, name: string): string {
-  const ok = kind === 'function' ? FUNCTION_NAME.test(name) : RUN_NAME.test(name)
-  if (!ok) {
-    const what = {job: 'Cloud Run job', run: 'Cloud Run service', 'worker-pool': 'Cloud Run worker pool'} as const
-    const rule
-      = kind === 'function'
-        ? 'function names use letters, digits, hyphens and underscores, start with a letter, do not end with a hyphen or underscore, and have at most 63 characters'
-        : `${what[kind]} names use lowercase letters, digits and hyphens, start with a letter, do not end with a hyphen, and have at most 49 characters`
+  const {pattern, rule} = NAME_RULES[kind]
+  if (!pattern.test(name)) {
     const example = {
       function: 'my_function or my-function', job: 'my-job', run: 'my-service', 'worker-pool': 'my-pool',
     } as const

@@ -55,6 +55,22 @@ describe(`e2e: what binauthz refuses before writing, gcloud 528 would not have d
     expect(policyWrites(state)).to.equal(writesBefore)
   })
 
+  it('a job name of 64 characters: gcloud 528 refuses it before any request (ValidateResource); binauthz refuses first; 63 passes both', async () => {
+    const long = `j${'a'.repeat(63)}`
+    const real = await gcloudRun(['run', 'jobs', 'deploy', long, `--region=${REGION}`, '--image=us-docker.pkg.dev/cloudrun/container/job:latest'])
+    expect(real.exitCode).not.to.equal(0)
+    expect(real.stderr).to.include('Invalid resource name').and.include('cannot be longer than 63 characters')
+    const writesBefore = policyWrites(state)
+    const ours = await binauthz(['deploy', 'job', long, '--region', REGION, '--yes', '--json', '--', `--source=${source}`])
+    expect(ours.exitCode, ours.stderr).to.equal(2)
+    expect(ours.stdout).to.include('INVALID_NAME').and.include('at most 63 characters')
+    expect(policyWrites(state)).to.equal(writesBefore)
+    const planned = await binauthz(['deploy', 'job', long.slice(0, 63), '--region', REGION, '--dry-run', '--json', '--', `--source=${source}`])
+    expect(planned.exitCode, planned.stderr).to.equal(0)
+    const realAtLimit = await gcloudRun(['run', 'jobs', 'deploy', long.slice(0, 63), `--region=${REGION}`, '--image=us-docker.pkg.dev/cloudrun/container/job:latest'])
+    expect(realAtLimit.stderr).to.not.include('Invalid resource name')
+  })
+
   it('-qh: gcloud takes no cluster of short flags ("unrecognized arguments", no deploy); binauthz refuses it before writing', async () => {
     const real = await gcloudRun(['run', 'deploy', 'svc', `--region=${REGION}`, `--source=${source}`, '-qh'])
     expect(real.exitCode).to.equal(2)

@@ -94,6 +94,13 @@ describe('deploy/argv', () => {
     ['function', 'fn-'],
     ['function', 'fn/..'],
     ['function', 'a'.repeat(64)],
+    ['job', '-job'],
+    ['job', 'job-'],
+    ['job', 'Job'],
+    ['job', 'job_1'],
+    ['job', 'a'.repeat(64)],
+    ['worker-pool', '1pool'],
+    ['worker-pool', 'a'.repeat(50)],
   ] as const) {
     it(`refuses the ${kind} name ${JSON.stringify(name.slice(0, 20))}`, () => {
       const error = thrownBy(() => validateDeployName(kind, name))
@@ -109,6 +116,10 @@ describe('deploy/argv', () => {
     ['run', 'a'.repeat(49)],
     ['function', 'My_Fn'],
     ['function', 'fn-2'],
+    ['job', 'a'.repeat(63)],
+    ['job', '1job'],
+    ['job', 'nightly-report'],
+    ['worker-pool', 'a'.repeat(49)],
   ] as const) {
     it(`accepts the ${kind} name ${name.slice(0, 20)}`, () => {
       expect(validateDeployName(kind, name)).to.equal(name)
