@@ -24,7 +24,7 @@ import {openClient, type OpenedClient} from './open-client.js'
 import {changePolicyOf} from './policy-change.js'
 import {
   type DefaultRuleSummary, type PathStatus, pathStatuses, summarizeDefaultRule,
-} from './policy-ops.js'
+} from './policy-status.js'
 import {
   type Clock, type Prompter, systemClock, type Ui,
 } from './ports.js'

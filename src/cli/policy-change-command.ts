@@ -3,7 +3,7 @@
 // object is the --json output. The commands keep their own flags and help text.
 import type {KindChoice} from '../app/targets.js'
 
-import {changePolicy, type PolicyChangeResult} from '../app/policy-ops.js'
+import {changePolicy, type PolicyChangeResult} from '../app/policy-allow-revoke.js'
 import {BinauthzCommand} from './base-command.js'
 import {deadlineFrom} from './flags.js'
 import {renderChange} from './policy-presenter.js'

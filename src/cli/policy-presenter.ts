@@ -1,6 +1,8 @@
 // Human-readable lines for the policy command results (pure; the commands print them unless --json).
 
-import type {PolicyChangeResult, PolicyRestoreResult, PolicyStatusResult} from '../app/policy-ops.js'
+import type {PolicyChangeResult} from '../app/policy-allow-revoke.js'
+import type {PolicyRestoreResult} from '../app/policy-restore.js'
+import type {PolicyStatusResult} from '../app/policy-status.js'
 
 import {describeKind} from '../app/targets.js'
 import {describeCoverage} from '../policy/coverage.js'

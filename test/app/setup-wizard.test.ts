@@ -5,7 +5,8 @@ import {expect} from 'chai'
 import {PassThrough} from 'node:stream'
 import {stripVTControlCharacters} from 'node:util'
 
-import {changePolicy, restorePolicy} from '../../src/app/policy-ops.js'
+import {changePolicy} from '../../src/app/policy-allow-revoke.js'
+import {restorePolicy} from '../../src/app/policy-restore.js'
 import {terminalPrompter} from '../../src/cli/prompts.js'
 import {savePolicyBackup} from '../../src/store/backups.js'
 import {

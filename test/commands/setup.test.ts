@@ -6,7 +6,7 @@ import {expect} from 'chai'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {PolicyStatusResult} from '../../src/app/policy-ops.js'
+import type {PolicyStatusResult} from '../../src/app/policy-status.js'
 import type {SetupResult} from '../../src/app/setup-wizard.js'
 
 import {

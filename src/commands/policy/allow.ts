@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {type PolicyChangeResult, terraformForAllow, type TerraformResult} from '../../app/policy-ops.js'
+import {type PolicyChangeResult, terraformForAllow, type TerraformResult} from '../../app/policy-allow-revoke.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {
   deadlineFlag, dockerRepositoryFlag, kindsFlag, patternFlag, policyDryRunFlag, projectFlag, quietFlag, regionFlag, yesFlag,

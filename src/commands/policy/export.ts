@@ -1,4 +1,4 @@
-import {exportPolicy, type PolicyExportResult} from '../../app/policy-ops.js'
+import {exportPolicy, type PolicyExportResult} from '../../app/policy-export.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {
   type BackupListResult, listBackups, type PolicyRestoreResult, restorePolicy,
-} from '../../app/policy-ops.js'
+} from '../../app/policy-restore.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {

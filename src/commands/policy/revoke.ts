@@ -1,4 +1,4 @@
-import type {PolicyChangeResult} from '../../app/policy-ops.js'
+import type {PolicyChangeResult} from '../../app/policy-allow-revoke.js'
 
 import {withExitCodes} from '../../cli/error-docs.js'
 import {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {policyStatus, type PolicyStatusResult} from '../../app/policy-ops.js'
+import {policyStatus, type PolicyStatusResult} from '../../app/policy-status.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
 import {withExitCodes} from '../../cli/error-docs.js'
 import {

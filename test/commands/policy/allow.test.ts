@@ -5,7 +5,7 @@ import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 import {existsSync, readFileSync} from 'node:fs'
 
-import type {PolicyChangeResult, TerraformResult} from '../../../src/app/policy-ops.js'
+import type {PolicyChangeResult, TerraformResult} from '../../../src/app/policy-allow-revoke.js'
 
 import {
   enforcedPolicy,

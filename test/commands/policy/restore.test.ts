@@ -4,7 +4,8 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import type {BackupListResult, PolicyChangeResult, PolicyRestoreResult} from '../../../src/app/policy-ops.js'
+import type {PolicyChangeResult} from '../../../src/app/policy-allow-revoke.js'
+import type {BackupListResult, PolicyRestoreResult} from '../../../src/app/policy-restore.js'
 
 import {savePolicyBackup} from '../../../src/store/backups.js'
 import {

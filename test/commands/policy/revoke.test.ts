@@ -4,7 +4,7 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import type {PolicyChangeResult} from '../../../src/app/policy-ops.js'
+import type {PolicyChangeResult} from '../../../src/app/policy-allow-revoke.js'
 
 import {
   enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, OTHER_PATTERN, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,

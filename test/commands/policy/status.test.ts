@@ -4,7 +4,7 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
-import type {PolicyStatusResult} from '../../../src/app/policy-ops.js'
+import type {PolicyStatusResult} from '../../../src/app/policy-status.js'
 
 import {
   enforcedPolicy, exitOf, FN_PATTERN, type Harness, json, PROJECT, REGION, ROOT, RUN_PATTERN, startHarness,

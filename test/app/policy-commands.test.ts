@@ -2,7 +2,8 @@ import {expect} from 'chai'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {planRestore, summarizeDefaultRule} from '../../src/app/policy-ops.js'
+import {summarizeDefaultRule} from '../../src/app/policy-status.js'
+import {planRestore} from '../../src/policy/restore-plan.js'
 import {enforcedPolicy} from './harness.js'
 
 describe('policy operations (pure parts)', () => {
