@@ -240,6 +240,71 @@ function functionTarget(input: BuildInput, region: string): BuildTarget {
   }
 }
 
+/** At most one container builds from source (gcloud 528 refuses more); `where` is the surface file that says so. */
+function refuseSeveralBuilds(building: readonly ContainerInput[], where: string): void {
+  if (building.length <= 1) return
+  const needImage = building.filter(c => c.source === undefined).map(c => c.name || '(primary)')
+  throw refuse(
+    needImage.length > 0
+      ? `Containers ${needImage.join(', ')} have neither --image nor --source; gcloud 528 builds at most one container from source and refuses this (${where}). Nothing was changed.`
+      : 'More than one container has --source; gcloud 528 refuses this ("At most one container can be deployed from source"). Nothing was changed.',
+    ['Give every container but one a prebuilt --image.'],
+  )
+}
+
+type Builds = Pick<BuildTargets, 'prebuilt' | 'targets'>
+
+/** `gcloud run deploy`: the one container without --image (or with --source) builds; --source with --image builds too. */
+function serviceBuilds(input: BuildInput): Builds {
+  const containers = input.containers ?? [{name: ''}]
+  const building = containers.filter(c => c.source !== undefined || c.image === undefined)
+  refuseSeveralBuilds(building, 'surface/run/deploy.py _ValidateAndGetBuildFromSource')
+  const prebuilt = containers.filter(c => c.image !== undefined && c.source === undefined).map(c => ({container: c.name, image: c.image as string}))
+  const [builder] = building
+  // The one container to build has no --source: gcloud 528 prompts for a source location only when it can prompt
+  // (console_io.CanPrompt: stdin AND stderr are terminals), and binauthz pipes gcloud's stderr to keep its tail
+  // (src/gcloud/runner.ts), so gcloud always answers `Missing required argument [--image]` (surface/run/deploy.py
+  // _ValidateAndGetBuildFromSource). Refused here, before the policy is written.
+  if (builder !== undefined && builder.source === undefined) {
+    const which = builder.name === '' ? '' : `Container ${builder.name} `
+    throw refuse(
+      `${which}${which === '' ? 'Neither' : 'has neither'} --source nor --image ${which === '' ? 'was given after --' : 'after --'}: gcloud 528 would stop with "Missing required argument [--image]: ${which === '' ? 'Requires' : 'requires'} a container image to deploy (e.g. \`gcr.io/cloudrun/hello:latest\`) if no build source is provided." Nothing was changed.`,
+      ['Deploy the current directory from source: add `-- --source .` (or --source=DIR)', 'Or deploy a prebuilt image: `-- --image=IMAGE`'],
+    )
+  }
+
+  return {prebuilt, targets: builder === undefined ? [] : input.regions.map(region => runTarget(input, builder, region))}
+}
+
+/** `gcloud run jobs deploy` / `gcloud beta run worker-pools deploy`: --source and --image exclude each other. */
+function sourceDeployBuilds(input: BuildInput & {kind: 'job' | 'worker-pool'}): Builds {
+  const containers = input.containers ?? [{name: ''}]
+  const both = containers.find(c => c.source !== undefined && c.image !== undefined)
+  if (both !== undefined) {
+    throw refuse(
+      `${both.name === '' ? '' : `Container ${both.name}: `}--source and --image were both given; gcloud 528 takes them as one mutually exclusive group for ${input.kind === 'job' ? 'jobs' : 'worker pools'} (command_lib/run/flags.py SourceAndImageFlags) and refuses this. Nothing was changed.`,
+      ['Give --source to build (into cloud-run-source-deploy), or --image to deploy a prebuilt image — not both.'],
+    )
+  }
+
+  const building = containers.filter(c => c.image === undefined)
+  refuseSeveralBuilds(building, `surface/run/${input.kind === 'job' ? 'jobs' : 'worker_pools'}/deploy.py`)
+  // gcloud 528 crashes on a job built from source with sidecars, after the build: DeployJob's _AddDigestToImageChange
+  // (command_lib/run/serverless_operations.py) reads `template.image`, which for a job with several containers raises
+  // "the target job has multiple containers" (api_lib/run/container_resource.py `container`). Refused before any write.
+  if (input.kind === 'job' && building.length === 1 && containers.length > 1) {
+    throw refuse(
+      'gcloud 528 cannot deploy a job from source with more than one container: after the build it crashes with "the target job has multiple containers, a container name must be specified via --container flag" (command_lib/run/serverless_operations.py _AddDigestToImageChange). Nothing was changed.',
+      [
+        'Build the image first (binauthz deploy job NAME -- --source . with one container), then deploy the containers with prebuilt --image values.',
+      ],
+    )
+  }
+
+  const prebuilt = containers.filter(c => c.image !== undefined).map(c => ({container: c.name, image: c.image as string}))
+  return {prebuilt, targets: building.length === 1 ? input.regions.map(region => sourceDeployTarget(input, region)) : []}
+}
+
 /**
  * The builds of a deploy and the entries they need (see the rules at the top of this file). Throws UserError when
  * gcloud 528 would refuse the deploy (more than one container to build, a repository it cannot parse, an image name
@@ -249,81 +314,12 @@ export function deriveBuildTargets(input: BuildInput): BuildTargets {
   const project = validateProjectId(input.project, 'project')
   const regions = input.regions.map(region => validateRegion(region, 'region'))
   const normalized: BuildInput = {...input, project, regions}
-  const targets: BuildTarget[] = []
-  const prebuilt: PrebuiltImage[] = []
-  if (input.kind === 'run') {
-    const containers = input.containers ?? [{name: ''}]
-    const building = containers.filter(c => c.source !== undefined || c.image === undefined)
-    if (building.length > 1) {
-      const needImage = building.filter(c => c.source === undefined).map(c => c.name || '(primary)')
-      throw refuse(
-        needImage.length > 0
-          ? `Containers ${needImage.join(', ')} have neither --image nor --source; gcloud 528 builds at most one container from source and refuses this (surface/run/deploy.py _ValidateAndGetBuildFromSource). Nothing was changed.`
-          : 'More than one container has --source; gcloud 528 refuses this ("At most one container can be deployed from source"). Nothing was changed.',
-        ['Give every container but one a prebuilt --image.'],
-      )
-    }
-
-    for (const container of containers) {
-      if (container.image !== undefined && container.source === undefined) prebuilt.push({container: container.name, image: container.image})
-    }
-
-    const [builder] = building
-    // The one container to build has no --source: gcloud 528 prompts for a source location only when it can prompt
-    // (console_io.CanPrompt: stdin AND stderr are terminals), and binauthz pipes gcloud's stderr to keep its tail
-    // (src/gcloud/runner.ts), so gcloud always answers `Missing required argument [--image]` (surface/run/deploy.py
-    // _ValidateAndGetBuildFromSource). Refused here, before the policy is written.
-    if (builder !== undefined && builder.source === undefined) {
-      const which = builder.name === '' ? '' : `Container ${builder.name} `
-      throw refuse(
-        `${which}${which === '' ? 'Neither' : 'has neither'} --source nor --image ${which === '' ? 'was given after --' : 'after --'}: gcloud 528 would stop with "Missing required argument [--image]: ${which === '' ? 'Requires' : 'requires'} a container image to deploy (e.g. \`gcr.io/cloudrun/hello:latest\`) if no build source is provided." Nothing was changed.`,
-        ['Deploy the current directory from source: add `-- --source .` (or --source=DIR)', 'Or deploy a prebuilt image: `-- --image=IMAGE`'],
-      )
-    }
-
-    if (builder !== undefined) for (const region of regions) targets.push(runTarget(normalized, builder, region))
-  } else if (input.kind === 'job' || input.kind === 'worker-pool') {
-    const containers = input.containers ?? [{name: ''}]
-    const both = containers.find(c => c.source !== undefined && c.image !== undefined)
-    if (both !== undefined) {
-      throw refuse(
-        `${both.name === '' ? '' : `Container ${both.name}: `}--source and --image were both given; gcloud 528 takes them as one mutually exclusive group for ${input.kind === 'job' ? 'jobs' : 'worker pools'} (command_lib/run/flags.py SourceAndImageFlags) and refuses this. Nothing was changed.`,
-        ['Give --source to build (into cloud-run-source-deploy), or --image to deploy a prebuilt image — not both.'],
-      )
-    }
-
-    const building = containers.filter(c => c.image === undefined)
-    if (building.length > 1) {
-      const needImage = building.filter(c => c.source === undefined).map(c => c.name || '(primary)')
-      throw refuse(
-        needImage.length > 0
-          ? `Containers ${needImage.join(', ')} have neither --image nor --source; gcloud 528 builds at most one container from source and refuses this (surface/run/${input.kind === 'job' ? 'jobs' : 'worker_pools'}/deploy.py). Nothing was changed.`
-          : 'More than one container has --source; gcloud 528 refuses this ("At most one container can be deployed from source"). Nothing was changed.',
-        ['Give every container but one a prebuilt --image.'],
-      )
-    }
-
-    // gcloud 528 crashes on a job built from source with sidecars, after the build: DeployJob's _AddDigestToImageChange
-    // (command_lib/run/serverless_operations.py) reads `template.image`, which for a job with several containers raises
-    // "the target job has multiple containers" (api_lib/run/container_resource.py `container`). Refused before any write.
-    if (input.kind === 'job' && building.length === 1 && containers.length > 1) {
-      throw refuse(
-        'gcloud 528 cannot deploy a job from source with more than one container: after the build it crashes with "the target job has multiple containers, a container name must be specified via --container flag" (command_lib/run/serverless_operations.py _AddDigestToImageChange). Nothing was changed.',
-        [
-          'Build the image first (binauthz deploy job NAME -- --source . with one container), then deploy the containers with prebuilt --image values.',
-        ],
-      )
-    }
-
-    for (const container of containers) {
-      if (container.image !== undefined) prebuilt.push({container: container.name, image: container.image})
-    }
-
-    if (building.length === 1) for (const region of regions) targets.push(sourceDeployTarget(normalized, region))
-  } else {
-    for (const region of regions) targets.push(functionTarget(normalized, region))
-  }
-
+  const {kind} = normalized
+  const {prebuilt, targets} = kind === 'run'
+    ? serviceBuilds(normalized)
+    : (kind === 'function'
+      ? {prebuilt: [], targets: regions.map(region => functionTarget(normalized, region))}
+      : sourceDeployBuilds({...normalized, kind}))
   return {patterns: [...new Set(targets.map(t => t.pattern))], prebuilt, targets}
 }
 
