@@ -1,0 +1,71 @@
+// What `binauthz setup` is given (answers from flags, its dependencies) and what it returns (the --json contract).
+
+import type {CredentialSource} from '../auth/credentials.js'
+import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {SavedDefaults} from '../store/defaults.js'
+import type {RunConfig} from './context.js'
+import type {OpenedClient} from './open-client.js'
+import type {DefaultRuleSummary, PathStatus} from './policy-status.js'
+import type {Clock, Prompter, Ui} from './ports.js'
+import type {ApiCheck, Capture, GcloudCheck} from './setup-checks.js'
+import type {KindChoice} from './targets.js'
+
+export interface SetupAnswers {
+  /** --no-apply sets false: never write the policy, print the admin hand-off instead. */
+  apply: boolean
+  dockerRepository?: string
+  kind?: KindChoice
+  project?: string
+  regions?: readonly string[]
+  /** --save / --no-save; undefined: asked in a terminal, else saved (and said so, naming --no-save). */
+  save?: boolean
+  /** --yes: apply the missing entries without asking. */
+  yes: boolean
+}
+
+export interface SetupDeps {
+  /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
+  capture?: Capture
+  /** The run's clock (default: the system's): backup names and timestamps. */
+  clock?: Clock
+  /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
+  config?: RunConfig
+  env: NodeJS.ProcessEnv
+  /** The command line as typed: a refused confirmation names it with --yes. */
+  invocation?: readonly string[]
+  /** Default: openClient from ./client.ts. */
+  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
+  prompter: Prompter
+  /** The run's interrupt: the gcloud checks and policy requests stop when it aborts. */
+  signal?: AbortSignal
+  ui: Ui
+}
+
+export interface SetupPolicyResult {
+  added: string[]
+  backupFile?: string
+  etagAfter?: string
+  etagBefore?: string
+  /** What an admin must do, when we could not or were told not to write. */
+  handoff?: string
+  /** nothing-missing | applied | declined | not-applied (--no-apply) | permission-denied | skipped (API unusable) */
+  state: 'applied' | 'declined' | 'not-applied' | 'nothing-missing' | 'permission-denied' | 'skipped'
+}
+
+export interface SetupResult {
+  api: {enableCommand?: string; message?: string; state: ApiCheck['state'];}
+  credentials: CredentialSource & {account?: string}
+  defaultRule?: DefaultRuleSummary
+  defaults: {file?: string; saved: boolean; values: SavedDefaults}
+  dockerRepository?: string
+  gcloud: GcloudCheck
+  kind: KindChoice
+  nextSteps: string[]
+  paths: PathStatus[]
+  policy: SetupPolicyResult
+  project: string
+  /** Everything needed for `binauthz deploy` is in place. */
+  ready: boolean
+  regions: string[]
+}
+
