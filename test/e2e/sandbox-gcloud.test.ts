@@ -11,10 +11,9 @@ import {
   type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
 } from '../../src/sandbox/index.js'
 import {
-  allowlistOf, binauthzAgainst, DENY_ALL, denyAllBut, type ExitRun, gcloudAgainst, writeHelloSource,
+  allowlistOf, DENY_ALL, denyAllBut, type ExitRun, gcloudAgainst, gcloudSandboxSuite, writeHelloSource,
 } from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
-import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
@@ -159,57 +158,41 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
   describe(`built binauthz CLI + real gcloud against the sandbox${SKIP_NOTE}`, function () {
     this.timeout(180_000)
-    const gcloud = GCLOUD
     const otherAdmin = 'gcr.io/other-team/*'
     const runPattern = `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
     const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
-    let dir: string
-    let source: string
-    let sandbox: CliSandbox
-    let state: SandboxState
-
-    before(function () {
-      if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-      dir = tempDir('binauthz-e2e-cli-sandbox-')
-      source = writeHelloSource(dir)
+    const e2e = gcloudSandboxSuite({
+      gcloud: GCLOUD, prefix: 'binauthz-e2e-cli-sandbox-', sandboxPer: 'test', timeoutMs: 150_000,
     })
 
-    beforeEach(async function () {
-      if (!gcloud) this.skip()
-      // Started as users start it (`binauthz sandbox start --policy FILE`), since binauthz itself is under test here.
-      sandbox = await startSandboxCli({policy: denyAllBut([otherAdmin]), stateDir: join(dir, `state-${Date.now()}`)})
-      state = sandbox.state
-    })
+    before(e2e.beforeSuite)
 
-    afterEach(async () => {
-      await sandbox?.stop()
-    })
+    // Started as users start it (`binauthz sandbox start --policy FILE`), since binauthz itself is under test here.
+    beforeEach(() => e2e.start({patterns: [otherAdmin]}))
 
-    after(() => {
-      if (dir) rmSync(dir, {force: true, recursive: true})
-    })
+    afterEach(e2e.stopSandbox)
 
-    const binauthz = (args: string[]): Promise<ExitRun> => binauthzAgainst({
-      dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 150_000,
-    }, args)
-    const storedPatterns = (): string[] => allowlistOf(state)
+    after(e2e.afterSuite)
+
+    const binauthz = (args: string[]): Promise<ExitRun> => e2e.binauthz(args)
+    const storedPatterns = (): string[] => allowlistOf(e2e.state)
 
     function count(predicate: (r: {api: string; method: string;}) => boolean): number {
-      return state.requests().filter(r => predicate(r)).length
+      return e2e.state.requests().filter(r => predicate(r)).length
     }
 
     it('deploy run: allowlists cloud-run-source-deploy/** (keeping other entries), deploys; a second deploy writes nothing', async () => {
-      const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler']
+      const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${e2e.source}`, '--function=handler']
       const first = await binauthz(args)
       expect(first.exitCode, first.stderr).to.equal(0)
       expect(storedPatterns()).to.deep.equal([otherAdmin, runPattern])
-      expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
+      expect(e2e.state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
       expect(count(isPolicyWrite)).to.equal(1)
 
       const second = await binauthz(args)
       expect(second.exitCode, second.stderr).to.equal(0)
       expect(count(isPolicyWrite)).to.equal(1)
-      expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
+      expect(e2e.state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
     })
 
     it('deploy function: allowlists gcf-artifacts/** and the gen2 deploy is admitted', async () => {
@@ -222,31 +205,31 @@ describe('e2e: the sandbox with the real gcloud', () => {
         '--yes',
         '--',
         '--runtime=nodejs20',
-        `--source=${source}`,
+        `--source=${e2e.source}`,
         '--entry-point=handler',
         '--trigger-http',
       ])
       expect(result.exitCode, result.stderr).to.equal(0)
       expect(storedPatterns()).to.deep.equal([otherAdmin, fnPattern])
-      expect(state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
+      expect(e2e.state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
     })
 
     it('--dry-run changes nothing and deploys nothing', async () => {
-      const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
-      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${source}`, '--function=handler'])
+      const before = readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')
+      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${e2e.source}`, '--function=handler'])
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
       // binauthz read the existing service (what gcloud would reuse); nothing was deployed.
       expect(count(isRun)).to.equal(1)
       expect(count(isRunWrite)).to.equal(0)
     })
 
     it('without binaryauthorization.policy.update: exit 3, policy untouched, nothing deployed', async () => {
-      state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
-      const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
-      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler'])
+      e2e.state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
+      const before = readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')
+      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${e2e.source}`, '--function=handler'])
       expect(result.exitCode, result.stderr).to.equal(3)
-      expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
       expect(count(isPolicyWrite)).to.equal(0)
       expect(count(isRunWrite)).to.equal(0)
       expect(result.stderr).to.include(runPattern)
