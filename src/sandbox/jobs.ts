@@ -6,13 +6,13 @@
 // POST …/jobs/J:run and GET …/namespaces/NS/executions/E until Started (RunJob, ExecutionConditionPoller).
 // Admission is judged on create, on replace and on every execution, by the sandbox's own judge (admission.ts), when
 // the job carries run.googleapis.com/binary-authorization.
-import {createHash, randomUUID} from 'node:crypto'
+import {createHash} from 'node:crypto'
 
 import {
   apiError, type ApiRequest, clone, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {
-  binauthzDenial, isReply, regionalKey as key, obj, regionOfCall, type ResourceKind, resourceNotFound, writeTarget,
+  binauthzDenial, isReply, regionalKey as key, nextGeneration, obj, regionOfCall, type ResourceKind, resourceNotFound, storedMetadata, writeTarget,
 } from './run-v1.js'
 import {resolvedImage} from './run.js'
 import {isRecord, type JsonObject} from './state.js'
@@ -46,10 +46,8 @@ const JOB: ResourceKind = {
 function storeJob(ctx: SandboxContext, {namespace, region}: {namespace: string; region: string}, body: JsonObject, previous: JsonObject | undefined): JsonObject {
   const metadata = obj(body.metadata)
   const name = String(metadata.name)
-  const prevMeta = obj(previous?.metadata)
-  const generation = (typeof prevMeta.generation === 'number' ? prevMeta.generation : 0) + 1
-  const uid = typeof prevMeta.uid === 'string' ? prevMeta.uid : randomUUID()
-  const now = ctx.now().toISOString()
+  const next = nextGeneration(ctx, previous)
+  const {generation, now, uid} = next
   const denied = denial(ctx, body)
   const conditions = denied === undefined
     ? [{lastTransitionTime: now, status: 'True', type: 'Ready'}]
@@ -60,16 +58,12 @@ function storeJob(ctx: SandboxContext, {namespace, region}: {namespace: string; 
     ...clone(body),
     apiVersion: 'run.googleapis.com/v1',
     kind: 'Job',
-    metadata: {
-      ...clone(metadata),
-      creationTimestamp: typeof prevMeta.creationTimestamp === 'string' ? prevMeta.creationTimestamp : now,
-      generation,
-      labels: {...obj(metadata.labels), 'cloud.googleapis.com/location': region},
+    metadata: storedMetadata(metadata, next, {
       namespace,
+      region,
       resourceVersion: createHash('sha256').update(`${uid}:${generation}`).digest('hex').slice(0, 12),
       selfLink: `/apis/run.googleapis.com/v1/namespaces/${ctx.identity.projectNumber}/jobs/${name}`,
-      uid,
-    },
+    }),
     status: {
       conditions,
       executionCount: obj(previous?.status).executionCount ?? 0,

@@ -1,9 +1,11 @@
 // What the Cloud Run v1 namespaces handlers share: services (run.ts, Knative serving.knative.dev/v1) and jobs
 // (jobs.ts, run.googleapis.com/v1) are stored, refused and judged the same way, so the request checks, the create /
 // replace preamble and the Binary Authorization verdict on a template's images live here once.
+import {randomUUID} from 'node:crypto'
+
 import {admitImages, denialText} from './admission.js'
 import {
-  apiError, type ApiRequest, checkProject, jsonBody, type Reply, type SandboxContext,
+  apiError, type ApiRequest, checkProject, clone, jsonBody, type Reply, type SandboxContext,
 } from './api.js'
 import {unsupportedRegion} from './regions.js'
 import {isRecord, type JsonObject} from './state.js'
@@ -62,6 +64,43 @@ export function binauthzDenial(ctx: SandboxContext, metadata: JsonObject, images
   const breakglass = annotations[BREAKGLASS_ANNOTATION]
   if (decision.admitted || (typeof breakglass === 'string' && breakglass !== '')) return undefined
   return denialText(ctx, decision)
+}
+
+/** A new generation of a stored resource (the first when `previous` is undefined): its number, uid and times. */
+export interface NextGeneration {
+  creationTimestamp: string
+  generation: number
+  now: string
+  uid: string
+}
+
+export function nextGeneration(ctx: SandboxContext, previous: JsonObject | undefined): NextGeneration {
+  const prevMeta = obj(previous?.metadata)
+  const now = ctx.now().toISOString()
+  return {
+    creationTimestamp: typeof prevMeta.creationTimestamp === 'string' ? prevMeta.creationTimestamp : now,
+    generation: (typeof prevMeta.generation === 'number' ? prevMeta.generation : 0) + 1,
+    now,
+    uid: typeof prevMeta.uid === 'string' ? prevMeta.uid : randomUUID(),
+  }
+}
+
+/** The metadata a stored generation carries: what gcloud sent, with the fields the server sets. */
+export function storedMetadata(
+  metadata: JsonObject,
+  next: NextGeneration,
+  at: {namespace: string; region: string; resourceVersion: string; selfLink: string},
+): JsonObject {
+  return {
+    ...clone(metadata),
+    creationTimestamp: next.creationTimestamp,
+    generation: next.generation,
+    labels: {...obj(metadata.labels), 'cloud.googleapis.com/location': at.region},
+    namespace: at.namespace,
+    resourceVersion: at.resourceVersion,
+    selfLink: at.selfLink,
+    uid: next.uid,
+  }
 }
 
 /** How one kind of v1 resource is named, checked and stored. */

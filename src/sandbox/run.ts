@@ -9,7 +9,7 @@ import {
 import {putOperation} from './operations.js'
 import {unsupportedRegion} from './regions.js'
 import {
-  binauthzDenial, isReply, obj, regionalKey, regionOfCall, type ResourceKind, resourceNotFound, writeTarget,
+  binauthzDenial, isReply, nextGeneration, obj, regionalKey, regionOfCall, type ResourceKind, resourceNotFound, storedMetadata, writeTarget,
 } from './run-v1.js'
 import {
   type ImageRecord, type JsonObject, STATE_FILES,
@@ -76,11 +76,9 @@ export function deployRevision(
 ): RevisionOutcome {
   const metadata = obj(body.metadata)
   const name = String(metadata.name)
-  const prevMeta = obj(previous?.metadata)
   const prevStatus = obj(previous?.status)
-  const generation = (typeof prevMeta.generation === 'number' ? prevMeta.generation : 0) + 1
-  const now = ctx.now().toISOString()
-  const uid = typeof prevMeta.uid === 'string' ? prevMeta.uid : randomUUID()
+  const next = nextGeneration(ctx, previous)
+  const {generation, now, uid} = next
   const template = obj(obj(body.spec).template)
   const templateName = obj(template.metadata).name
   const revision
@@ -122,16 +120,12 @@ export function deployRevision(
     ...clone(body),
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
-    metadata: {
-      ...clone(metadata),
-      creationTimestamp: typeof prevMeta.creationTimestamp === 'string' ? prevMeta.creationTimestamp : now,
-      generation,
-      labels: {...obj(metadata.labels), 'cloud.googleapis.com/location': region},
+    metadata: storedMetadata(metadata, next, {
       namespace,
+      region,
       resourceVersion: shortHash(`${uid}:${generation}:rv`, 12),
       selfLink: `/apis/serving.knative.dev/v1/namespaces/${ctx.identity.projectNumber}/services/${name}`,
-      uid,
-    },
+    }),
     status,
   }
   ctx.state.putEntry(STATE_FILES.services, serviceKey(region, name), service)
