@@ -2,19 +2,16 @@
 // on PATH (or BINAUTHZ_GCLOUD does not name an executable). The first part judges the sandbox itself, so it starts it
 // in this process (startSandbox) to seed and read its state directly; the binauthz part starts it the way users do.
 import {expect} from 'chai'
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
+import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
 import {
-  type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
-} from '../../src/sandbox/index.js'
-import {
-  allowlistOf, DENY_ALL, denyAllBut, type ExitRun, gcloudAgainst, gcloudSandboxSuite, writeHelloSource,
+  allowlistOf, DENY_ALL, denyAllBut, type ExitRun, gcloudSandboxSuite,
 } from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
-import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
 
@@ -37,38 +34,22 @@ const isRunWrite = (r: {api: string; method: string}): boolean => r.api === 'run
 describe('e2e: the sandbox with the real gcloud', () => {
   describe(`sandbox with the real gcloud${SKIP_NOTE}`, function () {
     this.timeout(120_000)
-    const gcloud = GCLOUD
-    let dir: string
-    let source: string
-    let sandbox: Sandbox
-    let state: SandboxState
-
-    before(async function () {
-      if (!gcloud) {
-        this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-      }
-
-      dir = tempDir('binauthz-e2e-sandbox-')
-      source = writeHelloSource(dir)
-      sandbox = await startSandbox({policy: 'block-all', stateDir: join(dir, 'state')})
-      state = new SandboxState(join(dir, 'state'))
+    const e2e = gcloudSandboxSuite({
+      gcloud: GCLOUD, inProcess: true, prefix: 'binauthz-e2e-sandbox-', sandboxPer: 'suite', startWith: {policy: 'block-all'}, timeoutMs: 90_000,
     })
 
-    after(async () => {
-      await sandbox?.stop()
-      if (dir) rmSync(dir, {force: true, recursive: true})
-    })
+    before(e2e.beforeSuite)
 
-    const run = (args: string[]): Promise<ExitRun> => gcloudAgainst({
-      dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 90_000,
-    }, args)
+    after(e2e.afterSuite)
+
+    const run = (args: string[]): Promise<ExitRun> => e2e.gcloud(args)
 
     function seedPolicy(patterns: string[]): void {
-      state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
+      e2e.state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
     }
 
     function service(region: string, name: string): ServiceRecord {
-      return state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
+      return e2e.state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
     }
 
     it('run deploy --image: denied (exit 1, Binary Authorization message) until allowlisted, then admitted', async () => {
@@ -92,13 +73,13 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
     it('run deploy --source --function: the image lands in cloud-run-source-deploy and is admitted by its pattern', async () => {
       seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
-      const result = await run(['run', 'deploy', 'svc-source', `--source=${source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
+      const result = await run(['run', 'deploy', 'svc-source', `--source=${e2e.source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
       expect(result.exitCode, result.stderr).to.equal(0)
       const image = service('us-central1', 'svc-source').spec.template.spec.containers[0]?.image
       expect(image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/svc-source@sha256:[0-9a-f]{64}$`))
-      const images = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+      const images = e2e.state.readJson<ImageRecord[]>(STATE_FILES.images, [])
       expect(images.map(i => i.image)).to.include(image)
-      const paths = state.requests().map(r => `${r.method} ${r.path}`)
+      const paths = e2e.state.requests().map(r => `${r.method} ${r.path}`)
       expect(paths).to.include(`POST /v2/projects/${PROJECT}/locations/us-central1/builds:submit`)
       expect(paths).to.include('POST /upload/storage/v1/b/run-sources-sandbox-project-us-central1/o')
     })
@@ -109,7 +90,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
         'deploy',
         'fn-e2e',
         '--gen2',
-        `--source=${source}`,
+        `--source=${e2e.source}`,
         '--runtime=nodejs20',
         '--entry-point=handler',
         '--trigger-http',
@@ -125,10 +106,10 @@ describe('e2e: the sandbox with the real gcloud', () => {
       seedPolicy([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
       const admitted = await run(args)
       expect(admitted.exitCode, admitted.stderr).to.equal(0)
-      const fn = state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
+      const fn = e2e.state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
       expect(fn).to.include({state: 'ACTIVE'})
       expect(fn).to.have.nested.property('serviceConfig.binaryAuthorizationPolicy', 'default')
-      const images = state.readJson<ImageRecord[]>(STATE_FILES.images, []).map(i => i.image)
+      const images = e2e.state.readJson<ImageRecord[]>(STATE_FILES.images, []).map(i => i.image)
       expect(images.at(-1)).to.match(new RegExp(`^europe-west1-docker\\.pkg\\.dev/${PROJECT}/gcf-artifacts/`))
     })
 
@@ -137,11 +118,11 @@ describe('e2e: the sandbox with the real gcloud', () => {
       const exported = await run(['container', 'binauthz', 'policy', 'export'])
       expect(exported.exitCode, exported.stderr).to.equal(0)
       expect(exported.stdout).to.include('namePattern: gcr.io/other-team/*')
-      const file = join(dir, 'policy.yaml')
+      const file = join(e2e.dir, 'policy.yaml')
       writeFileSync(file, exported.stdout.replace('namePattern: gcr.io/other-team/*', 'namePattern: gcr.io/other-team/*\n- namePattern: europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**'))
       const imported = await run(['container', 'binauthz', 'policy', 'import', file])
       expect(imported.exitCode, imported.stderr).to.equal(0)
-      const stored = JSON.parse(readFileSync(join(dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
+      const stored = JSON.parse(readFileSync(join(e2e.dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
       expect(stored.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([
         `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`,
         'gcr.io/other-team/*',

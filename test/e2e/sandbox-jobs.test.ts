@@ -121,7 +121,7 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect([ready('us-central1', 'j3'), ready('europe-west1', 'j3')]).to.deep.equal(['True', 'True'])
   })
 
-  it('--container: a job from e2e.source with a sidecar crashes gcloud 528 after the build, so binauthz refuses it before any write; all-prebuilt containers are judged and deploy', async () => {
+  it('--container: a job from source with a sidecar crashes gcloud 528 after the build, so binauthz refuses it before any write; all-prebuilt containers are judged and deploy', async () => {
     const sidecar = 'us-docker.pkg.dev/cloudrun/container/job:latest'
     await start([OTHER_ADMIN, sidecar])
     const containers = ['--container=app', '--source=.', '--container=side', `--image=${sidecar}`]

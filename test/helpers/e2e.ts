@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
-import {type SandboxState, STATE_FILES} from '../../src/sandbox/index.js'
+import {SandboxState, startSandbox, STATE_FILES} from '../../src/sandbox/index.js'
 import {runCli} from './cli-process.js'
 import {type CliSandbox, startSandboxCli} from './sandbox-cli.js'
 import {tempDir} from './tmp.js'
@@ -96,6 +96,16 @@ export async function binauthzAgainst(to: AgainstSandbox, args: readonly string[
   return {exitCode: ran.code ?? 1, stderr: ran.stderr, stdout: ran.stdout}
 }
 
+/** What a suite reads of its sandbox, however it was started. */
+export type SuiteSandbox = Pick<CliSandbox, 'env' | 'project' | 'state' | 'stateDir' | 'stop'>
+
+export interface SandboxStart {
+  patterns?: readonly string[]
+  /** A fixed policy instead of deny-all-but-`patterns`. */
+  policy?: 'allow-all' | 'block-all'
+  project?: string
+}
+
 export interface GcloudSandboxSuite {
   /** For after(): stops the sandbox and removes the directory. */
   afterSuite(): Promise<void>
@@ -108,11 +118,11 @@ export interface GcloudSandboxSuite {
   readonly dir: string
   gcloud(args: readonly string[], cwd?: string): Promise<ExitRun>
   /** The sandbox start() started last. */
-  readonly sandbox: CliSandbox
+  readonly sandbox: SuiteSandbox
   /** DIR/src: a function source to deploy (writeHelloSource). */
   readonly source: string
-  /** Starts a fresh sandbox (its own state directory) whose policy denies all but `patterns`. */
-  start(options?: {patterns?: readonly string[]; project?: string}): Promise<void>
+  /** Starts a fresh sandbox (its own state directory) whose policy denies all but `patterns` (or is `policy`). */
+  start(options?: SandboxStart): Promise<void>
   readonly state: SandboxState
   /** For afterEach() when each test starts its own sandbox. */
   stopSandbox(): Promise<void>
@@ -121,21 +131,23 @@ export interface GcloudSandboxSuite {
 /**
  * The set-up every suite of the built CLI and the real gcloud against a sandbox shares: skipped without gcloud; a
  * temporary directory with a function source; start() launches a sandbox as users start it (`binauthz sandbox start
- * --policy FILE`). With `sandboxPer: 'test'` each test calls start() and afterEach(stopSandbox) stops it; with
- * 'suite' beforeSuite starts one with `startWith`. Register the hooks in the describe():
+ * --policy FILE`), or in this process where the sandbox itself is under test (`inProcess`, to seed and read its state
+ * directly). With `sandboxPer: 'test'` each test calls start() and afterEach(stopSandbox) stops it; with 'suite'
+ * beforeSuite starts one with `startWith`. Register the hooks in the describe():
  *   before(e2e.beforeSuite); afterEach(e2e.stopSandbox); after(e2e.afterSuite)
  */
 export function gcloudSandboxSuite(options: {
   gcloud: string | undefined
+  inProcess?: boolean
   prefix: string
   sandboxPer: 'suite' | 'test'
-  startWith?: {patterns?: readonly string[]; project?: string}
+  startWith?: SandboxStart
   timeoutMs: number
 }): GcloudSandboxSuite {
   let dir = ''
   let source = ''
-  let sandbox: CliSandbox | undefined
-  const current = (): CliSandbox => {
+  let sandbox: SuiteSandbox | undefined
+  const current = (): SuiteSandbox => {
     if (!sandbox) throw new Error('no sandbox: call start() first')
     return sandbox
   }
@@ -165,9 +177,18 @@ export function gcloudSandboxSuite(options: {
     get source() {
       return source
     },
-    async start({patterns = [], project} = {}) {
+    async start({patterns = [], policy, project} = {}) {
       const stateDir = options.sandboxPer === 'suite' ? join(dir, 'state') : join(dir, `state-${Date.now()}`)
-      sandbox = await startSandboxCli({policy: denyAllBut(patterns), project, stateDir})
+      const seed = policy ?? denyAllBut(patterns)
+      if (!options.inProcess) {
+        sandbox = await startSandboxCli({policy: seed, project, stateDir})
+        return
+      }
+
+      const started = await startSandbox({policy: seed, stateDir, ...(project === undefined ? {} : {project})})
+      sandbox = {
+        env: started.env, project: started.project, state: new SandboxState(stateDir), stateDir, stop: () => started.stop(),
+      }
     },
     get state() {
       return current().state
