@@ -7,10 +7,10 @@ import {join} from 'node:path'
 import {
   type ExitRun, gcloudAgainst, gcloudSandboxSuite, policyWrites,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const REGION = 'us-central1'
 
 describe(`e2e: what binauthz refuses before writing, gcloud 528 would not have deployed${SKIP_NOTE}`, function () {

@@ -13,13 +13,13 @@ import {parseGithubOutput, readAction, runAction} from '../helpers/action-runner
 import {
   allowlistOf, denyAllBut, withoutCloudsdk, writeHelloSource,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const PROJECT = 'sandbox-project'
 const OTHER = 'gcr.io/other-team/*'
 

@@ -14,11 +14,11 @@ import {BIN} from '../helpers/cli-process.js'
 import {
   allowlistOf, gcloudSandboxSuite, runProgram, withoutCloudsdk,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 import {printedCommands} from '../helpers/printed-commands.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const REGION = 'us-central1'
 const UPDATE = 'binaryauthorization.policy.update'
 

@@ -9,10 +9,10 @@ import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
 import {
   allowlistOf, type ExitRun, gcloudSandboxSuite, policyWrites,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const OTHER_ADMIN = 'gcr.io/other-team/*'
 
 describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, function () {

@@ -11,13 +11,13 @@ import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
 import {
   allowlistOf, DENY_ALL, denyAllBut, type ExitRun, gcloudSandboxSuite,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const PROJECT = 'sandbox-project'
 
 const GCLOUD = installedGcloud()
 /** Shown in the test titles so a skipped run says why. */
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 
 /** The parts of a stored Cloud Run service these tests read. */
 interface ServiceRecord {

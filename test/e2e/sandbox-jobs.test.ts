@@ -11,10 +11,10 @@ import {JOB_FILES} from '../../src/sandbox/jobs.js'
 import {
   allowlistOf, denyAllBut, type ExitRun, gcloudSandboxSuite, policyWrites,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const OTHER_ADMIN = 'gcr.io/other-team/*'
 const PROJECT = 'sandbox-project'
 const repoPattern = (region: string): string => `${region}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`

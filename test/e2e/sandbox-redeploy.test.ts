@@ -8,11 +8,11 @@ import {expect} from 'chai'
 
 import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
 import {denyAllBut, type ExitRun, gcloudSandboxSuite} from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const PROJECT = 'sandbox-project'
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const SIDECAR = 'us-docker.pkg.dev/cloudrun/container/hello:latest'
 
 interface ServiceRecord {
