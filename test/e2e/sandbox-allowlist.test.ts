@@ -87,21 +87,11 @@ describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, 
 
   it('--container groups: a blocked sidecar stops before any write (exit 3); an admitted one deploys and gcloud accepts the argv', async () => {
     await start()
-    const blocked = await binauthz([
-      'deploy',
-      'run',
-      'multi',
-      '--region',
-      'us-central1',
-      '--yes',
-      '--json',
-      '--',
-      '--container=app',
-      `--source=${e2e.source}`,
-      '--port=8080',
-      '--container=side',
-      '--image=us-docker.pkg.dev/cloudrun/container/hello:latest',
-    ])
+    // The service "multi": container app built from source, container side the prebuilt `sidecar`.
+    const withSidecar = (sidecar: string, ...own: string[]): string[] => [
+      'deploy', 'run', 'multi', '--region', 'us-central1', '--yes', ...own, '--', '--container=app', `--source=${e2e.source}`, '--port=8080', '--container=side', `--image=${sidecar}`,
+    ]
+    const blocked = await binauthz(withSidecar('us-docker.pkg.dev/cloudrun/container/hello:latest', '--json'))
     expect(blocked.exitCode, blocked.stderr).to.equal(3)
     const {error} = (JSON.parse(blocked.stdout) as {error: {code: string; suggestions: string[]}})
     expect(error.code).to.equal('IMAGE_NOT_ADMITTED')
@@ -109,20 +99,7 @@ describe(`e2e: binauthz allowlists exactly what gcloud 528 builds${SKIP_NOTE}`, 
     expect(writes()).to.equal(0)
     expect(e2e.state.readMap(STATE_FILES.services)).to.not.have.property('us-central1/multi')
 
-    const admitted = await binauthz([
-      'deploy',
-      'run',
-      'multi',
-      '--region',
-      'us-central1',
-      '--yes',
-      '--',
-      '--container=app',
-      `--source=${e2e.source}`,
-      '--port=8080',
-      '--container=side',
-      '--image=gcr.io/other-team/side:1',
-    ])
+    const admitted = await binauthz(withSidecar('gcr.io/other-team/side:1'))
     expect(admitted.exitCode, admitted.stderr).to.equal(0)
     expect(admitted.stderr).to.not.include('unrecognized arguments')
     expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, 'us-central1-docker.pkg.dev/sandbox-project/cloud-run-source-deploy/**'])
