@@ -157,6 +157,8 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
     const binauthz = (args: string[]): Promise<ExitRun> => e2e.binauthz(args)
     const storedPatterns = (): string[] => allowlistOf(e2e.state)
+    /** The policy file as the sandbox holds it, byte for byte. */
+    const storedPolicyText = (): string => readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')
 
     function count(predicate: (r: {api: string; method: string;}) => boolean): number {
       return e2e.state.requests().filter(r => predicate(r)).length
@@ -196,10 +198,10 @@ describe('e2e: the sandbox with the real gcloud', () => {
     })
 
     it('--dry-run changes nothing and deploys nothing', async () => {
-      const before = readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')
+      const before = storedPolicyText()
       const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${e2e.source}`, '--function=handler'])
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(storedPolicyText()).to.equal(before)
       // binauthz read the existing service (what gcloud would reuse); nothing was deployed.
       expect(count(isRun)).to.equal(1)
       expect(count(isRunWrite)).to.equal(0)
@@ -207,10 +209,10 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
     it('without binaryauthorization.policy.update: exit 3, policy untouched, nothing deployed', async () => {
       e2e.state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
-      const before = readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')
+      const before = storedPolicyText()
       const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${e2e.source}`, '--function=handler'])
       expect(result.exitCode, result.stderr).to.equal(3)
-      expect(readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(storedPolicyText()).to.equal(before)
       expect(count(isPolicyWrite)).to.equal(0)
       expect(count(isRunWrite)).to.equal(0)
       expect(result.stderr).to.include(runPattern)
