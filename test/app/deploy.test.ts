@@ -476,6 +476,25 @@ describe('app/deploy', () => {
     expect(h.gcloudCalls).to.have.length(0)
   })
 
+  it('resolves the credential once: the policy client and the read of the existing service share one token provider', async () => {
+    const options = h.options()
+    let resolved = 0
+    await runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        async tokens() {
+          resolved++
+          return {getToken: async () => 'test-token', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}}
+        },
+      },
+    })
+    // Both were used: the existing service was read (GET …/services/svc) and the policy was read.
+    expect(server.requests().some(r => r.api === 'run' && r.method === 'GET')).to.equal(true)
+    expect(server.requests().some(r => r.api === 'binaryauthorization' && r.method === 'GET')).to.equal(true)
+    expect(resolved).to.equal(1)
+  })
+
   it("sends the credential's quota project as X-Goog-User-Project", async () => {
     const options = h.options()
     await runDeploy({...options, adapters: {...options.adapters, tokens: async () => ({getToken: async () => 'test-token', quotaProject: 'billing-proj', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}})}})
