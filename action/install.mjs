@@ -27,7 +27,7 @@ function install() {
       return
     }
 
-    const built = existsSync(join(actionPath, 'dist', 'bundle', 'binauthz.js'))
+    const built = existsSync(join(actionPath, 'dist', 'bundle', 'binauthz.cjs'))
     if (!built && !(npmOk(['ci', '--no-audit', '--no-fund'], actionPath) && npmOk(['run', 'build'], actionPath))) return
     return join(actionPath, 'bin', 'run.js')
   }

@@ -15,7 +15,7 @@
 // Before timing, each CLI row runs once to check behaviour and counts: exit code, policy reads/writes/IAM calls
 // seen by the sandbox, gcloud processes started (the fake logs each call).
 //
-// The CLI runs on one start path (bin/run.js → dist/bundle/binauthz.js). --node PATH runs the floor and the CLI with
+// The CLI runs on one start path (bin/run.js → dist/bundle/binauthz.cjs). --node PATH runs the floor and the CLI with
 // another Node (scripts/node-line.js 24 prints one); --compile-cache off sets Node's NODE_DISABLE_COMPILE_CACHE=1
 // for the CLI (on: bin/run.js enables it where Node has module.enableCompileCache, Node ≥ 22.1; its cache
 // directory is under the bench's temporary XDG_CACHE_HOME, filled by the warm-up rounds).

@@ -1,3 +1,4 @@
+import type {ResolvedTokenProvider} from '../auth/credentials.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {CoveredBy, ImageVerdict} from '../policy/coverage.js'
 import type {PolicyPlan, WantedBuild} from '../policy/plan.js'
@@ -217,20 +218,6 @@ const DEFAULT_ADAPTERS: DeployAdapters = {
   runGcloud,
 }
 
-function adaptersFor(options: DeployOptions): DeployAdapters {
-  const adapters = {...DEFAULT_ADAPTERS, ...options.adapters}
-  // One token provider for the run: the policy client and the readers of the existing resources share its token
-  // (at most one gcloud child), and the provider dies with the run.
-  let tokens: ReturnType<DeployAdapters['tokens']> | undefined
-  return {
-    ...adapters,
-    tokens(env, gcloud, tokenOptions) {
-      tokens ??= adapters.tokens(env, gcloud, tokenOptions)
-      return tokens
-    },
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Pure helpers
 
@@ -323,8 +310,23 @@ function assertGcloudRunnable(options: DeployOptions, adapters: DeployAdapters):
   if (!options.dryRun) adapters.locateGcloud(options.env)
 }
 
+/**
+ * The run's credential, resolved once when first needed (at most one gcloud child): the policy client and the readers
+ * of the existing resources share the one provider, which dies with the run.
+ */
+function tokensOfRun(
+  adapters: DeployAdapters,
+  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; signal: AbortSignal | undefined},
+): () => Promise<ResolvedTokenProvider> {
+  let resolving: Promise<ResolvedTokenProvider> | undefined
+  return () => {
+    resolving ??= adapters.tokens(run.env, run.gcloud, {projectId: run.project, ...(run.signal === undefined ? {} : {signal: run.signal})})
+    return resolving
+  }
+}
+
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
-  const adapters = adaptersFor(options)
+  const adapters: DeployAdapters = {...DEFAULT_ADAPTERS, ...options.adapters}
   const clock = options.clock ?? systemClock
   const started = clock().getTime()
   const {kind, report} = options
@@ -383,12 +385,17 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   // 2. The policy: one read, at most one write for all regions.
   await report({kind: 'policy-started', project})
+  const tokens = tokensOfRun(adapters, {
+    env, gcloud: context.gcloud, project, signal: options.signal,
+  })
+
   const connect = async (): Promise<BinauthzClient> => {
     const opened = await openClient({
       clock,
       env,
       gcloud: context.gcloud,
       project,
+      tokens,
       ...(options.deadlineSeconds === undefined ? {} : {deadline: started + (options.deadlineSeconds * 1000)}),
       ...(options.signal === undefined ? {} : {signal: options.signal}),
     }, adapters)
@@ -408,7 +415,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     await (early.targets.length === 0
       ? evaluatePrebuilt(options, connect, result, early.prebuilt)
       : buildAndAllowlist(options, adapters, {
-        connect, context, env, kind, passthrough, result,
+        connect, context, env, kind, passthrough, result, tokens,
       }))
     options.signal?.throwIfAborted()
   } catch (error) {
@@ -563,7 +570,10 @@ async function buildAndAllowlist(
   options: DeployOptions,
   adapters: DeployAdapters,
   /** `env`: the deploy's environment with the identity flags after `--` applied (the policy client uses the same). */
-  run: {connect: () => Promise<BinauthzClient>; context: ResolvedContext; env: NodeJS.ProcessEnv; kind: DeployKind; passthrough: Passthrough; result: DeployResult},
+  run: {
+    connect: () => Promise<BinauthzClient>; context: ResolvedContext; env: NodeJS.ProcessEnv; kind: DeployKind; passthrough: Passthrough; result: DeployResult
+    tokens: () => Promise<ResolvedTokenProvider>
+  },
 ): Promise<void> {
   const {context, kind, passthrough, result} = run
   const {name, project, regions} = result
@@ -573,9 +583,9 @@ async function buildAndAllowlist(
   // so nothing is read before planning.
   const readingExisting: Promise<Record<string, ExistingResource>> = kind === 'job' || kind === 'worker-pool'
     ? Promise.resolve({})
-    : adapters.readExisting({
-      env: run.env, gcloud: context.gcloud, kind, name, project, regions, ...(options.signal === undefined ? {} : {signal: options.signal}),
-    }, adapters)
+    : run.tokens().then(tokens => adapters.readExisting({
+      env: run.env, gcloud: context.gcloud, kind, name, project, regions, tokens, ...(options.signal === undefined ? {} : {signal: options.signal}),
+    }))
   const [client, policy, existing] = await Promise.all([opening, reading, readingExisting])
   const targets = deriveBuildTargets(buildInput({
     existing, kind, name, passthrough, project, regions,

@@ -1,11 +1,11 @@
 // What gcloud 528 reads before it builds, read the same way before planning: the existing Cloud Run service (its
 // build-image-uri annotation) or the existing function (its buildConfig.dockerRepository), in every region at once.
-// Same credentials and quota project as the policy client (open-client.ts's factories).
+// Same credentials (the run's one token provider) and quota project as the policy client (open-client.ts).
 
+import type {ResolvedTokenProvider} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {ExistingResource} from '../policy/build-targets.js'
 import type {DeployKind} from '../policy/repository.js'
-import type {ClientFactories} from './open-client.js'
 
 import {
   apiEndpointFrom, FUNCTIONS_API, RUN_API, universeDomainFrom,
@@ -24,14 +24,16 @@ export interface ReadExistingInput {
   project: string
   regions: readonly string[]
   signal?: AbortSignal
+  /** The run's token provider (the policy client's too). */
+  tokens: ResolvedTokenProvider
 }
 
 /** How the existing resources are read (tests replace it). */
-export type ExistingReader = (input: ReadExistingInput, factories: Pick<ClientFactories, 'tokens'>) => Promise<Record<string, ExistingResource>>
+export type ExistingReader = (input: ReadExistingInput) => Promise<Record<string, ExistingResource>>
 
 /** Reads the service / function in each region concurrently; a 404 is a first deploy (exists: false). */
-export const readExisting: ExistingReader = async (input, factories) => {
-  const tokens = await factories.tokens(input.env, input.gcloud, {projectId: input.project, ...(input.signal === undefined ? {} : {signal: input.signal})})
+export const readExisting: ExistingReader = async input => {
+  const {tokens} = input
   input.signal?.throwIfAborted()
   // The same quota project the policy client sends (open-client.ts), as gcloud's deploy sends it.
   const quotaProject = resolveQuotaProject(input.env, input.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, input.project)

@@ -32,6 +32,8 @@ export interface OpenClientOptions {
   project?: string
   /** The run's interrupt: every request stops when it aborts. */
   signal?: AbortSignal
+  /** The run's token provider, when the run resolves it (deploy shares it with its readers); else resolved here. */
+  tokens?: () => Promise<ResolvedTokenProvider>
 }
 
 /** How the client's parts are made (tests replace them). */
@@ -50,10 +52,10 @@ export const DEFAULT_CLIENT_FACTORIES: ClientFactories = {
 /** The one way a Binary Authorization client is built: endpoint, credentials, quota project, deadline, signal. */
 export async function openClient(options: OpenClientOptions, factories: ClientFactories = DEFAULT_CLIENT_FACTORIES): Promise<OpenedClient> {
   const endpoint = factories.endpoint(options.env, options.gcloud)
-  const tokens = await factories.tokens(options.env, options.gcloud, {
+  const tokens = await (options.tokens?.() ?? factories.tokens(options.env, options.gcloud, {
     ...(options.project === undefined ? {} : {projectId: options.project}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
-  })
+  }))
   options.signal?.throwIfAborted()
   const quotaProject = resolveQuotaProject(options.env, options.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, options.project)
   const network = resolveNetwork(options.env, options.gcloud, endpoint)

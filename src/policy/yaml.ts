@@ -201,8 +201,9 @@ class Writer {
     this.write(data)
   }
 
-  lineBreak(): void {
-    this.out += '\n'
+  /** emitter.py write_line_break: a line break ("\n" unless the text holds another, such as U+2028). */
+  lineBreak(data = '\n'): void {
+    this.out += data
     this.whitespace = true
     this.indention = true
     this.column = 0
@@ -264,15 +265,7 @@ function writeSingleQuoted(w: Writer, text: string, indent: number, split: boole
     } else if (breaks) {
       if (ch === undefined || !BREAKS.includes(ch)) {
         if (chars[start] === '\n') w.lineBreak()
-        for (const br of chars.slice(start, end)) {
-          if (br === '\n') w.lineBreak()
-          else {
-            w.out += br
-            w.whitespace = true
-            w.indention = true
-            w.column = 0
-          }
-        }
+        for (const br of chars.slice(start, end)) w.lineBreak(br)
 
         w.indent(indent)
         start = end
@@ -362,15 +355,7 @@ function writeLiteral(w: Writer, text: string, indent: number): void {
     const ch = chars[end]
     if (breaks) {
       if (ch === undefined || !BREAKS.includes(ch)) {
-        for (const br of chars.slice(start, end)) {
-          if (br === '\n') w.lineBreak()
-          else {
-            w.out += br
-            w.whitespace = true
-            w.indention = true
-            w.column = 0
-          }
-        }
+        for (const br of chars.slice(start, end)) w.lineBreak(br)
 
         if (ch !== undefined) w.indent(indent)
         start = end

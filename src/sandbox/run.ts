@@ -3,35 +3,21 @@
 // service carries the annotation run.googleapis.com/binary-authorization.
 import {createHash, randomUUID} from 'node:crypto'
 
-import {admitImages, denialText} from './admission.js'
 import {
   apiError, type ApiRequest, checkProject, clone, jsonBody, ok, type Reply, type SandboxContext,
 } from './api.js'
 import {putOperation} from './operations.js'
 import {unsupportedRegion} from './regions.js'
 import {
-  type ImageRecord, isRecord, type JsonObject, STATE_FILES,
+  binauthzDenial, isReply, nextGeneration, obj, regionalKey, regionOfCall, type ResourceKind, resourceNotFound, storedMetadata, writeTarget,
+} from './run-v1.js'
+import {
+  type ImageRecord, type JsonObject, STATE_FILES,
 } from './state.js'
 
-export const BINAUTHZ_ANNOTATION = 'run.googleapis.com/binary-authorization'
-export const BREAKGLASS_ANNOTATION = 'run.googleapis.com/binary-authorization-breakglass'
+export {BINAUTHZ_ANNOTATION, BREAKGLASS_ANNOTATION, orgPolicyRefusal} from './run-v1.js'
 
-function obj(value: unknown): JsonObject {
-  return isRecord(value) ? value : {}
-}
-
-/** The region of a regional Cloud Run call; a region Cloud Run does not serve is refused as Google refuses it. */
-function needRegion(req: ApiRequest): Reply | string {
-  if (req.region) return unsupportedRegion(req.region) ?? req.region
-  return apiError(
-    400,
-    'Cloud Run requests must use a regional endpoint (REGION-HOST); set the CLOUDSDK_PROXY_* variables from `binauthz sandbox env`.',
-  )
-}
-
-export function serviceKey(region: string, name: string): string {
-  return `${region}/${name}`
-}
+export const serviceKey = regionalKey
 
 function shortHash(text: string, length: number): string {
   const digest = createHash('sha256').update(text).digest()
@@ -90,11 +76,9 @@ export function deployRevision(
 ): RevisionOutcome {
   const metadata = obj(body.metadata)
   const name = String(metadata.name)
-  const prevMeta = obj(previous?.metadata)
   const prevStatus = obj(previous?.status)
-  const generation = (typeof prevMeta.generation === 'number' ? prevMeta.generation : 0) + 1
-  const now = ctx.now().toISOString()
-  const uid = typeof prevMeta.uid === 'string' ? prevMeta.uid : randomUUID()
+  const next = nextGeneration(ctx, previous)
+  const {generation, now, uid} = next
   const template = obj(obj(body.spec).template)
   const templateName = obj(template.metadata).name
   const revision
@@ -102,18 +86,9 @@ export function deployRevision(
       ? templateName
       : `${name}-${String(generation).padStart(5, '0')}-${shortHash(`${uid}:${generation}`, 3)}`
   const url = `https://${name}-${ctx.identity.projectNumber}.${region}.run.app`
-  const annotations = obj(metadata.annotations)
-  const policyName = annotations[BINAUTHZ_ANNOTATION]
-  let admitted = true
-  let message: string | undefined
-  if (typeof policyName === 'string' && policyName !== '') {
-    const decision = admitImages(ctx, templateImages(body).map(image => resolvedImage(ctx, image)))
-    const breakglass = annotations[BREAKGLASS_ANNOTATION]
-    if (!decision.admitted && !(typeof breakglass === 'string' && breakglass !== '')) {
-      admitted = false
-      message = `Revision '${revision}' is not ready and cannot serve traffic. ${denialText(ctx, decision)}`
-    }
-  }
+  const denied = binauthzDenial(ctx, metadata, templateImages(body).map(image => resolvedImage(ctx, image)))
+  const admitted = denied === undefined
+  const message = admitted ? undefined : `Revision '${revision}' is not ready and cannot serve traffic. ${denied}`
 
   const conditions = (['Ready', 'ConfigurationsReady', 'RoutesReady'] as const).map(type =>
     admitted
@@ -145,40 +120,38 @@ export function deployRevision(
     ...clone(body),
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
-    metadata: {
-      ...clone(metadata),
-      creationTimestamp: typeof prevMeta.creationTimestamp === 'string' ? prevMeta.creationTimestamp : now,
-      generation,
-      labels: {...obj(metadata.labels), 'cloud.googleapis.com/location': region},
+    metadata: storedMetadata(metadata, next, {
       namespace,
+      region,
       resourceVersion: shortHash(`${uid}:${generation}:rv`, 12),
       selfLink: `/apis/serving.knative.dev/v1/namespaces/${ctx.identity.projectNumber}/services/${name}`,
-      uid,
-    },
+    }),
     status,
   }
   ctx.state.putEntry(STATE_FILES.services, serviceKey(region, name), service)
   return {admitted, message, service}
 }
 
-function checkNamespace(ctx: SandboxContext, namespace: string): Reply | undefined {
-  return checkProject(ctx, namespace)
+const SERVICE: ResourceKind = {
+  bodyName: 'a Knative Service object',
+  imagePath: 'spec.template.spec.containers[].image',
+  images: templateImages,
+  kind: 'SERVICE',
+  label: 'service',
+  namePattern: /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/,
+  stateFile: STATE_FILES.services,
 }
 
 export function getService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
-  const region = needRegion(req)
+  const region = regionOfCall(req, ctx, namespace)
   if (typeof region !== 'string') return region
-  const wrong = checkNamespace(ctx, namespace)
-  if (wrong) return wrong
   const service = ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))
-  return service ? ok(service) : apiError(404, `Resource '${name}' of kind 'SERVICE' in region '${region}' in project '${namespace}' does not exist.`)
+  return service ? ok(service) : resourceNotFound(SERVICE.kind, name, region, namespace)
 }
 
 export function listServices(req: ApiRequest, ctx: SandboxContext, [namespace = '']: string[]): Reply {
-  const region = needRegion(req)
+  const region = regionOfCall(req, ctx, namespace)
   if (typeof region !== 'string') return region
-  const wrong = checkNamespace(ctx, namespace)
-  if (wrong) return wrong
   const services = Object.entries(ctx.state.readMap(STATE_FILES.services))
   .filter(([key]) => key.startsWith(`${region}/`))
   .map(([, value]) => value)
@@ -187,64 +160,22 @@ export function listServices(req: ApiRequest, ctx: SandboxContext, [namespace = 
   })
 }
 
-/** The org-policy refusal, when the knob requires Binary Authorization and the deploy does not use "default". */
-export function orgPolicyRefusal(ctx: SandboxContext, policy: unknown, resource: string): Reply | undefined {
-  if (!ctx.faults.requireBinaryAuthorization || policy === 'default') return undefined
-  return apiError(
-    400,
-    `Constraint constraints/run.allowedBinaryAuthorizationPolicies violated for ${resource}: the organization policy requires `
-    + 'Binary Authorization policy "default" (deploy with --binary-authorization=default).',
-    'FAILED_PRECONDITION',
-  )
-}
-
-function validServiceBody(body: JsonObject | undefined, name?: string): string | undefined {
-  if (!body) return 'the request body must be a Knative Service object'
-  const metaName = obj(body.metadata).name
-  if (typeof metaName !== 'string' || !/^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/.test(metaName)) {
-    return `service name "${String(metaName)}" is invalid: use lowercase letters, digits and hyphens, starting with a letter`
-  }
-
-  if (name !== undefined && metaName !== name) return `metadata.name "${metaName}" does not match "${name}"`
-  if (templateImages(body).length === 0) return 'spec.template.spec.containers[].image is required'
-  return undefined
-}
-
 export function createService(req: ApiRequest, ctx: SandboxContext, [namespace = '']: string[]): Reply {
-  const region = needRegion(req)
-  if (typeof region !== 'string') return region
-  const wrong = checkNamespace(ctx, namespace)
-  if (wrong) return wrong
-  const body = jsonBody(req)
-  const problem = validServiceBody(body)
-  if (problem || !body) return apiError(400, problem ?? 'invalid body')
-  const name = String(obj(body.metadata).name)
-  const refused = orgPolicyRefusal(ctx, obj(obj(body.metadata).annotations)[BINAUTHZ_ANNOTATION], `service ${name}`)
-  if (refused) return refused
-  if (ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))) {
-    return apiError(409, `Resource '${name}' already exists.`, 'ALREADY_EXISTS')
-  }
-
+  const target = writeTarget(req, ctx, SERVICE, {namespace})
+  if (isReply(target)) return target
+  const {body, region} = target
   // `gcloud beta run deploy` validates first with ?dryRun=all: answer without storing anything.
   if (req.query.has('dryRun')) return ok({...body, metadata: {...obj(body.metadata), namespace}})
   return ok(deployRevision(ctx, {namespace, region}, body, undefined).service)
 }
 
 export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
-  const region = needRegion(req)
-  if (typeof region !== 'string') return region
-  const wrong = checkNamespace(ctx, namespace)
-  if (wrong) return wrong
-  const body = jsonBody(req)
-  const problem = validServiceBody(body, name)
-  if (problem || !body) return apiError(400, problem ?? 'invalid body')
-  const previous = ctx.state.getEntry(STATE_FILES.services, serviceKey(region, name))
-  if (!previous) return apiError(404, `Resource '${name}' of kind 'SERVICE' in region '${region}' in project '${namespace}' does not exist.`)
-  const refused = orgPolicyRefusal(ctx, obj(obj(body.metadata).annotations)[BINAUTHZ_ANNOTATION], `service ${name}`)
-  if (refused) return refused
+  const target = writeTarget(req, ctx, SERVICE, {name, namespace})
+  if (isReply(target)) return target
+  const {body, previous, region} = target
   const sentVersion = obj(body.metadata).resourceVersion
-  if (typeof sentVersion === 'string' && sentVersion !== obj(previous.metadata).resourceVersion) {
-    return apiError(409, `Conflict for resource '${name}': version '${sentVersion}' was specified but current version is '${String(obj(previous.metadata).resourceVersion)}'.`, 'ABORTED')
+  if (typeof sentVersion === 'string' && sentVersion !== obj(previous?.metadata).resourceVersion) {
+    return apiError(409, `Conflict for resource '${name}': version '${sentVersion}' was specified but current version is '${String(obj(previous?.metadata).resourceVersion)}'.`, 'ABORTED')
   }
 
   if (req.query.has('dryRun')) return ok({...body, metadata: {...obj(body.metadata), namespace}})
@@ -252,10 +183,8 @@ export function replaceService(req: ApiRequest, ctx: SandboxContext, [namespace 
 }
 
 export function deleteService(req: ApiRequest, ctx: SandboxContext, [namespace = '', name = '']: string[]): Reply {
-  const region = needRegion(req)
+  const region = regionOfCall(req, ctx, namespace)
   if (typeof region !== 'string') return region
-  const wrong = checkNamespace(ctx, namespace)
-  if (wrong) return wrong
   const services = ctx.state.readMap(STATE_FILES.services)
   const key = serviceKey(region, name)
   if (!services[key]) return apiError(404, `Resource '${name}' of kind 'SERVICE' does not exist.`)

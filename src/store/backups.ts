@@ -8,9 +8,9 @@ import {randomBytes} from 'node:crypto'
 import {
   link, lstat, mkdir, readdir, rm,
 } from 'node:fs/promises'
-import {homedir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
 
+import {homeDir} from '../auth/gcloud-config.js'
 import {ExternalError, UserError} from '../errors.js'
 import {DEFAULT_LIMITS} from '../google/http-transport.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
@@ -38,7 +38,7 @@ export function dataDir(env: NodeJS.ProcessEnv): string {
   const xdg = env.XDG_DATA_HOME
   // The XDG spec says relative values are invalid and must be ignored.
   if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'binauthz')
-  return join(env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir(), '.local', 'share', 'binauthz')
+  return join(homeDir(env), '.local', 'share', 'binauthz')
 }
 
 /** <data dir>/backups (not created). */

@@ -117,6 +117,17 @@ describe('app/deploy', () => {
     await server.stop()
   })
 
+  /** A run refused before it changed anything: a UserError (with `code`) exiting `exitCode`, no policy write, no gcloud. */
+  function refusedBeforeAnyChange(error: unknown, expected: {code?: string; exitCode: number}): UserError {
+    expect(error).to.be.instanceOf(UserError)
+    const refused = error as UserError
+    if (expected.code !== undefined) expect(refused.code).to.equal(expected.code)
+    expect(refused.exitCode).to.equal(expected.exitCode)
+    expect(server.writes()).to.equal(0)
+    expect(h.gcloudCalls).to.have.length(0)
+    return refused
+  }
+
   it('already covered: no write, no IAM call, deploys', async () => {
     server.setPolicy(PROJECT, denyingPolicy(['us-central1-docker.pkg.dev/my-proj/**']))
     const result = await runDeploy(h.options())
@@ -169,21 +180,12 @@ describe('app/deploy', () => {
   })
 
   it('uncovered, interactive, declined: no write, no deploy, exit 3', async () => {
-    const error = await rejectionOf(runDeploy(h.options({confirmAnswer: false, interactive: true, yes: false})))
-    expect(error).to.be.instanceOf(UserError)
-    expect((error as UserError).exitCode).to.equal(3)
-    expect(server.writes()).to.equal(0)
-    expect(h.gcloudCalls).to.have.length(0)
+    refusedBeforeAnyChange(await rejectionOf(runDeploy(h.options({confirmAnswer: false, interactive: true, yes: false}))), {exitCode: 3})
   })
 
   it('uncovered, no TTY, no --yes: exit 3 with the exact command including --yes', async () => {
-    const error = await rejectionOf(runDeploy(h.options({interactive: false, yes: false})))
-    expect(error).to.be.instanceOf(UserError)
-    expect((error as UserError).code).to.equal('CONFIRMATION_REQUIRED')
-    expect((error as UserError).exitCode).to.equal(3)
-    expect((error as UserError).suggestions[0]).to.equal('Re-run with --yes: binauthz deploy run svc --region us-central1 --yes -- --source .')
-    expect(server.writes()).to.equal(0)
-    expect(h.gcloudCalls).to.have.length(0)
+    const refused = refusedBeforeAnyChange(await rejectionOf(runDeploy(h.options({interactive: false, yes: false}))), {code: 'CONFIRMATION_REQUIRED', exitCode: 3})
+    expect(refused.suggestions[0]).to.equal('Re-run with --yes: binauthz deploy run svc --region us-central1 --yes -- --source .')
   })
 
   it('--dry-run: no write, no deploy, plan and exact argv shown', async () => {
@@ -199,13 +201,8 @@ describe('app/deploy', () => {
   })
 
   it('--no-patch with a missing entry: exit 3 with the admin hand-off, nothing written or deployed', async () => {
-    const error = await rejectionOf(runDeploy(h.options({noPatch: true})))
-    expect(error).to.be.instanceOf(UserError)
-    expect((error as UserError).exitCode).to.equal(3)
-    expect((error as UserError).code).to.equal('NOT_ALLOWLISTED')
-    expect((error as UserError).message).to.contain(RUN_US)
-    expect(server.writes()).to.equal(0)
-    expect(h.gcloudCalls).to.have.length(0)
+    const refused = refusedBeforeAnyChange(await rejectionOf(runDeploy(h.options({noPatch: true}))), {code: 'NOT_ALLOWLISTED', exitCode: 3})
+    expect(refused.message).to.contain(RUN_US)
   })
 
   it('--no-patch when already covered deploys', async () => {
@@ -217,12 +214,7 @@ describe('app/deploy', () => {
 
   it('permission denied: exit 3, gcloud not spawned, nothing written', async () => {
     server.setFaults({deniedPermissions: ['binaryauthorization.policy.update']})
-    const error = await rejectionOf(runDeploy(h.options()))
-    expect(error).to.be.instanceOf(UserError)
-    expect((error as UserError).exitCode).to.equal(3)
-    expect((error as UserError).code).to.equal('POLICY_UPDATE_DENIED')
-    expect(server.writes()).to.equal(0)
-    expect(h.gcloudCalls).to.have.length(0)
+    refusedBeforeAnyChange(await rejectionOf(runDeploy(h.options())), {code: 'POLICY_UPDATE_DENIED', exitCode: 3})
   })
 
   it('multi-region: one read, one write with both patterns, one deploy per region', async () => {
@@ -291,13 +283,8 @@ describe('app/deploy', () => {
 
   it('plain --image the policy blocks: exit 3 before any write or deploy, with the administrator\'s command', async () => {
     const image = 'us-docker.pkg.dev/other/images/app@sha256:1'
-    const error = await rejectionOf(runDeploy(h.options({passthrough: [`--image=${image}`]})))
-    expect(error).to.be.instanceOf(UserError)
-    expect((error as UserError).code).to.equal('IMAGE_NOT_ADMITTED')
-    expect((error as UserError).exitCode).to.equal(3)
-    expect((error as UserError).suggestions[0]).to.include('binauthz policy allow --project=my-proj --pattern us-docker.pkg.dev/other/images/app')
-    expect(server.writes()).to.equal(0)
-    expect(h.gcloudCalls).to.have.length(0)
+    const refused = refusedBeforeAnyChange(await rejectionOf(runDeploy(h.options({passthrough: [`--image=${image}`]}))), {code: 'IMAGE_NOT_ADMITTED', exitCode: 3})
+    expect(refused.suggestions[0]).to.include('binauthz policy allow --project=my-proj --pattern us-docker.pkg.dev/other/images/app')
   })
 
   it('redeploy without --image: the existing service\'s build-image-uri repository, only that image (surface/run/deploy.py)', async () => {
@@ -487,6 +474,25 @@ describe('app/deploy', () => {
     expect((error as UserError).exitCode).to.equal(2)
     expect(server.requests()).to.have.length(0)
     expect(h.gcloudCalls).to.have.length(0)
+  })
+
+  it('resolves the credential once: the policy client and the read of the existing service share one token provider', async () => {
+    const options = h.options()
+    let resolved = 0
+    await runDeploy({
+      ...options,
+      adapters: {
+        ...options.adapters,
+        async tokens() {
+          resolved++
+          return {getToken: async () => 'test-token', source: {detail: 'test token', isUser: false, kind: 'access-token-file'}}
+        },
+      },
+    })
+    // Both were used: the existing service was read (GET …/services/svc) and the policy was read.
+    expect(server.requests().some(r => r.api === 'run' && r.method === 'GET')).to.equal(true)
+    expect(server.requests().some(r => r.api === 'binaryauthorization' && r.method === 'GET')).to.equal(true)
+    expect(resolved).to.equal(1)
   })
 
   it("sends the credential's quota project as X-Goog-User-Project", async () => {

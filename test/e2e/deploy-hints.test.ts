@@ -8,13 +8,13 @@ import {STATE_FILES} from '../../src/sandbox/index.js'
 import {
   binauthzAgainst, DENY_ALL, type ExitRun, writeHelloSource,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const PROJECT = 'sandbox-project'
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 
 describe(`e2e: specific hints for failed deploys, with the real gcloud against the sandbox${SKIP_NOTE}`, function () {
   this.timeout(180_000)

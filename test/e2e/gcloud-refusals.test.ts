@@ -2,57 +2,39 @@
 // gcloud itself would not have deployed (so the refusal mirrors gcloud, not a guess), and binauthz's refusal leaves
 // the sandbox's recorded policy writes at zero. Skipped, with the reason shown, when gcloud is not installed.
 import {expect} from 'chai'
-import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {type SandboxState} from '../../src/sandbox/index.js'
 import {
-  binauthzAgainst, denyAllBut, type ExitRun, gcloudAgainst, policyWrites, writeHelloSource,
+  type ExitRun, gcloudAgainst, gcloudSandboxSuite, policyWrites,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
-import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
-import {tempDir} from '../helpers/tmp.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const REGION = 'us-central1'
 
 describe(`e2e: what binauthz refuses before writing, gcloud 528 would not have deployed${SKIP_NOTE}`, function () {
   this.timeout(240_000)
-  const gcloud = GCLOUD
-  let dir: string
-  let source: string
-  let sandbox: CliSandbox
-  let state: SandboxState
-
-  before(async function () {
-    if (!gcloud) this.skip()
-    dir = tempDir('binauthz-e2e-refusals-')
-    source = writeHelloSource(dir)
-    sandbox = await startSandboxCli({policy: denyAllBut(['gcr.io/other-team/*']), project: 'sandbox-project', stateDir: join(dir, 'state')})
-    state = sandbox.state
+  const e2e = gcloudSandboxSuite({
+    gcloud: GCLOUD, prefix: 'binauthz-e2e-refusals-', sandboxPer: 'suite', startWith: {patterns: ['gcr.io/other-team/*'], project: 'sandbox-project'}, timeoutMs: 200_000,
   })
 
-  after(async () => {
-    await sandbox?.stop()
-    if (dir) rmSync(dir, {force: true, recursive: true})
-  })
+  before(e2e.beforeSuite)
 
-  const against = (extraEnv: Record<string, string> = {}) => ({
-    dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: {...sandbox.env, ...extraEnv}, timeoutMs: 200_000,
-  })
-  const binauthz = (args: string[], extraEnv?: Record<string, string>): Promise<ExitRun> => binauthzAgainst(against(extraEnv), args)
-  const gcloudRun = (args: string[]): Promise<ExitRun> => gcloudAgainst(against(), args)
+  after(e2e.afterSuite)
+
+  const binauthz = (args: string[], extraEnv?: Record<string, string>): Promise<ExitRun> => e2e.binauthz(args, extraEnv)
+  const gcloudRun = (args: string[]): Promise<ExitRun> => e2e.gcloud(args)
 
   it('run deploy with neither --source nor --image: gcloud stops with "Missing required argument [--image]"; binauthz refuses first', async () => {
     const real = await gcloudRun(['run', 'deploy', 'svc', `--region=${REGION}`, '--binary-authorization=default'])
     expect(real.exitCode).not.to.equal(0)
     expect(real.stderr).to.include('Missing required argument [--image]')
-    const writesBefore = policyWrites(state)
+    const writesBefore = policyWrites(e2e.state)
     const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', '--memory=512Mi'])
     expect(ours.exitCode, ours.stderr).to.equal(2)
     expect(ours.stdout).to.include('GCLOUD_WOULD_REFUSE').and.include('Missing required argument [--image]')
-    expect(policyWrites(state)).to.equal(writesBefore)
+    expect(policyWrites(e2e.state)).to.equal(writesBefore)
   })
 
   it('a job name of 64 characters: gcloud 528 refuses it before any request (ValidateResource); binauthz refuses first; 63 passes both', async () => {
@@ -72,48 +54,48 @@ describe(`e2e: what binauthz refuses before writing, gcloud 528 would not have d
   })
 
   it('-qh: gcloud takes no cluster of short flags ("unrecognized arguments", no deploy); binauthz refuses it before writing', async () => {
-    const real = await gcloudRun(['run', 'deploy', 'svc', `--region=${REGION}`, `--source=${source}`, '-qh'])
+    const real = await gcloudRun(['run', 'deploy', 'svc', `--region=${REGION}`, `--source=${e2e.source}`, '-qh'])
     expect(real.exitCode).to.equal(2)
     expect(real.stderr).to.include('unrecognized arguments: -qh')
-    const writesBefore = policyWrites(state)
-    const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${source}`, '-qh'])
+    const writesBefore = policyWrites(e2e.state)
+    const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${e2e.source}`, '-qh'])
     expect(ours.exitCode, ours.stderr).to.equal(2)
     expect(ours.stdout).to.include('PASSTHROUGH_REFUSED').and.include('cluster of short flags')
-    expect(policyWrites(state)).to.equal(writesBefore)
+    expect(policyWrites(e2e.state)).to.equal(writesBefore)
   })
 
   for (const flag of ['--document=style=markdown', '-h', '--help']) {
     it(`${flag}: gcloud prints help or docs and exits 0 without deploying; binauthz refuses it before writing`, async () => {
-      const real = await gcloudRun(['run', 'deploy', 'svc', `--region=${REGION}`, `--source=${source}`, flag])
+      const real = await gcloudRun(['run', 'deploy', 'svc', `--region=${REGION}`, `--source=${e2e.source}`, flag])
       expect(real.exitCode).to.equal(0)
       expect(`${real.stdout}${real.stderr}`).to.match(/run deploy/)
-      const writesBefore = policyWrites(state)
-      const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${source}`, flag])
+      const writesBefore = policyWrites(e2e.state)
+      const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${e2e.source}`, flag])
       expect(ours.exitCode, ours.stderr).to.equal(2)
       expect(ours.stdout).to.include('PASSTHROUGH_REFUSED')
-      expect(policyWrites(state)).to.equal(writesBefore)
+      expect(policyWrites(e2e.state)).to.equal(writesBefore)
     })
   }
 
   it('CLOUDSDK_PYTHON naming nothing: gcloud cannot start; binauthz says so before writing', async () => {
-    const missing = join(dir, 'no-such-python3')
-    const real = await gcloudAgainst({...against(), sandboxEnv: {...sandbox.env, CLOUDSDK_PYTHON: missing}}, ['version'])
+    const missing = join(e2e.dir, 'no-such-python3')
+    const real = await gcloudAgainst(e2e.against({CLOUDSDK_PYTHON: missing}), ['version'])
     expect(real.exitCode).not.to.equal(0)
-    const writesBefore = policyWrites(state)
-    const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${source}`], {CLOUDSDK_PYTHON: missing})
+    const writesBefore = policyWrites(e2e.state)
+    const ours = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${e2e.source}`], {CLOUDSDK_PYTHON: missing})
     expect(ours.exitCode, ours.stderr).to.equal(2)
     expect(ours.stdout).to.include('GCLOUD_CANNOT_START').and.include('CLOUDSDK_PYTHON')
-    expect(policyWrites(state)).to.equal(writesBefore)
+    expect(policyWrites(e2e.state)).to.equal(writesBefore)
   })
 
   it('a misspelt region is never written into the policy; the right one deploys', async () => {
-    const writesBefore = policyWrites(state)
-    const typo = await binauthz(['deploy', 'run', 'svc', '--region', 'us-centrall1', '--yes', '--json', '--', `--source=${source}`])
+    const writesBefore = policyWrites(e2e.state)
+    const typo = await binauthz(['deploy', 'run', 'svc', '--region', 'us-centrall1', '--yes', '--json', '--', `--source=${e2e.source}`])
     expect(typo.exitCode).to.equal(2)
     expect(typo.stdout).to.include('REGION_UNLISTED').and.include('us-central1')
-    expect(policyWrites(state)).to.equal(writesBefore)
-    const right = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${source}`])
+    expect(policyWrites(e2e.state)).to.equal(writesBefore)
+    const right = await binauthz(['deploy', 'run', 'svc', '--region', REGION, '--yes', '--json', '--', `--source=${e2e.source}`])
     expect(right.exitCode, right.stderr).to.equal(0)
-    expect(policyWrites(state)).to.equal(writesBefore + 1)
+    expect(policyWrites(e2e.state)).to.equal(writesBefore + 1)
   })
 })

@@ -13,13 +13,13 @@ import {parseGithubOutput, readAction, runAction} from '../helpers/action-runner
 import {
   allowlistOf, denyAllBut, withoutCloudsdk, writeHelloSource,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const PROJECT = 'sandbox-project'
 const OTHER = 'gcr.io/other-team/*'
 
@@ -69,18 +69,19 @@ describe('the GitHub Action', () => {
       }
     }
 
+    /** The action as a workflow runs it, with `given` as its inputs, against the sandbox `s` (a deploy's time bound). */
+    function deployWith(s: CliSandbox, given: Record<string, string>): ReturnType<typeof runAction> {
+      return runAction({
+        actionPath: ROOT, env: jobEnv(s), given, timeoutMs: 200_000, workdir: dir,
+      })
+    }
+
     it('deploys a Cloud Run function: adds the entry, and outputs the patterns, etags, backup, exit codes and URL', async () => {
       const s = await start([OTHER])
       const source = writeHelloSource(dir)
-      const run = await runAction({
-        actionPath: ROOT,
-        env: jobEnv(s),
-        given: {
+      const run = await deployWith(s, {
         // One gcloud argument per line; the source path is a single argument whatever it contains.
-          flags: `--source\n${source}\n--function\nhandler\n`, kind: 'run', name: 'svc-action', project_id: PROJECT, regions: 'us-central1',
-        },
-        timeoutMs: 200_000,
-        workdir: dir,
+        flags: `--source\n${source}\n--function\nhandler\n`, kind: 'run', name: 'svc-action', project_id: PROJECT, regions: 'us-central1',
       })
       expect(run.skipped).to.deep.equal(['actions/setup-node@v6'])
       expect(run.steps.map(step => step.exitCode), run.steps.map(step => step.stderr).join('\n')).to.deep.equal([0, 0])
@@ -105,14 +106,8 @@ describe('the GitHub Action', () => {
     it('no_patch: a missing entry stops before any write, the step fails with the result in the outputs', async () => {
       const s = await start([OTHER])
       const source = writeHelloSource(dir)
-      const run = await runAction({
-        actionPath: ROOT,
-        env: jobEnv(s),
-        given: {
-          flags: `--source ${source} --function handler`, kind: 'run', name: 'svc-nopatch', no_patch: 'true', project_id: PROJECT, regions: 'us-central1',
-        },
-        timeoutMs: 200_000,
-        workdir: dir,
+      const run = await deployWith(s, {
+        flags: `--source ${source} --function handler`, kind: 'run', name: 'svc-nopatch', no_patch: 'true', project_id: PROJECT, regions: 'us-central1',
       })
       const deploy = run.steps[1]
       expect(deploy?.exitCode).to.not.equal(0)

@@ -6,21 +6,19 @@
 // 0; a confirmation refused for want of a terminal (exit 3, CONFIRMATION_REQUIRED) must print the command with
 // --yes, which must then exit 0. Skipped, with the reason shown, when gcloud is not installed.
 import {expect} from 'chai'
-import {mkdirSync, rmSync, symlinkSync} from 'node:fs'
+import {mkdirSync, symlinkSync} from 'node:fs'
 import {delimiter, dirname, join} from 'node:path'
 
 import {STATE_FILES} from '../../src/sandbox/index.js'
 import {BIN} from '../helpers/cli-process.js'
 import {
-  allowlistOf, denyAllBut, runProgram, withoutCloudsdk, writeHelloSource,
+  allowlistOf, gcloudSandboxSuite, runProgram, withoutCloudsdk,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 import {printedCommands} from '../helpers/printed-commands.js'
-import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
-import {tempDir} from '../helpers/tmp.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const REGION = 'us-central1'
 const UPDATE = 'binaryauthorization.policy.update'
 
@@ -33,41 +31,33 @@ interface Ran {
 describe(`e2e: every command binauthz prints runs as printed${SKIP_NOTE}`, function () {
   this.timeout(600_000)
   const gcloud = GCLOUD
-  let dir: string
-  let work: string
+  const e2e = gcloudSandboxSuite({
+    gcloud, prefix: 'binauthz-e2e-printed-', sandboxPer: 'test', timeoutMs: 300_000,
+  })
   let binDir: string
-  let sandbox: CliSandbox
 
-  before(function () {
-    if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-    dir = tempDir('binauthz-e2e-printed-')
-    work = writeHelloSource(dir)
+  before(async function () {
+    await e2e.beforeSuite.call(this)
     // `binauthz` on PATH is this checkout's built CLI (as an installed package puts it there).
-    binDir = join(dir, 'bin')
+    binDir = join(e2e.dir, 'bin')
     mkdirSync(binDir)
     symlinkSync(BIN, join(binDir, 'binauthz'))
   })
 
-  afterEach(async () => {
-    await sandbox?.stop()
-  })
+  afterEach(e2e.stopSandbox)
 
-  after(() => {
-    if (dir) rmSync(dir, {force: true, recursive: true})
-  })
+  after(e2e.afterSuite)
 
-  async function start(patterns: string[] = []): Promise<void> {
-    sandbox = await startSandboxCli({policy: denyAllBut(patterns), stateDir: join(dir, `state-${Date.now()}`)})
-  }
+  const start = (patterns: string[] = []): Promise<void> => e2e.start({patterns})
 
   /** A person's shell: the sandbox's environment, binauthz and gcloud on PATH, binauthz's own data dirs; no terminal. */
   function shellEnv(): NodeJS.ProcessEnv {
     const base = Object.fromEntries(Object.entries(withoutCloudsdk()).filter(([key]) => !key.startsWith('BINAUTHZ_') && key !== 'CI'))
     return {
       ...base,
-      ...sandbox.env,
-      BINAUTHZ_CONFIG_DIR: join(dir, 'config'),
-      BINAUTHZ_DATA_DIR: join(dir, 'data'),
+      ...e2e.sandbox.env,
+      BINAUTHZ_CONFIG_DIR: join(e2e.dir, 'config'),
+      BINAUTHZ_DATA_DIR: join(e2e.dir, 'data'),
       NO_COLOR: '1',
       PATH: [binDir, dirname(gcloud ?? 'gcloud'), process.env.PATH ?? ''].join(delimiter),
     }
@@ -75,7 +65,7 @@ describe(`e2e: every command binauthz prints runs as printed${SKIP_NOTE}`, funct
 
   /** Runs a command line as pasted into bash (it is copy-paste text: the hand-off's export redirects with `>`). */
   async function paste(command: string): Promise<Ran> {
-    const ran = await runProgram('bash', ['-c', command], {cwd: work, env: shellEnv(), timeoutMs: 300_000})
+    const ran = await runProgram('bash', ['-c', command], {cwd: e2e.source, env: shellEnv(), timeoutMs: 300_000})
     return {code: ran.code, command, output: `${ran.stdout}${ran.stderr}`}
   }
 
@@ -103,16 +93,16 @@ describe(`e2e: every command binauthz prints runs as printed${SKIP_NOTE}`, funct
 
   it('a deploy denied for want of the update permission: the hand-off\'s export, import and role grant, as an admin runs them', async () => {
     await start()
-    sandbox.state.writeJson(STATE_FILES.faults, {deniedPermissions: [UPDATE]})
+    e2e.sandbox.state.writeJson(STATE_FILES.faults, {deniedPermissions: [UPDATE]})
     const denied = await paste(`binauthz deploy run svc --region ${REGION} --yes -- --source .`)
     expect(denied.code, denied.output).to.equal(3)
     expect(denied.output).to.not.include('›')
     const commands = printedCommands(denied.output)
-    expect(commands).to.include(`gcloud container binauthz policy export --project=${sandbox.project} > policy.yaml`)
-    expect(commands).to.include(`gcloud container binauthz policy import policy.yaml --project=${sandbox.project}`)
-    expect(commands.some(c => c.startsWith(`gcloud projects add-iam-policy-binding ${sandbox.project} `))).to.equal(true)
+    expect(commands).to.include(`gcloud container binauthz policy export --project=${e2e.sandbox.project} > policy.yaml`)
+    expect(commands).to.include(`gcloud container binauthz policy import policy.yaml --project=${e2e.sandbox.project}`)
+    expect(commands.some(c => c.startsWith(`gcloud projects add-iam-policy-binding ${e2e.sandbox.project} `))).to.equal(true)
     // The hand-off is for someone who holds the permission.
-    sandbox.state.writeJson(STATE_FILES.faults, {})
+    e2e.sandbox.state.writeJson(STATE_FILES.faults, {})
     for (const printed of commands) {
       const ran = await paste(printed)
       expect(ran.code, `${printed}\n${ran.output}`).to.equal(0)
@@ -123,20 +113,20 @@ describe(`e2e: every command binauthz prints runs as printed${SKIP_NOTE}`, funct
     await start()
     const commands = await runEveryPrinted(`binauthz deploy run svc --region ${REGION} --yes --source .`, 2)
     expect(commands).to.include(`binauthz deploy run svc --region ${REGION} --yes -- --source .`)
-    expect(allowlistOf(sandbox.state)).to.deep.equal([`${REGION}-docker.pkg.dev/${sandbox.project}/cloud-run-source-deploy/**`])
+    expect(allowlistOf(e2e.sandbox.state)).to.deep.equal([`${REGION}-docker.pkg.dev/${e2e.sandbox.project}/cloud-run-source-deploy/**`])
   })
 
   it('setup --no-save --no-apply: its Next: command names the project and region, and with the hand-off runs as printed', async () => {
     await start()
     const commands = await runEveryPrinted(`binauthz setup --region ${REGION} --no-save --no-apply --kind run`, 6)
-    expect(commands).to.include(`binauthz policy allow --project=${sandbox.project} --region=${REGION} --kind=run`)
-    expect(allowlistOf(sandbox.state)).to.deep.equal([`${REGION}-docker.pkg.dev/${sandbox.project}/cloud-run-source-deploy/**`])
+    expect(commands).to.include(`binauthz policy allow --project=${e2e.sandbox.project} --region=${REGION} --kind=run`)
+    expect(allowlistOf(e2e.sandbox.state)).to.deep.equal([`${REGION}-docker.pkg.dev/${e2e.sandbox.project}/cloud-run-source-deploy/**`])
   })
 
   it('setup, ready, both deploy paths: one Next: deploy command per path, each deploys as printed', async () => {
     await start()
     const commands = await runEveryPrinted(`binauthz setup --region ${REGION} --kind all --yes --no-save`, 0)
-    expect(commands).to.include(`binauthz deploy run my-service --project=${sandbox.project} --region=${REGION} -- --source .`)
+    expect(commands).to.include(`binauthz deploy run my-service --project=${e2e.sandbox.project} --region=${REGION} -- --source .`)
     expect(commands.some(c => c.startsWith('binauthz deploy function my-function '))).to.equal(true)
   })
 

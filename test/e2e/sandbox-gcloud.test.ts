@@ -2,26 +2,22 @@
 // on PATH (or BINAUTHZ_GCLOUD does not name an executable). The first part judges the sandbox itself, so it starts it
 // in this process (startSandbox) to seed and read its state directly; the binauthz part starts it the way users do.
 import {expect} from 'chai'
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Policy} from '../../src/policy/types.js'
 
+import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
 import {
-  type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
-} from '../../src/sandbox/index.js'
-import {
-  allowlistOf, binauthzAgainst, DENY_ALL, denyAllBut, type ExitRun, gcloudAgainst, writeHelloSource,
+  allowlistOf, DENY_ALL, denyAllBut, type ExitRun, gcloudSandboxSuite,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
-import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
-import {tempDir} from '../helpers/tmp.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const PROJECT = 'sandbox-project'
 
 const GCLOUD = installedGcloud()
 /** Shown in the test titles so a skipped run says why. */
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 
 /** The parts of a stored Cloud Run service these tests read. */
 interface ServiceRecord {
@@ -38,38 +34,22 @@ const isRunWrite = (r: {api: string; method: string}): boolean => r.api === 'run
 describe('e2e: the sandbox with the real gcloud', () => {
   describe(`sandbox with the real gcloud${SKIP_NOTE}`, function () {
     this.timeout(120_000)
-    const gcloud = GCLOUD
-    let dir: string
-    let source: string
-    let sandbox: Sandbox
-    let state: SandboxState
-
-    before(async function () {
-      if (!gcloud) {
-        this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-      }
-
-      dir = tempDir('binauthz-e2e-sandbox-')
-      source = writeHelloSource(dir)
-      sandbox = await startSandbox({policy: 'block-all', stateDir: join(dir, 'state')})
-      state = new SandboxState(join(dir, 'state'))
+    const e2e = gcloudSandboxSuite({
+      gcloud: GCLOUD, inProcess: true, prefix: 'binauthz-e2e-sandbox-', sandboxPer: 'suite', startWith: {policy: 'block-all'}, timeoutMs: 90_000,
     })
 
-    after(async () => {
-      await sandbox?.stop()
-      if (dir) rmSync(dir, {force: true, recursive: true})
-    })
+    before(e2e.beforeSuite)
 
-    const run = (args: string[]): Promise<ExitRun> => gcloudAgainst({
-      dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 90_000,
-    }, args)
+    after(e2e.afterSuite)
+
+    const run = (args: string[]): Promise<ExitRun> => e2e.gcloud(args)
 
     function seedPolicy(patterns: string[]): void {
-      state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
+      e2e.state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
     }
 
     function service(region: string, name: string): ServiceRecord {
-      return state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
+      return e2e.state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
     }
 
     it('run deploy --image: denied (exit 1, Binary Authorization message) until allowlisted, then admitted', async () => {
@@ -93,13 +73,13 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
     it('run deploy --source --function: the image lands in cloud-run-source-deploy and is admitted by its pattern', async () => {
       seedPolicy([`us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`])
-      const result = await run(['run', 'deploy', 'svc-source', `--source=${source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
+      const result = await run(['run', 'deploy', 'svc-source', `--source=${e2e.source}`, '--function=handler', '--region=us-central1', '--binary-authorization=default'])
       expect(result.exitCode, result.stderr).to.equal(0)
       const image = service('us-central1', 'svc-source').spec.template.spec.containers[0]?.image
       expect(image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/svc-source@sha256:[0-9a-f]{64}$`))
-      const images = state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+      const images = e2e.state.readJson<ImageRecord[]>(STATE_FILES.images, [])
       expect(images.map(i => i.image)).to.include(image)
-      const paths = state.requests().map(r => `${r.method} ${r.path}`)
+      const paths = e2e.state.requests().map(r => `${r.method} ${r.path}`)
       expect(paths).to.include(`POST /v2/projects/${PROJECT}/locations/us-central1/builds:submit`)
       expect(paths).to.include('POST /upload/storage/v1/b/run-sources-sandbox-project-us-central1/o')
     })
@@ -110,7 +90,7 @@ describe('e2e: the sandbox with the real gcloud', () => {
         'deploy',
         'fn-e2e',
         '--gen2',
-        `--source=${source}`,
+        `--source=${e2e.source}`,
         '--runtime=nodejs20',
         '--entry-point=handler',
         '--trigger-http',
@@ -126,10 +106,10 @@ describe('e2e: the sandbox with the real gcloud', () => {
       seedPolicy([`europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`])
       const admitted = await run(args)
       expect(admitted.exitCode, admitted.stderr).to.equal(0)
-      const fn = state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
+      const fn = e2e.state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fn-e2e`]
       expect(fn).to.include({state: 'ACTIVE'})
       expect(fn).to.have.nested.property('serviceConfig.binaryAuthorizationPolicy', 'default')
-      const images = state.readJson<ImageRecord[]>(STATE_FILES.images, []).map(i => i.image)
+      const images = e2e.state.readJson<ImageRecord[]>(STATE_FILES.images, []).map(i => i.image)
       expect(images.at(-1)).to.match(new RegExp(`^europe-west1-docker\\.pkg\\.dev/${PROJECT}/gcf-artifacts/`))
     })
 
@@ -138,11 +118,11 @@ describe('e2e: the sandbox with the real gcloud', () => {
       const exported = await run(['container', 'binauthz', 'policy', 'export'])
       expect(exported.exitCode, exported.stderr).to.equal(0)
       expect(exported.stdout).to.include('namePattern: gcr.io/other-team/*')
-      const file = join(dir, 'policy.yaml')
+      const file = join(e2e.dir, 'policy.yaml')
       writeFileSync(file, exported.stdout.replace('namePattern: gcr.io/other-team/*', 'namePattern: gcr.io/other-team/*\n- namePattern: europe-west1-docker.pkg.dev/sandbox-project/gcf-artifacts/**'))
       const imported = await run(['container', 'binauthz', 'policy', 'import', file])
       expect(imported.exitCode, imported.stderr).to.equal(0)
-      const stored = JSON.parse(readFileSync(join(dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
+      const stored = JSON.parse(readFileSync(join(e2e.dir, 'state', STATE_FILES.policy), 'utf8')) as Policy
       expect(stored.admissionWhitelistPatterns?.map(p => p.namePattern)).to.deep.equal([
         `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`,
         'gcr.io/other-team/*',
@@ -159,57 +139,43 @@ describe('e2e: the sandbox with the real gcloud', () => {
 
   describe(`built binauthz CLI + real gcloud against the sandbox${SKIP_NOTE}`, function () {
     this.timeout(180_000)
-    const gcloud = GCLOUD
     const otherAdmin = 'gcr.io/other-team/*'
     const runPattern = `us-central1-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
     const fnPattern = `europe-west1-docker.pkg.dev/${PROJECT}/gcf-artifacts/**`
-    let dir: string
-    let source: string
-    let sandbox: CliSandbox
-    let state: SandboxState
-
-    before(function () {
-      if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-      dir = tempDir('binauthz-e2e-cli-sandbox-')
-      source = writeHelloSource(dir)
+    const e2e = gcloudSandboxSuite({
+      gcloud: GCLOUD, prefix: 'binauthz-e2e-cli-sandbox-', sandboxPer: 'test', timeoutMs: 150_000,
     })
 
-    beforeEach(async function () {
-      if (!gcloud) this.skip()
-      // Started as users start it (`binauthz sandbox start --policy FILE`), since binauthz itself is under test here.
-      sandbox = await startSandboxCli({policy: denyAllBut([otherAdmin]), stateDir: join(dir, `state-${Date.now()}`)})
-      state = sandbox.state
-    })
+    before(e2e.beforeSuite)
 
-    afterEach(async () => {
-      await sandbox?.stop()
-    })
+    // Started as users start it (`binauthz sandbox start --policy FILE`), since binauthz itself is under test here.
+    beforeEach(() => e2e.start({patterns: [otherAdmin]}))
 
-    after(() => {
-      if (dir) rmSync(dir, {force: true, recursive: true})
-    })
+    afterEach(e2e.stopSandbox)
 
-    const binauthz = (args: string[]): Promise<ExitRun> => binauthzAgainst({
-      dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 150_000,
-    }, args)
-    const storedPatterns = (): string[] => allowlistOf(state)
+    after(e2e.afterSuite)
+
+    const binauthz = (args: string[]): Promise<ExitRun> => e2e.binauthz(args)
+    const storedPatterns = (): string[] => allowlistOf(e2e.state)
+    /** The policy file as the sandbox holds it, byte for byte. */
+    const storedPolicyText = (): string => readFileSync(join(e2e.sandbox.stateDir, STATE_FILES.policy), 'utf8')
 
     function count(predicate: (r: {api: string; method: string;}) => boolean): number {
-      return state.requests().filter(r => predicate(r)).length
+      return e2e.state.requests().filter(r => predicate(r)).length
     }
 
     it('deploy run: allowlists cloud-run-source-deploy/** (keeping other entries), deploys; a second deploy writes nothing', async () => {
-      const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler']
+      const args = ['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${e2e.source}`, '--function=handler']
       const first = await binauthz(args)
       expect(first.exitCode, first.stderr).to.equal(0)
       expect(storedPatterns()).to.deep.equal([otherAdmin, runPattern])
-      expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
+      expect(e2e.state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('status.conditions[0].status', 'True')
       expect(count(isPolicyWrite)).to.equal(1)
 
       const second = await binauthz(args)
       expect(second.exitCode, second.stderr).to.equal(0)
       expect(count(isPolicyWrite)).to.equal(1)
-      expect(state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
+      expect(e2e.state.readMap(STATE_FILES.services)['us-central1/hello']).to.have.nested.property('metadata.generation', 2)
     })
 
     it('deploy function: allowlists gcf-artifacts/** and the gen2 deploy is admitted', async () => {
@@ -222,31 +188,31 @@ describe('e2e: the sandbox with the real gcloud', () => {
         '--yes',
         '--',
         '--runtime=nodejs20',
-        `--source=${source}`,
+        `--source=${e2e.source}`,
         '--entry-point=handler',
         '--trigger-http',
       ])
       expect(result.exitCode, result.stderr).to.equal(0)
       expect(storedPatterns()).to.deep.equal([otherAdmin, fnPattern])
-      expect(state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
+      expect(e2e.state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/hello-fn`]).to.include({state: 'ACTIVE'})
     })
 
     it('--dry-run changes nothing and deploys nothing', async () => {
-      const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
-      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${source}`, '--function=handler'])
+      const before = storedPolicyText()
+      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--dry-run', '--', `--source=${e2e.source}`, '--function=handler'])
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(storedPolicyText()).to.equal(before)
       // binauthz read the existing service (what gcloud would reuse); nothing was deployed.
       expect(count(isRun)).to.equal(1)
       expect(count(isRunWrite)).to.equal(0)
     })
 
     it('without binaryauthorization.policy.update: exit 3, policy untouched, nothing deployed', async () => {
-      state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
-      const before = readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')
-      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${source}`, '--function=handler'])
+      e2e.state.writeJson(STATE_FILES.faults, {deniedPermissions: ['binaryauthorization.policy.update']})
+      const before = storedPolicyText()
+      const result = await binauthz(['deploy', 'run', 'hello', '--region', 'us-central1', '--yes', '--', `--source=${e2e.source}`, '--function=handler'])
       expect(result.exitCode, result.stderr).to.equal(3)
-      expect(readFileSync(join(sandbox.stateDir, STATE_FILES.policy), 'utf8')).to.equal(before)
+      expect(storedPolicyText()).to.equal(before)
       expect(count(isPolicyWrite)).to.equal(0)
       expect(count(isRunWrite)).to.equal(0)
       expect(result.stderr).to.include(runPattern)

@@ -5,20 +5,16 @@
 // the sandbox judges every execution. And `binauthz deploy worker-pool` as far as it can be checked without a gRPC
 // sandbox (the dry-run plan and argv). Skipped, with the reason shown, when gcloud is not installed.
 import {expect} from 'chai'
-import {rmSync} from 'node:fs'
-import {join} from 'node:path'
 
-import {type ImageRecord, type SandboxState, STATE_FILES} from '../../src/sandbox/index.js'
+import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
 import {JOB_FILES} from '../../src/sandbox/jobs.js'
 import {
-  allowlistOf, binauthzAgainst, denyAllBut, type ExitRun, gcloudAgainst, policyWrites, writeHelloSource,
+  allowlistOf, denyAllBut, type ExitRun, gcloudSandboxSuite, policyWrites,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
-import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
-import {tempDir} from '../helpers/tmp.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const OTHER_ADMIN = 'gcr.io/other-team/*'
 const PROJECT = 'sandbox-project'
 const repoPattern = (region: string): string => `${region}-docker.pkg.dev/${PROJECT}/cloud-run-source-deploy/**`
@@ -31,40 +27,23 @@ interface JobRecord {
 
 describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_NOTE}`, function () {
   this.timeout(300_000)
-  const gcloud = GCLOUD
-  let dir: string
-  let source: string
-  let sandbox: CliSandbox
-  let state: SandboxState
-
-  before(function () {
-    if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-    dir = tempDir('binauthz-e2e-jobs-')
-    source = writeHelloSource(dir)
+  const e2e = gcloudSandboxSuite({
+    gcloud: GCLOUD, prefix: 'binauthz-e2e-jobs-', sandboxPer: 'test', timeoutMs: 240_000,
   })
 
-  afterEach(async () => {
-    await sandbox?.stop()
-  })
+  before(e2e.beforeSuite)
 
-  after(() => {
-    if (dir) rmSync(dir, {force: true, recursive: true})
-  })
+  afterEach(e2e.stopSandbox)
 
-  async function start(patterns: string[] = [OTHER_ADMIN]): Promise<void> {
-    sandbox = await startSandboxCli({policy: denyAllBut(patterns), stateDir: join(dir, `state-${Date.now()}`)})
-    state = sandbox.state
-  }
+  after(e2e.afterSuite)
 
-  const against = () => ({
-    dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 240_000,
-  })
-  const binauthz = (args: string[]): Promise<ExitRun> => binauthzAgainst(against(), args)
-  const gcloudRun = (args: string[]): Promise<ExitRun> => gcloudAgainst(against(), args, source)
-  const job = (region: string, name: string): JobRecord | undefined => state.readMap(JOB_FILES.jobs)[`${region}/${name}`] as JobRecord | undefined
+  const start = (patterns = [OTHER_ADMIN]): Promise<void> => e2e.start({patterns})
+  const binauthz = (args: string[]): Promise<ExitRun> => e2e.binauthz(args)
+  const gcloudRun = (args: string[]): Promise<ExitRun> => e2e.gcloud(args, e2e.source)
+  const job = (region: string, name: string): JobRecord | undefined => e2e.state.readMap(JOB_FILES.jobs)[`${region}/${name}`] as JobRecord | undefined
   const ready = (region: string, name: string): string | undefined => job(region, name)?.status.conditions.find(c => c.type === 'Ready')?.status
-  const policyReads = (): number => state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'GET').length
-  const jobWrites = (): string[] => state.requests().filter(r => r.path.includes('/jobs') && r.method !== 'GET').map(r => `${r.method} ${r.path}`)
+  const policyReads = (): number => e2e.state.requests().filter(r => r.api === 'binaryauthorization' && r.method === 'GET').length
+  const jobWrites = (): string[] => e2e.state.requests().filter(r => r.path.includes('/jobs') && r.method !== 'GET').map(r => `${r.method} ${r.path}`)
 
   it('gcloud alone is denied; binauthz adds cloud-run-source-deploy/** and the first deploy is admitted; the redeploy with --execute-now reads once, writes nothing', async () => {
     await start()
@@ -73,7 +52,7 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(denied.stderr).to.match(/denied by Binary Authorization/)
     expect(ready('us-central1', 'j0')).to.equal('False')
 
-    const first = await binauthz(['deploy', 'job', 'j1', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`])
+    const first = await binauthz(['deploy', 'job', 'j1', '--region', 'us-central1', '--yes', '--json', '--', `--source=${e2e.source}`])
     expect(first.exitCode, first.stderr).to.equal(0)
     const result = JSON.parse(first.stdout) as {builds: {image: string; source: string}[]; command: string; deploys: {argv: string[]}[]; patterns: {added: string[]}}
     expect(result.command).to.equal('deploy job')
@@ -83,7 +62,7 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, repoPattern('us-central1')])
     expect(ready('us-central1', 'j1')).to.equal('True')
     expect(job('us-central1', 'j1')?.metadata.annotations['run.googleapis.com/binary-authorization']).to.equal('default')
-    const pushed = state.readJson<ImageRecord[]>(STATE_FILES.images, []).at(-1)
+    const pushed = e2e.state.readJson<ImageRecord[]>(STATE_FILES.images, []).at(-1)
     expect(pushed?.image).to.match(new RegExp(`^us-central1-docker\\.pkg\\.dev/${PROJECT}/cloud-run-source-deploy/j1@sha256:`))
 
     // `sandbox status` lists both jobs under their own heading: the one gcloud alone deployed as FAILED with the denial.
@@ -95,17 +74,17 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(jobLines[0]).to.match(/denied by Binary Authorization/)
 
     const readsBefore = policyReads()
-    const writesBefore = policyWrites(state)
-    const again = await binauthz(['deploy', 'job', 'j1', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`, '--execute-now'])
+    const writesBefore = policyWrites(e2e.state)
+    const again = await binauthz(['deploy', 'job', 'j1', '--region', 'us-central1', '--yes', '--json', '--', `--source=${e2e.source}`, '--execute-now'])
     expect(again.exitCode, again.stderr).to.equal(0)
     expect((JSON.parse(again.stdout) as {policy: {written: boolean}}).policy.written).to.equal(false)
     expect(policyReads() - readsBefore).to.equal(1)
-    expect(policyWrites(state)).to.equal(writesBefore)
+    expect(policyWrites(e2e.state)).to.equal(writesBefore)
     expect(job('us-central1', 'j1')?.metadata.generation).to.equal(2)
     expect(job('us-central1', 'j1')?.status.executionCount).to.equal(1)
 
     // The sandbox judges every execution: with the entry gone, running the stored job is refused.
-    state.writeJson(STATE_FILES.policy, denyAllBut([OTHER_ADMIN]))
+    e2e.state.writeJson(STATE_FILES.policy, denyAllBut([OTHER_ADMIN]))
     const execute = await gcloudRun(['run', 'jobs', 'execute', 'j1', '--region=us-central1'])
     expect(execute.exitCode).to.not.equal(0)
     expect(execute.stderr).to.match(/denied by Binary Authorization/)
@@ -120,7 +99,7 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
   })
 
   function storedPatterns(): string[] {
-    return allowlistOf(state)
+    return allowlistOf(e2e.state)
   }
 
   it('a blocked prebuilt --image is refused before any write (exit 3); --clear-binary-authorization and --source with --image before any request', async () => {
@@ -128,24 +107,24 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     const blocked = await binauthz(['deploy', 'job', 'j2', '--region', 'us-central1', '--yes', '--json', '--', '--image=us-docker.pkg.dev/cloudrun/container/job:latest'])
     expect(blocked.exitCode, blocked.stderr).to.equal(3)
     expect((JSON.parse(blocked.stdout) as {error: {code: string}}).error.code).to.equal('IMAGE_NOT_ADMITTED')
-    expect(policyWrites(state)).to.equal(0)
+    expect(policyWrites(e2e.state)).to.equal(0)
     expect(jobWrites()).to.deep.equal([])
 
-    const requests = state.requests().length
-    const clear = await binauthz(['deploy', 'job', 'j2', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`, '--clear-binary-authorization'])
+    const requests = e2e.state.requests().length
+    const clear = await binauthz(['deploy', 'job', 'j2', '--region', 'us-central1', '--yes', '--json', '--', `--source=${e2e.source}`, '--clear-binary-authorization'])
     expect(clear.exitCode).to.equal(2)
     expect((JSON.parse(clear.stdout) as {error: {code: string}}).error.code).to.equal('PASSTHROUGH_REFUSED')
-    const both = await binauthz(['deploy', 'job', 'j2', '--region', 'us-central1', '--yes', '--json', '--', `--source=${source}`, '--image=us-docker.pkg.dev/cloudrun/container/job:latest'])
+    const both = await binauthz(['deploy', 'job', 'j2', '--region', 'us-central1', '--yes', '--json', '--', `--source=${e2e.source}`, '--image=us-docker.pkg.dev/cloudrun/container/job:latest'])
     expect(both.exitCode).to.equal(2)
     expect((JSON.parse(both.stdout) as {error: {code: string}}).error.code).to.equal('GCLOUD_WOULD_REFUSE')
-    expect(state.requests().length).to.equal(requests)
+    expect(e2e.state.requests().length).to.equal(requests)
   })
 
   it('two regions: one policy write with both entries, then a job in each region', async () => {
     await start()
-    const run = await binauthz(['deploy', 'job', 'j3', '--region', 'us-central1,europe-west1', '--yes', '--json', '--', `--source=${source}`])
+    const run = await binauthz(['deploy', 'job', 'j3', '--region', 'us-central1,europe-west1', '--yes', '--json', '--', `--source=${e2e.source}`])
     expect(run.exitCode, run.stderr).to.equal(0)
-    expect(policyWrites(state)).to.equal(1)
+    expect(policyWrites(e2e.state)).to.equal(1)
     expect(storedPatterns()).to.deep.equal([OTHER_ADMIN, repoPattern('us-central1'), repoPattern('europe-west1')])
     expect([ready('us-central1', 'j3'), ready('europe-west1', 'j3')]).to.deep.equal(['True', 'True'])
   })
@@ -158,32 +137,32 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(crash.exitCode).to.not.equal(0)
     expect(crash.stderr).to.include('the target job has multiple containers')
 
-    const requests = state.requests().length
-    const refused = await binauthz(['deploy', 'job', 'multi', '--region', 'us-central1', '--yes', '--json', '--', '--container=app', `--source=${source}`, '--container=side', `--image=${sidecar}`])
+    const requests = e2e.state.requests().length
+    const refused = await binauthz(['deploy', 'job', 'multi', '--region', 'us-central1', '--yes', '--json', '--', '--container=app', `--source=${e2e.source}`, '--container=side', `--image=${sidecar}`])
     expect(refused.exitCode).to.equal(2)
     expect((JSON.parse(refused.stdout) as {error: {code: string}}).error.code).to.equal('GCLOUD_WOULD_REFUSE')
-    expect(state.requests().length).to.equal(requests)
+    expect(e2e.state.requests().length).to.equal(requests)
 
     // Every container prebuilt: nothing to allowlist, each judged; gcloud accepts the argv (--binary-authorization before --container).
     const prebuilt = await binauthz(['deploy', 'job', 'multi', '--region', 'us-central1', '--yes', '--json', '--', '--container=app', `--image=${sidecar}`, '--container=side', `--image=${sidecar}`])
     expect(prebuilt.exitCode, prebuilt.stderr).to.equal(0)
     expect((JSON.parse(prebuilt.stdout) as {images: {admitted: boolean}[]}).images.map(i => i.admitted)).to.deep.equal([true, true])
-    expect(policyWrites(state)).to.equal(0)
+    expect(policyWrites(e2e.state)).to.equal(0)
     expect(job('us-central1', 'multi')?.spec.template.spec.template.spec.containers.map(c => c.image)).to.deep.equal([sidecar, sidecar])
     expect(ready('us-central1', 'multi')).to.equal('True')
   })
 
   it('deploy worker-pool --dry-run: the same entry and gcloud beta run worker-pools deploy, nothing written', async () => {
     await start()
-    const run = await binauthz(['deploy', 'worker-pool', 'pool1', '--region', 'us-central1', '--dry-run', '--json', '--', `--source=${source}`])
+    const run = await binauthz(['deploy', 'worker-pool', 'pool1', '--region', 'us-central1', '--dry-run', '--json', '--', `--source=${e2e.source}`])
     expect(run.exitCode, run.stderr).to.equal(0)
     const result = JSON.parse(run.stdout) as {command: string; deploys: {argv: string[]}[]; patterns: {added: string[]}}
     expect(result.command).to.equal('deploy worker-pool')
     expect(result.patterns.added).to.deep.equal([repoPattern('us-central1')])
     expect(result.deploys[0]?.argv).to.deep.equal([
-      'gcloud', 'beta', 'run', 'worker-pools', 'deploy', 'pool1', `--project=${PROJECT}`, '--region=us-central1', `--source=${source}`, '--binary-authorization=default',
+      'gcloud', 'beta', 'run', 'worker-pools', 'deploy', 'pool1', `--project=${PROJECT}`, '--region=us-central1', `--source=${e2e.source}`, '--binary-authorization=default',
     ])
-    expect(policyWrites(state)).to.equal(0)
+    expect(policyWrites(e2e.state)).to.equal(0)
   })
 
   // What the sandbox cannot serve yet: gcloud 528's worker-pools deploy talks to Cloud Run v2 over gRPC (GAPIC,
@@ -195,7 +174,7 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     const sidecar = 'us-docker.pkg.dev/cloudrun/container/hello:latest'
     const plan = await binauthz(['deploy', 'worker-pool', 'pool2', '--region', 'us-central1', '--dry-run', '--json', '--', '--container=app', '--source=.', '--container=side', `--image=${sidecar}`])
     expect(plan.exitCode, plan.stderr).to.equal(3) // the sidecar is blocked by the deny-all policy: refused before any write
-    await sandbox.stop()
+    await e2e.sandbox.stop()
     await start([OTHER_ADMIN, sidecar])
     const admitted = await binauthz(['deploy', 'worker-pool', 'pool2', '--region', 'us-central1', '--dry-run', '--json', '--', '--container=app', '--source=.', '--container=side', `--image=${sidecar}`])
     expect(admitted.exitCode, admitted.stderr).to.equal(0)
@@ -204,6 +183,6 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     const ran = await gcloudRun(argv.slice(1))
     expect(ran.stderr).to.not.match(/unrecognized arguments|argument --|Invalid choice/)
     expect(ran.stderr).to.match(/ServiceUnavailable|UNAVAILABLE/)
-    expect(policyWrites(state)).to.equal(0)
+    expect(policyWrites(e2e.state)).to.equal(0)
   })
 })

@@ -5,21 +5,14 @@
 // regions and repositories. Skipped, with the reason shown, when gcloud is not installed. The sandbox itself is under
 // test (binauthz is not run), so it is started in this process.
 import {expect} from 'chai'
-import {rmSync} from 'node:fs'
-import {join} from 'node:path'
 
-import {
-  type ImageRecord, type Sandbox, SandboxState, startSandbox, STATE_FILES,
-} from '../../src/sandbox/index.js'
-import {
-  denyAllBut, type ExitRun, gcloudAgainst, writeHelloSource,
-} from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
-import {tempDir} from '../helpers/tmp.js'
+import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
+import {denyAllBut, type ExitRun, gcloudSandboxSuite} from '../helpers/e2e.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 
 const PROJECT = 'sandbox-project'
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const SIDECAR = 'us-docker.pkg.dev/cloudrun/container/hello:latest'
 
 interface ServiceRecord {
@@ -29,42 +22,29 @@ interface ServiceRecord {
 
 describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, function () {
   this.timeout(180_000)
-  const gcloud = GCLOUD
-  let dir: string
-  let source: string
-  let sandbox: Sandbox
-  let state: SandboxState
-
-  before(async function () {
-    if (!gcloud) this.skip() // gcloud is not on PATH: these tests need the real Google Cloud CLI.
-    dir = tempDir('binauthz-e2e-redeploy-')
-    source = writeHelloSource(dir)
-    sandbox = await startSandbox({policy: 'allow-all', stateDir: join(dir, 'state')})
-    state = new SandboxState(join(dir, 'state'))
+  const e2e = gcloudSandboxSuite({
+    gcloud: GCLOUD, inProcess: true, prefix: 'binauthz-e2e-redeploy-', sandboxPer: 'suite', startWith: {policy: 'allow-all'}, timeoutMs: 120_000,
   })
 
-  after(async () => {
-    await sandbox?.stop()
-    if (dir) rmSync(dir, {force: true, recursive: true})
-  })
+  before(e2e.beforeSuite)
 
-  const run = (args: string[]): Promise<ExitRun> => gcloudAgainst({
-    dir, gcloud: gcloud ?? 'gcloud', sandboxEnv: sandbox.env, timeoutMs: 120_000,
-  }, args, source)
+  after(e2e.afterSuite)
+
+  const run = (args: string[]): Promise<ExitRun> => e2e.gcloud(args, e2e.source)
 
   function seedRepository(location: string, id: string, format = 'DOCKER'): string {
     const name = `projects/${PROJECT}/locations/${location}/repositories/${id}`
-    state.putEntry(STATE_FILES.repositories, name, {format, mode: 'STANDARD_REPOSITORY', name})
+    e2e.state.putEntry(STATE_FILES.repositories, name, {format, mode: 'STANDARD_REPOSITORY', name})
     return name
   }
 
   function allow(patterns: string[]): void {
-    state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
+    e2e.state.writeJson(STATE_FILES.policy, denyAllBut(patterns))
   }
 
-  const service = (region: string, name: string): ServiceRecord => state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
-  const images = (): ImageRecord[] => state.readJson<ImageRecord[]>(STATE_FILES.images, [])
-  const requestsSince = (n: number): string[] => state.requests().slice(n).map(r => `${r.method} ${r.path}`)
+  const service = (region: string, name: string): ServiceRecord => e2e.state.readMap(STATE_FILES.services)[`${region}/${name}`] as unknown as ServiceRecord
+  const images = (): ImageRecord[] => e2e.state.readJson<ImageRecord[]>(STATE_FILES.images, [])
+  const requestsSince = (n: number): string[] => e2e.state.requests().slice(n).map(r => `${r.method} ${r.path}`)
 
   it('run deploy --source without --image reuses the build-image-uri the first deploy (--image custom-repo) stored', async () => {
     const repo = seedRepository('us-central1', 'custom-repo')
@@ -72,7 +52,7 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
     expect(first.exitCode, first.stderr).to.equal(0)
     expect(service('us-central1', 'x').metadata.annotations['run.googleapis.com/build-image-uri']).to.equal(`us-central1-docker.pkg.dev/${PROJECT}/custom-repo/x`)
 
-    const before = state.requests().length
+    const before = e2e.state.requests().length
     const again = await run(['run', 'deploy', 'x', '--source=.', '--region=us-central1'])
     expect(again.exitCode, again.stderr).to.equal(0)
     const pushed = images().slice(-2)
@@ -84,8 +64,8 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
     expect(calls.filter(c => c.includes('cloud-run-source-deploy'))).to.deep.equal([])
 
     // gcloud validates the annotated repository and refuses to recreate it (surface/run/deploy.py _ValidateArRepository).
-    const {[repo]: _gone, ...others} = state.readMap(STATE_FILES.repositories)
-    state.writeJson(STATE_FILES.repositories, others)
+    const {[repo]: _gone, ...others} = e2e.state.readMap(STATE_FILES.repositories)
+    e2e.state.writeJson(STATE_FILES.repositories, others)
     const missing = await run(['run', 'deploy', 'x', '--source=.', '--region=us-central1'])
     expect(missing.exitCode).to.equal(1)
     expect(missing.stderr).to.include(`The artifact repository provided does not exist: us-central1-docker.pkg.dev/${PROJECT}/custom-repo/x`)
@@ -98,7 +78,7 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
     expect(first.exitCode, first.stderr).to.equal(0)
     const again = await run(args)
     expect(again.exitCode, again.stderr).to.equal(0)
-    const fn = state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fnr`]
+    const fn = e2e.state.readMap(STATE_FILES.functions)[`projects/${PROJECT}/locations/europe-west1/functions/fnr`]
     expect(fn).to.have.nested.property('buildConfig.dockerRepository', repo)
     expect(images().slice(-2).map(i => i.repository)).to.deep.equal([repo, repo])
     expect(images().at(-1)?.image).to.match(new RegExp(`^europe-west1-docker\\.pkg\\.dev/${PROJECT}/fn-repo/`))
@@ -112,7 +92,7 @@ describe(`e2e: real gcloud redeploys read the sandbox's state${SKIP_NOTE}`, func
     const fn = await run(['functions', 'deploy', 'fns', '--gen2', '--runtime=nodejs20', '--source=.', '--entry-point=handler', '--trigger-http', '--region=europe-west1'])
     expect(fn.exitCode, fn.stderr).to.equal(0)
     expect(service('europe-west1', 'fns').metadata.labels).to.include({'goog-managed-by': 'cloudfunctions'})
-    const before = state.requests().length
+    const before = e2e.state.requests().length
     const result = await run(['run', 'deploy', 'fns', '--source=.', '--region=europe-west1'])
     expect(result.exitCode, result.stderr).to.equal(0)
     expect(requestsSince(before)).to.include(`GET /apis/serving.knative.dev/v1/namespaces/${PROJECT}/services/fns`)

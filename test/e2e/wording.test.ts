@@ -10,12 +10,12 @@ import type {Policy} from '../../src/policy/types.js'
 import {
   binauthzAgainst, DENY_ALL, denyAllBut, type ExitRun, writeHelloSource,
 } from '../helpers/e2e.js'
-import {installedGcloud} from '../helpers/installed-gcloud.js'
+import {installedGcloud, skipNoteFor} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const GCLOUD = installedGcloud()
-const SKIP_NOTE = GCLOUD ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+const SKIP_NOTE = skipNoteFor(GCLOUD)
 const REGION = 'us-central1'
 
 describe(`e2e: what binauthz says, word for word${SKIP_NOTE}`, function () {

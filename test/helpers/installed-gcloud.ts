@@ -11,3 +11,8 @@ export function installedGcloud(env: NodeJS.ProcessEnv = process.env): string | 
     throw error
   }
 }
+
+/** For a suite's title: why it is skipped when there is no gcloud (empty when there is one). */
+export function skipNoteFor(gcloud: string | undefined): string {
+  return gcloud ? '' : ' (skipped: no gcloud executable on PATH or in BINAUTHZ_GCLOUD; install the Google Cloud CLI to run these)'
+}

@@ -7,22 +7,19 @@
 // V8 code cache is replaced. `sandbox start` → `sandbox serve` through the bin:
 // test/commands/sandbox.test.ts and test/e2e/installed-package.test.ts.
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
-import {once} from 'node:events'
 import {
   copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {join} from 'node:path'
 
+import {type ProgramRun, runProgram} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
 import {
   cleanEnv, ROOT, runCli,
 } from './harness.js'
 
-interface Ran {code: null | number; stderr: string; stdout: string}
-
 /** Our run (src/cli/main.ts: oclif's run and error handling) over dist/src/commands (pattern strategy), unbundled, in a child with `env`. */
-async function unbundled(args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
+function unbundled(args: string[], env: NodeJS.ProcessEnv): Promise<ProgramRun> {
   const program = `
 const [root, ...args] = process.argv.slice(1)
 const {readFileSync} = await import('node:fs')
@@ -30,19 +27,7 @@ const {run} = await import(root + '/dist/src/cli/main.js')
 const pjson = JSON.parse(readFileSync(root + '/package.json', 'utf8'))
 await run(args, {root, userPlugins: false, pjson: {...pjson, oclif: {...pjson.oclif, commands: './dist/src/commands'}}})
 `
-  const child = spawn(process.execPath, ['--input-type=module', '-e', program, ROOT.replace(/\/$/, ''), ...args], {
-    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString('utf8')
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString('utf8')
-  })
-  const [code] = (await once(child, 'close')) as [null | number]
-  return {code, stderr, stdout}
+  return runProgram(process.execPath, ['--input-type=module', '-e', program, ROOT.replace(/\/$/, ''), ...args], {cwd: ROOT, env})
 }
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {hidden?: boolean}>}
@@ -109,12 +94,7 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
     mkdirSync(join(copy, 'bin'), {recursive: true})
     for (const file of ['run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(copy, 'bin', file))
     copyFileSync(join(ROOT, 'package.json'), join(copy, 'package.json'))
-    const child = spawn(process.execPath, [join(copy, 'bin', 'run.js'), '--help'], {env: cleanEnv(dir), stdio: ['ignore', 'pipe', 'pipe']})
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString('utf8')
-    })
-    const [code] = (await once(child, 'close')) as [null | number]
+    const {code, stderr} = await runProgram(process.execPath, [join(copy, 'bin', 'run.js'), '--help'], {cwd: dir, env: cleanEnv(dir)})
     expect(code).to.equal(1)
     expect(stderr).to.include('dist/bundle/binauthz.cjs is missing: run `npm run build`')
   })

@@ -53,6 +53,16 @@ const noRegion = ['deploy', 'run', 'svc', '--project', PROJECT, '--yes', '--json
 const fnNoRegion = ['deploy', 'function', 'fn', '--project', PROJECT, '--yes', '--json', '--', ...tail]
 
 /** The kit's gcloud configuration with `text` as config_default (a valid project and region unless replaced). */
+/** BINAUTHZ_GCLOUD naming an executable KIT_DIR/NAME that holds only the `#!` line `shebang`. */
+function gcloudScript(name: string, shebang: string): (kit: CliKit) => NodeJS.ProcessEnv {
+  return kit => {
+    const bin = join(kit.dir, name)
+    writeFileSync(bin, `${shebang}\n`)
+    chmodSync(bin, 0o755)
+    return {BINAUTHZ_GCLOUD: bin}
+  }
+}
+
 function gcloudConfig(kit: CliKit, text = `[core]\nproject = ${PROJECT}\n[run]\nregion = ${REGION}\n[functions]\nregion = ${REGION}\n`): void {
   mkdirSync(join(kit.gcloudConfigDir, 'configurations'), {recursive: true})
   writeFileSync(join(kit.gcloudConfigDir, 'active_config'), 'default')
@@ -213,24 +223,14 @@ const CASES: Case[] = [
   // --- item 2: gcloud present but unable to start ---
   {
     args: deploy(),
-    env(kit) {
-      const bin = join(kit.dir, 'broken-gcloud')
-      writeFileSync(bin, '#!/nonexistent/python3\n')
-      chmodSync(bin, 0o755)
-      return {BINAUTHZ_GCLOUD: bin}
-    },
+    env: gcloudScript('broken-gcloud', '#!/nonexistent/python3'),
     exit: USAGE,
     message: /GCLOUD_CANNOT_START[\s\S]*\/nonexistent\/python3/,
     title: 'gcloud whose #! interpreter is missing',
   },
   {
     args: deploy(),
-    env(kit) {
-      const bin = join(kit.dir, 'env-gcloud')
-      writeFileSync(bin, '#!/usr/bin/env binauthz-no-such-interpreter\n')
-      chmodSync(bin, 0o755)
-      return {BINAUTHZ_GCLOUD: bin}
-    },
+    env: gcloudScript('env-gcloud', '#!/usr/bin/env binauthz-no-such-interpreter'),
     exit: USAGE,
     message: /GCLOUD_CANNOT_START[\s\S]*binauthz-no-such-interpreter/,
     title: 'gcloud run through env with the program not on PATH',
