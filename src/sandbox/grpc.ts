@@ -11,6 +11,7 @@ import {fileURLToPath} from 'node:url'
 import type {SandboxContext} from './api.js'
 import type {RequestRecord} from './state.js'
 import type {SandboxTls} from './tls.js'
+
 import {
   createWorkerPool, getPoolOperation, getWorkerPool, GRPC, listWorkerPools, type PoolOperation, type RpcError, type RpcResult,
   updateWorkerPool,

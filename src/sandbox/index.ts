@@ -16,10 +16,10 @@ import {
 } from './binauthz.js'
 import {sandboxEnv, writeGcloudConfig} from './env.js'
 import {startServer} from './server.js'
-import {TLS_FILES} from './tls.js'
 import {
   DEFAULT_IDENTITY, isRecord, type RequestRecord, type SandboxIdentity, SandboxState, STATE_FILES,
 } from './state.js'
+import {TLS_FILES} from './tls.js'
 
 export type PolicySeed = 'allow-all' | 'block-all' | Policy
 

@@ -11,6 +11,8 @@ import http from 'node:http'
 import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import type {GrpcServer} from './grpc.js'
+
 import {
   apiError, type ApiRequest, type Handler, type Reply, type SandboxContext,
 } from './api.js'
@@ -42,6 +44,7 @@ import {
   listLocations,
   setProjectIamPolicy,
 } from './platform.js'
+import {CLOUD_RUN_REGIONS, isCloudRunRegion} from './regions.js'
 import {
   createService,
   deleteService,
@@ -52,8 +55,6 @@ import {
   serviceIam,
   submitBuild,
 } from './run.js'
-import type {GrpcServer} from './grpc.js'
-import {CLOUD_RUN_REGIONS, isCloudRunRegion} from './regions.js'
 import {serviceDisabled, serviceOfApi, serviceStateHidden} from './services.js'
 import {
   LOGGED_HEADERS, type RequestRecord, type SandboxState, STATE_FILES,
@@ -331,7 +332,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let port = 0
 
   const pending = new Set<AbortController>()
-  const context = (): SandboxContext => ({
+  const requestContext = (): SandboxContext => ({
     baseUrl, faults: normalizeFaults(state.readJson<unknown>(STATE_FILES.faults, {})), identity: state.identity(), now, signingKey, state,
   })
   // Cloud Run v2 over gRPC (worker pools): TLS with the sandbox's own CA, made at start so that the CA file named by
@@ -341,7 +342,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tunnels = new Set<net.Socket>()
   const grpc = (): Promise<GrpcServer> => {
     grpcServer ??= import('./grpc.js').then(({startGrpc}) => startGrpc({
-      context,
+      context: requestContext,
       log: record => state.appendRequest({...record, time: now().toISOString()}),
       principal: header => principalOf(header, token, state),
       tls,
@@ -464,7 +465,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     }
 
-    const ctx = context()
+    const ctx = requestContext()
     const {faults} = ctx
     if (faults.latencyMs > 0) await sleep(faults.latencyMs)
     const disabled = disabledAnswer(found, params, faults, ctx.identity.projectNumber)

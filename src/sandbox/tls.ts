@@ -19,7 +19,7 @@ function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n])
   const bytes: number[] = []
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256)
-  return Buffer.from([0x80 | bytes.length, ...bytes])
+  return Buffer.from([0x80 + bytes.length, ...bytes])
 }
 
 function tlv(tag: number, content: Buffer): Buffer {
@@ -35,15 +35,15 @@ const bool = (value: boolean): Buffer => tlv(0x01, Buffer.from([value ? 0xFF : 0
 
 function integer(bytes: Buffer): Buffer {
   // Positive: a leading 0 when the high bit is set.
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
+  return tlv(0x02, (bytes[0] ?? 0) >= 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
 }
 
 function oid(dotted: string): Buffer {
   const [a = 0, b = 0, ...rest] = dotted.split('.').map(Number)
-  const out = [40 * a + b]
+  const out = [(40 * a) + b]
   for (const n of rest) {
-    const chunk = [n & 0x7F]
-    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(0x80 | (v & 0x7F))
+    const chunk = [n % 128]
+    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(128 + (v % 128))
     out.push(...chunk)
   }
 
@@ -75,7 +75,7 @@ function certificate(input: CertInput, now: Date): Buffer {
     integer(randomBytes(16)),
     ECDSA_SHA256,
     name(input.issuer),
-    seq(time(new Date(now.getTime() - 3_600_000)), time(new Date(now.getTime() + 3650 * 86_400_000))),
+    seq(time(new Date(now.getTime() - 3_600_000)), time(new Date(now.getTime() + (3650 * 86_400_000)))),
     name(input.subject),
     spki,
     explicit(3, seq(...input.extensions)),

@@ -12,8 +12,9 @@
 // as a Run v2 operation ends when its revision is not ready.
 import {createHash, randomUUID} from 'node:crypto'
 
-import {admitImages, denialText} from './admission.js'
 import type {SandboxContext} from './api.js'
+
+import {admitImages, denialText} from './admission.js'
 import {unsupportedRegion} from './regions.js'
 import {resolvedImage} from './run.js'
 import {isRecord, type JsonObject} from './state.js'
@@ -72,7 +73,11 @@ function parseName(ctx: SandboxContext, full: unknown): RpcResult<PoolRef> {
     return {error: {code: GRPC.INVALID_ARGUMENT, message: `worker pool name "${pool}" is invalid: use lowercase letters, digits and hyphens, starting with a letter`}}
   }
 
-  return {value: {location, name: `projects/${ctx.identity.project}/locations/${location}/workerPools/${pool}`, pool, project}}
+  return {
+    value: {
+      location, name: `projects/${ctx.identity.project}/locations/${location}/workerPools/${pool}`, pool, project,
+    },
+  }
 }
 
 const key = (ref: PoolRef): string => `${ref.location}/${ref.pool}`
@@ -133,7 +138,7 @@ function storeOperation(ctx: SandboxContext, ref: PoolRef, pool: JsonObject, err
 }
 
 /** Stores the next generation of the pool (a new revision), judged; the operation that reports it. */
-function release(ctx: SandboxContext, ref: PoolRef, sent: JsonObject, previous: JsonObject | undefined, principal: string | undefined): PoolOperation {
+function release(ctx: SandboxContext, ref: PoolRef, sent: JsonObject, {previous, principal}: {previous?: JsonObject; principal?: string}): PoolOperation {
   const generation = Number(previous?.generation ?? 0) + 1
   const uid = typeof previous?.uid === 'string' ? previous.uid : randomUUID()
   const now = timestamp(ctx.now())
@@ -190,7 +195,7 @@ export function updateWorkerPool(ctx: SandboxContext, request: JsonObject, princ
   const refused = orgPolicyRefusal(ctx, sent, ref.value)
   if (refused) return {error: refused}
   if (request.validateOnly === true) return {value: {name: '', pool: sent}}
-  return {value: release(ctx, ref.value, sent, previous, principal)}
+  return {value: release(ctx, ref.value, sent, {previous, principal})}
 }
 
 /** CreateWorkerPool (parent + worker_pool_id). */
@@ -204,7 +209,7 @@ export function createWorkerPool(ctx: SandboxContext, request: JsonObject, princ
   const refused = orgPolicyRefusal(ctx, sent, ref.value)
   if (refused) return {error: refused}
   if (request.validateOnly === true) return {value: {name: '', pool: sent}}
-  return {value: release(ctx, ref.value, sent, undefined, principal)}
+  return {value: release(ctx, ref.value, sent, {principal})}
 }
 
 /** google.longrunning.Operations GetOperation / WaitOperation. */
