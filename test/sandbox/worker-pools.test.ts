@@ -13,6 +13,7 @@ import tls from 'node:tls'
 
 import {protosDir} from '../../src/sandbox/grpc.js'
 import {STATE_FILES} from '../../src/sandbox/index.js'
+import {listInventory} from '../../src/sandbox/inventory.js'
 import {sandboxTls, TLS_FILES} from '../../src/sandbox/tls.js'
 import {WORKER_POOL_FILES} from '../../src/sandbox/worker-pools.js'
 import {denyAllBut} from '../helpers/e2e.js'
@@ -175,6 +176,7 @@ describe('sandbox Cloud Run v2 (worker pools over gRPC)', function () {
       ['none', 401, `${host}:${sandbox.port}`], ['other', 401, `${host}:${sandbox.port}`], ['sandbox-token', 404, `${host}:${sandbox.port}`],
     ])
     expect(JSON.stringify(sandbox.requests())).to.not.include(sandbox.token)
+    expect(listInventory(sandbox.state)).to.deep.equal([])
   })
 
   it('judges every image on create and on update: a denied revision fails the operation with FAILED_PRECONDITION and is stored as failed', async () => {
@@ -205,6 +207,10 @@ describe('sandbox Cloud Run v2 (worker pools over gRPC)', function () {
     const unenforced = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...sidecar, binaryAuthorization: {}}})
     expect((unenforced.value as {error?: unknown}).error).to.equal(undefined)
     expect(pools()['us-central1/pool1']?.generation).to.equal('4')
+    // `sandbox status` lists it with its health and every image.
+    expect(listInventory(sandbox.state)).to.deep.equal([{
+      images: [IMAGE, 'gcr.io/elsewhere/side:1'], kind: 'worker-pool', name: 'pool1', ready: true, region: 'us-central1',
+    }])
   })
 
   it('refuses an update of an absent pool without allow_missing, another project, and an unsupported region', async () => {
