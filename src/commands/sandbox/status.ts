@@ -19,7 +19,9 @@ export default class SandboxStatusCommand extends BinauthzCommand {
     this.say(`Project:    ${status.project}`)
     this.say(`Policy:     default rule ${status.policy.defaultRule ?? '(none)'}; ${status.policy.patterns.length} allowlist pattern(s)`)
     for (const pattern of status.policy.patterns) this.say(`              ${pattern}`)
-    const headings = {function: 'Functions: ', job: 'Jobs:      ', service: 'Services:  ', 'worker-pool': 'Worker pools:'} as const
+    const headings = {
+      function: 'Functions: ', job: 'Jobs:      ', service: 'Services:  ', 'worker-pool': 'Worker pools:',
+    } as const
     for (const kind of ['service', 'job', 'worker-pool', 'function'] as const) {
       const entries = status.inventory.filter(entry => entry.kind === kind)
       // Worker pools only when there are some (most sandboxes hold none).
