@@ -5,7 +5,8 @@ import type {AddressInfo} from 'node:net'
 // `us-central1-127.0.0.1:PORT` (which do not resolve) arrive here too. Routing is by path; the region of Cloud Run
 // calls comes from the host. Every API call needs `Authorization: Bearer <the sandbox token>`; every request is
 // recorded in requests.jsonl (method, host, path, redacted query, status, allowlisted headers, whether the sandbox
-// token was sent — never a credential; Binary Authorization calls also their op, project and body).
+// token was sent — never a credential; Binary Authorization calls also their op, project and body). The one tunnel
+// it accepts is CONNECT to its own REGION-127.0.0.1:PORT: Cloud Run v2 over gRPC for worker pools (grpc.ts).
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
 import http from 'node:http'
 import net from 'node:net'
@@ -546,7 +547,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       upstream.on('error', () => socket.destroy())
       upstream.once('close', () => socket.destroy())
     }, (error: unknown) => {
-      onError(error)
+      onError(new Error(`the Cloud Run v2 gRPC endpoint (worker pools) could not start: ${error instanceof Error ? error.message : String(error)}`))
       record(502)
       socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n')
     })

@@ -125,7 +125,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     }
   })
 
-  it(`sandbox start / env, deploy run and deploy function through ${WITH}, the policy commands, setup, status, stop`, async () => {
+  it(`sandbox start / env, deploy run, worker-pool (real gcloud only) and function through ${WITH}, the policy commands, setup, status, stop`, async () => {
     const start = await cli(['sandbox', 'start', '--policy', 'block-all', '--state-dir', stateDir])
     expect(start.code, start.stderr).to.equal(0)
     expect(start.stdout).to.match(/Sandbox started at http:\/\/127\.0\.0\.1:\d+\//)
