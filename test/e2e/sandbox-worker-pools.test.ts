@@ -130,6 +130,17 @@ describe(`e2e: binauthz deploy worker-pool with the real gcloud 528 (Cloud Run v
     expect(condition('us-central1', 'p2')).to.equal('CONDITION_SUCCEEDED')
   })
 
+  it('two regions: one policy write with both entries, then a pool in each region (each over its own regional gRPC host)', async () => {
+    await start()
+    const run = await binauthz(['deploy', 'worker-pool', 'p3', '--region', 'us-central1,europe-west1', '--yes', '--json', '--', `--source=${source}`])
+    expect(run.exitCode, run.stderr).to.equal(0)
+    expect(policyWrites(state)).to.equal(1)
+    expect(allowlistOf(state)).to.deep.equal([OTHER_ADMIN, repoPattern('us-central1'), repoPattern('europe-west1')])
+    expect([condition('us-central1', 'p3'), condition('europe-west1', 'p3')]).to.deep.equal(['CONDITION_SUCCEEDED', 'CONDITION_SUCCEEDED'])
+    const tunnels = state.requests().filter(r => r.method === 'CONNECT').map(r => r.host.replace(/:\d+$/, ''))
+    expect(tunnels).to.include.members(['us-central1-127.0.0.1', 'europe-west1-127.0.0.1'])
+  })
+
   it('deploy worker-pool --dry-run: the same entry and gcloud beta run worker-pools deploy, nothing written', async () => {
     await start()
     const run = await binauthz(['deploy', 'worker-pool', 'pool1', '--region', 'us-central1', '--dry-run', '--json', '--', `--source=${source}`])

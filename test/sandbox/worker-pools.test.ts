@@ -213,11 +213,15 @@ describe('sandbox Cloud Run v2 (worker pools over gRPC)', function () {
     }])
   })
 
-  it('refuses an update of an absent pool without allow_missing, another project, and an unsupported region', async () => {
+  it('refuses an update of an absent pool without allow_missing, another project, an unsupported region, and a disabled Run API', async () => {
     expect((await rpc('UpdateWorkerPool', {workerPool: poolOf()})).status).to.equal(5)
     expect((await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...poolOf(), name: 'projects/other/locations/us-central1/workerPools/x'}})).status).to.equal(7)
     const region = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...poolOf(), name: `projects/${P}/locations/mars-north9/workerPools/x`}})
     expect([region.status, region.message]).to.deep.equal([3, 'region: Unsupported region mars-north9'])
+    // The disabledApis knob reaches the gRPC endpoint too.
+    sandbox.setFaults({disabledApis: ['run.googleapis.com']})
+    const disabled = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: poolOf()})
+    expect([disabled.status, disabled.message]).to.deep.equal([7, `Cloud Run Admin API has not been used in project ${sandbox.state.identity().projectNumber} before or it is disabled.`])
     expect(pools()).to.deep.equal({})
     expect(sandbox.state.readJson(STATE_FILES.images, [])).to.deep.equal([])
   })
