@@ -207,6 +207,11 @@ describe('sandbox Cloud Run v2 (worker pools over gRPC)', function () {
     const unenforced = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...sidecar, binaryAuthorization: {}}})
     expect((unenforced.value as {error?: unknown}).error).to.equal(undefined)
     expect(pools()['us-central1/pool1']?.generation).to.equal('4')
+    expect(sandbox.state.readMap(WORKER_POOL_FILES.pools)['us-central1/pool1']?.latestReadyRevision).to.match(/\/revisions\/pool1-00004-\w{3}$/)
+    // Break-glass admits what the policy denies.
+    const breakglass = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...sidecar, binaryAuthorization: {breakglassJustification: 'incident 42', useDefault: true}}})
+    expect((breakglass.value as {error?: unknown}).error).to.equal(undefined)
+    expect(pools()['us-central1/pool1']?.generation).to.equal('5')
     // `sandbox status` lists it with its health and every image.
     expect(listInventory(sandbox.state)).to.deep.equal([{
       images: [IMAGE, 'gcr.io/elsewhere/side:1'], kind: 'worker-pool', name: 'pool1', ready: true, region: 'us-central1',
@@ -218,6 +223,11 @@ describe('sandbox Cloud Run v2 (worker pools over gRPC)', function () {
     expect((await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...poolOf(), name: 'projects/other/locations/us-central1/workerPools/x'}})).status).to.equal(7)
     const region = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...poolOf(), name: `projects/${P}/locations/mars-north9/workerPools/x`}})
     expect([region.status, region.message]).to.deep.equal([3, 'region: Unsupported region mars-north9'])
+    // The organisation-policy knob: a pool without "default" is refused before anything is stored.
+    sandbox.setFaults({requireBinaryAuthorization: true})
+    const withoutDefault = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: {...poolOf(), binaryAuthorization: {}}})
+    expect(withoutDefault.status).to.equal(9)
+    expect(withoutDefault.message).to.match(/^Constraint constraints\/run\.allowedBinaryAuthorizationPolicies violated for worker pool pool1/)
     // The disabledApis knob reaches the gRPC endpoint too.
     sandbox.setFaults({disabledApis: ['run.googleapis.com']})
     const disabled = await rpc('UpdateWorkerPool', {allowMissing: true, workerPool: poolOf()})
