@@ -21,7 +21,7 @@
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'
 import {
-  mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync,
+  copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {builtinModules} from 'node:module'
 import {
@@ -34,7 +34,7 @@ const out = join(root, 'dist', 'bundle')
 const commandsDir = join(root, 'dist', 'src', 'commands')
 
 /** Imported by our code only through `await import(...)`, each costing 10–70 ms to load: kept out of the start. */
-export const VENDOR = ['@inquirer/prompts', 'execa', 'google-auth-library', 'listr2']
+export const VENDOR = ['@grpc/grpc-js', '@grpc/proto-loader', '@inquirer/prompts', 'execa', 'google-auth-library', 'listr2']
 
 const COMMON = {
   bundle: true,
@@ -218,4 +218,15 @@ for (const spec of VENDOR) {
 }
 
 for (const check of checks) await check()
+// The sandbox's vendored Cloud Run v2 protos (src/sandbox/grpc.ts reads them beside the module that loads them):
+// beside the tsc output for in-process sandboxes (tests) and beside the bundle for `binauthz sandbox serve`.
+const copyTree = (from, to) => {
+  mkdirSync(to, {recursive: true})
+  for (const entry of readdirSync(from, {withFileTypes: true})) {
+    if (entry.isDirectory()) copyTree(join(from, entry.name), join(to, entry.name))
+    else copyFileSync(join(from, entry.name), join(to, entry.name))
+  }
+}
+
+for (const dir of [join(root, 'dist', 'src', 'sandbox', 'protos'), join(out, 'protos')]) copyTree(join(root, 'src', 'sandbox', 'protos'), dir)
 console.error(`bundle: dist/bundle/binauthz.cjs (${files.length} commands, ${kib(main.metafile)}); vendor: ${vendor.join(', ')}`)

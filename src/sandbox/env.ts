@@ -21,6 +21,8 @@ export const OVERRIDDEN_APIS = [
 ] as const
 
 export interface EnvInput {
+  /** The sandbox's CA (tls.ts), which gcloud's gRPC channels to Cloud Run v2 (worker pools) must trust. */
+  caFile: string
   /** Private CLOUDSDK_CONFIG directory. */
   gcloudConfigDir: string
   identity: SandboxIdentity
@@ -62,6 +64,13 @@ export function sandboxEnv(input: EnvInput): Record<string, string> {
   const noProxy = mergeNoProxy(input.noProxy)
   env.NO_PROXY = noProxy
   env.no_proxy = noProxy
+  // gcloud's gRPC (Cloud Run v2: worker pools) dials REGION-127.0.0.1:PORT through the proxy, but gRPC matches
+  // no_proxy by host suffix (`127.0.0.1` covers `us-central1-127.0.0.1`) and would then resolve that name itself.
+  // gRPC reads no_grpc_proxy instead of no_proxy when it is set (grpc core http_proxy_mapper): empty = every host
+  // through the proxy. The tunnel ends in TLS with the sandbox's own CA (tls.ts; gcloud reads it for gRPC only,
+  // core/gapic_util_internal.py GetSSLCredentials, and binauthz only for https, never for the http sandbox).
+  env.no_grpc_proxy = ''
+  env.CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE = input.caFile
   return env
 }
 
@@ -80,6 +89,7 @@ export function writeGcloudConfig(input: EnvInput): void {
     `account = ${input.identity.account}`,
     'disable_prompts = True',
     'disable_usage_reporting = True',
+    `custom_ca_certs_file = ${input.caFile}`,
     '',
     '[auth]',
     `access_token_file = ${input.tokenFile}`,

@@ -19,6 +19,7 @@ import {startServer} from './server.js'
 import {
   DEFAULT_IDENTITY, isRecord, type RequestRecord, type SandboxIdentity, SandboxState, STATE_FILES,
 } from './state.js'
+import {TLS_FILES} from './tls.js'
 
 export type PolicySeed = 'allow-all' | 'block-all' | Policy
 
@@ -151,6 +152,7 @@ export function readServerInfo(stateDir: string): ServerInfo | undefined {
 export function envFor(stateDir: string, port: number, baseEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const state = new SandboxState(stateDir)
   return sandboxEnv({
+    caFile: state.file(TLS_FILES.ca),
     gcloudConfigDir: state.file(STATE_FILES.gcloudConfig),
     identity: state.identity(),
     noProxy: baseEnv.NO_PROXY ?? baseEnv.no_proxy,
@@ -162,7 +164,7 @@ export function envFor(stateDir: string, port: number, baseEnv: NodeJS.ProcessEn
 /** The names of the variables `envFor` sets (so a shell can unset them again). */
 export function sandboxVariableNames(): string[] {
   return Object.keys(sandboxEnv({
-    gcloudConfigDir: '', identity: DEFAULT_IDENTITY, port: 1, tokenFile: '',
+    caFile: '', gcloudConfigDir: '', identity: DEFAULT_IDENTITY, port: 1, tokenFile: '',
   }))
 }
 
@@ -172,6 +174,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const server = await startServer({now: options.now, port: options.port, state})
   const baseEnv = options.baseEnv ?? process.env
   const envInput = {
+    caFile: state.file(TLS_FILES.ca),
     gcloudConfigDir: state.file(STATE_FILES.gcloudConfig),
     identity,
     noProxy: baseEnv.NO_PROXY ?? baseEnv.no_proxy,

@@ -9,6 +9,8 @@
 // - A function is ready when its `state` is ACTIVE and no stateMessages entry has severity ERROR (a refused redeploy
 //   leaves the function ACTIVE on its old revision but with an ERROR state message, as Cloud Functions does).
 //   Its images are those of the Cloud Run service behind it (serviceConfig.service).
+// - A worker pool is ready when its v2 terminalCondition is CONDITION_SUCCEEDED (a refused create or update leaves
+//   it CONDITION_FAILED with the denial; worker-pools.ts).
 // - The Cloud Run service behind a function is listed once, as the function (kind "function"), not again as a service.
 import {functionImages} from './functions.js'
 import {JOB_FILES, jobImages} from './jobs.js'
@@ -16,11 +18,12 @@ import {serviceKey, templateImages} from './run.js'
 import {
   isRecord, type JsonObject, type SandboxState, STATE_FILES,
 } from './state.js'
+import {WORKER_POOL_FILES, workerPoolImages} from './worker-pools.js'
 
 export interface InventoryEntry {
   /** Cloud Run images of the revision or task template (every container), or of the function's service. */
   images: string[]
-  kind: 'function' | 'job' | 'service'
+  kind: 'function' | 'job' | 'service' | 'worker-pool'
   /** Why it is not ready (or the Ready message when there is one). */
   message?: string
   /** Service or job name, or function id. */
@@ -61,7 +64,7 @@ function functionHealth(fn: JsonObject): {message?: string; ready: boolean} {
   return typeof text === 'string' ? {message: text, ready} : {ready}
 }
 
-/** Every service, job and function in the sandbox state with its health, in that order, each group sorted by region and name. */
+/** Every service, job, worker pool and function in the sandbox state with its health, in that order, each group sorted by region and name. */
 export function listInventory(state: SandboxState): InventoryEntry[] {
   const functions = Object.entries(state.readMap(STATE_FILES.functions))
   const backing = new Set<string>()
@@ -92,6 +95,19 @@ export function listInventory(state: SandboxState): InventoryEntry[] {
       images: jobImages(job), kind: 'job', name: key.slice(slash + 1), region: key.slice(0, slash), ...serviceHealth(job),
     }
   })
+  const poolEntries: InventoryEntry[] = Object.entries(state.readMap(WORKER_POOL_FILES.pools)).map(([key, pool]) => {
+    const slash = key.indexOf('/')
+    const condition = obj(pool.terminalCondition)
+    const ready = condition.state === 'CONDITION_SUCCEEDED'
+    return {
+      images: workerPoolImages(pool),
+      kind: 'worker-pool',
+      name: key.slice(slash + 1),
+      ready,
+      region: key.slice(0, slash),
+      ...(typeof condition.message === 'string' && condition.message !== '' ? {message: condition.message} : {}),
+    }
+  })
   const byPlace = (a: InventoryEntry, b: InventoryEntry): number => a.region.localeCompare(b.region) || a.name.localeCompare(b.name)
-  return [...serviceEntries.sort(byPlace), ...jobEntries.sort(byPlace), ...functionEntries.sort(byPlace)]
+  return [...serviceEntries.sort(byPlace), ...jobEntries.sort(byPlace), ...poolEntries.sort(byPlace), ...functionEntries.sort(byPlace)]
 }

@@ -5,10 +5,14 @@ import type {AddressInfo} from 'node:net'
 // `us-central1-127.0.0.1:PORT` (which do not resolve) arrive here too. Routing is by path; the region of Cloud Run
 // calls comes from the host. Every API call needs `Authorization: Bearer <the sandbox token>`; every request is
 // recorded in requests.jsonl (method, host, path, redacted query, status, allowlisted headers, whether the sandbox
-// token was sent — never a credential; Binary Authorization calls also their op, project and body).
+// token was sent — never a credential; Binary Authorization calls also their op, project and body). The one tunnel
+// it accepts is CONNECT to its own REGION-127.0.0.1:PORT: Cloud Run v2 over gRPC for worker pools (grpc.ts).
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
 import http from 'node:http'
+import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
+
+import type {GrpcServer} from './grpc.js'
 
 import {
   apiError, type ApiRequest, type Handler, type Reply, type SandboxContext,
@@ -41,6 +45,7 @@ import {
   listLocations,
   setProjectIamPolicy,
 } from './platform.js'
+import {CLOUD_RUN_REGIONS, isCloudRunRegion} from './regions.js'
 import {
   createService,
   deleteService,
@@ -58,6 +63,7 @@ import {
 import {
   createBucket, getBucket, getObject, listBuckets, signedUpload, uploadObject,
 } from './storage.js'
+import {sandboxTls} from './tls.js'
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024
 const REGIONAL_HOST = /^([a-z]+(?:-[a-z]+)+\d+)-(.+)$/
@@ -324,8 +330,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const onError = options.onError ?? ((error: unknown) => process.stderr.write(`sandbox: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`))
   let binauthzCalls = 0
   let baseUrl = ''
+  let port = 0
 
   const pending = new Set<AbortController>()
+  const requestContext = (): SandboxContext => ({
+    baseUrl, faults: normalizeFaults(state.readJson<unknown>(STATE_FILES.faults, {})), identity: state.identity(), now, signingKey, state,
+  })
+  // Cloud Run v2 over gRPC (worker pools): TLS with the sandbox's own CA, made at start so that the CA file named by
+  // `sandbox env` exists before gcloud reads it; the gRPC server itself starts on the first tunnel.
+  const tls = sandboxTls(state.dir, CLOUD_RUN_REGIONS.map(region => `${region}-127.0.0.1`), now())
+  let grpcServer: Promise<GrpcServer> | undefined
+  const tunnels = new Set<net.Socket>()
+  const grpc = (): Promise<GrpcServer> => {
+    grpcServer ??= import('./grpc.js').then(({startGrpc}) => startGrpc({
+      context: requestContext,
+      log: record => state.appendRequest({...record, time: now().toISOString()}),
+      principal: header => principalOf(header, token, state),
+      tls,
+    }))
+    return grpcServer
+  }
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET'
@@ -442,10 +466,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     }
 
-    const faults: Faults = normalizeFaults(state.readJson<unknown>(STATE_FILES.faults, {}))
-    const ctx: SandboxContext = {
-      baseUrl, faults, identity: state.identity(), now, signingKey, state,
-    }
+    const ctx = requestContext()
+    const {faults} = ctx
     if (faults.latencyMs > 0) await sleep(faults.latencyMs)
     const disabled = disabledAnswer(found, params, faults, ctx.identity.projectNumber)
     if (disabled !== undefined) return {fault: 'disabledApis', reply: disabled}
@@ -486,17 +508,49 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (!res.headersSent) send(res, apiError(500, 'Sandbox internal error.', 'INTERNAL'))
     })
   })
-  // gcloud only tunnels (CONNECT) for https URLs; the sandbox serves http only and refuses tunnels explicitly.
-  server.on('connect', (req: http.IncomingMessage, socket) => {
-    try {
-      state.appendRequest({
-        api: 'proxy', host: req.url ?? '', method: 'CONNECT', path: '', query: '', status: 403, time: now().toISOString(),
-      })
-    } catch (error: unknown) {
-      onError(error)
+  // gcloud tunnels (CONNECT) only for TLS: the sandbox serves one TLS endpoint, Cloud Run v2 over gRPC on its own
+  // regional hosts (REGION-127.0.0.1:PORT, grpc.ts), and refuses every other tunnel explicitly.
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const target = req.url ?? ''
+    const regional = REGIONAL_HOST.exec(target)
+    const ours = regional !== null && isCloudRunRegion(regional[1] ?? '') && [`127.0.0.1:${port}`, `localhost:${port}`].includes(regional[2] ?? '')
+    const record = (status: number): void => {
+      try {
+        state.appendRequest({
+          api: 'proxy', host: target, method: 'CONNECT', path: '', query: '', status, time: now().toISOString(),
+        })
+      } catch (error: unknown) {
+        onError(error)
+      }
     }
 
-    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n')
+    socket.on('error', () => socket.destroy())
+    if (!ours) {
+      record(403)
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+
+    grpc().then(({port: grpcPort}) => {
+      const upstream = net.connect(grpcPort, '127.0.0.1', () => {
+        record(200)
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        if (head.length > 0) upstream.write(head)
+        socket.pipe(upstream)
+        upstream.pipe(socket)
+      })
+      tunnels.add(socket)
+      socket.once('close', () => {
+        tunnels.delete(socket)
+        upstream.destroy()
+      })
+      upstream.on('error', () => socket.destroy())
+      upstream.once('close', () => socket.destroy())
+    }, (error: unknown) => {
+      onError(new Error(`the Cloud Run v2 gRPC endpoint (worker pools) could not start: ${error instanceof Error ? error.message : String(error)}`))
+      record(502)
+      socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n')
+    })
   })
   server.keepAliveTimeout = 5000
   await new Promise<void>((resolve, reject) => {
@@ -506,13 +560,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve()
     })
   })
-  const {port} = server.address() as AddressInfo
+  port = (server.address() as AddressInfo).port
   baseUrl = `http://127.0.0.1:${port}`
   return {
     close: () =>
       new Promise<void>(resolve => {
         for (const abort of pending) abort.abort()
-        server.close(() => resolve())
+        for (const socket of tunnels) socket.destroy()
+        const closing = grpcServer?.then(g => g.close(), () => {})
+        server.close(() => {
+          if (closing) closing.then(() => resolve(), () => resolve())
+          else resolve()
+        })
         server.closeAllConnections()
       }),
     port,

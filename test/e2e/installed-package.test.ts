@@ -88,6 +88,8 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     expect(paths).to.include.members([
       'LICENSE', 'README.md', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.cjs', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
     ])
+    // The sandbox's Cloud Run v2 gRPC endpoint (worker pools): its transport and Google's protos, beside the bundle.
+    expect(paths).to.include.members(['dist/bundle/vendor/@grpc+grpc-js.js', 'dist/bundle/vendor/@grpc+proto-loader.js', 'dist/bundle/protos/google/cloud/run/v2/worker_pool.proto'])
     expect(paths, 'the Node.js check and the completion scripts').to.include.members(['bin/supported-node.js', ...['bash', 'fish', 'zsh'].map(shell => `dist/bundle/completion/binauthz.${shell}`)])
     // The README's install section gives this very tarball's command for today, and the registry's for later.
     const install = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n## Install\n')[1]?.split('\n## ')[0] ?? ''
@@ -123,7 +125,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     }
   })
 
-  it(`sandbox start / env, deploy run and deploy function through ${WITH}, the policy commands, setup, status, stop`, async () => {
+  it(`sandbox start / env, deploy run, worker-pool (real gcloud only) and function through ${WITH}, the policy commands, setup, status, stop`, async () => {
     const start = await cli(['sandbox', 'start', '--policy', 'block-all', '--state-dir', stateDir])
     expect(start.code, start.stderr).to.equal(0)
     expect(start.stdout).to.match(/Sandbox started at http:\/\/127\.0\.0\.1:\d+\//)
@@ -148,6 +150,12 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
       'deploy', 'function', 'hello-fn', '--region', 'europe-west1', '--yes', '--', '--runtime=nodejs22', `--source=${source}`, '--entry-point=handler', '--trigger-http',
     ])
     expect(deployFunction.code, deployFunction.stderr).to.equal(0)
+    if (REAL_GCLOUD) {
+      // Worker pools: gcloud 528 speaks gRPC to Cloud Run v2, served by the installed sandbox (vendored transport and protos).
+      const deployPool = await inSandbox(['deploy', 'worker-pool', 'hello-pool', '--region', region, '--yes', '--', `--source=${source}`])
+      expect(deployPool.code, deployPool.stderr).to.equal(0)
+    }
+
     if (fake) {
       const calls = await fake.calls()
       expect(calls.map(c => c.slice(0, 2).join(' '))).to.include.members(['run deploy', 'functions deploy'])
@@ -184,6 +192,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
       const shownStatus = (await inSandbox(['sandbox', 'status'])).stdout
       expect(shownStatus).to.match(/ready {3}us-central1\/hello\n/)
       expect(shownStatus).to.match(/ready {3}europe-west1\/hello-fn\n/)
+      expect(shownStatus).to.match(/Worker pools:\n {2}ready {3}us-central1\/hello-pool\n/)
       expect(shownStatus).to.match(/FAILED {2}us-central1\/blocked: .*Binary Authorization/)
     }
 

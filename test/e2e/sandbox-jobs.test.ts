@@ -2,8 +2,8 @@
 // (`binauthz deploy job`): gcloud alone is refused by the deny-all policy; binauthz's one entry (cloud-run-source-deploy
 // of the region, as surface/run/jobs/deploy.py builds) admits the first deploy; a redeploy with --execute-now reads the
 // policy once and writes nothing; a blocked prebuilt --image is refused before any write; two regions take one write;
-// the sandbox judges every execution. And `binauthz deploy worker-pool` as far as it can be checked without a gRPC
-// sandbox (the dry-run plan and argv). Skipped, with the reason shown, when gcloud is not installed.
+// the sandbox judges every execution. Worker pools: sandbox-worker-pools.test.ts. Skipped, with the reason shown,
+// when gcloud is not installed.
 import {expect} from 'chai'
 
 import {type ImageRecord, STATE_FILES} from '../../src/sandbox/index.js'
@@ -25,7 +25,7 @@ interface JobRecord {
   status: {conditions: {message?: string; status: string; type: string}[]; executionCount?: number}
 }
 
-describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_NOTE}`, function () {
+describe(`e2e: binauthz deploy job with the real gcloud 528${SKIP_NOTE}`, function () {
   this.timeout(300_000)
   const e2e = gcloudSandboxSuite({
     gcloud: GCLOUD, prefix: 'binauthz-e2e-jobs-', sandboxPer: 'test', timeoutMs: 240_000,
@@ -150,39 +150,5 @@ describe(`e2e: binauthz deploy job / worker-pool with the real gcloud 528${SKIP_
     expect(policyWrites(e2e.state)).to.equal(0)
     expect(job('us-central1', 'multi')?.spec.template.spec.template.spec.containers.map(c => c.image)).to.deep.equal([sidecar, sidecar])
     expect(ready('us-central1', 'multi')).to.equal('True')
-  })
-
-  it('deploy worker-pool --dry-run: the same entry and gcloud beta run worker-pools deploy, nothing written', async () => {
-    await start()
-    const run = await binauthz(['deploy', 'worker-pool', 'pool1', '--region', 'us-central1', '--dry-run', '--json', '--', `--source=${e2e.source}`])
-    expect(run.exitCode, run.stderr).to.equal(0)
-    const result = JSON.parse(run.stdout) as {command: string; deploys: {argv: string[]}[]; patterns: {added: string[]}}
-    expect(result.command).to.equal('deploy worker-pool')
-    expect(result.patterns.added).to.deep.equal([repoPattern('us-central1')])
-    expect(result.deploys[0]?.argv).to.deep.equal([
-      'gcloud', 'beta', 'run', 'worker-pools', 'deploy', 'pool1', `--project=${PROJECT}`, '--region=us-central1', `--source=${e2e.source}`, '--binary-authorization=default',
-    ])
-    expect(policyWrites(e2e.state)).to.equal(0)
-  })
-
-  // What the sandbox cannot serve yet: gcloud 528's worker-pools deploy talks to Cloud Run v2 over gRPC (GAPIC,
-  // surface/run/worker_pools/deploy.py apis.GetGapicClientInstance('run', 'v2')), which ignores the CLOUDSDK_PROXY_*
-  // properties and resolves REGION-HOST itself. This checks what can be checked with the real gcloud: its parser
-  // accepts binauthz's argv (with --container groups), and the first thing it does is the gRPC GetWorkerPool call.
-  it('deploy worker-pool: gcloud 528 parses binauthz\'s argv and goes on to the Cloud Run v2 gRPC call the sandbox does not serve', async () => {
-    await start()
-    const sidecar = 'us-docker.pkg.dev/cloudrun/container/hello:latest'
-    const plan = await binauthz(['deploy', 'worker-pool', 'pool2', '--region', 'us-central1', '--dry-run', '--json', '--', '--container=app', '--source=.', '--container=side', `--image=${sidecar}`])
-    expect(plan.exitCode, plan.stderr).to.equal(3) // the sidecar is blocked by the deny-all policy: refused before any write
-    await e2e.sandbox.stop()
-    await start([OTHER_ADMIN, sidecar])
-    const admitted = await binauthz(['deploy', 'worker-pool', 'pool2', '--region', 'us-central1', '--dry-run', '--json', '--', '--container=app', '--source=.', '--container=side', `--image=${sidecar}`])
-    expect(admitted.exitCode, admitted.stderr).to.equal(0)
-    const argv = (JSON.parse(admitted.stdout) as {deploys: {argv: string[]}[]}).deploys[0]?.argv ?? []
-    expect(argv.slice(0, 5)).to.deep.equal(['gcloud', 'beta', 'run', 'worker-pools', 'deploy'])
-    const ran = await gcloudRun(argv.slice(1))
-    expect(ran.stderr).to.not.match(/unrecognized arguments|argument --|Invalid choice/)
-    expect(ran.stderr).to.match(/ServiceUnavailable|UNAVAILABLE/)
-    expect(policyWrites(e2e.state)).to.equal(0)
   })
 })

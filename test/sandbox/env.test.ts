@@ -9,7 +9,7 @@ import {DEFAULT_IDENTITY} from '../../src/sandbox/state.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const input = {
-  gcloudConfigDir: '/s/gcloud', identity: DEFAULT_IDENTITY, port: 8765, tokenFile: '/s/token',
+  caFile: '/s/tls/ca.pem', gcloudConfigDir: '/s/gcloud', identity: DEFAULT_IDENTITY, port: 8765, tokenFile: '/s/token',
 }
 
 describe('sandbox env', () => {
@@ -31,6 +31,13 @@ describe('sandbox env', () => {
     })
   })
 
+  it('sends gcloud\'s gRPC (worker pools) through the sandbox proxy and has it trust the sandbox CA', () => {
+    const env = sandboxEnv(input)
+    // gRPC matches no_proxy by host suffix (127.0.0.1 would cover us-central1-127.0.0.1); no_grpc_proxy replaces it.
+    expect(env.no_grpc_proxy).to.equal('')
+    expect(env.CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE).to.equal('/s/tls/ca.pem')
+  })
+
   it('keeps existing NO_PROXY entries', () => {
     expect(sandboxEnv({...input, noProxy: 'corp.example, localhost'}).NO_PROXY).to.equal('corp.example,localhost,127.0.0.1')
   })
@@ -50,6 +57,7 @@ describe('sandbox env', () => {
       expect(config).to.include('project = sandbox-project')
       expect(config).to.include('disable_prompts = True')
       expect(config).to.include('binaryauthorization = http://127.0.0.1:8765/')
+      expect(config).to.include('custom_ca_certs_file = /s/tls/ca.pem')
       expect(readFileSync(join(dir, 'active_config'), 'utf8')).to.equal('default')
     } finally {
       rmSync(dir, {force: true, recursive: true})

@@ -132,7 +132,7 @@ describe('sandbox routes', () => {
       })).status).to.equal(200)
     })
 
-    it('refuses CONNECT tunnels (it serves http only) and logs them', async () => {
+    it('refuses CONNECT tunnels to anything but its own regional gRPC hosts (worker-pools.test.ts) and logs them', async () => {
       const reply = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(sandbox.port, '127.0.0.1', () => socket.write('CONNECT storage.googleapis.com:443 HTTP/1.1\r\nHost: storage.googleapis.com:443\r\n\r\n'))
         let data = ''

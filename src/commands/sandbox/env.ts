@@ -13,7 +13,8 @@ import {exportLines} from '../../sandbox/index.js'
 export default class SandboxEnv extends BinauthzCommand {
   static override description = withExitCodes(`Prints \`export NAME=value\` lines (shell-quoted) for a private gcloud configuration (CLOUDSDK_CONFIG), the
 sandbox access token file, the API endpoint overrides, gcloud's proxy settings (Cloud Run's regional hosts only
-resolve through it), NO_PROXY for the loopback address and BINAUTHZ_SANDBOX_DIR. Evaluate them in your shell;
+resolve through it), NO_PROXY for the loopback address, no_grpc_proxy (empty) and the sandbox CA
+(CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE) for gcloud's gRPC calls to Cloud Run v2 (worker pools), and BINAUTHZ_SANDBOX_DIR. Evaluate them in your shell;
 --json prints them as the object "env" (as sandbox start --json does). --unset prints the lines that undo them (NO_PROXY keeps its other
 entries), and works whether or not the sandbox runs.`)
   static override examples = [

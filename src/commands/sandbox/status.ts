@@ -4,7 +4,7 @@ import {withExitCodes} from '../../cli/error-docs.js'
 import {stateDirFlag} from '../../cli/flags.js'
 
 export default class SandboxStatusCommand extends BinauthzCommand {
-  static override description = withExitCodes('Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services, jobs and functions — each ready, or FAILED with the reason gcloud printed (e.g. a Binary Authorization denial) — and how many requests it has served.')
+  static override description = withExitCodes('Prints the sandbox address, its project, the stored policy (allowlist patterns and default rule), the deployed services, jobs, worker pools and functions — each ready, or FAILED with the reason gcloud printed (e.g. a Binary Authorization denial) — and how many requests it has served.')
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
   static override flags = {
     'state-dir': stateDirFlag,
@@ -19,9 +19,13 @@ export default class SandboxStatusCommand extends BinauthzCommand {
     this.say(`Project:    ${status.project}`)
     this.say(`Policy:     default rule ${status.policy.defaultRule ?? '(none)'}; ${status.policy.patterns.length} allowlist pattern(s)`)
     for (const pattern of status.policy.patterns) this.say(`              ${pattern}`)
-    const headings = {function: 'Functions: ', job: 'Jobs:      ', service: 'Services:  '} as const
-    for (const kind of ['service', 'job', 'function'] as const) {
+    const headings = {
+      function: 'Functions: ', job: 'Jobs:      ', service: 'Services:  ', 'worker-pool': 'Worker pools:',
+    } as const
+    for (const kind of ['service', 'job', 'worker-pool', 'function'] as const) {
       const entries = status.inventory.filter(entry => entry.kind === kind)
+      // Worker pools only when there are some (most sandboxes hold none).
+      if (entries.length === 0 && kind === 'worker-pool') continue
       this.say(`${headings[kind]} ${entries.length === 0 ? '(none)' : ''}`.trimEnd())
       for (const entry of entries) {
         this.say(`  ${entry.ready ? 'ready ' : 'FAILED'}  ${entry.region}/${entry.name}${entry.ready ? '' : `: ${entry.message ?? 'not ready'}`}`)
