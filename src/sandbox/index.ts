@@ -242,7 +242,7 @@ export type {
   BinauthzFault, BinauthzFaultKind, BinauthzOp, Faults,
 } from './faults.js'
 export {DEFAULT_FAULTS} from './faults.js'
-export {issueServiceAccountKey, type ServiceAccountKeyFile} from './service-account-keys.js'
 export type {Policy} from './policy-model.js'
+export {issueServiceAccountKey, type ServiceAccountKeyFile} from './service-account-keys.js'
 export {isRecord, SandboxState, STATE_FILES} from './state.js'
 export type {ImageRecord, RequestRecord, SandboxIdentity} from './state.js'

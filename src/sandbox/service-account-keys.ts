@@ -15,7 +15,9 @@ import {
   createPublicKey, createVerify, generateKeyPairSync, randomBytes,
 } from 'node:crypto'
 
-import {apiError, type Handler, jsonBody, type Reply} from './api.js'
+import {
+  apiError, type Handler, jsonBody, type Reply,
+} from './api.js'
 import {isRecord, type SandboxState} from './state.js'
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
@@ -158,10 +160,13 @@ export function verifyAssertion(state: SandboxState, assertion: string, audience
   return {email: key.email}
 }
 
+function segment(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
+}
+
 /** An ID token gcloud can decode (google-auth reads `exp` without verifying it): its signature is random bytes. */
 export function idTokenFor(email: string, audience: string, now: Date): string {
   const iat = Math.floor(now.getTime() / 1000)
-  const segment = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
   const head = `${segment({alg: 'RS256', typ: 'JWT'})}.${segment({
     aud: audience, email, email_verified: true, exp: iat + 3600, iat, iss: 'https://accounts.google.com', sub: email,
   })}`

@@ -7,16 +7,23 @@ import {readFileSync} from 'node:fs'
 
 import {issueServiceAccountKey, type ServiceAccountKeyFile} from '../../src/sandbox/index.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {call} from './client.js'
 
 const SA = 'key-holder@sandbox-project.iam.gserviceaccount.com'
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
+
+function now(): number {
+  return Math.floor(Date.now() / 1000)
+}
 
 function segment(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
 }
 
 function assertion(key: Pick<ServiceAccountKeyFile, 'private_key' | 'private_key_id'>, claims: Record<string, unknown>, header: Record<string, unknown> = {}): string {
-  const signed = `${segment({alg: 'RS256', kid: key.private_key_id, typ: 'JWT', ...header})}.${segment(claims)}`
+  const signed = `${segment({
+    alg: 'RS256', kid: key.private_key_id, typ: 'JWT', ...header,
+  })}.${segment(claims)}`
   return `${signed}.${createSign('RSA-SHA256').update(signed).sign(key.private_key).toString('base64url')}`
 }
 
@@ -24,30 +31,33 @@ describe('sandbox: service-account keys and the jwt-bearer grant', () => {
   let sandbox: TestSandbox
   let key: ServiceAccountKeyFile
   let tokenUri: string
+
   before(async () => {
     sandbox = await startTestSandbox()
     tokenUri = `${sandbox.url}token`
     key = issueServiceAccountKey(sandbox.state, SA, tokenUri)
   })
+
   after(async () => sandbox?.stop())
 
-  const now = (): number => Math.floor(Date.now() / 1000)
   const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     aud: tokenUri, exp: now() + 3600, iat: now(), iss: SA, scope: SCOPE, ...extra,
   })
 
   async function exchange(jwt: string, grant = 'urn:ietf:params:oauth:grant-type:jwt-bearer'): Promise<{body: Record<string, unknown>; status: number}> {
-    const response = await fetch(tokenUri, {
-      body: new URLSearchParams({assertion: jwt, grant_type: grant}).toString(),
+    const answer = await call(sandbox, {
       headers: {'content-type': 'application/x-www-form-urlencoded'},
       method: 'POST',
+      path: '/token',
+      rawBody: Buffer.from(new URLSearchParams({assertion: jwt, grant_type: grant}).toString()),
+      token: null,
     })
-    return {body: await response.json() as Record<string, unknown>, status: response.status}
+    return {body: answer.json as Record<string, unknown>, status: answer.status}
   }
 
   async function principalOf(token: unknown): Promise<string | undefined> {
     sandbox.state.clearRequests()
-    await fetch(`${sandbox.url}v1/projects/${sandbox.project}/policy`, {headers: {authorization: `Bearer ${String(token)}`}})
+    await call(sandbox, {path: `/v1/projects/${sandbox.project}/policy`, token: String(token)})
     return sandbox.requests()[0]?.principal
   }
 
@@ -55,7 +65,9 @@ describe('sandbox: service-account keys and the jwt-bearer grant', () => {
     expect(Object.keys(key).sort()).to.deep.equal([
       'auth_provider_x509_cert_url', 'auth_uri', 'client_email', 'client_id', 'client_x509_cert_url', 'private_key', 'private_key_id', 'project_id', 'token_uri', 'type', 'universe_domain',
     ])
-    expect(key).to.include({client_email: SA, project_id: 'sandbox-project', token_uri: tokenUri, type: 'service_account'})
+    expect(key).to.include({
+      client_email: SA, project_id: 'sandbox-project', token_uri: tokenUri, type: 'service_account',
+    })
     expect(key.private_key).to.match(/^-----BEGIN PRIVATE KEY-----/)
     const stored = readFileSync(sandbox.state.file('keys.json'), 'utf8')
     expect(stored).to.include(key.private_key_id).and.include('BEGIN PUBLIC KEY').and.not.include('PRIVATE KEY')
@@ -108,13 +120,11 @@ describe('sandbox: service-account keys and the jwt-bearer grant', () => {
   })
 
   it('IAM keys.create (gcloud iam service-accounts keys create) returns a key file the grant accepts', async () => {
-    const response = await fetch(`${sandbox.url}v1/projects/-/serviceAccounts/${encodeURIComponent(SA)}/keys`, {
-      body: JSON.stringify({privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE'}),
-      headers: {authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json'},
-      method: 'POST',
+    const response = await call(sandbox, {
+      body: {privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE'}, method: 'POST', path: `/v1/projects/-/serviceAccounts/${encodeURIComponent(SA)}/keys`,
     })
     expect(response.status).to.equal(200)
-    const created = await response.json() as {name: string; privateKeyData: string}
+    const created = response.json as {name: string; privateKeyData: string}
     const file = JSON.parse(Buffer.from(created.privateKeyData, 'base64').toString('utf8')) as ServiceAccountKeyFile
     expect(created.name).to.equal(`projects/sandbox-project/serviceAccounts/${SA}/keys/${file.private_key_id}`)
     expect(file.token_uri).to.equal(tokenUri)
