@@ -504,7 +504,9 @@ function usesSelfSignedJwt(env: NodeJS.ProcessEnv, config: GcloudConfig, keyUniv
 }
 
 interface GrantContext {
+  config: GcloudConfig
   detail: string
+  env: NodeJS.ProcessEnv
   /** The file and where it was named, for messages. */
   origin: string
   signal?: AbortSignal | undefined
@@ -516,7 +518,8 @@ interface GrantContext {
  * property): a service-account key's JWT-bearer grant and an authorized_user's refresh. Undefined for the other
  * types (external_account, impersonated_service_account ...) and a key that signs its own JWTs: google-auth-library.
  */
-function ownGrant(env: NodeJS.ProcessEnv, config: GcloudConfig, json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): (() => Promise<string>) | undefined {
+function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): (() => Promise<string>) | undefined {
+  const {config, env} = context
   if (info.type === 'service_account') {
     const key = parseServiceAccountKey(json, context.origin)
     if (usesSelfSignedJwt(env, config, key.universeDomain)) return undefined
@@ -611,7 +614,9 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const {info, json} = readCredentialJson(file, origin)
     const principal = info.impersonatedEmail ?? info.clientEmail
     const detail = `credential file ${file} (${origin}; ${info.type ?? 'unknown type'}${principal ? `: ${principal}` : ''})`
-    const own = ownGrant(env, config, json, info, {detail, origin: `${file} (${origin})`, signal: options.signal})
+    const own = ownGrant(json, info, {
+      config, detail, env, origin: `${file} (${origin})`, signal: options.signal,
+    })
     return {
       fetch: own ?? (async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail)),
       quotaProject: info.quotaProject,

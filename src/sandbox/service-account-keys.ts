@@ -119,6 +119,13 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
   }
 }
 
+/** iat and exp numbers, exp after iat by at most an hour, iat not in the future (beyond the skew), exp not past. */
+function shortLivedAndCurrent(claims: Record<string, unknown>, now: Date): boolean {
+  const {exp, iat} = claims
+  const seconds = Math.floor(now.getTime() / 1000)
+  return typeof iat === 'number' && typeof exp === 'number' && exp > iat && exp - iat <= MAX_LIFETIME_SECONDS && iat <= seconds + SKEW_SECONDS && exp > seconds
+}
+
 export interface VerifiedAssertion {
   email: string
   /** `target_audience` asks for an ID token instead of an access token. */
@@ -149,9 +156,7 @@ export function verifyAssertion(state: SandboxState, assertion: string, audience
   if (key === undefined) return invalidGrant('Invalid JWT Signature.')
   if (key.email !== iss) return invalidGrant('Invalid JWT: iss is not the key\'s service account.')
   if (typeof claims.aud !== 'string' || !audiences.includes(claims.aud)) return invalidGrant('Invalid JWT: Failed audience check.')
-  const {exp, iat} = claims
-  const seconds = Math.floor(now.getTime() / 1000)
-  if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat || exp - iat > MAX_LIFETIME_SECONDS || iat > seconds + SKEW_SECONDS || exp <= seconds) {
+  if (!shortLivedAndCurrent(claims, now)) {
     return invalidGrant('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.')
   }
 
