@@ -619,7 +619,10 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     })
     return {
       fetch: own ?? (async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail)),
-      quotaProject: info.quotaProject,
+      // google-auth reads a file's quota_project_id for authorized_user, external_account and impersonated files, not
+      // for a service-account key (gcloud 528 lib/third_party/google/oauth2/service_account.py _from_signer_and_info
+      // ignores it; auth/_default.py adds none): gcloud sends no X-Goog-User-Project for it, so neither does binauthz.
+      quotaProject: info.type === 'service_account' ? undefined : info.quotaProject,
       refreshable: true,
       source: {
         detail, isUser: credentialFileIsUser(info), kind: 'credential-file', ...(principal ? {principal} : {}),

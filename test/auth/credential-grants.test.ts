@@ -72,6 +72,13 @@ describe('credential files exchanged by binauthz itself, at auth/token_host', ()
     expect(redactSecrets(`x ${token} ${key.private_key}`)).to.equal('x [REDACTED] [REDACTED]')
   })
 
+  it('a key\'s own quota_project_id is not a quota project (google-auth ignores it for service accounts)', async () => {
+    const withQuota = join(dir, 'key-quota.json')
+    writeFileSync(withQuota, JSON.stringify({...key, quota_project_id: 'key-quota'}))
+    const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: withQuota}))
+    expect(provider.quotaProject).to.equal(undefined)
+  })
+
   it('reads auth/token_host from the configuration too', async () => {
     const config = join(dir, 'gcloud-token-host')
     writeGcloudDir(config, {configs: {default: `[auth]\ncredential_file_override = ${keyFile}\ntoken_host = ${sandbox.url}token\n`}})

@@ -115,6 +115,16 @@ describe(`e2e: a service-account key (auth/credential_file_override) with the re
     expect(output).not.to.include('PRIVATE KEY')
   })
 
+  it('a key file\'s own quota_project_id: gcloud sends no X-Goog-User-Project for it, nor does binauthz', async () => {
+    const withQuota = join(dir, 'key-quota.json')
+    writeFileSync(withQuota, JSON.stringify({...JSON.parse(readFileSync(keyFile, 'utf8')) as object, quota_project_id: 'key-quota'}))
+    const {code, json, output, requests} = await deploy('svc-key-quota', keyEnv({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: withQuota}))
+    expect(code, output).to.equal(0)
+    expect(json.auth).to.include({principal: KEY_SA, quotaProject: null})
+    expect(quotaHeaders(requests, r => r.api === 'run' && !byUs(r))).to.deep.equal(['(none)'])
+    expect(quotaHeaders(requests, ours)).to.deep.equal(['(none)'])
+  })
+
   it('auth/credential_file_override in the configuration: the same', async () => {
     const withProperty = join(dir, 'gcloud-key-property')
     mkdirSync(join(withProperty, 'configurations'), {recursive: true})
