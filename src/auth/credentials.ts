@@ -74,6 +74,8 @@ export interface CredentialSource {
 export interface ResolvedTokenProvider extends TokenProvider {
   /** Quota project named by the credential file itself (`quota_project_id`), if any. */
   readonly quotaProject?: string
+  /** Where `quotaProject` came from, for messages (the file's quota_project_id, or GOOGLE_CLOUD_QUOTA_PROJECT). */
+  readonly quotaProjectOrigin?: string
   readonly source: CredentialSource
 }
 
@@ -359,12 +361,15 @@ async function libraryToken(target: LibraryTarget, projectId: string | undefined
 interface CachedProviderOptions {
   fetch: () => Promise<string>
   quotaProject?: string | undefined
+  quotaProjectOrigin?: string | undefined
   source: CredentialSource
   ttlMs: number
 }
 
 /** A provider that fetches once and shares the token (or the fetch in flight) until it is old or refused. */
-function cachedProvider({fetch, quotaProject, source, ttlMs}: CachedProviderOptions): ResolvedTokenProvider {
+function cachedProvider({
+  fetch, quotaProject, quotaProjectOrigin, source, ttlMs,
+}: CachedProviderOptions): ResolvedTokenProvider {
   // The run holds one provider (openClient), so one run spawns gcloud at most once: no process-wide cache.
   let cached: undefined | {at: number; token: Promise<string>}
   const provider: ResolvedTokenProvider = {
@@ -386,7 +391,7 @@ function cachedProvider({fetch, quotaProject, source, ttlMs}: CachedProviderOpti
     },
     source,
   }
-  return quotaProject ? {...provider, quotaProject} : provider
+  return quotaProject ? {...provider, quotaProject, ...(quotaProjectOrigin ? {quotaProjectOrigin} : {})} : provider
 }
 
 /** The argv of the one gcloud child: flags equivalent to what the deploy's gcloud gets are in `env` already. */
@@ -566,10 +571,24 @@ function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, conte
   return undefined
 }
 
+/**
+ * A credential file's own quota project, as google-auth gives it to gcloud (auth/_default.py
+ * _load_credentials_from_info → _apply_quota_project_id → with_quota_project_from_environment: GOOGLE_CLOUD_QUOTA_PROJECT
+ * replaces it when set). The file's quota_project_id is read for authorized_user, external_account and impersonated
+ * files, not for a service-account key (oauth2/service_account.py _from_signer_and_info ignores it).
+ */
+function credentialFileQuota(env: NodeJS.ProcessEnv, info: CredentialFileInfo): {quotaProject?: string; quotaProjectOrigin?: string} {
+  const fromEnv = nonEmpty(env.GOOGLE_CLOUD_QUOTA_PROJECT)
+  if (fromEnv !== undefined) return {quotaProject: fromEnv, quotaProjectOrigin: 'GOOGLE_CLOUD_QUOTA_PROJECT (google-auth reads it for credential files)'}
+  if (info.type === 'service_account' || info.quotaProject === undefined) return {}
+  return {quotaProject: info.quotaProject, quotaProjectOrigin: 'quota_project_id of the credential file'}
+}
+
 /** The source credential before impersonation: a fetch, and what it is. */
 interface SourceCredential {
   fetch: () => Promise<string>
   quotaProject?: string | undefined
+  quotaProjectOrigin?: string | undefined
   /** Whether refresh() can produce a new token (not for a fixed token). */
   refreshable: boolean
   source: CredentialSource
@@ -619,10 +638,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     })
     return {
       fetch: own ?? (async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail)),
-      // google-auth reads a file's quota_project_id for authorized_user, external_account and impersonated files, not
-      // for a service-account key (gcloud 528 lib/third_party/google/oauth2/service_account.py _from_signer_and_info
-      // ignores it; auth/_default.py adds none): gcloud sends no X-Goog-User-Project for it, so neither does binauthz.
-      quotaProject: info.type === 'service_account' ? undefined : info.quotaProject,
+      ...credentialFileQuota(env, info),
       refreshable: true,
       source: {
         detail, isUser: credentialFileIsUser(info), kind: 'credential-file', ...(principal ? {principal} : {}),
@@ -711,12 +727,15 @@ export async function resolveTokenProvider(
       }
     if (!base.refreshable) {
       return {
-        getToken: base.fetch, source, ...(base.quotaProject ? {quotaProject: base.quotaProject} : {}),
+        getToken: base.fetch,
+        source,
+        ...(base.quotaProject ? {quotaProject: base.quotaProject} : {}),
+        ...(base.quotaProjectOrigin ? {quotaProjectOrigin: base.quotaProjectOrigin} : {}),
       }
     }
 
     return cachedProvider({
-      fetch: base.fetch, quotaProject: base.quotaProject, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
+      fetch: base.fetch, quotaProject: base.quotaProject, quotaProjectOrigin: base.quotaProjectOrigin, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
     })
   }
 

@@ -77,6 +77,10 @@ describe('credential files exchanged by binauthz itself, at auth/token_host', ()
     writeFileSync(withQuota, JSON.stringify({...key, quota_project_id: 'key-quota'}))
     const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: withQuota}))
     expect(provider.quotaProject).to.equal(undefined)
+    // google-auth's with_quota_project_from_environment: GOOGLE_CLOUD_QUOTA_PROJECT is the credential's quota project.
+    const fromEnv = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: withQuota, GOOGLE_CLOUD_QUOTA_PROJECT: 'env-quota'}))
+    expect(fromEnv.quotaProject).to.equal('env-quota')
+    expect(fromEnv.quotaProjectOrigin).to.include('GOOGLE_CLOUD_QUOTA_PROJECT')
   })
 
   it('reads auth/token_host from the configuration too', async () => {

@@ -115,7 +115,7 @@ describe(`e2e: a service-account key (auth/credential_file_override) with the re
     expect(output).not.to.include('PRIVATE KEY')
   })
 
-  it('a key file\'s own quota_project_id: gcloud sends no X-Goog-User-Project for it, nor does binauthz', async () => {
+  it('a key file\'s own quota_project_id: neither sends it; GOOGLE_CLOUD_QUOTA_PROJECT: both send that', async () => {
     const withQuota = join(dir, 'key-quota.json')
     writeFileSync(withQuota, JSON.stringify({...JSON.parse(readFileSync(keyFile, 'utf8')) as object, quota_project_id: 'key-quota'}))
     const {code, json, output, requests} = await deploy('svc-key-quota', keyEnv({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: withQuota}))
@@ -123,6 +123,12 @@ describe(`e2e: a service-account key (auth/credential_file_override) with the re
     expect(json.auth).to.include({principal: KEY_SA, quotaProject: null})
     expect(quotaHeaders(requests, r => r.api === 'run' && !byUs(r))).to.deep.equal(['(none)'])
     expect(quotaHeaders(requests, ours)).to.deep.equal(['(none)'])
+    // google-auth (auth/_default.py _apply_quota_project_id) gives a credential file GOOGLE_CLOUD_QUOTA_PROJECT: both send it.
+    const withEnv = await deploy('svc-key-quota-env', keyEnv({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: withQuota, GOOGLE_CLOUD_QUOTA_PROJECT: 'env-quota'}))
+    expect(withEnv.code, withEnv.output).to.equal(0)
+    expect(withEnv.json.auth?.quotaProject).to.equal('env-quota')
+    expect(quotaHeaders(withEnv.requests, r => r.api === 'run' && !byUs(r))).to.deep.equal(['env-quota'])
+    expect(quotaHeaders(withEnv.requests, ours)).to.deep.equal(['env-quota'])
   })
 
   it('auth/credential_file_override in the configuration: the same', async () => {
