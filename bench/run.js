@@ -229,6 +229,15 @@ const impersonatedEnv = {
   ...cliEnv, CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `http://127.0.0.1:${port}/`, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: BENCH_SA,
 }
 const gcloudLoginEnv = {...noCredsEnv, CLOUDSDK_CORE_ACCOUNT: 'bench-user@example.com'}
+// auth/credential_file_override naming a service-account key the sandbox issued (its public half in keys.json):
+// binauthz signs the JWT and exchanges it at auth/token_host (the sandbox's /token) itself, starting no gcloud.
+const {issueServiceAccountKey, SandboxState} = await import(pathToFileURL(join(root, 'dist', 'src', 'sandbox', 'index.js')).href)
+const keyFile = join(tmp, 'sa-key.json')
+writeFileSync(keyFile, JSON.stringify(issueServiceAccountKey(new SandboxState(sandboxDir), `bench-key@${PROJECT}.iam.gserviceaccount.com`, `http://127.0.0.1:${port}/token`)), {mode: 0o600})
+const keyFileEnv = {...noCredsEnv, CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: keyFile, CLOUDSDK_AUTH_TOKEN_HOST: `http://127.0.0.1:${port}/token`}
+const keyFileImpersonatedEnv = {
+  ...keyFileEnv, CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `http://127.0.0.1:${port}/`, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT: BENCH_SA,
+}
 
 const bin = join(root, 'bin', 'run.js')
 const deployArgs = ['deploy', 'run', 'x', '--region', REGION, '--project', PROJECT]
@@ -289,6 +298,28 @@ const rows = [
     },
     label: '`binauthz deploy run x` → fake gcloud, impersonating a service account on top of the token file',
     name: 'deploy-impersonated',
+    target: {ratio: 3, rss: 60},
+  },
+  {
+    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
+    credential: {extraGcloud: 0, source: 'credential-file override with a service-account key (auth/credential_file_override)'},
+    env: keyFileEnv,
+    expect: {
+      exit: 0, gcloud: 1, iam: 0, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x` → fake gcloud, a service-account key in auth/credential_file_override',
+    name: 'deploy-sa-key',
+    target: {ratio: 3, rss: 60},
+  },
+  {
+    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
+    credential: {extraGcloud: 0, source: 'service-account key + impersonation (auth/impersonate_service_account)'},
+    env: keyFileImpersonatedEnv,
+    expect: {
+      exit: 0, gcloud: 1, iam: 0, reads: 1, writes: 0,
+    },
+    label: '`binauthz deploy run x` → fake gcloud, impersonating a service account on top of the service-account key',
+    name: 'deploy-sa-key-impersonated',
     target: {ratio: 3, rss: 60},
   },
   {

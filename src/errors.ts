@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   CREDENTIAL_FILE_MISSING: user('usage', 'auth/credential_file_override names a file that does not exist.'),
   CREDENTIAL_FILE_UNREADABLE: user('usage', 'The credential file (auth/credential_file_override) cannot be read.'),
   CREDENTIAL_REJECTED: user('usage', 'The credential file\'s grant or key was refused (expired, revoked or invalid).'),
+  CREDENTIALS_DISABLED: user('usage', 'gcloud\'s auth/disable_credentials is set: gcloud would call without credentials, so binauthz cannot act as its principal.'),
   DATA_LOSS: google('DATA_LOSS'),
   DEADLINE_EXCEEDED: external('external', 'The --deadline (or the API\'s own deadline) passed.'),
   DEFAULTS_INVALID: user('usage', 'The saved defaults file is not valid.'),

@@ -246,6 +246,8 @@ export interface QuotaCredential {
   isUser: boolean
   /** The credential file's own `quota_project_id`. */
   quotaProject?: string | undefined
+  /** Where it came from, for messages. */
+  quotaProjectOrigin?: string | undefined
 }
 
 /**
@@ -262,7 +264,7 @@ export function resolveQuotaProject(env: NodeJS.ProcessEnv, gcloud: GcloudConfig
   const [setting, origin] = fromEnv
     ? [fromEnv, 'CLOUDSDK_BILLING_QUOTA_PROJECT (or --billing-project)']
     : [gcloud.quotaProject ?? gcloud.quotaProjectKeyword ?? 'CURRENT_PROJECT', `billing/quota_project in ${propertyOrigin(gcloud, 'quotaProject')}`]
-  const own = credential.quotaProject ? validateProjectId(credential.quotaProject, 'quota_project_id of the credential file') : undefined
+  const own = credential.quotaProject ? validateProjectId(credential.quotaProject, credential.quotaProjectOrigin ?? 'quota_project_id of the credential file') : undefined
   if (setting === 'CURRENT_PROJECT' || setting === 'CURRENT_PROJECT_WITH_FALLBACK') {
     return credential.isUser && project !== undefined ? project : own
   }

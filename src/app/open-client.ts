@@ -57,7 +57,8 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
     ...(options.signal === undefined ? {} : {signal: options.signal}),
   }))
   options.signal?.throwIfAborted()
-  const quotaProject = resolveQuotaProject(options.env, options.gcloud, {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject}, options.project)
+  const quotaCredential = {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject, quotaProjectOrigin: tokens.quotaProjectOrigin}
+  const quotaProject = resolveQuotaProject(options.env, options.gcloud, quotaCredential, options.project)
   const network = resolveNetwork(options.env, options.gcloud, endpoint)
   // Once per run (the run opens one client), on stderr whatever the output mode, as gcloud warns on each command.
   if (network.unverified) {

@@ -5,6 +5,9 @@
 //      `_LoadAccessTokenCredsFromFile`, content stripped);
 //   3. auth/credential_file_override (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE > configuration; `_LoadFromFileOverride`:
 //      google.auth `load_credentials_from_file`, i.e. service-account keys, authorized_user, external_account...);
+//      a service-account key's JWT and an authorized_user's refresh go to auth/token_host (the file's token_uri is
+//      replaced by it: store.py `_LoadFromFileOverride`), exchanged here with node:crypto and one request
+//      (service-account-key.ts, google/oauth-token.ts); other types through google-auth-library;
 //   4. the active account of the active configuration (`--account` > CLOUDSDK_CORE_ACCOUNT > core/account of the
 //      configuration chosen by `--configuration` > CLOUDSDK_ACTIVE_CONFIG_NAME > <config>/active_config), from gcloud's
 //      credential store — here through ONE `gcloud auth print-access-token` with the same environment;
@@ -16,6 +19,9 @@
 // CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT > configuration; `SA` or `DELEGATE,...,SA`, store.py
 // ParseImpersonationAccounts) makes every call act as the service account (store.py `Load` → IAM Credentials
 // generateAccessToken, src/google/iam-credentials.ts, endpoint api_endpoint_overrides/iamcredentials).
+// auth/disable_credentials makes gcloud call without any credential (store.py GetCredentialInfo / GetAccessTokenIfEnabled
+// return nothing), while `gcloud auth print-access-token` still prints the account's token (store.py Load ignores
+// the property): binauthz refuses rather than act as someone the deploy does not (CREDENTIALS_DISABLED).
 // Callers apply passthrough flags (`--account`, `--configuration`, ...) as the equivalent CLOUDSDK_* variables first
 // (flags beat environment beat files in gcloud, core/properties.py `_GetPropertyWithoutCallback`).
 // Deciding costs only a few sync stat/read calls: no process, no network, no heavy import.
@@ -29,13 +35,17 @@ import {
   ExternalError, redactSecrets, registerSecret, UserError,
 } from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
-import {iamcredentialsEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
+import {
+  DEFAULT_UNIVERSE_DOMAIN, iamcredentialsEndpointFrom, tokenEndpointFrom, universeDomainFrom,
+} from '../google/endpoint.js'
 import {generateAccessToken} from '../google/iam-credentials.js'
 import {resolveNetwork} from '../google/network.js'
+import {exchangeGrant, JWT_BEARER_GRANT} from '../google/oauth-token.js'
 import {serverText} from '../policy/display.js'
 import {parseJsonObject} from '../policy/json-text.js'
 import {readRegularFileText} from '../store/regular-file.js'
 import {type GcloudConfig, propertyOrigin} from './gcloud-config.js'
+import {parseServiceAccountKey, signAssertion} from './service-account-key.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
 /** Longest access token we accept from a file or from gcloud (real ones are a few hundred to ~2k chars). */
@@ -64,6 +74,8 @@ export interface CredentialSource {
 export interface ResolvedTokenProvider extends TokenProvider {
   /** Quota project named by the credential file itself (`quota_project_id`), if any. */
   readonly quotaProject?: string
+  /** Where `quotaProject` came from, for messages (the file's quota_project_id, or GOOGLE_CLOUD_QUOTA_PROJECT). */
+  readonly quotaProjectOrigin?: string
   readonly source: CredentialSource
 }
 
@@ -209,6 +221,11 @@ interface CredentialFileInfo {
 }
 
 function readCredentialFile(file: string, origin: string): CredentialFileInfo {
+  return readCredentialJson(file, origin).info
+}
+
+/** The file's non-secret facts, and its JSON (kept in memory only, for the grants binauthz makes itself). */
+function readCredentialJson(file: string, origin: string): {info: CredentialFileInfo; json: Record<string, unknown>} {
   const text = readRegularFileText(file, {maxBytes: MAX_CREDENTIAL_FILE_BYTES, what: `The credential file (from ${origin})`})
   if (text === undefined) {
     throw new UserError(`Cannot read the credential file ${file} (from ${origin}).`, {
@@ -242,7 +259,7 @@ function readCredentialFile(file: string, origin: string): CredentialFileInfo {
   if (workforce) info.workforcePoolUserProject = workforce
   const impersonation = /serviceAccounts\/([^/:]+):generateAccessToken/.exec(str('service_account_impersonation_url') ?? '')
   if (impersonation) info.impersonatedEmail = decodeURIComponent(impersonation[1]!)
-  return info
+  return {info, json: record}
 }
 
 /**
@@ -344,12 +361,15 @@ async function libraryToken(target: LibraryTarget, projectId: string | undefined
 interface CachedProviderOptions {
   fetch: () => Promise<string>
   quotaProject?: string | undefined
+  quotaProjectOrigin?: string | undefined
   source: CredentialSource
   ttlMs: number
 }
 
 /** A provider that fetches once and shares the token (or the fetch in flight) until it is old or refused. */
-function cachedProvider({fetch, quotaProject, source, ttlMs}: CachedProviderOptions): ResolvedTokenProvider {
+function cachedProvider({
+  fetch, quotaProject, quotaProjectOrigin, source, ttlMs,
+}: CachedProviderOptions): ResolvedTokenProvider {
   // The run holds one provider (openClient), so one run spawns gcloud at most once: no process-wide cache.
   let cached: undefined | {at: number; token: Promise<string>}
   const provider: ResolvedTokenProvider = {
@@ -371,7 +391,7 @@ function cachedProvider({fetch, quotaProject, source, ttlMs}: CachedProviderOpti
     },
     source,
   }
-  return quotaProject ? {...provider, quotaProject} : provider
+  return quotaProject ? {...provider, quotaProject, ...(quotaProjectOrigin ? {quotaProjectOrigin} : {})} : provider
 }
 
 /** The argv of the one gcloud child: flags equivalent to what the deploy's gcloud gets are in `env` already. */
@@ -469,10 +489,106 @@ export function parseImpersonation(value: string, origin: string): {delegates: s
   return {delegates: ids.slice(0, -1), target}
 }
 
+/** core/properties.py _GetBoolProperty: these spellings are true, anything else false. */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'on', 'true', 'y', 'yes'].includes(value.trim().toLowerCase())
+}
+
+function setting(env: NodeJS.ProcessEnv, variable: string, fromFile: string | undefined): string | undefined {
+  return nonEmpty(env[variable]) ?? nonEmpty(fromFile)
+}
+
+/**
+ * creds.py UseSelfSignedJwt: a service-account key signs its own JWT for each API (no token endpoint) when the key's
+ * universe is not googleapis.com, the configured universe is not, or auth/service_account_use_self_signed_jwt is true.
+ */
+function usesSelfSignedJwt(env: NodeJS.ProcessEnv, config: GcloudConfig, keyUniverse: string): boolean {
+  return keyUniverse !== DEFAULT_UNIVERSE_DOMAIN
+    || universeDomainFrom(env, config.universeDomain) !== DEFAULT_UNIVERSE_DOMAIN
+    || isTrue(setting(env, 'CLOUDSDK_AUTH_SERVICE_ACCOUNT_USE_SELF_SIGNED_JWT', config.serviceAccountUseSelfSignedJwt))
+}
+
+interface GrantContext {
+  config: GcloudConfig
+  detail: string
+  env: NodeJS.ProcessEnv
+  /** The file and where it was named, for messages. */
+  origin: string
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * The token fetch for the credential files binauthz exchanges itself, at auth/token_host as gcloud does
+ * (store.py _LoadFromFileOverride: SERVICE_ACCOUNT → token_host; USER_ACCOUNT → auth_util.GetTokenUri(), the same
+ * property): a service-account key's JWT-bearer grant and an authorized_user's refresh. Undefined for the other
+ * types (external_account, impersonated_service_account ...) and a key that signs its own JWTs: google-auth-library.
+ */
+function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): (() => Promise<string>) | undefined {
+  const {config, env} = context
+  if (info.type === 'service_account') {
+    const key = parseServiceAccountKey(json, context.origin)
+    if (usesSelfSignedJwt(env, config, key.universeDomain)) return undefined
+    const {url} = tokenEndpointFrom(env, config.tokenHost)
+    const network = resolveNetwork(env, config, url)
+    return async () => {
+      const assertion = signAssertion(key, [CLOUD_PLATFORM_SCOPE], new Date())
+      registerSecret(assertion)
+      const token = await exchangeGrant({
+        detail: context.detail, form: {assertion, grant_type: JWT_BEARER_GRANT}, network, url, ...(context.signal ? {signal: context.signal} : {}),
+      })
+      return validateToken(token, `The token endpoint's answer for ${context.detail}`)
+    }
+  }
+
+  if (info.type === 'authorized_user') {
+    const text = (name: string): string | undefined => (typeof json[name] === 'string' && json[name] !== '' ? json[name] : undefined)
+    const [refreshToken, clientId, clientSecret] = [text('refresh_token'), text('client_id'), text('client_secret')]
+    if (refreshToken === undefined || clientId === undefined || clientSecret === undefined) {
+      throw new UserError(`The authorized_user credential ${context.origin} lacks its refresh_token, client_id or client_secret.`, {
+        code: 'CREDENTIAL_FILE_INVALID',
+        suggestions: ['Write it again: gcloud auth application-default login (then point the override at that file)', 'Or unset auth/credential_file_override'],
+      })
+    }
+
+    registerSecret(refreshToken)
+    registerSecret(clientSecret)
+    const {url} = tokenEndpointFrom(env, config.tokenHost)
+    const network = resolveNetwork(env, config, url)
+    return async () => {
+      const token = await exchangeGrant({
+        detail: context.detail,
+        form: {
+          client_id: clientId, client_secret: clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken,
+        },
+        network,
+        url,
+        ...(context.signal ? {signal: context.signal} : {}),
+      })
+      return validateToken(token, `The token endpoint's answer for ${context.detail}`)
+    }
+  }
+
+  return undefined
+}
+
+/**
+ * A credential file's own quota project, as google-auth gives it to gcloud (auth/_default.py
+ * _load_credentials_from_info → _apply_quota_project_id → with_quota_project_from_environment: GOOGLE_CLOUD_QUOTA_PROJECT
+ * replaces it when set). The file's quota_project_id is read for authorized_user, external_account and impersonated
+ * files, not for a service-account key (oauth2/service_account.py _from_signer_and_info ignores it).
+ */
+function credentialFileQuota(env: NodeJS.ProcessEnv, info: CredentialFileInfo): {quotaProject?: string; quotaProjectOrigin?: string} {
+  const fromEnv = nonEmpty(env.GOOGLE_CLOUD_QUOTA_PROJECT)
+  if (fromEnv !== undefined) return {quotaProject: fromEnv, quotaProjectOrigin: 'GOOGLE_CLOUD_QUOTA_PROJECT (google-auth reads it for credential files)'}
+  if (info.type === 'service_account' || info.quotaProject === undefined) return {}
+  return {quotaProject: info.quotaProject, quotaProjectOrigin: 'quota_project_id of the credential file'}
+}
+
 /** The source credential before impersonation: a fetch, and what it is. */
 interface SourceCredential {
   fetch: () => Promise<string>
   quotaProject?: string | undefined
+  quotaProjectOrigin?: string | undefined
   /** Whether refresh() can produce a new token (not for a fixed token). */
   refreshable: boolean
   source: CredentialSource
@@ -514,12 +630,15 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
       })
     }
 
-    const info = readCredentialFile(file, origin)
+    const {info, json} = readCredentialJson(file, origin)
     const principal = info.impersonatedEmail ?? info.clientEmail
     const detail = `credential file ${file} (${origin}; ${info.type ?? 'unknown type'}${principal ? `: ${principal}` : ''})`
+    const own = ownGrant(json, info, {
+      config, detail, env, origin: `${file} (${origin})`, signal: options.signal,
+    })
     return {
-      fetch: async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail),
-      quotaProject: info.quotaProject,
+      fetch: own ?? (async () => libraryToken({file, kind: 'file'}, projectId, metadataLikely, detail)),
+      ...credentialFileQuota(env, info),
       refreshable: true,
       source: {
         detail, isUser: credentialFileIsUser(info), kind: 'credential-file', ...(principal ? {principal} : {}),
@@ -559,6 +678,28 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
 }
 
 /**
+ * auth/disable_credentials (CLOUDSDK_AUTH_DISABLE_CREDENTIALS > configuration): gcloud's deploy would send no
+ * credential at all (core/credentials/transport.py: store.LoadIfEnabled returns None, so requests go out unauthenticated), so no
+ * token binauthz could get acts as the deploy's principal. Refused before any request.
+ */
+function refuseDisabledCredentials(env: NodeJS.ProcessEnv, config: GcloudConfig): void {
+  const fromEnv = nonEmpty(env.CLOUDSDK_AUTH_DISABLE_CREDENTIALS)
+  const value = fromEnv ?? nonEmpty(config.disableCredentials)
+  if (!isTrue(value)) return
+  const origin = fromEnv === undefined ? `auth/disable_credentials in ${propertyOrigin(config, 'disableCredentials')}` : 'CLOUDSDK_AUTH_DISABLE_CREDENTIALS'
+  throw new UserError(
+    `${origin} is ${value}: gcloud would deploy without credentials (for a proxy that adds its own), so binauthz cannot read or write `
+    + 'the Binary Authorization policy as the principal the deploy acts as. Nothing was read or changed.',
+    {
+      code: 'CREDENTIALS_DISABLED',
+      suggestions: fromEnv === undefined
+        ? [`gcloud config unset auth/disable_credentials${config.activeConfig === 'default' ? '' : ` --configuration=${config.activeConfig}`}`]
+        : ['unset CLOUDSDK_AUTH_DISABLE_CREDENTIALS'],
+    },
+  )
+}
+
+/**
  * Chooses where access tokens come from (no process, no network, no heavy import while choosing) and
  * returns a provider that fetches lazily and caches per process. Throws UserError NO_CREDENTIALS when
  * gcloud itself would have no credential.
@@ -568,6 +709,7 @@ export async function resolveTokenProvider(
   config: GcloudConfig,
   options: ResolveTokenOptions = {},
 ): Promise<ResolvedTokenProvider> {
+  refuseDisabledCredentials(env, config)
   const settings = identitySettings(env, config)
   const impersonation = settings.impersonate ? parseImpersonation(settings.impersonate.value, settings.impersonate.origin) : undefined
   const base = sourceCredential(env, config, settings, options)
@@ -585,12 +727,15 @@ export async function resolveTokenProvider(
       }
     if (!base.refreshable) {
       return {
-        getToken: base.fetch, source, ...(base.quotaProject ? {quotaProject: base.quotaProject} : {}),
+        getToken: base.fetch,
+        source,
+        ...(base.quotaProject ? {quotaProject: base.quotaProject} : {}),
+        ...(base.quotaProjectOrigin ? {quotaProjectOrigin: base.quotaProjectOrigin} : {}),
       }
     }
 
     return cachedProvider({
-      fetch: base.fetch, quotaProject: base.quotaProject, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
+      fetch: base.fetch, quotaProject: base.quotaProject, quotaProjectOrigin: base.quotaProjectOrigin, source, ttlMs: GCLOUD_TOKEN_TTL_MS,
     })
   }
 

@@ -19,6 +19,8 @@ export interface GcloudConfig extends NetworkProperties {
   configDir: string
   /** auth/credential_file_override (hidden property): a credential file gcloud loads instead of the account. */
   credentialFileOverride?: string
+  /** auth/disable_credentials: gcloud makes its calls without credentials (binauthz refuses: src/auth/credentials.ts). */
+  disableCredentials?: string
   functionsEndpoint?: string
   functionsRegion?: string
   /** api_endpoint_overrides/iamcredentials. */
@@ -34,6 +36,10 @@ export interface GcloudConfig extends NetworkProperties {
   /** api_endpoint_overrides/run and /cloudfunctions: where the existing service or function is read. */
   runEndpoint?: string
   runRegion?: string
+  /** auth/service_account_use_self_signed_jwt: a key's self-signed JWT instead of the token endpoint (creds.py UseSelfSignedJwt). */
+  serviceAccountUseSelfSignedJwt?: string
+  /** auth/token_host: the OAuth token endpoint for credential files' keys and refreshes. */
+  tokenHost?: string
   /** core/universe_domain (hidden property): the domain of Google's default endpoints. */
   universeDomain?: string
 }
@@ -260,6 +266,9 @@ export function readGcloudConfig(env: NodeJS.ProcessEnv, installation: GcloudIns
     ['quotaProject', 'billing', 'quota_project'],
     ['credentialFileOverride', 'auth', 'credential_file_override'],
     ['impersonateServiceAccount', 'auth', 'impersonate_service_account'],
+    ['disableCredentials', 'auth', 'disable_credentials'],
+    ['tokenHost', 'auth', 'token_host'],
+    ['serviceAccountUseSelfSignedJwt', 'auth', 'service_account_use_self_signed_jwt'],
     ['iamcredentialsEndpoint', 'api_endpoint_overrides', 'iamcredentials'],
     ['runEndpoint', 'api_endpoint_overrides', 'run'],
     ['functionsEndpoint', 'api_endpoint_overrides', 'cloudfunctions'],

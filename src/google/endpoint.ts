@@ -157,3 +157,45 @@ export function iamcredentialsEndpointFrom(env: NodeJS.ProcessEnv, configValue: 
 /** The Cloud Run Admin API (gcloud derives the regional endpoint from it) and the Cloud Functions v2 API. */
 export const RUN_API: OverridableApi = {defaultUrl: 'https://run.googleapis.com/', key: 'run', name: 'Cloud Run Admin'}
 export const FUNCTIONS_API: OverridableApi = {defaultUrl: 'https://cloudfunctions.googleapis.com/', key: 'cloudfunctions', name: 'Cloud Functions'}
+
+/** core/properties.py _SectionAuth DEFAULT_TOKEN_HOST: where gcloud exchanges service-account assertions and refreshes. */
+export const DEFAULT_TOKEN_HOST = 'https://oauth2.googleapis.com/token'
+
+/**
+ * auth/token_host (CLOUDSDK_AUTH_TOKEN_HOST > the configuration > https://oauth2.googleapis.com/token): the OAuth token
+ * endpoint gcloud sends a credential file's service-account assertion or user refresh to (store.py
+ * _LoadFromFileOverride sets the credential's _token_uri from it; the key file's own token_uri is not used). The
+ * value is hostile input like any endpoint: https, or http to loopback only (the assertion or refresh token would
+ * travel in clear), no user-info, query or fragment.
+ */
+export function tokenEndpointFrom(env: NodeJS.ProcessEnv, configValue: string | undefined): {origin: string; url: URL} {
+  const fromEnv = env.CLOUDSDK_AUTH_TOKEN_HOST?.trim()
+  const [value, origin] = fromEnv
+    ? [fromEnv, 'CLOUDSDK_AUTH_TOKEN_HOST']
+    : (configValue?.trim() ? [configValue.trim(), 'auth/token_host in the gcloud configuration'] : [DEFAULT_TOKEN_HOST, 'the default token endpoint'])
+  const fail = (why: string): never => {
+    throw new UserError(`${origin} is "${printable(value).slice(0, 200)}", which is not a usable token endpoint: ${why}.`, {
+      code: 'INVALID_ENDPOINT',
+      suggestions: origin.startsWith('CLOUDSDK')
+        ? [`export ${origin}=${DEFAULT_TOKEN_HOST}`, `unset ${origin}`]
+        : [`gcloud config set auth/token_host ${DEFAULT_TOKEN_HOST}`, 'gcloud config unset auth/token_host'],
+    })
+  }
+
+  if (/\s/.test(value) || [...value].some(c => c < ' ' || c === '\u007F')) return fail('it contains whitespace or control characters')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return fail('it is not an absolute URI')
+  }
+
+  if (!/^https?:\/\//i.test(value)) return fail('it does not start with https:// (or http:// to a loopback address)')
+  if (url.username !== '' || url.password !== '') return fail('it contains user credentials')
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(value)) return fail('it has a query or fragment')
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return fail(`plain http:// is only allowed to a loopback address, not "${url.hostname}" (the credential would travel unencrypted)`)
+  }
+
+  return {origin, url}
+}

@@ -50,6 +50,9 @@ export function sandboxEnv(input: EnvInput): Record<string, string> {
   const env: Record<string, string> = {
     CLOUDSDK_ACTIVE_CONFIG_NAME: 'default',
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: input.tokenFile,
+    // Where gcloud sends service-account key assertions and user refreshes (store.py _LoadFromFileOverride and
+    // creds.py GetEffectiveTokenUri use auth/token_host, not the key file's token_uri): the sandbox's /token.
+    CLOUDSDK_AUTH_TOKEN_HOST: `${endpoint}token`,
     CLOUDSDK_CONFIG: input.gcloudConfigDir,
     CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
     CLOUDSDK_CORE_PROJECT: input.identity.project,
@@ -93,6 +96,7 @@ export function writeGcloudConfig(input: EnvInput): void {
     '',
     '[auth]',
     `access_token_file = ${input.tokenFile}`,
+    `token_host = ${endpoint}token`,
     '',
     '[component_manager]',
     'disable_update_check = True',

@@ -246,5 +246,6 @@ export type {
 } from './faults.js'
 export {DEFAULT_FAULTS} from './faults.js'
 export type {Policy} from './policy-model.js'
+export {issueServiceAccountKey, type ServiceAccountKeyFile} from './service-account-keys.js'
 export {isRecord, SandboxState, STATE_FILES} from './state.js'
 export type {ImageRecord, RequestRecord, SandboxIdentity} from './state.js'

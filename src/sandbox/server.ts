@@ -56,6 +56,7 @@ import {
   serviceIam,
   submitBuild,
 } from './run.js'
+import {createServiceAccountKey} from './service-account-keys.js'
 import {serviceDisabled, serviceOfApi, serviceStateHidden} from './services.js'
 import {
   LOGGED_HEADERS, type RequestRecord, type SandboxState, STATE_FILES,
@@ -103,8 +104,10 @@ const RUN_NS = `/apis/run\\.googleapis\\.com/v1/namespaces/${SEG}`
 export const ROUTES: readonly Route[] = [
   // IAM Credentials v1: impersonation (gcloud's api_endpoint_overrides/iamcredentials points here)
   route('POST', `/v1/projects/-/serviceAccounts/${SEG}:generateAccessToken`, 'iamcredentials', generateAccessToken),
-  // OAuth 2.0 token endpoint (refresh only): the client authenticates with its refresh token, not a bearer token
+  // OAuth 2.0 token endpoint (refresh and jwt-bearer grants): the client authenticates with its grant, not a bearer token
   publicRoute('POST', '/token', 'oauth2', oauthToken),
+  // IAM v1 service-account keys (`gcloud iam service-accounts keys create`): a key file whose token_uri is the sandbox
+  route('POST', `/v1/projects/${SEG}/serviceAccounts/${SEG}/keys`, 'iam', createServiceAccountKey),
   // Binary Authorization v1
   binauthzRoute('GET', `${P}/policy`, 'getPolicy', getPolicy),
   binauthzRoute('PUT', `${P}/policy`, 'updatePolicy', updatePolicy),

@@ -1,6 +1,7 @@
 import type {AddressInfo} from 'node:net'
 
 import {expect} from 'chai'
+import {generateKeyPairSync} from 'node:crypto'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type RequestListener} from 'node:http'
 import {join} from 'node:path'
@@ -43,6 +44,14 @@ const AUTHORIZED_USER = JSON.stringify({
   quota_project_id: 'quota-proj',
   refresh_token: '1//refresh-token-value-abcdefghijklmnopqrstuvwxyz',
   type: 'authorized_user',
+})
+
+/** A service-account key file (its token_uri is never contacted: gcloud uses auth/token_host). */
+const SERVICE_ACCOUNT_KEY = JSON.stringify({
+  client_email: 'sa@p.iam.gserviceaccount.com',
+  private_key: generateKeyPairSync('rsa', {modulusLength: 2048}).privateKey.export({format: 'pem', type: 'pkcs8'}).toString(),
+  token_uri: 'http://127.0.0.1:9/token',
+  type: 'service_account',
 })
 
 /** What gcloud writes for each stored credential: CONFIG/legacy_credentials/ACCOUNT/adc.json. */
@@ -173,7 +182,7 @@ describe('credentials', () => {
 
     it('reads auth/credential_file_override from the configuration; a service-account key is its client_email', async () => {
       const file = join(dir, 'key.json')
-      writeFileSync(file, JSON.stringify({client_email: 'sa@p.iam.gserviceaccount.com', type: 'service_account'}))
+      writeFileSync(file, SERVICE_ACCOUNT_KEY)
       writeGcloudDir(gcloudDir, {configs: {default: `[core]\naccount = dev@example.com\n[auth]\ncredential_file_override = ${file}\n`}})
       const provider = await resolve(env())
       expect(provider.source).to.include({isUser: false, kind: 'credential-file', principal: 'sa@p.iam.gserviceaccount.com'})
@@ -440,7 +449,7 @@ describe('credentials', () => {
     for (const [index, c] of cases.entries()) {
       it(`${c.name} wins over ${cases.slice(index + 1).map(w => w.name).join(', ') || 'nothing'} (and ADC, and a metadata server)`, async () => {
         writeFileSync(join(dir, 'token'), TOKEN)
-        writeFileSync(join(dir, 'key.json'), JSON.stringify({client_email: 'sa@p.iam.gserviceaccount.com', type: 'service_account'}))
+        writeFileSync(join(dir, 'key.json'), SERVICE_ACCOUNT_KEY)
         writeFileSync(join(gcloudDir, 'application_default_credentials.json'), AUTHORIZED_USER)
         withAccount()
         let e = env({GCE_METADATA_HOST: '127.0.0.1:9', GOOGLE_APPLICATION_CREDENTIALS: join(gcloudDir, 'application_default_credentials.json')})

@@ -21,6 +21,7 @@ describe('sandbox env', () => {
 
     expect(env).to.include({
       CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: '/s/token',
+      CLOUDSDK_AUTH_TOKEN_HOST: 'http://127.0.0.1:8765/token',
       CLOUDSDK_CONFIG: '/s/gcloud',
       CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
       CLOUDSDK_CORE_PROJECT: 'sandbox-project',
@@ -58,6 +59,7 @@ describe('sandbox env', () => {
       expect(config).to.include('disable_prompts = True')
       expect(config).to.include('binaryauthorization = http://127.0.0.1:8765/')
       expect(config).to.include('custom_ca_certs_file = /s/tls/ca.pem')
+      expect(config).to.include('token_host = http://127.0.0.1:8765/token')
       expect(readFileSync(join(dir, 'active_config'), 'utf8')).to.equal('default')
     } finally {
       rmSync(dir, {force: true, recursive: true})
