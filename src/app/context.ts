@@ -240,6 +240,21 @@ export function resolveContext(input: ResolveContextInput): ResolvedContext {
   }
 }
 
+/**
+ * What the configuration names when no flag gives it, by the one rule every command resolves with (resolveContext):
+ * `binauthz setup` offers these as its defaults. Nothing configured is no project / no regions; a configured value
+ * that is empty, padded or invalid is refused exactly as a deploy refuses it.
+ */
+export function configuredContext(input: Omit<ResolveContextInput, 'regions' | 'requireRegion'>): {project?: string; regions: string[]} {
+  try {
+    const {project, regions} = resolveContext({...input, requireRegion: false})
+    return {project, regions}
+  } catch (error) {
+    if (error instanceof UserError && error.code === 'PROJECT_MISSING') return {regions: []}
+    throw error
+  }
+}
+
 /** What the quota project depends on in the credential (src/auth/credentials.ts CredentialSource + the file's own). */
 export interface QuotaCredential {
   /** gcloud's IsUserAccountCredentials (core/credentials/creds.py). */

@@ -2,20 +2,15 @@
 // Every question has a flag; without a terminal the detected default answers, and a needed answer that is missing is
 // a UserError naming its flag (through the Prompter).
 
-import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {DeployKind} from '../policy/repository.js'
 import type {SetupAnswers, SetupDeps, SetupResult} from './setup-types.js'
 
 import {validateProjectId} from '../policy/names.js'
 import {parseDockerRepository} from '../policy/repository.js'
 import {type SavedDefaults, saveDefaults} from '../store/defaults.js'
-import {checkedRegions} from './context.js'
+import {checkedRegions, configuredContext, type RunConfig} from './context.js'
 import {type Ui} from './ports.js'
 import {describeKind, type KindChoice} from './targets.js'
-
-function firstDefined<T>(...values: (T | undefined)[]): T | undefined {
-  return values.find(v => v !== undefined)
-}
 
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim()
@@ -52,10 +47,13 @@ export class SetupQuestions {
   constructor(
     private readonly answers: SetupAnswers,
     private readonly deps: SetupDeps,
-    private readonly gcloud: GcloudConfig,
-    private readonly saved: SavedDefaults,
+    private readonly config: RunConfig,
   ) {
     this.interactive = deps.prompter.interactive
+  }
+
+  private get saved(): SavedDefaults {
+    return this.config.defaults
   }
 
   private get ui(): Ui {
@@ -98,8 +96,9 @@ export class SetupQuestions {
 
   async project(): Promise<string> {
     if (this.answers.project !== undefined) return validateProjectId(this.answers.project, '--project')
-    const detected = firstDefined(nonEmpty(this.deps.env.CLOUDSDK_CORE_PROJECT), this.saved.project, this.gcloud.project)
-    if (!this.interactive && detected !== undefined) return validateProjectId(detected, 'the detected default project')
+    // The default offered is the one a deploy would use (flags aside): context.ts's precedence and validation.
+    const detected = configuredContext({config: this.config, env: this.deps.env}).project
+    if (!this.interactive && detected !== undefined) return detected
     const answer = await this.deps.prompter.input('Google Cloud project ID', {
       flag: '--project',
       ...(detected === undefined ? {} : {default: detected}),
@@ -108,30 +107,22 @@ export class SetupQuestions {
     return validateProjectId(answer.trim(), 'your answer')
   }
 
-  async regions(kinds: readonly DeployKind[]): Promise<string[]> {
-    if (this.answers.regions !== undefined && this.answers.regions.length > 0) {
-      return checkedRegions(this.answers.regions, '--region', this.deps.env)
-    }
-
+  async regions(kinds: readonly DeployKind[], project: string): Promise<string[]> {
     const {env} = this.deps
-    // Jobs and worker pools read run/region as services do (gcloud's run flags).
-    const cloudRun = kinds.some(kind => kind !== 'function')
-    const fromEnv = cloudRun ? nonEmpty(env.CLOUDSDK_RUN_REGION) : nonEmpty(env.CLOUDSDK_FUNCTIONS_REGION)
-    const fromConfig = cloudRun ? this.gcloud.runRegion : this.gcloud.functionsRegion
-    const detected = firstDefined(
-      fromEnv,
-      this.saved.regions && this.saved.regions.length > 0 ? this.saved.regions.join(',') : undefined,
-      fromConfig,
-      this.gcloud.runRegion,
-      this.gcloud.functionsRegion,
-    )
-    if (!this.interactive && detected !== undefined) {
-      return checkedRegions([detected], 'the detected default region', env)
+    if (this.answers.regions !== undefined && this.answers.regions.length > 0) {
+      return checkedRegions(this.answers.regions, '--region', env)
     }
 
+    // The regions a deploy of this path would use (for every path, as `policy status` does): run/region settings for
+    // services, jobs and worker pools, functions/region settings for functions.
+    const [kind] = kinds.length === 1 ? kinds : []
+    const detected = configuredContext({
+      config: this.config, env, project, ...(kind === undefined ? {} : {kind}),
+    }).regions
+    if (!this.interactive && detected.length > 0) return detected
     const answer = await this.deps.prompter.input('Region(s), comma-separated', {
       flag: '--region',
-      ...(detected === undefined ? {} : {default: detected}),
+      ...(detected.length === 0 ? {} : {default: detected.join(',')}),
       validate: validator(v => {
         if (v.trim() === '') throw new Error('Enter at least one region, e.g. us-central1')
         checkedRegions([typedList(v)], 'your answer', env)

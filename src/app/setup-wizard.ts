@@ -118,8 +118,9 @@ async function policySteps(api: ApiCheck, step: PolicyStep, targets: readonly Ta
 export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<SetupResult> {
   const {env, ui} = deps
   validateAnswers(answers, env)
-  const {defaults: saved, gcloud: gcloudConfig} = deps.config ?? runConfig(env)
-  const questions = new SetupQuestions(answers, deps, gcloudConfig, saved)
+  const config = deps.config ?? runConfig(env)
+  const {gcloud: gcloudConfig} = config
+  const questions = new SetupQuestions(answers, deps, config)
   const nextSteps: NextStep[] = []
 
   // 1. gcloud installed and recent enough.
@@ -143,7 +144,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   const project = await questions.project()
   const kind = await questions.kind()
   const kinds = kindsOf(kind)
-  const regions = await questions.regions(kinds)
+  const regions = await questions.regions(kinds, project)
   const dockerRepository = await questions.dockerRepository(kinds)
   ui.info(`✔ Project ${project}, region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}, deploy path: ${kind}`)
 

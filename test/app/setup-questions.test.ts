@@ -7,6 +7,7 @@ import {join} from 'node:path'
 
 import type {AskOptions, Choice, Prompter} from '../../src/app/ports.js'
 
+import {resolveContext} from '../../src/app/context.js'
 import {runSetup} from '../../src/app/setup-wizard.js'
 import {
   type Harness, PROJECT, REGION, startHarness,
@@ -94,4 +95,41 @@ describe('setup wizard: the questions', () => {
     expect(result.defaults.saved).to.equal(true)
     expect(lines.some(l => l.startsWith('✔ Saved defaults to ') && l.includes('--no-save'))).to.equal(true)
   })
+
+  it('offers the project a deploy would use, by the same rule: a padded CLOUDSDK_CORE_PROJECT is refused with the deploy\'s words, not trimmed', async () => {
+    h = await startHarness()
+    const env = {...process.env, CLOUDSDK_CORE_PROJECT: ` ${PROJECT}`}
+    const refusing: Prompter = {...scripted({}).prompter, interactive: false}
+    const deployRefusal = (() => {
+      try {
+        resolveContext({env, requireRegion: false})
+      } catch (error) {
+        return (error as Error).message
+      }
+
+      return 'accepted'
+    })()
+    expect(deployRefusal).to.include('CLOUDSDK_CORE_PROJECT')
+    let setupRefusal = 'accepted'
+    try {
+      await runSetup({apply: false, regions: [REGION], yes: true}, {env, prompter: refusing, ui: ui([])})
+    } catch (error) {
+      setupRefusal = (error as Error).message
+    }
+
+    expect(setupRefusal).to.equal(deployRefusal)
+  })
+
+  for (const [kind, expected] of [['function', 'europe-west1'], ['run', 'us-east1'], ['job', 'us-east1']] as const) {
+    it(`--kind ${kind} without --region takes the region a ${kind} deploy would use (${expected})`, async () => {
+      h = await startHarness()
+      const env = {...process.env, CLOUDSDK_FUNCTIONS_REGION: 'europe-west1', CLOUDSDK_RUN_REGION: 'us-east1'}
+      const refusing: Prompter = {...scripted({}).prompter, interactive: false}
+      const result = await runSetup({
+        apply: false, kind, project: PROJECT, save: false, yes: true,
+      }, {env, prompter: refusing, ui: ui([])})
+      expect(result.regions).to.deep.equal([expected])
+      expect(resolveContext({env, kind, project: PROJECT}).regions).to.deep.equal([expected])
+    })
+  }
 })
