@@ -86,7 +86,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
   it('the tarball holds what it needs and nothing else', () => {
     const paths = packed.files.map(f => f.path)
     expect(paths).to.include.members([
-      'LICENSE', 'README.md', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.cjs', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
+      'LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.cjs', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
     ])
     expect(paths, 'the Node.js check and the completion scripts').to.include.members(['bin/supported-node.js', ...['bash', 'fish', 'zsh'].map(shell => `dist/bundle/completion/binauthz.${shell}`)])
     // The README's install section gives this very tarball's command for today, and the registry's for later.
