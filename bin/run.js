@@ -243,7 +243,9 @@ function loadBundle(source, sha) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const refusal = unsupportedNodeMessage(process.versions.node, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')))
+// Read once: the Node check, then oclif's Config.load (its `pjson` option).
+const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const refusal = unsupportedNodeMessage(process.versions.node, pjson)
 if (refusal) {
   process.stderr.write(refusal)
   process.exitCode = UNSUPPORTED_NODE_EXIT
@@ -298,7 +300,7 @@ async function start() {
         // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
         // $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access
         // token in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
-        await cli.run(argv, root)
+        await cli.run(argv, root, pjson)
       } finally {
         const output = recorded?.()
         if (output && !process.exitCode && writeAtomically(helpFile, output)) keepNewest(dirname(helpFile), '.txt', HELP_ANSWERS_KEPT)

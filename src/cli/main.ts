@@ -3,7 +3,7 @@
 // `›` prefix — instead of oclif's bare "command X not found" (no plugin loaded for it: it costs start time).
 // oclif's own entry points (package.json "exports"), not its index: the index also loads what no command of ours
 // uses (semver for a Node check bin/run.js already made, constraints, execute ...).
-import type {LoadOptions} from '@oclif/core/interfaces'
+import type {LoadOptions, PJSON} from '@oclif/core/interfaces'
 
 import {Config} from '@oclif/core/config'
 import * as Errors from '@oclif/core/errors'
@@ -44,9 +44,13 @@ export function unknownCommandText(bin: string, typed: string, commandIds: reado
   return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
 }
 
-/** `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands). */
-export async function run(args: readonly string[], load: LoadOptions & object | string): Promise<unknown> {
-  const config = await Config.load(typeof load === 'string' ? {root: load, userPlugins: false} : load)
+/**
+ * `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands).
+ * `pjson`: the root's package.json when the caller has read it already (bin/run.js, for its Node check): oclif's
+ * own option, which spares Config.load finding the root and reading the file again.
+ */
+export async function run(args: readonly string[], load: LoadOptions & object | string, pjson?: PJSON): Promise<unknown> {
+  const config = await Config.load(typeof load === 'string' ? {pjson, root: load, userPlugins: false} : load)
   try {
     // `help --help`: oclif's help flag would skip the word "help" and show the root help instead of the command's.
     const helpCommand = config.findCommand('help')
