@@ -5,7 +5,8 @@
 //   dist/bundle/binauthz.cjs    our compiled code (dist/src) and @oclif/core, bundled as they are (nothing of a
 //                               dependency rewritten), as one CommonJS script: bin/run.js compiles it with V8's code
 //                               cache (vm.Script cachedData), which Node 20 has no other way to keep. It exports
-//                               COMMANDS, every command class by id, which oclif loads through its `explicit`
+//                               COMMANDS, every command class by id (a getter each: only the command oclif looks
+//                               up is evaluated, see entrySource), which oclif loads through its `explicit`
 //                               command-discovery strategy (package.json oclif.commands names this file; oclif's
 //                               require() finds the instance bin/run.js put in require.cache), and run(argv, root)
 //                               (src/cli/main.ts: oclif's run and error handling). Its first line names its SHA-256
