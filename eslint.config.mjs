@@ -155,6 +155,14 @@ export default [
     files: ['bin/run.js'],
     rules: {'n/no-unsupported-features/node-builtins': ['error', {ignores: ['module.enableCompileCache']}]},
   },
+  {
+    // bin/ is CommonJS (bin/package.json): an ES module entry point costs every start Node's ESM loader set-up.
+    files: ['bin/*.js'],
+    languageOptions: {globals: {__dirname: 'readonly', module: 'writable', require: 'readonly'}, sourceType: 'commonjs'},
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off', 'no-implicit-globals': 'off', 'unicorn/prefer-module': 'off', 'unicorn/prefer-top-level-await': 'off',
+    },
+  },
   // Most specific last: a later block replaces the options of an earlier one for the files it matches.
   restrict(['**/*.{js,mjs,cjs,ts}'], EVERYWHERE),
   restrict(['src/**/*.ts'], SRC),

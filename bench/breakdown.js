@@ -42,8 +42,8 @@ const loadOnly = `
 const m = await import('node:module'); const {join, dirname} = await import('node:path'); const fs = await import('node:fs'); const vm = await import('node:vm')
 const dir = join(process.env.XDG_CACHE_HOME, 'binauthz'), caching = !process.env.NODE_DISABLE_COMPILE_CACHE
 if (caching && typeof m.enableCompileCache === 'function') m.enableCompileCache(dir)
-const file = ${JSON.stringify(bundle)}, source = fs.readFileSync(file, 'utf8'), sha = source.slice(25, 89)
-let cachedData; try { if (caching) cachedData = fs.readFileSync(join(dir, 'bundle-' + sha.slice(0, 24) + '-' + process.version + '-' + process.arch + '.v8')) } catch {}
+const file = ${JSON.stringify(bundle)}, source = fs.readFileSync(file, 'utf8'), sha = source.slice(source.indexOf('sha256=') + 7).slice(0, 64)
+let cachedData; try { if (caching) cachedData = fs.readFileSync(join(dir, 'bundle-' + sha.slice(0, 24) + '-' + process.version + '-' + process.arch + '-root.v8')) } catch {}
 const script = new vm.Script('(function (exports, require, module, __filename, __dirname, __binauthzImport) {' + source + '\\n})', {cachedData, filename: file})
 const mod = new m.Module(file); mod.filename = file; mod.paths = m._nodeModulePaths(dirname(file))
 script.runInThisContext()(mod.exports, m.createRequire(file), mod, file, dirname(file), s => import(s))

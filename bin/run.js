@@ -19,21 +19,27 @@
 //   printed it (exit 0, nothing on stderr), printed from the store the next time the same request comes with the
 //   same bundle, manifest, package.json, theme file, Node, environment, terminal width and TTY-ness, without
 //   loading the bundle. It is oclif's own output, never rendered here. See helpKey.
-import module, {createRequire} from 'node:module'
+//
+// A CommonJS script (bin/package.json: "type": "commonjs"): an ES module as the entry point makes Node set up its
+// ESM loader before anything runs (~4 ms of CPU on every start, bench/RESULTS.md), and the commands that import no
+// vendor file never need it.
+'use strict'
 
-import {UNSUPPORTED_NODE_EXIT, unsupportedNodeMessage} from './supported-node.js'
+const nodeModule = require('node:module')
 
-// Built-ins by require(): an ESM import builds a facade of every export first (a few ms of the help store's answer).
-const nodeRequire = createRequire(import.meta.url)
+const {UNSUPPORTED_NODE_EXIT, unsupportedNodeMessage} = require('./supported-node.js')
+
+const {createRequire} = nodeModule
+const nodeRequire = require
 const {
   closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
 } = nodeRequire('node:fs')
 const {homedir} = nodeRequire('node:os')
 const {dirname, join} = nodeRequire('node:path')
 const {isatty} = nodeRequire('node:tty')
-const {fileURLToPath, pathToFileURL} = nodeRequire('node:url')
+const {pathToFileURL} = nodeRequire('node:url')
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const root = join(__dirname, '..')
 const bundle = join(root, 'dist', 'bundle', 'binauthz.cjs')
 const argv = process.argv.slice(2)
 const caching = !process.env.NODE_DISABLE_COMPILE_CACHE
@@ -213,9 +219,9 @@ function loadBundle(source, sha) {
     cachedData,
     filename: bundle,
   })
-  const mod = new module.Module(bundle)
+  const mod = new nodeModule.Module(bundle)
   mod.filename = bundle
-  mod.paths = module._nodeModulePaths(dirname(bundle))
+  mod.paths = nodeModule._nodeModulePaths(dirname(bundle))
   const require = createRequire(bundle)
   require.cache[bundle] = mod
   const bundleUrl = pathToFileURL(bundle)
@@ -237,12 +243,15 @@ function loadBundle(source, sha) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const refusal = unsupportedNodeMessage(process.versions.node, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')))
+// Read once: the Node check, then oclif's Config.load (its `pjson` option).
+const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const refusal = unsupportedNodeMessage(process.versions.node, pjson)
 if (refusal) {
   process.stderr.write(refusal)
   process.exitCode = UNSUPPORTED_NODE_EXIT
 } else {
-  await start()
+  // A failure outside oclif's own handling (a bug) is an unhandled rejection: Node prints it, exit 1.
+  start()
 }
 
 /**
@@ -259,9 +268,9 @@ function ignoreClosedOutput() {
 
 /** The CLI itself: everything after the version check. */
 async function start() {
-  if (caching && typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
+  if (caching && typeof nodeModule.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
     try {
-      module.enableCompileCache(cacheDir)
+      nodeModule.enableCompileCache(cacheDir)
     } catch {
       // Unwritable or unusable cache directory: start without it.
     }
@@ -291,7 +300,7 @@ async function start() {
         // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
         // $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access
         // token in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
-        await cli.run(argv, root)
+        await cli.run(argv, root, pjson)
       } finally {
         const output = recorded?.()
         if (output && !process.exitCode && writeAtomically(helpFile, output)) keepNewest(dirname(helpFile), '.txt', HELP_ANSWERS_KEPT)

@@ -1,7 +1,9 @@
 // Which Node.js releases binauthz runs on, checked by bin/run.js before anything else is loaded: the fast start
 // (bin/run.js → the bundle) skips oclif's own engines check, and an old Node would otherwise fail later with a
 // syntax or missing-API error that names no cause. The range is package.json "engines".node, the lines CI tests
-// (.ci/run): `^X.Y.Z` and `>=X.Y.Z` alternatives joined by `||`, the only forms this reads.
+// (.ci/run): `^X.Y.Z` and `>=X.Y.Z` alternatives joined by `||`, the only forms this reads. CommonJS, as bin/run.js
+// (bin/package.json), so that it loads on any Node.js that can report its own version.
+'use strict'
 
 /** The version as [major, minor, patch] (a pre-release suffix is ignored), or undefined. */
 function triple(text) {
@@ -15,14 +17,14 @@ function atLeast(version, floor) {
 }
 
 /** The range's alternatives as {op, floor}; undefined when any part is not `^X.Y.Z` or `>=X.Y.Z`. */
-export function parseRange(range) {
+function parseRange(range) {
   const parts = String(range).split('||').map(part => /^(\^|>=)\s*(\S+)$/.exec(part.trim()))
   if (parts.some(part => !part || !triple(part[2]))) return
   return parts.map(part => ({floor: triple(part[2]), op: part[1]}))
 }
 
 /** Whether `version` (process.versions.node) is in `range`; a range this cannot read admits every version. */
-export function nodeSupported(version, range) {
+function nodeSupported(version, range) {
   const parts = parseRange(range)
   const v = triple(version)
   if (!parts || !v) return true
@@ -30,7 +32,7 @@ export function nodeSupported(version, range) {
 }
 
 /** The message bin/run.js prints when this Node is not supported, else undefined. */
-export function unsupportedNodeMessage(version, pjson) {
+function unsupportedNodeMessage(version, pjson) {
   const range = pjson.engines?.node
   if (!range || nodeSupported(version, range)) return
   return `binauthz: Node.js v${version} is not supported: ${pjson.name} ${pjson.version} runs on Node.js ${range}.\n`
@@ -38,4 +40,8 @@ export function unsupportedNodeMessage(version, pjson) {
 }
 
 /** Exit code of that refusal: EXIT_CODES.usage of src/errors.ts (a bad environment; test/cli/supported-node.test.ts checks it). */
-export const UNSUPPORTED_NODE_EXIT = 2
+const UNSUPPORTED_NODE_EXIT = 2
+
+module.exports = {
+  nodeSupported, parseRange, UNSUPPORTED_NODE_EXIT, unsupportedNodeMessage,
+}

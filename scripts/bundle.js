@@ -5,7 +5,8 @@
 //   dist/bundle/binauthz.cjs    our compiled code (dist/src) and @oclif/core, bundled as they are (nothing of a
 //                               dependency rewritten), as one CommonJS script: bin/run.js compiles it with V8's code
 //                               cache (vm.Script cachedData), which Node 20 has no other way to keep. It exports
-//                               COMMANDS, every command class by id, which oclif loads through its `explicit`
+//                               COMMANDS, every command class by id (a getter each: only the command oclif looks
+//                               up is evaluated, see entrySource), which oclif loads through its `explicit`
 //                               command-discovery strategy (package.json oclif.commands names this file; oclif's
 //                               require() finds the instance bin/run.js put in require.cache), and run(argv, root)
 //                               (src/cli/main.ts: oclif's run and error handling). Its first line names its SHA-256
@@ -108,15 +109,21 @@ function commandId(file) {
   return words.join(':')
 }
 
-/** The bundle's entry: COMMANDS for oclif's explicit strategy, and run(). */
+/**
+ * The bundle's entry: COMMANDS for oclif's explicit strategy, and run(). Each command is a getter that require()s its
+ * module: esbuild wraps a module reached by require() (and everything it imports) in a lazy init, so a run
+ * evaluates the module graph of the one command oclif looks up (plugin.js findCommand reads COMMANDS[id]; with the
+ * committed manifest nothing else reads COMMANDS), not of all of them.
+ */
 function entrySource(files) {
   const commands = files.map(file => ({file, id: commandId(file)})).sort((a, b) => a.id.localeCompare(b.id))
   return [
-    ...commands.map(({file}, i) => `import * as c${i} from ${JSON.stringify(file)}`),
     '// The command class of a module, found as oclif finds it (plugin.js searchForCommandClass).',
     "const pick = m => typeof m.run === 'function' ? m : m.default?.run ? m.default : Object.values(m).find(c => typeof c?.run === 'function')",
     "/** Every command by id: oclif's `explicit` command discovery (package.json oclif.commands) reads this. */",
-    `export const COMMANDS = {${commands.map(({id}, i) => `${JSON.stringify(id)}: pick(c${i})`).join(', ')}}`,
+    'export const COMMANDS = {',
+    ...commands.map(({file, id}) => `  get ${JSON.stringify(id)}() { return pick(require(${JSON.stringify(file)})) },`),
+    '}',
     '/** Runs the CLI: oclif\'s run with our answer to an unknown command (src/cli/main.ts). */',
     `export {run} from ${JSON.stringify(join(root, 'dist', 'src', 'cli', 'main.js'))}`,
   ].join('\n')

@@ -11,7 +11,7 @@ import {BinauthzClient} from '../google/binauthz-client.js'
 import {binauthzEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
 import {resolveNetwork} from '../google/network.js'
 import {resolveQuotaProject} from './context.js'
-import {sandboxRefusedSuggestions} from './sandbox-control.js'
+import {sandboxRefusedSuggestions} from './sandbox-hint.js'
 
 export interface OpenedClient {
   client: BinauthzClient

@@ -86,17 +86,6 @@ export function undoLines(undo: EnvUndo): string {
   return [...undo.unset.map(name => `unset ${name}`), ...Object.keys(undo.export).length > 0 ? [exportLines(undo.export)] : []].join('\n')
 }
 
-/** What to run when a loopback endpoint refuses connections: start the sandbox where the environment expects it. */
-export function sandboxRefusedSuggestions(env: NodeJS.ProcessEnv, endpoint: URL): string[] {
-  const stateDir = env.BINAUTHZ_SANDBOX_DIR
-  return [
-    formatCommand([
-      'binauthz', 'sandbox', 'start', ...(stateDir ? ['--state-dir', stateDir] : []), ...(endpoint.port ? ['--port', endpoint.port] : []),
-    ]),
-    'Or stop pointing gcloud and binauthz at the sandbox: eval "$(binauthz sandbox env --unset)"',
-  ]
-}
-
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)

@@ -5,7 +5,8 @@
 //    "message": "...", "exitCode": 2, "suggestions": ["..."]}} (schemas/error.schema.json)
 // Errors that carry a partial result (`jsonResult`, e.g. a deploy whose gcloud failed) print that result with an
 // added "error" key instead, so scripts always get the DeployResult.
-import {Command, Errors} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
 
 import type {Prompter, Runtime, Ui} from '../app/ports.js'
 

@@ -1,7 +1,7 @@
 // What `deploy run`, `deploy job`, `deploy worker-pool` and `deploy function` share: split off the gcloud passthrough,
 // parse our own flags strictly, pick the progress renderer, call the pipeline, hand its events and result to the
 // presenter (src/cli/deploy-presenter.ts; the returned object is the --json output).
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 
 import type {StepReporter} from '../app/progress.js'
 import type {DeployKind} from '../policy/repository.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 // Shared flag definitions: one definition per flag, used by every command that takes it.
 // Use them as values: `static flags = {project: projectFlag, region: regionFlag, yes: yesFlag}`.

@@ -1,9 +1,15 @@
 // The CLI's run (the bundle's `run`, started by bin/run.js): oclif's own run and error handling, except that an
 // unknown command is answered the way our other usage errors are — the nearest command, one pointer to --help, no
 // `›` prefix — instead of oclif's bare "command X not found" (no plugin loaded for it: it costs start time).
-import {
-  Config, Errors, handle, type Interfaces, loadHelpClass, run as oclifRun,
-} from '@oclif/core'
+// oclif's own entry points (package.json "exports"), not its index: the index also loads what no command of ours
+// uses (semver for a Node check bin/run.js already made, constraints, execute ...).
+import type {LoadOptions, PJSON} from '@oclif/core/interfaces'
+
+import {Config} from '@oclif/core/config'
+import * as Errors from '@oclif/core/errors'
+import {handle} from '@oclif/core/handle'
+import {loadHelpClass} from '@oclif/core/help'
+import {run as oclifRun} from '@oclif/core/run'
 
 import {EXIT_CODES} from '../errors.js'
 import {formatCommand} from '../policy/shell.js'
@@ -38,9 +44,13 @@ export function unknownCommandText(bin: string, typed: string, commandIds: reado
   return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
 }
 
-/** `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands). */
-export async function run(args: readonly string[], load: Interfaces.LoadOptions & object | string): Promise<unknown> {
-  const config = await Config.load(typeof load === 'string' ? {root: load, userPlugins: false} : load)
+/**
+ * `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands).
+ * `pjson`: the root's package.json when the caller has read it already (bin/run.js, for its Node check): oclif's
+ * own option, which spares Config.load finding the root and reading the file again.
+ */
+export async function run(args: readonly string[], load: LoadOptions & object | string, pjson?: PJSON): Promise<unknown> {
+  const config = await Config.load(typeof load === 'string' ? {pjson, root: load, userPlugins: false} : load)
   try {
     // `help --help`: oclif's help flag would skip the word "help" and show the root help instead of the command's.
     const helpCommand = config.findCommand('help')

@@ -3,6 +3,8 @@
 // answers it, so scripts get an actionable message instead of a hang. Ctrl-C at a prompt becomes an
 // 'interrupted' error (exit 130) so callers can rely on nothing after the prompt having run.
 
+import {isatty} from 'node:tty'
+
 import type {Choice, Prompter} from '../app/ports.js'
 
 import {InterruptedError, UserError} from '../errors.js'
@@ -34,9 +36,11 @@ function isCiSet(env: NodeJS.ProcessEnv): boolean {
 export function canPrompt(io: PromptIo = {}): boolean {
   if (io.interactive === false) return false
   const env = io.env ?? process.env
-  const input = io.input ?? process.stdin
+  // isatty(0) rather than process.stdin.isTTY: the getter builds the stdin stream (a few ms of every start) that a
+  // run without prompts never reads.
+  const inputIsTerminal = io.input ? Boolean(io.input.isTTY) : isatty(0)
   const output = io.output ?? process.stdout
-  return Boolean(input.isTTY) && Boolean(output.isTTY) && !isCiSet(env)
+  return inputIsTerminal && Boolean(output.isTTY) && !isCiSet(env)
 }
 
 function whyNoPrompt(io: PromptIo): string {

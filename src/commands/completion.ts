@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 
 import {BinauthzCommand} from '../cli/base-command.js'
 import {COMPLETION_SHELLS, type CompletionScript, completionScript} from '../cli/completion.js'

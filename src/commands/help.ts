@@ -1,4 +1,6 @@
-import {Args, Command, loadHelpClass} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import {Command} from '@oclif/core/command'
+import {loadHelpClass} from '@oclif/core/help'
 
 import {withExitCodes} from '../cli/error-docs.js'
 import {unknownCommandText} from '../cli/main.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {runSetup, SetupNotReadyError, type SetupResult} from '../app/setup-wizard.js'
 import {BinauthzCommand} from '../cli/base-command.js'

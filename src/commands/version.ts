@@ -1,4 +1,4 @@
-import {Command} from '@oclif/core'
+import {Command} from '@oclif/core/command'
 
 import {withExitCodes} from '../cli/error-docs.js'
 

@@ -3,9 +3,10 @@ import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {
-  defaultStateDir, envUndo, probe, readPolicyFile, sandboxRefusedSuggestions, sandboxStatus, startBackground, stopBackground,
+  defaultStateDir, envUndo, probe, readPolicyFile, sandboxStatus, startBackground, stopBackground,
   undoLines,
 } from '../../src/app/sandbox-control.js'
+import {sandboxRefusedSuggestions} from '../../src/app/sandbox-hint.js'
 import {ExternalError, UserError} from '../../src/errors.js'
 import {STATE_FILES} from '../../src/sandbox/index.js'
 import {rejectionOf, thrownBy} from '../helpers/assert.js'

@@ -15,7 +15,11 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
   commands: Record<string, {flags: Record<string, {hidden?: boolean; name: string}>; hidden?: boolean}>
 }
-const env = {HOME: ROOT, NO_COLOR: '1', PATH: process.env.PATH ?? ''}
+// bin/run.js keeps its code caches under XDG_CACHE_HOME (else HOME/.cache): a scratch one, not the checkout's .cache.
+const cacheHome = tempDir('binauthz-completion-cache-')
+const env = {
+  HOME: ROOT, NO_COLOR: '1', PATH: process.env.PATH ?? '', XDG_CACHE_HOME: cacheHome,
+}
 const has = (shell: string): boolean => spawnSync(shell, ['--version'], {stdio: 'ignore'}).status === 0
 
 /** The bash script as `binauthz completion bash` printed it (the first test that needs it asks the CLI). */
@@ -39,6 +43,8 @@ const visible = Object.entries(MANIFEST.commands).filter(([, command]) => !comma
 
 describe('binauthz completion SHELL', function () {
   this.timeout(60_000)
+
+  after(() => rmSync(cacheHome, {force: true, recursive: true}))
 
   for (const shell of ['bash', 'zsh', 'fish']) {
     it(`${shell}: prints the script the build generated, and --json says where it is and how to load it`, async () => {

@@ -60,7 +60,7 @@ describe('supported Node.js (bin/supported-node.js)', () => {
     const dir = tempDir('binauthz-node-check-')
     try {
       mkdirSync(join(dir, 'bin'))
-      for (const file of ['run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(dir, 'bin', file))
+      for (const file of ['package.json', 'run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(dir, 'bin', file))
       copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'))
       const fake = 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"18.20.4"})'
       const {code, stderr, stdout} = await runProgram(process.execPath, ['--import', fake, join(dir, 'bin', 'run.js'), 'deploy', 'run', '--help'], {

@@ -86,7 +86,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
   it('the tarball holds what it needs and nothing else', () => {
     const paths = packed.files.map(f => f.path)
     expect(paths).to.include.members([
-      'LICENSE', 'README.md', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.cjs', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
+      'LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'oclif.manifest.json', 'package.json', 'dist/bundle/binauthz.cjs', 'dist/bundle/vendor/execa.js', 'dist/bundle/vendor/listr2.js',
     ])
     // The sandbox's Cloud Run v2 gRPC endpoint (worker pools): its transport and Google's protos, beside the bundle.
     expect(paths).to.include.members(['dist/bundle/vendor/@grpc+grpc-js.js', 'dist/bundle/vendor/@grpc+proto-loader.js', 'dist/bundle/protos/google/cloud/run/v2/worker_pool.proto'])

@@ -92,7 +92,7 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
   it('a checkout without dist/bundle: exit 1, naming `npm run build` (no other path to fall back on)', async () => {
     const copy = join(dir, 'unbuilt')
     mkdirSync(join(copy, 'bin'), {recursive: true})
-    for (const file of ['run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(copy, 'bin', file))
+    for (const file of ['package.json', 'run.js', 'supported-node.js']) copyFileSync(join(ROOT, 'bin', file), join(copy, 'bin', file))
     copyFileSync(join(ROOT, 'package.json'), join(copy, 'package.json'))
     const {code, stderr} = await runProgram(process.execPath, [join(copy, 'bin', 'run.js'), '--help'], {cwd: dir, env: cleanEnv(dir)})
     expect(code).to.equal(1)

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {type PolicyChangeResult, terraformForAllow, type TerraformResult} from '../../app/policy-allow-revoke.js'
 import {withExitCodes} from '../../cli/error-docs.js'

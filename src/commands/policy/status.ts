@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {policyStatus, type PolicyStatusResult} from '../../app/policy-status.js'
 import {BinauthzCommand} from '../../cli/base-command.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {defaultStateDir} from '../../app/sandbox-control.js'
 import {BinauthzCommand} from '../../cli/base-command.js'
