@@ -16,6 +16,7 @@ import {ownGrant} from './token-grants.js'
 /** Credential files are a few KiB (a service-account key is ~2.3 KiB). */
 const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024
 
+/** A credential file's non-secret facts (also gcloud's stored legacy credentials: gcloud-account.ts). */
 export function readCredentialFile(file: string, origin: string): CredentialFileInfo {
   return readCredentialJson(file, origin).info
 }

@@ -92,6 +92,7 @@ function cachedProvider({
   return quotaProject ? {...provider, quotaProject, ...(quotaProjectOrigin ? {quotaProjectOrigin} : {})} : provider
 }
 
+/** The first source in gcloud's order (store.py _Load) that applies, before impersonation; NO_CREDENTIALS when none does. */
 function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings: IdentitySettings, options: ResolveTokenOptions): SourceCredential {
   // 1. store.py _Load: CLOUDSDK_AUTH_ACCESS_TOKEN.
   if (settings.accessToken) {

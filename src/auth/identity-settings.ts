@@ -12,6 +12,7 @@ export interface IdentitySettings {
   impersonate?: {origin: string; value: string}
 }
 
+/** A setting's value, trimmed; blank counts as unset. */
 export function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim()
   return trimmed === undefined || trimmed === '' ? undefined : trimmed
