@@ -6,7 +6,7 @@
 // and what it is for, raised within the time of one open and one stat.
 
 import {
-  closeSync, constants, fstatSync, openSync, readSync, type Stats,
+  closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync,
 } from 'node:fs'
 
 import {UserError} from '../errors.js'
@@ -91,4 +91,13 @@ export function readRegularFile(file: string, options: RegularFileOptions): Regu
 export function readRegularFileText(file: string, options: RegularFileOptions): string | undefined {
   const read = readRegularFile(file, options)
   return read.kind === 'text' ? read.text : undefined
+}
+
+/** Whether `file` names a file (a link to one counts): the cheap check before a source is chosen, no read. */
+export function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
 }

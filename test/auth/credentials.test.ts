@@ -6,13 +6,10 @@ import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type RequestListener} from 'node:http'
 import {join} from 'node:path'
 
-import {
-  MAX_TOKEN_LENGTH,
-  metadataServerLikely,
-  type ResolveTokenOptions,
-  resolveTokenProvider,
-} from '../../src/auth/credentials.js'
+import {MAX_TOKEN_LENGTH} from '../../src/auth/access-token.js'
+import {type ResolveTokenOptions, resolveTokenProvider} from '../../src/auth/credentials.js'
 import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
+import {metadataServerLikely} from '../../src/auth/metadata-server.js'
 import {BinauthzError, redactSecrets, UserError} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'

@@ -1,0 +1,86 @@
+// The token fetches binauthz makes itself for a credential file, at auth/token_host as gcloud does: a service-account
+// key's JWT-bearer grant (signed with node:crypto, service-account-key.ts) and an authorized_user's refresh.
+import type {CredentialFileInfo} from './credential-types.js'
+
+import {registerSecret, UserError} from '../errors.js'
+import {DEFAULT_UNIVERSE_DOMAIN, tokenEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
+import {resolveNetwork} from '../google/network.js'
+import {exchangeGrant, JWT_BEARER_GRANT} from '../google/oauth-token.js'
+import {validateToken} from './access-token.js'
+import {CLOUD_PLATFORM_SCOPE} from './credential-types.js'
+import {type GcloudConfig} from './gcloud-config.js'
+import {isTrue, setting} from './identity-settings.js'
+import {parseServiceAccountKey, signAssertion} from './service-account-key.js'
+
+/**
+ * creds.py UseSelfSignedJwt: a service-account key signs its own JWT for each API (no token endpoint) when the key's
+ * universe is not googleapis.com, the configured universe is not, or auth/service_account_use_self_signed_jwt is true.
+ */
+function usesSelfSignedJwt(env: NodeJS.ProcessEnv, config: GcloudConfig, keyUniverse: string): boolean {
+  return keyUniverse !== DEFAULT_UNIVERSE_DOMAIN
+    || universeDomainFrom(env, config.universeDomain) !== DEFAULT_UNIVERSE_DOMAIN
+    || isTrue(setting(env, 'CLOUDSDK_AUTH_SERVICE_ACCOUNT_USE_SELF_SIGNED_JWT', config.serviceAccountUseSelfSignedJwt))
+}
+
+interface GrantContext {
+  config: GcloudConfig
+  detail: string
+  env: NodeJS.ProcessEnv
+  /** The file and where it was named, for messages. */
+  origin: string
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * The token fetch for the credential files binauthz exchanges itself, at auth/token_host as gcloud does
+ * (store.py _LoadFromFileOverride: SERVICE_ACCOUNT → token_host; USER_ACCOUNT → auth_util.GetTokenUri(), the same
+ * property): a service-account key's JWT-bearer grant and an authorized_user's refresh. Undefined for the other
+ * types (external_account, impersonated_service_account ...) and a key that signs its own JWTs: google-auth-library.
+ */
+export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): (() => Promise<string>) | undefined {
+  const {config, env} = context
+  if (info.type === 'service_account') {
+    const key = parseServiceAccountKey(json, context.origin)
+    if (usesSelfSignedJwt(env, config, key.universeDomain)) return undefined
+    const {url} = tokenEndpointFrom(env, config.tokenHost)
+    const network = resolveNetwork(env, config, url)
+    return async () => {
+      const assertion = signAssertion(key, [CLOUD_PLATFORM_SCOPE], new Date())
+      registerSecret(assertion)
+      const token = await exchangeGrant({
+        detail: context.detail, form: {assertion, grant_type: JWT_BEARER_GRANT}, network, url, ...(context.signal ? {signal: context.signal} : {}),
+      })
+      return validateToken(token, `The token endpoint's answer for ${context.detail}`)
+    }
+  }
+
+  if (info.type === 'authorized_user') {
+    const text = (name: string): string | undefined => (typeof json[name] === 'string' && json[name] !== '' ? json[name] : undefined)
+    const [refreshToken, clientId, clientSecret] = [text('refresh_token'), text('client_id'), text('client_secret')]
+    if (refreshToken === undefined || clientId === undefined || clientSecret === undefined) {
+      throw new UserError(`The authorized_user credential ${context.origin} lacks its refresh_token, client_id or client_secret.`, {
+        code: 'CREDENTIAL_FILE_INVALID',
+        suggestions: ['Write it again: gcloud auth application-default login (then point the override at that file)', 'Or unset auth/credential_file_override'],
+      })
+    }
+
+    registerSecret(refreshToken)
+    registerSecret(clientSecret)
+    const {url} = tokenEndpointFrom(env, config.tokenHost)
+    const network = resolveNetwork(env, config, url)
+    return async () => {
+      const token = await exchangeGrant({
+        detail: context.detail,
+        form: {
+          client_id: clientId, client_secret: clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken,
+        },
+        network,
+        url,
+        ...(context.signal ? {signal: context.signal} : {}),
+      })
+      return validateToken(token, `The token endpoint's answer for ${context.detail}`)
+    }
+  }
+
+  return undefined
+}
