@@ -35,7 +35,7 @@ const {
   closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
 } = nodeRequire('node:fs')
 const {homedir} = nodeRequire('node:os')
-const {dirname, join} = nodeRequire('node:path')
+const {dirname, isAbsolute, join} = nodeRequire('node:path')
 const {isatty} = nodeRequire('node:tty')
 const {pathToFileURL} = nodeRequire('node:url')
 
@@ -43,7 +43,9 @@ const root = join(__dirname, '..')
 const bundle = join(root, 'dist', 'bundle', 'binauthz.cjs')
 const argv = process.argv.slice(2)
 const caching = !process.env.NODE_DISABLE_COMPILE_CACHE
-const cacheDir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'binauthz')
+// The XDG spec says a relative XDG_* value is invalid and must be ignored (src/store's rule for the data and config dirs).
+const xdgDir = (name, fallback) => (isAbsolute(process.env[name] ?? '') ? process.env[name] : join(homedir(), fallback))
+const cacheDir = join(xdgDir('XDG_CACHE_HOME', '.cache'), 'binauthz')
 
 /** Writes `file` whole or not at all (another binauthz may be reading or writing it); false when it cannot. */
 function writeAtomically(file, data) {
@@ -105,7 +107,7 @@ function fileStamp(file) {
 /** Everything oclif's help output depends on, as one line; a different value of any of them is a different entry. */
 function helpKey(sha) {
   const env = Object.entries(process.env).filter(([name]) => !VOLATILE.has(name)).sort(([a], [b]) => (a < b ? -1 : (a > b ? 1 : 0)))
-  const configDir = process.env.BINAUTHZ_CONFIG_DIR || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'binauthz')
+  const configDir = process.env.BINAUTHZ_CONFIG_DIR || join(xdgDir('XDG_CONFIG_HOME', '.config'), 'binauthz')
   const tty = [0, 1, 2].map(fd => isatty(fd))
   const key = JSON.stringify({
     arch: process.arch,

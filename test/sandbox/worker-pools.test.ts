@@ -55,10 +55,20 @@ function connect(sandbox: TestSandbox, authority: string): Promise<net.Socket> {
   })
 }
 
+/**
+ * The certificate's DNS names must hold `host` exactly. Node ≥ 24's own check refuses every DNS name whose last label
+ * is numeric (`REGION-127.0.0.1` looks like an IPv4 address to it), while gcloud's gRPC (BoringSSL) matches a DNS
+ * subjectAltName by name as RFC 6125 says: that match, done here; the chain is still verified by Node under `ca`.
+ */
+function namesHost(host: string, cert: tls.PeerCertificate): Error | undefined {
+  const names = (cert.subjectaltname ?? '').split(', ').filter(name => name.startsWith('DNS:')).map(name => name.slice(4).toLowerCase())
+  return names.includes(host.toLowerCase()) ? undefined : new Error(`${host} is not among the certificate's names: ${names.join(', ')}`)
+}
+
 function secure(socket: net.Socket, host: string, ca: string): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const secured = tls.connect({
-      ALPNProtocols: ['h2'], ca, servername: host, socket,
+      ALPNProtocols: ['h2'], ca, checkServerIdentity: namesHost, servername: host, socket,
     }, () => resolve(secured))
     secured.once('error', reject)
   })

@@ -26,6 +26,9 @@ describe('saved defaults', () => {
     it('uses BINAUTHZ_CONFIG_DIR, then XDG_CONFIG_HOME, then ~/.config', () => {
       expect(configDir({BINAUTHZ_CONFIG_DIR: '/a/b', HOME: '/h', XDG_CONFIG_HOME: '/x'})).to.equal('/a/b')
       expect(configDir({HOME: '/h', XDG_CONFIG_HOME: '/x'})).to.equal('/x/binauthz')
+      // A relative XDG_CONFIG_HOME is invalid by the XDG spec and ignored, as XDG_DATA_HOME is for the data dir.
+      expect(configDir({HOME: '/h', XDG_CONFIG_HOME: 'rel/x'})).to.equal('/h/.config/binauthz')
+      expect(configDir({HOME: '/h', XDG_CONFIG_HOME: ''})).to.equal('/h/.config/binauthz')
       expect(configDir({HOME: '/h'})).to.equal('/h/.config/binauthz')
     })
   })
