@@ -150,10 +150,13 @@ export function createFakeGcloud(options: FakeGcloudOptions = {}): FakeGcloud {
 
   configure(options)
 
+  // Only complete lines: a record is appended with its newline, and a long one (a 120 KB argv) can be read while the
+  // fake is still writing it; the text after the last newline is such a line in progress, not yet a call.
   const readLines = (): Record<string, unknown>[] => {
     if (!existsSync(recordFile)) return []
-    return readFileSync(recordFile, 'utf8')
-    .split('\n')
+    const lines = readFileSync(recordFile, 'utf8').split('\n')
+    lines.pop()
+    return lines
     .filter(line => line.trim() !== '')
     .map(line => JSON.parse(line) as Record<string, unknown>)
   }
