@@ -4,7 +4,9 @@
 
 import {realpathSync, statSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {
+  dirname, isAbsolute, join, resolve,
+} from 'node:path'
 
 import type {NetworkProperties} from '../google/network.js'
 
@@ -83,6 +85,15 @@ export function gcloudConfigDir(env: NodeJS.ProcessEnv): string {
 /** HOME from the given environment (so tests can isolate it), else the OS's idea of it. */
 export function homeDir(env: NodeJS.ProcessEnv): string {
   return env.HOME || homedir()
+}
+
+/**
+ * An XDG base directory: `$VARIABLE` when it is an absolute path, else `~/fallback`. The XDG Base Directory spec
+ * says a relative (or empty) value is invalid and must be ignored.
+ */
+export function xdgBaseDir(env: NodeJS.ProcessEnv, variable: 'XDG_CONFIG_HOME' | 'XDG_DATA_HOME', fallback: string): string {
+  const value = env[variable]
+  return value !== undefined && isAbsolute(value) ? value : join(homeDir(env), fallback)
 }
 
 /**

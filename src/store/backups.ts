@@ -8,9 +8,9 @@ import {randomBytes} from 'node:crypto'
 import {
   link, lstat, mkdir, readdir, rm,
 } from 'node:fs/promises'
-import {isAbsolute, join} from 'node:path'
+import {join} from 'node:path'
 
-import {homeDir} from '../auth/gcloud-config.js'
+import {xdgBaseDir} from '../auth/gcloud-config.js'
 import {ExternalError, UserError} from '../errors.js'
 import {DEFAULT_LIMITS} from '../google/http-transport.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
@@ -35,10 +35,7 @@ export interface BackupEntry {
 export function dataDir(env: NodeJS.ProcessEnv): string {
   const explicit = env.BINAUTHZ_DATA_DIR
   if (explicit !== undefined && explicit !== '') return explicit
-  const xdg = env.XDG_DATA_HOME
-  // The XDG spec says relative values are invalid and must be ignored.
-  if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'binauthz')
-  return join(homeDir(env), '.local', 'share', 'binauthz')
+  return join(xdgBaseDir(env, 'XDG_DATA_HOME', join('.local', 'share')), 'binauthz')
 }
 
 /** <data dir>/backups (not created). */

@@ -1,11 +1,11 @@
 // binauthz's own saved defaults (written by `binauthz setup`): a small JSON file, read sync, written atomically.
 
 import {mkdir} from 'node:fs/promises'
-import {isAbsolute, join, resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 
 import type {DeployKind} from '../policy/repository.js'
 
-import {homeDir} from '../auth/gcloud-config.js'
+import {xdgBaseDir} from '../auth/gcloud-config.js'
 import {UserError} from '../errors.js'
 import {parseJsonObject} from '../policy/json-text.js'
 import {writePrivateFile} from './private-file.js'
@@ -25,10 +25,7 @@ const MAX_REGIONS = 50
 /** $BINAUTHZ_CONFIG_DIR, else $XDG_CONFIG_HOME/binauthz, else ~/.config/binauthz. */
 export function configDir(env: NodeJS.ProcessEnv): string {
   if (env.BINAUTHZ_CONFIG_DIR) return resolve(env.BINAUTHZ_CONFIG_DIR)
-  const xdg = env.XDG_CONFIG_HOME
-  // The XDG spec says relative values are invalid and must be ignored (the same rule as dataDir's XDG_DATA_HOME).
-  if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'binauthz')
-  return join(homeDir(env), '.config', 'binauthz')
+  return join(xdgBaseDir(env, 'XDG_CONFIG_HOME', '.config'), 'binauthz')
 }
 
 /** Where the defaults live. */
