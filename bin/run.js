@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Entry point, the only one: users, tests and `binauthz sandbox serve` (the background server `sandbox start`
 // spawns through this same bin) all start here. It runs dist/bundle/binauthz.cjs (scripts/bundle.js, made by
-// `npm run build`; an installed package ships it): the CLI and @oclif/core in one esbuild bundle, whose COMMANDS
-// oclif loads by its `explicit` command discovery (package.json oclif.commands) and whose run() is oclif's execute().
+// `npm run build`; an installed package ships it): the CLI and @oclif/core in one esbuild bundle. Its COMMANDS are
+// what oclif's `explicit` command discovery names (package.json oclif.commands: `oclif manifest` and `oclif readme`
+// read them so); at run time bin/run.js hands them to run() (src/cli/main.ts: oclif's run), in binauthz's root plugin.
 //
 // First of all, the Node.js version is checked against package.json "engines" (bin/supported-node.js): on one we do
 // not support, binauthz stops at once with a message and exit code 2, before the bundle is loaded.
@@ -204,9 +205,8 @@ function commandWords(args) {
 }
 
 /**
- * Runs the bundle as Node would run a CommonJS file, and registers it in require.cache so oclif's require() of the
- * same file (its explicit strategy) gets this instance. Returns its exports and a function that stores V8's code
- * cache once the run has compiled what it needed (only when there was no usable one).
+ * Runs the bundle as Node would run a CommonJS file. Returns its exports and a function that stores V8's code cache
+ * once the run has compiled what it needed (only when there was no usable one).
  */
 function loadBundle(source, sha) {
   const prefix = `bundle-${sha?.slice(0, 24)}-`
@@ -225,7 +225,6 @@ function loadBundle(source, sha) {
   mod.filename = bundle
   mod.paths = nodeModule._nodeModulePaths(dirname(bundle))
   const require = createRequire(bundle)
-  require.cache[bundle] = mod
   const bundleUrl = pathToFileURL(bundle)
   script.runInThisContext()(mod.exports, require, mod, bundle, dirname(bundle), spec => import(new URL(spec, bundleUrl).href))
   mod.loaded = true
@@ -299,10 +298,11 @@ async function start() {
       process.once('exit', storeCodeCache)
       const recorded = helpFile ? recordStdout() : undefined
       try {
-        // userPlugins: false (in run()): oclif would otherwise load "user"/"link" plugins listed in
-        // $BINAUTHZ_DATA_DIR/package.json (our backup directory) and run their hooks: code execution, with the access
-        // token in reach, for anyone who can write there or set BINAUTHZ_DATA_DIR. binauthz has no plugins.
-        await cli.run(argv, root, pjson)
+        // oclif gets binauthz's root plugin ready-made (src/cli/root-plugin.ts), so it loads no other: it would
+        // otherwise load "user"/"link" plugins listed in $BINAUTHZ_DATA_DIR/package.json (our backup directory) and
+        // run their hooks: code execution, with the access token in reach, for anyone who can write there or set
+        // BINAUTHZ_DATA_DIR. binauthz has no plugins.
+        await cli.run(argv, {commandClasses: cli.COMMANDS, pjson, root})
       } finally {
         const output = recorded?.()
         if (output && !process.exitCode && writeAtomically(helpFile, output)) keepNewest(dirname(helpFile), '.txt', HELP_ANSWERS_KEPT)

@@ -6,9 +6,10 @@
 //                               dependency rewritten), as one CommonJS script: bin/run.js compiles it with V8's code
 //                               cache (vm.Script cachedData), which Node 20 has no other way to keep. It exports
 //                               COMMANDS, every command class by id (a getter each: only the command oclif looks
-//                               up is evaluated, see entrySource), which oclif loads through its `explicit`
-//                               command-discovery strategy (package.json oclif.commands names this file; oclif's
-//                               require() finds the instance bin/run.js put in require.cache), and run(argv, root)
+//                               up is evaluated, see entrySource): what oclif's `explicit` command-discovery
+//                               strategy names (package.json oclif.commands: `oclif manifest`/`readme` load them
+//                               so) and what bin/run.js hands to run(argv, {commandClasses, pjson, root}) for binauthz's
+//                               root plugin (src/cli/root-plugin.ts),
 //                               (src/cli/main.ts: oclif's run and error handling). Its first line names its SHA-256
 //                               (the key of that code cache).
 //   dist/bundle/vendor/NAME.js  each heavy package our code imports only lazily (VENDOR below), bundled on its own
@@ -112,8 +113,8 @@ function commandId(file) {
 /**
  * The bundle's entry: COMMANDS for oclif's explicit strategy, and run(). Each command is a getter that require()s its
  * module: esbuild wraps a module reached by require() (and everything it imports) in a lazy init, so a run
- * evaluates the module graph of the one command oclif looks up (plugin.js findCommand reads COMMANDS[id]; with the
- * committed manifest nothing else reads COMMANDS), not of all of them.
+ * evaluates the module graph of the one command oclif looks up (the root plugin's findCommand reads COMMANDS[id]; with
+ * the committed manifest nothing else reads COMMANDS), not of all of them.
  */
 function entrySource(files) {
   const commands = files.map(file => ({file, id: commandId(file)})).sort((a, b) => a.id.localeCompare(b.id))
@@ -180,17 +181,33 @@ function checkMetafile(metafile) {
 }
 
 /**
+ * The source as ASCII. esbuild escapes non-ASCII characters (its default charset) except in regular-expression
+ * literals, and ansis (oclif's colours) writes its ANSI-stripping class with a raw U+009B (`/[\x1b\x9b]…/` after
+ * minification). One such character makes V8 hold the whole bundle as a two-byte string and scan it so: ~6 % more
+ * instructions for every start (bench/RESULTS.md). As an escape the character means the same in a regular
+ * expression; any other non-ASCII character fails the build, to be looked at (BUNDLE_READABLE's builds, for
+ * reading and profiling, keep comments, which may have some).
+ */
+function asciiSource(text) {
+  const escaped = text.replaceAll('/[\u001B\u009B]', String.raw`/[\x1B\x9b]`)
+  const other = /[^\0-\u007F]/.exec(escaped)
+  if (other && !process.env.BUNDLE_READABLE) throw new Error(`bundle: U+${other[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')} in binauthz.cjs at ${JSON.stringify(escaped.slice(other.index - 40, other.index + 10))}: escape it like ansis's (asciiSource)`)
+  return escaped
+}
+
+/**
  * The bundle's import('./vendor/NAME.js') calls → __binauthzImport(...) (see CJS_BANNER): one per dynamic import
- * of a VENDOR package the metafile lists; then the first line, the bundle's SHA-256.
+ * of a VENDOR package the metafile lists; the source made ASCII; then the first line, the bundle's SHA-256.
  */
 function linkVendorImports(file, metafile) {
   const expected = Object.values(metafile.outputs).flatMap(o => o.imports).filter(i => i.kind === 'dynamic-import' && i.path.startsWith('./vendor/')).length
   let found = 0
-  const text = readFileSync(file, 'utf8').replaceAll(/\bimport\((["'])\.\/vendor\//g, (_, quote) => {
+  let text = readFileSync(file, 'utf8').replaceAll(/\bimport\((["'])\.\/vendor\//g, (_, quote) => {
     found++
     return `__binauthzImport(${quote}./vendor/`
   })
   if (found !== expected) throw new Error(`bundle: ${found} import() calls of vendor files in binauthz.cjs, the metafile lists ${expected}`)
+  text = asciiSource(text)
   const sha = createHash('sha256').update(text).digest('hex')
   writeFileSync(file, `// binauthz-bundle sha256=${sha}\n${text}`)
 }

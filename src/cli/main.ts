@@ -15,6 +15,7 @@ import {EXIT_CODES} from '../errors.js'
 import {formatCommand} from '../policy/shell.js'
 import {drained, stderrColumns} from './base-command.js'
 import {renderError} from './error-output.js'
+import {type CommandClasses, rootPlugin} from './root-plugin.js'
 import {editDistance, nearest} from './usage-hints.js'
 
 const NOT_FOUND = /^command (\S+) not found$/
@@ -44,13 +45,17 @@ export function unknownCommandText(bin: string, typed: string, commandIds: reado
   return renderError({code: 'USAGE', message: lines.join('\n'), suggestions: []}, {columns: stderrColumns()})
 }
 
+/** The bundle's start (bin/run.js): the package at `root`, its package.json, its command classes by id. */
+export type Start = {commandClasses: CommandClasses; pjson: PJSON; root: string}
+
 /**
- * `load`: the package root (userPlugins: false, see bin/run.js), or oclif's load options (tests: unbundled commands).
- * `pjson`: the root's package.json when the caller has read it already (bin/run.js, for its Node check): oclif's
- * own option, which spares Config.load finding the root and reading the file again.
+ * `load`: the package (bin/run.js: oclif gets binauthz's root plugin ready-made, src/cli/root-plugin.ts), or oclif's
+ * own load options (tests: the unbundled commands, found by oclif's Plugin).
  */
-export async function run(args: readonly string[], load: LoadOptions & object | string, pjson?: PJSON): Promise<unknown> {
-  const config = await Config.load(typeof load === 'string' ? {pjson, root: load, userPlugins: false} : load)
+export async function run(args: readonly string[], load: LoadOptions & object | Start): Promise<unknown> {
+  const config = await Config.load('commandClasses' in load
+    ? {pjson: load.pjson, plugins: new Map([[load.pjson.name, rootPlugin(load.root, load.pjson, load.commandClasses)]]), root: load.root}
+    : load)
   try {
     // `help --help`: oclif's help flag would skip the word "help" and show the root help instead of the command's.
     const helpCommand = config.findCommand('help')

@@ -50,6 +50,11 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
     if (dir) rmSync(dir, {force: true, recursive: true})
   })
 
+  it('the bundle is ASCII, so V8 holds its source as a one-byte string (scripts/bundle.js asciiSource)', () => {
+    const text = readFileSync(join(ROOT, 'dist', 'bundle', 'binauthz.cjs'), 'latin1')
+    expect(/[^\0-\u007F]/.exec(text)?.index).to.equal(undefined)
+  })
+
   it('package.json: oclif finds the commands by its explicit strategy in the bundle', () => {
     expect(pjson.oclif.commands).to.deep.equal({identifier: 'COMMANDS', strategy: 'explicit', target: './dist/bundle/binauthz.cjs'})
   })
