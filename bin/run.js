@@ -216,11 +216,9 @@ function loadBundle(source, sha) {
     if (codeCache) cachedData = readFileSync(codeCache)
   } catch {}
 
-  // One line with the source's first, so line numbers in stack traces are the file's.
-  const script = new (nodeRequire('node:vm').Script)(`(function (exports, require, module, __filename, __dirname, __binauthzImport) {${source}\n})`, {
-    cachedData,
-    filename: bundle,
-  })
+  // The file as it is: its value is a function of CommonJS's parameters and the import() below (scripts/bundle.js
+  // WRAPPER_START), so no wrapped copy of the source is made.
+  const script = new (nodeRequire('node:vm').Script)(source, {cachedData, filename: bundle})
   const mod = new nodeModule.Module(bundle)
   mod.filename = bundle
   mod.paths = nodeModule._nodeModulePaths(dirname(bundle))
@@ -283,7 +281,8 @@ async function start() {
   if (!(helpFile && printStoredHelp(helpFile))) {
     let source
     try {
-      source = readFileSync(bundle, 'utf8')
+      // ASCII (scripts/bundle.js asciiSource): read as latin1, the same text without UTF-8 decoding.
+      source = readFileSync(bundle, 'latin1')
     } catch (error) {
       if (error?.code !== 'ENOENT') throw error
       // A checkout that was never built: the same message for users and tests, and no other way to start.

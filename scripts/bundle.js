@@ -195,9 +195,17 @@ function asciiSource(text) {
   return escaped
 }
 
+// The bundle's code inside a function of CommonJS's parameters and __binauthzImport, in the file itself: bin/run.js
+// compiles the file as it is (vm.Script: its value is the function, called with bin/run.js's module, require and
+// import()), with no wrapped copy of 900 KiB made at every start; a plain require() (`oclif manifest`, `oclif readme`)
+// runs it at once with Node's own (`module` is defined there, not in a vm.Script's global scope).
+const WRAPPER_START = "(typeof module === 'undefined' ? f => f : f => f(exports, require, module, __filename, __dirname))(function (exports, require, module, __filename, __dirname, __binauthzImport) {"
+const WRAPPER_END = '\n})\n'
+
 /**
  * The bundle's import('./vendor/NAME.js') calls → __binauthzImport(...) (see CJS_BANNER): one per dynamic import
- * of a VENDOR package the metafile lists; the source made ASCII; then the first line, the bundle's SHA-256.
+ * of a VENDOR package the metafile lists; the source made ASCII and wrapped (WRAPPER_START); then the first line,
+ * the bundle's SHA-256.
  */
 function linkVendorImports(file, metafile) {
   const expected = Object.values(metafile.outputs).flatMap(o => o.imports).filter(i => i.kind === 'dynamic-import' && i.path.startsWith('./vendor/')).length
@@ -207,7 +215,7 @@ function linkVendorImports(file, metafile) {
     return `__binauthzImport(${quote}./vendor/`
   })
   if (found !== expected) throw new Error(`bundle: ${found} import() calls of vendor files in binauthz.cjs, the metafile lists ${expected}`)
-  text = asciiSource(text)
+  text = `${WRAPPER_START}${asciiSource(text)}${WRAPPER_END}`
   const sha = createHash('sha256').update(text).digest('hex')
   writeFileSync(file, `// binauthz-bundle sha256=${sha}\n${text}`)
 }
