@@ -2,8 +2,9 @@
 // It knows nothing of Google's APIs: it reports what happened (an answer, or why there is none, and whether the request
 // had been sent) and leaves the meaning to the caller. It never rejects.
 
-import http from 'node:http'
-import https from 'node:https'
+// Named imports, not the modules' default objects: esbuild would copy every export of each (its __toESM) at every start.
+import {Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders} from 'node:http'
+import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 
 export interface TransportLimits {
   /** Longest answer read, in bytes (default 4 MiB). */
@@ -16,7 +17,7 @@ export const DEFAULT_LIMITS: Readonly<TransportLimits> = {maxResponseBytes: 4 * 
 
 export interface HttpRequest {
   /** A keep-alive agent, or false for a fresh connection. */
-  agent: false | http.Agent
+  agent: false | HttpAgent
   /**
    * The Authorization header. Set after the request is created, not in its options: NODE_DEBUG=http prints those
    * options (headers included) to stderr, which would print the token.
@@ -34,7 +35,7 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   body: string
-  headers: http.IncomingHttpHeaders
+  headers: IncomingHttpHeaders
   status: number
 }
 
@@ -47,8 +48,8 @@ export type HttpOutcome
     | {kind: 'too-large'}
 
 /** A keep-alive agent for the endpoint's protocol. Idle sockets are unref'd by node, so they never keep the process alive. */
-export function keepAliveAgent(protocol: string): http.Agent {
-  return protocol === 'https:' ? new https.Agent({keepAlive: true, maxSockets: 4}) : new http.Agent({keepAlive: true, maxSockets: 4})
+export function keepAliveAgent(protocol: string): HttpAgent {
+  return protocol === 'https:' ? new HttpsAgent({keepAlive: true, maxSockets: 4}) : new HttpAgent({keepAlive: true, maxSockets: 4})
 }
 
 function errnoError(message: string, code: string): NodeJS.ErrnoException {
@@ -65,12 +66,12 @@ export function sendHttp(request: HttpRequest): Promise<HttpOutcome> {
     headers['content-length'] = String(Buffer.byteLength(request.body))
   }
 
-  const transport = request.url.startsWith('https:') ? https : http
+  const send = request.url.startsWith('https:') ? httpsRequest : httpRequest
   return new Promise(resolve => {
     let settled = false
     let sent = false
     let timedOut = false
-    const req = transport.request(request.url, {agent: request.agent, headers, method: request.method})
+    const req = send(request.url, {agent: request.agent, headers, method: request.method})
     const timer = setTimeout(() => {
       timedOut = true
       req.destroy(errnoError('request timed out', 'ETIMEDOUT'))

@@ -12,9 +12,10 @@
 
 import type {Duplex} from 'node:stream'
 
-import http from 'node:http'
-import https from 'node:https'
-import tls from 'node:tls'
+// Named imports (as in http-transport.ts): esbuild would copy every export of a module's default object at every start.
+import {type ClientRequestArgs, Agent as HttpAgent, request as httpRequest} from 'node:http'
+import {Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions} from 'node:https'
+import {type ConnectionOptions, connect as tlsConnect} from 'node:tls'
 
 import {UserError} from '../errors.js'
 import {readRegularFile} from '../store/regular-file.js'
@@ -220,17 +221,17 @@ export function resolveNetwork(env: NodeJS.ProcessEnv, props: NetworkProperties,
 }
 
 /** An https.Agent whose connections are CONNECT tunnels through `proxy`, with TLS to the API host inside. */
-class TunnelAgent extends https.Agent {
-  constructor(private readonly proxy: ProxyTunnel, options: https.AgentOptions) {
+class TunnelAgent extends HttpsAgent {
+  constructor(private readonly proxy: ProxyTunnel, options: HttpsAgentOptions) {
     super(options)
   }
 
-  override createConnection(options: http.ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): undefined {
+  override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): undefined {
     const done = callback ?? ((): void => {})
     const host = options.host ?? 'localhost'
     const port = Number(options.port ?? 443)
     const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-    const connect = http.request({
+    const connect = httpRequest({
       agent: false,
       headers: {host: authority, ...(this.proxy.authorization ? {'proxy-authorization': this.proxy.authorization} : {})},
       host: this.proxy.host,
@@ -247,8 +248,8 @@ class TunnelAgent extends https.Agent {
         return
       }
 
-      const tlsOptions = options as tls.ConnectionOptions
-      const secure = tls.connect({
+      const tlsOptions = options as ConnectionOptions
+      const secure = tlsConnect({
         ...tlsOptions, host, port, servername: tlsOptions.servername ?? host, socket,
       })
       done(null, secure)
@@ -260,9 +261,9 @@ class TunnelAgent extends https.Agent {
 }
 
 /** The agent for a request: keep-alive for replayable calls, a one-shot one otherwise; false when Node's default does. */
-export function agentFor(path: NetworkPath, protocol: string, keepAlive: boolean): false | http.Agent {
+export function agentFor(path: NetworkPath, protocol: string, keepAlive: boolean): false | HttpAgent {
   const tlsOptions = {...(path.ca === undefined ? {} : {ca: path.ca}), ...(path.unverified ? {rejectUnauthorized: false} : {})}
   if (protocol === 'https:' && path.proxy) return new TunnelAgent(path.proxy, {keepAlive, maxSockets: 4, ...tlsOptions})
-  if (!keepAlive) return protocol === 'https:' && (path.ca || path.unverified) ? new https.Agent({keepAlive: false, ...tlsOptions}) : false
-  return protocol === 'https:' ? new https.Agent({keepAlive: true, maxSockets: 4, ...tlsOptions}) : new http.Agent({keepAlive: true, maxSockets: 4})
+  if (!keepAlive) return protocol === 'https:' && (path.ca || path.unverified) ? new HttpsAgent({keepAlive: false, ...tlsOptions}) : false
+  return protocol === 'https:' ? new HttpsAgent({keepAlive: true, maxSockets: 4, ...tlsOptions}) : new HttpAgent({keepAlive: true, maxSockets: 4})
 }
