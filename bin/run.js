@@ -11,8 +11,9 @@
 // Two caches make a start shorter; both live in $XDG_CACHE_HOME/binauthz or ~/.cache/binauthz, both are off with
 // Node's own NODE_DISABLE_COMPILE_CACHE=1, and a cache that cannot be read or written is only a slower start:
 // - V8's code cache of the bundle (vm.Script cachedData), keyed by the bundle's SHA-256 (its first line), the Node
-//   version, the architecture and the command's words (it holds what the first run of that command compiled: a
-//   deploy's cache has the deploy's functions, not the help's; at most CODE_CACHES_KEPT per bundle); V8 itself
+//   version, the architecture and the command's words (it holds what the first successful run of that command
+//   compiled: a deploy's cache has the deploy's functions, not the help's; at most CODE_CACHES_KEPT per bundle; see
+//   loadBundle for runs that fail); V8 itself
 //   refuses data made under other flags. Where Node has its module compile
 //   cache (≥ 22.1) it is on too, for the vendor files the bundle imports lazily (NODE_COMPILE_CACHE decides its
 //   directory when set).
@@ -205,16 +206,26 @@ function commandWords(args) {
 }
 
 /**
- * Runs the bundle as Node would run a CommonJS file. Returns its exports and a function that stores V8's code cache
- * once the run has compiled what it needed (only when there was no usable one).
+ * Runs the bundle as Node would run a CommonJS file. Returns its exports and a function, for the process's exit, that
+ * stores V8's code cache once the run has compiled what it needed: when there was no usable one, or when the one
+ * used came from a run that failed. A run that fails (a usage error, say) compiled only part of what the command's
+ * runs need, so its cache is kept apart (`.failed.v8`), used until a run of the command succeeds, and then replaced.
  */
 function loadBundle(source, sha) {
   const prefix = `bundle-${sha?.slice(0, 24)}-`
-  const codeCache = caching && sha ? join(cacheDir, `${prefix}${process.version}-${process.arch}-${commandWords(argv)}.v8`) : undefined
+  const base = caching && sha ? join(cacheDir, `${prefix}${process.version}-${process.arch}-${commandWords(argv)}`) : undefined
   let cachedData
-  try {
-    if (codeCache) cachedData = readFileSync(codeCache)
-  } catch {}
+  let fromFailedRun = false
+  if (base) {
+    try {
+      cachedData = readFileSync(`${base}.v8`)
+    } catch {
+      try {
+        cachedData = readFileSync(`${base}.failed.v8`)
+        fromFailedRun = true
+      } catch {}
+    }
+  }
 
   // The file as it is: its value is a function of CommonJS's parameters and the import() below (scripts/bundle.js
   // WRAPPER_START), so no wrapped copy of the source is made.
@@ -226,9 +237,16 @@ function loadBundle(source, sha) {
   const bundleUrl = pathToFileURL(bundle)
   script.runInThisContext()(mod.exports, require, mod, bundle, dirname(bundle), spec => import(new URL(spec, bundleUrl).href))
   mod.loaded = true
-  const storeCodeCache = () => {
-    if (!codeCache || (cachedData && !script.cachedDataRejected)) return
-    if (!writeAtomically(codeCache, script.createCachedData())) return
+  const storeCodeCache = exitCode => {
+    const usable = cachedData !== undefined && !script.cachedDataRejected
+    if (!base || (usable && (!fromFailedRun || exitCode !== 0))) return
+    if (!writeAtomically(`${base}${exitCode === 0 ? '.v8' : '.failed.v8'}`, script.createCachedData())) return
+    if (exitCode === 0) {
+      try {
+        unlinkSync(`${base}.failed.v8`)
+      } catch {}
+    }
+
     // Older bundles' entries (another version of binauthz) removed; of the current one's, the newest kept.
     try {
       for (const name of readdirSync(cacheDir)) if (name.startsWith('bundle-') && name.endsWith('.v8') && !name.startsWith(prefix)) unlinkSync(join(cacheDir, name))

@@ -146,4 +146,23 @@ describe('perf: the start path (bin/run.js → dist/bundle)', function () {
     expect(second).to.deep.equal(first)
     expect(readFileSync(file).equals(Buffer.alloc(good.length, 7))).to.equal(false)
   })
+
+  it('a run that fails keeps its code cache apart, until a run of the command succeeds and replaces it', async () => {
+    const home = join(dir, 'failed-cache-home')
+    const env = {...cleanEnv(dir), HOME: home}
+    const cache = join(home, '.cache', 'binauthz')
+    const caches = (): string[] => readdirSync(cache).filter(name => name.includes('-policy-status')).map(name => name.replace(/^.*-policy-status/, ''))
+    // A usage error compiled only the start and the parse.
+    expect((await runCli(['policy', 'status', '--no-such-flag'], env)).code).to.equal(2)
+    expect(caches()).to.deep.equal(['.failed.v8'])
+    const failed = readFileSync(join(cache, readdirSync(cache).find(name => name.endsWith('-policy-status.failed.v8')) ?? 'missing'))
+    // Another failure uses it and leaves it as it is.
+    expect((await runCli(['policy', 'status', '--no-such-flag'], env)).code).to.equal(2)
+    expect(caches()).to.deep.equal(['.failed.v8'])
+    expect(readFileSync(join(cache, readdirSync(cache).find(name => name.endsWith('-policy-status.failed.v8')) ?? 'missing')).equals(failed)).to.equal(true)
+    // A success (its help is a run of the command's words that ends with 0) stores the cache of what it compiled.
+    const help = await runCli(['policy', 'status', '--help'], {...env, OCLIF_COLUMNS: '73'})
+    expect(help.code, help.stderr).to.equal(0)
+    expect(caches()).to.deep.equal(['.v8'])
+  })
 })
