@@ -253,6 +253,25 @@ const scriptedShell = [
 ].join(' && ')
 
 /**
+ * A no-change `deploy run` with one credential source (issue 14's rows): the same command, checks and target, the
+ * environment naming the source. `extraGcloud`: gcloud processes besides the deploy (print-access-token); `info`: a row
+ * the issue sets no target for. A no-change deploy makes no permission check (testIamPermissions) whatever the source.
+ */
+function credentialRow({env, extraGcloud = 0, info, label, name, source}) {
+  return {
+    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
+    credential: {extraGcloud, source},
+    env,
+    expect: {
+      exit: 0, gcloud: 1 + extraGcloud, iam: 0, reads: 1, writes: 0,
+    },
+    label: `\`binauthz deploy run x\` → fake gcloud${label === '' ? ' (allowlisted)' : label}`,
+    name,
+    target: {...(info ? {info: true} : {}), ratio: 3, rss: 60},
+  }
+}
+
+/**
  * name, label, argv, env, target, expect: the single-run check (exit code, requests, gcloud calls).
  * target.ratio: ≤ ratio × floor median; target.rss: MiB.
  */
@@ -278,61 +297,25 @@ const rows = [
     name: 'dry-run',
     target: {ratio: 2.5, rss: 60},
   },
-  {
-    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
-    credential: {extraGcloud: 0, source: 'token file (auth/access_token_file)'},
-    env: cliEnv,
-    expect: {
-      exit: 0, gcloud: 1, reads: 1, writes: 0,
-    },
-    label: '`binauthz deploy run x` → fake gcloud (allowlisted)',
-    name: 'deploy',
-    target: {ratio: 3, rss: 60},
-  },
-  {
-    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
-    credential: {extraGcloud: 0, source: 'token file + impersonation (auth/impersonate_service_account)'},
-    env: impersonatedEnv,
-    expect: {
-      exit: 0, gcloud: 1, iam: 0, reads: 1, writes: 0,
-    },
-    label: '`binauthz deploy run x` → fake gcloud, impersonating a service account on top of the token file',
-    name: 'deploy-impersonated',
-    target: {ratio: 3, rss: 60},
-  },
-  {
-    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
-    credential: {extraGcloud: 0, source: 'credential-file override with a service-account key (auth/credential_file_override)'},
-    env: keyFileEnv,
-    expect: {
-      exit: 0, gcloud: 1, iam: 0, reads: 1, writes: 0,
-    },
-    label: '`binauthz deploy run x` → fake gcloud, a service-account key in auth/credential_file_override',
-    name: 'deploy-sa-key',
-    target: {ratio: 3, rss: 60},
-  },
-  {
-    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
-    credential: {extraGcloud: 0, source: 'service-account key + impersonation (auth/impersonate_service_account)'},
-    env: keyFileImpersonatedEnv,
-    expect: {
-      exit: 0, gcloud: 1, iam: 0, reads: 1, writes: 0,
-    },
-    label: '`binauthz deploy run x` → fake gcloud, impersonating a service account on top of the service-account key',
-    name: 'deploy-sa-key-impersonated',
-    target: {ratio: 3, rss: 60},
-  },
-  {
-    argv: [node, bin, ...deployArgs, ...FROM_SOURCE],
-    credential: {extraGcloud: 1, source: 'gcloud login (`gcloud auth print-access-token`)'},
-    env: gcloudLoginEnv,
-    expect: {
-      exit: 0, gcloud: 2, reads: 1, writes: 0,
-    },
-    label: '`binauthz deploy run x` → fake gcloud, credentials of a gcloud login (print-access-token)',
-    name: 'deploy-gcloud-login',
-    target: {info: true, ratio: 3, rss: 60},
-  },
+  credentialRow({
+    env: cliEnv, label: '', name: 'deploy', source: 'token file (auth/access_token_file)',
+  }),
+  credentialRow({
+    env: impersonatedEnv, label: ', impersonating a service account on top of the token file', name: 'deploy-impersonated',
+    source: 'token file + impersonation (auth/impersonate_service_account)',
+  }),
+  credentialRow({
+    env: keyFileEnv, label: ', a service-account key in auth/credential_file_override', name: 'deploy-sa-key',
+    source: 'credential-file override with a service-account key (auth/credential_file_override)',
+  }),
+  credentialRow({
+    env: keyFileImpersonatedEnv, label: ', impersonating a service account on top of the service-account key', name: 'deploy-sa-key-impersonated',
+    source: 'service-account key + impersonation (auth/impersonate_service_account)',
+  }),
+  credentialRow({
+    env: gcloudLoginEnv, extraGcloud: 1, info: true, label: ', credentials of a gcloud login (print-access-token)', name: 'deploy-gcloud-login',
+    source: 'gcloud login (`gcloud auth print-access-token`)',
+  }),
   {
     argv: [node, bin, 'deploy', 'run', 'x', '--region', REGION, '--project', 'Bad!', '--dry-run'],
     env: cliEnv,
