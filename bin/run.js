@@ -285,14 +285,6 @@ function ignoreClosedOutput() {
 
 /** The CLI itself: everything after the version check. */
 async function start() {
-  if (caching && typeof nodeModule.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
-    try {
-      nodeModule.enableCompileCache(cacheDir)
-    } catch {
-      // Unwritable or unusable cache directory: start without it.
-    }
-  }
-
   const sha = bundleSha()
   const helpRequest = caching && sha && isHelpRequest(argv) ? helpKey(sha) : undefined
   const helpFile = helpRequest === undefined ? undefined : join(cacheDir, 'help', helpFileName(helpRequest))
@@ -309,6 +301,15 @@ async function start() {
     }
 
     if (source !== undefined) {
+      // Node's module compile cache, for the vendor files the bundle may import: not needed by a stored help answer.
+      if (caching && typeof nodeModule.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
+        try {
+          nodeModule.enableCompileCache(cacheDir)
+        } catch {
+          // Unwritable or unusable cache directory: start without it.
+        }
+      }
+
       ignoreClosedOutput()
       const {cli, storeCodeCache} = loadBundle(source, sha)
       // At exit, also when oclif ends a failed command with process.exit: what the run compiled is kept either way.
