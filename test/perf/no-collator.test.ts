@@ -1,7 +1,8 @@
-// No ICU collator on the start path: the first String.prototype.localeCompare (or Intl.Collator) of a process sets
-// ICU's collation up, ~80 M instructions, ~5 ms and ~4.5 MiB (bench/RESULTS.md), and oclif's own Plugin class sorts
-// the commands with it — which is why oclif gets binauthz's root plugin ready-made (src/cli/root-plugin.ts). Observed
-// with a preload in the child (NODE_OPTIONS --require) that counts the calls and writes the count at exit.
+// No ICU collator or segmenter on the start path: the first String.prototype.localeCompare (or Intl.Collator) of a
+// process sets ICU's collation up, ~80 M instructions and ~3 MiB (bench/RESULTS.md), and oclif's own Plugin class
+// sorts the commands with it — which is why oclif gets binauthz's root plugin ready-made (src/cli/root-plugin.ts); an
+// Intl.Segmenter (string-width ≥ 6) costs ~100 M. Observed with a preload in the child (NODE_OPTIONS --require) that
+// counts the calls and writes the count at exit.
 import {expect} from 'chai'
 import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -10,7 +11,7 @@ import {runCli} from '../helpers/cli-process.js'
 import {runProgram} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
 
-describe('start path: no ICU collator', function () {
+describe('start path: no ICU collator or segmenter', function () {
   this.timeout(120_000)
   let dir: string
   let log: string
@@ -27,6 +28,8 @@ describe('start path: no ICU collator', function () {
       'String.prototype.localeCompare = function (...args) { calls++; return compare.apply(this, args) }',
       'const Collator = Intl.Collator',
       'Intl.Collator = function (...args) { calls++; return new Collator(...args) }',
+      'const Segmenter = Intl.Segmenter',
+      'Intl.Segmenter = function (...args) { calls++; return new Segmenter(...args) }',
       `process.on('exit', () => appendFileSync(${JSON.stringify(log)}, calls + '\\n'))`,
     ].join('\n'))
     env = {
@@ -47,11 +50,11 @@ describe('start path: no ICU collator', function () {
 
   const counted = (): number[] => readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number)
 
-  it('the preload counts a localeCompare (so the checks below can fail)', async () => {
+  it('the preload counts a localeCompare and a segmenter (so the checks below can fail)', async () => {
     rmSync(log, {force: true})
-    const ran = await runProgram(process.execPath, ['-e', "'a'.localeCompare('b')"], {cwd: dir, env, timeoutMs: 60_000})
+    const ran = await runProgram(process.execPath, ['-e', "'a'.localeCompare('b'); new Intl.Segmenter()"], {cwd: dir, env, timeoutMs: 60_000})
     expect(ran.code, ran.stderr).to.equal(0)
-    expect(counted()).to.deep.equal([1])
+    expect(counted()).to.deep.equal([2])
   })
 
   const runs: [string[], number][] = [
