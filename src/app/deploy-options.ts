@@ -58,6 +58,8 @@ export interface DeployOptions {
   signal?: AbortSignal
   /** Where the one policy-change path shows the planned diff. */
   ui: Ui
+  /** The run's User-Agent (Runtime.userAgent): the policy client, the token fetches and the readers send it. */
+  userAgent: string
   yes: boolean
 }
 
@@ -77,11 +79,11 @@ export const DEFAULT_ADAPTERS: DeployAdapters = {
  */
 export function tokensOfRun(
   adapters: DeployAdapters,
-  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; signal: AbortSignal | undefined},
+  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; signal: AbortSignal | undefined; userAgent: string},
 ): () => Promise<ResolvedTokenProvider> {
   let resolving: Promise<ResolvedTokenProvider> | undefined
   return () => {
-    resolving ??= adapters.tokens(run.env, run.gcloud, {projectId: run.project, ...(run.signal === undefined ? {} : {signal: run.signal})})
+    resolving ??= adapters.tokens(run.env, run.gcloud, {projectId: run.project, userAgent: run.userAgent, ...(run.signal === undefined ? {} : {signal: run.signal})})
     return resolving
   }
 }
@@ -105,6 +107,7 @@ export function clientOfRun(
       gcloud: run.gcloud,
       project: result.project,
       tokens: run.tokens,
+      userAgent: options.userAgent,
       ...(options.deadlineSeconds === undefined ? {} : {deadline: run.started + (options.deadlineSeconds * 1000)}),
       ...(options.signal === undefined ? {} : {signal: options.signal}),
     }, adapters)

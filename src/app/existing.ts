@@ -26,6 +26,8 @@ export interface ReadExistingInput {
   signal?: AbortSignal
   /** The run's token provider (the policy client's too). */
   tokens: ResolvedTokenProvider
+  /** The run's User-Agent (Runtime.userAgent), as the policy client sends it. */
+  userAgent: string
 }
 
 /** How the existing resources are read (tests replace it). */
@@ -44,6 +46,7 @@ export const readExisting: ExistingReader = async input => {
   const options = {
     network: resolveNetwork(input.env, input.gcloud, base),
     tokens,
+    userAgent: input.userAgent,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(input.signal === undefined ? {} : {signal: input.signal}),
   }

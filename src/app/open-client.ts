@@ -34,13 +34,15 @@ export interface OpenClientOptions {
   signal?: AbortSignal
   /** The run's token provider, when the run resolves it (deploy shares it with its readers); else resolved here. */
   tokens?: () => Promise<ResolvedTokenProvider>
+  /** The run's User-Agent (Runtime.userAgent): the client's and the token fetches'. */
+  userAgent: string
 }
 
 /** How the client's parts are made (tests replace them). */
 export interface ClientFactories {
   client(options: ClientOptions): BinauthzClient
   endpoint(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): URL
-  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, options?: ResolveTokenOptions): Promise<ResolvedTokenProvider>
+  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, options: ResolveTokenOptions): Promise<ResolvedTokenProvider>
 }
 
 export const DEFAULT_CLIENT_FACTORIES: ClientFactories = {
@@ -55,6 +57,7 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
   const tokens = await (options.tokens?.() ?? factories.tokens(options.env, options.gcloud, {
     ...(options.project === undefined ? {} : {projectId: options.project}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
+    userAgent: options.userAgent,
   }))
   options.signal?.throwIfAborted()
   const quotaCredential = {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject, quotaProjectOrigin: tokens.quotaProjectOrigin}
@@ -71,6 +74,7 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
     network,
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
     tokens,
+    userAgent: options.userAgent,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(options.clock === undefined ? {} : {clock: options.clock}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),

@@ -30,6 +30,12 @@ export interface CommonInput {
   signal?: AbortSignal
 }
 
+/** A use case's input that calls the Binary Authorization API. */
+export interface ApiInput extends CommonInput {
+  /** The run's User-Agent (Runtime.userAgent). */
+  userAgent: string
+}
+
 export interface Selection {
   project: string
   projectSource: string
@@ -88,25 +94,26 @@ export function withRunConfig<T extends CommonInput>(input: T): T & {config: Run
 }
 
 /** The Binary Authorization client for the input's environment and deadline. */
-export async function clientFor(input: CommonInput, project: string): Promise<BinauthzClient> {
+export async function clientFor(input: ApiInput, project: string): Promise<BinauthzClient> {
   return (await openedFor(input, project)).client
 }
 
 /** The client and who it acts as. */
-async function openedFor(input: CommonInput, project: string): Promise<OpenedClient> {
+async function openedFor(input: ApiInput, project: string): Promise<OpenedClient> {
   const {gcloud} = input.config ?? runConfig(input.env)
   return openClient({
     clock: input.clock ?? systemClock,
     env: input.env,
     gcloud,
     project,
+    userAgent: input.userAgent,
     ...(input.deadline === undefined ? {} : {deadline: input.deadline}),
     ...(input.signal === undefined ? {} : {signal: input.signal}),
   })
 }
 
 /** What a policy-writing command (allow, revoke, restore) is given besides what to change. */
-export interface WriteInput extends CommonInput {
+export interface WriteInput extends ApiInput {
   /** The command line as typed: a refused confirmation names it with --yes. */
   invocation?: readonly string[]
   mode: 'dry-run' | 'write'

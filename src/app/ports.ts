@@ -44,6 +44,8 @@ export interface Runtime {
   /** Aborted by SIGINT / SIGTERM: every request and process the run starts takes it. */
   signal: AbortSignal
   ui: Ui
+  /** The User-Agent of every request binauthz sends itself, built once by the command (src/google/user-agent.ts). */
+  userAgent: string
 }
 
 /** Now; tests pass a fixed or stepping one. */

@@ -34,11 +34,13 @@ export interface SetupDeps {
   /** The command line as typed: a refused confirmation names it with --yes. */
   invocation?: readonly string[]
   /** Default: openClient from ./client.ts. */
-  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
+  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal; userAgent: string}) => Promise<OpenedClient>
   prompter: Prompter
   /** The run's interrupt: the gcloud checks and policy requests stop when it aborts. */
   signal?: AbortSignal
   ui: Ui
+  /** The run's User-Agent (Runtime.userAgent). */
+  userAgent: string
 }
 
 export interface SetupPolicyResult {

@@ -34,6 +34,8 @@ export interface ResolveTokenOptions {
   projectId?: string
   /** The run's interrupt (IAM Credentials calls). */
   signal?: AbortSignal
+  /** The run's User-Agent (src/google/user-agent.ts), on the token grants and IAM Credentials calls binauthz makes. */
+  userAgent: string
 }
 
 /** What binauthz needs to know of a credential file (never its secrets). */

@@ -156,7 +156,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
 export async function resolveTokenProvider(
   env: NodeJS.ProcessEnv,
   config: GcloudConfig,
-  options: ResolveTokenOptions = {},
+  options: ResolveTokenOptions,
 ): Promise<ResolvedTokenProvider> {
   refuseDisabledCredentials(env, config)
   const settings = identitySettings(env, config)
@@ -209,6 +209,7 @@ export async function resolveTokenProvider(
         scopes: [CLOUD_PLATFORM_SCOPE],
         sourceToken,
         target: impersonation.target,
+        userAgent: options.userAgent,
         ...(options.signal === undefined ? {} : {signal: options.signal}),
       })
       return validateToken(generated.token, `IAM Credentials' token for ${impersonation.target}`)

@@ -29,6 +29,8 @@ interface GrantContext {
   /** The file and where it was named, for messages. */
   origin: string
   signal?: AbortSignal | undefined
+  /** The run's User-Agent (src/google/user-agent.ts). */
+  userAgent: string
 }
 
 /**
@@ -48,7 +50,7 @@ export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo
       const assertion = signAssertion(key, [CLOUD_PLATFORM_SCOPE], new Date())
       registerSecret(assertion)
       const token = await exchangeGrant({
-        detail: context.detail, form: {assertion, grant_type: JWT_BEARER_GRANT}, network, url, ...(context.signal ? {signal: context.signal} : {}),
+        detail: context.detail, form: {assertion, grant_type: JWT_BEARER_GRANT}, network, url, userAgent: context.userAgent, ...(context.signal ? {signal: context.signal} : {}),
       })
       return validateToken(token, `The token endpoint's answer for ${context.detail}`)
     }
@@ -76,6 +78,7 @@ export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo
         },
         network,
         url,
+        userAgent: context.userAgent,
         ...(context.signal ? {signal: context.signal} : {}),
       })
       return validateToken(token, `The token endpoint's answer for ${context.detail}`)

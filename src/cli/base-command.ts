@@ -15,6 +15,7 @@ import {systemClock} from '../app/ports.js'
 import {
   abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
+import {userAgentOf} from '../google/user-agent.js'
 import {formatCommand} from '../policy/shell.js'
 import {colourDiff, colourEnabled, escapeKeepingDiffColour} from './diff-colour.js'
 import {renderError} from './error-output.js'
@@ -230,7 +231,14 @@ export abstract class BinauthzCommand extends Command {
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
-      clock: systemClock, config: runConfig(process.env), env: process.env, invocation: [...this.commandWords(), ...this.argv], prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+      clock: systemClock,
+      config: runConfig(process.env),
+      env: process.env,
+      invocation: [...this.commandWords(), ...this.argv],
+      prompter: this.prompter(),
+      signal: this.signal,
+      ui: this.ui(),
+      userAgent: this.userAgent(),
     }
   }
 
@@ -254,6 +262,11 @@ export abstract class BinauthzCommand extends Command {
         if (!this.quietRun) process.stderr.write(`${safeText(`Warning: ${line}`)}\n`)
       },
     }
+  }
+
+  /** The User-Agent of the run's requests, from the package.json oclif already read (no file read of ours). */
+  protected userAgent(): string {
+    return userAgentOf(this.config)
   }
 
   private interrupted(signal: StopSignal): void {

@@ -69,6 +69,7 @@ export abstract class DeployCommand extends BinauthzCommand {
         report: deployReport(reporter, text => this.say(text), text => this.say(this.coloured(text))),
         signal: this.signal,
         ui: {diff: text => this.say(this.coloured(text)), info: line => this.say(line), warn: line => this.say(line)},
+        userAgent: this.userAgent(),
       })
       await reporter.close()
       const summary = deploySummary(result)

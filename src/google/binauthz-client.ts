@@ -5,7 +5,6 @@
 
 import type {Agent} from 'node:http'
 
-import {readFileSync} from 'node:fs'
 import {setTimeout as delay} from 'node:timers/promises'
 
 import type {TokenProvider} from '../auth/token-provider.js'
@@ -65,8 +64,8 @@ export interface ClientOptions {
   tokens: TokenProvider
   /** Per-request timeout and response size limit (see http-transport.ts). */
   transport?: Partial<TransportLimits>
-  /** Overrides the User-Agent product token (default binauthz-deploy/<package version>). */
-  userAgent?: string
+  /** The run's User-Agent (src/google/user-agent.ts userAgentOf: `binauthz-deploy/<version> node/<version>`). */
+  userAgent: string
 }
 
 /** One API call: what it is for, where it goes, and whether a lost answer may be sent again. */
@@ -99,32 +98,6 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   } catch (error: unknown) {
     if (!signal?.aborted) throw error
   }
-}
-
-let cachedVersion: string | undefined
-
-/** The User-Agent of binauthz's own calls (the Binary Authorization client, IAM Credentials). */
-export function defaultUserAgent(): string {
-  return `binauthz-deploy/${packageVersion()} node/${process.version}`
-}
-
-function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion
-  cachedVersion = 'unknown'
-  // dist/src/google/binauthz-client.js and src/google/binauthz-client.ts sit two or three levels below the package root.
-  for (const relative of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {name?: unknown; version?: unknown}
-      if (pkg.name === 'binauthz-deploy' && typeof pkg.version === 'string') {
-        cachedVersion = pkg.version
-        break
-      }
-    } catch {
-      // try the next candidate
-    }
-  }
-
-  return cachedVersion
 }
 
 /** The per-request timeout, cut to what is left before the deadline. */
@@ -184,10 +157,9 @@ export class BinauthzClient {
     this.sleep = sleep ?? defaultSleep
     this.limits = {...DEFAULT_LIMITS, ...options.transport}
     this.refusedSuggestions = options.refusedSuggestions ?? ['binauthz sandbox start']
-    const userAgent = `${options.userAgent ?? `binauthz-deploy/${packageVersion()}`} node/${process.version}`
     this.headers = {
       accept: 'application/json',
-      'user-agent': userAgent,
+      'user-agent': options.userAgent,
       ...(options.quotaProject === undefined || options.quotaProject === '' ? {} : {'x-goog-user-project': options.quotaProject}),
     }
     this.network = options.network ?? {}

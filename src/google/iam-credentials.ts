@@ -8,7 +8,6 @@
 
 import {ExternalError, redactSecrets, UserError} from '../errors.js'
 import {serverText} from '../policy/display.js'
-import {defaultUserAgent} from './binauthz-client.js'
 import {parseGoogleError} from './google-errors.js'
 import {DEFAULT_LIMITS, type HttpOutcome, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
@@ -26,6 +25,8 @@ export interface GenerateAccessTokenRequest {
   sourceToken: string
   /** The service account to act as (store.py: the last ID). */
   target: string
+  /** The run's User-Agent (user-agent.ts). */
+  userAgent: string
 }
 
 export interface GeneratedAccessToken {
@@ -62,7 +63,7 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
     agent: agentFor(request.network ?? {}, request.endpoint.protocol, false),
     authorization: `Bearer ${request.sourceToken}`,
     body: generateAccessTokenBody(request.delegates, request.scopes),
-    headers: {'content-type': 'application/json', 'user-agent': defaultUserAgent()},
+    headers: {'content-type': 'application/json', 'user-agent': request.userAgent},
     maxResponseBytes: 64 * 1024,
     method: 'POST',
     timeoutMs: DEFAULT_LIMITS.timeoutMs,

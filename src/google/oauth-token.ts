@@ -9,7 +9,6 @@ import {
   ExternalError, redactSecrets, registerSecret, UserError,
 } from '../errors.js'
 import {serverText} from '../policy/display.js'
-import {defaultUserAgent} from './binauthz-client.js'
 import {DEFAULT_LIMITS, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
 
@@ -24,6 +23,8 @@ export interface TokenGrantRequest {
   signal?: AbortSignal
   /** The token endpoint (tokenEndpointFrom: https, or http to loopback). */
   url: URL
+  /** The run's User-Agent (user-agent.ts). */
+  userAgent: string
 }
 
 const SUGGESTIONS = [
@@ -59,7 +60,7 @@ export async function exchangeGrant(request: TokenGrantRequest): Promise<string>
   const outcome = await sendHttp({
     agent: agentFor(request.network ?? {}, request.url.protocol, false),
     body: new URLSearchParams(request.form).toString(),
-    headers: {accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': defaultUserAgent()},
+    headers: {accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': request.userAgent},
     maxResponseBytes: 64 * 1024,
     method: 'POST',
     timeoutMs: DEFAULT_LIMITS.timeoutMs,

@@ -45,6 +45,8 @@ export interface ReaderOptions {
   /** Per request (default 15 s). */
   timeoutMs?: number
   tokens: TokenProvider
+  /** The run's User-Agent (user-agent.ts), as the policy client sends it. */
+  userAgent: string
 }
 
 /** connection_context.py DeriveRegionalEndpoint: `{region}-{netloc}`, scheme and path kept. */
@@ -80,6 +82,7 @@ async function send({agent, options, path, target, what}: Call, token: string): 
     authorization: `Bearer ${token}`,
     headers: {
       accept: 'application/json',
+      'user-agent': options.userAgent,
       ...(target.hostHeader === undefined ? {} : {host: target.hostHeader}),
       ...(options.quotaProject === undefined || options.quotaProject === '' ? {} : {'x-goog-user-project': options.quotaProject}),
     },

@@ -14,6 +14,7 @@ import {BinauthzError, UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const PROJECT = 'my-proj'
 const RUN_US = 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
@@ -104,6 +105,7 @@ describe('app/deploy', () => {
           // The command's presenter: plan blocks and the policy path's diff lines are what a person is shown.
           report: deployReport(silentReporter(), text => shown.push(text)),
           ui: {info: line => shown.push(line), warn: line => shown.push(line)},
+          userAgent: TEST_USER_AGENT,
           yes: true,
           ...rest,
         }

@@ -12,6 +12,7 @@ import {listPolicyBackups, readPolicyBackupRecord, savePolicyBackup} from '../..
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const TOKEN = 'planted-Token-0b5e77a1-transaction'
 const PROJECT = 'my-proj'
@@ -86,6 +87,7 @@ describe('binauthz transaction', () => {
         ...retry,
       },
       tokens: {getToken: async () => TOKEN},
+      userAgent: TEST_USER_AGENT,
       ...extra,
     })
   }

@@ -13,12 +13,13 @@ import {issueServiceAccountKey, type ServiceAccountKeyFile} from '../../src/sand
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {call} from '../sandbox/client.js'
 import {writeGcloudDir} from './fixtures.js'
 
 const SA = 'key-holder@sandbox-project.iam.gserviceaccount.com'
 const TARGET = 'deployer@sandbox-project.iam.gserviceaccount.com'
-const noGoogle = {dmiProductNameFile: '/nonexistent/product_name'}
+const noGoogle = {dmiProductNameFile: '/nonexistent/product_name', userAgent: TEST_USER_AGENT}
 
 async function resolve(e: NodeJS.ProcessEnv) {
   return resolveTokenProvider(e, readGcloudConfig(e), noGoogle)

@@ -32,6 +32,7 @@ function tokenEndpoint(requests: string[]): RequestListener {
   }
 }
 
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {writeGcloudDir} from './fixtures.js'
 
 const TOKEN = 'ya29.test-token-from-file-abcdefghijklmnop'
@@ -62,7 +63,7 @@ describe('credentials', () => {
   let gcloudDir: string
   let fake: FakeGcloud
   /** No Google hardware here, whatever machine runs the tests. */
-  const noGoogle: ResolveTokenOptions = {dmiProductNameFile: '/nonexistent/product_name'}
+  const noGoogle: ResolveTokenOptions = {dmiProductNameFile: '/nonexistent/product_name', userAgent: TEST_USER_AGENT}
 
   beforeEach(() => {
     dir = tempDir('credentials')

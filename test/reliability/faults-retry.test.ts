@@ -13,6 +13,7 @@ import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, patternsOf, unwrap,
 } from '../helpers/reliability-cli.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const PROJECT = 'rel-retry'
 const REGION = 'us-east1'
@@ -36,6 +37,7 @@ function recordingClient(endpoint: URL, random: () => number, waits: number[]): 
       },
     },
     tokens: {getToken: async () => CANARY_TOKEN},
+    userAgent: TEST_USER_AGENT,
   })
 }
 
@@ -190,6 +192,7 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
           },
         },
         tokens: {getToken: async () => CANARY_TOKEN},
+        userAgent: TEST_USER_AGENT,
       })
       const error = (await rejectionOf(applyPolicyChange(c, {mode: 'write', plan: p => planAllow(p, ['us-east1-docker.pkg.dev/rel-retry/r/**']), project: PROJECT}))) as ExternalError
       expect(error.exitCode).to.equal(4)
