@@ -3,6 +3,7 @@
 
 import type {CredentialSource, ResolvedTokenProvider, ResolveTokenOptions} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {Secrets} from '../errors.js'
 import type {ClientOptions} from '../google/binauthz-client.js'
 import type {Clock} from './ports.js'
 
@@ -30,6 +31,8 @@ export interface OpenClientOptions {
   gcloud: GcloudConfig
   /** The project worked on: gcloud bills it for user credentials (billing/quota_project CURRENT_PROJECT). */
   project?: string
+  /** The run's secrets (Runtime.secrets): the tokens obtained are registered there. */
+  secrets: Secrets
   /** The run's interrupt: every request stops when it aborts. */
   signal?: AbortSignal
   /** The run's token provider, when the run resolves it (deploy shares it with its readers); else resolved here. */
@@ -57,6 +60,7 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
   const tokens = await (options.tokens?.() ?? factories.tokens(options.env, options.gcloud, {
     ...(options.project === undefined ? {} : {projectId: options.project}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
+    secrets: options.secrets,
     userAgent: options.userAgent,
   }))
   options.signal?.throwIfAborted()
@@ -73,6 +77,7 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
     endpoint,
     network,
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
+    secrets: options.secrets,
     tokens,
     userAgent: options.userAgent,
     ...(quotaProject === undefined ? {} : {quotaProject}),

@@ -2,6 +2,7 @@
 // patterns a command is about, the client opened as the run's principal, and for the writing ones the change through
 // the one policy-change path (policy-change.ts changePolicyOf) and its report. Nothing here prints.
 
+import type {Secrets} from '../errors.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
@@ -32,6 +33,8 @@ export interface CommonInput {
 
 /** A use case's input that calls the Binary Authorization API. */
 export interface ApiInput extends CommonInput {
+  /** The run's secrets (Runtime.secrets). */
+  secrets: Secrets
   /** The run's User-Agent (Runtime.userAgent). */
   userAgent: string
 }
@@ -106,6 +109,7 @@ async function openedFor(input: ApiInput, project: string): Promise<OpenedClient
     env: input.env,
     gcloud,
     project,
+    secrets: input.secrets,
     userAgent: input.userAgent,
     ...(input.deadline === undefined ? {} : {deadline: input.deadline}),
     ...(input.signal === undefined ? {} : {signal: input.signal}),

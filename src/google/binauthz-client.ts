@@ -10,7 +10,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import type {TokenProvider} from '../auth/token-provider.js'
 
 import {
-  BugError, ExternalError, redactSecrets, registerSecret,
+  BugError, ExternalError, type Secrets,
 } from '../errors.js'
 import {serverText} from '../policy/display.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
@@ -55,6 +55,8 @@ export interface ClientOptions {
   refusedSuggestions?: string[]
   /** Retries, backoff and Retry-After (see retry.ts for the defaults). */
   retry?: RetryOptions
+  /** The run's secrets: each token used is registered there, and quoted server text is redacted with them. */
+  secrets: Secrets
   /**
    * Aborting it stops the call at once: no further wait, the request in flight destroyed, and a rejection with
    * InterruptedError (code INTERRUPTED, exit 130). For updatePolicy it says the write may have landed when a request
@@ -107,19 +109,22 @@ interface Budget {
   timeoutMs: number
 }
 
+/** Removes a call's token and the run's secrets from text (the token even when too short to be registered). */
+type Redact = (text: string) => string
+
 /** Server-controlled (or server-echoing) text as a message may quote it: our token and any secret redacted, then escaped and cut. */
-function scrubText(text: string, token: string, max = 500): string {
-  return serverText(text, t => redactSecrets(token.length > 0 ? t.split(token).join('[REDACTED]') : t), max)
+function scrubText(text: string, redact: Redact, max = 500): string {
+  return serverText(text, redact, max)
 }
 
 /** JSON.parse's complaint about `body` with secrets redacted BEFORE parsing (its snippet then quotes redacted text). */
-function parseErrorOfRedacted(body: string, token: string): string {
-  const redacted = redactSecrets(token.length > 0 ? body.split(token).join('[REDACTED]') : body)
+function parseErrorOfRedacted(body: string, redact: Redact): string {
+  const redacted = redact(body)
   try {
     JSON.parse(redacted)
     return 'not valid JSON'
   } catch (error: unknown) {
-    return scrubText(error instanceof Error ? error.message : 'not valid JSON', token, 200)
+    return scrubText(error instanceof Error ? error.message : 'not valid JSON', redact, 200)
   }
 }
 
@@ -135,6 +140,7 @@ export class BinauthzClient {
   private readonly random: () => number
   private readonly refusedSuggestions: readonly string[]
   private readonly retry: Readonly<RetrySettings>
+  private readonly secrets: Secrets
   private readonly signal?: AbortSignal
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   private readonly tokens: TokenProvider
@@ -147,6 +153,7 @@ export class BinauthzClient {
 
     this.endpoint = new URL(options.endpoint.href.endsWith('/') ? options.endpoint.href : `${options.endpoint.href}/`)
     this.tokens = options.tokens
+    this.secrets = options.secrets
     this.deadline = options.deadline
     const {clock} = options
     this.now = clock === undefined ? Date.now : () => clock().getTime()
@@ -247,7 +254,7 @@ export class BinauthzClient {
       if (this.deadline !== undefined && this.now() >= this.deadline) throw deadlineError(op, last?.error)
       const token = renewed ?? await this.race(this.tokens.getToken(), interrupted)
       renewed = undefined
-      registerSecret(token)
+      this.secrets.add(token)
       const budget = this.budget()
       const outcome = await this.send(request, url, token, budget)
       if (outcome.kind !== 'too-large' && outcome.kind !== 'response') unanswered ||= outcome.sent
@@ -272,14 +279,14 @@ export class BinauthzClient {
 
   private decode(op: Operation, res: HttpResponse, token: string): unknown {
     const type = res.headers['content-type']
-    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type === undefined ? undefined : scrubText(type, token, 200))
+    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type === undefined ? undefined : scrubText(type, this.redactor(token), 200))
     try {
       // Lossless: numbers in fields binauthz does not own keep their text for the write back (policy/json-text.ts).
       return parseJsonLossless(res.body)
     } catch (error: unknown) {
       // V8's SyntaxError quotes a window of the answer, which may hold a PART of a token no redaction recognises:
       // the message shown is the one of the answer with every secret already redacted.
-      throw malformedError(op, this.endpoint, error instanceof Error ? parseErrorOfRedacted(res.body, token) : 'not JSON')
+      throw malformedError(op, this.endpoint, error instanceof Error ? parseErrorOfRedacted(res.body, this.redactor(token)) : 'not JSON')
     }
   }
 
@@ -293,13 +300,13 @@ export class BinauthzClient {
         return {error: sandboxNotAnswering(this.endpoint, this.refusedSuggestions, outcome.error), retry: {kind: 'final'}}
       }
 
-      return {error: networkError(op, this.endpoint, `${code}: ${scrubText(outcome.error.message, token)}`, outcome.error), retry: {code, kind: 'network'}}
+      return {error: networkError(op, this.endpoint, `${code}: ${scrubText(outcome.error.message, this.redactor(token))}`, outcome.error), retry: {code, kind: 'network'}}
     }
 
     case 'response': {
       const {response} = outcome
       const error = errorForAnswer({
-        method: request.method, op, project: request.project, redact: text => redactSecrets(token.length > 0 ? text.split(token).join('[REDACTED]') : text), response,
+        method: request.method, op, project: request.project, redact: this.redactor(token), response,
       })
       const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now())
       return {error, retry: {kind: 'status', status: response.status, ...(retryAfterMs === undefined ? {} : {retryAfterMs})}}
@@ -332,6 +339,11 @@ export class BinauthzClient {
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort)
     }
+  }
+
+  /** Redacts the call's token (registered or not: it may be shorter than a registered secret) and the run's secrets. */
+  private redactor(token: string): Redact {
+    return text => this.secrets.redact(token.length > 0 ? text.split(token).join('[REDACTED]') : text)
   }
 
   /** After a 401: the token may have expired or been revoked since it was cached. A new one, or undefined if it is the same. */

@@ -5,7 +5,9 @@ import {join} from 'node:path'
 import type {Policy} from '../../src/policy/types.js'
 
 import {type ApplyOptions, applyPolicyChange} from '../../src/app/policy-change.js'
-import {ExternalError, InterruptedError, UserError} from '../../src/errors.js'
+import {
+  ExternalError, InterruptedError, Secrets, UserError,
+} from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, type RetryOptions} from '../../src/google/binauthz-client.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
 import {listPolicyBackups, readPolicyBackupRecord, savePolicyBackup} from '../../src/store/backups.js'
@@ -86,8 +88,8 @@ describe('binauthz transaction', () => {
         },
         ...retry,
       },
-      tokens: {getToken: async () => TOKEN},
-      userAgent: TEST_USER_AGENT,
+      secrets: new Secrets(),
+      tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       ...extra,
     })
   }

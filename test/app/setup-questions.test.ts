@@ -9,6 +9,7 @@ import type {AskOptions, Choice, Prompter} from '../../src/app/ports.js'
 
 import {resolveContext} from '../../src/app/context.js'
 import {runSetup} from '../../src/app/setup-wizard.js'
+import {Secrets} from '../../src/errors.js'
 import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {
   type Harness, PROJECT, REGION, startHarness,
@@ -67,7 +68,7 @@ describe('setup wizard: the questions', () => {
     })
     const lines: string[] = []
     const result = await runSetup({apply: true, yes: false}, {
-      env: process.env, prompter: script.prompter, ui: ui(lines), userAgent: TEST_USER_AGENT,
+      env: process.env, prompter: script.prompter, secrets: new Secrets(), ui: ui(lines), userAgent: TEST_USER_AGENT,
     })
     expect(script.asked.some(q => q.includes('--docker-repository'))).to.equal(false)
     expect(script.validationOf('Region(s)', 'us-central1-a')).to.match(/^Invalid region "us-central1-a" from your answer: it is a zone/)
@@ -83,7 +84,7 @@ describe('setup wizard: the questions', () => {
     })
     const lines: string[] = []
     const result = await runSetup({apply: true, yes: false}, {
-      env: process.env, prompter: script.prompter, ui: ui(lines), userAgent: TEST_USER_AGENT,
+      env: process.env, prompter: script.prompter, secrets: new Secrets(), ui: ui(lines), userAgent: TEST_USER_AGENT,
     })
     expect(script.asked.some(q => q.includes('--docker-repository'))).to.equal(true)
     expect(result.defaults.saved).to.equal(true)
@@ -97,7 +98,7 @@ describe('setup wizard: the questions', () => {
     const result = await runSetup({
       apply: true, project: PROJECT, regions: [REGION], yes: true,
     }, {
-      env: process.env, prompter: refusing, ui: ui(lines), userAgent: TEST_USER_AGENT,
+      env: process.env, prompter: refusing, secrets: new Secrets(), ui: ui(lines), userAgent: TEST_USER_AGENT,
     })
     expect(result.defaults.saved).to.equal(true)
     expect(lines.some(l => l.startsWith('✔ Saved defaults to ') && l.includes('--no-save'))).to.equal(true)
@@ -120,7 +121,7 @@ describe('setup wizard: the questions', () => {
     let setupRefusal = 'accepted'
     try {
       await runSetup({apply: false, regions: [REGION], yes: true}, {
-        env, prompter: refusing, ui: ui([]), userAgent: TEST_USER_AGENT,
+        env, prompter: refusing, secrets: new Secrets(), ui: ui([]), userAgent: TEST_USER_AGENT,
       })
     } catch (error) {
       setupRefusal = (error as Error).message
@@ -137,7 +138,7 @@ describe('setup wizard: the questions', () => {
       const result = await runSetup({
         apply: false, kind, project: PROJECT, save: false, yes: true,
       }, {
-        env, prompter: refusing, ui: ui([]), userAgent: TEST_USER_AGENT,
+        env, prompter: refusing, secrets: new Secrets(), ui: ui([]), userAgent: TEST_USER_AGENT,
       })
       expect(result.regions).to.deep.equal([expected])
       expect(resolveContext({env, kind, project: PROJECT}).regions).to.deep.equal([expected])

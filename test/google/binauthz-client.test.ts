@@ -7,7 +7,7 @@ import http from 'node:http'
 import type {Policy} from '../../src/policy/types.js'
 
 import {
-  BinauthzError, ExternalError, InterruptedError, UserError,
+  BinauthzError, ExternalError, InterruptedError, Secrets, UserError,
 } from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, encodeProject} from '../../src/google/binauthz-client.js'
 import {ApiError, PolicyConflictError} from '../../src/google/google-errors.js'
@@ -99,8 +99,8 @@ describe('binauthz client (against the sandbox)', () => {
     const waits: number[] = []
     const client = new BinauthzClient({
       endpoint: server.endpoint,
-      tokens: {getToken: async () => TOKEN},
-      userAgent: TEST_USER_AGENT,
+      secrets: new Secrets(),
+      tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       ...extra,
       retry: {
         random: () => 0.5,
@@ -331,9 +331,9 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const other = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
+          secrets: new Secrets(),
           tokens: {getToken: async () => TOKEN},
-          transport: {maxResponseBytes: 1000},
-          userAgent: TEST_USER_AGENT,
+          transport: {maxResponseBytes: 1000}, userAgent: TEST_USER_AGENT,
         })
         clients.push(other)
         const error = (await rejectionOf(other.getPolicy(PROJECT))) as ExternalError
@@ -519,9 +519,9 @@ describe('binauthz client (against the sandbox)', () => {
         const stalled = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`),
           retry: {maxRetries: 1, async sleep() {}},
+          secrets: new Secrets(),
           tokens: {getToken: async () => TOKEN},
-          transport: {timeoutMs: 100},
-          userAgent: TEST_USER_AGENT,
+          transport: {timeoutMs: 100}, userAgent: TEST_USER_AGENT,
         })
         clients.push(stalled)
         const error = (await rejectionOf(stalled.getPolicy(PROJECT))) as ExternalError
@@ -694,7 +694,7 @@ describe('binauthz client (against the sandbox)', () => {
       const controller = new AbortController()
       const client = new BinauthzClient({
         endpoint: server.endpoint,
-        retry: {backoffBaseMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+        retry: {backoffBaseMs: 60_000, random: () => 0.5}, secrets: new Secrets(), signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       clients.push(client)
       server.fault({kind: 'lost-response', method: 'PUT'})
@@ -713,7 +713,7 @@ describe('binauthz client (against the sandbox)', () => {
     it('stops waiting between attempts (a long Retry-After)', async () => {
       const controller = new AbortController()
       const client = new BinauthzClient({
-        endpoint: server.endpoint, signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+        endpoint: server.endpoint, secrets: new Secrets(), signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       clients.push(client)
       server.fault({retryAfter: '25', status: 503})
@@ -751,7 +751,11 @@ describe('binauthz client (against the sandbox)', () => {
       const controller = new AbortController()
       const client = new BinauthzClient({
         endpoint: server.endpoint,
-        retry: {conflictBackoffBaseMs: 60_000, conflictBackoffMaxMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+        retry: {conflictBackoffBaseMs: 60_000, conflictBackoffMaxMs: 60_000, random: () => 0.5},
+        secrets: new Secrets(),
+        signal: controller.signal,
+        tokens: {getToken: async () => TOKEN},
+        userAgent: TEST_USER_AGENT,
       })
       clients.push(client)
       const waiting = client.conflictBackoff(1)

@@ -11,7 +11,7 @@ import https from 'node:https'
 import net from 'node:net'
 import {join} from 'node:path'
 
-import {UserError} from '../../src/errors.js'
+import {Secrets, UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {bypassesProxy, resolveNetwork} from '../../src/google/network.js'
 import {thrownBy} from '../helpers/assert.js'
@@ -232,7 +232,7 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
       const endpoint = new URL(`https://localhost:${apiPort}/`)
       return new BinauthzClient({
         endpoint,
-        network: resolveNetwork(env, {}, endpoint), quotaProject: 'billing-proj', tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+        network: resolveNetwork(env, {}, endpoint), quotaProject: 'billing-proj', secrets: new Secrets(), tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
     }
 
@@ -273,7 +273,7 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
       expect(network.unverified).to.deep.equal({origin: 'CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION'})
       const unverified = new BinauthzClient({
         endpoint,
-        network, retry: {maxRetries: 0}, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+        network, retry: {maxRetries: 0}, secrets: new Secrets(), tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       try {
         expect((await unverified.getPolicy('p')).name).to.equal('projects/p/policy')
@@ -285,7 +285,7 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
     it('without the CA bundle the self-signed API is not trusted (the bundle is what TLS trusts)', async () => {
       const untrusted = new BinauthzClient({
         endpoint: new URL(`https://localhost:${apiPort}/`),
-        retry: {maxRetries: 0}, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+        retry: {maxRetries: 0}, secrets: new Secrets(), tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       let error: unknown
       try {

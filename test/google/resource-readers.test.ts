@@ -4,7 +4,7 @@ import {expect} from 'chai'
 import {once} from 'node:events'
 import http from 'node:http'
 
-import {UserError} from '../../src/errors.js'
+import {Secrets, UserError} from '../../src/errors.js'
 import {apiEndpointFrom, FUNCTIONS_API, RUN_API} from '../../src/google/endpoint.js'
 import {
   readExistingFunction, readExistingService, regionalEndpoint,
@@ -51,7 +51,9 @@ describe('google/resource-readers', () => {
   it('service: the build-image-uri annotation; 404 = first deploy', async () => {
     const found = await answering(200, {metadata: {annotations: {'run.googleapis.com/build-image-uri': 'us-central1-docker.pkg.dev/p/r/svc'}}})
     try {
-      expect(await readExistingService(found.url, {name: 'svc', project: 'example.com:p', region: 'us-central1'}, {quotaProject: 'q', tokens, userAgent: TEST_USER_AGENT})).to.deep.equal({
+      expect(await readExistingService(found.url, {name: 'svc', project: 'example.com:p', region: 'us-central1'}, {
+        quotaProject: 'q', secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT,
+      })).to.deep.equal({
         buildImageUri: 'us-central1-docker.pkg.dev/p/r/svc', exists: true,
       })
       expect(found.seen[0]).to.deep.equal({auth: 'Bearer tok', host: `us-central1-127.0.0.1:${found.url.port}`, path: '/apis/serving.knative.dev/v1/namespaces/example.com:p/services/svc'})
@@ -61,7 +63,7 @@ describe('google/resource-readers', () => {
 
     const missing = await answering(404, {error: {code: 404}})
     try {
-      expect(await readExistingFunction(missing.url, {name: 'fn', project: 'p', region: 'us-central1'}, {tokens, userAgent: TEST_USER_AGENT})).to.deep.equal({exists: false})
+      expect(await readExistingFunction(missing.url, {name: 'fn', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT})).to.deep.equal({exists: false})
       expect(missing.seen[0]?.path).to.equal('/v2/projects/p/locations/us-central1/functions/fn')
     } finally {
       missing.close()
@@ -71,12 +73,12 @@ describe('google/resource-readers', () => {
   it('a 403 names the role that reads services / functions, never falls back to a guess', async () => {
     const denied = await answering(403, {error: {code: 403, status: 'PERMISSION_DENIED'}})
     try {
-      const run = await rejectionOf(readExistingService(denied.url, {name: 'svc', project: 'p', region: 'us-central1'}, {tokens, userAgent: TEST_USER_AGENT}))
+      const run = await rejectionOf(readExistingService(denied.url, {name: 'svc', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT}))
       expect(run).to.be.instanceOf(UserError)
       expect((run as UserError).code).to.equal('EXISTING_READ_DENIED')
       expect((run as UserError).exitCode).to.equal(3)
       expect((run as UserError).suggestions.join(' ')).to.include('roles/run.viewer')
-      const fn = await rejectionOf(readExistingFunction(denied.url, {name: 'fn', project: 'p', region: 'us-central1'}, {tokens, userAgent: TEST_USER_AGENT}))
+      const fn = await rejectionOf(readExistingFunction(denied.url, {name: 'fn', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT}))
       expect((fn as UserError).suggestions.join(' ')).to.include('roles/cloudfunctions.viewer')
     } finally {
       denied.close()

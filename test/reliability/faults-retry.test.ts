@@ -4,7 +4,7 @@
 // schedule is (the client's injectable sleep/random).
 import {expect} from 'chai'
 
-import {ExternalError} from '../../src/errors.js'
+import {ExternalError, Secrets} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
@@ -36,8 +36,8 @@ function recordingClient(endpoint: URL, random: () => number, waits: number[]): 
         waits.push(ms)
       },
     },
-    tokens: {getToken: async () => CANARY_TOKEN},
-    userAgent: TEST_USER_AGENT,
+    secrets: new Secrets(),
+    tokens: {getToken: async () => CANARY_TOKEN}, userAgent: TEST_USER_AGENT,
   })
 }
 
@@ -191,8 +191,8 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
             })
           },
         },
-        tokens: {getToken: async () => CANARY_TOKEN},
-        userAgent: TEST_USER_AGENT,
+        secrets: new Secrets(),
+        tokens: {getToken: async () => CANARY_TOKEN}, userAgent: TEST_USER_AGENT,
       })
       const error = (await rejectionOf(applyPolicyChange(c, {mode: 'write', plan: p => planAllow(p, ['us-east1-docker.pkg.dev/rel-retry/r/**']), project: PROJECT}))) as ExternalError
       expect(error.exitCode).to.equal(4)
