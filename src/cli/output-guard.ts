@@ -10,7 +10,7 @@ import type {Secrets} from '../errors.js'
 type Write = NodeJS.WriteStream['write']
 
 /** Wraps the stream's write; returns what puts the previous one back. */
-function guard(stream: NodeJS.WriteStream, secrets: Secrets): () => void {
+export function guardStream(stream: NodeJS.WriteStream, secrets: Secrets): () => void {
   const previous: Write = stream.write
   const original = previous.bind(stream) as (c: string | Uint8Array, ...r: unknown[]) => boolean
   const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
@@ -33,7 +33,7 @@ function guard(stream: NodeJS.WriteStream, secrets: Secrets): () => void {
 export function guardProcessOutput(env: NodeJS.ProcessEnv, secrets: Secrets): () => void {
   const token = env.CLOUDSDK_AUTH_ACCESS_TOKEN?.trim()
   if (token) secrets.add(token)
-  const unguard = [guard(process.stdout, secrets), guard(process.stderr, secrets)]
+  const unguard = [guardStream(process.stdout, secrets), guardStream(process.stderr, secrets)]
   return () => {
     for (const off of unguard) off()
   }
