@@ -15,10 +15,12 @@ import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 const tokens = {getToken: async () => 'tok'}
 
 /** A local server answering every request with `status` and `body`, recording method, Host and path. */
-async function answering(status: number, body: unknown): Promise<{close(): void; seen: {auth?: string; host?: string; path?: string}[]; url: URL}> {
-  const seen: {auth?: string; host?: string; path?: string}[] = []
+async function answering(status: number, body: unknown): Promise<{close(): void; seen: {auth?: string; host?: string; path?: string; userAgent?: string}[]; url: URL}> {
+  const seen: {auth?: string; host?: string; path?: string; userAgent?: string}[] = []
   const server = http.createServer((req, res) => {
-    seen.push({auth: req.headers.authorization, host: req.headers.host, path: req.url})
+    seen.push({
+      auth: req.headers.authorization, host: req.headers.host, path: req.url, userAgent: req.headers['user-agent'],
+    })
     res.writeHead(status, {'content-type': 'application/json'}).end(JSON.stringify(body))
   })
   server.listen(0, '127.0.0.1')
@@ -56,7 +58,9 @@ describe('google/resource-readers', () => {
       })).to.deep.equal({
         buildImageUri: 'us-central1-docker.pkg.dev/p/r/svc', exists: true,
       })
-      expect(found.seen[0]).to.deep.equal({auth: 'Bearer tok', host: `us-central1-127.0.0.1:${found.url.port}`, path: '/apis/serving.knative.dev/v1/namespaces/example.com:p/services/svc'})
+      expect(found.seen[0]).to.deep.equal({
+        auth: 'Bearer tok', host: `us-central1-127.0.0.1:${found.url.port}`, path: '/apis/serving.knative.dev/v1/namespaces/example.com:p/services/svc', userAgent: TEST_USER_AGENT,
+      })
     } finally {
       found.close()
     }
@@ -65,6 +69,7 @@ describe('google/resource-readers', () => {
     try {
       expect(await readExistingFunction(missing.url, {name: 'fn', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT})).to.deep.equal({exists: false})
       expect(missing.seen[0]?.path).to.equal('/v2/projects/p/locations/us-central1/functions/fn')
+      expect(missing.seen[0]?.userAgent).to.equal(TEST_USER_AGENT)
     } finally {
       missing.close()
     }
