@@ -197,7 +197,8 @@ export class BinauthzError extends Error {
   readonly suggestions: readonly string[]
 
   protected constructor(message: string, details: ErrorDetails, kind: ErrorKind) {
-    // Redacted, then escaped: a message may quote a server, a file or a passthrough value; it is shown to people.
+    // Redacted, then escaped: a message may quote a server, a file or a passthrough value; it is shown to people
+    // (where the run's printer also redacts the run's registered secrets: base-command.ts describeError).
     super(safeText(message), details.cause === undefined ? undefined : {cause: details.cause})
     this.code = details.code
     this.kind = kind
@@ -227,7 +228,7 @@ export class UserError extends BinauthzError {
 export class ExternalError extends BinauthzError {
   declare readonly code: CodeOf<'external'>
   override readonly name: string = 'ExternalError'
-  /** Evidence of a failed process: command, args, exit code and trimmed, redacted stderr. */
+  /** Evidence of a failed process (kept, never printed): command, args, exit code and trimmed stderr, credential-like text redacted. */
   readonly process?: {args: readonly string[]; command: string; exitCode?: number; stderr?: string}
 
   constructor(message: string, details: ErrorDetails<CodeOf<'external'>> & {process?: ExternalError['process']}) {
@@ -235,9 +236,9 @@ export class ExternalError extends BinauthzError {
     if (details.process) {
       this.process = {
         ...details.process,
-        args: details.process.args.map(a => redactSecrets(a)),
+        args: details.process.args.map(a => redactPatterns(a)),
         // Redact before cutting: a cut through a token would leave a part no pattern recognises.
-        stderr: details.process.stderr === undefined ? undefined : redactSecrets(details.process.stderr.trim()).slice(-4000),
+        stderr: details.process.stderr === undefined ? undefined : redactPatterns(details.process.stderr.trim()).slice(-4000),
       }
     }
   }
@@ -295,33 +296,54 @@ const SECRET_PATTERNS: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
 ]
 
-const extraSecrets = new Set<string>()
+/**
+ * The secrets one run knows: the tokens it obtained and the key material it read (src/auth, src/google register them),
+ * and an access token given in CLOUDSDK_AUTH_ACCESS_TOKEN. Created once by the command with the run's Runtime and
+ * handed to whoever obtains a token and to whoever prints (src/cli/base-command.ts, output-guard.ts): nothing global.
+ */
+export class Secrets {
+  private readonly values = new Set<string>()
 
-/** Registers a secret value (e.g. a token we obtained) so it is redacted wherever it would be printed. */
-export function registerSecret(secret: string): void {
-  if (secret.length >= 8) extraSecrets.add(secret)
+  /** Registers a secret value so it is redacted wherever this run prints it (shorter than 8 characters: ignored). */
+  add(secret: string): void {
+    if (secret.length >= 8) this.values.add(secret)
+  }
+
+  /** The registered values, then anything that looks like a credential (SECRET_PATTERNS), replaced by [REDACTED]. */
+  redact(text: string): string {
+    let out = text
+    for (const secret of this.values) out = out.split(secret).join('[REDACTED]')
+    return redactPatterns(out)
+  }
+
+  /** Replaces only the exact values registered: cheap, and changes nothing else in the text. */
+  redactKnown(text: string): string {
+    let out = text
+    for (const secret of this.values) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]')
+    return out
+  }
+
+  /** Text ready to show: this run's secrets and credential-like text redacted, controls and bidi overrides escaped. */
+  safeText(text: string): string {
+    return displayEscape(this.redact(text), {keepLines: true})
+  }
 }
 
-/** Text ready to show: secrets redacted, control characters (but newlines and tabs) and bidi overrides escaped. */
+/**
+ * Text ready to show as far as the text itself tells: credential-like text redacted (SECRET_PATTERNS), controls (but
+ * newlines and tabs) and bidi overrides escaped. The run's registered secrets are redacted where it prints
+ * (Secrets.safeText, and the output guard on every write).
+ */
 export function safeText(text: string): string {
-  return displayEscape(redactSecrets(text), {keepLines: true})
+  return displayEscape(redactPatterns(text), {keepLines: true})
 }
 
-/** Replaces only the exact secrets registered (registerSecret): cheap, and changes nothing else in the text. */
-export function redactRegisteredSecrets(text: string): string {
+/** Removes anything that looks like a credential (SECRET_PATTERNS): pure, needs no run. */
+export function redactPatterns(text: string): string {
   let out = text
-  for (const secret of extraSecrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]')
-  return out
-}
-
-/** Removes anything that looks like a credential from text that may be printed or logged. */
-export function redactSecrets(text: string): string {
-  let out = text
-  for (const secret of extraSecrets) out = out.split(secret).join('[REDACTED]')
   for (const pattern of SECRET_PATTERNS) {
     out = out.replace(pattern, (_match, prefix: unknown) => (typeof prefix === 'string' ? `${prefix}[REDACTED]` : '[REDACTED]'))
   }
 
   return out
 }
-

@@ -10,7 +10,7 @@ import {
   errorCodeTable, exitCodesHelp, exitCodeTable, permissionTable,
 } from '../src/cli/error-docs.js'
 import {
-  BugError, ERROR_CODES, EXIT_CODES, ExternalError, InterruptedError, redactSecrets, registerSecret, UserError,
+  BugError, ERROR_CODES, EXIT_CODES, ExternalError, InterruptedError, Secrets, UserError,
 } from '../src/errors.js'
 import {adminHandoff, POLICY_UPDATE_ROLES} from '../src/policy/handoff.js'
 
@@ -73,7 +73,7 @@ describe('errors', () => {
     expect(new BugError('x').exitCode).to.equal(70)
     expect(new InterruptedError('x').exitCode).to.equal(130)
     expect(new InterruptedError('x', {signal: 'SIGTERM'}).exitCode).to.equal(143)
-    expect(describeError(new Error('plain')).exitCode).to.equal(70)
+    expect(describeError(new Error('plain'), new Secrets()).exitCode).to.equal(70)
   })
 
   it('redacts tokens from messages, suggestions and process evidence', () => {
@@ -90,8 +90,14 @@ describe('errors', () => {
     expect(everything).to.include('[REDACTED]')
   })
 
-  it('redacts registered secrets that have no recognisable shape', () => {
-    registerSecret('opaque-secret-1234567')
-    expect(redactSecrets('token=opaque-secret-1234567 end')).to.equal('token=[REDACTED] end')
+  it('redacts the secrets registered with the run, shaped or not; ignores values under 8 characters', () => {
+    const secrets = new Secrets()
+    secrets.add('opaque-secret-1234567')
+    secrets.add('short')
+    expect(secrets.redact('token=opaque-secret-1234567 end short')).to.equal('token=[REDACTED] end short')
+    expect(secrets.redact('Bearer ya29.shaped-token-123')).to.equal('Bearer [REDACTED]')
+    // redactKnown: the registered values only, nothing else changed (the output guard's redaction).
+    expect(secrets.redactKnown('ya29.shaped-token-123 opaque-secret-1234567')).to.equal('ya29.shaped-token-123 [REDACTED]')
+    expect(new Secrets().redact('token=opaque-secret-1234567 end')).to.equal('token=opaque-secret-1234567 end')
   })
 })

@@ -154,7 +154,8 @@ export async function buildAndAllowlist(
   const readingExisting: Promise<Record<string, ExistingResource>> = kind === 'job' || kind === 'worker-pool'
     ? Promise.resolve({})
     : run.tokens().then(tokens => adapters.readExisting({
-      env: run.env, gcloud: context.gcloud, kind, name, project, regions, tokens, ...(options.signal === undefined ? {} : {signal: options.signal}),
+      env: run.env, gcloud: context.gcloud, kind, name, project, regions, secrets: options.secrets, tokens, userAgent: options.userAgent,
+      ...(options.signal === undefined ? {} : {signal: options.signal}),
     }))
   const [client, policy, existing] = await Promise.all([opening, reading, readingExisting])
   const targets = deriveBuildTargets(buildInput({

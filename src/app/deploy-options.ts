@@ -1,6 +1,7 @@
+import type {ResolvedTokenProvider} from '../auth/credentials.js'
 // What a deploy is given: its options, the outside world it touches (adapters, replaceable in tests) and the real
 // adapters; and how one run wires them: one credential and one policy client for the whole run.
-import type {ResolvedTokenProvider} from '../auth/credentials.js'
+import type {Secrets} from '../errors.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {Policy} from '../policy/types.js'
@@ -54,10 +55,14 @@ export interface DeployOptions {
   regions?: readonly string[]
   /** Where the pipeline's progress and plan go, as typed events (the command's presenter words them). */
   report: DeployReport
+  /** The run's secrets (Runtime.secrets): the tokens the run obtains are registered there. */
+  secrets: Secrets
   /** The run's interrupt: policy requests and gcloud stop when it aborts. */
   signal?: AbortSignal
   /** Where the one policy-change path shows the planned diff. */
   ui: Ui
+  /** The run's User-Agent (Runtime.userAgent): the policy client, the token fetches and the readers send it. */
+  userAgent: string
   yes: boolean
 }
 
@@ -77,11 +82,13 @@ export const DEFAULT_ADAPTERS: DeployAdapters = {
  */
 export function tokensOfRun(
   adapters: DeployAdapters,
-  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; signal: AbortSignal | undefined},
+  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; secrets: Secrets; signal: AbortSignal | undefined; userAgent: string},
 ): () => Promise<ResolvedTokenProvider> {
   let resolving: Promise<ResolvedTokenProvider> | undefined
   return () => {
-    resolving ??= adapters.tokens(run.env, run.gcloud, {projectId: run.project, ...(run.signal === undefined ? {} : {signal: run.signal})})
+    resolving ??= adapters.tokens(run.env, run.gcloud, {
+      projectId: run.project, secrets: run.secrets, userAgent: run.userAgent, ...(run.signal === undefined ? {} : {signal: run.signal}),
+    })
     return resolving
   }
 }
@@ -104,7 +111,9 @@ export function clientOfRun(
       env: run.env,
       gcloud: run.gcloud,
       project: result.project,
+      secrets: options.secrets,
       tokens: run.tokens,
+      userAgent: options.userAgent,
       ...(options.deadlineSeconds === undefined ? {} : {deadline: run.started + (options.deadlineSeconds * 1000)}),
       ...(options.signal === undefined ? {} : {signal: options.signal}),
     }, adapters)

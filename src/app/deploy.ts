@@ -111,7 +111,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   // 2. The policy: one read, at most one write for all regions.
   await report({kind: 'policy-started', project})
   const tokens = tokensOfRun(adapters, {
-    env, gcloud: context.gcloud, project, signal: options.signal,
+    env, gcloud: context.gcloud, project, secrets: options.secrets, signal: options.signal, userAgent: options.userAgent,
   })
   const connect = clientOfRun(options, adapters, {
     clock, env, gcloud: context.gcloud, result, started, tokens,

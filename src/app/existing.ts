@@ -4,6 +4,7 @@
 
 import type {ResolvedTokenProvider} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {Secrets} from '../errors.js'
 import type {ExistingResource} from '../policy/build-targets.js'
 import type {DeployKind} from '../policy/repository.js'
 
@@ -23,9 +24,13 @@ export interface ReadExistingInput {
   name: string
   project: string
   regions: readonly string[]
+  /** The run's secrets (Runtime.secrets): the readers register the token they send. */
+  secrets: Secrets
   signal?: AbortSignal
   /** The run's token provider (the policy client's too). */
   tokens: ResolvedTokenProvider
+  /** The run's User-Agent (Runtime.userAgent), as the policy client sends it. */
+  userAgent: string
 }
 
 /** How the existing resources are read (tests replace it). */
@@ -43,7 +48,9 @@ export const readExisting: ExistingReader = async input => {
     : apiEndpointFrom(input.env, FUNCTIONS_API, input.gcloud.functionsEndpoint, universeDomainFrom(input.env, input.gcloud.universeDomain))
   const options = {
     network: resolveNetwork(input.env, input.gcloud, base),
+    secrets: input.secrets,
     tokens,
+    userAgent: input.userAgent,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(input.signal === undefined ? {} : {signal: input.signal}),
   }

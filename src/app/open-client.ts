@@ -3,6 +3,7 @@
 
 import type {CredentialSource, ResolvedTokenProvider, ResolveTokenOptions} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {Secrets} from '../errors.js'
 import type {ClientOptions} from '../google/binauthz-client.js'
 import type {Clock} from './ports.js'
 
@@ -30,17 +31,21 @@ export interface OpenClientOptions {
   gcloud: GcloudConfig
   /** The project worked on: gcloud bills it for user credentials (billing/quota_project CURRENT_PROJECT). */
   project?: string
+  /** The run's secrets (Runtime.secrets): the tokens obtained are registered there. */
+  secrets: Secrets
   /** The run's interrupt: every request stops when it aborts. */
   signal?: AbortSignal
   /** The run's token provider, when the run resolves it (deploy shares it with its readers); else resolved here. */
   tokens?: () => Promise<ResolvedTokenProvider>
+  /** The run's User-Agent (Runtime.userAgent): the client's and the token fetches'. */
+  userAgent: string
 }
 
 /** How the client's parts are made (tests replace them). */
 export interface ClientFactories {
   client(options: ClientOptions): BinauthzClient
   endpoint(env: NodeJS.ProcessEnv, gcloud: GcloudConfig): URL
-  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, options?: ResolveTokenOptions): Promise<ResolvedTokenProvider>
+  tokens(env: NodeJS.ProcessEnv, gcloud: GcloudConfig, options: ResolveTokenOptions): Promise<ResolvedTokenProvider>
 }
 
 export const DEFAULT_CLIENT_FACTORIES: ClientFactories = {
@@ -55,6 +60,8 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
   const tokens = await (options.tokens?.() ?? factories.tokens(options.env, options.gcloud, {
     ...(options.project === undefined ? {} : {projectId: options.project}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
+    secrets: options.secrets,
+    userAgent: options.userAgent,
   }))
   options.signal?.throwIfAborted()
   const quotaCredential = {isUser: tokens.source.isUser, quotaProject: tokens.quotaProject, quotaProjectOrigin: tokens.quotaProjectOrigin}
@@ -70,7 +77,9 @@ export async function openClient(options: OpenClientOptions, factories: ClientFa
     endpoint,
     network,
     refusedSuggestions: sandboxRefusedSuggestions(options.env, endpoint),
+    secrets: options.secrets,
     tokens,
+    userAgent: options.userAgent,
     ...(quotaProject === undefined ? {} : {quotaProject}),
     ...(options.clock === undefined ? {} : {clock: options.clock}),
     ...(options.deadline === undefined ? {} : {deadline: options.deadline}),

@@ -2,6 +2,7 @@
 // patterns a command is about, the client opened as the run's principal, and for the writing ones the change through
 // the one policy-change path (policy-change.ts changePolicyOf) and its report. Nothing here prints.
 
+import type {Secrets} from '../errors.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
@@ -28,6 +29,14 @@ export interface CommonInput {
   project?: string
   /** The run's interrupt: every request stops when it aborts. */
   signal?: AbortSignal
+}
+
+/** A use case's input that calls the Binary Authorization API. */
+export interface ApiInput extends CommonInput {
+  /** The run's secrets (Runtime.secrets). */
+  secrets: Secrets
+  /** The run's User-Agent (Runtime.userAgent). */
+  userAgent: string
 }
 
 export interface Selection {
@@ -88,25 +97,27 @@ export function withRunConfig<T extends CommonInput>(input: T): T & {config: Run
 }
 
 /** The Binary Authorization client for the input's environment and deadline. */
-export async function clientFor(input: CommonInput, project: string): Promise<BinauthzClient> {
+export async function clientFor(input: ApiInput, project: string): Promise<BinauthzClient> {
   return (await openedFor(input, project)).client
 }
 
 /** The client and who it acts as. */
-async function openedFor(input: CommonInput, project: string): Promise<OpenedClient> {
+async function openedFor(input: ApiInput, project: string): Promise<OpenedClient> {
   const {gcloud} = input.config ?? runConfig(input.env)
   return openClient({
     clock: input.clock ?? systemClock,
     env: input.env,
     gcloud,
     project,
+    secrets: input.secrets,
+    userAgent: input.userAgent,
     ...(input.deadline === undefined ? {} : {deadline: input.deadline}),
     ...(input.signal === undefined ? {} : {signal: input.signal}),
   })
 }
 
 /** What a policy-writing command (allow, revoke, restore) is given besides what to change. */
-export interface WriteInput extends CommonInput {
+export interface WriteInput extends ApiInput {
   /** The command line as typed: a refused confirmation names it with --yes. */
   invocation?: readonly string[]
   mode: 'dry-run' | 'write'

@@ -86,7 +86,7 @@ export interface TerraformResult {
 }
 
 /** `policy allow --print terraform`: the block to add to the Terraform configuration; no API call, no write. */
-export function terraformForAllow(given: Omit<PolicyChangeInput, 'action' | 'mode' | 'prompter' | 'yes'>): TerraformResult {
+export function terraformForAllow(given: Omit<PolicyChangeInput, 'action' | 'mode' | 'prompter' | 'secrets' | 'userAgent' | 'yes'>): TerraformResult {
   const input = withRunConfig(given)
   const selection = select({...input, useSavedKind: true})
   const patterns = selection.targets.map(t => t.pattern)

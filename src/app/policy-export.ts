@@ -4,7 +4,7 @@ import type {Policy} from '../policy/types.js'
 
 import {policyToYaml} from '../policy/yaml.js'
 import {resolveContext} from './context.js'
-import {clientFor, type CommonInput, withRunConfig} from './policy-access.js'
+import {type ApiInput, clientFor, withRunConfig} from './policy-access.js'
 
 export interface PolicyExportResult {
   etag?: string
@@ -13,7 +13,7 @@ export interface PolicyExportResult {
   yaml: string
 }
 
-export async function exportPolicy(given: CommonInput): Promise<PolicyExportResult> {
+export async function exportPolicy(given: ApiInput): Promise<PolicyExportResult> {
   const input = withRunConfig(given)
   const ctx = resolveContext({
     ...(input.project === undefined ? {} : {project: input.project}), config: input.config, env: input.env, requireRegion: false,

@@ -7,7 +7,7 @@ import type {Policy} from '../policy/types.js'
 
 import {evaluateImage, findCoverage} from '../policy/coverage.js'
 import {
-  clientFor, type CommonInput, select, withRunConfig,
+  type ApiInput, clientFor, select, withRunConfig,
 } from './policy-access.js'
 import {type KindChoice, kindsOf, type Target} from './targets.js'
 
@@ -77,7 +77,7 @@ export function pathStatuses(policy: Policy, targets: readonly Target[]): PathSt
   })
 }
 
-export interface PolicyStatusInput extends CommonInput {
+export interface PolicyStatusInput extends ApiInput {
   dockerRepository?: string
   image?: string
   kind?: KindChoice

@@ -2,6 +2,7 @@
 
 import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
+import type {Secrets} from '../errors.js'
 import type {SavedDefaults} from '../store/defaults.js'
 import type {RunConfig} from './context.js'
 import type {OpenedClient} from './open-client.js'
@@ -34,11 +35,15 @@ export interface SetupDeps {
   /** The command line as typed: a refused confirmation names it with --yes. */
   invocation?: readonly string[]
   /** Default: openClient from ./client.ts. */
-  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; signal?: AbortSignal}) => Promise<OpenedClient>
+  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; secrets: Secrets; signal?: AbortSignal; userAgent: string}) => Promise<OpenedClient>
   prompter: Prompter
+  /** The run's secrets (Runtime.secrets). */
+  secrets: Secrets
   /** The run's interrupt: the gcloud checks and policy requests stop when it aborts. */
   signal?: AbortSignal
   ui: Ui
+  /** The run's User-Agent (Runtime.userAgent). */
+  userAgent: string
 }
 
 export interface SetupPolicyResult {

@@ -133,7 +133,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   // The quota project of user credentials is gcloud's current project (billing/quota_project CURRENT_PROJECT).
   const currentProject = env.CLOUDSDK_CORE_PROJECT || gcloudConfig.project
   const opened = await open({
-    env, gcloud: gcloudConfig, ...(currentProject ? {project: currentProject} : {}), ...(deps.signal === undefined ? {} : {signal: deps.signal}),
+    env, gcloud: gcloudConfig, secrets: deps.secrets, userAgent: deps.userAgent, ...(currentProject ? {project: currentProject} : {}), ...(deps.signal === undefined ? {} : {signal: deps.signal}),
   })
   const credentials = {...opened.credentials, ...(opened.credentials.principal ? {account: opened.credentials.principal} : {})}
   // Who acts: the hand-off grants the role to exactly them.
@@ -149,7 +149,7 @@ export async function runSetup(answers: SetupAnswers, deps: SetupDeps): Promise<
   ui.info(`✔ Project ${project}, region${regions.length === 1 ? '' : 's'} ${regions.join(', ')}, deploy path: ${kind}`)
 
   const client = await clientFor(project, currentProject, opened, async () => open({
-    env, gcloud: gcloudConfig, project, ...(deps.signal === undefined ? {} : {signal: deps.signal}),
+    env, gcloud: gcloudConfig, project, secrets: deps.secrets, userAgent: deps.userAgent, ...(deps.signal === undefined ? {} : {signal: deps.signal}),
   }))
 
   // 4. Binary Authorization API enabled? Enforced?

@@ -4,7 +4,7 @@ import {resolve} from 'node:path'
 
 import type {CredentialSource, ResolvedTokenProvider, SourceCredential} from './credential-types.js'
 
-import {registerSecret, UserError} from '../errors.js'
+import {type Secrets, UserError} from '../errors.js'
 import {isFile, readRegularFileText} from '../store/regular-file.js'
 
 /** Longest access token we accept from a file or from gcloud (real ones are a few hundred to ~2k chars). */
@@ -15,8 +15,11 @@ const TOKEN_HINTS = [
   'Write a token there: gcloud auth print-access-token > FILE (or unset it and sign in: gcloud auth login)',
 ]
 
-/** Checks a token's shape; returns the trimmed token or throws a UserError naming `origin` (never the token). */
-export function validateToken(raw: string, origin: string): string {
+/**
+ * Checks a token's shape; returns the trimmed token, registered with the run's secrets, or throws a UserError naming
+ * `origin` (never the token).
+ */
+export function validateToken(raw: string, origin: string, secrets: Secrets): string {
   const token = raw.trim()
   if (token === '') {
     throw new UserError(`${origin} holds no access token (it is empty).`, {code: 'INVALID_ACCESS_TOKEN', suggestions: TOKEN_HINTS})
@@ -43,7 +46,7 @@ export function validateToken(raw: string, origin: string): string {
     })
   }
 
-  registerSecret(token)
+  secrets.add(token)
   return token
 }
 
@@ -57,7 +60,7 @@ function isPrintableAscii(text: string): boolean {
   return true
 }
 
-export function tokenFileProvider(file: string, origin: string, unsetHint: string): ResolvedTokenProvider {
+export function tokenFileProvider(file: string, origin: string, unsetHint: string, secrets: Secrets): ResolvedTokenProvider {
   const path = resolve(file)
   const described = `${origin} (${path})`
   if (!isFile(path)) {
@@ -75,7 +78,7 @@ export function tokenFileProvider(file: string, origin: string, unsetHint: strin
     })
   }
 
-  const token = validateToken(content, `The access token file ${path} (from ${origin})`)
+  const token = validateToken(content, `The access token file ${path} (from ${origin})`, secrets)
   return {
     async getToken() {
       return token

@@ -102,10 +102,12 @@ export function credentialFileSource(
   const principal = info.impersonatedEmail ?? info.clientEmail
   const detail = `credential file ${file} (${origin}; ${info.type ?? 'unknown type'}${principal ? `: ${principal}` : ''})`
   const own = ownGrant(json, info, {
-    config, detail, env, origin: `${file} (${origin})`, signal: options.signal,
+    config, detail, env, origin: `${file} (${origin})`, secrets: options.secrets, signal: options.signal, userAgent: options.userAgent,
   })
   return {
-    fetch: own ?? (async () => libraryToken({file, kind: 'file'}, options.projectId, options.metadataLikely, detail)),
+    fetch: own ?? (async () => libraryToken({file, kind: 'file'}, {
+      detail, metadataLikely: options.metadataLikely, projectId: options.projectId, secrets: options.secrets,
+    })),
     ...credentialFileQuota(env, info),
     refreshable: true,
     source: {

@@ -96,14 +96,14 @@ function cachedProvider({
 function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings: IdentitySettings, options: ResolveTokenOptions): SourceCredential {
   // 1. store.py _Load: CLOUDSDK_AUTH_ACCESS_TOKEN.
   if (settings.accessToken) {
-    const token = validateToken(settings.accessToken.value, 'CLOUDSDK_AUTH_ACCESS_TOKEN')
+    const token = validateToken(settings.accessToken.value, 'CLOUDSDK_AUTH_ACCESS_TOKEN', options.secrets)
     return fixedToken(token, {detail: 'access token in CLOUDSDK_AUTH_ACCESS_TOKEN', isUser: false, kind: 'access-token-env'})
   }
 
   // 2. auth/access_token_file.
   if (settings.accessTokenFile) {
     const {origin, unsetHint, value} = settings.accessTokenFile
-    const provider = tokenFileProvider(value, origin, unsetHint)
+    const provider = tokenFileProvider(value, origin, unsetHint, options.secrets)
     return {
       fetch: async () => provider.getToken(), refreshable: false, source: provider.source,
     }
@@ -122,7 +122,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
     const account = settings.account.value
     const detail = `gcloud account ${account} (${settings.account.origin})`
     return {
-      fetch: async () => gcloudAccountToken(env, detail, account, config),
+      fetch: async () => gcloudAccountToken(env, {account, detail, secrets: options.secrets}, config),
       refreshable: true,
       source: {
         detail, isUser: storedAccountIsUser(config.configDir, account), kind: 'gcloud-account', principal: account,
@@ -134,7 +134,9 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
   if (metadataLikely) {
     const detail = 'metadata server (default service account)'
     return {
-      fetch: async () => libraryToken({kind: 'metadata'}, projectId, true, detail),
+      fetch: async () => libraryToken({kind: 'metadata'}, {
+        detail, metadataLikely: true, projectId, secrets: options.secrets,
+      }),
       refreshable: true,
       source: {detail, isUser: false, kind: 'metadata-server'},
     }
@@ -156,7 +158,7 @@ function sourceCredential(env: NodeJS.ProcessEnv, config: GcloudConfig, settings
 export async function resolveTokenProvider(
   env: NodeJS.ProcessEnv,
   config: GcloudConfig,
-  options: ResolveTokenOptions = {},
+  options: ResolveTokenOptions,
 ): Promise<ResolvedTokenProvider> {
   refuseDisabledCredentials(env, config)
   const settings = identitySettings(env, config)
@@ -207,11 +209,13 @@ export async function resolveTokenProvider(
         endpoint,
         network: resolveNetwork(env, config, endpoint),
         scopes: [CLOUD_PLATFORM_SCOPE],
+        secrets: options.secrets,
         sourceToken,
         target: impersonation.target,
+        userAgent: options.userAgent,
         ...(options.signal === undefined ? {} : {signal: options.signal}),
       })
-      return validateToken(generated.token, `IAM Credentials' token for ${impersonation.target}`)
+      return validateToken(generated.token, `IAM Credentials' token for ${impersonation.target}`, options.secrets)
     },
     // The impersonated credential carries no quota project of the source file (google.auth.impersonated_credentials).
     source,

@@ -2,7 +2,7 @@
 // `gcloud auth print-access-token` with the same environment); whether that credential is a user's; how to sign in.
 import {resolve, sep} from 'node:path'
 
-import {redactSecrets, UserError} from '../errors.js'
+import {type Secrets, UserError} from '../errors.js'
 import {captureGcloud} from '../gcloud/runner.js'
 import {validateToken} from './access-token.js'
 import {credentialFileIsUser, readCredentialFile} from './credential-file.js'
@@ -59,14 +59,18 @@ export function storedAccountIsUser(configDir: string, account: string): boolean
 /** The argv of the one gcloud child: flags equivalent to what the deploy's gcloud gets are in `env` already. */
 export const PRINT_ACCESS_TOKEN_ARGS: readonly string[] = ['auth', 'print-access-token']
 
-export async function gcloudAccountToken(env: NodeJS.ProcessEnv, detail: string, account: string, signIn: Pick<GcloudConfig, 'activeConfig'>): Promise<string> {
+export async function gcloudAccountToken(
+  env: NodeJS.ProcessEnv,
+  {account, detail, secrets}: {account: string; detail: string; secrets: Secrets},
+  signIn: Pick<GcloudConfig, 'activeConfig'>,
+): Promise<string> {
   // The child gets our environment (CLOUDSDK_CONFIG, CLOUDSDK_ACTIVE_CONFIG_NAME, CLOUDSDK_CORE_ACCOUNT,
   // CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT — the passthrough flags applied), never prompting. With impersonation
   // configured, print-access-token prints the impersonated token (surface/auth/print_access_token.py:
   // c_store.Load(allow_account_impersonation=True)).
   const result = await captureGcloud({args: [...PRINT_ACCESS_TOKEN_ARGS], env: {...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1'}, timeoutMs: 60_000})
   if (result.exitCode !== 0) {
-    const stderr = redactSecrets(result.stderr.trim()).split('\n').slice(-5).join('\n').slice(-1500)
+    const stderr = secrets.redact(result.stderr.trim()).split('\n').slice(-5).join('\n').slice(-1500)
     if (NO_VALID_CREDENTIALS.test(result.stderr)) {
       throw new UserError(`gcloud has no valid credentials for ${detail}: it could not give binauthz an access token, and a deploy would fail the same way.`, {
         code: 'NO_CREDENTIALS',
@@ -91,5 +95,5 @@ export async function gcloudAccountToken(env: NodeJS.ProcessEnv, detail: string,
     })
   }
 
-  return validateToken(lines[0]!, '`gcloud auth print-access-token` output')
+  return validateToken(lines[0]!, '`gcloud auth print-access-token` output', secrets)
 }

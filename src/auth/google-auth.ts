@@ -1,12 +1,12 @@
 // THE one google-auth-library import, lazy (its vendor chunk costs ~60 ms to load): only for what binauthz does not
 // exchange itself — external_account and other credential files, keys that sign their own JWTs — and the metadata server.
-import {ExternalError, redactSecrets, UserError} from '../errors.js'
+import {ExternalError, type Secrets, UserError} from '../errors.js'
 import {serverText} from '../policy/display.js'
 import {validateToken} from './access-token.js'
 import {CLOUD_PLATFORM_SCOPE} from './credential-types.js'
 
-function libraryFailure(error: unknown, detail: string): Error {
-  const text = serverText(error instanceof Error ? error.message : String(error), redactSecrets)
+function libraryFailure(error: unknown, detail: string, secrets: Secrets): Error {
+  const text = serverText(error instanceof Error ? error.message : String(error), t => secrets.redact(t))
   const suggestions = [
     'Fix or replace the credential (gcloud itself would fail the same way)',
     'Or unset auth/credential_file_override (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE) to use the active gcloud account',
@@ -42,7 +42,15 @@ async function importQuietly(): Promise<typeof import('google-auth-library')> {
 
 type LibraryTarget = {file: string; kind: 'file';} | {kind: 'metadata'}
 
-export async function libraryToken(target: LibraryTarget, projectId: string | undefined, metadataLikely: boolean, detail: string): Promise<string> {
+/** How a library token is fetched: for whom (messages), whether a metadata server is likely, and the run's secrets. */
+interface LibraryContext {
+  detail: string
+  metadataLikely: boolean
+  projectId: string | undefined
+  secrets: Secrets
+}
+
+export async function libraryToken(target: LibraryTarget, {detail, metadataLikely, projectId, secrets}: LibraryContext): Promise<string> {
   // Without cheap evidence of a metadata server, keep google-auth-library from probing it (a slow network timeout).
   const previous = process.env.METADATA_SERVER_DETECTION
   const guard = !metadataLikely && previous === undefined
@@ -59,10 +67,10 @@ export async function libraryToken(target: LibraryTarget, projectId: string | un
     }
 
     if (!token) throw new Error('no access token was returned')
-    return validateToken(token, detail)
+    return validateToken(token, detail, secrets)
   } catch (error: unknown) {
     if (error instanceof UserError) throw error
-    throw libraryFailure(error, detail)
+    throw libraryFailure(error, detail, secrets)
   } finally {
     if (guard && process.env.METADATA_SERVER_DETECTION === 'none') delete process.env.METADATA_SERVER_DETECTION
   }

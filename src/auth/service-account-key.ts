@@ -11,7 +11,7 @@
 
 import {createPrivateKey, createSign, type KeyObject} from 'node:crypto'
 
-import {registerSecret, UserError} from '../errors.js'
+import {type Secrets, UserError} from '../errors.js'
 
 export const GOOGLE_TOKEN_AUDIENCE = 'https://oauth2.googleapis.com/token'
 const ASSERTION_LIFETIME_SECONDS = 3600
@@ -25,7 +25,7 @@ export interface ServiceAccountKey {
 }
 
 /** PURE but for parsing the PEM: the key of a `service_account` JSON object, or a UserError naming `origin`. */
-export function parseServiceAccountKey(json: Record<string, unknown>, origin: string): ServiceAccountKey {
+export function parseServiceAccountKey(json: Record<string, unknown>, origin: string, secrets: Secrets): ServiceAccountKey {
   const invalid = (why: string): never => {
     throw new UserError(`The service-account key ${origin} is not usable: ${why}.`, {
       code: 'CREDENTIAL_FILE_INVALID',
@@ -42,7 +42,7 @@ export function parseServiceAccountKey(json: Record<string, unknown>, origin: st
   if (clientEmail === undefined || !/^[^\s@]+@[^\s@]+$/.test(clientEmail)) return invalid('its client_email is missing or not an email address')
   const pem = text('private_key', 16_384)
   if (pem === undefined) return invalid('its private_key is missing')
-  registerSecret(pem)
+  secrets.add(pem)
   let privateKey: KeyObject
   try {
     privateKey = createPrivateKey({format: 'pem', key: pem})

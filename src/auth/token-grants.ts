@@ -2,7 +2,7 @@
 // key's JWT-bearer grant (signed with node:crypto, service-account-key.ts) and an authorized_user's refresh.
 import type {CredentialFileInfo} from './credential-types.js'
 
-import {registerSecret, UserError} from '../errors.js'
+import {type Secrets, UserError} from '../errors.js'
 import {DEFAULT_UNIVERSE_DOMAIN, tokenEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
 import {resolveNetwork} from '../google/network.js'
 import {exchangeGrant, JWT_BEARER_GRANT} from '../google/oauth-token.js'
@@ -28,7 +28,11 @@ interface GrantContext {
   env: NodeJS.ProcessEnv
   /** The file and where it was named, for messages. */
   origin: string
+  /** The run's secrets: the key, the assertions, the refresh token and client secret, and the tokens obtained. */
+  secrets: Secrets
   signal?: AbortSignal | undefined
+  /** The run's User-Agent (src/google/user-agent.ts). */
+  userAgent: string
 }
 
 /**
@@ -40,17 +44,18 @@ interface GrantContext {
 export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): (() => Promise<string>) | undefined {
   const {config, env} = context
   if (info.type === 'service_account') {
-    const key = parseServiceAccountKey(json, context.origin)
+    const key = parseServiceAccountKey(json, context.origin, context.secrets)
     if (usesSelfSignedJwt(env, config, key.universeDomain)) return undefined
     const {url} = tokenEndpointFrom(env, config.tokenHost)
     const network = resolveNetwork(env, config, url)
     return async () => {
       const assertion = signAssertion(key, [CLOUD_PLATFORM_SCOPE], new Date())
-      registerSecret(assertion)
+      context.secrets.add(assertion)
       const token = await exchangeGrant({
-        detail: context.detail, form: {assertion, grant_type: JWT_BEARER_GRANT}, network, url, ...(context.signal ? {signal: context.signal} : {}),
+        detail: context.detail, form: {assertion, grant_type: JWT_BEARER_GRANT}, network, secrets: context.secrets, url, userAgent: context.userAgent,
+        ...(context.signal ? {signal: context.signal} : {}),
       })
-      return validateToken(token, `The token endpoint's answer for ${context.detail}`)
+      return validateToken(token, `The token endpoint's answer for ${context.detail}`, context.secrets)
     }
   }
 
@@ -64,8 +69,8 @@ export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo
       })
     }
 
-    registerSecret(refreshToken)
-    registerSecret(clientSecret)
+    context.secrets.add(refreshToken)
+    context.secrets.add(clientSecret)
     const {url} = tokenEndpointFrom(env, config.tokenHost)
     const network = resolveNetwork(env, config, url)
     return async () => {
@@ -75,10 +80,12 @@ export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo
           client_id: clientId, client_secret: clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken,
         },
         network,
+        secrets: context.secrets,
         url,
+        userAgent: context.userAgent,
         ...(context.signal ? {signal: context.signal} : {}),
       })
-      return validateToken(token, `The token endpoint's answer for ${context.detail}`)
+      return validateToken(token, `The token endpoint's answer for ${context.detail}`, context.secrets)
     }
   }
 

@@ -13,8 +13,9 @@ import type {Prompter, Runtime, Ui} from '../app/ports.js'
 import {runConfig} from '../app/context.js'
 import {systemClock} from '../app/ports.js'
 import {
-  abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, safeText, SIGNAL_EXITS, type StopSignal,
+  abortSignalName, BinauthzError, EXIT_CODES, InterruptedError, Secrets, SIGNAL_EXITS, type StopSignal,
 } from '../errors.js'
+import {userAgentOf} from '../google/user-agent.js'
 import {formatCommand} from '../policy/shell.js'
 import {colourDiff, colourEnabled, escapeKeepingDiffColour} from './diff-colour.js'
 import {renderError} from './error-output.js'
@@ -52,8 +53,9 @@ function hasJsonResult(err: unknown): err is HasJsonResult {
   return typeof err === 'object' && err !== null && 'jsonResult' in err && typeof (err as {jsonResult: unknown}).jsonResult === 'object'
 }
 
-/** Describes any thrown value as the --json error object, secrets redacted. */
-export function describeError(err: unknown): ErrorJson {
+/** Describes any thrown value as the --json error object, the run's secrets (and credential-like text) redacted. */
+export function describeError(err: unknown, secrets: Secrets): ErrorJson {
+  const safeText = (text: string): string => secrets.safeText(text)
   if (err instanceof BinauthzError) {
     return {
       code: err.code,
@@ -138,11 +140,15 @@ function isExitError(err: unknown): boolean {
 
 export abstract class BinauthzCommand extends Command {
   static override enableJsonFlag = true
+  /** The run's secrets: whoever obtains a token registers it here; everything this run prints is redacted with it. */
+  protected readonly secrets = new Secrets()
   /** The run's one interrupt: SIGINT or SIGTERM abort it; everything the run starts (HTTP, gcloud) takes its signal. */
   private readonly interrupt = new AbortController()
   private readonly onSignal = (signal: NodeJS.Signals): void => this.interrupted(signal as StopSignal)
   /** --quiet: human output (say, ui.info) is dropped; errors, and what the command was asked to print (data), are not. */
   private quietRun = false
+  /** Takes the output guard off at the end of the run. */
+  private unguard?: () => void
 
   /** Aborted when the user interrupts the run; pass it to every request and process the run starts. */
   protected get signal(): AbortSignal {
@@ -155,7 +161,7 @@ export abstract class BinauthzCommand extends Command {
    */
   protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
     if (isExitError(err)) throw err
-    const described = describeError(err)
+    const described = describeError(err, this.secrets)
     // An interruption ends with the code of the signal this run received (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
     if (err instanceof InterruptedError && this.signal.aborted) described.exitCode = EXIT_CODES[SIGNAL_EXITS[abortSignalName(this.signal)]]
     const usage = err instanceof Errors.CLIError && !(err instanceof BinauthzError)
@@ -167,14 +173,14 @@ export abstract class BinauthzCommand extends Command {
     }
 
     // A bug: keep the stack available under DEBUG.
-    if (described.code === 'BUG') this.debug(safeText(err.stack ?? String(err)))
+    if (described.code === 'BUG') this.debug(this.secrets.safeText(err.stack ?? String(err)))
     process.stderr.write(renderError(described, {columns: stderrColumns()}))
     throw silenced(described)
   }
 
   /** A policy diff for people: coloured when stdout is a terminal (NO_COLOR / FORCE_COLOR honoured), never under --json. */
   protected coloured(diff: string): string {
-    return colourDiff(safeText(diff), !this.jsonEnabled() && colourEnabled({env: process.env, isTTY: Boolean(process.stdout.isTTY)}))
+    return colourDiff(this.secrets.safeText(diff), !this.jsonEnabled() && colourEnabled({env: process.env, isTTY: Boolean(process.stdout.isTTY)}))
   }
 
   /** The command's line as typed words (`binauthz deploy run`). */
@@ -184,18 +190,19 @@ export abstract class BinauthzCommand extends Command {
 
   /** What the command was asked to print (policy export's YAML, allow --print): silent only under --json. */
   protected data(message = ''): void {
-    if (!this.jsonEnabled()) this.log(safeText(message))
+    if (!this.jsonEnabled()) this.log(this.secrets.safeText(message))
   }
 
   override async finally(error: Error | undefined): Promise<unknown> {
     for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
     // A failed run ends in oclif's process.exit: first let stdout (the --json object) and stderr drain.
     if (error !== undefined) await Promise.all([drained(process.stdout), drained(process.stderr)])
+    this.unguard?.()
     return super.finally(error)
   }
 
   override async init(): Promise<void> {
-    guardProcessOutput(process.env)
+    this.unguard = guardProcessOutput(process.env, this.secrets)
     await super.init()
     // `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that no other listener is left for.
     for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal)
@@ -211,7 +218,7 @@ export abstract class BinauthzCommand extends Command {
    * silent under --json, so this writes to stderr itself.
    */
   protected note(message = ''): void {
-    process.stderr.write(`${safeText(message)}\n`)
+    process.stderr.write(`${this.secrets.safeText(message)}\n`)
   }
 
   /** Asks the user in a terminal; under --json (or without a terminal, or with CI set) refuses, naming the flag. */
@@ -230,13 +237,21 @@ export abstract class BinauthzCommand extends Command {
   /** The run's runtime, handed to the use case: environment, prompter, interrupt signal, progress lines. */
   protected runtime(): Runtime {
     return {
-      clock: systemClock, config: runConfig(process.env), env: process.env, invocation: [...this.commandWords(), ...this.argv], prompter: this.prompter(), signal: this.signal, ui: this.ui(),
+      clock: systemClock,
+      config: runConfig(process.env),
+      env: process.env,
+      invocation: [...this.commandWords(), ...this.argv],
+      prompter: this.prompter(),
+      secrets: this.secrets,
+      signal: this.signal,
+      ui: this.ui(),
+      userAgent: this.userAgent(),
     }
   }
 
   /** Human output (stdout) — silent under --json and --quiet. */
   protected say(message = ''): void {
-    if (!this.jsonEnabled() && !this.quietRun) this.log(escapeKeepingDiffColour(message, safeText))
+    if (!this.jsonEnabled() && !this.quietRun) this.log(escapeKeepingDiffColour(message, text => this.secrets.safeText(text)))
   }
 
   /** The --json output of a successful run: the result in the envelope (schemaVersion, command). */
@@ -251,9 +266,14 @@ export abstract class BinauthzCommand extends Command {
       info: line => (this.jsonEnabled() ? this.note(line) : this.say(line)),
       // Not oclif's warn: its `›` prefix and wrapping would break a command or hand-off line.
       warn: line => {
-        if (!this.quietRun) process.stderr.write(`${safeText(`Warning: ${line}`)}\n`)
+        if (!this.quietRun) process.stderr.write(`${this.secrets.safeText(`Warning: ${line}`)}\n`)
       },
     }
+  }
+
+  /** The User-Agent of the run's requests, from the package.json oclif already read (no file read of ours). */
+  protected userAgent(): string {
+    return userAgentOf(this.config)
   }
 
   private interrupted(signal: StopSignal): void {
@@ -279,7 +299,7 @@ export abstract class BinauthzCommand extends Command {
     const near = flagSuggestions(Array.isArray(unknown) ? unknown.map(String) : [], flags)
     const words = this.commandWords()
     // oclif's own lines (e.g. which flags exclude each other), without its "See more help" (ours is below).
-    const lines = safeText(err.message).split('\n').filter(line => !/^\s*See more help with --help\s*$/.test(line))
+    const lines = this.secrets.safeText(err.message).split('\n').filter(line => !/^\s*See more help with --help\s*$/.test(line))
     const dashdash = this.argv.indexOf('--')
     const own = dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)
     const after = dashdash === -1 ? [] : this.argv.slice(dashdash + 1)
@@ -290,9 +310,9 @@ export abstract class BinauthzCommand extends Command {
         const hit = near.find(n => arg === n.flag || arg.startsWith(`${n.flag}=`))
         return hit === undefined ? arg : `${hit.nearest}${arg.slice((hit.flag.split('=')[0] ?? '').length)}`
       })
-      if (near.length > 0) lines.push(`Did you mean ${safeText(formatCommand([...words, ...fixed]))}?`)
+      if (near.length > 0) lines.push(`Did you mean ${this.secrets.safeText(formatCommand([...words, ...fixed]))}?`)
     } else {
-      lines.push('gcloud\'s arguments go after --:', `  ${safeText(corrected)}`)
+      lines.push('gcloud\'s arguments go after --:', `  ${this.secrets.safeText(corrected)}`)
     }
 
     lines.push(`See: ${words.join(' ')} --help`)

@@ -67,8 +67,10 @@ export abstract class DeployCommand extends BinauthzCommand {
         json,
         prompter: this.prompter(),
         report: deployReport(reporter, text => this.say(text), text => this.say(this.coloured(text))),
+        secrets: this.secrets,
         signal: this.signal,
         ui: {diff: text => this.say(this.coloured(text)), info: line => this.say(line), warn: line => this.say(line)},
+        userAgent: this.userAgent(),
       })
       await reporter.close()
       const summary = deploySummary(result)

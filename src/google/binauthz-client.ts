@@ -5,13 +5,12 @@
 
 import type {Agent} from 'node:http'
 
-import {readFileSync} from 'node:fs'
 import {setTimeout as delay} from 'node:timers/promises'
 
 import type {TokenProvider} from '../auth/token-provider.js'
 
 import {
-  BugError, ExternalError, redactSecrets, registerSecret,
+  BugError, ExternalError, type Secrets,
 } from '../errors.js'
 import {serverText} from '../policy/display.js'
 import {parseJsonLossless, stringifyJson} from '../policy/json-text.js'
@@ -56,6 +55,8 @@ export interface ClientOptions {
   refusedSuggestions?: string[]
   /** Retries, backoff and Retry-After (see retry.ts for the defaults). */
   retry?: RetryOptions
+  /** The run's secrets: each token used is registered there, and quoted server text is redacted with them. */
+  secrets: Secrets
   /**
    * Aborting it stops the call at once: no further wait, the request in flight destroyed, and a rejection with
    * InterruptedError (code INTERRUPTED, exit 130). For updatePolicy it says the write may have landed when a request
@@ -65,8 +66,8 @@ export interface ClientOptions {
   tokens: TokenProvider
   /** Per-request timeout and response size limit (see http-transport.ts). */
   transport?: Partial<TransportLimits>
-  /** Overrides the User-Agent product token (default binauthz-deploy/<package version>). */
-  userAgent?: string
+  /** The run's User-Agent (src/google/user-agent.ts userAgentOf: `binauthz-deploy/<version> node/<version>`). */
+  userAgent: string
 }
 
 /** One API call: what it is for, where it goes, and whether a lost answer may be sent again. */
@@ -101,32 +102,6 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
-let cachedVersion: string | undefined
-
-/** The User-Agent of binauthz's own calls (the Binary Authorization client, IAM Credentials). */
-export function defaultUserAgent(): string {
-  return `binauthz-deploy/${packageVersion()} node/${process.version}`
-}
-
-function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion
-  cachedVersion = 'unknown'
-  // dist/src/google/binauthz-client.js and src/google/binauthz-client.ts sit two or three levels below the package root.
-  for (const relative of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {name?: unknown; version?: unknown}
-      if (pkg.name === 'binauthz-deploy' && typeof pkg.version === 'string') {
-        cachedVersion = pkg.version
-        break
-      }
-    } catch {
-      // try the next candidate
-    }
-  }
-
-  return cachedVersion
-}
-
 /** The per-request timeout, cut to what is left before the deadline. */
 interface Budget {
   /** The timeout ends at the deadline: a timeout is then the deadline's failure. */
@@ -134,19 +109,22 @@ interface Budget {
   timeoutMs: number
 }
 
+/** Removes a call's token and the run's secrets from text (the token even when too short to be registered). */
+type Redact = (text: string) => string
+
 /** Server-controlled (or server-echoing) text as a message may quote it: our token and any secret redacted, then escaped and cut. */
-function scrubText(text: string, token: string, max = 500): string {
-  return serverText(text, t => redactSecrets(token.length > 0 ? t.split(token).join('[REDACTED]') : t), max)
+function scrubText(text: string, redact: Redact, max = 500): string {
+  return serverText(text, redact, max)
 }
 
 /** JSON.parse's complaint about `body` with secrets redacted BEFORE parsing (its snippet then quotes redacted text). */
-function parseErrorOfRedacted(body: string, token: string): string {
-  const redacted = redactSecrets(token.length > 0 ? body.split(token).join('[REDACTED]') : body)
+function parseErrorOfRedacted(body: string, redact: Redact): string {
+  const redacted = redact(body)
   try {
     JSON.parse(redacted)
     return 'not valid JSON'
   } catch (error: unknown) {
-    return scrubText(error instanceof Error ? error.message : 'not valid JSON', token, 200)
+    return scrubText(error instanceof Error ? error.message : 'not valid JSON', redact, 200)
   }
 }
 
@@ -162,6 +140,7 @@ export class BinauthzClient {
   private readonly random: () => number
   private readonly refusedSuggestions: readonly string[]
   private readonly retry: Readonly<RetrySettings>
+  private readonly secrets: Secrets
   private readonly signal?: AbortSignal
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   private readonly tokens: TokenProvider
@@ -174,6 +153,7 @@ export class BinauthzClient {
 
     this.endpoint = new URL(options.endpoint.href.endsWith('/') ? options.endpoint.href : `${options.endpoint.href}/`)
     this.tokens = options.tokens
+    this.secrets = options.secrets
     this.deadline = options.deadline
     const {clock} = options
     this.now = clock === undefined ? Date.now : () => clock().getTime()
@@ -184,10 +164,9 @@ export class BinauthzClient {
     this.sleep = sleep ?? defaultSleep
     this.limits = {...DEFAULT_LIMITS, ...options.transport}
     this.refusedSuggestions = options.refusedSuggestions ?? ['binauthz sandbox start']
-    const userAgent = `${options.userAgent ?? `binauthz-deploy/${packageVersion()}`} node/${process.version}`
     this.headers = {
       accept: 'application/json',
-      'user-agent': userAgent,
+      'user-agent': options.userAgent,
       ...(options.quotaProject === undefined || options.quotaProject === '' ? {} : {'x-goog-user-project': options.quotaProject}),
     }
     this.network = options.network ?? {}
@@ -275,7 +254,7 @@ export class BinauthzClient {
       if (this.deadline !== undefined && this.now() >= this.deadline) throw deadlineError(op, last?.error)
       const token = renewed ?? await this.race(this.tokens.getToken(), interrupted)
       renewed = undefined
-      registerSecret(token)
+      this.secrets.add(token)
       const budget = this.budget()
       const outcome = await this.send(request, url, token, budget)
       if (outcome.kind !== 'too-large' && outcome.kind !== 'response') unanswered ||= outcome.sent
@@ -300,14 +279,14 @@ export class BinauthzClient {
 
   private decode(op: Operation, res: HttpResponse, token: string): unknown {
     const type = res.headers['content-type']
-    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type === undefined ? undefined : scrubText(type, token, 200))
+    if (!isJson(type)) throw contentTypeError(op, this.endpoint, res.status, type === undefined ? undefined : scrubText(type, this.redactor(token), 200))
     try {
       // Lossless: numbers in fields binauthz does not own keep their text for the write back (policy/json-text.ts).
       return parseJsonLossless(res.body)
     } catch (error: unknown) {
       // V8's SyntaxError quotes a window of the answer, which may hold a PART of a token no redaction recognises:
       // the message shown is the one of the answer with every secret already redacted.
-      throw malformedError(op, this.endpoint, error instanceof Error ? parseErrorOfRedacted(res.body, token) : 'not JSON')
+      throw malformedError(op, this.endpoint, error instanceof Error ? parseErrorOfRedacted(res.body, this.redactor(token)) : 'not JSON')
     }
   }
 
@@ -321,13 +300,13 @@ export class BinauthzClient {
         return {error: sandboxNotAnswering(this.endpoint, this.refusedSuggestions, outcome.error), retry: {kind: 'final'}}
       }
 
-      return {error: networkError(op, this.endpoint, `${code}: ${scrubText(outcome.error.message, token)}`, outcome.error), retry: {code, kind: 'network'}}
+      return {error: networkError(op, this.endpoint, `${code}: ${scrubText(outcome.error.message, this.redactor(token))}`, outcome.error), retry: {code, kind: 'network'}}
     }
 
     case 'response': {
       const {response} = outcome
       const error = errorForAnswer({
-        method: request.method, op, project: request.project, redact: text => redactSecrets(token.length > 0 ? text.split(token).join('[REDACTED]') : text), response,
+        method: request.method, op, project: request.project, redact: this.redactor(token), response,
       })
       const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now())
       return {error, retry: {kind: 'status', status: response.status, ...(retryAfterMs === undefined ? {} : {retryAfterMs})}}
@@ -360,6 +339,11 @@ export class BinauthzClient {
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort)
     }
+  }
+
+  /** Redacts the call's token (registered or not: it may be shorter than a registered secret) and the run's secrets. */
+  private redactor(token: string): Redact {
+    return text => this.secrets.redact(token.length > 0 ? text.split(token).join('[REDACTED]') : text)
   }
 
   /** After a 401: the token may have expired or been revoked since it was cached. A new one, or undefined if it is the same. */

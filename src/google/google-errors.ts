@@ -4,7 +4,7 @@
 import type {HttpResponse} from './http-transport.js'
 
 import {
-  type CodeOf, ExternalError, googleStatusCode, redactSecrets, UserError,
+  type CodeOf, ExternalError, googleStatusCode, redactPatterns, UserError,
 } from '../errors.js'
 import {serverText} from '../policy/display.js'
 import {memberOf} from '../policy/handoff.js'
@@ -160,7 +160,7 @@ export function errorForAnswer(answer: ErrorAnswer): ApiError | UserError {
   const g = parseGoogleError(res)
   const apiStatus = g.status
   // Redacted before it is cut (a token echoed past the 500th character leaves no part behind), then escaped.
-  const said = g.message === undefined ? '' : `: ${serverText(g.message, text => redactSecrets(redact(text)))}`
+  const said = g.message === undefined ? '' : `: ${serverText(g.message, text => redactPatterns(redact(text)))}`
   const label = `HTTP ${res.status}${apiStatus === undefined ? '' : ` ${apiStatus}`}`
   const base = {apiStatus, reason: g.reason, status: res.status}
 

@@ -6,9 +6,8 @@
 // The endpoint is gcloud's (api_endpoint_overrides/iamcredentials), validated like every override: https, or http to
 // loopback only, so the source token never travels in clear to anything but this machine.
 
-import {ExternalError, redactSecrets, UserError} from '../errors.js'
+import {ExternalError, type Secrets, UserError} from '../errors.js'
 import {serverText} from '../policy/display.js'
-import {defaultUserAgent} from './binauthz-client.js'
 import {parseGoogleError} from './google-errors.js'
 import {DEFAULT_LIMITS, type HttpOutcome, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
@@ -21,11 +20,15 @@ export interface GenerateAccessTokenRequest {
   /** Proxy tunnel and CA bundle for the endpoint (src/google/network.ts). */
   network?: NetworkPath
   scopes: readonly string[]
+  /** The run's secrets: IAM Credentials' answer is quoted redacted with them (the caller registers the token). */
+  secrets: Secrets
   signal?: AbortSignal
   /** The caller's token (the source credential). */
   sourceToken: string
   /** The service account to act as (store.py: the last ID). */
   target: string
+  /** The run's User-Agent (user-agent.ts). */
+  userAgent: string
 }
 
 export interface GeneratedAccessToken {
@@ -62,7 +65,7 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
     agent: agentFor(request.network ?? {}, request.endpoint.protocol, false),
     authorization: `Bearer ${request.sourceToken}`,
     body: generateAccessTokenBody(request.delegates, request.scopes),
-    headers: {'content-type': 'application/json', 'user-agent': defaultUserAgent()},
+    headers: {'content-type': 'application/json', 'user-agent': request.userAgent},
     maxResponseBytes: 64 * 1024,
     method: 'POST',
     timeoutMs: DEFAULT_LIMITS.timeoutMs,
@@ -74,7 +77,7 @@ export async function generateAccessToken(request: GenerateAccessTokenRequest): 
   const {body, status} = outcome.response
   if (status !== 200) {
     const google = parseGoogleError(outcome.response)
-    const message = serverText(google?.message ?? body, t => redactSecrets(t.split(request.sourceToken).join('[REDACTED]')))
+    const message = serverText(google?.message ?? body, t => request.secrets.redact(t.split(request.sourceToken).join('[REDACTED]')))
     const suggestions = [
       `The source principal needs roles/iam.serviceAccountTokenCreator on ${request.target}`
       + (request.delegates.length === 0 ? '' : ' (and each delegate on the next in the chain)'),

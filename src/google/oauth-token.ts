@@ -5,11 +5,8 @@
 // `{access_token, expires_in, token_type}`, or 400/401 `{error, error_description}` (invalid_grant: a revoked or
 // deleted key, a wrong signature). One request, no retry of a refusal; the grant never leaves TLS (or loopback http).
 
-import {
-  ExternalError, redactSecrets, registerSecret, UserError,
-} from '../errors.js'
+import {ExternalError, type Secrets, UserError} from '../errors.js'
 import {serverText} from '../policy/display.js'
-import {defaultUserAgent} from './binauthz-client.js'
 import {DEFAULT_LIMITS, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
 
@@ -21,9 +18,13 @@ export interface TokenGrantRequest {
   /** The form fields of the grant (registered as secrets by the caller). */
   form: Readonly<Record<string, string>>
   network?: NetworkPath
+  /** The run's secrets: the token obtained is registered there; the endpoint's answer is quoted redacted with them. */
+  secrets: Secrets
   signal?: AbortSignal
   /** The token endpoint (tokenEndpointFrom: https, or http to loopback). */
   url: URL
+  /** The run's User-Agent (user-agent.ts). */
+  userAgent: string
 }
 
 const SUGGESTIONS = [
@@ -59,7 +60,7 @@ export async function exchangeGrant(request: TokenGrantRequest): Promise<string>
   const outcome = await sendHttp({
     agent: agentFor(request.network ?? {}, request.url.protocol, false),
     body: new URLSearchParams(request.form).toString(),
-    headers: {accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': defaultUserAgent()},
+    headers: {accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': request.userAgent},
     maxResponseBytes: 64 * 1024,
     method: 'POST',
     timeoutMs: DEFAULT_LIMITS.timeoutMs,
@@ -76,10 +77,10 @@ export async function exchangeGrant(request: TokenGrantRequest): Promise<string>
 
   const answer = accessTokenOf(outcome.response.status, outcome.response.body)
   if ('token' in answer) {
-    registerSecret(answer.token)
+    request.secrets.add(answer.token)
     return answer.token
   }
 
-  const text = `${request.detail} could not produce an access token: ${request.url.host} answered ${serverText(answer.error, redactSecrets)}`
+  const text = `${request.detail} could not produce an access token: ${request.url.host} answered ${serverText(answer.error, t => request.secrets.redact(t))}`
   throw answer.refused ? new UserError(text, {code: 'CREDENTIAL_REJECTED', suggestions: SUGGESTIONS}) : new ExternalError(text, {code: 'CREDENTIAL_FAILED', suggestions: SUGGESTIONS})
 }

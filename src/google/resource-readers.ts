@@ -16,7 +16,7 @@ import type {Agent} from 'node:http'
 
 import type {TokenProvider} from '../auth/token-provider.js'
 
-import {ExternalError, registerSecret, UserError} from '../errors.js'
+import {ExternalError, type Secrets, UserError} from '../errors.js'
 import {isLoopbackHost} from './endpoint.js'
 import {DEFAULT_LIMITS, keepAliveAgent, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
@@ -41,10 +41,14 @@ export interface ReaderOptions {
   /** Proxy tunnel and CA bundle, as for the policy client (network.ts resolveNetwork); default: direct. */
   network?: NetworkPath
   quotaProject?: string
+  /** The run's secrets: the token sent is registered there. */
+  secrets: Secrets
   signal?: AbortSignal
   /** Per request (default 15 s). */
   timeoutMs?: number
   tokens: TokenProvider
+  /** The run's User-Agent (user-agent.ts), as the policy client sends it. */
+  userAgent: string
 }
 
 /** connection_context.py DeriveRegionalEndpoint: `{region}-{netloc}`, scheme and path kept. */
@@ -74,12 +78,13 @@ interface Call {
 }
 
 async function send({agent, options, path, target, what}: Call, token: string): Promise<{body: string; status: number}> {
-  registerSecret(token)
+  options.secrets.add(token)
   const outcome = await sendHttp({
     agent,
     authorization: `Bearer ${token}`,
     headers: {
       accept: 'application/json',
+      'user-agent': options.userAgent,
       ...(target.hostHeader === undefined ? {} : {host: target.hostHeader}),
       ...(options.quotaProject === undefined || options.quotaProject === '' ? {} : {'x-goog-user-project': options.quotaProject}),
     },

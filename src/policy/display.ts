@@ -45,7 +45,7 @@ export function displayEscape(text: string, options: {keepLines?: boolean} = {})
 
 /**
  * Text a server (or another program) sent, ready to quote in a message: secrets redacted FIRST (`redact`: e.g.
- * redactSecrets of src/errors.ts, plus the call's own token) (so a cut never
+ * the run's Secrets.redact of src/errors.ts, plus the call's own token) (so a cut never
  * splits a token and leaves part of it), whitespace runs collapsed to one space, escaped, then cut to `max`
  * characters (cut between escapes, never inside one).
  */

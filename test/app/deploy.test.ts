@@ -10,10 +10,11 @@ import {
 import {deployReport} from '../../src/cli/deploy-presenter.js'
 import {terminalPrompter} from '../../src/cli/prompts.js'
 import {silentReporter} from '../../src/cli/renderer.js'
-import {BinauthzError, UserError} from '../../src/errors.js'
+import {BinauthzError, Secrets, UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const PROJECT = 'my-proj'
 const RUN_US = 'us-central1-docker.pkg.dev/my-proj/cloud-run-source-deploy/**'
@@ -103,7 +104,8 @@ describe('app/deploy', () => {
           regions: ['us-central1'],
           // The command's presenter: plan blocks and the policy path's diff lines are what a person is shown.
           report: deployReport(silentReporter(), text => shown.push(text)),
-          ui: {info: line => shown.push(line), warn: line => shown.push(line)},
+          secrets: new Secrets(),
+          ui: {info: line => shown.push(line), warn: line => shown.push(line)}, userAgent: TEST_USER_AGENT,
           yes: true,
           ...rest,
         }

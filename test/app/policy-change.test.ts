@@ -5,13 +5,16 @@ import {join} from 'node:path'
 import type {Policy} from '../../src/policy/types.js'
 
 import {type ApplyOptions, applyPolicyChange} from '../../src/app/policy-change.js'
-import {ExternalError, InterruptedError, UserError} from '../../src/errors.js'
+import {
+  ExternalError, InterruptedError, Secrets, UserError,
+} from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, type RetryOptions} from '../../src/google/binauthz-client.js'
 import {planAllow, planRevoke} from '../../src/policy/plan.js'
 import {listPolicyBackups, readPolicyBackupRecord, savePolicyBackup} from '../../src/store/backups.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const TOKEN = 'planted-Token-0b5e77a1-transaction'
 const PROJECT = 'my-proj'
@@ -85,7 +88,8 @@ describe('binauthz transaction', () => {
         },
         ...retry,
       },
-      tokens: {getToken: async () => TOKEN},
+      secrets: new Secrets(),
+      tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       ...extra,
     })
   }

@@ -3,9 +3,10 @@ import {expect} from 'chai'
 import {
   checkApi, checkGcloud, compareVersions, enableApiCommand, parseGcloudVersion,
 } from '../../src/app/setup-checks.js'
-import {ExternalError, UserError} from '../../src/errors.js'
+import {ExternalError, Secrets, UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {enforcedPolicy, PROJECT} from './harness.js'
 
 /** A fake captureGcloud answering with `stdout` and `exitCode`. */
@@ -76,7 +77,9 @@ describe('setup checks', () => {
 
     beforeEach(async () => {
       server = await startTestSandbox({policy: enforcedPolicy(), project: PROJECT, token: 'tok-12345678'})
-      client = new BinauthzClient({endpoint: server.endpoint, retry: {maxRetries: 0}, tokens: {getToken: async () => 'tok-12345678'}})
+      client = new BinauthzClient({
+        endpoint: server.endpoint, retry: {maxRetries: 0}, secrets: new Secrets(), tokens: {getToken: async () => 'tok-12345678'}, userAgent: TEST_USER_AGENT,
+      })
     })
 
     afterEach(async () => server.stop())

@@ -9,6 +9,8 @@ import type {AskOptions, Choice, Prompter} from '../../src/app/ports.js'
 
 import {resolveContext} from '../../src/app/context.js'
 import {runSetup} from '../../src/app/setup-wizard.js'
+import {Secrets} from '../../src/errors.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {
   type Harness, PROJECT, REGION, startHarness,
 } from './harness.js'
@@ -65,7 +67,9 @@ describe('setup wizard: the questions', () => {
       'Google Cloud project ID': PROJECT, 'How do you deploy?': 'run', 'Region(s)': REGION, Save: false, Write: true,
     })
     const lines: string[] = []
-    const result = await runSetup({apply: true, yes: false}, {env: process.env, prompter: script.prompter, ui: ui(lines)})
+    const result = await runSetup({apply: true, yes: false}, {
+      env: process.env, prompter: script.prompter, secrets: new Secrets(), ui: ui(lines), userAgent: TEST_USER_AGENT,
+    })
     expect(script.asked.some(q => q.includes('--docker-repository'))).to.equal(false)
     expect(script.validationOf('Region(s)', 'us-central1-a')).to.match(/^Invalid region "us-central1-a" from your answer: it is a zone/)
     expect(script.asked.some(q => q.startsWith(`Save project ${PROJECT}, region ${REGION}, deploy path run as defaults`))).to.equal(true)
@@ -79,7 +83,9 @@ describe('setup wizard: the questions', () => {
       'Google Cloud project ID': PROJECT, 'How do you deploy?': 'function', 'Region(s)': REGION, Save: true, Write: true,
     })
     const lines: string[] = []
-    const result = await runSetup({apply: true, yes: false}, {env: process.env, prompter: script.prompter, ui: ui(lines)})
+    const result = await runSetup({apply: true, yes: false}, {
+      env: process.env, prompter: script.prompter, secrets: new Secrets(), ui: ui(lines), userAgent: TEST_USER_AGENT,
+    })
     expect(script.asked.some(q => q.includes('--docker-repository'))).to.equal(true)
     expect(result.defaults.saved).to.equal(true)
     expect(lines.some(l => l.startsWith('✔ Saved defaults to ') && !l.includes('--no-save'))).to.equal(true)
@@ -91,7 +97,9 @@ describe('setup wizard: the questions', () => {
     const refusing: Prompter = {...scripted({}).prompter, interactive: false}
     const result = await runSetup({
       apply: true, project: PROJECT, regions: [REGION], yes: true,
-    }, {env: process.env, prompter: refusing, ui: ui(lines)})
+    }, {
+      env: process.env, prompter: refusing, secrets: new Secrets(), ui: ui(lines), userAgent: TEST_USER_AGENT,
+    })
     expect(result.defaults.saved).to.equal(true)
     expect(lines.some(l => l.startsWith('✔ Saved defaults to ') && l.includes('--no-save'))).to.equal(true)
   })
@@ -112,7 +120,9 @@ describe('setup wizard: the questions', () => {
     expect(deployRefusal).to.include('CLOUDSDK_CORE_PROJECT')
     let setupRefusal = 'accepted'
     try {
-      await runSetup({apply: false, regions: [REGION], yes: true}, {env, prompter: refusing, ui: ui([])})
+      await runSetup({apply: false, regions: [REGION], yes: true}, {
+        env, prompter: refusing, secrets: new Secrets(), ui: ui([]), userAgent: TEST_USER_AGENT,
+      })
     } catch (error) {
       setupRefusal = (error as Error).message
     }
@@ -127,7 +137,9 @@ describe('setup wizard: the questions', () => {
       const refusing: Prompter = {...scripted({}).prompter, interactive: false}
       const result = await runSetup({
         apply: false, kind, project: PROJECT, save: false, yes: true,
-      }, {env, prompter: refusing, ui: ui([])})
+      }, {
+        env, prompter: refusing, secrets: new Secrets(), ui: ui([]), userAgent: TEST_USER_AGENT,
+      })
       expect(result.regions).to.deep.equal([expected])
       expect(resolveContext({env, kind, project: PROJECT}).regions).to.deep.equal([expected])
     })

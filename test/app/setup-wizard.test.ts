@@ -8,7 +8,9 @@ import {stripVTControlCharacters} from 'node:util'
 import {changePolicy} from '../../src/app/policy-allow-revoke.js'
 import {restorePolicy} from '../../src/app/policy-restore.js'
 import {terminalPrompter} from '../../src/cli/prompts.js'
+import {Secrets} from '../../src/errors.js'
 import {savePolicyBackup} from '../../src/store/backups.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {
   enforcedPolicy, type Harness, OTHER_PATTERN, PROJECT, REGION, RUN_PATTERN, startHarness,
 } from './harness.js'
@@ -59,7 +61,8 @@ describe('interactive policy operations (scripted terminal)', () => {
     h = await startHarness()
     const t = terminal([{expect: /Write this change to the Binary Authorization policy of project /, send: 'y\r'}])
     const result = await changePolicy({
-      action: 'allow', env: process.env, kind: 'run', mode: 'write', project: PROJECT, prompter: terminalPrompter(t.io), regions: [REGION], ui, yes: false,
+      action: 'allow',
+      env: process.env, kind: 'run', mode: 'write', project: PROJECT, prompter: terminalPrompter(t.io), regions: [REGION], secrets: new Secrets(), ui, userAgent: TEST_USER_AGENT, yes: false,
     })
     expect(t.finished()).to.equal(true)
     expect(result).to.deep.include({added: [RUN_PATTERN], declined: false, written: true})
@@ -71,7 +74,8 @@ describe('interactive policy operations (scripted terminal)', () => {
     h = await startHarness()
     const t = terminal([{expect: /Write this change to the Binary Authorization policy of project /, send: 'n\r'}])
     const result = await changePolicy({
-      action: 'revoke', env: process.env, mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, prompter: terminalPrompter(t.io), ui, yes: false,
+      action: 'revoke',
+      env: process.env, mode: 'write', patterns: [OTHER_PATTERN], project: PROJECT, prompter: terminalPrompter(t.io), secrets: new Secrets(), ui, userAgent: TEST_USER_AGENT, yes: false,
     })
     expect(result).to.deep.include({declined: true, written: false})
     expect(result.skippedReason).to.contain('Declined')
@@ -87,7 +91,8 @@ describe('interactive policy operations (scripted terminal)', () => {
       {expect: /Write this change to the Binary Authorization policy of project /, send: 'y\r'},
     ])
     const result = await restorePolicy({
-      env: process.env, latest: false, mode: 'write', project: PROJECT, prompter: terminalPrompter(t.io), ui, yes: false,
+      env: process.env,
+      latest: false, mode: 'write', project: PROJECT, prompter: terminalPrompter(t.io), secrets: new Secrets(), ui, userAgent: TEST_USER_AGENT, yes: false,
     })
     expect(t.screen()).to.match(/2026-02-01T00:00:00\.000Z[\s\S]*2026-01-01T00:00:00\.000Z/)
     expect(result).to.deep.include({added: [RUN_PATTERN], file: newest, written: true})

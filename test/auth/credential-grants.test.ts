@@ -8,17 +8,20 @@ import {join} from 'node:path'
 
 import {resolveTokenProvider} from '../../src/auth/credentials.js'
 import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
-import {BinauthzError, redactSecrets, UserError} from '../../src/errors.js'
+import {
+  BinauthzError, Secrets, UserError,
+} from '../../src/errors.js'
 import {issueServiceAccountKey, type ServiceAccountKeyFile} from '../../src/sandbox/index.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
 import {tempDir} from '../helpers/tmp.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {call} from '../sandbox/client.js'
 import {writeGcloudDir} from './fixtures.js'
 
 const SA = 'key-holder@sandbox-project.iam.gserviceaccount.com'
 const TARGET = 'deployer@sandbox-project.iam.gserviceaccount.com'
-const noGoogle = {dmiProductNameFile: '/nonexistent/product_name'}
+const noGoogle = {dmiProductNameFile: '/nonexistent/product_name', secrets: new Secrets(), userAgent: TEST_USER_AGENT}
 
 async function resolve(e: NodeJS.ProcessEnv) {
   return resolveTokenProvider(e, readGcloudConfig(e), noGoogle)
@@ -69,7 +72,7 @@ describe('credential files exchanged by binauthz itself, at auth/token_host', ()
     const exchanges = sandbox.requests().filter(r => r.api === 'oauth2')
     expect(exchanges.map(r => `${r.method} ${r.path} ${r.status}`)).to.deep.equal(['POST /token 200'])
     expect(await principalOf(token)).to.equal(SA)
-    expect(redactSecrets(`x ${token} ${key.private_key}`)).to.equal('x [REDACTED] [REDACTED]')
+    expect(noGoogle.secrets.redact(`x ${token} ${key.private_key}`)).to.equal('x [REDACTED] [REDACTED]')
   })
 
   it('a key\'s own quota_project_id is not a quota project (google-auth ignores it for service accounts)', async () => {
@@ -137,7 +140,7 @@ describe('credential files exchanged by binauthz itself, at auth/token_host', ()
     const provider = await resolve(env({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file}))
     expect(provider.source.isUser).to.equal(true)
     expect(await principalOf(await provider.getToken())).to.equal('alice@example.com')
-    expect(redactSecrets('rt-alice-0123456789 csecret-0123456789')).to.equal('[REDACTED] [REDACTED]')
+    expect(noGoogle.secrets.redact('rt-alice-0123456789 csecret-0123456789')).to.equal('[REDACTED] [REDACTED]')
   })
 
   describe('auth/disable_credentials (store.py LoadIfEnabled: gcloud would call unauthenticated)', () => {

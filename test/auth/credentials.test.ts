@@ -10,7 +10,9 @@ import {MAX_TOKEN_LENGTH} from '../../src/auth/access-token.js'
 import {type ResolveTokenOptions, resolveTokenProvider} from '../../src/auth/credentials.js'
 import {readGcloudConfig} from '../../src/auth/gcloud-config.js'
 import {metadataServerLikely} from '../../src/auth/metadata-server.js'
-import {BinauthzError, redactSecrets, UserError} from '../../src/errors.js'
+import {
+  BinauthzError, Secrets, UserError,
+} from '../../src/errors.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {createFakeGcloud, FAKE_TOKEN, type FakeGcloud} from '../helpers/fake-gcloud.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -32,6 +34,7 @@ function tokenEndpoint(requests: string[]): RequestListener {
   }
 }
 
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 import {writeGcloudDir} from './fixtures.js'
 
 const TOKEN = 'ya29.test-token-from-file-abcdefghijklmnop'
@@ -62,7 +65,7 @@ describe('credentials', () => {
   let gcloudDir: string
   let fake: FakeGcloud
   /** No Google hardware here, whatever machine runs the tests. */
-  const noGoogle: ResolveTokenOptions = {dmiProductNameFile: '/nonexistent/product_name'}
+  const noGoogle: ResolveTokenOptions = {dmiProductNameFile: '/nonexistent/product_name', secrets: new Secrets(), userAgent: TEST_USER_AGENT}
 
   beforeEach(() => {
     dir = tempDir('credentials')
@@ -110,7 +113,7 @@ describe('credentials', () => {
       const token = 'opaque-token-without-known-shape-123'
       writeFileSync(file, token)
       await (await resolve(env({CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: file}))).getToken()
-      expect(redactSecrets(`header ${token}`)).to.equal('header [REDACTED]')
+      expect(noGoogle.secrets.redact(`header ${token}`)).to.equal('header [REDACTED]')
     })
 
     it('reads auth/access_token_file from the gcloud configuration', async () => {
@@ -246,7 +249,7 @@ describe('credentials', () => {
         expect(await provider.getToken()).to.equal('ya29.from-local-sts-0123456789')
         expect(requests).to.deep.equal(['POST /v1/token cloud-platform'])
         expect(process.env.METADATA_SERVER_DETECTION).to.equal(detectionBefore)
-        expect(redactSecrets('x ya29.from-local-sts-0123456789')).not.to.include('from-local')
+        expect(noGoogle.secrets.redact('x ya29.from-local-sts-0123456789')).not.to.include('from-local')
       } finally {
         server.close()
       }

@@ -5,7 +5,7 @@ import {expect} from 'chai'
 import {createPublicKey, createVerify, generateKeyPairSync} from 'node:crypto'
 
 import {GOOGLE_TOKEN_AUDIENCE, parseServiceAccountKey, signAssertion} from '../../src/auth/service-account-key.js'
-import {redactSecrets, UserError} from '../../src/errors.js'
+import {Secrets, UserError} from '../../src/errors.js'
 
 const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
 const PEM = privateKey.export({format: 'pem', type: 'pkcs8'}).toString()
@@ -19,7 +19,7 @@ function decode(segment: string): Record<string, unknown> {
 
 function refusal(json: Record<string, unknown>): UserError {
   try {
-    parseServiceAccountKey(json, 'key.json')
+    parseServiceAccountKey(json, 'key.json', new Secrets())
   } catch (error: unknown) {
     if (error instanceof UserError) return error
     throw error
@@ -30,7 +30,7 @@ function refusal(json: Record<string, unknown>): UserError {
 
 describe('service-account key', () => {
   it('signs an RS256 JWT with kid, iss, scope, aud = Google\'s token endpoint and a one-hour lifetime', () => {
-    const key = parseServiceAccountKey(KEY, 'key.json')
+    const key = parseServiceAccountKey(KEY, 'key.json', new Secrets())
     const jwt = signAssertion(key, ['https://www.googleapis.com/auth/cloud-platform'], new Date('2026-01-01T00:00:00Z'))
     const [header, claims, signature] = jwt.split('.') as [string, string, string]
     expect(decode(header)).to.deep.equal({alg: 'RS256', kid: 'abc123', typ: 'JWT'})
@@ -40,14 +40,16 @@ describe('service-account key', () => {
     expect(createVerify('RSA-SHA256').update(`${header}.${claims}`).verify(createPublicKey(publicKey.export({format: 'pem', type: 'spki'})), Buffer.from(signature, 'base64url'))).to.equal(true)
   })
 
-  it('registers the private key as a secret', () => {
-    parseServiceAccountKey(KEY, 'key.json')
-    expect(redactSecrets(`x ${PEM}`)).to.equal('x [REDACTED]')
+  it('registers the private key with the run\'s secrets', () => {
+    const secrets = new Secrets()
+    parseServiceAccountKey(KEY, 'key.json', secrets)
+    // redactKnown: the registered values only (the PEM pattern alone would redact it too).
+    expect(secrets.redactKnown(`x ${PEM}`)).to.equal('x [REDACTED]')
   })
 
   it('without private_key_id the header has no kid', () => {
     const {private_key_id: _omitted, ...rest} = KEY
-    const jwt = signAssertion(parseServiceAccountKey(rest, 'key.json'), ['s'], new Date())
+    const jwt = signAssertion(parseServiceAccountKey(rest, 'key.json', new Secrets()), ['s'], new Date())
     expect(decode(jwt.split('.')[0]!)).to.deep.equal({alg: 'RS256', typ: 'JWT'})
   })
 

@@ -18,6 +18,7 @@ import {runProgram, withoutCloudsdk, writeHelloSource} from '../helpers/e2e.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
+import {packageUserAgent} from '../helpers/user-agent.js'
 
 const GCLOUD = installedGcloud()
 const SKIP_NOTE = GCLOUD === undefined ? ' (skipped: needs gcloud on PATH)' : ''
@@ -153,6 +154,11 @@ describe(`e2e: a service-account key (auth/credential_file_override) with the re
     expect(requests.filter(r => byUs(r) && r.api === 'iamcredentials')).to.have.length(1)
     expect(quotaHeaders(requests, r => r.api === 'run')).to.deep.equal(['(none)'])
     expect(quotaHeaders(requests, ours)).to.deep.equal(['(none)'])
+    // One User-Agent on every call binauthz makes itself, the installed package's: the key's token grant, IAM
+    // Credentials, the policy read and write, and the reader of the existing Cloud Run service.
+    const mine = requests.filter(r => byUs(r))
+    expect([...new Set(mine.map(r => r.headers?.['user-agent']))]).to.deep.equal([packageUserAgent()])
+    expect([...new Set(mine.map(r => r.api))].sort()).to.deep.equal(['binaryauthorization', 'iamcredentials', 'oauth2', 'run'])
   })
 
   it('without auth/token_host both go to oauth2.googleapis.com, not to the key\'s token_uri: both fail, no policy call', async () => {

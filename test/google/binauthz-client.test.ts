@@ -7,13 +7,14 @@ import http from 'node:http'
 import type {Policy} from '../../src/policy/types.js'
 
 import {
-  BinauthzError, ExternalError, InterruptedError, UserError,
+  BinauthzError, ExternalError, InterruptedError, Secrets, UserError,
 } from '../../src/errors.js'
 import {BinauthzClient, type ClientOptions, encodeProject} from '../../src/google/binauthz-client.js'
 import {ApiError, PolicyConflictError} from '../../src/google/google-errors.js'
 import {parseRetryAfter} from '../../src/google/retry.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 // Deliberately not shaped like a Google token, so only our own scrubbing can hide it.
 const TOKEN = 'planted-Token-7f3a9c1e5b-DO-NOT-PRINT'
@@ -98,7 +99,8 @@ describe('binauthz client (against the sandbox)', () => {
     const waits: number[] = []
     const client = new BinauthzClient({
       endpoint: server.endpoint,
-      tokens: {getToken: async () => TOKEN},
+      secrets: new Secrets(),
+      tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       ...extra,
       retry: {
         random: () => 0.5,
@@ -127,7 +129,7 @@ describe('binauthz client (against the sandbox)', () => {
       expect(request?.project).to.equal(PROJECT)
       expect(request?.auth).to.equal('sandbox-token')
       expect(JSON.stringify(request)).not.to.contain(TOKEN)
-      expect(request?.headers?.['user-agent']).to.match(/^binauthz-deploy\/\d+\.\d+\.\d+\S* node\/v\d+/)
+      expect(request?.headers?.['user-agent']).to.equal(TEST_USER_AGENT)
       expect(request?.headers?.accept).to.equal('application/json')
       expect(request?.headers?.['x-goog-user-project']).to.equal(undefined)
     })
@@ -329,8 +331,9 @@ describe('binauthz client (against the sandbox)', () => {
       try {
         const other = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(chunked.address() as AddressInfo).port}/`),
+          secrets: new Secrets(),
           tokens: {getToken: async () => TOKEN},
-          transport: {maxResponseBytes: 1000},
+          transport: {maxResponseBytes: 1000}, userAgent: TEST_USER_AGENT,
         })
         clients.push(other)
         const error = (await rejectionOf(other.getPolicy(PROJECT))) as ExternalError
@@ -516,8 +519,9 @@ describe('binauthz client (against the sandbox)', () => {
         const stalled = new BinauthzClient({
           endpoint: new URL(`http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`),
           retry: {maxRetries: 1, async sleep() {}},
+          secrets: new Secrets(),
           tokens: {getToken: async () => TOKEN},
-          transport: {timeoutMs: 100},
+          transport: {timeoutMs: 100}, userAgent: TEST_USER_AGENT,
         })
         clients.push(stalled)
         const error = (await rejectionOf(stalled.getPolicy(PROJECT))) as ExternalError
@@ -689,7 +693,8 @@ describe('binauthz client (against the sandbox)', () => {
       const before = await reader.getPolicy(PROJECT)
       const controller = new AbortController()
       const client = new BinauthzClient({
-        endpoint: server.endpoint, retry: {backoffBaseMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN},
+        endpoint: server.endpoint,
+        retry: {backoffBaseMs: 60_000, random: () => 0.5}, secrets: new Secrets(), signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       clients.push(client)
       server.fault({kind: 'lost-response', method: 'PUT'})
@@ -707,7 +712,9 @@ describe('binauthz client (against the sandbox)', () => {
 
     it('stops waiting between attempts (a long Retry-After)', async () => {
       const controller = new AbortController()
-      const client = new BinauthzClient({endpoint: server.endpoint, signal: controller.signal, tokens: {getToken: async () => TOKEN}})
+      const client = new BinauthzClient({
+        endpoint: server.endpoint, secrets: new Secrets(), signal: controller.signal, tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
+      })
       clients.push(client)
       server.fault({retryAfter: '25', status: 503})
       const started = Date.now()
@@ -743,7 +750,12 @@ describe('binauthz client (against the sandbox)', () => {
     it('conflictBackoff rejects with INTERRUPTED instead of waiting', async () => {
       const controller = new AbortController()
       const client = new BinauthzClient({
-        endpoint: server.endpoint, retry: {conflictBackoffBaseMs: 60_000, conflictBackoffMaxMs: 60_000, random: () => 0.5}, signal: controller.signal, tokens: {getToken: async () => TOKEN},
+        endpoint: server.endpoint,
+        retry: {conflictBackoffBaseMs: 60_000, conflictBackoffMaxMs: 60_000, random: () => 0.5},
+        secrets: new Secrets(),
+        signal: controller.signal,
+        tokens: {getToken: async () => TOKEN},
+        userAgent: TEST_USER_AGENT,
       })
       clients.push(client)
       const waiting = client.conflictBackoff(1)

@@ -11,11 +11,12 @@ import https from 'node:https'
 import net from 'node:net'
 import {join} from 'node:path'
 
-import {UserError} from '../../src/errors.js'
+import {Secrets, UserError} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {bypassesProxy, resolveNetwork} from '../../src/google/network.js'
 import {thrownBy} from '../helpers/assert.js'
 import {tempDir} from '../helpers/tmp.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const HTTPS_TARGET = new URL('https://binaryauthorization.googleapis.com/')
 
@@ -230,7 +231,8 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
     function client(env: NodeJS.ProcessEnv): BinauthzClient {
       const endpoint = new URL(`https://localhost:${apiPort}/`)
       return new BinauthzClient({
-        endpoint, network: resolveNetwork(env, {}, endpoint), quotaProject: 'billing-proj', tokens: {getToken: async () => TOKEN},
+        endpoint,
+        network: resolveNetwork(env, {}, endpoint), quotaProject: 'billing-proj', secrets: new Secrets(), tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
     }
 
@@ -270,7 +272,8 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
       const network = resolveNetwork({CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION: 'True'}, {}, endpoint)
       expect(network.unverified).to.deep.equal({origin: 'CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION'})
       const unverified = new BinauthzClient({
-        endpoint, network, retry: {maxRetries: 0}, tokens: {getToken: async () => TOKEN},
+        endpoint,
+        network, retry: {maxRetries: 0}, secrets: new Secrets(), tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       try {
         expect((await unverified.getPolicy('p')).name).to.equal('projects/p/policy')
@@ -281,7 +284,8 @@ describe('network path (gcloud core/http_proxy.py, urllib proxies)', () => {
 
     it('without the CA bundle the self-signed API is not trusted (the bundle is what TLS trusts)', async () => {
       const untrusted = new BinauthzClient({
-        endpoint: new URL(`https://localhost:${apiPort}/`), retry: {maxRetries: 0}, tokens: {getToken: async () => TOKEN},
+        endpoint: new URL(`https://localhost:${apiPort}/`),
+        retry: {maxRetries: 0}, secrets: new Secrets(), tokens: {getToken: async () => TOKEN}, userAgent: TEST_USER_AGENT,
       })
       let error: unknown
       try {

@@ -4,20 +4,23 @@ import {expect} from 'chai'
 import {once} from 'node:events'
 import http from 'node:http'
 
-import {UserError} from '../../src/errors.js'
+import {Secrets, UserError} from '../../src/errors.js'
 import {apiEndpointFrom, FUNCTIONS_API, RUN_API} from '../../src/google/endpoint.js'
 import {
   readExistingFunction, readExistingService, regionalEndpoint,
 } from '../../src/google/resource-readers.js'
 import {rejectionOf} from '../helpers/assert.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const tokens = {getToken: async () => 'tok'}
 
 /** A local server answering every request with `status` and `body`, recording method, Host and path. */
-async function answering(status: number, body: unknown): Promise<{close(): void; seen: {auth?: string; host?: string; path?: string}[]; url: URL}> {
-  const seen: {auth?: string; host?: string; path?: string}[] = []
+async function answering(status: number, body: unknown): Promise<{close(): void; seen: {auth?: string; host?: string; path?: string; userAgent?: string}[]; url: URL}> {
+  const seen: {auth?: string; host?: string; path?: string; userAgent?: string}[] = []
   const server = http.createServer((req, res) => {
-    seen.push({auth: req.headers.authorization, host: req.headers.host, path: req.url})
+    seen.push({
+      auth: req.headers.authorization, host: req.headers.host, path: req.url, userAgent: req.headers['user-agent'],
+    })
     res.writeHead(status, {'content-type': 'application/json'}).end(JSON.stringify(body))
   })
   server.listen(0, '127.0.0.1')
@@ -50,18 +53,23 @@ describe('google/resource-readers', () => {
   it('service: the build-image-uri annotation; 404 = first deploy', async () => {
     const found = await answering(200, {metadata: {annotations: {'run.googleapis.com/build-image-uri': 'us-central1-docker.pkg.dev/p/r/svc'}}})
     try {
-      expect(await readExistingService(found.url, {name: 'svc', project: 'example.com:p', region: 'us-central1'}, {quotaProject: 'q', tokens})).to.deep.equal({
+      expect(await readExistingService(found.url, {name: 'svc', project: 'example.com:p', region: 'us-central1'}, {
+        quotaProject: 'q', secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT,
+      })).to.deep.equal({
         buildImageUri: 'us-central1-docker.pkg.dev/p/r/svc', exists: true,
       })
-      expect(found.seen[0]).to.deep.equal({auth: 'Bearer tok', host: `us-central1-127.0.0.1:${found.url.port}`, path: '/apis/serving.knative.dev/v1/namespaces/example.com:p/services/svc'})
+      expect(found.seen[0]).to.deep.equal({
+        auth: 'Bearer tok', host: `us-central1-127.0.0.1:${found.url.port}`, path: '/apis/serving.knative.dev/v1/namespaces/example.com:p/services/svc', userAgent: TEST_USER_AGENT,
+      })
     } finally {
       found.close()
     }
 
     const missing = await answering(404, {error: {code: 404}})
     try {
-      expect(await readExistingFunction(missing.url, {name: 'fn', project: 'p', region: 'us-central1'}, {tokens})).to.deep.equal({exists: false})
+      expect(await readExistingFunction(missing.url, {name: 'fn', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT})).to.deep.equal({exists: false})
       expect(missing.seen[0]?.path).to.equal('/v2/projects/p/locations/us-central1/functions/fn')
+      expect(missing.seen[0]?.userAgent).to.equal(TEST_USER_AGENT)
     } finally {
       missing.close()
     }
@@ -70,12 +78,12 @@ describe('google/resource-readers', () => {
   it('a 403 names the role that reads services / functions, never falls back to a guess', async () => {
     const denied = await answering(403, {error: {code: 403, status: 'PERMISSION_DENIED'}})
     try {
-      const run = await rejectionOf(readExistingService(denied.url, {name: 'svc', project: 'p', region: 'us-central1'}, {tokens}))
+      const run = await rejectionOf(readExistingService(denied.url, {name: 'svc', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT}))
       expect(run).to.be.instanceOf(UserError)
       expect((run as UserError).code).to.equal('EXISTING_READ_DENIED')
       expect((run as UserError).exitCode).to.equal(3)
       expect((run as UserError).suggestions.join(' ')).to.include('roles/run.viewer')
-      const fn = await rejectionOf(readExistingFunction(denied.url, {name: 'fn', project: 'p', region: 'us-central1'}, {tokens}))
+      const fn = await rejectionOf(readExistingFunction(denied.url, {name: 'fn', project: 'p', region: 'us-central1'}, {secrets: new Secrets(), tokens, userAgent: TEST_USER_AGENT}))
       expect((fn as UserError).suggestions.join(' ')).to.include('roles/cloudfunctions.viewer')
     } finally {
       denied.close()

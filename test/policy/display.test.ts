@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import * as fc from 'fast-check'
 
-import {redactSecrets, registerSecret, safeText} from '../../src/errors.js'
+import {safeText, Secrets} from '../../src/errors.js'
 import {displayEscape, hasUnsafeCharacters, serverText} from '../../src/policy/display.js'
 import {formatCommand, shellArg} from '../../src/policy/shell.js'
 
@@ -27,16 +27,19 @@ describe('display escaping (issue 15 item 6)', () => {
 
   it('redacts server text BEFORE cutting it: a token past the 500th character leaves no part behind', () => {
     const token = 'SECRETtoken0123456789abcdefghijklmnopqrstuvwxyz'
-    registerSecret(token)
+    const secrets = new Secrets()
+    secrets.add(token)
     for (let at = 480; at <= 520; at++) {
-      const shown = serverText(`${'x'.repeat(at)}${token} tail`, redactSecrets)
+      const shown = serverText(`${'x'.repeat(at)}${token} tail`, text => secrets.redact(text))
       expect(shown).not.to.include(token.slice(0, 8))
       expect(shown.length).to.be.at.most(501)
     }
   })
 
-  it('safeText redacts and escapes error text but keeps its lines', () => {
-    registerSecret('SECRETtoken-for-safe-text-000')
-    expect(safeText(`a SECRETtoken-for-safe-text-000 ${ESC}[2J\nnext`)).to.equal(String.raw`a [REDACTED] \x1b[2J` + '\nnext')
+  it('safeText redacts and escapes error text but keeps its lines (the run\'s Secrets.safeText also its secrets)', () => {
+    const secrets = new Secrets()
+    secrets.add('SECRETtoken-for-safe-text-000')
+    expect(secrets.safeText(`a SECRETtoken-for-safe-text-000 ${ESC}[2J\nnext`)).to.equal(String.raw`a [REDACTED] \x1b[2J` + '\nnext')
+    expect(safeText(`a Bearer ya29.token-for-safe-text ${ESC}[2J\nnext`)).to.equal(String.raw`a Bearer [REDACTED] \x1b[2J` + '\nnext')
   })
 })

@@ -4,7 +4,7 @@
 // schedule is (the client's injectable sleep/random).
 import {expect} from 'chai'
 
-import {ExternalError} from '../../src/errors.js'
+import {ExternalError, Secrets} from '../../src/errors.js'
 import {BinauthzClient} from '../../src/google/binauthz-client.js'
 import {rejectionOf} from '../helpers/assert.js'
 import {type ChaosProxy, startChaosProxy} from '../helpers/reliability-chaos.js'
@@ -13,6 +13,7 @@ import {
   CANARY_TOKEN, type CliKit, type CliRun, createCliKit, patternsOf, unwrap,
 } from '../helpers/reliability-cli.js'
 import {startTestSandbox, type TestSandbox} from '../helpers/sandbox.js'
+import {TEST_USER_AGENT} from '../helpers/user-agent.js'
 
 const PROJECT = 'rel-retry'
 const REGION = 'us-east1'
@@ -35,7 +36,8 @@ function recordingClient(endpoint: URL, random: () => number, waits: number[]): 
         waits.push(ms)
       },
     },
-    tokens: {getToken: async () => CANARY_TOKEN},
+    secrets: new Secrets(),
+    tokens: {getToken: async () => CANARY_TOKEN}, userAgent: TEST_USER_AGENT,
   })
 }
 
@@ -189,7 +191,8 @@ describe('reliability 2: retries are bounded, back off with jitter, honour Retry
             })
           },
         },
-        tokens: {getToken: async () => CANARY_TOKEN},
+        secrets: new Secrets(),
+        tokens: {getToken: async () => CANARY_TOKEN}, userAgent: TEST_USER_AGENT,
       })
       const error = (await rejectionOf(applyPolicyChange(c, {mode: 'write', plan: p => planAllow(p, ['us-east1-docker.pkg.dev/rel-retry/r/**']), project: PROJECT}))) as ExternalError
       expect(error.exitCode).to.equal(4)
