@@ -7,10 +7,9 @@ import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 
-import {savePolicyBackup} from '../store/backups.js'
 import {resolveContext, type RunConfig, runConfig} from './context.js'
 import {openClient, type OpenedClient} from './open-client.js'
-import {changePolicyOf, type PolicyChange} from './policy-change.js'
+import {backupsIn, changePolicyOf, type PolicyChange} from './policy-change.js'
 import {
   type Clock, type Prompter, silentUi, systemClock, type Ui,
 } from './ports.js'
@@ -131,7 +130,7 @@ export async function applyConfirmed(input: WriteInput, change: {plan: (policy: 
   const {client, credentials} = await openedFor(input, change.project)
   return changePolicyOf(
     {
-      backup: (project, policy) => savePolicyBackup(input.env, project, policy, {now: (input.clock ?? systemClock)()}),
+      backup: backupsIn(input.env, input.clock),
       client,
       ...(credentials.principal ? {principal: credentials.principal} : {}),
       prompter: input.prompter,

@@ -12,7 +12,7 @@
 import type {BinauthzClient} from '../google/binauthz-client.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
-import type {Prompter, Ui} from './ports.js'
+import type {Clock, Prompter, Ui} from './ports.js'
 
 import {
   BinauthzError, ExternalError, InterruptedError, UserError,
@@ -23,6 +23,8 @@ import {
   adminHandoff, memberOf, POLICY_GET_PERMISSION as PERMISSION_GET, POLICY_UPDATE_PERMISSION as PERMISSION_UPDATE,
 } from '../policy/handoff.js'
 import {formatCommand} from '../policy/shell.js'
+import {savePolicyBackup} from '../store/backups.js'
+import {systemClock} from './ports.js'
 
 export interface ApplyOptions {
   /** Saves the policy about to be replaced; returns the file written. Called before every PUT attempt. */
@@ -276,6 +278,11 @@ export async function applyPolicyChange(client: BinauthzClient, options: ApplyOp
 
 /** What became of a requested change. Failures (permission, conflicts, API errors, interrupts) are thrown. */
 export type ChangeOutcome = 'declined' | 'dry-run' | 'no-patch' | 'unchanged' | 'written'
+
+/** The backup every policy write keeps: the policy as read, saved in the data directory of `env`, stamped by `clock`. */
+export function backupsIn(env: NodeJS.ProcessEnv, clock: Clock = systemClock): PolicyChangeDeps['backup'] {
+  return (project, policy) => savePolicyBackup(env, project, policy, {now: clock()})
+}
 
 export interface PolicyChangeDeps {
   /** Saves the policy about to be replaced, returns the file written (src/store/backups.ts savePolicyBackup). */

@@ -10,12 +10,10 @@ import {UserError} from '../errors.js'
 import {describeCoverage} from '../policy/coverage.js'
 import {adminHandoff} from '../policy/handoff.js'
 import {planAllow} from '../policy/plan.js'
-import {savePolicyBackup} from '../store/backups.js'
-import {changePolicyOf} from './policy-change.js'
+import {backupsIn, changePolicyOf} from './policy-change.js'
 import {
   type DefaultRuleSummary, type PathStatus, pathStatuses, summarizeDefaultRule,
 } from './policy-status.js'
-import {systemClock} from './ports.js'
 import {describeKind, type Target} from './targets.js'
 
 /** Step 6: the missing entries through the one policy-change path, or the admin hand-off when we may not or must not. */
@@ -29,7 +27,7 @@ async function applyMissing(step: PolicyStep, missing: readonly string[]): Promi
   try {
     const applied = await changePolicyOf(
       {
-        backup: (target, policy) => savePolicyBackup(deps.env, target, policy, {now: (deps.clock ?? systemClock)()}),
+        backup: backupsIn(deps.env, deps.clock),
         client,
         ...handoff,
         prompter: deps.prompter,
