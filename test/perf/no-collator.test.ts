@@ -7,9 +7,9 @@ import {expect} from 'chai'
 import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {runCli} from '../helpers/cli-process.js'
 import {runProgram} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
+import {cleanEnv, runCli} from './harness.js'
 
 describe('start path: no ICU collator or segmenter', function () {
   this.timeout(120_000)
@@ -32,16 +32,8 @@ describe('start path: no ICU collator or segmenter', function () {
       'Intl.Segmenter = function (...args) { calls++; return new Segmenter(...args) }',
       `process.on('exit', () => appendFileSync(${JSON.stringify(log)}, calls + '\\n'))`,
     ].join('\n'))
-    env = {
-      BINAUTHZ_CONFIG_DIR: join(dir, 'config'),
-      BINAUTHZ_DATA_DIR: join(dir, 'data'),
-      CLOUDSDK_CONFIG: join(dir, 'gcloud'),
-      HOME: dir,
-      // Off: the help store would answer --help without loading the bundle (the start path under test).
-      NODE_DISABLE_COMPILE_CACHE: '1',
-      NODE_OPTIONS: `--require=${preload}`,
-      PATH: process.env.PATH,
-    }
+    // Off: the help store would answer --help without loading the bundle (the start path under test).
+    env = cleanEnv(dir, {NODE_DISABLE_COMPILE_CACHE: '1', NODE_OPTIONS: `--require=${preload}`})
   })
 
   after(() => {
@@ -67,7 +59,7 @@ describe('start path: no ICU collator or segmenter', function () {
   for (const [args, code] of runs) {
     it(`binauthz ${args.join(' ')}`, async () => {
       rmSync(log, {force: true})
-      const ran = await runCli(args, {cwd: dir, env})
+      const ran = await runCli(args, env)
       expect(ran.code, ran.stderr).to.equal(code)
       expect(counted()).to.deep.equal([0])
     })
