@@ -126,11 +126,11 @@ function helpKey(sha) {
 }
 
 /**
- * The help store's file name for a key: its SHA-256 (the key holds the environment, so it is never written itself;
- * node:crypto is loaded only for help requests).
+ * The help store's file name for a key: its SHA-256 (the key holds the environment, so it is never written itself),
+ * by bin/sha256.js, loaded only for help requests (node:crypto would start OpenSSL first).
  */
 function helpFileName(key) {
-  return `${nodeRequire('node:crypto').createHash('sha256').update(key).digest('hex')}.txt`
+  return `${nodeRequire('./sha256.js').sha256Hex(key)}.txt`
 }
 
 /** Prints a stored answer; false when there is none (or stdout would not take any of it). */
