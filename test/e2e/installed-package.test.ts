@@ -90,7 +90,7 @@ describe(`e2e: the packed and installed package, with ${WITH}`, function () {
     ])
     // The sandbox's Cloud Run v2 gRPC endpoint (worker pools): its transport and Google's protos, beside the bundle.
     expect(paths).to.include.members(['dist/bundle/vendor/@grpc+grpc-js.js', 'dist/bundle/vendor/@grpc+proto-loader.js', 'dist/bundle/protos/google/cloud/run/v2/worker_pool.proto'])
-    expect(paths, 'the Node.js check and the completion scripts').to.include.members(['bin/supported-node.js', ...['bash', 'fish', 'zsh'].map(shell => `dist/bundle/completion/binauthz.${shell}`)])
+    expect(paths, 'the Node.js check, the help store\'s hash and the completion scripts').to.include.members(['bin/supported-node.js', 'bin/sha256.js', ...['bash', 'fish', 'zsh'].map(shell => `dist/bundle/completion/binauthz.${shell}`)])
     // The README's install section gives this very tarball's command for today, and the registry's for later.
     const install = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n## Install\n')[1]?.split('\n## ')[0] ?? ''
     expect(install).to.include('npm pack').and.include(`npm install -g ./${packed.filename}`).and.include('npm install -g binauthz-deploy')
