@@ -312,7 +312,8 @@ async function start() {
 
       ignoreClosedOutput()
       const {cli, storeCodeCache} = loadBundle(source, sha)
-      // At exit, also when oclif ends a failed command with process.exit: what the run compiled is kept either way.
+      // At exit, also when oclif ends a failed command with process.exit: what the run compiled is kept either way
+      // (a failed run's apart: loadBundle).
       process.once('exit', storeCodeCache)
       const recorded = helpFile ? recordStdout() : undefined
       try {
