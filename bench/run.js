@@ -2,13 +2,15 @@
 // `npm run bench`: how much binauthz costs on top of starting Node, measured side by side in ONE run.
 //
 // Rows: `node -e 0` (the floor), `binauthz --help`, `binauthz deploy run x --dry-run` (pattern already allowlisted),
-// the full `deploy run` up to spawning a fake gcloud that exits at once, the no-credentials error, and what a user would script instead
+// the full `deploy run` with a fake gcloud that exits at once, the no-credentials error, and what a user would script instead
 // (`gcloud container binauthz policy export | grep` + the deploy) with the real gcloud. Every CLI row talks to a
 // local Binary Authorization API: the sandbox (src/sandbox, 127.0.0.1, its own process).
 //
-// Timing: hyperfine when installed (and not --no-hyperfine), else a Node harness that runs the rows interleaved
-// (round robin, so a change in machine load hits every row alike): N runs after W warm-ups, median and min wall
-// time. CPU time (user+sys) and peak RSS come from separate runs under /usr/bin/time (else, for Node rows, from
+// Timing: a Node harness that runs the rows interleaved (round robin, so a change in machine load hits every row
+// alike): N runs after W warm-ups, median and min wall time of the whole run, and, for rows that start gcloud, the
+// time from the spawn of the row's command to the first line of the deploying gcloud (the fake is a bash script that
+// logs bash's $EPOCHREALTIME, so the moment costs no extra process): the issue's "up to spawning gcloud". CPU time
+// (user+sys) and peak RSS come from separate runs under /usr/bin/time (else, for Node rows, from
 // process.resourceUsage() reported by a preload). NODE_EXTRA_CA_CERTS is removed from every child's environment
 // (on Node 20 it adds ~36 ms to each start); the table says whether it was set here.
 //
@@ -20,7 +22,7 @@
 // for the CLI (on: bin/run.js enables it where Node has module.enableCompileCache, Node ≥ 22.1; its cache
 // directory is under the bench's temporary XDG_CACHE_HOME, filled by the warm-up rounds).
 //
-// Usage: node bench/run.js [--runs N] [--warmup W] [--no-hyperfine] [--out FILE] [--only name,name]
+// Usage: node bench/run.js [--runs N] [--warmup W] [--out FILE] [--only name,name]
 //        [--scripted-runs N] [--node PATH] [--compile-cache on|off]
 import {
   execFileSync, spawn, spawnSync,
@@ -37,7 +39,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const {values: opts} = parseArgs({
   options: {
     'compile-cache': {default: 'on', type: 'string'},
-    'no-hyperfine': {default: false, type: 'boolean'},
     node: {default: process.execPath, type: 'string'},
     only: {type: 'string'},
     out: {default: join(root, 'bench', 'RESULTS.md'), type: 'string'},
@@ -98,11 +99,13 @@ const BENCH_TOKEN = 'ya29.bench-access-token'
 writeFileSync(tokenFile, `${BENCH_TOKEN}\n`, {mode: 0o600})
 const gcloudLog = join(tmp, 'gcloud-calls.log')
 const fakeGcloud = join(tmp, 'fake-gcloud')
-// printf is a shell builtin: logging the call starts no extra process. `auth print-access-token` (binauthz's one
-// gcloud child for a gcloud login) prints the bench token.
+// printf is a shell builtin: logging the call starts no extra process. Each line: the moment the script began (bash
+// ≥ 5's $EPOCHREALTIME, epoch seconds with microseconds; "-" where there is no such bash), a tab, the arguments.
+// `auth print-access-token` (binauthz's one gcloud child for a gcloud login) prints the bench token.
+const bash5 = spawnSync('bash', ['-c', 'printf %s "$EPOCHREALTIME"'], {encoding: 'utf8'}).stdout?.match(/^\d+[.,]\d+$/) ? which('bash') : undefined
 writeFileSync(fakeGcloud, [
-  '#!/bin/sh',
-  `printf '%s\\n' "$*" >> '${gcloudLog}'`,
+  bash5 ? `#!${bash5}` : '#!/bin/sh',
+  `printf '%s\\t%s\\n' "\${EPOCHREALTIME:--}" "$*" >> '${gcloudLog}'`,
   `if [ "$1 $2" = 'auth print-access-token' ]; then printf '%s\\n' '${BENCH_TOKEN}'; fi`,
   'exit 0',
   '',
@@ -267,13 +270,15 @@ function credentialRow({env, extraGcloud = 0, info, label, name, source}) {
     },
     label: `\`binauthz deploy run x\` → fake gcloud${label === '' ? ' (allowlisted)' : label}`,
     name,
-    target: {...(info ? {info: true} : {}), ratio: 3, rss: 60},
+    // The issue's measure: "a `deploy run` that needs no policy change, up to spawning gcloud".
+    target: {...(info ? {info: true} : {}), ratio: 3, rss: 60, upToGcloud: true},
   }
 }
 
 /**
  * name, label, argv, env, target, expect: the single-run check (exit code, requests, gcloud calls).
- * target.ratio: ≤ ratio × floor median; target.rss: MiB.
+ * target.ratio: ≤ ratio × floor median (of the time up to the deploying gcloud's start with target.upToGcloud, else of
+ * the whole run); target.rss: MiB.
  */
 const rows = [
   {
@@ -363,7 +368,7 @@ const rows = [
     name: 'deploy-tty',
     skip: utilLinuxScript ? undefined : 'no util-linux script(1)',
     target: {
-      floor: 'floor-tty', info: true, ratio: 3, rss: 60,
+      floor: 'floor-tty', info: true, ratio: 3, rss: 60, upToGcloud: true,
     },
   },
 ].filter(row => {
@@ -451,43 +456,47 @@ if (rows.some(row => row.name === 'deploy')) {
 // 2. Wall time
 
 const timed = rows.filter(row => !row.skip)
-const hyperfine = opts['no-hyperfine'] ? undefined : which('hyperfine')
 const wall = new Map(timed.map(row => [row.name, []]))
+const toGcloud = new Map(timed.map(row => [row.name, []]))
 
+/** Epoch ms, to the microsecond (the clock bash's $EPOCHREALTIME reads). */
+const epochMs = () => performance.timeOrigin + performance.now()
+
+/** When the deploying gcloud of the lines logged since `offset` began (epoch ms), if the fake could tell. */
+function deployStartSince(offset) {
+  const logged = existsSync(gcloudLog) ? readFileSync(gcloudLog, 'utf8').slice(offset) : ''
+  for (const line of logged.split('\n')) {
+    const [stamp, args = ''] = line.split('\t')
+    if (/^\d+[.,]\d+$/.test(stamp) && !args.startsWith('auth ')) return Number(stamp.replace(',', '.')) * 1000
+  }
+
+  return undefined
+}
+
+/** One run: its whole wall time and, when it started a deploying gcloud, the time up to that gcloud's first line. */
 function timeOnce(row) {
+  const offset = existsSync(gcloudLog) ? readFileSync(gcloudLog, 'utf8').length : 0
+  const startEpoch = epochMs()
   const start = process.hrtime.bigint()
   const r = spawnSync(row.argv[0], row.argv.slice(1), {env: row.env, stdio: 'ignore'})
   const ms = Number(process.hrtime.bigint() - start) / 1e6
   if (r.error) throw r.error
-  return ms
+  const deployStart = row.expect?.gcloud ? deployStartSince(offset) : undefined
+  return {ms, toGcloud: deployStart === undefined ? undefined : deployStart - startEpoch}
 }
 
-let method
-if (hyperfine) {
-  method = `hyperfine (${execFileSync(hyperfine, ['--version'], {encoding: 'utf8'}).trim()}), --warmup ${WARMUP}, -N`
+const method = `Node harness (spawnSync, rows interleaved round robin), ${WARMUP} warm-up round(s)`
+for (let round = 0; round < WARMUP; round++) for (const row of timed) timeOnce(row)
+const maxRuns = Math.max(...timed.map(row => row.runs ?? RUNS))
+for (let i = 0; i < maxRuns; i++) {
   for (const row of timed) {
-    const json = join(tmp, `hyperfine-${row.name}.json`)
-    // Each row with its own environment; -N: no intermediate shell (hyperfine splits the words itself).
-    const r = spawnSync(
-      hyperfine,
-      ['-N', '--warmup', String(WARMUP), '--runs', String(row.runs ?? RUNS), '-i', '--export-json', json, row.argv.map(arg => shellQuote(arg)).join(' ')],
-      {env: row.env, stdio: ['ignore', 'ignore', 'inherit']},
-    )
-    if (r.status !== 0) throw new Error(`hyperfine failed for ${row.name}`)
-    const result = JSON.parse(readFileSync(json, 'utf8')).results[0]
-    wall.set(row.name, result.times.map(s => s * 1000))
+    if (i >= (row.runs ?? RUNS)) continue
+    const run = timeOnce(row)
+    wall.get(row.name).push(run.ms)
+    if (run.toGcloud !== undefined) toGcloud.get(row.name).push(run.toGcloud)
   }
-} else {
-  method = `Node harness (spawnSync, rows interleaved round robin), ${WARMUP} warm-up round(s)`
-  for (let round = 0; round < WARMUP; round++) for (const row of timed) timeOnce(row)
-  const maxRuns = Math.max(...timed.map(row => row.runs ?? RUNS))
-  for (let i = 0; i < maxRuns; i++) {
-    for (const row of timed) {
-      if (i < (row.runs ?? RUNS)) wall.get(row.name).push(timeOnce(row))
-    }
 
-    if ((i + 1) % 5 === 0) console.error(`bench: timing round ${i + 1}/${maxRuns}`)
-  }
+  if ((i + 1) % 5 === 0) console.error(`bench: timing round ${i + 1}/${maxRuns}`)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -533,12 +542,15 @@ const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.t
 const stat = new Map()
 for (const row of timed) {
   const w = wall.get(row.name)
+  const g = toGcloud.get(row.name)
   stat.set(row.name, {
     cpu: cpu.get(row.name).length > 0 ? mean(cpu.get(row.name)) : undefined,
     median: median(w),
     min: Math.min(...w),
     rss: rss.get(row.name).length > 0 ? Math.max(...rss.get(row.name)) : undefined,
     runs: w.length,
+    // Only when every timed run told when its gcloud began (a run that did not would bias the median).
+    toGcloud: g.length > 0 && g.length === w.length ? median(g) : undefined,
   })
 }
 
@@ -546,24 +558,28 @@ const floor = stat.get('floor')
 const lines = []
 const verdicts = []
 lines.push(
-  '| command | median ms | min ms | × floor | CPU ms (user+sys) | CPU × floor | peak RSS MiB | target | met? |',
-  '|---|---:|---:|---:|---:|---:|---:|---|---|',
+  '| command | median ms | min ms | × floor | up to gcloud\'s start: median ms | × floor | CPU ms (user+sys) | CPU × floor | peak RSS MiB | target | met? |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
 )
 for (const row of rows) {
   if (row.skip) {
-    lines.push(`| ${row.label} | skipped: ${row.skip} | | | | | | | |`)
+    lines.push(`| ${row.label} | skipped: ${row.skip} | | | | | | | | | |`)
     continue
   }
 
   const s = stat.get(row.name)
   const base = stat.get(row.target?.floor ?? 'floor') ?? floor
   const ratio = s.median / base.median
+  const gcloudRatio = s.toGcloud === undefined ? undefined : s.toGcloud / base.median
   const cpuRatio = s.cpu !== undefined && base.cpu ? s.cpu / base.cpu : undefined
   let target = ''
   let met = ''
   if (row.target?.ratio) {
-    const ok = ratio <= row.target.ratio && (s.rss === undefined || s.rss <= row.target.rss)
-    target = `≤ ${row.target.ratio}× ${row.target.floor ?? 'floor'}, ≤ ${row.target.rss} MiB${row.target.info ? ' (not in the issue: for information)' : ''}`
+    // Up to gcloud's start where the target says so; without a bash that tells the moment, the whole run (stricter).
+    const measured = row.target.upToGcloud ? (gcloudRatio ?? ratio) : ratio
+    const ok = measured <= row.target.ratio && (s.rss === undefined || s.rss <= row.target.rss)
+    const what = row.target.upToGcloud ? (gcloudRatio === undefined ? ' (whole run)' : ' up to gcloud\'s start') : ''
+    target = `≤ ${row.target.ratio}× ${row.target.floor ?? 'floor'}${what}, ≤ ${row.target.rss} MiB${row.target.info ? ' (not in the issue: for information)' : ''}`
     met = ok ? 'yes' : 'NO'
     if (!row.target.info) verdicts.push({name: row.name, ok})
   } else if (row.target?.extraOver) {
@@ -578,7 +594,8 @@ for (const row of rows) {
 
   const problems = checks.get(row.name)?.problems ?? []
   if (problems.length > 0) met = `NO (${problems.join('; ')})`
-  lines.push(`| ${row.label} | ${fmt(s.median, 1)} | ${fmt(s.min, 1)} | ${fmt(ratio, 2)} | ${fmt(s.cpu)} | ${fmt(cpuRatio, 2)} | ${fmt(s.rss, 1)} | ${target} | ${met} |`)
+  const upTo = s.toGcloud === undefined ? '| ' : `${fmt(s.toGcloud, 1)} | ${fmt(gcloudRatio, 2)}`
+  lines.push(`| ${row.label} | ${fmt(s.median, 1)} | ${fmt(s.min, 1)} | ${fmt(ratio, 2)} | ${upTo} | ${fmt(s.cpu)} | ${fmt(cpuRatio, 2)} | ${fmt(s.rss, 1)} | ${target} | ${met} |`)
 }
 
 const countLines = ['| command | exit | policy reads | writes | IAM checks | other requests | gcloud processes | as expected? |', '|---|---:|---:|---:|---:|---:|---:|---|']
@@ -597,15 +614,17 @@ if (writeCheck) countLines.push(countLine('deploy needing a write (--yes, anothe
 
 // Issue 14: one line per credential source of the no-change deploy, gcloud processes besides the deploy's own.
 const credentialLines = [
-  '| credential source | gcloud processes besides the deploy | expected | no-change deploy median ms | × floor | within 3×? |',
-  '|---|---:|---:|---:|---:|---|',
+  '| credential source | gcloud processes besides the deploy | expected | no-change deploy up to gcloud\'s start: median ms | × floor | whole run: median ms | × floor | within 3×? |',
+  '|---|---:|---:|---:|---:|---:|---:|---|',
 ]
 for (const row of rows) {
   if (!row.credential || row.skip || !checks.has(row.name)) continue
   const extra = checks.get(row.name).counts.gcloud - 1
   const s = stat.get(row.name)
   const ratio = s.median / floor.median
-  credentialLines.push(`| ${row.credential.source} | ${extra} | ${row.credential.extraGcloud} | ${fmt(s.median, 1)} | ${fmt(ratio, 2)} | ${ratio <= 3 ? 'yes' : 'NO'} |`)
+  const gcloudRatio = s.toGcloud === undefined ? undefined : s.toGcloud / floor.median
+  const within = (gcloudRatio ?? ratio) <= 3 ? 'yes' : 'NO'
+  credentialLines.push(`| ${row.credential.source} | ${extra} | ${row.credential.extraGcloud} | ${fmt(s.toGcloud, 1)} | ${fmt(gcloudRatio, 2)} | ${fmt(s.median, 1)} | ${fmt(ratio, 2)} | ${within} |`)
 }
 
 let commit = 'unknown'
@@ -620,7 +639,7 @@ const compileCacheNote = hasCompileCache
   : 'not available (module.enableCompileCache needs Node ≥ 22.1)'
 const extraCaNote = extraCaWasSet ? 'it IS set in this environment and was removed' : 'it was not set here'
 const TARGETS = [
-  'Targets: `--help` ≤ 1.5×, `deploy run --dry-run` ≤ 2.5× and `deploy run` ≤ 3× the floor, peak RSS ≤ 60 MiB, no gcloud process besides the deploy itself,',
+  'Targets: `--help` ≤ 1.5×, `deploy run --dry-run` ≤ 2.5× and `deploy run` up to gcloud\'s start ≤ 3× the floor, peak RSS ≤ 60 MiB, no gcloud process besides the deploy itself,',
   'one policy read and at most one write per command, and the no-credentials error within 50 ms of startup.',
 ].join(' ')
 const missed = [...verdicts.filter(v => !v.ok).map(v => v.name), ...(allCountsOk ? [] : ['counts'])]
@@ -635,7 +654,7 @@ const md = [
   `- \`NODE_EXTRA_CA_CERTS\` unset for every measured command (${extraCaNote}; on Node 20 it adds ~36 ms to each start).`,
   `- Wall time: ${method}; ${RUNS} runs per row (scripted gcloud row: ${Math.min(SCRIPTED_RUNS, RUNS)}). Ratios compare medians from this one run.`,
   `- CPU time and peak RSS: ${resourceMethod}; mean CPU (GNU time counts in 10 ms steps) and max RSS of ${RESOURCE_RUNS} further runs.`,
-  `- Policy API: the sandbox (src/sandbox) on 127.0.0.1 in its own process; the pattern \`${PATTERN}\` is already allowlisted; gcloud is a shell script that logs its arguments and exits 0.`,
+  `- Policy API: the sandbox (src/sandbox) on 127.0.0.1 in its own process; the pattern \`${PATTERN}\` is already allowlisted; gcloud is a ${bash5 ? 'bash' : 'sh'} script that logs when it began${bash5 ? '' : ' (no bash ≥ 5 here: not known, so targets apply to whole runs)'} and its arguments, and exits 0.`,
   '',
   ...lines,
   '',

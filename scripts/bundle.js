@@ -43,7 +43,7 @@ const COMMON = {
   // oclif reaches these only to run TypeScript sources in development, which the bundle never does.
   external: ['typescript', 'ts-node', 'tsx', 'tsx/*'],
   format: 'esm',
-  // Class and function names stay as written (errors use new.target.name).
+  // Vendor chunks: class and function names stay as written (libraries name their errors after their classes).
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
@@ -220,6 +220,18 @@ function linkVendorImports(file, metafile) {
   writeFileSync(file, `// binauthz-bundle sha256=${sha}\n${text}`)
 }
 
+/**
+ * binauthz.cjs is built without keepNames: code that reads a class's or function's name at run time (an error named
+ * `new.target.name`, `this.constructor.name`) would see esbuild's renamed binding. Fails the build on one, but for
+ * oclif's Command.run (a command's id from its class name: binauthz never starts a command that way).
+ */
+function readsOfNames(file) {
+  const text = readFileSync(file, 'utf8')
+  const known = ['cmd.constructor.name.toLowerCase()']
+  const reads = [...text.matchAll(/[\w.$]*(?:new\.target|constructor)\.name\b[\w.()]*/g)].map(m => m[0]).filter(read => !known.includes(read))
+  if (reads.length > 0) throw new Error(`bundle: binauthz.cjs reads class or function names (${[...new Set(reads)].join(', ')}), which it is built without (keepNames: false): write the name out`)
+}
+
 const kib = metafile => `${(Object.values(metafile.outputs).reduce((sum, o) => sum + o.bytes, 0) / 1024).toFixed(0)} KiB`
 
 rmSync(out, {force: true, recursive: true})
@@ -231,6 +243,11 @@ const main = await build({
   banner: CJS_BANNER,
   define: {'import.meta.url': '__binauthzMetaUrl'},
   format: 'cjs',
+  // No __name() for the ~1,500 functions and classes: they cost ~4 M instructions and 300 KiB of young-generation
+  // allocation on every start (bench/RESULTS.md). A function or class esbuild renames to avoid a clash (oclif's
+  // CLIError becomes CLIError3) then has that name as its .name; nothing on binauthz.cjs's paths reads one
+  // (readsOfNames: a build check), and error names are written out.
+  keepNames: false,
   outfile: mainFile,
   plugins: [vendorPlugin()],
   stdin: {
@@ -238,6 +255,7 @@ const main = await build({
   },
 })
 checkMetafile(main.metafile)
+readsOfNames(mainFile)
 linkVendorImports(mainFile, main.metafile)
 // BUNDLE_METAFILE=FILE: esbuild's account of binauthz.cjs, for a look at what it is made of (esbuild's analyzer).
 if (process.env.BUNDLE_METAFILE) writeFileSync(process.env.BUNDLE_METAFILE, JSON.stringify(main.metafile))

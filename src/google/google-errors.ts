@@ -33,9 +33,10 @@ export class ApiError extends ExternalError {
   readonly reason?: string
   readonly status: number
 
-  constructor(message: string, details: ApiErrorDetails) {
+  /** `name`: the class's own, written out (the bundle keeps no function names, scripts/bundle.js). */
+  constructor(message: string, details: ApiErrorDetails, name = 'ApiError') {
     super(message, details)
-    Object.defineProperty(this, 'name', {enumerable: false, value: new.target.name})
+    Object.defineProperty(this, 'name', {enumerable: false, value: name})
     this.status = details.status
     this.apiStatus = details.apiStatus
     this.reason = details.reason
@@ -45,7 +46,7 @@ export class ApiError extends ExternalError {
 /** The policy changed since it was read (stale etag: 409 ABORTED, 412, or 400 FAILED_PRECONDITION on PUT). */
 export class PolicyConflictError extends ApiError {
   constructor(message: string, details: Omit<ApiErrorDetails, 'code'>) {
-    super(message, {...details, code: 'POLICY_CONFLICT'})
+    super(message, {...details, code: 'POLICY_CONFLICT'}, 'PolicyConflictError')
   }
 }
 
