@@ -271,7 +271,9 @@ function credentialRow({env, extraGcloud = 0, info, label, name, source}) {
     label: `\`binauthz deploy run x\` → fake gcloud${label === '' ? ' (allowlisted)' : label}`,
     name,
     // The issue's measure: "a `deploy run` that needs no policy change, up to spawning gcloud".
-    target: {...(info ? {info: true} : {}), ratio: 3, rss: 60, upToGcloud: true},
+    target: {
+      ...(info ? {info: true} : {}), ratio: 3, rss: 60, upToGcloud: true,
+    },
   }
 }
 
@@ -465,12 +467,8 @@ const epochMs = () => performance.timeOrigin + performance.now()
 /** When the deploying gcloud of the lines logged since `offset` began (epoch ms), if the fake could tell. */
 function deployStartSince(offset) {
   const logged = existsSync(gcloudLog) ? readFileSync(gcloudLog, 'utf8').slice(offset) : ''
-  for (const line of logged.split('\n')) {
-    const [stamp, args = ''] = line.split('\t')
-    if (/^\d+[.,]\d+$/.test(stamp) && !args.startsWith('auth ')) return Number(stamp.replace(',', '.')) * 1000
-  }
-
-  return undefined
+  const deploying = logged.split('\n').map(line => line.split('\t')).find(([stamp, args = '']) => /^\d+[.,]\d+$/.test(stamp) && !args.startsWith('auth '))
+  return deploying ? Number(deploying[0].replace(',', '.')) * 1000 : undefined
 }
 
 /** One run: its whole wall time and, when it started a deploying gcloud, the time up to that gcloud's first line. */

@@ -227,8 +227,8 @@ function linkVendorImports(file, metafile) {
  */
 function readsOfNames(file) {
   const text = readFileSync(file, 'utf8')
-  const known = ['cmd.constructor.name.toLowerCase()']
-  const reads = [...text.matchAll(/[\w.$]*(?:new\.target|constructor)\.name\b[\w.()]*/g)].map(m => m[0]).filter(read => !known.includes(read))
+  const known = new Set(['cmd.constructor.name.toLowerCase()'])
+  const reads = [...text.matchAll(/[\w.$]*(?:new\.target|constructor)\.name\b[\w.()]*/g)].map(m => m[0]).filter(read => !known.has(read))
   if (reads.length > 0) throw new Error(`bundle: binauthz.cjs reads class or function names (${[...new Set(reads)].join(', ')}), which it is built without (keepNames: false): write the name out`)
 }
 
