@@ -4,6 +4,7 @@ import type {ResolvedTokenProvider} from '../auth/credentials.js'
 import type {Secrets} from '../errors.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {Policy} from '../policy/types.js'
 import type {DeployResult} from './deploy-result.js'
 import type {Clock, Prompter, Ui} from './ports.js'
@@ -82,7 +83,7 @@ export const DEFAULT_ADAPTERS: DeployAdapters = {
  */
 export function tokensOfRun(
   adapters: DeployAdapters,
-  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; secrets: Secrets; signal: AbortSignal | undefined; userAgent: string},
+  run: RequestContext & {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string},
 ): () => Promise<ResolvedTokenProvider> {
   let resolving: Promise<ResolvedTokenProvider> | undefined
   return () => {
