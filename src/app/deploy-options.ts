@@ -1,12 +1,12 @@
 import type {ResolvedTokenProvider} from '../auth/credentials.js'
 // What a deploy is given: its options, the outside world it touches (adapters, replaceable in tests) and the real
 // adapters; and how one run wires them: one credential and one policy client for the whole run.
-import type {Secrets} from '../errors.js'
 import type {RunInvocation, RunResult} from '../gcloud/runner.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {Policy} from '../policy/types.js'
 import type {DeployResult} from './deploy-result.js'
-import type {Clock, Prompter, Ui} from './ports.js'
+import type {Clock, Runtime} from './ports.js'
 import type {DeployReport} from './progress.js'
 
 import {locateGcloud, runGcloud} from '../gcloud/runner.js'
@@ -28,18 +28,17 @@ export interface DeployAdapters extends ClientFactories {
   runGcloud(invocation: RunInvocation): Promise<RunResult>
 }
 
-export interface DeployOptions {
+/**
+ * The deploy's flags, and the run's Runtime (ports.ts) but its config: a deploy reads gcloud's configuration itself,
+ * with the identity flags after `--` applied (--configuration, --account ...). Its clock defaults to the system's.
+ */
+export interface DeployOptions extends Omit<Runtime, 'clock' | 'config' | 'signal'>, Partial<Pick<Runtime, 'clock' | 'signal'>> {
   adapters?: Partial<DeployAdapters>
-  /** The run's clock (default: the system's): the duration, the deadline, backup names, the client's waits. */
-  clock?: Clock
   /** Concurrent gcloud deploys (default 2). */
   concurrency?: number
   /** Overall limit for the policy API calls, in seconds. */
   deadlineSeconds?: number
   dryRun: boolean
-  env: NodeJS.ProcessEnv
-  /** The binauthz command line as typed (bin first), to print the exact re-run command with --yes. */
-  invocation?: readonly string[]
   /** --json: gcloud's stdout goes to our stderr so stdout holds only the JSON. */
   json: boolean
   kind: DeployKind
@@ -48,21 +47,11 @@ export interface DeployOptions {
   /** Arguments after `--`, for gcloud. */
   passthrough: readonly string[]
   project?: string
-  /** Asks for the policy change (or refuses, naming --yes, where nobody can be asked). */
-  prompter: Prompter
   /** --quiet: gcloud's output is not shown (its ERROR lines go into the failure's message). */
   quiet?: boolean
   regions?: readonly string[]
   /** Where the pipeline's progress and plan go, as typed events (the command's presenter words them). */
   report: DeployReport
-  /** The run's secrets (Runtime.secrets): the tokens the run obtains are registered there. */
-  secrets: Secrets
-  /** The run's interrupt: policy requests and gcloud stop when it aborts. */
-  signal?: AbortSignal
-  /** Where the one policy-change path shows the planned diff. */
-  ui: Ui
-  /** The run's User-Agent (Runtime.userAgent): the policy client, the token fetches and the readers send it. */
-  userAgent: string
   yes: boolean
 }
 
@@ -82,7 +71,7 @@ export const DEFAULT_ADAPTERS: DeployAdapters = {
  */
 export function tokensOfRun(
   adapters: DeployAdapters,
-  run: {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string; secrets: Secrets; signal: AbortSignal | undefined; userAgent: string},
+  run: RequestContext & {env: NodeJS.ProcessEnv; gcloud: ResolvedContext['gcloud']; project: string},
 ): () => Promise<ResolvedTokenProvider> {
   let resolving: Promise<ResolvedTokenProvider> | undefined
   return () => {

@@ -4,7 +4,7 @@
 
 import type {ResolvedTokenProvider} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
-import type {Secrets} from '../errors.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {ExistingResource} from '../policy/build-targets.js'
 import type {DeployKind} from '../policy/repository.js'
 
@@ -17,20 +17,15 @@ import {
 } from '../google/resource-readers.js'
 import {resolveQuotaProject} from './context.js'
 
-export interface ReadExistingInput {
+export interface ReadExistingInput extends RequestContext {
   env: NodeJS.ProcessEnv
   gcloud: GcloudConfig
   kind: DeployKind
   name: string
   project: string
   regions: readonly string[]
-  /** The run's secrets (Runtime.secrets): the readers register the token they send. */
-  secrets: Secrets
-  signal?: AbortSignal
   /** The run's token provider (the policy client's too). */
   tokens: ResolvedTokenProvider
-  /** The run's User-Agent (Runtime.userAgent), as the policy client sends it. */
-  userAgent: string
 }
 
 /** How the existing resources are read (tests replace it). */

@@ -3,8 +3,8 @@
 
 import type {CredentialSource, ResolvedTokenProvider, ResolveTokenOptions} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
-import type {Secrets} from '../errors.js'
 import type {ClientOptions} from '../google/binauthz-client.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {Clock} from './ports.js'
 
 import {resolveTokenProvider} from '../auth/credentials.js'
@@ -22,7 +22,7 @@ export interface OpenedClient {
   quotaProject?: string
 }
 
-export interface OpenClientOptions {
+export interface OpenClientOptions extends RequestContext {
   /** The run's clock: the client's deadline checks and retry waits (default: the system's). */
   clock?: Clock
   /** Overall deadline, epoch ms. */
@@ -31,14 +31,8 @@ export interface OpenClientOptions {
   gcloud: GcloudConfig
   /** The project worked on: gcloud bills it for user credentials (billing/quota_project CURRENT_PROJECT). */
   project?: string
-  /** The run's secrets (Runtime.secrets): the tokens obtained are registered there. */
-  secrets: Secrets
-  /** The run's interrupt: every request stops when it aborts. */
-  signal?: AbortSignal
   /** The run's token provider, when the run resolves it (deploy shares it with its readers); else resolved here. */
   tokens?: () => Promise<ResolvedTokenProvider>
-  /** The run's User-Agent (Runtime.userAgent): the client's and the token fetches'. */
-  userAgent: string
 }
 
 /** How the client's parts are made (tests replace them). */

@@ -2,8 +2,8 @@
 // patterns a command is about, the client opened as the run's principal, and for the writing ones the change through
 // the one policy-change path (policy-change.ts changePolicyOf) and its report. Nothing here prints.
 
-import type {Secrets} from '../errors.js'
 import type {BinauthzClient} from '../google/binauthz-client.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {PolicyPlan} from '../policy/plan.js'
 import type {Policy} from '../policy/types.js'
 
@@ -26,17 +26,10 @@ export interface CommonInput {
   deadline?: number
   env: NodeJS.ProcessEnv
   project?: string
-  /** The run's interrupt: every request stops when it aborts. */
-  signal?: AbortSignal
 }
 
 /** A use case's input that calls the Binary Authorization API. */
-export interface ApiInput extends CommonInput {
-  /** The run's secrets (Runtime.secrets). */
-  secrets: Secrets
-  /** The run's User-Agent (Runtime.userAgent). */
-  userAgent: string
-}
+export interface ApiInput extends CommonInput, RequestContext {}
 
 export interface Selection {
   project: string

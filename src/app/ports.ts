@@ -3,7 +3,7 @@
 // --json); `Prompter` asks questions, or — when nobody can be asked (no terminal, CI set, --json) — throws a UserError
 // naming the flag that answers the question, so a script gets an actionable message instead of a hang.
 
-import type {Secrets} from '../errors.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {RunConfig} from './context.js'
 
 export interface Ui {
@@ -32,8 +32,11 @@ export interface AskOptions {
   rerun?: string
 }
 
-/** What the command that owns the run hands every use case: built once per run (src/cli/base-command.ts runtime()). */
-export interface Runtime {
+/**
+ * What the command that owns the run hands every use case: built once per run (src/cli/base-command.ts runtime()),
+ * with the request context (src/google/request-context.ts) every request of the run carries.
+ */
+export interface Runtime extends RequestContext {
   /** The run's clock: everything that reads the time (backup names and timestamps, deadlines, retry waits). */
   clock: Clock
   /** gcloud's configuration and the saved defaults, each read at most once in the run. */
@@ -42,13 +45,9 @@ export interface Runtime {
   /** The command line as typed (bin first): a refused confirmation names it with --yes added. */
   invocation?: readonly string[]
   prompter: Prompter
-  /** The run's secrets: every token the run obtains is registered here, and everything it prints is redacted with it. */
-  secrets: Secrets
   /** Aborted by SIGINT / SIGTERM: every request and process the run starts takes it. */
   signal: AbortSignal
   ui: Ui
-  /** The User-Agent of every request binauthz sends itself, built once by the command (src/google/user-agent.ts). */
-  userAgent: string
 }
 
 /** Now; tests pass a fixed or stepping one. */

@@ -2,7 +2,7 @@
 
 import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
-import type {Secrets} from '../errors.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {SavedDefaults} from '../store/defaults.js'
 import type {RunConfig} from './context.js'
 import type {OpenedClient} from './open-client.js'
@@ -24,7 +24,8 @@ export interface SetupAnswers {
   yes: boolean
 }
 
-export interface SetupDeps {
+/** What the wizard works with; the run's signal also stops its gcloud checks. */
+export interface SetupDeps extends RequestContext {
   /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
   capture?: Capture
   /** The run's clock (default: the system's): backup names and timestamps. */
@@ -35,15 +36,9 @@ export interface SetupDeps {
   /** The command line as typed: a refused confirmation names it with --yes. */
   invocation?: readonly string[]
   /** Default: openClient from ./client.ts. */
-  open?: (options: {env: NodeJS.ProcessEnv; gcloud: GcloudConfig; secrets: Secrets; signal?: AbortSignal; userAgent: string}) => Promise<OpenedClient>
+  open?: (options: RequestContext & {env: NodeJS.ProcessEnv; gcloud: GcloudConfig}) => Promise<OpenedClient>
   prompter: Prompter
-  /** The run's secrets (Runtime.secrets). */
-  secrets: Secrets
-  /** The run's interrupt: the gcloud checks and policy requests stop when it aborts. */
-  signal?: AbortSignal
   ui: Ui
-  /** The run's User-Agent (Runtime.userAgent). */
-  userAgent: string
 }
 
 export interface SetupPolicyResult {

@@ -1,7 +1,7 @@
 // What a resolved credential is (credentials.ts resolves it): its kind in gcloud's order, where it comes from and
 // who it acts as, and the provider the API adapters take; shared by the token sources.
 
-import type {Secrets} from '../errors.js'
+import type {RequestContext} from '../google/request-context.js'
 import type {TokenProvider} from './token-provider.js'
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
@@ -29,17 +29,12 @@ export interface ResolvedTokenProvider extends TokenProvider {
   readonly source: CredentialSource
 }
 
-export interface ResolveTokenOptions {
+/** The run's request context: the token grants and IAM Credentials calls binauthz makes itself carry it. */
+export interface ResolveTokenOptions extends RequestContext {
   /** Tests: file whose content reveals Google hardware (default /sys/class/dmi/id/product_name). */
   dmiProductNameFile?: string
   /** The project being worked on (e.g. from --project), passed to google-auth-library so it never looks one up. */
   projectId?: string
-  /** The run's secrets: every token obtained (and the key material read) is registered there. */
-  secrets: Secrets
-  /** The run's interrupt (IAM Credentials calls). */
-  signal?: AbortSignal
-  /** The run's User-Agent (src/google/user-agent.ts), on the token grants and IAM Credentials calls binauthz makes. */
-  userAgent: string
 }
 
 /** What binauthz needs to know of a credential file (never its secrets). */

@@ -1,8 +1,9 @@
 // The token fetches binauthz makes itself for a credential file, at auth/token_host as gcloud does: a service-account
 // key's JWT-bearer grant (signed with node:crypto, service-account-key.ts) and an authorized_user's refresh.
+import type {RequestContext} from '../google/request-context.js'
 import type {CredentialFileInfo} from './credential-types.js'
 
-import {type Secrets, UserError} from '../errors.js'
+import {UserError} from '../errors.js'
 import {DEFAULT_UNIVERSE_DOMAIN, tokenEndpointFrom, universeDomainFrom} from '../google/endpoint.js'
 import {resolveNetwork} from '../google/network.js'
 import {exchangeGrant, JWT_BEARER_GRANT} from '../google/oauth-token.js'
@@ -22,17 +23,13 @@ function usesSelfSignedJwt(env: NodeJS.ProcessEnv, config: GcloudConfig, keyUniv
     || isTrue(setting(env, 'CLOUDSDK_AUTH_SERVICE_ACCOUNT_USE_SELF_SIGNED_JWT', config.serviceAccountUseSelfSignedJwt))
 }
 
-interface GrantContext {
+/** The run's secrets also get the key, the assertions, the refresh token and client secret. */
+interface GrantContext extends RequestContext {
   config: GcloudConfig
   detail: string
   env: NodeJS.ProcessEnv
   /** The file and where it was named, for messages. */
   origin: string
-  /** The run's secrets: the key, the assertions, the refresh token and client secret, and the tokens obtained. */
-  secrets: Secrets
-  signal?: AbortSignal | undefined
-  /** The run's User-Agent (src/google/user-agent.ts). */
-  userAgent: string
 }
 
 /**

@@ -7,7 +7,6 @@ import type {StepReporter} from '../app/progress.js'
 import type {DeployKind} from '../policy/repository.js'
 
 import {type DeployResult, runDeploy} from '../app/deploy.js'
-import {systemClock} from '../app/ports.js'
 import {BinauthzCommand} from './base-command.js'
 import {deployReport, deploySummary} from './deploy-presenter.js'
 import {deployFlags} from './flags.js'
@@ -46,7 +45,6 @@ export abstract class DeployCommand extends BinauthzCommand {
       own,
     )
     const json = this.jsonEnabled()
-    const {env} = process
     this.quiet(flags.quiet, !flags.yes)
     const reporter = await this.reporter(json, flags.quiet, flags.verbose)
     try {
@@ -61,16 +59,13 @@ export abstract class DeployCommand extends BinauthzCommand {
         quiet: flags.quiet,
         yes: flags.yes,
         ...(flags.deadline === undefined ? {} : {deadlineSeconds: flags.deadline}),
-        clock: systemClock,
-        env,
+        ...this.runtime(),
+        // A deploy's own: the command as typed keeps gcloud's arguments after `--` (for the re-run with --yes), and
+        // every line the pipeline shows, warnings too, is human output (stdout; silent under --json and --quiet).
         invocation: [...this.commandWords(), ...own, ...(passthrough.length > 0 ? ['--', ...passthrough] : [])],
         json,
-        prompter: this.prompter(),
         report: deployReport(reporter, text => this.say(text), text => this.say(this.coloured(text))),
-        secrets: this.secrets,
-        signal: this.signal,
         ui: {diff: text => this.say(this.coloured(text)), info: line => this.say(line), warn: line => this.say(line)},
-        userAgent: this.userAgent(),
       })
       await reporter.close()
       const summary = deploySummary(result)

@@ -6,6 +6,7 @@
 import type {Agent} from 'node:http'
 
 import type {TokenProvider} from '../auth/token-provider.js'
+import type {RequestContext} from './request-context.js'
 
 import {
   BugError, ExternalError, type Secrets,
@@ -36,7 +37,12 @@ export interface RetryOptions extends Partial<RetrySettings> {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
 }
 
-export interface ClientOptions {
+/**
+ * An abort of the run's signal stops the call at once: no further wait, the request in flight destroyed, and a
+ * rejection with InterruptedError (code INTERRUPTED, exit 130). For updatePolicy it says the write may have landed
+ * when a request of the call had been sent and its answer never came (aborted in flight, or lost before a retry wait).
+ */
+export interface ClientOptions extends RequestContext {
   /** The run's clock (default: the system's): the deadline checks and Retry-After dates are read from it. */
   clock?: () => Date
   /** Epoch ms; no request starts or waits past it (then ExternalError DEADLINE_EXCEEDED). */
@@ -53,19 +59,9 @@ export interface ClientOptions {
   refusedSuggestions?: string[]
   /** Retries, backoff and Retry-After (see retry.ts for the defaults). */
   retry?: RetryOptions
-  /** The run's secrets: each token used is registered there, and quoted server text is redacted with them. */
-  secrets: Secrets
-  /**
-   * Aborting it stops the call at once: no further wait, the request in flight destroyed, and a rejection with
-   * InterruptedError (code INTERRUPTED, exit 130). For updatePolicy it says the write may have landed when a request
-   * of the call had been sent and its answer never came (aborted in flight, or lost before a retry wait).
-   */
-  signal?: AbortSignal
   tokens: TokenProvider
   /** Per-request timeout and response size limit (see http-transport.ts). */
   transport?: Partial<TransportLimits>
-  /** The run's User-Agent (src/google/user-agent.ts userAgentOf: `binauthz-deploy/<version> node/<version>`). */
-  userAgent: string
 }
 
 /** One API call: what it is for, where it goes, and whether a lost answer may be sent again. */

@@ -6,13 +6,16 @@
 // The endpoint is gcloud's (api_endpoint_overrides/iamcredentials), validated like every override: https, or http to
 // loopback only, so the source token never travels in clear to anything but this machine.
 
-import {ExternalError, type Secrets, UserError} from '../errors.js'
+import type {RequestContext} from './request-context.js'
+
+import {ExternalError, UserError} from '../errors.js'
 import {serverText} from '../policy/display.js'
 import {parseGoogleError} from './google-errors.js'
 import {DEFAULT_LIMITS, type HttpOutcome, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
 
-export interface GenerateAccessTokenRequest {
+/** The token obtained is registered with the run's secrets by the caller (validateToken), not here. */
+export interface GenerateAccessTokenRequest extends RequestContext {
   /** Service accounts in the delegation chain, in order (store.py: every ID but the last). */
   delegates: readonly string[]
   /** Base URL of IAM Credentials, ending in '/'. */
@@ -20,15 +23,10 @@ export interface GenerateAccessTokenRequest {
   /** Proxy tunnel and CA bundle for the endpoint (src/google/network.ts). */
   network?: NetworkPath
   scopes: readonly string[]
-  /** The run's secrets: IAM Credentials' answer is quoted redacted with them (the caller registers the token). */
-  secrets: Secrets
-  signal?: AbortSignal
   /** The caller's token (the source credential). */
   sourceToken: string
   /** The service account to act as (store.py: the last ID). */
   target: string
-  /** The run's User-Agent (user-agent.ts). */
-  userAgent: string
 }
 
 export interface GeneratedAccessToken {

@@ -5,26 +5,23 @@
 // `{access_token, expires_in, token_type}`, or 400/401 `{error, error_description}` (invalid_grant: a revoked or
 // deleted key, a wrong signature). One request, no retry of a refusal; the grant never leaves TLS (or loopback http).
 
-import {ExternalError, type Secrets, UserError} from '../errors.js'
+import type {RequestContext} from './request-context.js'
+
+import {ExternalError, UserError} from '../errors.js'
 import {serverText} from '../policy/display.js'
 import {DEFAULT_LIMITS, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
-export interface TokenGrantRequest {
+export interface TokenGrantRequest extends RequestContext {
   /** Who the grant is for, in messages (e.g. the credential file and its principal). */
   detail: string
   /** The form fields of the grant (registered as secrets by the caller). */
   form: Readonly<Record<string, string>>
   network?: NetworkPath
-  /** The run's secrets: the token obtained is registered there; the endpoint's answer is quoted redacted with them. */
-  secrets: Secrets
-  signal?: AbortSignal
   /** The token endpoint (tokenEndpointFrom: https, or http to loopback). */
   url: URL
-  /** The run's User-Agent (user-agent.ts). */
-  userAgent: string
 }
 
 const SUGGESTIONS = [

@@ -15,8 +15,9 @@
 import type {Agent} from 'node:http'
 
 import type {TokenProvider} from '../auth/token-provider.js'
+import type {RequestContext} from './request-context.js'
 
-import {ExternalError, type Secrets, UserError} from '../errors.js'
+import {ExternalError, UserError} from '../errors.js'
 import {isLoopbackHost} from './endpoint.js'
 import {DEFAULT_LIMITS, keepAliveAgent, sendHttp} from './http-transport.js'
 import {agentFor, type NetworkPath} from './network.js'
@@ -37,18 +38,13 @@ export interface ExistingFunction {
   exists: boolean
 }
 
-export interface ReaderOptions {
+export interface ReaderOptions extends RequestContext {
   /** Proxy tunnel and CA bundle, as for the policy client (network.ts resolveNetwork); default: direct. */
   network?: NetworkPath
   quotaProject?: string
-  /** The run's secrets: the token sent is registered there. */
-  secrets: Secrets
-  signal?: AbortSignal
   /** Per request (default 15 s). */
   timeoutMs?: number
   tokens: TokenProvider
-  /** The run's User-Agent (user-agent.ts), as the policy client sends it. */
-  userAgent: string
 }
 
 /** connection_context.py DeriveRegionalEndpoint: `{region}-{netloc}`, scheme and path kept. */

@@ -1,12 +1,15 @@
 // Shared by the test/perf tests: run the built CLI (bin/run.js) as a user would, in a clean environment, with a
-// fake gcloud that logs its calls and a preload that logs every TCP connection the CLI opens. Counts only — no times.
+// fake gcloud that logs its calls, a preload that logs every TCP connection the CLI opens, or a probe of the test's
+// own (childProbe: a preload that records what it observes in the child). Counts only — no times.
 import {
-  chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync,
+  chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {runCli as runBuiltCli} from '../helpers/cli-process.js'
+import {type ProgramRun, runProgram} from '../helpers/e2e.js'
+import {tempDir} from '../helpers/tmp.js'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -100,4 +103,50 @@ export function connections(file: string): string[] {
 /** Env that loads the preload logging TCP connections into `file`. */
 export function withNetLog(env: NodeJS.ProcessEnv, file: string): NodeJS.ProcessEnv {
   return {...env, BINAUTHZ_TEST_NET_LOG: file, NODE_OPTIONS: `--import=${new URL(`file://${NET_LOG_PRELOAD}`).href}`}
+}
+
+/** A preload in the child process that records what it observes, one line each, and the runs observed with it. */
+export interface ChildProbe {
+  /** What the preload recorded in the last run (throws when it recorded nothing at all: it did not run). */
+  recorded(): string[]
+  /** Removes the probe's directory. */
+  remove(): void
+  /** Runs the built CLI (`node bin/run.js ...args`) under the probe, in its directory, the record emptied first. */
+  runCli(args: readonly string[]): Promise<CliResult>
+  /** Runs `node ...args` under the probe, the record emptied first: the check that the probe sees what it looks for. */
+  runNode(args: readonly string[]): Promise<ProgramRun>
+}
+
+export interface ChildProbeSetup {
+  /** Added to the child's environment (cleanEnv). */
+  env?: NodeJS.ProcessEnv
+  /** The preload's files by name, given the file the preload records into. */
+  files(record: string): Record<string, string>
+  /** The NODE_OPTIONS that load the preload, given where each of its files was written. */
+  nodeOptions(path: (name: string) => string): string
+}
+
+/** Writes a preload into a fresh directory and runs children under it (NODE_OPTIONS) in a clean environment. */
+export function childProbe(prefix: string, setup: ChildProbeSetup): ChildProbe {
+  const dir = tempDir(prefix)
+  const record = join(dir, 'recorded.txt')
+  const path = (name: string): string => join(dir, name)
+  for (const [name, text] of Object.entries(setup.files(record))) writeFileSync(path(name), text)
+  const env = cleanEnv(dir, {...setup.env, NODE_OPTIONS: setup.nodeOptions(path)})
+  const timeoutMs = 60_000
+  return {
+    recorded: () => readFileSync(record, 'utf8').split('\n').filter(Boolean),
+    remove: () => rmSync(dir, {force: true, recursive: true}),
+    async runCli(args) {
+      rmSync(record, {force: true})
+      const {code, signal, stderr, stdout} = await runBuiltCli(args, {cwd: dir, env, timeoutMs})
+      return {
+        code, signal, stderr, stdout,
+      }
+    },
+    async runNode(args) {
+      rmSync(record, {force: true})
+      return runProgram(process.execPath, args, {cwd: dir, env, timeoutMs})
+    },
+  }
 }
