@@ -11,20 +11,16 @@ import {resolveContext, type RunConfig, runConfig} from './context.js'
 import {openClient, type OpenedClient} from './open-client.js'
 import {backupsIn, changePolicyOf, type PolicyChange} from './policy-change.js'
 import {
-  type Clock, type Prompter, silentUi, systemClock, type Ui,
+  type Prompter, type Runtime, silentUi, systemClock, type Ui,
 } from './ports.js'
 import {
   type KindChoice, kindsOf, requiredTargets, type Target,
 } from './targets.js'
 
-export interface CommonInput {
-  /** The run's clock (default: the system's): backup names, the client's deadline and retry waits. */
-  clock?: Clock
-  /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
-  config?: RunConfig
+/** The run's environment, and its clock and configuration (Runtime's; defaults: the system's clock, read from `env`). */
+export interface CommonInput extends Partial<Pick<Runtime, 'clock' | 'config'>>, Pick<Runtime, 'env'> {
   /** Overall deadline for API calls, epoch ms. */
   deadline?: number
-  env: NodeJS.ProcessEnv
   project?: string
 }
 

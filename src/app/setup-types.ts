@@ -4,10 +4,9 @@ import type {CredentialSource} from '../auth/credentials.js'
 import type {GcloudConfig} from '../auth/gcloud-config.js'
 import type {RequestContext} from '../google/request-context.js'
 import type {SavedDefaults} from '../store/defaults.js'
-import type {RunConfig} from './context.js'
 import type {OpenedClient} from './open-client.js'
 import type {DefaultRuleSummary, PathStatus} from './policy-status.js'
-import type {Clock, Prompter, Ui} from './ports.js'
+import type {Runtime} from './ports.js'
 import type {ApiCheck, Capture, GcloudCheck} from './setup-checks.js'
 import type {KindChoice} from './targets.js'
 
@@ -25,20 +24,11 @@ export interface SetupAnswers {
 }
 
 /** What the wizard works with; the run's signal also stops its gcloud checks. */
-export interface SetupDeps extends RequestContext {
+export interface SetupDeps extends Partial<Pick<Runtime, 'clock' | 'config'>>, Pick<Runtime, 'env' | 'invocation' | 'prompter' | 'ui'>, RequestContext {
   /** Default: captureGcloud from src/gcloud/runner.ts (imported lazily). */
   capture?: Capture
-  /** The run's clock (default: the system's): backup names and timestamps. */
-  clock?: Clock
-  /** The run's gcloud configuration and saved defaults, read once (default: read from `env`). */
-  config?: RunConfig
-  env: NodeJS.ProcessEnv
-  /** The command line as typed: a refused confirmation names it with --yes. */
-  invocation?: readonly string[]
-  /** Default: openClient from ./client.ts. */
+  /** Default: openClient from ./open-client.ts. */
   open?: (options: RequestContext & {env: NodeJS.ProcessEnv; gcloud: GcloudConfig}) => Promise<OpenedClient>
-  prompter: Prompter
-  ui: Ui
 }
 
 export interface SetupPolicyResult {
