@@ -49,7 +49,8 @@ export interface CredentialFileInfo {
 
 /** The source credential before impersonation: a fetch, and what it is. */
 export interface SourceCredential {
-  fetch: () => Promise<string>
+  /** A token; `fresh`: not one cached outside the run (gcloud's cache), after the API refused the one it had. */
+  fetch: (fresh?: boolean) => Promise<string>
   quotaProject?: string | undefined
   quotaProjectOrigin?: string | undefined
   /** Whether refresh() can produce a new token (not for a fixed token). */

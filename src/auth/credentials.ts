@@ -57,7 +57,7 @@ export type {
 const GCLOUD_TOKEN_TTL_MS = 45 * 60 * 1000
 
 interface CachedProviderOptions {
-  fetch: () => Promise<string>
+  fetch: (fresh: boolean) => Promise<string>
   quotaProject?: string | undefined
   quotaProjectOrigin?: string | undefined
   source: CredentialSource
@@ -70,22 +70,29 @@ function cachedProvider({
 }: CachedProviderOptions): ResolvedTokenProvider {
   // The run holds one provider (openClient), so one run spawns gcloud at most once: no process-wide cache.
   let cached: undefined | {at: number; token: Promise<string>}
+  // Requests refused together (the policy and the Cloud Run reader) share one new token.
+  let refreshing: Promise<string> | undefined
+  const load = async (fresh: boolean): Promise<string> => {
+    const token = fetch(fresh)
+    cached = {at: Date.now(), token}
+    try {
+      return await token
+    } catch (error: unknown) {
+      if (cached?.token === token) cached = undefined
+      throw error
+    }
+  }
+
   const provider: ResolvedTokenProvider = {
     async getToken() {
-      if (cached && Date.now() - cached.at < ttlMs) return cached.token
-      const token = fetch()
-      cached = {at: Date.now(), token}
-      try {
-        return await token
-      } catch (error: unknown) {
-        if (cached?.token === token) cached = undefined
-        throw error
-      }
+      return cached && Date.now() - cached.at < ttlMs ? cached.token : load(false)
     },
-    // After a 401: forget the cached token and fetch a new one (the next getToken() returns it too).
+    // After a 401: a new token, not one cached anywhere (the next getToken() returns it too).
     async refresh() {
-      cached = undefined
-      return provider.getToken()
+      refreshing ??= load(true).finally(() => {
+        refreshing = undefined
+      })
+      return refreshing
     },
     source,
   }
@@ -202,8 +209,8 @@ export async function resolveTokenProvider(
     principal: impersonation.target,
   }
   return cachedProvider({
-    async fetch() {
-      const sourceToken = await base.fetch()
+    async fetch(fresh) {
+      const sourceToken = await base.fetch(fresh)
       const generated = await generateAccessToken({
         delegates: impersonation.delegates,
         endpoint,

@@ -10,6 +10,7 @@ import {exchangeGrant, JWT_BEARER_GRANT} from '../google/oauth-token.js'
 import {validateToken} from './access-token.js'
 import {CLOUD_PLATFORM_SCOPE} from './credential-types.js'
 import {type GcloudConfig} from './gcloud-config.js'
+import {gcloudCachedToken} from './gcloud-token-cache.js'
 import {isTrue, setting} from './identity-settings.js'
 import {parseServiceAccountKey, signAssertion} from './service-account-key.js'
 
@@ -37,15 +38,19 @@ interface GrantContext extends RequestContext {
  * (store.py _LoadFromFileOverride: SERVICE_ACCOUNT → token_host; USER_ACCOUNT → auth_util.GetTokenUri(), the same
  * property): a service-account key's JWT-bearer grant and an authorized_user's refresh. Undefined for the other
  * types (external_account, impersonated_service_account ...) and a key that signs its own JWTs: google-auth-library.
+ * A key's token is gcloud's own while gcloud's cache holds a valid one (gcloud-token-cache.ts), unless `fresh` (after
+ * a 401) asks for a new one.
  */
-export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): (() => Promise<string>) | undefined {
+export function ownGrant(json: Record<string, unknown>, info: CredentialFileInfo, context: GrantContext): ((fresh?: boolean) => Promise<string>) | undefined {
   const {config, env} = context
   if (info.type === 'service_account') {
     const key = parseServiceAccountKey(json, context.origin, context.secrets)
     if (usesSelfSignedJwt(env, config, key.universeDomain)) return undefined
     const {url} = tokenEndpointFrom(env, config.tokenHost)
     const network = resolveNetwork(env, config, url)
-    return async () => {
+    return async fresh => {
+      const cached = fresh ? undefined : gcloudCachedToken(config.configDir, key.clientEmail, new Date(), context.secrets)
+      if (cached !== undefined) return cached
       const assertion = signAssertion(key, [CLOUD_PLATFORM_SCOPE], new Date())
       context.secrets.add(assertion)
       const token = await exchangeGrant({

@@ -25,6 +25,9 @@ const SKIP_NOTE = GCLOUD === undefined ? ' (skipped: needs gcloud on PATH)' : ''
 const KEY_SA = 'ci-deployer@sandbox-project.iam.gserviceaccount.com'
 const TARGET = 'runtime-admin@sandbox-project.iam.gserviceaccount.com'
 const DEAD_TOKEN_URI = 'http://127.0.0.1:9/token'
+/** Whether this Node reads SQLite (node:sqlite, Node ≥ 22.13): binauthz then uses the token gcloud cached. */
+// eslint-disable-next-line n/no-unsupported-features/node-builtins
+const READS_GCLOUD_CACHE = process.getBuiltinModule?.('node:sqlite') !== undefined
 
 const byUs = (r: RequestRecord): boolean => (r.headers?.['user-agent'] ?? '').startsWith('binauthz-deploy/')
 const ours = (r: RequestRecord): boolean => byUs(r) && r.api !== 'iamcredentials' && r.api !== 'oauth2'
@@ -33,8 +36,16 @@ function principals(requests: RequestRecord[], which: (r: RequestRecord) => bool
   return [...new Set(requests.filter(r => which(r)).map(r => r.principal ?? `(${r.auth})`))]
 }
 
+const ourExchanges = (requests: RequestRecord[]): number => requests.filter(r => byUs(r) && r.api === 'oauth2').length
+
 function quotaHeaders(requests: RequestRecord[], which: (r: RequestRecord) => boolean): string[] {
   return [...new Set(requests.filter(r => which(r)).map(r => r.headers?.['x-goog-user-project'] ?? '(none)'))]
+}
+
+/** What the test uses of node:sqlite (its types are not in @types/node 20). */
+interface SqliteDatabase {
+  close(): void
+  prepare(sql: string): {all(...values: string[]): unknown[]; run(...values: string[]): unknown}
 }
 
 interface DeployJson {
@@ -154,11 +165,59 @@ describe(`e2e: a service-account key (auth/credential_file_override) with the re
     expect(requests.filter(r => byUs(r) && r.api === 'iamcredentials')).to.have.length(1)
     expect(quotaHeaders(requests, r => r.api === 'run')).to.deep.equal(['(none)'])
     expect(quotaHeaders(requests, ours)).to.deep.equal(['(none)'])
-    // One User-Agent on every call binauthz makes itself, the installed package's: the key's token grant, IAM
-    // Credentials, the policy read and write, and the reader of the existing Cloud Run service.
+    // One User-Agent on every call binauthz makes itself, the installed package's: the key's token grant (none where
+    // binauthz reads the token gcloud cached in the first test), IAM Credentials, the policy read and write, and the
+    // reader of the existing Cloud Run service.
     const mine = requests.filter(r => byUs(r))
     expect([...new Set(mine.map(r => r.headers?.['user-agent']))]).to.deep.equal([packageUserAgent()])
-    expect([...new Set(mine.map(r => r.api))].sort()).to.deep.equal(['binaryauthorization', 'iamcredentials', 'oauth2', 'run'])
+    const apis = READS_GCLOUD_CACHE ? ['binaryauthorization', 'iamcredentials', 'run'] : ['binaryauthorization', 'iamcredentials', 'oauth2', 'run']
+    expect([...new Set(mine.map(r => r.api))].sort()).to.deep.equal(apis)
+  })
+
+  it(`gcloud's access-token cache: binauthz uses the token gcloud cached for the key${READS_GCLOUD_CACHE ? '' : ' (Node without node:sqlite: it exchanges its own)'}`, async () => {
+    // A configuration of its own, its cache warmed the way a user's is: a gcloud command with the key.
+    const cacheConfig = join(dir, 'gcloud-key-cache')
+    mkdirSync(join(cacheConfig, 'configurations'), {recursive: true})
+    writeFileSync(join(cacheConfig, 'active_config'), 'default')
+    writeFileSync(join(cacheConfig, 'configurations', 'config_default'), configText)
+    const env = keyEnv({CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: keyFile, CLOUDSDK_CONFIG: cacheConfig})
+    sandbox.state.clearRequests()
+    const printed = await runProgram(GCLOUD!, ['auth', 'print-access-token'], {cwd: dir, env})
+    expect(printed.code, printed.stderr).to.equal(0)
+    expect(sandbox.state.requests().filter(r => r.api === 'oauth2' && r.status === 200).length).to.be.greaterThan(0)
+    const warm = await deploy('svc-key-cache', env)
+    expect(warm.code, warm.output).to.equal(0)
+    expect(principals(warm.requests, ours)).to.deep.equal([KEY_SA])
+    expect(ourExchanges(warm.requests)).to.equal(READS_GCLOUD_CACHE ? 0 : 1)
+    if (!READS_GCLOUD_CACHE) return
+    // What binauthz finds in the cache is gcloud's to write; it is read, never changed.
+    // eslint-disable-next-line n/no-unsupported-features/node-builtins
+    const {DatabaseSync} = process.getBuiltinModule('node:sqlite') as {DatabaseSync: new (path: string) => SqliteDatabase}
+    const db = new DatabaseSync(join(cacheConfig, 'access_tokens.db'))
+    const setRow = (token: string, expiresInSeconds: number): void => {
+      const expiry = new Date(Date.now() + (expiresInSeconds * 1000)).toISOString().replace('T', ' ').replace('Z', '000')
+      db.prepare('UPDATE access_tokens SET access_token = ?, token_expiry = ? WHERE account_id = ?').run(token, expiry, KEY_SA)
+    }
+
+    try {
+      // Within gcloud's 300 s refresh window (store.py _CREDENTIALS_EXPIRY_WINDOW): gcloud would refresh, so does binauthz.
+      const [{access_token: cachedToken}] = db.prepare('SELECT access_token FROM access_tokens WHERE account_id = ?').all(KEY_SA) as [{access_token: string}]
+      setRow(cachedToken, 200)
+      const expiring = await deploy('svc-key-cache-expiring', env)
+      expect(expiring.code, expiring.output).to.equal(0)
+      expect(ourExchanges(expiring.requests)).to.equal(1)
+      // A cached token the API refuses (revoked, or another sandbox's): binauthz's 401 brings one exchange of its own
+      // and its policy calls go on as the key's account; gcloud's deploy sends the cached token and fails on it.
+      setRow('ya29.revoked-token-in-gclouds-cache', 3000)
+      const refused = await deploy('svc-key-cache-refused', env)
+      expect(ourExchanges(refused.requests)).to.equal(1)
+      expect(principals(refused.requests, r => ours(r) && r.status !== 401)).to.deep.equal([KEY_SA])
+      expect(refused.requests.some(r => ours(r) && r.api === 'binaryauthorization' && r.status === 200)).to.equal(true)
+      expect(refused.code, refused.output).to.not.equal(0)
+      expect(refused.output).to.include('UNAUTHENTICATED')
+    } finally {
+      db.close()
+    }
   })
 
   it('without auth/token_host both go to oauth2.googleapis.com, not to the key\'s token_uri: both fail, no policy call', async () => {
