@@ -14,6 +14,7 @@ import {join} from 'node:path'
 
 import type {Secrets} from '../errors.js'
 
+import {isFile} from '../store/regular-file.js'
 import {validateToken} from './access-token.js'
 
 /** store.py _CREDENTIALS_EXPIRY_WINDOW: gcloud refreshes a cached token that expires sooner than this. */
@@ -59,11 +60,13 @@ export function parseGcloudExpiry(value: unknown): number | undefined {
  * `now`; registered as a secret. Undefined when there is none, or anything about it is in doubt.
  */
 export function gcloudCachedToken(configDir: string, accountId: string, now: Date, secrets: Secrets): string | undefined {
-  const sqlite = sqliteModule()
+  const file = join(configDir, 'access_tokens.db')
+  // A FIFO or device would block SQLite's open: only a regular file is opened.
+  const sqlite = isFile(file) ? sqliteModule() : undefined
   if (sqlite === undefined) return undefined
   let db: InstanceType<SqliteModule['DatabaseSync']> | undefined
   try {
-    db = new sqlite.DatabaseSync(join(configDir, 'access_tokens.db'), {readOnly: true})
+    db = new sqlite.DatabaseSync(file, {readOnly: true})
     const row = db.prepare('SELECT access_token, token_expiry FROM access_tokens WHERE account_id = ?').get(accountId) as
       undefined | {access_token?: unknown; token_expiry?: unknown}
     const expiry = parseGcloudExpiry(row?.token_expiry)

@@ -70,6 +70,12 @@ describe('gcloud-token-cache', () => {
       expect(gcloudCachedToken(dir, ACCOUNT, NOW, new Secrets())).to.equal(undefined)
     })
 
+    it('does not open a FIFO in its place (SQLite\'s open would wait for a writer)', function () {
+      const made = spawnSync('mkfifo', [join(dir, 'access_tokens.db')])
+      if (made.status !== 0) this.skip() // no mkfifo here
+      expect(gcloudCachedToken(dir, ACCOUNT, NOW, new Secrets())).to.equal(undefined)
+    })
+
     it('finds nothing in a file that is not SQLite', () => {
       writeFileSync(join(dir, 'access_tokens.db'), 'not a database\n')
       expect(gcloudCachedToken(dir, ACCOUNT, NOW, new Secrets())).to.equal(undefined)
