@@ -215,6 +215,10 @@ function linkVendorImports(file, metafile) {
     return `__binauthzImport(${quote}./vendor/`
   })
   if (found !== expected) throw new Error(`bundle: ${found} import() calls of vendor files in binauthz.cjs, the metafile lists ${expected}`)
+  // bin/run.js runs the bundle as a vm.Script, whose import() has no callback: an import() of anything else would fail
+  // at run time ("A dynamic import callback was not specified"). Built-ins: process.getBuiltinModule.
+  const literal = /(?<![\w$])import\((["'])([^"']+)\1\)/.exec(text)
+  if (literal) throw new Error(`bundle: binauthz.cjs calls import(${literal[1]}${literal[2]}${literal[1]}), which fails in bin/run.js's vm.Script: use process.getBuiltinModule for a built-in, or add it to VENDOR`)
   text = `${WRAPPER_START}${asciiSource(text)}${WRAPPER_END}`
   const sha = createHash('sha256').update(text).digest('hex')
   writeFileSync(file, `// binauthz-bundle sha256=${sha}\n${text}`)

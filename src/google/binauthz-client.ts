@@ -90,7 +90,8 @@ export function encodeProject(project: string): string {
 /** Sleeps `ms`; an abort ends the sleep early (the caller then rejects with its InterruptedError). */
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   // Loaded when a retry first waits: a run that never retries does not pay for the module (~2.5 M instructions).
-  const {setTimeout: delay} = await import('node:timers/promises')
+  // getBuiltinModule, not import(): the bundle runs in a vm.Script, which has no dynamic-import callback.
+  const {setTimeout: delay} = process.getBuiltinModule('node:timers/promises')
   try {
     await delay(ms, undefined, signal ? {signal} : {})
   } catch (error: unknown) {
