@@ -22,7 +22,7 @@ export const GCLOUD_EXPIRY_WINDOW_MS = 300_000
 
 /** What binauthz uses of node:sqlite (its types are not in @types/node 20). */
 interface SqliteModule {
-  DatabaseSync: new (path: string, options: {open?: boolean; readOnly?: boolean}) => {
+  DatabaseSync: new (path: string, options: {readOnly: boolean}) => {
     close(): void
     prepare(sql: string): {get(...values: string[]): unknown}
   }
@@ -38,7 +38,7 @@ function sqliteModule(): SqliteModule | undefined {
   try {
     // Feature-detected: undefined where Node has no node:sqlite (Node 20), and then nothing is cached.
     // eslint-disable-next-line n/no-unsupported-features/node-builtins
-    return process.getBuiltinModule?.('node:sqlite') as SqliteModule | undefined
+    return process.getBuiltinModule('node:sqlite') as SqliteModule | undefined
   } catch {
     return undefined
   } finally {

@@ -2,7 +2,6 @@
 // of a naive UTC expiry), read by binauthz for a service-account key: a token valid beyond gcloud's 300 s refresh
 // window is used; anything else (no node:sqlite, no file, an odd row, a locked or damaged file) is "nothing cached".
 // The SQLite cases need node:sqlite (Node ≥ 22.13): on Node 20 they are skipped, and CI runs the suite on Node 24 too.
-/* eslint-disable n/no-unsupported-features/node-builtins -- node:sqlite is feature-detected: its cases skip without it */
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import {
@@ -12,24 +11,15 @@ import {join} from 'node:path'
 
 import {GCLOUD_EXPIRY_WINDOW_MS, gcloudCachedToken, parseGcloudExpiry} from '../../src/auth/gcloud-token-cache.js'
 import {Secrets} from '../../src/errors.js'
+import {GCLOUD_TOKEN_TABLE, pythonUtcDatetime, nodeSqlite as sqlite} from '../helpers/gcloud-token-cache.js'
 import {tempDir} from '../helpers/tmp.js'
 
-/** What the test uses of node:sqlite (its types are not in @types/node 20). */
-interface SqliteDatabase {
-  close(): void
-  exec(sql: string): void
-  prepare(sql: string): {run(...values: (null | string)[]): unknown}
-}
-
-const sqlite = process.getBuiltinModule?.('node:sqlite') as undefined | {DatabaseSync: new (path: string) => SqliteDatabase}
 const NOW = new Date('2026-12-02T06:00:00Z')
 const ACCOUNT = 'ci@p.iam.gserviceaccount.com'
 const TOKEN = 'ya29.cached-by-gcloud'
 
-/** Python's str(datetime.datetime) of a naive UTC time `ms` after NOW, as gcloud stores token_expiry. */
-function pythonExpiry(ms: number): string {
-  return new Date(NOW.getTime() + ms).toISOString().replace('T', ' ').replace('Z', '000')
-}
+/** token_expiry `ms` after NOW, as gcloud stores it. */
+const pythonExpiry = (ms: number): string => pythonUtcDatetime(NOW.getTime() + ms)
 
 describe('gcloud-token-cache', () => {
   describe('parseGcloudExpiry', () => {
@@ -58,7 +48,7 @@ describe('gcloud-token-cache', () => {
     /** gcloud's table (creds.py AccessTokenCache.__init__) with `rows` of [account_id, access_token, token_expiry]. */
     function gcloudCache(rows: [string, null | string, null | string][]): string {
       const db = new sqlite!.DatabaseSync(join(dir, 'access_tokens.db'))
-      db.exec('CREATE TABLE IF NOT EXISTS "access_tokens" (account_id TEXT PRIMARY KEY, access_token TEXT, token_expiry TIMESTAMP, rapt_token TEXT, id_token TEXT)')
+      db.exec(GCLOUD_TOKEN_TABLE)
       for (const [account, token, expiry] of rows) db.prepare('REPLACE INTO "access_tokens" (account_id, access_token, token_expiry, rapt_token, id_token) VALUES (?,?,?,?,?)').run(account, token, expiry, null, null)
       db.close()
       return join(dir, 'access_tokens.db')
@@ -119,10 +109,10 @@ describe('gcloud-token-cache', () => {
       const made = spawnSync('python3', ['-c', [
         'import sqlite3, sys',
         'db = sqlite3.connect(sys.argv[1])',
-        'db.execute(\'CREATE TABLE "access_tokens" (account_id TEXT PRIMARY KEY, access_token TEXT, token_expiry TIMESTAMP, rapt_token TEXT, id_token TEXT)\')',
-        'db.execute(\'REPLACE INTO "access_tokens" VALUES (?,?,?,?,?)\', (sys.argv[2], sys.argv[3], sys.argv[4], None, None))',
+        'db.execute(sys.argv[2])',
+        'db.execute(\'REPLACE INTO "access_tokens" VALUES (?,?,?,?,?)\', (sys.argv[3], sys.argv[4], sys.argv[5], None, None))',
         'db.commit()',
-      ].join('\n'), join(dir, 'access_tokens.db'), ACCOUNT, TOKEN, pythonExpiry(3_000_000)], {encoding: 'utf8'})
+      ].join('\n'), join(dir, 'access_tokens.db'), GCLOUD_TOKEN_TABLE, ACCOUNT, TOKEN, pythonExpiry(3_000_000)], {encoding: 'utf8'})
       if (made.status !== 0) this.skip() // no python3 with sqlite3 to write the cache
       expect(gcloudCachedToken(dir, ACCOUNT, NOW, new Secrets())).to.equal(undefined)
     })

@@ -15,6 +15,7 @@ import type {RequestRecord} from '../../src/sandbox/index.js'
 
 import {runCli} from '../helpers/cli-process.js'
 import {runProgram, withoutCloudsdk, writeHelloSource} from '../helpers/e2e.js'
+import {nodeSqlite, pythonUtcDatetime} from '../helpers/gcloud-token-cache.js'
 import {installedGcloud} from '../helpers/installed-gcloud.js'
 import {type CliSandbox, startSandboxCli} from '../helpers/sandbox-cli.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -26,8 +27,7 @@ const KEY_SA = 'ci-deployer@sandbox-project.iam.gserviceaccount.com'
 const TARGET = 'runtime-admin@sandbox-project.iam.gserviceaccount.com'
 const DEAD_TOKEN_URI = 'http://127.0.0.1:9/token'
 /** Whether this Node reads SQLite (node:sqlite, Node ≥ 22.13): binauthz then uses the token gcloud cached. */
-// eslint-disable-next-line n/no-unsupported-features/node-builtins
-const READS_GCLOUD_CACHE = process.getBuiltinModule?.('node:sqlite') !== undefined
+const READS_GCLOUD_CACHE = nodeSqlite !== undefined
 
 const byUs = (r: RequestRecord): boolean => (r.headers?.['user-agent'] ?? '').startsWith('binauthz-deploy/')
 const ours = (r: RequestRecord): boolean => byUs(r) && r.api !== 'iamcredentials' && r.api !== 'oauth2'
@@ -40,12 +40,6 @@ const ourExchanges = (requests: RequestRecord[]): number => requests.filter(r =>
 
 function quotaHeaders(requests: RequestRecord[], which: (r: RequestRecord) => boolean): string[] {
   return [...new Set(requests.filter(r => which(r)).map(r => r.headers?.['x-goog-user-project'] ?? '(none)'))]
-}
-
-/** What the test uses of node:sqlite (its types are not in @types/node 20). */
-interface SqliteDatabase {
-  close(): void
-  prepare(sql: string): {all(...values: string[]): unknown[]; run(...values: string[]): unknown}
 }
 
 interface DeployJson {
@@ -191,11 +185,9 @@ describe(`e2e: a service-account key (auth/credential_file_override) with the re
     expect(ourExchanges(warm.requests)).to.equal(READS_GCLOUD_CACHE ? 0 : 1)
     if (!READS_GCLOUD_CACHE) return
     // What binauthz finds in the cache is gcloud's to write; it is read, never changed.
-    // eslint-disable-next-line n/no-unsupported-features/node-builtins
-    const {DatabaseSync} = process.getBuiltinModule('node:sqlite') as {DatabaseSync: new (path: string) => SqliteDatabase}
-    const db = new DatabaseSync(join(cacheConfig, 'access_tokens.db'))
+    const db = new nodeSqlite!.DatabaseSync(join(cacheConfig, 'access_tokens.db'))
     const setRow = (token: string, expiresInSeconds: number): void => {
-      const expiry = new Date(Date.now() + (expiresInSeconds * 1000)).toISOString().replace('T', ' ').replace('Z', '000')
+      const expiry = pythonUtcDatetime(Date.now() + (expiresInSeconds * 1000))
       db.prepare('UPDATE access_tokens SET access_token = ?, token_expiry = ? WHERE account_id = ?').run(token, expiry, KEY_SA)
     }
 
